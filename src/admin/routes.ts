@@ -1,0 +1,53 @@
+/**
+ * @module admin/routes
+ * The management API routes on the manager port: /health, /stats, /conf/reload. Each route calls into views the
+ * primary hands in (no cache or worker internals here). Runs in the primary.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** What the routes need from the primary. */
+export interface AdminViews {
+  /** Liveness: all workers listening. */
+  health(): { readonly ok: boolean; readonly workers: number; readonly ready: number };
+  /** The merged /stats document. */
+  stats(): Promise<unknown>;
+  /** Same as SIGHUP; returns the validation result. */
+  reload(): { readonly ok: boolean; readonly problems?: readonly string[]; readonly needsRestart?: readonly string[] };
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, views: AdminViews) => Promise<void> | void;
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const ROUTES: Record<string, Route> = {
+  '/health': (_req, res, views) => {
+    const health = views.health();
+    sendJson(res, health.ok ? 200 : 503, { status: health.ok ? 'ok' : 'starting', workers: health.workers, ready: health.ready });
+  },
+  '/stats': async (_req, res, views) => {
+    sendJson(res, 200, await views.stats());
+  },
+  '/conf/reload': (_req, res, views) => {
+    const result = views.reload();
+    sendJson(res, result.ok ? 200 : 400, result);
+  },
+};
+
+/** Dispatches one admin request (access already checked). */
+export async function routeAdmin(req: IncomingMessage, res: ServerResponse, views: AdminViews): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') {
+    sendJson(res, 405, { error: `method ${req.method ?? ''} not allowed` });
+    return;
+  }
+  const path = new URL(req.url ?? '/', 'http://manager').pathname;
+  const route = ROUTES[path];
+  if (route === undefined) {
+    sendJson(res, 404, { error: `no such endpoint: ${path}`, endpoints: Object.keys(ROUTES) });
+    return;
+  }
+  await route(req, res, views);
+}

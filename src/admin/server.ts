@@ -1,0 +1,61 @@
+/**
+ * @module admin/server
+ * The management HTTP server (node:http: low request rate, and it keeps uWS out of the primary). Binds to the
+ * manager address (127.0.0.1 by default), checks access on every request (403 for addresses outside <Allow>,
+ * 401 without the token), then routes. Runs in the primary.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { ManagerConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { ManagerAccess } from './access.js';
+import type { AdminViews } from './routes.js';
+import { routeAdmin, sendJson } from './routes.js';
+
+export class AdminServer {
+  readonly #server: Server;
+  #access: ManagerAccess;
+
+  constructor(manager: ManagerConfig, views: AdminViews, log: Logger) {
+    this.#access = new ManagerAccess(manager);
+    this.#server = createServer((req, res) => {
+      const decision = this.#access.check(req.socket.remoteAddress, req.headers.authorization);
+      if (decision === 'address-denied') {
+        log.warn({ event: 'admin.denied', address: req.socket.remoteAddress, url: req.url }, 'management request from a non-allowed address');
+        sendJson(res, 403, { error: `address ${req.socket.remoteAddress ?? '?'} is not in <Manager><Allow>` });
+        return;
+      }
+      if (decision === 'token-required') {
+        sendJson(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <Manager Token>' });
+        return;
+      }
+      routeAdmin(req, res, views).catch((error: unknown) => {
+        log.error({ event: 'admin.error', err: error, url: req.url }, 'management request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      });
+    });
+    this.#server.keepAliveTimeout = 5000;
+  }
+
+  /** Applies a reloaded allow list / token (the port needs a restart). */
+  update(manager: ManagerConfig): void {
+    this.#access = new ManagerAccess(manager);
+  }
+
+  listen(manager: ManagerConfig): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(manager.port, manager.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+}

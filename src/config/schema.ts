@@ -1,0 +1,444 @@
+/**
+ * @module config/schema
+ * The one table of every configuration setting (the Varnish params.h idea): XML path, value type, default, unit,
+ * range and a one-line doc. config/validate.ts reads defaults, ranges and the set of known elements from it, and
+ * `renderConfigReference()` turns it into docs/configuration.md, so code, checks and docs cannot drift apart.
+ * Pure data; loaded by the primary (validation, via validate.ts) and by the docs script, never needed by workers.
+ */
+import { BALANCE_MODES, LOG_LEVELS } from './types.js';
+
+/**
+ * How a value is written in XML. Each type has one parser in config/validate.ts and one line in the reference.
+ * `host-name` is a DNS name or IPv4 literal, `alias` adds a leading `*.` wildcard, `vhost-ref` names a vhost.
+ */
+export type SettingType =
+  | 'int'
+  | 'size'
+  | 'seconds'
+  | 'bool'
+  | 'enum'
+  | 'string'
+  | 'token'
+  | 'host-name'
+  | 'alias'
+  | 'vhost-ref'
+  | 'ip'
+  | 'ip-or-cidr'
+  | 'listen'
+  | 'origin-address'
+  | 'path'
+  | 'log-path';
+
+/** One setting. `path` is `Root/Element/...` with an attribute as `Element@Attr`. */
+export interface Setting {
+  /**
+   * `Server/...` lives in server.xml, `Vhosts/...` in vhosts.xml, and `Vhost/...` in every `<Vhosts><Vhost>`
+   * (and also in `<Server><VHostDefault>` when `inherit` is set).
+   */
+  readonly path: string;
+  readonly type: SettingType;
+  /** The default as it would be written in XML; an array for repeated elements; null = none (see `doc`). */
+  readonly default: string | readonly string[] | null;
+  /** Unit of the XML value, for the reference (the Config field name carries the converted unit). */
+  readonly unit?: string;
+  /** Inclusive bounds in the XML unit (seconds for `seconds`, bytes for `size`). */
+  readonly min?: number;
+  readonly max?: number;
+  /** The value must be a power of two (sizes). */
+  readonly powerOfTwo?: boolean;
+  /** Allowed values of an `enum` (matched case-insensitively, stored as written here). */
+  readonly values?: readonly string[];
+  /** The element may appear more than once; each occurrence adds one value. */
+  readonly repeated?: boolean;
+  /** The setting must be present (at least once when repeated). */
+  readonly required?: boolean;
+  /** A `Vhost/...` setting that may also be set in `<Server><VHostDefault>`; vhosts override it per element. */
+  readonly inherit?: boolean;
+  /** The `Config` field it fills (see config/types.ts); `[]` marks an array. */
+  readonly field: string;
+  /** One line for operators. */
+  readonly doc: string;
+}
+
+const K = 1024;
+const M = 1024 * K;
+
+/** Every setting Flint reads, in the order the reference lists them. */
+export const SETTINGS: readonly Setting[] = [
+  // ---- server.xml: <Host>
+  {
+    path: 'Server/Host/Manager@Port',
+    type: 'int',
+    default: '10040',
+    unit: 'TCP port',
+    min: 1,
+    max: 65535,
+    field: 'server.manager.port',
+    doc: 'Port of the management HTTP API (/stats, /metrics, /command/*, /conf/*).',
+  },
+  {
+    path: 'Server/Host/Manager@Listen',
+    type: 'ip',
+    default: '127.0.0.1',
+    field: 'server.manager.host',
+    doc: "Flint's own: address the management API binds to (`*` = 0.0.0.0). Keep it on loopback unless Allow and Token guard it.",
+  },
+  {
+    path: 'Server/Host/Manager@Token',
+    type: 'token',
+    default: null,
+    field: 'server.manager.token',
+    doc: "Flint's own: when set, management requests must send `Authorization: Bearer <token>`. Absent = no token check.",
+  },
+  {
+    path: 'Server/Host/Manager/Allow',
+    type: 'ip-or-cidr',
+    default: ['127.0.0.1', '::1'],
+    repeated: true,
+    field: 'server.manager.allow',
+    doc: 'Client address or CIDR range allowed to call the management API; one element per entry. Replaces the default list.',
+  },
+  {
+    path: 'Server/Host/Log@Level',
+    type: 'enum',
+    default: 'info',
+    values: LOG_LEVELS,
+    field: 'server.log.level',
+    doc: 'Level of the process (Info) log.',
+  },
+  {
+    path: 'Server/Host/Log/Info',
+    type: 'path',
+    default: null,
+    field: 'server.log.infoPath',
+    doc: 'File of the process (Info) log, JSON lines; relative to the install directory. Absent = stdout.',
+  },
+  // ---- server.xml: <Cache>
+  {
+    path: 'Server/Cache/Workers',
+    type: 'int',
+    default: '0',
+    unit: 'processes',
+    min: 0,
+    max: 256,
+    field: 'server.workers',
+    doc: 'Worker processes serving traffic; 0 = one per CPU core.',
+  },
+  {
+    path: 'Server/Cache/CpuAffinity',
+    type: 'bool',
+    default: 'ON',
+    field: 'server.cpuAffinity',
+    doc: 'Pin worker i to CPU i (taskset) so each worker keeps its core cache warm.',
+  },
+  {
+    path: 'Server/Cache/ShutdownTimeout',
+    type: 'seconds',
+    default: '30',
+    unit: 's',
+    min: 0,
+    max: 3600,
+    field: 'server.shutdownTimeoutMs',
+    doc: 'On SIGTERM, how long to wait for in-flight responses before exiting.',
+  },
+  {
+    path: 'Server/Cache/Storage/Disk',
+    type: 'path',
+    default: ['var/cache'],
+    repeated: true,
+    field: 'server.storage.disks[].path',
+    doc: 'Cache directory (index and block files); one element per disk; relative to the install directory.',
+  },
+  {
+    path: 'Server/Cache/Storage/Disk@Quota',
+    type: 'size',
+    default: '0',
+    unit: 'bytes',
+    min: 0,
+    field: 'server.storage.disks[].quotaBytes',
+    doc: 'Most bytes the cache may keep on this disk; 0 = no quota (until the disk is full).',
+  },
+  {
+    path: 'Server/Cache/BlockSize',
+    type: 'size',
+    default: '1M',
+    unit: 'bytes',
+    min: 64 * K,
+    max: 64 * M,
+    powerOfTwo: true,
+    field: 'server.storage.blockSizeBytes',
+    doc: 'Size of one block of the block files that hold object bodies.',
+  },
+  // ---- vhosts.xml: <Vhosts>
+  {
+    path: 'Vhosts/Default',
+    type: 'vhost-ref',
+    default: null,
+    field: 'defaultVhost',
+    doc: 'Name of the vhost that serves requests whose Host matches no vhost. Absent = such requests get 404.',
+  },
+  {
+    path: 'Vhost@Name',
+    type: 'host-name',
+    default: null,
+    required: true,
+    field: 'vhosts[].name',
+    doc: 'The vhost\'s host name, matched against the Host header (case-insensitive). Unique across vhosts.',
+  },
+  {
+    path: 'Vhost/Alias',
+    type: 'alias',
+    default: [],
+    repeated: true,
+    field: 'vhosts[].aliases',
+    doc: 'Another host name of this vhost: exact, or `*.suffix` for every subdomain. Lookup: Name, exact Alias, wildcard Alias.',
+  },
+  {
+    path: 'Vhost/Listen',
+    type: 'listen',
+    default: ['*:80'],
+    repeated: true,
+    inherit: true,
+    field: 'vhosts[].listen',
+    doc: 'Address the vhost is served on; one element per address. Vhosts may share one (told apart by Host).',
+  },
+  {
+    path: 'Vhost/Origin/Address',
+    type: 'origin-address',
+    default: null,
+    repeated: true,
+    required: true,
+    field: 'vhosts[].origins',
+    doc: 'Origin server: `host[:port][/path/prefix]` (port 80 when omitted); one element per address.',
+  },
+  // ---- <OriginOptions> (VHostDefault, overridden per vhost)
+  {
+    path: 'Vhost/OriginOptions/ConnectTimeout',
+    type: 'seconds',
+    default: '3',
+    unit: 's',
+    min: 0.001,
+    max: 300,
+    inherit: true,
+    field: 'vhosts[].originOptions.connectTimeoutMs',
+    doc: 'TCP connect to the origin; exceeded = 504.',
+  },
+  {
+    path: 'Vhost/OriginOptions/ReceiveTimeout',
+    type: 'seconds',
+    default: '10',
+    unit: 's',
+    min: 0.001,
+    max: 3600,
+    inherit: true,
+    field: 'vhosts[].originOptions.receiveTimeoutMs',
+    doc: 'Longest wait for the origin\'s response headers and between body chunks; exceeded = 504.',
+  },
+  {
+    path: 'Vhost/OriginOptions/ReuseTimeout',
+    type: 'seconds',
+    default: '60',
+    unit: 's',
+    min: 0.001,
+    max: 3600,
+    inherit: true,
+    field: 'vhosts[].originOptions.reuseTimeoutMs',
+    doc: 'Idle keep-alive connections to the origin are closed after this.',
+  },
+  {
+    path: 'Vhost/OriginOptions/MaxConnections',
+    type: 'int',
+    default: '128',
+    unit: 'connections',
+    min: 1,
+    max: 65535,
+    inherit: true,
+    field: 'vhosts[].originOptions.maxConnections',
+    doc: "Flint's own: most connections per origin address per worker.",
+  },
+  {
+    path: 'Vhost/OriginOptions/BalanceMode',
+    type: 'enum',
+    default: 'RoundRobin',
+    values: BALANCE_MODES,
+    inherit: true,
+    field: 'vhosts[].originOptions.balanceMode',
+    doc: 'How requests are spread over the origin addresses.',
+  },
+  {
+    path: 'Vhost/OriginOptions/Host',
+    type: 'string',
+    default: '*',
+    inherit: true,
+    field: 'vhosts[].originOptions.hostHeader',
+    doc: 'Host header sent to the origin; `*` = the client\'s Host.',
+  },
+  {
+    path: 'Vhost/OriginOptions/UserAgent',
+    type: 'string',
+    default: '*',
+    inherit: true,
+    field: 'vhosts[].originOptions.userAgent',
+    doc: 'User-Agent sent to the origin; `*` = the client\'s User-Agent.',
+  },
+  {
+    path: 'Vhost/OriginOptions/XFFClientIPOnly',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].originOptions.xffClientIpOnly',
+    doc: 'ON: X-Forwarded-For sent to the origin is only the client IP; OFF: the client IP is appended to it.',
+  },
+  // ---- <Options> (VHostDefault, overridden per vhost)
+  {
+    path: 'Vhost/Options/ViaHeader',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.viaHeader',
+    doc: 'Add `Via: 1.1 flint` to responses.',
+  },
+  {
+    path: 'Vhost/Options/ServerHeader',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.serverHeader',
+    doc: 'Pass the origin\'s Server header through (ON) or drop it (OFF).',
+  },
+  {
+    path: 'Vhost/Options/MaxRequestBodySize',
+    type: 'size',
+    default: '0',
+    unit: 'bytes',
+    min: 0,
+    inherit: true,
+    field: 'vhosts[].options.maxRequestBodyBytes',
+    doc: "Flint's own: larger request bodies get 413; 0 = no limit.",
+  },
+  // ---- <Log> (VHostDefault, overridden per vhost)
+  {
+    path: 'Vhost/Log/Access',
+    type: 'log-path',
+    default: 'var/log/access.log',
+    inherit: true,
+    field: 'vhosts[].log.accessPath',
+    doc: 'JSON access log file, one line per transaction; relative to the install directory. OFF = no access log.',
+  },
+];
+
+/** How each value type is written, for the reference. */
+export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
+  int: 'a whole number',
+  size: 'bytes, or a whole number with a binary suffix K, M, G or T (1K = 1024): `65536`, `64K`, `10G`',
+  seconds: 'seconds, fractions allowed: `3`, `0.5`',
+  bool: '`ON` or `OFF` (any case; `true`/`false` also accepted)',
+  enum: 'one of the listed values (any case)',
+  string: 'text without control characters',
+  token: 'visible ASCII without spaces',
+  'host-name': 'a DNS name or IPv4 address, no port: `example.com`',
+  alias: 'a host name, or `*.` followed by one (every subdomain): `*.example.com`',
+  'vhost-ref': 'the Name of a vhost in this file',
+  ip: 'an IPv4 or IPv6 address: `127.0.0.1`, `::1`',
+  'ip-or-cidr': 'an IPv4/IPv6 address or CIDR range: `10.0.0.0/8`, `::1`, `fd00::/8`',
+  listen: '`*:port`, `ipv4:port` or `[ipv6]:port` (`*` = every IPv4 address, `[::]` = every IPv6 address)',
+  'origin-address': '`host:port`, `host` (port 80), either followed by an optional `/path/prefix`; host is IPv4, `[ipv6]` or a DNS name',
+  path: 'a file or directory path; relative paths are resolved against the parent of the conf directory',
+  'log-path': 'a path as for `path`, or `OFF` (no log); `ON` = the default path',
+};
+
+/** The file that holds a setting: `Server/...` -> server.xml, everything else -> vhosts.xml. */
+export function settingFile(setting: Setting): 'server.xml' | 'vhosts.xml' {
+  return setting.path.startsWith('Server/') ? 'server.xml' : 'vhosts.xml';
+}
+
+/** Element names that may repeat; parse.ts turns them into arrays even when they appear once. */
+export const REPEATED_ELEMENTS: readonly string[] = [
+  'Vhost',
+  ...new Set(SETTINGS.filter((s) => s.repeated === true).map((s) => lastElementName(s.path))),
+];
+
+function lastElementName(path: string): string {
+  const elementPath = path.split('@')[0] ?? path;
+  return elementPath.slice(elementPath.lastIndexOf('/') + 1);
+}
+
+/** The setting at `path` (exactly as in the table); throws for an unknown path, which is a bug in the caller. */
+export function getSetting(path: string): Setting {
+  const setting = SETTINGS.find((s) => s.path === path);
+  if (setting === undefined) throw new Error(`config/schema: no setting ${path}`);
+  return setting;
+}
+
+/** `65536` -> `64K`: a byte count written the way the XML would write it. */
+export function formatSize(bytes: number): string {
+  const suffixes = ['', 'K', 'M', 'G', 'T'];
+  let value = bytes;
+  let i = 0;
+  while (value !== 0 && value % 1024 === 0 && i < suffixes.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return `${value}${suffixes[i] ?? ''}`;
+}
+
+const INTRO =
+  'Flint reads two XML files from its conf directory, as STON does: `server.xml` (the management API, the cache ' +
+  'processes and storage, the process log, and `<VHostDefault>`, which every vhost inherits) and `vhosts.xml` ' +
+  '(the vhosts and the default vhost). Every setting Flint knows is listed below with its default; an element or ' +
+  'attribute not listed here is an error, and so is a value of the wrong type or out of range, so a typo never ' +
+  'silently does nothing. Settings under `Vhost/` with "inherits" may also be set in `<Server><VHostDefault>`; a ' +
+  'vhost overrides them element by element. Relative paths are resolved against the parent of the conf directory ' +
+  '(the install directory), so `var/cache` next to `conf/` works from any working directory. Run ' +
+  '`flint check-config` to validate a conf directory without starting. This file is generated from ' +
+  '`src/config/schema.ts`: `node dist/src/config/print-reference.js > docs/configuration.md`.';
+
+/** The whole configuration reference as Markdown (docs/configuration.md is exactly this text). */
+export function renderConfigReference(): string {
+  const lines: string[] = ['# Flint configuration reference', '', INTRO, ''];
+  const sections: Array<[string, string, (s: Setting) => boolean]> = [
+    ['server.xml', 'Global settings, in `<Server>`.', (s) => s.path.startsWith('Server/')],
+    ['vhosts.xml', 'The vhost list, in `<Vhosts>`.', (s) => s.path.startsWith('Vhosts/')],
+    [
+      'Per vhost',
+      'In each `<Vhosts><Vhost Name="...">`. Rows marked "inherits" may also be set in `<Server><VHostDefault>` ' +
+        '(path without the leading `Vhost/`).',
+      (s) => s.path.startsWith('Vhost/') || s.path.startsWith('Vhost@'),
+    ],
+  ];
+  for (const [title, blurb, belongs] of sections) {
+    lines.push(`## ${title}`, '', blurb, '');
+    lines.push('| Setting | Type | Default | Unit | Range | Description |', '| --- | --- | --- | --- | --- | --- |');
+    for (const setting of SETTINGS.filter(belongs)) lines.push(renderRow(setting));
+    lines.push('');
+  }
+  lines.push('## Value types', '', '| Type | Written as |', '| --- | --- |');
+  for (const [type, doc] of Object.entries(TYPE_DOCS)) lines.push(`| ${type} | ${escapeCell(doc)} |`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+function renderRow(s: Setting): string {
+  const flags = [s.repeated === true ? 'repeatable' : '', s.required === true ? 'required' : '', s.inherit === true ? 'inherits' : '']
+    .filter((f) => f !== '')
+    .join(', ');
+  const type = s.values === undefined ? s.type : `${s.type}: ${s.values.join(', ')}`;
+  return `| \`${s.path}\` | ${escapeCell(type)}${flags === '' ? '' : ` (${flags})`} | ${renderDefault(s)} | ${s.unit ?? ''} | ${renderRange(s)} | ${escapeCell(s.doc)} |`;
+}
+
+function renderDefault(s: Setting): string {
+  if (s.default === null) return s.required === true ? '' : 'none';
+  if (typeof s.default === 'string') return `\`${s.default}\``;
+  return s.default.length === 0 ? 'none' : s.default.map((d) => `\`${d}\``).join(', ');
+}
+
+function renderRange(s: Setting): string {
+  if (s.min === undefined && s.max === undefined) return '';
+  const show = (n: number): string => (s.type === 'size' ? formatSize(n) : String(n));
+  const range = s.max === undefined ? `>= ${show(s.min ?? 0)}` : `${show(s.min ?? 0)}..${show(s.max)}`;
+  return s.powerOfTwo === true ? `${range}, power of two` : range;
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}

@@ -1,0 +1,781 @@
+/**
+ * @module config/validate
+ * Raw trees of server.xml + vhosts.xml (from config/parse.ts) -> a deep-frozen `Config`, or a `ConfigError` listing
+ * every problem found. Each problem names the file, the element path and what is wrong:
+ * `vhosts.xml: Vhosts/Vhost[Name=foo.com]/Origin/Address: "foo:99999" is not a valid host:port`.
+ * Known elements, defaults and ranges come from config/schema.ts. No I/O; the one environment read is the CPU count
+ * default for `<Workers>0`. Runs in the primary (start, SIGHUP reload) and in `flint check-config`.
+ */
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
+import { REPEATED_ELEMENTS, SETTINGS, formatSize, getSetting } from './schema.js';
+import type { Setting, SettingType } from './schema.js';
+import { BALANCE_MODES, LOG_LEVELS } from './types.js';
+import type {
+  Config,
+  DiskConfig,
+  ListenAddress,
+  ManagerConfig,
+  OriginAddress,
+  OriginOptions,
+  ServerConfig,
+  Vhost,
+  VhostLog,
+  VhostOptions,
+} from './types.js';
+
+/** What validateConfig needs: the raw trees from parse.ts and where and what they were read from. */
+export interface ConfigSources {
+  /** Absolute path of the conf directory; relative paths in the config resolve against its parent. */
+  readonly confDir: string;
+  /** sha1 hex of server.xml text + '\0' + vhosts.xml text (computed by config/load.ts). */
+  readonly hash: string;
+  /** Raw tree of server.xml (parseXml().tree). */
+  readonly server: unknown;
+  /** Raw tree of vhosts.xml (parseXml().tree). */
+  readonly vhosts: unknown;
+}
+
+/** Most worker processes `<Workers>` may ask for, and the cap on the one-per-core default. */
+export const MAX_WORKERS = 256;
+
+/**
+ * Validates both files together (vhosts inherit `<Server><VHostDefault>`) and returns the deep-frozen Config.
+ * `cpuCount` (>= 1) is what `<Workers>0` resolves to; default os.availableParallelism(). Throws ConfigError.
+ */
+export function validateConfig(sources: ConfigSources, cpuCount: number = availableParallelism()): Config {
+  if (!path.isAbsolute(sources.confDir)) throw new Error(`validateConfig: confDir must be absolute, got ${sources.confDir}`);
+  if (!Number.isInteger(cpuCount) || cpuCount < 1) throw new Error(`validateConfig: cpuCount must be an integer >= 1, got ${cpuCount}`);
+  const confDir = path.resolve(sources.confDir);
+  const v = new Validator(path.dirname(confDir));
+
+  const serverRoot = v.root('server.xml', sources.server, 'Server');
+  const vhostsRoot = v.root('vhosts.xml', sources.vhosts, 'Vhosts');
+  if (serverRoot !== undefined) v.checkShape('server.xml', serverRoot);
+  if (vhostsRoot !== undefined) v.checkShape('vhosts.xml', vhostsRoot);
+
+  const serverScope: Scope = { file: 'server.xml', element: serverRoot, where: 'Server', prefix: 'Server' };
+  const server = v.readServer(serverScope, cpuCount);
+  const vhostDefault = childElements(serverRoot, 'VHostDefault')[0];
+  const defaults = v.readVhostSettings({ file: 'server.xml', element: vhostDefault, where: 'Server/VHostDefault', prefix: 'Vhost' }, undefined);
+
+  const vhostsScope: Scope = { file: 'vhosts.xml', element: vhostsRoot, where: 'Vhosts', prefix: 'Vhosts' };
+  const vhosts = v.readVhosts(vhostsScope, defaults);
+  const defaultVhost = v.readDefaultVhost(vhostsScope, vhosts);
+  v.checkManagerPort(server.manager, vhosts);
+
+  if (v.problems.length > 0) throw new ConfigError(v.problems);
+  const config: Config = { confDir, hash: sources.hash, server, vhosts, defaultVhost };
+  deepFreeze(config);
+  return config;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The raw tree, narrowed
+
+type FileName = 'server.xml' | 'vhosts.xml';
+
+/** One element of a raw tree, narrowed from `unknown`. */
+interface XmlElement {
+  readonly name: string;
+  /** Path for problems, with vhosts labelled: `Vhosts/Vhost[Name=a.com]/Origin`. */
+  readonly where: string;
+  /** Path in schema terms (no labels): `Vhosts/Vhost/Origin`. */
+  readonly shapePath: string;
+  readonly attrs: ReadonlyMap<string, string>;
+  /** Trimmed text content; '' when none. */
+  readonly text: string;
+  readonly children: readonly XmlElement[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function scalarText(value: unknown): string {
+  if (typeof value === 'string') return value.trim();
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return '';
+}
+
+/** Narrows one raw element; `index` is its 1-based position among same-named siblings (labels an unnamed Vhost). */
+function toElement(raw: unknown, name: string, parentWhere: string, parentShape: string, index: number): XmlElement {
+  const attrs = new Map<string, string>();
+  let text = '';
+  const rawChildren: Array<[string, unknown]> = [];
+  if (isRecord(raw)) {
+    for (const [key, value] of Object.entries(raw)) {
+      if (key.startsWith(ATTRIBUTE_PREFIX)) attrs.set(key.slice(ATTRIBUTE_PREFIX.length), scalarText(value));
+      else if (key === TEXT_KEY) text = scalarText(value);
+      else rawChildren.push([key, value]);
+    }
+  } else {
+    text = scalarText(raw);
+  }
+  let label = name;
+  if (name === 'Vhost') {
+    const vhostName = attrs.get('Name');
+    label = vhostName !== undefined && vhostName !== '' ? `Vhost[Name=${vhostName}]` : `Vhost[${index}]`;
+  }
+  const where = parentWhere === '' ? label : `${parentWhere}/${label}`;
+  const shapePath = parentShape === '' ? name : `${parentShape}/${name}`;
+  const children: XmlElement[] = [];
+  for (const [childName, value] of rawChildren) {
+    const items: readonly unknown[] = Array.isArray(value) ? value : [value];
+    items.forEach((item, i) => children.push(toElement(item, childName, where, shapePath, i + 1)));
+  }
+  return { name, where, shapePath, attrs, text, children };
+}
+
+function childElements(parent: XmlElement | undefined, name: string): XmlElement[] {
+  return parent === undefined ? [] : parent.children.filter((c) => c.name === name);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Known elements and attributes, derived from the schema table
+
+interface Shape {
+  readonly children: Set<string>;
+  readonly attrs: Set<string>;
+  /** Some setting is this element's text. */
+  takesText: boolean;
+}
+
+/** Where a schema path can appear in the files: `Vhost/...` is under `Vhosts/Vhost` and, if inherited, VHostDefault. */
+function concretePaths(setting: Setting): string[] {
+  if (setting.path.startsWith('Server/') || setting.path.startsWith('Vhosts/')) return [setting.path];
+  const inVhost = `Vhosts/${setting.path}`;
+  return setting.inherit === true ? [inVhost, `Server/VHostDefault${setting.path.slice('Vhost'.length)}`] : [inVhost];
+}
+
+function buildShapes(): ReadonlyMap<string, Shape> {
+  const shapes = new Map<string, Shape>();
+  const shapeAt = (p: string): Shape => {
+    let shape = shapes.get(p);
+    if (shape === undefined) {
+      shape = { children: new Set(), attrs: new Set(), takesText: false };
+      shapes.set(p, shape);
+    }
+    return shape;
+  };
+  for (const setting of SETTINGS) {
+    for (const concrete of concretePaths(setting)) {
+      const [elementPath = '', attr] = concrete.split('@');
+      const segments = elementPath.split('/');
+      for (let i = 0; i < segments.length; i++) {
+        const here = shapeAt(segments.slice(0, i + 1).join('/'));
+        const next = segments[i + 1];
+        if (next !== undefined) here.children.add(next);
+      }
+      if (attr === undefined) shapeAt(elementPath).takesText = true;
+      else shapeAt(elementPath).attrs.add(attr);
+    }
+  }
+  return shapes;
+}
+
+const SHAPES = buildShapes();
+const REPEATED = new Set(REPEATED_ELEMENTS);
+
+/** Optimal string alignment distance (an adjacent swap counts 1), case-insensitive. */
+function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const at = (i: number, j: number): number => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
+  for (let i = 1; i <= s.length; i++) {
+    const row = d[i];
+    if (row === undefined) continue;
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
+      row[j] = best;
+    }
+  }
+  return at(s.length, t.length);
+}
+
+/** The known name closest to `name`, if it is near enough to be a typo. */
+function closest(name: string, known: Iterable<string>): string | undefined {
+  const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Value types: one parser per schema SettingType
+
+type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+/** A parser for one SettingType; `installDir` is the parent of the conf directory (for paths). */
+interface ValueType<T> {
+  readonly type: SettingType;
+  parse(text: string, setting: Setting, installDir: string): Parsed<T>;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = <T>(error: string): Parsed<T> => ({ ok: false, error });
+const quote = (text: string): string => JSON.stringify(text);
+
+function checkRange(text: string, value: number, setting: Setting, show: (n: number) => string): string | undefined {
+  const { min, max } = setting;
+  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+    const range = max === undefined ? `>= ${show(min ?? 0)}` : `${show(min ?? 0)}..${show(max)}`;
+    return `${quote(text)} is out of range (${range})`;
+  }
+  return undefined;
+}
+
+const INT: ValueType<number> = {
+  type: 'int',
+  parse(text, setting) {
+    if (!/^[+-]?\d+$/.test(text)) return fail(`${quote(text)} is not a whole number`);
+    const value = Number(text);
+    const rangeError = checkRange(text, value, setting, String);
+    return rangeError === undefined ? ok(value) : fail(rangeError);
+  },
+};
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+const SIZE: ValueType<number> = {
+  type: 'size',
+  parse(text, setting) {
+    const match = /^(\d+)\s*([KMGT]?)$/i.exec(text);
+    const multiplier = SIZE_UNITS[(match?.[2] ?? '').toUpperCase()];
+    const value = match === null || multiplier === undefined ? Number.NaN : Number(match[1]) * multiplier;
+    if (!Number.isSafeInteger(value)) return fail(`${quote(text)} is not a valid size (bytes, or a whole number with K, M, G or T)`);
+    const rangeError = checkRange(text, value, setting, formatSize);
+    if (rangeError !== undefined) return fail(rangeError);
+    if (setting.powerOfTwo === true && (value < 1 || (value & (value - 1)) !== 0)) return fail(`${quote(text)} is not a power of two`);
+    return ok(value);
+  },
+};
+
+/** Seconds in XML -> milliseconds. */
+const SECONDS_AS_MS: ValueType<number> = {
+  type: 'seconds',
+  parse(text, setting) {
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) return fail(`${quote(text)} is not a number of seconds`);
+    const seconds = Number(text);
+    const rangeError = checkRange(text, seconds, setting, String);
+    return rangeError === undefined ? ok(Math.round(seconds * 1000)) : fail(rangeError);
+  },
+};
+
+const BOOL: ValueType<boolean> = {
+  type: 'bool',
+  parse(text) {
+    const lower = text.toLowerCase();
+    if (lower === 'on' || lower === 'true') return ok(true);
+    if (lower === 'off' || lower === 'false') return ok(false);
+    return fail(`${quote(text)} is not a valid boolean (ON or OFF)`);
+  },
+};
+
+function enumType<T extends string>(values: readonly T[]): ValueType<T> {
+  return {
+    type: 'enum',
+    parse(text) {
+      const value = values.find((v) => v.toLowerCase() === text.toLowerCase());
+      return value === undefined ? fail(`${quote(text)} is not one of ${values.join(', ')}`) : ok(value);
+    },
+  };
+}
+
+const BALANCE_MODE = enumType(BALANCE_MODES);
+const LOG_LEVEL = enumType(LOG_LEVELS);
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/** Free text; `*` = null (pass the client's value through). */
+const STAR_OR_STRING: ValueType<string | null> = {
+  type: 'string',
+  parse(text) {
+    if (hasControlCharacter(text)) return fail(`${quote(text)} contains control characters`);
+    return ok(text === '*' ? null : text);
+  },
+};
+
+/** A secret: the problem never echoes it. */
+const TOKEN: ValueType<string> = {
+  type: 'token',
+  parse(text) {
+    return /^[\u0021-\u007e]+$/.test(text) ? ok(text) : fail('the token must be visible ASCII characters without spaces');
+  },
+};
+
+const DNS_LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
+const DNS_NAME = new RegExp(`^${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
+
+/** A DNS name or an IPv4 literal (lower-case). All-numeric names must be valid IPv4. */
+function isHostName(name: string): boolean {
+  if (name.length > 253 || !DNS_NAME.test(name)) return false;
+  return /^[\d.]+$/.test(name) ? isIPv4(name) : true;
+}
+
+const HOST_NAME: ValueType<string> = {
+  type: 'host-name',
+  parse(text) {
+    const name = text.toLowerCase();
+    return isHostName(name) ? ok(name) : fail(`${quote(text)} is not a valid host name`);
+  },
+};
+
+const VHOST_REF: ValueType<string> = { type: 'vhost-ref', parse: HOST_NAME.parse };
+
+const ALIAS: ValueType<string> = {
+  type: 'alias',
+  parse(text) {
+    const alias = text.toLowerCase();
+    const name = alias.startsWith('*.') ? alias.slice(2) : alias;
+    return isHostName(name) ? ok(alias) : fail(`${quote(text)} is not a valid alias (a host name, or *. and a host name)`);
+  },
+};
+
+/** An IP address, optionally in brackets; `*` = 0.0.0.0. */
+const IP: ValueType<string> = {
+  type: 'ip',
+  parse(text) {
+    if (text === '*') return ok('0.0.0.0');
+    const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+    return isIP(bare) === 0 ? fail(`${quote(text)} is not an IP address`) : ok(bare.toLowerCase());
+  },
+};
+
+const IP_OR_CIDR: ValueType<string> = {
+  type: 'ip-or-cidr',
+  parse(text) {
+    const [address = '', prefix, extra] = text.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    return family !== 0 && prefixOk && extra === undefined ? ok(text) : fail(`${quote(text)} is not an IP address or CIDR range`);
+  },
+};
+
+function parsePort(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d{1,5}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+const LISTEN: ValueType<ListenAddress> = {
+  type: 'listen',
+  parse(text) {
+    const invalid = fail<ListenAddress>(`${quote(text)} is not a valid listen address (*:port, ipv4:port or [ipv6]:port)`);
+    const match = /^(\*|\[([^\]]+)\]|([\d.]+)):(\d+)$/.exec(text);
+    if (match === null) return invalid;
+    const [, all, v6, v4, portText] = match;
+    const port = parsePort(portText);
+    if (port === undefined) return fail(`${quote(text)} is not a valid listen address: the port must be 1..65535`);
+    if (all === '*') return ok({ host: '0.0.0.0', port });
+    if (v6 !== undefined) return isIPv6(v6) ? ok({ host: v6.toLowerCase(), port }) : invalid;
+    return v4 !== undefined && isIPv4(v4) ? ok({ host: v4, port }) : invalid;
+  },
+};
+
+/** RFC 3986 path characters (no query or fragment). */
+const URL_PATH = /^(\/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)*$/;
+
+const ORIGIN_ADDRESS: ValueType<OriginAddress> = {
+  type: 'origin-address',
+  parse(text) {
+    const invalid = fail<OriginAddress>(`${quote(text)} is not a valid host:port`);
+    const match = /^(\[[^\]]*\]|[^:/[\]]+)(?::([^/]*))?(\/.*)?$/.exec(text);
+    if (match === null) return invalid;
+    const [, rawHost = '', portText, rawPath = ''] = match;
+    let host: string;
+    if (rawHost.startsWith('[')) {
+      host = rawHost.slice(1, -1).toLowerCase();
+      if (!isIPv6(host)) return invalid;
+    } else {
+      host = rawHost.toLowerCase();
+      if (!isHostName(host)) return invalid;
+    }
+    const port = portText === undefined ? 80 : parsePort(portText);
+    if (port === undefined || !URL_PATH.test(rawPath)) return invalid;
+    return ok({ text, host, port, pathPrefix: rawPath.replace(/\/+$/, '') });
+  },
+};
+
+/** A path; relative ones resolve against the install directory (parent of conf/). */
+const PATH: ValueType<string> = {
+  type: 'path',
+  parse(text, _setting, installDir) {
+    if (text.includes('\u0000')) return fail(`${quote(text)} is not a valid path`);
+    // A STON habit (<Info>ON</Info>) must not become a file named ON.
+    if (/^(on|off)$/i.test(text)) return fail(`${quote(text)} is not accepted here; give a file or directory path`);
+    return ok(path.resolve(installDir, text));
+  },
+};
+
+/** A log file path; OFF = null, ON = the setting's default path. */
+const LOG_PATH: ValueType<string | null> = {
+  type: 'log-path',
+  parse(text, setting, installDir) {
+    const lower = text.toLowerCase();
+    if (lower === 'off') return ok(null);
+    const target = lower === 'on' && typeof setting.default === 'string' ? setting.default : text;
+    return PATH.parse(target, setting, installDir);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading settings
+
+/**
+ * Where settings are read from: `element` is the element the setting paths starting with `prefix` are relative to
+ * (`Vhost/...` settings against one <Vhost> or against <VHostDefault>). `element` undefined = absent in the file.
+ */
+interface Scope {
+  readonly file: FileName;
+  readonly element: XmlElement | undefined;
+  readonly where: string;
+  readonly prefix: string;
+}
+
+/** The settings <VHostDefault> provides and each vhost inherits. */
+interface VhostDefaults {
+  readonly listen: readonly ListenAddress[];
+  readonly originOptions: OriginOptions;
+  readonly options: VhostOptions;
+  readonly log: VhostLog;
+}
+
+interface Found {
+  readonly text: string;
+  readonly where: string;
+}
+
+class Validator {
+  /** Every problem found so far, in the order found. */
+  readonly problems: string[] = [];
+  readonly #installDir: string;
+
+  constructor(installDir: string) {
+    this.#installDir = installDir;
+  }
+
+  #report(file: FileName, where: string, what: string): void {
+    this.problems.push(`${file}: ${where}: ${what}`);
+  }
+
+  /** The root element of a raw tree if it is the one expected. */
+  root(file: FileName, raw: unknown, expected: string): XmlElement | undefined {
+    const names = isRecord(raw) ? Object.keys(raw) : [];
+    if (names.length !== 1 || names[0] !== expected) {
+      const found = names.length === 0 ? 'no root element' : `root element ${names.map((n) => `<${n}>`).join(', ')}`;
+      this.problems.push(`${file}: found ${found}; expected exactly one root element <${expected}>`);
+      return undefined;
+    }
+    const value = isRecord(raw) ? raw[expected] : undefined;
+    if (!Array.isArray(value)) return toElement(value, expected, '', '', 1);
+    // The parser turns repeated same-named elements into an array, roots included.
+    if (value.length !== 1) {
+      this.problems.push(`${file}: found ${value.length} root elements <${expected}>; expected exactly one`);
+      return undefined;
+    }
+    return toElement(value[0], expected, '', '', 1);
+  }
+
+  /** Reports unknown elements and attributes, text where none belongs, and repeats of single elements. */
+  checkShape(file: FileName, element: XmlElement): void {
+    const shape = SHAPES.get(element.shapePath);
+    if (shape === undefined) return;
+    for (const attr of element.attrs.keys()) {
+      if (shape.attrs.has(attr)) continue;
+      let hint: string;
+      if (shape.children.has(attr)) hint = `${attr} is an element here: write <${attr}>...</${attr}> inside <${element.name}>`;
+      else if (shape.attrs.size === 0) hint = `<${element.name}> takes no attributes`;
+      else {
+        const near = closest(attr, shape.attrs);
+        hint = near !== undefined ? `did you mean ${near}?` : `expected one of ${[...shape.attrs].join(', ')}`;
+      }
+      this.#report(file, `${element.where}@${attr}`, `unknown attribute; ${hint}`);
+    }
+    if (element.text !== '' && !shape.takesText) {
+      const shown = element.text.length > 40 ? `${element.text.slice(0, 40)}...` : element.text;
+      this.#report(file, element.where, `unexpected text ${quote(shown)}; <${element.name}> holds only elements`);
+    }
+    const counts = new Map<string, number>();
+    for (const child of element.children) {
+      const count = (counts.get(child.name) ?? 0) + 1;
+      counts.set(child.name, count);
+      if (!shape.children.has(child.name)) {
+        let hint: string;
+        if (shape.attrs.has(child.name)) hint = `${child.name} is an attribute here: <${element.name} ${child.name}="...">`;
+        else if (shape.children.size === 0) hint = `<${element.name}> takes no child elements`;
+        else {
+          const near = closest(child.name, shape.children);
+          hint = near !== undefined ? `did you mean <${near}>?` : `expected one of ${[...shape.children].map((c) => `<${c}>`).join(', ')}`;
+        }
+        if (count === 1) this.#report(file, child.where, `unknown element; ${hint}`);
+        continue;
+      }
+      if (count === 2 && !REPEATED.has(child.name)) {
+        const total = element.children.filter((c) => c.name === child.name).length;
+        this.#report(file, child.where, `appears ${total} times; only one is allowed`);
+      }
+      this.checkShape(file, child);
+    }
+  }
+
+  /** Every value of `setting` present in `scope` (elements' text or attributes), in document order. */
+  #locate(scope: Scope, setting: Setting): Found[] {
+    const rest = setting.path.slice(scope.prefix.length);
+    if (!setting.path.startsWith(scope.prefix) || !(rest === '' || rest.startsWith('/') || rest.startsWith('@'))) {
+      throw new Error(`config/validate: ${setting.path} read in ${scope.prefix} scope`);
+    }
+    const [elementRel = '', attr] = rest.split('@');
+    let elements = scope.element === undefined ? [] : [scope.element];
+    for (const segment of elementRel.split('/').filter((s) => s !== '')) {
+      elements = elements.flatMap((e) => childElements(e, segment));
+    }
+    if (attr === undefined) return elements.map((e) => ({ text: e.text, where: e.where }));
+    return elements.flatMap((e) => {
+      const text = e.attrs.get(attr);
+      return text === undefined ? [] : [{ text, where: `${e.where}@${attr}` }];
+    });
+  }
+
+  /** Where a missing setting would have been. */
+  #missingWhere(scope: Scope, setting: Setting): string {
+    return `${scope.where}${setting.path.slice(scope.prefix.length)}`;
+  }
+
+  #parse<T>(scope: Scope, found: Found, setting: Setting, type: ValueType<T>): T | undefined {
+    if (found.text === '') {
+      this.#report(scope.file, found.where, 'is empty');
+      return undefined;
+    }
+    const parsed = type.parse(found.text, setting, this.#installDir);
+    if (parsed.ok) return parsed.value;
+    this.#report(scope.file, found.where, parsed.error);
+    return undefined;
+  }
+
+  #setting(settingPath: string, type: ValueType<unknown>): Setting {
+    const setting = getSetting(settingPath);
+    if (setting.type !== type.type) throw new Error(`config/validate: ${settingPath} is ${setting.type}, read as ${type.type}`);
+    return setting;
+  }
+
+  /** The schema default of a setting, parsed (the first one for repeated settings). */
+  #defaultOf<T>(setting: Setting, type: ValueType<T>): T {
+    const text = typeof setting.default === 'string' ? setting.default : setting.default?.[0];
+    const parsed = text === undefined ? undefined : type.parse(text, setting, this.#installDir);
+    if (parsed === undefined || !parsed.ok) throw new Error(`config/validate: no valid default for ${setting.path}`);
+    return parsed.value;
+  }
+
+  /** A single-valued setting: the value in `scope`, else `inherited` (when given), else the schema default. */
+  one<T>(scope: Scope, settingPath: string, type: ValueType<T>, inherited?: T): T {
+    const setting = this.#setting(settingPath, type);
+    const found = this.#locate(scope, setting)[0];
+    const value = found === undefined ? undefined : this.#parse(scope, found, setting, type);
+    if (value !== undefined) return value;
+    return inherited !== undefined ? inherited : this.#defaultOf(setting, type);
+  }
+
+  /** A single-valued setting without a default: null when absent (or reported missing when required). */
+  optional<T>(scope: Scope, settingPath: string, type: ValueType<T>): T | null {
+    const setting = this.#setting(settingPath, type);
+    const found = this.#locate(scope, setting)[0];
+    if (found === undefined) {
+      if (setting.required === true) this.#report(scope.file, this.#missingWhere(scope, setting), 'missing; it is required');
+      return null;
+    }
+    return this.#parse(scope, found, setting, type) ?? null;
+  }
+
+  /** A repeated setting: the valid values present in `scope`, or undefined when none is present at all. */
+  many<T>(scope: Scope, settingPath: string, type: ValueType<T>): T[] | undefined {
+    const setting = this.#setting(settingPath, type);
+    const found = this.#locate(scope, setting);
+    if (found.length === 0) {
+      if (setting.required === true) this.#report(scope.file, this.#missingWhere(scope, setting), 'missing; at least one is required');
+      return undefined;
+    }
+    const values: T[] = [];
+    for (const item of found) {
+      const value = this.#parse(scope, item, setting, type);
+      if (value !== undefined) values.push(value);
+    }
+    return values;
+  }
+
+  /** Every schema default of a repeated setting, parsed. */
+  defaultsOf<T>(settingPath: string, type: ValueType<T>): T[] {
+    const setting = this.#setting(settingPath, type);
+    const texts = Array.isArray(setting.default) ? setting.default : [];
+    return texts.map((text: string) => {
+      const parsed = type.parse(text, setting, this.#installDir);
+      if (!parsed.ok) throw new Error(`config/validate: invalid default ${text} for ${settingPath}`);
+      return parsed.value;
+    });
+  }
+
+  /** server.xml outside <VHostDefault>, read in schema order so problems come out in that order. */
+  readServer(scope: Scope, cpuCount: number): ServerConfig {
+    const manager = this.#readManager(scope);
+    const log = { level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL), infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH) };
+    const workers = this.one(scope, 'Server/Cache/Workers', INT);
+    const cpuAffinity = this.one(scope, 'Server/Cache/CpuAffinity', BOOL);
+    const shutdownTimeoutMs = this.one(scope, 'Server/Cache/ShutdownTimeout', SECONDS_AS_MS);
+    const storage = { disks: this.#readDisks(scope), blockSizeBytes: this.one(scope, 'Server/Cache/BlockSize', SIZE) };
+    return {
+      manager,
+      workers: workers === 0 ? Math.min(MAX_WORKERS, cpuCount) : workers,
+      cpuAffinity,
+      shutdownTimeoutMs,
+      storage,
+      log,
+    };
+  }
+
+  #readManager(scope: Scope): ManagerConfig {
+    return {
+      port: this.one(scope, 'Server/Host/Manager@Port', INT),
+      host: this.one(scope, 'Server/Host/Manager@Listen', IP),
+      allow: this.many(scope, 'Server/Host/Manager/Allow', IP_OR_CIDR) ?? this.defaultsOf('Server/Host/Manager/Allow', IP_OR_CIDR),
+      token: this.optional(scope, 'Server/Host/Manager@Token', TOKEN),
+    };
+  }
+
+  #readDisks(scope: Scope): DiskConfig[] {
+    const diskElements = childElements(childElements(childElements(scope.element, 'Cache')[0], 'Storage')[0], 'Disk');
+    if (diskElements.length === 0) {
+      const quota = this.one(scope, 'Server/Cache/Storage/Disk@Quota', SIZE);
+      return this.defaultsOf('Server/Cache/Storage/Disk', PATH).map((diskPath) => ({ path: diskPath, quotaBytes: quota }));
+    }
+    const disks: DiskConfig[] = [];
+    for (const element of diskElements) {
+      const diskScope: Scope = { file: scope.file, element, where: element.where, prefix: 'Server/Cache/Storage/Disk' };
+      const diskPath = this.one(diskScope, 'Server/Cache/Storage/Disk', PATH);
+      const quotaBytes = this.one(diskScope, 'Server/Cache/Storage/Disk@Quota', SIZE);
+      if (element.text !== '' && disks.some((d) => d.path === diskPath)) {
+        this.#report(scope.file, element.where, `${quote(element.text)} is listed twice (${diskPath})`);
+      }
+      disks.push({ path: diskPath, quotaBytes });
+    }
+    return disks;
+  }
+
+  /**
+   * The `Vhost/...` settings of one scope: <VHostDefault> (inherited undefined: schema defaults apply) or one
+   * <Vhost> (inherited = the resolved VHostDefault, overridden element by element).
+   */
+  readVhostSettings(scope: Scope, inherited: VhostDefaults | undefined): VhostDefaults {
+    const listen = this.many(scope, 'Vhost/Listen', LISTEN);
+    if (listen !== undefined) this.#reportRepeatedListen(scope, listen);
+    const io = inherited?.originOptions;
+    const o = inherited?.options;
+    return {
+      listen: listen ?? inherited?.listen ?? this.defaultsOf('Vhost/Listen', LISTEN),
+      originOptions: {
+        connectTimeoutMs: this.one(scope, 'Vhost/OriginOptions/ConnectTimeout', SECONDS_AS_MS, io?.connectTimeoutMs),
+        receiveTimeoutMs: this.one(scope, 'Vhost/OriginOptions/ReceiveTimeout', SECONDS_AS_MS, io?.receiveTimeoutMs),
+        reuseTimeoutMs: this.one(scope, 'Vhost/OriginOptions/ReuseTimeout', SECONDS_AS_MS, io?.reuseTimeoutMs),
+        maxConnections: this.one(scope, 'Vhost/OriginOptions/MaxConnections', INT, io?.maxConnections),
+        balanceMode: this.one(scope, 'Vhost/OriginOptions/BalanceMode', BALANCE_MODE, io?.balanceMode),
+        hostHeader: this.one(scope, 'Vhost/OriginOptions/Host', STAR_OR_STRING, io?.hostHeader),
+        userAgent: this.one(scope, 'Vhost/OriginOptions/UserAgent', STAR_OR_STRING, io?.userAgent),
+        xffClientIpOnly: this.one(scope, 'Vhost/OriginOptions/XFFClientIPOnly', BOOL, io?.xffClientIpOnly),
+      },
+      options: {
+        viaHeader: this.one(scope, 'Vhost/Options/ViaHeader', BOOL, o?.viaHeader),
+        serverHeader: this.one(scope, 'Vhost/Options/ServerHeader', BOOL, o?.serverHeader),
+        maxRequestBodyBytes: this.one(scope, 'Vhost/Options/MaxRequestBodySize', SIZE, o?.maxRequestBodyBytes),
+      },
+      log: { accessPath: this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.log.accessPath) },
+    };
+  }
+
+  #reportRepeatedListen(scope: Scope, listen: readonly ListenAddress[]): void {
+    const seen = new Set<string>();
+    for (const address of listen) {
+      const key = `${address.host}:${address.port}`;
+      if (seen.has(key)) this.#report(scope.file, `${scope.where}/Listen`, `${quote(key)} is listed twice`);
+      seen.add(key);
+    }
+  }
+
+  /** Every <Vhost>, then the name/alias claims across them. */
+  readVhosts(scope: Scope, defaults: VhostDefaults): Vhost[] {
+    const elements = childElements(scope.element, 'Vhost');
+    if (scope.element !== undefined && elements.length === 0) this.#report(scope.file, 'Vhosts/Vhost', 'missing; at least one vhost is required');
+    const vhosts: Array<{ vhost: Vhost; where: string }> = [];
+    for (const element of elements) {
+      const vhostScope: Scope = { file: scope.file, element, where: element.where, prefix: 'Vhost' };
+      const name = this.optional(vhostScope, 'Vhost@Name', HOST_NAME);
+      const aliases = this.many(vhostScope, 'Vhost/Alias', ALIAS) ?? [];
+      const origins = this.many(vhostScope, 'Vhost/Origin/Address', ORIGIN_ADDRESS) ?? [];
+      const settings = this.readVhostSettings(vhostScope, defaults);
+      if (name === null) continue;
+      vhosts.push({ vhost: { name, aliases, origins, ...settings }, where: element.where });
+    }
+    this.#checkClaims(scope.file, vhosts);
+    return vhosts.map((v) => v.vhost);
+  }
+
+  /** A Name or Alias may belong to one vhost only (names compared case-insensitively; they are lower-cased). */
+  #checkClaims(file: FileName, vhosts: ReadonlyArray<{ vhost: Vhost; where: string }>): void {
+    const owners = new Map<string, { name: string; position: number }>();
+    vhosts.forEach(({ vhost, where }, position) => {
+      const owner = owners.get(vhost.name);
+      if (owner !== undefined) this.#report(file, `${where}@Name`, `${quote(vhost.name)} is already the Name of another vhost (Vhost #${owner.position + 1})`);
+      else owners.set(vhost.name, { name: vhost.name, position });
+    });
+    for (const { vhost, where } of vhosts) {
+      for (const alias of vhost.aliases) {
+        const owner = owners.get(alias);
+        if (owner === undefined) owners.set(alias, { name: vhost.name, position: -1 });
+        else if (owner.name !== vhost.name) this.#report(file, `${where}/Alias`, `${quote(alias)} is already claimed by vhost ${owner.name}`);
+      }
+    }
+  }
+
+  readDefaultVhost(scope: Scope, vhosts: readonly Vhost[]): string | null {
+    const name = this.optional(scope, 'Vhosts/Default', VHOST_REF);
+    if (name === null || vhosts.some((v) => v.name === name)) return name;
+    const names = [...new Set(vhosts.map((v) => v.name))].join(', ');
+    this.#report(scope.file, 'Vhosts/Default', `${quote(name)} is not the Name of any vhost (vhosts: ${names === '' ? 'none' : names})`);
+    return null;
+  }
+
+  /** The management port must not collide with a vhost's listen address (the bind would fail at start). */
+  checkManagerPort(manager: ManagerConfig, vhosts: readonly Vhost[]): void {
+    const wildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
+    for (const vhost of vhosts) {
+      const clash = vhost.listen.find((l) => l.port === manager.port && (l.host === manager.host || wildcard(l.host) || wildcard(manager.host)));
+      if (clash !== undefined) {
+        this.#report('server.xml', 'Server/Host/Manager@Port', `port ${manager.port} is also a <Listen> port of vhost ${vhost.name} (${clash.host}:${clash.port})`);
+        return;
+      }
+    }
+  }
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  for (const child of Object.values(value)) deepFreeze(child);
+  Object.freeze(value);
+}

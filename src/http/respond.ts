@@ -1,0 +1,189 @@
+/**
+ * @module http/respond
+ * Writing one response to a uWS HttpResponse: status and headers, then the body with backpressure, corked after
+ * every await. A known body length streams with tryEnd (uWS writes Content-Length itself; tryEnd does not buffer
+ * what the socket refused, so the unsent rest is kept and retried from onWritable, spikes.md item 1); an unknown
+ * length streams with write() (chunked). After onAborted or the final write no method touches the uWS object
+ * again: uWS would crash the process. Runs in workers; knows nothing about caching.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { HttpResponse } from './uws.js';
+
+const STATUS_LINES = new Map<number, string>();
+
+/** `200 OK`-style status line text, cached per code. */
+function statusLine(status: number, reason: string): string {
+  if (reason !== '') return `${status} ${reason}`;
+  let line = STATUS_LINES.get(status);
+  if (line === undefined) {
+    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+    STATUS_LINES.set(status, line);
+  }
+  return line;
+}
+
+export type WriterState = 'open' | 'streaming' | 'ended' | 'aborted';
+
+export class ResponseWriter {
+  readonly #res: HttpResponse;
+  #state: WriterState = 'open';
+  /** Body length announced in writeHead, or -1 for chunked. */
+  #totalSize = -1;
+  /** Part of a chunk the socket has not taken yet (tryEnd mode) or -- in write mode -- a marker that we wait. */
+  #pending: Buffer | null = null;
+  #pendingStart = 0;
+  #onDrain: (() => void) | null = null;
+  #onAbort: (() => void) | null = null;
+  /** Body bytes handed to uWS so far. */
+  bytesSent = 0;
+
+  constructor(res: HttpResponse) {
+    this.#res = res;
+    res.onAborted(() => {
+      this.#state = 'aborted';
+      this.#pending = null;
+      this.#onAbort?.();
+    });
+  }
+
+  get state(): WriterState {
+    return this.#state;
+  }
+
+  /** True once headers went out (or the connection is gone): an error can then only close the connection. */
+  get headersSent(): boolean {
+    return this.#state !== 'open';
+  }
+
+  /** Called once if the client goes away before the response ended. */
+  onAbort(callback: () => void): void {
+    this.#onAbort = callback;
+  }
+
+  /**
+   * Writes status and headers. `headers` is a flat name/value list without Content-Length or Transfer-Encoding;
+   * `totalSize` is the body length, or -1 for an unknown length (chunked).
+   */
+  writeHead(status: number, reason: string, headers: readonly string[], totalSize: number): void {
+    if (this.#state !== 'open') return;
+    this.#totalSize = totalSize;
+    this.#state = 'streaming';
+    this.#res.cork(() => {
+      this.#res.writeStatus(statusLine(status, reason));
+      for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i] as string, headers[i + 1] as string);
+    });
+  }
+
+  /**
+   * Sends a body chunk. Returns true when the socket took all of it; false when the caller must wait for the
+   * `drain` callback before writing more (the rest is kept and sent here).
+   */
+  writeBody(chunk: Buffer, drain: () => void): boolean {
+    if (this.#state !== 'streaming') return true;
+    this.bytesSent += chunk.length;
+    const res = this.#res;
+    if (this.#totalSize < 0) {
+      let ok = true;
+      res.cork(() => {
+        ok = res.write(chunk);
+      });
+      if (ok) return true;
+      this.#waitForDrain(chunk, 0, drain, false);
+      return false;
+    }
+    const start = res.getWriteOffset();
+    let ok = true;
+    let done = false;
+    res.cork(() => {
+      [ok, done] = res.tryEnd(chunk, this.#totalSize);
+    });
+    if (done) {
+      this.#state = 'ended';
+      return true;
+    }
+    if (ok) return true;
+    this.#waitForDrain(chunk, start, drain, true);
+    return false;
+  }
+
+  #waitForDrain(chunk: Buffer, start: number, drain: () => void, retry: boolean): void {
+    this.#pending = retry ? chunk : null;
+    this.#pendingStart = start;
+    this.#onDrain = drain;
+    this.#res.onWritable(this.#writable);
+  }
+
+  /** onWritable handler, one bound function per response rather than a closure per chunk. */
+  readonly #writable = (offset: number): boolean => {
+    if (this.#state !== 'streaming') return true;
+    const pending = this.#pending;
+    if (pending !== null) {
+      const [ok, done] = this.#res.tryEnd(pending.subarray(offset - this.#pendingStart), this.#totalSize);
+      if (done) this.#state = 'ended';
+      else if (!ok) return false;
+      this.#pending = null;
+    }
+    const drain = this.#onDrain;
+    this.#onDrain = null;
+    drain?.();
+    return true;
+  };
+
+  /** Ends the body (chunked mode, or a known length already fully written). */
+  end(): void {
+    if (this.#state !== 'streaming') return;
+    this.#state = 'ended';
+    this.#res.cork(() => {
+      this.#res.end();
+    });
+  }
+
+  /** A complete response without a body: HEAD, 204, 304; `contentLength` is reported as Content-Length if >= 0. */
+  endWithoutBody(status: number, reason: string, headers: readonly string[], contentLength: number): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'ended';
+    const res = this.#res;
+    res.cork(() => {
+      res.writeStatus(statusLine(status, reason));
+      for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i] as string, headers[i + 1] as string);
+      if (contentLength >= 0) res.endWithoutBody(contentLength);
+      else res.endWithoutBody();
+    });
+  }
+
+  /** A small complete response with an in-memory body (errors, 404s). */
+  endWithBody(status: number, reason: string, headers: readonly string[], body: string | Buffer): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'ended';
+    const res = this.#res;
+    res.cork(() => {
+      res.writeStatus(statusLine(status, reason));
+      for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i] as string, headers[i + 1] as string);
+      res.end(body);
+    });
+    this.bytesSent += typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  }
+
+  /** Drops the connection: the only honest signal once a body is half sent and the origin failed. */
+  close(): void {
+    if (this.#state === 'ended' || this.#state === 'aborted') return;
+    this.#state = 'aborted';
+    this.#res.cork(() => {
+      this.#res.close();
+    });
+  }
+
+  /** Receives the request body; `chunk` is only valid during the call (uWS reuses the memory). */
+  onRequestBody(handler: (chunk: ArrayBuffer, isLast: boolean) => void): void {
+    this.#res.onData(handler);
+  }
+
+  /** Pauses reading the request body from the client socket (backpressure towards the client). */
+  pauseRequestBody(): void {
+    if (this.#state !== 'aborted') this.#res.pause();
+  }
+
+  resumeRequestBody(): void {
+    if (this.#state !== 'aborted') this.#res.resume();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * @module http/uws
+ * The only importer of uWebSockets.js (runs in workers). The npm package silently falls back to a slow pure-Node
+ * server when its native binary fails to load; Flint refuses that: we load the binary directly and throw a clear
+ * FlintError, then double-check a symbol only the native module exports (spikes.md item 1).
+ */
+import { createRequire } from 'node:module';
+import type * as UWS from 'uWebSockets.js';
+import { FlintError } from '../errors.js';
+
+export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+
+const require = createRequire(import.meta.url);
+
+/** The package path of the native binary for this platform, arch and Node ABI. */
+export const UWS_BINARY = `uWebSockets.js/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+
+/** Load the native uWS module or throw FLINT_ERR_UWS_NATIVE; never returns the fallback. */
+export function loadNativeUws(binary: string = UWS_BINARY): typeof UWS {
+  let mod: typeof UWS;
+  try {
+    mod = require(binary) as typeof UWS;
+  } catch (cause) {
+    throw new FlintError(
+      'FLINT_ERR_UWS_NATIVE',
+      `uWebSockets.js native binary failed to load (${binary}); refusing to start with the slow pure-Node fallback: ` +
+        `${(cause as Error).message}. Reinstall dependencies (npm ci) on a supported platform (see README "Known limits").`,
+      { source: 'internal', cause },
+    );
+  }
+  // The fallback exports only App/_cfg/...; the native module has numeric listen-option constants.
+  if (typeof (mod as { LIBUS_LISTEN_EXCLUSIVE_PORT?: unknown }).LIBUS_LISTEN_EXCLUSIVE_PORT !== 'number') {
+    throw new FlintError('FLINT_ERR_UWS_NATIVE', `${binary} loaded but is not the native uWebSockets.js module; refusing to start`, {
+      source: 'internal',
+    });
+  }
+  return mod;
+}

@@ -1,0 +1,57 @@
+/**
+ * @module ipc/messages
+ * The single contract between the primary and its workers: a typed union per direction, discriminated by `type`.
+ * Types only; payloads are plain JSON (they cross node:cluster IPC). `isWorkerMessage` narrows `unknown` at the
+ * primary's boundary, `isPrimaryMessage` at the worker's.
+ */
+import type { Config } from '../config/types.js';
+import type { VhostCounterValues } from '../stats/counters.js';
+
+/** What one worker reports about itself; counters are monotonic since the worker started. */
+export interface WorkerSnapshot {
+  readonly workerIndex: number;
+  readonly pid: number;
+  readonly startedAt: number;
+  /** Transactions in flight right now (gauge owned by the worker). */
+  readonly activeRequests: number;
+  readonly configHash: string;
+  readonly vhosts: Readonly<Record<string, VhostCounterValues>>;
+}
+
+export type PrimaryMessage =
+  /** Apply this config (first one at start, then on every successful reload). */
+  | { readonly type: 'config'; readonly config: Config }
+  /** Reply with a `stats` message carrying the same `requestId`. */
+  | { readonly type: 'stats-request'; readonly requestId: number }
+  /** Stop accepting, finish in-flight transactions within `timeoutMs`, send a final `stats`, exit 0. */
+  | { readonly type: 'shutdown'; readonly timeoutMs: number };
+
+export type WorkerMessage =
+  /**
+   * The worker is ready to receive messages. Sent first: an ESM worker attaches its IPC listener only after its
+   * modules load, and node drops messages that arrive before that, so the primary sends `config` on `hello`.
+   */
+  | { readonly type: 'hello'; readonly workerIndex: number }
+  /** The worker listens on every service address of the config it was given. */
+  | { readonly type: 'listening'; readonly workerIndex: number; readonly configHash: string }
+  /** Listening failed (port taken, permission); the worker exits after sending this. */
+  | { readonly type: 'listen-failed'; readonly workerIndex: number; readonly message: string }
+  /** A counters snapshot: periodic (`requestId` null) or the answer to a `stats-request`. */
+  | { readonly type: 'stats'; readonly requestId: number | null; readonly snapshot: WorkerSnapshot };
+
+const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown']);
+const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats']);
+
+function hasType(value: unknown, types: ReadonlySet<string>): boolean {
+  return typeof value === 'object' && value !== null && types.has((value as { type?: unknown }).type as string);
+}
+
+/** Narrows a message received by a worker. */
+export function isPrimaryMessage(value: unknown): value is PrimaryMessage {
+  return hasType(value, PRIMARY_TYPES);
+}
+
+/** Narrows a message received by the primary. */
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  return hasType(value, WORKER_TYPES);
+}

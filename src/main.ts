@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * @module main
+ * The `flint` command. `flint start [--conf DIR] [--demo-origin]` runs the primary (which forks the workers);
+ * `flint check-config [--conf DIR | DIR]` validates a config like `nginx -t` (exit 0 valid, 1 invalid).
+ * Refuses to start when the uWS native binary cannot load. Wiring only.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/types.js';
+import type { FlintError } from './errors.js';
+import { ConfigError } from './errors.js';
+import { loadNativeUws } from './http/uws.js';
+import { createProcessLogger } from './log.js';
+import { Primary } from './primary/primary.js';
+
+const DEFAULT_CONF = fileURLToPath(new URL('../../conf', import.meta.url));
+const DEMO_ORIGIN = fileURLToPath(new URL('../demo/origin.js', import.meta.url));
+
+const USAGE = `usage:
+  flint start [--conf DIR] [--demo-origin]   run Flint (default conf: ${DEFAULT_CONF})
+  flint check-config [--conf DIR | DIR]      validate server.xml + vhosts.xml, exit 0 if valid, 1 if not`;
+
+interface Args {
+  readonly command: string;
+  readonly confDir: string;
+  readonly demoOrigin: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const [command = '', ...rest] = argv;
+  let confDir = DEFAULT_CONF;
+  let demoOrigin = false;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] as string;
+    if (arg === '--conf') {
+      const value = rest[++i];
+      if (value === undefined) fail('--conf needs a directory');
+      confDir = value;
+    } else if (arg === '--demo-origin') demoOrigin = true;
+    else if (!arg.startsWith('-') && command === 'check-config') confDir = arg;
+    else fail(`unknown argument: ${arg}`);
+  }
+  return { command, confDir: resolve(confDir), demoOrigin };
+}
+
+function fail(message: string): never {
+  console.error(`flint: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function loadOrExit(confDir: string): Config {
+  try {
+    return loadConfig(confDir);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`flint: invalid configuration in ${confDir}:\n${error.problems.map((p) => `  ${p}`).join('\n')}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+function checkConfig(confDir: string): never {
+  const config = loadOrExit(confDir);
+  console.log(`flint: configuration in ${confDir} is valid (${config.vhosts.length} vhost(s), hash ${config.hash.slice(0, 12)})`);
+  process.exit(0);
+}
+
+async function start(args: Args): Promise<void> {
+  try {
+    loadNativeUws();
+  } catch (error) {
+    console.error(`flint: ${(error as FlintError).message}`);
+    process.exit(1);
+  }
+  const config = loadOrExit(args.confDir);
+  const log = createProcessLogger(config.server.log.level, config.server.log.infoPath, { role: 'primary' });
+  let demo: ChildProcess | null = null;
+  if (args.demoOrigin) {
+    demo = spawn(process.execPath, [DEMO_ORIGIN], { stdio: 'inherit' });
+    process.on('exit', () => demo?.kill());
+  }
+  const primary = new Primary(config, log);
+  process.on('SIGHUP', () => primary.reload());
+  process.on('SIGTERM', () => void primary.stop('SIGTERM'));
+  process.on('SIGINT', () => void primary.stop('SIGINT'));
+  try {
+    await primary.start();
+  } catch (error) {
+    log.fatal({ event: 'flint.start_failed', err: error }, `flint could not start: ${(error as Error).message}`);
+    console.error(`flint: could not start: ${(error as Error).message}`);
+    await primary.stop('startup-failure', 1);
+  }
+}
+
+const args = parseArgs(process.argv.slice(2));
+if (args.command === 'check-config') checkConfig(args.confDir);
+else if (args.command === 'start') await start(args);
+else fail(args.command === '' ? 'no command given' : `unknown command: ${args.command}`);

@@ -1,0 +1,130 @@
+/**
+ * @module origin/fetch
+ * One request to an origin, streamed both ways, with errors mapped to FlintError codes. Knows nothing of the cache
+ * or of client sockets: the caller gives a sink and gets back a handle to pause, resume or abort the transfer.
+ * Runs in workers. The sink's methods are called at most in this order: onHeaders, onData*, then onEnd or onError
+ * (onError may also come first). After abort() no sink method is called.
+ */
+import type { Readable } from 'node:stream';
+import { FlintError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import type { Dispatcher } from './pool.js';
+
+/** Response headers as undici parses them: lower-case names, repeated headers as arrays. */
+export type OriginHeaders = Record<string, string | string[] | undefined>;
+
+export interface OriginRequest {
+  readonly method: string;
+  /** Path and query, starting with '/'. */
+  readonly path: string;
+  readonly headers: Record<string, string | string[]>;
+  /** Request body stream, or null when there is none. */
+  readonly body: Readable | null;
+}
+
+export interface OriginSink {
+  onHeaders(status: number, headers: OriginHeaders, statusText: string): void;
+  /** A body chunk; the buffer is the sink's to keep. */
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+  onError(error: FlintError): void;
+}
+
+/** Control over one origin transaction. */
+export interface OriginTransfer {
+  pause(): void;
+  resume(): void;
+  abort(): void;
+}
+
+const UNDICI_CODES: Record<string, [ErrorCode, boolean]> = {
+  UND_ERR_CONNECT_TIMEOUT: ['FLINT_ERR_ORIGIN_CONNECT_TIMEOUT', true],
+  UND_ERR_HEADERS_TIMEOUT: ['FLINT_ERR_ORIGIN_RECEIVE_TIMEOUT', false],
+  UND_ERR_BODY_TIMEOUT: ['FLINT_ERR_ORIGIN_RECEIVE_TIMEOUT', false],
+  UND_ERR_SOCKET: ['FLINT_ERR_ORIGIN_RESET', false],
+  ECONNRESET: ['FLINT_ERR_ORIGIN_RESET', false],
+  EPIPE: ['FLINT_ERR_ORIGIN_RESET', false],
+  ECONNREFUSED: ['FLINT_ERR_ORIGIN_CONNECT', true],
+  EHOSTUNREACH: ['FLINT_ERR_ORIGIN_CONNECT', true],
+  ENETUNREACH: ['FLINT_ERR_ORIGIN_CONNECT', true],
+  ENOTFOUND: ['FLINT_ERR_ORIGIN_CONNECT', true],
+  EAI_AGAIN: ['FLINT_ERR_ORIGIN_CONNECT', true],
+};
+
+/** Maps an undici/socket error to a FlintError with source 'origin'. */
+export function originError(error: unknown, origin: string): FlintError {
+  if (error instanceof FlintError) return error;
+  const code = (error as { code?: string }).code ?? '';
+  const [flintCode, retryable] = UNDICI_CODES[code] ?? ['FLINT_ERR_ORIGIN_PROTOCOL', false];
+  const message = `origin ${origin}: ${(error as Error).message ?? String(error)}${code === '' ? '' : ` (${code})`}`;
+  return new FlintError(flintCode, message, { source: 'origin', retryable, cause: error });
+}
+
+/** undici handler adapting the controller API to an OriginSink. */
+class SinkHandler implements Dispatcher.DispatchHandler {
+  controller: Dispatcher.DispatchController | null = null;
+  /** Set by abort() before the request started; applied in onRequestStart. */
+  abortRequested = false;
+  pauseRequested = false;
+  readonly #sink: OriginSink;
+  readonly #origin: string;
+
+  constructor(sink: OriginSink, origin: string) {
+    this.#sink = sink;
+    this.#origin = origin;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortRequested) controller.abort(new Error('aborted by flint'));
+    else if (this.pauseRequested) controller.pause();
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: OriginHeaders, statusText?: string): void {
+    if (this.abortRequested) return;
+    this.#sink.onHeaders(statusCode, headers, statusText ?? '');
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.abortRequested) return;
+    this.#sink.onData(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.abortRequested) return;
+    this.#sink.onEnd();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.abortRequested) return;
+    this.#sink.onError(originError(error, this.#origin));
+  }
+}
+
+/** Starts `request` on `dispatcher` (an origin pool) and streams the answer into `sink`. */
+export function fetchFromOrigin(dispatcher: Dispatcher, origin: string, request: OriginRequest, sink: OriginSink): OriginTransfer {
+  const handler = new SinkHandler(sink, origin);
+  try {
+    dispatcher.dispatch(
+      { method: request.method as Dispatcher.HttpMethod, path: request.path, headers: request.headers, body: request.body },
+      handler,
+    );
+  } catch (error) {
+    queueMicrotask(() => sink.onError(originError(error, origin)));
+  }
+  return {
+    pause: () => {
+      handler.pauseRequested = true;
+      handler.controller?.pause();
+    },
+    resume: () => {
+      handler.pauseRequested = false;
+      handler.controller?.resume();
+    },
+    abort: () => {
+      if (handler.abortRequested) return;
+      handler.abortRequested = true;
+      handler.controller?.abort(new Error('aborted by flint'));
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * @module pipeline/context
+ * `RequestCtx`: the state of one client transaction shared by the pipeline steps (pingora's CTX), from the moment
+ * the request head is copied out of uWS until the access record is written. Runs in workers.
+ */
+import type { Vhost } from '../config/types.js';
+import type { RequestHead } from '../http/request.js';
+import type { CacheResult } from '../stats/counters.js';
+
+/** STON's x-transaction-status: the response ended normally, or the client (or Flint) cut it short. */
+export type TransactionStatus = 'complete' | 'aborted';
+
+export class RequestCtx {
+  readonly head: RequestHead;
+  readonly vhost: Vhost;
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number;
+  /** Status sent to the client; 0 until a status line went out. */
+  status = 0;
+  cacheResult: CacheResult = 'PASS';
+  /** Origin address used, '' when none was contacted. */
+  origin = '';
+  /** performance.now() when the response head went out, 0 until then. */
+  firstByteAt = 0;
+  requestBodyBytes = 0;
+  originBodyBytes = 0;
+  /** Error code when the transaction failed, else ''. */
+  errorCode = '';
+
+  constructor(head: RequestHead, vhost: Vhost, startedAt: number) {
+    this.head = head;
+    this.vhost = vhost;
+    this.startedAt = startedAt;
+  }
+
+  /** Path plus query as the client sent it. */
+  get url(): string {
+    return this.head.query === '' ? this.head.path : `${this.head.path}?${this.head.query}`;
+  }
+}

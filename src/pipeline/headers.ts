@@ -1,0 +1,114 @@
+/**
+ * @module pipeline/headers
+ * Header rules of a proxy (RFC 9110 §7.6): hop-by-hop fields and every field the Connection header names are not
+ * forwarded in either direction; X-Forwarded-For and Via are added; repeated fields are kept. Pure functions over
+ * plain data. Runs in workers.
+ */
+import type { OriginOptions, VhostOptions } from '../config/types.js';
+import type { RequestHead } from '../http/request.js';
+import type { OriginHeaders } from '../origin/fetch.js';
+
+/** Never forwarded (RFC 9110 §7.6.1), plus framing fields each hop sets itself. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
+
+/** Client request fields Flint sets or replaces itself; `expect` because 100-continue is answered hop-by-hop. */
+const REQUEST_REPLACED = new Set(['host', 'x-forwarded-for', 'expect']);
+
+/** Response fields uWS writes itself (framing), so the origin's copy must not be forwarded. */
+const RESPONSE_REPLACED = new Set(['content-length', 'date']);
+
+export const VIA = '1.1 flint';
+
+/** Lower-case field names listed in Connection header values. */
+function connectionListed(values: readonly string[]): Set<string> | null {
+  if (values.length === 0) return null;
+  const names = new Set<string>();
+  for (const value of values) {
+    for (const token of value.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '') names.add(name);
+    }
+  }
+  return names;
+}
+
+function appendHeader(into: Record<string, string | string[]>, name: string, value: string): void {
+  const existing = into[name];
+  if (existing === undefined) into[name] = value;
+  else if (typeof existing === 'string') into[name] = [existing, value];
+  else existing.push(value);
+}
+
+/** Headers for the origin request: the client's minus hop-by-hop, with Host, X-Forwarded-For, Via, User-Agent set. */
+export function originRequestHeaders(head: RequestHead, origin: OriginOptions, viaHeader: boolean): Record<string, string | string[]> {
+  const h = head.headers;
+  const connection: string[] = [];
+  let xff: string | undefined;
+  for (let i = 0; i < h.length; i += 2) {
+    if (h[i] === 'connection') connection.push(h[i + 1] as string);
+    else if (h[i] === 'x-forwarded-for') xff = xff === undefined ? (h[i + 1] as string) : `${xff}, ${h[i + 1] as string}`;
+  }
+  const listed = connectionListed(connection);
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < h.length; i += 2) {
+    const name = h[i] as string;
+    if (HOP_BY_HOP.has(name) || REQUEST_REPLACED.has(name) || listed?.has(name) === true) continue;
+    if (name === 'user-agent' && origin.userAgent !== null) continue;
+    appendHeader(out, name, h[i + 1] as string);
+  }
+  out.host = origin.hostHeader ?? head.host;
+  if (origin.userAgent !== null) out['user-agent'] = origin.userAgent;
+  out['x-forwarded-for'] = origin.xffClientIpOnly || xff === undefined ? head.clientIp : `${xff}, ${head.clientIp}`;
+  if (viaHeader) appendHeader(out, 'via', VIA);
+  return out;
+}
+
+/** Result of filtering an origin response's headers for the client. */
+export interface ClientResponseHead {
+  /** Flat name/value list to write. */
+  readonly headers: string[];
+  /** Content-Length from the origin, or -1 when absent/invalid (the body is then sent chunked). */
+  readonly contentLength: number;
+}
+
+/** The origin's response headers as the client should see them; Content-Length is returned apart for uWS. */
+export function clientResponseHead(origin: OriginHeaders, options: VhostOptions): ClientResponseHead {
+  const listed = connectionListed(toList(origin.connection));
+  const headers: string[] = [];
+  for (const name in origin) {
+    if (HOP_BY_HOP.has(name) || RESPONSE_REPLACED.has(name) || listed?.has(name) === true) continue;
+    if (name === 'server' && !options.serverHeader) continue;
+    const value = origin[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') headers.push(name, value);
+    else for (const v of value) headers.push(name, v);
+  }
+  if (options.viaHeader) headers.push('via', VIA);
+  return { headers, contentLength: parseContentLength(origin['content-length']) };
+}
+
+function toList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : typeof value === 'string' ? [value] : value;
+}
+
+/** A valid Content-Length as a number, else -1 (RFC 9110 §8.6: digits only; repeated identical values allowed). */
+export function parseContentLength(value: string | string[] | undefined): number {
+  if (value === undefined) return -1;
+  const text = typeof value === 'string' ? value : value.every((v) => v === value[0]) ? value[0] : undefined;
+  if (text === undefined || text.length === 0 || text.length > 15) return -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+  }
+  return Number(text);
+}

@@ -1,0 +1,122 @@
+/**
+ * @module pipeline/pass
+ * A pass-through transaction: the client's request goes to the vhost's origin and the answer streams back with
+ * backpressure both ways (the origin read pauses while the client socket is full; the client read pauses while
+ * undici's request body buffer is full). A client abort aborts the origin request. An origin failure before the
+ * response head becomes a 502/504; after it, the client connection is closed (the only honest signal).
+ * Runs in workers. `finish` is called exactly once.
+ */
+import type { FlintError } from '../errors.js';
+import type { ResponseWriter } from '../http/respond.js';
+import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import { fetchFromOrigin } from '../origin/fetch.js';
+import type { RequestCtx, TransactionStatus } from './context.js';
+import { ERROR_HEADERS, errorResponse } from './fail.js';
+import { clientResponseHead, originRequestHeaders } from './headers.js';
+import { RequestBodyStream, hasRequestBody } from './request-body.js';
+import type { Dispatcher } from '../origin/pool.js';
+import { headerValue } from '../http/request.js';
+
+/** Called once when the transaction ends; `bytesSent` is the body bytes handed to the client socket. */
+export type FinishCallback = (ctx: RequestCtx, status: TransactionStatus, bytesSent: number) => void;
+
+/** Statuses whose responses never carry a body (RFC 9110 §6.4.1). */
+function isBodyless(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || status < 200;
+}
+
+export class PassTransaction implements OriginSink {
+  readonly #ctx: RequestCtx;
+  readonly #writer: ResponseWriter;
+  readonly #finish: FinishCallback;
+  #transfer: OriginTransfer | null = null;
+  #body: RequestBodyStream | null = null;
+  #finished = false;
+
+  constructor(ctx: RequestCtx, writer: ResponseWriter, finish: FinishCallback) {
+    this.#ctx = ctx;
+    this.#writer = writer;
+    this.#finish = finish;
+    writer.onAbort(() => {
+      this.#transfer?.abort();
+      this.#body?.destroy();
+      this.#end('aborted');
+    });
+  }
+
+  /** Sends the request to `origin` through `dispatcher`; must run synchronously inside the uWS handler. */
+  start(dispatcher: Dispatcher, origin: string): void {
+    const ctx = this.#ctx;
+    const { head, vhost } = ctx;
+    ctx.origin = origin;
+    if (hasRequestBody(headerValue(head, 'content-length'), headerValue(head, 'transfer-encoding'))) {
+      this.#body = new RequestBodyStream(this.#writer, vhost.options.maxRequestBodyBytes, (error) => this.#fail(error));
+    }
+    const prefix = vhost.origins[0]?.pathPrefix ?? '';
+    this.#transfer = fetchFromOrigin(
+      dispatcher,
+      origin,
+      {
+        method: head.method,
+        path: prefix + ctx.url,
+        headers: originRequestHeaders(head, vhost.originOptions, vhost.options.viaHeader),
+        body: this.#body,
+      },
+      this,
+    );
+  }
+
+  onHeaders(status: number, headers: OriginHeaders, statusText: string): void {
+    const ctx = this.#ctx;
+    ctx.status = status;
+    ctx.firstByteAt = performance.now();
+    const head = clientResponseHead(headers, ctx.vhost.options);
+    if (isBodyless(ctx.head.method, status)) {
+      this.#writer.endWithoutBody(status, statusText, head.headers, status === 304 ? -1 : head.contentLength);
+    } else {
+      this.#writer.writeHead(status, statusText, head.headers, head.contentLength);
+    }
+  }
+
+  onData(chunk: Buffer): void {
+    this.#ctx.originBodyBytes += chunk.length;
+    if (!this.#writer.writeBody(chunk, this.#drained)) this.#transfer?.pause();
+  }
+
+  readonly #drained = (): void => {
+    this.#transfer?.resume();
+  };
+
+  onEnd(): void {
+    this.#writer.end();
+    this.#end('complete');
+  }
+
+  onError(error: FlintError): void {
+    this.#fail(error);
+  }
+
+  #fail(error: FlintError): void {
+    if (this.#finished) return;
+    const ctx = this.#ctx;
+    ctx.errorCode = error.code;
+    this.#transfer?.abort();
+    if (!this.#writer.headersSent) {
+      const response = errorResponse(error);
+      ctx.status = response.status;
+      ctx.firstByteAt = performance.now();
+      this.#writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
+      this.#end('complete');
+    } else {
+      this.#writer.close();
+      this.#end('aborted');
+    }
+  }
+
+  #end(status: TransactionStatus): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#body !== null) this.#ctx.requestBodyBytes = this.#body.received;
+    this.#finish(this.#ctx, status, this.#writer.bytesSent);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * @module primary/stats-collector
+ * Merges worker counter snapshots into the cluster view served by /stats. Workers push a snapshot about once a
+ * second; a /stats call asks every live worker for a fresh one (up to FRESH_TIMEOUT_MS) so totals are exact.
+ * The last snapshot of a worker that exited is folded into `retired`, so totals never go backwards across
+ * restarts (a crashed worker loses at most its last second). Runs only in the primary.
+ */
+import type { WorkerSnapshot } from '../ipc/messages.js';
+import type { VhostCounterValues } from '../stats/counters.js';
+import { addCounters, emptyCounters } from '../stats/counters.js';
+import type { Slot } from './supervisor.js';
+
+const FRESH_TIMEOUT_MS = 500;
+
+export interface StatsDocument {
+  readonly time: string;
+  readonly uptimeSec: number;
+  readonly configHash: string;
+  readonly totals: VhostCounterValues & { readonly activeRequests: number };
+  readonly vhosts: Record<string, VhostCounterValues>;
+  readonly workers: ReadonlyArray<{
+    readonly index: number;
+    readonly pid: number | null;
+    readonly ready: boolean;
+    readonly restarts: number;
+    readonly requests: number;
+    readonly activeRequests: number;
+    readonly startedAt: string | null;
+  }>;
+}
+
+export class StatsCollector {
+  readonly #latest = new Map<number, WorkerSnapshot>();
+  readonly #retired = new Map<string, VhostCounterValues>();
+  readonly #waiting = new Map<number, { pending: Set<number>; done: () => void }>();
+  readonly #startedAt = Date.now();
+  #nextRequestId = 1;
+
+  /** Records a snapshot (periodic or requested). */
+  receive(requestId: number | null, snapshot: WorkerSnapshot): void {
+    this.#latest.set(snapshot.workerIndex, snapshot);
+    if (requestId === null) return;
+    const wait = this.#waiting.get(requestId);
+    if (wait === undefined) return;
+    wait.pending.delete(snapshot.workerIndex);
+    if (wait.pending.size === 0) wait.done();
+  }
+
+  /** A worker of slot `index` exited: keep its counts in the retired totals. */
+  retire(index: number): void {
+    const last = this.#latest.get(index);
+    if (last === undefined) return;
+    this.#latest.delete(index);
+    for (const [name, counters] of Object.entries(last.vhosts)) {
+      const into = this.#retired.get(name) ?? emptyCounters();
+      addCounters(into, counters);
+      this.#retired.set(name, into);
+    }
+  }
+
+  /** Asks the given workers for fresh snapshots; resolves when all answered or after a short timeout. */
+  refresh(slots: readonly Slot[], request: (slot: Slot, requestId: number) => void): Promise<void> {
+    const live = slots.filter((s) => s.worker !== null && s.ready);
+    if (live.length === 0) return Promise.resolve();
+    const requestId = this.#nextRequestId++;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#waiting.delete(requestId);
+        resolve();
+      };
+      const timer = setTimeout(done, FRESH_TIMEOUT_MS);
+      this.#waiting.set(requestId, { pending: new Set(live.map((s) => s.index)), done });
+      for (const slot of live) request(slot, requestId);
+    });
+  }
+
+  /** The merged document. */
+  document(slots: readonly Slot[], configHash: string): StatsDocument {
+    const vhosts: Record<string, VhostCounterValues> = {};
+    const add = (name: string, counters: VhostCounterValues): void => {
+      const into = vhosts[name] ?? emptyCounters();
+      addCounters(into, counters);
+      vhosts[name] = into;
+    };
+    for (const [name, counters] of this.#retired) add(name, counters);
+    let activeRequests = 0;
+    for (const snapshot of this.#latest.values()) {
+      activeRequests += snapshot.activeRequests;
+      for (const [name, counters] of Object.entries(snapshot.vhosts)) add(name, counters);
+    }
+    const totals = emptyCounters();
+    for (const counters of Object.values(vhosts)) addCounters(totals, counters);
+    return {
+      time: new Date().toISOString(),
+      uptimeSec: Math.round((Date.now() - this.#startedAt) / 1000),
+      configHash,
+      totals: { ...totals, activeRequests },
+      vhosts,
+      workers: slots.map((slot) => {
+        const snapshot = this.#latest.get(slot.index);
+        let requests = 0;
+        if (snapshot !== undefined) for (const c of Object.values(snapshot.vhosts)) requests += c.requests;
+        return {
+          index: slot.index,
+          pid: slot.worker?.process.pid ?? null,
+          ready: slot.ready,
+          restarts: slot.restarts,
+          requests,
+          activeRequests: snapshot?.activeRequests ?? 0,
+          startedAt: slot.worker === null ? null : new Date(slot.startedAt).toISOString(),
+        };
+      }),
+    };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * @module workers/edge
+ * Worker process entry: wiring only. Waits for its config from the primary, opens the listeners, reports counters
+ * about once a second, applies reloads, and on `shutdown` stops accepting, drains in-flight transactions and exits.
+ * Logic lives in src/pipeline (requests) and src/http (sockets).
+ */
+import type { Config } from '../src/config/types.js';
+import { sendToPrimary } from '../src/ipc/channel.js';
+import type { PrimaryMessage } from '../src/ipc/messages.js';
+import { isPrimaryMessage } from '../src/ipc/messages.js';
+import { Listeners } from '../src/http/server.js';
+import type { Logger } from '../src/log.js';
+import { createProcessLogger, flushLogs } from '../src/log.js';
+import { Edge } from '../src/pipeline/edge.js';
+import { listenKey } from '../src/policy/vhost.js';
+
+const STATS_INTERVAL_MS = 1000;
+const workerIndex = Number(process.env.FLINT_WORKER_INDEX ?? '0');
+const listeners = new Listeners();
+let edge: Edge | null = null;
+let log: Logger | null = null;
+let shuttingDown = false;
+
+/** Every listen address of a config, keyed like the routers. */
+function listenAddresses(config: Config): Map<string, Config['vhosts'][number]['listen'][number]> {
+  const addresses = new Map<string, Config['vhosts'][number]['listen'][number]>();
+  for (const vhost of config.vhosts) for (const listen of vhost.listen) addresses.set(listenKey(listen), listen);
+  return addresses;
+}
+
+async function start(config: Config): Promise<void> {
+  log = createProcessLogger(config.server.log.level, config.server.log.infoPath, { role: 'worker', worker: workerIndex });
+  const started = new Edge(config, workerIndex, log);
+  edge = started;
+  try {
+    for (const [key, address] of listenAddresses(config)) await listeners.listen(key, address, started.handlerFor(key));
+  } catch (error) {
+    sendToPrimary({ type: 'listen-failed', workerIndex, message: (error as Error).message });
+    log.fatal({ event: 'worker.listen_failed', err: error }, 'cannot listen');
+    exit(1);
+    return;
+  }
+  setInterval(() => sendToPrimary({ type: 'stats', requestId: null, snapshot: started.counters.snapshot(started.config.hash) }), STATS_INTERVAL_MS).unref();
+  sendToPrimary({ type: 'listening', workerIndex, configHash: config.hash });
+  log.info({ event: 'worker.listening', addresses: [...listeners.keys()] }, 'worker listening');
+}
+
+function reload(current: Edge, config: Config): void {
+  const before = [...listenAddresses(current.config).keys()].sort().join(' ');
+  const after = [...listenAddresses(config).keys()].sort().join(' ');
+  current.apply(config);
+  if (before !== after && workerIndex === 0) {
+    log?.warn({ event: 'config.listen_changed', before, after }, 'listen addresses changed: restart Flint to apply them');
+  }
+  log?.info({ event: 'config.applied', hash: config.hash }, 'config applied');
+}
+
+async function shutdown(timeoutMs: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  listeners.closeAll();
+  const current = edge;
+  if (current === null) return exit(0);
+  const left = await current.drain(timeoutMs);
+  if (left > 0) log?.warn({ event: 'worker.drain_timeout', inFlight: left }, 'shutdown timeout: closing in-flight transactions');
+  sendToPrimary({ type: 'stats', requestId: null, snapshot: current.counters.snapshot(current.config.hash) });
+  await current.close();
+  exit(0);
+}
+
+function exit(code: number): void {
+  flushLogs();
+  process.exit(code);
+}
+
+function onMessage(message: PrimaryMessage): void {
+  switch (message.type) {
+    case 'config':
+      if (edge === null) void start(message.config);
+      else reload(edge, message.config);
+      return;
+    case 'stats-request':
+      if (edge !== null) sendToPrimary({ type: 'stats', requestId: message.requestId, snapshot: edge.counters.snapshot(edge.config.hash) });
+      return;
+    case 'shutdown':
+      void shutdown(message.timeoutMs);
+      return;
+  }
+}
+
+process.on('message', (message: unknown) => {
+  if (isPrimaryMessage(message)) onMessage(message);
+});
+sendToPrimary({ type: 'hello', workerIndex });
+// Orphaned by the primary (it crashed or was SIGKILLed): stop taking traffic and go.
+process.on('disconnect', () => void shutdown(edge?.config.server.shutdownTimeoutMs ?? 1000));
+// Ctrl-C in a terminal reaches the whole process group; the primary coordinates the drain.
+process.on('SIGINT', () => undefined);
+process.on('uncaughtException', (error) => {
+  (log ?? console).error?.({ event: 'worker.crash', err: error }, 'uncaught exception');
+  exit(70);
+});
