@@ -6,15 +6,18 @@
  * Pure data; loaded by the primary (validation, via validate.ts) and by the docs script, never needed by workers.
  */
 import { BALANCE_MODES, LOG_LEVELS } from './types.js';
+import type { TtlPolicy } from './types.js';
 
 /**
  * How a value is written in XML. Each type has one parser in config/validate.ts and one line in the reference.
  * `host-name` is a DNS name or IPv4 literal, `alias` adds a leading `*.` wildcard, `vhost-ref` names a vhost.
+ * `seconds` (fractions allowed) feeds `...Ms` timeouts; `whole-seconds` feeds `...Sec` TTLs, which are whole seconds.
  */
 export type SettingType =
   | 'int'
   | 'size'
   | 'seconds'
+  | 'whole-seconds'
   | 'bool'
   | 'enum'
   | 'string'
@@ -62,6 +65,14 @@ export interface Setting {
 
 const K = 1024;
 const M = 1024 * K;
+/**
+ * Upper bound of every TTL-like `whole-seconds` setting: RFC 9111 §1.2.2 has caches treat a delta-seconds value
+ * above 2^31 as 2^31, so a larger TTL could not mean anything more.
+ */
+const DELTA_SECONDS_MAX = 2 ** 31;
+
+/** `<TTL Priority>` values; types.ts keeps the union inline, so the list is checked against it here. */
+export const TTL_PRIORITIES = ['origin', 'config'] as const satisfies ReadonlyArray<TtlPolicy['priority']>;
 
 /** Every setting Flint reads, in the order the reference lists them. */
 export const SETTINGS: readonly Setting[] = [
@@ -159,6 +170,36 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Most bytes the cache may keep on this disk; 0 = no quota (until the disk is full).',
   },
   {
+    path: 'Server/Cache/Storage/InlineMaxSize',
+    type: 'size',
+    default: '16K',
+    unit: 'bytes',
+    min: 0,
+    max: 1 * M,
+    field: 'server.storage.inlineMaxBytes',
+    doc: "Flint's own: bodies up to this size are kept inside their index record (one read, no block); 0 = every body goes to the block files.",
+  },
+  {
+    path: 'Server/Cache/Storage/HighWater',
+    type: 'int',
+    default: '90',
+    unit: '% of Quota',
+    min: 1,
+    max: 100,
+    field: 'server.storage.highWaterPercent',
+    doc: 'Eviction starts when a disk holds more than this share of its Quota (of the file system when Quota is 0). Must be above LowWater.',
+  },
+  {
+    path: 'Server/Cache/Storage/LowWater',
+    type: 'int',
+    default: '70',
+    unit: '% of Quota',
+    min: 0,
+    max: 99,
+    field: 'server.storage.lowWaterPercent',
+    doc: 'Eviction stops once the disk is back below this share of its Quota, so it runs in batches, not per object (STON frees about 20%).',
+  },
+  {
     path: 'Server/Cache/BlockSize',
     type: 'size',
     default: '1M',
@@ -168,6 +209,26 @@ export const SETTINGS: readonly Setting[] = [
     powerOfTwo: true,
     field: 'server.storage.blockSizeBytes',
     doc: 'Size of one block of the block files that hold object bodies.',
+  },
+  {
+    path: 'Server/Cache/ContentMemoryRatio',
+    type: 'int',
+    default: '5',
+    unit: '% of system memory',
+    min: 0,
+    max: 80,
+    field: 'server.memory.contentMemoryPercent',
+    doc: 'Memory for the hot tier of small, often requested bodies kept ready to send, shared equally by the workers; 0 = no hot tier. STON defaults to 50 (its memory also holds large bodies); Flint keeps only bodies up to HotObjectMaxSize there.',
+  },
+  {
+    path: 'Server/Cache/HotObjectMaxSize',
+    type: 'size',
+    default: '64K',
+    unit: 'bytes',
+    min: 0,
+    max: 16 * M,
+    field: 'server.memory.hotObjectMaxBytes',
+    doc: "Flint's own: only bodies up to this size enter the hot tier (ContentMemoryRatio); larger ones are always read from disk.",
   },
   // ---- vhosts.xml: <Vhosts>
   {
@@ -316,6 +377,166 @@ export const SETTINGS: readonly Setting[] = [
     field: 'vhosts[].options.maxRequestBodyBytes',
     doc: "Flint's own: larger request bodies get 413; 0 = no limit.",
   },
+  {
+    path: 'Vhost/Options/Caching',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.caching',
+    doc: "Flint's own: OFF passes every request of the vhost through to the origin without looking up or storing anything.",
+  },
+  // <Options><TTL>: STON's TTL policy on top of RFC 9111. Defaults of 0 keep RFC behaviour (STON ships 1800/5/300/30/30).
+  {
+    path: 'Vhost/Options/TTL@Priority',
+    type: 'enum',
+    default: 'origin',
+    values: TTL_PRIORITIES,
+    inherit: true,
+    field: 'vhosts[].options.ttl.priority',
+    doc: "origin: the origin's freshness (Cache-Control max-age/s-maxage, Expires) wins and the TTLs below fill in only where it gives none (RFC 9111); config: the TTLs below override it. STON's ordered list is not supported.",
+  },
+  {
+    path: 'Vhost/Options/TTL/Res2xx',
+    type: 'whole-seconds',
+    default: '0',
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    inherit: true,
+    field: 'vhosts[].options.ttl.res2xxSec',
+    doc: "TTL of cacheable 2xx responses without explicit freshness; 0 = RFC 9111: heuristic freshness from Last-Modified (HeuristicPercent), else revalidate every time.",
+  },
+  {
+    path: 'Vhost/Options/TTL/Res2xx@Ratio',
+    type: 'int',
+    default: '0',
+    unit: '%',
+    min: 0,
+    max: 1000,
+    inherit: true,
+    field: 'vhosts[].options.ttl.res2xxRatioPercent',
+    doc: "STON's adaptive TTL: each 304 from the origin grows the object's TTL by this percent, up to Max; 0 = the TTL never grows.",
+  },
+  {
+    path: 'Vhost/Options/TTL/Res2xx@Max',
+    type: 'whole-seconds',
+    default: '86400',
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    inherit: true,
+    field: 'vhosts[].options.ttl.res2xxMaxSec',
+    doc: "Cap of the TTL grown by Ratio.",
+  },
+  {
+    path: 'Vhost/Options/TTL/NoCache',
+    type: 'whole-seconds',
+    default: '0',
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    inherit: true,
+    field: 'vhosts[].options.ttl.noCacheSec',
+    doc: "TTL of responses with `Cache-Control: no-cache`; 0 = RFC 9111: revalidate with the origin on every request.",
+  },
+  {
+    path: 'Vhost/Options/TTL/Res3xx',
+    type: 'whole-seconds',
+    default: '0',
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    inherit: true,
+    field: 'vhosts[].options.ttl.res3xxSec',
+    doc: "TTL of 3xx responses without explicit freshness; 0 = RFC 9111: only those cacheable by default (300, 301, 308) get heuristic freshness.",
+  },
+  {
+    path: 'Vhost/Options/TTL/Res4xx',
+    type: 'whole-seconds',
+    default: '0',
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    inherit: true,
+    field: 'vhosts[].options.ttl.res4xxSec',
+    doc: "Negative caching: TTL of 4xx responses without explicit freshness, to shield the origin; 0 = none beyond what RFC 9111 allows.",
+  },
+  {
+    path: 'Vhost/Options/TTL/Res5xx',
+    type: 'whole-seconds',
+    default: '0',
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    inherit: true,
+    field: 'vhosts[].options.ttl.res5xxSec',
+    doc: "Negative caching: TTL of 5xx responses without explicit freshness, to shield a failing origin; 0 = none beyond what RFC 9111 allows.",
+  },
+  {
+    path: 'Vhost/Options/TTL/HeuristicPercent',
+    type: 'int',
+    default: '10',
+    unit: '%',
+    min: 0,
+    max: 100,
+    inherit: true,
+    field: 'vhosts[].options.ttl.heuristicPercent',
+    doc: "Flint's own: heuristic freshness of a response with Last-Modified but no explicit freshness = this percent of (Date - Last-Modified), as RFC 9111 §4.2.2 suggests; 0 = no heuristic freshness.",
+  },
+  {
+    path: 'Vhost/Options/TTL/HeuristicMax',
+    type: 'whole-seconds',
+    default: '86400',
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    inherit: true,
+    field: 'vhosts[].options.ttl.heuristicMaxSec',
+    doc: "Flint's own: cap of heuristic freshness (a day: beyond it RFC 7234 asked caches to add Warning 113).",
+  },
+  {
+    path: 'Vhost/Options/TTL/ConnectTimeout',
+    type: 'whole-seconds',
+    default: '3',
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    inherit: true,
+    field: 'vhosts[].options.ttl.errorExtensionSec',
+    doc: "STON's name, not a timeout: how long a stale object's TTL is extended when the origin fails on revalidation (see TTLExtensionBy5xx, TTLExtensionByFail).",
+  },
+  {
+    path: 'Vhost/Options/TTLExtensionBy5xx',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.ttlExtensionBy5xx',
+    doc: "A 5xx from the origin on revalidation is treated like a 304: the stale copy is served and its TTL extended (TTL/ConnectTimeout).",
+  },
+  {
+    path: 'Vhost/Options/TTLExtensionByFail',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.ttlExtensionByFail',
+    doc: "A failed connect or receive on revalidation is treated like a 304: the stale copy is served and its TTL extended (TTL/ConnectTimeout).",
+  },
+  {
+    path: 'Vhost/Options/RefreshExpired',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.refreshExpired',
+    doc: "ON: the client waits while a stale object is revalidated; OFF: it gets the stale copy at once and the object is refreshed in the background (STON's smooth replacement).",
+  },
+  {
+    path: 'Vhost/Options/AgeHeader',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.ageHeader',
+    doc: "Send `Age` on responses served from the cache, as RFC 9111 §5.1 requires; OFF only for clients that mishandle it.",
+  },
   // ---- <Log> (VHostDefault, overridden per vhost)
   {
     path: 'Vhost/Log/Access',
@@ -332,6 +553,7 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   int: 'a whole number',
   size: 'bytes, or a whole number with a binary suffix K, M, G or T (1K = 1024): `65536`, `64K`, `10G`',
   seconds: 'seconds, fractions allowed: `3`, `0.5`',
+  'whole-seconds': 'a whole number of seconds: `0`, `300`, `86400`',
   bool: '`ON` or `OFF` (any case; `true`/`false` also accepted)',
   enum: 'one of the listed values (any case)',
   string: 'text without control characters',

@@ -50,7 +50,36 @@ export interface OriginOptions {
   readonly xffClientIpOnly: boolean;
 }
 
-/** `<Options>` (VHostDefault, overridden per vhost). Grows with the cache engine issue. */
+/**
+ * `<Options><TTL>`: STON's TTL policy on top of RFC 9111. All values in seconds. Defaults keep RFC behaviour:
+ * a response without explicit freshness gets heuristic freshness (Last-Modified) or must be revalidated.
+ */
+export interface TtlPolicy {
+  /** `<Res2xx>`: freshness for cacheable 2xx without explicit freshness (0 = RFC heuristic / revalidate). Default 0. */
+  readonly res2xxSec: number;
+  /** `<Res2xx Ratio>`: percent the TTL grows after each 304 from the origin (STON adaptive TTL). Default 0. */
+  readonly res2xxRatioPercent: number;
+  /** `<Res2xx Max>`: cap of the grown TTL. Default 86400. */
+  readonly res2xxMaxSec: number;
+  /** `<NoCache>`: freshness for responses with `Cache-Control: no-cache` (0 = revalidate every time, RFC). Default 0. */
+  readonly noCacheSec: number;
+  /** `<Res3xx>`: freshness for 3xx without explicit freshness (0 = not stored unless cacheable by default). Default 0. */
+  readonly res3xxSec: number;
+  /** `<Res4xx>`: negative caching TTL for 4xx without explicit freshness (0 = off). Default 0. */
+  readonly res4xxSec: number;
+  /** `<Res5xx>`: negative caching TTL for 5xx without explicit freshness (0 = off). Default 0. */
+  readonly res5xxSec: number;
+  /** `<TTL Priority>`: `origin` (default) = origin freshness headers win; `config` = the TTLs above override them. */
+  readonly priority: 'origin' | 'config';
+  /** `<HeuristicPercent>` (Flint's own): heuristic freshness = this % of (Date - Last-Modified) (RFC 9111 §4.2.2). Default 10. */
+  readonly heuristicPercent: number;
+  /** `<HeuristicMax>` (Flint's own): cap on heuristic freshness. Default 86400. */
+  readonly heuristicMaxSec: number;
+  /** `<ConnectTimeout>`: how long a stale object's TTL is extended when the origin fails (TTLExtensionBy*). Default 3. */
+  readonly errorExtensionSec: number;
+}
+
+/** `<Options>` (VHostDefault, overridden per vhost). */
 export interface VhostOptions {
   /** `<ViaHeader>`: add `Via: 1.1 flint` to responses. Default true. */
   readonly viaHeader: boolean;
@@ -58,6 +87,17 @@ export interface VhostOptions {
   readonly serverHeader: boolean;
   /** `<MaxRequestBodySize>` (bytes, Flint's own): larger request bodies get 413. 0 = no limit. Default 0. */
   readonly maxRequestBodyBytes: number;
+  /** `<Caching>` (Flint's own): OFF passes every request through without touching the cache. Default ON. */
+  readonly caching: boolean;
+  readonly ttl: TtlPolicy;
+  /** `<TTLExtensionBy5xx>`: an origin 5xx on revalidation serves the stale copy and extends it. Default ON. */
+  readonly ttlExtensionBy5xx: boolean;
+  /** `<TTLExtensionByFail>`: an origin connect/receive failure on revalidation serves stale and extends it. Default ON. */
+  readonly ttlExtensionByFail: boolean;
+  /** `<RefreshExpired>`: ON = a stale object is revalidated while the client waits; OFF = served stale, refreshed in the background. Default ON. */
+  readonly refreshExpired: boolean;
+  /** `<AgeHeader>`: send `Age` on cached responses (RFC 9111 §5.1 requires it; OFF only for broken clients). Default ON. */
+  readonly ageHeader: boolean;
 }
 
 export interface VhostLog {
@@ -101,6 +141,22 @@ export interface StorageConfig {
   readonly disks: readonly DiskConfig[];
   /** `<BlockSize>`: block-file block size in bytes. Default 1 MiB. */
   readonly blockSizeBytes: number;
+  /** `<Storage><InlineMaxSize>` (Flint's own): bodies up to this size live inside the LMDB index record. Default 16 KiB. */
+  readonly inlineMaxBytes: number;
+  /** `<Storage><HighWater>` (percent of the disk quota): eviction starts above this. Default 90. */
+  readonly highWaterPercent: number;
+  /** `<Storage><LowWater>` (percent of the disk quota): eviction stops below this (STON frees ~20%). Default 70. */
+  readonly lowWaterPercent: number;
+}
+
+export interface MemoryConfig {
+  /**
+   * `<Cache><ContentMemoryRatio>` (percent of system memory): budget of the per-worker hot tiers together (each
+   * worker gets an equal share) for small hot objects kept ready to send. 0 = no hot tier. Default 5.
+   */
+  readonly contentMemoryPercent: number;
+  /** `<Cache><HotObjectMaxSize>` (Flint's own): only bodies up to this size enter the hot tier. Default 64 KiB. */
+  readonly hotObjectMaxBytes: number;
 }
 
 export interface ServerLog {
@@ -119,6 +175,7 @@ export interface ServerConfig {
   /** `<Cache><ShutdownTimeout>` (seconds in XML): how long SIGTERM waits for in-flight responses. Default 30 s. */
   readonly shutdownTimeoutMs: number;
   readonly storage: StorageConfig;
+  readonly memory: MemoryConfig;
   readonly log: ServerLog;
 }
 

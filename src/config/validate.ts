@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
-import { REPEATED_ELEMENTS, SETTINGS, formatSize, getSetting } from './schema.js';
+import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
 import { BALANCE_MODES, LOG_LEVELS } from './types.js';
 import type {
@@ -22,6 +22,8 @@ import type {
   OriginAddress,
   OriginOptions,
   ServerConfig,
+  StorageConfig,
+  TtlPolicy,
   Vhost,
   VhostLog,
   VhostOptions,
@@ -275,6 +277,20 @@ const SECONDS_AS_MS: ValueType<number> = {
   },
 };
 
+/**
+ * Whole seconds in XML -> seconds (the `...Sec` TTL fields). No fractions: a TTL finer than the one-second
+ * resolution of Age, max-age and Expires (RFC 9111 §1.2.2 delta-seconds) could not be honoured.
+ */
+const WHOLE_SECONDS: ValueType<number> = {
+  type: 'whole-seconds',
+  parse(text, setting) {
+    if (!/^\d+$/.test(text)) return fail(`${quote(text)} is not a whole number of seconds`);
+    const seconds = Number(text);
+    const rangeError = checkRange(text, seconds, setting, String);
+    return rangeError === undefined ? ok(seconds) : fail(rangeError);
+  },
+};
+
 const BOOL: ValueType<boolean> = {
   type: 'bool',
   parse(text) {
@@ -297,6 +313,7 @@ function enumType<T extends string>(values: readonly T[]): ValueType<T> {
 
 const BALANCE_MODE = enumType(BALANCE_MODES);
 const LOG_LEVEL = enumType(LOG_LEVELS);
+const TTL_PRIORITY = enumType(TTL_PRIORITIES);
 
 function hasControlCharacter(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -640,15 +657,43 @@ class Validator {
     const workers = this.one(scope, 'Server/Cache/Workers', INT);
     const cpuAffinity = this.one(scope, 'Server/Cache/CpuAffinity', BOOL);
     const shutdownTimeoutMs = this.one(scope, 'Server/Cache/ShutdownTimeout', SECONDS_AS_MS);
-    const storage = { disks: this.#readDisks(scope), blockSizeBytes: this.one(scope, 'Server/Cache/BlockSize', SIZE) };
+    const storage = this.#readStorage(scope);
+    const memory = {
+      contentMemoryPercent: this.one(scope, 'Server/Cache/ContentMemoryRatio', INT),
+      hotObjectMaxBytes: this.one(scope, 'Server/Cache/HotObjectMaxSize', SIZE),
+    };
     return {
       manager,
       workers: workers === 0 ? Math.min(MAX_WORKERS, cpuCount) : workers,
       cpuAffinity,
       shutdownTimeoutMs,
       storage,
+      memory,
       log,
     };
+  }
+
+  /** <Storage> and <BlockSize>; eviction runs from above HighWater down to LowWater, so LowWater < HighWater. */
+  #readStorage(scope: Scope): StorageConfig {
+    const disks = this.#readDisks(scope);
+    const inlineMaxBytes = this.one(scope, 'Server/Cache/Storage/InlineMaxSize', SIZE);
+    const problemsBefore = this.problems.length;
+    const highWaterPercent = this.one(scope, 'Server/Cache/Storage/HighWater', INT);
+    const lowWaterPercent = this.one(scope, 'Server/Cache/Storage/LowWater', INT);
+    // Compare only values that parsed: a rejected one has fallen back to its default and is reported already.
+    if (this.problems.length === problemsBefore && lowWaterPercent >= highWaterPercent) {
+      const low = getSetting('Server/Cache/Storage/LowWater');
+      const high = getSetting('Server/Cache/Storage/HighWater');
+      const shown = (setting: Setting, value: number): string =>
+        this.#locate(scope, setting).length === 0 ? `${value} (the default)` : String(value);
+      this.#report(
+        scope.file,
+        this.#missingWhere(scope, low),
+        `${shown(low, lowWaterPercent)} must be below ${this.#missingWhere(scope, high)}, which is ${shown(high, highWaterPercent)}`,
+      );
+    }
+    const blockSizeBytes = this.one(scope, 'Server/Cache/BlockSize', SIZE);
+    return { disks, blockSizeBytes, inlineMaxBytes, highWaterPercent, lowWaterPercent };
   }
 
   #readManager(scope: Scope): ManagerConfig {
@@ -704,8 +749,31 @@ class Validator {
         viaHeader: this.one(scope, 'Vhost/Options/ViaHeader', BOOL, o?.viaHeader),
         serverHeader: this.one(scope, 'Vhost/Options/ServerHeader', BOOL, o?.serverHeader),
         maxRequestBodyBytes: this.one(scope, 'Vhost/Options/MaxRequestBodySize', SIZE, o?.maxRequestBodyBytes),
+        caching: this.one(scope, 'Vhost/Options/Caching', BOOL, o?.caching),
+        ttl: this.#readTtl(scope, o?.ttl),
+        ttlExtensionBy5xx: this.one(scope, 'Vhost/Options/TTLExtensionBy5xx', BOOL, o?.ttlExtensionBy5xx),
+        ttlExtensionByFail: this.one(scope, 'Vhost/Options/TTLExtensionByFail', BOOL, o?.ttlExtensionByFail),
+        refreshExpired: this.one(scope, 'Vhost/Options/RefreshExpired', BOOL, o?.refreshExpired),
+        ageHeader: this.one(scope, 'Vhost/Options/AgeHeader', BOOL, o?.ageHeader),
       },
       log: { accessPath: this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.log.accessPath) },
+    };
+  }
+
+  /** <Options><TTL>: every child and attribute inherits on its own, so a vhost may set just <Res4xx>. */
+  #readTtl(scope: Scope, t: TtlPolicy | undefined): TtlPolicy {
+    return {
+      priority: this.one(scope, 'Vhost/Options/TTL@Priority', TTL_PRIORITY, t?.priority),
+      res2xxSec: this.one(scope, 'Vhost/Options/TTL/Res2xx', WHOLE_SECONDS, t?.res2xxSec),
+      res2xxRatioPercent: this.one(scope, 'Vhost/Options/TTL/Res2xx@Ratio', INT, t?.res2xxRatioPercent),
+      res2xxMaxSec: this.one(scope, 'Vhost/Options/TTL/Res2xx@Max', WHOLE_SECONDS, t?.res2xxMaxSec),
+      noCacheSec: this.one(scope, 'Vhost/Options/TTL/NoCache', WHOLE_SECONDS, t?.noCacheSec),
+      res3xxSec: this.one(scope, 'Vhost/Options/TTL/Res3xx', WHOLE_SECONDS, t?.res3xxSec),
+      res4xxSec: this.one(scope, 'Vhost/Options/TTL/Res4xx', WHOLE_SECONDS, t?.res4xxSec),
+      res5xxSec: this.one(scope, 'Vhost/Options/TTL/Res5xx', WHOLE_SECONDS, t?.res5xxSec),
+      heuristicPercent: this.one(scope, 'Vhost/Options/TTL/HeuristicPercent', INT, t?.heuristicPercent),
+      heuristicMaxSec: this.one(scope, 'Vhost/Options/TTL/HeuristicMax', WHOLE_SECONDS, t?.heuristicMaxSec),
+      errorExtensionSec: this.one(scope, 'Vhost/Options/TTL/ConnectTimeout', WHOLE_SECONDS, t?.errorExtensionSec),
     };
   }
 

@@ -26,15 +26,23 @@ export class RequestCtx {
   originBodyBytes = 0;
   /** Error code when the transaction failed, else ''. */
   errorCode = '';
+  /** The request path with dot segments removed (cache key and origin request use it). */
+  readonly path: string;
 
-  constructor(head: RequestHead, vhost: Vhost, startedAt: number) {
+  constructor(head: RequestHead, vhost: Vhost, path: string, startedAt: number) {
     this.head = head;
     this.vhost = vhost;
+    this.path = path;
     this.startedAt = startedAt;
   }
 
-  /** Path plus query as the client sent it. */
+  /** Path plus query as the client sent it (access log). */
   get url(): string {
     return this.head.query === '' ? this.head.path : `${this.head.path}?${this.head.query}`;
+  }
+
+  /** Normalised path plus query, as sent to the origin. */
+  get originUrl(): string {
+    return this.head.query === '' ? this.path : `${this.path}?${this.head.query}`;
   }
 }

@@ -2,22 +2,31 @@
  * @module pipeline/edge
  * The worker's request entry and its config-derived state. Each request takes the runtime current when it arrives
  * and keeps it to the end, so a reload swaps configs atomically between requests: in-flight transactions finish
- * on the old config, new ones start on the new. Steps today: recv (copy head, route vhost) -> pass (origin) ->
- * deliver -> log; the cache engine adds lookup/hit/miss between recv and pass. Runs in workers.
+ * on the old config, new ones start on the new. Steps: recv (copy head, route vhost, normalise path) ->
+ * GET/HEAD on a caching vhost: the cache flow (pipeline/cache-flow.ts); anything else: pass (pipeline/pass.ts)
+ * -> deliver -> log (one access record, counters). Runs in workers.
  */
+import { totalmem } from 'node:os';
 import type { Config } from '../config/types.js';
+import { normalisePath, primaryKey } from '../cache/key.js';
+import { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
-import { readRequestHead } from '../http/request.js';
+import { headerValue, readRequestHead } from '../http/request.js';
 import { ResponseWriter } from '../http/respond.js';
 import type { Logger } from '../log.js';
+import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
+import { fetchFromOrigin } from '../origin/fetch.js';
 import { OriginPools } from '../origin/pool.js';
 import { VhostRouter, buildRouters } from '../policy/vhost.js';
 import { C, bump, cacheResultIndex } from '../stats/counters.js';
 import { WorkerCounters } from '../stats/worker-counters.js';
 import { AccessLogs, writeAccessRecord } from './access-log.js';
+import { CacheFlow } from './cache-flow.js';
 import type { TransactionStatus } from './context.js';
 import { RequestCtx } from './context.js';
 import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
+import { originRequestHeaders } from './headers.js';
+import { HotTier } from './hot-tier.js';
 import { PassTransaction } from './pass.js';
 
 /** Everything derived from one config; replaced whole on reload. */
@@ -28,12 +37,27 @@ interface Runtime {
 
 const EMPTY_ROUTER = new VhostRouter([], null);
 
+/** Client request fields never forwarded on a cache fill: the fill fetches the whole representation for everyone. */
+const FILL_DROPPED = new Set(['range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since']);
+
+/** Methods that invalidate the target URI when they succeed (RFC 9111 §4.4). */
+const UNSAFE = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
+
+/** How often batched LRU touches are written to the index. */
+const TOUCH_FLUSH_MS = 5000;
+
 export class Edge {
   readonly counters: WorkerCounters;
+  readonly store: CacheStore;
+  readonly hot: HotTier;
+  readonly #flow: CacheFlow;
   readonly #pools = new OriginPools();
   readonly #accessLogs = new AccessLogs();
   readonly #log: Logger;
   #runtime: Runtime;
+  /** Object hash hex -> access second, written to the index in batches (no LMDB write per hit). */
+  #touches = new Map<string, number>();
+  readonly #touchTimer: NodeJS.Timeout;
   /** Resolves the in-flight wait of a draining shutdown. */
   #idle: (() => void) | null = null;
 
@@ -41,10 +65,31 @@ export class Edge {
     this.counters = new WorkerCounters(workerIndex);
     this.#log = log;
     this.#runtime = { config, routers: buildRouters(config) };
+    const disk = config.server.storage.disks[0];
+    if (disk === undefined) throw new Error('config has no <Disk> (validation guarantees one)');
+    this.store = new CacheStore(disk, config.server.storage);
+    const memory = config.server.memory;
+    this.hot = new HotTier(Math.floor((totalmem() * memory.contentMemoryPercent) / 100 / config.server.workers), memory.hotObjectMaxBytes);
+    this.#flow = new CacheFlow({
+      store: this.store,
+      hot: this.hot,
+      log,
+      fetch: (ctx, extra, sink) => this.#fetchForCache(ctx, extra, sink),
+      pass: (ctx, writer) => this.#pass(ctx, writer),
+      finish: this.#finish,
+      touch: (hex) => this.#touches.set(hex, Math.floor(Date.now() / 1000)),
+    });
+    this.#touchTimer = setInterval(() => this.flushTouches(), TOUCH_FLUSH_MS);
+    this.#touchTimer.unref();
   }
 
   get config(): Config {
     return this.#runtime.config;
+  }
+
+  /** Fills this worker is running. */
+  get activeFills(): number {
+    return this.#flow.activeFills;
   }
 
   /** Swaps in a new config for requests that arrive from now on. */
@@ -67,15 +112,39 @@ export class Edge {
     if (vhost === null) {
       const response = unknownHostResponse(head.host);
       writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
-      this.#log.debug({ event: 'vhost.unknown', host: head.host }, 'no vhost for host');
       return;
     }
-    const ctx = new RequestCtx(head, vhost, startedAt);
+    const path = normalisePath(head.path);
+    if (path === null) {
+      writer.endWithBody(400, 'Bad Request', ERROR_HEADERS, '400 Bad Request: the request target must be an absolute path\n');
+      return;
+    }
+    const ctx = new RequestCtx(head, vhost, path, startedAt);
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
+    if (vhost.options.caching && (head.method === 'GET' || head.method === 'HEAD')) this.#flow.handle(ctx, writer);
+    else this.#pass(ctx, writer);
+  }
+
+  #pass(ctx: RequestCtx, writer: ResponseWriter): void {
+    const vhost = ctx.vhost;
     const origin = vhost.origins[0];
     if (origin === undefined) throw new Error(`vhost ${vhost.name} has no origin (config validation guarantees one)`);
+    bump(this.counters.forVhost(vhost.name), C.originRequests);
     new PassTransaction(ctx, writer, this.#finish).start(this.#pools.get(origin, vhost.originOptions), origin.text);
+  }
+
+  /** The origin request of a cache fill: the client's headers minus conditionals and Range, plus validators. */
+  #fetchForCache(ctx: RequestCtx, extra: Record<string, string>, sink: OriginSink): OriginTransfer {
+    const vhost = ctx.vhost;
+    const origin = vhost.origins[0];
+    if (origin === undefined) throw new Error(`vhost ${vhost.name} has no origin`);
+    const headers = originRequestHeaders(ctx.head, vhost.originOptions, vhost.options.viaHeader);
+    for (const name of FILL_DROPPED) delete headers[name];
+    Object.assign(headers, extra);
+    bump(this.counters.forVhost(vhost.name), C.originRequests);
+    const path = origin.pathPrefix + ctx.originUrl;
+    return fetchFromOrigin(this.#pools.get(origin, vhost.originOptions), origin.text, { method: 'GET', path, headers, body: null }, sink);
   }
 
   readonly #finish = (ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void => {
@@ -85,16 +154,34 @@ export class Edge {
     if (status === 'aborted') bump(c, C.aborted);
     bump(c, C.clientInBytes, ctx.requestBodyBytes);
     bump(c, C.clientOutBytes, bytesSent);
-    if (ctx.origin !== '') bump(c, C.originRequests);
     if (ctx.errorCode.startsWith('FLINT_ERR_ORIGIN')) bump(c, C.originErrors);
     bump(c, C.originInBytes, ctx.originBodyBytes);
     if (ctx.firstByteAt !== 0) bump(c, C.ttfbMsSum, ctx.firstByteAt - ctx.startedAt);
     bump(c, C.totalMsSum, now - ctx.startedAt);
     bump(c, cacheResultIndex(ctx.cacheResult));
+    if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400) this.#invalidateTargets(ctx);
     const logger = this.#accessLogs.get(ctx.vhost.log.accessPath);
     if (logger !== null) writeAccessRecord(logger, ctx, status, bytesSent, now);
     if (--this.counters.activeRequests === 0) this.#idle?.();
   };
+
+  /** RFC 9111 §4.4: a successful unsafe request invalidates its target URI (every variant). */
+  #invalidateTargets(ctx: RequestCtx): void {
+    try {
+      this.store.index.removePrimary(primaryKey(ctx.vhost.name, ctx.path, ctx.head.query), Date.now());
+    } catch (error) {
+      this.#log.warn({ event: 'cache.invalidate_failed', err: (error as Error).message, url: ctx.url }, 'invalidation failed');
+    }
+    void headerValue;
+  }
+
+  /** Writes the batched access times to the index. */
+  flushTouches(): void {
+    if (this.#touches.size === 0) return;
+    const touches = this.#touches;
+    this.#touches = new Map();
+    this.store.index.touchMany(touches).catch((error: unknown) => this.#log.warn({ event: 'cache.touch_failed', err: (error as Error).message }, 'LRU touch failed'));
+  }
 
   /** Resolves when no transaction is in flight, or after `timeoutMs`; returns how many were still running. */
   drain(timeoutMs: number): Promise<number> {
@@ -109,6 +196,9 @@ export class Edge {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#touchTimer);
+    this.flushTouches();
     await this.#pools.destroyAll();
+    this.store.close();
   }
 }

@@ -58,7 +58,7 @@ export class PassTransaction implements OriginSink {
       origin,
       {
         method: head.method,
-        path: prefix + ctx.url,
+        path: prefix + ctx.originUrl,
         headers: originRequestHeaders(head, vhost.originOptions, vhost.options.viaHeader),
         body: this.#body,
       },

@@ -160,7 +160,8 @@ test('unknown elements and attributes, with the closest known name', () => {
   ]);
   assert.deepEqual(serverProblems('<Host><Manager Prot="1"/></Host>'), ['server.xml: Server/Host/Manager@Prot: unknown attribute; did you mean Port?']);
   assert.deepEqual(serverProblems('<Cache><Memory>1G</Memory></Cache>'), [
-    'server.xml: Server/Cache/Memory: unknown element; expected one of <Workers>, <CpuAffinity>, <ShutdownTimeout>, <Storage>, <BlockSize>',
+    'server.xml: Server/Cache/Memory: unknown element; expected one of <Workers>, <CpuAffinity>, <ShutdownTimeout>, <Storage>, <BlockSize>, ' +
+      '<ContentMemoryRatio>, <HotObjectMaxSize>',
   ]);
   assert.deepEqual(vhostsProblems(`<Vhost Name="a.com" Status="Active">${ORIGIN}</Vhost>`), [
     'vhosts.xml: Vhosts/Vhost[Name=a.com]@Status: unknown attribute; expected one of Name',
@@ -202,6 +203,95 @@ test('bad enum values list the allowed ones', () => {
   ]);
   assert.deepEqual(serverProblems('<Host><Log Level="verbose"/></Host>'), [
     'server.xml: Server/Host/Log@Level: "verbose" is not one of fatal, error, warn, info, debug, trace',
+  ]);
+});
+
+test('bad storage and hot-tier settings: percents out of range, sizes over the maximum', () => {
+  assert.deepEqual(
+    serverProblems(`<Cache><Storage><InlineMaxSize>2M</InlineMaxSize><HighWater>101</HighWater><LowWater>-1</LowWater></Storage>
+      <ContentMemoryRatio>5%</ContentMemoryRatio><HotObjectMaxSize>17M</HotObjectMaxSize></Cache>`),
+    [
+      'server.xml: Server/Cache/Storage/InlineMaxSize: "2M" is out of range (0..1M)',
+      'server.xml: Server/Cache/Storage/HighWater: "101" is out of range (1..100)',
+      'server.xml: Server/Cache/Storage/LowWater: "-1" is out of range (0..99)',
+      'server.xml: Server/Cache/ContentMemoryRatio: "5%" is not a whole number',
+      'server.xml: Server/Cache/HotObjectMaxSize: "17M" is out of range (0..16M)',
+    ],
+  );
+  assert.deepEqual(serverProblems('<Cache><Storage><HighWater>0</HighWater><LowWater>100</LowWater></Storage><ContentMemoryRatio>81</ContentMemoryRatio></Cache>'), [
+    'server.xml: Server/Cache/Storage/HighWater: "0" is out of range (1..100)',
+    'server.xml: Server/Cache/Storage/LowWater: "100" is out of range (0..99)',
+    'server.xml: Server/Cache/ContentMemoryRatio: "81" is out of range (0..80)',
+  ]);
+});
+
+test('<LowWater> must be below <HighWater>; the problem names both, and defaults count', () => {
+  assert.deepEqual(serverProblems('<Cache><Storage><HighWater>80</HighWater><LowWater>80</LowWater></Storage></Cache>'), [
+    'server.xml: Server/Cache/Storage/LowWater: 80 must be below Server/Cache/Storage/HighWater, which is 80',
+  ]);
+  assert.deepEqual(serverProblems('<Cache><Storage><LowWater>95</LowWater></Storage></Cache>'), [
+    'server.xml: Server/Cache/Storage/LowWater: 95 must be below Server/Cache/Storage/HighWater, which is 90 (the default)',
+  ]);
+  assert.deepEqual(serverProblems('<Cache><Storage><HighWater>50</HighWater></Storage></Cache>'), [
+    'server.xml: Server/Cache/Storage/LowWater: 70 (the default) must be below Server/Cache/Storage/HighWater, which is 50',
+  ]);
+  // A rejected value is reported once, not compared again through its default.
+  assert.deepEqual(serverProblems('<Cache><Storage><HighWater>60%</HighWater></Storage></Cache>'), [
+    'server.xml: Server/Cache/Storage/HighWater: "60%" is not a whole number',
+  ]);
+});
+
+test('bad <Options><TTL> values name the element or attribute, in VHostDefault and per vhost', () => {
+  assert.deepEqual(
+    vhostProblems(`${ORIGIN}<Options><TTL><Res2xx Ratio="1001" Max="1.5">1800s</Res2xx><NoCache>-5</NoCache><Res3xx>0.5</Res3xx>
+      <Res4xx>2147483649</Res4xx><HeuristicPercent>101</HeuristicPercent><ConnectTimeout/></TTL></Options>`),
+    [
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/Res2xx: "1800s" is not a whole number of seconds',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/Res2xx@Ratio: "1001" is out of range (0..1000)',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/Res2xx@Max: "1.5" is not a whole number of seconds',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/NoCache: "-5" is not a whole number of seconds',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/Res3xx: "0.5" is not a whole number of seconds',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/Res4xx: "2147483649" is out of range (0..2147483648)',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/HeuristicPercent: "101" is out of range (0..100)',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/ConnectTimeout: is empty',
+    ],
+  );
+  assert.deepEqual(serverProblems('<VHostDefault><Options><Caching>maybe</Caching><TTL><Res5xx>1m</Res5xx></TTL><AgeHeader>0</AgeHeader></Options></VHostDefault>'), [
+    'server.xml: Server/VHostDefault/Options/Caching: "maybe" is not a valid boolean (ON or OFF)',
+    'server.xml: Server/VHostDefault/Options/TTL/Res5xx: "1m" is not a whole number of seconds',
+    'server.xml: Server/VHostDefault/Options/AgeHeader: "0" is not a valid boolean (ON or OFF)',
+  ]);
+});
+
+test('a bad <TTL Priority> lists the allowed values (STON\'s ordered list is not one of them)', () => {
+  assert.deepEqual(vhostProblems(`${ORIGIN}<Options><TTL Priority="cc_nostore, cc_nocache, custom"/></Options>`), [
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL@Priority: "cc_nostore, cc_nocache, custom" is not one of origin, config',
+  ]);
+  assert.deepEqual(serverProblems('<VHostDefault><Options><TTL Priority="header"/></Options></VHostDefault>'), [
+    'server.xml: Server/VHostDefault/Options/TTL@Priority: "header" is not one of origin, config',
+  ]);
+});
+
+test('unknown children and attributes of <TTL>, with the closest known name', () => {
+  assert.deepEqual(vhostProblems(`${ORIGIN}<Options><TTL><NoCahce>5</NoCahce></TTL></Options>`), [
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/NoCahce: unknown element; did you mean <NoCache>?',
+  ]);
+  assert.deepEqual(serverProblems('<VHostDefault><Options><TTL><Res4XX>5</Res4XX></TTL></Options></VHostDefault>'), [
+    'server.xml: Server/VHostDefault/Options/TTL/Res4XX: unknown element; did you mean <Res4xx>?',
+  ]);
+  // STON settings Flint does not take are errors, not silently ignored.
+  assert.deepEqual(vhostProblems(`${ORIGIN}<Options><TTL Base="response"><NoStore>5</NoStore></TTL></Options>`), [
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL@Base: unknown attribute; expected one of Priority',
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/NoStore: unknown element; expected one of <Res2xx>, <NoCache>, <Res3xx>, <Res4xx>, <Res5xx>, ' +
+      '<HeuristicPercent>, <HeuristicMax>, <ConnectTimeout>',
+  ]);
+  assert.deepEqual(vhostProblems(`${ORIGIN}<Options><TTL><Res2xx Ratoi="20">1800</Res2xx></TTL><TTL/></Options>`), [
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL/Res2xx@Ratoi: unknown attribute; did you mean Ratio?',
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL: appears 2 times; only one is allowed',
+  ]);
+  assert.deepEqual(vhostProblems(`${ORIGIN}<Options><TTL>300</TTL><TTLExtensionBy4xx>OFF</TTLExtensionBy4xx></Options>`), [
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTL: unexpected text "300"; <TTL> holds only elements',
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TTLExtensionBy4xx: unknown element; did you mean <TTLExtensionBy5xx>?',
   ]);
 });
 

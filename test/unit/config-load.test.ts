@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, loadConfigFromText } from '../../src/config/load.js';
-import type { Config, Vhost } from '../../src/config/types.js';
+import type { Config, MemoryConfig, TtlPolicy, Vhost, VhostOptions } from '../../src/config/types.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -29,6 +29,37 @@ const MINIMAL_VHOSTS = `<Vhosts>
   </Vhost>
   <Default>example.com</Default>
 </Vhosts>`;
+
+/** `<Options><TTL>` when nothing sets it: the schema defaults, which keep RFC 9111 behaviour. */
+const DEFAULT_TTL: TtlPolicy = {
+  res2xxSec: 0,
+  res2xxRatioPercent: 0,
+  res2xxMaxSec: 86_400,
+  noCacheSec: 0,
+  res3xxSec: 0,
+  res4xxSec: 0,
+  res5xxSec: 0,
+  priority: 'origin',
+  heuristicPercent: 10,
+  heuristicMaxSec: 86_400,
+  errorExtensionSec: 3,
+};
+
+/** `<Options>` when nothing sets it. */
+const DEFAULT_OPTIONS: VhostOptions = {
+  viaHeader: true,
+  serverHeader: true,
+  maxRequestBodyBytes: 0,
+  caching: true,
+  ttl: DEFAULT_TTL,
+  ttlExtensionBy5xx: true,
+  ttlExtensionByFail: true,
+  refreshExpired: true,
+  ageHeader: true,
+};
+
+/** `<Cache>` hot-tier settings when nothing sets them. */
+const DEFAULT_MEMORY: MemoryConfig = { contentMemoryPercent: 5, hotObjectMaxBytes: 64 * 1024 };
 
 /** A vhosts.xml with one vhost `a.com` whose body is `inner` (an origin is added when `inner` has none). */
 function oneVhost(inner = ''): string {
@@ -56,7 +87,14 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       workers: 2,
       cpuAffinity: true,
       shutdownTimeoutMs: 30_000,
-      storage: { disks: [{ path: '/var/cache/flint', quotaBytes: 0 }], blockSizeBytes: 1024 * 1024 },
+      storage: {
+        disks: [{ path: '/var/cache/flint', quotaBytes: 0 }],
+        blockSizeBytes: 1024 * 1024,
+        inlineMaxBytes: 16 * 1024,
+        highWaterPercent: 90,
+        lowWaterPercent: 70,
+      },
+      memory: DEFAULT_MEMORY,
       log: { level: 'info', infoPath: null },
     },
     vhosts: [
@@ -75,7 +113,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
           userAgent: null,
           xffClientIpOnly: false,
         },
-        options: { viaHeader: true, serverHeader: true, maxRequestBodyBytes: 0 },
+        options: DEFAULT_OPTIONS,
         log: { accessPath: '/var/log/flint/access.log' },
       },
     ],
@@ -119,14 +157,21 @@ test('defaults: an almost empty config gets every schema default', () => {
     workers: 6,
     cpuAffinity: true,
     shutdownTimeoutMs: 30_000,
-    storage: { disks: [{ path: '/srv/flint/var/cache', quotaBytes: 0 }], blockSizeBytes: 1048576 },
+    storage: {
+      disks: [{ path: '/srv/flint/var/cache', quotaBytes: 0 }],
+      blockSizeBytes: 1048576,
+      inlineMaxBytes: 16384,
+      highWaterPercent: 90,
+      lowWaterPercent: 70,
+    },
+    memory: { contentMemoryPercent: 5, hotObjectMaxBytes: 65536 },
     log: { level: 'info', infoPath: null },
   });
   const vhost = firstVhost(config);
   assert.deepEqual(vhost.aliases, []);
   assert.deepEqual(vhost.listen, [{ host: '0.0.0.0', port: 80 }]);
   assert.deepEqual(vhost.origins, [{ text: '10.0.0.1', host: '10.0.0.1', port: 80, pathPrefix: '' }]);
-  assert.deepEqual(vhost.options, { viaHeader: true, serverHeader: true, maxRequestBodyBytes: 0 });
+  assert.deepEqual(vhost.options, DEFAULT_OPTIONS);
   assert.equal(vhost.originOptions.balanceMode, 'RoundRobin');
   assert.equal(vhost.log.accessPath, '/srv/flint/var/log/access.log');
   assert.equal(config.defaultVhost, null);
@@ -167,6 +212,77 @@ test('vhosts inherit <VHostDefault> and override it element by element', () => {
   assert.equal(b.originOptions.hostHeader, 'origin.internal');
   assert.equal(b.originOptions.reuseTimeoutMs, 60_000);
   assert.equal(b.log.accessPath, null, '<Access>OFF</Access> turns the access log off');
+});
+
+test('<Cache> storage and hot-tier settings are read as written', () => {
+  const server = `<Server><Cache>
+    <Storage><Disk>/d</Disk><InlineMaxSize>0</InlineMaxSize><HighWater>100</HighWater><LowWater>99</LowWater></Storage>
+    <ContentMemoryRatio>80</ContentMemoryRatio><HotObjectMaxSize>16M</HotObjectMaxSize>
+  </Cache></Server>`;
+  const { storage, memory } = load(server, oneVhost()).server;
+  assert.deepEqual(storage, { disks: [{ path: '/d', quotaBytes: 0 }], blockSizeBytes: 1024 * 1024, inlineMaxBytes: 0, highWaterPercent: 100, lowWaterPercent: 99 });
+  assert.deepEqual(memory, { contentMemoryPercent: 80, hotObjectMaxBytes: 16 * 1024 ** 2 });
+  const other = load('<Server><Cache><Storage><InlineMaxSize>1M</InlineMaxSize><HighWater>1</HighWater><LowWater>0</LowWater></Storage>' +
+    '<ContentMemoryRatio>0</ContentMemoryRatio><HotObjectMaxSize>0</HotObjectMaxSize></Cache></Server>', oneVhost()).server;
+  assert.deepEqual([other.storage.inlineMaxBytes, other.storage.highWaterPercent, other.storage.lowWaterPercent], [1024 * 1024, 1, 0]);
+  assert.deepEqual(other.memory, { contentMemoryPercent: 0, hotObjectMaxBytes: 0 });
+  // Only one of the two written: it is compared with the other's default.
+  assert.equal(load('<Server><Cache><Storage><LowWater>89</LowWater></Storage></Cache></Server>', oneVhost()).server.storage.lowWaterPercent, 89);
+  assert.equal(load('<Server><Cache><Storage><HighWater>71</HighWater></Storage></Cache></Server>', oneVhost()).server.storage.highWaterPercent, 71);
+});
+
+test('<Options> cache policy: VHostDefault overrides the schema, a vhost overrides VHostDefault, <TTL> child by child', () => {
+  const server = `<Server><VHostDefault><Options>
+    <Caching>OFF</Caching><RefreshExpired>OFF</RefreshExpired>
+    <TTL Priority="config"><Res2xx Ratio="20">1800</Res2xx><NoCache>5</NoCache><Res4xx>30</Res4xx><HeuristicPercent>0</HeuristicPercent></TTL>
+  </Options></VHostDefault></Server>`;
+  const vhosts = `<Vhosts>
+    <Vhost Name="a.com"><Origin><Address>10.0.0.1</Address></Origin>
+      <Options><Caching>ON</Caching><AgeHeader>OFF</AgeHeader><TTL><Res4xx>10</Res4xx></TTL></Options>
+    </Vhost>
+    <Vhost Name="b.com"><Origin><Address>10.0.0.2</Address></Origin>
+      <Options><TTL Priority="origin"><Res2xx Max="600">60</Res2xx><ConnectTimeout>30</ConnectTimeout></TTL>
+        <TTLExtensionBy5xx>OFF</TTLExtensionBy5xx><TTLExtensionByFail>OFF</TTLExtensionByFail></Options>
+    </Vhost>
+    <Vhost Name="c.com"><Origin><Address>10.0.0.3</Address></Origin><Options><ViaHeader>OFF</ViaHeader></Options></Vhost>
+  </Vhosts>`;
+  const [a, b, c] = load(server, vhosts).vhosts;
+  assert.ok(a !== undefined && b !== undefined && c !== undefined);
+  const fromDefault: TtlPolicy = { ...DEFAULT_TTL, priority: 'config', res2xxSec: 1800, res2xxRatioPercent: 20, noCacheSec: 5, res4xxSec: 30, heuristicPercent: 0 };
+  // a: sets only <Res4xx> inside <TTL>; every other child and attribute comes from VHostDefault (or the schema).
+  assert.deepEqual(a.options, { ...DEFAULT_OPTIONS, caching: true, refreshExpired: false, ageHeader: false, ttl: { ...fromDefault, res4xxSec: 10 } });
+  // b: an attribute of <Res2xx> and the element's text override separately; Ratio stays VHostDefault's.
+  assert.deepEqual(b.options, {
+    ...DEFAULT_OPTIONS,
+    caching: false,
+    refreshExpired: false,
+    ttlExtensionBy5xx: false,
+    ttlExtensionByFail: false,
+    ttl: { ...fromDefault, priority: 'origin', res2xxSec: 60, res2xxMaxSec: 600, errorExtensionSec: 30 },
+  });
+  // c: no <TTL> at all inherits the whole of VHostDefault's.
+  assert.deepEqual(c.options, { ...DEFAULT_OPTIONS, viaHeader: false, caching: false, refreshExpired: false, ttl: fromDefault });
+});
+
+test('<TTL> values: whole seconds up to 2^31 (RFC 9111 delta-seconds), percents, Priority in any case', () => {
+  const ttl = (inner: string, attrs = ''): TtlPolicy => firstVhost(load('<Server/>', oneVhost(`<Options><TTL${attrs}>${inner}</TTL></Options>`))).options.ttl;
+  assert.deepEqual(ttl('<Res3xx>2147483648</Res3xx><Res5xx>007</Res5xx><HeuristicMax>0</HeuristicMax><ConnectTimeout>0</ConnectTimeout>', ' Priority="CONFIG"'), {
+    ...DEFAULT_TTL,
+    priority: 'config',
+    res3xxSec: 2 ** 31,
+    res5xxSec: 7,
+    heuristicMaxSec: 0,
+    errorExtensionSec: 0,
+  });
+  assert.deepEqual(ttl('<Res2xx Ratio="1000" Max="0"> 5 </Res2xx><HeuristicPercent>100</HeuristicPercent>'), {
+    ...DEFAULT_TTL,
+    res2xxSec: 5,
+    res2xxRatioPercent: 1000,
+    res2xxMaxSec: 0,
+    heuristicPercent: 100,
+  });
+  // An empty <TTL/> (or one with only the attribute) changes nothing else.
+  assert.deepEqual(ttl(''), DEFAULT_TTL);
 });
 
 test('relative paths resolve against the parent of the conf directory; absolute ones stay', () => {

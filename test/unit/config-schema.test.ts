@@ -57,7 +57,8 @@ test('schema rows are well formed', () => {
   for (const s of SETTINGS) {
     assert.ok(!paths.has(s.path), `duplicate path ${s.path}`);
     paths.add(s.path);
-    assert.match(s.path, /^(Server|Vhosts|Vhost)([/@][A-Za-z]+)+$/, s.path);
+    // STON names carry digits (Res2xx, TTLExtensionBy5xx) but always start with a letter.
+    assert.match(s.path, /^(Server|Vhosts|Vhost)([/@][A-Za-z][A-Za-z0-9]*)+$/, s.path);
     assert.ok(s.doc.length > 10 && !s.doc.includes('\n'), `${s.path}: one-line doc`);
     assert.equal(s.type === 'enum', s.values !== undefined, `${s.path}: values exactly for enums`);
     assert.ok(s.inherit !== true || s.path.startsWith('Vhost/'), `${s.path}: only Vhost/ settings inherit`);
@@ -85,6 +86,9 @@ test('the reference lists every setting with its default', () => {
   }
   assert.match(doc, /\| `Server\/Cache\/BlockSize` \| size \| `1M` \| bytes \| 64K\.\.64M, power of two \|/);
   assert.match(doc, /\| `Vhost\/OriginOptions\/BalanceMode` \| enum: RoundRobin, Hash, Session \(inherits\) \|/);
+  assert.match(doc, /\| `Vhost\/Options\/TTL@Priority` \| enum: origin, config \(inherits\) \| `origin` \|/);
+  assert.match(doc, /\| `Vhost\/Options\/TTL\/Res2xx@Max` \| whole-seconds \(inherits\) \| `86400` \| s \| 0\.\.2147483648 \|/);
+  assert.match(doc, /\| `Server\/Cache\/HotObjectMaxSize` \| size \| `64K` \| bytes \| 0\.\.16M \|/);
 });
 
 test('formatSize writes bytes the way the XML does', () => {

@@ -1,0 +1,311 @@
+/**
+ * @module cache/index
+ * The shared object index: one LMDB environment per disk, mapped by every worker and the primary; the only
+ * importer of lmdb. Databases:
+ *   objects  object hash (16 B) -> ObjectMeta (msgpack)        what is cached and where its bytes are
+ *   vary     primary hash -> Vary field names                  how to compute the variant key of a URL
+ *   keys     "primary \0 variant" (ordered string) -> hash     full key strings, for purge scans and inspection
+ *   fills    object hash -> FillRecord                         who is fetching an object, and its progress
+ *   lru      4-byte BE access second + hash -> ''              eviction order (oldest first)
+ *   atime    object hash -> access second                      where an object sits in `lru`
+ *   free     block id (uint32) -> release time (ms)            released blocks, reusable after a grace period
+ *   state    'nextBlock' | 'usedBytes' | 'bootId' -> number/string
+ * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
+ * (>= nextBlock)}; `objects` points only at blocks whose bytes were fully written before the record was committed;
+ * usedBytes = sum of committed objects' block bytes + inline bytes. Options follow spikes.md item 2: noSync (the
+ * index is a rebuildable cache), overlappingSync off (avoids MDB_PANIC after a SIGKILLed async writer).
+ */
+import { open } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Everything known about one stored response. Times are ms since epoch unless named `...Sec`. */
+export interface ObjectMeta {
+  /** The full object key (primary \0 variant), to guard against hash collisions and for purge/inspection. */
+  readonly key: string;
+  readonly status: number;
+  /** Stored response headers, flat name/value list (no hop-by-hop, no Set-Cookie, no Content-Length, no Date). */
+  readonly headers: readonly string[];
+  /** Body length in bytes. */
+  readonly size: number;
+  readonly etag: string | null;
+  readonly lastModifiedMs: number | null;
+  /** When the origin request was sent and its response received (RFC 9111 §4.2.3 request_time/response_time). */
+  readonly requestTime: number;
+  readonly responseTime: number;
+  /** Origin Date header, or null. */
+  readonly dateMs: number | null;
+  /** Origin Age header (seconds), 0 when absent. */
+  readonly ageHeaderSec: number;
+  /** Freshness lifetime decided at store time (seconds). */
+  readonly ttlSec: number;
+  readonly staleWhileRevalidateSec: number;
+  readonly staleIfErrorSec: number;
+  readonly revalidate: 'normal' | 'always';
+  readonly mustRevalidate: boolean;
+  readonly ttlSource: 'origin' | 'heuristic' | 'config';
+  /** Extra freshness granted after storing (origin failures, TTLExtensionBy*), seconds. */
+  readonly extendedSec: number;
+  /** Body bytes when stored inline, else null. */
+  readonly inline: Uint8Array | null;
+  /** Block ids in body order (empty for inline bodies). */
+  readonly blocks: readonly number[];
+  readonly blockSize: number;
+  /** crc32 of each block's bytes (a torn or reused block is detected on read). */
+  readonly crcs: readonly number[];
+  /** Bumped on every replacement of this key; lets hot tiers tell copies apart. */
+  readonly generation: number;
+}
+
+/** The cross-process record of an origin fetch in progress (the fill lease) and how far it got. */
+export interface FillRecord {
+  readonly id: string;
+  readonly pid: number;
+  /** The lease expires at this time unless renewed (a dead owner's lease is taken over after it). */
+  readonly until: number;
+  /** 'filling' while bytes arrive; 'uncacheable' tells followers to go to the origin themselves (hit-for-pass). */
+  readonly state: 'filling' | 'uncacheable';
+  /** Response head once the origin answered (status + stored headers), else null. */
+  readonly status: number;
+  readonly headers: readonly string[] | null;
+  /** Body size, -1 while unknown (chunked). */
+  readonly size: number;
+  readonly blockSize: number;
+  /** Blocks fully written so far, in body order, with their crc32s. */
+  readonly blocks: readonly number[];
+  readonly crcs: readonly number[];
+}
+
+export type LeaseResult = { readonly acquired: true; readonly record: FillRecord } | { readonly acquired: false; readonly record: FillRecord };
+
+const LRU_KEY_BYTES = 20;
+
+/** An lru key: access second (BE uint32) then the 16-byte hash, so a range scan yields oldest first. */
+function lruKey(second: number, hash: Uint8Array): Buffer {
+  const key = Buffer.allocUnsafe(LRU_KEY_BYTES);
+  key.writeUInt32BE(second >>> 0, 0);
+  key.set(hash, 4);
+  return key;
+}
+
+/** Body bytes an object accounts for on disk. */
+export function storedBytes(meta: Pick<ObjectMeta, 'inline' | 'blocks' | 'blockSize'>): number {
+  return meta.inline !== null ? meta.inline.length : meta.blocks.length * meta.blockSize;
+}
+
+export class CacheIndex {
+  readonly #root: RootDatabase;
+  readonly #objects: Database<ObjectMeta, Buffer>;
+  readonly #vary: Database<string[], Buffer>;
+  readonly #keys: Database<Buffer, string>;
+  readonly #fills: Database<FillRecord, Buffer>;
+  readonly #lru: Database<string, Buffer>;
+  readonly #atime: Database<number, Buffer>;
+  readonly #free: Database<number, number>;
+  readonly #state: Database<number | string, string>;
+
+  /** Opens (creating) the index under `dir`. */
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.#root = open({ path: join(dir, 'index.lmdb'), noSync: true, overlappingSync: false, maxReaders: 512, maxDbs: 16, noSubdir: true });
+    this.#objects = this.#root.openDB({ name: 'objects', keyEncoding: 'binary' });
+    this.#vary = this.#root.openDB({ name: 'vary', keyEncoding: 'binary' });
+    this.#keys = this.#root.openDB({ name: 'keys', encoding: 'binary' });
+    this.#fills = this.#root.openDB({ name: 'fills', keyEncoding: 'binary' });
+    this.#lru = this.#root.openDB({ name: 'lru', keyEncoding: 'binary' });
+    this.#atime = this.#root.openDB({ name: 'atime', keyEncoding: 'binary' });
+    this.#free = this.#root.openDB({ name: 'free', keyEncoding: 'uint32' });
+    this.#state = this.#root.openDB({ name: 'state' });
+  }
+
+  getVary(primaryHash: Buffer): string[] | undefined {
+    return this.#vary.get(primaryHash);
+  }
+
+  getObject(objectHash: Buffer): ObjectMeta | undefined {
+    return this.#objects.get(objectHash);
+  }
+
+  getFill(objectHash: Buffer): FillRecord | undefined {
+    return this.#fills.get(objectHash);
+  }
+
+  /**
+   * Takes the fill lease of an object unless a live one exists (atomic across processes). An expired lease, or one
+   * whose owner pid is gone, is taken over; the blocks it had written are released.
+   */
+  acquireLease(objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): LeaseResult {
+    let result: LeaseResult = { acquired: true, record };
+    this.#root.transactionSync(() => {
+      const current = this.#fills.get(objectHash);
+      if (current !== undefined && current.until > now && isAlive(current.pid)) {
+        result = { acquired: false, record: current };
+        return;
+      }
+      if (current !== undefined) this.#releaseBlocks(current.blocks, now);
+      this.#fills.put(objectHash, record);
+    });
+    return result;
+  }
+
+  /** Replaces the fill record if `id` still owns it; false when the lease was lost (taken over). */
+  updateFill(objectHash: Buffer, record: FillRecord): boolean {
+    let owned = false;
+    this.#root.transactionSync(() => {
+      const current = this.#fills.get(objectHash);
+      owned = current !== undefined && current.id === record.id;
+      if (owned) this.#fills.put(objectHash, record);
+    });
+    return owned;
+  }
+
+  /** Drops the fill record if `id` still owns it; its blocks go back to the free list unless `keepBlocks`. */
+  releaseLease(objectHash: Buffer, id: string, keepBlocks: boolean, now: number): void {
+    this.#root.transactionSync(() => {
+      const current = this.#fills.get(objectHash);
+      if (current === undefined || current.id !== id) return;
+      if (!keepBlocks) this.#releaseBlocks(current.blocks, now);
+      this.#fills.remove(objectHash);
+    });
+  }
+
+  /**
+   * Hands out `count` block ids: released blocks whose grace period has passed first, then never-used ids below
+   * `capacity` (0 = unlimited). Returns null when the disk is full.
+   */
+  allocateBlocks(count: number, capacity: number, now: number, graceMs: number): number[] | null {
+    let ids: number[] | null = null;
+    this.#root.transactionSync(() => {
+      const reused: number[] = [];
+      for (const { key, value } of this.#free.getRange({ limit: count * 4 })) {
+        if (reused.length === count) break;
+        if (value + graceMs <= now) reused.push(key);
+      }
+      const got = [...reused];
+      let next = (this.#state.get('nextBlock') as number | undefined) ?? 0;
+      while (got.length < count && (capacity === 0 || next < capacity)) got.push(next++);
+      if (got.length < count) return;
+      for (const id of reused) this.#free.remove(id);
+      this.#state.put('nextBlock', next);
+      ids = got;
+    });
+    return ids;
+  }
+
+  /** Returns blocks to the free list (reusable after the grace period, so readers of a replaced body can finish). */
+  #releaseBlocks(blocks: readonly number[], now: number): void {
+    for (const id of blocks) this.#free.put(id, now);
+  }
+
+  /**
+   * Publishes a complete object: record, vary names, key string, usage, and the lease released (its blocks now
+   * belong to the object). The object it replaces, if any, has its blocks released.
+   */
+  commit(objectHash: Buffer, primaryHash: Buffer, vary: readonly string[], meta: ObjectMeta, fillId: string | null, now: number): void {
+    this.#root.transactionSync(() => {
+      const previous = this.#objects.get(objectHash);
+      let used = (this.#state.get('usedBytes') as number | undefined) ?? 0;
+      if (previous !== undefined) {
+        this.#releaseBlocks(previous.blocks, now);
+        used -= storedBytes(previous);
+      }
+      this.#objects.put(objectHash, meta);
+      if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
+      else if (previous === undefined) this.#vary.remove(primaryHash);
+      this.#keys.put(meta.key, objectHash);
+      this.#state.put('usedBytes', used + storedBytes(meta));
+      this.#touchInTxn(objectHash, Math.floor(now / 1000));
+      if (fillId !== null) {
+        const fill = this.#fills.get(objectHash);
+        if (fill !== undefined && fill.id === fillId) this.#fills.remove(objectHash);
+      }
+    });
+  }
+
+  /** Rewrites the metadata of a stored object (304 refresh, TTL extension) if it still has `generation`. */
+  updateMeta(objectHash: Buffer, meta: ObjectMeta): boolean {
+    let updated = false;
+    this.#root.transactionSync(() => {
+      const current = this.#objects.get(objectHash);
+      updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
+      if (updated) this.#objects.put(objectHash, meta);
+    });
+    return updated;
+  }
+
+  /** Deletes an object and releases its blocks; returns the bytes freed (0 if it was not there). */
+  remove(objectHash: Buffer, now: number): number {
+    let freed = 0;
+    this.#root.transactionSync(() => {
+      const meta = this.#objects.get(objectHash);
+      if (meta === undefined) return;
+      freed = storedBytes(meta);
+      this.#releaseBlocks(meta.blocks, now);
+      this.#objects.remove(objectHash);
+      this.#keys.remove(meta.key);
+      const second = this.#atime.get(objectHash);
+      if (second !== undefined) this.#lru.remove(lruKey(second, objectHash));
+      this.#atime.remove(objectHash);
+      this.#state.put('usedBytes', Math.max(0, ((this.#state.get('usedBytes') as number | undefined) ?? 0) - freed));
+    });
+    return freed;
+  }
+
+  /** Deletes every variant of a primary key (unsafe-method invalidation, purge); returns how many. */
+  removePrimary(primary: string, now: number): number {
+    const hashes: Buffer[] = [];
+    for (const { value } of this.#keys.getRange({ start: `${primary}\0`, end: `${primary}\u0001` })) hashes.push(Buffer.from(value));
+    for (const hash of hashes) this.remove(hash, now);
+    return hashes.length;
+  }
+
+  #touchInTxn(objectHash: Buffer, second: number): void {
+    const previous = this.#atime.get(objectHash);
+    if (previous === second) return;
+    if (previous !== undefined) this.#lru.remove(lruKey(previous, objectHash));
+    this.#lru.put(lruKey(second, objectHash), '');
+    this.#atime.put(objectHash, second);
+  }
+
+  /** Records access times of many objects in one transaction (workers batch their hits). */
+  touchMany(touches: ReadonlyMap<string, number>): Promise<unknown> {
+    return this.#root.transaction(() => {
+      for (const [hex, second] of touches) {
+        const hash = Buffer.from(hex, 'hex');
+        if (this.#objects.doesExist(hash)) this.#touchInTxn(hash, second);
+      }
+    });
+  }
+
+  /** Bytes used by committed objects. */
+  usedBytes(): number {
+    return (this.#state.get('usedBytes') as number | undefined) ?? 0;
+  }
+
+  /** Object count. */
+  objectCount(): number {
+    return this.#objects.getCount();
+  }
+
+  /** Least recently used object hashes, oldest first. */
+  *oldest(limit: number): Generator<Buffer> {
+    for (const key of this.#lru.getKeys({ limit })) yield Buffer.from((key as Buffer).subarray(4, LRU_KEY_BYTES));
+  }
+
+  /** Live fill leases (for /stats). */
+  fillCount(now: number): number {
+    let count = 0;
+    for (const { value } of this.#fills.getRange()) if (value.until > now) count++;
+    return count;
+  }
+
+  /** Removes stale reader slots of dead processes (spikes.md item 2: they pin old pages and grow the file). */
+  readerCheck(): number {
+    return this.#root.readerCheck();
+  }
+
+  async close(): Promise<void> {
+    await this.#root.close();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * @module cache/store
+ * The object store of one disk: the LMDB index plus its block files, and the knowledge of how a request maps to
+ * an object (primary key -> Vary names -> variant -> object hash). Knows nothing of HTTP sockets or origins.
+ * A storage error (ENOSPC, EIO) switches the store to `degraded`: new objects are no longer stored (requests pass
+ * through) while cached objects keep being served; it retries storing after DEGRADED_RETRY_MS. Runs in workers.
+ */
+import { join } from 'node:path';
+import type { DiskConfig, StorageConfig } from '../config/types.js';
+import { BlockFiles, blockChecksum } from './blocks.js';
+import { CacheIndex } from './index.js';
+import type { FillRecord, LeaseResult, ObjectMeta } from './index.js';
+import { keyHash, objectKey, primaryKey, variantKey } from './key.js';
+
+export type { FillRecord, ObjectMeta };
+
+/** Released blocks are not reused for this long, so a client still reading a replaced body can finish. */
+export const BLOCK_REUSE_GRACE_MS = 120_000;
+const DEGRADED_RETRY_MS = 30_000;
+
+/** Where a request's object lives (or would live). */
+export interface ObjectRef {
+  readonly primary: string;
+  readonly primaryHash: Buffer;
+  /** Vary names of the stored response ([] when none; ['*'] never matches). */
+  readonly vary: readonly string[];
+  readonly key: string;
+  readonly hash: Buffer;
+  /** Hex of `hash`, for in-process maps. */
+  readonly hex: string;
+}
+
+export class CacheStore {
+  readonly index: CacheIndex;
+  readonly blocks: BlockFiles;
+  readonly blockSize: number;
+  readonly inlineMaxBytes: number;
+  /** Block capacity from the quota (0 = unlimited). */
+  readonly capacityBlocks: number;
+  #degradedUntil = 0;
+  #degradedReason = '';
+
+  constructor(disk: DiskConfig, storage: StorageConfig) {
+    this.index = new CacheIndex(join(disk.path, 'index'));
+    this.blocks = new BlockFiles(join(disk.path, 'blocks'), storage.blockSizeBytes);
+    this.blockSize = storage.blockSizeBytes;
+    this.inlineMaxBytes = storage.inlineMaxBytes;
+    this.capacityBlocks = disk.quotaBytes === 0 ? 0 : Math.floor(disk.quotaBytes / storage.blockSizeBytes);
+  }
+
+  /** Resolves a request to its object reference: one LMDB read for the Vary names. */
+  ref(vhost: string, path: string, query: string, requestHeaders: readonly string[]): ObjectRef {
+    const primary = primaryKey(vhost, path, query);
+    const primaryHash = keyHash(primary);
+    const vary = this.index.getVary(primaryHash) ?? [];
+    return this.refFor(primary, primaryHash, vary, requestHeaders);
+  }
+
+  /** The reference for a known set of Vary names (used again once a response's Vary is known). */
+  refFor(primary: string, primaryHash: Buffer, vary: readonly string[], requestHeaders: readonly string[]): ObjectRef {
+    const key = objectKey(primary, vary[0] === '*' ? '*' : variantKey(vary, requestHeaders));
+    const hash = keyHash(key);
+    return { primary, primaryHash, vary, key, hash, hex: hash.toString('hex') };
+  }
+
+  /** The stored object of `ref`, if any (a hash collision with another key counts as absent). */
+  get(ref: ObjectRef): ObjectMeta | undefined {
+    const meta = this.index.getObject(ref.hash);
+    return meta !== undefined && meta.key === ref.key ? meta : undefined;
+  }
+
+  /** True while storage errors keep new objects out of the cache. */
+  get degraded(): boolean {
+    return this.#degradedUntil > Date.now();
+  }
+
+  get degradedReason(): string {
+    return this.#degradedReason;
+  }
+
+  /** Records a storage failure; returns true the first time (so the caller logs once). */
+  markDegraded(reason: string): boolean {
+    const first = !this.degraded;
+    this.#degradedUntil = Date.now() + DEGRADED_RETRY_MS;
+    this.#degradedReason = reason;
+    return first;
+  }
+
+  acquireLease(ref: ObjectRef, record: FillRecord, now: number): LeaseResult {
+    return this.index.acquireLease(ref.hash, record, now, isProcessAlive);
+  }
+
+  /** Allocates one block, or null when the disk quota is used up. */
+  allocateBlock(now: number): number | null {
+    return this.index.allocateBlocks(1, this.capacityBlocks, now, BLOCK_REUSE_GRACE_MS)?.[0] ?? null;
+  }
+
+  /** Writes a block and returns its checksum. */
+  async writeBlock(id: number, data: Uint8Array): Promise<number> {
+    await this.blocks.writeBlock(id, data);
+    return blockChecksum(data);
+  }
+
+  /**
+   * Reads bytes [from, from+length) of block `index` of an object into `into`, verifying the whole block's crc32
+   * (so the whole stored block is read: `blockLength` bytes). Rejects on a checksum mismatch: the block is torn or
+   * was reused, and must never be served.
+   */
+  async readVerified(blockId: number, blockLength: number, crc: number, scratch: Buffer): Promise<Buffer> {
+    const n = await this.blocks.readBlock(blockId, 0, blockLength, scratch, 0);
+    const data = scratch.subarray(0, n);
+    if (n !== blockLength || blockChecksum(data) !== crc) {
+      throw new Error(`block ${blockId} failed its checksum (${n}/${blockLength} bytes): torn or reused`);
+    }
+    return data;
+  }
+
+  close(): void {
+    this.blocks.close();
+    void this.index.close();
+  }
+}
+
+/** Whether a pid is a live process (lease owners; signal 0 only checks). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

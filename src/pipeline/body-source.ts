@@ -1,0 +1,172 @@
+/**
+ * @module pipeline/body-source
+ * Where the bytes of a cached body come from, behind one `read(pos, max)`: inline bytes, committed blocks (read
+ * whole and checksum-verified, so a torn or reused block is never served), a fill in this worker (memory or
+ * blocks), or a fill in another worker (its LMDB fill record, polled). A read resolves with at least one byte, or
+ * rejects. Block reads use a per-read-stream scratch buffer taken from a small pool. Runs in workers.
+ */
+import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
+import type { Fill } from './fill.js';
+
+export interface BodySource {
+  /** Up to `max` bytes at body offset `pos` (at least 1). The buffer is valid until the next read. */
+  read(pos: number, max: number): Promise<Buffer>;
+  /** Returns pooled memory; the source must not be used after. */
+  release(): void;
+}
+
+const SCRATCH_POOL: Buffer[] = [];
+const SCRATCH_POOL_MAX = 16;
+
+function takeScratch(size: number): Buffer {
+  const pooled = SCRATCH_POOL.pop();
+  return pooled !== undefined && pooled.length === size ? pooled : Buffer.allocUnsafeSlow(size);
+}
+
+function giveScratch(buffer: Buffer | null): void {
+  if (buffer !== null && SCRATCH_POOL.length < SCRATCH_POOL_MAX) SCRATCH_POOL.push(buffer);
+}
+
+export class InlineSource implements BodySource {
+  readonly #body: Buffer;
+
+  constructor(body: Uint8Array) {
+    this.#body = Buffer.from(body.buffer, body.byteOffset, body.length);
+  }
+
+  read(pos: number, max: number): Promise<Buffer> {
+    return Promise.resolve(this.#body.subarray(pos, pos + max));
+  }
+
+  release(): void {}
+}
+
+/** Reads committed blocks, keeping the last verified block for sequential slices. */
+export class BlockSource implements BodySource {
+  readonly #store: CacheStore;
+  readonly #meta: Pick<ObjectMeta, 'size' | 'blockSize' | 'blocks' | 'crcs'>;
+  #scratch: Buffer | null = null;
+  #cachedIndex = -1;
+  #cached: Buffer | null = null;
+
+  constructor(store: CacheStore, meta: Pick<ObjectMeta, 'size' | 'blockSize' | 'blocks' | 'crcs'>) {
+    this.#store = store;
+    this.#meta = meta;
+  }
+
+  async read(pos: number, max: number): Promise<Buffer> {
+    const { blockSize, size } = this.#meta;
+    const index = Math.floor(pos / blockSize);
+    if (index !== this.#cachedIndex) {
+      const id = this.#meta.blocks[index];
+      const crc = this.#meta.crcs[index];
+      if (id === undefined || crc === undefined) throw new Error(`block ${index} of the object is missing`);
+      this.#scratch ??= takeScratch(blockSize);
+      this.#cached = await this.#store.readVerified(id, Math.min(blockSize, size - index * blockSize), crc, this.#scratch);
+      this.#cachedIndex = index;
+    }
+    const within = pos - index * blockSize;
+    return (this.#cached as Buffer).subarray(within, within + max);
+  }
+
+  release(): void {
+    giveScratch(this.#scratch);
+    this.#scratch = null;
+  }
+}
+
+/** Tail-reads a fill running in this worker. */
+export class LocalFillSource implements BodySource {
+  readonly #fill: Fill;
+  readonly #store: CacheStore;
+  #scratch: Buffer | null = null;
+
+  constructor(fill: Fill, store: CacheStore) {
+    this.#fill = fill;
+    this.#store = store;
+  }
+
+  async read(pos: number, max: number): Promise<Buffer> {
+    const fill = this.#fill;
+    for (;;) {
+      if (fill.state === 'failed') throw fill.error ?? new Error('fill failed');
+      const memory = fill.memorySlice(pos);
+      if (memory !== null && memory.length > 0) return memory.subarray(0, max);
+      if (memory === null) {
+        const index = Math.floor(pos / fill.blockSize);
+        const block = fill.diskBlock(index);
+        if (block !== null) {
+          this.#scratch ??= takeScratch(fill.blockSize);
+          const length = Math.min(fill.blockSize, fill.received - index * fill.blockSize);
+          const data = await this.#store.readVerified(block.id, length, block.crc, this.#scratch);
+          const within = pos - index * fill.blockSize;
+          return data.subarray(within, within + max);
+        }
+      }
+      if (fill.ended && pos >= fill.received) throw new Error(`fill ended at ${fill.received} bytes, before ${pos}`);
+      await new Promise<void>((resolve) => {
+        const unsubscribe = fill.subscribe(() => {
+          unsubscribe();
+          resolve();
+        });
+      });
+    }
+  }
+
+  release(): void {
+    giveScratch(this.#scratch);
+    this.#scratch = null;
+  }
+}
+
+/** How often a follower in another worker polls the fill record. */
+const REMOTE_POLL_MS = 5;
+
+/**
+ * Follows a fill owned by another worker: full blocks become readable as the record lists them; when the fill
+ * completes, the committed object is read. Rejects when the owner died or gave up (the caller decides).
+ */
+export class RemoteFillSource implements BodySource {
+  readonly #store: CacheStore;
+  readonly #ref: ObjectRef;
+  readonly #fillId: string;
+  #blocks: BlockSource | null = null;
+  #scratch: Buffer | null = null;
+
+  constructor(store: CacheStore, ref: ObjectRef, fillId: string) {
+    this.#store = store;
+    this.#ref = ref;
+    this.#fillId = fillId;
+  }
+
+  async read(pos: number, max: number): Promise<Buffer> {
+    for (;;) {
+      if (this.#blocks !== null) return this.#blocks.read(pos, max);
+      const record: FillRecord | undefined = this.#store.index.getFill(this.#ref.hash);
+      if (record === undefined || record.id !== this.#fillId) {
+        const meta = this.#store.get(this.#ref);
+        if (meta === undefined) throw new Error('the fill this request followed was abandoned');
+        this.#blocks = meta.inline !== null ? null : new BlockSource(this.#store, meta);
+        if (meta.inline !== null) return new InlineSource(meta.inline).read(pos, max);
+        continue;
+      }
+      if (record.until < Date.now()) throw new Error('the fill this request followed stopped (owner gone)');
+      const index = Math.floor(pos / record.blockSize);
+      const id = record.blocks[index];
+      const crc = record.crcs[index];
+      if (id !== undefined && crc !== undefined) {
+        this.#scratch ??= takeScratch(record.blockSize);
+        const data = await this.#store.readVerified(id, record.blockSize, crc, this.#scratch);
+        const within = pos - index * record.blockSize;
+        return data.subarray(within, within + max);
+      }
+      await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));
+    }
+  }
+
+  release(): void {
+    this.#blocks?.release();
+    giveScratch(this.#scratch);
+    this.#scratch = null;
+  }
+}

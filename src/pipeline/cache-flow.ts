@@ -1,0 +1,688 @@
+/**
+ * @module pipeline/cache-flow
+ * The cache path of a GET/HEAD on a caching vhost (Varnish's lookup/hit/miss/deliver steps):
+ *
+ *   lookup --fresh--------------------------------------------> hit: deliver stored (304 / 206 / 416 / HEAD / 200)
+ *     |----stale, stale-while-revalidate or RefreshExpired OFF -> deliver stored + one background revalidation
+ *     |----stale, must revalidate --> revalidate (conditional fill) --304/5xx/fail--> deliver stored (refreshed)
+ *     |                                                        \--200------------> deliver the new fill
+ *     \----absent --> local fill running?   follow it (TCP_RT_HIT)
+ *                     remote fill running?  follow its blocks through LMDB (TCP_RT_HIT)
+ *                     hit-for-pass marker?  pass
+ *                     else lease it and lead a new fill (TCP_MISS); not storable -> the leader's client passes
+ *
+ * One fill per object across all workers (the LMDB lease); a fill belongs to the cache entry, so a client abort
+ * never stops it. Policy decisions come from policy/cacheable.ts and http/conditional.ts, range maths from
+ * http/range.ts; this file only sequences them. Runs in workers.
+ */
+import type { Vhost } from '../config/types.js';
+import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
+import type { RequestDirectives } from '../cache/cache-control.js';
+import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
+import { currentAge, parseAgeHeader, parseDateHeader, parseHttpDate } from '../cache/freshness.js';
+import { objectKey, primaryKey, variantKey, varyNames } from '../cache/key.js';
+import { evaluateConditional, ifRangeMatches } from '../http/conditional.js';
+import { buildMultipartParts, contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
+import { headerValue } from '../http/request.js';
+import type { ResponseWriter } from '../http/respond.js';
+import type { Logger } from '../log.js';
+import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import { STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, isStaleIfErrorAllowed } from '../policy/cacheable.js';
+import type { CacheResult } from '../stats/counters.js';
+import type { BodySource } from './body-source.js';
+import { BlockSource, InlineSource, LocalFillSource, RemoteFillSource } from './body-source.js';
+import type { RequestCtx, TransactionStatus } from './context.js';
+import type { BodyPiece } from './deliver.js';
+import { deliverBody } from './deliver.js';
+import { ERROR_HEADERS, errorResponse } from './fail.js';
+import type { FillHead, FillPolicy } from './fill.js';
+import { Fill } from './fill.js';
+import { VIA } from './headers.js';
+import type { HotObject, HotTier } from './hot-tier.js';
+
+/** What the flow needs from the worker around it. */
+export interface CacheFlowServices {
+  readonly store: CacheStore;
+  readonly hot: HotTier;
+  readonly log: Logger;
+  /** Starts an origin request for `ctx` with extra request headers (validators), streaming into `sink`. */
+  fetch(ctx: RequestCtx, extraHeaders: Record<string, string>, sink: OriginSink): OriginTransfer;
+  /** Passes the request straight through (not cacheable). */
+  pass(ctx: RequestCtx, writer: ResponseWriter): void;
+  /** Ends the transaction (access log, counters). */
+  finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
+  /** Records that an object was read now (batched LRU touches). */
+  touch(hex: string): void;
+}
+
+/** 304 responses carry only these stored fields (RFC 9110 §15.4.5). */
+const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'etag', 'expires', 'vary', 'last-modified']);
+
+/** Headers a 304 from the origin must not change in the stored response (RFC 9111 §3.2). */
+const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'content-type', 'content-range', 'transfer-encoding']);
+
+export class CacheFlow {
+  readonly #services: CacheFlowServices;
+  /** Fills this worker runs, by object hash hex. */
+  readonly #fills = new Map<string, Fill>();
+
+  constructor(services: CacheFlowServices) {
+    this.#services = services;
+  }
+
+  /** Number of fills this worker is running (gauge). */
+  get activeFills(): number {
+    return this.#fills.size;
+  }
+
+  /** Entry point; `ctx.path` is already normalised. Must run synchronously inside the uWS handler. */
+  handle(ctx: RequestCtx, writer: ResponseWriter): void {
+    const { store, hot } = this.#services;
+    const head = ctx.head;
+    const now = Date.now();
+    const primary = primaryKey(ctx.vhost.name, ctx.path, head.query);
+    const plain = headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined;
+    const hotVary = plain ? hot.varyOf(primary) : undefined;
+    if (hotVary !== undefined && hotVary[0] !== '*') {
+      const entry = hot.get(objectKey(primary, variantKey(hotVary, head.headers)), now);
+      if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
+    }
+    const ref = store.ref(ctx.vhost.name, ctx.path, head.query, head.headers);
+    const directives = requestDirectivesFromHeaders(head.headers);
+    const meta = ref.vary[0] === '*' ? undefined : store.get(ref);
+    if (meta !== undefined) {
+      this.#lookupHit(ctx, writer, ref, meta, directives);
+      return;
+    }
+    if (directives.onlyIfCached) {
+      this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: not in cache and only-if-cached was requested\n');
+      return;
+    }
+    this.#miss(ctx, writer, ref, null);
+  }
+
+  /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
+  #serveHot(ctx: RequestCtx, writer: ResponseWriter, entry: HotObject, now: number): boolean {
+    const meta = entry.meta;
+    const ageSec = currentAge(meta, now);
+    if (meta.revalidate !== 'normal' || ageSec >= meta.ttlSec + meta.extendedSec) return false;
+    this.#services.touch(entry.hex);
+    ctx.cacheResult = 'TCP_HIT';
+    this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${Math.round(meta.ttlSec + meta.extendedSec - ageSec)}`);
+    return true;
+  }
+
+  /** Puts a small fresh object into the hot tier (reading its one block if it is not inline). */
+  #warmHot(ref: ObjectRef, meta: ObjectMeta): void {
+    const { hot, store } = this.#services;
+    if (!hot.admits(meta.size) || meta.revalidate !== 'normal') return;
+    const now = Date.now();
+    if (meta.inline !== null) {
+      hot.put(ref.primary, ref.vary, ref.hex, meta, Buffer.from(meta.inline.buffer, meta.inline.byteOffset, meta.inline.length), now);
+      return;
+    }
+    const source = new BlockSource(store, meta);
+    const body = Buffer.allocUnsafe(meta.size);
+    void (async () => {
+      for (let pos = 0; pos < meta.size; ) {
+        const chunk = await source.read(pos, meta.size - pos);
+        chunk.copy(body, pos);
+        pos += chunk.length;
+      }
+      hot.put(ref.primary, ref.vary, ref.hex, meta, body, Date.now());
+    })()
+      .catch(() => undefined)
+      .finally(() => source.release());
+  }
+
+  #lookupHit(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): void {
+    const now = Date.now();
+    const ageSec = currentAge(meta, now);
+    const stored = this.#servable(meta, ageSec);
+    const decision = decideServe({ stored, request: directives });
+    if (decision === 'fresh') {
+      this.#services.touch(ref.hex);
+      this.#warmHot(ref, meta);
+      this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', `hit; ttl=${Math.round(stored.ttlSec - ageSec)}`);
+      return;
+    }
+    const backgroundOk = decision === 'stale-while-revalidate' || (!ctx.vhost.options.refreshExpired && !meta.mustRevalidate && !directives.noCache);
+    if (backgroundOk) {
+      this.#services.touch(ref.hex);
+      this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_REFRESH_HIT', 'hit; fwd=stale; fwd-status=background');
+      this.#backgroundRevalidate(ctx, ref, meta);
+      return;
+    }
+    this.#miss(ctx, writer, ref, meta, directives.noCache ? 'TCP_CLIENT_REFRESH_MISS' : undefined);
+  }
+
+  /** Freshness inputs of a stored object, including TTL extensions granted after storing. */
+  #servable(meta: ObjectMeta, _ageSec: number): Parameters<typeof decideServe>[0]['stored'] {
+    return {
+      ageSec: _ageSec,
+      ttlSec: meta.ttlSec + meta.extendedSec,
+      staleWhileRevalidateSec: meta.staleWhileRevalidateSec,
+      staleIfErrorSec: meta.staleIfErrorSec,
+      revalidate: meta.revalidate,
+      mustRevalidate: meta.mustRevalidate,
+    };
+  }
+
+  /**
+   * No usable copy (or one that must be revalidated): follow a fill of this object if one runs anywhere, else
+   * lead one. `stale` is the copy being revalidated, if any.
+   */
+  #miss(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, stale: ObjectMeta | null, result?: CacheResult): void {
+    const { store } = this.#services;
+    const local = this.#fills.get(ref.hex);
+    if (local !== undefined) {
+      this.#followLocal(ctx, writer, local, stale, 'TCP_RT_HIT');
+      return;
+    }
+    if (store.degraded && stale === null) {
+      ctx.cacheResult = 'PASS';
+      this.#services.pass(ctx, writer);
+      return;
+    }
+    const fill: Fill = new Fill(store, ref, this.#fillPolicy(ctx, ref, stale), (done) => {
+      if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
+    });
+    fill.onStorageError = (error) => this.#services.log.error({ event: 'cache.storage_degraded', err: error.message }, 'storage error: new objects pass through until storage works again');
+    const lease = store.acquireLease(ref, fill.initialRecord(), Date.now());
+    if (!lease.acquired) {
+      if (lease.record.state === 'uncacheable') {
+        ctx.cacheResult = 'PASS';
+        this.#services.pass(ctx, writer);
+      } else {
+        this.#followRemote(ctx, writer, ref, lease.record.id, stale);
+      }
+      return;
+    }
+    this.#fills.set(ref.hex, fill);
+    const validators: Record<string, string> = {};
+    if (stale !== null) {
+      if (stale.etag !== null) validators['if-none-match'] = stale.etag;
+      const lastModified = headerOf(stale.headers, 'last-modified');
+      if (lastModified !== undefined) validators['if-modified-since'] = lastModified;
+    }
+    fill.start((sink) => this.#services.fetch(ctx, validators, sink));
+    ctx.origin = ctx.vhost.origins[0]?.text ?? '';
+    this.#followLocal(ctx, writer, fill, stale, result ?? (stale === null ? 'TCP_MISS' : 'TCP_REF_MISS'), true);
+  }
+
+  /** How a fill decides what to store once the origin answers; also handles revalidation outcomes. */
+  #fillPolicy(ctx: RequestCtx, leaseRef: ObjectRef, stale: ObjectMeta | null): FillPolicy {
+    const { store } = this.#services;
+    const vhost = ctx.vhost;
+    return {
+      onHead: (status, headers, requestTime, responseTime): FillHead | null => {
+        if (stale !== null && (status === 304 || (status >= 500 && vhost.options.ttlExtensionBy5xx))) return null;
+        const decision = decideStorage({
+          method: 'GET',
+          status,
+          requestHeaders: ctx.head.headers,
+          responseHeaders: headers,
+          now: responseTime,
+          policy: vhost.options.ttl,
+        });
+        if (decision.action !== 'store') return null;
+        const vary = varyNames(headers.vary);
+        if (vary[0] === '*') return null;
+        const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
+        const stored = storedHeaders(headers, ctx.vhost);
+        return {
+          ref,
+          size: contentLengthOf(headers),
+          meta: {
+            key: ref.key,
+            status,
+            headers: stored,
+            etag: firstHeader(headers.etag) ?? null,
+            lastModifiedMs: parseLastModified(headers),
+            requestTime,
+            responseTime,
+            dateMs: parseDateHeader(headers),
+            ageHeaderSec: parseAgeHeader(headers.age),
+            ttlSec: decision.ttlSec,
+            staleWhileRevalidateSec: decision.staleWhileRevalidateSec,
+            staleIfErrorSec: decision.staleIfErrorSec,
+            revalidate: decision.revalidate,
+            mustRevalidate: decision.mustRevalidate,
+            ttlSource: decision.ttlSource,
+            extendedSec: 0,
+            generation: (stale?.generation ?? store.get(ref)?.generation ?? 0) + 1,
+          },
+        };
+      },
+    };
+  }
+
+  /**
+   * Serves a request from a fill in this worker. `stale` is the copy under revalidation: when the fill ends in
+   * 304 (or an error the policy tolerates), the refreshed stored copy is delivered instead.
+   */
+  #followLocal(ctx: RequestCtx, writer: ResponseWriter, fill: Fill, stale: ObjectMeta | null, result: CacheResult, owner = false): void {
+    ctx.cacheResult = result;
+    let done = false;
+    const onState = (): void => {
+      if (done || writer.state === 'aborted') return;
+      if (fill.state === 'waiting-head') return;
+      done = true;
+      unsubscribe();
+      this.#afterHead(ctx, writer, fill, stale, owner);
+    };
+    const unsubscribe = fill.subscribe(onState);
+    writer.onAbort(() => {
+      unsubscribe();
+      if (owner) fill.abandon();
+      if (!done) {
+        done = true;
+        this.#services.finish(ctx, 'aborted', writer.bytesSent);
+      }
+    });
+    onState();
+  }
+
+  #afterHead(ctx: RequestCtx, writer: ResponseWriter, fill: Fill, stale: ObjectMeta | null, owner: boolean): void {
+    const { store } = this.#services;
+    if (stale !== null && (fill.state === 'uncacheable' || fill.state === 'failed')) {
+      const outcome = this.#revalidationOutcome(ctx, fill, stale);
+      if (outcome !== null) {
+        const meta = store.get(fill.leaseRef) ?? outcome.meta;
+        this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), outcome.result, outcome.status);
+        return;
+      }
+    }
+    if (fill.state === 'failed') {
+      this.#fail(ctx, writer, fill.error);
+      return;
+    }
+    if (fill.state === 'uncacheable') {
+      // Not storable: the owner's client takes the origin stream; followers fetch on their own (hit-for-pass).
+      ctx.cacheResult = 'PASS';
+      if (owner && fill.takeOver(this.#passSink(ctx, writer))) return;
+      this.#services.pass(ctx, writer);
+      return;
+    }
+    const head = fill.head as FillHead;
+    if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
+      // Joined after the end: a plain hit on what was just stored.
+      this.#deliverStored(ctx, writer, fill.meta, 0, ctx.cacheResult, 'hit');
+      return;
+    }
+    ctx.status = head.meta.status;
+    this.#deliverObject(ctx, writer, head.meta.status, head.meta.headers, head.size, head.meta, new LocalFillSource(fill, store), 0, cacheStatusOf(ctx.cacheResult));
+  }
+
+  /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */
+  #revalidationOutcome(ctx: RequestCtx, fill: Fill, stale: ObjectMeta): { meta: ObjectMeta; result: CacheResult; status: string } | null {
+    const { store } = this.#services;
+    const options = ctx.vhost.options;
+    const now = Date.now();
+    if (fill.state === 'uncacheable' && fill.originStatus === 304) {
+      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl);
+      store.index.updateMeta(fill.leaseRef.hash, meta);
+      this.#services.hot.invalidate(fill.leaseRef.hex);
+      fill.abandon();
+      return { meta, result: 'TCP_REFRESH_HIT', status: 'hit; fwd=stale; fwd-status=304' };
+    }
+    const ageSec = currentAge(stale, now);
+    const failed = fill.state === 'failed';
+    const is5xx = fill.state === 'uncacheable' && fill.originStatus >= 500;
+    const extend = (failed && options.ttlExtensionByFail) || (is5xx && options.ttlExtensionBy5xx);
+    if (!extend && !((failed || is5xx) && isStaleIfErrorAllowed(this.#servable(stale, ageSec), ageSec))) return null;
+    if (is5xx) fill.abandon();
+    let meta = stale;
+    if (extend) {
+      // STON TTLExtensionBy*: fresh again for ConnectTimeout seconds from now.
+      const extendedSec = Math.max(0, ageSec - stale.ttlSec) + options.ttl.errorExtensionSec;
+      meta = { ...stale, extendedSec };
+      store.index.updateMeta(fill.leaseRef.hash, meta);
+      this.#services.hot.invalidate(fill.leaseRef.hex);
+    }
+    return { meta, result: 'TCP_REF_FAIL_HIT', status: `hit; fwd=stale; fwd-status=${failed ? 'error' : fill.originStatus}` };
+  }
+
+  /** Follows a fill running in another worker; if it dies before sending anything, starts over. */
+  #followRemote(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, fillId: string, stale: ObjectMeta | null): void {
+    const { store } = this.#services;
+    ctx.cacheResult = 'TCP_RT_HIT';
+    let aborted = false;
+    writer.onAbort(() => {
+      aborted = true;
+      this.#services.finish(ctx, 'aborted', writer.bytesSent);
+    });
+    const poll = (): void => {
+      if (aborted) return;
+      const record = store.index.getFill(ref.hash);
+      if (record === undefined || record.id !== fillId) {
+        // The fill ended: a committed object is a hit; anything else (failure, 304 refresh) is a fresh lookup.
+        const meta = store.get(ref);
+        if (meta !== undefined && (stale === null || meta.generation !== stale.generation || meta.responseTime !== stale.responseTime)) {
+          this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), 'TCP_RT_HIT', 'hit; collapsed');
+        } else if (meta !== undefined) {
+          this.#lookupHit(ctx, writer, ref, meta, requestDirectivesFromHeaders(ctx.head.headers));
+        } else {
+          this.#miss(ctx, writer, ref, null);
+        }
+        return;
+      }
+      if (record.state === 'uncacheable') {
+        ctx.cacheResult = 'PASS';
+        this.#services.pass(ctx, writer);
+        return;
+      }
+      if (record.until < Date.now()) {
+        // Owner gone: take the lease over (or follow whoever did).
+        this.#miss(ctx, writer, ref, stale);
+        return;
+      }
+      if (record.headers !== null && stale === null && record.status !== 0) {
+        ctx.status = record.status;
+        const source = new RemoteFillSource(store, ref, fillId);
+        this.#deliverObject(ctx, writer, record.status, record.headers, record.size, null, source, 0, 'hit; collapsed');
+        return;
+      }
+      setTimeout(poll, 5);
+    };
+    poll();
+  }
+
+  /** Serves a stored object: conditional -> 304/412, Range -> 206/416, HEAD, else 200 from storage. */
+  #deliverStored(ctx: RequestCtx, writer: ResponseWriter, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
+    const { store } = this.#services;
+    ctx.cacheResult = result;
+    const source: BodySource = meta.inline !== null ? new InlineSource(meta.inline) : new BlockSource(store, meta);
+    this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, source, ageSec, cacheStatus);
+  }
+
+  /**
+   * Answers from an object whose head is known: `size` -1 means unknown (a fill without Content-Length: only a
+   * plain 200 is possible). `validators` (a stored or to-be-stored meta) drive conditional requests and If-Range.
+   */
+  #deliverObject(
+    ctx: RequestCtx,
+    writer: ResponseWriter,
+    status: number,
+    stored: readonly string[],
+    size: number,
+    validators: Pick<ObjectMeta, 'etag' | 'lastModifiedMs'> | null,
+    source: BodySource,
+    ageSec: number,
+    cacheStatus: string,
+  ): void {
+    const head = ctx.head;
+    const headers = responseHeaders(stored, ctx.vhost, ageSec, cacheStatus);
+    if (validators !== null && status === 200) {
+      const condition = evaluateConditional(head.method, head.headers, { etag: validators.etag, lastModifiedMs: validators.lastModifiedMs });
+      if (condition === 'not-modified') {
+        source.release();
+        if (ctx.cacheResult === 'TCP_HIT') ctx.cacheResult = 'TCP_IMS_HIT';
+        this.#respondEmpty(ctx, writer, 304, headers.filter((_, i) => i % 2 === 1 || NOT_MODIFIED_FIELDS.has(headers[i] as string) || i >= headers.length - 4), -1);
+        return;
+      }
+      if (condition === 'precondition-failed') {
+        source.release();
+        this.#synthetic(ctx, writer, 412, 'Precondition Failed', '412 Precondition Failed\n');
+        return;
+      }
+    }
+    let pieces: BodyPiece[] = [{ start: 0, end: size }];
+    let outStatus = status;
+    let length = size;
+    const range = headerValue(head, 'range');
+    if (range !== undefined && status === 200 && size >= 0) {
+      const ifRange = headerValue(head, 'if-range');
+      const honour = ifRange === undefined || (validators !== null && ifRangeMatches(ifRange, { etag: validators.etag, lastModifiedMs: validators.lastModifiedMs }));
+      const parsed = honour ? parseRange(range, size) : ({ kind: 'none' } as const);
+      if (parsed.kind === 'unsatisfiable') {
+        source.release();
+        ctx.status = 416;
+        this.#respondWithBody(ctx, writer, 416, [...headers, 'content-range', unsatisfiedRange(size)], Buffer.alloc(0));
+        return;
+      }
+      if (parsed.kind === 'ranges') {
+        outStatus = 206;
+        const only = parsed.ranges.length === 1 ? parsed.ranges[0] : undefined;
+        if (only !== undefined) {
+          headers.push('content-range', contentRange(only.start, only.end, size));
+          pieces = [{ start: only.start, end: only.end + 1 }];
+          length = only.end - only.start + 1;
+        } else {
+          const boundary = `flint-${ctx.startedAt.toString(36).replace('.', '')}`;
+          const contentType = headerOf(stored, 'content-type') ?? 'application/octet-stream';
+          const multipart = buildMultipartParts(parsed.ranges, size, contentType, boundary);
+          pieces = [];
+          for (const part of multipart.parts) pieces.push(part.head, { start: part.start, end: part.end + 1 });
+          pieces.push(multipart.tail);
+          length = multipart.totalLength;
+          for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'content-type') headers[i + 1] = `multipart/byteranges; boundary=${boundary}`;
+          if (headerOf(headers, 'content-type') === undefined) headers.push('content-type', `multipart/byteranges; boundary=${boundary}`);
+        }
+      }
+    }
+    ctx.status = outStatus;
+    ctx.firstByteAt = performance.now();
+    if (head.method === 'HEAD' || status === 204 || status === 304) {
+      source.release();
+      writer.endWithoutBody(outStatus, '', headers, length);
+      this.#services.finish(ctx, 'complete', 0);
+      return;
+    }
+    writer.writeHead(outStatus, '', headers, length);
+    if (length === 0) {
+      source.release();
+      writer.end();
+      this.#services.finish(ctx, 'complete', 0);
+      return;
+    }
+    if (length < 0) pieces = [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
+    void deliverBody(writer, unknownLengthAware(source, length), pieces).then((outcome) => {
+      this.#services.finish(ctx, outcome === 'complete' ? 'complete' : 'aborted', writer.bytesSent);
+    });
+  }
+
+  #backgroundRevalidate(ctx: RequestCtx, ref: ObjectRef, meta: ObjectMeta): void {
+    const { store } = this.#services;
+    if (this.#fills.has(ref.hex)) return;
+    const existing = store.index.getFill(ref.hash);
+    if (existing !== undefined && existing.until > Date.now()) return;
+    const fill: Fill = new Fill(store, ref, this.#fillPolicy(ctx, ref, meta), (done) => {
+      if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
+    });
+    if (!store.acquireLease(ref, fill.initialRecord(), Date.now()).acquired) return;
+    this.#fills.set(ref.hex, fill);
+    const validators: Record<string, string> = {};
+    if (meta.etag !== null) validators['if-none-match'] = meta.etag;
+    const lastModified = headerOf(meta.headers, 'last-modified');
+    if (lastModified !== undefined) validators['if-modified-since'] = lastModified;
+    const unsubscribe = fill.subscribe(() => {
+      if (fill.state === 'waiting-head' || fill.state === 'streaming') return;
+      unsubscribe();
+      if (fill.state === 'uncacheable' || fill.state === 'failed') this.#revalidationOutcome(ctx, fill, meta);
+    });
+    fill.start((sink) => this.#services.fetch(ctx, validators, sink));
+  }
+
+  /** An OriginSink writing straight to the client (the uncacheable owner's hand-off). */
+  #passSink(ctx: RequestCtx, writer: ResponseWriter): OriginSink {
+    return passThroughSink(ctx, writer, (status) => this.#services.finish(ctx, status, writer.bytesSent));
+  }
+
+  #fail(ctx: RequestCtx, writer: ResponseWriter, error: unknown): void {
+    const response = errorResponse(error);
+    ctx.cacheResult = 'TCP_ERROR';
+    ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';
+    this.#synthetic(ctx, writer, response.status, response.reason, response.body);
+  }
+
+  #synthetic(ctx: RequestCtx, writer: ResponseWriter, status: number, reason: string, body: string): void {
+    ctx.status = status;
+    ctx.firstByteAt = performance.now();
+    writer.endWithBody(status, reason, ERROR_HEADERS, body);
+    this.#services.finish(ctx, 'complete', writer.bytesSent);
+  }
+
+  #respondEmpty(ctx: RequestCtx, writer: ResponseWriter, status: number, headers: readonly string[], length: number): void {
+    ctx.status = status;
+    ctx.firstByteAt = performance.now();
+    writer.endWithoutBody(status, '', headers, length);
+    this.#services.finish(ctx, 'complete', 0);
+  }
+
+  #respondWithBody(ctx: RequestCtx, writer: ResponseWriter, status: number, headers: readonly string[], body: Buffer): void {
+    ctx.status = status;
+    ctx.firstByteAt = performance.now();
+    writer.endWithBody(status, '', headers, body);
+    this.#services.finish(ctx, 'complete', writer.bytesSent);
+  }
+}
+
+/** For unknown-length fills: stop at the end of the body instead of reading to MAX_SAFE_INTEGER. */
+function unknownLengthAware(source: BodySource, length: number): BodySource {
+  if (length >= 0) return source;
+  return {
+    read: async (pos, max) => {
+      try {
+        return await source.read(pos, max);
+      } catch (error) {
+        if (/fill ended at/.test((error as Error).message)) throw new EndOfBody();
+        throw error;
+      }
+    },
+    release: () => source.release(),
+  };
+}
+
+/** Thrown by an unknown-length source at the end of the body. */
+export class EndOfBody extends Error {}
+
+/** Headers sent with a cached response: the stored ones, then Age, Cache-Status and Via. */
+function responseHeaders(stored: readonly string[], vhost: Vhost, ageSec: number, cacheStatus: string): string[] {
+  const headers = stored.slice();
+  if (vhost.options.ageHeader) headers.push('age', String(Math.max(0, Math.floor(ageSec))));
+  headers.push('cache-status', `flint; ${cacheStatus}`);
+  if (vhost.options.viaHeader) headers.push('via', VIA);
+  return headers;
+}
+
+function cacheStatusOf(result: CacheResult): string {
+  switch (result) {
+    case 'TCP_MISS':
+      return 'fwd=miss; stored';
+    case 'TCP_REF_MISS':
+      return 'fwd=stale; stored';
+    case 'TCP_CLIENT_REFRESH_MISS':
+      return 'fwd=request; stored';
+    default:
+      return 'hit; collapsed';
+  }
+}
+
+/** Origin response headers to store: no hop-by-hop, no framing, no Set-Cookie, no Date (uWS writes its own). */
+function storedHeaders(origin: OriginHeaders, vhost: Vhost): string[] {
+  const out: string[] = [];
+  for (const name in origin) {
+    if (STORED_HEADER_EXCLUDES.has(name) || name === 'content-length' || name === 'date' || name === 'age') continue;
+    if (name === 'server' && !vhost.options.serverHeader) continue;
+    if (name === 'via') continue;
+    const value = origin[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
+  return out;
+}
+
+/** RFC 9111 §4.3.4: a 304 updates the stored headers (except framing) and the timing; TTL recomputed. */
+function refreshedBy304(stale: ObjectMeta, headers: OriginHeaders, requestTime: number, now: number, policy: Vhost['options']['ttl']): ObjectMeta {
+  const updated = new Map<string, string[]>();
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || NOT_UPDATED_BY_304.has(name) || STORED_HEADER_EXCLUDES.has(name) || name === 'date' || name === 'age') continue;
+    updated.set(name, typeof value === 'string' ? [value] : value);
+  }
+  const merged: string[] = [];
+  for (let i = 0; i < stale.headers.length; i += 2) {
+    const name = stale.headers[i] as string;
+    if (!updated.has(name)) merged.push(name, stale.headers[i + 1] as string);
+  }
+  for (const [name, values] of updated) for (const v of values) merged.push(name, v);
+  const combined: OriginHeaders = {};
+  for (let i = 0; i < merged.length; i += 2) {
+    const name = merged[i] as string;
+    const existing = combined[name];
+    combined[name] = existing === undefined ? (merged[i + 1] as string) : [...(typeof existing === 'string' ? [existing] : existing), merged[i + 1] as string];
+  }
+  combined.date = headers.date;
+  const decision = decideStorage({ method: 'GET', status: stale.status, requestHeaders: [], responseHeaders: combined, now, policy });
+  const ttlSec =
+    decision.action !== 'store' ? stale.ttlSec : stale.ttlSource === 'config' && decision.ttlSource === 'config' ? grownTtl(stale.ttlSec, policy) : decision.ttlSec;
+  return {
+    ...stale,
+    headers: merged,
+    requestTime,
+    responseTime: now,
+    dateMs: parseDateHeader(headers),
+    ageHeaderSec: parseAgeHeader(headers.age),
+    ttlSec,
+    extendedSec: 0,
+    etag: firstHeader(headers.etag) ?? stale.etag,
+  };
+}
+
+/** The origin stream written straight to a client (not stored). */
+function passThroughSink(ctx: RequestCtx, writer: ResponseWriter, finish: (status: TransactionStatus) => void): OriginSink {
+  let ended = false;
+  return {
+    onHeaders: (status, headers, statusText) => {
+      ctx.status = status;
+      ctx.firstByteAt = performance.now();
+      const list = storedHeaders(headers, ctx.vhost);
+      for (const name of ['set-cookie']) {
+        const value = headers[name];
+        if (value !== undefined) for (const v of typeof value === 'string' ? [value] : value) list.push(name, v);
+      }
+      list.push('cache-status', 'flint; fwd=miss; detail=not-storable');
+      if (ctx.vhost.options.viaHeader) list.push('via', VIA);
+      const length = contentLengthOf(headers);
+      if (ctx.head.method === 'HEAD' || status === 204 || status === 304) writer.endWithoutBody(status, statusText, list, length);
+      else writer.writeHead(status, statusText, list, length);
+    },
+    onData: (chunk) => {
+      ctx.originBodyBytes += chunk.length;
+      writer.writeBody(chunk, () => undefined);
+    },
+    onEnd: () => {
+      if (ended) return;
+      ended = true;
+      writer.end();
+      finish('complete');
+    },
+    onError: () => {
+      if (ended) return;
+      ended = true;
+      writer.close();
+      finish('aborted');
+    },
+  };
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
+}
+
+function headerOf(list: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+  return undefined;
+}
+
+function contentLengthOf(headers: OriginHeaders): number {
+  const value = firstHeader(headers['content-length']);
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : -1;
+}
+
+function parseLastModified(headers: OriginHeaders): number | null {
+  const value = firstHeader(headers['last-modified']);
+  return value === undefined ? null : parseHttpDate(value);
+}

@@ -1,0 +1,352 @@
+/**
+ * @module pipeline/fill
+ * One origin fetch that fills a cache object, owned by the cache entry, not by a client: a client abort never
+ * aborts it (STYLE convention 3). Bytes are written to blocks at origin speed; local subscribers tail-read them
+ * (memory for the block being filled, block files for the rest), so a slow client never throttles the fill.
+ * Progress (response head, written blocks) is published in the object's LMDB fill record so followers in other
+ * workers can stream too. Small bodies (<= InlineMaxSize) are kept in memory and committed inline.
+ *
+ *   waiting-head --origin head--> streaming --end--> complete (object committed, lease released)
+ *        |                           |
+ *        +--not storable--> uncacheable (followers pass; the owner's client gets the origin stream directly)
+ *        +--error---------> failed     (lease and blocks released)
+ * Runs in workers.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FlintError } from '../errors.js';
+import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
+import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
+
+export type FillState = 'waiting-head' | 'streaming' | 'complete' | 'failed' | 'uncacheable';
+
+/** What the fill needs decided once the origin's head is known; supplied by the cache flow (policy lives there). */
+export interface FillPolicy {
+  /**
+   * Decide whether and how to store; returns the metadata template (without body location) or null when the
+   * response must not be stored.
+   */
+  onHead(status: number, headers: OriginHeaders, requestTime: number, responseTime: number): FillHead | null;
+}
+
+export interface FillHead {
+  /** The reference to store under (its Vary may differ from the lookup's). */
+  readonly ref: ObjectRef;
+  readonly meta: Omit<ObjectMeta, 'inline' | 'blocks' | 'crcs' | 'size' | 'blockSize'>;
+  /** Body length from Content-Length, or -1. */
+  readonly size: number;
+}
+
+/** How long a fill lease lasts without renewal; the owner renews it while bytes flow. */
+export const LEASE_MS = 10_000;
+
+export class Fill implements OriginSink {
+  readonly id = randomUUID();
+  readonly #store: CacheStore;
+  readonly #policy: FillPolicy;
+  readonly #onDone: (fill: Fill) => void;
+  #transfer: OriginTransfer | null = null;
+  state: FillState = 'waiting-head';
+  /** The lookup reference (the lease is held on it). */
+  readonly leaseRef: ObjectRef;
+  head: FillHead | null = null;
+  /** Origin status and raw headers (also for the uncacheable hand-off). */
+  originStatus = 0;
+  originStatusText = '';
+  originHeaders: OriginHeaders = {};
+  error: FlintError | null = null;
+  /** Bytes received from the origin so far. */
+  received = 0;
+  /** Bytes in blocks fully written to disk (always a multiple of blockSize until the end). */
+  flushed = 0;
+  readonly blocks: number[] = [];
+  readonly crcs: number[] = [];
+  /** The block being filled (or the whole body while it may still go inline). */
+  #current: Buffer | null = null;
+  #currentLength = 0;
+  /** Buffers of blocks whose disk write is in flight, by block index, readable by subscribers meanwhile. */
+  readonly #inFlight = new Map<number, Buffer>();
+  #writes: Promise<void> = Promise.resolve();
+  #ended = false;
+  #storing = true;
+  meta: ObjectMeta | null = null;
+  readonly #waiters = new Set<() => void>();
+  #lastLeaseRenewal = 0;
+  /** When set, the origin body goes straight to this sink (uncacheable hand-off to the owner's client). */
+  #passSink: OriginSink | null = null;
+  readonly requestTime = Date.now();
+
+  constructor(store: CacheStore, leaseRef: ObjectRef, policy: FillPolicy, onDone: (fill: Fill) => void) {
+    this.#store = store;
+    this.leaseRef = leaseRef;
+    this.#policy = policy;
+    this.#onDone = onDone;
+  }
+
+  get blockSize(): number {
+    return this.#store.blockSize;
+  }
+
+  /** Starts the origin fetch (given by the caller so this file knows nothing of pools). */
+  start(startFetch: (sink: OriginSink) => OriginTransfer): void {
+    this.#transfer = startFetch(this);
+  }
+
+  /** Calls `wake` on every change (new bytes, head, end, failure) until `unsubscribe`. */
+  subscribe(wake: () => void): () => void {
+    this.#waiters.add(wake);
+    return () => this.#waiters.delete(wake);
+  }
+
+  #wake(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  /** Hands the origin stream to `sink` when the response is not storable (only the owner's client may call). */
+  takeOver(sink: OriginSink): boolean {
+    if (this.state !== 'uncacheable' || this.#passSink !== null || this.#ended) return false;
+    this.#passSink = sink;
+    sink.onHeaders(this.originStatus, this.originHeaders, this.originStatusText);
+    this.#transfer?.resume();
+    return true;
+  }
+
+  onHeaders(status: number, headers: OriginHeaders, statusText: string): void {
+    this.originStatus = status;
+    this.originStatusText = statusText;
+    this.originHeaders = headers;
+    const head = this.#policy.onHead(status, headers, this.requestTime, Date.now());
+    if (head === null) {
+      this.state = 'uncacheable';
+      // Hold the origin until the owner's client takes it over (or gives up).
+      this.#transfer?.pause();
+      this.#store.index.updateFill(this.leaseRef.hash, this.#record('uncacheable'));
+      this.#onDone(this);
+      this.#wake();
+      return;
+    }
+    this.head = head;
+    this.state = 'streaming';
+    this.#storing = !this.#store.degraded;
+    this.#publish();
+    this.#wake();
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.#passSink !== null) return this.#passSink.onData(chunk);
+    if (this.state !== 'streaming') return;
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.#current === null) {
+        // The first block may hold a whole inline body; later ones are exactly one block.
+        this.#current = Buffer.allocUnsafeSlow(this.blockSize);
+        this.#currentLength = 0;
+      }
+      const n = Math.min(chunk.length - offset, this.blockSize - this.#currentLength);
+      chunk.copy(this.#current, this.#currentLength, offset, offset + n);
+      this.#currentLength += n;
+      offset += n;
+      if (this.#currentLength === this.blockSize) this.#flushCurrent();
+    }
+    this.received += chunk.length;
+    this.#renewLease();
+    this.#wake();
+  }
+
+  /** Queues the current block for writing; subscribers read it from memory until the write completes. */
+  #flushCurrent(): void {
+    const data = this.#current as Buffer;
+    const length = this.#currentLength;
+    const index = this.blocks.length + this.#inFlight.size;
+    this.#current = null;
+    this.#currentLength = 0;
+    this.#inFlight.set(index, data);
+    this.#writes = this.#writes.then(() => this.#writeBlock(index, data.subarray(0, length)));
+  }
+
+  async #writeBlock(index: number, data: Buffer): Promise<void> {
+    if (this.#storing && this.state === 'streaming') {
+      try {
+        const id = this.#store.allocateBlock(Date.now());
+        if (id === null) throw Object.assign(new Error('disk quota full: no free block'), { code: 'ENOSPC' });
+        const crc = await this.#store.writeBlock(id, data);
+        this.blocks[index] = id;
+        this.crcs[index] = crc;
+      } catch (error) {
+        this.#storing = false;
+        if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+      }
+    }
+    if (!this.#storing) {
+      // Not storing any more: keep only what subscribers still need in memory? They read in order; hold the
+      // block buffer until every subscriber moved past it is not tracked, so the fill switches to memory-only
+      // delivery of this block by keeping it in #inFlight until the end.
+      this.flushed += data.length;
+      this.#wake();
+      return;
+    }
+    this.#inFlight.delete(index);
+    this.flushed += data.length;
+    this.#publish();
+    this.#wake();
+  }
+
+  /** Called once when storage fails (ENOSPC...): the fill continues for its clients without storing. */
+  onStorageError: ((error: Error) => void) | null = null;
+
+  onEnd(): void {
+    if (this.#passSink !== null) {
+      this.#ended = true;
+      this.#passSink.onEnd();
+      this.#finishLease(false);
+      return;
+    }
+    if (this.state !== 'streaming') return;
+    this.#ended = true;
+    void this.#complete();
+  }
+
+  async #complete(): Promise<void> {
+    const head = this.head as FillHead;
+    const current = this.#current;
+    const length = this.#currentLength;
+    let inline: Uint8Array | null = null;
+    if (this.blocks.length + this.#inFlight.size === 0 && this.received <= this.#store.inlineMaxBytes) {
+      inline = current === null ? Buffer.alloc(0) : Buffer.from(current.subarray(0, length));
+    } else if (current !== null && length > 0) {
+      this.#flushCurrent();
+    }
+    if (inline !== null) this.#current = null;
+    await this.#writes;
+    if (this.state !== 'streaming') return;
+    this.meta = {
+      ...head.meta,
+      size: this.received,
+      inline,
+      blocks: inline === null ? [...this.blocks] : [],
+      crcs: inline === null ? [...this.crcs] : [],
+      blockSize: this.blockSize,
+    };
+    if (inline !== null) {
+      this.#inlineBody = inline;
+      this.flushed = this.received;
+    }
+    this.state = 'complete';
+    if (this.#storing) {
+      try {
+        this.#store.index.commit(head.ref.hash, head.ref.primaryHash, head.ref.vary, this.meta, null, Date.now());
+      } catch (error) {
+        this.#storing = false;
+        if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+      }
+    }
+    this.#finishLease(this.#storing);
+    this.#onDone(this);
+    this.#wake();
+  }
+
+  #inlineBody: Uint8Array | null = null;
+
+  onError(error: FlintError): void {
+    if (this.#passSink !== null) {
+      this.#ended = true;
+      this.#passSink.onError(error);
+      this.#finishLease(false);
+      return;
+    }
+    if (this.state === 'complete' || this.state === 'failed') return;
+    this.error = error;
+    this.state = 'failed';
+    this.#finishLease(false);
+    this.#onDone(this);
+    this.#wake();
+  }
+
+  /** Gives up the origin fetch (the uncacheable owner's client left before taking over). */
+  abandon(): void {
+    if (this.state === 'uncacheable' && this.#passSink === null) {
+      this.#transfer?.abort();
+      this.#finishLease(false);
+    }
+  }
+
+  #finishLease(keepBlocks: boolean): void {
+    // A committed object owns the blocks now; otherwise the blocks written so far go back to the free list.
+    const hash = this.leaseRef.hash;
+    if (this.state === 'uncacheable') {
+      // Leave the 'uncacheable' marker until it expires: followers and new requests pass without stampeding.
+      return;
+    }
+    this.#store.index.releaseLease(hash, this.id, keepBlocks, Date.now());
+  }
+
+  #record(state: FillRecord['state']): FillRecord {
+    return {
+      id: this.id,
+      pid: process.pid,
+      until: Date.now() + (state === 'uncacheable' ? HIT_FOR_PASS_MS : LEASE_MS),
+      state,
+      status: this.originStatus,
+      headers: this.head?.meta.headers ?? null,
+      size: this.head?.size ?? -1,
+      blockSize: this.blockSize,
+      blocks: this.#storing ? this.blocks.slice(0, contiguous(this.blocks)) : [],
+      crcs: this.#storing ? this.crcs.slice(0, contiguous(this.blocks)) : [],
+    };
+  }
+
+  /** The LMDB fill record to start with (state filling, nothing known yet). */
+  initialRecord(): FillRecord {
+    return this.#record('filling');
+  }
+
+  #publish(): void {
+    this.#lastLeaseRenewal = Date.now();
+    if (!this.#store.index.updateFill(this.leaseRef.hash, this.#record('filling'))) {
+      // Our lease was taken over (we looked dead or too slow): stop storing, keep serving our subscribers.
+      this.#storing = false;
+    }
+  }
+
+  #renewLease(): void {
+    if (Date.now() - this.#lastLeaseRenewal > LEASE_MS / 3) this.#publish();
+  }
+
+  /**
+   * Bytes of the body from `pos` that can be read right now, without waiting: from memory when they are in the
+   * block being filled (or a block being written), else null (the caller reads block `Math.floor(pos/blockSize)`
+   * from disk; see `diskBlock`). Returns an empty buffer when nothing past `pos` has arrived yet.
+   */
+  memorySlice(pos: number): Buffer | null {
+    if (this.#inlineBody !== null) return Buffer.from(this.#inlineBody.buffer, this.#inlineBody.byteOffset + pos, this.#inlineBody.length - pos);
+    const blockIndex = Math.floor(pos / this.blockSize);
+    const within = pos - blockIndex * this.blockSize;
+    const flying = this.#inFlight.get(blockIndex);
+    if (flying !== undefined) return flying.subarray(within, Math.min(this.blockSize, this.received - blockIndex * this.blockSize));
+    const currentIndex = this.blocks.length + this.#inFlight.size;
+    if (blockIndex === currentIndex && this.#current !== null) return this.#current.subarray(within, this.#currentLength);
+    if (pos >= this.received) return Buffer.alloc(0);
+    return null;
+  }
+
+  /** The block id and crc of body block `index` once it is on disk, else null. */
+  diskBlock(index: number): { id: number; crc: number } | null {
+    const id = this.blocks[index];
+    const crc = this.crcs[index];
+    return id === undefined || crc === undefined ? null : { id, crc };
+  }
+
+  /** True once no more bytes will arrive. */
+  get ended(): boolean {
+    return this.state === 'complete' || this.state === 'failed' || (this.#ended && this.#passSink !== null);
+  }
+}
+
+/** How long an 'uncacheable' marker makes requests for the object pass straight through (hit-for-pass). */
+export const HIT_FOR_PASS_MS = 10_000;
+
+/** Length of the prefix of `blocks` without holes (blocks are written in order, but be safe). */
+function contiguous(blocks: readonly (number | undefined)[]): number {
+  let n = 0;
+  while (n < blocks.length && blocks[n] !== undefined) n++;
+  return n;
+}

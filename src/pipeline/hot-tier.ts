@@ -1,0 +1,99 @@
+/**
+ * @module pipeline/hot-tier
+ * A per-worker LRU of small, complete, hot objects kept ready to send (STON keeps hot bodies resident too), so a
+ * hit on them touches no LMDB page and does no I/O. Bounded in bytes (<ContentMemoryRatio> shared by the workers,
+ * bodies up to <HotObjectMaxSize>). Coherence: an entry is trusted for at most HOT_RECHECK_MS after it was last
+ * read from the index; after that the next hit goes through the index again (which refreshes the entry), so a
+ * purge, expiry or replacement made by any worker is visible here within that delay. Entries touched by this
+ * worker's own revalidations are dropped at once. Runs in workers.
+ */
+import type { ObjectMeta } from '../cache/store.js';
+
+/** Longest time a hot entry is served without re-reading the index (documented coherence delay). */
+export const HOT_RECHECK_MS = 1000;
+
+export interface HotObject {
+  readonly hex: string;
+  readonly meta: ObjectMeta;
+  readonly body: Buffer;
+  /** When the entry was last confirmed against the index (ms). */
+  readonly checkedAt: number;
+}
+
+export class HotTier {
+  /** By object key (primary \0 variant); Map order is the recency order (oldest first). */
+  readonly #entries = new Map<string, HotObject>();
+  /** Object hash hex -> object key, for invalidation by hash. */
+  readonly #byHex = new Map<string, string>();
+  /** Vary names per primary key, so a variant's key is found without the index. */
+  readonly #vary = new Map<string, readonly string[]>();
+  readonly #maxBytes: number;
+  readonly #maxObjectBytes: number;
+  #bytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(maxBytes: number, maxObjectBytes: number) {
+    this.#maxBytes = maxBytes;
+    this.#maxObjectBytes = maxObjectBytes;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The Vary names last seen for a primary key (undefined when unknown here). */
+  varyOf(primary: string): readonly string[] | undefined {
+    return this.#vary.get(primary);
+  }
+
+  /** A usable entry (moved to most recent), or undefined; an entry due for a recheck counts as absent. */
+  get(key: string, now: number): HotObject | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined || now - entry.checkedAt > HOT_RECHECK_MS) {
+      this.misses++;
+      return undefined;
+    }
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    this.hits++;
+    return entry;
+  }
+
+  /** Whether an object of this size may enter. */
+  admits(size: number): boolean {
+    return this.#maxBytes > 0 && size <= this.#maxObjectBytes && size <= this.#maxBytes;
+  }
+
+  /** Adds or refreshes an entry, evicting the least recently used ones to stay within the byte budget. */
+  put(primary: string, vary: readonly string[], hex: string, meta: ObjectMeta, body: Buffer, now: number): void {
+    if (!this.admits(body.length)) return;
+    this.#remove(meta.key);
+    this.#vary.set(primary, vary);
+    this.#entries.set(meta.key, { hex, meta, body, checkedAt: now });
+    this.#byHex.set(hex, meta.key);
+    this.#bytes += body.length;
+    for (const [key] of this.#entries) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#remove(key);
+    }
+  }
+
+  /** Drops the entry of an object hash (revalidated, purged or replaced by this worker). */
+  invalidate(hex: string): void {
+    const key = this.#byHex.get(hex);
+    if (key !== undefined) this.#remove(key);
+  }
+
+  #remove(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
+    this.#entries.delete(key);
+    this.#byHex.delete(entry.hex);
+    this.#bytes -= entry.body.length;
+  }
+}
