@@ -27,6 +27,7 @@ import { headerValue } from '../http/request.js';
 import type { ResponseWriter } from '../http/respond.js';
 import type { Logger } from '../log.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import type { PassTransaction } from './pass.js';
 import { STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, isStaleIfErrorAllowed } from '../policy/cacheable.js';
 import type { CacheResult } from '../stats/counters.js';
 import type { BodySource } from './body-source.js';
@@ -49,6 +50,8 @@ export interface CacheFlowServices {
   fetch(ctx: RequestCtx, extraHeaders: Record<string, string>, sink: OriginSink): OriginTransfer;
   /** Passes the request straight through (not cacheable). */
   pass(ctx: RequestCtx, writer: ResponseWriter): void;
+  /** A pass transaction for `ctx` that will adopt an origin response already under way. */
+  passAdopting(ctx: RequestCtx, writer: ResponseWriter): PassTransaction;
   /** Ends the transaction (access log, counters). */
   finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
   /** Records that an object was read now (batched LRU touches). */
@@ -229,7 +232,7 @@ export class CacheFlow {
         const vary = varyNames(headers.vary);
         if (vary[0] === '*') return null;
         const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
-        const stored = storedHeaders(headers, ctx.vhost);
+        const stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
         return {
           ref,
           size: contentLengthOf(headers),
@@ -300,7 +303,14 @@ export class CacheFlow {
     if (fill.state === 'uncacheable') {
       // Not storable: the owner's client takes the origin stream; followers fetch on their own (hit-for-pass).
       ctx.cacheResult = 'PASS';
-      if (owner && fill.takeOver(this.#passSink(ctx, writer))) return;
+      if (owner) {
+        const pass = this.#services.passAdopting(ctx, writer);
+        const transfer = fill.takeOver(pass);
+        if (transfer !== null) {
+          pass.adopt(transfer, ctx.origin);
+          return;
+        }
+      }
       this.#services.pass(ctx, writer);
       return;
     }
@@ -504,11 +514,6 @@ export class CacheFlow {
     fill.start((sink) => this.#services.fetch(ctx, validators, sink));
   }
 
-  /** An OriginSink writing straight to the client (the uncacheable owner's hand-off). */
-  #passSink(ctx: RequestCtx, writer: ResponseWriter): OriginSink {
-    return passThroughSink(ctx, writer, (status) => this.#services.finish(ctx, status, writer.bytesSent));
-  }
-
   #fail(ctx: RequestCtx, writer: ResponseWriter, error: unknown): void {
     const response = errorResponse(error);
     ctx.cacheResult = 'TCP_ERROR';
@@ -579,11 +584,14 @@ function cacheStatusOf(result: CacheResult): string {
   }
 }
 
-/** Origin response headers to store: no hop-by-hop, no framing, no Set-Cookie, no Date (uWS writes its own). */
-function storedHeaders(origin: OriginHeaders, vhost: Vhost): string[] {
+/**
+ * Origin response headers to store: none of `excludes` (the storage decision's: hop-by-hop, Set-Cookie, fields
+ * named by private=/no-cache=/Connection), no framing, no Date (uWS writes its own), no Age or Via (recomputed).
+ */
+function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (const name in origin) {
-    if (STORED_HEADER_EXCLUDES.has(name) || name === 'content-length' || name === 'date' || name === 'age') continue;
+    if (excludes.has(name) || name === 'content-length' || name === 'date' || name === 'age') continue;
     if (name === 'server' && !vhost.options.serverHeader) continue;
     if (name === 'via') continue;
     const value = origin[name];
@@ -628,43 +636,6 @@ function refreshedBy304(stale: ObjectMeta, headers: OriginHeaders, requestTime: 
     ttlSec,
     extendedSec: 0,
     etag: firstHeader(headers.etag) ?? stale.etag,
-  };
-}
-
-/** The origin stream written straight to a client (not stored). */
-function passThroughSink(ctx: RequestCtx, writer: ResponseWriter, finish: (status: TransactionStatus) => void): OriginSink {
-  let ended = false;
-  return {
-    onHeaders: (status, headers, statusText) => {
-      ctx.status = status;
-      ctx.firstByteAt = performance.now();
-      const list = storedHeaders(headers, ctx.vhost);
-      for (const name of ['set-cookie']) {
-        const value = headers[name];
-        if (value !== undefined) for (const v of typeof value === 'string' ? [value] : value) list.push(name, v);
-      }
-      list.push('cache-status', 'flint; fwd=miss; detail=not-storable');
-      if (ctx.vhost.options.viaHeader) list.push('via', VIA);
-      const length = contentLengthOf(headers);
-      if (ctx.head.method === 'HEAD' || status === 204 || status === 304) writer.endWithoutBody(status, statusText, list, length);
-      else writer.writeHead(status, statusText, list, length);
-    },
-    onData: (chunk) => {
-      ctx.originBodyBytes += chunk.length;
-      writer.writeBody(chunk, () => undefined);
-    },
-    onEnd: () => {
-      if (ended) return;
-      ended = true;
-      writer.end();
-      finish('complete');
-    },
-    onError: () => {
-      if (ended) return;
-      ended = true;
-      writer.close();
-      finish('aborted');
-    },
   };
 }
 

@@ -76,6 +76,7 @@ export class Edge {
       log,
       fetch: (ctx, extra, sink) => this.#fetchForCache(ctx, extra, sink),
       pass: (ctx, writer) => this.#pass(ctx, writer),
+      passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#finish),
       finish: this.#finish,
       touch: (hex) => this.#touches.set(hex, Math.floor(Date.now() / 1000)),
     });

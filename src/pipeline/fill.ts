@@ -101,13 +101,17 @@ export class Fill implements OriginSink {
     for (const wake of [...this.#waiters]) wake();
   }
 
-  /** Hands the origin stream to `sink` when the response is not storable (only the owner's client may call). */
-  takeOver(sink: OriginSink): boolean {
-    if (this.state !== 'uncacheable' || this.#passSink !== null || this.#ended) return false;
+  /**
+   * Hands the origin stream to `sink` when the response is not storable (only the owner's client may call): the
+   * head is replayed at once, then body chunks flow to the sink, which controls the returned transfer (pause and
+   * resume for backpressure). Null when it is too late (ended or taken already).
+   */
+  takeOver(sink: OriginSink): OriginTransfer | null {
+    if (this.state !== 'uncacheable' || this.#passSink !== null || this.#ended || this.#transfer === null) return null;
     this.#passSink = sink;
     sink.onHeaders(this.originStatus, this.originHeaders, this.originStatusText);
-    this.#transfer?.resume();
-    return true;
+    this.#transfer.resume();
+    return this.#transfer;
   }
 
   onHeaders(status: number, headers: OriginHeaders, statusText: string): void {

@@ -44,6 +44,15 @@ export class PassTransaction implements OriginSink {
     });
   }
 
+  /**
+   * Takes over an origin response already under way (a cache fill that turned out not storable): the fill calls
+   * this transaction's sink methods from now on and `transfer` controls the origin read.
+   */
+  adopt(transfer: OriginTransfer, origin: string): void {
+    this.#transfer = transfer;
+    this.#ctx.origin = origin;
+  }
+
   /** Sends the request to `origin` through `dispatcher`; must run synchronously inside the uWS handler. */
   start(dispatcher: Dispatcher, origin: string): void {
     const ctx = this.#ctx;

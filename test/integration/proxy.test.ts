@@ -14,6 +14,7 @@ import { freePort } from '../helpers/ports.js';
 import { request } from '../helpers/http.js';
 
 const MiB = 1024 * 1024;
+const PASS_ONLY = '<Options><Caching>OFF</Caching></Options>';
 
 /** A deterministic pseudo-random stream of `size` bytes, produced lazily (never held in memory whole). */
 function patternStream(size: number, chunk = 256 * 1024): Readable {
@@ -102,10 +103,11 @@ describe('pass-through proxy', () => {
     });
     flint = await FlintProcess.start(({ dir, managerPort }) => ({
       server: serverXml({ managerPort, dir, workers: 1 }),
+      // Pass-through semantics are tested with caching off; test/integration/cache-*.test.ts cover the cache path.
       vhosts: vhostXml([
-        { name: 'example.com', port, origin: origin.address },
-        { name: 'dead.test', port, origin: `127.0.0.1:${deadPort}` },
-        { name: 'slow.test', port, origin: slow.address, extra: '<OriginOptions><ReceiveTimeout>1</ReceiveTimeout></OriginOptions>' },
+        { name: 'example.com', port, origin: origin.address, extra: PASS_ONLY },
+        { name: 'dead.test', port, origin: `127.0.0.1:${deadPort}`, extra: PASS_ONLY },
+        { name: 'slow.test', port, origin: slow.address, extra: `${PASS_ONLY}<OriginOptions><ReceiveTimeout>1</ReceiveTimeout></OriginOptions>` },
       ]),
     }));
   });
