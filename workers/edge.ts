@@ -40,7 +40,7 @@ async function start(config: Config): Promise<void> {
     exit(1);
     return;
   }
-  setInterval(() => sendToPrimary({ type: 'stats', requestId: null, snapshot: started.counters.snapshot(started.config.hash) }), STATS_INTERVAL_MS).unref();
+  setInterval(() => sendToPrimary({ type: 'stats', requestId: null, snapshot: started.snapshot() }), STATS_INTERVAL_MS).unref();
   sendToPrimary({ type: 'listening', workerIndex, configHash: config.hash });
   log.info({ event: 'worker.listening', addresses: [...listeners.keys()] }, 'worker listening');
 }
@@ -63,7 +63,7 @@ async function shutdown(timeoutMs: number): Promise<void> {
   if (current === null) return exit(0);
   const left = await current.drain(timeoutMs);
   if (left > 0) log?.warn({ event: 'worker.drain_timeout', inFlight: left }, 'shutdown timeout: closing in-flight transactions');
-  sendToPrimary({ type: 'stats', requestId: null, snapshot: current.counters.snapshot(current.config.hash) });
+  sendToPrimary({ type: 'stats', requestId: null, snapshot: current.snapshot() });
   await current.close();
   exit(0);
 }
@@ -80,7 +80,7 @@ function onMessage(message: PrimaryMessage): void {
       else reload(edge, message.config);
       return;
     case 'stats-request':
-      if (edge !== null) sendToPrimary({ type: 'stats', requestId: message.requestId, snapshot: edge.counters.snapshot(edge.config.hash) });
+      if (edge !== null) sendToPrimary({ type: 'stats', requestId: message.requestId, snapshot: edge.snapshot() });
       return;
     case 'shutdown':
       void shutdown(message.timeoutMs);

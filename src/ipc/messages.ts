@@ -16,6 +16,10 @@ export interface WorkerSnapshot {
   readonly activeRequests: number;
   readonly configHash: string;
   readonly vhosts: Readonly<Record<string, VhostCounterValues>>;
+  /** The worker's hot tier: hits and misses are monotonic, bytes and objects are gauges. */
+  readonly hot: { readonly hits: number; readonly misses: number; readonly bytes: number; readonly objects: number };
+  /** Origin fills this worker runs now (gauge). */
+  readonly fills: number;
 }
 
 export type PrimaryMessage =

@@ -20,7 +20,7 @@ import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { RequestDirectives } from '../cache/cache-control.js';
 import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
 import { currentAge, parseAgeHeader, parseDateHeader, parseHttpDate } from '../cache/freshness.js';
-import { objectKey, primaryKey, variantKey, varyNames } from '../cache/key.js';
+import { primaryKey, varyNames } from '../cache/key.js';
 import { evaluateConditional, ifRangeMatches } from '../http/conditional.js';
 import { buildMultipartParts, contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
 import { headerValue } from '../http/request.js';
@@ -81,13 +81,14 @@ export class CacheFlow {
   /** Entry point; `ctx.path` is already normalised. Must run synchronously inside the uWS handler. */
   handle(ctx: RequestCtx, writer: ResponseWriter): void {
     const { store, hot } = this.#services;
+    // Origin traffic on the cache path is counted by the fills (shared by many clients), not per request.
+    ctx.originCounted = true;
     const head = ctx.head;
     const now = Date.now();
     const primary = primaryKey(ctx.vhost.name, ctx.path, head.query);
-    const plain = headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined;
-    const hotVary = plain ? hot.varyOf(primary) : undefined;
-    if (hotVary !== undefined && hotVary[0] !== '*') {
-      const entry = hot.get(objectKey(primary, variantKey(hotVary, head.headers)), now);
+    // Requests with their own cache directives take the full path (they may refuse a fresh copy).
+    if (headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined) {
+      const entry = hot.lookup(primary, head.headers, now);
       if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
     }
     const ref = store.ref(ctx.vhost.name, ctx.path, head.query, head.headers);

@@ -26,6 +26,8 @@ export class RequestCtx {
   originBodyBytes = 0;
   /** Error code when the transaction failed, else ''. */
   errorCode = '';
+  /** True when a cache fill counts this request's origin bytes and errors itself (fills are shared). */
+  originCounted = false;
   /** The request path with dot segments removed (cache key and origin request use it). */
   readonly path: string;
 

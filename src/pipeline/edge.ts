@@ -13,6 +13,7 @@ import { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
 import { headerValue, readRequestHead } from '../http/request.js';
 import { ResponseWriter } from '../http/respond.js';
+import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
 import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import { fetchFromOrigin } from '../origin/fetch.js';
@@ -88,9 +89,13 @@ export class Edge {
     return this.#runtime.config;
   }
 
-  /** Fills this worker is running. */
-  get activeFills(): number {
-    return this.#flow.activeFills;
+  /** This worker's counters and cache gauges, for the primary. */
+  snapshot(): WorkerSnapshot {
+    const hot = this.hot;
+    return this.counters.snapshot(this.config.hash, {
+      hot: { hits: hot.hits, misses: hot.misses, bytes: hot.bytes, objects: hot.size },
+      fills: this.#flow.activeFills,
+    });
   }
 
   /** Swaps in a new config for requests that arrive from now on. */
@@ -132,6 +137,7 @@ export class Edge {
     const origin = vhost.origins[0];
     if (origin === undefined) throw new Error(`vhost ${vhost.name} has no origin (config validation guarantees one)`);
     bump(this.counters.forVhost(vhost.name), C.originRequests);
+    ctx.originCounted = false;
     new PassTransaction(ctx, writer, this.#finish).start(this.#pools.get(origin, vhost.originOptions), origin.text);
   }
 
@@ -143,9 +149,23 @@ export class Edge {
     const headers = originRequestHeaders(ctx.head, vhost.originOptions, vhost.options.viaHeader);
     for (const name of FILL_DROPPED) delete headers[name];
     Object.assign(headers, extra);
-    bump(this.counters.forVhost(vhost.name), C.originRequests);
+    const counters = this.counters.forVhost(vhost.name);
+    bump(counters, C.originRequests);
     const path = origin.pathPrefix + ctx.originUrl;
-    return fetchFromOrigin(this.#pools.get(origin, vhost.originOptions), origin.text, { method: 'GET', path, headers, body: null }, sink);
+    // Origin bytes of a fill count for the vhost, whichever clients end up reading them.
+    const counting: OriginSink = {
+      onHeaders: (status, h, text) => sink.onHeaders(status, h, text),
+      onData: (chunk) => {
+        bump(counters, C.originInBytes, chunk.length);
+        sink.onData(chunk);
+      },
+      onEnd: () => sink.onEnd(),
+      onError: (error) => {
+        bump(counters, C.originErrors);
+        sink.onError(error);
+      },
+    };
+    return fetchFromOrigin(this.#pools.get(origin, vhost.originOptions), origin.text, { method: 'GET', path, headers, body: null }, counting);
   }
 
   readonly #finish = (ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void => {
@@ -155,8 +175,10 @@ export class Edge {
     if (status === 'aborted') bump(c, C.aborted);
     bump(c, C.clientInBytes, ctx.requestBodyBytes);
     bump(c, C.clientOutBytes, bytesSent);
-    if (ctx.errorCode.startsWith('FLINT_ERR_ORIGIN')) bump(c, C.originErrors);
-    bump(c, C.originInBytes, ctx.originBodyBytes);
+    if (!ctx.originCounted) {
+      if (ctx.errorCode.startsWith('FLINT_ERR_ORIGIN')) bump(c, C.originErrors);
+      bump(c, C.originInBytes, ctx.originBodyBytes);
+    }
     if (ctx.firstByteAt !== 0) bump(c, C.ttfbMsSum, ctx.firstByteAt - ctx.startedAt);
     bump(c, C.totalMsSum, now - ctx.startedAt);
     bump(c, cacheResultIndex(ctx.cacheResult));

@@ -7,6 +7,7 @@
  * purge, expiry or replacement made by any worker is visible here within that delay. Entries touched by this
  * worker's own revalidations are dropped at once. Runs in workers.
  */
+import { objectKey, variantKey } from '../cache/key.js';
 import type { ObjectMeta } from '../cache/store.js';
 
 /** Longest time a hot entry is served without re-reading the index (documented coherence delay). */
@@ -46,20 +47,19 @@ export class HotTier {
     return this.#entries.size;
   }
 
-  /** The Vary names last seen for a primary key (undefined when unknown here). */
-  varyOf(primary: string): readonly string[] | undefined {
-    return this.#vary.get(primary);
-  }
-
-  /** A usable entry (moved to most recent), or undefined; an entry due for a recheck counts as absent. */
-  get(key: string, now: number): HotObject | undefined {
-    const entry = this.#entries.get(key);
+  /**
+   * The usable entry for a request (moved to most recent), or undefined -- counted as a hit or a miss. An entry
+   * due for a recheck counts as absent.
+   */
+  lookup(primary: string, requestHeaders: readonly string[], now: number): HotObject | undefined {
+    const vary = this.#vary.get(primary);
+    const entry = vary === undefined || vary[0] === '*' ? undefined : this.#entries.get(objectKey(primary, variantKey(vary, requestHeaders)));
     if (entry === undefined || now - entry.checkedAt > HOT_RECHECK_MS) {
       this.misses++;
       return undefined;
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    this.#entries.delete(entry.meta.key);
+    this.#entries.set(entry.meta.key, entry);
     this.hits++;
     return entry;
   }

@@ -51,6 +51,7 @@ export class PassTransaction implements OriginSink {
   adopt(transfer: OriginTransfer, origin: string): void {
     this.#transfer = transfer;
     this.#ctx.origin = origin;
+    this.#ctx.originCounted = true;
   }
 
   /** Sends the request to `origin` through `dispatcher`; must run synchronously inside the uWS handler. */

@@ -13,6 +13,7 @@ import { flushLogs } from '../log.js';
 import { countEstablished } from '../stats/connections.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
+import { Evictor } from './evictor.js';
 import { Supervisor } from './supervisor.js';
 import type { Slot } from './supervisor.js';
 
@@ -21,6 +22,7 @@ export class Primary {
   readonly #stats = new StatsCollector();
   readonly #supervisor: Supervisor;
   readonly #admin: AdminServer;
+  readonly #evictor: Evictor;
   #config: Config;
   #stopping = false;
   #startupFailure: ((message: string) => void) | null = null;
@@ -33,9 +35,13 @@ export class Primary {
         if (message.type === 'stats') this.#stats.receive(message.requestId, message.snapshot);
         else if (message.type === 'listen-failed') this.#startupFailure?.(`worker ${slot.index}: ${message.message}`);
       },
-      onExit: (slot) => this.#stats.retire(slot.index),
+      onExit: (slot) => {
+        this.#stats.retire(slot.index);
+        this.#evictor.readerCheck();
+      },
     });
     this.#admin = new AdminServer(config.server.manager, this.#views, log);
+    this.#evictor = new Evictor(config, log);
   }
 
   readonly #views: AdminViews = {
@@ -50,7 +56,8 @@ export class Primary {
         if (slot.worker !== null) sendToWorker(slot.worker, { type: 'stats-request', requestId });
       });
       const ports = new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)));
-      return { ...this.#stats.document(slots, this.#config.hash), activeConnections: await countEstablished(ports) };
+      const document = this.#stats.document(slots, this.#config.hash);
+      return { ...document, cache: { ...document.cache, disks: this.#evictor.stats() }, activeConnections: await countEstablished(ports) };
     },
     reload: () => this.reload(),
   };
@@ -68,6 +75,7 @@ export class Primary {
       }, 20);
     });
     this.#supervisor.start();
+    this.#evictor.start();
     await ready;
     this.#startupFailure = null;
     const workers = this.#supervisor.slots.map((s) => s.worker?.process.pid);
@@ -83,6 +91,7 @@ export class Primary {
     }
     this.#config = result.config;
     this.#supervisor.config = result.config;
+    this.#evictor.config = result.config;
     this.#supervisor.broadcast({ type: 'config', config: result.config });
     this.#admin.update(result.config.server.manager);
     if (result.needsRestart.length > 0) {
@@ -104,6 +113,7 @@ export class Primary {
     this.#log.info({ event: 'flint.stopping', signal, timeoutMs }, 'stopping: draining in-flight responses');
     await this.#supervisor.stop(timeoutMs);
     await this.#admin.close();
+    await this.#evictor.close();
     this.#log.info({ event: 'flint.stopped' }, 'stopped');
     flushLogs();
     process.exit(exitCode);

@@ -18,6 +18,7 @@ export interface StatsDocument {
   readonly configHash: string;
   readonly totals: VhostCounterValues & { readonly activeRequests: number };
   readonly vhosts: Record<string, VhostCounterValues>;
+  readonly cache: CacheSummary;
   readonly workers: ReadonlyArray<{
     readonly index: number;
     readonly pid: number | null;
@@ -27,6 +28,45 @@ export interface StatsDocument {
     readonly activeRequests: number;
     readonly startedAt: string | null;
   }>;
+}
+
+/** Cache figures across workers. Ratios are 0..1 (byte hit ratio can go negative when origins send more than clients get). */
+export interface CacheSummary {
+  /** Share of requests answered with a *_HIT result. */
+  readonly requestHitRatio: number;
+  /** 1 - origin body bytes / client body bytes. */
+  readonly byteHitRatio: number;
+  readonly hot: { readonly hits: number; readonly misses: number; readonly hitRatio: number; readonly bytes: number; readonly objects: number };
+  readonly fillsInProgress: number;
+}
+
+/** Cache results that count as hits for the request hit ratio (STON counts every *_HIT). */
+function hitCount(counters: VhostCounterValues): number {
+  let hits = 0;
+  for (const [result, count] of Object.entries(counters.cacheResults)) if (result.endsWith('_HIT')) hits += count;
+  return hits;
+}
+
+function cacheSummary(totals: VhostCounterValues, snapshots: Iterable<WorkerSnapshot>): CacheSummary {
+  let hits = 0;
+  let misses = 0;
+  let bytes = 0;
+  let objects = 0;
+  let fills = 0;
+  for (const s of snapshots) {
+    hits += s.hot.hits;
+    misses += s.hot.misses;
+    bytes += s.hot.bytes;
+    objects += s.hot.objects;
+    fills += s.fills;
+  }
+  const ratio = (a: number, b: number): number => (b === 0 ? 0 : Math.round((a / b) * 10_000) / 10_000);
+  return {
+    requestHitRatio: ratio(hitCount(totals), totals.requests),
+    byteHitRatio: totals.clientOutBytes === 0 ? 0 : Math.round((1 - totals.originInBytes / totals.clientOutBytes) * 10_000) / 10_000,
+    hot: { hits, misses, hitRatio: ratio(hits, hits + misses), bytes, objects },
+    fillsInProgress: fills,
+  };
 }
 
 export class StatsCollector {
@@ -97,6 +137,7 @@ export class StatsCollector {
       configHash,
       totals: { ...totals, activeRequests },
       vhosts,
+      cache: cacheSummary(totals, this.#latest.values()),
       workers: slots.map((slot) => {
         const snapshot = this.#latest.get(slot.index);
         let requests = 0;

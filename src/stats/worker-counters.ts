@@ -29,8 +29,8 @@ export class WorkerCounters {
     return counters;
   }
 
-  /** A plain-data copy for IPC. */
-  snapshot(configHash: string): WorkerSnapshot {
+  /** A plain-data copy for IPC; `cache` carries the gauges the edge owns. */
+  snapshot(configHash: string, cache: Pick<WorkerSnapshot, 'hot' | 'fills'>): WorkerSnapshot {
     const vhosts: Record<string, VhostCounterValues> = {};
     for (const [name, counters] of this.#byVhost) vhosts[name] = namedCounters(counters);
     return {
@@ -40,6 +40,7 @@ export class WorkerCounters {
       activeRequests: this.activeRequests,
       configHash,
       vhosts,
+      ...cache,
     };
   }
 }

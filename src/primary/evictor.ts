@@ -1,0 +1,124 @@
+/**
+ * @module primary/evictor
+ * The one evictor of the cluster: every EVICT_INTERVAL_MS it checks each disk's usage against <HighWater> and, when
+ * above, deletes least-recently-used objects until usage is under <LowWater> (cache/eviction.ts chooses). Also
+ * clears LMDB reader slots left by dead workers (spikes.md item 2). Keeps the cache numbers /stats shows.
+ * Runs only in the primary.
+ */
+import { statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/types.js';
+import { CacheIndex } from '../cache/index.js';
+import { bytesToFree, chooseVictims } from '../cache/eviction.js';
+import type { DiskUsage } from '../cache/eviction.js';
+import type { Logger } from '../log.js';
+
+const EVICT_INTERVAL_MS = 1000;
+const READER_CHECK_MS = 30_000;
+
+export interface DiskStats {
+  readonly path: string;
+  readonly objects: number;
+  readonly usedBytes: number;
+  readonly limitBytes: number;
+  readonly fillsInProgress: number;
+  readonly evictedObjects: number;
+  readonly evictedBytes: number;
+}
+
+interface Disk {
+  readonly path: string;
+  readonly quotaBytes: number;
+  readonly index: CacheIndex;
+  evictedObjects: number;
+  evictedBytes: number;
+}
+
+export class Evictor {
+  readonly #disks: Disk[];
+  readonly #log: Logger;
+  #config: Config;
+  #timer: NodeJS.Timeout | null = null;
+  #readerTimer: NodeJS.Timeout | null = null;
+
+  constructor(config: Config, log: Logger) {
+    this.#config = config;
+    this.#log = log;
+    this.#disks = config.server.storage.disks.map((disk) => ({
+      path: disk.path,
+      quotaBytes: disk.quotaBytes,
+      index: new CacheIndex(join(disk.path, 'index')),
+      evictedObjects: 0,
+      evictedBytes: 0,
+    }));
+  }
+
+  set config(config: Config) {
+    this.#config = config;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.runOnce(), EVICT_INTERVAL_MS);
+    this.#timer.unref();
+    this.#readerTimer = setInterval(() => this.readerCheck(), READER_CHECK_MS);
+    this.#readerTimer.unref();
+  }
+
+  #usage(disk: Disk): DiskUsage {
+    const usedBytes = disk.index.usedBytes();
+    if (disk.quotaBytes > 0) return { usedBytes, limitBytes: disk.quotaBytes };
+    // No quota: the whole file system is the limit, and everything on it counts.
+    const fs = statfsSync(disk.path);
+    return { usedBytes: (fs.blocks - fs.bavail) * fs.bsize, limitBytes: fs.blocks * fs.bsize };
+  }
+
+  /** One eviction pass over every disk. */
+  runOnce(): void {
+    const { highWaterPercent, lowWaterPercent } = this.#config.server.storage;
+    for (const disk of this.#disks) {
+      try {
+        const target = bytesToFree(this.#usage(disk), highWaterPercent, lowWaterPercent);
+        if (target <= 0) continue;
+        const now = Date.now();
+        let freed = 0;
+        const victims = chooseVictims(disk.index, target, now);
+        for (const hash of victims) freed += disk.index.remove(hash, now);
+        disk.evictedObjects += victims.length;
+        disk.evictedBytes += freed;
+        this.#log.info({ event: 'cache.evicted', disk: disk.path, objects: victims.length, bytes: freed, target }, 'evicted least recently used objects');
+      } catch (error) {
+        this.#log.error({ event: 'cache.evict_failed', disk: disk.path, err: (error as Error).message }, 'eviction pass failed');
+      }
+    }
+  }
+
+  /** Clears reader slots of dead processes; call on every worker exit too. */
+  readerCheck(): void {
+    for (const disk of this.#disks) {
+      try {
+        disk.index.readerCheck();
+      } catch (error) {
+        this.#log.warn({ event: 'cache.reader_check_failed', err: (error as Error).message }, 'LMDB reader check failed');
+      }
+    }
+  }
+
+  stats(): DiskStats[] {
+    const now = Date.now();
+    return this.#disks.map((disk) => ({
+      path: disk.path,
+      objects: disk.index.objectCount(),
+      usedBytes: disk.index.usedBytes(),
+      limitBytes: this.#usage(disk).limitBytes,
+      fillsInProgress: disk.index.fillCount(now),
+      evictedObjects: disk.evictedObjects,
+      evictedBytes: disk.evictedBytes,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#readerTimer !== null) clearInterval(this.#readerTimer);
+    await Promise.all(this.#disks.map((d) => d.index.close()));
+  }
+}
