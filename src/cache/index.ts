@@ -6,8 +6,8 @@
  *   vary     primary hash -> Vary field names                  how to compute the variant key of a URL
  *   keys     "primary \0 variant" (ordered string) -> hash     full key strings, for purge scans and inspection
  *   fills    object hash -> FillRecord                         who is fetching an object, and its progress
- *   lru      4-byte BE access second + hash -> ''              eviction order (oldest first)
- *   atime    object hash -> access second                      where an object sits in `lru`
+ *   lru      8-byte BE access time (ms) + hash -> ''          eviction order (oldest first)
+ *   atime    object hash -> access time (ms)                   where an object sits in `lru`
  *   free     block id (uint32) -> release time (ms)            released blocks, reusable after a grace period
  *   state    'nextBlock' | 'usedBytes' | 'bootId' -> number/string
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
@@ -79,13 +79,14 @@ export interface FillRecord {
 
 export type LeaseResult = { readonly acquired: true; readonly record: FillRecord } | { readonly acquired: false; readonly record: FillRecord };
 
-const LRU_KEY_BYTES = 20;
+const LRU_TIME_BYTES = 8;
+const LRU_KEY_BYTES = LRU_TIME_BYTES + 16;
 
-/** An lru key: access second (BE uint32) then the 16-byte hash, so a range scan yields oldest first. */
-function lruKey(second: number, hash: Uint8Array): Buffer {
+/** An lru key: access time in ms (BE, 8 bytes) then the 16-byte hash, so a range scan yields oldest first. */
+function lruKey(ms: number, hash: Uint8Array): Buffer {
   const key = Buffer.allocUnsafe(LRU_KEY_BYTES);
-  key.writeUInt32BE(second >>> 0, 0);
-  key.set(hash, 4);
+  key.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(ms))), 0);
+  key.set(hash, LRU_TIME_BYTES);
   return key;
 }
 
@@ -215,7 +216,7 @@ export class CacheIndex {
       else if (previous === undefined) this.#vary.remove(primaryHash);
       this.#keys.put(meta.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(meta));
-      this.#touchInTxn(objectHash, Math.floor(now / 1000));
+      this.#touchInTxn(objectHash, now);
       if (fillId !== null) {
         const fill = this.#fills.get(objectHash);
         if (fill !== undefined && fill.id === fillId) this.#fills.remove(objectHash);
@@ -244,8 +245,8 @@ export class CacheIndex {
       this.#releaseBlocks(meta.blocks, now);
       this.#objects.remove(objectHash);
       this.#keys.remove(meta.key);
-      const second = this.#atime.get(objectHash);
-      if (second !== undefined) this.#lru.remove(lruKey(second, objectHash));
+      const accessed = this.#atime.get(objectHash);
+      if (accessed !== undefined) this.#lru.remove(lruKey(accessed, objectHash));
       this.#atime.remove(objectHash);
       this.#state.put('usedBytes', Math.max(0, ((this.#state.get('usedBytes') as number | undefined) ?? 0) - freed));
     });
@@ -260,20 +261,20 @@ export class CacheIndex {
     return hashes.length;
   }
 
-  #touchInTxn(objectHash: Buffer, second: number): void {
+  #touchInTxn(objectHash: Buffer, ms: number): void {
     const previous = this.#atime.get(objectHash);
-    if (previous === second) return;
+    if (previous !== undefined && previous >= ms) return;
     if (previous !== undefined) this.#lru.remove(lruKey(previous, objectHash));
-    this.#lru.put(lruKey(second, objectHash), '');
-    this.#atime.put(objectHash, second);
+    this.#lru.put(lruKey(ms, objectHash), '');
+    this.#atime.put(objectHash, ms);
   }
 
-  /** Records access times of many objects in one transaction (workers batch their hits). */
+  /** Records access times (ms) of many objects in one transaction (workers batch their hits). */
   touchMany(touches: ReadonlyMap<string, number>): Promise<unknown> {
     return this.#root.transaction(() => {
-      for (const [hex, second] of touches) {
+      for (const [hex, ms] of touches) {
         const hash = Buffer.from(hex, 'hex');
-        if (this.#objects.doesExist(hash)) this.#touchInTxn(hash, second);
+        if (this.#objects.doesExist(hash)) this.#touchInTxn(hash, ms);
       }
     });
   }
@@ -290,7 +291,23 @@ export class CacheIndex {
 
   /** Least recently used object hashes, oldest first. */
   *oldest(limit: number): Generator<Buffer> {
-    for (const key of this.#lru.getKeys({ limit })) yield Buffer.from((key as Buffer).subarray(4, LRU_KEY_BYTES));
+    for (const key of this.#lru.getKeys({ limit })) yield Buffer.from((key as Buffer).subarray(LRU_TIME_BYTES, LRU_KEY_BYTES));
+  }
+
+  /**
+   * Drops every fill record and frees its blocks. Called by the primary before any worker starts: no fill can be
+   * running then, so whatever a killed process left half-written is discarded (never served, never leaked).
+   */
+  clearFills(now: number): number {
+    let cleared = 0;
+    this.#root.transactionSync(() => {
+      for (const { key, value } of this.#fills.getRange()) {
+        this.#releaseBlocks(value.blocks, now);
+        this.#fills.remove(key);
+        cleared++;
+      }
+    });
+    return cleared;
   }
 
   /** Live fill leases (for /stats). */

@@ -5,6 +5,7 @@
  * blocks), or a fill in another worker (its LMDB fill record, polled). A read resolves with at least one byte, or
  * rejects. Block reads use a per-read-stream scratch buffer taken from a small pool. Runs in workers.
  */
+import { isProcessAlive } from '../cache/store.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { Fill } from './fill.js';
 
@@ -90,6 +91,7 @@ export class LocalFillSource implements BodySource {
     const fill = this.#fill;
     for (;;) {
       if (fill.state === 'failed') throw fill.error ?? new Error('fill failed');
+      if (fill.state === 'uncacheable') throw new Error('the object turned out not storable while being followed');
       const memory = fill.memorySlice(pos);
       if (memory !== null && memory.length > 0) return memory.subarray(0, max);
       if (memory === null) {
@@ -130,27 +132,45 @@ export class RemoteFillSource implements BodySource {
   readonly #store: CacheStore;
   readonly #ref: ObjectRef;
   readonly #fillId: string;
+  readonly #takeOver: () => BodySource | null;
   #blocks: BlockSource | null = null;
+  /** The source that replaced a fill whose owner died. */
+  #successor: BodySource | null = null;
   #scratch: Buffer | null = null;
 
-  constructor(store: CacheStore, ref: ObjectRef, fillId: string) {
+  /** `takeOver` is called when the owner dies: it returns a source for the restarted fill, or null to give up. */
+  constructor(store: CacheStore, ref: ObjectRef, fillId: string, takeOver: () => BodySource | null) {
     this.#store = store;
     this.#ref = ref;
     this.#fillId = fillId;
+    this.#takeOver = takeOver;
   }
 
   async read(pos: number, max: number): Promise<Buffer> {
     for (;;) {
+      if (this.#successor !== null) return this.#successor.read(pos, max);
       if (this.#blocks !== null) return this.#blocks.read(pos, max);
       const record: FillRecord | undefined = this.#store.index.getFill(this.#ref.hash);
       if (record === undefined || record.id !== this.#fillId) {
         const meta = this.#store.get(this.#ref);
-        if (meta === undefined) throw new Error('the fill this request followed was abandoned');
-        this.#blocks = meta.inline !== null ? null : new BlockSource(this.#store, meta);
-        if (meta.inline !== null) return new InlineSource(meta.inline).read(pos, max);
+        if (meta !== undefined && meta.size >= pos) {
+          if (meta.inline !== null) return new InlineSource(meta.inline).read(pos, max);
+          this.#blocks = new BlockSource(this.#store, meta);
+          continue;
+        }
+        // Our fill was replaced by another (its owner died and a follower restarted it): join the new one.
+        if (record !== undefined) {
+          this.#successor = this.#takeOver();
+          if (this.#successor !== null) continue;
+        }
+        throw new Error('the fill this request followed was abandoned');
+      }
+      if (record.until < Date.now() || !isProcessAlive(record.pid)) {
+        // The owner died (SIGKILL, crash): restart the fill and continue from `pos` on it.
+        this.#successor = this.#takeOver();
+        if (this.#successor === null) throw new Error('the fill this request followed stopped (owner gone)');
         continue;
       }
-      if (record.until < Date.now()) throw new Error('the fill this request followed stopped (owner gone)');
       const index = Math.floor(pos / record.blockSize);
       const id = record.blocks[index];
       const crc = record.crcs[index];
@@ -165,6 +185,7 @@ export class RemoteFillSource implements BodySource {
   }
 
   release(): void {
+    this.#successor?.release();
     this.#blocks?.release();
     giveScratch(this.#scratch);
     this.#scratch = null;

@@ -16,6 +16,7 @@
  * http/range.ts; this file only sequences them. Runs in workers.
  */
 import type { Vhost } from '../config/types.js';
+import { isProcessAlive } from '../cache/store.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { RequestDirectives } from '../cache/cache-control.js';
 import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
@@ -37,7 +38,7 @@ import type { BodyPiece } from './deliver.js';
 import { deliverBody } from './deliver.js';
 import { ERROR_HEADERS, errorResponse } from './fail.js';
 import type { FillHead, FillPolicy } from './fill.js';
-import { Fill } from './fill.js';
+import { Fill, HIT_FOR_PASS_MS } from './fill.js';
 import { VIA } from './headers.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 
@@ -58,6 +59,9 @@ export interface CacheFlowServices {
   touch(hex: string): void;
 }
 
+/** Bound of the hit-for-pass map; expired marks are pruned when it is reached. */
+const PASS_MARKS_MAX = 100_000;
+
 /** 304 responses carry only these stored fields (RFC 9110 §15.4.5). */
 const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'etag', 'expires', 'vary', 'last-modified']);
 
@@ -68,6 +72,8 @@ export class CacheFlow {
   readonly #services: CacheFlowServices;
   /** Fills this worker runs, by object hash hex. */
   readonly #fills = new Map<string, Fill>();
+  /** Hit-for-pass marks of this worker: object hash hex -> until (ms). */
+  readonly #passMarks = new Map<string, number>();
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
@@ -183,23 +189,27 @@ export class CacheFlow {
       this.#followLocal(ctx, writer, local, stale, 'TCP_RT_HIT');
       return;
     }
-    if (store.degraded && stale === null) {
-      ctx.cacheResult = 'PASS';
-      this.#services.pass(ctx, writer);
+    const now = Date.now();
+    // Hit-for-pass: an object known not to be storable passes without any index write (in-process, then LMDB).
+    if (this.#isPassMarked(ref.hex, now) || (store.degraded && stale === null)) {
+      this.#passThrough(ctx, writer);
       return;
     }
-    const fill: Fill = new Fill(store, ref, this.#fillPolicy(ctx, ref, stale), (done) => {
-      if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
-    });
-    fill.onStorageError = (error) => this.#services.log.error({ event: 'cache.storage_degraded', err: error.message }, 'storage error: new objects pass through until storage works again');
-    const lease = store.acquireLease(ref, fill.initialRecord(), Date.now());
-    if (!lease.acquired) {
-      if (lease.record.state === 'uncacheable') {
-        ctx.cacheResult = 'PASS';
-        this.#services.pass(ctx, writer);
+    const existing = store.index.getFill(ref.hash);
+    if (existing !== undefined && existing.until > now && isProcessAlive(existing.pid)) {
+      if (existing.state === 'uncacheable') {
+        this.#markPass(ref.hex, existing.until);
+        this.#passThrough(ctx, writer);
       } else {
-        this.#followRemote(ctx, writer, ref, lease.record.id, stale);
+        this.#followRemote(ctx, writer, ref, existing.id, stale);
       }
+      return;
+    }
+    const fill = this.#newFill(ctx, ref, stale);
+    const lease = store.acquireLease(ref, fill.initialRecord(), now);
+    if (!lease.acquired) {
+      if (lease.record.state === 'uncacheable') this.#passThrough(ctx, writer);
+      else this.#followRemote(ctx, writer, ref, lease.record.id, stale);
       return;
     }
     this.#fills.set(ref.hex, fill);
@@ -212,6 +222,39 @@ export class CacheFlow {
     fill.start((sink) => this.#services.fetch(ctx, validators, sink));
     ctx.origin = ctx.vhost.origins[0]?.text ?? '';
     this.#followLocal(ctx, writer, fill, stale, result ?? (stale === null ? 'TCP_MISS' : 'TCP_REF_MISS'), true);
+  }
+
+  /** A fill of `ref` that unregisters itself when done and marks the object hit-for-pass when not storable. */
+  #newFill(ctx: RequestCtx, ref: ObjectRef, stale: ObjectMeta | null): Fill {
+    const fill: Fill = new Fill(this.#services.store, ref, this.#fillPolicy(ctx, ref, stale), (done) => {
+      if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
+      if (done.state === 'uncacheable' && stale === null) this.#markPass(ref.hex, Date.now() + HIT_FOR_PASS_MS);
+    });
+    fill.onStorageError = (error) =>
+      this.#services.log.error({ event: 'cache.storage_degraded', err: error.message }, 'storage error: new objects pass through until storage works again');
+    return fill;
+  }
+
+  #isPassMarked(hex: string, now: number): boolean {
+    const until = this.#passMarks.get(hex);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#passMarks.delete(hex);
+    return false;
+  }
+
+  #markPass(hex: string, until: number): void {
+    if (this.#passMarks.size >= PASS_MARKS_MAX) {
+      const now = Date.now();
+      for (const [key, expiry] of this.#passMarks) if (expiry <= now) this.#passMarks.delete(key);
+      if (this.#passMarks.size >= PASS_MARKS_MAX) this.#passMarks.clear();
+    }
+    this.#passMarks.set(hex, until);
+  }
+
+  #passThrough(ctx: RequestCtx, writer: ResponseWriter): void {
+    ctx.cacheResult = 'PASS';
+    this.#services.pass(ctx, writer);
   }
 
   /** How a fill decides what to store once the origin answers; also handles revalidation outcomes. */
@@ -312,7 +355,7 @@ export class CacheFlow {
           return;
         }
       }
-      this.#services.pass(ctx, writer);
+      this.#passThrough(ctx, writer);
       return;
     }
     const head = fill.head as FillHead;
@@ -379,24 +422,42 @@ export class CacheFlow {
         return;
       }
       if (record.state === 'uncacheable') {
-        ctx.cacheResult = 'PASS';
-        this.#services.pass(ctx, writer);
+        this.#passThrough(ctx, writer);
         return;
       }
-      if (record.until < Date.now()) {
-        // Owner gone: take the lease over (or follow whoever did).
+      if (record.until < Date.now() || !isProcessAlive(record.pid)) {
+        // Owner gone before sending anything: take the lease over (or follow whoever did).
         this.#miss(ctx, writer, ref, stale);
         return;
       }
       if (record.headers !== null && stale === null && record.status !== 0) {
         ctx.status = record.status;
-        const source = new RemoteFillSource(store, ref, fillId);
+        const source = new RemoteFillSource(store, ref, fillId, () => this.#restartFill(ctx, ref));
         this.#deliverObject(ctx, writer, record.status, record.headers, record.size, null, source, 0, 'hit; collapsed');
         return;
       }
       setTimeout(poll, 5);
     };
     poll();
+  }
+
+  /**
+   * A follower whose fill owner died mid-body: run (or join) a new fill of the same object and read on from it.
+   * The new fill fetches the object again from the start; the follower continues at its own position.
+   */
+  #restartFill(ctx: RequestCtx, ref: ObjectRef): BodySource | null {
+    const { store } = this.#services;
+    const local = this.#fills.get(ref.hex);
+    if (local !== undefined) return new LocalFillSource(local, store);
+    const fill = this.#newFill(ctx, ref, null);
+    const lease = store.acquireLease(ref, fill.initialRecord(), Date.now());
+    if (!lease.acquired) {
+      return lease.record.state === 'filling' ? new RemoteFillSource(store, ref, lease.record.id, () => this.#restartFill(ctx, ref)) : null;
+    }
+    this.#fills.set(ref.hex, fill);
+    fill.start((sink) => this.#services.fetch(ctx, {}, sink));
+    this.#services.log.warn({ event: 'cache.fill_taken_over', key: ref.key }, 'fill owner died: restarted the fill');
+    return new LocalFillSource(fill, store);
   }
 
   /** Serves a stored object: conditional -> 304/412, Range -> 206/416, HEAD, else 200 from storage. */
@@ -498,9 +559,7 @@ export class CacheFlow {
     if (this.#fills.has(ref.hex)) return;
     const existing = store.index.getFill(ref.hash);
     if (existing !== undefined && existing.until > Date.now()) return;
-    const fill: Fill = new Fill(store, ref, this.#fillPolicy(ctx, ref, meta), (done) => {
-      if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
-    });
+    const fill = this.#newFill(ctx, ref, meta);
     if (!store.acquireLease(ref, fill.initialRecord(), Date.now()).acquired) return;
     this.#fills.set(ref.hex, fill);
     const validators: Record<string, string> = {};
@@ -594,7 +653,7 @@ function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: ReadonlySe
   for (const name in origin) {
     if (excludes.has(name) || name === 'content-length' || name === 'date' || name === 'age') continue;
     if (name === 'server' && !vhost.options.serverHeader) continue;
-    if (name === 'via') continue;
+    if (name === 'via' || name === 'uwebsockets') continue;
     const value = origin[name];
     if (value === undefined) continue;
     if (typeof value === 'string') out.push(name, value);

@@ -44,8 +44,8 @@ const FILL_DROPPED = new Set(['range', 'if-range', 'if-none-match', 'if-modified
 /** Methods that invalidate the target URI when they succeed (RFC 9111 §4.4). */
 const UNSAFE = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
-/** How often batched LRU touches are written to the index. */
-const TOUCH_FLUSH_MS = 5000;
+/** How often batched LRU touches are written to the index (one small transaction per worker per interval). */
+const TOUCH_FLUSH_MS = 1000;
 
 export class Edge {
   readonly counters: WorkerCounters;
@@ -56,7 +56,7 @@ export class Edge {
   readonly #accessLogs = new AccessLogs();
   readonly #log: Logger;
   #runtime: Runtime;
-  /** Object hash hex -> access second, written to the index in batches (no LMDB write per hit). */
+  /** Object hash hex -> access time (ms), written to the index in batches (no LMDB write per hit). */
   #touches = new Map<string, number>();
   readonly #touchTimer: NodeJS.Timeout;
   /** Resolves the in-flight wait of a draining shutdown. */
@@ -79,7 +79,7 @@ export class Edge {
       pass: (ctx, writer) => this.#pass(ctx, writer),
       passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#finish),
       finish: this.#finish,
-      touch: (hex) => this.#touches.set(hex, Math.floor(Date.now() / 1000)),
+      touch: (hex) => this.#touches.set(hex, Date.now()),
     });
     this.#touchTimer = setInterval(() => this.flushTouches(), TOUCH_FLUSH_MS);
     this.#touchTimer.unref();

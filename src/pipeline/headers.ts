@@ -24,8 +24,8 @@ const HOP_BY_HOP = new Set([
 /** Client request fields Flint sets or replaces itself; `expect` because 100-continue is answered hop-by-hop. */
 const REQUEST_REPLACED = new Set(['host', 'x-forwarded-for', 'expect']);
 
-/** Response fields uWS writes itself (framing), so the origin's copy must not be forwarded. */
-const RESPONSE_REPLACED = new Set(['content-length', 'date']);
+/** Response fields uWS writes itself (framing, its marker), so an origin's copy must not be forwarded. */
+const RESPONSE_REPLACED = new Set(['content-length', 'date', 'uwebsockets']);
 
 export const VIA = '1.1 flint';
 

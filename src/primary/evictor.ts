@@ -5,7 +5,7 @@
  * clears LMDB reader slots left by dead workers (spikes.md item 2). Keeps the cache numbers /stats shows.
  * Runs only in the primary.
  */
-import { statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { CacheIndex } from '../cache/index.js';
@@ -15,6 +15,28 @@ import type { Logger } from '../log.js';
 
 const EVICT_INTERVAL_MS = 1000;
 const READER_CHECK_MS = 30_000;
+
+const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
+
+/**
+ * The index is written with noSync (spikes.md item 2): it survives a process crash (the page cache has it) but
+ * not an OS crash, which can leave it corrupt. So a cache written before the last reboot is wiped; returns true
+ * when it did. Without a boot id (non-Linux) nothing is wiped.
+ */
+function wipeIfRebooted(diskPath: string): boolean {
+  if (!existsSync(BOOT_ID_FILE)) return false;
+  const bootId = readFileSync(BOOT_ID_FILE, 'utf8').trim();
+  const marker = join(diskPath, 'boot-id');
+  const previous = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : null;
+  const wipe = previous !== null && previous !== bootId;
+  if (wipe) {
+    rmSync(join(diskPath, 'index'), { recursive: true, force: true });
+    rmSync(join(diskPath, 'blocks'), { recursive: true, force: true });
+  }
+  mkdirSync(diskPath, { recursive: true });
+  writeFileSync(marker, `${bootId}\n`);
+  return wipe;
+}
 
 export interface DiskStats {
   readonly path: string;
@@ -41,16 +63,17 @@ export class Evictor {
   #timer: NodeJS.Timeout | null = null;
   #readerTimer: NodeJS.Timeout | null = null;
 
+  /** Opens every disk's index (wiping a disk whose contents predate an OS reboot) and discards stale fills. */
   constructor(config: Config, log: Logger) {
     this.#config = config;
     this.#log = log;
-    this.#disks = config.server.storage.disks.map((disk) => ({
-      path: disk.path,
-      quotaBytes: disk.quotaBytes,
-      index: new CacheIndex(join(disk.path, 'index')),
-      evictedObjects: 0,
-      evictedBytes: 0,
-    }));
+    this.#disks = config.server.storage.disks.map((disk) => {
+      if (wipeIfRebooted(disk.path)) log.warn({ event: 'cache.wiped_after_reboot', disk: disk.path }, 'the OS rebooted since this cache was written: starting empty');
+      const index = new CacheIndex(join(disk.path, 'index'));
+      const cleared = index.clearFills(Date.now());
+      if (cleared > 0) log.info({ event: 'cache.fills_discarded', disk: disk.path, fills: cleared }, 'discarded fills left unfinished by the last run');
+      return { path: disk.path, quotaBytes: disk.quotaBytes, index, evictedObjects: 0, evictedBytes: 0 };
+    });
   }
 
   set config(config: Config) {

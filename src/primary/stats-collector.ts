@@ -26,6 +26,7 @@ export interface StatsDocument {
     readonly restarts: number;
     readonly requests: number;
     readonly activeRequests: number;
+    readonly fills: number;
     readonly startedAt: string | null;
   }>;
 }
@@ -149,6 +150,7 @@ export class StatsCollector {
           restarts: slot.restarts,
           requests,
           activeRequests: snapshot?.activeRequests ?? 0,
+          fills: snapshot?.fills ?? 0,
           startedAt: slot.worker === null ? null : new Date(slot.startedAt).toISOString(),
         };
       }),

@@ -105,6 +105,12 @@ export class FlintProcess {
     });
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    // If the test process dies (runner timeout), take this Flint down with it rather than orphan it.
+    const killOnExit = (): void => {
+      if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    this.child.once('exit', () => process.off('exit', killOnExit));
   }
 
   /** Writes the conf files into a new temp dir and starts Flint; resolves when /health says all workers listen. */
@@ -116,6 +122,13 @@ export class FlintProcess {
     writeFileSync(join(dir, 'conf', 'server.xml'), server);
     writeFileSync(join(dir, 'conf', 'vhosts.xml'), vhosts);
     const flint = new FlintProcess(dir, managerPort);
+    await flint.waitHealthy();
+    return flint;
+  }
+
+  /** Starts another Flint on the same directory (conf and cache) as `previous`, which must have exited. */
+  static async restart(previous: FlintProcess): Promise<FlintProcess> {
+    const flint = new FlintProcess(previous.dir, previous.managerPort);
     await flint.waitHealthy();
     return flint;
   }
@@ -192,15 +205,15 @@ export class FlintProcess {
     this.child.kill(signal);
   }
 
-  /** SIGTERM and wait for exit (SIGKILL after `timeoutMs`); removes the temp dir. Returns the exit code. */
-  async stop(timeoutMs = 20_000): Promise<number | null> {
+  /** SIGTERM and wait for exit (SIGKILL after `timeoutMs`); removes the temp dir unless `keepDir`. Returns the exit code. */
+  async stop(timeoutMs = 20_000, keepDir = false): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
       await this.exited;
       clearTimeout(timer);
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!keepDir) rmSync(this.dir, { recursive: true, force: true });
     return this.child.exitCode;
   }
 }
@@ -208,7 +221,14 @@ export class FlintProcess {
 export interface StatsBody {
   totals: Record<string, number> & { cacheResults: Record<string, number> };
   vhosts: Record<string, Record<string, number>>;
-  workers: Array<{ index: number; pid: number | null; ready: boolean; restarts: number; requests: number }>;
+  workers: Array<{ index: number; pid: number | null; ready: boolean; restarts: number; requests: number; fills: number }>;
+  cache: {
+    requestHitRatio: number;
+    byteHitRatio: number;
+    hot: { hits: number; misses: number; bytes: number; objects: number };
+    fillsInProgress: number;
+    disks: Array<{ path: string; objects: number; usedBytes: number; limitBytes: number; fillsInProgress: number; evictedObjects: number; evictedBytes: number }>;
+  };
   activeConnections: number | null;
   configHash: string;
 }

@@ -61,7 +61,9 @@ describe('pass-through proxy', () => {
         // Streams the request body back with its sha256 in a trailer-free header computed afterwards: echo + count.
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-method': req.method ?? '' });
         req.pipe(res);
-      } else if (url === '/digest') {
+      } else if (url === '/slow-digest') {
+        req.pause();
+        setTimeout(() => req.resume(), 1000);
         const hash = createHash('sha256');
         let n = 0;
         req.on('data', (c: Buffer) => {
@@ -149,32 +151,38 @@ describe('pass-through proxy', () => {
     assert.equal(res.headers['transfer-encoding'], 'chunked');
   });
 
-  test('50 MiB streams both ways without buffering in the worker', async () => {
-    const stats = await flint.stats();
-    const pid = stats.workers[0]?.pid ?? 0;
-    assert.ok(pid > 0);
-    const before = rssKiB(pid);
+  test('50 MiB streams both ways with backpressure, never buffered whole in the worker', async () => {
     const size = 50 * MiB;
-    // Upload: a streamed request body, digested by the origin.
-    const up = await request({ port, path: '/digest', method: 'POST', body: patternStream(size), headers: { 'content-length': String(size) } });
-    assert.deepEqual(JSON.parse(up.body.toString()), { bytes: size, sha256: patternDigest(size) });
-    // Download: 50 MiB to a client that reads slowly at first, so backpressure must hold the origin.
-    const digest = await new Promise<{ bytes: number; sha256: string; peak: number }>((resolve, reject) => {
+    // Upload: the origin reads nothing for 1 s. With backpressure the client can only fill socket buffers by then;
+    // a proxy that buffered bodies would have swallowed all 50 MiB.
+    let uploadedBeforeOriginRead = -1;
+    const upload = patternStream(size);
+    let pushed = 0;
+    upload.on('data', (c: Buffer) => (pushed += c.length));
+    const up = request({ port, path: '/slow-digest', method: 'POST', body: upload, headers: { 'content-length': String(size) } });
+    setTimeout(() => (uploadedBeforeOriginRead = pushed), 900);
+    const upRes = await up;
+    assert.deepEqual(JSON.parse(upRes.body.toString()), { bytes: size, sha256: patternDigest(size) });
+    assert.ok(uploadedBeforeOriginRead >= 0 && uploadedBeforeOriginRead < 24 * MiB, `client sent ${(uploadedBeforeOriginRead / MiB).toFixed(1)} MiB while the origin was not reading`);
+    // Download: the client reads nothing for 700 ms; the worker's memory must not take the body meanwhile.
+    const pid = (await flint.stats()).workers[0]?.pid ?? 0;
+    assert.ok(pid > 0);
+    const digest = await new Promise<{ bytes: number; sha256: string; growthMiB: number }>((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port, path: `/big/${size}`, headers: { host: 'example.com' }, agent: false }, (res) => {
         const hash = createHash('sha256');
         let bytes = 0;
-        let peak = 0;
         res.pause();
-        const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(pid))), 50);
-        setTimeout(() => res.resume(), 700);
+        const before = rssKiB(pid);
+        let growthMiB = 0;
+        setTimeout(() => {
+          growthMiB = (rssKiB(pid) - before) / 1024;
+          res.resume();
+        }, 700);
         res.on('data', (c: Buffer) => {
           bytes += c.length;
           hash.update(c);
         });
-        res.on('end', () => {
-          clearInterval(sampler);
-          resolve({ bytes, sha256: hash.digest('hex'), peak });
-        });
+        res.on('end', () => resolve({ bytes, sha256: hash.digest('hex'), growthMiB }));
         res.on('error', reject);
       });
       req.on('error', reject);
@@ -182,8 +190,7 @@ describe('pass-through proxy', () => {
     });
     assert.equal(digest.bytes, size);
     assert.equal(digest.sha256, patternDigest(size));
-    const growthMiB = (Math.max(digest.peak, rssKiB(pid)) - before) / 1024;
-    assert.ok(growthMiB < 30, `worker RSS grew ${growthMiB.toFixed(1)} MiB while streaming 50 MiB`);
+    assert.ok(digest.growthMiB < 24, `worker RSS grew ${digest.growthMiB.toFixed(1)} MiB while the client was not reading`);
   });
 
   test('repeated headers are kept; hop-by-hop and Connection-named headers are stripped both ways', async () => {

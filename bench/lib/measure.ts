@@ -1,0 +1,105 @@
+/**
+ * @module bench/lib/measure
+ * Measure one started target: verify its response, warm it with unrecorded wrk load, then run the recorded wrk
+ * load with CPU samples of the server tree, the origin tree, wrk and the whole machine taken just before and
+ * just after. Never throws: a failure becomes a 'failed' record naming the cause. Runs in the bench process.
+ */
+import { CLK_TCK, busyPercent, machineTicks, perProcessCpu, reapedChildrenCpuSeconds, treeCpuSeconds, treeTicks } from './cpu.js';
+import { httpGet } from './http-probe.js';
+import { runWrk, wrkArgs } from './wrk.js';
+import { checkResponse } from './verify.js';
+import type { RunningTarget } from '../targets/target.js';
+import type { RunMetrics, RunRecord } from './results.js';
+import type { BenchOptions } from './scenario.js';
+import type { Expected } from './verify.js';
+
+/** One measurement request. */
+export interface MeasureInput {
+  readonly scenario: string;
+  readonly target: RunningTarget;
+  /** The origin the target proxies to (the target itself when measuring the origin directly). */
+  readonly origin: RunningTarget;
+  /** Request path, e.g. '/1k'. */
+  readonly path: string;
+  readonly expect: Expected;
+  readonly opts: BenchOptions;
+  readonly wrkBin: string;
+  /** 1-based round (--repeat); warm-up load runs before round 1 only. */
+  readonly round: number;
+}
+
+/** Verify, warm up, measure; returns an 'ok' or 'failed' record. */
+export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
+  const url = `${m.target.baseUrl}${m.path}`;
+  const wrkOpts = { url, threads: m.opts.threads, connections: m.opts.connections, durationS: m.opts.durationS };
+  const base = {
+    scenario: m.scenario,
+    target: m.target.name,
+    workers: m.target.workers,
+    round: m.round,
+    url,
+    loadCommand: [m.wrkBin, ...wrkArgs(wrkOpts)],
+    // The origin's own config is recorded once per scenario (ResultFile.origins), not again on its row.
+    configs: m.target === m.origin ? {} : m.target.configs,
+  };
+  let sample: RunRecord['sample'];
+  try {
+    // Two GETs: the second shows what a repeated request gets (a pass must stay a pass).
+    for (let i = 0; i < 2; i++) {
+      const r = await httpGet(url);
+      sample = { status: r.status, headers: { ...r.headers } };
+      const problems = checkResponse(r, m.expect);
+      if (problems.length > 0) return { ...base, sample, status: 'failed', note: `verification: ${problems.join('; ')}` };
+    }
+    if (m.opts.warmupS > 0 && m.round === 1) await runWrk({ ...wrkOpts, durationS: m.opts.warmupS }, m.wrkBin);
+
+    const sameTree = m.origin.pid === m.target.pid;
+    const tree0 = treeTicks(m.target.pid);
+    const cpu0 = { server: sumTicks(tree0) / CLK_TCK, origin: treeCpuSeconds(m.origin.pid), wrk: reapedChildrenCpuSeconds() };
+    const mach0 = machineTicks();
+    const { report, raw } = await runWrk(wrkOpts, m.wrkBin);
+    // wrk has been reaped by now, so its CPU time has moved into this process's cutime/cstime.
+    const tree1 = treeTicks(m.target.pid);
+    const cpu1 = { server: sumTicks(tree1) / CLK_TCK, origin: treeCpuSeconds(m.origin.pid), wrk: reapedChildrenCpuSeconds() };
+    const mach1 = machineTicks();
+
+    // /proc counts in 1/CLK_TCK s; rounding drops the float noise of subtracting such sums.
+    const serverCpuS = round(cpu1.server - cpu0.server, 3);
+    const originCpuS = sameTree ? serverCpuS : round(cpu1.origin - cpu0.origin, 3);
+    const wrkCpuS = round(cpu1.wrk - cpu0.wrk, 3);
+    const busyS = (mach1.busy - mach0.busy) / CLK_TCK;
+    const otherCpuS = round(busyS - serverCpuS - (sameTree ? 0 : originCpuS) - wrkCpuS, 3);
+    const per1k = (s: number): number => (report.requests > 0 ? round((s * 1000) / report.requests, 6) : 0);
+    const metrics: RunMetrics = {
+      requests: report.requests,
+      durationS: report.durationS,
+      requestsPerSec: report.requestsPerSec,
+      mibPerSec: round(report.bytesPerSec / 1024 ** 2, 3),
+      latencyMs: report.latencyMs,
+      errors: report.errors,
+      serverCpuS,
+      serverCpuSPer1kReq: per1k(serverCpuS),
+      serverCpuByProcess: perProcessCpu(tree0, tree1).map((p) => ({ ...p, cpuS: round(p.cpuS, 3) })),
+      originCpuS,
+      originCpuSPer1kReq: per1k(originCpuS),
+      wrkCpuS,
+      machineBusyPct: round(busyPercent(mach0, mach1), 1),
+      otherCpuS,
+    };
+    const note = report.errors.total > 0 ? `${report.errors.total} errors` : '';
+    return { ...base, sample, status: 'ok', note, metrics, rawOutput: raw };
+  } catch (err) {
+    return { ...base, sample, status: 'failed', note: (err as Error).message };
+  }
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function sumTicks(tree: Map<number, number>): number {
+  let n = 0;
+  for (const t of tree.values()) n += t;
+  return n;
+}

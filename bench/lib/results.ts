@@ -1,0 +1,177 @@
+/**
+ * @module bench/lib/results
+ * The shape of a bench result and its two renderings: bench/results/<YYYY-MM-DD>-<shortcommit>.json (everything,
+ * including exact configs and wrk output) and a .md twin with one table row per run. A second run on the same
+ * day and commit never overwrites the first: it gets a -2, -3... suffix. Runs in the bench process.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProcessCpu } from './cpu.js';
+import type { MachineInfo } from './environment.js';
+import type { WrkReport } from './wrk.js';
+
+/** Outcome of one target in one scenario. */
+export const RUN_STATUSES = ['ok', 'skipped', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Figures of one measured run. CPU figures are seconds of user+system time over the wrk run only. */
+export interface RunMetrics {
+  readonly requests: number;
+  readonly durationS: number;
+  readonly requestsPerSec: number;
+  /** MiB/s of response bytes (headers + bodies) as wrk counted them. */
+  readonly mibPerSec: number;
+  readonly latencyMs: WrkReport['latencyMs'];
+  readonly errors: WrkReport['errors'];
+  /** The server's process tree (master/primary + workers), not the origin and not wrk. */
+  readonly serverCpuS: number;
+  /** serverCpuS per 1,000 completed requests (numerically: CPU milliseconds per request). */
+  readonly serverCpuSPer1kReq: number;
+  /** serverCpuS split by process (master/primary first, then workers), to see where the CPU went. */
+  readonly serverCpuByProcess: readonly ProcessCpu[];
+  /** The origin's process tree over the same interval (for `origin` itself this equals serverCpuS). */
+  readonly originCpuS: number;
+  readonly originCpuSPer1kReq: number;
+  /** wrk's own CPU, to show how much of the machine the load generator took. */
+  readonly wrkCpuS: number;
+  /** Share of all cores busy during the run (100 = all saturated). */
+  readonly machineBusyPct: number;
+  /**
+   * Busy CPU seconds of the machine not explained by server, origin or wrk: other people's processes on a shared
+   * box, the bench itself, the kernel. A run where this is more than a few tenths of a second is noisy.
+   */
+  readonly otherCpuS: number;
+}
+
+/** One target in one scenario. */
+export interface RunRecord {
+  readonly scenario: string;
+  readonly target: string;
+  /** Server worker processes (nginx worker_processes, Flint <Workers>); 1 for the single-threaded uWS origin. */
+  readonly workers: number;
+  /** 1-based round when a target is measured several times (--repeat). */
+  readonly round: number;
+  readonly status: RunStatus;
+  /** Why it was skipped or failed; empty when ok. */
+  readonly note: string;
+  readonly url?: string;
+  /** Load generator command line, e.g. ['wrk', '-t1', ...]. */
+  readonly loadCommand?: readonly string[];
+  readonly metrics?: RunMetrics;
+  /** Status and headers of the verification GET made before the load. */
+  readonly sample?: { readonly status: number; readonly headers: Readonly<Record<string, unknown>> };
+  /** Exact config files of the target, by file name. */
+  readonly configs?: Readonly<Record<string, string>>;
+  /** wrk's stdout, verbatim. */
+  readonly rawOutput?: string;
+}
+
+/** A whole bench invocation. */
+export interface ResultFile {
+  readonly schema: 1;
+  readonly date: string;
+  readonly commit: string;
+  readonly dirty: boolean;
+  readonly machine: MachineInfo;
+  readonly versions: Readonly<Record<string, string | null>>;
+  readonly settings: Readonly<Record<string, unknown>>;
+  /** Exact origin config (program, argv) per scenario. */
+  readonly origins: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Skip lines for whole peers or tools. */
+  readonly skipped: readonly string[];
+  readonly runs: readonly RunRecord[];
+}
+
+/** Write <dir>/<date>-<commit>[-n].json and .md; returns both paths. */
+export function writeResults(dir: string, r: ResultFile): { json: string; md: string } {
+  mkdirSync(dir, { recursive: true });
+  const base = `${r.date}-${r.commit}`;
+  let stem = join(dir, base);
+  for (let n = 2; existsSync(`${stem}.json`) || existsSync(`${stem}.md`); n++) stem = join(dir, `${base}-${n}`);
+  const json = `${stem}.json`;
+  const md = `${stem}.md`;
+  writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(md, renderMarkdown(r));
+  return { json, md };
+}
+
+/** The markdown table header; one row per run follows. */
+const TABLE_HEAD =
+  '| scenario | target | workers | run | req/s | MiB/s | p50 ms | p99 ms | max ms | errors | server CPU s/1k req | origin CPU s/1k req | machine busy % | other CPU s |\n' +
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+
+/** One console line for a finished run. */
+export function summaryLine(r: RunRecord): string {
+  const m = r.metrics;
+  const figures =
+    m === undefined
+      ? ''
+      : ` ${m.requestsPerSec.toFixed(0)} req/s, p99 ${m.latencyMs.p99.toFixed(2)} ms, server CPU ${m.serverCpuSPer1kReq.toFixed(4)} s/1k req, other CPU ${m.otherCpuS.toFixed(2)} s`;
+  const note = r.note === '' ? '' : ` (${r.note.split('\n')[0] ?? ''})`;
+  return `${r.target} #${r.round}: ${r.status}${figures}${note}`;
+}
+
+/** The table header (also printed to the console before the rows). */
+export function tableHead(): string {
+  return TABLE_HEAD;
+}
+
+/** One table row (also printed to the console as each run finishes). */
+export function renderRow(run: RunRecord): string {
+  const m = run.metrics;
+  if (run.status !== 'ok' || m === undefined) {
+    const why = run.note.replace(/\|/g, '/').split('\n')[0] ?? '';
+    return `| ${run.scenario} | ${run.target} | ${run.workers} | ${run.round} | ${run.status}: ${why} ||||||||||\n`;
+  }
+  const cells = [
+    run.scenario,
+    run.target,
+    String(run.workers),
+    String(run.round),
+    fmt(m.requestsPerSec, 0),
+    fmt(m.mibPerSec, 1),
+    fmt(m.latencyMs.p50, 2),
+    fmt(m.latencyMs.p99, 2),
+    fmt(m.latencyMs.max, 1),
+    String(m.errors.total),
+    fmt(m.serverCpuSPer1kReq, 4),
+    fmt(m.originCpuSPer1kReq, 4),
+    fmt(m.machineBusyPct, 0),
+    fmt(m.otherCpuS, 2),
+  ];
+  return `| ${cells.join(' | ')} |\n`;
+}
+
+/** The whole .md file: context, table, skip lines, then each target's exact config. */
+export function renderMarkdown(r: ResultFile): string {
+  const v = Object.entries(r.versions)
+    .map(([k, val]) => `${k} ${val ?? 'not installed'}`)
+    .join(', ');
+  let out = `# Bench ${r.date} at ${r.commit}${r.dirty ? ' (uncommitted changes)' : ''}\n\n`;
+  out += `Machine: ${r.machine.cores} cores, ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, Linux ${r.machine.kernel}, load ${r.machine.loadavg1.toFixed(2)} before the run.\n\n`;
+  out += `Versions: ${v}.\n\n`;
+  out += `Settings: ${Object.entries(r.settings)
+    .map(([k, val]) => `${k}=${typeof val === 'string' ? val : JSON.stringify(val)}`)
+    .join(', ')}.\n\n`;
+  out += TABLE_HEAD + r.runs.map(renderRow).join('');
+  if (r.skipped.length > 0) out += `\n${r.skipped.map((s) => `- ${s}`).join('\n')}\n`;
+  for (const [scenario, configs] of Object.entries(r.origins)) out += renderConfigs(`${scenario} / origin server`, configs);
+  const seen = new Set<string>();
+  for (const run of r.runs) {
+    const key = `${run.scenario} / ${run.target}`;
+    if (run.configs === undefined || seen.has(key)) continue;
+    seen.add(key);
+    out += renderConfigs(`${key}: ${run.loadCommand?.join(' ') ?? ''}`, run.configs);
+  }
+  return out;
+}
+
+function renderConfigs(title: string, configs: Readonly<Record<string, string>>): string {
+  let out = `\n<details><summary>${title}</summary>\n\n`;
+  for (const [name, text] of Object.entries(configs)) out += `${name}:\n\`\`\`\n${text.trimEnd()}\n\`\`\`\n`;
+  return `${out}</details>\n`;
+}
+
+function fmt(n: number, digits: number): string {
+  return n.toFixed(digits);
+}

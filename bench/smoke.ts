@@ -1,0 +1,78 @@
+/**
+ * @module bench/smoke
+ * `node dist/bench/run.js --smoke`: a self-check of the harness, not a benchmark. Parses a fixed wrk report and a
+ * tricky /proc stat line, then (when wrk is installed) loads the origin alone for 1 s and checks that every
+ * figure came out sane. Writes no result file. Returns the problems found (empty = ok). Runs in the bench process.
+ */
+import { parseProcStat } from './lib/cpu.js';
+import { measureTarget } from './lib/measure.js';
+import { parseWrk } from './lib/wrk.js';
+import { startOrigin } from './targets/origin.js';
+import type { BenchOptions } from './lib/scenario.js';
+
+/** wrk 4.1 output with every optional line present (errors, non-2xx) and mixed units. */
+const WRK_FIXTURE = `Running 10s test @ http://127.0.0.1:8080/1k
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   445.12us  100.50us   1.02s    90.00%
+    Req/Sec    50.00k     2.00k   55.00k    80.00%
+  Latency Distribution
+     50%  400.00us
+     75%  450.00us
+     90%    1.50ms
+     99%   12.00ms
+  500000 requests in 10.00s, 600.00MB read
+  Socket errors: connect 1, read 2, write 3, timeout 4
+  Non-2xx or 3xx responses: 10
+Requests/sec:  50000.00
+Transfer/sec:     60.00MB
+`;
+
+/** Run the self-check; `log` gets one line per step. */
+export async function runSmoke(opts: BenchOptions, log: (line: string) => void): Promise<string[]> {
+  const problems: string[] = [];
+  const expect = (ok: boolean, what: string): void => {
+    if (!ok) problems.push(what);
+  };
+
+  const r = parseWrk(WRK_FIXTURE);
+  expect(r.requests === 500000 && r.durationS === 10, 'fixture: requests/duration');
+  expect(r.requestsPerSec === 50000 && r.bytesPerSec === 60 * 1024 ** 2, 'fixture: rates (MB is MiB in wrk)');
+  expect(Math.abs(r.latencyMs.p50 - 0.4) < 1e-9 && r.latencyMs.p90 === 1.5 && r.latencyMs.p99 === 12, 'fixture: percentiles');
+  expect(r.latencyMs.max === 1020 && Math.abs(r.latencyMs.avg - 0.44512) < 1e-9, 'fixture: avg/max units');
+  expect(r.errors.total === 20 && r.errors.timeout === 4 && r.errors.non2xx3xx === 10, 'fixture: errors');
+  const st = parseProcStat('42 (a) b (c)) S 7 42 42 0 -1 4194560 1 0 0 0 150 25 3 2 20 0 1 0 1 1 1');
+  expect(st?.pid === 42 && st.ppid === 7 && st.ticks === 180, 'proc stat: comm with ") " and field positions');
+  log(`  parsers: ${problems.length === 0 ? 'ok' : problems.join('; ')}`);
+
+  if (opts.tools.wrk === null) {
+    log('  skip live check: wrk is not installed (apt-get install nginx varnish wrk)');
+    return problems;
+  }
+  const origin = await startOrigin(opts.originKind, opts.tools.nginx);
+  try {
+    const run = await measureTarget({
+      scenario: 'smoke',
+      target: origin,
+      origin,
+      path: '/1k',
+      expect: { status: 200, bodyBytes: 1024, cache: 'pass' },
+      opts: { ...opts, durationS: 1, warmupS: 0, repeat: 1, connections: 10, threads: 1 },
+      wrkBin: opts.tools.wrk,
+      round: 1,
+    });
+    const m = run.metrics;
+    if (run.status !== 'ok' || m === undefined) {
+      problems.push(`live: ${run.status}: ${run.note}`);
+    } else {
+      expect(m.requests > 0 && m.requestsPerSec > 0 && m.mibPerSec > 0, 'live: no requests counted');
+      expect(m.latencyMs.p50 > 0 && m.latencyMs.p99 >= m.latencyMs.p50 && m.latencyMs.max >= m.latencyMs.p99, 'live: latency order');
+      expect(m.errors.total === 0, `live: ${m.errors.total} errors`);
+      expect(m.serverCpuS > 0 && m.wrkCpuS > 0, `live: CPU not counted (server ${m.serverCpuS} s, wrk ${m.wrkCpuS} s)`);
+      log(`  live: ${m.requestsPerSec.toFixed(0)} req/s, p99 ${m.latencyMs.p99.toFixed(2)} ms, origin CPU ${m.serverCpuS.toFixed(2)} s, wrk CPU ${m.wrkCpuS.toFixed(2)} s`);
+    }
+  } finally {
+    await origin.stop();
+  }
+  return problems;
+}

@@ -1,0 +1,101 @@
+/**
+ * @module bench/targets/flint
+ * Start and stop one Flint (the real primary and its workers) the way an operator would: a temp dir with
+ * conf/server.xml and conf/vhosts.xml, `node dist/src/main.js start --conf TMP/conf` from the repo root, ready when
+ * the manager's GET /health answers 200 and the vhost answers the scenario's path. Runs in the bench process.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../lib/environment.js';
+import { waitFor200 } from '../lib/http-probe.js';
+import { BENCH_HOST, freePort } from '../lib/ports.js';
+import { commandLine, spawnTracked, stopTracked } from '../lib/processes.js';
+import { makeTempDir, removeTempDir } from './target.js';
+import type { RunningTarget } from './target.js';
+
+/** The compiled Flint entry point. */
+export const FLINT_MAIN = join(REPO_ROOT, 'dist/src/main.js');
+
+/** Why Flint cannot be benched right now, or null when its entry point exists. */
+export function flintUnavailable(): string | null {
+  return existsSync(FLINT_MAIN) ? null : `${FLINT_MAIN} not found (Flint not built yet: npm run build)`;
+}
+
+/** What one Flint target needs. */
+export interface FlintSpec {
+  readonly name: string;
+  readonly workers: number;
+  readonly originPort: number;
+  /** Path that must answer 200 through Flint before the target counts as started. */
+  readonly readyPath: string;
+}
+
+/** server.xml for the bench: manager on loopback, N workers, no pinning, cache on disk in the temp dir, no access log. */
+export function flintServerXml(managerPort: number, workers: number, tmp: string): string {
+  return `<Server>
+  <Host><Manager Port="${managerPort}"><Allow>127.0.0.1</Allow></Manager></Host>
+  <Cache>
+    <Workers>${workers}</Workers>
+    <CpuAffinity>OFF</CpuAffinity>
+    <Storage><Disk>${tmp}/cache</Disk></Storage>
+  </Cache>
+  <VHostDefault><Log><Access>OFF</Access></Log></VHostDefault>
+</Server>
+`;
+}
+
+/** vhosts.xml: one default vhost on the service port, proxying to the bench origin. */
+export function flintVhostsXml(servicePort: number, originPort: number): string {
+  return `<Vhosts>
+  <Vhost Name="bench.local">
+    <Listen>${BENCH_HOST}:${servicePort}</Listen>
+    <Origin><Address>${BENCH_HOST}:${originPort}</Address></Origin>
+  </Vhost>
+  <Default>bench.local</Default>
+</Vhosts>
+`;
+}
+
+/** Start Flint; throws with the tail of its output if it exits or is not ready within 30 s. */
+export async function startFlint(spec: FlintSpec): Promise<RunningTarget> {
+  const tmp = makeTempDir(spec.name);
+  const conf = join(tmp, 'conf');
+  mkdirSync(conf);
+  mkdirSync(join(tmp, 'cache'));
+  const managerPort = await freePort();
+  const servicePort = await freePort();
+  const serverXml = flintServerXml(managerPort, spec.workers, tmp);
+  const vhostsXml = flintVhostsXml(servicePort, spec.originPort);
+  writeFileSync(join(conf, 'server.xml'), serverXml);
+  writeFileSync(join(conf, 'vhosts.xml'), vhostsXml);
+  const args = [FLINT_MAIN, 'start', '--conf', conf];
+  const proc = await spawnTracked(spec.name, process.execPath, args, { cwd: REPO_ROOT });
+  let stopped = false;
+  const target: RunningTarget = {
+    name: spec.name,
+    workers: spec.workers,
+    pid: proc.pid,
+    baseUrl: `http://${BENCH_HOST}:${servicePort}`,
+    configs: { 'server.xml': serverXml, 'vhosts.xml': vhostsXml, argv: commandLine(process.execPath, args) },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await stopTracked(proc, 15_000); // SIGTERM: Flint drains, then exits; SIGKILL after 15 s.
+      removeTempDir(tmp);
+    },
+  };
+  try {
+    const alive = (): boolean => !proc.hasExited();
+    await waitFor200(`http://${BENCH_HOST}:${managerPort}/health`, 30_000, alive);
+    await waitFor200(`${target.baseUrl}${spec.readyPath}`, 10_000, alive);
+  } catch (err) {
+    const log = proc.output().trim();
+    await target.stop();
+    throw new Error(`${spec.name} did not start: ${(err as Error).message}${log === '' ? '' : `\n${lastLines(log, 15)}`}`);
+  }
+  return target;
+}
+
+function lastLines(text: string, n: number): string {
+  return text.split('\n').slice(-n).join('\n');
+}

@@ -1,0 +1,129 @@
+/**
+ * @module bench/targets/nginx
+ * Start and stop one Debian nginx as a non-daemon child with its own prefix, config, pid file, error log and temp
+ * paths inside a temp dir (`nginx -p TMP -e TMP/error.log -c TMP/nginx.conf -g 'daemon off;'`), plus the config
+ * builders for the roles nginx plays: pass-through reverse proxy (peer) and static origin. Never touches
+ * /etc/nginx or /var/log/nginx. Runs in the bench process.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor200 } from '../lib/http-probe.js';
+import { BENCH_HOST, freePort } from '../lib/ports.js';
+import { commandLine, spawnTracked, stopTracked } from '../lib/processes.js';
+import { makeTempDir, removeTempDir } from './target.js';
+import type { RunningTarget } from './target.js';
+
+/** Settings shared by every nginx the bench starts, so peers differ only in their server block. */
+export interface NginxSpec {
+  readonly name: string;
+  readonly workers: number;
+  /** The `server { ... }` (and `upstream`) part of the http block; PORT and TMP are substituted. */
+  readonly serverBlock: (port: number, tmp: string) => string;
+  /** Path polled until it answers 200 before the target counts as started. */
+  readonly readyPath: string;
+}
+
+/** Start nginx with `spec`; resolves once `readyPath` answers 200. */
+export async function startNginx(nginxBin: string, spec: NginxSpec): Promise<RunningTarget> {
+  const tmp = makeTempDir(spec.name);
+  const port = await freePort();
+  const conf = nginxConf(spec.workers, tmp, spec.serverBlock(port, tmp));
+  writeFileSync(join(tmp, 'nginx.conf'), conf);
+  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(join(tmp, d));
+  const args = ['-p', `${tmp}/`, '-e', join(tmp, 'error.log'), '-c', join(tmp, 'nginx.conf'), '-g', 'daemon off;'];
+  const proc = await spawnTracked(spec.name, nginxBin, args);
+  let stopped = false;
+  const target: RunningTarget = {
+    name: spec.name,
+    workers: spec.workers,
+    pid: proc.pid,
+    baseUrl: `http://${BENCH_HOST}:${port}`,
+    configs: { 'nginx.conf': conf, argv: commandLine(nginxBin, args) },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await stopTracked(proc); // SIGTERM = nginx fast shutdown; the master stops its workers.
+      removeTempDir(tmp);
+    },
+  };
+  try {
+    await waitFor200(`${target.baseUrl}${spec.readyPath}`, 10_000, () => !proc.hasExited());
+  } catch (err) {
+    const log = proc.output().trim();
+    await target.stop();
+    throw new Error(`${spec.name} did not start: ${(err as Error).message}${log === '' ? '' : `\n${log}`}`);
+  }
+  return target;
+}
+
+/**
+ * The whole nginx.conf around one http server block. Settings chosen to match Flint, not nginx's defaults:
+ * - keepalive_requests 1000000: nginx closes a client connection after 1000 requests by default; uWS never does,
+ *   so without this wrk would measure nginx reconnecting every 1000 requests;
+ * - access_log off (Flint is run with `<Access>OFF</Access>`);
+ * - `user root` only when the master runs as root, so workers can read the 0700 temp dir.
+ */
+export function nginxConf(workers: number, tmp: string, server: string): string {
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  return `# Written by bench/targets/nginx.ts for one bench run.
+${user}worker_processes ${workers};
+pid ${tmp}/nginx.pid;
+error_log ${tmp}/error.log warn;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    access_log off;
+    client_body_temp_path ${tmp}/client_body;
+    proxy_temp_path ${tmp}/proxy;
+    fastcgi_temp_path ${tmp}/fastcgi;
+    uwsgi_temp_path ${tmp}/uwsgi;
+    scgi_temp_path ${tmp}/scgi;
+    default_type application/octet-stream;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+
+${server}
+}
+`;
+}
+
+/**
+ * Reverse proxy without cache: every request goes to the origin over kept-alive HTTP/1.1 upstream connections.
+ * `reuseport` gives each worker its own accept queue, as uWS's SO_REUSEPORT does for Flint's workers.
+ */
+export function passServerBlock(originPort: number): (port: number) => string {
+  return (port) => `    upstream bench_origin {
+        server ${BENCH_HOST}:${originPort};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+
+    server {
+        listen ${BENCH_HOST}:${port} reuseport;
+        location / {
+            proxy_pass http://bench_origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }`;
+}
+
+/** Static origin: files from `root`, marked like the uWS origin and never cacheable downstream. */
+export function staticOriginServerBlock(root: string): (port: number) => string {
+  return (port) => `    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
+
+    server {
+        listen ${BENCH_HOST}:${port} reuseport;
+        root ${root};
+        location / {
+            add_header Cache-Control "no-store" always;
+            add_header X-Bench-Origin "nginx" always;
+        }
+    }`;
+}
