@@ -39,6 +39,11 @@ export class InlineSource implements BodySource {
     return Promise.resolve(this.#body.subarray(pos, pos + max));
   }
 
+  /** Bytes [start, end) synchronously: in-memory bodies skip the async delivery loop. */
+  bytes(start: number, end: number): Buffer {
+    return this.#body.subarray(start, end);
+  }
+
   release(): void {}
 }
 

@@ -548,6 +548,19 @@ export class CacheFlow {
       this.#services.finish(ctx, 'complete', 0);
       return;
     }
+    const only = pieces.length === 1 ? pieces[0] : undefined;
+    if (source instanceof InlineSource && only !== undefined && !Buffer.isBuffer(only)) {
+      // In-memory body (hot tier, inline object): head and body leave in one write, no async loop.
+      let finished = false;
+      const done = (status: TransactionStatus): void => {
+        if (finished) return;
+        finished = true;
+        this.#services.finish(ctx, status, writer.bytesSent);
+      };
+      writer.onAbort(() => done('aborted'));
+      if (writer.writeBody(source.bytes(only.start, only.end), () => done('complete'))) done('complete');
+      return;
+    }
     if (length < 0) pieces = [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
     void deliverBody(writer, unknownLengthAware(source, length), pieces).then((outcome) => {
       this.#services.finish(ctx, outcome === 'complete' ? 'complete' : 'aborted', writer.bytesSent);
