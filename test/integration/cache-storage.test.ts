@@ -1,0 +1,142 @@
+/**
+ * Storage limits: LRU eviction keeps a disk under its quota (oldest first, recently read objects kept), and a full
+ * file system (a real 3 MiB tmpfs, ENOSPC) degrades to pass-through while cached objects keep being served.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FlintProcess, serverXml, sleep, vhostXml } from '../helpers/flint.js';
+import { TestOrigin } from '../helpers/origin.js';
+import { freePort } from '../helpers/ports.js';
+import { request } from '../helpers/http.js';
+
+const KiB = 1024;
+
+/** Deterministic body for a path: 900 KiB (one 1 MiB block each). */
+function bodyFor(path: string): Buffer {
+  const body = Buffer.alloc(900 * KiB);
+  for (let i = 0; i < body.length; i++) body[i] = (i + path.charCodeAt(path.length - 1)) & 0xff;
+  return body;
+}
+
+function cacheableOrigin(): Promise<TestOrigin> {
+  return TestOrigin.start((req, res) => {
+    const body = bodyFor(req.url ?? '/');
+    res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-length': String(body.length) });
+    res.end(body);
+  });
+}
+
+function seenCount(origin: TestOrigin, path: string): number {
+  return origin.seen.filter((r) => r.url === path).length;
+}
+
+test('eviction: over HighWater the least recently used objects go until LowWater', async () => {
+  const origin = await cacheableOrigin();
+  const port = await freePort();
+  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
+    server: serverXml({
+      managerPort,
+      dir,
+      cacheExtra: '<BlockSize>1M</BlockSize><ContentMemoryRatio>0</ContentMemoryRatio>',
+    }).replace(/<Disk>([^<]+)<\/Disk>/, '<Disk Quota="8M">$1</Disk><HighWater>80</HighWater><LowWater>50</LowWater>'),
+    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+  }));
+  try {
+    // o1..o6 fill 6 of 8 MiB (75%: below HighWater). Access times are kept in ms, so order is exact.
+    for (let i = 1; i <= 6; i++) {
+      assert.equal((await request({ port, path: `/o${i}` })).status, 200);
+      await sleep(20);
+    }
+    // Reading o1 and o2 makes them the most recent; touches reach the index within a second.
+    await request({ port, path: '/o1' });
+    await request({ port, path: '/o2' });
+    await sleep(1500);
+    assert.equal((await flint.stats()).cache.disks[0]?.evictedObjects, 0);
+    // o7 brings the disk to 7 MiB (87.5% > 80%): the evictor frees down to 50% (4 MiB) -> o3, o4, o5 go.
+    await request({ port, path: '/o7' });
+    const deadline = Date.now() + 10_000;
+    let disk = (await flint.stats()).cache.disks[0];
+    while (Date.now() < deadline && (disk?.evictedObjects ?? 0) === 0) {
+      await sleep(100);
+      disk = (await flint.stats()).cache.disks[0];
+    }
+    assert.equal(disk?.evictedObjects, 3);
+    assert.ok((disk?.usedBytes ?? Infinity) <= 4 * 1024 * KiB, `used ${disk?.usedBytes} bytes`);
+    const before = origin.seen.length;
+    for (const kept of ['/o1', '/o2', '/o6', '/o7']) {
+      const res = await request({ port, path: kept });
+      assert.deepEqual(res.body, bodyFor(kept));
+      assert.match(String(res.headers['cache-status']), /hit/, `${kept} kept`);
+    }
+    assert.equal(origin.seen.length, before, 'kept objects are hits');
+    for (const evicted of ['/o3', '/o4', '/o5']) {
+      const res = await request({ port, path: evicted });
+      assert.deepEqual(res.body, bodyFor(evicted));
+      assert.equal(seenCount(origin, evicted), 2, `${evicted} was evicted and refetched`);
+    }
+  } finally {
+    await flint.stop();
+    await origin.close();
+  }
+});
+
+/** Mounts a tmpfs of `size`; null when this machine does not allow it (not root, no CAP_SYS_ADMIN). */
+function mountTmpfs(size: string): string | null {
+  const dir = mkdtempSync(join(tmpdir(), 'flint-tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+    return dir;
+  } catch {
+    rmdirSync(dir);
+    return null;
+  }
+}
+
+test('a full disk (ENOSPC) degrades to pass-through; cached objects keep being served', async (t) => {
+  const mount = mountTmpfs('3m');
+  if (mount === null) {
+    t.skip('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)');
+    return;
+  }
+  const origin = await cacheableOrigin();
+  const port = await freePort();
+  let flint: FlintProcess | null = null;
+  try {
+    flint = await FlintProcess.start(({ dir, managerPort }) => ({
+      server: serverXml({ managerPort, dir, cacheExtra: '<BlockSize>1M</BlockSize><ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(
+        /<Disk>[^<]+<\/Disk>/,
+        `<Disk>${mount}</Disk><HighWater>100</HighWater><LowWater>99</LowWater>`,
+      ),
+      vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+    }));
+    // Fill until the tmpfs is full; every response must still be complete and correct.
+    for (let i = 1; i <= 5; i++) {
+      const res = await request({ port, path: `/f${i}` });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, bodyFor(`/f${i}`), `/f${i} intact while the disk fills`);
+    }
+    const degraded = await flint.waitForLog((l) => l.event === 'cache.storage_degraded');
+    assert.match(JSON.stringify(degraded), /ENOSPC|no space|quota/i);
+    assert.equal(flint.logs.filter((l) => l.event === 'cache.storage_degraded').length, 1, 'logged once');
+    // Pass-through for new objects: correct bodies, each request goes to the origin.
+    for (let i = 0; i < 2; i++) {
+      const res = await request({ port, path: '/new' });
+      assert.deepEqual(res.body, bodyFor('/new'));
+    }
+    assert.equal(seenCount(origin, '/new'), 2);
+    // The first object was stored before the disk filled: still a hit.
+    const hit = await request({ port, path: '/f1' });
+    assert.deepEqual(hit.body, bodyFor('/f1'));
+    assert.match(String(hit.headers['cache-status']), /hit/);
+    assert.equal(seenCount(origin, '/f1'), 1);
+  } finally {
+    await flint?.stop();
+    await origin.close();
+    execFileSync('umount', [mount]);
+    rmdirSync(mount);
+  }
+});
