@@ -49,9 +49,14 @@ export interface ObjectMeta {
   readonly extendedSec: number;
   /** Body bytes when stored inline, else null. */
   readonly inline: Uint8Array | null;
-  /** Block ids in body order (empty for inline bodies). */
+  /** Block ids in body order (empty for inline bodies); ABSENT_BLOCK marks a block a partial object lacks. */
   readonly blocks: readonly number[];
   readonly blockSize: number;
+  /**
+   * False for a partial object (filled by block-aligned range requests): only its present blocks may be served.
+   * Absent on records written before partial objects existed, which were all complete.
+   */
+  readonly complete?: boolean;
   /** crc32 of each block's bytes (a torn or reused block is detected on read). */
   readonly crcs: readonly number[];
   /** Bumped on every replacement of this key; lets hot tiers tell copies apart. */
@@ -90,9 +95,23 @@ function lruKey(ms: number, hash: Uint8Array): Buffer {
   return key;
 }
 
-/** Body bytes an object accounts for on disk. */
+/** Backdating a release by this much makes the block reusable at once (no reader can hold it). */
+const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
+
+/** Marks a block a partial object does not have yet. */
+export const ABSENT_BLOCK = -1;
+
+/** Body bytes an object accounts for on disk (present blocks only). */
 export function storedBytes(meta: Pick<ObjectMeta, 'inline' | 'blocks' | 'blockSize'>): number {
-  return meta.inline !== null ? meta.inline.length : meta.blocks.length * meta.blockSize;
+  if (meta.inline !== null) return meta.inline.length;
+  let present = 0;
+  for (const id of meta.blocks) if (id !== ABSENT_BLOCK) present++;
+  return present * meta.blockSize;
+}
+
+/** Whether two records describe the same representation (so blocks of one may complete the other). */
+function sameRepresentation(a: ObjectMeta, b: ObjectMeta): boolean {
+  return a.key === b.key && a.size === b.size && a.etag === b.etag && a.lastModifiedMs === b.lastModifiedMs && a.blockSize === b.blockSize;
 }
 
 export class CacheIndex {
@@ -196,7 +215,54 @@ export class CacheIndex {
 
   /** Returns blocks to the free list (reusable after the grace period, so readers of a replaced body can finish). */
   #releaseBlocks(blocks: readonly number[], now: number): void {
-    for (const id of blocks) this.#free.put(id, now);
+    for (const id of blocks) if (id !== ABSENT_BLOCK) this.#free.put(id, now);
+  }
+
+  /** Frees blocks at once (written by a range fill that was given up; nobody ever read them). */
+  releaseBlocksNow(blocks: readonly number[], now: number): void {
+    this.#root.transactionSync(() => this.#releaseBlocks(blocks, now - BLOCK_REUSE_IMMEDIATE));
+  }
+
+  /**
+   * Adds fetched blocks to a partial object. When the stored record is the same representation, blocks it lacks
+   * are filled in (blocks another worker fetched meanwhile win; ours are released); otherwise (absent, changed at
+   * the origin) `template` with our blocks replaces it. Returns the record as committed.
+   */
+  mergePartial(objectHash: Buffer, primaryHash: Buffer, vary: readonly string[], template: ObjectMeta, fetched: ReadonlyMap<number, { id: number; crc: number }>, now: number): ObjectMeta {
+    let result = template;
+    this.#root.transactionSync(() => {
+      const current = this.#objects.get(objectHash);
+      if (current !== undefined && current.complete !== false && sameRepresentation(current, template)) {
+        // Someone stored the whole object meanwhile.
+        this.#releaseBlocks([...fetched.values()].map((b) => b.id), now);
+        result = current;
+        return;
+      }
+      const base = current !== undefined && current.complete === false && sameRepresentation(current, template) ? current : template;
+      const blocks = [...base.blocks];
+      const crcs = [...base.crcs];
+      const unused: number[] = [];
+      for (const [index, block] of fetched) {
+        if (blocks[index] === ABSENT_BLOCK) {
+          blocks[index] = block.id;
+          crcs[index] = block.crc;
+        } else unused.push(block.id);
+      }
+      this.#releaseBlocks(unused, now);
+      const merged: ObjectMeta = { ...base, blocks, crcs, complete: !blocks.includes(ABSENT_BLOCK) };
+      let used = (this.#state.get('usedBytes') as number | undefined) ?? 0;
+      if (current !== undefined) {
+        used -= storedBytes(current);
+        if (base !== current) this.#releaseBlocks(current.blocks, now);
+      }
+      this.#objects.put(objectHash, merged);
+      if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
+      this.#keys.put(merged.key, objectHash);
+      this.#state.put('usedBytes', used + storedBytes(merged));
+      this.#touchInTxn(objectHash, now);
+      result = merged;
+    });
+    return result;
   }
 
   /**

@@ -16,6 +16,7 @@
  * http/range.ts; this file only sequences them. Runs in workers.
  */
 import type { Vhost } from '../config/types.js';
+import { ABSENT_BLOCK } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { RequestDirectives } from '../cache/cache-control.js';
@@ -39,6 +40,8 @@ import { deliverBody } from './deliver.js';
 import { ERROR_HEADERS, errorResponse } from './fail.js';
 import type { FillHead, FillPolicy } from './fill.js';
 import { Fill, HIT_FOR_PASS_MS } from './fill.js';
+import { RangeFill } from './range-fill.js';
+import type { RangeFillResult } from './range-fill.js';
 import { VIA } from './headers.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 
@@ -72,6 +75,8 @@ export class CacheFlow {
   readonly #services: CacheFlowServices;
   /** Fills this worker runs, by object hash hex. */
   readonly #fills = new Map<string, Fill>();
+  /** Block-range fetches running in this worker, by `hex:first-last`. */
+  readonly #blockFetches = new Map<string, Promise<RangeFillResult>>();
   /** Hit-for-pass marks of this worker: object hash hex -> until (ms). */
   readonly #passMarks = new Map<string, number>();
 
@@ -100,6 +105,10 @@ export class CacheFlow {
     const ref = store.ref(ctx.vhost.name, ctx.path, head.query, head.headers);
     const directives = requestDirectivesFromHeaders(head.headers);
     const meta = ref.vary[0] === '*' ? undefined : store.get(ref);
+    if (meta !== undefined && meta.complete === false) {
+      void this.#partialHit(ctx, writer, ref, meta, directives);
+      return;
+    }
     if (meta !== undefined) {
       this.#lookupHit(ctx, writer, ref, meta, directives);
       return;
@@ -108,7 +117,134 @@ export class CacheFlow {
       this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: not in cache and only-if-cached was requested\n');
       return;
     }
+    const closed = closedRange(headerValue(head, 'range'));
+    if (closed !== null && headerValue(head, 'if-range') === undefined && !this.#fills.has(ref.hex) && store.index.getFill(ref.hash) === undefined) {
+      void this.#rangeMiss(ctx, writer, ref, closed);
+      return;
+    }
     this.#miss(ctx, writer, ref, null);
+  }
+
+  /**
+   * A closed Range on an object not cached at all: fetch only the blocks it covers (block-aligned), store them as a
+   * partial object and answer from it. Falls back to a whole-object fill when the origin will not do ranges.
+   */
+  async #rangeMiss(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, range: { start: number; end: number }): Promise<void> {
+    const bs = this.#services.store.blockSize;
+    const aborted = this.#watchAbort(ctx, writer);
+    const result = await this.#fetchBlocks(ctx, ref, null, Math.floor(range.start / bs), Math.floor(range.end / bs));
+    if (aborted()) return;
+    this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
+  }
+
+  /** A Range on a partial object: serve from its blocks, fetching the missing ones first. */
+  async #partialHit(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): Promise<void> {
+    const now = Date.now();
+    const ageSec = currentAge(meta, now);
+    const range = headerValue(ctx.head, 'range');
+    const ifRange = headerValue(ctx.head, 'if-range');
+    const fresh = decideServe({ stored: this.#servable(meta, ageSec), request: directives }) === 'fresh';
+    const parsed = range === undefined ? null : parseRange(range, meta.size);
+    // A partial copy answers only fresh range requests; anything else fetches the whole object (it replaces this).
+    if (!fresh || parsed === null || parsed.kind === 'none' || (ifRange !== undefined && !ifRangeMatches(ifRange, meta))) {
+      this.#miss(ctx, writer, ref, null);
+      return;
+    }
+    if (parsed.kind === 'unsatisfiable') {
+      this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', 'hit');
+      return;
+    }
+    const needed = new Set<number>();
+    for (const r of parsed.ranges) for (let i = Math.floor(r.start / meta.blockSize); i <= Math.floor(r.end / meta.blockSize); i++) needed.add(i);
+    const missing = [...needed].filter((i) => meta.blocks[i] === ABSENT_BLOCK).sort((a, b) => a - b);
+    if (missing.length === 0) {
+      this.#services.touch(ref.hex);
+      this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', 'hit; detail=partial');
+      return;
+    }
+    const aborted = this.#watchAbort(ctx, writer);
+    let result: RangeFillResult = { kind: 'stored', meta };
+    for (const [first, last] of runs(missing)) {
+      result = await this.#fetchBlocks(ctx, ref, meta, first, last);
+      if (result.kind !== 'stored') break;
+    }
+    if (aborted()) return;
+    this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
+  }
+
+  /** Serves the request from the partial object once its blocks are in, or falls back as the result says. */
+  #afterBlockFetch(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, result: RangeFillResult, cacheResult: CacheResult): void {
+    const { store } = this.#services;
+    if (result.kind === 'whole') {
+      // The origin sent the whole object: this request follows that fill (it replaces any partial copy).
+      this.#followLocal(ctx, writer, result.fill, null, cacheResult, true);
+      return;
+    }
+    if (result.kind === 'failed') {
+      if (store.degraded) this.#passThrough(ctx, writer);
+      else this.#fail(ctx, writer, result.error);
+      return;
+    }
+    const meta = result.kind === 'stored' ? store.get(ref) : undefined;
+    if (result.kind === 'not-partial' || meta === undefined) {
+      // The origin does not do ranges for this object, or it changed: drop any partial copy, fetch it whole.
+      const stale = store.get(ref);
+      if (stale !== undefined && stale.complete === false) store.index.remove(ref.hash, Date.now());
+      this.#miss(ctx, writer, ref, null);
+      return;
+    }
+    const range = parseRange(headerValue(ctx.head, 'range'), meta.size);
+    if (range.kind === 'ranges') {
+      for (const r of range.ranges) {
+        for (let i = Math.floor(r.start / meta.blockSize); i <= Math.floor(r.end / meta.blockSize); i++) {
+          if (meta.blocks[i] === ABSENT_BLOCK) {
+            this.#miss(ctx, writer, ref, null);
+            return;
+          }
+        }
+      }
+    }
+    this.#deliverStored(ctx, writer, meta, 0, cacheResult, 'fwd=miss; stored; detail=partial');
+  }
+
+  /**
+   * Fetches blocks [first, last] once per worker: a block already being fetched by another request here is waited
+   * for instead of fetched again.
+   */
+  #fetchBlocks(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, first: number, last: number): Promise<RangeFillResult> {
+    const { store } = this.#services;
+    const key = `${ref.hex}:${first}-${last}`;
+    const running = this.#blockFetches.get(key);
+    if (running !== undefined) return running;
+    const policy = this.#fillPolicy(ctx, ref, null);
+    const partialPolicy = (headers: OriginHeaders, requestTime: number, responseTime: number): FillHead | null => {
+      const head = policy.onHead(200, headers, requestTime, responseTime);
+      return head !== null && head.ref.key === ref.key ? head : null;
+    };
+    const wholeFill = (): Fill | null => {
+      if (this.#fills.has(ref.hex)) return null;
+      // A 200 to a request carrying If-Range means the partial copy is outdated: never serve it again.
+      if (known !== null) store.index.remove(ref.hash, Date.now());
+      const whole = this.#newFill(ctx, ref, null);
+      if (!store.acquireLease(ref, whole.initialRecord(), Date.now()).acquired) return null;
+      this.#fills.set(ref.hex, whole);
+      return whole;
+    };
+    const fill = new RangeFill(store, ref, first, last, known, partialPolicy, wholeFill);
+    fill.start((headers, sink) => this.#services.fetch(ctx, headers, sink));
+    const done = fill.done.finally(() => this.#blockFetches.delete(key));
+    this.#blockFetches.set(key, done);
+    return done;
+  }
+
+  /** Marks the transaction aborted (and finished) if the client leaves while we wait; returns a probe. */
+  #watchAbort(ctx: RequestCtx, writer: ResponseWriter): () => boolean {
+    let aborted = false;
+    writer.onAbort(() => {
+      aborted = true;
+      this.#services.finish(ctx, 'aborted', writer.bytesSent);
+    });
+    return () => aborted;
   }
 
   /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
@@ -614,6 +750,26 @@ export class CacheFlow {
     writer.endWithBody(status, '', headers, body);
     this.#services.finish(ctx, 'complete', writer.bytesSent);
   }
+}
+
+/** A single closed `bytes=a-b` range (the only form a partial fetch can serve without knowing the size). */
+function closedRange(header: string | undefined): { start: number; end: number } | null {
+  const match = header === undefined ? null : /^bytes=(\d+)-(\d+)$/.exec(header.trim());
+  if (match === null) return null;
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  return start <= end && Number.isSafeInteger(end) ? { start, end } : null;
+}
+
+/** Contiguous runs of sorted block indexes: [1,2,3,7,8] -> [[1,3],[7,8]]. */
+function runs(sorted: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last[1] === i - 1) last[1] = i;
+    else out.push([i, i]);
+  }
+  return out;
 }
 
 /** For unknown-length fills: stop at the end of the body instead of reading to MAX_SAFE_INTEGER. */

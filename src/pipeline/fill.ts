@@ -91,6 +91,11 @@ export class Fill implements OriginSink {
     this.#transfer = startFetch(this);
   }
 
+  /** Takes over an origin transfer another sink started (a range request the origin answered with 200). */
+  adopt(transfer: OriginTransfer): void {
+    this.#transfer = transfer;
+  }
+
   /** Calls `wake` on every change (new bytes, head, end, failure) until `unsubscribe`. */
   subscribe(wake: () => void): () => void {
     this.#waiters.add(wake);
@@ -229,6 +234,7 @@ export class Fill implements OriginSink {
       blocks: inline === null ? [...this.blocks] : [],
       crcs: inline === null ? [...this.crcs] : [],
       blockSize: this.blockSize,
+      complete: true,
     };
     if (inline !== null) {
       this.#inlineBody = inline;
