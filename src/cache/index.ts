@@ -169,6 +169,36 @@ export class CacheIndex {
     return result;
   }
 
+  /**
+   * Block leases of a partial fetch, in one transaction: for each key (one per missing block), takes it unless a
+   * live lease exists. Returns which keys this call now holds.
+   */
+  acquireBlockLeases(keys: readonly Buffer[], record: FillRecord, now: number, isAlive: (pid: number) => boolean): boolean[] {
+    const held: boolean[] = [];
+    this.#root.transactionSync(() => {
+      for (const key of keys) {
+        const current = this.#fills.get(key);
+        const free = current === undefined || current.until <= now || !isAlive(current.pid);
+        if (free) this.#fills.put(key, record);
+        held.push(free);
+      }
+    });
+    return held;
+  }
+
+  /** Whether a live lease exists on `key`. */
+  leaseAlive(key: Buffer, now: number, isAlive: (pid: number) => boolean): boolean {
+    const current = this.#fills.get(key);
+    return current !== undefined && current.until > now && isAlive(current.pid);
+  }
+
+  /** Drops block leases taken by `id`. */
+  releaseBlockLeases(keys: readonly Buffer[], id: string): void {
+    this.#root.transactionSync(() => {
+      for (const key of keys) if (this.#fills.get(key)?.id === id) this.#fills.remove(key);
+    });
+  }
+
   /** Replaces the fill record if `id` still owns it; false when the lease was lost (taken over). */
   updateFill(objectHash: Buffer, record: FillRecord): boolean {
     let owned = false;

@@ -18,11 +18,12 @@
 import type { Vhost } from '../config/types.js';
 import { ABSENT_BLOCK } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
-import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
+import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
+import { randomUUID } from 'node:crypto';
 import type { RequestDirectives } from '../cache/cache-control.js';
 import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
 import { currentAge, parseAgeHeader, parseDateHeader, parseHttpDate } from '../cache/freshness.js';
-import { primaryKey, varyNames } from '../cache/key.js';
+import { keyHash, primaryKey, varyNames } from '../cache/key.js';
 import { evaluateConditional, ifRangeMatches } from '../http/conditional.js';
 import { buildMultipartParts, contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
 import { headerValue } from '../http/request.js';
@@ -39,7 +40,7 @@ import type { BodyPiece } from './deliver.js';
 import { deliverBody } from './deliver.js';
 import { ERROR_HEADERS, errorResponse } from './fail.js';
 import type { FillHead, FillPolicy } from './fill.js';
-import { Fill, HIT_FOR_PASS_MS } from './fill.js';
+import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
 import { RangeFill } from './range-fill.js';
 import type { RangeFillResult } from './range-fill.js';
 import { VIA } from './headers.js';
@@ -61,6 +62,9 @@ export interface CacheFlowServices {
   /** Records that an object was read now (batched LRU touches). */
   touch(hex: string): void;
 }
+
+/** How often a request waiting for blocks another worker fetches checks their leases. */
+const BLOCK_WAIT_POLL_MS = 5;
 
 /** Bound of the hit-for-pass map; expired marks are pruned when it is reached. */
 const PASS_MARKS_MAX = 100_000;
@@ -132,7 +136,9 @@ export class CacheFlow {
   async #rangeMiss(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, range: { start: number; end: number }): Promise<void> {
     const bs = this.#services.store.blockSize;
     const aborted = this.#watchAbort(ctx, writer);
-    const result = await this.#fetchBlocks(ctx, ref, null, Math.floor(range.start / bs), Math.floor(range.end / bs));
+    const wanted: number[] = [];
+    for (let i = Math.floor(range.start / bs); i <= Math.floor(range.end / bs); i++) wanted.push(i);
+    const result = await this.#fetchMissing(ctx, ref, null, wanted);
     if (aborted()) return;
     this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
   }
@@ -163,11 +169,7 @@ export class CacheFlow {
       return;
     }
     const aborted = this.#watchAbort(ctx, writer);
-    let result: RangeFillResult = { kind: 'stored', meta };
-    for (const [first, last] of runs(missing)) {
-      result = await this.#fetchBlocks(ctx, ref, meta, first, last);
-      if (result.kind !== 'stored') break;
-    }
+    const result = await this.#fetchMissing(ctx, ref, meta, missing);
     if (aborted()) return;
     this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
   }
@@ -205,6 +207,38 @@ export class CacheFlow {
       }
     }
     this.#deliverStored(ctx, writer, meta, 0, cacheResult, 'fwd=miss; stored; detail=partial');
+  }
+
+  /**
+   * Fetches the `wanted` blocks (sorted indexes) once across all workers: each block is leased in the index; this
+   * worker fetches the runs it leased and waits for blocks other workers leased (their fetches merge into the same
+   * partial record). Resolves with the record afterwards.
+   */
+  async #fetchMissing(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, wanted: readonly number[]): Promise<RangeFillResult> {
+    const { store } = this.#services;
+    const keys = wanted.map((i) => keyHash(`${ref.key}#block${i}`));
+    const id = randomUUID();
+    const now = Date.now();
+    const record: FillRecord = { id, pid: process.pid, until: now + LEASE_MS, state: 'filling', status: 0, headers: null, size: -1, blockSize: store.blockSize, blocks: [], crcs: [] };
+    const held = store.index.acquireBlockLeases(keys, record, now, isProcessAlive);
+    const mine = wanted.filter((_, k) => held[k] === true);
+    let current = known;
+    try {
+      for (const [first, last] of runs(mine)) {
+        const result = await this.#fetchBlocks(ctx, ref, current, first, last);
+        if (result.kind !== 'stored') return result;
+        current = result.meta;
+      }
+    } finally {
+      store.index.releaseBlockLeases(keys.filter((_, k) => held[k] === true), id);
+    }
+    const theirs = keys.filter((_, k) => held[k] !== true);
+    const deadline = Date.now() + LEASE_MS;
+    while (theirs.some((key) => store.index.leaseAlive(key, Date.now(), isProcessAlive)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, BLOCK_WAIT_POLL_MS));
+    }
+    const meta = store.get(ref);
+    return meta !== undefined ? { kind: 'stored', meta } : { kind: 'not-partial', reason: 'the blocks fetched by another request are gone' };
   }
 
   /**

@@ -134,3 +134,43 @@ describe('partial fetches of large objects', () => {
     assert.ok(first.body.equals(body.subarray(0, 11)), 'no old bytes mixed in');
   });
 });
+
+test('concurrent ranges on a cold object, over 2 workers: one origin request per missing block', async () => {
+  const body = makeBody(3);
+  const rangesSeen: string[] = [];
+  const origin = await TestOrigin.start(async (req, res) => {
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (range === null) {
+      res.writeHead(200, { 'cache-control': 'max-age=3600', etag: '"c"', 'content-length': String(SIZE) });
+      res.end(body);
+      return;
+    }
+    rangesSeen.push(req.headers.range ?? '');
+    // Slow enough that every request arrives while the first fetch runs.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const start = Number(range[1]);
+    const end = Math.min(Number(range[2]), SIZE - 1);
+    res.writeHead(206, { 'cache-control': 'max-age=3600', etag: '"c"', 'content-range': `bytes ${start}-${end}/${SIZE}`, 'content-length': String(end - start + 1) });
+    res.end(body.subarray(start, end + 1));
+  });
+  const port = await freePort();
+  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
+    server: serverXml({ managerPort, dir, workers: 2, cacheExtra: '<BlockSize>1M</BlockSize>' }),
+    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+  }));
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => request({ port, path: '/shared', headers: { range: `bytes=${2 * MiB + 10}-${2 * MiB + 5000}` } })),
+    );
+    for (const res of results) {
+      assert.equal(res.status, 206);
+      assert.ok(res.body.equals(body.subarray(2 * MiB + 10, 2 * MiB + 5001)));
+    }
+    const workers = (await flint.stats()).workers.map((w) => w.requests);
+    assert.ok(workers.every((n) => n > 0), `both workers served (${workers.join(', ')})`);
+    assert.deepEqual(rangesSeen, [`bytes=${2 * MiB}-${3 * MiB - 1}`]);
+  } finally {
+    await flint.stop();
+    await origin.close();
+  }
+});
