@@ -19,6 +19,7 @@ import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StoredTiming } from './freshness.js';
 
 /** Everything known about one stored response. Times are ms since epoch unless named `...Sec`. */
 export interface ObjectMeta {
@@ -74,6 +75,8 @@ export interface FillRecord {
   /** Response head once the origin answered (status + stored headers), else null. */
   readonly status: number;
   readonly headers: readonly string[] | null;
+  /** Timing of that head, so followers compute the same Age as the owner; null before the head. */
+  readonly timing: StoredTiming | null;
   /** Body size, -1 while unknown (chunked). */
   readonly size: number;
   readonly blockSize: number;

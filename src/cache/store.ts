@@ -115,9 +115,9 @@ export class CacheStore {
     return data;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.blocks.close();
-    void this.index.close();
+    await this.index.close();
   }
 }
 

@@ -69,8 +69,8 @@ const BLOCK_WAIT_POLL_MS = 5;
 /** Bound of the hit-for-pass map; expired marks are pruned when it is reached. */
 const PASS_MARKS_MAX = 100_000;
 
-/** 304 responses carry only these stored fields (RFC 9110 §15.4.5). */
-const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'etag', 'expires', 'vary', 'last-modified']);
+/** 304 responses carry only these fields (RFC 9110 §15.4.5), plus what Flint adds to every cached response. */
+const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'etag', 'expires', 'vary', 'last-modified', 'age', 'cache-status', 'via']);
 
 /** Headers a 304 from the origin must not change in the stored response (RFC 9111 §3.2). */
 const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'content-type', 'content-range', 'transfer-encoding']);
@@ -206,7 +206,7 @@ export class CacheFlow {
         }
       }
     }
-    this.#deliverStored(ctx, writer, meta, 0, cacheResult, 'fwd=miss; stored; detail=partial');
+    this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), cacheResult, 'fwd=miss; stored; detail=partial');
   }
 
   /**
@@ -219,7 +219,7 @@ export class CacheFlow {
     const keys = wanted.map((i) => keyHash(`${ref.key}#block${i}`));
     const id = randomUUID();
     const now = Date.now();
-    const record: FillRecord = { id, pid: process.pid, until: now + LEASE_MS, state: 'filling', status: 0, headers: null, size: -1, blockSize: store.blockSize, blocks: [], crcs: [] };
+    const record: FillRecord = { id, pid: process.pid, until: now + LEASE_MS, state: 'filling', status: 0, headers: null, timing: null, size: -1, blockSize: store.blockSize, blocks: [], crcs: [] };
     const held = store.index.acquireBlockLeases(keys, record, now, isProcessAlive);
     const mine = wanted.filter((_, k) => held[k] === true);
     let current = known;
@@ -431,9 +431,11 @@ export class CacheFlow {
   #fillPolicy(ctx: RequestCtx, leaseRef: ObjectRef, stale: ObjectMeta | null): FillPolicy {
     const { store } = this.#services;
     const vhost = ctx.vhost;
+    const keepsStoredCopy = (status: number): boolean => stale !== null && (status === 304 || (status >= 500 && vhost.options.ttlExtensionBy5xx));
     return {
+      keepsStoredCopy,
       onHead: (status, headers, requestTime, responseTime): FillHead | null => {
-        if (stale !== null && (status === 304 || (status >= 500 && vhost.options.ttlExtensionBy5xx))) return null;
+        if (keepsStoredCopy(status)) return null;
         const decision = decideStorage({
           method: 'GET',
           status,
@@ -531,11 +533,12 @@ export class CacheFlow {
     const head = fill.head as FillHead;
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
-      this.#deliverStored(ctx, writer, fill.meta, 0, ctx.cacheResult, 'hit');
+      this.#deliverStored(ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
       return;
     }
     ctx.status = head.meta.status;
-    this.#deliverObject(ctx, writer, head.meta.status, head.meta.headers, head.size, head.meta, new LocalFillSource(fill, store), 0, cacheStatusOf(ctx.cacheResult));
+    const ageSec = currentAge(head.meta, Date.now());
+    this.#deliverObject(ctx, writer, head.meta.status, head.meta.headers, head.size, head.meta, new LocalFillSource(fill, store), ageSec, cacheStatusOf(ctx.cacheResult));
   }
 
   /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */
@@ -603,7 +606,8 @@ export class CacheFlow {
       if (record.headers !== null && stale === null && record.status !== 0) {
         ctx.status = record.status;
         const source = new RemoteFillSource(store, ref, fillId, () => this.#restartFill(ctx, ref));
-        this.#deliverObject(ctx, writer, record.status, record.headers, record.size, null, source, 0, 'hit; collapsed');
+        const ageSec = record.timing === null ? 0 : currentAge(record.timing, Date.now());
+        this.#deliverObject(ctx, writer, record.status, record.headers, record.size, null, source, ageSec, 'hit; collapsed');
         return;
       }
       setTimeout(poll, 5);
@@ -660,7 +664,7 @@ export class CacheFlow {
       if (condition === 'not-modified') {
         source.release();
         if (ctx.cacheResult === 'TCP_HIT') ctx.cacheResult = 'TCP_IMS_HIT';
-        this.#respondEmpty(ctx, writer, 304, headers.filter((_, i) => i % 2 === 1 || NOT_MODIFIED_FIELDS.has(headers[i] as string) || i >= headers.length - 4), -1);
+        this.#respondEmpty(ctx, writer, 304, notModifiedHeaders(headers), -1);
         return;
       }
       if (condition === 'precondition-failed') {
@@ -672,7 +676,8 @@ export class CacheFlow {
     let pieces: BodyPiece[] = [{ start: 0, end: size }];
     let outStatus = status;
     let length = size;
-    const range = headerValue(head, 'range');
+    // Range applies to GET only (RFC 9110 §14.2): a HEAD with Range gets the 200 head.
+    const range = head.method === 'GET' ? headerValue(head, 'range') : undefined;
     if (range !== undefined && status === 200 && size >= 0) {
       const ifRange = headerValue(head, 'if-range');
       const honour = ifRange === undefined || (validators !== null && ifRangeMatches(ifRange, { etag: validators.etag, lastModifiedMs: validators.lastModifiedMs }));
@@ -832,6 +837,16 @@ function responseHeaders(stored: readonly string[], vhost: Vhost, ageSec: number
   headers.push('cache-status', `flint; ${cacheStatus}`);
   if (vhost.options.viaHeader) headers.push('via', VIA);
   return headers;
+}
+
+/** The name/value pairs of `headers` a 304 carries. */
+function notModifiedHeaders(headers: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (NOT_MODIFIED_FIELDS.has(name)) out.push(name, headers[i + 1] as string);
+  }
+  return out;
 }
 
 function cacheStatusOf(result: CacheResult): string {

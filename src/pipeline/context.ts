@@ -28,6 +28,8 @@ export class RequestCtx {
   errorCode = '';
   /** True when a cache fill counts this request's origin bytes and errors itself (fills are shared). */
   originCounted = false;
+  /** Location and Content-Location of the origin's response to an unsafe request (invalidated with the target). */
+  responseLocations: readonly string[] = [];
   /** The request path with dot segments removed (cache key and origin request use it). */
   readonly path: string;
 

@@ -188,22 +188,37 @@ export class Edge {
     if (--this.counters.activeRequests === 0) this.#idle?.();
   };
 
-  /** RFC 9111 §4.4: a successful unsafe request invalidates its target URI (every variant). */
+  /**
+   * RFC 9111 §4.4: a successful unsafe request invalidates its target URI and the same-host URIs in the response's
+   * Location and Content-Location (every variant), in the index and in this worker's hot tier (other workers'
+   * hot tiers follow within HOT_RECHECK_MS).
+   */
   #invalidateTargets(ctx: RequestCtx): void {
-    try {
-      this.store.index.removePrimary(primaryKey(ctx.vhost.name, ctx.path, ctx.head.query), Date.now());
-    } catch (error) {
-      this.#log.warn({ event: 'cache.invalidate_failed', err: (error as Error).message, url: ctx.url }, 'invalidation failed');
+    const primaries = [primaryKey(ctx.vhost.name, ctx.path, ctx.head.query)];
+    for (const location of ctx.responseLocations) {
+      const target = sameHostTarget(location, headerValue(ctx.head, 'host') ?? '');
+      if (target !== null) primaries.push(primaryKey(ctx.vhost.name, target.path, target.query));
     }
-    void headerValue;
+    const now = Date.now();
+    for (const primary of primaries) {
+      this.hot.invalidatePrimary(primary);
+      try {
+        this.store.index.removePrimary(primary, now);
+      } catch (error) {
+        this.#log.warn({ event: 'cache.invalidate_failed', err: (error as Error).message, url: ctx.url }, 'invalidation failed');
+      }
+    }
   }
 
   /** Writes the batched access times to the index. */
-  flushTouches(): void {
-    if (this.#touches.size === 0) return;
+  flushTouches(): Promise<void> {
+    if (this.#touches.size === 0) return Promise.resolve();
     const touches = this.#touches;
     this.#touches = new Map();
-    this.store.index.touchMany(touches).catch((error: unknown) => this.#log.warn({ event: 'cache.touch_failed', err: (error as Error).message }, 'LRU touch failed'));
+    return this.store.index.touchMany(touches).then(
+      () => undefined,
+      (error: unknown) => this.#log.warn({ event: 'cache.touch_failed', err: (error as Error).message }, 'LRU touch failed'),
+    );
   }
 
   /** Resolves when no transaction is in flight, or after `timeoutMs`; returns how many were still running. */
@@ -220,8 +235,23 @@ export class Edge {
 
   async close(): Promise<void> {
     clearInterval(this.#touchTimer);
-    this.flushTouches();
+    // The last touches must be committed before the environment closes: exiting with a write transaction pending
+    // blocks the process inside LMDB.
+    await this.flushTouches();
     await this.#pools.destroyAll();
-    this.store.close();
+    await this.store.close();
   }
+}
+
+/** The normalised path and query of a Location/Content-Location value when it names the request's own host. */
+function sameHostTarget(location: string, host: string): { path: string; query: string } | null {
+  let url: URL;
+  try {
+    url = new URL(location, `http://${host}/`);
+  } catch {
+    return null;
+  }
+  if (url.host !== host.toLowerCase()) return null;
+  const path = normalisePath(url.pathname);
+  return path === null ? null : { path, query: url.search.slice(1) };
 }

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FlintError } from '../errors.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
+import type { StoredTiming } from '../cache/freshness.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
 
 export type FillState = 'waiting-head' | 'streaming' | 'complete' | 'failed' | 'uncacheable';
@@ -26,6 +27,11 @@ export interface FillPolicy {
    * response must not be stored.
    */
   onHead(status: number, headers: OriginHeaders, requestTime: number, responseTime: number): FillHead | null;
+  /**
+   * True when an answer onHead declined validates (304) or stands in for (5xx under TTL extension) the stored copy
+   * this fill revalidates: the stored copy stays in use, so no hit-for-pass marker is left behind.
+   */
+  keepsStoredCopy(status: number): boolean;
 }
 
 export interface FillHead {
@@ -128,7 +134,8 @@ export class Fill implements OriginSink {
       this.state = 'uncacheable';
       // Hold the origin until the owner's client takes it over (or gives up).
       this.#transfer?.pause();
-      this.#store.index.updateFill(this.leaseRef.hash, this.#record('uncacheable'));
+      this.#keepsStoredCopy = this.#policy.keepsStoredCopy(status);
+      if (!this.#keepsStoredCopy) this.#store.index.updateFill(this.leaseRef.hash, this.#record('uncacheable'));
       this.#onDone(this);
       this.#wake();
       return;
@@ -255,6 +262,8 @@ export class Fill implements OriginSink {
   }
 
   #inlineBody: Uint8Array | null = null;
+  /** The origin's answer left the revalidated stored copy in use (see FillPolicy.keepsStoredCopy). */
+  #keepsStoredCopy = false;
 
   onError(error: FlintError): void {
     if (this.#passSink !== null) {
@@ -282,7 +291,7 @@ export class Fill implements OriginSink {
   #finishLease(keepBlocks: boolean): void {
     // A committed object owns the blocks now; otherwise the blocks written so far go back to the free list.
     const hash = this.leaseRef.hash;
-    if (this.state === 'uncacheable') {
+    if (this.state === 'uncacheable' && !this.#keepsStoredCopy) {
       // Leave the 'uncacheable' marker until it expires: followers and new requests pass without stampeding.
       return;
     }
@@ -297,6 +306,7 @@ export class Fill implements OriginSink {
       state,
       status: this.originStatus,
       headers: this.head?.meta.headers ?? null,
+      timing: this.head === null ? null : timingOf(this.head.meta),
       size: this.head?.size ?? -1,
       blockSize: this.blockSize,
       blocks: this.#storing ? this.blocks.slice(0, contiguous(this.blocks)) : [],
@@ -359,4 +369,8 @@ function contiguous(blocks: readonly (number | undefined)[]): number {
   let n = 0;
   while (n < blocks.length && blocks[n] !== undefined) n++;
   return n;
+}
+
+function timingOf(meta: StoredTiming): StoredTiming {
+  return { requestTime: meta.requestTime, responseTime: meta.responseTime, dateMs: meta.dateMs, ageHeaderSec: meta.ageHeaderSec };
 }

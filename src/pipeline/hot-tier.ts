@@ -14,6 +14,7 @@ import type { ObjectMeta } from '../cache/store.js';
 export const HOT_RECHECK_MS = 1000;
 
 export interface HotObject {
+  readonly primary: string;
   readonly hex: string;
   readonly meta: ObjectMeta;
   readonly body: Buffer;
@@ -26,6 +27,8 @@ export class HotTier {
   readonly #entries = new Map<string, HotObject>();
   /** Object hash hex -> object key, for invalidation by hash. */
   readonly #byHex = new Map<string, string>();
+  /** Primary key -> object keys of its variants held here, for invalidation of a whole URL. */
+  readonly #byPrimary = new Map<string, Set<string>>();
   /** Vary names per primary key, so a variant's key is found without the index. */
   readonly #vary = new Map<string, readonly string[]>();
   readonly #maxBytes: number;
@@ -74,8 +77,11 @@ export class HotTier {
     if (!this.admits(body.length)) return;
     this.#remove(meta.key);
     this.#vary.set(primary, vary);
-    this.#entries.set(meta.key, { hex, meta, body, checkedAt: now });
+    this.#entries.set(meta.key, { primary, hex, meta, body, checkedAt: now });
     this.#byHex.set(hex, meta.key);
+    let variants = this.#byPrimary.get(primary);
+    if (variants === undefined) this.#byPrimary.set(primary, (variants = new Set()));
+    variants.add(meta.key);
     this.#bytes += body.length;
     for (const [key] of this.#entries) {
       if (this.#bytes <= this.#maxBytes) break;
@@ -89,11 +95,23 @@ export class HotTier {
     if (key !== undefined) this.#remove(key);
   }
 
+  /** Drops every variant of a URL (an unsafe request to it succeeded in this worker). */
+  invalidatePrimary(primary: string): void {
+    const variants = this.#byPrimary.get(primary);
+    if (variants !== undefined) for (const key of [...variants]) this.#remove(key);
+  }
+
   #remove(key: string): void {
     const entry = this.#entries.get(key);
     if (entry === undefined) return;
     this.#entries.delete(key);
     this.#byHex.delete(entry.hex);
+    const variants = this.#byPrimary.get(entry.primary);
+    variants?.delete(key);
+    if (variants?.size === 0) {
+      this.#byPrimary.delete(entry.primary);
+      this.#vary.delete(entry.primary);
+    }
     this.#bytes -= entry.body.length;
   }
 }

@@ -80,6 +80,7 @@ export class PassTransaction implements OriginSink {
     const ctx = this.#ctx;
     ctx.status = status;
     ctx.firstByteAt = performance.now();
+    if (ctx.head.method !== 'GET' && ctx.head.method !== 'HEAD') ctx.responseLocations = locationsOf(headers);
     const head = clientResponseHead(headers, ctx.vhost.options);
     if (isBodyless(ctx.head.method, status)) {
       this.#writer.endWithoutBody(status, statusText, head.headers, status === 304 ? -1 : head.contentLength);
@@ -129,4 +130,15 @@ export class PassTransaction implements OriginSink {
     if (this.#body !== null) this.#ctx.requestBodyBytes = this.#body.received;
     this.#finish(this.#ctx, status, this.#writer.bytesSent);
   }
+}
+
+/** The Location and Content-Location values of a response. */
+function locationsOf(headers: OriginHeaders): string[] {
+  const out: string[] = [];
+  for (const name of ['location', 'content-location']) {
+    const value = headers[name];
+    if (typeof value === 'string') out.push(value);
+    else if (value !== undefined) out.push(...value);
+  }
+  return out;
 }
