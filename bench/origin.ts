@@ -1,42 +1,99 @@
 /**
  * @module bench/origin
- * The bench's default origin: one uWS process serving fixed bodies from memory with `Cache-Control: no-store`,
- * so it costs a few microseconds of CPU per request and is never the bottleneck of a proxy under test (figures in
- * bench/README.md). Runs as its own process: `node dist/bench/origin.js --port N`; SIGTERM ends it.
+ * The bench's default origin: one uWS process serving fixed bodies from memory, so it costs a few microseconds of
+ * CPU per request and is never the bottleneck of a proxy under test (figures in bench/README.md). Runs as its own
+ * process: `node dist/bench/origin.js --port N [--pace-mibps R]`; SIGTERM ends it.
+ *
+ * What it serves (content: lib/objects.ts):
+ * - `/1k`, `/64k`: `Cache-Control: no-store` (pass-1k);
+ * - `/c/<name>[/anything]` (lib/objects.ts CACHE_OBJECTS): cacheable (`public, max-age=3600`, ETag,
+ *   Last-Modified, Accept-Ranges), honouring one `Range: bytes=a-b | a- | -n` with a 206 (else 200, or 416).
+ *   Bodies larger than one 256 KiB chunk are streamed with backpressure at a paced rate, R MiB/s per response
+ *   (default 128, about 1 Gbit/s), like an origin across a network: a 64 MiB fill takes 0.5 s, long enough for
+ *   followers to arrive while it streams. Smaller bodies are sent at once;
+ * - `/__bench/counts`: JSON of requests, body bytes sent (as the socket takes them), aborted responses and
+ *   responses still streaming, per count key (lib/objects.ts countKey), so scenarios count origin traffic here,
+ *   the same way for every product.
  * Refuses to run on uWS's slow pure-Node fallback (spikes.md item 1): that would make the ceiling a lie.
  */
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
 import { parseArgs } from 'node:util';
-import { ORIGIN_MARK_HEADER, ORIGIN_OBJECTS, objectBody } from './lib/objects.js';
+import { CACHE_MAX_AGE_S, CACHE_OBJECTS, LARGEST_OBJECT_BYTES, ORIGIN_ADMIN_PREFIX, ORIGIN_MARK_HEADER, ORIGIN_OBJECTS, countKey, objectBody } from './lib/objects.js';
+
+/** Streaming chunk: 256 KiB, the size spikes.md item 1 found best for uWS tryEnd loops. */
+const CHUNK = 256 * 1024;
+const LAST_MODIFIED = 'Sat, 01 Nov 2025 00:00:00 GMT';
+
+/** Traffic per count key, served at /__bench/counts. */
+const COUNTS = { requests: new Map<string, number>(), bytes: new Map<string, number>(), aborted: new Map<string, number>(), open: new Map<string, number>() };
+
+function bump(map: Map<string, number>, key: string, n: number): void {
+  map.set(key, (map.get(key) ?? 0) + n);
+}
+
+/** A single byte range [start, end) of a body of `size` bytes, 'none' (serve all) or 'unsatisfiable' (416). */
+function parseRange(header: string, size: number): { start: number; end: number } | 'none' | 'unsatisfiable' {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (m === null || (m[1] === '' && m[2] === '')) return 'none'; // multiple or malformed ranges: a 200 is allowed (RFC 9110 §14.2)
+  if (m[1] === '') {
+    const n = Math.min(Number(m[2]), size);
+    return n === 0 ? 'unsatisfiable' : { start: size - n, end: size };
+  }
+  const start = Number(m[1]);
+  if (start >= size) return 'unsatisfiable';
+  const last = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return last < start ? 'none' : { start, end: last + 1 };
+}
 
 function main(): void {
-  const { values } = parseArgs({ options: { port: { type: 'string' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string' }, 'pace-mibps': { type: 'string', default: '128' } } });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port <= 0) throw new Error('bench origin: --port N is required');
+  const paceBytesPerMs = (Number(values['pace-mibps']) * 1024 ** 2) / 1000;
+  if (!(paceBytesPerMs > 0)) throw new Error('bench origin: --pace-mibps must be > 0');
   if (typeof (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: unknown }).LIBUS_LISTEN_EXCLUSIVE_PORT !== 'number') {
     throw new Error('bench origin: uWebSockets.js loaded its pure-Node fallback, not the native binary; refusing to run');
   }
-  const bodies = new Map<string, Buffer>();
-  for (const [path, size] of Object.entries(ORIGIN_OBJECTS)) {
-    bodies.set(path, objectBody(size));
-  }
+  // Every object is a prefix of the same content, so one buffer serves them all (and every range of them).
+  const content = objectBody(LARGEST_OBJECT_BYTES);
+  const cacheSizes = new Map<string, number>(Object.entries(CACHE_OBJECTS));
+
   uWS
     .App()
     .get('/*', (res: HttpResponse, req: HttpRequest) => {
-      const body = bodies.get(req.getUrl());
-      res.cork(() => {
-        if (body === undefined) {
-          res.writeStatus('404 Not Found').writeHeader('Cache-Control', 'no-store').end('not found');
-          return;
-        }
-        res
-          .writeStatus('200 OK')
-          .writeHeader('Content-Type', 'application/octet-stream')
-          .writeHeader('Cache-Control', 'no-store')
-          .writeHeader(ORIGIN_MARK_HEADER, 'uws')
-          .end(body);
-      });
+      const url = req.getUrl();
+      if (url.startsWith(ORIGIN_ADMIN_PREFIX)) {
+        const body = url === `${ORIGIN_ADMIN_PREFIX}counts` ? JSON.stringify(Object.fromEntries(Object.entries(COUNTS).map(([k, m]) => [k, Object.fromEntries(m)]))) : null;
+        res.cork(() => {
+          if (body === null) res.writeStatus('404 Not Found').end('not found');
+          else res.writeHeader('Content-Type', 'application/json').writeHeader('Cache-Control', 'no-store').end(body);
+        });
+        return;
+      }
+      const key = countKey(url);
+      bump(COUNTS.requests, key, 1);
+      const noStoreSize = ORIGIN_OBJECTS[url];
+      if (noStoreSize !== undefined) {
+        bump(COUNTS.bytes, key, noStoreSize);
+        res.cork(() => {
+          res
+            .writeStatus('200 OK')
+            .writeHeader('Content-Type', 'application/octet-stream')
+            .writeHeader('Cache-Control', 'no-store')
+            .writeHeader(ORIGIN_MARK_HEADER, 'uws')
+            .end(content.subarray(0, noStoreSize));
+        });
+        return;
+      }
+      const name = /^\/c\/([^/]+)/.exec(url)?.[1];
+      const size = name === undefined ? undefined : cacheSizes.get(name);
+      if (size === undefined) {
+        res.cork(() => res.writeStatus('404 Not Found').writeHeader('Cache-Control', 'no-store').end('not found'));
+        return;
+      }
+      const range = parseRange(req.getHeader('range'), size);
+      serveCacheable(res, key, size, range);
     })
     .listen('127.0.0.1', port, (ls: us_listen_socket | false) => {
       if (ls === false) {
@@ -45,6 +102,104 @@ function main(): void {
       }
       console.log(`bench origin listening on 127.0.0.1:${port}`);
     });
+
+  /** One cacheable response: 200, 206 or 416; small bodies at once, large ones streamed and paced. */
+  function serveCacheable(res: HttpResponse, key: string, size: number, range: ReturnType<typeof parseRange>): void {
+    const writeHead = (status: string, contentRange: string | null): void => {
+      res
+        .writeStatus(status)
+        .writeHeader('Content-Type', 'application/octet-stream')
+        .writeHeader('Cache-Control', `public, max-age=${CACHE_MAX_AGE_S}`)
+        .writeHeader('ETag', `"${size.toString(16)}"`)
+        .writeHeader('Last-Modified', LAST_MODIFIED)
+        .writeHeader('Accept-Ranges', 'bytes')
+        .writeHeader(ORIGIN_MARK_HEADER, 'uws');
+      if (contentRange !== null) res.writeHeader('Content-Range', contentRange);
+    };
+    if (range === 'unsatisfiable') {
+      res.cork(() => {
+        writeHead('416 Range Not Satisfiable', `bytes */${size}`);
+        res.end();
+      });
+      return;
+    }
+    const start = range === 'none' ? 0 : range.start;
+    const end = range === 'none' ? size : range.end;
+    const status = range === 'none' ? '200 OK' : '206 Partial Content';
+    const contentRange = range === 'none' ? null : `bytes ${start}-${end - 1}/${size}`;
+    const total = end - start;
+    if (total <= CHUNK) {
+      bump(COUNTS.bytes, key, total);
+      res.cork(() => {
+        writeHead(status, contentRange);
+        res.end(content.subarray(start, end));
+      });
+      return;
+    }
+
+    // Streamed: tryEnd does not buffer what the socket refuses, so on backpressure the rest of the chunk is sent
+    // from onWritable (spikes.md item 1). `sent` counts body bytes uWS has taken; pacing holds each chunk until
+    // t0 + sent / rate.
+    let sent = 0;
+    let counted = 0;
+    let aborted = false;
+    let headWritten = false;
+    let timer: NodeJS.Timeout | null = null;
+    const t0 = performance.now();
+    const account = (upTo: number): void => {
+      bump(COUNTS.bytes, key, upTo - counted);
+      counted = upTo;
+    };
+    bump(COUNTS.open, key, 1);
+    res.onAborted(() => {
+      aborted = true;
+      if (timer !== null) clearTimeout(timer);
+      account(sent);
+      bump(COUNTS.aborted, key, 1);
+      bump(COUNTS.open, key, -1);
+    });
+    const schedule = (): void => {
+      const delay = t0 + sent / paceBytesPerMs - performance.now();
+      timer = setTimeout(step, Math.max(0, delay));
+    };
+    const finished = (): void => {
+      account(total);
+      bump(COUNTS.open, key, -1);
+    };
+    const step = (): void => {
+      timer = null;
+      if (aborted) return;
+      const n = Math.min(CHUNK, total - sent);
+      const chunkAt = sent;
+      let ok = false;
+      let done = false;
+      res.cork(() => {
+        if (!headWritten) {
+          headWritten = true;
+          writeHead(status, contentRange);
+        }
+        [ok, done] = res.tryEnd(content.subarray(start + chunkAt, start + chunkAt + n), total);
+      });
+      if (done) return finished();
+      if (ok) {
+        sent += n;
+        account(sent);
+        return schedule();
+      }
+      res.onWritable((offset) => {
+        if (aborted) return true;
+        const [ok2, done2] = res.tryEnd(content.subarray(start + offset, start + chunkAt + n), total);
+        if (done2) finished();
+        else if (ok2) {
+          sent = chunkAt + n;
+          account(sent);
+          schedule();
+        }
+        return ok2;
+      });
+    };
+    step();
+  }
 }
 
 main();

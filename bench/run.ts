@@ -10,11 +10,12 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT, findOnPath, machineInfo, missingToolLine, shortCommit, versions, worktreeDirty } from './lib/environment.js';
 import { CLK_TCK } from './lib/cpu.js';
 import { stopAll } from './lib/processes.js';
-import { renderRow, tableHead, writeResults } from './lib/results.js';
+import { renderTables, writeResults } from './lib/results.js';
 import { PEERS } from './lib/scenario.js';
 import { SCENARIOS } from './scenarios/catalog.js';
 import { runSmoke } from './smoke.js';
 import { ORIGIN_KINDS } from './targets/origin.js';
+import { defaultCacheRoot } from './targets/target.js';
 import type { RunRecord, ResultFile } from './lib/results.js';
 import type { BenchOptions, PeerName } from './lib/scenario.js';
 import type { OriginKind } from './targets/origin.js';
@@ -26,10 +27,12 @@ const USAGE = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js
   --targets LIST           only these targets, e.g. origin,flint-1w (default: all of each scenario)
   --duration SECONDS       measured load per target (default 10)
   --warmup SECONDS         unrecorded load before each measured run (default 2; 0 = none)
-  --connections N          wrk connections (default 50)
+  --connections N          wrk connections (default 50; hit-64m uses at most 10)
   --threads N              wrk threads (default 1)
   --repeat N               measure each target N times in a row, one row each (default 1)
-  --origin KIND            origin server: ${ORIGIN_KINDS.join(' | ')} (default uws)
+  --origin KIND            origin server of pass-1k: ${ORIGIN_KINDS.join(' | ')} (default uws; cache scenarios always uws)
+  --cache-root DIR         where Flint's and nginx's caches live in the cache scenarios (default /dev/shm when
+                           it is a tmpfs, else the OS temp dir; e.g. /tmp to measure on disk)
   --smoke                  self-check only: parsers + origin for 1 s; writes no results
   --help
 
@@ -51,6 +54,7 @@ function parseCli(argv: string[]): { opts: BenchOptions; scenarios: string[]; sm
       threads: { type: 'string', default: '1' },
       repeat: { type: 'string', default: '1' },
       origin: { type: 'string', default: 'uws' },
+      'cache-root': { type: 'string' },
       smoke: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -86,6 +90,7 @@ function parseCli(argv: string[]): { opts: BenchOptions; scenarios: string[]; sm
     peers: new Set(peerList as PeerName[]),
     targets,
     originKind: values.origin as OriginKind,
+    cacheRoot: values['cache-root'] ?? defaultCacheRoot(),
     tools: { wrk: findOnPath('wrk'), nginx: findOnPath('nginx'), varnish: findOnPath('varnishd') },
   };
   if (opts.connections < opts.threads) usageError('--connections must be >= --threads (wrk needs a connection per thread)');
@@ -149,9 +154,10 @@ async function main(): Promise<number> {
       connections: opts.connections,
       threads: opts.threads,
       repeat: opts.repeat,
-      loadGenerator: 'wrk --latency',
-      origin: opts.originKind,
+      loadGenerator: 'wrk --latency (pass-1k, hit-*, miss); bench/clients/http-client.js (cold-100, range-256m)',
+      origin: `${opts.originKind} for pass-1k; uws (counting, paced at 128 MiB/s per response) for the cache scenarios`,
       peers: [...opts.peers],
+      cacheRoot: opts.cacheRoot,
       pinning: 'none (all processes share all cores; compare CPU s/1k req, see bench/README.md)',
       cpuAccounting: `/proc/<pid>/stat utime+stime(+cutime+cstime) over the server's process tree, CLK_TCK ${CLK_TCK}`,
     },
@@ -165,8 +171,7 @@ async function main(): Promise<number> {
   }
   const paths = writeResults(join(REPO_ROOT, 'bench/results'), result);
   log('');
-  process.stdout.write(tableHead());
-  for (const r of runs) process.stdout.write(renderRow(r));
+  process.stdout.write(renderTables(runs));
   log(`\nwrote ${paths.json}\nwrote ${paths.md}`);
   return runs.some((r) => r.status === 'failed') ? 1 : 0;
 }

@@ -5,6 +5,7 @@
  * figure came out sane. Writes no result file. Returns the problems found (empty = ok). Runs in the bench process.
  */
 import { parseProcStat } from './lib/cpu.js';
+import { countKey, objectBody, objectBytes } from './lib/objects.js';
 import { measureTarget } from './lib/measure.js';
 import { parseWrk } from './lib/wrk.js';
 import { startOrigin } from './targets/origin.js';
@@ -43,6 +44,10 @@ export async function runSmoke(opts: BenchOptions, log: (line: string) => void):
   expect(r.errors.total === 20 && r.errors.timeout === 4 && r.errors.non2xx3xx === 10, 'fixture: errors');
   const st = parseProcStat('42 (a) b (c)) S 7 42 42 0 -1 4194560 1 0 0 0 150 25 3 2 20 0 1 0 1 1 1');
   expect(st?.pid === 42 && st.ppid === 7 && st.ticks === 180, 'proc stat: comm with ") " and field positions');
+  const body = objectBody(64);
+  expect(body.subarray(0, 32).toString('latin1') === '000000000000000\n000000000000010\n', 'objects: line format');
+  expect(objectBytes(5, 40).equals(body.subarray(5, 40)) && objectBytes(0x1230, 0x1240).toString('latin1') === '000000000001230\n', 'objects: ranges');
+  expect(countKey('/c/1k/m/flint-1w/r1/1-17') === '/c/1k/m/flint-1w/r1/*' && countKey('/c/64m') === '/c/64m', 'objects: count keys');
   log(`  parsers: ${problems.length === 0 ? 'ok' : problems.join('; ')}`);
 
   if (opts.tools.wrk === null) {

@@ -15,16 +15,29 @@ export interface ProbeResponse {
   readonly body: Buffer;
 }
 
-/** GET `url` once; rejects on connection error or after `timeoutMs`. */
-export function httpGet(url: string, timeoutMs = 2_000): Promise<ProbeResponse> {
+/**
+ * GET `url` once (with extra request `headers`); rejects on a connection error, after `timeoutMs` of silence, or
+ * when the whole response took longer than 5 x `timeoutMs` (so a body that trickles forever cannot hang a run).
+ */
+export function httpGet(url: string, timeoutMs = 2_000, headers: Readonly<Record<string, string>> = {}): Promise<ProbeResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, headers }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let got = 0;
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        got += c.length;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
+      res.on('close', () => {
+        if (!res.complete) reject(new Error(`GET ${url}: connection closed after ${got} body bytes (status ${res.statusCode ?? '?'}, content-length ${res.headers['content-length'] ?? 'none'})`));
+      });
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no response in ${timeoutMs} ms`)));
+    const whole = setTimeout(() => req.destroy(new Error(`GET ${url}: response not complete in ${5 * timeoutMs} ms`)), 5 * timeoutMs);
+    whole.unref();
+    req.on('close', () => clearTimeout(whole));
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no data for ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
   });

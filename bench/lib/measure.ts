@@ -6,6 +6,7 @@
  */
 import { CLK_TCK, busyPercent, machineTicks, perProcessCpu, reapedChildrenCpuSeconds, treeCpuSeconds, treeTicks } from './cpu.js';
 import { httpGet } from './http-probe.js';
+import { originTraffic, trafficDelta } from './origin-counts.js';
 import { runWrk, wrkArgs } from './wrk.js';
 import { checkResponse } from './verify.js';
 import type { RunningTarget } from '../targets/target.js';
@@ -26,42 +27,62 @@ export interface MeasureInput {
   readonly wrkBin: string;
   /** 1-based round (--repeat); warm-up load runs before round 1 only. */
   readonly round: number;
+  /** wrk -c for this scenario instead of opts.connections (large objects use fewer). */
+  readonly connections?: number;
+  /** wrk --timeout in seconds, for responses that may take longer than wrk's default 2 s (64 MiB bodies). */
+  readonly wrkTimeoutS?: number;
+  /** wrk Lua scripts for the measured run and the warm-up (e.g. distinct paths per request). */
+  readonly scripts?: { readonly measure: string; readonly warmup: string };
+  /** Replaces the default check (two GETs of `path` against `expect`): returns the problems and a sample. */
+  readonly verify?: () => Promise<{ problems: string[]; sample: NonNullable<RunRecord['sample']> }>;
+  /** Count the origin's requests and bytes for this path (and below) during the measured run (uWS origin only). */
+  readonly originPath?: string;
+  /** Also report server CPU seconds per GiB of response bytes. */
+  readonly perGiB?: boolean;
 }
 
 /** Verify, warm up, measure; returns an 'ok' or 'failed' record. */
 export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
   const url = `${m.target.baseUrl}${m.path}`;
-  const wrkOpts = { url, threads: m.opts.threads, connections: m.opts.connections, durationS: m.opts.durationS };
+  const wrkOpts = { url, threads: m.opts.threads, connections: m.connections ?? m.opts.connections, durationS: m.opts.durationS, timeoutS: m.wrkTimeoutS };
   const base = {
     scenario: m.scenario,
     target: m.target.name,
     workers: m.target.workers,
     round: m.round,
     url,
-    loadCommand: [m.wrkBin, ...wrkArgs(wrkOpts)],
+    loadCommand: [m.wrkBin, ...wrkArgs({ ...wrkOpts, script: m.scripts?.measure })],
     // The origin's own config is recorded once per scenario (ResultFile.origins), not again on its row.
     configs: m.target === m.origin ? {} : m.target.configs,
   };
   let sample: RunRecord['sample'];
   try {
-    // Two GETs: the second shows what a repeated request gets (a pass must stay a pass).
-    for (let i = 0; i < 2; i++) {
-      const r = await httpGet(url);
-      sample = { status: r.status, headers: { ...r.headers } };
-      const problems = checkResponse(r, m.expect);
-      if (problems.length > 0) return { ...base, sample, status: 'failed', note: `verification: ${problems.join('; ')}` };
+    if (m.verify !== undefined) {
+      const v = await m.verify();
+      sample = v.sample;
+      if (v.problems.length > 0) return { ...base, sample, status: 'failed', note: `verification: ${v.problems.join('; ')}` };
+    } else {
+      // Two GETs: the second shows what a repeated request gets (a pass must stay a pass, a hit a hit).
+      for (let i = 0; i < 2; i++) {
+        const r = await httpGet(url, 10_000);
+        sample = { status: r.status, headers: { ...r.headers } };
+        const problems = checkResponse(r, m.expect);
+        if (problems.length > 0) return { ...base, sample, status: 'failed', note: `verification: GET ${m.path} #${i + 1}: ${problems.join('; ')}` };
+      }
     }
-    if (m.opts.warmupS > 0 && m.round === 1) await runWrk({ ...wrkOpts, durationS: m.opts.warmupS }, m.wrkBin);
+    if (m.opts.warmupS > 0 && m.round === 1) await runWrk({ ...wrkOpts, durationS: m.opts.warmupS, script: m.scripts?.warmup }, m.wrkBin);
+    const traffic0 = m.originPath === undefined ? null : await originTraffic(m.origin.baseUrl, m.originPath);
 
     const sameTree = m.origin.pid === m.target.pid;
     const tree0 = treeTicks(m.target.pid);
     const cpu0 = { server: sumTicks(tree0) / CLK_TCK, origin: treeCpuSeconds(m.origin.pid), wrk: reapedChildrenCpuSeconds() };
     const mach0 = machineTicks();
-    const { report, raw } = await runWrk(wrkOpts, m.wrkBin);
+    const { report, raw } = await runWrk({ ...wrkOpts, script: m.scripts?.measure }, m.wrkBin);
     // wrk has been reaped by now, so its CPU time has moved into this process's cutime/cstime.
     const tree1 = treeTicks(m.target.pid);
     const cpu1 = { server: sumTicks(tree1) / CLK_TCK, origin: treeCpuSeconds(m.origin.pid), wrk: reapedChildrenCpuSeconds() };
     const mach1 = machineTicks();
+    const traffic = traffic0 === null || m.originPath === undefined ? null : trafficDelta(traffic0, await originTraffic(m.origin.baseUrl, m.originPath));
 
     // /proc counts in 1/CLK_TCK s; rounding drops the float noise of subtracting such sums.
     const serverCpuS = round(cpu1.server - cpu0.server, 3);
@@ -85,6 +106,8 @@ export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
       wrkCpuS,
       machineBusyPct: round(busyPercent(mach0, mach1), 1),
       otherCpuS,
+      ...(m.perGiB === true && report.bytesRead > 0 ? { serverCpuSPerGiB: round(serverCpuS / (report.bytesRead / 1024 ** 3), 4) } : {}),
+      ...(traffic === null ? {} : { originRequests: traffic.requests, originBytes: traffic.bytes }),
     };
     const note = report.errors.total > 0 ? `${report.errors.total} errors` : '';
     return { ...base, sample, status: 'ok', note, metrics, rawOutput: raw };

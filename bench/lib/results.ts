@@ -41,6 +41,12 @@ export interface RunMetrics {
    * box, the bench itself, the kernel. A run where this is more than a few tenths of a second is noisy.
    */
   readonly otherCpuS: number;
+  /** serverCpuS per GiB of response bytes wrk read (large-object scenarios). */
+  readonly serverCpuSPerGiB?: number;
+  /** Requests the origin counted for the scenario's path(s) during the measured run (0 = all hits). */
+  readonly originRequests?: number;
+  /** Body bytes the origin sent for the scenario's path(s) during the measured run. */
+  readonly originBytes?: number;
 }
 
 /** One target in one scenario. */
@@ -64,6 +70,15 @@ export interface RunRecord {
   readonly configs?: Readonly<Record<string, string>>;
   /** wrk's stdout, verbatim. */
   readonly rawOutput?: string;
+  /**
+   * Which table the row belongs to: 'wrk' (default: the RunMetrics columns) or 'figures' (scenarios not driven
+   * by wrk, such as cold-100 and range-256m, whose own columns are `figures`).
+   */
+  readonly table?: 'wrk' | 'figures';
+  /** The figures of a 'figures' row, by column name, in column order. */
+  readonly figures?: Readonly<Record<string, number | string>>;
+  /** Anything else worth keeping in the JSON (per-request timings, Flint's /stats), not rendered. */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 /** A whole bench invocation. */
@@ -97,23 +112,24 @@ export function writeResults(dir: string, r: ResultFile): { json: string; md: st
 
 /** The markdown table header; one row per run follows. */
 const TABLE_HEAD =
-  '| scenario | target | workers | run | req/s | MiB/s | p50 ms | p99 ms | max ms | errors | server CPU s/1k req | origin CPU s/1k req | machine busy % | other CPU s |\n' +
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+  '| scenario | target | workers | run | req/s | MiB/s | p50 ms | p99 ms | max ms | errors | server CPU s/1k req | server CPU s/GiB | origin req | origin CPU s/1k req | machine busy % | other CPU s |\n' +
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
 
 /** One console line for a finished run. */
 export function summaryLine(r: RunRecord): string {
   const m = r.metrics;
-  const figures =
-    m === undefined
-      ? ''
-      : ` ${m.requestsPerSec.toFixed(0)} req/s, p99 ${m.latencyMs.p99.toFixed(2)} ms, server CPU ${m.serverCpuSPer1kReq.toFixed(4)} s/1k req, other CPU ${m.otherCpuS.toFixed(2)} s`;
+  let figures = '';
+  if (m !== undefined) {
+    const perGiB = m.serverCpuSPerGiB === undefined ? '' : `, ${m.mibPerSec.toFixed(0)} MiB/s, server CPU ${m.serverCpuSPerGiB.toFixed(3)} s/GiB`;
+    const origin = m.originRequests === undefined ? '' : `, origin requests ${m.originRequests}`;
+    figures = ` ${m.requestsPerSec.toFixed(0)} req/s, p99 ${m.latencyMs.p99.toFixed(2)} ms, server CPU ${m.serverCpuSPer1kReq.toFixed(4)} s/1k req${perGiB}${origin}, other CPU ${m.otherCpuS.toFixed(2)} s`;
+  } else if (r.figures !== undefined) {
+    figures = ` ${Object.entries(r.figures)
+      .map(([k, v]) => `${k} ${typeof v === 'number' ? fmtFigure(v) : v}`)
+      .join(', ')}`;
+  }
   const note = r.note === '' ? '' : ` (${r.note.split('\n')[0] ?? ''})`;
   return `${r.target} #${r.round}: ${r.status}${figures}${note}`;
-}
-
-/** The table header (also printed to the console before the rows). */
-export function tableHead(): string {
-  return TABLE_HEAD;
 }
 
 /** One table row (also printed to the console as each run finishes). */
@@ -121,7 +137,7 @@ export function renderRow(run: RunRecord): string {
   const m = run.metrics;
   if (run.status !== 'ok' || m === undefined) {
     const why = run.note.replace(/\|/g, '/').split('\n')[0] ?? '';
-    return `| ${run.scenario} | ${run.target} | ${run.workers} | ${run.round} | ${run.status}: ${why} ||||||||||\n`;
+    return `| ${run.scenario} | ${run.target} | ${run.workers} | ${run.round} | ${run.status}: ${why} ||||||||||||\n`;
   }
   const cells = [
     run.scenario,
@@ -135,6 +151,8 @@ export function renderRow(run: RunRecord): string {
     fmt(m.latencyMs.max, 1),
     String(m.errors.total),
     fmt(m.serverCpuSPer1kReq, 4),
+    m.serverCpuSPerGiB === undefined ? '' : fmt(m.serverCpuSPerGiB, 3),
+    m.originRequests === undefined ? '' : String(m.originRequests),
     fmt(m.originCpuSPer1kReq, 4),
     fmt(m.machineBusyPct, 0),
     fmt(m.otherCpuS, 2),
@@ -153,9 +171,23 @@ export function renderMarkdown(r: ResultFile): string {
   out += `Settings: ${Object.entries(r.settings)
     .map(([k, val]) => `${k}=${typeof val === 'string' ? val : JSON.stringify(val)}`)
     .join(', ')}.\n\n`;
-  out += TABLE_HEAD + r.runs.map(renderRow).join('');
+  out += renderTables(r.runs);
   if (r.skipped.length > 0) out += `\n${r.skipped.map((s) => `- ${s}`).join('\n')}\n`;
-  for (const [scenario, configs] of Object.entries(r.origins)) out += renderConfigs(`${scenario} / origin server`, configs);
+  // Scenarios usually share one origin config that differs only in its port: print each distinct one once, with
+  // every scenario's command line.
+  const originGroups = new Map<string, { argvs: string[]; scenarios: string[]; configs: Readonly<Record<string, string>> }>();
+  for (const [scenario, configs] of Object.entries(r.origins)) {
+    const { argv, ...rest } = configs;
+    const key = JSON.stringify(rest);
+    const line = `${scenario}: ${argv ?? ''}`;
+    const group = originGroups.get(key);
+    if (group === undefined) originGroups.set(key, { argvs: [line], scenarios: [scenario], configs: rest });
+    else {
+      group.argvs.push(line);
+      group.scenarios.push(scenario);
+    }
+  }
+  for (const g of originGroups.values()) out += renderConfigs(`${g.scenarios.join(', ')} / origin server`, { argv: g.argvs.join('\n'), ...g.configs });
   const seen = new Set<string>();
   for (const run of r.runs) {
     const key = `${run.scenario} / ${run.target}`;
@@ -164,6 +196,44 @@ export function renderMarkdown(r: ResultFile): string {
     out += renderConfigs(`${key}: ${run.loadCommand?.join(' ') ?? ''}`, run.configs);
   }
   return out;
+}
+
+/**
+ * Every table of a set of runs: the wrk table (rows without `table: 'figures'`), then one table per scenario
+ * of 'figures' rows, whose columns are the union of their figure names in first-seen order.
+ */
+export function renderTables(runs: readonly RunRecord[]): string {
+  const wrkRuns = runs.filter((r) => r.table !== 'figures');
+  let out = wrkRuns.length > 0 ? TABLE_HEAD + wrkRuns.map(renderRow).join('') : '';
+  const byScenario = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    if (r.table !== 'figures') continue;
+    const list = byScenario.get(r.scenario);
+    if (list === undefined) byScenario.set(r.scenario, [r]);
+    else list.push(r);
+  }
+  for (const list of byScenario.values()) {
+    const columns: string[] = [];
+    for (const r of list) for (const k of Object.keys(r.figures ?? {})) if (!columns.includes(k)) columns.push(k);
+    out += `${out === '' ? '' : '\n'}| scenario | target | workers | run | status | ${columns.join(' | ')} |\n`;
+    out += `|---|---|---:|---:|---|${columns.map(() => '---:|').join('')}\n`;
+    for (const r of list) {
+      const status = r.status === 'ok' && r.note === '' ? 'ok' : `${r.status}: ${(r.note.split('\n')[0] ?? '').replace(/\|/g, '/')}`;
+      const cells = columns.map((c) => {
+        const v = r.figures?.[c];
+        return v === undefined ? '' : typeof v === 'number' ? fmtFigure(v) : v.replace(/\|/g, '/');
+      });
+      out += `| ${r.scenario} | ${r.target} | ${r.workers} | ${r.round} | ${status} | ${cells.join(' | ')} |\n`;
+    }
+  }
+  return out;
+}
+
+/** A figure with sensible digits: integers as they are, else 3 significant decimals at most. */
+function fmtFigure(n: number): string {
+  if (Number.isInteger(n)) return String(n);
+  const abs = Math.abs(n);
+  return n.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3);
 }
 
 function renderConfigs(title: string, configs: Readonly<Record<string, string>>): string {

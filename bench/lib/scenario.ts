@@ -26,6 +26,8 @@ export interface BenchOptions {
   /** Only these target names, or null for all. */
   readonly targets: ReadonlySet<string> | null;
   readonly originKind: OriginKind;
+  /** Parent dir of the cache storage of Flint and nginx in the cache scenarios (default /dev/shm, a tmpfs). */
+  readonly cacheRoot: string;
   /** Absolute paths of external tools, null when not installed. */
   readonly tools: { readonly wrk: string | null; readonly nginx: string | null; readonly varnish: string | null };
 }

@@ -39,11 +39,17 @@ export interface WrkOptions {
   readonly threads: number;
   readonly connections: number;
   readonly durationS: number;
+  /** A wrk Lua script (`-s`), e.g. one that makes every request's path distinct. */
+  readonly script?: string;
+  /** wrk --timeout in seconds (wrk's default is 2: a response slower than that counts as a timeout error). */
+  readonly timeoutS?: number;
 }
 
 /** The exact argv passed to wrk (recorded with each result). */
 export function wrkArgs(o: WrkOptions): string[] {
-  return [`-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, '--latency', o.url];
+  const script = o.script === undefined ? [] : ['-s', o.script];
+  const timeout = o.timeoutS === undefined ? [] : ['--timeout', `${o.timeoutS}s`];
+  return [`-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, '--latency', ...timeout, ...script, o.url];
 }
 
 /** Run wrk to completion; killed if it outlives its duration by 15 s. Throws with wrk's output on failure. */

@@ -3,7 +3,11 @@
  * The table of scenarios by name, in the order `npm run bench` runs them when no --scenario is given.
  * A new scenario is one file in this folder plus one line here.
  */
+import { cold100 } from './cold-100.js';
+import { hit1k, hit1m, hit64k, hit64m } from './hit.js';
+import { miss } from './miss.js';
 import { pass1k } from './pass-1k.js';
+import { range256m } from './range-256m.js';
 import type { Scenario } from '../lib/scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [pass1k];
+export const SCENARIOS: readonly Scenario[] = [pass1k, hit1k, hit64k, hit1m, hit64m, miss, cold100, range256m];

@@ -63,7 +63,7 @@ export const pass1k: Scenario = {
       runs.push(r);
       log(`  ${summaryLine(r)}`);
     };
-    if (o.peers.has('varnish')) skipped.push(`skip varnish in ${NAME}: no Varnish target for this scenario yet (it arrives with the cache scenarios)`);
+    if (o.peers.has('varnish')) skipped.push(`skip varnish in ${NAME}: no Varnish target in this scenario (Varnish is compared in the cache scenarios)`);
     const plan = PLAN.filter((t) => (o.targets === null || o.targets.has(t.name)) && (t.peer === undefined || o.peers.has(t.peer)));
     if (o.tools.wrk === null) {
       skipped.push(missingToolLine('wrk', NAME));

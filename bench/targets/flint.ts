@@ -28,16 +28,18 @@ export interface FlintSpec {
   readonly originPort: number;
   /** Path that must answer 200 through Flint before the target counts as started. */
   readonly readyPath: string;
+  /** Parent dir of the cache storage (a fresh dir under it, removed on stop); default inside the temp dir. */
+  readonly cacheRoot?: string;
 }
 
-/** server.xml for the bench: manager on loopback, N workers, no pinning, cache on disk in the temp dir, no access log. */
-export function flintServerXml(managerPort: number, workers: number, tmp: string): string {
+/** server.xml for the bench: manager on loopback, N workers, no pinning, cache in `cacheDir`, no access log. */
+export function flintServerXml(managerPort: number, workers: number, cacheDir: string): string {
   return `<Server>
   <Host><Manager Port="${managerPort}"><Allow>127.0.0.1</Allow></Manager></Host>
   <Cache>
     <Workers>${workers}</Workers>
     <CpuAffinity>OFF</CpuAffinity>
-    <Storage><Disk>${tmp}/cache</Disk></Storage>
+    <Storage><Disk>${cacheDir}</Disk></Storage>
   </Cache>
   <VHostDefault><Log><Access>OFF</Access></Log></VHostDefault>
 </Server>
@@ -61,10 +63,11 @@ export async function startFlint(spec: FlintSpec): Promise<RunningTarget> {
   const tmp = makeTempDir(spec.name);
   const conf = join(tmp, 'conf');
   mkdirSync(conf);
-  mkdirSync(join(tmp, 'cache'));
+  const cacheDir = spec.cacheRoot === undefined ? join(tmp, 'cache') : makeTempDir(`${spec.name}-cache`, spec.cacheRoot);
+  if (spec.cacheRoot === undefined) mkdirSync(cacheDir);
   const managerPort = await freePort();
   const servicePort = await freePort();
-  const serverXml = flintServerXml(managerPort, spec.workers, tmp);
+  const serverXml = flintServerXml(managerPort, spec.workers, cacheDir);
   const vhostsXml = flintVhostsXml(servicePort, spec.originPort);
   writeFileSync(join(conf, 'server.xml'), serverXml);
   writeFileSync(join(conf, 'vhosts.xml'), vhostsXml);
@@ -76,12 +79,14 @@ export async function startFlint(spec: FlintSpec): Promise<RunningTarget> {
     workers: spec.workers,
     pid: proc.pid,
     baseUrl: `http://${BENCH_HOST}:${servicePort}`,
+    statsUrl: `http://${BENCH_HOST}:${managerPort}/stats`,
     configs: { 'server.xml': serverXml, 'vhosts.xml': vhostsXml, argv: commandLine(process.execPath, args) },
     stop: async () => {
       if (stopped) return;
       stopped = true;
       await stopTracked(proc, 15_000); // SIGTERM: Flint drains, then exits; SIGKILL after 15 s.
       removeTempDir(tmp);
+      if (spec.cacheRoot !== undefined) removeTempDir(cacheDir);
     },
   };
   try {

@@ -17,8 +17,10 @@ import type { RunningTarget } from './target.js';
 export interface NginxSpec {
   readonly name: string;
   readonly workers: number;
-  /** The `server { ... }` (and `upstream`) part of the http block; PORT and TMP are substituted. */
-  readonly serverBlock: (port: number, tmp: string) => string;
+  /** The `server { ... }` (and `upstream`) part of the http block, given the port, the temp dir and the cache dir. */
+  readonly serverBlock: (port: number, tmp: string, cacheDir: string) => string;
+  /** Parent dir of the proxy_cache storage (a fresh dir under it, removed on stop); default TMP/cache. */
+  readonly cacheRoot?: string;
   /** Path polled until it answers 200 before the target counts as started. */
   readonly readyPath: string;
 }
@@ -27,7 +29,8 @@ export interface NginxSpec {
 export async function startNginx(nginxBin: string, spec: NginxSpec): Promise<RunningTarget> {
   const tmp = makeTempDir(spec.name);
   const port = await freePort();
-  const conf = nginxConf(spec.workers, tmp, spec.serverBlock(port, tmp));
+  const cacheDir = spec.cacheRoot === undefined ? join(tmp, 'cache') : makeTempDir(`${spec.name}-cache`, spec.cacheRoot);
+  const conf = nginxConf(spec.workers, tmp, spec.serverBlock(port, tmp, cacheDir));
   writeFileSync(join(tmp, 'nginx.conf'), conf);
   for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(join(tmp, d));
   const args = ['-p', `${tmp}/`, '-e', join(tmp, 'error.log'), '-c', join(tmp, 'nginx.conf'), '-g', 'daemon off;'];
@@ -44,6 +47,7 @@ export async function startNginx(nginxBin: string, spec: NginxSpec): Promise<Run
       stopped = true;
       await stopTracked(proc); // SIGTERM = nginx fast shutdown; the master stops its workers.
       removeTempDir(tmp);
+      if (spec.cacheRoot !== undefined) removeTempDir(cacheDir);
     },
   };
   try {
@@ -124,6 +128,54 @@ export function staticOriginServerBlock(root: string): (port: number) => string 
         location / {
             add_header Cache-Control "no-store" always;
             add_header X-Bench-Origin "nginx" always;
+        }
+    }`;
+}
+
+/** How an nginx cache peer is configured beyond the shared settings. */
+export interface NginxCacheOptions {
+  /** `proxy_cache_lock on`: concurrent misses of one key wait for the first to fill it (default timeouts, 5 s). */
+  readonly lock: boolean;
+  /** The slice module: fetch and cache 1 MiB slices with Range, keyed by $uri$slice_range (range scenarios). */
+  readonly slice: boolean;
+}
+
+/**
+ * Reverse proxy with proxy_cache, configured as the cache equivalent of Flint: the same kept-alive upstream as
+ * passServerBlock, freshness from the origin's Cache-Control (nothing overrides it), a disk cache in the temp dir
+ * (`use_temp_path=off`, so fills are renamed into place, not copied), `sendfile on` as in Debian's stock nginx.conf,
+ * and `X-Cache-Status: $upstream_cache_status` on every response so the bench can tell hits from misses.
+ * `tcp_nopush off`, unlike Debian's stock config: on loopback (MTU 65536) `tcp_nopush on` with sendfile held the
+ * last segment of every 64 KiB hit until the client's 40 ms delayed ACK (measured: 1.5k req/s, p50 43.8 ms, nginx
+ * idle; with it off 28.8k req/s, p50 0.88 ms), which would measure the loopback, not nginx.
+ */
+export function cacheServerBlock(originPort: number, o: NginxCacheOptions): (port: number, tmp: string, cacheDir: string) => string {
+  const lock = o.lock ? '\n            proxy_cache_lock on;' : '';
+  const slice = o.slice
+    ? `
+            slice 1m;
+            proxy_cache_key $uri$slice_range;
+            proxy_set_header Range $slice_range;
+            proxy_cache_valid 200 206 1h;`
+    : '';
+  return (port, _tmp, cacheDir) => `    upstream bench_origin {
+        server ${BENCH_HOST}:${originPort};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+
+    proxy_cache_path ${cacheDir} levels=1:2 keys_zone=bench:64m max_size=16g inactive=1h use_temp_path=off;
+    sendfile on;
+    tcp_nopush off;
+
+    server {
+        listen ${BENCH_HOST}:${port} reuseport;
+        location / {
+            proxy_pass http://bench_origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache bench;${lock}${slice}
+            add_header X-Cache-Status $upstream_cache_status always;
         }
     }`;
 }

@@ -4,7 +4,7 @@
  * root pid whose process tree is the server's CPU figure, a loopback base URL, its exact config files and a stop
  * that ends it by pid and removes its temp dir. Invariant: after stop() resolves, nothing the target started runs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,6 +18,8 @@ export interface RunningTarget {
   readonly pid: number;
   /** 'http://127.0.0.1:PORT', no trailing slash. */
   readonly baseUrl: string;
+  /** Flint only: the manager's GET /stats URL (totals.cacheResults, totals.originRequests), kept with results. */
+  readonly statsUrl?: string;
   /** Exact config files, by file name, as written for this run. */
   readonly configs: Readonly<Record<string, string>>;
   /** SIGTERM by pid, SIGKILL after a grace period, then remove the temp dir. Idempotent. */
@@ -28,15 +30,33 @@ export interface RunningTarget {
 const TEMP_DIRS = new Set<string>();
 let exitHookInstalled = false;
 
-/** A fresh temp dir for one target, e.g. /tmp/flint-bench-nginx-pass-XXXXXX. */
-export function makeTempDir(name: string): string {
+/** A fresh temp dir for one target under `root` (default the OS temp dir), e.g. /tmp/flint-bench-nginx-pass-XXXXXX. */
+export function makeTempDir(name: string, root: string = tmpdir()): string {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => [...TEMP_DIRS].forEach(removeTempDir));
   }
-  const dir = mkdtempSync(join(tmpdir(), `flint-bench-${name}-`));
+  const dir = mkdtempSync(join(root, `flint-bench-${name}-`));
   TEMP_DIRS.add(dir);
   return dir;
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Where the cache scenarios put the caches of Flint and nginx: /dev/shm when it is a writable tmpfs, else the OS
+ * temp dir. Memory-backed, like Varnish's malloc storage, because on this VM's ext4 (mounted with `discard`) creating
+ * a file cost nginx 0.35-0.55 ms per openat/mkdir and a whole miss 1.4-1.7 ms of kernel CPU, varying 10x over one
+ * session as other work deleted files; on tmpfs the same miss cost 0.08 ms (bench/README.md "Cache storage").
+ */
+export function defaultCacheRoot(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    if (statfsSync('/dev/shm').type === TMPFS_MAGIC) return '/dev/shm';
+  } catch {
+    // no /dev/shm here
+  }
+  return tmpdir();
 }
 
 /** Remove a target's temp dir (never throws: a leftover temp dir must not fail a run). */
