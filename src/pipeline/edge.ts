@@ -44,6 +44,9 @@ const FILL_DROPPED = new Set(['range', 'if-range', 'if-none-match', 'if-modified
 /** Methods that invalidate the target URI when they succeed (RFC 9111 §4.4). */
 const UNSAFE = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
+/** How often a draining shutdown checks for running transactions and fills. */
+const DRAIN_POLL_MS = 20;
+
 /** How often batched LRU touches are written to the index (one small transaction per worker per interval). */
 const TOUCH_FLUSH_MS = 1000;
 
@@ -59,8 +62,6 @@ export class Edge {
   /** Object hash hex -> access time (ms), written to the index in batches (no LMDB write per hit). */
   #touches = new Map<string, number>();
   readonly #touchTimer: NodeJS.Timeout;
-  /** Resolves the in-flight wait of a draining shutdown. */
-  #idle: (() => void) | null = null;
 
   constructor(config: Config, workerIndex: number, log: Logger) {
     this.counters = new WorkerCounters(workerIndex);
@@ -185,7 +186,7 @@ export class Edge {
     if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400) this.#invalidateTargets(ctx);
     const logger = this.#accessLogs.get(ctx.vhost.log.accessPath);
     if (logger !== null) writeAccessRecord(logger, ctx, status, bytesSent, now);
-    if (--this.counters.activeRequests === 0) this.#idle?.();
+    this.counters.activeRequests--;
   };
 
   /**
@@ -221,16 +222,17 @@ export class Edge {
     );
   }
 
-  /** Resolves when no transaction is in flight, or after `timeoutMs`; returns how many were still running. */
-  drain(timeoutMs: number): Promise<number> {
-    if (this.counters.activeRequests === 0) return Promise.resolve(0);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(this.counters.activeRequests), timeoutMs);
-      this.#idle = () => {
-        clearTimeout(timer);
-        resolve(0);
-      };
-    });
+  /**
+   * Resolves when no client transaction and no cache fill is in flight (a fill can outlive its clients: its last
+   * block and the commit follow the last byte sent), or after `timeoutMs`; returns how many were still running.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    const running = (): number => this.counters.activeRequests + this.#flow.activeFills;
+    while (running() > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+    return running();
   }
 
   async close(): Promise<void> {

@@ -244,8 +244,6 @@ describe('cache validation', () => {
       assert.equal(res.body.toString(), 'swr v1');
       assert.match(cacheStatus(res), /fwd=stale/);
     }
-    assert.equal(seenFor(origin, '/swr').length, 2, 'one fill and exactly one background refresh');
-    assert.equal(seenFor(origin, '/swr')[1]?.headers['if-none-match'], '"s1"');
     // Once the refresh lands, the new version is a plain hit.
     let polls = 0;
     let fresh: TestResponse | undefined;
@@ -260,7 +258,8 @@ describe('cache validation', () => {
       assert.equal(res.body.toString(), 'swr v1');
     }
     assert.ok(fresh !== undefined, 'the refreshed object is served within 5 s');
-    assert.equal(seenFor(origin, '/swr').length, 2, 'no further origin request while the refresh ran');
+    assert.equal(seenFor(origin, '/swr').length, 2, 'one fill and exactly one background refresh');
+    assert.equal(seenFor(origin, '/swr')[1]?.headers['if-none-match'], '"s1"');
     const hit = await get('/swr');
     assert.ok(isHit(hit) && !/fwd=/.test(cacheStatus(hit)), cacheStatus(hit));
     assert.equal(hit.body.toString(), 'swr v2');
