@@ -299,11 +299,15 @@ export class CacheIndex {
   }
 
   /**
-   * Publishes a complete object: record, vary names, key string, usage, and the lease released (its blocks now
-   * belong to the object). The object it replaces, if any, has its blocks released.
+   * Publishes a complete object: record, vary names, key string, usage, and the fill's lease (`lease`, on the lookup
+   * hash, which differs from `objectHash` when the response's Vary differs) released in the same transaction: its
+   * blocks now belong to the object. The object it replaces, if any, has its blocks released. Resolves once the
+   * transaction committed.
    */
-  commit(objectHash: Buffer, primaryHash: Buffer, vary: readonly string[], meta: ObjectMeta, fillId: string | null, now: number): void {
-    this.#root.transactionSync(() => {
+  async commit(objectHash: Buffer, primaryHash: Buffer, vary: readonly string[], meta: ObjectMeta, lease: { readonly hash: Buffer; readonly id: string } | null, now: number): Promise<void> {
+    // Asynchronous: lmdb batches the commits of concurrent fills into one write transaction (a miss-heavy load
+    // would otherwise pay one commit per object on the event loop).
+    await this.#root.transaction(() => {
       const previous = this.#objects.get(objectHash);
       let used = (this.#state.get('usedBytes') as number | undefined) ?? 0;
       if (previous !== undefined) {
@@ -316,10 +320,7 @@ export class CacheIndex {
       this.#keys.put(meta.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(meta));
       this.#touchInTxn(objectHash, now);
-      if (fillId !== null) {
-        const fill = this.#fills.get(objectHash);
-        if (fill !== undefined && fill.id === fillId) this.#fills.remove(objectHash);
-      }
+      if (lease !== null && this.#fills.get(lease.hash)?.id === lease.id) this.#fills.remove(lease.hash);
     });
   }
 

@@ -22,6 +22,15 @@ function statusLine(status: number, reason: string): string {
   return line;
 }
 
+/** Writers whose head is held, flushed together once per event-loop turn (one setImmediate, not one per response). */
+let heldHeads: ResponseWriter[] = [];
+
+function flushHeldHeads(): void {
+  const writers = heldHeads;
+  heldHeads = [];
+  for (const writer of writers) writer.flushHead();
+}
+
 export type WriterState = 'open' | 'streaming' | 'ended' | 'aborted';
 
 export class ResponseWriter {
@@ -67,8 +76,9 @@ export class ResponseWriter {
    * Writes status and headers. `headers` is a flat name/value list without Content-Length or Transfer-Encoding;
    * `totalSize` is the body length, or -1 for an unknown length (chunked). The head is held back and sent in the
    * same corked write as the first body chunk or the end (one send syscall for a small response, measured as
-   * the largest cost of a proxied 1 KiB response); if neither comes in this turn of the event loop it is sent
-   * on its own, so a slow body never delays the head.
+   * the largest cost of a proxied 1 KiB response); if neither comes in this turn of the event loop (a macrotask
+   * later, so body bytes parsed from the same origin read still make it) it is sent on its own, so a slow body
+   * never delays the head.
    */
   writeHead(status: number, reason: string, headers: readonly string[], totalSize: number): void {
     if (this.#state !== 'open') return;
@@ -76,7 +86,8 @@ export class ResponseWriter {
     this.#state = 'streaming';
     this.#headStatus = statusLine(status, reason);
     this.#headHeaders = headers;
-    queueMicrotask(this.#flushHead);
+    heldHeads.push(this);
+    if (heldHeads.length === 1) setImmediate(flushHeldHeads);
   }
 
   /** Writes a held-back head; call inside a cork. */
@@ -88,10 +99,11 @@ export class ResponseWriter {
     for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i] as string, headers[i + 1] as string);
   }
 
-  readonly #flushHead = (): void => {
+  /** Sends the head on its own if no body bytes or end took it along (see writeHead). */
+  flushHead(): void {
     if (this.#headHeaders === null || this.#state !== 'streaming') return;
     this.#res.cork(() => this.#writeHeldHead());
-  };
+  }
 
   /**
    * Sends a body chunk. Returns true when the socket took all of it; false when the caller must wait for the

@@ -106,9 +106,13 @@ export class CacheFlow {
       const entry = hot.lookup(primary, head.headers, now);
       if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
     }
-    const ref = store.ref(ctx.vhost.name, ctx.path, head.query, head.headers);
+    let ref = store.ref(ctx.vhost.name, ctx.path, head.query, head.headers);
     const directives = requestDirectivesFromHeaders(head.headers);
-    const meta = ref.vary[0] === '*' ? undefined : store.get(ref);
+    let meta = ref.vary[0] === '*' ? undefined : store.get(ref);
+    if (meta === undefined) {
+      const committing = this.#committing(ref, head.headers);
+      if (committing !== null) ({ ref, meta } = committing);
+    }
     if (meta !== undefined && meta.complete === false) {
       void this.#partialHit(ctx, writer, ref, meta, directives);
       return;
@@ -127,6 +131,18 @@ export class CacheFlow {
       return;
     }
     this.#miss(ctx, writer, ref, null);
+  }
+
+  /**
+   * The object a complete local fill of `ref` is committing to the index (its meta is final; the commit is
+   * asynchronous), when it is the variant these request headers select; else null.
+   */
+  #committing(ref: ObjectRef, requestHeaders: readonly string[]): { ref: ObjectRef; meta: ObjectMeta } | null {
+    const fill = this.#fills.get(ref.hex);
+    if (fill === undefined || fill.state !== 'complete' || fill.meta === null || fill.head === null) return null;
+    const stored = fill.head.ref;
+    const own = this.#services.store.refFor(stored.primary, stored.primaryHash, stored.vary, requestHeaders);
+    return own.hex === stored.hex ? { ref: stored, meta: fill.meta } : null;
   }
 
   /**
@@ -355,6 +371,17 @@ export class CacheFlow {
   #miss(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, stale: ObjectMeta | null, result?: CacheResult): void {
     const { store } = this.#services;
     const local = this.#fills.get(ref.hex);
+    if (local !== undefined && local.state === 'complete') {
+      // Its object is being committed; this request wanted more than it (a revalidation, another variant): start
+      // over once the commit landed.
+      const unsubscribe = local.subscribe(() => {
+        if (this.#fills.get(ref.hex) === local) return;
+        unsubscribe();
+        if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+        else this.#miss(ctx, writer, ref, stale === null ? null : (this.#services.store.get(ref) ?? stale), result);
+      });
+      return;
+    }
     if (local !== undefined) {
       this.#followLocal(ctx, writer, local, stale, 'TCP_RT_HIT');
       return;
@@ -531,6 +558,14 @@ export class CacheFlow {
       return;
     }
     const head = fill.head as FillHead;
+    if (!owner && head.ref.vary.length > 0) {
+      // The response varies: a follower whose request selects another variant fetches its own.
+      const own = store.refFor(head.ref.primary, head.ref.primaryHash, head.ref.vary, ctx.head.headers);
+      if (own.hex !== head.ref.hex) {
+        this.#miss(ctx, writer, own, null);
+        return;
+      }
+    }
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
       this.#deliverStored(ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
@@ -584,10 +619,12 @@ export class CacheFlow {
       const record = store.index.getFill(ref.hash);
       if (record === undefined || record.id !== fillId) {
         // The fill ended: a committed object is a hit; anything else (failure, 304 refresh) is a fresh lookup.
+        // The lookup starts over from the index: the response may have brought Vary names the first one lacked.
+        ref = store.ref(ctx.vhost.name, ctx.path, ctx.head.query, ctx.head.headers);
+        // Reuse rules apply as to any stored response (it may have arrived stale, or the fill may have finished
+        // before this request saw its head).
         const meta = store.get(ref);
-        if (meta !== undefined && (stale === null || meta.generation !== stale.generation || meta.responseTime !== stale.responseTime)) {
-          this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), 'TCP_RT_HIT', 'hit; collapsed');
-        } else if (meta !== undefined) {
+        if (meta !== undefined) {
           this.#lookupHit(ctx, writer, ref, meta, requestDirectivesFromHeaders(ctx.head.headers));
         } else {
           this.#miss(ctx, writer, ref, null);
@@ -603,7 +640,8 @@ export class CacheFlow {
         this.#miss(ctx, writer, ref, stale);
         return;
       }
-      if (record.headers !== null && stale === null && record.status !== 0) {
+      // A varying response is followed only once stored: which variant this fill stores is not in its record.
+      if (record.headers !== null && stale === null && record.status !== 0 && headerOf(record.headers, 'vary') === undefined) {
         ctx.status = record.status;
         const source = new RemoteFillSource(store, ref, fillId, () => this.#restartFill(ctx, ref));
         const ageSec = record.timing === null ? 0 : currentAge(record.timing, Date.now());

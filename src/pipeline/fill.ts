@@ -143,7 +143,12 @@ export class Fill implements OriginSink {
     this.head = head;
     this.state = 'streaming';
     this.#storing = !this.#store.degraded;
-    this.#publish();
+    // Followers in other workers learn the head from the fill record; a small body usually completes (and commits)
+    // before the next event-loop turn, which makes that write unnecessary.
+    this.#lastLeaseRenewal = Date.now();
+    setImmediate(() => {
+      if (this.state === 'streaming') this.#publish();
+    });
     this.#wake();
   }
 
@@ -153,11 +158,15 @@ export class Fill implements OriginSink {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.#current === null) {
-        // The first block may hold a whole inline body; later ones are exactly one block.
-        this.#current = Buffer.allocUnsafeSlow(this.blockSize);
+        this.#current = Buffer.allocUnsafeSlow(this.#nextBufferSize());
         this.#currentLength = 0;
+      } else if (this.#currentLength === this.#current.length) {
+        // A body longer than its Content-Length said: grow to a whole block.
+        const grown = Buffer.allocUnsafeSlow(this.blockSize);
+        this.#current.copy(grown, 0, 0, this.#currentLength);
+        this.#current = grown;
       }
-      const n = Math.min(chunk.length - offset, this.blockSize - this.#currentLength);
+      const n = Math.min(chunk.length - offset, this.#current.length - this.#currentLength);
       chunk.copy(this.#current, this.#currentLength, offset, offset + n);
       this.#currentLength += n;
       offset += n;
@@ -166,6 +175,17 @@ export class Fill implements OriginSink {
     this.received += chunk.length;
     this.#renewLease();
     this.#wake();
+  }
+
+  /**
+   * Size of the next block buffer: a whole block, except the last block of a body whose Content-Length is known,
+   * so a small object costs its own size in memory, not a block.
+   */
+  #nextBufferSize(): number {
+    const size = this.head?.size ?? -1;
+    if (size < 0) return this.blockSize;
+    const start = (this.blocks.length + this.#inFlight.size) * this.blockSize;
+    return Math.max(1, Math.min(this.blockSize, size - start));
   }
 
   /** Queues the current block for writing; subscribers read it from memory until the write completes. */
@@ -227,7 +247,7 @@ export class Fill implements OriginSink {
     const length = this.#currentLength;
     let inline: Uint8Array | null = null;
     if (this.blocks.length + this.#inFlight.size === 0 && this.received <= this.#store.inlineMaxBytes) {
-      inline = current === null ? Buffer.alloc(0) : Buffer.from(current.subarray(0, length));
+      inline = current === null ? Buffer.alloc(0) : length === current.length ? current : Buffer.from(current.subarray(0, length));
     } else if (current !== null && length > 0) {
       this.#flushCurrent();
     }
@@ -248,15 +268,18 @@ export class Fill implements OriginSink {
       this.flushed = this.received;
     }
     this.state = 'complete';
+    // Clients read the body from memory or the written blocks: they need not wait for the index commit.
+    this.#wake();
     if (this.#storing) {
       try {
-        this.#store.index.commit(head.ref.hash, head.ref.primaryHash, head.ref.vary, this.meta, null, Date.now());
+        await this.#store.index.commit(head.ref.hash, head.ref.primaryHash, head.ref.vary, this.meta, { hash: this.leaseRef.hash, id: this.id }, Date.now());
       } catch (error) {
         this.#storing = false;
         if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
       }
     }
-    this.#finishLease(this.#storing);
+    // A commit released the lease in its own transaction.
+    if (!this.#storing) this.#finishLease(false);
     this.#onDone(this);
     this.#wake();
   }
