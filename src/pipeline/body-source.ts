@@ -1,12 +1,14 @@
 /**
  * @module pipeline/body-source
  * Where the bytes of a cached body come from, behind one `read(pos, max)`: inline bytes, committed blocks (read
- * whole and checksum-verified, so a torn or reused block is never served), a fill in this worker (memory or
+ * whole and checksum-verified the first time this worker reads them, so a torn or reused block is never served;
+ * a torn block drops its object so the next request refetches it), a fill in this worker (memory or
  * blocks), or a fill in another worker (its LMDB fill record, polled). A read resolves with at least one byte, or
  * rejects. Block reads use a per-read-stream scratch buffer taken from a small pool. Runs in workers.
  */
-import { isProcessAlive } from '../cache/store.js';
+import { CorruptBlockError, isProcessAlive } from '../cache/store.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
+import { keyHash } from '../cache/key.js';
 import type { Fill } from './fill.js';
 
 export interface BodySource {
@@ -16,8 +18,12 @@ export interface BodySource {
   release(): void;
 }
 
+/** Fills' blocks are always checksummed: nothing in the index vouches for them yet. */
+const NOT_CONFIRMED = (): boolean => false;
+
+/** Block-sized read buffers kept for reuse, up to SCRATCH_POOL_BYTES (a large hit must not cost a GC'd MiB). */
 const SCRATCH_POOL: Buffer[] = [];
-const SCRATCH_POOL_MAX = 16;
+const SCRATCH_POOL_BYTES = 64 * 1024 * 1024;
 
 function takeScratch(size: number): Buffer {
   const pooled = SCRATCH_POOL.pop();
@@ -25,7 +31,7 @@ function takeScratch(size: number): Buffer {
 }
 
 function giveScratch(buffer: Buffer | null): void {
-  if (buffer !== null && SCRATCH_POOL.length < SCRATCH_POOL_MAX) SCRATCH_POOL.push(buffer);
+  if (buffer !== null && (SCRATCH_POOL.length + 1) * buffer.length <= SCRATCH_POOL_BYTES) SCRATCH_POOL.push(buffer);
 }
 
 export class InlineSource implements BodySource {
@@ -50,12 +56,13 @@ export class InlineSource implements BodySource {
 /** Reads committed blocks, keeping the last verified block for sequential slices. */
 export class BlockSource implements BodySource {
   readonly #store: CacheStore;
-  readonly #meta: Pick<ObjectMeta, 'size' | 'blockSize' | 'blocks' | 'crcs'>;
+  readonly #meta: Pick<ObjectMeta, 'key' | 'size' | 'blockSize' | 'blocks' | 'crcs'>;
+  #hash: Buffer | null = null;
   #scratch: Buffer | null = null;
   #cachedIndex = -1;
   #cached: Buffer | null = null;
 
-  constructor(store: CacheStore, meta: Pick<ObjectMeta, 'size' | 'blockSize' | 'blocks' | 'crcs'>) {
+  constructor(store: CacheStore, meta: Pick<ObjectMeta, 'key' | 'size' | 'blockSize' | 'blocks' | 'crcs'>) {
     this.#store = store;
     this.#meta = meta;
   }
@@ -68,7 +75,18 @@ export class BlockSource implements BodySource {
       const crc = this.#meta.crcs[index];
       if (id === undefined || crc === undefined) throw new Error(`block ${index} of the object is missing`);
       this.#scratch ??= takeScratch(blockSize);
-      this.#cached = await this.#store.readVerified(id, Math.min(blockSize, size - index * blockSize), crc, this.#scratch);
+      const hash = (this.#hash ??= keyHash(this.#meta.key));
+      const stillOwned = (): boolean => {
+        const current = this.#store.index.getObject(hash);
+        return current !== undefined && current.key === this.#meta.key && current.blocks[index] === id && current.crcs[index] === crc;
+      };
+      try {
+        this.#cached = await this.#store.readVerified(id, Math.min(blockSize, size - index * blockSize), crc, this.#scratch, stillOwned);
+      } catch (error) {
+        // A torn block: the object is dropped (if the index still lists this block) so the next request refetches it.
+        if (error instanceof CorruptBlockError && stillOwned()) this.#store.index.remove(hash, Date.now());
+        throw error;
+      }
       this.#cachedIndex = index;
     }
     const within = pos - index * blockSize;
@@ -105,7 +123,7 @@ export class LocalFillSource implements BodySource {
         if (block !== null) {
           this.#scratch ??= takeScratch(fill.blockSize);
           const length = Math.min(fill.blockSize, fill.received - index * fill.blockSize);
-          const data = await this.#store.readVerified(block.id, length, block.crc, this.#scratch);
+          const data = await this.#store.readVerified(block.id, length, block.crc, this.#scratch, NOT_CONFIRMED);
           const within = pos - index * fill.blockSize;
           return data.subarray(within, within + max);
         }
@@ -181,7 +199,7 @@ export class RemoteFillSource implements BodySource {
       const crc = record.crcs[index];
       if (id !== undefined && crc !== undefined) {
         this.#scratch ??= takeScratch(record.blockSize);
-        const data = await this.#store.readVerified(id, record.blockSize, crc, this.#scratch);
+        const data = await this.#store.readVerified(id, record.blockSize, crc, this.#scratch, NOT_CONFIRMED);
         const within = pos - index * record.blockSize;
         return data.subarray(within, within + max);
       }

@@ -95,7 +95,7 @@ export class CacheFlow {
 
   /** Entry point; `ctx.path` is already normalised. Must run synchronously inside the uWS handler. */
   handle(ctx: RequestCtx, writer: ResponseWriter): void {
-    const { store, hot } = this.#services;
+    const { hot } = this.#services;
     // Origin traffic on the cache path is counted by the fills (shared by many clients), not per request.
     ctx.originCounted = true;
     const head = ctx.head;
@@ -106,13 +106,20 @@ export class CacheFlow {
       const entry = hot.lookup(primary, head.headers, now);
       if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
     }
+    this.#lookup(ctx, writer);
+  }
+
+  /** Index lookup and dispatch: hit, partial hit, or miss. */
+  #lookup(ctx: RequestCtx, writer: ResponseWriter): void {
+    const { store } = this.#services;
+    const head = ctx.head;
     let ref = store.ref(ctx.vhost.name, ctx.path, head.query, head.headers);
     const directives = requestDirectivesFromHeaders(head.headers);
-    let meta = ref.vary[0] === '*' ? undefined : store.get(ref);
-    if (meta === undefined) {
-      const committing = this.#committing(ref, head.headers);
-      if (committing !== null) ({ ref, meta } = committing);
-    }
+    // A complete local fill still committing is newer than what the index holds (it may be replacing it).
+    const committing = ref.vary[0] === '*' ? null : this.#committing(ref, head.headers);
+    let meta: ObjectMeta | undefined;
+    if (committing !== null) ({ ref, meta } = committing);
+    else meta = ref.vary[0] === '*' ? undefined : store.get(ref);
     if (meta !== undefined && meta.complete === false) {
       void this.#partialHit(ctx, writer, ref, meta, directives);
       return;
@@ -372,13 +379,13 @@ export class CacheFlow {
     const { store } = this.#services;
     const local = this.#fills.get(ref.hex);
     if (local !== undefined && local.state === 'complete') {
-      // Its object is being committed; this request wanted more than it (a revalidation, another variant): start
-      // over once the commit landed.
+      // Its object is being committed and did not satisfy this request (it must be revalidated, or is another
+      // variant): look up again once the commit landed.
       const unsubscribe = local.subscribe(() => {
         if (this.#fills.get(ref.hex) === local) return;
         unsubscribe();
         if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
-        else this.#miss(ctx, writer, ref, stale === null ? null : (this.#services.store.get(ref) ?? stale), result);
+        else this.#lookup(ctx, writer);
       });
       return;
     }
@@ -776,6 +783,10 @@ export class CacheFlow {
     }
     if (length < 0) pieces = [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
     void deliverBody(writer, unknownLengthAware(source, length), pieces).then((outcome) => {
+      if (outcome === 'failed') {
+        ctx.errorCode = 'FLINT_ERR_CACHE_READ';
+        this.#services.log.warn({ event: 'cache.read_failed', url: ctx.url, vhost: ctx.vhost.name }, 'a stored body could not be read: connection closed, object dropped if its block was torn');
+      }
       this.#services.finish(ctx, outcome === 'complete' ? 'complete' : 'aborted', writer.bytesSent);
     });
   }

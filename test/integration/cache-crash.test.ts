@@ -1,11 +1,13 @@
 /**
  * Crash safety of fills: a fill owner SIGKILLed mid-body is taken over and its followers in the other worker
- * complete with the right bytes; a whole Flint SIGKILLed mid-fill never serves the half object after a restart.
+ * complete with the right bytes; a whole Flint SIGKILLed mid-fill never serves the half object after a restart;
+ * a block torn on disk is detected by its checksum, never served, and the object is refetched.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { FlintProcess, serverXml, sleep, vhostXml } from '../helpers/flint.js';
 import type { StatsBody } from '../helpers/flint.js';
@@ -162,6 +164,47 @@ test('objects survive a restart: hits with zero origin requests', async () => {
     assert.equal(createHash('sha256').update(big.body).digest('hex'), DIGEST);
     assert.equal(origin.seen.length, 2, 'no origin request after the restart');
     assert.equal((await second.stats()).totals.cacheResults.TCP_HIT, 2);
+  } finally {
+    await second?.stop();
+    await origin.close();
+  }
+});
+
+/** Every block file under `dir` (the cache's sparse block files). */
+function blockFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => /blocks-\d+\.dat$/.test(name))
+    .map((name) => join(dir, name));
+}
+
+test('a torn block is never served: after a restart the read fails, the object is dropped and refetched', async () => {
+  const origin = await TestOrigin.start((_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-length': String(SIZE) });
+    res.end(BODY);
+  });
+  const port = await freePort();
+  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
+    server: serverXml({ managerPort, dir, workers: 1 }),
+    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+  }));
+  let second: FlintProcess | null = null;
+  try {
+    assert.equal((await download(port, '/big')).sha256, DIGEST);
+    assert.equal(await flint.stop(20_000, true), 0);
+    const files = blockFiles(flint.dir);
+    assert.equal(files.length, 1, `one block file: ${files.join(', ')}`);
+    // Tear the middle of the object on disk, as a crash during a block write would (same length, other bytes).
+    const fd = openSync(files[0] as string, 'r+');
+    writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, SIZE / 2);
+    closeSync(fd);
+    second = await FlintProcess.restart(flint);
+    const torn = await download(port, '/big');
+    assert.ok(torn.error !== null || torn.bytes < SIZE, `the torn copy is cut short, never completed: ${JSON.stringify(torn)}`);
+    await second.waitForLog((l) => l.event === 'cache.read_failed');
+    const again = await download(port, '/big');
+    assert.equal(again.status, 200);
+    assert.equal(again.sha256, DIGEST, 'refetched whole and right');
+    assert.equal(origin.seen.length, 2, 'the object was fetched again');
   } finally {
     await second?.stop();
     await origin.close();
