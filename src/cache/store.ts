@@ -104,7 +104,15 @@ export class CacheStore {
   async writeBlock(id: number, data: Uint8Array): Promise<number> {
     this.#verified.delete(id);
     await this.blocks.writeBlock(id, data);
-    return blockChecksum(data);
+    const crc = blockChecksum(data);
+    // Written whole by this worker just now: as good as verified.
+    this.#remember(id, crc);
+    return crc;
+  }
+
+  #remember(id: number, crc: number): void {
+    if (this.#verified.size >= VERIFIED_BLOCKS_MAX) this.#verified.clear();
+    this.#verified.set(id, crc);
   }
 
   /**
@@ -120,8 +128,7 @@ export class CacheStore {
     if (n !== blockLength || blockChecksum(data) !== crc) {
       throw new CorruptBlockError(`block ${blockId} failed its checksum (${n}/${blockLength} bytes): torn or reused`);
     }
-    if (this.#verified.size >= VERIFIED_BLOCKS_MAX) this.#verified.clear();
-    this.#verified.set(blockId, crc);
+    this.#remember(blockId, crc);
     return data;
   }
 

@@ -18,9 +18,6 @@ export interface BodySource {
   release(): void;
 }
 
-/** Fills' blocks are always checksummed: nothing in the index vouches for them yet. */
-const NOT_CONFIRMED = (): boolean => false;
-
 /** Block-sized read buffers kept for reuse, up to SCRATCH_POOL_BYTES (a large hit must not cost a GC'd MiB). */
 const SCRATCH_POOL: Buffer[] = [];
 const SCRATCH_POOL_BYTES = 64 * 1024 * 1024;
@@ -103,7 +100,13 @@ export class BlockSource implements BodySource {
 export class LocalFillSource implements BodySource {
   readonly #fill: Fill;
   readonly #store: CacheStore;
+  /** Once the fill is complete, its object's blocks are read like any stored object's. */
+  #blocks: BlockSource | null = null;
   #scratch: Buffer | null = null;
+  #cachedIndex = -1;
+  #cached: Buffer | null = null;
+  /** While the fill runs it holds its blocks (nothing can free them): this worker's own writes need no re-check. */
+  readonly #whileFilling = (): boolean => this.#fill.state === 'streaming';
 
   constructor(fill: Fill, store: CacheStore) {
     this.#fill = fill;
@@ -118,14 +121,21 @@ export class LocalFillSource implements BodySource {
       const memory = fill.memorySlice(pos);
       if (memory !== null && memory.length > 0) return memory.subarray(0, max);
       if (memory === null) {
+        if (fill.state === 'complete' && fill.meta !== null) {
+          this.#blocks ??= new BlockSource(this.#store, fill.meta);
+          return this.#blocks.read(pos, max);
+        }
         const index = Math.floor(pos / fill.blockSize);
         const block = fill.diskBlock(index);
         if (block !== null) {
-          this.#scratch ??= takeScratch(fill.blockSize);
-          const length = Math.min(fill.blockSize, fill.received - index * fill.blockSize);
-          const data = await this.#store.readVerified(block.id, length, block.crc, this.#scratch, NOT_CONFIRMED);
+          if (index !== this.#cachedIndex) {
+            this.#scratch ??= takeScratch(fill.blockSize);
+            const length = Math.min(fill.blockSize, fill.received - index * fill.blockSize);
+            this.#cached = await this.#store.readVerified(block.id, length, block.crc, this.#scratch, this.#whileFilling);
+            this.#cachedIndex = index;
+          }
           const within = pos - index * fill.blockSize;
-          return data.subarray(within, within + max);
+          return (this.#cached as Buffer).subarray(within, within + max);
         }
       }
       if (fill.ended && pos >= fill.received) throw new Error(`fill ended at ${fill.received} bytes, before ${pos}`);
@@ -139,6 +149,7 @@ export class LocalFillSource implements BodySource {
   }
 
   release(): void {
+    this.#blocks?.release();
     giveScratch(this.#scratch);
     this.#scratch = null;
   }
@@ -160,6 +171,8 @@ export class RemoteFillSource implements BodySource {
   /** The source that replaced a fill whose owner died. */
   #successor: BodySource | null = null;
   #scratch: Buffer | null = null;
+  #cachedIndex = -1;
+  #cached: Buffer | null = null;
 
   /** `takeOver` is called when the owner dies: it returns a source for the restarted fill, or null to give up. */
   constructor(store: CacheStore, ref: ObjectRef, fillId: string, takeOver: () => BodySource | null) {
@@ -195,16 +208,27 @@ export class RemoteFillSource implements BodySource {
         continue;
       }
       const index = Math.floor(pos / record.blockSize);
+      if (index === this.#cachedIndex) return this.#sliceCached(pos, record.blockSize, max);
       const id = record.blocks[index];
       const crc = record.crcs[index];
       if (id !== undefined && crc !== undefined) {
         this.#scratch ??= takeScratch(record.blockSize);
-        const data = await this.#store.readVerified(id, record.blockSize, crc, this.#scratch, NOT_CONFIRMED);
-        const within = pos - index * record.blockSize;
-        return data.subarray(within, within + max);
+        // The fill's record listing the block vouches for it as the index does for a stored object.
+        const listed = (): boolean => {
+          const current = this.#store.index.getFill(this.#ref.hash);
+          return current !== undefined && current.id === this.#fillId && current.blocks[index] === id && current.crcs[index] === crc;
+        };
+        this.#cached = await this.#store.readVerified(id, record.blockSize, crc, this.#scratch, listed);
+        this.#cachedIndex = index;
+        return this.#sliceCached(pos, record.blockSize, max);
       }
       await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));
     }
+  }
+
+  #sliceCached(pos: number, blockSize: number, max: number): Buffer {
+    const within = pos - this.#cachedIndex * blockSize;
+    return (this.#cached as Buffer).subarray(within, within + max);
   }
 
   release(): void {
