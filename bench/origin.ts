@@ -11,6 +11,9 @@
  *   Bodies larger than one 256 KiB chunk are streamed with backpressure at a paced rate, R MiB/s per response
  *   (default 128, about 1 Gbit/s), like an origin across a network: a 64 MiB fill takes 0.5 s, long enough for
  *   followers to arrive while it streams. Smaller bodies are sent at once;
+ * - `/z/<id>` for id 1..100,000 (lib/zipf.ts): the `zipf` scenario's objects, cacheable like `/c/`, each of a size
+ *   that depends on its id alone (a SURGE-like web mix of 100 B..4 MiB), with an ETag of its own. All of them count
+ *   under one key, `/z/*`;
  * - `/__bench/counts`: JSON of requests, body bytes sent (as the socket takes them), aborted responses and
  *   responses still streaming, per count key (lib/objects.ts countKey), so scenarios count origin traffic here,
  *   the same way for every product.
@@ -20,6 +23,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
 import { parseArgs } from 'node:util';
 import { CACHE_MAX_AGE_S, CACHE_OBJECTS, LARGEST_OBJECT_BYTES, ORIGIN_ADMIN_PREFIX, ORIGIN_MARK_HEADER, ORIGIN_OBJECTS, countKey, objectBody } from './lib/objects.js';
+import { ZIPF_PREFIX, zipfSizes } from './lib/zipf.js';
 
 /** Streaming chunk: 256 KiB, the size spikes.md item 1 found best for uWS tryEnd loops. */
 const CHUNK = 256 * 1024;
@@ -58,6 +62,7 @@ function main(): void {
   // Every object is a prefix of the same content, so one buffer serves them all (and every range of them).
   const content = objectBody(LARGEST_OBJECT_BYTES);
   const cacheSizes = new Map<string, number>(Object.entries(CACHE_OBJECTS));
+  const zipf = zipfSizes().sizes;
 
   uWS
     .App()
@@ -86,6 +91,16 @@ function main(): void {
         });
         return;
       }
+      if (url.startsWith(ZIPF_PREFIX)) {
+        const id = Number(url.slice(ZIPF_PREFIX.length));
+        const zsize = Number.isInteger(id) && id >= 1 ? zipf[id - 1] : undefined;
+        if (zsize === undefined) {
+          res.cork(() => res.writeStatus('404 Not Found').writeHeader('Cache-Control', 'no-store').end('not found'));
+          return;
+        }
+        serveCacheable(res, key, zsize, parseRange(req.getHeader('range'), zsize), `"z${id}-${zsize.toString(16)}"`);
+        return;
+      }
       const name = /^\/c\/([^/]+)/.exec(url)?.[1];
       const size = name === undefined ? undefined : cacheSizes.get(name);
       if (size === undefined) {
@@ -93,7 +108,7 @@ function main(): void {
         return;
       }
       const range = parseRange(req.getHeader('range'), size);
-      serveCacheable(res, key, size, range);
+      serveCacheable(res, key, size, range, `"${size.toString(16)}"`);
     })
     .listen('127.0.0.1', port, (ls: us_listen_socket | false) => {
       if (ls === false) {
@@ -104,13 +119,13 @@ function main(): void {
     });
 
   /** One cacheable response: 200, 206 or 416; small bodies at once, large ones streamed and paced. */
-  function serveCacheable(res: HttpResponse, key: string, size: number, range: ReturnType<typeof parseRange>): void {
+  function serveCacheable(res: HttpResponse, key: string, size: number, range: ReturnType<typeof parseRange>, etag: string): void {
     const writeHead = (status: string, contentRange: string | null): void => {
       res
         .writeStatus(status)
         .writeHeader('Content-Type', 'application/octet-stream')
         .writeHeader('Cache-Control', `public, max-age=${CACHE_MAX_AGE_S}`)
-        .writeHeader('ETag', `"${size.toString(16)}"`)
+        .writeHeader('ETag', etag)
         .writeHeader('Last-Modified', LAST_MODIFIED)
         .writeHeader('Accept-Ranges', 'bytes')
         .writeHeader(ORIGIN_MARK_HEADER, 'uws');

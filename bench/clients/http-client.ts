@@ -14,6 +14,7 @@
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { objectBytes } from '../lib/objects.js';
+import { mulberry32 } from '../lib/prng.js';
 
 /** One request as the client saw it; times in ms since the client's t0 (just before the first request). */
 export interface ClientRequest {
@@ -125,21 +126,9 @@ function round(n: number): number {
   return n < 0 ? -1 : Math.round(n * 100) / 100;
 }
 
-/** mulberry32: a tiny seeded PRNG, so the ranges are the same for every product and every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The ranges of a ranges run: `count` of them, each 1 KiB..1 MiB long, inside an object of `size` bytes. */
 export function randomRanges(count: number, size: number, seed: number): Array<{ start: number; end: number }> {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const out: Array<{ start: number; end: number }> = [];
   for (let i = 0; i < count; i++) {
     const len = 1024 + Math.floor(rnd() * (1024 * 1024 - 1024 + 1));

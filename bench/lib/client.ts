@@ -1,7 +1,7 @@
 /**
  * @module bench/lib/client
- * Run bench/clients/http-client.js (the load client of cold-100 and range-256m) as a tracked child, bounded by a
- * kill timer, with CPU samples of the server tree, the origin tree, the client and the machine taken just before
+ * Run a load client as a tracked child (bench/clients/http-client.js for cold-100 and range-256m, zipf-client.js
+ * for zipf), bounded by a kill timer, with CPU samples of the server tree, the origin tree, the client and the machine taken just before
  * it starts and just after it exits. Runs in the bench process.
  */
 import { join } from 'node:path';
@@ -11,8 +11,9 @@ import { commandLine, spawnTracked, stopTracked } from './processes.js';
 import type { ClientReport } from '../clients/http-client.js';
 import type { ProcessCpu } from './cpu.js';
 
-/** The compiled client. */
-const CLIENT_JS = join(REPO_ROOT, 'dist/bench/clients/http-client.js');
+/** The compiled clients: http-client (cold-100, range-256m) and zipf-client (zipf, autocannon). */
+export const CLIENT_JS = join(REPO_ROOT, 'dist/bench/clients/http-client.js');
+export const ZIPF_CLIENT_JS = join(REPO_ROOT, 'dist/bench/clients/zipf-client.js');
 
 /** CPU over one client run (seconds of user+system time). */
 export interface ClientCpu {
@@ -26,19 +27,23 @@ export interface ClientCpu {
   readonly otherCpuS: number;
 }
 
-/** Run the client with `args` (mode first); killed 15 s after `deadlineMs` if it has not exited by itself. */
-export async function runClient(
+/**
+ * Run a client (`script`, default http-client with `--deadline-ms` appended) with `args`; killed 15 s after
+ * `deadlineMs` if it has not exited by itself. Its stdout is one JSON report of type R.
+ */
+export async function runClient<R = ClientReport>(
   args: readonly string[],
   deadlineMs: number,
   serverPid: number,
   originPid: number,
-): Promise<{ report: ClientReport; cpu: ClientCpu; command: string }> {
-  const argv = [CLIENT_JS, ...args, '--deadline-ms', String(deadlineMs)];
+  script: string = CLIENT_JS,
+): Promise<{ report: R; cpu: ClientCpu; command: string }> {
+  const argv = script === CLIENT_JS ? [script, ...args, '--deadline-ms', String(deadlineMs)] : [script, ...args];
   const tree0 = treeTicks(serverPid);
   const origin0 = treeCpuSeconds(originPid);
   const client0 = reapedChildrenCpuSeconds();
   const mach0 = machineTicks();
-  const t = await spawnTracked('http-client', process.execPath, argv, { captureStdout: true });
+  const t = await spawnTracked(script === CLIENT_JS ? 'http-client' : 'zipf-client', process.execPath, argv, { captureStdout: true });
   const limit = setTimeout(() => void stopTracked(t, 2_000), deadlineMs + 15_000);
   const code = await t.exited;
   clearTimeout(limit);
@@ -47,7 +52,7 @@ export async function runClient(
   const client1 = reapedChildrenCpuSeconds();
   const mach1 = machineTicks();
   if (code !== 0) throw new Error(`http-client ${typeof code === 'string' ? `was killed by ${code}` : `exited with ${code}`}: ${t.output().trim().slice(-2000)}`);
-  const report = JSON.parse(t.stdout()) as ClientReport;
+  const report = JSON.parse(t.stdout()) as R;
   let server0 = 0;
   for (const v of tree0.values()) server0 += v;
   let server1 = 0;

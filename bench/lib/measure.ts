@@ -31,6 +31,8 @@ export interface MeasureInput {
   readonly connections?: number;
   /** wrk --timeout in seconds, for responses that may take longer than wrk's default 2 s (64 MiB bodies). */
   readonly wrkTimeoutS?: number;
+  /** Request headers of every wrk request and of the default verification GETs (e.g. If-None-Match). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** wrk Lua scripts for the measured run and the warm-up (e.g. distinct paths per request). */
   readonly scripts?: { readonly measure: string; readonly warmup: string };
   /** Replaces the default check (two GETs of `path` against `expect`): returns the problems and a sample. */
@@ -44,7 +46,7 @@ export interface MeasureInput {
 /** Verify, warm up, measure; returns an 'ok' or 'failed' record. */
 export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
   const url = `${m.target.baseUrl}${m.path}`;
-  const wrkOpts = { url, threads: m.opts.threads, connections: m.connections ?? m.opts.connections, durationS: m.opts.durationS, timeoutS: m.wrkTimeoutS };
+  const wrkOpts = { url, threads: m.opts.threads, connections: m.connections ?? m.opts.connections, durationS: m.opts.durationS, timeoutS: m.wrkTimeoutS, headers: m.headers };
   const base = {
     scenario: m.scenario,
     target: m.target.name,
@@ -64,7 +66,7 @@ export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
     } else {
       // Two GETs: the second shows what a repeated request gets (a pass must stay a pass, a hit a hit).
       for (let i = 0; i < 2; i++) {
-        const r = await httpGet(url, 10_000);
+        const r = await httpGet(url, 10_000, m.headers);
         sample = { status: r.status, headers: { ...r.headers } };
         const problems = checkResponse(r, m.expect);
         if (problems.length > 0) return { ...base, sample, status: 'failed', note: `verification: GET ${m.path} #${i + 1}: ${problems.join('; ')}` };

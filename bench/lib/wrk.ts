@@ -43,13 +43,16 @@ export interface WrkOptions {
   readonly script?: string;
   /** wrk --timeout in seconds (wrk's default is 2: a response slower than that counts as a timeout error). */
   readonly timeoutS?: number;
+  /** Request headers sent with every request (`-H 'Name: value'`), e.g. If-None-Match. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** The exact argv passed to wrk (recorded with each result). */
 export function wrkArgs(o: WrkOptions): string[] {
   const script = o.script === undefined ? [] : ['-s', o.script];
   const timeout = o.timeoutS === undefined ? [] : ['--timeout', `${o.timeoutS}s`];
-  return [`-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, '--latency', ...timeout, ...script, o.url];
+  const headers = Object.entries(o.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+  return [`-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, '--latency', ...timeout, ...headers, ...script, o.url];
 }
 
 /** Run wrk to completion; killed if it outlives its duration by 15 s. Throws with wrk's output on failure. */

@@ -18,6 +18,7 @@ import type { ProbeResponse } from '../lib/http-probe.js';
 import type { RunRecord } from '../lib/results.js';
 import type { BenchOptions, PeerName, ScenarioResult } from '../lib/scenario.js';
 import type { Expected } from '../lib/verify.js';
+import type { FlintStorage } from '../targets/flint.js';
 import type { NginxCacheOptions } from '../targets/nginx.js';
 import type { RunningTarget } from '../targets/target.js';
 
@@ -35,10 +36,9 @@ export interface CacheTarget {
   start(o: BenchOptions, originPort: number): Promise<RunningTarget>;
 }
 
-/** Flint with `workers` workers, named flint-<n>w. */
-export function flintTarget(workers: number): CacheTarget {
-  const name = `flint-${workers}w`;
-  return { name, workers, start: (o, port) => startFlint({ name, workers, originPort: port, readyPath: READY_PATH, cacheRoot: o.cacheRoot }) };
+/** Flint with `workers` workers, named flint-<n>w unless `name` is given; `storage` sets a quota or block size. */
+export function flintTarget(workers: number, storage?: FlintStorage, name = `flint-${workers}w`): CacheTarget {
+  return { name, workers, start: (o, port) => startFlint({ name, workers, originPort: port, readyPath: READY_PATH, cacheRoot: o.cacheRoot, storage }) };
 }
 
 /** nginx proxy_cache with `workers` worker_processes (lib/targets/nginx.ts cacheServerBlock). */
@@ -54,15 +54,15 @@ export function nginxCacheTarget(name: string, workers: number, cache: NginxCach
   };
 }
 
-/** Varnish with malloc storage and its default thread pools. */
-export function varnishTarget(name = 'varnish'): CacheTarget {
+/** Varnish with malloc storage (`storageMiB`, default 2048) and its default thread pools. */
+export function varnishTarget(name = 'varnish', storageMiB?: number): CacheTarget {
   return {
     name,
     workers: VARNISH_THREAD_POOLS,
     peer: 'varnish',
     start: (o, port) => {
       if (o.tools.varnish === null) throw new Error('unreachable: varnishd checked before start');
-      return startVarnish(o.tools.varnish, { name, originPort: port, readyPath: READY_PATH });
+      return startVarnish(o.tools.varnish, { name, originPort: port, readyPath: READY_PATH, storageMiB });
     },
   };
 }

@@ -30,16 +30,26 @@ export interface FlintSpec {
   readonly readyPath: string;
   /** Parent dir of the cache storage (a fresh dir under it, removed on stop); default inside the temp dir. */
   readonly cacheRoot?: string;
+  /** Storage settings beyond the defaults (the zipf scenario's capacity). */
+  readonly storage?: FlintStorage;
+}
+
+/** `<Disk Quota>` and `<BlockSize>`, as Flint's XML sizes ('504M', '64K'); unset = Flint's default (no quota, 1M). */
+export interface FlintStorage {
+  readonly quota?: string;
+  readonly blockSize?: string;
 }
 
 /** server.xml for the bench: manager on loopback, N workers, no pinning, cache in `cacheDir`, no access log. */
-export function flintServerXml(managerPort: number, workers: number, cacheDir: string): string {
+export function flintServerXml(managerPort: number, workers: number, cacheDir: string, storage: FlintStorage = {}): string {
+  const quota = storage.quota === undefined ? '' : ` Quota="${storage.quota}"`;
+  const blockSize = storage.blockSize === undefined ? '' : `\n    <BlockSize>${storage.blockSize}</BlockSize>`;
   return `<Server>
   <Host><Manager Port="${managerPort}"><Allow>127.0.0.1</Allow></Manager></Host>
   <Cache>
     <Workers>${workers}</Workers>
     <CpuAffinity>OFF</CpuAffinity>
-    <Storage><Disk>${cacheDir}</Disk></Storage>
+    <Storage><Disk${quota}>${cacheDir}</Disk></Storage>${blockSize}
   </Cache>
   <VHostDefault><Log><Access>OFF</Access></Log></VHostDefault>
 </Server>
@@ -67,7 +77,7 @@ export async function startFlint(spec: FlintSpec): Promise<RunningTarget> {
   if (spec.cacheRoot === undefined) mkdirSync(cacheDir);
   const managerPort = await freePort();
   const servicePort = await freePort();
-  const serverXml = flintServerXml(managerPort, spec.workers, cacheDir);
+  const serverXml = flintServerXml(managerPort, spec.workers, cacheDir, spec.storage);
   const vhostsXml = flintVhostsXml(servicePort, spec.originPort);
   writeFileSync(join(conf, 'server.xml'), serverXml);
   writeFileSync(join(conf, 'vhosts.xml'), vhostsXml);

@@ -138,6 +138,8 @@ export interface NginxCacheOptions {
   readonly lock: boolean;
   /** The slice module: fetch and cache 1 MiB slices with Range, keyed by $uri$slice_range (range scenarios). */
   readonly slice: boolean;
+  /** proxy_cache_path max_size, e.g. '504m' (default '16g': never reached by the other scenarios). */
+  readonly maxSize?: string;
 }
 
 /**
@@ -164,7 +166,7 @@ export function cacheServerBlock(originPort: number, o: NginxCacheOptions): (por
         keepalive_requests 1000000;
     }
 
-    proxy_cache_path ${cacheDir} levels=1:2 keys_zone=bench:64m max_size=16g inactive=1h use_temp_path=off;
+    proxy_cache_path ${cacheDir} levels=1:2 keys_zone=bench:64m max_size=${o.maxSize ?? '16g'} inactive=1h use_temp_path=off;
     sendfile on;
     tcp_nopush off;
 
