@@ -27,7 +27,7 @@ const USAGE = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js
   --targets LIST           only these targets, e.g. origin,flint-1w (default: all of each scenario)
   --duration SECONDS       measured load per target (default 10)
   --warmup SECONDS         unrecorded load before each measured run (default 2; 0 = none)
-  --connections N          wrk connections (default 50; hit-64m uses at most 10)
+  --connections N          wrk/autocannon connections (default 50; hit-64m uses at most 10, *-c200 always 200)
   --threads N              wrk threads (default 1)
   --repeat N               measure each target N times in a row, one row each (default 1)
   --origin KIND            origin server of pass-1k: ${ORIGIN_KINDS.join(' | ')} (default uws; cache scenarios always uws)
@@ -37,7 +37,7 @@ const USAGE = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js
   --help
 
 Scenarios:
-${SCENARIOS.map((s) => `  ${s.name.padEnd(10)} ${s.summary}`).join('\n')}
+${SCENARIOS.map((s) => `  ${s.name.padEnd(15)} ${s.summary}`).join('\n')}
 `;
 
 /** Parsed command line, or a usage error. */
@@ -154,7 +154,7 @@ async function main(): Promise<number> {
       connections: opts.connections,
       threads: opts.threads,
       repeat: opts.repeat,
-      loadGenerator: 'wrk --latency (pass-1k, hit-*, miss); bench/clients/http-client.js (cold-100, range-256m)',
+      loadGenerator: 'wrk --latency (pass-1k, hit-*, revalidate-304, miss, workers); bench/clients/http-client.js (cold-100, range-256m); autocannon in bench/clients/zipf-client.js (zipf)',
       origin: `${opts.originKind} for pass-1k; uws (counting, paced at 128 MiB/s per response) for the cache scenarios`,
       peers: [...opts.peers],
       cacheRoot: opts.cacheRoot,
