@@ -7,7 +7,8 @@
 import { parseProcStat } from './lib/cpu.js';
 import { countKey, objectBody, objectBytes } from './lib/objects.js';
 import { measureTarget } from './lib/measure.js';
-import { parseWrk } from './lib/wrk.js';
+import { parseWrk, wrkArgs } from './lib/wrk.js';
+import { ZIPF_MAX_BYTES, ZipfSampler, zipfSizes } from './lib/zipf.js';
 import { startOrigin } from './targets/origin.js';
 import type { BenchOptions } from './lib/scenario.js';
 
@@ -48,6 +49,14 @@ export async function runSmoke(opts: BenchOptions, log: (line: string) => void):
   expect(body.subarray(0, 32).toString('latin1') === '000000000000000\n000000000000010\n', 'objects: line format');
   expect(objectBytes(5, 40).equals(body.subarray(5, 40)) && objectBytes(0x1230, 0x1240).toString('latin1') === '000000000001230\n', 'objects: ranges');
   expect(countKey('/c/1k/m/flint-1w/r1/1-17') === '/c/1k/m/flint-1w/r1/*' && countKey('/c/64m') === '/c/64m', 'objects: count keys');
+  expect(wrkArgs({ url: 'http://x/', threads: 1, connections: 2, durationS: 3, headers: { 'If-None-Match': '"a"' } }).join(' ') === '-t1 -c2 -d3s --latency -H If-None-Match: "a" http://x/', 'wrk: -H headers');
+  const { sizes, totalBytes } = zipfSizes();
+  expect(sizes.every((s) => s >= 100 && s <= ZIPF_MAX_BYTES) && Math.abs(totalBytes / 1024 ** 2 - 4651) < 1, `zipf: sizes out of range or total ${totalBytes} changed`);
+  const a = new ZipfSampler(sizes.length, 0.9, 7);
+  const b = new ZipfSampler(sizes.length, 0.9, 7);
+  const seqA = Array.from({ length: 1000 }, () => a.next());
+  expect(seqA.every((id) => id === b.next() && id >= 1 && id <= sizes.length), 'zipf: same seed, same sequence');
+  expect(seqA.filter((id) => id === 1).length > 20, 'zipf: id 1 is the most popular (about 4.5% of requests)');
   log(`  parsers: ${problems.length === 0 ? 'ok' : problems.join('; ')}`);
 
   if (opts.tools.wrk === null) {
