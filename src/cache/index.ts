@@ -213,12 +213,12 @@ export class CacheIndex {
     return owned;
   }
 
-  /** Drops the fill record if `id` still owns it; its blocks go back to the free list unless `keepBlocks`. */
-  releaseLease(objectHash: Buffer, id: string, keepBlocks: boolean, now: number): void {
+  /** Drops the fill record of a fill that did not commit, if `id` still owns it; its blocks go back to the free list. */
+  releaseLease(objectHash: Buffer, id: string, now: number): void {
     this.#root.transactionSync(() => {
       const current = this.#fills.get(objectHash);
       if (current === undefined || current.id !== id) return;
-      if (!keepBlocks) this.#releaseBlocks(current.blocks, now);
+      this.#releaseBlocks(current.blocks, now);
       this.#fills.remove(objectHash);
     });
   }

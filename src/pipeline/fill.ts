@@ -213,9 +213,7 @@ export class Fill implements OriginSink {
       }
     }
     if (!this.#storing) {
-      // Not storing any more: keep only what subscribers still need in memory? They read in order; hold the
-      // block buffer until every subscriber moved past it is not tracked, so the fill switches to memory-only
-      // delivery of this block by keeping it in #inFlight until the end.
+      // Not storing any more: the block stays in #inFlight, so subscribers keep reading it from memory.
       this.flushed += data.length;
       this.#wake();
       return;
@@ -233,7 +231,7 @@ export class Fill implements OriginSink {
     if (this.#passSink !== null) {
       this.#ended = true;
       this.#passSink.onEnd();
-      this.#finishLease(false);
+      this.#finishLease();
       return;
     }
     if (this.state !== 'streaming') return;
@@ -279,7 +277,7 @@ export class Fill implements OriginSink {
       }
     }
     // A commit released the lease in its own transaction.
-    if (!this.#storing) this.#finishLease(false);
+    if (!this.#storing) this.#finishLease();
     this.#onDone(this);
     this.#wake();
   }
@@ -292,13 +290,13 @@ export class Fill implements OriginSink {
     if (this.#passSink !== null) {
       this.#ended = true;
       this.#passSink.onError(error);
-      this.#finishLease(false);
+      this.#finishLease();
       return;
     }
     if (this.state === 'complete' || this.state === 'failed') return;
     this.error = error;
     this.state = 'failed';
-    this.#finishLease(false);
+    this.#finishLease();
     this.#onDone(this);
     this.#wake();
   }
@@ -307,18 +305,18 @@ export class Fill implements OriginSink {
   abandon(): void {
     if (this.state === 'uncacheable' && this.#passSink === null) {
       this.#transfer?.abort();
-      this.#finishLease(false);
+      this.#finishLease();
     }
   }
 
-  #finishLease(keepBlocks: boolean): void {
-    // A committed object owns the blocks now; otherwise the blocks written so far go back to the free list.
+  /** Ends a lease that did not commit (a commit releases it itself): the blocks written go back to the free list. */
+  #finishLease(): void {
     const hash = this.leaseRef.hash;
     if (this.state === 'uncacheable' && !this.#keepsStoredCopy) {
       // Leave the 'uncacheable' marker until it expires: followers and new requests pass without stampeding.
       return;
     }
-    this.#store.index.releaseLease(hash, this.id, keepBlocks, Date.now());
+    this.#store.index.releaseLease(hash, this.id, Date.now());
   }
 
   #record(state: FillRecord['state']): FillRecord {
