@@ -11,7 +11,8 @@
  * (seed 2, --duration) runs with CPU samples. Hit ratios come from the origin's counts for `/z/*` (settled after
  * the phase), the same way for every product: request hit ratio = 1 - origin requests / client responses, byte
  * hit ratio = 1 - origin body bytes / client body bytes. The client also counts hits by cache header, as a cross-check.
- * Every response is checked (status 200, size, bytes); a target with a wrong response fails.
+ * Every response is checked (status 200, size, bytes); a target with a wrong response fails. A response the server
+ * cut short by closing the connection is counted apart (`cut responses`, with a note), see clients/zipf-client.ts.
  */
 import { ZIPF_CLIENT_JS, runClient } from '../lib/client.js';
 import { originTraffic, settledOriginTraffic, trafficDelta } from '../lib/origin-counts.js';
