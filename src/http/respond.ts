@@ -55,6 +55,10 @@ export class ResponseWriter {
       this.#state = 'aborted';
       this.#pending = null;
       this.#onAbort?.();
+      // A body writer waiting for the socket to drain would wait forever: wake it, it sees the abort.
+      const drain = this.#onDrain;
+      this.#onDrain = null;
+      drain?.();
     });
   }
 

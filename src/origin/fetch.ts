@@ -118,6 +118,7 @@ export function fetchFromOrigin(dispatcher: Dispatcher, origin: string, request:
       handler.controller?.pause();
     },
     resume: () => {
+      if (handler.abortRequested) return;
       handler.pauseRequested = false;
       handler.controller?.resume();
     },

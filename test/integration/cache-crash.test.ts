@@ -210,3 +210,40 @@ test('a torn block is never served: after a restart the read fails, the object i
     await origin.close();
   }
 });
+
+test('a client that leaves in the middle of a large hit is released: nothing stays in flight, stop is prompt', async () => {
+  const origin = await TestOrigin.start((_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-length': String(SIZE) });
+    res.end(BODY);
+  });
+  const port = await freePort();
+  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
+    server: serverXml({ managerPort, dir, workers: 1 }),
+    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+  }));
+  try {
+    assert.equal((await download(port, '/big')).sha256, DIGEST);
+    // Several hits read from the block files, each client gone after its first chunk (the socket still full).
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        new Promise<void>((resolve) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path: '/big', headers: { host: 'example.com' }, agent: false }, (res) => {
+            res.once('data', () => {
+              req.destroy();
+              resolve();
+            });
+          });
+          req.on('error', () => resolve());
+          req.end();
+        }),
+      ),
+    );
+    await waitFor('no request in flight', async () => ((await flint.stats()).totals.activeRequests === 0 ? true : undefined), 5000);
+    const started = Date.now();
+    assert.equal(await flint.stop(), 0);
+    assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`);
+  } finally {
+    await flint.stop();
+    await origin.close();
+  }
+});
