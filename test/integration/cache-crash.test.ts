@@ -177,7 +177,8 @@ function blockFiles(dir: string): string[] {
     .map((name) => join(dir, name));
 }
 
-test('a torn block is never served: after a restart the read fails, the object is dropped and refetched', async () => {
+/** A 1-worker Flint in front of an origin that serves BODY, cacheable for an hour. */
+async function cachingOneWorker(): Promise<{ origin: TestOrigin; port: number; flint: FlintProcess }> {
   const origin = await TestOrigin.start((_req, res) => {
     res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-length': String(SIZE) });
     res.end(BODY);
@@ -187,6 +188,11 @@ test('a torn block is never served: after a restart the read fails, the object i
     server: serverXml({ managerPort, dir, workers: 1 }),
     vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
   }));
+  return { origin, port, flint };
+}
+
+test('a torn block is never served: after a restart the read fails, the object is dropped and refetched', async () => {
+  const { origin, port, flint } = await cachingOneWorker();
   let second: FlintProcess | null = null;
   try {
     assert.equal((await download(port, '/big')).sha256, DIGEST);
@@ -212,15 +218,7 @@ test('a torn block is never served: after a restart the read fails, the object i
 });
 
 test('a client that leaves in the middle of a large hit is released: nothing stays in flight, stop is prompt', async () => {
-  const origin = await TestOrigin.start((_req, res) => {
-    res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-length': String(SIZE) });
-    res.end(BODY);
-  });
-  const port = await freePort();
-  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
-    server: serverXml({ managerPort, dir, workers: 1 }),
-    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
-  }));
+  const { origin, port, flint } = await cachingOneWorker();
   try {
     assert.equal((await download(port, '/big')).sha256, DIGEST);
     // Several hits read from the block files, each client gone after its first chunk (the socket still full).
