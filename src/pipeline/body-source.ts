@@ -12,11 +12,17 @@ import { keyHash } from '../cache/key.js';
 import type { Fill } from './fill.js';
 
 export interface BodySource {
-  /** Up to `max` bytes at body offset `pos` (at least 1). The buffer is valid until the next read. */
+  /**
+   * Up to `max` bytes at body offset `pos`: at least 1, or none when `pos` is the end of the body (how a body of
+   * unknown length ends). The buffer is valid until the next read.
+   */
   read(pos: number, max: number): Promise<Buffer>;
   /** Returns pooled memory; the source must not be used after. */
   release(): void;
 }
+
+/** What a read at the end of the body resolves with. */
+const END_OF_BODY = Buffer.alloc(0);
 
 /** Block-sized read buffers kept for reuse, up to SCRATCH_POOL_BYTES (a large hit must not cost a GC'd MiB). */
 const SCRATCH_POOL: Buffer[] = [];
@@ -66,6 +72,7 @@ export class BlockSource implements BodySource {
 
   async read(pos: number, max: number): Promise<Buffer> {
     const { blockSize, size } = this.#meta;
+    if (pos >= size) return END_OF_BODY;
     const index = Math.floor(pos / blockSize);
     if (index !== this.#cachedIndex) {
       const id = this.#meta.blocks[index];
@@ -138,7 +145,10 @@ export class LocalFillSource implements BodySource {
           return (this.#cached as Buffer).subarray(within, within + max);
         }
       }
-      if (fill.ended && pos >= fill.received) throw new Error(`fill ended at ${fill.received} bytes, before ${pos}`);
+      if (fill.ended && pos >= fill.received) {
+        if (fill.state === 'complete') return END_OF_BODY;
+        throw new Error(`fill ended at ${fill.received} bytes, before ${pos}`);
+      }
       await new Promise<void>((resolve) => {
         const unsubscribe = fill.subscribe(() => {
           unsubscribe();
@@ -207,6 +217,7 @@ export class RemoteFillSource implements BodySource {
         if (this.#successor === null) throw new Error('the fill this request followed stopped (owner gone)');
         continue;
       }
+      if (record.size >= 0 && pos >= record.size) return END_OF_BODY;
       const index = Math.floor(pos / record.blockSize);
       if (index === this.#cachedIndex) return this.#sliceCached(pos, record.blockSize, max);
       const id = record.blocks[index];
@@ -218,7 +229,9 @@ export class RemoteFillSource implements BodySource {
           const current = this.#store.index.getFill(this.#ref.hash);
           return current !== undefined && current.id === this.#fillId && current.blocks[index] === id && current.crcs[index] === crc;
         };
-        this.#cached = await this.#store.readVerified(id, record.blockSize, crc, this.#scratch, listed);
+        // Every listed block is whole except the body's last, listed only once the size is known.
+        const length = record.size >= 0 ? Math.min(record.blockSize, record.size - index * record.blockSize) : record.blockSize;
+        this.#cached = await this.#store.readVerified(id, length, crc, this.#scratch, listed);
         this.#cachedIndex = index;
         return this.#sliceCached(pos, record.blockSize, max);
       }

@@ -37,7 +37,7 @@ import type { BodySource } from './body-source.js';
 import { BlockSource, InlineSource, LocalFillSource, RemoteFillSource } from './body-source.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
 import type { BodyPiece } from './deliver.js';
-import { deliverBody } from './deliver.js';
+import { UNKNOWN_END, deliverBody } from './deliver.js';
 import { ERROR_HEADERS, errorResponse } from './fail.js';
 import type { FillHead, FillPolicy } from './fill.js';
 import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
@@ -781,12 +781,15 @@ export class CacheFlow {
       if (writer.writeBody(source.bytes(only.start, only.end), () => done('complete'))) done('complete');
       return;
     }
-    if (length < 0) pieces = [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
-    void deliverBody(writer, unknownLengthAware(source, length), pieces).then((outcome) => {
-      if (outcome === 'failed') {
-        ctx.errorCode = 'FLINT_ERR_CACHE_READ';
-        this.#services.log.warn({ event: 'cache.read_failed', url: ctx.url, vhost: ctx.vhost.name }, 'a stored body could not be read: connection closed, object dropped if its block was torn');
-      }
+    if (length < 0) pieces = [{ start: 0, end: UNKNOWN_END }];
+    const onFailure = (error: unknown): void => {
+      ctx.errorCode = 'FLINT_ERR_CACHE_READ';
+      this.#services.log.warn(
+        { event: 'cache.read_failed', url: ctx.url, vhost: ctx.vhost.name, err: (error as Error).message },
+        'a cached body could not be read: connection closed (a torn block also drops its object)',
+      );
+    };
+    void deliverBody(writer, source, pieces, onFailure).then((outcome) => {
       this.#services.finish(ctx, outcome === 'complete' ? 'complete' : 'aborted', writer.bytesSent);
     });
   }
@@ -859,25 +862,6 @@ function runs(sorted: readonly number[]): Array<[number, number]> {
   }
   return out;
 }
-
-/** For unknown-length fills: stop at the end of the body instead of reading to MAX_SAFE_INTEGER. */
-function unknownLengthAware(source: BodySource, length: number): BodySource {
-  if (length >= 0) return source;
-  return {
-    read: async (pos, max) => {
-      try {
-        return await source.read(pos, max);
-      } catch (error) {
-        if (/fill ended at/.test((error as Error).message)) throw new EndOfBody();
-        throw error;
-      }
-    },
-    release: () => source.release(),
-  };
-}
-
-/** Thrown by an unknown-length source at the end of the body. */
-export class EndOfBody extends Error {}
 
 /** Headers sent with a cached response: the stored ones, then Age, Cache-Status and Via. */
 function responseHeaders(stored: readonly string[], vhost: Vhost, ageSec: number, cacheStatus: string): string[] {

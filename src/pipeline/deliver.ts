@@ -7,7 +7,10 @@
 import type { ResponseWriter } from '../http/respond.js';
 import type { BodySource } from './body-source.js';
 
-/** A literal buffer, or the object's bytes [start, end) (end exclusive). */
+/** The `end` of a piece whose length is not known: it runs to the end of the body. */
+export const UNKNOWN_END = Number.MAX_SAFE_INTEGER;
+
+/** A literal buffer, or the object's bytes [start, end) (end exclusive; UNKNOWN_END for a body of unknown length). */
 export type BodyPiece = Buffer | { readonly start: number; readonly end: number };
 
 /** Largest slice handed to uWS at once (spikes.md item 1: 256-512 KiB chunks). */
@@ -15,8 +18,11 @@ const CHUNK = 256 * 1024;
 
 export type DeliverOutcome = 'complete' | 'aborted' | 'failed';
 
-/** Streams `pieces` from `source`; the response head must already be written. Releases the source at the end. */
-export async function deliverBody(writer: ResponseWriter, source: BodySource, pieces: readonly BodyPiece[]): Promise<DeliverOutcome> {
+/**
+ * Streams `pieces` from `source`; the response head must already be written. Releases the source at the end.
+ * `onFailure` learns why a read failed (the outcome is then 'failed' and the connection closed).
+ */
+export async function deliverBody(writer: ResponseWriter, source: BodySource, pieces: readonly BodyPiece[], onFailure?: (error: unknown) => void): Promise<DeliverOutcome> {
   let drained: (() => void) | null = null;
   const onDrain = (): void => drained?.();
   const send = async (chunk: Buffer): Promise<boolean> => {
@@ -34,14 +40,20 @@ export async function deliverBody(writer: ResponseWriter, source: BodySource, pi
       while (pos < piece.end) {
         const chunk = await source.read(pos, Math.min(CHUNK, piece.end - pos));
         if (writer.state === 'aborted') return 'aborted';
+        if (chunk.length === 0) {
+          // The end of a body of unknown length (UNKNOWN_END); anything else ended early.
+          if (piece.end !== UNKNOWN_END) throw new Error(`the body ended at ${pos} bytes, before ${piece.end}`);
+          break;
+        }
         pos += chunk.length;
         if (!(await send(chunk))) return 'aborted';
       }
     }
     writer.end();
     return 'complete';
-  } catch {
+  } catch (error) {
     // Headers are out: the only honest signal left is to drop the connection.
+    onFailure?.(error);
     writer.close();
     return 'failed';
   } finally {

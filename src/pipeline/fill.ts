@@ -328,7 +328,8 @@ export class Fill implements OriginSink {
       status: this.originStatus,
       headers: this.head?.meta.headers ?? null,
       timing: this.head === null ? null : timingOf(this.head.meta),
-      size: this.head?.size ?? -1,
+      // Once the body has ended its size is known even when the origin sent no Content-Length.
+      size: this.#ended ? this.received : (this.head?.size ?? -1),
       blockSize: this.blockSize,
       blocks: this.#storing ? this.blocks.slice(0, contiguous(this.blocks)) : [],
       crcs: this.#storing ? this.crcs.slice(0, contiguous(this.blocks)) : [],
