@@ -520,6 +520,8 @@ export class CacheFlow {
     const onState = (): void => {
       if (done || writer.state === 'aborted') return;
       if (fill.state === 'waiting-head') return;
+      // A body small enough to go inline usually arrives with its head: wait for it and send head and body at once.
+      if (fill.state === 'streaming' && isSmall(fill, this.#services.store.inlineMaxBytes)) return;
       done = true;
       unsubscribe();
       this.#afterHead(ctx, writer, fill, stale, owner);
@@ -580,7 +582,9 @@ export class CacheFlow {
     }
     ctx.status = head.meta.status;
     const ageSec = currentAge(head.meta, Date.now());
-    this.#deliverObject(ctx, writer, head.meta.status, head.meta.headers, head.size, head.meta, new LocalFillSource(fill, store), ageSec, cacheStatusOf(ctx.cacheResult));
+    const inline = fill.state === 'complete' ? (fill.meta?.inline ?? null) : null;
+    const source = inline !== null ? new InlineSource(inline) : new LocalFillSource(fill, store);
+    this.#deliverObject(ctx, writer, head.meta.status, head.meta.headers, head.size, head.meta, source, ageSec, cacheStatusOf(ctx.cacheResult));
   }
 
   /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */
@@ -841,6 +845,12 @@ export class CacheFlow {
     writer.endWithBody(status, '', headers, body);
     this.#services.finish(ctx, 'complete', writer.bytesSent);
   }
+}
+
+/** Whether a fill's body is known to fit inline (Content-Length at most `inlineMaxBytes`). */
+function isSmall(fill: Fill, inlineMaxBytes: number): boolean {
+  const size = fill.head?.size ?? -1;
+  return size >= 0 && size <= inlineMaxBytes;
 }
 
 /** A single closed `bytes=a-b` range (the only form a partial fetch can serve without knowing the size). */
