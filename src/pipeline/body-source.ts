@@ -133,6 +133,7 @@ export class LocalFillSource implements BodySource {
           return this.#blocks.read(pos, max);
         }
         const index = Math.floor(pos / fill.blockSize);
+        if (fill.isDropped(index)) throw new Error(`fell more than a few blocks behind a fill that cannot store (block ${index})`);
         const block = fill.diskBlock(index);
         if (block !== null) {
           if (index !== this.#cachedIndex) {

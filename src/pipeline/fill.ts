@@ -71,6 +71,10 @@ export class Fill implements OriginSink {
   #currentLength = 0;
   /** Buffers of blocks whose disk write is in flight, by block index, readable by subscribers meanwhile. */
   readonly #inFlight = new Map<number, Buffer>();
+  /** Blocks handed to #flushCurrent so far: the index of the block being filled. */
+  #queuedBlocks = 0;
+  /** Once storing stopped, blocks below this index were dropped from memory (see UNSTORED_BLOCKS_HELD). */
+  #droppedBelow = 0;
   #writes: Promise<void> = Promise.resolve();
   #ended = false;
   #storing = true;
@@ -184,7 +188,7 @@ export class Fill implements OriginSink {
   #nextBufferSize(): number {
     const size = this.head?.size ?? -1;
     if (size < 0) return this.blockSize;
-    const start = (this.blocks.length + this.#inFlight.size) * this.blockSize;
+    const start = this.#queuedBlocks * this.blockSize;
     return Math.max(1, Math.min(this.blockSize, size - start));
   }
 
@@ -192,7 +196,7 @@ export class Fill implements OriginSink {
   #flushCurrent(): void {
     const data = this.#current as Buffer;
     const length = this.#currentLength;
-    const index = this.blocks.length + this.#inFlight.size;
+    const index = this.#queuedBlocks++;
     this.#current = null;
     this.#currentLength = 0;
     this.#inFlight.set(index, data);
@@ -213,7 +217,10 @@ export class Fill implements OriginSink {
       }
     }
     if (!this.#storing) {
-      // Not storing any more: the block stays in #inFlight, so subscribers keep reading it from memory.
+      // Not storing any more: the block stays in #inFlight, so subscribers keep reading it from memory, but only
+      // the last few: memory must not grow with the object (a client further behind is cut, see isDropped).
+      const oldest = index - UNSTORED_BLOCKS_HELD;
+      for (; this.#droppedBelow <= oldest; this.#droppedBelow++) this.#inFlight.delete(this.#droppedBelow);
       this.flushed += data.length;
       this.#wake();
       return;
@@ -244,7 +251,7 @@ export class Fill implements OriginSink {
     const current = this.#current;
     const length = this.#currentLength;
     let inline: Uint8Array | null = null;
-    if (this.blocks.length + this.#inFlight.size === 0 && this.received <= this.#store.inlineMaxBytes) {
+    if (this.#queuedBlocks === 0 && this.received <= this.#store.inlineMaxBytes) {
       inline = current === null ? Buffer.alloc(0) : length === current.length ? current : Buffer.from(current.subarray(0, length));
     } else if (current !== null && length > 0) {
       this.#flushCurrent();
@@ -364,10 +371,15 @@ export class Fill implements OriginSink {
     const within = pos - blockIndex * this.blockSize;
     const flying = this.#inFlight.get(blockIndex);
     if (flying !== undefined) return flying.subarray(within, Math.min(this.blockSize, this.received - blockIndex * this.blockSize));
-    const currentIndex = this.blocks.length + this.#inFlight.size;
+    const currentIndex = this.#queuedBlocks;
     if (blockIndex === currentIndex && this.#current !== null) return this.#current.subarray(within, this.#currentLength);
     if (pos >= this.received) return Buffer.alloc(0);
     return null;
+  }
+
+  /** True when body block `index` was never stored and is no longer held in memory (its reader fell too far behind). */
+  isDropped(index: number): boolean {
+    return index < this.#droppedBelow && this.blocks[index] === undefined;
   }
 
   /** The block id and crc of body block `index` once it is on disk, else null. */
@@ -382,6 +394,9 @@ export class Fill implements OriginSink {
     return this.state === 'complete' || this.state === 'failed' || (this.#ended && this.#passSink !== null);
   }
 }
+
+/** Blocks a fill keeps in memory for its slower clients once it cannot store (disk full): 8 MiB by default. */
+const UNSTORED_BLOCKS_HELD = 8;
 
 /** How long an 'uncacheable' marker makes requests for the object pass straight through (hit-for-pass). */
 export const HIT_FOR_PASS_MS = 10_000;

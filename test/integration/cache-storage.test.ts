@@ -1,11 +1,13 @@
 /**
  * Storage limits: LRU eviction keeps a disk under its quota (oldest first, recently read objects kept), and a full
- * file system (a real 3 MiB tmpfs, ENOSPC) degrades to pass-through while cached objects keep being served.
+ * file system (a real 3 MiB tmpfs, ENOSPC) degrades to pass-through while cached objects keep being served, and a
+ * fill that hits it mid-object keeps only a few blocks in memory.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlintProcess, serverXml, sleep, vhostXml } from '../helpers/flint.js';
@@ -140,3 +142,80 @@ test('a full disk (ENOSPC) degrades to pass-through; cached objects keep being s
     rmdirSync(mount);
   }
 });
+
+/** VmHWM (peak resident memory) of a process, in bytes. */
+function peakRss(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) * KiB;
+}
+
+test('a fill that can no longer store (disk full) keeps only a few blocks in memory, not the object', async (t) => {
+  const mount = mountTmpfs('3m');
+  if (mount === null) {
+    t.skip('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)');
+    return;
+  }
+  const size = 128 * 1024 * KiB;
+  const huge = Buffer.alloc(size, 0x68);
+  // 128 MiB at about 64 MiB/s, so a reading client keeps up with the fill while a paused one falls behind.
+  const origin = await TestOrigin.start(async (_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-length': String(size) });
+    for (let at = 0; at < size && !res.destroyed; at += 1024 * KiB) {
+      res.write(huge.subarray(at, at + 1024 * KiB));
+      await sleep(15);
+    }
+    res.end();
+  });
+  const port = await freePort();
+  let flint: FlintProcess | null = null;
+  try {
+    flint = await FlintProcess.start(({ dir, managerPort }) => ({
+      server: serverXml({ managerPort, dir, cacheExtra: '<ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(/<Disk>[^<]+<\/Disk>/, `<Disk>${mount}</Disk>`),
+      vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+    }));
+    const worker = (await flint.stats()).workers[0]?.pid as number;
+    const before = peakRss(worker);
+    // One client reads at once; another reads one chunk, then stalls until the fill is over.
+    const paused = new Promise<number>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/huge', headers: { host: 'example.com' }, agent: false }, (res) => {
+        let bytes = 0;
+        res.once('data', (c: Buffer) => {
+          bytes += c.length;
+          res.pause();
+          setTimeout(() => res.resume(), 4000);
+        });
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', () => resolve(bytes));
+        res.on('error', () => resolve(bytes));
+        res.on('aborted', () => resolve(bytes));
+      });
+      req.on('error', () => resolve(-1));
+      req.end();
+    });
+    const reader = await request({ port, path: '/huge' });
+    assert.equal(reader.status, 200);
+    assert.equal(reader.body.length, size, 'the client that keeps up gets every byte');
+    assert.ok(reader.body.equals(huge));
+    await flint.waitForLog((l) => l.event === 'cache.storage_degraded');
+    // Dropped blocks are garbage the GC collects in its own time, so the peak is allowed well above the 8 blocks held.
+    const grown = peakRss(worker) - before;
+    assert.ok(grown < 96 * 1024 * KiB, `the worker's peak memory grew by ${(grown / 1024 / KiB).toFixed(1)} MiB for a 128 MiB object`);
+    // The stalled client fell more than the held blocks behind: it is cut, and released.
+    assert.ok((await paused) < size, 'the stalled client does not get the whole object from memory');
+    await waitForIdle(flint);
+  } finally {
+    await flint?.stop();
+    await origin.close();
+    execFileSync('umount', [mount]);
+    rmdirSync(mount);
+  }
+});
+
+/** Waits until no request is in flight (a cut client is released too). */
+async function waitForIdle(flint: FlintProcess): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while ((await flint.stats()).totals.activeRequests !== 0) {
+    assert.ok(Date.now() < deadline, 'requests still in flight 5 s after the fill ended');
+    await sleep(50);
+  }
+}
