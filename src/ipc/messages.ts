@@ -5,6 +5,7 @@
  * primary's boundary, `isPrimaryMessage` at the worker's.
  */
 import type { Config } from '../config/types.js';
+import type { OriginOutcome } from '../origin/health-view.js';
 import type { VhostCounterValues } from '../stats/counters.js';
 
 /** What one worker reports about itself; counters are monotonic since the worker started. */
@@ -28,7 +29,9 @@ export type PrimaryMessage =
   /** Reply with a `stats` message carrying the same `requestId`. */
   | { readonly type: 'stats-request'; readonly requestId: number }
   /** Stop accepting, finish in-flight transactions within `timeoutMs`, send a final `stats`, exit 0. */
-  | { readonly type: 'shutdown'; readonly timeoutMs: number };
+  | { readonly type: 'shutdown'; readonly timeoutMs: number }
+  /** The complete set of origin members that are down now, per vhost (see origin/health-view.ts). */
+  | { readonly type: 'origin-health'; readonly down: Readonly<Record<string, readonly string[]>> };
 
 export type WorkerMessage =
   /**
@@ -41,10 +44,12 @@ export type WorkerMessage =
   /** Listening failed (port taken, permission); the worker exits after sending this. */
   | { readonly type: 'listen-failed'; readonly workerIndex: number; readonly message: string }
   /** A counters snapshot: periodic (`requestId` null) or the answer to a `stats-request`. */
-  | { readonly type: 'stats'; readonly requestId: number | null; readonly snapshot: WorkerSnapshot };
+  | { readonly type: 'stats'; readonly requestId: number | null; readonly snapshot: WorkerSnapshot }
+  /** Origin transaction outcomes observed since the last report, in order: [vhost, member key, outcome]. */
+  | { readonly type: 'origin-outcomes'; readonly outcomes: ReadonlyArray<readonly [string, string, OriginOutcome]> };
 
-const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown']);
-const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats']);
+const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown', 'origin-health']);
+const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats', 'origin-outcomes']);
 
 function hasType(value: unknown, types: ReadonlySet<string>): boolean {
   return typeof value === 'object' && value !== null && types.has((value as { type?: unknown }).type as string);
