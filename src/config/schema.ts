@@ -30,7 +30,9 @@ export type SettingType =
   | 'listen'
   | 'origin-address'
   | 'path'
-  | 'log-path';
+  | 'log-path'
+  | 'probe-target'
+  | 'status-list';
 
 /** One setting. `path` is `Root/Element/...` with an attribute as `Element@Attr`. */
 export interface Setting {
@@ -350,6 +352,134 @@ export const SETTINGS: readonly Setting[] = [
     field: 'vhosts[].originOptions.xffClientIpOnly',
     doc: 'ON: X-Forwarded-For sent to the origin is only the client IP; OFF: the client IP is appended to it.',
   },
+  // ---- Origin health (STON <Exclusion>, <Recovery>, <Origin><HealthChecker>): judged in the primary, pushed to workers
+  {
+    path: 'Vhost/OriginOptions/Exclusion',
+    type: 'int',
+    default: '3',
+    unit: 'failures',
+    min: 0,
+    max: 1000,
+    inherit: true,
+    field: 'vhosts[].originOptions.exclusion',
+    doc: 'Consecutive failures (connect or receive failure, 5xx) of one origin member that exclude it; a success resets the count; 0 = never exclude.',
+  },
+  {
+    path: 'Vhost/OriginOptions/Exclusion@All',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].originOptions.exclusionAll',
+    doc: "ON: every member may be excluded; OFF: the vhost's last active member is never excluded by failures.",
+  },
+  {
+    path: 'Vhost/OriginOptions/Recovery',
+    type: 'int',
+    default: '5',
+    unit: 'probes',
+    min: 0,
+    max: 1000,
+    inherit: true,
+    field: 'vhosts[].originOptions.recovery.count',
+    doc: 'Consecutive good recovery probes (every Cycle, to Uri) that re-admit an excluded member; 0 = an excluded member is never re-admitted.',
+  },
+  {
+    path: 'Vhost/OriginOptions/Recovery@Cycle',
+    type: 'seconds',
+    default: '10',
+    unit: 's',
+    min: 0.05,
+    max: 3600,
+    inherit: true,
+    field: 'vhosts[].originOptions.recovery.cycleMs',
+    doc: 'How often an excluded member is probed.',
+  },
+  {
+    path: 'Vhost/OriginOptions/Recovery@Uri',
+    type: 'probe-target',
+    default: '/',
+    inherit: true,
+    field: 'vhosts[].originOptions.recovery.uri',
+    doc: 'What a recovery probe GETs from the excluded member; a probe is judged on the status line (the body is not read).',
+  },
+  {
+    path: 'Vhost/OriginOptions/Recovery@ResCode',
+    type: 'status-list',
+    default: '0',
+    inherit: true,
+    field: 'vhosts[].originOptions.recovery.resCodes',
+    doc: 'Status codes that count as a good recovery probe, comma-separated; 0 = any response.',
+  },
+  {
+    path: 'Vhost/OriginOptions/Recovery@Log',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].originOptions.recovery.log',
+    doc: 'Log each failed recovery probe (event origin.probe_failed); state changes are always logged.',
+  },
+  {
+    path: 'Vhost/Origin/HealthChecker',
+    type: 'probe-target',
+    default: [],
+    repeated: true,
+    field: 'vhosts[].healthCheckers[].target',
+    doc: 'An active health check run against every member of the vhost: a path, or an http:// URL whose host is sent as Host; one element per check, each judged on its own.',
+  },
+  {
+    path: 'Vhost/Origin/HealthChecker@ResCode',
+    type: 'status-list',
+    default: '0',
+    field: 'vhosts[].healthCheckers[].resCodes',
+    doc: 'Status codes that count as healthy, comma-separated; 0 = any response. The whole transaction (body included) must complete within Timeout.',
+  },
+  {
+    path: 'Vhost/Origin/HealthChecker@Timeout',
+    type: 'seconds',
+    default: '10',
+    unit: 's',
+    min: 0.05,
+    max: 300,
+    field: 'vhosts[].healthCheckers[].timeoutMs',
+    doc: 'Longest time one check may take, connect to last body byte; exceeded = a failed check.',
+  },
+  {
+    path: 'Vhost/Origin/HealthChecker@Cycle',
+    type: 'seconds',
+    default: '10',
+    unit: 's',
+    min: 0.05,
+    max: 3600,
+    field: 'vhosts[].healthCheckers[].cycleMs',
+    doc: 'How often each member is checked.',
+  },
+  {
+    path: 'Vhost/Origin/HealthChecker@Exclusion',
+    type: 'int',
+    default: '3',
+    unit: 'checks',
+    min: 1,
+    max: 1000,
+    field: 'vhosts[].healthCheckers[].exclusion',
+    doc: 'Consecutive failed checks that mark a member down.',
+  },
+  {
+    path: 'Vhost/Origin/HealthChecker@Recovery',
+    type: 'int',
+    default: '5',
+    unit: 'checks',
+    min: 1,
+    max: 1000,
+    field: 'vhosts[].healthCheckers[].recovery',
+    doc: 'Consecutive good checks that mark a member this checker put down up again.',
+  },
+  {
+    path: 'Vhost/Origin/HealthChecker@Log',
+    type: 'bool',
+    default: 'ON',
+    field: 'vhosts[].healthCheckers[].log',
+    doc: 'Log each failed check (event origin.probe_failed); state changes are always logged.',
+  },
   // ---- <Options> (VHostDefault, overridden per vhost)
   {
     path: 'Vhost/Options/ViaHeader',
@@ -567,6 +697,8 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'origin-address': '`host:port`, `host` (port 80), either followed by an optional `/path/prefix`; host is IPv4, `[ipv6]` or a DNS name',
   path: 'a file or directory path; relative paths are resolved against the parent of the conf directory',
   'log-path': 'a path as for `path`, or `OFF` (no log); `ON` = the default path',
+  'probe-target': 'a path starting with `/` (query allowed), or an absolute `http://host[:port]/path` URL: `/alive.html`',
+  'status-list': 'HTTP status codes separated by commas, or `0` for any: `200`, `200, 404`',
 };
 
 /** The file that holds a setting: `Server/...` -> server.xml, everything else -> vhosts.xml. */

@@ -48,6 +48,44 @@ export interface OriginOptions {
   readonly userAgent: string | null;
   /** `<XFFClientIPOnly>`: ON replaces X-Forwarded-For with the client IP; OFF appends it. Default false. */
   readonly xffClientIpOnly: boolean;
+  /** `<Exclusion>`: consecutive failures (connect/receive failure, 5xx) that exclude a member; 0 = never. Default 3. */
+  readonly exclusion: number;
+  /** `<Exclusion All>`: false = the vhost's last active member is never excluded. Default true. */
+  readonly exclusionAll: boolean;
+  /** `<Recovery>`: how an excluded member is probed back in. */
+  readonly recovery: RecoveryProbe;
+}
+
+/** `<OriginOptions><Recovery Cycle Uri ResCode Log>N</Recovery>` (STON): probes of an excluded member. */
+export interface RecoveryProbe {
+  /** Consecutive good probes that re-admit the member; 0 = never re-admitted. Default 5. */
+  readonly count: number;
+  /** `Cycle` (seconds in XML): time between probes. Default 10 s. */
+  readonly cycleMs: number;
+  /** `Uri`: path (or http:// URL) probed. Default '/'. */
+  readonly uri: string;
+  /** `ResCode`: good status codes; [0] = any response. Default [0]. */
+  readonly resCodes: readonly number[];
+  /** `Log`: log each failed probe. Default true. */
+  readonly log: boolean;
+}
+
+/** One `<Origin><HealthChecker>` (STON): an active check of every member, independent of passive health. */
+export interface HealthCheckerConfig {
+  /** The element text: a path, or an http:// URL whose host is sent as Host. */
+  readonly target: string;
+  /** `ResCode`: healthy status codes; [0] = any response. Default [0]. */
+  readonly resCodes: readonly number[];
+  /** `Timeout` (seconds in XML): the whole transaction, connect to last body byte. Default 10 s. */
+  readonly timeoutMs: number;
+  /** `Cycle` (seconds in XML): time between checks of one member. Default 10 s. */
+  readonly cycleMs: number;
+  /** `Exclusion`: consecutive failed checks that mark a member down. Default 3. */
+  readonly exclusion: number;
+  /** `Recovery`: consecutive good checks that mark it up again. Default 5. */
+  readonly recovery: number;
+  /** `Log`: log each failed check. Default true. */
+  readonly log: boolean;
 }
 
 /**
@@ -114,6 +152,8 @@ export interface Vhost {
   readonly listen: readonly ListenAddress[];
   /** `<Origin><Address>` entries, at least one. */
   readonly origins: readonly OriginAddress[];
+  /** `<Origin><HealthChecker>` entries (none by default). */
+  readonly healthCheckers: readonly HealthCheckerConfig[];
   readonly originOptions: OriginOptions;
   readonly options: VhostOptions;
   readonly log: VhostLog;

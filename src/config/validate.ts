@@ -17,10 +17,12 @@ import { BALANCE_MODES, LOG_LEVELS } from './types.js';
 import type {
   Config,
   DiskConfig,
+  HealthCheckerConfig,
   ListenAddress,
   ManagerConfig,
   OriginAddress,
   OriginOptions,
+  RecoveryProbe,
   ServerConfig,
   StorageConfig,
   TtlPolicy,
@@ -455,6 +457,40 @@ const LOG_PATH: ValueType<string | null> = {
   },
 };
 
+/** What a probe requests: a path (query allowed) or an absolute http:// URL (its host is sent as Host). */
+const PROBE_TARGET: ValueType<string> = {
+  type: 'probe-target',
+  parse(text) {
+    const invalid = fail<string>(`${quote(text)} is not a path starting with / or an http:// URL`);
+    if (hasControlCharacter(text) || text.includes(' ')) return invalid;
+    if (text.startsWith('/')) return URL_PATH.test(text.split('?')[0] ?? '') ? ok(text) : invalid;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return invalid;
+    }
+    return url.protocol === 'http:' && url.hostname !== '' ? ok(text) : fail(`${quote(text)} is not an http:// URL (only http probes are supported)`);
+  },
+};
+
+/** `200, 404` -> [200, 404]; `0` = any response. */
+const STATUS_LIST: ValueType<number[]> = {
+  type: 'status-list',
+  parse(text) {
+    const codes: number[] = [];
+    for (const part of text.split(',')) {
+      const item = part.trim();
+      const code = /^\d{1,3}$/.test(item) ? Number(item) : Number.NaN;
+      if (!(code === 0 || (code >= 100 && code <= 599))) {
+        return fail(`${quote(text)} is not a list of HTTP status codes (100..599, comma-separated; 0 = any)`);
+      }
+      codes.push(code);
+    }
+    return ok(codes);
+  },
+};
+
 // ---------------------------------------------------------------------------------------------------------------
 // Reading settings
 
@@ -744,6 +780,9 @@ class Validator {
         hostHeader: this.one(scope, 'Vhost/OriginOptions/Host', STAR_OR_STRING, io?.hostHeader),
         userAgent: this.one(scope, 'Vhost/OriginOptions/UserAgent', STAR_OR_STRING, io?.userAgent),
         xffClientIpOnly: this.one(scope, 'Vhost/OriginOptions/XFFClientIPOnly', BOOL, io?.xffClientIpOnly),
+        exclusion: this.one(scope, 'Vhost/OriginOptions/Exclusion', INT, io?.exclusion),
+        exclusionAll: this.one(scope, 'Vhost/OriginOptions/Exclusion@All', BOOL, io?.exclusionAll),
+        recovery: this.#readRecovery(scope, io?.recovery),
       },
       options: {
         viaHeader: this.one(scope, 'Vhost/Options/ViaHeader', BOOL, o?.viaHeader),
@@ -777,6 +816,37 @@ class Validator {
     };
   }
 
+  /** <OriginOptions><Recovery>: the count and every attribute inherit on their own. */
+  #readRecovery(scope: Scope, r: RecoveryProbe | undefined): RecoveryProbe {
+    return {
+      count: this.one(scope, 'Vhost/OriginOptions/Recovery', INT, r?.count),
+      cycleMs: this.one(scope, 'Vhost/OriginOptions/Recovery@Cycle', SECONDS_AS_MS, r?.cycleMs),
+      uri: this.one(scope, 'Vhost/OriginOptions/Recovery@Uri', PROBE_TARGET, r?.uri),
+      resCodes: this.one(scope, 'Vhost/OriginOptions/Recovery@ResCode', STATUS_LIST, r?.resCodes),
+      log: this.one(scope, 'Vhost/OriginOptions/Recovery@Log', BOOL, r?.log),
+    };
+  }
+
+  /** Every <Origin><HealthChecker> of one vhost, each element read as its own scope (like <Disk>). */
+  #readHealthCheckers(scope: Scope): HealthCheckerConfig[] {
+    const checkers: HealthCheckerConfig[] = [];
+    for (const element of childElements(childElements(scope.element, 'Origin')[0], 'HealthChecker')) {
+      const at: Scope = { file: scope.file, element, where: element.where, prefix: 'Vhost/Origin/HealthChecker' };
+      const target = this.optional(at, 'Vhost/Origin/HealthChecker', PROBE_TARGET);
+      const checker: HealthCheckerConfig = {
+        target: target ?? '/',
+        resCodes: this.one(at, 'Vhost/Origin/HealthChecker@ResCode', STATUS_LIST),
+        timeoutMs: this.one(at, 'Vhost/Origin/HealthChecker@Timeout', SECONDS_AS_MS),
+        cycleMs: this.one(at, 'Vhost/Origin/HealthChecker@Cycle', SECONDS_AS_MS),
+        exclusion: this.one(at, 'Vhost/Origin/HealthChecker@Exclusion', INT),
+        recovery: this.one(at, 'Vhost/Origin/HealthChecker@Recovery', INT),
+        log: this.one(at, 'Vhost/Origin/HealthChecker@Log', BOOL),
+      };
+      if (target !== null) checkers.push(checker);
+    }
+    return checkers;
+  }
+
   #reportRepeatedListen(scope: Scope, listen: readonly ListenAddress[]): void {
     const seen = new Set<string>();
     for (const address of listen) {
@@ -796,9 +866,10 @@ class Validator {
       const name = this.optional(vhostScope, 'Vhost@Name', HOST_NAME);
       const aliases = this.many(vhostScope, 'Vhost/Alias', ALIAS) ?? [];
       const origins = this.many(vhostScope, 'Vhost/Origin/Address', ORIGIN_ADDRESS) ?? [];
+      const healthCheckers = this.#readHealthCheckers(vhostScope);
       const settings = this.readVhostSettings(vhostScope, defaults);
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, ...settings }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, healthCheckers, ...settings }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
     return vhosts.map((v) => v.vhost);

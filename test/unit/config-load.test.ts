@@ -112,7 +112,11 @@ test('the minimal pair from the issue validates to the expected Config', () => {
           hostHeader: null,
           userAgent: null,
           xffClientIpOnly: false,
+          exclusion: 3,
+          exclusionAll: true,
+          recovery: { count: 5, cycleMs: 10_000, uri: '/', resCodes: [0], log: true },
         },
+        healthCheckers: [],
         options: DEFAULT_OPTIONS,
         log: { accessPath: '/var/log/flint/access.log' },
       },
@@ -145,9 +149,11 @@ test('the shipped conf/ sets every value to the same default an empty config get
   const shipped = loadConfig(path.join(REPO_ROOT, 'conf'), { cpuCount: 3 });
   const bare = loadConfigFromText(path.join(REPO_ROOT, 'conf'), '<Server/>', oneVhost(), { cpuCount: 3 });
   assert.deepEqual(shipped.server, bare.server);
-  const { name: _n, aliases: _a, listen: _l, origins: _o, ...shippedRest } = firstVhost(shipped);
-  const { name: _n2, aliases: _a2, listen: _l2, origins: _o2, ...bareRest } = firstVhost(bare);
+  const { name: _n, aliases: _a, listen: _l, origins: _o, healthCheckers: checkers, ...shippedRest } = firstVhost(shipped);
+  const { name: _n2, aliases: _a2, listen: _l2, origins: _o2, healthCheckers: _h2, ...bareRest } = firstVhost(bare);
   assert.deepEqual(shippedRest, bareRest);
+  // The shipped example <HealthChecker> writes out every attribute at its default.
+  assert.deepEqual(checkers, [{ target: '/', resCodes: [0], timeoutMs: 10_000, cycleMs: 10_000, exclusion: 3, recovery: 5, log: true }]);
 });
 
 test('defaults: an almost empty config gets every schema default', () => {

@@ -73,8 +73,8 @@ test('schema rows are well formed', () => {
   assert.equal(settingFile(getSetting('Vhosts/Default')), 'vhosts.xml');
 });
 
-test('repeated elements are exactly Vhost, Alias, Listen, Address, Allow, Disk', () => {
-  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Alias', 'Allow', 'Disk', 'Listen', 'Vhost']);
+test('repeated elements are exactly Vhost, Alias, Listen, Address, Allow, Disk, HealthChecker', () => {
+  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Alias', 'Allow', 'Disk', 'HealthChecker', 'Listen', 'Vhost']);
 });
 
 test('the reference lists every setting with its default', () => {
