@@ -12,6 +12,7 @@ import { Listeners } from '../src/http/server.js';
 import type { Logger } from '../src/log.js';
 import { createProcessLogger, flushLogs } from '../src/log.js';
 import { Edge } from '../src/pipeline/edge.js';
+import { OutcomeReporter } from '../src/origin/health-reporter.js';
 import { listenKey } from '../src/policy/vhost.js';
 
 const STATS_INTERVAL_MS = 1000;
@@ -31,6 +32,7 @@ function listenAddresses(config: Config): Map<string, Config['vhosts'][number]['
 async function start(config: Config): Promise<void> {
   log = createProcessLogger(config.server.log.level, config.server.log.infoPath, { role: 'worker', worker: workerIndex });
   const started = new Edge(config, workerIndex, log);
+  started.outcomes = new OutcomeReporter((outcomes) => sendToPrimary({ type: 'origin-outcomes', outcomes }));
   edge = started;
   try {
     for (const [key, address] of listenAddresses(config)) await listeners.listen(key, address, started.handlerFor(key));
@@ -73,6 +75,16 @@ function exit(code: number): void {
   process.exit(code);
 }
 
+/** Applies the primary's down set; logs once per change (tests and operators see when each worker took it). */
+let appliedDown = '{}';
+function applyOriginHealth(down: Readonly<Record<string, readonly string[]>>): void {
+  edge?.health.apply(down);
+  const text = JSON.stringify(down);
+  if (text === appliedDown) return;
+  appliedDown = text;
+  log?.info({ event: 'origin.health_applied', down }, 'origin health applied');
+}
+
 function onMessage(message: PrimaryMessage): void {
   switch (message.type) {
     case 'config':
@@ -84,6 +96,9 @@ function onMessage(message: PrimaryMessage): void {
       return;
     case 'shutdown':
       void shutdown(message.timeoutMs);
+      return;
+    case 'origin-health':
+      applyOriginHealth(message.down);
       return;
   }
 }

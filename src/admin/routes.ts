@@ -1,6 +1,6 @@
 /**
  * @module admin/routes
- * The management API routes on the manager port: /health, /stats, /conf/reload. Each route calls into views the
+ * The management API routes on the manager port: /health, /stats, /conf/reload, /monitoring/origin. Each route calls into views the
  * primary hands in (no cache or worker internals here). Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +13,8 @@ export interface AdminViews {
   stats(): Promise<unknown>;
   /** Same as SIGHUP; returns the validation result. */
   reload(): { readonly ok: boolean; readonly problems?: readonly string[]; readonly needsRestart?: readonly string[] };
+  /** The /monitoring/origin document (STON's shape) for one vhost or all (null); null when the vhost is unknown. */
+  originHealth(vhost: string | null): unknown;
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, views: AdminViews) => Promise<void> | void;
@@ -34,6 +36,12 @@ const ROUTES: Record<string, Route> = {
   '/conf/reload': (_req, res, views) => {
     const result = views.reload();
     sendJson(res, result.ok ? 200 : 400, result);
+  },
+  '/monitoring/origin': (req, res, views) => {
+    const vhost = new URL(req.url ?? '/', 'http://manager').searchParams.get('vhost');
+    const document = views.originHealth(vhost === null || vhost === '' ? null : vhost.toLowerCase());
+    if (document === null) sendJson(res, 404, { method: 'origin', status: 'Fail', error: `no such vhost: ${vhost ?? ''}` });
+    else sendJson(res, 200, document);
   },
 };
 

@@ -7,7 +7,7 @@
  * -> deliver -> log (one access record, counters). Runs in workers.
  */
 import { totalmem } from 'node:os';
-import type { Config } from '../config/types.js';
+import type { Config, OriginAddress, Vhost } from '../config/types.js';
 import { normalisePath, primaryKey } from '../cache/key.js';
 import { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
@@ -18,6 +18,10 @@ import type { Logger } from '../log.js';
 import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import { fetchFromOrigin } from '../origin/fetch.js';
 import { OriginPools } from '../origin/pool.js';
+import { IGNORE_OUTCOMES, OriginHealthView } from '../origin/health-view.js';
+import type { OriginOutcome, OriginOutcomeSink } from '../origin/health-view.js';
+import { outcomeOfError, outcomeOfStatus } from '../origin/health-reporter.js';
+import { memberKey } from '../origin/member-key.js';
 import { VhostRouter, buildRouters } from '../policy/vhost.js';
 import { C, bump, cacheResultIndex } from '../stats/counters.js';
 import { WorkerCounters } from '../stats/worker-counters.js';
@@ -58,6 +62,10 @@ export class Edge {
   readonly #pools = new OriginPools();
   readonly #accessLogs = new AccessLogs();
   readonly #log: Logger;
+  /** The primary's verdict on which origin members are down (applied from `origin-health` messages). */
+  readonly health = new OriginHealthView();
+  /** Where origin transaction outcomes go (the worker plugs in its batching reporter). */
+  outcomes: OriginOutcomeSink = IGNORE_OUTCOMES;
   #runtime: Runtime;
   /** Object hash hex -> access time (ms), written to the index in batches (no LMDB write per hit). */
   #touches = new Map<string, number>();
@@ -139,7 +147,17 @@ export class Edge {
     if (origin === undefined) throw new Error(`vhost ${vhost.name} has no origin (config validation guarantees one)`);
     bump(this.counters.forVhost(vhost.name), C.originRequests);
     ctx.originCounted = false;
-    new PassTransaction(ctx, writer, this.#finish).start(this.#pools.get(origin, vhost.originOptions), origin.text);
+    const finish = (c: RequestCtx, status: TransactionStatus, bytesSent: number): void => {
+      const outcome = c.errorCode !== '' ? outcomeOfError(c.errorCode) : c.status > 0 ? outcomeOfStatus(c.status) : null;
+      if (outcome !== null) this.#reportOutcome(vhost, origin, outcome);
+      this.#finish(c, status, bytesSent);
+    };
+    new PassTransaction(ctx, writer, finish).start(this.#pools.get(origin, vhost.originOptions), origin.text);
+  }
+
+  /** One origin transaction with `origin` of `vhost` ended like `outcome`: tell the primary's health state. */
+  #reportOutcome(vhost: Vhost, origin: OriginAddress, outcome: OriginOutcome): void {
+    this.outcomes.report(vhost.name, memberKey(origin.host, origin.port), outcome);
   }
 
   /** The origin request of a cache fill: the client's headers minus conditionals and Range, plus validators. */
@@ -155,7 +173,10 @@ export class Edge {
     const path = origin.pathPrefix + ctx.originUrl;
     // Origin bytes of a fill count for the vhost, whichever clients end up reading them.
     const counting: OriginSink = {
-      onHeaders: (status, h, text) => sink.onHeaders(status, h, text),
+      onHeaders: (status, h, text) => {
+        this.#reportOutcome(vhost, origin, outcomeOfStatus(status));
+        sink.onHeaders(status, h, text);
+      },
       onData: (chunk) => {
         bump(counters, C.originInBytes, chunk.length);
         sink.onData(chunk);
@@ -163,6 +184,7 @@ export class Edge {
       onEnd: () => sink.onEnd(),
       onError: (error) => {
         bump(counters, C.originErrors);
+        this.#reportOutcome(vhost, origin, outcomeOfError(error.code) ?? 'receive-fail');
         sink.onError(error);
       },
     };

@@ -14,7 +14,9 @@ import { countEstablished } from '../stats/connections.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
 import { Evictor } from './evictor.js';
+import { OriginHealth } from './origin-health.js';
 import { Supervisor } from './supervisor.js';
+import { monitoringOriginDocument, originSummary } from './origin-report.js';
 import type { Slot } from './supervisor.js';
 
 export class Primary {
@@ -23,6 +25,7 @@ export class Primary {
   readonly #supervisor: Supervisor;
   readonly #admin: AdminServer;
   readonly #evictor: Evictor;
+  readonly #health: OriginHealth;
   #config: Config;
   #stopping = false;
   #startupFailure: ((message: string) => void) | null = null;
@@ -34,6 +37,9 @@ export class Primary {
       onMessage: (slot, message) => {
         if (message.type === 'stats') this.#stats.receive(message.requestId, message.snapshot);
         else if (message.type === 'listen-failed') this.#startupFailure?.(`worker ${slot.index}: ${message.message}`);
+        else if (message.type === 'origin-outcomes') this.#health.receive(message.outcomes);
+        // A (re)started worker gets the down set right after its config (the supervisor sent that on 'hello').
+        else if (message.type === 'hello' && slot.worker !== null) sendToWorker(slot.worker, { type: 'origin-health', down: this.#health.downSet() });
       },
       onExit: (slot) => {
         this.#stats.retire(slot.index);
@@ -42,6 +48,7 @@ export class Primary {
     });
     this.#admin = new AdminServer(config.server.manager, this.#views, log);
     this.#evictor = new Evictor(config, log);
+    this.#health = new OriginHealth(config, log, (down) => this.#supervisor.broadcast({ type: 'origin-health', down }));
   }
 
   readonly #views: AdminViews = {
@@ -57,7 +64,16 @@ export class Primary {
       });
       const ports = new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)));
       const document = this.#stats.document(slots, this.#config.hash);
-      return { ...document, cache: { ...document.cache, disks: this.#evictor.stats() }, activeConnections: await countEstablished(ports) };
+      return {
+        ...document,
+        cache: { ...document.cache, disks: this.#evictor.stats() },
+        activeConnections: await countEstablished(ports),
+        origins: originSummary(this.#health.report(null) ?? []),
+      };
+    },
+    originHealth: (vhost) => {
+      const reports = this.#health.report(vhost);
+      return reports === null ? null : monitoringOriginDocument(reports);
     },
     reload: () => this.reload(),
   };
@@ -74,6 +90,7 @@ export class Primary {
         }
       }, 20);
     });
+    await this.#health.start();
     this.#supervisor.start();
     this.#evictor.start();
     await ready;
@@ -92,6 +109,7 @@ export class Primary {
     this.#config = result.config;
     this.#supervisor.config = result.config;
     this.#evictor.config = result.config;
+    void this.#health.apply(result.config);
     this.#supervisor.broadcast({ type: 'config', config: result.config });
     this.#admin.update(result.config.server.manager);
     if (result.needsRestart.length > 0) {
@@ -111,6 +129,7 @@ export class Primary {
     this.#stopping = true;
     const timeoutMs = this.#config.server.shutdownTimeoutMs;
     this.#log.info({ event: 'flint.stopping', signal, timeoutMs }, 'stopping: draining in-flight responses');
+    this.#health.close();
     await this.#supervisor.stop(timeoutMs);
     await this.#admin.close();
     await this.#evictor.close();

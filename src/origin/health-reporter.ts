@@ -1,0 +1,71 @@
+/**
+ * @module origin/health-reporter
+ * The worker's OriginOutcomeSink: collects what origin transactions ended like and sends them to the primary in
+ * `origin-outcomes` batches, at most one IPC message per BATCH_MS, never one per request. A healthy busy worker says
+ * little: every failure is sent, but a success only when it is news (the first one after this worker saw that member
+ * fail) or, at most once per OK_REFRESH_MS per member, to reset failure counts other workers' reports built up in
+ * the primary. Runs in workers.
+ */
+import type { OriginOutcome, OriginOutcomeSink } from './health-view.js';
+
+/** Longest time an outcome waits before it is sent. */
+export const BATCH_MS = 100;
+/** A member's successes are repeated to the primary at most this often. */
+const OK_REFRESH_MS = 1000;
+/** Most outcomes one batch carries; a burst beyond this adds nothing the primary needs (it counts to <Exclusion>). */
+const MAX_BATCH = 1000;
+
+export type OutcomeBatch = Array<readonly [string, string, OriginOutcome]>;
+
+/** Maps a FlintError code of an origin transaction to the outcome the primary counts, or null if not an origin failure. */
+export function outcomeOfError(code: string): OriginOutcome | null {
+  if (code === 'FLINT_ERR_ORIGIN_CONNECT' || code === 'FLINT_ERR_ORIGIN_CONNECT_TIMEOUT') return 'connect-fail';
+  if (code.startsWith('FLINT_ERR_ORIGIN_')) return 'receive-fail';
+  return null;
+}
+
+/** The outcome of an origin answer with `status`. */
+export function outcomeOfStatus(status: number): OriginOutcome {
+  return status >= 500 ? '5xx' : 'ok';
+}
+
+export class OutcomeReporter implements OriginOutcomeSink {
+  readonly #send: (outcomes: OutcomeBatch) => void;
+  #pending: OutcomeBatch = [];
+  #timer: NodeJS.Timeout | null = null;
+  /** `vhost\0member` -> when an 'ok' was last queued (0 = the last thing this worker saw was a failure). */
+  readonly #lastOk = new Map<string, number>();
+
+  constructor(send: (outcomes: OutcomeBatch) => void) {
+    this.#send = send;
+  }
+
+  report(vhost: string, member: string, outcome: OriginOutcome): void {
+    const key = `${vhost}\0${member}`;
+    if (outcome === 'ok') {
+      const now = Date.now();
+      const last = this.#lastOk.get(key);
+      if (last !== undefined && last !== 0 && now - last < OK_REFRESH_MS) return;
+      this.#lastOk.set(key, now);
+    } else {
+      this.#lastOk.set(key, 0);
+    }
+    if (this.#pending.length >= MAX_BATCH) return;
+    this.#pending.push([vhost, member, outcome]);
+    this.#timer ??= setTimeout(this.#flush, BATCH_MS);
+  }
+
+  readonly #flush = (): void => {
+    this.#timer = null;
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#send(batch);
+  };
+
+  /** Sends what is pending now (at shutdown). */
+  flush(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#flush();
+  }
+}

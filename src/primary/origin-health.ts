@@ -1,0 +1,388 @@
+/**
+ * @module primary/origin-health
+ * The primary's verdict on every origin member (STON 1.5), pushed whole to the workers on every change:
+ *
+ *   active --(<Exclusion> consecutive failures reported by workers)--> inactive (passive)
+ *   inactive (passive) --(<Recovery> consecutive good probes of Uri, one per Cycle)--> active
+ *   active --(a <HealthChecker>'s Exclusion consecutive failed checks)--> inactive (that checker)
+ *   inactive (checker) --(the same checker's Recovery consecutive good checks)--> active
+ *
+ * A member is inactive while passive exclusion or any health checker holds it down; each checker and the passive
+ * state are judged independently. Every state change is logged once (origin.down / origin.up), counted, and sent to
+ * every worker at once (`origin-health`: the complete down set). A reload keeps the state of members that still
+ * exist. Runs only in the primary. Invariant: a member has a recovery timer iff it is passively excluded and
+ * <Recovery> > 0; it has one check timer per configured health checker.
+ */
+import type { Config, HealthCheckerConfig, Vhost } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { OriginOutcome } from '../origin/health-view.js';
+import { acceptsStatus, probeOrigin } from '../origin/probe.js';
+import type { ProbeRequest, ProbeResult } from '../origin/probe.js';
+import { resolveMembers } from './origin-members.js';
+import type { ResolvedMember, Resolver } from './origin-members.js';
+
+/** How often DNS names of origin addresses are resolved again (STON: every 1-10 s). */
+const DNS_REFRESH_MS = 10_000;
+const PROBE_USER_AGENT = 'flint-health';
+
+export type MemberState = 'active' | 'inactive';
+
+/** The complete down set, per vhost (only vhosts with a down member), as `origin-health` carries it. */
+export type DownSet = Record<string, string[]>;
+
+interface CheckerState {
+  readonly config: HealthCheckerConfig;
+  /** 1-based position among the vhost's checkers, for logs. */
+  readonly index: number;
+  down: boolean;
+  fails: number;
+  goods: number;
+  timer: NodeJS.Timeout | null;
+  inFlight: boolean;
+}
+
+interface Member {
+  resolved: ResolvedMember;
+  vhost: Vhost;
+  state: MemberState;
+  since: number;
+  consecutiveFailures: number;
+  passiveDown: boolean;
+  recoveryGood: number;
+  recoveryTimer: NodeJS.Timeout | null;
+  recoveryInFlight: boolean;
+  exclusions: number;
+  recoveries: number;
+  lastError: { reason: string; at: number } | null;
+  checkers: CheckerState[];
+}
+
+/** One member as /monitoring/origin and /stats show it. */
+export interface MemberReport {
+  readonly member: string;
+  readonly address: string;
+  readonly state: MemberState;
+  readonly since: string;
+  readonly consecutiveFailures: number;
+  readonly exclusions: number;
+  readonly recoveries: number;
+  readonly lastError: { readonly reason: string; readonly at: string } | null;
+  /** What holds an inactive member down: 'passive' and/or `HealthChecker[i] target`. */
+  readonly heldBy: readonly string[];
+  /** Seconds until its DNS name is resolved again; 0 for an IP literal. */
+  readonly ttl: number;
+}
+
+export interface VhostHealthReport {
+  readonly vhost: string;
+  /** Each configured `<Address>`: Active while any of its members is. */
+  readonly addresses: ReadonlyArray<{ readonly address: string; readonly state: MemberState }>;
+  readonly members: readonly MemberReport[];
+}
+
+export class OriginHealth {
+  readonly #log: Logger;
+  readonly #push: (down: DownSet) => void;
+  readonly #resolve: Resolver | undefined;
+  /** vhost name -> member key -> member. */
+  #vhosts = new Map<string, Map<string, Member>>();
+  #config: Config;
+  /** Last good IPs per DNS name. */
+  readonly #dns = new Map<string, readonly string[]>();
+  #dnsTimer: NodeJS.Timeout | null = null;
+  #nextDnsAt = 0;
+  /** Bumped by every apply(); a resolution started for an older config is dropped. */
+  #generation = 0;
+  #lastPushed = '';
+  #closed = false;
+
+  constructor(config: Config, log: Logger, push: (down: DownSet) => void, resolve?: Resolver) {
+    this.#config = config;
+    this.#log = log;
+    this.#push = push;
+    this.#resolve = resolve;
+  }
+
+  /** Resolves the members of `config` and starts probing; resolves when the members are known. */
+  async start(): Promise<void> {
+    await this.apply(this.#config);
+    this.#dnsTimer = setInterval(() => void this.apply(this.#config), DNS_REFRESH_MS);
+    this.#dnsTimer.unref();
+  }
+
+  /** Takes a (re)loaded config: members that still exist keep their state; timers restart with the new settings. */
+  async apply(config: Config): Promise<void> {
+    this.#config = config;
+    const generation = ++this.#generation;
+    const failures: string[] = [];
+    const resolved = new Map<string, ResolvedMember[]>();
+    for (const vhost of config.vhosts) resolved.set(vhost.name, await resolveMembers(vhost.origins, this.#dns, failures, this.#resolve));
+    if (generation !== this.#generation || this.#closed) return;
+    this.#nextDnsAt = Date.now() + DNS_REFRESH_MS;
+    if (failures.length > 0) this.#log.warn({ event: 'origin.dns_failed', failures }, 'origin DNS lookup failed; keeping the last known addresses');
+    // Timers restart below with the new settings; members (and vhosts) that left the config stay stopped.
+    for (const members of this.#vhosts.values()) for (const member of members.values()) this.#stopTimers(member);
+    const next = new Map<string, Map<string, Member>>();
+    for (const vhost of config.vhosts) {
+      const old = this.#vhosts.get(vhost.name);
+      const members = new Map<string, Member>();
+      for (const r of resolved.get(vhost.name) ?? []) {
+        const kept = old?.get(r.key);
+        members.set(r.key, kept === undefined ? this.#newMember(r, vhost) : this.#keep(kept, r, vhost));
+        old?.delete(r.key);
+      }
+      next.set(vhost.name, members);
+    }
+    this.#vhosts = next;
+    for (const members of next.values()) {
+      for (const member of members.values()) {
+        this.#startTimers(member);
+        this.#reevaluate(member, 'config reload');
+      }
+    }
+    this.#pushDown();
+  }
+
+  /** Outcomes a worker observed, in order. Outcomes for unknown members or vhosts are ignored. */
+  receive(outcomes: ReadonlyArray<readonly [string, string, OriginOutcome]>): void {
+    let changed = false;
+    for (const [vhostName, key, outcome] of outcomes) {
+      const member = this.#vhosts.get(vhostName)?.get(key);
+      if (member === undefined || member.passiveDown) continue;
+      if (outcome === 'ok') {
+        member.consecutiveFailures = 0;
+        continue;
+      }
+      member.consecutiveFailures++;
+      member.lastError = { reason: outcome, at: Date.now() };
+      const options = member.vhost.originOptions;
+      if (options.exclusion === 0 || member.consecutiveFailures < options.exclusion) continue;
+      if (!options.exclusionAll && this.#activeCount(member.vhost.name) <= 1 && member.state === 'active') continue;
+      member.passiveDown = true;
+      member.recoveryGood = 0;
+      this.#startRecovery(member);
+      changed = this.#reevaluate(member, `${member.consecutiveFailures} consecutive failures (last: ${outcome})`, false) || changed;
+    }
+    if (changed) this.#pushDown();
+  }
+
+  /** The complete down set now. */
+  downSet(): DownSet {
+    const down: DownSet = {};
+    for (const [vhost, members] of [...this.#vhosts].sort(([a], [b]) => a.localeCompare(b))) {
+      const keys = [...members.values()].filter((m) => m.state === 'inactive').map((m) => m.resolved.key).sort();
+      if (keys.length > 0) down[vhost] = keys;
+    }
+    return down;
+  }
+
+  /** Per-vhost state for /monitoring/origin (`vhost` null = every vhost); null when `vhost` is unknown. */
+  report(vhost: string | null): VhostHealthReport[] | null {
+    if (vhost !== null && !this.#vhosts.has(vhost)) return null;
+    const now = Date.now();
+    const out: VhostHealthReport[] = [];
+    for (const v of this.#config.vhosts) {
+      if (vhost !== null && v.name !== vhost) continue;
+      const members = [...(this.#vhosts.get(v.name)?.values() ?? [])];
+      const addresses = v.origins.map((address) => ({
+        address: address.text,
+        state: members.some((m) => m.resolved.address.text === address.text && m.state === 'active') ? ('active' as const) : ('inactive' as const),
+      }));
+      out.push({ vhost: v.name, addresses, members: members.map((m) => this.#memberReport(m, now)) });
+    }
+    return out;
+  }
+
+  /** Stops every probe (primary shutdown). */
+  close(): void {
+    this.#closed = true;
+    if (this.#dnsTimer !== null) clearInterval(this.#dnsTimer);
+    for (const members of this.#vhosts.values()) for (const member of members.values()) this.#stopTimers(member);
+  }
+
+  #memberReport(m: Member, now: number): MemberReport {
+    const heldBy = [
+      ...(m.passiveDown ? ['passive'] : []),
+      ...m.checkers.filter((c) => c.down).map((c) => `HealthChecker[${c.index}] ${c.config.target}`),
+    ];
+    return {
+      member: m.resolved.key,
+      address: m.resolved.address.text,
+      state: m.state,
+      since: new Date(m.since).toISOString(),
+      consecutiveFailures: m.consecutiveFailures,
+      exclusions: m.exclusions,
+      recoveries: m.recoveries,
+      lastError: m.lastError === null ? null : { reason: m.lastError.reason, at: new Date(m.lastError.at).toISOString() },
+      heldBy,
+      ttl: m.resolved.fromDns ? Math.max(0, Math.ceil((this.#nextDnsAt - now) / 1000)) : 0,
+    };
+  }
+
+  #newMember(resolved: ResolvedMember, vhost: Vhost): Member {
+    return {
+      resolved,
+      vhost,
+      state: 'active',
+      since: Date.now(),
+      consecutiveFailures: 0,
+      passiveDown: false,
+      recoveryGood: 0,
+      recoveryTimer: null,
+      recoveryInFlight: false,
+      exclusions: 0,
+      recoveries: 0,
+      lastError: null,
+      checkers: vhost.healthCheckers.map((config, i) => newChecker(config, i + 1)),
+    };
+  }
+
+  /** A member that survives a reload: its state stays; a checker keeps its state only if its settings did not change. */
+  #keep(member: Member, resolved: ResolvedMember, vhost: Vhost): Member {
+    const oldCheckers = member.checkers;
+    member.resolved = resolved;
+    member.vhost = vhost;
+    member.checkers = vhost.healthCheckers.map((config, i) => {
+      const old = oldCheckers[i];
+      return old !== undefined && JSON.stringify(old.config) === JSON.stringify(config) ? old : newChecker(config, i + 1);
+    });
+    return member;
+  }
+
+  #activeCount(vhost: string): number {
+    let count = 0;
+    for (const member of this.#vhosts.get(vhost)?.values() ?? []) if (member.state === 'active') count++;
+    return count;
+  }
+
+  /** Recomputes the member's state; on a change logs it once, counts it and (unless `push` is false) pushes. */
+  #reevaluate(member: Member, reason: string, push = true): boolean {
+    const state: MemberState = member.passiveDown || member.checkers.some((c) => c.down) ? 'inactive' : 'active';
+    if (state === member.state) return false;
+    member.state = state;
+    member.since = Date.now();
+    const fields = { vhost: member.vhost.name, member: member.resolved.key, address: member.resolved.address.text, reason };
+    if (state === 'inactive') {
+      member.exclusions++;
+      this.#log.warn({ event: 'origin.down', ...fields }, `origin ${member.resolved.key} of ${member.vhost.name} is down: ${reason}`);
+    } else {
+      member.recoveries++;
+      this.#log.info({ event: 'origin.up', ...fields }, `origin ${member.resolved.key} of ${member.vhost.name} is back: ${reason}`);
+    }
+    if (push) this.#pushDown();
+    return true;
+  }
+
+  #pushDown(): void {
+    const down = this.downSet();
+    const text = JSON.stringify(down);
+    if (text === this.#lastPushed) return;
+    this.#lastPushed = text;
+    this.#push(down);
+  }
+
+  #startTimers(member: Member): void {
+    if (member.passiveDown) this.#startRecovery(member);
+    for (const checker of member.checkers) {
+      checker.timer = setInterval(() => void this.#check(member, checker), checker.config.cycleMs);
+      checker.timer.unref();
+    }
+  }
+
+  #stopTimers(member: Member): void {
+    if (member.recoveryTimer !== null) clearInterval(member.recoveryTimer);
+    member.recoveryTimer = null;
+    for (const checker of member.checkers) {
+      if (checker.timer !== null) clearInterval(checker.timer);
+      checker.timer = null;
+    }
+  }
+
+  #startRecovery(member: Member): void {
+    const recovery = member.vhost.originOptions.recovery;
+    if (member.recoveryTimer !== null || recovery.count === 0) return;
+    member.recoveryTimer = setInterval(() => void this.#recoveryProbe(member), recovery.cycleMs);
+    member.recoveryTimer.unref();
+  }
+
+  async #recoveryProbe(member: Member): Promise<void> {
+    if (member.recoveryInFlight || !member.passiveDown) return;
+    const options = member.vhost.originOptions;
+    const recovery = options.recovery;
+    member.recoveryInFlight = true;
+    const result = await probeOrigin(this.#probeRequest(member, recovery.uri, options.connectTimeoutMs + options.receiveTimeoutMs, 'status-line'));
+    member.recoveryInFlight = false;
+    if (this.#closed || !member.passiveDown || member.recoveryTimer === null) return;
+    if (acceptsStatus(recovery.resCodes, result.status)) {
+      member.recoveryGood++;
+      if (member.recoveryGood < recovery.count) return;
+      member.passiveDown = false;
+      member.consecutiveFailures = 0;
+      if (member.recoveryTimer !== null) clearInterval(member.recoveryTimer);
+      member.recoveryTimer = null;
+      this.#reevaluate(member, `${member.recoveryGood} good recovery probes of ${recovery.uri}`);
+      return;
+    }
+    member.recoveryGood = 0;
+    member.lastError = { reason: `recovery probe: ${describe(result)}`, at: Date.now() };
+    if (recovery.log) this.#probeFailed(member, `Recovery ${recovery.uri}`, result);
+  }
+
+  async #check(member: Member, checker: CheckerState): Promise<void> {
+    if (checker.inFlight) return;
+    checker.inFlight = true;
+    const result = await probeOrigin(this.#probeRequest(member, checker.config.target, checker.config.timeoutMs, 'complete'));
+    checker.inFlight = false;
+    if (this.#closed || checker.timer === null) return;
+    const name = `HealthChecker[${checker.index}] ${checker.config.target}`;
+    if (acceptsStatus(checker.config.resCodes, result.status)) {
+      checker.fails = 0;
+      checker.goods++;
+      if (checker.down && checker.goods >= checker.config.recovery) {
+        checker.down = false;
+        this.#reevaluate(member, `${name}: ${checker.goods} good checks`);
+      }
+      return;
+    }
+    checker.goods = 0;
+    checker.fails++;
+    member.lastError = { reason: `${name}: ${describe(result)}`, at: Date.now() };
+    if (checker.config.log) this.#probeFailed(member, name, result);
+    if (!checker.down && checker.fails >= checker.config.exclusion) {
+      checker.down = true;
+      this.#reevaluate(member, `${name}: ${checker.fails} failed checks (last: ${describe(result)})`);
+    }
+  }
+
+  #probeFailed(member: Member, probe: string, result: ProbeResult): void {
+    this.#log.warn(
+      { event: 'origin.probe_failed', vhost: member.vhost.name, member: member.resolved.key, probe, status: result.status, error: result.error },
+      `probe of origin ${member.resolved.key} failed: ${describe(result)}`,
+    );
+  }
+
+  /**
+   * A probe of `target` (a path, or an http:// URL whose host is sent as Host) to one member. Without a URL the Host
+   * is the vhost's <Host> setting, else the address's DNS name, else the vhost name; the address's path prefix applies.
+   */
+  #probeRequest(member: Member, target: string, timeoutMs: number, until: ProbeRequest['until']): ProbeRequest {
+    const { ip, port, address, fromDns } = member.resolved;
+    const options = member.vhost.originOptions;
+    let path = address.pathPrefix + target;
+    let hostHeader = options.hostHeader ?? (fromDns ? address.host : member.vhost.name);
+    if (!target.startsWith('/')) {
+      const url = new URL(target);
+      path = `${url.pathname}${url.search}`;
+      hostHeader = url.host;
+    }
+    return { ip, port, path, hostHeader, userAgent: options.userAgent ?? PROBE_USER_AGENT, timeoutMs, until };
+  }
+}
+
+function newChecker(config: HealthCheckerConfig, index: number): CheckerState {
+  return { config, index, down: false, fails: 0, goods: 0, timer: null, inFlight: false };
+}
+
+function describe(result: ProbeResult): string {
+  return result.error ?? `status ${result.status}`;
+}
