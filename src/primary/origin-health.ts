@@ -93,7 +93,8 @@ export class OriginHealth {
   #nextDnsAt = 0;
   /** Bumped by every apply(); a resolution started for an older config is dropped. */
   #generation = 0;
-  #lastPushed = '';
+  /** What workers were last told (they start with nothing down; a new worker is told on 'hello'). */
+  #lastPushed = '{}';
   #closed = false;
 
   constructor(config: Config, log: Logger, push: (down: DownSet) => void, resolve?: Resolver) {

@@ -1,0 +1,92 @@
+// Unit tests of the primary's origin health state (no processes): members from addresses (IP literals as written,
+// DNS names one member per address, a failed lookup keeps the last good set), passive exclusion counting (a success
+// resets, Exclusion 0 never excludes, unknown members are ignored), one log line and one push per change, and a
+// reload that keeps surviving members' state.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfigFromText } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import type { Logger } from '../../src/log.js';
+import { OriginHealth } from '../../src/primary/origin-health.js';
+import type { DownSet } from '../../src/primary/origin-health.js';
+import { dnsResolver, resolveMembers } from '../../src/primary/origin-members.js';
+
+function config(vhosts: string): Config {
+  return loadConfigFromText('/srv/flint/conf', '<Server/>', `<Vhosts>${vhosts}</Vhosts>`, { cpuCount: 1 });
+}
+
+/** A logger that records what it was given. */
+function recordingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const record = (fields: Record<string, unknown>): void => void lines.push(fields);
+  return { log: { warn: record, info: record, error: record, debug: record } as unknown as Logger, lines };
+}
+
+test('members: IP literals as written, a DNS name gives one member per address, a failed lookup keeps the last good set', async () => {
+  const addresses = config('<Vhost Name="a.com"><Origin><Address>10.0.0.1:8080</Address><Address>[::1]:81</Address><Address>origin.test:9000/p</Address></Origin></Vhost>')
+    .vhosts[0]?.origins ?? [];
+  const previous = new Map<string, readonly string[]>();
+  const failures: string[] = [];
+  let answer: readonly string[] | Error = ['192.0.2.1', '192.0.2.2', '10.0.0.1'];
+  const resolver = async (): Promise<readonly string[]> => {
+    if (answer instanceof Error) throw answer;
+    return answer;
+  };
+  const first = await resolveMembers(addresses, previous, failures, resolver);
+  assert.deepEqual(first.map((m) => [m.key, m.fromDns, m.address.text]), [
+    ['10.0.0.1:8080', false, '10.0.0.1:8080'],
+    ['[::1]:81', false, '[::1]:81'],
+    ['192.0.2.1:9000', true, 'origin.test:9000/p'],
+    ['192.0.2.2:9000', true, 'origin.test:9000/p'],
+    ['10.0.0.1:9000', true, 'origin.test:9000/p'],
+  ]);
+  answer = new Error('SERVFAIL');
+  const second = await resolveMembers(addresses, previous, failures, resolver);
+  assert.deepEqual(second.map((m) => m.key), first.map((m) => m.key), 'a failed lookup keeps the last good addresses');
+  assert.deepEqual(failures, ['origin.test: SERVFAIL']);
+  const local = await dnsResolver('localhost');
+  assert.ok(local.includes('127.0.0.1') || local.includes('::1'), `localhost resolved to ${local.join(', ')}`);
+});
+
+test('passive exclusion: Exclusion consecutive failures exclude, a success resets, one log line and one push per change', async () => {
+  const { log, lines } = recordingLogger();
+  const pushes: DownSet[] = [];
+  const cfg = config(
+    '<Vhost Name="a.com"><Origin><Address>10.0.0.1</Address><Address>10.0.0.2</Address></Origin><OriginOptions><Exclusion>3</Exclusion><Recovery>0</Recovery></OriginOptions></Vhost>' +
+      '<Vhost Name="b.com"><Origin><Address>10.0.0.3</Address></Origin><OriginOptions><Exclusion>0</Exclusion></OriginOptions></Vhost>',
+  );
+  const health = new OriginHealth(cfg, log, (down) => pushes.push(down));
+  await health.apply(cfg);
+  assert.deepEqual(pushes, [], 'nothing down at start: nothing to push');
+  health.receive([
+    ['a.com', '10.0.0.1:80', 'connect-fail'],
+    ['a.com', '10.0.0.1:80', '5xx'],
+    ['a.com', '10.0.0.1:80', 'ok'],
+    ['a.com', '10.0.0.1:80', 'receive-fail'],
+    ['a.com', '10.0.0.1:80', 'receive-fail'],
+    ['a.com', '10.0.0.9:80', 'connect-fail'],
+    ['nope.com', '10.0.0.1:80', 'connect-fail'],
+  ]);
+  assert.deepEqual(health.downSet(), {}, 'the success reset the count: 2 failures so far');
+  health.receive([['a.com', '10.0.0.1:80', '5xx']]);
+  assert.deepEqual(health.downSet(), { 'a.com': ['10.0.0.1:80'] });
+  health.receive([['a.com', '10.0.0.1:80', '5xx'], ['a.com', '10.0.0.1:80', 'ok']]);
+  assert.deepEqual(pushes, [{ 'a.com': ['10.0.0.1:80'] }], 'one push; outcomes of an excluded member change nothing');
+  const downs = lines.filter((l) => l.event === 'origin.down');
+  assert.deepEqual(downs.map((l) => [l.vhost, l.member, l.reason]), [['a.com', '10.0.0.1:80', '3 consecutive failures (last: 5xx)']]);
+  for (let i = 0; i < 10; i++) health.receive([['b.com', '10.0.0.3:80', 'connect-fail']]);
+  assert.deepEqual(health.downSet(), { 'a.com': ['10.0.0.1:80'] }, 'Exclusion 0 never excludes');
+  const report = health.report('a.com')?.[0];
+  assert.deepEqual(report?.addresses, [{ address: '10.0.0.1', state: 'inactive' }, { address: '10.0.0.2', state: 'active' }]);
+  assert.equal(report?.members[0]?.exclusions, 1);
+  assert.equal(health.report('nope.com'), null);
+
+  // A reload keeps the excluded member's state; a removed vhost's members are gone from the down set.
+  const reloaded = config('<Vhost Name="a.com"><Alias>www.a.com</Alias><Origin><Address>10.0.0.1</Address></Origin><OriginOptions><Recovery>0</Recovery></OriginOptions></Vhost>');
+  await health.apply(reloaded);
+  assert.deepEqual(health.downSet(), { 'a.com': ['10.0.0.1:80'] });
+  assert.equal(health.report('a.com')?.[0]?.members[0]?.since, report?.members[0]?.since);
+  assert.equal(health.report('b.com'), null);
+  assert.equal(lines.filter((l) => l.event === 'origin.down' || l.event === 'origin.up').length, 1, 'the reload logged no state change');
+  health.close();
+});
