@@ -1,14 +1,16 @@
 /**
  * @module origin/health-reporter
  * The worker's OriginOutcomeSink: collects what origin transactions ended like and sends them to the primary in
- * `origin-outcomes` batches, at most one IPC message per BATCH_MS, never one per request. A healthy busy worker says
+ * `origin-outcomes` batches, at most one IPC message per BATCH_MS, never one per request. The first outcome after
+ * a quiet spell leaves on the next turn of the event loop (with whatever joined it meanwhile), so a failing origin
+ * is reported without waiting out a timer; later ones wait for the rest of the BATCH_MS window. A healthy busy worker says
  * little: every failure is sent, but a success only when it is news (the first one after this worker saw that member
  * fail) or, at most once per OK_REFRESH_MS per member, to reset failure counts other workers' reports built up in
  * the primary. Runs in workers.
  */
 import type { OriginOutcome, OriginOutcomeSink } from './health-view.js';
 
-/** Longest time an outcome waits before it is sent. */
+/** Shortest time between two batches, and so the longest an outcome waits. */
 export const BATCH_MS = 100;
 /** A member's successes are repeated to the primary at most this often. */
 const OK_REFRESH_MS = 1000;
@@ -33,6 +35,7 @@ export class OutcomeReporter implements OriginOutcomeSink {
   readonly #send: (outcomes: OutcomeBatch) => void;
   #pending: OutcomeBatch = [];
   #timer: NodeJS.Timeout | null = null;
+  #lastSentAt = 0;
   /** `vhost\0member` -> when an 'ok' was last queued (0 = the last thing this worker saw was a failure). */
   readonly #lastOk = new Map<string, number>();
 
@@ -52,7 +55,7 @@ export class OutcomeReporter implements OriginOutcomeSink {
     }
     if (this.#pending.length >= MAX_BATCH) return;
     this.#pending.push([vhost, member, outcome]);
-    this.#timer ??= setTimeout(this.#flush, BATCH_MS);
+    this.#timer ??= setTimeout(this.#flush, Math.max(0, this.#lastSentAt + BATCH_MS - Date.now()));
   }
 
   readonly #flush = (): void => {
@@ -60,6 +63,7 @@ export class OutcomeReporter implements OriginOutcomeSink {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
+    this.#lastSentAt = Date.now();
     this.#send(batch);
   };
 

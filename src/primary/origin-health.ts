@@ -87,6 +87,8 @@ export class OriginHealth {
   /** vhost name -> member key -> member. */
   #vhosts = new Map<string, Map<string, Member>>();
   #config: Config;
+  /** The config the members and timers were last set up from. */
+  #applied: Config | null = null;
   /** Last good IPs per DNS name. */
   readonly #dns = new Map<string, readonly string[]>();
   #dnsTimer: NodeJS.Timeout | null = null;
@@ -121,25 +123,32 @@ export class OriginHealth {
     if (generation !== this.#generation || this.#closed) return;
     this.#nextDnsAt = Date.now() + DNS_REFRESH_MS;
     if (failures.length > 0) this.#log.warn({ event: 'origin.dns_failed', failures }, 'origin DNS lookup failed; keeping the last known addresses');
-    // Timers restart below with the new settings; members (and vhosts) that left the config stay stopped.
-    for (const members of this.#vhosts.values()) for (const member of members.values()) this.#stopTimers(member);
+    // A new config restarts every timer with its settings; a DNS refresh (same config) leaves surviving members'
+    // timers alone, so a check whose Cycle is longer than DNS_REFRESH_MS still runs.
+    const reload = config !== this.#applied;
+    this.#applied = config;
+    const previous = this.#vhosts;
+    const started = new Set<Member>();
     const next = new Map<string, Map<string, Member>>();
     for (const vhost of config.vhosts) {
-      const old = this.#vhosts.get(vhost.name);
       const members = new Map<string, Member>();
       for (const r of resolved.get(vhost.name) ?? []) {
-        const kept = old?.get(r.key);
-        members.set(r.key, kept === undefined ? this.#newMember(r, vhost) : this.#keep(kept, r, vhost));
-        old?.delete(r.key);
+        const kept = previous.get(vhost.name)?.get(r.key);
+        if (kept !== undefined && reload) this.#stopTimers(kept);
+        const member = kept === undefined ? this.#newMember(r, vhost) : this.#keep(kept, r, vhost);
+        if (kept === undefined || reload) started.add(member);
+        members.set(r.key, member);
       }
       next.set(vhost.name, members);
     }
+    // Members (and vhosts) that left stop being probed.
+    for (const [name, members] of previous) {
+      for (const [key, member] of members) if (next.get(name)?.get(key) !== member) this.#stopTimers(member);
+    }
     this.#vhosts = next;
-    for (const members of next.values()) {
-      for (const member of members.values()) {
-        this.#startTimers(member);
-        this.#reevaluate(member, 'config reload');
-      }
+    for (const member of started) {
+      this.#startTimers(member);
+      this.#reevaluate(member, reload ? 'config reload' : 'DNS change', false);
     }
     this.#pushDown();
   }

@@ -32,6 +32,24 @@ test('a burst of outcomes leaves as one batch; repeated successes are not repeat
   assert.equal(batches.length, 1, 'no empty batches');
 });
 
+test('the first outcome after a quiet spell leaves at once; then at most one batch per BATCH_MS', async () => {
+  const sent: number[] = [];
+  const reporter = new OutcomeReporter(() => sent.push(Date.now()));
+  const start = Date.now();
+  reporter.report('a.com', '10.0.0.1:80', 'connect-fail');
+  await sleep(20);
+  assert.equal(sent.length, 1, 'sent on the next turn, not after a timer');
+  assert.ok((sent[0] ?? 0) - start < BATCH_MS / 2);
+  const until = Date.now() + 3 * BATCH_MS;
+  while (Date.now() < until) {
+    reporter.report('a.com', '10.0.0.1:80', 'connect-fail');
+    await sleep(2);
+  }
+  await sleep(BATCH_MS + 20);
+  for (let i = 1; i < sent.length; i++) assert.ok((sent[i] ?? 0) - (sent[i - 1] ?? 0) >= BATCH_MS - 2, `batches ${sent.join(', ')} closer than ${BATCH_MS} ms`);
+  assert.ok(sent.length >= 3 && sent.length <= 6, `${sent.length} batches`);
+});
+
 test('a healthy busy member costs at most one report a second', async () => {
   const batches: OutcomeBatch[] = [];
   const reporter = new OutcomeReporter((b) => batches.push(b));
