@@ -106,11 +106,19 @@ export class OriginHealth {
     this.#resolve = resolve;
   }
 
-  /** Resolves the members of `config` and starts probing; resolves when the members are known. */
-  async start(): Promise<void> {
-    await this.apply(this.#config);
-    this.#dnsTimer = setInterval(() => void this.apply(this.#config), DNS_REFRESH_MS);
+  /**
+   * Resolves the members of the config and starts probing, then re-resolves DNS names every DNS_REFRESH_MS. Returns
+   * at once: a slow DNS server must not hold up the start (nothing is down until members are known anyway).
+   */
+  start(): void {
+    this.update(this.#config);
+    this.#dnsTimer = setInterval(() => this.update(this.#config), DNS_REFRESH_MS);
     this.#dnsTimer.unref();
+  }
+
+  /** apply() in the background; a failure is logged, never thrown. */
+  update(config: Config): void {
+    this.apply(config).catch((error: unknown) => this.#log.error({ event: 'origin.health_error', err: error }, 'origin health update failed'));
   }
 
   /** Takes a (re)loaded config: members that still exist keep their state; timers restart with the new settings. */

@@ -90,7 +90,7 @@ export class Primary {
         }
       }, 20);
     });
-    await this.#health.start();
+    this.#health.start();
     this.#supervisor.start();
     this.#evictor.start();
     await ready;
@@ -109,7 +109,7 @@ export class Primary {
     this.#config = result.config;
     this.#supervisor.config = result.config;
     this.#evictor.config = result.config;
-    void this.#health.apply(result.config);
+    this.#health.update(result.config);
     this.#supervisor.broadcast({ type: 'config', config: result.config });
     this.#admin.update(result.config.server.manager);
     if (result.needsRestart.length > 0) {
