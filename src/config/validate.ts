@@ -11,6 +11,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
+import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList, queryRulesFromElements, queryRulesFromText, ttlRulesFromElements, ttlRulesFromText } from './rules.js';
+import type { RuleElement } from './rules.js';
 import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
 import { BALANCE_MODES, LOG_LEVELS } from './types.js';
@@ -27,6 +29,7 @@ import type {
   Vhost,
   VhostLog,
   VhostOptions,
+  VhostRules,
 } from './types.js';
 
 /** What validateConfig needs: the raw trees from parse.ts and where and what they were read from. */
@@ -39,6 +42,11 @@ export interface ConfigSources {
   readonly server: unknown;
   /** Raw tree of vhosts.xml (parseXml().tree). */
   readonly vhosts: unknown;
+  /**
+   * STON's per-vhost rule files found in the conf dir: vhost name -> file name (ttl.txt, bypass.txt,
+   * querystring.txt) -> contents (read by config/load.ts from `svc/<vhost>/`). Absent = none.
+   */
+  readonly ruleFiles?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** Most worker processes `<Workers>` may ask for, and the cap on the one-per-core default. */
@@ -52,7 +60,7 @@ export function validateConfig(sources: ConfigSources, cpuCount: number = availa
   if (!path.isAbsolute(sources.confDir)) throw new Error(`validateConfig: confDir must be absolute, got ${sources.confDir}`);
   if (!Number.isInteger(cpuCount) || cpuCount < 1) throw new Error(`validateConfig: cpuCount must be an integer >= 1, got ${cpuCount}`);
   const confDir = path.resolve(sources.confDir);
-  const v = new Validator(path.dirname(confDir));
+  const v = new Validator(path.dirname(confDir), sources.ruleFiles ?? {});
 
   const serverRoot = v.root('server.xml', sources.server, 'Server');
   const vhostsRoot = v.root('vhosts.xml', sources.vhosts, 'Vhosts');
@@ -311,6 +319,28 @@ function enumType<T extends string>(values: readonly T[]): ValueType<T> {
   };
 }
 
+/** `a, b` -> names (trimmed, empty ones dropped). */
+const NAME_LIST: ValueType<string[]> = {
+  type: 'name-list',
+  parse(text) {
+    const r = parseKeyList(text);
+    return r.ok ? ok(r.value) : fail(r.error);
+  },
+};
+
+/** `*` = null (every name), `OFF` = [] (none), else lower-case header names. */
+const VARY_LIST: ValueType<string[] | null> = {
+  type: 'vary-list',
+  parse(text) {
+    if (text === '*') return ok(null);
+    if (/^(off|none)$/i.test(text)) return ok([]);
+    const names = text.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+    const bad = names.find((n) => !/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(n) || n === '*');
+    if (names.length === 0 || bad !== undefined) return fail(`${quote(text)} is not *, OFF or a comma-separated list of header names`);
+    return ok(names);
+  },
+};
+
 const BALANCE_MODE = enumType(BALANCE_MODES);
 const LOG_LEVEL = enumType(LOG_LEVELS);
 const TTL_PRIORITY = enumType(TTL_PRIORITIES);
@@ -486,9 +516,11 @@ class Validator {
   /** Every problem found so far, in the order found. */
   readonly problems: string[] = [];
   readonly #installDir: string;
+  readonly #ruleFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
 
-  constructor(installDir: string) {
+  constructor(installDir: string, ruleFiles: Readonly<Record<string, Readonly<Record<string, string>>>>) {
     this.#installDir = installDir;
+    this.#ruleFiles = ruleFiles;
   }
 
   #report(file: FileName, where: string, what: string): void {
@@ -755,8 +787,65 @@ class Validator {
         ttlExtensionByFail: this.one(scope, 'Vhost/Options/TTLExtensionByFail', BOOL, o?.ttlExtensionByFail),
         refreshExpired: this.one(scope, 'Vhost/Options/RefreshExpired', BOOL, o?.refreshExpired),
         ageHeader: this.one(scope, 'Vhost/Options/AgeHeader', BOOL, o?.ageHeader),
+        ...this.#readKeyOptions(scope, o),
       },
       log: { accessPath: this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.log.accessPath) },
+    };
+  }
+
+  /** Bypass defaults and cache key options (Flint stores no POST, so BypassPostRequest must stay ON). */
+  #readKeyOptions(scope: Scope, o: VhostOptions | undefined): Pick<VhostOptions, 'bypassPostRequest' | 'bypassGetRequest' | 'bypassNoCacheRequest' | 'caseSensitive' | 'applyQueryString' | 'queryStringKeep' | 'queryStringDrop' | 'varyHeaders'> {
+    const bypassPostRequest = this.one(scope, 'Vhost/Options/BypassPostRequest', BOOL, o?.bypassPostRequest);
+    if (!bypassPostRequest) {
+      this.#report(scope.file, `${scope.where}/Options/BypassPostRequest`, 'OFF is not supported: Flint does not cache POST (STON <PostRequest>), so POST always passes to the origin');
+    }
+    const keepFound = this.#locate(scope, getSetting('Vhost/Options/ApplyQueryString@Keep')).length > 0;
+    const dropFound = this.#locate(scope, getSetting('Vhost/Options/ApplyQueryString@Drop')).length > 0;
+    const queryStringKeep = keepFound ? this.optional(scope, 'Vhost/Options/ApplyQueryString@Keep', NAME_LIST) : (o?.queryStringKeep ?? null);
+    const queryStringDrop = dropFound ? this.optional(scope, 'Vhost/Options/ApplyQueryString@Drop', NAME_LIST) : (o?.queryStringDrop ?? null);
+    if (queryStringKeep !== null && queryStringDrop !== null) {
+      this.#report(scope.file, `${scope.where}/Options/ApplyQueryString`, 'Keep and Drop cannot both be set');
+    }
+    return {
+      bypassPostRequest: true,
+      bypassGetRequest: this.one(scope, 'Vhost/Options/BypassGetRequest', BOOL, o?.bypassGetRequest),
+      bypassNoCacheRequest: this.one(scope, 'Vhost/Options/BypassNoCacheRequest', BOOL, o?.bypassNoCacheRequest),
+      caseSensitive: this.one(scope, 'Vhost/Options/CaseSensitive', BOOL, o?.caseSensitive),
+      applyQueryString: this.one(scope, 'Vhost/Options/ApplyQueryString', BOOL, o?.applyQueryString),
+      queryStringKeep,
+      queryStringDrop,
+      varyHeaders: this.one(scope, 'Vhost/Options/VaryHeader', VARY_LIST, o?.varyHeaders),
+    };
+  }
+
+  /**
+   * A vhost's rules: the inline <TTLRules>/<BypassRules>/<QueryStringRules> first, then the lines of
+   * svc/<vhost>/ttl.txt, bypass.txt and querystring.txt when those files exist. Problems name the element or line.
+   */
+  #readRules(scope: Scope, name: string | null, applyQueryString: boolean): VhostRules {
+    const elements = (container: string): RuleElement[] =>
+      childElements(childElements(scope.element, container)[0], 'Rule').map((e, i) => ({ where: `${e.where}[${i + 1}]`, attrs: e.attrs, text: e.text }));
+    const files = name === null ? {} : (this.#ruleFiles[name] ?? {});
+    const label = (file: string): string => `svc/${name ?? ''}/${file}`;
+    const ttl = ttlRulesFromElements(scope.file, elements(RULE_KINDS.ttl.element));
+    const bypass = bypassRulesFromElements(scope.file, elements(RULE_KINDS.bypass.element));
+    const query = queryRulesFromElements(scope.file, elements(RULE_KINDS.querystring.element), applyQueryString);
+    const ttlText = files[RULE_KINDS.ttl.file];
+    const bypassText = files[RULE_KINDS.bypass.file];
+    const queryText = files[RULE_KINDS.querystring.file];
+    const parts = [
+      ttl,
+      bypass,
+      query,
+      ttlText === undefined ? undefined : ttlRulesFromText(label(RULE_KINDS.ttl.file), ttlText),
+      bypassText === undefined ? undefined : bypassRulesFromText(label(RULE_KINDS.bypass.file), bypassText),
+      queryText === undefined ? undefined : queryRulesFromText(label(RULE_KINDS.querystring.file), queryText, applyQueryString),
+    ];
+    for (const part of parts) if (part !== undefined) this.problems.push(...part.problems);
+    return {
+      ttl: [...ttl.rules, ...(parts[3]?.rules ?? [])] as VhostRules['ttl'],
+      bypass: [...bypass.rules, ...(parts[4]?.rules ?? [])] as VhostRules['bypass'],
+      queryString: [...query.rules, ...(parts[5]?.rules ?? [])] as VhostRules['queryString'],
     };
   }
 
@@ -797,8 +886,9 @@ class Validator {
       const aliases = this.many(vhostScope, 'Vhost/Alias', ALIAS) ?? [];
       const origins = this.many(vhostScope, 'Vhost/Origin/Address', ORIGIN_ADDRESS) ?? [];
       const settings = this.readVhostSettings(vhostScope, defaults);
+      const rules = this.#readRules(vhostScope, name, settings.options.applyQueryString);
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, ...settings }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, ...settings, rules }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
     return vhosts.map((v) => v.vhost);
