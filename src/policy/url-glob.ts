@@ -28,11 +28,22 @@ export function globProblem(glob: string): string | null {
   return null;
 }
 
+interface Wild {
+  readonly source: string;
+  readonly test: RegExp;
+  readonly node: Node;
+}
+
 interface Node {
   /** Exact segment -> child. */
   readonly exact: Map<string, Node>;
-  /** Segments with `*` inside, tested in turn (few per node in practice). */
-  readonly wild: Array<{ readonly test: RegExp; readonly node: Node }>;
+  /**
+   * Segments with `*` inside, bucketed by their literal prefix (the text before the first `*`): a lookup tries only
+   * the buckets whose prefix the segment starts with (one Map probe per distinct prefix length), so `v1*`..`v999*`
+   * under one node cost a few probes, not a thousand regex tests. `wildLengths` lists the prefix lengths in use.
+   */
+  readonly wild: Map<string, Wild[]>;
+  readonly wildLengths: number[];
   /** The `**` child: consumes any number of segments. */
   deep: Node | null;
   /** Indexes of the globs that end here. */
@@ -42,7 +53,7 @@ interface Node {
 }
 
 function newNode(): Node {
-  return { exact: new Map(), wild: [], deep: null, ends: [], below: [] };
+  return { exact: new Map(), wild: new Map(), wildLengths: [], deep: null, ends: [], below: [] };
 }
 
 /** One segment with `*` -> an anchored regex (other characters literal). */
@@ -106,12 +117,19 @@ export class UrlGlobSet {
       node.deep ??= newNode();
       return node.deep;
     }
-    if (segment.includes('*')) {
-      const test = segmentRegex(segment, this.#caseSensitive);
-      const existing = node.wild.find((w) => w.test.source === test.source);
+    const star = segment.indexOf('*');
+    if (star >= 0) {
+      const prefix = segment.slice(0, star);
+      let bucket = node.wild.get(prefix);
+      if (bucket === undefined) {
+        bucket = [];
+        node.wild.set(prefix, bucket);
+        if (!node.wildLengths.includes(prefix.length)) node.wildLengths.push(prefix.length);
+      }
+      const existing = bucket.find((w) => w.source === segment);
       if (existing !== undefined) return existing.node;
       const child = newNode();
-      node.wild.push({ test, node: child });
+      bucket.push({ source: segment, test: segmentRegex(segment, this.#caseSensitive), node: child });
       return child;
     }
     let child = node.exact.get(segment);
@@ -135,7 +153,7 @@ export class UrlGlobSet {
       }
     }
     const root = this.#root;
-    if (root.exact.size > 0 || root.wild.length > 0 || root.deep !== null) walk(root, p.slice(1).split('/'), 0, out);
+    if (root.exact.size > 0 || root.wild.size > 0 || root.deep !== null) walk(root, p.slice(1).split('/'), 0, out);
     if (out.length < 2) return out;
     out.sort((a, b) => a - b);
     let w = 1;
@@ -155,5 +173,9 @@ function walk(node: Node, segments: readonly string[], i: number, out: number[])
   const segment = segments[i] as string;
   const child = node.exact.get(segment);
   if (child !== undefined) walk(child, segments, i + 1, out);
-  for (const w of node.wild) if (w.test.test(segment)) walk(w.node, segments, i + 1, out);
+  for (const length of node.wildLengths) {
+    if (length > segment.length) continue;
+    const bucket = node.wild.get(segment.slice(0, length));
+    if (bucket !== undefined) for (const w of bucket) if (w.test.test(segment)) walk(w.node, segments, i + 1, out);
+  }
 }

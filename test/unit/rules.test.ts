@@ -77,6 +77,19 @@ test('globs: 10,000 rules compile once and a lookup walks only its own path', ()
   assert.ok(perLookupUs < 20, `lookup took ${perLookupUs.toFixed(2)} us`);
 });
 
+test('globs: a thousand in-segment wildcards under one node are bucketed by literal prefix', () => {
+  const globs = Array.from({ length: 1000 }, (_, i) => `/c/v${i}*/app.js`);
+  const set = new UrlGlobSet(globs, false);
+  assert.deepEqual(set.match('/c/V42beta/app.js'), [42]);
+  assert.deepEqual(set.match('/c/v1x/app.js'), [1], 'v1x matches v1* only, not v10*..v19*');
+  assert.deepEqual(set.match('/c/v100/app.js'), [1, 10, 100]);
+  assert.deepEqual(set.match('/c/1k'), []);
+  const started = performance.now();
+  for (let i = 0; i < 100_000; i++) set.match('/c/w1/app.js');
+  const perLookupUs = ((performance.now() - started) * 1000) / 100_000;
+  assert.ok(perLookupUs < 20, `lookup took ${perLookupUs.toFixed(2)} us`);
+});
+
 test('TTL rules: first match in order wins, status codes and classes', () => {
   const vhost = vhostWith(`<TTLRules>
     <Rule Url="/img/*" Status="404">7</Rule>
