@@ -59,8 +59,11 @@ class RuleIndex<R> {
     this.#anyUrl = anyUrl;
   }
 
-  /** The first rule, in rule order, whose URL matches `path` and that passes `check`; undefined when none. */
-  first(path: string, check: (rule: R) => boolean): R | undefined {
+  /**
+   * The first rule, in rule order, whose URL matches `path` and that passes `check(rule, arg)`; undefined when none.
+   * `arg` is passed through so callers on the request path need not allocate a closure per request.
+   */
+  first<A>(path: string, check: (rule: R, arg: A) => boolean, arg: A): R | undefined {
     if (this.rules.length === 0) return undefined;
     const byGlob = this.#globs.size === 0 ? [] : this.#globs.match(path);
     const any = this.#anyUrl;
@@ -79,7 +82,7 @@ class RuleIndex<R> {
         a++;
       }
       const rule = this.rules[position] as R;
-      if (check(rule)) return rule;
+      if (check(rule, arg)) return rule;
     }
     return undefined;
   }
@@ -198,7 +201,7 @@ export class VhostRuleSet {
     if (cacheable && this.#bypassNoCache && requestHasNoCache(head.headers)) return BYPASS_NO_CACHE;
     const defaultBypass = cacheable ? this.#bypassGet : method === 'POST' ? this.#bypassPost : true;
     if (this.#bypass.rules.length > 0) {
-      const hit = this.#bypass.first(path, (c) => bypassRuleHolds(c, head));
+      const hit = this.#bypass.first(path, bypassRuleHolds, head);
       if (hit !== undefined) return decide(hit.rule.action, defaultBypass, cacheable);
     }
     if (!cacheable) return BYPASS_DEFAULT;
@@ -208,14 +211,14 @@ export class VhostRuleSet {
   /** The TTL (seconds) the first matching TTL rule gives a response of `status` to `path`, or null when none. */
   ttlFor(path: string, status: number): number | null {
     if (this.#ttl.rules.length === 0) return null;
-    return this.#ttl.first(path, (r) => statusMatches(r.status, status))?.ttlSec ?? null;
+    return this.#ttl.first(path, (r, s: number) => statusMatches(r.status, s), status)?.ttlSec ?? null;
   }
 
   /** The path and query the cache key is built from. */
   keyParts(path: string, query: string): KeyParts {
     const keyPath = this.#caseSensitive ? path : path.toLowerCase();
     if (query === '') return { path: keyPath, query };
-    const rule = this.#query.rules.length === 0 ? undefined : this.#query.first(path, () => true);
+    const rule = this.#query.rules.length === 0 ? undefined : this.#query.first(path, ANY, null);
     if (rule !== undefined) {
       if (rule.mode === 'apply') return { path: keyPath, query };
       if (rule.mode === 'ignore') return { path: keyPath, query: '' };
@@ -234,6 +237,8 @@ export class VhostRuleSet {
     return names.filter((n) => allowed.has(n));
   }
 }
+
+const ANY = (): boolean => true;
 
 function decide(action: BypassAction, defaultBypass: boolean, cacheable: boolean): BypassDecision {
   const bypass = action === 'bypass' ? true : action === 'cache' ? false : !defaultBypass;

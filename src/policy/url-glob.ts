@@ -140,9 +140,10 @@ export class UrlGlobSet {
     return child;
   }
 
-  /** Indexes of the globs matching `path` (a normalised absolute path), ascending; [] when none. */
+  /** Indexes of the globs matching `path` (a normalised absolute path), ascending; [] when none. Read-only. */
   match(path: string): number[] {
     const p = this.#caseSensitive ? path : path.toLowerCase();
+    if (this.#byExtension.size === 0 && this.#all.length === 0 && this.#root.exact.size === 0 && this.#root.wild.size === 0 && this.#root.deep === null) return NONE;
     const out: number[] = this.#all.length === 0 ? [] : this.#all.slice();
     if (this.#byExtension.size > 0) {
       const slash = p.lastIndexOf('/');
@@ -154,6 +155,7 @@ export class UrlGlobSet {
     }
     const root = this.#root;
     if (root.exact.size > 0 || root.wild.size > 0 || root.deep !== null) walk(root, p.slice(1).split('/'), 0, out);
+    if (out.length === 0) return NONE;
     if (out.length < 2) return out;
     out.sort((a, b) => a - b);
     let w = 1;
@@ -162,6 +164,9 @@ export class UrlGlobSet {
     return out;
   }
 }
+
+/** The shared empty result (never mutated by callers: `match` is documented read-only). */
+const NONE: number[] = [];
 
 function walk(node: Node, segments: readonly string[], i: number, out: number[]): void {
   if (node.deep !== null) for (let j = i; j <= segments.length; j++) walk(node.deep, segments, j, out);
