@@ -706,6 +706,22 @@ export const SETTINGS: readonly Setting[] = [
     field: 'vhosts[].rules.queryString[].keys',
     doc: 'These query keys are left out of the cache key of matching URLs.',
   },
+  {
+    path: 'Vhost/MatchingList',
+    type: 'string',
+    default: [],
+    repeated: true,
+    field: 'vhosts[].rules',
+    doc: "STON's embedded rule list (v2.11 vhost API): the lines of a ttl.txt, bypass.txt or querystring.txt (Target), usually in a CDATA section; read after the <Rule> elements and before the svc/<vhost>/ files.",
+  },
+  {
+    path: 'Vhost/MatchingList@Target',
+    type: 'enum',
+    default: null,
+    values: ['ttl', 'bypass', 'querystring'],
+    field: 'vhosts[].rules',
+    doc: 'Which list the MatchingList holds; required.',
+  },
   // ---- <Log> (VHostDefault, overridden per vhost)
   {
     path: 'Vhost/Log/Access',

@@ -830,22 +830,35 @@ class Validator {
     const ttl = ttlRulesFromElements(scope.file, elements(RULE_KINDS.ttl.element));
     const bypass = bypassRulesFromElements(scope.file, elements(RULE_KINDS.bypass.element));
     const query = queryRulesFromElements(scope.file, elements(RULE_KINDS.querystring.element), applyQueryString);
-    const ttlText = files[RULE_KINDS.ttl.file];
-    const bypassText = files[RULE_KINDS.bypass.file];
-    const queryText = files[RULE_KINDS.querystring.file];
-    const parts = [
-      ttl,
-      bypass,
-      query,
-      ttlText === undefined ? undefined : ttlRulesFromText(label(RULE_KINDS.ttl.file), ttlText),
-      bypassText === undefined ? undefined : bypassRulesFromText(label(RULE_KINDS.bypass.file), bypassText),
-      queryText === undefined ? undefined : queryRulesFromText(label(RULE_KINDS.querystring.file), queryText, applyQueryString),
-    ];
-    for (const part of parts) if (part !== undefined) this.problems.push(...part.problems);
+    // STON's <MatchingList Target="ttl|bypass|querystring">: txt lines embedded in the vhost, after the <Rule>s.
+    const listed: Record<keyof typeof RULE_KINDS, string[]> = { ttl: [], bypass: [], querystring: [] };
+    const listLabels: Record<keyof typeof RULE_KINDS, string[]> = { ttl: [], bypass: [], querystring: [] };
+    childElements(scope.element, 'MatchingList').forEach((e, i) => {
+      const target = (e.attrs.get('Target') ?? '').toLowerCase();
+      if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring') {
+        this.#report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass or querystring`);
+        return;
+      }
+      listed[target].push(e.text);
+      listLabels[target].push(`${scope.file}: ${e.where}[${i + 1}]`);
+    });
+    const fromText = <R>(kind: keyof typeof RULE_KINDS, parse: (label: string, text: string) => { rules: R[]; problems: string[] }): R[] => {
+      const out: R[] = [];
+      const sources = listed[kind].map((text, i) => [listLabels[kind][i] as string, text] as const);
+      const fileText = files[RULE_KINDS[kind].file];
+      if (fileText !== undefined) sources.push([label(RULE_KINDS[kind].file), fileText] as const);
+      for (const [where, text] of sources) {
+        const parsed = parse(where, text);
+        this.problems.push(...parsed.problems);
+        out.push(...parsed.rules);
+      }
+      return out;
+    };
+    this.problems.push(...ttl.problems, ...bypass.problems, ...query.problems);
     return {
-      ttl: [...ttl.rules, ...(parts[3]?.rules ?? [])] as VhostRules['ttl'],
-      bypass: [...bypass.rules, ...(parts[4]?.rules ?? [])] as VhostRules['bypass'],
-      queryString: [...query.rules, ...(parts[5]?.rules ?? [])] as VhostRules['queryString'],
+      ttl: [...ttl.rules, ...fromText('ttl', ttlRulesFromText)],
+      bypass: [...bypass.rules, ...fromText('bypass', bypassRulesFromText)],
+      queryString: [...query.rules, ...fromText('querystring', (l, t) => queryRulesFromText(l, t, applyQueryString))],
     };
   }
 

@@ -76,8 +76,8 @@ test('schema rows are well formed', () => {
   assert.equal(settingFile(getSetting('Vhosts/Default')), 'vhosts.xml');
 });
 
-test('repeated elements are exactly Vhost, Alias, Listen, Address, Allow, Disk, Rule', () => {
-  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Alias', 'Allow', 'Disk', 'Listen', 'Rule', 'Vhost']);
+test('repeated elements are exactly Vhost, Alias, Listen, Address, Allow, Disk, Rule, MatchingList', () => {
+  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Alias', 'Allow', 'Disk', 'Listen', 'MatchingList', 'Rule', 'Vhost']);
 });
 
 test('the reference lists every setting with its default', () => {

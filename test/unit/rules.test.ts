@@ -126,6 +126,29 @@ test('txt rules come after the inline ones and keep their line numbers', () => {
   assert.equal(rules.ttlFor('/api/v', 404), null);
 });
 
+test("STON's <MatchingList Target> embeds txt lines after the <Rule>s and before svc/ files", () => {
+  const vhost = vhostWith(
+    `<TTLRules><Rule Url="/a">1</Rule></TTLRules>
+     <MatchingList Target="ttl"><![CDATA[
+       $URL[/b] & $ORGSTATUS[2xx], 2
+     ]]></MatchingList>
+     <MatchingList Target="bypass">/api/*, bypass</MatchingList>`,
+    { 'a.com': { 'ttl.txt': '/c, 3\n' } },
+  );
+  assert.deepEqual(
+    vhost.rules.ttl.map((r) => [r.url, r.ttlSec, r.source]),
+    [
+      ['/a', 1, 'vhosts.xml: Vhosts/Vhost[Name=a.com]/TTLRules/Rule[1]'],
+      ['/b', 2, 'vhosts.xml: Vhosts/Vhost[Name=a.com]/MatchingList[1]: line 1'],
+      ['/c', 3, 'svc/a.com/ttl.txt: line 1'],
+    ],
+  );
+  assert.equal(vhost.rules.bypass[0]?.action, 'bypass');
+  const problems = problemsOf('<MatchingList Target="acl">x</MatchingList><MatchingList Target="ttl">/x, 1\n/y, z</MatchingList>');
+  assert.ok(problems.some((p) => p.startsWith('vhosts.xml: Vhosts/Vhost[Name=a.com]/MatchingList[1]@Target: "acl" is not ttl, bypass or querystring')), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith('vhosts.xml: Vhosts/Vhost[Name=a.com]/MatchingList[2]: line 2: "z" is not a whole number')), problems.join('\n'));
+});
+
 test('bad rules are rejected with their element path or txt line', () => {
   const problems = problemsOf(
     `<TTLRules><Rule Url="*.jpg">10</Rule><Rule Url="/a b" Status="2x0">x</Rule></TTLRules>
