@@ -169,6 +169,8 @@ describe('TTL, bypass and cache-key rules', () => {
     assert.equal(await twice('/ip2', {}, { localAddress: '127.0.0.1' }), 1, '... and caches for 127.0.0.1');
     // The first matching rule wins: /public/* says cache before the cookie rule.
     assert.equal(await twice('/public/p', { cookie: 'session=1' }), 1);
+    const bypassed = await get(BYPASS, '/api/list');
+    assert.equal(cacheStatus(bypassed), 'flint; fwd=bypass', 'RFC 9211 Cache-Status on a bypassed response');
     const records = await accessRecordsFor(flint, BYPASS, '/api/list', 2);
     assert.ok(records.every((r) => r.cacheResult === 'PASS' && r.reqInfo === 'Bypass' && r.bypassReason === 'rule'), JSON.stringify(records));
   });
