@@ -1,7 +1,8 @@
 /**
  * @module config/load
- * Reads `<confDir>/server.xml` and `<confDir>/vhosts.xml`, parses both (config/parse.ts), hashes them and validates
- * them together (config/validate.ts). All problems of both files are reported in one ConfigError. Synchronous: it
+ * Reads `<confDir>/server.xml` and `<confDir>/vhosts.xml` (plus STON's rule files `svc/<vhost>/ttl.txt`,
+ * `bypass.txt`, `querystring.txt` where present), parses both (config/parse.ts), hashes them and validates them
+ * together (config/validate.ts). All problems of both files are reported in one ConfigError. Synchronous: it
  * runs at start and on SIGHUP reload in the primary, and in `flint check-config`.
  */
 import { createHash } from 'node:crypto';

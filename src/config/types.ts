@@ -263,7 +263,7 @@ export interface ServerConfig {
 export interface Config {
   /** Absolute path of the directory server.xml and vhosts.xml were read from. */
   readonly confDir: string;
-  /** sha1 (hex) of server.xml + vhosts.xml contents, to tell configs apart in logs and /stats. */
+  /** sha1 (hex) of server.xml + vhosts.xml contents (and svc/<vhost>/*.txt rule files, when any), to tell configs apart in logs and /stats. */
   readonly hash: string;
   readonly server: ServerConfig;
   readonly vhosts: readonly Vhost[];

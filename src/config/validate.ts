@@ -36,7 +36,7 @@ import type {
 export interface ConfigSources {
   /** Absolute path of the conf directory; relative paths in the config resolve against its parent. */
   readonly confDir: string;
-  /** sha1 hex of server.xml text + '\0' + vhosts.xml text (computed by config/load.ts). */
+  /** sha1 hex of server.xml text + '\0' + vhosts.xml text, then any rule files (computed by config/load.ts). */
   readonly hash: string;
   /** Raw tree of server.xml (parseXml().tree). */
   readonly server: unknown;
