@@ -32,6 +32,8 @@ export interface FlintSpec {
   readonly cacheRoot?: string;
   /** Storage settings beyond the defaults (the zipf scenario's capacity). */
   readonly storage?: FlintStorage;
+  /** Extra XML inside the bench `<Vhost>` (the hit-1k-rules scenario's rule lists). */
+  readonly vhostExtra?: string;
 }
 
 /** `<Disk Quota>` and `<BlockSize>`, as Flint's XML sizes ('504M', '64K'); unset = Flint's default (no quota, 1M). */
@@ -57,11 +59,11 @@ export function flintServerXml(managerPort: number, workers: number, cacheDir: s
 }
 
 /** vhosts.xml: one default vhost on the service port, proxying to the bench origin. */
-export function flintVhostsXml(servicePort: number, originPort: number): string {
+export function flintVhostsXml(servicePort: number, originPort: number, vhostExtra = ''): string {
   return `<Vhosts>
   <Vhost Name="bench.local">
     <Listen>${BENCH_HOST}:${servicePort}</Listen>
-    <Origin><Address>${BENCH_HOST}:${originPort}</Address></Origin>
+    <Origin><Address>${BENCH_HOST}:${originPort}</Address></Origin>${vhostExtra === '' ? '' : `\n${vhostExtra}`}
   </Vhost>
   <Default>bench.local</Default>
 </Vhosts>
@@ -78,7 +80,7 @@ export async function startFlint(spec: FlintSpec): Promise<RunningTarget> {
   const managerPort = await freePort();
   const servicePort = await freePort();
   const serverXml = flintServerXml(managerPort, spec.workers, cacheDir, spec.storage);
-  const vhostsXml = flintVhostsXml(servicePort, spec.originPort);
+  const vhostsXml = flintVhostsXml(servicePort, spec.originPort, spec.vhostExtra);
   writeFileSync(join(conf, 'server.xml'), serverXml);
   writeFileSync(join(conf, 'vhosts.xml'), vhostsXml);
   const args = [FLINT_MAIN, 'start', '--conf', conf];

@@ -32,6 +32,10 @@ export type SettingType =
   | 'path'
   | 'log-path'
   | 'probe-target'
+  | 'name-list'
+  | 'vary-list'
+  | 'url-glob'
+  | 'status-match'
   | 'status-list';
 
 /** One setting. `path` is `Root/Element/...` with an attribute as `Element@Attr`. */
@@ -667,6 +671,187 @@ export const SETTINGS: readonly Setting[] = [
     field: 'vhosts[].options.ageHeader',
     doc: "Send `Age` on responses served from the cache, as RFC 9111 §5.1 requires; OFF only for clients that mishandle it.",
   },
+  // ---- Bypass defaults and cache key options (STON bypass.html, caching_policy.html); rules follow below.
+  {
+    path: 'Vhost/Options/BypassPostRequest',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.bypassPostRequest',
+    doc: 'POST requests pass to the origin without caching. Must stay ON: Flint does not cache POST (STON <PostRequest> is not implemented).',
+  },
+  {
+    path: 'Vhost/Options/BypassGetRequest',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].options.bypassGetRequest',
+    doc: 'ON: every GET/HEAD passes to the origin without caching, except where a bypass rule says `cache`.',
+  },
+  {
+    path: 'Vhost/Options/BypassNoCacheRequest',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].options.bypassNoCacheRequest',
+    doc: 'ON: a request with `Cache-Control: no-cache` or `Pragma: no-cache` passes to the origin without touching the cache (checked before the bypass rules); OFF: it revalidates the cached copy (RFC 9111).',
+  },
+  {
+    path: 'Vhost/Options/CaseSensitive',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.caseSensitive',
+    doc: 'OFF: URL paths are lower-cased for the cache key and matched case-insensitively by rules, so /A.jpg and /a.jpg are one object (the origin still gets the path as sent).',
+  },
+  {
+    path: 'Vhost/Options/ApplyQueryString',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.applyQueryString',
+    doc: 'ON: the query string is part of the cache key; OFF: it is ignored, so /a?x=1 and /a?x=2 are one object (the origin gets the first requester\'s query). QueryStringRules override it per URL.',
+  },
+  {
+    path: 'Vhost/Options/ApplyQueryString@Keep',
+    type: 'name-list',
+    default: null,
+    inherit: true,
+    field: 'vhosts[].options.queryStringKeep',
+    doc: 'With ApplyQueryString ON: only these query keys go into the cache key (the others are dropped from it). Absent = every key.',
+  },
+  {
+    path: 'Vhost/Options/ApplyQueryString@Drop',
+    type: 'name-list',
+    default: null,
+    inherit: true,
+    field: 'vhosts[].options.queryStringDrop',
+    doc: 'With ApplyQueryString ON: these query keys are left out of the cache key (cache busters like `_` or `ts`). Not together with Keep.',
+  },
+  {
+    path: 'Vhost/Options/VaryHeader',
+    type: 'vary-list',
+    default: '*',
+    inherit: true,
+    field: 'vhosts[].options.varyHeaders',
+    doc: 'Which names of an origin Vary header make separate variants: `*` = all (RFC 9111), a list = only those (others are ignored, as STON does; so is `Vary: *`), OFF = none (one object per URL).',
+  },
+  // ---- Rules (per vhost, not inherited). Inline XML here, then svc/<vhost>/ttl.txt, bypass.txt, querystring.txt.
+  {
+    path: 'Vhost/TTLRules/Rule',
+    type: 'whole-seconds',
+    default: [],
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    repeated: true,
+    field: 'vhosts[].rules.ttl[].ttlSec',
+    doc: "A TTL rule (STON ttl.txt `$URL[*.jpg] & $ORGSTATUS[200], 3600`): a storable response whose URL and status match is kept this long, overriding the origin's max-age/Expires and the TTL class defaults (not no-store, private or no-cache). First match wins.",
+  },
+  {
+    path: 'Vhost/TTLRules/Rule@Url',
+    type: 'url-glob',
+    default: null,
+    field: 'vhosts[].rules.ttl[].url',
+    doc: 'URL pattern of the TTL rule; absent = every URL.',
+  },
+  {
+    path: 'Vhost/TTLRules/Rule@Status',
+    type: 'status-match',
+    default: null,
+    field: 'vhosts[].rules.ttl[].status',
+    doc: 'Origin statuses the TTL rule applies to (304 is not accepted); absent = any status.',
+  },
+  {
+    path: 'Vhost/BypassRules/Rule',
+    type: 'enum',
+    default: [],
+    values: ['bypass', 'cache', 'invert'],
+    repeated: true,
+    field: 'vhosts[].rules.bypass[].action',
+    doc: "A bypass rule (STON bypass.txt): when all its conditions hold, `bypass` passes the request to the origin without caching, `cache` sends a GET/HEAD through the cache, `invert` turns the method's default around. Checked after BypassNoCacheRequest; first match wins.",
+  },
+  {
+    path: 'Vhost/BypassRules/Rule@Method',
+    type: 'token',
+    default: null,
+    field: 'vhosts[].rules.bypass[].method',
+    doc: 'Condition: the request method (any case); absent = any method.',
+  },
+  {
+    path: 'Vhost/BypassRules/Rule@Url',
+    type: 'url-glob',
+    default: null,
+    field: 'vhosts[].rules.bypass[].url',
+    doc: 'Condition: the URL pattern; absent = any URL.',
+  },
+  {
+    path: 'Vhost/BypassRules/Rule@Header',
+    type: 'string',
+    default: null,
+    field: 'vhosts[].rules.bypass[].header',
+    doc: 'Condition: `Name` (the request has that header) or `Name: value` (its value matches; `*` = any run of characters).',
+  },
+  {
+    path: 'Vhost/BypassRules/Rule@Cookie',
+    type: 'string',
+    default: null,
+    field: 'vhosts[].rules.bypass[].cookie',
+    doc: 'Condition: `name` (the request carries that cookie) or `name=value` (its value matches; `*` = any run of characters).',
+  },
+  {
+    path: 'Vhost/BypassRules/Rule@ClientIp',
+    type: 'ip-or-cidr',
+    default: null,
+    field: 'vhosts[].rules.bypass[].clientIp',
+    doc: 'Condition: the client address is this address or inside this CIDR range.',
+  },
+  {
+    path: 'Vhost/QueryStringRules/Rule',
+    type: 'enum',
+    default: [],
+    values: ['apply', 'ignore'],
+    repeated: true,
+    field: 'vhosts[].rules.queryString[].mode',
+    doc: 'A query-string rule (STON querystring.txt): for matching URLs, `apply` puts the whole query in the cache key, `ignore` none of it; with Keep or Drop, no text. Empty = the opposite of ApplyQueryString. First match wins.',
+  },
+  {
+    path: 'Vhost/QueryStringRules/Rule@Url',
+    type: 'url-glob',
+    default: null,
+    field: 'vhosts[].rules.queryString[].url',
+    doc: 'URL pattern of the query-string rule; required.',
+  },
+  {
+    path: 'Vhost/QueryStringRules/Rule@Keep',
+    type: 'name-list',
+    default: null,
+    field: 'vhosts[].rules.queryString[].keys',
+    doc: 'Only these query keys go into the cache key of matching URLs.',
+  },
+  {
+    path: 'Vhost/QueryStringRules/Rule@Drop',
+    type: 'name-list',
+    default: null,
+    field: 'vhosts[].rules.queryString[].keys',
+    doc: 'These query keys are left out of the cache key of matching URLs.',
+  },
+  {
+    path: 'Vhost/MatchingList',
+    type: 'string',
+    default: [],
+    repeated: true,
+    field: 'vhosts[].rules',
+    doc: "STON's embedded rule list (v2.11 vhost API): the lines of a ttl.txt, bypass.txt or querystring.txt (Target), usually in a CDATA section; read after the <Rule> elements and before the svc/<vhost>/ files.",
+  },
+  {
+    path: 'Vhost/MatchingList@Target',
+    type: 'enum',
+    default: null,
+    values: ['ttl', 'bypass', 'querystring'],
+    field: 'vhosts[].rules',
+    doc: 'Which list the MatchingList holds; required.',
+  },
   // ---- <Log> (VHostDefault, overridden per vhost)
   {
     path: 'Vhost/Log/Access',
@@ -699,6 +884,11 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'log-path': 'a path as for `path`, or `OFF` (no log); `ON` = the default path',
   'probe-target': 'a path starting with `/` (query allowed), or an absolute `http://host[:port]/path` URL: `/alive.html`',
   'status-list': 'HTTP status codes separated by commas, or `0` for any: `200`, `200, 404`',
+  'name-list': 'names separated by commas: `q,page`',
+  'vary-list': '`*` (every name), `OFF` (none) or header names separated by commas: `Accept-Encoding, Accept-Language`',
+  'url-glob':
+    'a URL path pattern: `/` (the root only), `/img/logo.png`, `/img/*.jpg` (`*` stays inside one segment), `/img/*` (everything below), `/a/**/b.js` (any depth), `*.jpg` (any path ending so), `*` (every URL); never the query string',
+  'status-match': 'origin status codes or classes separated by commas: `200`, `2xx`, `200,404`',
 };
 
 /** The file that holds a setting: `Server/...` -> server.xml, everything else -> vhosts.xml. */

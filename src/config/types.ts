@@ -136,6 +136,85 @@ export interface VhostOptions {
   readonly refreshExpired: boolean;
   /** `<AgeHeader>`: send `Age` on cached responses (RFC 9111 §5.1 requires it; OFF only for broken clients). Default ON. */
   readonly ageHeader: boolean;
+  /** `<BypassPostRequest>`: POST is passed to the origin without caching. Must stay ON (no POST caching). Default ON. */
+  readonly bypassPostRequest: boolean;
+  /** `<BypassGetRequest>`: ON passes every GET/HEAD through unless a bypass rule says `cache`. Default OFF. */
+  readonly bypassGetRequest: boolean;
+  /** `<BypassNoCacheRequest>`: a request with `Cache-Control: no-cache` or `Pragma: no-cache` is passed through. Default OFF. */
+  readonly bypassNoCacheRequest: boolean;
+  /** `<CaseSensitive>`: OFF lower-cases the URL path for the cache key and rule matching. Default ON. */
+  readonly caseSensitive: boolean;
+  /** `<ApplyQueryString>`: the query string is part of the cache key (ON) or ignored (OFF). Default ON. */
+  readonly applyQueryString: boolean;
+  /** `<ApplyQueryString Keep>`: with ON, only these query keys make the key (others dropped); null = all. Default null. */
+  readonly queryStringKeep: readonly string[] | null;
+  /** `<ApplyQueryString Drop>`: with ON, these query keys are left out of the key; null = none. Default null. */
+  readonly queryStringDrop: readonly string[] | null;
+  /** `<VaryHeader>`: origin Vary names honoured (lower-case); null = all (`*`); [] = none (`OFF`). Default null. */
+  readonly varyHeaders: readonly string[] | null;
+}
+
+/**
+ * One TTL rule (`<TTLRules><Rule>` or a line of svc/<vhost>/ttl.txt): when the URL glob and the origin status
+ * match, a storable response is kept for ttlSec, overriding origin freshness and the `<TTL>` class TTLs (STON's
+ * `custom` priority). Rules are tried in order; the first match wins.
+ */
+export interface TtlRule {
+  /** Where the rule is defined: `vhosts.xml: Vhosts/Vhost[Name=a]/TTLRules/Rule[2]` or `svc/a/ttl.txt: line 3`. */
+  readonly source: string;
+  /** URL path glob (see policy/url-glob.ts); `*` = every URL. */
+  readonly url: string;
+  /** Origin status conditions: exact codes (`200`) or classes (`2xx`); [] = any status. */
+  readonly status: readonly string[];
+  readonly ttlSec: number;
+}
+
+/** What a matching bypass rule does: pass through, go through the cache, or invert the method's default (STON). */
+export const BYPASS_ACTIONS = ['bypass', 'cache', 'invert'] as const;
+export type BypassAction = (typeof BYPASS_ACTIONS)[number];
+
+/** A header or cookie condition of a bypass rule. */
+export interface NameValueMatch {
+  readonly name: string;
+  /** Glob (`*` = any run of characters) the value must match; null = presence is enough. */
+  readonly value: string | null;
+}
+
+/** One bypass rule (`<BypassRules><Rule>` or a line of svc/<vhost>/bypass.txt); all its conditions must hold. */
+export interface BypassRule {
+  readonly source: string;
+  /** Request method, upper-case; null = any. */
+  readonly method: string | null;
+  /** URL path glob; null = any. */
+  readonly url: string | null;
+  /** Request header (name lower-case) that must be present, and a glob its value must match (null = presence is enough). */
+  readonly header: NameValueMatch | null;
+  /** Cookie that must be present, and a glob its value must match (null = presence is enough). */
+  readonly cookie: NameValueMatch | null;
+  /** Client address or CIDR range; null = any client. */
+  readonly clientIp: string | null;
+  readonly action: BypassAction;
+}
+
+/** How a query-string rule shapes the cache key of the URLs it matches. */
+export const QUERY_STRING_MODES = ['apply', 'ignore', 'keep', 'drop'] as const;
+export type QueryStringMode = (typeof QUERY_STRING_MODES)[number];
+
+/** One query-string rule (`<QueryStringRules><Rule>` or a line of svc/<vhost>/querystring.txt). */
+export interface QueryStringRule {
+  readonly source: string;
+  readonly url: string;
+  /** apply: whole query in the key; ignore: none of it; keep: only `keys`; drop: all but `keys`. */
+  readonly mode: QueryStringMode;
+  /** Query keys for keep/drop; [] otherwise. */
+  readonly keys: readonly string[];
+}
+
+/** A vhost's rules in evaluation order: inline XML rules first, then the svc/<vhost>/*.txt lines. */
+export interface VhostRules {
+  readonly ttl: readonly TtlRule[];
+  readonly bypass: readonly BypassRule[];
+  readonly queryString: readonly QueryStringRule[];
 }
 
 export interface VhostLog {
@@ -157,6 +236,8 @@ export interface Vhost {
   readonly originOptions: OriginOptions;
   readonly options: VhostOptions;
   readonly log: VhostLog;
+  /** TTL, bypass and query-string rules (not inherited from VHostDefault). */
+  readonly rules: VhostRules;
 }
 
 export interface ManagerConfig {
@@ -222,7 +303,7 @@ export interface ServerConfig {
 export interface Config {
   /** Absolute path of the directory server.xml and vhosts.xml were read from. */
   readonly confDir: string;
-  /** sha1 (hex) of server.xml + vhosts.xml contents, to tell configs apart in logs and /stats. */
+  /** sha1 (hex) of server.xml + vhosts.xml contents (and svc/<vhost>/*.txt rule files, when any), to tell configs apart in logs and /stats. */
   readonly hash: string;
   readonly server: ServerConfig;
   readonly vhosts: readonly Vhost[];

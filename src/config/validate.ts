@@ -11,6 +11,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
+import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList, queryRulesFromElements, queryRulesFromText, ttlRulesFromElements, ttlRulesFromText } from './rules.js';
+import type { RuleElement } from './rules.js';
 import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
 import { BALANCE_MODES, LOG_LEVELS } from './types.js';
@@ -29,18 +31,24 @@ import type {
   Vhost,
   VhostLog,
   VhostOptions,
+  VhostRules,
 } from './types.js';
 
 /** What validateConfig needs: the raw trees from parse.ts and where and what they were read from. */
 export interface ConfigSources {
   /** Absolute path of the conf directory; relative paths in the config resolve against its parent. */
   readonly confDir: string;
-  /** sha1 hex of server.xml text + '\0' + vhosts.xml text (computed by config/load.ts). */
+  /** sha1 hex of server.xml text + '\0' + vhosts.xml text, then any rule files (computed by config/load.ts). */
   readonly hash: string;
   /** Raw tree of server.xml (parseXml().tree). */
   readonly server: unknown;
   /** Raw tree of vhosts.xml (parseXml().tree). */
   readonly vhosts: unknown;
+  /**
+   * STON's per-vhost rule files found in the conf dir: vhost name -> file name (ttl.txt, bypass.txt,
+   * querystring.txt) -> contents (read by config/load.ts from `svc/<vhost>/`). Absent = none.
+   */
+  readonly ruleFiles?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** Most worker processes `<Workers>` may ask for, and the cap on the one-per-core default. */
@@ -54,7 +62,7 @@ export function validateConfig(sources: ConfigSources, cpuCount: number = availa
   if (!path.isAbsolute(sources.confDir)) throw new Error(`validateConfig: confDir must be absolute, got ${sources.confDir}`);
   if (!Number.isInteger(cpuCount) || cpuCount < 1) throw new Error(`validateConfig: cpuCount must be an integer >= 1, got ${cpuCount}`);
   const confDir = path.resolve(sources.confDir);
-  const v = new Validator(path.dirname(confDir));
+  const v = new Validator(path.dirname(confDir), sources.ruleFiles ?? {});
 
   const serverRoot = v.root('server.xml', sources.server, 'Server');
   const vhostsRoot = v.root('vhosts.xml', sources.vhosts, 'Vhosts');
@@ -313,6 +321,28 @@ function enumType<T extends string>(values: readonly T[]): ValueType<T> {
   };
 }
 
+/** `a, b` -> names (trimmed, empty ones dropped). */
+const NAME_LIST: ValueType<string[]> = {
+  type: 'name-list',
+  parse(text) {
+    const r = parseKeyList(text);
+    return r.ok ? ok(r.value) : fail(r.error);
+  },
+};
+
+/** `*` = null (every name), `OFF` = [] (none), else lower-case header names. */
+const VARY_LIST: ValueType<string[] | null> = {
+  type: 'vary-list',
+  parse(text) {
+    if (text === '*') return ok(null);
+    if (/^(off|none)$/i.test(text)) return ok([]);
+    const names = text.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+    const bad = names.find((n) => !/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(n) || n === '*');
+    if (names.length === 0 || bad !== undefined) return fail(`${quote(text)} is not *, OFF or a comma-separated list of header names`);
+    return ok(names);
+  },
+};
+
 const BALANCE_MODE = enumType(BALANCE_MODES);
 const LOG_LEVEL = enumType(LOG_LEVELS);
 const TTL_PRIORITY = enumType(TTL_PRIORITIES);
@@ -522,9 +552,11 @@ class Validator {
   /** Every problem found so far, in the order found. */
   readonly problems: string[] = [];
   readonly #installDir: string;
+  readonly #ruleFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
 
-  constructor(installDir: string) {
+  constructor(installDir: string, ruleFiles: Readonly<Record<string, Readonly<Record<string, string>>>>) {
     this.#installDir = installDir;
+    this.#ruleFiles = ruleFiles;
   }
 
   #report(file: FileName, where: string, what: string): void {
@@ -794,8 +826,78 @@ class Validator {
         ttlExtensionByFail: this.one(scope, 'Vhost/Options/TTLExtensionByFail', BOOL, o?.ttlExtensionByFail),
         refreshExpired: this.one(scope, 'Vhost/Options/RefreshExpired', BOOL, o?.refreshExpired),
         ageHeader: this.one(scope, 'Vhost/Options/AgeHeader', BOOL, o?.ageHeader),
+        ...this.#readKeyOptions(scope, o),
       },
       log: { accessPath: this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.log.accessPath) },
+    };
+  }
+
+  /** Bypass defaults and cache key options (Flint stores no POST, so BypassPostRequest must stay ON). */
+  #readKeyOptions(scope: Scope, o: VhostOptions | undefined): Pick<VhostOptions, 'bypassPostRequest' | 'bypassGetRequest' | 'bypassNoCacheRequest' | 'caseSensitive' | 'applyQueryString' | 'queryStringKeep' | 'queryStringDrop' | 'varyHeaders'> {
+    const bypassPostRequest = this.one(scope, 'Vhost/Options/BypassPostRequest', BOOL, o?.bypassPostRequest);
+    if (!bypassPostRequest) {
+      this.#report(scope.file, `${scope.where}/Options/BypassPostRequest`, 'OFF is not supported: Flint does not cache POST (STON <PostRequest>), so POST always passes to the origin');
+    }
+    const keepFound = this.#locate(scope, getSetting('Vhost/Options/ApplyQueryString@Keep')).length > 0;
+    const dropFound = this.#locate(scope, getSetting('Vhost/Options/ApplyQueryString@Drop')).length > 0;
+    const queryStringKeep = keepFound ? this.optional(scope, 'Vhost/Options/ApplyQueryString@Keep', NAME_LIST) : (o?.queryStringKeep ?? null);
+    const queryStringDrop = dropFound ? this.optional(scope, 'Vhost/Options/ApplyQueryString@Drop', NAME_LIST) : (o?.queryStringDrop ?? null);
+    if (queryStringKeep !== null && queryStringDrop !== null) {
+      this.#report(scope.file, `${scope.where}/Options/ApplyQueryString`, 'Keep and Drop cannot both be set');
+    }
+    return {
+      bypassPostRequest: true,
+      bypassGetRequest: this.one(scope, 'Vhost/Options/BypassGetRequest', BOOL, o?.bypassGetRequest),
+      bypassNoCacheRequest: this.one(scope, 'Vhost/Options/BypassNoCacheRequest', BOOL, o?.bypassNoCacheRequest),
+      caseSensitive: this.one(scope, 'Vhost/Options/CaseSensitive', BOOL, o?.caseSensitive),
+      applyQueryString: this.one(scope, 'Vhost/Options/ApplyQueryString', BOOL, o?.applyQueryString),
+      queryStringKeep,
+      queryStringDrop,
+      varyHeaders: this.one(scope, 'Vhost/Options/VaryHeader', VARY_LIST, o?.varyHeaders),
+    };
+  }
+
+  /**
+   * A vhost's rules: the inline <TTLRules>/<BypassRules>/<QueryStringRules> first, then the lines of
+   * svc/<vhost>/ttl.txt, bypass.txt and querystring.txt when those files exist. Problems name the element or line.
+   */
+  #readRules(scope: Scope, name: string | null, applyQueryString: boolean): VhostRules {
+    const elements = (container: string): RuleElement[] =>
+      childElements(childElements(scope.element, container)[0], 'Rule').map((e, i) => ({ where: `${e.where}[${i + 1}]`, attrs: e.attrs, text: e.text }));
+    const files = name === null ? {} : (this.#ruleFiles[name] ?? {});
+    const label = (file: string): string => `svc/${name ?? ''}/${file}`;
+    const ttl = ttlRulesFromElements(scope.file, elements(RULE_KINDS.ttl.element));
+    const bypass = bypassRulesFromElements(scope.file, elements(RULE_KINDS.bypass.element));
+    const query = queryRulesFromElements(scope.file, elements(RULE_KINDS.querystring.element), applyQueryString);
+    // STON's <MatchingList Target="ttl|bypass|querystring">: txt lines embedded in the vhost, after the <Rule>s.
+    const listed: Record<keyof typeof RULE_KINDS, string[]> = { ttl: [], bypass: [], querystring: [] };
+    const listLabels: Record<keyof typeof RULE_KINDS, string[]> = { ttl: [], bypass: [], querystring: [] };
+    childElements(scope.element, 'MatchingList').forEach((e, i) => {
+      const target = (e.attrs.get('Target') ?? '').toLowerCase();
+      if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring') {
+        this.#report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass or querystring`);
+        return;
+      }
+      listed[target].push(e.text);
+      listLabels[target].push(`${scope.file}: ${e.where}[${i + 1}]`);
+    });
+    const fromText = <R>(kind: keyof typeof RULE_KINDS, parse: (label: string, text: string) => { rules: R[]; problems: string[] }): R[] => {
+      const out: R[] = [];
+      const sources = listed[kind].map((text, i) => [listLabels[kind][i] as string, text] as const);
+      const fileText = files[RULE_KINDS[kind].file];
+      if (fileText !== undefined) sources.push([label(RULE_KINDS[kind].file), fileText] as const);
+      for (const [where, text] of sources) {
+        const parsed = parse(where, text);
+        this.problems.push(...parsed.problems);
+        out.push(...parsed.rules);
+      }
+      return out;
+    };
+    this.problems.push(...ttl.problems, ...bypass.problems, ...query.problems);
+    return {
+      ttl: [...ttl.rules, ...fromText('ttl', ttlRulesFromText)],
+      bypass: [...bypass.rules, ...fromText('bypass', bypassRulesFromText)],
+      queryString: [...query.rules, ...fromText('querystring', (l, t) => queryRulesFromText(l, t, applyQueryString))],
     };
   }
 
@@ -868,8 +970,9 @@ class Validator {
       const origins = this.many(vhostScope, 'Vhost/Origin/Address', ORIGIN_ADDRESS) ?? [];
       const healthCheckers = this.#readHealthCheckers(vhostScope);
       const settings = this.readVhostSettings(vhostScope, defaults);
+      const rules = this.#readRules(vhostScope, name, settings.options.applyQueryString);
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, healthCheckers, ...settings }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, healthCheckers, ...settings, rules }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
     return vhosts.map((v) => v.vhost);

@@ -36,6 +36,9 @@ export function writeAccessRecord(logger: Logger, ctx: RequestCtx, status: Trans
     totalMs: round(now - ctx.startedAt),
     origin: ctx.origin === '' ? null : ctx.origin,
     cacheResult: ctx.cacheResult,
+    // STON's cs-reqinfo: the request bypassed the cache (BypassNoCacheRequest, a bypass rule or the method default).
+    reqInfo: ctx.bypassReason === null ? undefined : 'Bypass',
+    bypassReason: ctx.bypassReason ?? undefined,
     transactionStatus: status,
     error: ctx.errorCode === '' ? undefined : ctx.errorCode,
   });

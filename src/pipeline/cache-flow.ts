@@ -100,7 +100,7 @@ export class CacheFlow {
     ctx.originCounted = true;
     const head = ctx.head;
     const now = Date.now();
-    const primary = primaryKey(ctx.vhost.name, ctx.path, head.query);
+    const primary = primaryKey(ctx.vhost.name, ctx.keyPath, ctx.keyQuery);
     // Requests with their own cache directives take the full path (they may refuse a fresh copy).
     if (headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined) {
       const entry = hot.lookup(primary, head.headers, now);
@@ -113,7 +113,7 @@ export class CacheFlow {
   #lookup(ctx: RequestCtx, writer: ResponseWriter): void {
     const { store } = this.#services;
     const head = ctx.head;
-    let ref = store.ref(ctx.vhost.name, ctx.path, head.query, head.headers);
+    let ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, head.headers);
     const directives = requestDirectivesFromHeaders(head.headers);
     // A complete local fill still committing is newer than what the index holds (it may be replacing it).
     const committing = ref.vary[0] === '*' ? null : this.#committing(ref, head.headers);
@@ -477,9 +477,11 @@ export class CacheFlow {
           responseHeaders: headers,
           now: responseTime,
           policy: vhost.options.ttl,
+          ruleTtlSec: ctx.rules?.ttlFor(ctx.path, status) ?? null,
+          ignoreVaryStar: ctx.rules !== null && ctx.rules.varyHeaders !== null,
         });
         if (decision.action !== 'store') return null;
-        const vary = varyNames(headers.vary);
+        const vary = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
         if (vary[0] === '*') return null;
         const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
         const stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
@@ -593,7 +595,7 @@ export class CacheFlow {
     const options = ctx.vhost.options;
     const now = Date.now();
     if (fill.state === 'uncacheable' && fill.originStatus === 304) {
-      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl);
+      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null);
       store.index.updateMeta(fill.leaseRef.hash, meta);
       this.#services.hot.invalidate(fill.leaseRef.hex);
       fill.abandon();
@@ -631,7 +633,7 @@ export class CacheFlow {
       if (record === undefined || record.id !== fillId) {
         // The fill ended: a committed object is a hit; anything else (failure, 304 refresh) is a fresh lookup.
         // The lookup starts over from the index: the response may have brought Vary names the first one lacked.
-        ref = store.ref(ctx.vhost.name, ctx.path, ctx.head.query, ctx.head.headers);
+        ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, ctx.head.headers);
         // Reuse rules apply as to any stored response (it may have arrived stale, or the fill may have finished
         // before this request saw its head).
         const meta = store.get(ref);
@@ -924,7 +926,14 @@ function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: ReadonlySe
 }
 
 /** RFC 9111 §4.3.4: a 304 updates the stored headers (except framing) and the timing; TTL recomputed. */
-function refreshedBy304(stale: ObjectMeta, headers: OriginHeaders, requestTime: number, now: number, policy: Vhost['options']['ttl']): ObjectMeta {
+function refreshedBy304(
+  stale: ObjectMeta,
+  headers: OriginHeaders,
+  requestTime: number,
+  now: number,
+  policy: Vhost['options']['ttl'],
+  ruleTtlSec: number | null,
+): ObjectMeta {
   const updated = new Map<string, string[]>();
   for (const name in headers) {
     const value = headers[name];
@@ -944,9 +953,16 @@ function refreshedBy304(stale: ObjectMeta, headers: OriginHeaders, requestTime: 
     combined[name] = existing === undefined ? (merged[i + 1] as string) : [...(typeof existing === 'string' ? [existing] : existing), merged[i + 1] as string];
   }
   combined.date = headers.date;
-  const decision = decideStorage({ method: 'GET', status: stale.status, requestHeaders: [], responseHeaders: combined, now, policy });
+  const decision = decideStorage({ method: 'GET', status: stale.status, requestHeaders: [], responseHeaders: combined, now, policy, ruleTtlSec });
+  // A TTL rule's TTL is fixed: a 304 restores it rather than growing it (adaptive Ratio is for the class TTLs).
   const ttlSec =
-    decision.action !== 'store' ? stale.ttlSec : stale.ttlSource === 'config' && decision.ttlSource === 'config' ? grownTtl(stale.ttlSec, policy) : decision.ttlSec;
+    decision.action !== 'store'
+      ? stale.ttlSec
+      : ruleTtlSec !== null
+        ? ruleTtlSec
+        : stale.ttlSource === 'config' && decision.ttlSource === 'config'
+          ? grownTtl(stale.ttlSec, policy)
+          : decision.ttlSec;
   return {
     ...stale,
     headers: merged,

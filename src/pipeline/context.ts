@@ -5,6 +5,7 @@
  */
 import type { Vhost } from '../config/types.js';
 import type { RequestHead } from '../http/request.js';
+import type { BypassReason, VhostRuleSet } from '../policy/rules.js';
 import type { CacheResult } from '../stats/counters.js';
 
 /** STON's x-transaction-status: the response ended normally, or the client (or Flint) cut it short. */
@@ -32,11 +33,20 @@ export class RequestCtx {
   responseLocations: readonly string[] = [];
   /** The request path with dot segments removed (cache key and origin request use it). */
   readonly path: string;
+  /** Path and query the cache key is built from (CaseSensitive, ApplyQueryString, query-string rules applied). */
+  keyPath: string;
+  keyQuery: string;
+  /** The vhost's compiled rules (TTL rules at store time, Vary whitelist); null off the cache path. */
+  rules: VhostRuleSet | null = null;
+  /** Why the request bypassed the cache (access log `reqInfo: Bypass`); null when it did not. */
+  bypassReason: BypassReason | null = null;
 
   constructor(head: RequestHead, vhost: Vhost, path: string, startedAt: number) {
     this.head = head;
     this.vhost = vhost;
     this.path = path;
+    this.keyPath = path;
+    this.keyQuery = head.query;
     this.startedAt = startedAt;
   }
 

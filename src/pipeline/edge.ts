@@ -23,6 +23,7 @@ import type { OriginOutcome, OriginOutcomeSink } from '../origin/health-view.js'
 import { outcomeOfError, outcomeOfStatus } from '../origin/health-reporter.js';
 import { memberKey } from '../origin/member-key.js';
 import { VhostRouter, buildRouters } from '../policy/vhost.js';
+import { VhostRuleSet, buildRuleSets } from '../policy/rules.js';
 import { C, bump, cacheResultIndex } from '../stats/counters.js';
 import { WorkerCounters } from '../stats/worker-counters.js';
 import { AccessLogs, writeAccessRecord } from './access-log.js';
@@ -38,6 +39,8 @@ import { PassTransaction } from './pass.js';
 interface Runtime {
   readonly config: Config;
   readonly routers: ReadonlyMap<string, VhostRouter>;
+  /** Compiled TTL/bypass/cache-key rules by vhost name (built here from the plain Config, never sent over IPC). */
+  readonly rules: ReadonlyMap<string, VhostRuleSet>;
 }
 
 const EMPTY_ROUTER = new VhostRouter([], null);
@@ -74,7 +77,7 @@ export class Edge {
   constructor(config: Config, workerIndex: number, log: Logger) {
     this.counters = new WorkerCounters(workerIndex);
     this.#log = log;
-    this.#runtime = { config, routers: buildRouters(config) };
+    this.#runtime = { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts) };
     const disk = config.server.storage.disks[0];
     if (disk === undefined) throw new Error('config has no <Disk> (validation guarantees one)');
     this.store = new CacheStore(disk, config.server.storage);
@@ -109,7 +112,7 @@ export class Edge {
 
   /** Swaps in a new config for requests that arrive from now on. */
   apply(config: Config): void {
-    this.#runtime = { config, routers: buildRouters(config) };
+    this.#runtime = { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts) };
     this.#pools.retain(config.vhosts.flatMap((v) => v.origins.map((o) => [o, v.originOptions] as const)));
   }
 
@@ -137,8 +140,22 @@ export class Edge {
     const ctx = new RequestCtx(head, vhost, path, startedAt);
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
-    if (vhost.options.caching && (head.method === 'GET' || head.method === 'HEAD')) this.#flow.handle(ctx, writer);
-    else this.#pass(ctx, writer);
+    if (vhost.options.caching) {
+      const rules = runtime.rules.get(vhost.name) ?? new VhostRuleSet(vhost);
+      ctx.rules = rules;
+      const decision = rules.bypass(head, path);
+      if (!decision.bypass) {
+        if (!rules.plainKey) {
+          const key = rules.keyParts(path, head.query);
+          ctx.keyPath = key.path;
+          ctx.keyQuery = key.query;
+        }
+        this.#flow.handle(ctx, writer);
+        return;
+      }
+      ctx.bypassReason = decision.reason;
+    }
+    this.#pass(ctx, writer);
   }
 
   #pass(ctx: RequestCtx, writer: ResponseWriter): void {
@@ -217,10 +234,14 @@ export class Edge {
    * hot tiers follow within HOT_RECHECK_MS).
    */
   #invalidateTargets(ctx: RequestCtx): void {
-    const primaries = [primaryKey(ctx.vhost.name, ctx.path, ctx.head.query)];
+    const keyOf = (path: string, query: string): string => {
+      const key = ctx.rules === null || ctx.rules.plainKey ? { path, query } : ctx.rules.keyParts(path, query);
+      return primaryKey(ctx.vhost.name, key.path, key.query);
+    };
+    const primaries = [keyOf(ctx.path, ctx.head.query)];
     for (const location of ctx.responseLocations) {
       const target = sameHostTarget(location, headerValue(ctx.head, 'host') ?? '');
-      if (target !== null) primaries.push(primaryKey(ctx.vhost.name, target.path, target.query));
+      if (target !== null) primaries.push(keyOf(target.path, target.query));
     }
     const now = Date.now();
     for (const primary of primaries) {

@@ -82,6 +82,8 @@ export class PassTransaction implements OriginSink {
     ctx.firstByteAt = performance.now();
     if (ctx.head.method !== 'GET' && ctx.head.method !== 'HEAD') ctx.responseLocations = locationsOf(headers);
     const head = clientResponseHead(headers, ctx.vhost.options);
+    // RFC 9211: the cache was configured not to handle this request (a bypass rule or default).
+    if (ctx.bypassReason !== null) head.headers.push('cache-status', 'flint; fwd=bypass');
     if (isBodyless(ctx.head.method, status)) {
       this.#writer.endWithoutBody(status, statusText, head.headers, status === 304 ? -1 : head.contentLength);
     } else {

@@ -111,6 +111,14 @@ export interface StorageInput {
   /** When the response head arrived, ms since epoch (response_time; stands in for a missing Date). */
   readonly now: number;
   readonly policy: TtlPolicy;
+  /**
+   * The TTL a matching TTL rule gives this URL and status (policy/rules.ts), or null/absent when none matches. It
+   * takes STON's `custom` place in the priority list: after no-store, private and no-cache, before the origin's
+   * max-age/Expires and the class TTLs; it also makes a status storable that otherwise is not.
+   */
+  readonly ruleTtlSec?: number | null;
+  /** True when the vhost's VaryHeader list leaves `*` out: `Vary: *` then does not stop storing. */
+  readonly ignoreVaryStar?: boolean;
 }
 
 /** What reuse decisions need of a stored response; durations in seconds. */
@@ -189,13 +197,18 @@ export function decideStorage(input: StorageInput): StorageDecision {
   if (hasRequestHeader(requestHeaders, 'authorization') && !cc.public && cc.sMaxAge === null && !cc.mustRevalidate) {
     return noStore('authorization');
   }
-  if (listMembers(headers['vary']).includes('*')) return noStore('vary-star');
+  if (input.ignoreVaryStar !== true && listMembers(headers['vary']).includes('*')) return noStore('vary-star');
 
   const configured = classTtl(status, policy);
   const explicit = explicitLifetime(cc, headers, now);
+  const ruleTtl = input.ruleTtlSec ?? null;
   let ttlSec: number;
   let ttlSource: TtlSource;
-  if (policy.priority === 'config' && configured > 0) {
+  if (ruleTtl !== null) {
+    // A TTL rule (ttl.txt) is the operator's most specific word on freshness; no-cache below still wins (STON).
+    ttlSec = ruleTtl;
+    ttlSource = 'config';
+  } else if (policy.priority === 'config' && configured > 0) {
     ttlSec = configured;
     ttlSource = 'config';
   } else if (explicit !== null) {

@@ -56,6 +56,14 @@ const DEFAULT_OPTIONS: VhostOptions = {
   ttlExtensionByFail: true,
   refreshExpired: true,
   ageHeader: true,
+  bypassPostRequest: true,
+  bypassGetRequest: false,
+  bypassNoCacheRequest: false,
+  caseSensitive: true,
+  applyQueryString: true,
+  queryStringKeep: null,
+  queryStringDrop: null,
+  varyHeaders: null,
 };
 
 /** `<Cache>` hot-tier settings when nothing sets them. */
@@ -119,6 +127,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         healthCheckers: [],
         options: DEFAULT_OPTIONS,
         log: { accessPath: '/var/log/flint/access.log' },
+        rules: { ttl: [], bypass: [], queryString: [] },
       },
     ],
     defaultVhost: 'example.com',
@@ -149,8 +158,9 @@ test('the shipped conf/ sets every value to the same default an empty config get
   const shipped = loadConfig(path.join(REPO_ROOT, 'conf'), { cpuCount: 3 });
   const bare = loadConfigFromText(path.join(REPO_ROOT, 'conf'), '<Server/>', oneVhost(), { cpuCount: 3 });
   assert.deepEqual(shipped.server, bare.server);
-  const { name: _n, aliases: _a, listen: _l, origins: _o, healthCheckers: checkers, ...shippedRest } = firstVhost(shipped);
-  const { name: _n2, aliases: _a2, listen: _l2, origins: _o2, healthCheckers: _h2, ...bareRest } = firstVhost(bare);
+  // The shipped vhost carries example rules; rules have no defaults to compare.
+  const { name: _n, aliases: _a, listen: _l, origins: _o, healthCheckers: checkers, rules: _r, ...shippedRest } = firstVhost(shipped);
+  const { name: _n2, aliases: _a2, listen: _l2, origins: _o2, healthCheckers: _h2, rules: _r2, ...bareRest } = firstVhost(bare);
   assert.deepEqual(shippedRest, bareRest);
   // The shipped example <HealthChecker> writes out every attribute at its default.
   assert.deepEqual(checkers, [{ target: '/', resCodes: [0], timeoutMs: 10_000, cycleMs: 10_000, exclusion: 3, recovery: 5, log: true }]);

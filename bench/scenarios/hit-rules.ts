@@ -1,0 +1,84 @@
+/**
+ * @module bench/scenarios/hit-rules
+ * Scenario `hit-1k-rules`: the 1 KiB hit of `hit-1k` (wrk -c50 on one cached object) against Flint with 1 worker,
+ * once with no rules and once with 1,000 rules loaded that do not match the hit URL: 500 bypass rules and 500 TTL
+ * rules (URL prefixes, extensions, in-segment wildcards and `**`, some with method, header, cookie or status
+ * conditions), the mix an operator's bypass.txt/ttl.txt grows into. Rules are compiled into one trie per list when
+ * the config loads, so the two req/s figures should be within a few percent; a per-rule regex scan would not be.
+ */
+import { missingToolLine } from '../lib/environment.js';
+import { measureTarget } from '../lib/measure.js';
+import { CACHE_OBJECTS, cachePath } from '../lib/objects.js';
+import { startFlint } from '../targets/flint.js';
+import { headerLine, primeUntilHit, runCacheScenario } from './cache-common.js';
+import type { CacheTarget } from './cache-common.js';
+import type { RunRecord } from '../lib/results.js';
+import type { Scenario } from '../lib/scenario.js';
+import type { Expected } from '../lib/verify.js';
+
+/** How many rules of each kind the loaded target gets (1,000 in all). */
+const RULES_PER_KIND = 500;
+
+/** `<BypassRules>` and `<TTLRules>` with 1,000 rules, none of which matches `/c/1k`. */
+export function thousandRules(): string {
+  const bypass: string[] = [];
+  const ttl: string[] = [];
+  for (let i = 0; i < RULES_PER_KIND; i++) {
+    switch (i % 5) {
+      case 0:
+        bypass.push(`<Rule Url="/api${i}/*">bypass</Rule>`);
+        ttl.push(`<Rule Url="/img${i}/*.jpg" Status="200">${3600 + i}</Rule>`);
+        break;
+      case 1:
+        bypass.push(`<Rule Url="*.dyn${i}">bypass</Rule>`);
+        ttl.push(`<Rule Url="*.ext${i}">${60 + i}</Rule>`);
+        break;
+      case 2:
+        bypass.push(`<Rule Method="GET" Url="/c/admin${i}/*" Header="X-Debug${i}">bypass</Rule>`);
+        ttl.push(`<Rule Url="/c/v${i}*/app.js" Status="2xx">${600 + i}</Rule>`);
+        break;
+      case 3:
+        bypass.push(`<Rule Url="/c/1k/private${i}" Cookie="session${i}">bypass</Rule>`);
+        ttl.push(`<Rule Url="/assets/**/x${i}.css" Status="200,203">${900 + i}</Rule>`);
+        break;
+      default:
+        bypass.push(`<Rule Url="/cgi${i}/**/run.php" ClientIp="10.${i % 256}.0.0/16">bypass</Rule>`);
+        ttl.push(`<Rule Url="/c/1k/old${i}" Status="404">${10 + i}</Rule>`);
+    }
+  }
+  return `    <BypassRules>\n      ${bypass.join('\n      ')}\n    </BypassRules>\n    <TTLRules>\n      ${ttl.join('\n      ')}\n    </TTLRules>`;
+}
+
+function flintRulesTarget(name: string, vhostExtra: string): CacheTarget {
+  return {
+    name,
+    workers: 1,
+    start: (o, port) => startFlint({ name, workers: 1, originPort: port, readyPath: '/1k', cacheRoot: o.cacheRoot, vhostExtra }),
+  };
+}
+
+/** Flint 1w without rules, then with the 1,000 rules. */
+const TARGETS: readonly CacheTarget[] = [flintRulesTarget('flint-1w-no-rules', ''), flintRulesTarget('flint-1w-1k-rules', thousandRules())];
+
+export const hit1kRules: Scenario = {
+  name: 'hit-1k-rules',
+  summary: 'hit-1k (wrk -c50) on Flint 1w with no rules vs 1,000 bypass/TTL rules that do not match the hit URL',
+  async run(o, log) {
+    const name = 'hit-1k-rules';
+    if (o.tools.wrk === null) return { runs: [], skipped: [missingToolLine('wrk', name)], originConfigs: null };
+    const wrkBin = o.tools.wrk;
+    const path = cachePath('1k');
+    const expect: Expected = { status: 200, bodyBytes: CACHE_OBJECTS['1k'], cache: 'hit', content: true };
+    return runCacheScenario(name, TARGETS, o, log, async (target, origin) => {
+      const primed = await primeUntilHit(`${target.baseUrl}${path}`, expect);
+      log(`  ${target.name}: primed, ${headerLine(primed)}`);
+      const rows: RunRecord[] = [];
+      for (let round = 1; round <= o.repeat; round++) {
+        const r = await measureTarget({ scenario: name, target, origin, path, expect, opts: o, wrkBin, round, connections: o.connections, originPath: path, perGiB: false });
+        const originRequests = r.metrics?.originRequests ?? 0;
+        rows.push(originRequests > 0 ? { ...r, note: [r.note, `${originRequests} origin requests during the hit run`].filter((x) => x !== '').join('; ') } : r);
+      }
+      return rows;
+    });
+  },
+};
