@@ -1,12 +1,15 @@
 /**
  * @module admin/routes
- * The management API routes on the manager port: /health, /stats, /conf/reload. Each route calls into views the
+ * The management API routes on the manager port: /health, /stats, /conf/reload, and (admin/cache-routes.ts) cache
+ * control, the object inspector and config history. Each route calls into views the
  * primary hands in (no cache or worker internals here). Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CacheAdminViews } from './cache-routes.js';
+import { CACHE_ADMIN_ROUTES } from './cache-routes.js';
 
 /** What the routes need from the primary. */
-export interface AdminViews {
+export interface AdminViews extends CacheAdminViews {
   /** Liveness: all workers listening. */
   health(): { readonly ok: boolean; readonly workers: number; readonly ready: number };
   /** The merged /stats document. */
@@ -35,6 +38,7 @@ const ROUTES: Record<string, Route> = {
     const result = views.reload();
     sendJson(res, result.ok ? 200 : 400, result);
   },
+  ...CACHE_ADMIN_ROUTES,
 };
 
 /** Dispatches one admin request (access already checked). */

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { ManagerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { ManagerAccess } from './access.js';
+import { ManagerAccess, requiredRole, roleCovers } from './access.js';
 import type { AdminViews } from './routes.js';
 import { routeAdmin, sendJson } from './routes.js';
 
@@ -29,12 +29,24 @@ export class AdminServer {
         sendJson(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <Manager Token>' });
         return;
       }
+      const needed = requiredRole(new URL(req.url ?? '/', 'http://manager').pathname);
+      const role = this.#access.roleOf(req.socket.remoteAddress) ?? 'Looker';
+      if (!roleCovers(role, needed)) {
+        // STON answers a call outside the caller's role with 401.
+        sendJson(res, 401, { error: `role ${role} may not call this endpoint (it needs ${needed}); see <Manager><Allow Role>` });
+        return;
+      }
       routeAdmin(req, res, views).catch((error: unknown) => {
         log.error({ event: 'admin.error', err: error, url: req.url }, 'management request failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       });
     });
     this.#server.keepAliveTimeout = 5000;
+  }
+
+  /** The current access rules (the PURGE methods on the service port are checked against them too). */
+  get access(): ManagerAccess {
+    return this.#access;
   }
 
   /** Applies a reloaded allow list / token (the port needs a restart). */
