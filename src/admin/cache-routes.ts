@@ -104,6 +104,20 @@ function confFile(file: 'server.xml' | 'vhosts.xml'): CacheRoute {
   };
 }
 
+/**
+ * `PURGE /host/path` on the management port (STON: the methods work on the manager port too; access is checked
+ * like any Admin call). node's HTTP parser knows PURGE but not EXPIRE or HARDPURGE, so only PURGE arrives here.
+ */
+export async function purgeMethod(req: IncomingMessage, res: ServerResponse, views: CacheAdminViews, enabled: boolean): Promise<void> {
+  if (!enabled) {
+    json(res, 405, { error: 'PURGE is off (<Manager HttpMethod="OFF">)' });
+    return;
+  }
+  const target = decodeURIComponent((req.url ?? '/').slice(1));
+  const result = await views.cacheControl('purge', target, 0);
+  json(res, result.status, result.body);
+}
+
 /** Route table entries; admin/routes.ts spreads them into its table. */
 export const CACHE_ADMIN_ROUTES: Readonly<Record<string, CacheRoute>> = {
   '/command/purge': command('purge'),

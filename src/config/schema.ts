@@ -131,7 +131,7 @@ export const SETTINGS: readonly Setting[] = [
     type: 'bool',
     default: 'ON',
     field: 'server.manager.httpMethod',
-    doc: 'Addresses in <Allow> with the Admin role may send PURGE, EXPIRE and HARDPURGE requests to the service port (others get 403; OFF = 405 for everyone).',
+    doc: 'Admin addresses in <Allow> may send `PURGE /host/path` to the management port, and PURGE, EXPIRE and HARDPURGE to the service port where the HTTP parser passes those methods (others get 403; OFF = 405).',
   },
   // ---- server.xml: <Cache>
   {

@@ -146,7 +146,7 @@ export interface ManagerConfig {
   readonly token: string | null;
   /** `<Allow Role>` of each `allow` entry (same order); absent Role = `<Manager Role>`. Default Admin. */
   readonly allowRoles: readonly ManagerRole[];
-  /** `<Manager HttpMethod>`: allowed addresses may send PURGE/EXPIRE/HARDPURGE to the service port. Default true. */
+  /** `<Manager HttpMethod>`: Admin addresses may send PURGE to the manager port (and PURGE/EXPIRE/HARDPURGE to the service port). Default true. */
   readonly httpMethod: boolean;
 }
 
