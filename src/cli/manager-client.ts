@@ -6,7 +6,10 @@
  * Runs in the CLI process only.
  */
 import { request } from 'node:http';
-import { loadConfig } from '../config/load.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, loadConfigFromText } from '../config/load.js';
+import type { ManagerConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 
 /** A management call that could not be made or was refused, with the message to print. */
@@ -24,15 +27,29 @@ function connectHost(bind: string): string {
   return bind;
 }
 
+/** A vhosts.xml that always validates: used when only server.xml's <Manager> is needed. */
+const STUB_VHOSTS = '<Vhosts><Vhost Name="cli.invalid"><Listen>127.0.0.1:1</Listen><Origin><Address>127.0.0.1</Address></Origin></Vhost></Vhosts>';
+
+/**
+ * <Manager> of the conf directory. A broken vhosts.xml must not stop `flint reload` from reaching the server (which
+ * then reports what is wrong), so when the pair does not validate, server.xml is read on its own.
+ */
+function readManager(confDir: string): ManagerConfig {
+  try {
+    return loadConfig(confDir).server.manager;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    try {
+      return loadConfigFromText(confDir, readFileSync(join(confDir, 'server.xml'), 'utf8'), STUB_VHOSTS).server.manager;
+    } catch {
+      throw new CliError(`cannot read the management port from ${confDir}:\n${error.problems.map((p) => `  ${p}`).join('\n')}`);
+    }
+  }
+}
+
 /** Calls `path` on the management port of the Flint configured in `confDir`. Throws CliError. */
 export async function callManager(confDir: string, path: string, options: { method?: string; body?: string } = {}): Promise<ManagerReply> {
-  let manager;
-  try {
-    manager = loadConfig(confDir).server.manager;
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(`cannot read the management port from ${confDir}:\n${error.problems.map((p) => `  ${p}`).join('\n')}`);
-    throw error;
-  }
+  const manager = readManager(confDir);
   const host = connectHost(manager.host);
   const where = `${host.includes(':') ? `[${host}]` : host}:${manager.port}`;
   const headers: Record<string, string> = {};
