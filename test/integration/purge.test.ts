@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlintProcess, serverXml, vhostXml } from '../helpers/flint.js';
 import type { TestOrigin } from '../helpers/origin.js';
-import { request } from '../helpers/http.js';
+import { rawExchange, request } from '../helpers/http.js';
 import type { TestResponse } from '../helpers/http.js';
 import type { Route } from '../helpers/cache.js';
 import { cacheStatus, isHit, reply, seenFor, startRoutedOrigin, waitFor } from '../helpers/cache.js';
@@ -233,6 +233,13 @@ describe('purge, expire, expireafter, hardpurge', () => {
     assert.equal((await request({ port: flint.managerPort, path: '/conf/history', localAddress: '127.0.0.2' })).status, 401);
     assert.equal((await request({ port: flint.managerPort, path: '/command/purge?url=x', localAddress: '127.0.0.3' })).status, 403);
     assert.ok(isHit(await get('/m')));
+  });
+
+  test('known limit: this uWS build closes the connection on PURGE to the service port (README, Known limits)', async () => {
+    // When a uWS build passes unknown methods to the handler, this fails: then test the forwarding instead.
+    const exchange = await rawExchange(port, [`PURGE /m HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`]);
+    assert.equal(exchange.received, '');
+    assert.equal(exchange.closedByServer, true);
   });
 
   test('hot-tier coherence: once purge returns, neither worker serves the old copy', async () => {
