@@ -2,7 +2,8 @@
 /**
  * @module main
  * The `flint` command. `flint start [--conf DIR] [--demo-origin]` runs the primary (which forks the workers);
- * `flint check-config [--conf DIR | DIR]` validates a config like `nginx -t` (exit 0 valid, 1 invalid).
+ * `flint check-config [--conf DIR | DIR]` validates a config like `nginx -t` (exit 0 valid, 1 invalid); `reload`,
+ * `purge|expire|hardpurge|expireafter` and `fileinfo` call a running Flint's management port (src/cli/).
  * Refuses to start when the uWS native binary cannot load. Wiring only.
  */
 import { spawn } from 'node:child_process';
@@ -16,24 +17,39 @@ import { ConfigError } from './errors.js';
 import { loadNativeUws } from './http/uws.js';
 import { createProcessLogger } from './log.js';
 import { Primary } from './primary/primary.js';
+import { runCli } from './cli/manager-client.js';
+import { reloadCommand } from './cli/reload.js';
+import { purgeCommand } from './cli/purge.js';
+import { fileinfoCommand } from './cli/fileinfo.js';
 
 const DEFAULT_CONF = fileURLToPath(new URL('../../conf', import.meta.url));
 const DEMO_ORIGIN = fileURLToPath(new URL('../demo/origin.js', import.meta.url));
 
 const USAGE = `usage:
   flint start [--conf DIR] [--demo-origin]   run Flint (default conf: ${DEFAULT_CONF})
-  flint check-config [--conf DIR | DIR]      validate server.xml + vhosts.xml, exit 0 if valid, 1 if not`;
+  flint check-config [--conf DIR | DIR]      validate server.xml + vhosts.xml, exit 0 if valid, 1 if not
+  flint reload [--conf DIR]                  reload the running Flint's config (like SIGHUP)
+  flint purge|expire|hardpurge URL...        cache control; URL = host/path or a glob (host/img/*.jpg)
+  flint expireafter SECONDS URL...           set the expiry of URL to now + SECONDS
+  flint fileinfo URL [--json]                what the cache holds for URL, per variant
+  (the management port is read from --conf, default ${DEFAULT_CONF})`;
+
+/** Commands that take positional arguments (URLs, seconds) and talk to a running Flint. */
+const CONTROL_COMMANDS = new Set(['purge', 'expire', 'hardpurge', 'expireafter', 'fileinfo']);
 
 interface Args {
   readonly command: string;
   readonly confDir: string;
   readonly demoOrigin: boolean;
+  /** URLs and other operands of the control commands. */
+  readonly operands: readonly string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
   const [command = '', ...rest] = argv;
   let confDir = DEFAULT_CONF;
   let demoOrigin = false;
+  const operands: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] as string;
     if (arg === '--conf') {
@@ -42,9 +58,10 @@ function parseArgs(argv: readonly string[]): Args {
       confDir = value;
     } else if (arg === '--demo-origin') demoOrigin = true;
     else if (!arg.startsWith('-') && command === 'check-config') confDir = arg;
+    else if (CONTROL_COMMANDS.has(command) && (!arg.startsWith('-') || arg === '--json')) operands.push(arg);
     else fail(`unknown argument: ${arg}`);
   }
-  return { command, confDir: resolve(confDir), demoOrigin };
+  return { command, confDir: resolve(confDir), demoOrigin, operands };
 }
 
 function fail(message: string): never {
@@ -100,4 +117,7 @@ async function start(args: Args): Promise<void> {
 const args = parseArgs(process.argv.slice(2));
 if (args.command === 'check-config') checkConfig(args.confDir);
 else if (args.command === 'start') await start(args);
+else if (args.command === 'reload') await runCli(() => reloadCommand(args.confDir));
+else if (args.command === 'fileinfo') await runCli(() => fileinfoCommand(args.confDir, args.operands));
+else if (CONTROL_COMMANDS.has(args.command)) await runCli(() => purgeCommand(args.confDir, args.command as 'purge', args.operands));
 else fail(args.command === '' ? 'no command given' : `unknown command: ${args.command}`);

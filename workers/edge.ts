@@ -13,6 +13,7 @@ import type { Logger } from '../src/log.js';
 import { createProcessLogger, flushLogs } from '../src/log.js';
 import { Edge } from '../src/pipeline/edge.js';
 import { OutcomeReporter } from '../src/origin/health-reporter.js';
+import { ControlForwarder, dropPurgedFromHotTier } from '../src/pipeline/control-method.js';
 import { listenKey } from '../src/policy/vhost.js';
 
 const STATS_INTERVAL_MS = 1000;
@@ -33,6 +34,7 @@ async function start(config: Config): Promise<void> {
   log = createProcessLogger(config.server.log.level, config.server.log.infoPath, { role: 'worker', worker: workerIndex });
   const started = new Edge(config, workerIndex, log);
   started.outcomes = new OutcomeReporter((outcomes) => sendToPrimary({ type: 'origin-outcomes', outcomes }));
+  started.control = new ControlForwarder(sendToPrimary);
   edge = started;
   try {
     for (const [key, address] of listenAddresses(config)) await listeners.listen(key, address, started.handlerFor(key));
@@ -99,6 +101,13 @@ function onMessage(message: PrimaryMessage): void {
       return;
     case 'origin-health':
       applyOriginHealth(message.down);
+      return;
+    case 'cache-control':
+      if (edge !== null) dropPurgedFromHotTier(edge.hot, message.scopes);
+      sendToPrimary({ type: 'cache-control-done', requestId: message.requestId });
+      return;
+    case 'cache-control-result':
+      edge?.control?.receive(message.requestId, message.status, message.body);
       return;
   }
 }

@@ -6,15 +6,41 @@
  */
 import { BlockList, isIPv4 } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import type { ManagerConfig } from '../config/types.js';
+import type { ManagerConfig, ManagerRole } from '../config/types.js';
 
 export type AccessDecision = 'allowed' | 'address-denied' | 'token-required';
+
+/** Roles from most to least powerful: a caller matching several <Allow> entries gets the strongest. */
+const ROLE_ORDER: readonly ManagerRole[] = ['Admin', 'User', 'Looker'];
+
+/**
+ * The role an endpoint needs (STON's Manager roles): User may read monitoring (/monitoring/*, /stats, /metrics,
+ * /health), Looker only graphs (/graph/*); everything else (/command/*, /conf/*) needs Admin.
+ */
+export function requiredRole(path: string): ManagerRole {
+  if (path.startsWith('/graph/')) return 'Looker';
+  if (path.startsWith('/monitoring/') || path === '/stats' || path === '/metrics' || path === '/health') return 'User';
+  return 'Admin';
+}
+
+/** Whether `role` may call an endpoint that needs `needed`. */
+export function roleCovers(role: ManagerRole, needed: ManagerRole): boolean {
+  return ROLE_ORDER.indexOf(role) <= ROLE_ORDER.indexOf(needed);
+}
 
 export class ManagerAccess {
   readonly #allow = new BlockList();
   readonly #token: Buffer | null;
+  /** One list per role, for roleOf. */
+  readonly #byRole = new Map<ManagerRole, BlockList>();
 
   constructor(manager: ManagerConfig) {
+    manager.allow.forEach((entry, i) => {
+      const role = manager.allowRoles[i] ?? 'Admin';
+      let list = this.#byRole.get(role);
+      if (list === undefined) this.#byRole.set(role, (list = new BlockList()));
+      addEntry(list, entry);
+    });
     for (const entry of manager.allow) {
       const [address, prefix] = entry.split('/') as [string, string | undefined];
       const family = isIPv4(address) ? 'ipv4' : 'ipv6';
@@ -22,6 +48,14 @@ export class ManagerAccess {
       else this.#allow.addSubnet(address, Number(prefix), family);
     }
     this.#token = manager.token === null ? null : Buffer.from(`Bearer ${manager.token}`);
+  }
+
+  /** The strongest role of the <Allow> entries matching a peer address, or null when none does. */
+  roleOf(remoteAddress: string | undefined): ManagerRole | null {
+    if (remoteAddress === undefined) return null;
+    const address = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+    for (const role of ROLE_ORDER) if (this.#byRole.get(role)?.check(address, isIPv4(address) ? 'ipv4' : 'ipv6') === true) return role;
+    return null;
   }
 
   /** Decides for a peer address (as node reports it) and the Authorization header. */
@@ -33,4 +67,11 @@ export class ManagerAccess {
     const given = Buffer.from(authorization ?? '');
     return given.length === this.#token.length && timingSafeEqual(given, this.#token) ? 'allowed' : 'token-required';
   }
+}
+
+function addEntry(list: BlockList, entry: string): void {
+  const [address, prefix] = entry.split('/') as [string, string | undefined];
+  const family = isIPv4(address) ? 'ipv4' : 'ipv6';
+  if (prefix === undefined) list.addAddress(address, family);
+  else list.addSubnet(address, Number(prefix), family);
 }

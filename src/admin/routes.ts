@@ -1,12 +1,15 @@
 /**
  * @module admin/routes
- * The management API routes on the manager port: /health, /stats, /conf/reload, /monitoring/origin. Each route calls into views the
+ * The management API routes on the manager port: /health, /stats, /conf/reload, /monitoring/origin, and
+ * (admin/cache-routes.ts) cache control, the object inspector and config history. Each route calls into views the
  * primary hands in (no cache or worker internals here). Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CacheAdminViews } from './cache-routes.js';
+import { CACHE_ADMIN_ROUTES } from './cache-routes.js';
 
 /** What the routes need from the primary. */
-export interface AdminViews {
+export interface AdminViews extends CacheAdminViews {
   /** Liveness: all workers listening. */
   health(): { readonly ok: boolean; readonly workers: number; readonly ready: number };
   /** The merged /stats document. */
@@ -43,6 +46,7 @@ const ROUTES: Record<string, Route> = {
     if (document === null) sendJson(res, 404, { method: 'origin', status: 'Fail', error: `no such vhost: ${vhost ?? ''}` });
     else sendJson(res, 200, document);
   },
+  ...CACHE_ADMIN_ROUTES,
 };
 
 /** Dispatches one admin request (access already checked). */

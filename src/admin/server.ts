@@ -8,16 +8,19 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { ManagerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { ManagerAccess } from './access.js';
+import { ManagerAccess, requiredRole, roleCovers } from './access.js';
 import type { AdminViews } from './routes.js';
 import { routeAdmin, sendJson } from './routes.js';
+import { purgeMethod } from './cache-routes.js';
 
 export class AdminServer {
   readonly #server: Server;
   #access: ManagerAccess;
+  #httpMethod: boolean;
 
   constructor(manager: ManagerConfig, views: AdminViews, log: Logger) {
     this.#access = new ManagerAccess(manager);
+    this.#httpMethod = manager.httpMethod;
     this.#server = createServer((req, res) => {
       const decision = this.#access.check(req.socket.remoteAddress, req.headers.authorization);
       if (decision === 'address-denied') {
@@ -29,7 +32,15 @@ export class AdminServer {
         sendJson(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <Manager Token>' });
         return;
       }
-      routeAdmin(req, res, views).catch((error: unknown) => {
+      const needed = req.method === 'PURGE' ? 'Admin' : requiredRole(new URL(req.url ?? '/', 'http://manager').pathname);
+      const role = this.#access.roleOf(req.socket.remoteAddress) ?? 'Looker';
+      if (!roleCovers(role, needed)) {
+        // STON answers a call outside the caller's role with 401.
+        sendJson(res, 401, { error: `role ${role} may not call this endpoint (it needs ${needed}); see <Manager><Allow Role>` });
+        return;
+      }
+      const handled = req.method === 'PURGE' ? purgeMethod(req, res, views, this.#httpMethod) : routeAdmin(req, res, views);
+      handled.catch((error: unknown) => {
         log.error({ event: 'admin.error', err: error, url: req.url }, 'management request failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       });
@@ -37,9 +48,15 @@ export class AdminServer {
     this.#server.keepAliveTimeout = 5000;
   }
 
+  /** The current access rules (the PURGE methods on the service port are checked against them too). */
+  get access(): ManagerAccess {
+    return this.#access;
+  }
+
   /** Applies a reloaded allow list / token (the port needs a restart). */
   update(manager: ManagerConfig): void {
     this.#access = new ManagerAccess(manager);
+    this.#httpMethod = manager.httpMethod;
   }
 
   listen(manager: ManagerConfig): Promise<void> {

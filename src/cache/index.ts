@@ -10,6 +10,7 @@
  *   atime    object hash -> access time (ms)                   where an object sits in `lru`
  *   free     block id (uint32) -> release time (ms)            released blocks, reusable after a grace period
  *   state    'nextBlock' | 'usedBytes' | 'bootId' -> number/string
+ *   hits     object hash -> hit count                          for the inspector; added in the batched touches
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
  * (>= nextBlock)}; `objects` points only at blocks whose bytes were fully written before the record was committed;
  * usedBytes = sum of committed objects' block bytes + inline bytes. Options follow spikes.md item 2: noSync (the
@@ -62,6 +63,29 @@ export interface ObjectMeta {
   readonly crcs: readonly number[];
   /** Bumped on every replacement of this key; lets hot tiers tell copies apart. */
   readonly generation: number;
+  /**
+   * Set by /command/purge: the next request refetches the object without validators; if the origin fails, this
+   * copy is restored (served and extended) instead. Absent = not purged.
+   */
+  readonly purged?: boolean;
+}
+
+/** A cache-control command applied to objects (see applyControl). */
+export type ControlAction = 'purge' | 'expire' | 'expireafter' | 'hardpurge';
+
+/** What applyControl did: objects affected and their body bytes. */
+export interface ControlResult {
+  count: number;
+  size: number;
+}
+
+/** Everything the inspector shows about one stored variant. */
+export interface InspectedObject {
+  readonly hash: Buffer;
+  readonly meta: ObjectMeta;
+  readonly fill: FillRecord | undefined;
+  readonly lastAccessMs: number | undefined;
+  readonly hits: number;
 }
 
 /** The cross-process record of an origin fetch in progress (the fill lease) and how far it got. */
@@ -101,6 +125,9 @@ function lruKey(ms: number, hash: Uint8Array): Buffer {
 /** Backdating a release by this much makes the block reusable at once (no reader can hold it). */
 const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
 
+/** applyControl batches up to this many objects commit synchronously (see there). */
+const SYNC_CONTROL_MAX = 16;
+
 /** Marks a block a partial object does not have yet. */
 export const ABSENT_BLOCK = -1;
 
@@ -127,6 +154,7 @@ export class CacheIndex {
   readonly #atime: Database<number, Buffer>;
   readonly #free: Database<number, number>;
   readonly #state: Database<number | string, string>;
+  readonly #hits: Database<number, Buffer>;
 
   /** Opens (creating) the index under `dir`. */
   constructor(dir: string) {
@@ -140,6 +168,7 @@ export class CacheIndex {
     this.#atime = this.#root.openDB({ name: 'atime', keyEncoding: 'binary' });
     this.#free = this.#root.openDB({ name: 'free', keyEncoding: 'uint32' });
     this.#state = this.#root.openDB({ name: 'state' });
+    this.#hits = this.#root.openDB({ name: 'hits', keyEncoding: 'binary' });
   }
 
   getVary(primaryHash: Buffer): string[] | undefined {
@@ -320,6 +349,7 @@ export class CacheIndex {
       this.#keys.put(meta.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(meta));
       this.#touchInTxn(objectHash, now);
+      if (previous !== undefined) this.#hits.remove(objectHash);
       if (lease !== null && this.#fills.get(lease.hash)?.id === lease.id) this.#fills.remove(lease.hash);
     });
   }
@@ -348,6 +378,7 @@ export class CacheIndex {
       const accessed = this.#atime.get(objectHash);
       if (accessed !== undefined) this.#lru.remove(lruKey(accessed, objectHash));
       this.#atime.remove(objectHash);
+      this.#hits.remove(objectHash);
       this.#state.put('usedBytes', Math.max(0, ((this.#state.get('usedBytes') as number | undefined) ?? 0) - freed));
     });
     return freed;
@@ -369,14 +400,94 @@ export class CacheIndex {
     this.#atime.put(objectHash, ms);
   }
 
-  /** Records access times (ms) of many objects in one transaction (workers batch their hits). */
-  touchMany(touches: ReadonlyMap<string, number>): Promise<unknown> {
+  /** Records access times (ms) and hit counts of many objects in one transaction (workers batch their hits). */
+  touchMany(touches: ReadonlyMap<string, number>, hits?: ReadonlyMap<string, number>): Promise<unknown> {
     return this.#root.transaction(() => {
       for (const [hex, ms] of touches) {
         const hash = Buffer.from(hex, 'hex');
-        if (this.#objects.doesExist(hash)) this.#touchInTxn(hash, ms);
+        if (!this.#objects.doesExist(hash)) continue;
+        this.#touchInTxn(hash, ms);
+        const count = hits?.get(hex);
+        if (count !== undefined) this.#hits.put(hash, (this.#hits.get(hash) ?? 0) + count);
       }
     });
+  }
+
+  /**
+   * Up to `limit` entries of the key index in [start, end), after the key `after` when given: the full key strings
+   * (`vhost \n path?query \0 variant`) and their object hashes. A read; purges page through it between batches.
+   */
+  scanKeys(start: string, end: string, after: string | null, limit: number): Array<{ key: string; hash: Buffer }> {
+    const out: Array<{ key: string; hash: Buffer }> = [];
+    for (const { key, value } of this.#keys.getRange({ start: after ?? start, end, limit: after === null ? limit : limit + 1 })) {
+      if (key === after) continue;
+      out.push({ key, hash: Buffer.from(value) });
+      if (out.length === limit) break;
+    }
+    return out;
+  }
+
+  /**
+   * Applies a cache-control command to objects in one write transaction (callers batch: a transaction holds the
+   * write lock workers need for commits). purge: stale now, refetched without validators, restored if the origin
+   * fails; expire: stale now (revalidated); expireafter: fresh until now + `sec`; hardpurge: deleted, blocks freed.
+   * Objects already purged (or already expired, for expire) count nothing, so a repeated call is a no-op.
+   */
+  async applyControl(hashes: readonly Buffer[], action: ControlAction, now: number, sec: number, ageOf: (meta: ObjectMeta) => number): Promise<ControlResult> {
+    const result: ControlResult = { count: 0, size: 0 };
+    const apply = (): void => {
+      let used = (this.#state.get('usedBytes') as number | undefined) ?? 0;
+      for (const hash of hashes) {
+        const meta = this.#objects.get(hash);
+        if (meta === undefined) continue;
+        if (action === 'hardpurge') {
+          const freed = storedBytes(meta);
+          this.#releaseBlocks(meta.blocks, now);
+          this.#objects.remove(hash);
+          this.#keys.remove(meta.key);
+          const accessed = this.#atime.get(hash);
+          if (accessed !== undefined) this.#lru.remove(lruKey(accessed, hash));
+          this.#atime.remove(hash);
+          this.#hits.remove(hash);
+          used -= freed;
+        } else {
+          const ageSec = ageOf(meta);
+          const freshForSec = meta.ttlSec + meta.extendedSec - ageSec;
+          if (action === 'purge' && meta.purged === true) continue;
+          if (action === 'expire' && freshForSec <= 0 && meta.staleWhileRevalidateSec === 0) continue;
+          // Freshness is ttlSec + extendedSec against the age: extendedSec moves the expiry to now (+ sec).
+          const extendedSec = ageSec - meta.ttlSec + (action === 'expireafter' ? sec : 0);
+          const updated: ObjectMeta = {
+            ...meta,
+            extendedSec,
+            // An expired object must be revalidated, not served stale while revalidating.
+            staleWhileRevalidateSec: action === 'expireafter' ? meta.staleWhileRevalidateSec : 0,
+            ...(action === 'purge' ? { purged: true } : {}),
+            generation: meta.generation + 1,
+          };
+          this.#objects.put(hash, updated);
+        }
+        result.count++;
+        result.size += meta.size;
+      }
+      if (action === 'hardpurge') this.#state.put('usedBytes', Math.max(0, used));
+    };
+    // A few objects (an exact URL's variants): a synchronous transaction answers in well under a millisecond; the
+    // asynchronous one waits for lmdb's next write batch (~5 ms measured by bench/purge-latency.ts).
+    if (hashes.length <= SYNC_CONTROL_MAX) this.#root.transactionSync(apply);
+    else await this.#root.transaction(apply);
+    return result;
+  }
+
+  /** Every stored variant of a primary key with its fill, last access and hit count (the object inspector). */
+  inspect(primary: string): InspectedObject[] {
+    const out: InspectedObject[] = [];
+    for (const { key, hash } of this.scanKeys(`${primary}\0`, `${primary}\u0001`, null, 1000)) {
+      const meta = this.#objects.get(hash);
+      if (meta === undefined || meta.key !== key) continue;
+      out.push({ hash, meta, fill: this.#fills.get(hash), lastAccessMs: this.#atime.get(hash), hits: this.#hits.get(hash) ?? 0 });
+    }
+    return out;
   }
 
   /** Bytes used by committed objects. */

@@ -5,7 +5,7 @@
  * `renderConfigReference()` turns it into docs/configuration.md, so code, checks and docs cannot drift apart.
  * Pure data; loaded by the primary (validation, via validate.ts) and by the docs script, never needed by workers.
  */
-import { BALANCE_MODES, LOG_LEVELS } from './types.js';
+import { BALANCE_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE } from './types.js';
 import type { TtlPolicy } from './types.js';
 
 /**
@@ -115,20 +115,29 @@ export const SETTINGS: readonly Setting[] = [
     field: 'server.manager.allow',
     doc: 'Client address or CIDR range allowed to call the management API; one element per entry. Replaces the default list.',
   },
+  // ---- management roles and the purge methods on the service port (ops-purge)
   {
-    path: 'Server/Host/Log@Level',
+    path: 'Server/Host/Manager@Role',
     type: 'enum',
-    default: 'info',
-    values: LOG_LEVELS,
-    field: 'server.log.level',
-    doc: 'Level of the process (Info) log.',
+    default: 'Admin',
+    values: MANAGER_ROLES,
+    field: 'server.manager.allowRoles[]',
+    doc: 'Role of every <Allow> entry without its own Role: Admin (everything), User (/monitoring/*, /stats, /metrics only), Looker (graphs only). A call the role does not cover gets 401.',
   },
   {
-    path: 'Server/Host/Log/Info',
-    type: 'path',
+    path: 'Server/Host/Manager/Allow@Role',
+    type: 'enum',
     default: null,
-    field: 'server.log.infoPath',
-    doc: 'File of the process (Info) log, JSON lines; relative to the install directory. Absent = stdout.',
+    values: MANAGER_ROLES,
+    field: 'server.manager.allowRoles[]',
+    doc: 'Role of this entry (see Manager@Role); absent = Manager@Role.',
+  },
+  {
+    path: 'Server/Host/Manager@HttpMethod',
+    type: 'bool',
+    default: 'ON',
+    field: 'server.manager.httpMethod',
+    doc: 'Admin addresses in <Allow> may send `PURGE /host/path` to the management port, and PURGE, EXPIRE and HARDPURGE to the service port where the HTTP parser passes those methods (others get 403; OFF = 405).',
   },
   // ---- server.xml: <Cache>
   {
@@ -235,6 +244,24 @@ export const SETTINGS: readonly Setting[] = [
     max: 16 * M,
     field: 'server.memory.hotObjectMaxBytes',
     doc: "Flint's own: only bodies up to this size enter the hot tier (ContentMemoryRatio); larger ones are always read from disk.",
+  },
+  // ---- config history (ops-purge)
+  {
+    path: 'Server/Cache/ConfigHistory',
+    type: 'int',
+    default: '30',
+    unit: 'snapshots',
+    min: 0,
+    max: 10000,
+    field: 'server.configHistory.keep',
+    doc: 'Every applied config (start, reload, restore) is kept as a snapshot (time + hash) for /conf/history and /conf/restore; this many are kept. 0 = none.',
+  },
+  {
+    path: 'Server/Cache/ConfigHistory@Dir',
+    type: 'path',
+    default: null,
+    field: 'server.configHistory.dir',
+    doc: "Flint's own: directory of the config snapshots; relative to the install directory. Absent = history/ inside the conf directory.",
   },
   // ---- vhosts.xml: <Vhosts>
   {
@@ -851,6 +878,40 @@ export const SETTINGS: readonly Setting[] = [
     values: ['ttl', 'bypass', 'querystring'],
     field: 'vhosts[].rules',
     doc: 'Which list the MatchingList holds; required.',
+  },
+  // ---- purge guards (ops-purge)
+  {
+    path: 'Vhost/Options/Purge2Expire',
+    type: 'enum',
+    default: 'NONE',
+    values: PURGE_TO_EXPIRE,
+    inherit: true,
+    field: 'vhosts[].options.purge2Expire',
+    doc: 'Turns risky purges into expires: ROOT = purges of `host/*`, PATTERN = every glob purge, ALL = every purge, NONE = none.',
+  },
+  {
+    path: 'Vhost/Options/RootPurgeExpire',
+    type: 'enum',
+    default: 'ON',
+    values: ROOT_PURGE_EXPIRE,
+    inherit: true,
+    field: 'vhosts[].options.rootPurgeExpire',
+    doc: 'Whether `host/*` (the whole vhost) may be purged or expired: ON = both, PURGE or EXPIRE = only that one, OFF = neither (the call answers 200 with Count 0 and a Denied reason).',
+  },
+  {
+    path: 'Server/Host/Log@Level',
+    type: 'enum',
+    default: 'info',
+    values: LOG_LEVELS,
+    field: 'server.log.level',
+    doc: 'Level of the process (Info) log.',
+  },
+  {
+    path: 'Server/Host/Log/Info',
+    type: 'path',
+    default: null,
+    field: 'server.log.infoPath',
+    doc: 'File of the process (Info) log, JSON lines; relative to the install directory. Absent = stdout.',
   },
   // ---- <Log> (VHostDefault, overridden per vhost)
   {

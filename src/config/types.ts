@@ -14,6 +14,18 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const BALANCE_MODES = ['RoundRobin', 'Hash', 'Session'] as const;
 export type BalanceMode = (typeof BALANCE_MODES)[number];
 
+/** STON `<Allow Role>`: Admin may call everything, User the monitoring APIs (/monitoring, /stats, /metrics), Looker only graphs. */
+export const MANAGER_ROLES = ['Admin', 'User', 'Looker'] as const;
+export type ManagerRole = (typeof MANAGER_ROLES)[number];
+
+/** STON `<Purge2Expire>`: which purges are turned into expires. */
+export const PURGE_TO_EXPIRE = ['NONE', 'ROOT', 'PATTERN', 'ALL'] as const;
+export type PurgeToExpire = (typeof PURGE_TO_EXPIRE)[number];
+
+/** STON `<RootPurgeExpire>`: which commands may target a whole vhost (`host/*`). */
+export const ROOT_PURGE_EXPIRE = ['ON', 'PURGE', 'EXPIRE', 'OFF'] as const;
+export type RootPurgeExpire = (typeof ROOT_PURGE_EXPIRE)[number];
+
 /** One `ip:port` a vhost listens on. `host` is '0.0.0.0' for `*`, '::' for `[::]`, else the literal address. */
 export interface ListenAddress {
   readonly host: string;
@@ -152,6 +164,10 @@ export interface VhostOptions {
   readonly queryStringDrop: readonly string[] | null;
   /** `<VaryHeader>`: origin Vary names honoured (lower-case); null = all (`*`); [] = none (`OFF`). Default null. */
   readonly varyHeaders: readonly string[] | null;
+  /** `<Purge2Expire>`: NONE, ROOT (`host/*` purges), PATTERN (glob purges) or ALL purges are run as expires. Default NONE. */
+  readonly purge2Expire: PurgeToExpire;
+  /** `<RootPurgeExpire>`: ON allows purge and expire of `host/*`, PURGE/EXPIRE only that one, OFF neither. Default ON. */
+  readonly rootPurgeExpire: RootPurgeExpire;
 }
 
 /**
@@ -249,6 +265,18 @@ export interface ManagerConfig {
   readonly allow: readonly string[];
   /** `<Manager Token>` (Flint's own): when set, requests must send `Authorization: Bearer <token>`. Default null. */
   readonly token: string | null;
+  /** `<Allow Role>` of each `allow` entry (same order); absent Role = `<Manager Role>`. Default Admin. */
+  readonly allowRoles: readonly ManagerRole[];
+  /** `<Manager HttpMethod>`: Admin addresses may send PURGE to the manager port (and PURGE/EXPIRE/HARDPURGE to the service port). Default true. */
+  readonly httpMethod: boolean;
+}
+
+/** `<Cache><ConfigHistory>`: every applied config is kept as a snapshot (server.xml + vhosts.xml) for rollback. */
+export interface ConfigHistoryConfig {
+  /** How many snapshots are kept (oldest dropped first); 0 = none. Default 30. */
+  readonly keep: number;
+  /** `<ConfigHistory Dir>` (Flint's own): absolute directory of the snapshots; null = `<conf dir>/history`. Default null. */
+  readonly dir: string | null;
 }
 
 export interface DiskConfig {
@@ -298,6 +326,7 @@ export interface ServerConfig {
   readonly storage: StorageConfig;
   readonly memory: MemoryConfig;
   readonly log: ServerLog;
+  readonly configHistory: ConfigHistoryConfig;
 }
 
 export interface Config {

@@ -15,13 +15,14 @@ import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList,
 import type { RuleElement } from './rules.js';
 import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
-import { BALANCE_MODES, LOG_LEVELS } from './types.js';
+import { BALANCE_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE } from './types.js';
 import type {
   Config,
   DiskConfig,
   HealthCheckerConfig,
   ListenAddress,
   ManagerConfig,
+  ManagerRole,
   OriginAddress,
   OriginOptions,
   RecoveryProbe,
@@ -346,6 +347,9 @@ const VARY_LIST: ValueType<string[] | null> = {
 const BALANCE_MODE = enumType(BALANCE_MODES);
 const LOG_LEVEL = enumType(LOG_LEVELS);
 const TTL_PRIORITY = enumType(TTL_PRIORITIES);
+const MANAGER_ROLE = enumType(MANAGER_ROLES);
+const PURGE_2_EXPIRE = enumType(PURGE_TO_EXPIRE);
+const ROOT_PURGE = enumType(ROOT_PURGE_EXPIRE);
 
 function hasControlCharacter(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -738,6 +742,10 @@ class Validator {
       storage,
       memory,
       log,
+      configHistory: {
+        keep: this.one(scope, 'Server/Cache/ConfigHistory', INT),
+        dir: this.optional(scope, 'Server/Cache/ConfigHistory@Dir', PATH),
+      },
     };
   }
 
@@ -770,7 +778,24 @@ class Validator {
       host: this.one(scope, 'Server/Host/Manager@Listen', IP),
       allow: this.many(scope, 'Server/Host/Manager/Allow', IP_OR_CIDR) ?? this.defaultsOf('Server/Host/Manager/Allow', IP_OR_CIDR),
       token: this.optional(scope, 'Server/Host/Manager@Token', TOKEN),
+      allowRoles: this.#readAllowRoles(scope),
+      httpMethod: this.one(scope, 'Server/Host/Manager@HttpMethod', BOOL),
     };
+  }
+
+  /** The role of each <Allow> (same order as `allow`): its own Role, else <Manager Role>. */
+  #readAllowRoles(scope: Scope): ManagerRole[] {
+    const fallback = this.one(scope, 'Server/Host/Manager@Role', MANAGER_ROLE);
+    const allowElements = childElements(childElements(childElements(scope.element, 'Host')[0], 'Manager')[0], 'Allow');
+    if (allowElements.length === 0) return this.defaultsOf('Server/Host/Manager/Allow', IP_OR_CIDR).map(() => fallback);
+    const roles: ManagerRole[] = [];
+    for (const element of allowElements) {
+      const allowScope: Scope = { file: scope.file, element, where: element.where, prefix: 'Server/Host/Manager/Allow' };
+      // Only entries whose address parsed are in `allow`; keep the two lists aligned.
+      if (!IP_OR_CIDR.parse(element.text, getSetting('Server/Host/Manager/Allow'), this.#installDir).ok) continue;
+      roles.push(this.optional(allowScope, 'Server/Host/Manager/Allow@Role', MANAGER_ROLE) ?? fallback);
+    }
+    return roles;
   }
 
   #readDisks(scope: Scope): DiskConfig[] {
@@ -827,6 +852,8 @@ class Validator {
         refreshExpired: this.one(scope, 'Vhost/Options/RefreshExpired', BOOL, o?.refreshExpired),
         ageHeader: this.one(scope, 'Vhost/Options/AgeHeader', BOOL, o?.ageHeader),
         ...this.#readKeyOptions(scope, o),
+        purge2Expire: this.one(scope, 'Vhost/Options/Purge2Expire', PURGE_2_EXPIRE, o?.purge2Expire),
+        rootPurgeExpire: this.one(scope, 'Vhost/Options/RootPurgeExpire', ROOT_PURGE, o?.rootPurgeExpire),
       },
       log: { accessPath: this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.log.accessPath) },
     };

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { OriginOutcome } from '../origin/health-view.js';
+import type { PurgeScope } from '../policy/purge-target.js';
 import type { VhostCounterValues } from '../stats/counters.js';
 
 /** What one worker reports about itself; counters are monotonic since the worker started. */
@@ -31,7 +32,11 @@ export type PrimaryMessage =
   /** Stop accepting, finish in-flight transactions within `timeoutMs`, send a final `stats`, exit 0. */
   | { readonly type: 'shutdown'; readonly timeoutMs: number }
   /** The complete set of origin members that are down now, per vhost (see origin/health-view.ts). */
-  | { readonly type: 'origin-health'; readonly down: Readonly<Record<string, readonly string[]>> };
+  | { readonly type: 'origin-health'; readonly down: Readonly<Record<string, readonly string[]>> }
+  /** A purge/expire changed the index: drop hot-tier entries these scopes match, then answer `cache-control-done`. */
+  | { readonly type: 'cache-control'; readonly requestId: number; readonly scopes: readonly PurgeScope[] }
+  /** The answer to a `cache-control-request` (the HTTP status and JSON body to send the client). */
+  | { readonly type: 'cache-control-result'; readonly requestId: number; readonly status: number; readonly body: unknown };
 
 export type WorkerMessage =
   /**
@@ -46,10 +51,24 @@ export type WorkerMessage =
   /** A counters snapshot: periodic (`requestId` null) or the answer to a `stats-request`. */
   | { readonly type: 'stats'; readonly requestId: number | null; readonly snapshot: WorkerSnapshot }
   /** Origin transaction outcomes observed since the last report, in order: [vhost, member key, outcome]. */
-  | { readonly type: 'origin-outcomes'; readonly outcomes: ReadonlyArray<readonly [string, string, OriginOutcome]> };
+  | { readonly type: 'origin-outcomes'; readonly outcomes: ReadonlyArray<readonly [string, string, OriginOutcome]> }
+  /** The hot tier dropped what a `cache-control` asked for. */
+  | { readonly type: 'cache-control-done'; readonly requestId: number }
+  /**
+   * A PURGE/EXPIRE/HARDPURGE request arrived on the service port: the primary checks the address (and token) against
+   * <Manager>, runs it and answers with `cache-control-result`. `url` is `vhost/path[?query]`.
+   */
+  | {
+      readonly type: 'cache-control-request';
+      readonly requestId: number;
+      readonly method: string;
+      readonly url: string;
+      readonly address: string;
+      readonly authorization: string | null;
+    };
 
-const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown', 'origin-health']);
-const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats', 'origin-outcomes']);
+const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown', 'origin-health', 'cache-control', 'cache-control-result']);
+const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats', 'origin-outcomes', 'cache-control-done', 'cache-control-request']);
 
 function hasType(value: unknown, types: ReadonlySet<string>): boolean {
   return typeof value === 'object' && value !== null && types.has((value as { type?: unknown }).type as string);

@@ -326,13 +326,15 @@ export class CacheFlow {
     }
     const source = new BlockSource(store, meta);
     const body = Buffer.allocUnsafe(meta.size);
+    // A purge that reaches this worker while the blocks are read must not see the old copy come back.
+    const epoch = hot.epoch;
     void (async () => {
       for (let pos = 0; pos < meta.size; ) {
         const chunk = await source.read(pos, meta.size - pos);
         chunk.copy(body, pos);
         pos += chunk.length;
       }
-      hot.put(ref.primary, ref.vary, ref.hex, meta, body, Date.now());
+      if (hot.epoch === epoch) hot.put(ref.primary, ref.vary, ref.hex, meta, body, Date.now());
     })()
       .catch(() => undefined)
       .finally(() => source.release());
@@ -349,7 +351,9 @@ export class CacheFlow {
       this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', `hit; ttl=${Math.round(stored.ttlSec - ageSec)}`);
       return;
     }
-    const backgroundOk = decision === 'stale-while-revalidate' || (!ctx.vhost.options.refreshExpired && !meta.mustRevalidate && !directives.noCache);
+    // A purged copy is never served before the refetch (it is only restored if the origin fails).
+    const backgroundOk =
+      meta.purged !== true && (decision === 'stale-while-revalidate' || (!ctx.vhost.options.refreshExpired && !meta.mustRevalidate && !directives.noCache));
     if (backgroundOk) {
       this.#services.touch(ref.hex);
       this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_REFRESH_HIT', 'hit; fwd=stale; fwd-status=background');
@@ -418,7 +422,8 @@ export class CacheFlow {
     }
     this.#fills.set(ref.hex, fill);
     const validators: Record<string, string> = {};
-    if (stale !== null) {
+    // A purged copy is refetched whole (no validators: a 304 must not bring it back); kept only for a failure.
+    if (stale !== null && stale.purged !== true) {
       if (stale.etag !== null) validators['if-none-match'] = stale.etag;
       const lastModified = headerOf(stale.headers, 'last-modified');
       if (lastModified !== undefined) validators['if-modified-since'] = lastModified;

@@ -34,6 +34,8 @@ import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
 import { originRequestHeaders } from './headers.js';
 import { HotTier } from './hot-tier.js';
 import { PassTransaction } from './pass.js';
+import type { ControlForwarder } from './control-method.js';
+import { CONTROL_METHODS } from './control-method.js';
 
 /** Everything derived from one config; replaced whole on reload. */
 interface Runtime {
@@ -73,6 +75,10 @@ export class Edge {
   /** Object hash hex -> access time (ms), written to the index in batches (no LMDB write per hit). */
   #touches = new Map<string, number>();
   readonly #touchTimer: NodeJS.Timeout;
+  /** Hits per object hash hex since the last flush (the inspector's hit count; no LMDB write per hit). */
+  #hitCounts = new Map<string, number>();
+  /** Forwards PURGE/EXPIRE/HARDPURGE requests to the primary; null = those methods are proxied like any other. */
+  control: ControlForwarder | null = null;
 
   constructor(config: Config, workerIndex: number, log: Logger) {
     this.counters = new WorkerCounters(workerIndex);
@@ -91,7 +97,10 @@ export class Edge {
       pass: (ctx, writer) => this.#pass(ctx, writer),
       passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#finish),
       finish: this.#finish,
-      touch: (hex) => this.#touches.set(hex, Date.now()),
+      touch: (hex) => {
+        this.#touches.set(hex, Date.now());
+        this.#hitCounts.set(hex, (this.#hitCounts.get(hex) ?? 0) + 1);
+      },
     });
     this.#touchTimer = setInterval(() => this.flushTouches(), TOUCH_FLUSH_MS);
     this.#touchTimer.unref();
@@ -135,6 +144,10 @@ export class Edge {
     const path = normalisePath(head.path);
     if (path === null) {
       writer.endWithBody(400, 'Bad Request', ERROR_HEADERS, '400 Bad Request: the request target must be an absolute path\n');
+      return;
+    }
+    if (this.control !== null && CONTROL_METHODS.has(head.method)) {
+      this.control.handle(writer, head, `${vhost.name}${path}${head.query === '' ? '' : `?${head.query}`}`);
       return;
     }
     const ctx = new RequestCtx(head, vhost, path, startedAt);
@@ -258,8 +271,10 @@ export class Edge {
   flushTouches(): Promise<void> {
     if (this.#touches.size === 0) return Promise.resolve();
     const touches = this.#touches;
+    const hits = this.#hitCounts;
     this.#touches = new Map();
-    return this.store.index.touchMany(touches).then(
+    this.#hitCounts = new Map();
+    return this.store.index.touchMany(touches, hits).then(
       () => undefined,
       (error: unknown) => this.#log.warn({ event: 'cache.touch_failed', err: (error as Error).message }, 'LRU touch failed'),
     );

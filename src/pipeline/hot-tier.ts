@@ -5,7 +5,8 @@
  * bodies up to <HotObjectMaxSize>). Coherence: an entry is trusted for at most HOT_RECHECK_MS after it was last
  * read from the index; after that the next hit goes through the index again (which refreshes the entry), so a
  * purge, expiry or replacement made by any worker is visible here within that delay. Entries touched by this
- * worker's own revalidations are dropped at once. Runs in workers.
+ * worker's own revalidations are dropped at once, and a management purge/expire drops matching entries in every
+ * worker before the call returns (the primary awaits each worker's acknowledgement). Runs in workers.
  */
 import { objectKey, variantKey } from '../cache/key.js';
 import type { ObjectMeta } from '../cache/store.js';
@@ -34,6 +35,7 @@ export class HotTier {
   readonly #maxBytes: number;
   readonly #maxObjectBytes: number;
   #bytes = 0;
+  #epoch = 0;
   hits = 0;
   misses = 0;
 
@@ -99,6 +101,26 @@ export class HotTier {
   invalidatePrimary(primary: string): void {
     const variants = this.#byPrimary.get(primary);
     if (variants !== undefined) for (const key of [...variants]) this.#remove(key);
+  }
+
+  /**
+   * Bumped by every cache-control purge: a caller that read an object before an await compares it afterwards and
+   * does not put what it read (the purge may have come in between).
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Drops every entry whose primary key `matches` (a purge/expire from the management API); returns how many. */
+  invalidateMatching(matches: (primary: string) => boolean): number {
+    this.#epoch++;
+    let dropped = 0;
+    for (const [primary, variants] of [...this.#byPrimary]) {
+      if (!matches(primary)) continue;
+      for (const key of [...variants]) this.#remove(key);
+      dropped++;
+    }
+    return dropped;
   }
 
   #remove(key: string): void {

@@ -80,6 +80,11 @@ export class Evictor {
     this.#config = config;
   }
 
+  /** Every disk's index (cache control and the inspector work on them in the primary). */
+  indexes(): readonly CacheIndex[] {
+    return this.#disks.map((d) => d.index);
+  }
+
   start(): void {
     this.#timer = setInterval(() => this.runOnce(), EVICT_INTERVAL_MS);
     this.#timer.unref();

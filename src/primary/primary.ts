@@ -8,6 +8,7 @@ import type { Config } from '../config/types.js';
 import { AdminServer } from '../admin/server.js';
 import type { AdminViews } from '../admin/routes.js';
 import { sendToWorker } from '../ipc/channel.js';
+import type { WorkerMessage } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
 import { flushLogs } from '../log.js';
 import { countEstablished } from '../stats/connections.js';
@@ -18,6 +19,12 @@ import { OriginHealth } from './origin-health.js';
 import { Supervisor } from './supervisor.js';
 import { monitoringOriginDocument, originSummary } from './origin-report.js';
 import type { Slot } from './supervisor.js';
+import { CacheControl } from './cache-control.js';
+import { ConfigHistory } from './config-history.js';
+import { inspectUrl } from './inspector.js';
+import { WorkerNotices } from './worker-notices.js';
+import { roleCovers } from '../admin/access.js';
+import type { ControlCommand } from '../policy/purge-target.js';
 
 export class Primary {
   readonly #log: Logger;
@@ -26,6 +33,9 @@ export class Primary {
   readonly #admin: AdminServer;
   readonly #evictor: Evictor;
   readonly #health: OriginHealth;
+  readonly #notices = new WorkerNotices();
+  readonly #control: CacheControl;
+  readonly #history: ConfigHistory;
   #config: Config;
   #stopping = false;
   #startupFailure: ((message: string) => void) | null = null;
@@ -40,6 +50,8 @@ export class Primary {
         else if (message.type === 'origin-outcomes') this.#health.receive(message.outcomes);
         // A (re)started worker gets the down set right after its config (the supervisor sent that on 'hello').
         else if (message.type === 'hello' && slot.worker !== null) sendToWorker(slot.worker, { type: 'origin-health', down: this.#health.downSet() });
+        else if (message.type === 'cache-control-done') this.#notices.acknowledge(message.requestId);
+        else if (message.type === 'cache-control-request') void this.#controlMethod(slot, message);
       },
       onExit: (slot) => {
         this.#stats.retire(slot.index);
@@ -49,6 +61,32 @@ export class Primary {
     this.#admin = new AdminServer(config.server.manager, this.#views, log);
     this.#evictor = new Evictor(config, log);
     this.#health = new OriginHealth(config, log, (down) => this.#supervisor.broadcast({ type: 'origin-health', down }));
+    this.#control = new CacheControl({
+      indexes: () => this.#evictor.indexes(),
+      notifyWorkers: (scopes) => this.#notices.notify(this.#supervisor.slots, scopes),
+    });
+    this.#history = new ConfigHistory(config);
+  }
+
+  /** Runs a management cache-control command and logs it. */
+  async #cacheControl(command: ControlCommand, url: string, sec: number): Promise<{ status: number; body: unknown }> {
+    const result = await this.#control.run(this.#config, command, url, sec);
+    this.#log.info({ event: 'cache.control', command, url, sec, result: result.body }, `${command} done`);
+    return result;
+  }
+
+  /** A PURGE/EXPIRE/HARDPURGE request a worker forwarded: allowed for Admin addresses of <Manager> when HttpMethod is ON. */
+  async #controlMethod(slot: Slot, message: Extract<WorkerMessage, { type: 'cache-control-request' }>): Promise<void> {
+    const manager = this.#config.server.manager;
+    const access = this.#admin.access;
+    let result: { status: number; body: unknown };
+    if (!manager.httpMethod) result = { status: 405, body: { error: `${message.method} is off (<Manager HttpMethod="OFF">)` } };
+    else if (access.check(message.address, message.authorization ?? undefined) !== 'allowed' || !roleCovers(access.roleOf(message.address) ?? 'Looker', 'Admin')) {
+      result = { status: 403, body: { error: `${message.address} may not send ${message.method} (not an Admin address in <Manager><Allow>)` } };
+    } else {
+      result = await this.#cacheControl(message.method.toLowerCase() as ControlCommand, message.url, 0);
+    }
+    if (slot.worker !== null) sendToWorker(slot.worker, { type: 'cache-control-result', requestId: message.requestId, status: result.status, body: result.body });
   }
 
   readonly #views: AdminViews = {
@@ -76,11 +114,27 @@ export class Primary {
       return reports === null ? null : monitoringOriginDocument(reports);
     },
     reload: () => this.reload(),
+    cacheControl: (command, url, sec) => this.#cacheControl(command, url, sec),
+    fileInfo: (url) => inspectUrl(this.#config, this.#evictor.indexes(), url, Date.now()),
+    confText: (file) => this.#history.runningText(file),
+    confHistory: () => ({ current: this.#config.hash, history: this.#history.list() }),
+    confRestore: (hashOrId) => this.#restore(hashOrId),
   };
+
+  /** /conf/restore: writes a snapshot's files back and reloads; puts the previous files back if that fails. */
+  #restore(hashOrId: string): { status: number; body: unknown } {
+    const snapshot = this.#history.find(hashOrId);
+    if (snapshot === undefined) return { status: 404, body: { error: `no snapshot ${hashOrId} in /conf/history` } };
+    const undo = this.#history.writeBack(snapshot, this.#config.confDir);
+    const result = this.reload('restored');
+    if (!result.ok) undo();
+    return { status: result.ok ? 200 : 400, body: { ...result, restored: snapshot.hash } };
+  }
 
   /** Starts the management port and the workers; resolves when every worker listens. */
   async start(): Promise<void> {
     await this.#admin.listen(this.#config.server.manager);
+    this.#history.record(this.#config, 'loaded');
     const ready = new Promise<void>((resolve, reject) => {
       this.#startupFailure = (message) => reject(new Error(message));
       const poll = setInterval(() => {
@@ -100,7 +154,7 @@ export class Primary {
   }
 
   /** Re-reads the config; applies it if valid, else keeps the running one. */
-  reload(): { ok: boolean; problems?: readonly string[]; needsRestart?: readonly string[] } {
+  reload(snapshotType: 'modified' | 'restored' = 'modified'): { ok: boolean; problems?: readonly string[]; needsRestart?: readonly string[] } {
     const result = reloadConfig(this.#config.confDir, this.#config);
     if (!result.ok) {
       this.#log.error({ event: 'config.reload_failed', problems: result.problems }, `config reload failed, keeping the running config: ${result.problems.join('; ')}`);
@@ -112,6 +166,7 @@ export class Primary {
     this.#health.update(result.config);
     this.#supervisor.broadcast({ type: 'config', config: result.config });
     this.#admin.update(result.config.server.manager);
+    this.#history.record(result.config, snapshotType);
     if (result.needsRestart.length > 0) {
       this.#log.warn({ event: 'config.needs_restart', settings: result.needsRestart }, 'some changed settings take effect only after a restart');
     }

@@ -64,6 +64,8 @@ const DEFAULT_OPTIONS: VhostOptions = {
   queryStringKeep: null,
   queryStringDrop: null,
   varyHeaders: null,
+  purge2Expire: 'NONE',
+  rootPurgeExpire: 'ON',
 };
 
 /** `<Cache>` hot-tier settings when nothing sets them. */
@@ -91,7 +93,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
     confDir: '/etc/flint/conf',
     hash: createHash('sha1').update(`${MINIMAL_SERVER}\0${MINIMAL_VHOSTS}`).digest('hex'),
     server: {
-      manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1'], token: null },
+      manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1'], token: null, allowRoles: ['Admin'], httpMethod: true },
       workers: 2,
       cpuAffinity: true,
       shutdownTimeoutMs: 30_000,
@@ -104,6 +106,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       },
       memory: DEFAULT_MEMORY,
       log: { level: 'info', infoPath: null },
+      configHistory: { keep: 30, dir: null },
     },
     vhosts: [
       {
@@ -169,7 +172,7 @@ test('the shipped conf/ sets every value to the same default an empty config get
 test('defaults: an almost empty config gets every schema default', () => {
   const config = load('<Server></Server>', oneVhost(), 6);
   assert.deepEqual(config.server, {
-    manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1', '::1'], token: null },
+    manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1', '::1'], token: null, allowRoles: ['Admin', 'Admin'], httpMethod: true },
     workers: 6,
     cpuAffinity: true,
     shutdownTimeoutMs: 30_000,
@@ -182,6 +185,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     },
     memory: { contentMemoryPercent: 5, hotObjectMaxBytes: 65536 },
     log: { level: 'info', infoPath: null },
+    configHistory: { keep: 30, dir: null },
   });
   const vhost = firstVhost(config);
   assert.deepEqual(vhost.aliases, []);
@@ -435,8 +439,26 @@ test('<Manager>: Listen, Token, and Allow addresses and CIDR ranges', () => {
     <Allow>10.0.0.0/8</Allow><Allow>fd00::/8</Allow><Allow>192.168.1.7</Allow><Allow>::1</Allow>
   </Manager></Host></Server>`;
   const { manager } = load(server, oneVhost()).server;
-  assert.deepEqual(manager, { port: 9090, host: '0.0.0.0', allow: ['10.0.0.0/8', 'fd00::/8', '192.168.1.7', '::1'], token: 's3cr3t-T0ken' });
+  assert.deepEqual(manager, {
+    port: 9090,
+    host: '0.0.0.0',
+    allow: ['10.0.0.0/8', 'fd00::/8', '192.168.1.7', '::1'],
+    token: 's3cr3t-T0ken',
+    allowRoles: ['Admin', 'Admin', 'Admin', 'Admin'],
+    httpMethod: true,
+  });
   assert.equal(load('<Server><Host><Manager Listen="::1"/></Host></Server>', oneVhost()).server.manager.host, '::1');
+});
+
+test('<Manager Role> and <Allow Role>: each entry gets its own role or the Manager default; HttpMethod', () => {
+  const server = `<Server><Host><Manager Role="User" HttpMethod="OFF">
+    <Allow>10.0.0.0/8</Allow><Allow Role="admin">127.0.0.1</Allow><Allow Role="Looker">::1</Allow>
+  </Manager></Host></Server>`;
+  const { manager } = load(server, oneVhost()).server;
+  assert.deepEqual(manager.allow, ['10.0.0.0/8', '127.0.0.1', '::1']);
+  assert.deepEqual(manager.allowRoles, ['User', 'Admin', 'Looker']);
+  assert.equal(manager.httpMethod, false);
+  assert.throws(() => load('<Server><Host><Manager><Allow Role="Boss">::1</Allow></Manager></Host></Server>', oneVhost()), /Allow@Role: "Boss" is not one of Admin, User, Looker/);
 });
 
 test('the result is deep-frozen: assignments throw in strict mode', () => {

@@ -1,0 +1,149 @@
+/**
+ * @module admin/cache-routes
+ * The management routes of cache control, object inspection and config history (STON names and shapes):
+ * /command/{purge,expire,expireafter,hardpurge}?url= (GET, or POST with a `url=` form body), /monitoring/fileinfo?url=,
+ * /conf/server.xml, /conf/vhosts.xml, /conf/history, /conf/restore?hash=. Each calls into a view the primary hands
+ * in. Runs in the primary.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ControlCommand } from '../policy/purge-target.js';
+
+/** Largest POST body a command takes. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** What these routes need from the primary. */
+export interface CacheAdminViews {
+  /** Runs a cache-control command on `url` (targets joined by `|`); `sec` is expireafter's. */
+  cacheControl(command: ControlCommand, url: string, sec: number): Promise<{ readonly status: number; readonly body: unknown }>;
+  /** The object inspector: every stored variant of one URL. */
+  fileInfo(url: string): { readonly status: number; readonly body: unknown };
+  /** The text of a running config file. */
+  confText(file: 'server.xml' | 'vhosts.xml'): string | null;
+  /** The snapshots kept of applied configs, oldest first. */
+  confHistory(): unknown;
+  /** Writes a snapshot's files back and reloads. */
+  confRestore(hashOrId: string): { readonly status: number; readonly body: unknown };
+}
+
+type CacheRoute = (req: IncomingMessage, res: ServerResponse, views: CacheAdminViews) => Promise<void> | void;
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * STON's parameter rule: `url=` takes the REST of the query (a target may hold `&` and `?` of its own), so other
+ * parameters (sec=) come before it. Percent-escapes are decoded.
+ */
+export function commandParams(query: string): { url: string; params: URLSearchParams } {
+  let at = 0;
+  if (!query.startsWith('url=')) {
+    const found = query.indexOf('&url=');
+    if (found === -1) return { url: '', params: new URLSearchParams(query) };
+    at = found + 1;
+  }
+  const raw = query.slice(at + 4);
+  let url = raw;
+  try {
+    // `+` stays a plus: targets are URLs, where it is far more common than an encoded space.
+    url = decodeURIComponent(raw);
+  } catch {
+    // Not valid percent-encoding: take it as written.
+  }
+  return { url, params: new URLSearchParams(query.slice(0, at)) };
+}
+
+function command(name: ControlCommand): CacheRoute {
+  return async (req, res, views) => {
+    let query = new URL(req.url ?? '/', 'http://manager').search.slice(1);
+    if (req.method === 'POST') {
+      const body = (await readBody(req)).trim();
+      if (body !== '') query = query === '' ? body : `${query}&${body}`;
+    }
+    const { url, params } = commandParams(query);
+    if (url === '') {
+      json(res, 400, { error: 'missing url=: give host/path, a glob (host/img/*.jpg) or several joined by |' });
+      return;
+    }
+    let sec = 0;
+    if (name === 'expireafter') {
+      const text = params.get('sec');
+      if (text === null || !/^\d+$/.test(text)) {
+        json(res, 400, { error: 'expireafter needs sec=N (whole seconds, before url=)' });
+        return;
+      }
+      sec = Number(text);
+    }
+    const result = await views.cacheControl(name, url, sec);
+    json(res, result.status, result.body);
+  };
+}
+
+function confFile(file: 'server.xml' | 'vhosts.xml'): CacheRoute {
+  return (_req, res, views) => {
+    const text = views.confText(file);
+    if (text === null) {
+      json(res, 404, { error: `the running ${file} is not known` });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+}
+
+/**
+ * `PURGE /host/path` on the management port (STON: the methods work on the manager port too; access is checked
+ * like any Admin call). node's HTTP parser knows PURGE but not EXPIRE or HARDPURGE, so only PURGE arrives here.
+ */
+export async function purgeMethod(req: IncomingMessage, res: ServerResponse, views: CacheAdminViews, enabled: boolean): Promise<void> {
+  if (!enabled) {
+    json(res, 405, { error: 'PURGE is off (<Manager HttpMethod="OFF">)' });
+    return;
+  }
+  const target = decodeURIComponent((req.url ?? '/').slice(1));
+  const result = await views.cacheControl('purge', target, 0);
+  json(res, result.status, result.body);
+}
+
+/** Route table entries; admin/routes.ts spreads them into its table. */
+export const CACHE_ADMIN_ROUTES: Readonly<Record<string, CacheRoute>> = {
+  '/command/purge': command('purge'),
+  '/command/expire': command('expire'),
+  '/command/expireafter': command('expireafter'),
+  '/command/hardpurge': command('hardpurge'),
+  '/monitoring/fileinfo': (req, res, views) => {
+    const { url } = commandParams(new URL(req.url ?? '/', 'http://manager').search.slice(1));
+    if (url === '') {
+      json(res, 400, { error: 'missing url=host/path' });
+      return;
+    }
+    const result = views.fileInfo(url);
+    json(res, result.status, result.body);
+  },
+  '/conf/server.xml': confFile('server.xml'),
+  '/conf/vhosts.xml': confFile('vhosts.xml'),
+  '/conf/history': (_req, res, views) => json(res, 200, views.confHistory()),
+  '/conf/restore': (req, res, views) => {
+    const params = new URL(req.url ?? '/', 'http://manager').searchParams;
+    const key = params.get('hash') ?? params.get('id');
+    if (key === null || key === '') {
+      json(res, 400, { error: 'missing hash= (or id=) of a snapshot from /conf/history' });
+      return;
+    }
+    const result = views.confRestore(key);
+    json(res, result.status, result.body);
+  },
+};

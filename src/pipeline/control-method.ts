@@ -1,0 +1,67 @@
+/**
+ * @module pipeline/control-method
+ * The worker's side of cache control: PURGE / EXPIRE / HARDPURGE requests on the service port are forwarded to the
+ * primary (which checks the address against <Manager><Allow>, runs the command and answers), and a purge notice
+ * from the primary drops matching hot-tier entries. Nothing here touches the index. Runs in workers.
+ */
+import type { RequestHead } from '../http/request.js';
+import { headerValue } from '../http/request.js';
+import type { ResponseWriter } from '../http/respond.js';
+import type { WorkerMessage } from '../ipc/messages.js';
+import type { PurgeScope } from '../policy/purge-target.js';
+import { scopeMatcher } from '../policy/purge-target.js';
+import type { HotTier } from './hot-tier.js';
+
+/** HTTP methods STON accepts for cache control on the service port. */
+export const CONTROL_METHODS: ReadonlySet<string> = new Set(['PURGE', 'EXPIRE', 'HARDPURGE']);
+
+/** How long a forwarded command may take before the client gets 504 (a glob purge of millions of keys). */
+const FORWARD_TIMEOUT_MS = 120_000;
+
+const JSON_HEADERS = ['content-type', 'application/json', 'cache-control', 'no-store'];
+
+interface Pending {
+  readonly resolve: (result: { status: number; body: unknown }) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Forwards control-method requests to the primary and routes its answers back by request id. */
+export class ControlForwarder {
+  readonly #send: (message: WorkerMessage) => void;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+
+  constructor(send: (message: WorkerMessage) => void) {
+    this.#send = send;
+  }
+
+  /** Answers one control-method request; `url` is `vhost/path[?query]`. */
+  handle(writer: ResponseWriter, head: RequestHead, url: string): void {
+    const requestId = this.#nextId++;
+    const answered = new Promise<{ status: number; body: unknown }>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(requestId);
+        resolve({ status: 504, body: { error: 'the primary did not answer in time' } });
+      }, FORWARD_TIMEOUT_MS);
+      this.#pending.set(requestId, { resolve, timer });
+    });
+    writer.onAbort(() => undefined);
+    this.#send({ type: 'cache-control-request', requestId, method: head.method, url, address: head.clientIp, authorization: headerValue(head, 'authorization') ?? null });
+    void answered.then((result) => writer.endWithBody(result.status, '', JSON_HEADERS, `${JSON.stringify(result.body)}\n`));
+  }
+
+  /** A `cache-control-result` from the primary. */
+  receive(requestId: number, status: number, body: unknown): void {
+    const pending = this.#pending.get(requestId);
+    if (pending === undefined) return;
+    this.#pending.delete(requestId);
+    clearTimeout(pending.timer);
+    pending.resolve({ status, body });
+  }
+}
+
+/** Drops the hot-tier entries of purged scopes (a `cache-control` notice); returns how many URLs were dropped. */
+export function dropPurgedFromHotTier(hot: HotTier, scopes: readonly PurgeScope[]): number {
+  const matchers = scopes.map(scopeMatcher);
+  return hot.invalidateMatching((primary) => matchers.some((matches) => matches(primary)));
+}

@@ -1,0 +1,111 @@
+/**
+ * @module policy/purge-target
+ * STON cache-control targets -> key ranges of the index. A target is `host/path` (exact URL, query included), a
+ * glob (`host/img/*.jpg`, `host/*`: `*` matches any run of characters, `/` and `?` included) or several joined by
+ * `|`; a scheme is ignored. The host picks the vhost by Name or Alias; the key range is `vhost \n <literal prefix>`
+ * up to the first `*`, so a pattern scans only the keys under its prefix, never the whole index. Also applies the
+ * guards <Purge2Expire> and <RootPurgeExpire>. Pure; runs in the primary (commands) and workers (hot-tier matching).
+ */
+import type { Config, Vhost } from '../config/types.js';
+import { normalisePath, primaryKey } from '../cache/key.js';
+import { VhostRuleSet } from './rules.js';
+import { VhostRouter } from './vhost.js';
+
+/** The four STON commands. */
+export const CONTROL_ACTIONS = ['purge', 'expire', 'expireafter', 'hardpurge'] as const;
+export type ControlCommand = (typeof CONTROL_ACTIONS)[number];
+
+/** Which keys one target covers; plain JSON (it crosses IPC to the workers' hot tiers). */
+export interface PurgeScope {
+  readonly vhost: string;
+  /** 'exact' = one URL (every variant), 'pattern' = a glob, 'root' = the whole vhost (`host/*`). */
+  readonly kind: 'exact' | 'pattern' | 'root';
+  /** Primary keys start with this (`vhost \n path...`). */
+  readonly prefix: string;
+  /** The exact primary key, or null for patterns. */
+  readonly primary: string | null;
+  /** For patterns: the glob over the primary key (`vhost \n /img/*.jpg`), else null. */
+  readonly glob: string | null;
+}
+
+export type ParsedTarget = { readonly ok: true; readonly scope: PurgeScope; readonly text: string } | { readonly ok: false; readonly text: string; readonly error: string };
+
+/** Splits `a|b|c` and parses each target. */
+export function parseTargets(config: Config, text: string): ParsedTarget[] {
+  const router = new VhostRouter(config.vhosts, null);
+  return text
+    .split('|')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+    .map((t) => parseTarget(router, t));
+}
+
+function parseTarget(router: VhostRouter, text: string): ParsedTarget {
+  const bare = text.replace(/^https?:\/\//i, '');
+  const slash = bare.indexOf('/');
+  const host = slash === -1 ? bare : bare.slice(0, slash);
+  let rest = slash === -1 ? '/' : bare.slice(slash);
+  if (host === '') return { ok: false, text, error: 'a target needs a host: example.com/path' };
+  const vhost = router.route(host);
+  if (vhost === null) return { ok: false, text, error: `no vhost has the name or alias ${host}` };
+  const star = rest.indexOf('*');
+  if (star === -1) {
+    const question = rest.indexOf('?');
+    const path = normalisePath(question === -1 ? rest : rest.slice(0, question));
+    if (path === null) return { ok: false, text, error: 'the path must start with /' };
+    // The key as the vhost's key rules build it (CaseSensitive OFF, query-string rules), or the purge would miss.
+    const key = ruleSetOf(vhost).keyParts(path, question === -1 ? '' : rest.slice(question + 1));
+    const primary = primaryKey(vhost.name, key.path, key.query);
+    return { ok: true, text, scope: { vhost: vhost.name, kind: 'exact', prefix: primary, primary, glob: null } };
+  }
+  const kind = rest === '/*' ? 'root' : 'pattern';
+  if (!vhost.options.caseSensitive) rest = rest.toLowerCase();
+  return { ok: true, text, scope: { vhost: vhost.name, kind, prefix: `${vhost.name}\n${rest.slice(0, star)}`, primary: null, glob: `${vhost.name}\n${rest}` } };
+}
+
+/** Compiled rules per config vhost object (a reload brings new objects, so entries never go stale). */
+const RULE_SETS = new WeakMap<Vhost, VhostRuleSet>();
+
+function ruleSetOf(vhost: Vhost): VhostRuleSet {
+  let rules = RULE_SETS.get(vhost);
+  if (rules === undefined) {
+    rules = new VhostRuleSet(vhost);
+    RULE_SETS.set(vhost, rules);
+  }
+  return rules;
+}
+
+/** A matcher of primary keys for a scope (the glob compiled once). */
+export function scopeMatcher(scope: PurgeScope): (primary: string) => boolean {
+  if (scope.primary !== null) {
+    const primary = scope.primary;
+    return (candidate) => candidate === primary;
+  }
+  if (scope.kind === 'root') {
+    const prefix = scope.prefix;
+    return (candidate) => candidate.startsWith(prefix);
+  }
+  const source = (scope.glob ?? '')
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  const regex = new RegExp(`^${source}$`, 's');
+  return (candidate) => regex.test(candidate);
+}
+
+/** The command that actually runs on a scope after the guards, or the reason it is denied. */
+export function guardedCommand(vhost: Vhost, scope: PurgeScope, command: ControlCommand): { readonly command: ControlCommand } | { readonly denied: string } {
+  let effective = command;
+  const toExpire = vhost.options.purge2Expire;
+  if (command === 'purge' && (toExpire === 'ALL' || (toExpire === 'PATTERN' && scope.kind !== 'exact') || (toExpire === 'ROOT' && scope.kind === 'root'))) {
+    effective = 'expire';
+  }
+  if (scope.kind === 'root') {
+    const root = vhost.options.rootPurgeExpire;
+    const isPurge = effective === 'purge' || effective === 'hardpurge';
+    if (root === 'OFF' || (root === 'PURGE' && !isPurge) || (root === 'EXPIRE' && isPurge)) {
+      return { denied: `${effective} of the whole vhost ${vhost.name} is not allowed (<RootPurgeExpire>${root}</RootPurgeExpire>)` };
+    }
+  }
+  return { command: effective };
+}

@@ -1,0 +1,97 @@
+/**
+ * @module primary/cache-control
+ * Runs /command/purge|expire|expireafter|hardpurge (and the PURGE/EXPIRE/HARDPURGE methods workers forward) in the
+ * primary, off the workers' hot path. Per target: page through the key index under the target's prefix
+ * (CONTROL_BATCH keys a page), keep the keys the glob matches, and apply the command to them in one LMDB write
+ * transaction per page, yielding to the event loop between pages so workers' commits interleave. Then every
+ * worker drops matching hot-tier entries and acknowledges; the call returns only after that, so no worker serves
+ * a purged copy once it returned. Result `{"Count","Size","Time"}` as STON. Runs only in the primary.
+ */
+import type { Config } from '../config/types.js';
+import type { CacheIndex, ControlResult } from '../cache/index.js';
+import { currentAge } from '../cache/freshness.js';
+import type { ControlCommand, PurgeScope } from '../policy/purge-target.js';
+import { guardedCommand, parseTargets, scopeMatcher } from '../policy/purge-target.js';
+
+/** Keys read and changed per write transaction: small enough that a worker's commit waits at most a few ms. */
+const CONTROL_BATCH = 500;
+
+/** STON's result, plus what Flint adds: the targets that were denied or not understood. */
+export interface ControlResponse {
+  readonly status: number;
+  readonly body: { Count: number; Size: number; Time: number; Denied?: string[]; Errors?: string[] };
+}
+
+export interface CacheControlDeps {
+  /** Every disk's index (the evictor's). */
+  indexes(): readonly CacheIndex[];
+  /** Tells every worker to drop hot-tier entries of these scopes; resolves when all acknowledged. */
+  notifyWorkers(scopes: readonly PurgeScope[]): Promise<void>;
+}
+
+export class CacheControl {
+  readonly #deps: CacheControlDeps;
+
+  constructor(deps: CacheControlDeps) {
+    this.#deps = deps;
+  }
+
+  /** Runs `command` on every target in `urls` (`|`-separated); `sec` is expireafter's delay. */
+  async run(config: Config, command: ControlCommand, urls: string, sec: number): Promise<ControlResponse> {
+    const started = performance.now();
+    const parsed = parseTargets(config, urls);
+    if (parsed.length === 0) return { status: 400, body: { Count: 0, Size: 0, Time: 0, Errors: ['no target: give url=host/path (a glob, or several joined by |)'] } };
+    const total: ControlResult = { count: 0, size: 0 };
+    const denied: string[] = [];
+    const errors: string[] = [];
+    const applied: PurgeScope[] = [];
+    for (const target of parsed) {
+      if (!target.ok) {
+        errors.push(`${target.text}: ${target.error}`);
+        continue;
+      }
+      const vhost = config.vhosts.find((v) => v.name === target.scope.vhost);
+      if (vhost === undefined) continue;
+      const guarded = guardedCommand(vhost, target.scope, command);
+      if ('denied' in guarded) {
+        denied.push(`${target.text}: ${guarded.denied}`);
+        continue;
+      }
+      for (const index of this.#deps.indexes()) {
+        const result = await applyToScope(index, target.scope, guarded.command, sec);
+        total.count += result.count;
+        total.size += result.size;
+      }
+      applied.push(target.scope);
+    }
+    if (applied.length > 0) await this.#deps.notifyWorkers(applied);
+    const body: ControlResponse['body'] = { Count: total.count, Size: total.size, Time: Math.round(performance.now() - started) };
+    if (denied.length > 0) body.Denied = denied;
+    if (errors.length > 0) body.Errors = errors;
+    // STON answers 200 for a denied target (<ResCodeDenyCtrlTarget>); a target that cannot be read is the caller's error.
+    return { status: errors.length > 0 && applied.length === 0 && denied.length === 0 ? 400 : 200, body };
+  }
+}
+
+/** Pages through the keys under the scope's prefix and applies the command batch by batch. */
+async function applyToScope(index: CacheIndex, scope: PurgeScope, command: ControlCommand, sec: number): Promise<ControlResult> {
+  const total: ControlResult = { count: 0, size: 0 };
+  const matches = scopeMatcher(scope);
+  const [start, end] = scope.primary !== null ? [`${scope.primary}\0`, `${scope.primary}\u0001`] : [scope.prefix, `${scope.prefix}\uffff`];
+  let after: string | null = null;
+  for (;;) {
+    const page = index.scanKeys(start, end, after, CONTROL_BATCH);
+    if (page.length === 0) break;
+    after = (page[page.length - 1] as { key: string }).key;
+    const hashes = page.filter((entry) => matches(entry.key.slice(0, entry.key.indexOf('\0')))).map((entry) => entry.hash);
+    if (hashes.length > 0) {
+      const now = Date.now();
+      const result = await index.applyControl(hashes, command, now, sec, (meta) => currentAge(meta, now));
+      total.count += result.count;
+      total.size += result.size;
+    }
+    if (page.length < CONTROL_BATCH) break;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return total;
+}
