@@ -4,6 +4,8 @@
  * primary hands in (no cache or worker internals here). Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MonitoringViews } from './monitoring-routes.js';
+import { MONITORING_ROUTES } from './monitoring-routes.js';
 
 /** What the routes need from the primary. */
 export interface AdminViews {
@@ -13,6 +15,8 @@ export interface AdminViews {
   stats(): Promise<unknown>;
   /** Same as SIGHUP; returns the validation result. */
   reload(): { readonly ok: boolean; readonly problems?: readonly string[]; readonly needsRestart?: readonly string[] };
+  /** /monitoring/realtime, /monitoring/average and /metrics (admin/monitoring-routes.ts). */
+  monitoring: MonitoringViews;
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, views: AdminViews) => Promise<void> | void;
@@ -35,6 +39,7 @@ const ROUTES: Record<string, Route> = {
     const result = views.reload();
     sendJson(res, result.ok ? 200 : 400, result);
   },
+  ...MONITORING_ROUTES,
 };
 
 /** Dispatches one admin request (access already checked). */

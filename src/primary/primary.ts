@@ -14,6 +14,7 @@ import { countEstablished } from '../stats/connections.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
 import { Evictor } from './evictor.js';
+import { Monitoring } from './monitoring.js';
 import { Supervisor } from './supervisor.js';
 import type { Slot } from './supervisor.js';
 
@@ -23,6 +24,7 @@ export class Primary {
   readonly #supervisor: Supervisor;
   readonly #admin: AdminServer;
   readonly #evictor: Evictor;
+  readonly #monitoring: Monitoring;
   #config: Config;
   #stopping = false;
   #startupFailure: ((message: string) => void) | null = null;
@@ -42,6 +44,21 @@ export class Primary {
     });
     this.#admin = new AdminServer(config.server.manager, this.#views, log);
     this.#evictor = new Evictor(config, log);
+    this.#monitoring = new Monitoring({
+      collector: this.#stats,
+      slots: () => this.#supervisor.slots,
+      vhostNames: () => this.#config.vhosts.map((v) => v.name),
+      disks: () => this.#evictor.stats(),
+      refresh: () => this.#refreshStats(),
+      clientSessions: () => countEstablished(new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)))),
+    });
+  }
+
+  /** Asks every live worker for a fresh counters snapshot (for exact totals). */
+  #refreshStats(): Promise<void> {
+    return this.#stats.refresh(this.#supervisor.slots, (slot: Slot, requestId: number) => {
+      if (slot.worker !== null) sendToWorker(slot.worker, { type: 'stats-request', requestId });
+    });
   }
 
   readonly #views: AdminViews = {
@@ -57,7 +74,17 @@ export class Primary {
       });
       const ports = new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)));
       const document = this.#stats.document(slots, this.#config.hash);
-      return { ...document, cache: { ...document.cache, disks: this.#evictor.stats() }, activeConnections: await countEstablished(ports) };
+      return {
+        ...document,
+        cache: { ...document.cache, disks: this.#evictor.stats() },
+        activeConnections: await countEstablished(ports),
+        ...(await this.#monitoring.statsWindows()),
+      };
+    },
+    monitoring: {
+      realtime: (vhosts) => this.#monitoring.realtime(vhosts),
+      average: (minutes, vhosts) => this.#monitoring.average(minutes, vhosts),
+      metrics: async () => ({ contentType: this.#monitoring.metricsContentType, text: await this.#monitoring.metrics() }),
     },
     reload: () => this.reload(),
   };
@@ -76,6 +103,7 @@ export class Primary {
     });
     this.#supervisor.start();
     this.#evictor.start();
+    this.#monitoring.start();
     await ready;
     this.#startupFailure = null;
     const workers = this.#supervisor.slots.map((s) => s.worker?.process.pid);
@@ -112,6 +140,7 @@ export class Primary {
     const timeoutMs = this.#config.server.shutdownTimeoutMs;
     this.#log.info({ event: 'flint.stopping', signal, timeoutMs }, 'stopping: draining in-flight responses');
     await this.#supervisor.stop(timeoutMs);
+    this.#monitoring.stop();
     await this.#admin.close();
     await this.#evictor.close();
     this.#log.info({ event: 'flint.stopped' }, 'stopped');
