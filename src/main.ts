@@ -16,13 +16,15 @@ import { ConfigError } from './errors.js';
 import { loadNativeUws } from './http/uws.js';
 import { createProcessLogger } from './log.js';
 import { Primary } from './primary/primary.js';
+import { statsCommand } from './cli/stats.js';
 
 const DEFAULT_CONF = fileURLToPath(new URL('../../conf', import.meta.url));
 const DEMO_ORIGIN = fileURLToPath(new URL('../demo/origin.js', import.meta.url));
 
 const USAGE = `usage:
   flint start [--conf DIR] [--demo-origin]   run Flint (default conf: ${DEFAULT_CONF})
-  flint check-config [--conf DIR | DIR]      validate server.xml + vhosts.xml, exit 0 if valid, 1 if not`;
+  flint check-config [--conf DIR | DIR]      validate server.xml + vhosts.xml, exit 0 if valid, 1 if not
+  flint stats [--vhost NAME] [--watch] [--conf DIR]   live traffic table from the management port`;
 
 interface Args {
   readonly command: string;
@@ -97,6 +99,7 @@ async function start(args: Args): Promise<void> {
   }
 }
 
+if (process.argv[2] === 'stats') process.exit(await statsCommand(process.argv.slice(3), DEFAULT_CONF));
 const args = parseArgs(process.argv.slice(2));
 if (args.command === 'check-config') checkConfig(args.confDir);
 else if (args.command === 'start') await start(args);
