@@ -151,13 +151,14 @@ export class Monitoring {
     let activeRequests = 0;
     for (const slot of this.#sources.slots()) activeRequests += this.#sources.collector.latest(slot.index)?.activeRequests ?? 0;
     const workers = w.to.workers.map((to) => {
-      const from = w.from.workers.find((f) => f.pid === to.pid);
+      // a worker absent from the older sample was born inside the window: its counters started at zero
+      const from = w.from.workers.find((f) => f.pid === to.pid) ?? { requests: 0, cpuUs: 0 };
       const seconds = w.seconds;
       return {
         index: to.index,
         pid: to.pid,
-        requestsPerSec: from === undefined || seconds === 0 ? 0 : Math.round(((to.requests - from.requests) / seconds) * 1000) / 1000,
-        cpuPercent: from === undefined || seconds === 0 ? 0 : Math.round(((to.cpuUs - from.cpuUs) / (seconds * 1e6)) * 1000) / 10,
+        requestsPerSec: seconds === 0 ? 0 : Math.round(((to.requests - from.requests) / seconds) * 1000) / 1000,
+        cpuPercent: seconds === 0 ? 0 : Math.round(((to.cpuUs - from.cpuUs) / (seconds * 1e6)) * 1000) / 10,
         rssBytes: to.rssBytes,
       };
     });
