@@ -3,6 +3,7 @@
  * @module main
  * The `flint` command. `flint start [--conf DIR] [--demo-origin]` runs the primary (which forks the workers);
  * `flint check-config [--conf DIR | DIR]` validates a config like `nginx -t` (exit 0 valid, 1 invalid).
+ * `flint stats [--vhost NAME] [--watch]` shows live traffic from the management port (src/cli/stats.ts).
  * Refuses to start when the uWS native binary cannot load. Wiring only.
  */
 import { spawn } from 'node:child_process';

@@ -1,7 +1,8 @@
 /**
  * @module admin/routes
- * The management API routes on the manager port: /health, /stats, /conf/reload. Each route calls into views the
- * primary hands in (no cache or worker internals here). Runs in the primary.
+ * The management API routes on the manager port: /health, /stats, /conf/reload, plus the monitoring routes of
+ * admin/monitoring-routes.ts. Each route calls into views the primary hands in (no cache or worker internals
+ * here). Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MonitoringViews } from './monitoring-routes.js';

@@ -19,7 +19,10 @@ export interface MonitoringSources {
   slots(): readonly Slot[];
   /** Vhost names of the running config. */
   vhostNames(): readonly string[];
+  /** Per-disk figures (counts the index: call per request, not per bucket). */
   disks(): DiskStats[];
+  /** Evictions since start over all disks (cheap, sampled every bucket). */
+  evictions(): { readonly objects: number; readonly bytes: number };
   /** Asks live workers for fresh snapshots (resolves after all answered or a short timeout). */
   refresh(): Promise<void>;
   /** Established client connections on the service ports, or null without /proc. */
@@ -102,13 +105,8 @@ export class Monitoring {
       const p = snapshot.process;
       workers.push({ index: slot.index, pid: snapshot.pid, requests, cpuUs: p === undefined ? 0 : p.cpuUserUs + p.cpuSystemUs, rssBytes: p?.rssBytes ?? 0 });
     }
-    let evictedObjects = 0;
-    let evictedBytes = 0;
-    for (const d of this.#sources.disks()) {
-      evictedObjects += d.evictedObjects;
-      evictedBytes += d.evictedBytes;
-    }
-    return { at: Date.now(), vhosts, cpu: readHostCpu(), workers, evictedObjects, evictedBytes };
+    const evictions = this.#sources.evictions();
+    return { at: Date.now(), vhosts, cpu: readHostCpu(), workers, evictedObjects: evictions.objects, evictedBytes: evictions.bytes };
   }
 
   /** Validates a vhost filter against the running config and the names seen in counters. */
@@ -121,17 +119,27 @@ export class Monitoring {
 
   /** The last bucket. */
   async realtime(filter: readonly string[] | null): Promise<WindowDocument> {
-    return this.#document('realtime', undefined, this.#windowOrNow(this.windows.realtime()), filter);
+    return this.#document('realtime', undefined, this.#windowOrNow(this.windows.realtime()), filter, await this.#live());
   }
 
   /** The average over the last `minutes` minutes (1..60). */
   async average(minutes: number, filter: readonly string[] | null): Promise<WindowDocument> {
-    return this.#document('average', minutes, this.#windowOrNow(this.windows.average(minutes)), filter);
+    return this.#document('average', minutes, this.#windowOrNow(this.windows.average(minutes)), filter, await this.#live());
   }
 
   /** The window part of /stats: realtime plus 1- and 5-minute averages. */
   async statsWindows(): Promise<{ realtime: WindowDocument; average1: WindowDocument; average5: WindowDocument }> {
-    return { realtime: await this.realtime(null), average1: await this.average(1, null), average5: await this.average(5, null) };
+    const live = await this.#live();
+    return {
+      realtime: this.#document('realtime', undefined, this.#windowOrNow(this.windows.realtime()), null, live),
+      average1: this.#document('average', 1, this.#windowOrNow(this.windows.average(1)), null, live),
+      average5: this.#document('average', 5, this.#windowOrNow(this.windows.average(5)), null, live),
+    };
+  }
+
+  /** The figures read at request time (they scan /proc/net/tcp and the cache index, so once per request). */
+  async #live(): Promise<{ sessions: number | null; disks: DiskStats[] }> {
+    return { sessions: await this.#sources.clientSessions(), disks: this.#sources.disks() };
   }
 
   #windowOrNow(window: Window | null): Window {
@@ -140,12 +148,11 @@ export class Monitoring {
     return { from: now, to: now, seconds: 0 };
   }
 
-  async #document(kind: 'realtime' | 'average', minutes: number | undefined, w: Window, filter: readonly string[] | null): Promise<WindowDocument> {
+  #document(kind: 'realtime' | 'average', minutes: number | undefined, w: Window, filter: readonly string[] | null, live: { sessions: number | null; disks: DiskStats[] }): WindowDocument {
     this.#checkVhosts(filter, w.to);
     const names = filter ?? [...new Set([...this.#sources.vhostNames(), ...w.to.vhosts.keys()])].sort();
     const zeros = new Float64Array(hostTotal(w.to).length);
-    const sessions = await this.#sources.clientSessions();
-    const disks = this.#sources.disks();
+    const { sessions, disks } = live;
     const sum = (pick: (d: DiskStats) => number): number => disks.reduce((n, d) => n + pick(d), 0);
     const [load1 = 0, load5 = 0, load15 = 0] = loadavg().map((l) => Math.round(l * 100) / 100);
     let activeRequests = 0;

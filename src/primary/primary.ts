@@ -49,6 +49,7 @@ export class Primary {
       slots: () => this.#supervisor.slots,
       vhostNames: () => this.#config.vhosts.map((v) => v.name),
       disks: () => this.#evictor.stats(),
+      evictions: () => this.#evictor.evictions(),
       refresh: () => this.#refreshStats(),
       clientSessions: () => countEstablished(new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)))),
     });
