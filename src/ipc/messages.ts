@@ -24,6 +24,8 @@ export interface WorkerSnapshot {
   readonly fills: number;
   /** Per-vhost latency histograms (stats/latency.ts), monotonic like the counters. */
   readonly latency: Readonly<Record<string, LatencyCounts>>;
+  /** Origin connections of this worker now (gauges): open, and busy with a request. */
+  readonly originSessions: { readonly open: number; readonly active: number };
   /** This worker process: CPU time since it started (monotonic, microseconds) and resident memory (gauge). */
   readonly process: { readonly cpuUserUs: number; readonly cpuSystemUs: number; readonly rssBytes: number };
 }

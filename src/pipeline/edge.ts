@@ -96,6 +96,7 @@ export class Edge {
     return this.counters.snapshot(this.config.hash, {
       hot: { hits: hot.hits, misses: hot.misses, bytes: hot.bytes, objects: hot.size },
       fills: this.#flow.activeFills,
+      originSessions: this.#pools.sessions(),
     });
   }
 

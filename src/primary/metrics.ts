@@ -27,6 +27,7 @@ export interface MetricsInput {
   readonly memory: { readonly totalBytes: number; readonly freeBytes: number };
   readonly load1: number;
   readonly clientConnections: number | null;
+  readonly originConnections: { readonly open: number; readonly active: number };
   readonly uptimeSec: number;
 }
 
@@ -116,6 +117,10 @@ export class FlintMetrics {
     add('flint_client_connections', 'Established client connections on the service ports.', 'gauge', (i) =>
       i.clientConnections === null ? [] : [{ value: i.clientConnections, labels: {} }],
     );
+    add('flint_origin_connections', 'Origin connections of all workers: open, and active (busy with a request).', 'gauge', (i) => [
+      { value: i.originConnections.open, labels: { state: 'open' } },
+      { value: i.originConnections.active, labels: { state: 'active' } },
+    ]);
     add('flint_worker_up', 'Worker listening (1) or not (0).', 'gauge', (i) => i.workers.map((w) => ({ value: w.ready ? 1 : 0, labels: { worker: String(w.index) } })));
     add('flint_worker_restarts_total', 'Worker restarts, per worker slot.', 'counter', (i) => i.workers.map((w) => ({ value: w.restarts, labels: { worker: String(w.index) } })));
     add('flint_worker_requests_total', 'Requests served by the current process of a worker slot (resets on restart).', 'counter', (i) =>

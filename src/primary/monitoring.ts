@@ -40,6 +40,8 @@ export interface WindowDocument {
   readonly host: WindowFigures & {
     readonly activeRequests: number;
     readonly clientSessions?: number;
+    /** Origin connections of all workers now: open, and busy with a request. */
+    readonly originSessions: { readonly open: number; readonly active: number };
     readonly system: {
       readonly cpu: Record<string, number>;
       readonly memory: { readonly totalBytes: number; readonly freeBytes: number; readonly primaryRssBytes: number };
@@ -155,8 +157,7 @@ export class Monitoring {
     const { sessions, disks } = live;
     const sum = (pick: (d: DiskStats) => number): number => disks.reduce((n, d) => n + pick(d), 0);
     const [load1 = 0, load5 = 0, load15 = 0] = loadavg().map((l) => Math.round(l * 100) / 100);
-    let activeRequests = 0;
-    for (const slot of this.#sources.slots()) activeRequests += this.#sources.collector.latest(slot.index)?.activeRequests ?? 0;
+    const { activeRequests, originSessions } = this.#gauges();
     const workers = w.to.workers.map((to) => {
       // a worker absent from the older sample was born inside the window: its counters started at zero
       const from = w.from.workers.find((f) => f.pid === to.pid) ?? { requests: 0, cpuUs: 0 };
@@ -179,6 +180,7 @@ export class Monitoring {
       host: {
         ...windowFigures(hostTotal(w.from), hostTotal(w.to), w.seconds),
         activeRequests,
+        originSessions,
         ...(sessions === null ? {} : { clientSessions: sessions }),
         system: {
           cpu: cpuPercent(w.from.cpu, w.to.cpu),
@@ -197,6 +199,20 @@ export class Monitoring {
       },
       vhosts: names.map((name) => ({ name, ...windowFigures(w.from.vhosts.get(name), w.to.vhosts.get(name) ?? zeros, w.seconds) })),
     };
+  }
+
+  /** Gauges summed over the latest snapshot of each worker. */
+  #gauges(): { activeRequests: number; originSessions: { open: number; active: number } } {
+    let activeRequests = 0;
+    const originSessions = { open: 0, active: 0 };
+    for (const slot of this.#sources.slots()) {
+      const s = this.#sources.collector.latest(slot.index);
+      if (s === undefined) continue;
+      activeRequests += s.activeRequests;
+      originSessions.open += s.originSessions?.open ?? 0;
+      originSessions.active += s.originSessions?.active ?? 0;
+    }
+    return { activeRequests, originSessions };
   }
 
   get metricsContentType(): string {
@@ -231,6 +247,7 @@ export class Monitoring {
       memory: { totalBytes: totalmem(), freeBytes: freemem() },
       load1,
       clientConnections: await this.#sources.clientSessions(),
+      originConnections: this.#gauges().originSessions,
       uptimeSec: Math.round((Date.now() - this.#startedAt) / 1000),
     });
   }

@@ -173,6 +173,9 @@ describe('/metrics', () => {
     assert.ok(value(series, 'flint_host_cpu_seconds_total', { mode: 'user' }) > 0);
     assert.ok(value(series, 'flint_cache_objects', {}) >= 10);
     assert.ok(series.some((s) => s.name === 'flint_primary_process_resident_memory_bytes'));
+    // keep-alive origin connections stay open after the misses (ReuseTimeout 60 s by default)
+    assert.ok(value(series, 'flint_origin_connections', { state: 'open' }) >= 1);
+    assert.equal(value(series, 'flint_origin_connections', { state: 'active' }), 0, 'no origin request in flight');
   });
 
   test('a SIGKILLed worker does not make counters go backwards', async () => {

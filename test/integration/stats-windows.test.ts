@@ -28,7 +28,11 @@ interface WindowDoc {
   minutes?: number;
   bucketMs: number;
   seconds: number;
-  host: Figures & { system: { memory: { totalBytes: number } }; workers: Array<{ pid: number; rssBytes: number }> };
+  host: Figures & {
+    system: { memory: { totalBytes: number } };
+    workers: Array<{ pid: number; rssBytes: number }>;
+    originSessions: { open: number; active: number };
+  };
   vhosts: Array<Figures & { name: string }>;
 }
 
@@ -176,6 +180,7 @@ describe('stats windows (100 ms buckets)', () => {
     assert.equal(stats.average5.minutes, 5);
     assert.ok(stats.totals.requests >= 40);
     assert.ok(stats.realtime.host.system.memory.totalBytes > 0);
+    assert.ok(stats.realtime.host.originSessions.open >= 1, 'keep-alive origin connections from the misses');
     assert.equal(stats.workers.length, 2);
     for (const w of stats.workers) assert.ok(w.cpuSeconds > 0 && w.rssBytes > 1024 * 1024, JSON.stringify(w));
     assert.equal(stats.average5.host.workers.length, 2);

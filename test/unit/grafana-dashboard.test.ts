@@ -30,6 +30,7 @@ test('every metric the Grafana dashboard queries is exposed by /metrics', async 
     memory: { totalBytes: 2, freeBytes: 1 },
     load1: 0,
     clientConnections: 0,
+    originConnections: { open: 0, active: 0 },
     uptimeSec: 1,
   });
   const exposed = new Set(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => /^[a-zA-Z_:][\w:]*/.exec(l)?.[0]));
