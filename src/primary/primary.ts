@@ -140,8 +140,8 @@ export class Primary {
     this.#stopping = true;
     const timeoutMs = this.#config.server.shutdownTimeoutMs;
     this.#log.info({ event: 'flint.stopping', signal, timeoutMs }, 'stopping: draining in-flight responses');
-    await this.#supervisor.stop(timeoutMs);
     this.#monitoring.stop();
+    await this.#supervisor.stop(timeoutMs);
     await this.#admin.close();
     await this.#evictor.close();
     this.#log.info({ event: 'flint.stopped' }, 'stopped');
