@@ -6,7 +6,7 @@
  * (same element names, arrays as repeated elements), so the two always mirror each other. Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { XMLBuilder } from 'fast-xml-parser';
+import { buildXml } from '../config/parse.js';
 import type { AdminViews } from './routes.js';
 
 /** What the monitoring routes need from the primary (AdminViews.monitoring). */
@@ -18,8 +18,6 @@ export interface MonitoringViews {
 
 type Route = (req: IncomingMessage, res: ServerResponse, views: AdminViews) => Promise<void>;
 
-const xml = new XMLBuilder({ format: true, ignoreAttributes: true, suppressEmptyNode: true });
-
 function send(res: ServerResponse, status: number, contentType: string, text: string): void {
   res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
   res.end(text);
@@ -28,7 +26,7 @@ function send(res: ServerResponse, status: number, contentType: string, text: st
 /** JSON or XML (root element `<Stats>`), as `type` asks. */
 function sendDocument(res: ServerResponse, status: number, type: 'json' | 'xml', body: unknown): void {
   if (type === 'json') send(res, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
-  else send(res, status, 'application/xml; charset=utf-8', `<?xml version="1.0" encoding="UTF-8"?>\n${xml.build({ Stats: body }) as string}`);
+  else send(res, status, 'application/xml; charset=utf-8', buildXml('Stats', body));
 }
 
 class BadQuery extends Error {

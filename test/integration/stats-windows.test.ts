@@ -210,6 +210,10 @@ describe('stats windows (100 ms buckets)', () => {
     const unknown = await get('/monitoring/average?min=1&vhost=a.test,nope.test');
     assert.equal(unknown.status, 404);
     assert.match(unknown.text, /nope\.test/);
+    const escaped = await get('/monitoring/realtime?type=xml&vhost=%3Cb%26d%3E');
+    assert.equal(escaped.status, 404);
+    assert.equal(XMLValidator.validate(escaped.text), true, 'markup in a vhost name is escaped');
+    assert.match(escaped.text, /&lt;b&amp;d&gt;/);
     await sleep(0);
   });
 });
