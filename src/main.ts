@@ -4,6 +4,7 @@
  * The `flint` command. `flint start [--conf DIR] [--demo-origin]` runs the primary (which forks the workers);
  * `flint check-config [--conf DIR | DIR]` validates a config like `nginx -t` (exit 0 valid, 1 invalid); `reload`,
  * `purge|expire|hardpurge|expireafter` and `fileinfo` call a running Flint's management port (src/cli/).
+ * `flint stats [--vhost NAME] [--watch]` shows live traffic from the management port (src/cli/stats.ts).
  * Refuses to start when the uWS native binary cannot load. Wiring only.
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +22,7 @@ import { runCli } from './cli/manager-client.js';
 import { reloadCommand } from './cli/reload.js';
 import { purgeCommand } from './cli/purge.js';
 import { fileinfoCommand } from './cli/fileinfo.js';
+import { statsCommand } from './cli/stats.js';
 
 const DEFAULT_CONF = fileURLToPath(new URL('../../conf', import.meta.url));
 const DEMO_ORIGIN = fileURLToPath(new URL('../demo/origin.js', import.meta.url));
@@ -32,6 +34,7 @@ const USAGE = `usage:
   flint purge|expire|hardpurge URL...        cache control; URL = host/path or a glob (host/img/*.jpg)
   flint expireafter SECONDS URL...           set the expiry of URL to now + SECONDS
   flint fileinfo URL [--json]                what the cache holds for URL, per variant
+  flint stats [--vhost NAME] [--watch]       live traffic table
   (the management port is read from --conf, default ${DEFAULT_CONF})`;
 
 /** Commands that take positional arguments (URLs, seconds) and talk to a running Flint. */
@@ -114,6 +117,7 @@ async function start(args: Args): Promise<void> {
   }
 }
 
+if (process.argv[2] === 'stats') process.exit(await statsCommand(process.argv.slice(3), DEFAULT_CONF));
 const args = parseArgs(process.argv.slice(2));
 if (args.command === 'check-config') checkConfig(args.confDir);
 else if (args.command === 'start') await start(args);

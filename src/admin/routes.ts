@@ -1,12 +1,14 @@
 /**
  * @module admin/routes
- * The management API routes on the manager port: /health, /stats, /conf/reload, /monitoring/origin, and
- * (admin/cache-routes.ts) cache control, the object inspector and config history. Each route calls into views the
- * primary hands in (no cache or worker internals here). Runs in the primary.
+ * The management API routes on the manager port: /health, /stats, /conf/reload, /monitoring/origin, the monitoring
+ * routes of admin/monitoring-routes.ts, and (admin/cache-routes.ts) cache control, the object inspector and config
+ * history. Each route calls into views the primary hands in (no cache or worker internals here). Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheAdminViews } from './cache-routes.js';
 import { CACHE_ADMIN_ROUTES } from './cache-routes.js';
+import type { MonitoringViews } from './monitoring-routes.js';
+import { MONITORING_ROUTES } from './monitoring-routes.js';
 
 /** What the routes need from the primary. */
 export interface AdminViews extends CacheAdminViews {
@@ -18,6 +20,8 @@ export interface AdminViews extends CacheAdminViews {
   reload(): { readonly ok: boolean; readonly problems?: readonly string[]; readonly needsRestart?: readonly string[] };
   /** The /monitoring/origin document (STON's shape) for one vhost or all (null); null when the vhost is unknown. */
   originHealth(vhost: string | null): unknown;
+  /** /monitoring/realtime, /monitoring/average and /metrics (admin/monitoring-routes.ts). */
+  monitoring: MonitoringViews;
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, views: AdminViews) => Promise<void> | void;
@@ -47,6 +51,7 @@ const ROUTES: Record<string, Route> = {
     else sendJson(res, 200, document);
   },
   ...CACHE_ADMIN_ROUTES,
+  ...MONITORING_ROUTES,
 };
 
 /** Dispatches one admin request (access already checked). */

@@ -5,7 +5,7 @@
  * attributes), repeated elements (REPEATED_ELEMENTS) always as arrays; comments, the XML declaration and
  * processing instructions are dropped; values stay strings. Runs in the primary (and the check-config CLI).
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { REPEATED_ELEMENTS } from './schema.js';
 
 /** A parsed file, or the one problem that stopped parsing (`server.xml: line 3, column 5: ...`). */
@@ -50,4 +50,14 @@ export function parseXml(fileName: string, text: string): ParseResult {
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, problem: `${fileName}: malformed XML: ${message}` };
   }
+}
+
+const builder = new XMLBuilder({ format: true, ignoreAttributes: true, suppressEmptyNode: true });
+
+/**
+ * A plain JSON-like value as an XML document under `<root>` (the management API's `type=xml` answers; kept here
+ * so fast-xml-parser has one importer): object keys become elements, arrays repeated elements of their key.
+ */
+export function buildXml(root: string, value: unknown): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({ [root]: value }) as string}`;
 }

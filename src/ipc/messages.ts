@@ -8,6 +8,7 @@ import type { Config } from '../config/types.js';
 import type { OriginOutcome } from '../origin/health-view.js';
 import type { PurgeScope } from '../policy/purge-target.js';
 import type { VhostCounterValues } from '../stats/counters.js';
+import type { LatencyCounts } from '../stats/latency.js';
 
 /** What one worker reports about itself; counters are monotonic since the worker started. */
 export interface WorkerSnapshot {
@@ -22,6 +23,12 @@ export interface WorkerSnapshot {
   readonly hot: { readonly hits: number; readonly misses: number; readonly bytes: number; readonly objects: number };
   /** Origin fills this worker runs now (gauge). */
   readonly fills: number;
+  /** Per-vhost latency histograms (stats/latency.ts), monotonic like the counters. */
+  readonly latency: Readonly<Record<string, LatencyCounts>>;
+  /** Origin connections of this worker now (gauges): open, and busy with a request. */
+  readonly originSessions: { readonly open: number; readonly active: number };
+  /** This worker process: CPU time since it started (monotonic, microseconds) and resident memory (gauge). */
+  readonly process: { readonly cpuUserUs: number; readonly cpuSystemUs: number; readonly rssBytes: number };
 }
 
 export type PrimaryMessage =

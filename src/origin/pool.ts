@@ -55,6 +55,17 @@ export class OriginPools {
     }
   }
 
+  /** Origin connections of this worker (STON's OriginSession / OriginActiveSession): open, and busy with a request. */
+  sessions(): { open: number; active: number } {
+    let open = 0;
+    let active = 0;
+    for (const pool of this.#pools.values()) {
+      open += pool.stats.connected;
+      active += pool.stats.connected - pool.stats.free;
+    }
+    return { open, active };
+  }
+
   /** Closes every pool; in-flight requests are destroyed (used at exit). */
   async destroyAll(): Promise<void> {
     const pools = [...this.#pools.values()];

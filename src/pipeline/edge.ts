@@ -116,6 +116,7 @@ export class Edge {
     return this.counters.snapshot(this.config.hash, {
       hot: { hits: hot.hits, misses: hot.misses, bytes: hot.bytes, objects: hot.size },
       fills: this.#flow.activeFills,
+      originSessions: this.#pools.sessions(),
     });
   }
 
@@ -234,6 +235,7 @@ export class Edge {
     }
     if (ctx.firstByteAt !== 0) bump(c, C.ttfbMsSum, ctx.firstByteAt - ctx.startedAt);
     bump(c, C.totalMsSum, now - ctx.startedAt);
+    this.counters.observe(ctx.vhost.name, ctx.firstByteAt === 0 ? -1 : ctx.firstByteAt - ctx.startedAt, now - ctx.startedAt);
     bump(c, cacheResultIndex(ctx.cacheResult));
     if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400) this.#invalidateTargets(ctx);
     const logger = this.#accessLogs.get(ctx.vhost.log.accessPath);

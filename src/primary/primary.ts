@@ -16,6 +16,7 @@ import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
 import { Evictor } from './evictor.js';
 import { OriginHealth } from './origin-health.js';
+import { Monitoring } from './monitoring.js';
 import { Supervisor } from './supervisor.js';
 import { monitoringOriginDocument, originSummary } from './origin-report.js';
 import type { Slot } from './supervisor.js';
@@ -36,6 +37,7 @@ export class Primary {
   readonly #notices = new WorkerNotices();
   readonly #control: CacheControl;
   readonly #history: ConfigHistory;
+  readonly #monitoring: Monitoring;
   #config: Config;
   #stopping = false;
   #startupFailure: ((message: string) => void) | null = null;
@@ -66,6 +68,15 @@ export class Primary {
       notifyWorkers: (scopes) => this.#notices.notify(this.#supervisor.slots, scopes),
     });
     this.#history = new ConfigHistory(config);
+    this.#monitoring = new Monitoring({
+      collector: this.#stats,
+      slots: () => this.#supervisor.slots,
+      vhostNames: () => this.#config.vhosts.map((v) => v.name),
+      disks: () => this.#evictor.stats(),
+      evictions: () => this.#evictor.evictions(),
+      refresh: () => this.#refreshStats(),
+      clientSessions: () => countEstablished(new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)))),
+    });
   }
 
   /** Runs a management cache-control command and logs it. */
@@ -89,6 +100,13 @@ export class Primary {
     if (slot.worker !== null) sendToWorker(slot.worker, { type: 'cache-control-result', requestId: message.requestId, status: result.status, body: result.body });
   }
 
+  /** Asks every live worker for a fresh counters snapshot (for exact totals). */
+  #refreshStats(): Promise<void> {
+    return this.#stats.refresh(this.#supervisor.slots, (slot: Slot, requestId: number) => {
+      if (slot.worker !== null) sendToWorker(slot.worker, { type: 'stats-request', requestId });
+    });
+  }
+
   readonly #views: AdminViews = {
     health: () => {
       const slots = this.#supervisor.slots;
@@ -97,9 +115,7 @@ export class Primary {
     },
     stats: async () => {
       const slots = this.#supervisor.slots;
-      await this.#stats.refresh(slots, (slot: Slot, requestId: number) => {
-        if (slot.worker !== null) sendToWorker(slot.worker, { type: 'stats-request', requestId });
-      });
+      await this.#refreshStats();
       const ports = new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)));
       const document = this.#stats.document(slots, this.#config.hash);
       return {
@@ -107,11 +123,17 @@ export class Primary {
         cache: { ...document.cache, disks: this.#evictor.stats() },
         activeConnections: await countEstablished(ports),
         origins: originSummary(this.#health.report(null) ?? []),
+        ...(await this.#monitoring.statsWindows()),
       };
     },
     originHealth: (vhost) => {
       const reports = this.#health.report(vhost);
       return reports === null ? null : monitoringOriginDocument(reports);
+    },
+    monitoring: {
+      realtime: (vhosts) => this.#monitoring.realtime(vhosts),
+      average: (minutes, vhosts) => this.#monitoring.average(minutes, vhosts),
+      metrics: async () => ({ contentType: this.#monitoring.metricsContentType, text: await this.#monitoring.metrics() }),
     },
     reload: () => this.reload(),
     cacheControl: (command, url, sec) => this.#cacheControl(command, url, sec),
@@ -147,6 +169,7 @@ export class Primary {
     this.#health.start();
     this.#supervisor.start();
     this.#evictor.start();
+    this.#monitoring.start();
     await ready;
     this.#startupFailure = null;
     const workers = this.#supervisor.slots.map((s) => s.worker?.process.pid);
@@ -185,6 +208,7 @@ export class Primary {
     const timeoutMs = this.#config.server.shutdownTimeoutMs;
     this.#log.info({ event: 'flint.stopping', signal, timeoutMs }, 'stopping: draining in-flight responses');
     this.#health.close();
+    this.#monitoring.stop();
     await this.#supervisor.stop(timeoutMs);
     await this.#admin.close();
     await this.#evictor.close();

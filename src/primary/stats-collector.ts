@@ -8,6 +8,8 @@
 import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { VhostCounterValues } from '../stats/counters.js';
 import { addCounters, emptyCounters } from '../stats/counters.js';
+import type { LatencyCounts } from '../stats/latency.js';
+import { addLatency, emptyLatency } from '../stats/latency.js';
 import type { Slot } from './supervisor.js';
 
 const FRESH_TIMEOUT_MS = 500;
@@ -28,6 +30,9 @@ export interface StatsDocument {
     readonly activeRequests: number;
     readonly fills: number;
     readonly startedAt: string | null;
+    /** CPU time the worker used since it started, and its resident memory, from its last snapshot. */
+    readonly cpuSeconds: number;
+    readonly rssBytes: number;
   }>;
 }
 
@@ -73,6 +78,7 @@ function cacheSummary(totals: VhostCounterValues, snapshots: Iterable<WorkerSnap
 export class StatsCollector {
   readonly #latest = new Map<number, WorkerSnapshot>();
   readonly #retired = new Map<string, VhostCounterValues>();
+  readonly #retiredLatency = new Map<string, LatencyCounts>();
   readonly #waiting = new Map<number, { pending: Set<number>; done: () => void }>();
   readonly #startedAt = Date.now();
   #nextRequestId = 1;
@@ -97,6 +103,42 @@ export class StatsCollector {
       addCounters(into, counters);
       this.#retired.set(name, into);
     }
+    for (const [name, counts] of Object.entries(last.latency ?? {})) {
+      const into = this.#retiredLatency.get(name) ?? emptyLatency();
+      addLatency(into, counts);
+      this.#retiredLatency.set(name, into);
+    }
+  }
+
+  /** Cluster-wide cumulative counters per vhost: retired workers plus the latest snapshot of each live one. */
+  vhostTotals(): Record<string, VhostCounterValues> {
+    const vhosts: Record<string, VhostCounterValues> = {};
+    const add = (name: string, counters: VhostCounterValues): void => {
+      const into = vhosts[name] ?? emptyCounters();
+      addCounters(into, counters);
+      vhosts[name] = into;
+    };
+    for (const [name, counters] of this.#retired) add(name, counters);
+    for (const snapshot of this.#latest.values()) for (const [name, counters] of Object.entries(snapshot.vhosts)) add(name, counters);
+    return vhosts;
+  }
+
+  /** Cluster-wide cumulative latency histograms per vhost, merged like `vhostTotals`. */
+  latencyTotals(): Record<string, LatencyCounts> {
+    const vhosts: Record<string, LatencyCounts> = {};
+    const add = (name: string, counts: LatencyCounts): void => {
+      const into = vhosts[name] ?? emptyLatency();
+      addLatency(into, counts);
+      vhosts[name] = into;
+    };
+    for (const [name, counts] of this.#retiredLatency) add(name, counts);
+    for (const snapshot of this.#latest.values()) for (const [name, counts] of Object.entries(snapshot.latency ?? {})) add(name, counts);
+    return vhosts;
+  }
+
+  /** The latest snapshot of the worker in slot `index`, if any. */
+  latest(index: number): WorkerSnapshot | undefined {
+    return this.#latest.get(index);
   }
 
   /** Asks the given workers for fresh snapshots; resolves when all answered or after a short timeout. */
@@ -118,18 +160,9 @@ export class StatsCollector {
 
   /** The merged document. */
   document(slots: readonly Slot[], configHash: string): StatsDocument {
-    const vhosts: Record<string, VhostCounterValues> = {};
-    const add = (name: string, counters: VhostCounterValues): void => {
-      const into = vhosts[name] ?? emptyCounters();
-      addCounters(into, counters);
-      vhosts[name] = into;
-    };
-    for (const [name, counters] of this.#retired) add(name, counters);
+    const vhosts = this.vhostTotals();
     let activeRequests = 0;
-    for (const snapshot of this.#latest.values()) {
-      activeRequests += snapshot.activeRequests;
-      for (const [name, counters] of Object.entries(snapshot.vhosts)) add(name, counters);
-    }
+    for (const snapshot of this.#latest.values()) activeRequests += snapshot.activeRequests;
     const totals = emptyCounters();
     for (const counters of Object.values(vhosts)) addCounters(totals, counters);
     return {
@@ -152,6 +185,8 @@ export class StatsCollector {
           activeRequests: snapshot?.activeRequests ?? 0,
           fills: snapshot?.fills ?? 0,
           startedAt: slot.worker === null ? null : new Date(slot.startedAt).toISOString(),
+          cpuSeconds: snapshot?.process === undefined ? 0 : Math.round((snapshot.process.cpuUserUs + snapshot.process.cpuSystemUs) / 1000) / 1000,
+          rssBytes: snapshot?.process?.rssBytes ?? 0,
         };
       }),
     };

@@ -7,9 +7,12 @@
 import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { VhostCounterValues } from './counters.js';
 import { createVhostCounters, namedCounters } from './counters.js';
+import type { LatencyCounts } from './latency.js';
+import { createLatency, latencyCounts, observeLatency } from './latency.js';
 
 export class WorkerCounters {
   readonly #byVhost = new Map<string, Float64Array>();
+  readonly #latency = new Map<string, Float64Array>();
   readonly #workerIndex: number;
   readonly #startedAt = Date.now();
   /** Transactions in flight (gauge). */
@@ -29,10 +32,23 @@ export class WorkerCounters {
     return counters;
   }
 
+  /** Records one finished transaction's latency for `vhost`; `ttfbMs` < 0 when no byte was sent. */
+  observe(vhost: string, ttfbMs: number, totalMs: number): void {
+    let latency = this.#latency.get(vhost);
+    if (latency === undefined) {
+      latency = createLatency();
+      this.#latency.set(vhost, latency);
+    }
+    observeLatency(latency, ttfbMs, totalMs);
+  }
+
   /** A plain-data copy for IPC; `cache` carries the gauges the edge owns. */
-  snapshot(configHash: string, cache: Pick<WorkerSnapshot, 'hot' | 'fills'>): WorkerSnapshot {
+  snapshot(configHash: string, cache: Pick<WorkerSnapshot, 'hot' | 'fills' | 'originSessions'>): WorkerSnapshot {
     const vhosts: Record<string, VhostCounterValues> = {};
     for (const [name, counters] of this.#byVhost) vhosts[name] = namedCounters(counters);
+    const latency: Record<string, LatencyCounts> = {};
+    for (const [name, values] of this.#latency) latency[name] = latencyCounts(values);
+    const cpu = process.cpuUsage();
     return {
       workerIndex: this.#workerIndex,
       pid: process.pid,
@@ -40,6 +56,8 @@ export class WorkerCounters {
       activeRequests: this.activeRequests,
       configHash,
       vhosts,
+      latency,
+      process: { cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: process.memoryUsage.rss() },
       ...cache,
     };
   }

@@ -1,0 +1,160 @@
+/**
+ * @module primary/metrics
+ * Prometheus exposition of the merged worker counters (the only importer of prom-client). Workers never touch
+ * prom-client: the primary's Registry holds collectors that read one `MetricsInput` built per scrape from the
+ * StatsCollector (retired + live workers, so counters never go backwards across worker restarts). Counters are
+ * `flint_*_total` with a `vhost` label; latency histograms come from the workers' fixed buckets (stats/latency.ts);
+ * host, per-worker and cache-disk gauges follow, plus prom-client's default process metrics of the primary
+ * (`flint_primary_*`). Runs only in the primary.
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Metric } from 'prom-client';
+import type { VhostCounterValues } from '../stats/counters.js';
+import { CACHE_RESULTS } from '../stats/counters.js';
+import type { LatencyCounts } from '../stats/latency.js';
+import { LATENCY_BOUNDS_MS } from '../stats/latency.js';
+import type { DiskStats } from './evictor.js';
+import type { CpuTimes } from './stats-windows.js';
+
+/** Everything one scrape shows. */
+export interface MetricsInput {
+  readonly vhosts: Readonly<Record<string, VhostCounterValues>>;
+  readonly latency: Readonly<Record<string, LatencyCounts>>;
+  readonly disks: readonly DiskStats[];
+  readonly workers: ReadonlyArray<{ readonly index: number; readonly pid: number; readonly ready: boolean; readonly restarts: number; readonly requests: number; readonly cpuSeconds: number; readonly rssBytes: number; readonly activeRequests: number }>;
+  /** Cumulative seconds per mode. */
+  readonly hostCpu: CpuTimes;
+  readonly memory: { readonly totalBytes: number; readonly freeBytes: number };
+  readonly load1: number;
+  readonly clientConnections: number | null;
+  readonly originConnections: { readonly open: number; readonly active: number };
+  readonly uptimeSec: number;
+}
+
+type Labels = Record<string, string>;
+interface Value {
+  readonly value: number;
+  readonly labels: Labels;
+  readonly metricName?: string;
+}
+
+/** A metric whose values are computed from the current scrape's input (prom-client formats the text). */
+function collector(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: (input: MetricsInput) => Value[], input: () => MetricsInput): Metric<string> {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => ({ name, help, type, aggregator: 'sum', values: values(input()) }),
+  };
+  return metric as unknown as Metric<string>;
+}
+
+/** One counter value per vhost from a named counter. */
+function perVhost(field: keyof Omit<VhostCounterValues, 'cacheResults'>, scale = 1): (input: MetricsInput) => Value[] {
+  return (input) => Object.entries(input.vhosts).map(([vhost, c]) => ({ value: c[field] * scale, labels: { vhost } }));
+}
+
+/** Prometheus histogram series from non-cumulative bucket counts (ms bounds -> seconds) and a sum in ms. */
+function histogram(name: string, pick: (l: LatencyCounts) => number[], sumMs: (c: VhostCounterValues) => number): (input: MetricsInput) => Value[] {
+  return (input) => {
+    const values: Value[] = [];
+    for (const [vhost, counts] of Object.entries(input.latency)) {
+      const buckets = pick(counts);
+      let cumulative = 0;
+      LATENCY_BOUNDS_MS.forEach((bound, i) => {
+        cumulative += buckets[i] ?? 0;
+        values.push({ metricName: `${name}_bucket`, value: cumulative, labels: { vhost, le: String(bound / 1000) } });
+      });
+      cumulative += buckets[LATENCY_BOUNDS_MS.length] ?? 0;
+      values.push({ metricName: `${name}_bucket`, value: cumulative, labels: { vhost, le: '+Inf' } });
+      const counters = input.vhosts[vhost];
+      values.push({ metricName: `${name}_sum`, value: counters === undefined ? 0 : sumMs(counters) / 1000, labels: { vhost } });
+      values.push({ metricName: `${name}_count`, value: cumulative, labels: { vhost } });
+    }
+    return values;
+  };
+}
+
+export class FlintMetrics {
+  readonly registry = new Registry();
+  #input: MetricsInput | null = null;
+
+  constructor() {
+    const input = (): MetricsInput => {
+      if (this.#input === null) throw new Error('metrics scraped without input');
+      return this.#input;
+    };
+    const add = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: (i: MetricsInput) => Value[]): void =>
+      this.registry.registerMetric(collector(name, help, type, values, input));
+
+    add('flint_requests_total', 'Client requests received.', 'counter', perVhost('requests'));
+    add('flint_responses_total', 'Responses sent, by status class.', 'counter', (i) =>
+      Object.entries(i.vhosts).flatMap(([vhost, c]) =>
+        (['1xx', '2xx', '3xx', '4xx', '5xx'] as const).map((cls) => ({ value: c[`responses${cls}`], labels: { vhost, class: cls } })),
+      ),
+    );
+    add('flint_client_aborted_total', 'Transactions the client aborted before the response ended.', 'counter', perVhost('aborted'));
+    add('flint_client_in_bytes_total', 'Request body bytes received from clients.', 'counter', perVhost('clientInBytes'));
+    add('flint_client_out_bytes_total', 'Response body bytes sent to clients.', 'counter', perVhost('clientOutBytes'));
+    add('flint_origin_requests_total', 'Requests sent to origins.', 'counter', perVhost('originRequests'));
+    add('flint_origin_errors_total', 'Origin transactions that failed (connect, timeout, reset).', 'counter', perVhost('originErrors'));
+    add('flint_origin_in_bytes_total', 'Response body bytes received from origins.', 'counter', perVhost('originInBytes'));
+    add('flint_cache_results_total', 'Responses by cache result code (TCP_HIT, TCP_MISS, ...).', 'counter', (i) =>
+      Object.entries(i.vhosts).flatMap(([vhost, c]) => CACHE_RESULTS.map((result) => ({ value: c.cacheResults[result], labels: { vhost, result } }))),
+    );
+    add('flint_ttfb_seconds', 'Time from request to the first response byte.', 'histogram', histogram('flint_ttfb_seconds', (l) => l.ttfb, (c) => c.ttfbMsSum));
+    add('flint_response_seconds', 'Time from request to the end of the response.', 'histogram', histogram('flint_response_seconds', (l) => l.total, (c) => c.totalMsSum));
+
+    add('flint_cache_objects', 'Objects in the cache index, per disk.', 'gauge', (i) => i.disks.map((d) => ({ value: d.objects, labels: { disk: d.path } })));
+    add('flint_cache_bytes', 'Bytes used by cached objects, per disk.', 'gauge', (i) => i.disks.map((d) => ({ value: d.usedBytes, labels: { disk: d.path } })));
+    add('flint_cache_limit_bytes', 'Eviction limit, per disk.', 'gauge', (i) => i.disks.map((d) => ({ value: d.limitBytes, labels: { disk: d.path } })));
+    add('flint_cache_evicted_objects_total', 'Objects evicted, per disk.', 'counter', (i) => i.disks.map((d) => ({ value: d.evictedObjects, labels: { disk: d.path } })));
+    add('flint_cache_evicted_bytes_total', 'Bytes evicted, per disk.', 'counter', (i) => i.disks.map((d) => ({ value: d.evictedBytes, labels: { disk: d.path } })));
+    add('flint_cache_fills', 'Origin fills in progress, per disk.', 'gauge', (i) => i.disks.map((d) => ({ value: d.fillsInProgress, labels: { disk: d.path } })));
+
+    add('flint_active_requests', 'Transactions in flight, per worker.', 'gauge', (i) => i.workers.map((w) => ({ value: w.activeRequests, labels: { worker: String(w.index) } })));
+    add('flint_client_connections', 'Established client connections on the service ports.', 'gauge', (i) =>
+      i.clientConnections === null ? [] : [{ value: i.clientConnections, labels: {} }],
+    );
+    add('flint_origin_connections', 'Origin connections of all workers: open, and active (busy with a request).', 'gauge', (i) => [
+      { value: i.originConnections.open, labels: { state: 'open' } },
+      { value: i.originConnections.active, labels: { state: 'active' } },
+    ]);
+    add('flint_worker_up', 'Worker listening (1) or not (0).', 'gauge', (i) => i.workers.map((w) => ({ value: w.ready ? 1 : 0, labels: { worker: String(w.index) } })));
+    add('flint_worker_restarts_total', 'Worker restarts, per worker slot.', 'counter', (i) => i.workers.map((w) => ({ value: w.restarts, labels: { worker: String(w.index) } })));
+    add('flint_worker_requests_total', 'Requests served by the current process of a worker slot (resets on restart).', 'counter', (i) =>
+      i.workers.map((w) => ({ value: w.requests, labels: { worker: String(w.index) } })),
+    );
+    add('flint_worker_cpu_seconds_total', 'CPU time of the current process of a worker slot (resets on restart).', 'counter', (i) =>
+      i.workers.map((w) => ({ value: w.cpuSeconds, labels: { worker: String(w.index) } })),
+    );
+    add('flint_worker_resident_memory_bytes', 'Resident memory of a worker process.', 'gauge', (i) =>
+      i.workers.map((w) => ({ value: w.rssBytes, labels: { worker: String(w.index) } })),
+    );
+    add('flint_host_cpu_seconds_total', 'Host CPU time by mode (all cores).', 'counter', (i) =>
+      Object.entries(i.hostCpu).map(([mode, seconds]) => ({ value: seconds as number, labels: { mode } })),
+    );
+    add('flint_host_memory_bytes', 'Host memory.', 'gauge', (i) => [
+      { value: i.memory.totalBytes, labels: { kind: 'total' } },
+      { value: i.memory.freeBytes, labels: { kind: 'free' } },
+    ]);
+    add('flint_host_load1', 'Host 1-minute load average.', 'gauge', (i) => [{ value: i.load1, labels: {} }]);
+    add('flint_uptime_seconds', 'Seconds since the primary started.', 'gauge', (i) => [{ value: i.uptimeSec, labels: {} }]);
+    collectDefaultMetrics({ register: this.registry, prefix: 'flint_primary_' });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text for `input`. */
+  async render(input: MetricsInput): Promise<string> {
+    this.#input = input;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.#input = null;
+    }
+  }
+}
