@@ -85,6 +85,9 @@ function onMessage(message: PrimaryMessage): void {
     case 'shutdown':
       void shutdown(message.timeoutMs);
       return;
+    case 'origin-health':
+      edge?.originHealth.apply(message.down);
+      return;
   }
 }
 

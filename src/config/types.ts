@@ -10,7 +10,7 @@
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** STON `<BalanceMode>`; only the first address is used until the "Origins" issue. */
+/** STON `<BalanceMode>` (see origin/selector.ts). */
 export const BALANCE_MODES = ['RoundRobin', 'Hash', 'Session'] as const;
 export type BalanceMode = (typeof BALANCE_MODES)[number];
 
@@ -48,6 +48,14 @@ export interface OriginOptions {
   readonly userAgent: string | null;
   /** `<XFFClientIPOnly>`: ON replaces X-Forwarded-For with the client IP; OFF appends it. Default false. */
   readonly xffClientIpOnly: boolean;
+  /** `<Retry>`: how many times a transaction that never started is retried on another member (`all` = 65535). Default all. */
+  readonly retries: number;
+  /** `<DnsRefresh>` (seconds in XML, Flint's own): origin DNS names are re-resolved this often. Default 10 s. */
+  readonly dnsRefreshMs: number;
+  /** `<BalanceHashRules><IgnoreSuffix>`: Hash mode hashes the URL only up to the first of these. Default none. */
+  readonly hashIgnoreSuffixes: readonly string[];
+  /** `<OriginAffinity>`: bypassed requests of one client IP stick to one member. Default true. */
+  readonly originAffinity: boolean;
 }
 
 /**
@@ -114,6 +122,8 @@ export interface Vhost {
   readonly listen: readonly ListenAddress[];
   /** `<Origin><Address>` entries, at least one. */
   readonly origins: readonly OriginAddress[];
+  /** `<Origin><Address2>` entries: standbys used only while every `<Address>` member is down. Default none. */
+  readonly standbyOrigins: readonly OriginAddress[];
   readonly originOptions: OriginOptions;
   readonly options: VhostOptions;
   readonly log: VhostLog;

@@ -15,9 +15,10 @@ import { headerValue, readRequestHead } from '../http/request.js';
 import { ResponseWriter } from '../http/respond.js';
 import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
-import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
-import { fetchFromOrigin } from '../origin/fetch.js';
-import { OriginPools } from '../origin/pool.js';
+import type { OriginRequest, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import type { OriginOutcomeSink } from '../origin/health-view.js';
+import { IGNORE_OUTCOMES, OriginHealthView } from '../origin/health-view.js';
+import { OriginRouter } from '../origin/router.js';
 import { VhostRouter, buildRouters } from '../policy/vhost.js';
 import { C, bump, cacheResultIndex } from '../stats/counters.js';
 import { WorkerCounters } from '../stats/worker-counters.js';
@@ -55,7 +56,9 @@ export class Edge {
   readonly store: CacheStore;
   readonly hot: HotTier;
   readonly #flow: CacheFlow;
-  readonly #pools = new OriginPools();
+  /** The primary's verdict on which origin members are down (updated by `origin-health` messages). */
+  readonly originHealth = new OriginHealthView();
+  readonly #origins: OriginRouter;
   readonly #accessLogs = new AccessLogs();
   readonly #log: Logger;
   #runtime: Runtime;
@@ -63,9 +66,11 @@ export class Edge {
   #touches = new Map<string, number>();
   readonly #touchTimer: NodeJS.Timeout;
 
-  constructor(config: Config, workerIndex: number, log: Logger) {
+  constructor(config: Config, workerIndex: number, log: Logger, outcomes: OriginOutcomeSink = IGNORE_OUTCOMES) {
     this.counters = new WorkerCounters(workerIndex);
     this.#log = log;
+    this.#origins = new OriginRouter(log, this.originHealth, outcomes);
+    this.#origins.apply(config);
     this.#runtime = { config, routers: buildRouters(config) };
     const disk = config.server.storage.disks[0];
     if (disk === undefined) throw new Error('config has no <Disk> (validation guarantees one)');
@@ -102,7 +107,7 @@ export class Edge {
   /** Swaps in a new config for requests that arrive from now on. */
   apply(config: Config): void {
     this.#runtime = { config, routers: buildRouters(config) };
-    this.#pools.retain(config.vhosts.flatMap((v) => v.origins.map((o) => [o, v.originOptions] as const)));
+    this.#origins.apply(config);
   }
 
   /** The uWS handler for one listen address. */
@@ -135,24 +140,23 @@ export class Edge {
 
   #pass(ctx: RequestCtx, writer: ResponseWriter): void {
     const vhost = ctx.vhost;
-    const origin = vhost.origins[0];
-    if (origin === undefined) throw new Error(`vhost ${vhost.name} has no origin (config validation guarantees one)`);
     bump(this.counters.forVhost(vhost.name), C.originRequests);
     ctx.originCounted = false;
-    new PassTransaction(ctx, writer, this.#finish).start(this.#pools.get(origin, vhost.originOptions), origin.text);
+    const selection = OriginRouter.forBypass(vhost, ctx.originUrl, ctx.head.clientIp);
+    new PassTransaction(ctx, writer, this.#finish).start((request: OriginRequest, sink: OriginSink) =>
+      this.#origins.open(vhost, { ...request, selection, onMember: (member) => void (ctx.origin = member) }, sink),
+    );
   }
 
   /** The origin request of a cache fill: the client's headers minus conditionals and Range, plus validators. */
   #fetchForCache(ctx: RequestCtx, extra: Record<string, string>, sink: OriginSink): OriginTransfer {
     const vhost = ctx.vhost;
-    const origin = vhost.origins[0];
-    if (origin === undefined) throw new Error(`vhost ${vhost.name} has no origin`);
     const headers = originRequestHeaders(ctx.head, vhost.originOptions, vhost.options.viaHeader);
     for (const name of FILL_DROPPED) delete headers[name];
     Object.assign(headers, extra);
     const counters = this.counters.forVhost(vhost.name);
     bump(counters, C.originRequests);
-    const path = origin.pathPrefix + ctx.originUrl;
+    const path = ctx.originUrl;
     // Origin bytes of a fill count for the vhost, whichever clients end up reading them.
     const counting: OriginSink = {
       onHeaders: (status, h, text) => sink.onHeaders(status, h, text),
@@ -166,7 +170,11 @@ export class Edge {
         sink.onError(error);
       },
     };
-    return fetchFromOrigin(this.#pools.get(origin, vhost.originOptions), origin.text, { method: 'GET', path, headers, body: null }, counting);
+    const selection = OriginRouter.forUrl(vhost, path);
+    const onMember = (member: string): void => {
+      ctx.origin = member;
+    };
+    return this.#origins.open(vhost, { method: 'GET', path, headers, body: null, selection, onMember, negativeCache: true }, counting);
   }
 
   readonly #finish = (ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void => {
@@ -240,7 +248,7 @@ export class Edge {
     // The last touches must be committed before the environment closes: exiting with a write transaction pending
     // blocks the process inside LMDB.
     await this.flushTouches();
-    await this.#pools.destroyAll();
+    await this.#origins.close();
     await this.store.close();
   }
 }

@@ -103,6 +103,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         aliases: ['*.example.com'],
         listen: [{ host: '0.0.0.0', port: 8080 }],
         origins: [{ text: '127.0.0.1:9000', host: '127.0.0.1', port: 9000, pathPrefix: '' }],
+        standbyOrigins: [],
         originOptions: {
           connectTimeoutMs: 3000,
           receiveTimeoutMs: 10_000,
@@ -112,6 +113,10 @@ test('the minimal pair from the issue validates to the expected Config', () => {
           hostHeader: null,
           userAgent: null,
           xffClientIpOnly: false,
+          retries: 65535,
+          dnsRefreshMs: 10_000,
+          hashIgnoreSuffixes: [],
+          originAffinity: true,
         },
         options: DEFAULT_OPTIONS,
         log: { accessPath: '/var/log/flint/access.log' },
