@@ -84,6 +84,13 @@ export class OriginRouter {
     return this.#selector.pick(vhost.name, this.members.members(vhost.name), selection, usable, idle);
   }
 
+  /** @internal Whether a member is left that is neither down nor in `tried`. */
+  hasCandidate(vhost: Vhost, tried: ReadonlySet<string>): boolean {
+    const set = this.members.members(vhost.name);
+    const usable = (m: OriginMember): boolean => !tried.has(m.key) && !this.#health.isDown(vhost.name, m.key);
+    return set.active.some(usable) || set.standby.some(usable);
+  }
+
   /** @internal */
   dispatch(vhost: Vhost, member: OriginMember, request: OriginRequest, sink: OriginSink): OriginTransfer {
     const pool = this.#pools.get(member.address, vhost.originOptions);
@@ -123,7 +130,7 @@ export class OriginRouter {
 }
 
 function originDown(vhost: Vhost, detail: string): FlintError {
-  return new FlintError('FLINT_ERR_ORIGIN_DOWN', `every origin of ${vhost.name} is unavailable (${detail})`, { source: 'origin', retryable: false });
+  return new FlintError('FLINT_ERR_ORIGIN_DOWN', `every origin of ${vhost.name} is unavailable: ${detail}`, { source: 'origin', retryable: false });
 }
 
 /** One routed origin transaction: its attempts, outcome reports and the transfer the caller controls. */
@@ -134,6 +141,8 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
   readonly #sink: OriginSink;
   readonly #tried = new Set<string>();
   #member: OriginMember | null = null;
+  /** The last connect failure (named in the 503 when no member is left). */
+  #lastError: FlintError | null = null;
   #transfer: OriginTransfer | null = null;
   #status = 0;
   #paused = false;
@@ -159,7 +168,7 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
   #attempt(): void {
     const member = this.#router.pick(this.#vhost, this.#request.selection, this.#tried);
     if (member === null) {
-      const detail = this.#tried.size === 0 ? 'all members are down' : `could not connect to ${[...this.#tried].join(', ')}`;
+      const detail = this.#lastError === null ? 'all members are down' : `no member could be reached; last: ${this.#lastError.message}`;
       this.#failLater(originDown(this.#vhost, detail), true);
       return;
     }
@@ -201,12 +210,15 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
     const neverStarted = this.#status === 0 && error.retryable;
     this.#router.report(this.#vhost, member.key, neverStarted ? 'connect-fail' : 'receive-fail');
     if (!neverStarted || this.#request.body !== null) return this.#sink.onError(error);
+    this.#lastError = error;
     if (this.#tried.size <= this.#vhost.originOptions.retries) {
       this.#done = false;
       this.#attempt();
       return;
     }
-    this.#sink.onError(error);
+    // Out of retries: a 503 only when no member was left to try anyway, else this member's own error.
+    if (this.#router.hasCandidate(this.#vhost, this.#tried)) this.#sink.onError(error);
+    else this.#failLater(originDown(this.#vhost, `no member could be reached; last: ${error.message}`), true);
   }
 
   #reportStatus(): void {
