@@ -30,6 +30,9 @@ export interface RoutedRequest extends OriginRequest {
   readonly negativeCache?: boolean;
 }
 
+/** Methods whose request may be sent again when a reused connection turned out closed before any answer. */
+const IDEMPOTENT = new Set(['GET', 'HEAD']);
+
 /** Most URLs remembered as failed at once, per worker (the oldest are forgotten first). */
 const NEGATIVE_MAX = 10_000;
 
@@ -207,9 +210,11 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
     const member = this.#member;
     this.#done = true;
     if (member === null) return this.#sink.onError(error);
-    const neverStarted = this.#status === 0 && error.retryable;
-    this.#router.report(this.#vhost, member.key, neverStarted ? 'connect-fail' : 'receive-fail');
-    if (!neverStarted || this.#request.body !== null) return this.#sink.onError(error);
+    const connectFailed = this.#status === 0 && error.retryable;
+    this.#router.report(this.#vhost, member.key, connectFailed ? 'connect-fail' : 'receive-fail');
+    // A pooled keep-alive connection the member had already closed also never started a GET/HEAD: retry it too.
+    const staleSocket = this.#status === 0 && error.code === 'FLINT_ERR_ORIGIN_RESET' && IDEMPOTENT.has(this.#request.method);
+    if (!(connectFailed || staleSocket) || this.#request.body !== null) return this.#sink.onError(error);
     this.#lastError = error;
     if (this.#tried.size <= this.#vhost.originOptions.retries) {
       this.#done = false;

@@ -135,14 +135,18 @@ export class Edge {
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
     if (vhost.options.caching && (head.method === 'GET' || head.method === 'HEAD')) this.#flow.handle(ctx, writer);
-    else this.#pass(ctx, writer);
+    else this.#pass(ctx, writer, true);
   }
 
-  #pass(ctx: RequestCtx, writer: ResponseWriter): void {
+  /**
+   * A pass-through origin transaction. `bypass`: the request is not for the cache at all (method, Caching OFF), so
+   * `<OriginAffinity>` keeps the client on one member; the cache flow's passes (hit-for-pass) balance like fills.
+   */
+  #pass(ctx: RequestCtx, writer: ResponseWriter, bypass = false): void {
     const vhost = ctx.vhost;
     bump(this.counters.forVhost(vhost.name), C.originRequests);
     ctx.originCounted = false;
-    const selection = OriginRouter.forBypass(vhost, ctx.originUrl, ctx.head.clientIp);
+    const selection = bypass ? OriginRouter.forBypass(vhost, ctx.originUrl, ctx.head.clientIp) : OriginRouter.forUrl(vhost, ctx.originUrl);
     new PassTransaction(ctx, writer, this.#finish).start((request: OriginRequest, sink: OriginSink) =>
       this.#origins.open(vhost, { ...request, selection, onMember: (member) => void (ctx.origin = member) }, sink),
     );
