@@ -47,6 +47,8 @@ export class MemberTable {
   #sets = new Map<string, MemberSet>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Called after a DNS answer changed the members (the router drops pools of addresses that left). */
+  onChange: () => void = () => undefined;
 
   constructor(log: Logger, resolve: Resolver = systemResolver) {
     this.#log = log;
@@ -100,7 +102,10 @@ export class MemberTable {
         this.#log.info({ event: 'origin.dns_resolved', name, addresses }, 'origin name resolved');
       }),
     );
-    if (changed && !this.#closed) this.#rebuild();
+    if (changed && !this.#closed) {
+      this.#rebuild();
+      this.onChange();
+    }
   }
 
   close(): void {

@@ -47,14 +47,20 @@ export class OriginRouter {
 
   constructor(log: Logger, health: OriginHealthView, outcomes: OriginOutcomeSink, resolve?: Resolver) {
     this.members = new MemberTable(log, resolve);
+    this.members.onChange = () => this.#retainPools();
     this.#health = health;
     this.#outcomes = outcomes;
   }
 
   apply(config: Config): void {
     this.members.apply(config);
-    this.#pools.retain([...this.members.all()].map(([vhost, member]) => [member.address, vhost.originOptions] as const));
+    this.#retainPools();
     this.#negative.clear();
+  }
+
+  /** Closes the pools of members that are gone (config reload, DNS change); in-flight requests finish first. */
+  #retainPools(): void {
+    this.#pools.retain([...this.members.all()].map(([vhost, member]) => [member.address, vhost.originOptions] as const));
   }
 
   /** The selection for a cache fill of `url`: the vhost's BalanceMode over the URL (after `<IgnoreSuffix>`). */
