@@ -2,7 +2,7 @@
  * Origin members and balancing with real Flint processes (2 workers) in front of several scripted origins on
  * 127.0.0.1: round robin spreads evenly, Hash sends every URL (and its IgnoreSuffix variants) to the member
  * rendezvous hashing predicts, in both workers and after a restart, and a SIGHUP that removes one of three members
- * moves only that member's URLs; standbys serve only while every active member is down; OriginAffinity keeps a
+ * moves only that member's URLs; Session mode stays on a member with an idle connection; standbys serve only while every active member is down; OriginAffinity keeps a
  * client IP's bypassed requests on one member; a DNS name (localhost) resolves to IP members.
  */
 import { after, before, describe, test } from 'node:test';
@@ -196,6 +196,27 @@ describe('origin balancing', () => {
     const loose: string[] = [];
     for (let i = 0; i < 12; i++) loose.push(await servedBy(port, 'loose.test', `/l/${i}`));
     for (const [name, n] of tally(loose)) assert.ok(n >= 4 && n <= 8, `${name} served ${n} of 12 with affinity OFF`);
+    await flint.stop();
+    flint = undefined;
+  });
+
+  test('Session: sequential requests stay on the member whose keep-alive connection is idle; RoundRobin would spread them', async () => {
+    const port = await freePort();
+    const addresses = origins.map((o) => o.address);
+    flint = await startFlint(
+      port,
+      [
+        { name: 'session.test', addresses, originOptions: '<BalanceMode>Session</BalanceMode>' },
+        { name: 'rr2.test', addresses },
+      ],
+      1,
+    );
+    const session: string[] = [];
+    for (let i = 0; i < 12; i++) session.push(await servedBy(port, 'session.test', `/se/${i}`));
+    assert.equal(new Set(session).size, 1, `Session mode used ${[...new Set(session)].join(', ')}`);
+    const rr: string[] = [];
+    for (let i = 0; i < 12; i++) rr.push(await servedBy(port, 'rr2.test', `/rr2/${i}`));
+    assert.equal(new Set(rr).size, 3);
     await flint.stop();
     flint = undefined;
   });
