@@ -32,8 +32,7 @@ function listenAddresses(config: Config): Map<string, Config['vhosts'][number]['
 
 async function start(config: Config): Promise<void> {
   log = createProcessLogger(config.server.log.level, config.server.log.infoPath, { role: 'worker', worker: workerIndex });
-  const started = new Edge(config, workerIndex, log);
-  started.outcomes = new OutcomeReporter((outcomes) => sendToPrimary({ type: 'origin-outcomes', outcomes }));
+  const started = new Edge(config, workerIndex, log, new OutcomeReporter((outcomes) => sendToPrimary({ type: 'origin-outcomes', outcomes })));
   started.control = new ControlForwarder(sendToPrimary);
   edge = started;
   try {
@@ -80,7 +79,7 @@ function exit(code: number): void {
 /** Applies the primary's down set; logs once per change (tests and operators see when each worker took it). */
 let appliedDown = '{}';
 function applyOriginHealth(down: Readonly<Record<string, readonly string[]>>): void {
-  edge?.health.apply(down);
+  edge?.originHealth.apply(down);
   const text = JSON.stringify(down);
   if (text === appliedDown) return;
   appliedDown = text;

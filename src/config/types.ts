@@ -10,7 +10,7 @@
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** STON `<BalanceMode>`; only the first address is used until the "Origins" issue. */
+/** STON `<BalanceMode>` (see origin/selector.ts). */
 export const BALANCE_MODES = ['RoundRobin', 'Hash', 'Session'] as const;
 export type BalanceMode = (typeof BALANCE_MODES)[number];
 
@@ -66,6 +66,14 @@ export interface OriginOptions {
   readonly exclusionAll: boolean;
   /** `<Recovery>`: how an excluded member is probed back in. */
   readonly recovery: RecoveryProbe;
+  /** `<Retry>`: how many times a transaction that never started is retried on another member (`all` = 65535). Default all. */
+  readonly retries: number;
+  /** `<DnsRefresh>` (seconds in XML, Flint's own): origin DNS names are re-resolved this often. Default 10 s. */
+  readonly dnsRefreshMs: number;
+  /** `<BalanceHashRules><IgnoreSuffix>`: Hash mode hashes the URL only up to the first of these. Default none. */
+  readonly hashIgnoreSuffixes: readonly string[];
+  /** `<OriginAffinity>`: bypassed requests of one client IP stick to one member. Default true. */
+  readonly originAffinity: boolean;
 }
 
 /** `<OriginOptions><Recovery Cycle Uri ResCode Log>N</Recovery>` (STON): probes of an excluded member. */
@@ -249,6 +257,8 @@ export interface Vhost {
   readonly origins: readonly OriginAddress[];
   /** `<Origin><HealthChecker>` entries (none by default). */
   readonly healthCheckers: readonly HealthCheckerConfig[];
+  /** `<Origin><Address2>` entries: standbys used only while every `<Address>` member is down. Default none. */
+  readonly standbyOrigins: readonly OriginAddress[];
   readonly originOptions: OriginOptions;
   readonly options: VhostOptions;
   readonly log: VhostLog;

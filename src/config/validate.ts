@@ -469,6 +469,23 @@ const ORIGIN_ADDRESS: ValueType<OriginAddress> = {
   },
 };
 
+/** `<Retry>`: a count, or `all` (= the largest count, every member once). */
+const RETRY: ValueType<number> = {
+  type: 'int',
+  parse(text, setting) {
+    return text.toLowerCase() === 'all' ? ok(setting.max ?? 65535) : INT.parse(text, setting, '');
+  },
+};
+
+/** `<IgnoreSuffix>`: non-empty text without control characters. */
+const SUFFIX: ValueType<string> = {
+  type: 'string',
+  parse(text) {
+    if (text === '') return fail('the suffix must not be empty');
+    return hasControlCharacter(text) ? fail(`${quote(text)} contains control characters`) : ok(text);
+  },
+};
+
 /** A path; relative ones resolve against the install directory (parent of conf/). */
 const PATH: ValueType<string> = {
   type: 'path',
@@ -840,6 +857,10 @@ class Validator {
         exclusion: this.one(scope, 'Vhost/OriginOptions/Exclusion', INT, io?.exclusion),
         exclusionAll: this.one(scope, 'Vhost/OriginOptions/Exclusion@All', BOOL, io?.exclusionAll),
         recovery: this.#readRecovery(scope, io?.recovery),
+        retries: this.one(scope, 'Vhost/OriginOptions/Retry', RETRY, io?.retries),
+        dnsRefreshMs: this.one(scope, 'Vhost/OriginOptions/DnsRefresh', SECONDS_AS_MS, io?.dnsRefreshMs),
+        hashIgnoreSuffixes: this.many(scope, 'Vhost/OriginOptions/BalanceHashRules/IgnoreSuffix', SUFFIX) ?? io?.hashIgnoreSuffixes ?? [],
+        originAffinity: this.one(scope, 'Vhost/OriginOptions/OriginAffinity', BOOL, io?.originAffinity),
       },
       options: {
         viaHeader: this.one(scope, 'Vhost/Options/ViaHeader', BOOL, o?.viaHeader),
@@ -996,10 +1017,11 @@ class Validator {
       const aliases = this.many(vhostScope, 'Vhost/Alias', ALIAS) ?? [];
       const origins = this.many(vhostScope, 'Vhost/Origin/Address', ORIGIN_ADDRESS) ?? [];
       const healthCheckers = this.#readHealthCheckers(vhostScope);
+      const standbyOrigins = this.many(vhostScope, 'Vhost/Origin/Address2', ORIGIN_ADDRESS) ?? [];
       const settings = this.readVhostSettings(vhostScope, defaults);
       const rules = this.#readRules(vhostScope, name, settings.options.applyQueryString);
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, healthCheckers, ...settings, rules }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
     return vhosts.map((v) => v.vhost);

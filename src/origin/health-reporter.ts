@@ -19,18 +19,6 @@ const MAX_BATCH = 1000;
 
 export type OutcomeBatch = Array<readonly [string, string, OriginOutcome]>;
 
-/** Maps a FlintError code of an origin transaction to the outcome the primary counts, or null if not an origin failure. */
-export function outcomeOfError(code: string): OriginOutcome | null {
-  if (code === 'FLINT_ERR_ORIGIN_CONNECT' || code === 'FLINT_ERR_ORIGIN_CONNECT_TIMEOUT') return 'connect-fail';
-  if (code.startsWith('FLINT_ERR_ORIGIN_')) return 'receive-fail';
-  return null;
-}
-
-/** The outcome of an origin answer with `status`. */
-export function outcomeOfStatus(status: number): OriginOutcome {
-  return status >= 500 ? '5xx' : 'ok';
-}
-
 export class OutcomeReporter implements OriginOutcomeSink {
   readonly #send: (outcomes: OutcomeBatch) => void;
   #pending: OutcomeBatch = [];

@@ -429,7 +429,6 @@ export class CacheFlow {
       if (lastModified !== undefined) validators['if-modified-since'] = lastModified;
     }
     fill.start((sink) => this.#services.fetch(ctx, validators, sink));
-    ctx.origin = ctx.vhost.origins[0]?.text ?? '';
     this.#followLocal(ctx, writer, fill, stale, result ?? (stale === null ? 'TCP_MISS' : 'TCP_REF_MISS'), true);
   }
 

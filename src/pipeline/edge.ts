@@ -7,7 +7,7 @@
  * -> deliver -> log (one access record, counters). Runs in workers.
  */
 import { totalmem } from 'node:os';
-import type { Config, OriginAddress, Vhost } from '../config/types.js';
+import type { Config } from '../config/types.js';
 import { normalisePath, primaryKey } from '../cache/key.js';
 import { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
@@ -15,13 +15,10 @@ import { headerValue, readRequestHead } from '../http/request.js';
 import { ResponseWriter } from '../http/respond.js';
 import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
-import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
-import { fetchFromOrigin } from '../origin/fetch.js';
-import { OriginPools } from '../origin/pool.js';
+import type { OriginRequest, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import type { OriginOutcomeSink } from '../origin/health-view.js';
 import { IGNORE_OUTCOMES, OriginHealthView } from '../origin/health-view.js';
-import type { OriginOutcome, OriginOutcomeSink } from '../origin/health-view.js';
-import { outcomeOfError, outcomeOfStatus } from '../origin/health-reporter.js';
-import { memberKey } from '../origin/member-key.js';
+import { OriginRouter } from '../origin/router.js';
 import { VhostRouter, buildRouters } from '../policy/vhost.js';
 import { VhostRuleSet, buildRuleSets } from '../policy/rules.js';
 import { C, bump, cacheResultIndex } from '../stats/counters.js';
@@ -64,13 +61,11 @@ export class Edge {
   readonly store: CacheStore;
   readonly hot: HotTier;
   readonly #flow: CacheFlow;
-  readonly #pools = new OriginPools();
+  /** The primary's verdict on which origin members are down (updated by `origin-health` messages). */
+  readonly originHealth = new OriginHealthView();
+  readonly #origins: OriginRouter;
   readonly #accessLogs = new AccessLogs();
   readonly #log: Logger;
-  /** The primary's verdict on which origin members are down (applied from `origin-health` messages). */
-  readonly health = new OriginHealthView();
-  /** Where origin transaction outcomes go (the worker plugs in its batching reporter). */
-  outcomes: OriginOutcomeSink = IGNORE_OUTCOMES;
   #runtime: Runtime;
   /** Object hash hex -> access time (ms), written to the index in batches (no LMDB write per hit). */
   #touches = new Map<string, number>();
@@ -80,9 +75,11 @@ export class Edge {
   /** Forwards PURGE/EXPIRE/HARDPURGE requests to the primary; null = those methods are proxied like any other. */
   control: ControlForwarder | null = null;
 
-  constructor(config: Config, workerIndex: number, log: Logger) {
+  constructor(config: Config, workerIndex: number, log: Logger, outcomes: OriginOutcomeSink = IGNORE_OUTCOMES) {
     this.counters = new WorkerCounters(workerIndex);
     this.#log = log;
+    this.#origins = new OriginRouter(log, this.originHealth, outcomes);
+    this.#origins.apply(config);
     this.#runtime = { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts) };
     const disk = config.server.storage.disks[0];
     if (disk === undefined) throw new Error('config has no <Disk> (validation guarantees one)');
@@ -116,14 +113,14 @@ export class Edge {
     return this.counters.snapshot(this.config.hash, {
       hot: { hits: hot.hits, misses: hot.misses, bytes: hot.bytes, objects: hot.size },
       fills: this.#flow.activeFills,
-      originSessions: this.#pools.sessions(),
+      originSessions: this.#origins.sessions(),
     });
   }
 
   /** Swaps in a new config for requests that arrive from now on. */
   apply(config: Config): void {
     this.#runtime = { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts) };
-    this.#pools.retain(config.vhosts.flatMap((v) => v.origins.map((o) => [o, v.originOptions] as const)));
+    this.#origins.apply(config);
   }
 
   /** The uWS handler for one listen address. */
@@ -169,45 +166,35 @@ export class Edge {
       }
       ctx.bypassReason = decision.reason;
     }
-    this.#pass(ctx, writer);
+    this.#pass(ctx, writer, true);
   }
 
-  #pass(ctx: RequestCtx, writer: ResponseWriter): void {
+  /**
+   * A pass-through origin transaction. `bypass`: the request is not for the cache at all (method, Caching OFF), so
+   * `<OriginAffinity>` keeps the client on one member; the cache flow's passes (hit-for-pass) balance like fills.
+   */
+  #pass(ctx: RequestCtx, writer: ResponseWriter, bypass = false): void {
     const vhost = ctx.vhost;
-    const origin = vhost.origins[0];
-    if (origin === undefined) throw new Error(`vhost ${vhost.name} has no origin (config validation guarantees one)`);
     bump(this.counters.forVhost(vhost.name), C.originRequests);
     ctx.originCounted = false;
-    const finish = (c: RequestCtx, status: TransactionStatus, bytesSent: number): void => {
-      const outcome = c.errorCode !== '' ? outcomeOfError(c.errorCode) : c.status > 0 ? outcomeOfStatus(c.status) : null;
-      if (outcome !== null) this.#reportOutcome(vhost, origin, outcome);
-      this.#finish(c, status, bytesSent);
-    };
-    new PassTransaction(ctx, writer, finish).start(this.#pools.get(origin, vhost.originOptions), origin.text);
-  }
-
-  /** One origin transaction with `origin` of `vhost` ended like `outcome`: tell the primary's health state. */
-  #reportOutcome(vhost: Vhost, origin: OriginAddress, outcome: OriginOutcome): void {
-    this.outcomes.report(vhost.name, memberKey(origin.host, origin.port), outcome);
+    const selection = bypass ? OriginRouter.forBypass(vhost, ctx.originUrl, ctx.head.clientIp) : OriginRouter.forUrl(vhost, ctx.originUrl);
+    new PassTransaction(ctx, writer, this.#finish).start((request: OriginRequest, sink: OriginSink) =>
+      this.#origins.open(vhost, { ...request, selection, onMember: (member) => void (ctx.origin = member) }, sink),
+    );
   }
 
   /** The origin request of a cache fill: the client's headers minus conditionals and Range, plus validators. */
   #fetchForCache(ctx: RequestCtx, extra: Record<string, string>, sink: OriginSink): OriginTransfer {
     const vhost = ctx.vhost;
-    const origin = vhost.origins[0];
-    if (origin === undefined) throw new Error(`vhost ${vhost.name} has no origin`);
     const headers = originRequestHeaders(ctx.head, vhost.originOptions, vhost.options.viaHeader);
     for (const name of FILL_DROPPED) delete headers[name];
     Object.assign(headers, extra);
     const counters = this.counters.forVhost(vhost.name);
     bump(counters, C.originRequests);
-    const path = origin.pathPrefix + ctx.originUrl;
+    const path = ctx.originUrl;
     // Origin bytes of a fill count for the vhost, whichever clients end up reading them.
     const counting: OriginSink = {
-      onHeaders: (status, h, text) => {
-        this.#reportOutcome(vhost, origin, outcomeOfStatus(status));
-        sink.onHeaders(status, h, text);
-      },
+      onHeaders: (status, h, text) => sink.onHeaders(status, h, text),
       onData: (chunk) => {
         bump(counters, C.originInBytes, chunk.length);
         sink.onData(chunk);
@@ -215,11 +202,14 @@ export class Edge {
       onEnd: () => sink.onEnd(),
       onError: (error) => {
         bump(counters, C.originErrors);
-        this.#reportOutcome(vhost, origin, outcomeOfError(error.code) ?? 'receive-fail');
         sink.onError(error);
       },
     };
-    return fetchFromOrigin(this.#pools.get(origin, vhost.originOptions), origin.text, { method: 'GET', path, headers, body: null }, counting);
+    const selection = OriginRouter.forUrl(vhost, path);
+    const onMember = (member: string): void => {
+      ctx.origin = member;
+    };
+    return this.#origins.open(vhost, { method: 'GET', path, headers, body: null, selection, onMember, negativeCache: true }, counting);
   }
 
   readonly #finish = (ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void => {
@@ -300,7 +290,7 @@ export class Edge {
     // The last touches must be committed before the environment closes: exiting with a write transaction pending
     // blocks the process inside LMDB.
     await this.flushTouches();
-    await this.#pools.destroyAll();
+    await this.#origins.close();
     await this.store.close();
   }
 }

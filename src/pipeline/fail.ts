@@ -1,7 +1,7 @@
 /**
  * @module pipeline/fail
  * The one place where an error becomes a client response (STYLE convention 5): client errors are 4xx, origin
- * failures 502 (or 504 for timeouts), anything else 500. Bodies are short plain text naming the problem, never
+ * failures 502 (504 for timeouts, 503 when every origin member is down), anything else 500. Bodies are short plain text naming the problem, never
  * cacheable. Runs in workers.
  */
 import type { ErrorCode } from '../errors.js';
@@ -13,6 +13,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   FLINT_ERR_ORIGIN_PROTOCOL: 502,
   FLINT_ERR_ORIGIN_CONNECT_TIMEOUT: 504,
   FLINT_ERR_ORIGIN_RECEIVE_TIMEOUT: 504,
+  FLINT_ERR_ORIGIN_DOWN: 503,
   FLINT_ERR_CLIENT_BODY_TOO_LARGE: 413,
   FLINT_ERR_CLIENT_BAD_REQUEST: 400,
 };
@@ -23,6 +24,7 @@ const REASONS: Record<number, string> = {
   413: 'Content Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
+  503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
 

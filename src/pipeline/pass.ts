@@ -8,13 +8,11 @@
  */
 import type { FlintError } from '../errors.js';
 import type { ResponseWriter } from '../http/respond.js';
-import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
-import { fetchFromOrigin } from '../origin/fetch.js';
+import type { OriginHeaders, OriginRequest, OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
 import { ERROR_HEADERS, errorResponse } from './fail.js';
 import { clientResponseHead, originRequestHeaders } from './headers.js';
 import { RequestBodyStream, hasRequestBody } from './request-body.js';
-import type { Dispatcher } from '../origin/pool.js';
 import { headerValue } from '../http/request.js';
 
 /** Called once when the transaction ends; `bytesSent` is the body bytes handed to the client socket. */
@@ -54,21 +52,20 @@ export class PassTransaction implements OriginSink {
     this.#ctx.originCounted = true;
   }
 
-  /** Sends the request to `origin` through `dispatcher`; must run synchronously inside the uWS handler. */
-  start(dispatcher: Dispatcher, origin: string): void {
+  /**
+   * Sends the request through `open` (the worker's origin router: it picks the member, adds its path prefix and
+   * sets ctx.origin); must run synchronously inside the uWS handler.
+   */
+  start(open: (request: OriginRequest, sink: OriginSink) => OriginTransfer): void {
     const ctx = this.#ctx;
     const { head, vhost } = ctx;
-    ctx.origin = origin;
     if (hasRequestBody(headerValue(head, 'content-length'), headerValue(head, 'transfer-encoding'))) {
       this.#body = new RequestBodyStream(this.#writer, vhost.options.maxRequestBodyBytes, (error) => this.#fail(error));
     }
-    const prefix = vhost.origins[0]?.pathPrefix ?? '';
-    this.#transfer = fetchFromOrigin(
-      dispatcher,
-      origin,
+    this.#transfer = open(
       {
         method: head.method,
-        path: prefix + ctx.originUrl,
+        path: ctx.originUrl,
         headers: originRequestHeaders(head, vhost.originOptions, vhost.options.viaHeader),
         body: this.#body,
       },

@@ -7,11 +7,11 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { OriginAddress } from '../config/types.js';
-import { memberKey } from '../origin/member-key.js';
+import { memberKey } from '../origin/members.js';
 
 /** One resolved endpoint of a vhost. */
 export interface ResolvedMember {
-  /** `ip:port` / `[v6]:port` (origin/member-key.ts). */
+  /** `ip:port` / `[v6]:port` (origin/members.ts). */
   readonly key: string;
   readonly ip: string;
   readonly port: number;

@@ -221,10 +221,11 @@ describe('pass-through proxy', () => {
     assert.match(seen.via ?? '', /flint/);
   });
 
-  test('origin refusing connections gives 502 with a clear body', async () => {
+  test('origin refusing connections (its only member) gives 503 with a clear body', async () => {
     const res = await request({ port, host: 'dead.test', path: '/x' });
-    assert.equal(res.status, 502);
-    assert.match(res.body.toString(), /FLINT_ERR_ORIGIN_CONNECT/);
+    assert.equal(res.status, 503);
+    assert.match(res.body.toString(), /FLINT_ERR_ORIGIN_DOWN/);
+    assert.match(res.body.toString(), /ECONNREFUSED/);
     assert.equal(res.headers['cache-control'], 'no-store');
   });
 

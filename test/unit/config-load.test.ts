@@ -114,6 +114,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         aliases: ['*.example.com'],
         listen: [{ host: '0.0.0.0', port: 8080 }],
         origins: [{ text: '127.0.0.1:9000', host: '127.0.0.1', port: 9000, pathPrefix: '' }],
+        standbyOrigins: [],
         originOptions: {
           connectTimeoutMs: 3000,
           receiveTimeoutMs: 10_000,
@@ -126,6 +127,10 @@ test('the minimal pair from the issue validates to the expected Config', () => {
           exclusion: 3,
           exclusionAll: true,
           recovery: { count: 5, cycleMs: 10_000, uri: '/', resCodes: [0], log: true },
+          retries: 65535,
+          dnsRefreshMs: 10_000,
+          hashIgnoreSuffixes: [],
+          originAffinity: true,
         },
         healthCheckers: [],
         options: DEFAULT_OPTIONS,

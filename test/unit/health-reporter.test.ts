@@ -3,7 +3,7 @@
 // once a second), and error codes map to the outcomes the primary counts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BATCH_MS, OutcomeReporter, outcomeOfError, outcomeOfStatus } from '../../src/origin/health-reporter.js';
+import { BATCH_MS, OutcomeReporter } from '../../src/origin/health-reporter.js';
 import type { OutcomeBatch } from '../../src/origin/health-reporter.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -60,15 +60,4 @@ test('a healthy busy member costs at most one report a second', async () => {
   }
   reporter.flush();
   assert.equal(batches.flat().length, 1);
-});
-
-test('error codes and statuses map to outcomes', () => {
-  assert.equal(outcomeOfError('FLINT_ERR_ORIGIN_CONNECT'), 'connect-fail');
-  assert.equal(outcomeOfError('FLINT_ERR_ORIGIN_CONNECT_TIMEOUT'), 'connect-fail');
-  assert.equal(outcomeOfError('FLINT_ERR_ORIGIN_RECEIVE_TIMEOUT'), 'receive-fail');
-  assert.equal(outcomeOfError('FLINT_ERR_ORIGIN_RESET'), 'receive-fail');
-  assert.equal(outcomeOfError('FLINT_ERR_CLIENT_ABORTED'), null);
-  assert.equal(outcomeOfStatus(200), 'ok');
-  assert.equal(outcomeOfStatus(404), 'ok');
-  assert.equal(outcomeOfStatus(503), '5xx');
 });
