@@ -98,6 +98,32 @@ export interface VhostOptions {
   readonly refreshExpired: boolean;
   /** `<AgeHeader>`: send `Age` on cached responses (RFC 9111 §5.1 requires it; OFF only for broken clients). Default ON. */
   readonly ageHeader: boolean;
+  readonly ifRange: IfRangeOptions;
+}
+
+/** `<Options><IfRange Purge="OFF">ON</IfRange>`: how client If-Range is treated (STON enterprise.html). */
+export interface IfRangeOptions {
+  /** Element text: ON = honour If-Range (206 when it matches, else 200); OFF = ignore it. Default ON (STON: OFF). */
+  readonly enabled: boolean;
+  /** `Purge`: a client (child cache) with a newer Last-Modified than the stored copy purges it and refetches. Default OFF. */
+  readonly purge: boolean;
+}
+
+/** `<VhostLink Condition>`: which origin answers hand a request to the linked vhost. */
+export interface LinkCondition {
+  /** Exact status codes (`404,410`). */
+  readonly statuses: readonly number[];
+  /** Status classes by first digit (`4xx` = 4). */
+  readonly classes: readonly number[];
+  /** `fail`: the origin could not be reached or stopped answering before the response head. */
+  readonly onFail: boolean;
+}
+
+/** `<VhostLink Condition="...">other.vhost</VhostLink>` (STON adv_vhost.html). */
+export interface VhostLink {
+  /** Name of the vhost the request is handed to. */
+  readonly target: string;
+  readonly condition: LinkCondition;
 }
 
 export interface VhostLog {
@@ -117,6 +143,8 @@ export interface Vhost {
   readonly originOptions: OriginOptions;
   readonly options: VhostOptions;
   readonly log: VhostLog;
+  /** `<VhostLink>`: where requests go when this vhost's origin answers with the condition; null = no link. Default null. */
+  readonly link: VhostLink | null;
 }
 
 export interface ManagerConfig {

@@ -14,8 +14,10 @@ import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
 import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
 import { BALANCE_MODES, LOG_LEVELS } from './types.js';
+import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
 import type {
   Config,
+  LinkCondition,
   DiskConfig,
   ListenAddress,
   ManagerConfig,
@@ -358,6 +360,14 @@ const HOST_NAME: ValueType<string> = {
 };
 
 const VHOST_REF: ValueType<string> = { type: 'vhost-ref', parse: HOST_NAME.parse };
+
+const LINK_CONDITION: ValueType<LinkCondition> = {
+  type: 'link-condition',
+  parse(text) {
+    const parsed = parseLinkCondition(text);
+    return 'error' in parsed ? fail(parsed.error) : ok(parsed.value);
+  },
+};
 
 const ALIAS: ValueType<string> = {
   type: 'alias',
@@ -755,6 +765,10 @@ class Validator {
         ttlExtensionByFail: this.one(scope, 'Vhost/Options/TTLExtensionByFail', BOOL, o?.ttlExtensionByFail),
         refreshExpired: this.one(scope, 'Vhost/Options/RefreshExpired', BOOL, o?.refreshExpired),
         ageHeader: this.one(scope, 'Vhost/Options/AgeHeader', BOOL, o?.ageHeader),
+        ifRange: {
+          enabled: this.one(scope, 'Vhost/Options/IfRange', BOOL, o?.ifRange.enabled),
+          purge: this.one(scope, 'Vhost/Options/IfRange@Purge', BOOL, o?.ifRange.purge),
+        },
       },
       log: { accessPath: this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.log.accessPath) },
     };
@@ -797,10 +811,16 @@ class Validator {
       const aliases = this.many(vhostScope, 'Vhost/Alias', ALIAS) ?? [];
       const origins = this.many(vhostScope, 'Vhost/Origin/Address', ORIGIN_ADDRESS) ?? [];
       const settings = this.readVhostSettings(vhostScope, defaults);
+      const linkTarget = this.optional(vhostScope, 'Vhost/VhostLink', VHOST_REF);
+      const link = linkTarget === null ? null : { target: linkTarget, condition: this.one(vhostScope, 'Vhost/VhostLink@Condition', LINK_CONDITION) };
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, ...settings }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, ...settings, link }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
+    for (const problem of findLinkProblems(vhosts.map((v) => v.vhost))) {
+      const where = vhosts.find((v) => v.vhost.name === problem.vhost)?.where ?? 'Vhosts/Vhost';
+      this.#report(scope.file, `${where}/VhostLink`, problem.what);
+    }
     return vhosts.map((v) => v.vhost);
   }
 

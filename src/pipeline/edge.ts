@@ -7,7 +7,7 @@
  * -> deliver -> log (one access record, counters). Runs in workers.
  */
 import { totalmem } from 'node:os';
-import type { Config } from '../config/types.js';
+import type { Config, Vhost } from '../config/types.js';
 import { normalisePath, primaryKey } from '../cache/key.js';
 import { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
@@ -19,6 +19,8 @@ import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import { fetchFromOrigin } from '../origin/fetch.js';
 import { OriginPools } from '../origin/pool.js';
 import { VhostRouter, buildRouters } from '../policy/vhost.js';
+import type { LinkOutcome } from '../policy/vhost-link.js';
+import { linkApplies } from '../policy/vhost-link.js';
 import { C, bump, cacheResultIndex } from '../stats/counters.js';
 import { WorkerCounters } from '../stats/worker-counters.js';
 import { AccessLogs, writeAccessRecord } from './access-log.js';
@@ -34,6 +36,8 @@ import { PassTransaction } from './pass.js';
 interface Runtime {
   readonly config: Config;
   readonly routers: ReadonlyMap<string, VhostRouter>;
+  /** Vhosts by Name, for <VhostLink> targets. */
+  readonly byName: ReadonlyMap<string, Vhost>;
 }
 
 const EMPTY_ROUTER = new VhostRouter([], null);
@@ -66,7 +70,7 @@ export class Edge {
   constructor(config: Config, workerIndex: number, log: Logger) {
     this.counters = new WorkerCounters(workerIndex);
     this.#log = log;
-    this.#runtime = { config, routers: buildRouters(config) };
+    this.#runtime = runtimeOf(config);
     const disk = config.server.storage.disks[0];
     if (disk === undefined) throw new Error('config has no <Disk> (validation guarantees one)');
     this.store = new CacheStore(disk, config.server.storage);
@@ -81,6 +85,11 @@ export class Edge {
       passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#finish),
       finish: this.#finish,
       touch: (hex) => this.#touches.set(hex, Date.now()),
+      link: (ctx, writer, outcome) => {
+        const target = this.#linkTarget(ctx, outcome);
+        if (target !== null) this.#handOn(ctx, writer, target);
+        return target !== null;
+      },
     });
     this.#touchTimer = setInterval(() => this.flushTouches(), TOUCH_FLUSH_MS);
     this.#touchTimer.unref();
@@ -101,7 +110,7 @@ export class Edge {
 
   /** Swaps in a new config for requests that arrive from now on. */
   apply(config: Config): void {
-    this.#runtime = { config, routers: buildRouters(config) };
+    this.#runtime = runtimeOf(config);
     this.#pools.retain(config.vhosts.flatMap((v) => v.origins.map((o) => [o, v.originOptions] as const)));
   }
 
@@ -129,8 +138,37 @@ export class Edge {
     const ctx = new RequestCtx(head, vhost, path, startedAt);
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
-    if (vhost.options.caching && (head.method === 'GET' || head.method === 'HEAD')) this.#flow.handle(ctx, writer);
+    this.#dispatch(ctx, writer);
+  }
+
+  #dispatch(ctx: RequestCtx, writer: ResponseWriter): void {
+    const method = ctx.head.method;
+    if (ctx.vhost.options.caching && (method === 'GET' || method === 'HEAD')) this.#flow.handle(ctx, writer);
     else this.#pass(ctx, writer);
+  }
+
+  /** The vhost `ctx`'s vhost links to for this origin outcome, or null (no link, or it would revisit a vhost). */
+  #linkTarget(ctx: RequestCtx, outcome: LinkOutcome): Vhost | null {
+    const link = ctx.vhost.link;
+    if (link === null || !linkApplies(link.condition, outcome)) return null;
+    // The current config: a reload between hops links along the new one (validated acyclic as a whole).
+    const target = this.#runtime.byName.get(link.target);
+    if (target === undefined || target.name === ctx.vhost.name || ctx.linkedFrom.includes(target.name)) return null;
+    return target;
+  }
+
+  /**
+   * Starts the request over on the linked vhost (policy/vhost-link.ts): a new context on the same client request,
+   * which records the chain for the access log. The request counts for each vhost it enters; the response, bytes
+   * and timings count for the vhost that answered.
+   */
+  #handOn(ctx: RequestCtx, writer: ResponseWriter, target: Vhost): void {
+    const next = new RequestCtx(ctx.head, target, ctx.path, ctx.startedAt);
+    next.linkedFrom = [...ctx.linkedFrom, ctx.vhost.name];
+    bump(this.counters.forVhost(target.name), C.requests);
+    // The first vhost's abort handler must not finish the transaction: the linked one registers its own.
+    writer.onAbort(() => undefined);
+    this.#dispatch(next, writer);
   }
 
   #pass(ctx: RequestCtx, writer: ResponseWriter): void {
@@ -139,7 +177,11 @@ export class Edge {
     if (origin === undefined) throw new Error(`vhost ${vhost.name} has no origin (config validation guarantees one)`);
     bump(this.counters.forVhost(vhost.name), C.originRequests);
     ctx.originCounted = false;
-    new PassTransaction(ctx, writer, this.#finish).start(this.#pools.get(origin, vhost.originOptions), origin.text);
+    const link = (outcome: LinkOutcome): (() => void) | null => {
+      const target = this.#linkTarget(ctx, outcome);
+      return target === null ? null : () => this.#handOn(ctx, writer, target);
+    };
+    new PassTransaction(ctx, writer, this.#finish, link).start(this.#pools.get(origin, vhost.originOptions), origin.text);
   }
 
   /** The origin request of a cache fill: the client's headers minus conditionals and Range, plus validators. */
@@ -243,6 +285,10 @@ export class Edge {
     await this.#pools.destroyAll();
     await this.store.close();
   }
+}
+
+function runtimeOf(config: Config): Runtime {
+  return { config, routers: buildRouters(config), byName: new Map(config.vhosts.map((v) => [v.name, v] as const)) };
 }
 
 /** The normalised path and query of a Location/Content-Location value when it names the request's own host. */

@@ -56,6 +56,7 @@ const DEFAULT_OPTIONS: VhostOptions = {
   ttlExtensionByFail: true,
   refreshExpired: true,
   ageHeader: true,
+  ifRange: { enabled: true, purge: false },
 };
 
 /** `<Cache>` hot-tier settings when nothing sets them. */
@@ -115,6 +116,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         },
         options: DEFAULT_OPTIONS,
         log: { accessPath: '/var/log/flint/access.log' },
+        link: null,
       },
     ],
     defaultVhost: 'example.com',

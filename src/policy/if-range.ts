@@ -1,0 +1,20 @@
+/**
+ * @module policy/if-range
+ * `<Options><IfRange Purge="ON">` (STON enterprise.html, the 2-tier design): a parent purges its copy when a child
+ * asks with an If-Range date newer than the copy's Last-Modified, i.e. the child already holds a newer version than
+ * the parent. Pure; runs in workers.
+ *
+ * Only dates are compared, as STON does: an entity-tag If-Range that does not match says the copies differ but not
+ * which one is newer, so the parent answers 200 with its own copy (RFC 9110 §13.1.5) and the child replaces its
+ * partial object with it - consistent, never mixed.
+ */
+import { parseHttpDate } from '../cache/freshness.js';
+
+/** True when the If-Range value is an HTTP-date later than `lastModifiedMs` (a copy without one counts as older). */
+export function ifRangeIsNewer(ifRange: string, lastModifiedMs: number | null): boolean {
+  const value = ifRange.trim();
+  if (value.startsWith('"') || value.startsWith('W/')) return false;
+  const date = parseHttpDate(value);
+  if (date === null) return false;
+  return lastModifiedMs === null || date > lastModifiedMs;
+}
