@@ -238,6 +238,8 @@ export class CacheFlow {
       else this.#fail(ctx, writer, result.error);
       return;
     }
+    // <VhostLink>: the origin's answer to the block fetch (a 404, say) hands the request on without a second ask.
+    if (result.kind === 'not-partial' && result.status !== undefined && this.#services.link(ctx, writer, result.status)) return;
     const meta = result.kind === 'stored' ? store.get(ref) : undefined;
     if (result.kind === 'not-partial' || meta === undefined) {
       // The origin does not do ranges for this object, or it changed: drop any partial copy, fetch it whole.

@@ -115,6 +115,17 @@ describe('vhost link chains', () => {
     assert.equal(goneRecord?.vhost, 'a.test+b.test+c.test');
   });
 
+  test('a Range request is linked too: the linked vhost answers the range from its own cache', async () => {
+    const res = await request({ port, host: 'a.test', path: '/b-also', headers: { range: 'bytes=2-4' } });
+    assert.equal(res.status, 206);
+    assert.equal(res.body.toString(), '/b-');
+    assert.equal(res.headers['content-range'], `bytes 2-4/${'B:/b-also'.length}`);
+    assert.equal(seenFor(originA, '/b-also').length, 1, "one ask of a.test's origin: its 404 to the block fetch links at once");
+    assert.match(seenFor(originA, '/b-also')[0]?.headers.range ?? '', /^bytes=0-\d+$/, 'a.test asked for the block');
+    const [record] = await records('/b-also', 1);
+    assert.equal(record?.vhost, 'a.test+b.test');
+  });
+
   test('a status outside the condition is answered by the first vhost', async () => {
     const res = await get('a.test', '/forbidden');
     assert.equal(res.status, 403);
