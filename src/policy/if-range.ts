@@ -10,11 +10,21 @@
  */
 import { parseHttpDate } from '../cache/freshness.js';
 
-/** True when the If-Range value is an HTTP-date later than `lastModifiedMs` (a copy without one counts as older). */
-export function ifRangeIsNewer(ifRange: string, lastModifiedMs: number | null): boolean {
+/**
+ * Clock skew tolerated between tiers. A Last-Modified further in the future than this cannot come from an origin,
+ * so such an If-Range never purges (it would let any client force an origin fetch per request). A client sending
+ * a plausible newer date still can: enable Purge on parents that only children reach.
+ */
+const MAX_SKEW_MS = 60_000;
+
+/**
+ * True when the If-Range value is an HTTP-date later than `lastModifiedMs` (a copy without one counts as older)
+ * and not in the future.
+ */
+export function ifRangeIsNewer(ifRange: string, lastModifiedMs: number | null, nowMs = Date.now()): boolean {
   const value = ifRange.trim();
   if (value.startsWith('"') || value.startsWith('W/')) return false;
   const date = parseHttpDate(value);
-  if (date === null) return false;
+  if (date === null || date > nowMs + MAX_SKEW_MS) return false;
   return lastModifiedMs === null || date > lastModifiedMs;
 }

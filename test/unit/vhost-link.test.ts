@@ -49,6 +49,7 @@ test('chains: valid chains pass; self, missing and cycles are named once', () =>
 test('If-Range purge: only a date newer than the stored Last-Modified', () => {
   const lm = Date.parse('Mon, 30 Nov 2026 10:00:00 GMT');
   assert.equal(ifRangeIsNewer('Mon, 30 Nov 2026 10:00:01 GMT', lm), true);
+  assert.equal(ifRangeIsNewer('Mon, 30 Nov 2026 10:00:01 GMT', lm, lm - 3_600_000), false, 'a date in the future never purges');
   assert.equal(ifRangeIsNewer('Mon, 30 Nov 2026 10:00:00 GMT', lm), false);
   assert.equal(ifRangeIsNewer('Mon, 30 Nov 2026 09:00:00 GMT', lm), false);
   assert.equal(ifRangeIsNewer('Mon, 30 Nov 2026 09:00:00 GMT', null), true, 'a copy without Last-Modified counts as older');
