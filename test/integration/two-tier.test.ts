@@ -3,7 +3,10 @@
  * Flints, the parents in front of one scripted origin that does Range and If-Range (dates only, like a storage
  * without ETags). Blocks are 64 KiB on both tiers, objects 5 blocks.
  *
- *   client --> child (www.test, img.test) --> parent(s) (www.test + alias img.test: one cache; nopurge.test) --> origin
+ *   client --> child (www.test, img.test) --> parent(s) (www.test + alias img.test: one cache) --> origin
+ *
+ * The parents also have nopurge.test (IfRange ON, no Purge) and noifrange.test (IfRange OFF), asked directly as
+ * controls for the Purge test.
  *
  * The child has two vhosts (two sites) so the parent's cache is shared by two child caches: what one child vhost
  * fetched, the other gets from the parent without the origin. PARENTS is the number of parent Flints; with one the
@@ -103,6 +106,7 @@ describe('2-tier: child Flint over parent Flint', () => {
         vhosts: vhostXml([
           { name: 'www.test', aliases: ['img.test'], port, origin: origin.address, extra: '<Options><IfRange Purge="ON">ON</IfRange></Options>' },
           { name: 'nopurge.test', port, origin: origin.address },
+          { name: 'noifrange.test', port, origin: origin.address, extra: '<Options><IfRange>OFF</IfRange></Options>' },
         ]),
       }));
       parents.push({ flint, port });
@@ -194,7 +198,8 @@ describe('2-tier: child Flint over parent Flint', () => {
     const atParent = (host: string, headers: Record<string, string> = {}): Promise<TestResponse> => request({ port: parent.port, host, path, headers });
     assert.ok((await viaChild('www.test', path)).body.equals(old), 'the parent caches v1 through the child');
     assert.ok((await atParent('nopurge.test')).body.equals(old));
-    assert.equal(seenFor(origin, path).length, 2, 'one fetch per parent vhost (two caches)');
+    assert.ok((await atParent('noifrange.test')).body.equals(old));
+    assert.equal(seenFor(origin, path).length, 3, 'one fetch per parent vhost (three caches)');
     objects.set(path, v2(13));
     const fresh = (objects.get(path) as Version).body;
     // What a child holding v2 sends when it resumes: its range with If-Range = v2's Last-Modified.
@@ -202,16 +207,18 @@ describe('2-tier: child Flint over parent Flint', () => {
     const kept = await atParent('nopurge.test', childRequest);
     assert.equal(kept.status, 200, 'without Purge: the validator does not match, the whole stored copy');
     assert.ok(kept.body.equals(old), 'nopurge.test still serves v1');
-    assert.equal(seenFor(origin, path).length, 2, 'and did not ask the origin');
+    assert.equal(seenFor(origin, path).length, 3, 'and did not ask the origin');
+    // <IfRange>OFF ignores If-Range (STON's default): the range of whatever is stored.
+    assertBytes(await atParent('noifrange.test', childRequest), old, 1000, 1999, 'IfRange OFF serves the stored range');
     const purged = await atParent('www.test', childRequest);
     assertBytes(purged, fresh, 1000, 1999, 'Purge=ON refetched v2 and the If-Range now matches');
-    assert.equal(seenFor(origin, path).length, 3, 'one refetch');
+    assert.equal(seenFor(origin, path).length, 4, 'one refetch');
     assert.ok(parent.flint.logs.some((l) => l.event === 'cache.if_range_purge'), 'the purge is logged');
     // An older or equal If-Range never purges.
     const older = await atParent('www.test', { range: 'bytes=0-9', 'if-range': httpDate(T1) });
     assert.equal(older.status, 200);
     assert.ok(older.body.equals(fresh));
-    assert.equal(seenFor(origin, path).length, 3);
+    assert.equal(seenFor(origin, path).length, 4);
     record(path);
   });
 });
