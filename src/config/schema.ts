@@ -25,6 +25,7 @@ export type SettingType =
   | 'host-name'
   | 'alias'
   | 'vhost-ref'
+  | 'link-condition'
   | 'ip'
   | 'ip-or-cidr'
   | 'listen'
@@ -961,6 +962,37 @@ export const SETTINGS: readonly Setting[] = [
     field: 'server.log.infoPath',
     doc: 'File of the process (Info) log, JSON lines; relative to the install directory. Absent = stdout.',
   },
+  // ---- <Options><IfRange> and <VhostLink> (issue 4: VhostLink chains and 2-tier parents)
+  {
+    path: 'Vhost/Options/IfRange',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.ifRange.enabled',
+    doc: "ON: a Range request's If-Range is honoured (206 when it matches the stored copy, else the whole 200, RFC 9110); OFF: If-Range is ignored. STON's default is OFF; Flint keeps the RFC behaviour by default.",
+  },
+  {
+    path: 'Vhost/Options/IfRange@Purge',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].options.ifRange.purge',
+    doc: 'For 2-tier parents: when a client (a child cache) sends an If-Range date newer than the stored copy\'s Last-Modified, the copy is purged and refetched from the origin, so resumed downloads stay consistent across tiers.',
+  },
+  {
+    path: 'Vhost/VhostLink',
+    type: 'vhost-ref',
+    default: null,
+    field: 'vhosts[].link',
+    doc: 'When this vhost\'s origin answers as `Condition` says, the request is handed to this vhost (its origin, its cache). Chains (a -> b -> c) are followed; links to a missing vhost, to itself or in a cycle are rejected.',
+  },
+  {
+    path: 'Vhost/VhostLink@Condition',
+    type: 'link-condition',
+    default: '404',
+    field: 'vhosts[].link',
+    doc: 'When the link applies: a comma-separated list of status codes (`404,410`), classes (`4xx`, `5xx`) and `fail` (connect/receive failure before the origin answered).',
+  },
   // ---- <Log> (VHostDefault, overridden per vhost)
   {
     path: 'Vhost/Log/Access',
@@ -985,6 +1017,7 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'host-name': 'a DNS name or IPv4 address, no port: `example.com`',
   alias: 'a host name, or `*.` followed by one (every subdomain): `*.example.com`',
   'vhost-ref': 'the Name of a vhost in this file',
+  'link-condition': 'comma-separated status codes (`404`), classes (`4xx`, `5xx`) and `fail`: `404,410`, `5xx,fail`',
   ip: 'an IPv4 or IPv6 address: `127.0.0.1`, `::1`',
   'ip-or-cidr': 'an IPv4/IPv6 address or CIDR range: `10.0.0.0/8`, `::1`, `fd00::/8`',
   listen: '`*:port`, `ipv4:port` or `[ipv6]:port` (`*` = every IPv4 address, `[::]` = every IPv6 address)',

@@ -176,7 +176,34 @@ export interface VhostOptions {
   readonly purge2Expire: PurgeToExpire;
   /** `<RootPurgeExpire>`: ON allows purge and expire of `host/*`, PURGE/EXPIRE only that one, OFF neither. Default ON. */
   readonly rootPurgeExpire: RootPurgeExpire;
+  readonly ifRange: IfRangeOptions;
 }
+
+/** `<Options><IfRange Purge="OFF">ON</IfRange>`: how client If-Range is treated (STON enterprise.html). */
+export interface IfRangeOptions {
+  /** Element text: ON = honour If-Range (206 when it matches, else 200); OFF = ignore it. Default ON (STON: OFF). */
+  readonly enabled: boolean;
+  /** `Purge`: a client (child cache) with a newer Last-Modified than the stored copy purges it and refetches. Default OFF. */
+  readonly purge: boolean;
+}
+
+/** `<VhostLink Condition>`: which origin answers hand a request to the linked vhost. */
+export interface LinkCondition {
+  /** Exact status codes (`404,410`). */
+  readonly statuses: readonly number[];
+  /** Status classes by first digit (`4xx` = 4). */
+  readonly classes: readonly number[];
+  /** `fail`: the origin could not be reached or stopped answering before the response head. */
+  readonly onFail: boolean;
+}
+
+/** `<VhostLink Condition="...">other.vhost</VhostLink>` (STON adv_vhost.html). */
+export interface VhostLink {
+  /** Name of the vhost the request is handed to. */
+  readonly target: string;
+  readonly condition: LinkCondition;
+}
+
 
 /**
  * One TTL rule (`<TTLRules><Rule>` or a line of svc/<vhost>/ttl.txt): when the URL glob and the origin status
@@ -264,6 +291,8 @@ export interface Vhost {
   readonly log: VhostLog;
   /** TTL, bypass and query-string rules (not inherited from VHostDefault). */
   readonly rules: VhostRules;
+  /** `<VhostLink>`: where requests go when this vhost's origin answers with the condition; null = no link. Default null. */
+  readonly link: VhostLink | null;
 }
 
 export interface ManagerConfig {

@@ -16,8 +16,10 @@ import type { RuleElement } from './rules.js';
 import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
 import { BALANCE_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE } from './types.js';
+import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
 import type {
   Config,
+  LinkCondition,
   DiskConfig,
   HealthCheckerConfig,
   ListenAddress,
@@ -394,6 +396,14 @@ const HOST_NAME: ValueType<string> = {
 };
 
 const VHOST_REF: ValueType<string> = { type: 'vhost-ref', parse: HOST_NAME.parse };
+
+const LINK_CONDITION: ValueType<LinkCondition> = {
+  type: 'link-condition',
+  parse(text) {
+    const parsed = parseLinkCondition(text);
+    return 'error' in parsed ? fail(parsed.error) : ok(parsed.value);
+  },
+};
 
 const ALIAS: ValueType<string> = {
   type: 'alias',
@@ -875,6 +885,10 @@ class Validator {
         ...this.#readKeyOptions(scope, o),
         purge2Expire: this.one(scope, 'Vhost/Options/Purge2Expire', PURGE_2_EXPIRE, o?.purge2Expire),
         rootPurgeExpire: this.one(scope, 'Vhost/Options/RootPurgeExpire', ROOT_PURGE, o?.rootPurgeExpire),
+        ifRange: {
+          enabled: this.one(scope, 'Vhost/Options/IfRange', BOOL, o?.ifRange.enabled),
+          purge: this.one(scope, 'Vhost/Options/IfRange@Purge', BOOL, o?.ifRange.purge),
+        },
       },
       log: { accessPath: this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.log.accessPath) },
     };
@@ -1020,10 +1034,16 @@ class Validator {
       const standbyOrigins = this.many(vhostScope, 'Vhost/Origin/Address2', ORIGIN_ADDRESS) ?? [];
       const settings = this.readVhostSettings(vhostScope, defaults);
       const rules = this.#readRules(vhostScope, name, settings.options.applyQueryString);
+      const linkTarget = this.optional(vhostScope, 'Vhost/VhostLink', VHOST_REF);
+      const link = linkTarget === null ? null : { target: linkTarget, condition: this.one(vhostScope, 'Vhost/VhostLink@Condition', LINK_CONDITION) };
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
+    for (const problem of findLinkProblems(vhosts.map((v) => v.vhost))) {
+      const where = vhosts.find((v) => v.vhost.name === problem.vhost)?.where ?? 'Vhosts/Vhost';
+      this.#report(scope.file, `${where}/VhostLink`, problem.what);
+    }
     return vhosts.map((v) => v.vhost);
   }
 

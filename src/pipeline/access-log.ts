@@ -25,7 +25,7 @@ export class AccessLogs {
 /** Writes the access record of a finished transaction. `now` is performance.now() at the end. */
 export function writeAccessRecord(logger: Logger, ctx: RequestCtx, status: TransactionStatus, bytesSent: number, now: number): void {
   logger.info({
-    vhost: ctx.vhost.name,
+    vhost: ctx.vhostChain,
     clientIp: ctx.head.clientIp,
     method: ctx.head.method,
     url: ctx.url,

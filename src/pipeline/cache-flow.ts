@@ -33,6 +33,9 @@ import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.
 import type { PassTransaction } from './pass.js';
 import { STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, isStaleIfErrorAllowed } from '../policy/cacheable.js';
 import type { CacheResult } from '../stats/counters.js';
+import type { LinkOutcome } from '../policy/vhost-link.js';
+import { linkApplies } from '../policy/vhost-link.js';
+import { ifRangeIsNewer } from '../policy/if-range.js';
 import type { BodySource } from './body-source.js';
 import { BlockSource, InlineSource, LocalFillSource, RemoteFillSource } from './body-source.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
@@ -61,6 +64,11 @@ export interface CacheFlowServices {
   finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
   /** Records that an object was read now (batched LRU touches). */
   touch(hex: string): void;
+  /**
+   * Hands the request to the vhost its vhost links to when the origin's `outcome` meets the <VhostLink>
+   * condition; true when it did (the linked vhost answers and finishes the transaction).
+   */
+  link(ctx: RequestCtx, writer: ResponseWriter, outcome: LinkOutcome): boolean;
 }
 
 /** How often a request waiting for blocks another worker fetches checks their leases. */
@@ -101,8 +109,10 @@ export class CacheFlow {
     const head = ctx.head;
     const now = Date.now();
     const primary = primaryKey(ctx.vhost.name, ctx.keyPath, ctx.keyQuery);
-    // Requests with their own cache directives take the full path (they may refuse a fresh copy).
-    if (headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined) {
+    // Requests with their own cache directives take the full path (they may refuse a fresh copy), and so do
+    // If-Range requests on a purging parent (the copy may have to go).
+    const purgeCheck = ctx.vhost.options.ifRange.purge && headerValue(head, 'if-range') !== undefined;
+    if (headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined && !purgeCheck) {
       const entry = hot.lookup(primary, head.headers, now);
       if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
     }
@@ -120,6 +130,7 @@ export class CacheFlow {
     let meta: ObjectMeta | undefined;
     if (committing !== null) ({ ref, meta } = committing);
     else meta = ref.vary[0] === '*' ? undefined : store.get(ref);
+    if (meta !== undefined && committing === null && this.#purgeForIfRange(ctx, ref, meta)) meta = undefined;
     if (meta !== undefined && meta.complete === false) {
       void this.#partialHit(ctx, writer, ref, meta, directives);
       return;
@@ -138,6 +149,23 @@ export class CacheFlow {
       return;
     }
     this.#miss(ctx, writer, ref, null);
+  }
+
+  /**
+   * `<IfRange Purge="ON">`: a client (a child cache) whose If-Range date is newer than this copy holds a newer
+   * version than this node: drop the copy (index and hot tier) so the request refetches it from the origin and the
+   * child's resumed range is served from the same version it already has (policy/if-range.ts).
+   */
+  #purgeForIfRange(ctx: RequestCtx, ref: ObjectRef, meta: ObjectMeta): boolean {
+    const options = ctx.vhost.options.ifRange;
+    const ifRange = headerValue(ctx.head, 'if-range');
+    if (!options.purge || !options.enabled || ifRange === undefined || headerValue(ctx.head, 'range') === undefined) return false;
+    if (!ifRangeIsNewer(ifRange, meta.lastModifiedMs)) return false;
+    const { store, hot, log } = this.#services;
+    store.index.remove(ref.hash, Date.now());
+    hot.invalidate(ref.hex);
+    log.info({ event: 'cache.if_range_purge', vhost: ctx.vhost.name, url: ctx.url, ifRange }, 'If-Range newer than the stored copy: purged, refetching');
+    return true;
   }
 
   /**
@@ -171,7 +199,7 @@ export class CacheFlow {
     const now = Date.now();
     const ageSec = currentAge(meta, now);
     const range = headerValue(ctx.head, 'range');
-    const ifRange = headerValue(ctx.head, 'if-range');
+    const ifRange = ctx.vhost.options.ifRange.enabled ? headerValue(ctx.head, 'if-range') : undefined;
     const fresh = decideServe({ stored: this.#servable(meta, ageSec), request: directives }) === 'fresh';
     const parsed = range === undefined ? null : parseRange(range, meta.size);
     // A partial copy answers only fresh range requests; anything else fetches the whole object (it replaces this).
@@ -210,6 +238,8 @@ export class CacheFlow {
       else this.#fail(ctx, writer, result.error);
       return;
     }
+    // <VhostLink>: the origin's answer to the block fetch (a 404, say) hands the request on without a second ask.
+    if (result.kind === 'not-partial' && result.status !== undefined && this.#services.link(ctx, writer, result.status)) return;
     const meta = result.kind === 'stored' ? store.get(ref) : undefined;
     if (result.kind === 'not-partial' || meta === undefined) {
       // The origin does not do ranges for this object, or it changed: drop any partial copy, fetch it whole.
@@ -474,6 +504,8 @@ export class CacheFlow {
       keepsStoredCopy,
       onHead: (status, headers, requestTime, responseTime): FillHead | null => {
         if (keepsStoredCopy(status)) return null;
+        // An answer that hands the request on along <VhostLink> is never stored here (policy/vhost-link.ts).
+        if (vhost.link !== null && linkApplies(vhost.link.condition, status)) return null;
         const decision = decideStorage({
           method: 'GET',
           status,
@@ -557,6 +589,13 @@ export class CacheFlow {
     if (fill.state === 'failed') {
       this.#fail(ctx, writer, fill.error);
       return;
+    }
+    if (fill.state === 'uncacheable' && ctx.vhost.link !== null && linkApplies(ctx.vhost.link.condition, fill.originStatus)) {
+      // <VhostLink>: the linked vhost answers (its origin, its cache); this origin's answer is dropped.
+      if (this.#services.link(ctx, writer, fill.originStatus)) {
+        if (owner) fill.abandon();
+        return;
+      }
     }
     if (fill.state === 'uncacheable') {
       // Not storable: the owner's client takes the origin stream; followers fetch on their own (hit-for-pass).
@@ -734,7 +773,8 @@ export class CacheFlow {
     // Range applies to GET only (RFC 9110 §14.2): a HEAD with Range gets the 200 head.
     const range = head.method === 'GET' ? headerValue(head, 'range') : undefined;
     if (range !== undefined && status === 200 && size >= 0) {
-      const ifRange = headerValue(head, 'if-range');
+      // <IfRange>OFF ignores If-Range (STON): the range is served from whatever is stored.
+      const ifRange = ctx.vhost.options.ifRange.enabled ? headerValue(head, 'if-range') : undefined;
       const honour = ifRange === undefined || (validators !== null && ifRangeMatches(ifRange, { etag: validators.etag, lastModifiedMs: validators.lastModifiedMs }));
       const parsed = honour ? parseRange(range, size) : ({ kind: 'none' } as const);
       if (parsed.kind === 'unsatisfiable') {
@@ -825,6 +865,8 @@ export class CacheFlow {
   }
 
   #fail(ctx: RequestCtx, writer: ResponseWriter, error: unknown): void {
+    // <VhostLink Condition="fail">: the origin could not be reached or stopped before its answer's head.
+    if ((error as { source?: string } | null)?.source === 'origin' && this.#services.link(ctx, writer, 'fail')) return;
     const response = errorResponse(error);
     ctx.cacheResult = 'TCP_ERROR';
     ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';

@@ -31,6 +31,8 @@ export class RequestCtx {
   originCounted = false;
   /** Location and Content-Location of the origin's response to an unsafe request (invalidated with the target). */
   responseLocations: readonly string[] = [];
+  /** Names of the vhosts that handed this request on by <VhostLink>, in order (empty when it was not linked). */
+  linkedFrom: readonly string[] = [];
   /** The request path with dot segments removed (cache key and origin request use it). */
   readonly path: string;
   /** Path and query the cache key is built from (CaseSensitive, ApplyQueryString, query-string rules applied). */
@@ -48,6 +50,11 @@ export class RequestCtx {
     this.keyPath = path;
     this.keyQuery = head.query;
     this.startedAt = startedAt;
+  }
+
+  /** The vhost chain for the access log: `a.com+b.com+c.com` after two <VhostLink> hops, else the vhost name. */
+  get vhostChain(): string {
+    return this.linkedFrom.length === 0 ? this.vhost.name : `${this.linkedFrom.join('+')}+${this.vhost.name}`;
   }
 
   /** Path plus query as the client sent it (access log). */

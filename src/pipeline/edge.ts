@@ -7,7 +7,7 @@
  * -> deliver -> log (one access record, counters). Runs in workers.
  */
 import { totalmem } from 'node:os';
-import type { Config } from '../config/types.js';
+import type { Config, Vhost } from '../config/types.js';
 import { normalisePath, primaryKey } from '../cache/key.js';
 import { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
@@ -21,6 +21,8 @@ import { IGNORE_OUTCOMES, OriginHealthView } from '../origin/health-view.js';
 import { OriginRouter } from '../origin/router.js';
 import { VhostRouter, buildRouters } from '../policy/vhost.js';
 import { VhostRuleSet, buildRuleSets } from '../policy/rules.js';
+import type { LinkOutcome } from '../policy/vhost-link.js';
+import { linkApplies } from '../policy/vhost-link.js';
 import { C, bump, cacheResultIndex } from '../stats/counters.js';
 import { WorkerCounters } from '../stats/worker-counters.js';
 import { AccessLogs, writeAccessRecord } from './access-log.js';
@@ -40,6 +42,8 @@ interface Runtime {
   readonly routers: ReadonlyMap<string, VhostRouter>;
   /** Compiled TTL/bypass/cache-key rules by vhost name (built here from the plain Config, never sent over IPC). */
   readonly rules: ReadonlyMap<string, VhostRuleSet>;
+  /** Vhosts by Name, for <VhostLink> targets. */
+  readonly byName: ReadonlyMap<string, Vhost>;
 }
 
 const EMPTY_ROUTER = new VhostRouter([], null);
@@ -80,7 +84,7 @@ export class Edge {
     this.#log = log;
     this.#origins = new OriginRouter(log, this.originHealth, outcomes);
     this.#origins.apply(config);
-    this.#runtime = { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts) };
+    this.#runtime = runtimeOf(config);
     const disk = config.server.storage.disks[0];
     if (disk === undefined) throw new Error('config has no <Disk> (validation guarantees one)');
     this.store = new CacheStore(disk, config.server.storage);
@@ -97,6 +101,11 @@ export class Edge {
       touch: (hex) => {
         this.#touches.set(hex, Date.now());
         this.#hitCounts.set(hex, (this.#hitCounts.get(hex) ?? 0) + 1);
+      },
+      link: (ctx, writer, outcome) => {
+        const target = this.#linkTarget(ctx, outcome);
+        if (target !== null) this.#handOn(ctx, writer, target);
+        return target !== null;
       },
     });
     this.#touchTimer = setInterval(() => this.flushTouches(), TOUCH_FLUSH_MS);
@@ -119,7 +128,7 @@ export class Edge {
 
   /** Swaps in a new config for requests that arrive from now on. */
   apply(config: Config): void {
-    this.#runtime = { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts) };
+    this.#runtime = runtimeOf(config);
     this.#origins.apply(config);
   }
 
@@ -151,13 +160,19 @@ export class Edge {
     const ctx = new RequestCtx(head, vhost, path, startedAt);
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
+    this.#dispatch(ctx, writer);
+  }
+
+  /** Cache flow or pass-through for a request on its (possibly linked) vhost: bypass rules and the cache key apply here. */
+  #dispatch(ctx: RequestCtx, writer: ResponseWriter): void {
+    const vhost = ctx.vhost;
     if (vhost.options.caching) {
-      const rules = runtime.rules.get(vhost.name) ?? new VhostRuleSet(vhost);
+      const rules = this.#runtime.rules.get(vhost.name) ?? new VhostRuleSet(vhost);
       ctx.rules = rules;
-      const decision = rules.bypass(head, path);
+      const decision = rules.bypass(ctx.head, ctx.path);
       if (!decision.bypass) {
         if (!rules.plainKey) {
-          const key = rules.keyParts(path, head.query);
+          const key = rules.keyParts(ctx.path, ctx.head.query);
           ctx.keyPath = key.path;
           ctx.keyQuery = key.query;
         }
@@ -169,6 +184,30 @@ export class Edge {
     this.#pass(ctx, writer, true);
   }
 
+  /** The vhost `ctx`'s vhost links to for this origin outcome, or null (no link, or it would revisit a vhost). */
+  #linkTarget(ctx: RequestCtx, outcome: LinkOutcome): Vhost | null {
+    const link = ctx.vhost.link;
+    if (link === null || !linkApplies(link.condition, outcome)) return null;
+    // The current config: a reload between hops links along the new one (validated acyclic as a whole).
+    const target = this.#runtime.byName.get(link.target);
+    if (target === undefined || target.name === ctx.vhost.name || ctx.linkedFrom.includes(target.name)) return null;
+    return target;
+  }
+
+  /**
+   * Starts the request over on the linked vhost (policy/vhost-link.ts): a new context on the same client request,
+   * which records the chain for the access log. The request counts for each vhost it enters; the response, bytes
+   * and timings count for the vhost that answered.
+   */
+  #handOn(ctx: RequestCtx, writer: ResponseWriter, target: Vhost): void {
+    const next = new RequestCtx(ctx.head, target, ctx.path, ctx.startedAt);
+    next.linkedFrom = [...ctx.linkedFrom, ctx.vhost.name];
+    bump(this.counters.forVhost(target.name), C.requests);
+    // The first vhost's abort handler must not finish the transaction: the linked one registers its own.
+    writer.onAbort(() => undefined);
+    this.#dispatch(next, writer);
+  }
+
   /**
    * A pass-through origin transaction. `bypass`: the request is not for the cache at all (method, Caching OFF), so
    * `<OriginAffinity>` keeps the client on one member; the cache flow's passes (hit-for-pass) balance like fills.
@@ -177,8 +216,12 @@ export class Edge {
     const vhost = ctx.vhost;
     bump(this.counters.forVhost(vhost.name), C.originRequests);
     ctx.originCounted = false;
+    const link = (outcome: LinkOutcome): (() => void) | null => {
+      const target = this.#linkTarget(ctx, outcome);
+      return target === null ? null : () => this.#handOn(ctx, writer, target);
+    };
     const selection = bypass ? OriginRouter.forBypass(vhost, ctx.originUrl, ctx.head.clientIp) : OriginRouter.forUrl(vhost, ctx.originUrl);
-    new PassTransaction(ctx, writer, this.#finish).start((request: OriginRequest, sink: OriginSink) =>
+    new PassTransaction(ctx, writer, this.#finish, link).start((request: OriginRequest, sink: OriginSink) =>
       this.#origins.open(vhost, { ...request, selection, onMember: (member) => void (ctx.origin = member) }, sink),
     );
   }
@@ -293,6 +336,10 @@ export class Edge {
     await this.#origins.close();
     await this.store.close();
   }
+}
+
+function runtimeOf(config: Config): Runtime {
+  return { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts), byName: new Map(config.vhosts.map((v) => [v.name, v] as const)) };
 }
 
 /** The normalised path and query of a Location/Content-Location value when it names the request's own host. */

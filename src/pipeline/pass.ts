@@ -14,9 +14,16 @@ import { ERROR_HEADERS, errorResponse } from './fail.js';
 import { clientResponseHead, originRequestHeaders } from './headers.js';
 import { RequestBodyStream, hasRequestBody } from './request-body.js';
 import { headerValue } from '../http/request.js';
+import type { LinkOutcome } from '../policy/vhost-link.js';
 
 /** Called once when the transaction ends; `bytesSent` is the body bytes handed to the client socket. */
 export type FinishCallback = (ctx: RequestCtx, status: TransactionStatus, bytesSent: number) => void;
+
+/**
+ * <VhostLink> hook: given the origin's status (or `fail` before any head), returns the continuation that hands the
+ * request to the linked vhost, or null when the answer stays here.
+ */
+export type LinkHook = (outcome: LinkOutcome) => (() => void) | null;
 
 /** Statuses whose responses never carry a body (RFC 9110 §6.4.1). */
 function isBodyless(method: string, status: number): boolean {
@@ -30,11 +37,13 @@ export class PassTransaction implements OriginSink {
   #transfer: OriginTransfer | null = null;
   #body: RequestBodyStream | null = null;
   #finished = false;
+  readonly #link: LinkHook | null;
 
-  constructor(ctx: RequestCtx, writer: ResponseWriter, finish: FinishCallback) {
+  constructor(ctx: RequestCtx, writer: ResponseWriter, finish: FinishCallback, link: LinkHook | null = null) {
     this.#ctx = ctx;
     this.#writer = writer;
     this.#finish = finish;
+    this.#link = link;
     writer.onAbort(() => {
       this.#transfer?.abort();
       this.#body?.destroy();
@@ -74,6 +83,7 @@ export class PassTransaction implements OriginSink {
   }
 
   onHeaders(status: number, headers: OriginHeaders, statusText: string): void {
+    if (this.#handedOn(status)) return;
     const ctx = this.#ctx;
     ctx.status = status;
     ctx.firstByteAt = performance.now();
@@ -111,6 +121,7 @@ export class PassTransaction implements OriginSink {
     const ctx = this.#ctx;
     ctx.errorCode = error.code;
     this.#transfer?.abort();
+    if (!this.#writer.headersSent && error.source === 'origin' && this.#handedOn('fail')) return;
     if (!this.#writer.headersSent) {
       const response = errorResponse(error);
       ctx.status = response.status;
@@ -121,6 +132,21 @@ export class PassTransaction implements OriginSink {
       this.#writer.close();
       this.#end('aborted');
     }
+  }
+
+  /**
+   * Hands the request to the linked vhost when the outcome meets this vhost's <VhostLink> (never with a request
+   * body: it went to this origin already). This transaction then ends without an access record: the linked one
+   * writes it, with the chain.
+   */
+  #handedOn(outcome: LinkOutcome): boolean {
+    if (this.#link === null || this.#body !== null || this.#finished) return false;
+    const next = this.#link(outcome);
+    if (next === null) return false;
+    this.#finished = true;
+    this.#transfer?.abort();
+    next();
+    return true;
   }
 
   #end(status: TransactionStatus): void {

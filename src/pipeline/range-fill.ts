@@ -17,7 +17,7 @@ export type RangeFillResult =
   /** The origin sent the whole object (it ignores Range, or the object changed): a whole-object fill took it over. */
   | { readonly kind: 'whole'; readonly fill: Fill }
   /** The origin did not answer with the expected 206 (ignores Range, object changed, not storable). */
-  | { readonly kind: 'not-partial'; readonly reason: string }
+  | { readonly kind: 'not-partial'; readonly reason: string; readonly status?: number }
   | { readonly kind: 'failed'; readonly error: FlintError | Error };
 
 /** Decides storage for the object the 206 is part of (called with status 200 and the response headers). */
@@ -114,7 +114,7 @@ export class RangeFill implements OriginSink {
         return;
       }
     }
-    if (status !== 206) return this.#settle({ kind: 'not-partial', reason: `origin answered ${status} to a range request` });
+    if (status !== 206) return this.#settle({ kind: 'not-partial', reason: `origin answered ${status} to a range request`, status });
     const range = parseContentRange(headers['content-range']);
     const bs = this.#store.blockSize;
     if (range === null || range.start !== this.#first * bs) return this.#settle({ kind: 'not-partial', reason: 'unexpected Content-Range' });

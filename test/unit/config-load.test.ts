@@ -66,6 +66,7 @@ const DEFAULT_OPTIONS: VhostOptions = {
   varyHeaders: null,
   purge2Expire: 'NONE',
   rootPurgeExpire: 'ON',
+  ifRange: { enabled: true, purge: false },
 };
 
 /** `<Cache>` hot-tier settings when nothing sets them. */
@@ -136,6 +137,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         options: DEFAULT_OPTIONS,
         log: { accessPath: '/var/log/flint/access.log' },
         rules: { ttl: [], bypass: [], queryString: [] },
+        link: null,
       },
     ],
     defaultVhost: 'example.com',
