@@ -58,7 +58,7 @@ function pathOf(i: number): string {
 
 async function fill(index: CacheIndex, paths: readonly string[]): Promise<void> {
   const now = Date.now();
-  const pending: Array<Promise<void>> = [];
+  const pending: Array<Promise<unknown>> = [];
   for (const path of paths) {
     const primary = primaryKey(HOST, path, '');
     const key = objectKey(primary, '');

@@ -13,7 +13,7 @@ import type { Logger } from '../src/log.js';
 import { createProcessLogger, flushLogs } from '../src/log.js';
 import { Edge } from '../src/pipeline/edge.js';
 import { OutcomeReporter } from '../src/origin/health-reporter.js';
-import { ControlForwarder, dropPurgedFromHotTier } from '../src/pipeline/control-method.js';
+import { ControlForwarder } from '../src/pipeline/control-method.js';
 import { listenKey } from '../src/policy/vhost.js';
 
 const STATS_INTERVAL_MS = 1000;
@@ -102,7 +102,7 @@ function onMessage(message: PrimaryMessage): void {
       applyOriginHealth(message.down);
       return;
     case 'cache-control':
-      if (edge !== null) dropPurgedFromHotTier(edge.hot, message.scopes);
+      edge?.applyControlNotice(message.scopes);
       sendToPrimary({ type: 'cache-control-done', requestId: message.requestId });
       return;
     case 'cache-control-result':

@@ -6,6 +6,7 @@
  *   vary     primary hash -> Vary field names                  how to compute the variant key of a URL
  *   keys     "primary \0 variant" (ordered string) -> hash     full key strings, for purge scans and inspection
  *   fills    object hash -> FillRecord                         who is fetching an object, and its progress
+ *   fillkeys object key string -> lease hash                   the fills by key, so a purge finds fills in flight
  *   lru      8-byte BE access time (ms) + hash -> ''          eviction order (oldest first)
  *   atime    object hash -> access time (ms)                   where an object sits in `lru`
  *   free     block id (uint32) -> release time (ms)            released blocks, reusable after a grace period
@@ -13,13 +14,16 @@
  *   hits     object hash -> hit count                          for the inspector; added in the batched touches
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
  * (>= nextBlock)}; `objects` points only at blocks whose bytes were fully written before the record was committed;
- * usedBytes = sum of committed objects' block bytes + inline bytes. Options follow spikes.md item 2: noSync (the
- * index is a rebuildable cache), overlappingSync off (avoids MDB_PANIC after a SIGKILLed async writer).
+ * usedBytes = sum of committed objects' block bytes + inline bytes; a fill whose record carries `controls` (a purge
+ * ran while it was in flight) never commits its result as fresh: commit applies those commands first. Options
+ * follow spikes.md item 2: noSync (the index is a rebuildable cache), overlappingSync off (avoids MDB_PANIC after a
+ * SIGKILLed async writer).
  */
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { currentAge } from './freshness.js';
 import type { StoredTiming } from './freshness.js';
 
 /** Everything known about one stored response. Times are ms since epoch unless named `...Sec`. */
@@ -73,6 +77,13 @@ export interface ObjectMeta {
 /** A cache-control command applied to objects (see applyControl). */
 export type ControlAction = 'purge' | 'expire' | 'expireafter' | 'hardpurge';
 
+/** A cache-control command that reached a fill in flight; its commit applies it (see commit). */
+export interface FillControl {
+  readonly action: ControlAction;
+  /** expireafter's delay (seconds); 0 for the others. */
+  readonly sec: number;
+}
+
 /** What applyControl did: objects affected and their body bytes. */
 export interface ControlResult {
   count: number;
@@ -107,6 +118,13 @@ export interface FillRecord {
   /** Blocks fully written so far, in body order, with their crc32s. */
   readonly blocks: readonly number[];
   readonly crcs: readonly number[];
+  /** The object key the lease is on (primary \0 variant), so purges can find the fill; absent on block leases. */
+  readonly key?: string;
+  /**
+   * Commands run on this key while the fill was in flight, in order (written by the primary's purge). Its
+   * response may predate them, so commit applies them to it; followers do not join such a fill.
+   */
+  readonly controls?: readonly FillControl[];
 }
 
 export type LeaseResult = { readonly acquired: true; readonly record: FillRecord } | { readonly acquired: false; readonly record: FillRecord };
@@ -144,12 +162,45 @@ function sameRepresentation(a: ObjectMeta, b: ObjectMeta): boolean {
   return a.key === b.key && a.size === b.size && a.etag === b.etag && a.lastModifiedMs === b.lastModifiedMs && a.blockSize === b.blockSize;
 }
 
+/** What a commit did with the fill's object (see CacheIndex.commit). */
+export type CommitOutcome = 'stored' | 'controlled' | 'dropped';
+
+/**
+ * `meta` after a purge, expire or expireafter (`sec` seconds) at age `ageSec`: freshness is ttlSec + extendedSec
+ * against the age, so extendedSec moves the expiry to now (+ sec); purge also marks the copy purged (refetched
+ * without validators, restored if the origin fails). Pure.
+ */
+function controlApplied(meta: ObjectMeta, action: Exclude<ControlAction, 'hardpurge'>, sec: number, ageSec: number): ObjectMeta {
+  return {
+    ...meta,
+    extendedSec: ageSec - meta.ttlSec + (action === 'expireafter' ? sec : 0),
+    // An expired object must be revalidated, not served stale while revalidating.
+    staleWhileRevalidateSec: action === 'expireafter' ? meta.staleWhileRevalidateSec : 0,
+    ...(action === 'purge' ? { purged: true } : {}),
+  };
+}
+
+/**
+ * A fill's object after the commands that reached it in flight, in order, as if it had been stored when they ran;
+ * null when one was a hardpurge (nothing is stored). Ages are taken at commit time: an expireafter counts its
+ * `sec` from the commit, at most a fill's duration later than from the command.
+ */
+function controlledMeta(meta: ObjectMeta, controls: readonly FillControl[], now: number): ObjectMeta | null {
+  let out = meta;
+  for (const control of controls) {
+    if (control.action === 'hardpurge') return null;
+    out = controlApplied(out, control.action, control.sec, currentAge(out, now));
+  }
+  return out;
+}
+
 export class CacheIndex {
   readonly #root: RootDatabase;
   readonly #objects: Database<ObjectMeta, Buffer>;
   readonly #vary: Database<string[], Buffer>;
   readonly #keys: Database<Buffer, string>;
   readonly #fills: Database<FillRecord, Buffer>;
+  readonly #fillKeys: Database<Buffer, string>;
   readonly #lru: Database<string, Buffer>;
   readonly #atime: Database<number, Buffer>;
   readonly #free: Database<number, number>;
@@ -164,6 +215,7 @@ export class CacheIndex {
     this.#vary = this.#root.openDB({ name: 'vary', keyEncoding: 'binary' });
     this.#keys = this.#root.openDB({ name: 'keys', encoding: 'binary' });
     this.#fills = this.#root.openDB({ name: 'fills', keyEncoding: 'binary' });
+    this.#fillKeys = this.#root.openDB({ name: 'fillkeys', encoding: 'binary' });
     this.#lru = this.#root.openDB({ name: 'lru', keyEncoding: 'binary' });
     this.#atime = this.#root.openDB({ name: 'atime', keyEncoding: 'binary' });
     this.#free = this.#root.openDB({ name: 'free', keyEncoding: 'uint32' });
@@ -196,7 +248,9 @@ export class CacheIndex {
         return;
       }
       if (current !== undefined) this.#releaseBlocks(current.blocks, now);
+      if (current?.key !== undefined && current.key !== record.key) this.#fillKeys.remove(current.key);
       this.#fills.put(objectHash, record);
+      if (record.key !== undefined) this.#fillKeys.put(record.key, objectHash);
     });
     return result;
   }
@@ -231,13 +285,17 @@ export class CacheIndex {
     });
   }
 
-  /** Replaces the fill record if `id` still owns it; false when the lease was lost (taken over). */
+  /**
+   * Replaces the fill record if `id` still owns it; false when the lease was lost (taken over). Commands a purge
+   * wrote into the record meanwhile are kept (the owner does not know of them).
+   */
   updateFill(objectHash: Buffer, record: FillRecord): boolean {
     let owned = false;
     this.#root.transactionSync(() => {
       const current = this.#fills.get(objectHash);
-      owned = current !== undefined && current.id === record.id;
-      if (owned) this.#fills.put(objectHash, record);
+      if (current === undefined || current.id !== record.id) return;
+      owned = true;
+      this.#fills.put(objectHash, current.controls === undefined ? record : { ...record, controls: current.controls });
     });
     return owned;
   }
@@ -248,8 +306,14 @@ export class CacheIndex {
       const current = this.#fills.get(objectHash);
       if (current === undefined || current.id !== id) return;
       this.#releaseBlocks(current.blocks, now);
-      this.#fills.remove(objectHash);
+      this.#removeFill(objectHash, current);
     });
+  }
+
+  /** Drops a fill record and its key entry (inside a transaction). */
+  #removeFill(objectHash: Buffer, record: FillRecord): void {
+    this.#fills.remove(objectHash);
+    if (record.key !== undefined && this.#fillKeys.get(record.key)?.equals(objectHash) === true) this.#fillKeys.remove(record.key);
   }
 
   /**
@@ -330,28 +394,56 @@ export class CacheIndex {
   /**
    * Publishes a complete object: record, vary names, key string, usage, and the fill's lease (`lease`, on the lookup
    * hash, which differs from `objectHash` when the response's Vary differs) released in the same transaction: its
-   * blocks now belong to the object. The object it replaces, if any, has its blocks released. Resolves once the
-   * transaction committed.
+   * blocks now belong to the object. The object it replaces, if any, has its blocks released. When a purge, expire
+   * or hardpurge reached the fill while it was in flight (its record carries `controls`), they are applied here, in
+   * the transaction that reads them, so no order of purge and commit lets a response fetched before the purge land
+   * as fresh: purged/expired objects are stored stale (the next request refetches or revalidates; a purged copy is
+   * still the fallback if the origin fails, as for a stored copy), a hardpurged one is not stored (its blocks are
+   * released with the usual grace period, so the fill's own clients can finish reading). Resolves once the
+   * transaction committed, with what was done.
    */
-  async commit(objectHash: Buffer, primaryHash: Buffer, vary: readonly string[], meta: ObjectMeta, lease: { readonly hash: Buffer; readonly id: string } | null, now: number): Promise<void> {
+  async commit(
+    objectHash: Buffer,
+    primaryHash: Buffer,
+    vary: readonly string[],
+    meta: ObjectMeta,
+    lease: { readonly hash: Buffer; readonly id: string } | null,
+    now: number,
+  ): Promise<CommitOutcome> {
+    let outcome: CommitOutcome = 'stored';
     // Asynchronous: lmdb batches the commits of concurrent fills into one write transaction (a miss-heavy load
     // would otherwise pay one commit per object on the event loop).
     await this.#root.transaction(() => {
+      let stored = meta;
+      const fill = lease === null ? undefined : this.#fills.get(lease.hash);
+      if (lease !== null && fill !== undefined && fill.id === lease.id) {
+        this.#removeFill(lease.hash, fill);
+        if (fill.controls !== undefined) {
+          const controlled = controlledMeta(meta, fill.controls, now);
+          if (controlled === null) {
+            this.#releaseBlocks(meta.blocks, now);
+            outcome = 'dropped';
+            return;
+          }
+          stored = controlled;
+          outcome = 'controlled';
+        }
+      }
       const previous = this.#objects.get(objectHash);
       let used = (this.#state.get('usedBytes') as number | undefined) ?? 0;
       if (previous !== undefined) {
         this.#releaseBlocks(previous.blocks, now);
         used -= storedBytes(previous);
       }
-      this.#objects.put(objectHash, meta);
+      this.#objects.put(objectHash, stored);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
-      this.#keys.put(meta.key, objectHash);
-      this.#state.put('usedBytes', used + storedBytes(meta));
+      this.#keys.put(stored.key, objectHash);
+      this.#state.put('usedBytes', used + storedBytes(stored));
       this.#touchInTxn(objectHash, now);
       if (previous !== undefined) this.#hits.remove(objectHash);
-      if (lease !== null && this.#fills.get(lease.hash)?.id === lease.id) this.#fills.remove(lease.hash);
     });
+    return outcome;
   }
 
   /** Rewrites the metadata of a stored object (304 refresh, TTL extension) if it still has `generation`. */
@@ -455,17 +547,7 @@ export class CacheIndex {
           const freshForSec = meta.ttlSec + meta.extendedSec - ageSec;
           if (action === 'purge' && meta.purged === true) continue;
           if (action === 'expire' && freshForSec <= 0 && meta.staleWhileRevalidateSec === 0) continue;
-          // Freshness is ttlSec + extendedSec against the age: extendedSec moves the expiry to now (+ sec).
-          const extendedSec = ageSec - meta.ttlSec + (action === 'expireafter' ? sec : 0);
-          const updated: ObjectMeta = {
-            ...meta,
-            extendedSec,
-            // An expired object must be revalidated, not served stale while revalidating.
-            staleWhileRevalidateSec: action === 'expireafter' ? meta.staleWhileRevalidateSec : 0,
-            ...(action === 'purge' ? { purged: true } : {}),
-            generation: meta.generation + 1,
-          };
-          this.#objects.put(hash, updated);
+          this.#objects.put(hash, { ...controlApplied(meta, action, sec, ageSec), generation: meta.generation + 1 });
         }
         result.count++;
         result.size += meta.size;
@@ -477,6 +559,34 @@ export class CacheIndex {
     if (hashes.length <= SYNC_CONTROL_MAX) this.#root.transactionSync(apply);
     else await this.#root.transaction(apply);
     return result;
+  }
+
+  /**
+   * Records a cache-control command in the live fills whose lease key is in [start, end) and `matches` (the
+   * primary keys of a purge target): their commit applies it (see commit), and followers stop joining them. One
+   * write transaction; fills in flight are few (bounded by concurrent misses), so the range is read in one go.
+   * Callers run this before applyControl on the stored objects: a fill that commits in between is then either
+   * controlled here or already stored (and controlled there). Returns how many fills were reached.
+   */
+  controlFills(start: string, end: string, matches: (primary: string) => boolean, action: ControlAction, sec: number): number {
+    let reached = 0;
+    this.#root.transactionSync(() => {
+      for (const { key, value } of this.#fillKeys.getRange({ start, end })) {
+        if (!matches(key.slice(0, key.indexOf('\0')))) continue;
+        const hash = Buffer.from(value);
+        const fill = this.#fills.get(hash);
+        if (fill === undefined || fill.key !== key) {
+          this.#fillKeys.remove(key);
+          continue;
+        }
+        // A hit-for-pass marker stores nothing. An expired lease is marked too: its owner may be alive, only slow,
+        // and commit if nobody takes the lease over (a takeover replaces the record, marks and all).
+        if (fill.state !== 'filling') continue;
+        this.#fills.put(hash, { ...fill, controls: [...(fill.controls ?? []), { action, sec }] });
+        reached++;
+      }
+    });
+    return reached;
   }
 
   /** Every stored variant of a primary key with its fill, last access and hit count (the object inspector). */
@@ -517,6 +627,7 @@ export class CacheIndex {
         this.#fills.remove(key);
         cleared++;
       }
+      for (const key of this.#fillKeys.getKeys()) this.#fillKeys.remove(key);
     });
     return cleared;
   }

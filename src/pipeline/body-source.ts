@@ -184,6 +184,10 @@ export class RemoteFillSource implements BodySource {
   #scratch: Buffer | null = null;
   #cachedIndex = -1;
   #cached: Buffer | null = null;
+  /** When the followed fill's origin request went out (from its record), to recognise the object it committed. */
+  #requestTime: number | null = null;
+  /** The followed fill's owner (from its record): only a dead owner's fill is restarted. */
+  #ownerPid: number | null = null;
 
   /** `takeOver` is called when the owner dies: it returns a source for the restarted fill, or null to give up. */
   constructor(store: CacheStore, ref: ObjectRef, fillId: string, takeOver: () => BodySource | null) {
@@ -200,13 +204,17 @@ export class RemoteFillSource implements BodySource {
       const record: FillRecord | undefined = this.#store.index.getFill(this.#ref.hash);
       if (record === undefined || record.id !== this.#fillId) {
         const meta = this.#store.get(this.#ref);
-        if (meta !== undefined && meta.size >= pos) {
+        // Only the object this fill committed continues its body: a hardpurge may have dropped it, and a later fill
+        // (after a purge) may have stored another version whose bytes must not be spliced in at `pos`.
+        if (meta !== undefined && meta.size >= pos && (this.#requestTime === null || meta.requestTime === this.#requestTime)) {
           if (meta.inline !== null) return new InlineSource(meta.inline).read(pos, max);
           this.#blocks = new BlockSource(this.#store, meta);
           continue;
         }
-        // Our fill was replaced by another (its owner died and a follower restarted it): join the new one.
-        if (record !== undefined) {
+        // Our fill was replaced by another (its owner died and a follower restarted it): join the new one. A live
+        // owner's fill ended instead (a hardpurge dropped its object), and the fill now running is a later fetch,
+        // maybe of another version: never continue this body from it.
+        if (record !== undefined && (this.#ownerPid === null || !isProcessAlive(this.#ownerPid))) {
           this.#successor = this.#takeOver();
           if (this.#successor !== null) continue;
         }
@@ -218,6 +226,8 @@ export class RemoteFillSource implements BodySource {
         if (this.#successor === null) throw new Error('the fill this request followed stopped (owner gone)');
         continue;
       }
+      this.#ownerPid = record.pid;
+      if (record.timing !== null) this.#requestTime = record.timing.requestTime;
       if (record.size >= 0 && pos >= record.size) return END_OF_BODY;
       const index = Math.floor(pos / record.blockSize);
       if (index === this.#cachedIndex) return this.#sliceCached(pos, record.blockSize, max);

@@ -101,6 +101,22 @@ export class CacheFlow {
     return this.#fills.size;
   }
 
+  /**
+   * A purge/expire/hardpurge reached this worker's fills of URLs `matches` selects (the primary marked their lease
+   * records first, so they commit stale or not at all): they keep streaming to the clients they have, but leave
+   * the map, so a later request looks at the lease record instead, waits for the fill to end there and then
+   * refetches (#followRemote); it is never handed bytes fetched before the purge. Returns how many.
+   */
+  detachFills(matches: (primary: string) => boolean): number {
+    let detached = 0;
+    for (const [hex, fill] of this.#fills) {
+      if (!matches(fill.leaseRef.primary)) continue;
+      this.#fills.delete(hex);
+      detached++;
+    }
+    return detached;
+  }
+
   /** Entry point; `ctx.path` is already normalised. Must run synchronously inside the uWS handler. */
   handle(ctx: RequestCtx, writer: ResponseWriter): void {
     const { hot } = this.#services;
@@ -696,8 +712,10 @@ export class CacheFlow {
         this.#miss(ctx, writer, ref, stale);
         return;
       }
-      // A varying response is followed only once stored: which variant this fill stores is not in its record.
-      if (record.headers !== null && stale === null && record.status !== 0 && headerOf(record.headers, 'vary') === undefined) {
+      // A varying response is followed only once stored: which variant this fill stores is not in its record. A
+      // fill a purge reached is not followed at all: its bytes may predate the purge; once it ends (committed
+      // stale, or dropped) the lookup above refetches.
+      if (record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
         ctx.status = record.status;
         const source = new RemoteFillSource(store, ref, fillId, () => this.#restartFill(ctx, ref));
         const ageSec = record.timing === null ? 0 : currentAge(record.timing, Date.now());

@@ -2,7 +2,8 @@
  * @module pipeline/control-method
  * The worker's side of cache control: PURGE / EXPIRE / HARDPURGE requests on the service port are forwarded to the
  * primary (which checks the address against <Manager><Allow>, runs the command and answers), and a purge notice
- * from the primary drops matching hot-tier entries. Nothing here touches the index. Runs in workers.
+ * from the primary drops matching hot-tier entries and detaches matching fills in flight. Nothing here touches the
+ * index. Runs in workers.
  */
 import type { RequestHead } from '../http/request.js';
 import { headerValue } from '../http/request.js';
@@ -60,8 +61,21 @@ export class ControlForwarder {
   }
 }
 
-/** Drops the hot-tier entries of purged scopes (a `cache-control` notice); returns how many URLs were dropped. */
-export function dropPurgedFromHotTier(hot: HotTier, scopes: readonly PurgeScope[]): number {
+/** What a `cache-control` notice acts on in a worker (Edge wires the hot tier and the cache flow). */
+export interface ControlNoticeTargets {
+  readonly hot: HotTier;
+  /** Stops new requests joining this worker's fills of matching URLs (the primary marked their lease records). */
+  detachFills(matches: (primary: string) => boolean): number;
+}
+
+/**
+ * Applies a `cache-control` notice: drops the hot-tier entries of the purged scopes and detaches this worker's
+ * fills of them, so a request that arrives once the purge returned neither hits an old entry nor joins a fill
+ * that started before the purge. Returns how many URLs were dropped from the hot tier.
+ */
+export function applyControlNotice(targets: ControlNoticeTargets, scopes: readonly PurgeScope[]): number {
   const matchers = scopes.map(scopeMatcher);
-  return hot.invalidateMatching((primary) => matchers.some((matches) => matches(primary)));
+  const matches = (primary: string): boolean => matchers.some((m) => m(primary));
+  targets.detachFills(matches);
+  return targets.hot.invalidateMatching(matches);
 }

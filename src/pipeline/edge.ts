@@ -34,7 +34,8 @@ import { originRequestHeaders } from './headers.js';
 import { HotTier } from './hot-tier.js';
 import { PassTransaction } from './pass.js';
 import type { ControlForwarder } from './control-method.js';
-import { CONTROL_METHODS } from './control-method.js';
+import { CONTROL_METHODS, applyControlNotice } from './control-method.js';
+import type { PurgeScope } from '../policy/purge-target.js';
 
 /** Everything derived from one config; replaced whole on reload. */
 interface Runtime {
@@ -124,6 +125,11 @@ export class Edge {
       fills: this.#flow.activeFills,
       originSessions: this.#origins.sessions(),
     });
+  }
+
+  /** A `cache-control` notice from the primary: hot-tier entries and fills of the purged scopes (control-method.ts). */
+  applyControlNotice(scopes: readonly PurgeScope[]): void {
+    applyControlNotice({ hot: this.hot, detachFills: (matches) => this.#flow.detachFills(matches) }, scopes);
   }
 
   /** Swaps in a new config for requests that arrive from now on. */

@@ -340,6 +340,7 @@ export class Fill implements OriginSink {
       blockSize: this.blockSize,
       blocks: this.#storing ? this.blocks.slice(0, contiguous(this.blocks)) : [],
       crcs: this.#storing ? this.crcs.slice(0, contiguous(this.blocks)) : [],
+      key: this.leaseRef.key,
     };
   }
 

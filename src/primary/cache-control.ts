@@ -3,7 +3,10 @@
  * Runs /command/purge|expire|expireafter|hardpurge (and the PURGE/EXPIRE/HARDPURGE methods workers forward) in the
  * primary, off the workers' hot path. Per target: page through the key index under the target's prefix
  * (CONTROL_BATCH keys a page), keep the keys the glob matches, and apply the command to them in one LMDB write
- * transaction per page, yielding to the event loop between pages so workers' commits interleave. Then every
+ * transaction per page, yielding to the event loop between pages so workers' commits interleave. Fills in flight
+ * under the target are reached first, through their lease records (CacheIndex.controlFills): whatever they fetched
+ * may predate the command, so they commit it stale (or not at all, for hardpurge) and followers stop joining them;
+ * doing fills before objects leaves no order in which a fill commits fresh after the command. Then every
  * worker drops matching hot-tier entries and acknowledges; the call returns only after that, so no worker serves
  * a purged copy once it returned. Result `{"Count","Size","Time"}` as STON. Runs only in the primary.
  */
@@ -20,6 +23,8 @@ const CONTROL_BATCH = 500;
 export interface ControlResponse {
   readonly status: number;
   readonly body: { Count: number; Size: number; Time: number; Denied?: string[]; Errors?: string[] };
+  /** Fills in flight the command reached (logged; not in STON's body, whose Count is of stored objects). */
+  readonly fills: number;
 }
 
 export interface CacheControlDeps {
@@ -40,8 +45,8 @@ export class CacheControl {
   async run(config: Config, command: ControlCommand, urls: string, sec: number): Promise<ControlResponse> {
     const started = performance.now();
     const parsed = parseTargets(config, urls);
-    if (parsed.length === 0) return { status: 400, body: { Count: 0, Size: 0, Time: 0, Errors: ['no target: give url=host/path (a glob, or several joined by |)'] } };
-    const total: ControlResult = { count: 0, size: 0 };
+    if (parsed.length === 0) return { status: 400, body: { Count: 0, Size: 0, Time: 0, Errors: ['no target: give url=host/path (a glob, or several joined by |)'] }, fills: 0 };
+    const total: ControlResult & { fills: number } = { count: 0, size: 0, fills: 0 };
     const denied: string[] = [];
     const errors: string[] = [];
     const applied: PurgeScope[] = [];
@@ -61,6 +66,7 @@ export class CacheControl {
         const result = await applyToScope(index, target.scope, guarded.command, sec);
         total.count += result.count;
         total.size += result.size;
+        total.fills += result.fills;
       }
       applied.push(target.scope);
     }
@@ -69,15 +75,16 @@ export class CacheControl {
     if (denied.length > 0) body.Denied = denied;
     if (errors.length > 0) body.Errors = errors;
     // STON answers 200 for a denied target (<ResCodeDenyCtrlTarget>); a target that cannot be read is the caller's error.
-    return { status: errors.length > 0 && applied.length === 0 && denied.length === 0 ? 400 : 200, body };
+    return { status: errors.length > 0 && applied.length === 0 && denied.length === 0 ? 400 : 200, body, fills: total.fills };
   }
 }
 
 /** Pages through the keys under the scope's prefix and applies the command batch by batch. */
-async function applyToScope(index: CacheIndex, scope: PurgeScope, command: ControlCommand, sec: number): Promise<ControlResult> {
-  const total: ControlResult = { count: 0, size: 0 };
+async function applyToScope(index: CacheIndex, scope: PurgeScope, command: ControlCommand, sec: number): Promise<ControlResult & { fills: number }> {
   const matches = scopeMatcher(scope);
   const [start, end] = scope.primary !== null ? [`${scope.primary}\0`, `${scope.primary}\u0001`] : [scope.prefix, `${scope.prefix}\uffff`];
+  // Fills first (see the module header), then the stored objects.
+  const total = { count: 0, size: 0, fills: index.controlFills(start, end, matches, command, sec) };
   let after: string | null = null;
   for (;;) {
     const page = index.scanKeys(start, end, after, CONTROL_BATCH);

@@ -20,7 +20,8 @@ function iso(ms: number | null | undefined): string | null {
 
 function fillView(fill: FillRecord | undefined, now: number): Record<string, unknown> | null {
   if (fill === undefined || fill.until <= now) return null;
-  return { Pid: fill.pid, State: fill.state, BlocksWritten: fill.blocks.length, Size: fill.size };
+  // Controls: commands that reached the fill in flight; its commit applies them (it is not stored fresh).
+  return { Pid: fill.pid, State: fill.state, BlocksWritten: fill.blocks.length, Size: fill.size, Controls: (fill.controls ?? []).map((c) => c.action) };
 }
 
 /** The inspector document for `url` (one exact URL, host + path). */

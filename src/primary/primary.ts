@@ -82,8 +82,8 @@ export class Primary {
   /** Runs a management cache-control command and logs it. */
   async #cacheControl(command: ControlCommand, url: string, sec: number): Promise<{ status: number; body: unknown }> {
     const result = await this.#control.run(this.#config, command, url, sec);
-    this.#log.info({ event: 'cache.control', command, url, sec, result: result.body }, `${command} done`);
-    return result;
+    this.#log.info({ event: 'cache.control', command, url, sec, result: result.body, fills: result.fills }, `${command} done`);
+    return { status: result.status, body: result.body };
   }
 
   /** A PURGE/EXPIRE/HARDPURGE request a worker forwarded: allowed for Admin addresses of <Manager> when HttpMethod is ON. */

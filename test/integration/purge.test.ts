@@ -2,7 +2,8 @@
  * Cache control through a real Flint (primary + 2 workers): /command/purge, expire, expireafter and hardpurge for
  * exact URLs (every Vary variant), globs and `|`-joined targets, the STON result JSON, the Purge2Expire and
  * RootPurgeExpire guards, a purged copy restored when the origin fails on the refetch, the PURGE method for allowed
- * and other addresses, the User role, and hot-tier coherence across both workers.
+ * and other addresses, the User role, hot-tier coherence across both workers, and fills in flight when a command
+ * runs (their response may predate it: never stored or served as fresh afterwards, in either worker).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,9 @@ import type { TestOrigin } from '../helpers/origin.js';
 import { rawExchange, request } from '../helpers/http.js';
 import type { TestResponse } from '../helpers/http.js';
 import type { Route } from '../helpers/cache.js';
-import { cacheStatus, isHit, reply, seenFor, startRoutedOrigin, waitFor } from '../helpers/cache.js';
+import { Barrier, MiB, cacheStatus, download, isHit, patternBody, reply, seenFor, sha256, startRoutedOrigin, waitFor } from '../helpers/cache.js';
+import type { Download } from '../helpers/cache.js';
+import { sleep } from '../helpers/flint.js';
 import { freePort } from '../helpers/ports.js';
 
 const HOST = 'purge.test';
@@ -267,5 +270,117 @@ describe('purge, expire, expireafter, hardpurge', () => {
     const bodies = await Promise.all(Array.from({ length: 20 }, () => get('/hot')));
     for (const res of bodies) assert.notEqual(res.body.toString(), '/hot #1', `a worker served the purged copy: ${cacheStatus(res)}`);
     assert.equal(fetches('/hot'), 2, 'refetched once (collapsed)');
+  });
+
+  /**
+   * The origin sends the head and 2 of 3 MiB of version 1 (two whole blocks that followers in the other worker
+   * read through the fill record), then holds the rest until `release`. Later requests get version 2 at once.
+   */
+  function heldFirstFetch(path: string, v1: Buffer, v2: Buffer, release: Barrier, headSent: Barrier): Route {
+    return async (_req, res, n) => {
+      if (n > 1) {
+        reply(res, 200, { 'cache-control': 'max-age=3600', etag: `"${path}-v${n}"`, 'content-type': 'application/octet-stream' }, v2);
+        return;
+      }
+      res.sendDate = false;
+      res.writeHead(200, { 'content-length': String(v1.length), 'cache-control': 'max-age=3600', etag: `"${path}-v1"`, 'content-type': 'application/octet-stream' });
+      res.write(v1.subarray(0, 2 * MiB));
+      headSent.open();
+      await release.wait();
+      res.end(v1.subarray(2 * MiB));
+    };
+  }
+
+  for (const command of ['purge', 'expire', 'hardpurge'] as const) {
+    test(`${command} while a fill is in flight: its clients finish, but the next requests (both workers) refetch the new version`, async () => {
+      const path = `/inflight-${command}`;
+      const v1 = patternBody(3 * MiB, 1);
+      const v2 = patternBody(3 * MiB + 7, 2);
+      const release = new Barrier();
+      const headSent = new Barrier();
+      routes[path] = heldFirstFetch(path, v1, v2, release, headSent);
+      const statsBefore = await flint.stats();
+
+      // The leader and followers on new connections (SO_REUSEPORT spreads them over both workers) join the fill.
+      const leader = download(port, path, HOST);
+      await headSent.wait();
+      const followers: Array<Promise<Download>> = [];
+      for (let i = 0; i < 8; i++) followers.push(download(port, path, HOST));
+      // Let them reach Flint and start streaming the blocks already written (they are the fill's current clients).
+      await sleep(300);
+
+      const result = await control(command, `url=${HOST}${path}`);
+      assert.equal(result.status, 200);
+      assert.equal(result.body.Count, 0, 'nothing was stored yet: Count is of stored objects');
+
+      // Requests after the command returned, in both workers, while the old fill still runs.
+      const later: Array<Promise<Download>> = [];
+      for (let i = 0; i < 8; i++) later.push(download(port, path, HOST));
+      await sleep(300);
+      assert.equal(fetches(path), 1, 'nothing refetched while the old fill runs (later requests wait for it)');
+      release.open();
+
+      const early = await Promise.all([leader, ...followers]);
+      const v1Digest = sha256(v1);
+      for (const res of early) {
+        // Its clients get version 1 whole. A hardpurge drops the result, so a follower in the other worker still
+        // short of the end is cut (it never gets other bytes), which the leader's worker does not do.
+        if (command === 'hardpurge' && res.error !== null) continue;
+        assert.equal(res.status, 200);
+        assert.equal(res.bytes, v1.length, `a client of the fill got ${res.bytes} bytes (${res.error ?? 'no error'})`);
+        assert.equal(res.sha256, v1Digest, 'a client of the fill got version 1 whole');
+      }
+      assert.equal((await leader).sha256, v1Digest, 'the leader finishes its download');
+
+      const after = await Promise.all(later);
+      const v2Digest = sha256(v2);
+      for (const res of after) {
+        assert.equal(res.error, null);
+        assert.equal(res.sha256, v2Digest, `a request after the ${command} got bytes fetched before it (${res.bytes} bytes, ${String(res.headers['cache-status'])})`);
+      }
+      assert.equal(fetches(path), 2, 'one refetch, shared by every later request');
+      if (command === 'expire') assert.equal(seenFor(origin, path)[1]?.headers['if-none-match'], `"${path}-v1"`, 'expire revalidates');
+      else assert.equal(seenFor(origin, path)[1]?.headers['if-none-match'], undefined, `${command} refetches whole`);
+
+      const statsAfter = await flint.stats();
+      const perWorker = statsAfter.workers.map((w, i) => w.requests - (statsBefore.workers[i]?.requests ?? 0));
+      assert.ok(perWorker.length === 2 && perWorker.every((n) => n > 0), `both workers served clients: ${perWorker.join(', ')}`);
+
+      const hit = await get(path);
+      assert.ok(isHit(hit), cacheStatus(hit));
+      assert.equal(sha256(hit.body), v2Digest, 'version 2 is what is stored now');
+      assert.equal(fetches(path), 2);
+    });
+  }
+
+  test('a fill in flight when purge runs commits its object purged (stale), so a request after the commit refetches', async () => {
+    const path = '/inflight-commit';
+    const v1 = patternBody(3 * MiB, 3);
+    const v2 = patternBody(3 * MiB + 5, 4);
+    const release = new Barrier();
+    const headSent = new Barrier();
+    routes[path] = heldFirstFetch(path, v1, v2, release, headSent);
+    const leader = download(port, path, HOST);
+    await headSent.wait();
+    const inspect = async (): Promise<{ status: number; variants: Array<{ State: string; ETag?: string | null; Fill?: { Controls: string[] } | null }> }> => {
+      const info = await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${HOST}${path}` });
+      return { status: info.status, variants: (JSON.parse(info.body.toString()) as { Variants?: [] }).Variants ?? [] };
+    };
+    await waitFor('the fill in the inspector', async () => ((await inspect()).variants[0]?.State === 'filling' ? true : undefined));
+    assert.equal((await control('purge', `url=${HOST}${path}`)).body.Count, 0);
+    assert.deepEqual((await inspect()).variants[0]?.Fill?.Controls, ['purge'], 'the purge is recorded in the fill record');
+    release.open();
+    const done = await leader;
+    assert.equal(done.sha256, sha256(v1), 'the leader got version 1 whole');
+    const committed = await waitFor('the fill committed', async () => {
+      const v = (await inspect()).variants[0];
+      return v !== undefined && v.State !== 'filling' ? v : undefined;
+    });
+    assert.equal(committed.State, 'purged', 'stored stale and marked purged, not fresh');
+    assert.equal(committed.ETag, `"${path}-v1"`);
+    const next = await get(path);
+    assert.equal(sha256(next.body), sha256(v2), `refetched: ${cacheStatus(next)}`);
+    assert.equal(fetches(path), 2);
+    assert.equal(seenFor(origin, path)[1]?.headers['if-none-match'], undefined, 'refetched whole, as after any purge');
   });
 });
