@@ -33,6 +33,8 @@ function listenAddresses(config: Config): Map<string, Config['vhosts'][number]['
 async function start(config: Config): Promise<void> {
   log = createProcessLogger(config.server.log.level, config.server.log.infoPath, { role: 'worker', worker: workerIndex });
   const started = new Edge(config, workerIndex, log, new OutcomeReporter((outcomes) => sendToPrimary({ type: 'origin-outcomes', outcomes })));
+  // A down set that arrived before the config (or was logged before the edge existed) applies from the start.
+  started.originHealth.apply(latestDown);
   started.control = new ControlForwarder(sendToPrimary);
   edge = started;
   try {
@@ -78,7 +80,10 @@ function exit(code: number): void {
 
 /** Applies the primary's down set; logs once per change (tests and operators see when each worker took it). */
 let appliedDown = '{}';
+/** The primary's latest down set, kept for an edge created after it arrived. */
+let latestDown: Readonly<Record<string, readonly string[]>> = {};
 function applyOriginHealth(down: Readonly<Record<string, readonly string[]>>): void {
+  latestDown = down;
   edge?.originHealth.apply(down);
   const text = JSON.stringify(down);
   if (text === appliedDown) return;

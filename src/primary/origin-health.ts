@@ -13,6 +13,7 @@
  * exist. Runs only in the primary. Invariant: a member has a recovery timer iff it is passively excluded and
  * <Recovery> > 0; it has one check timer per configured health checker.
  */
+import { isIP } from 'node:net';
 import type { Config, HealthCheckerConfig, Vhost } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { OriginOutcome } from '../origin/health-view.js';
@@ -21,8 +22,6 @@ import type { ProbeRequest, ProbeResult } from '../origin/probe.js';
 import { resolveMembers } from './origin-members.js';
 import type { ResolvedMember, Resolver } from './origin-members.js';
 
-/** How often DNS names of origin addresses are resolved again (STON: every 1-10 s). */
-const DNS_REFRESH_MS = 10_000;
 const PROBE_USER_AGENT = 'flint-health';
 
 export type MemberState = 'active' | 'inactive';
@@ -44,6 +43,8 @@ interface CheckerState {
 interface Member {
   resolved: ResolvedMember;
   vhost: Vhost;
+  /** From an `<Address2>`: workers use it only while every `<Address>` member is down; judged like the others. */
+  standby: boolean;
   state: MemberState;
   since: number;
   consecutiveFailures: number;
@@ -61,6 +62,8 @@ interface Member {
 export interface MemberReport {
   readonly member: string;
   readonly address: string;
+  /** An `<Address2>` member. */
+  readonly standby: boolean;
   readonly state: MemberState;
   readonly since: string;
   readonly consecutiveFailures: number;
@@ -77,6 +80,8 @@ export interface VhostHealthReport {
   readonly vhost: string;
   /** Each configured `<Address>`: Active while any of its members is. */
   readonly addresses: ReadonlyArray<{ readonly address: string; readonly state: MemberState }>;
+  /** Each configured `<Address2>` (standby), the same way. */
+  readonly standbyAddresses: ReadonlyArray<{ readonly address: string; readonly state: MemberState }>;
   readonly members: readonly MemberReport[];
 }
 
@@ -92,6 +97,9 @@ export class OriginHealth {
   /** Last good IPs per DNS name. */
   readonly #dns = new Map<string, readonly string[]>();
   #dnsTimer: NodeJS.Timeout | null = null;
+  /** The period #dnsTimer runs with (the smallest <DnsRefresh> of the vhosts with a DNS name), 0 = no timer. */
+  #dnsPeriodMs = 0;
+  #started = false;
   #nextDnsAt = 0;
   /** Bumped by every apply(); a resolution started for an older config is dropped. */
   #generation = 0;
@@ -107,12 +115,27 @@ export class OriginHealth {
   }
 
   /**
-   * Resolves the members of the config and starts probing, then re-resolves DNS names every DNS_REFRESH_MS. Returns
-   * at once: a slow DNS server must not hold up the start (nothing is down until members are known anyway).
+   * Resolves the members of the config and starts probing, then re-resolves DNS names every `<DnsRefresh>` (the
+   * smallest of the vhosts that have a DNS name, as the workers' member tables do). Returns at once: a slow DNS
+   * server must not hold up the start (nothing is down until members are known anyway).
    */
   start(): void {
+    this.#started = true;
+    this.#scheduleDns(this.#config);
     this.update(this.#config);
-    this.#dnsTimer = setInterval(() => this.update(this.#config), DNS_REFRESH_MS);
+  }
+
+  /** (Re)starts the DNS refresh timer when the config's period differs from the running one. */
+  #scheduleDns(config: Config): void {
+    if (!this.#started || this.#closed) return;
+    const named = config.vhosts.filter((v) => [...v.origins, ...v.standbyOrigins].some((a) => isIP(a.host) === 0));
+    const periodMs = named.length === 0 ? 0 : Math.min(...named.map((v) => v.originOptions.dnsRefreshMs));
+    if (periodMs === this.#dnsPeriodMs) return;
+    if (this.#dnsTimer !== null) clearInterval(this.#dnsTimer);
+    this.#dnsTimer = null;
+    this.#dnsPeriodMs = periodMs;
+    if (periodMs <= 0) return;
+    this.#dnsTimer = setInterval(() => this.update(this.#config), periodMs);
     this.#dnsTimer.unref();
   }
 
@@ -126,13 +149,20 @@ export class OriginHealth {
     this.#config = config;
     const generation = ++this.#generation;
     const failures: string[] = [];
-    const resolved = new Map<string, ResolvedMember[]>();
-    for (const vhost of config.vhosts) resolved.set(vhost.name, await resolveMembers(vhost.origins, this.#dns, failures, this.#resolve));
+    // Every <Address> member, then the <Address2> standbys (a standby that is also an <Address> member is that member).
+    const resolved = new Map<string, Array<{ r: ResolvedMember; standby: boolean }>>();
+    for (const vhost of config.vhosts) {
+      const active = await resolveMembers(vhost.origins, this.#dns, failures, this.#resolve);
+      const keys = new Set(active.map((r) => r.key));
+      const standby = (await resolveMembers(vhost.standbyOrigins, this.#dns, failures, this.#resolve)).filter((r) => !keys.has(r.key));
+      resolved.set(vhost.name, [...active.map((r) => ({ r, standby: false })), ...standby.map((r) => ({ r, standby: true }))]);
+    }
     if (generation !== this.#generation || this.#closed) return;
-    this.#nextDnsAt = Date.now() + DNS_REFRESH_MS;
+    if (config !== this.#applied) this.#scheduleDns(config);
+    this.#nextDnsAt = Date.now() + this.#dnsPeriodMs;
     if (failures.length > 0) this.#log.warn({ event: 'origin.dns_failed', failures }, 'origin DNS lookup failed; keeping the last known addresses');
     // A new config restarts every timer with its settings; a DNS refresh (same config) leaves surviving members'
-    // timers alone, so a check whose Cycle is longer than DNS_REFRESH_MS still runs.
+    // timers alone, so a check whose Cycle is longer than <DnsRefresh> still runs.
     const reload = config !== this.#applied;
     this.#applied = config;
     const previous = this.#vhosts;
@@ -140,10 +170,10 @@ export class OriginHealth {
     const next = new Map<string, Map<string, Member>>();
     for (const vhost of config.vhosts) {
       const members = new Map<string, Member>();
-      for (const r of resolved.get(vhost.name) ?? []) {
+      for (const { r, standby } of resolved.get(vhost.name) ?? []) {
         const kept = previous.get(vhost.name)?.get(r.key);
         if (kept !== undefined && reload) this.#stopTimers(kept);
-        const member = kept === undefined ? this.#newMember(r, vhost) : this.#keep(kept, r, vhost);
+        const member = kept === undefined ? this.#newMember(r, vhost, standby) : this.#keep(kept, r, vhost, standby);
         if (kept === undefined || reload) started.add(member);
         members.set(r.key, member);
       }
@@ -202,11 +232,18 @@ export class OriginHealth {
     for (const v of this.#config.vhosts) {
       if (vhost !== null && v.name !== vhost) continue;
       const members = [...(this.#vhosts.get(v.name)?.values() ?? [])];
-      const addresses = v.origins.map((address) => ({
-        address: address.text,
-        state: members.some((m) => m.resolved.address.text === address.text && m.state === 'active') ? ('active' as const) : ('inactive' as const),
-      }));
-      out.push({ vhost: v.name, addresses, members: members.map((m) => this.#memberReport(m, now)) });
+      // An address is Active while any member it gave is (an <Address2> that is also an <Address> shares its member).
+      const states = (list: Vhost['origins']): VhostHealthReport['addresses'] =>
+        list.map((address) => ({
+          address: address.text,
+          state: members.some((m) => m.resolved.address.text === address.text && m.state === 'active') ? ('active' as const) : ('inactive' as const),
+        }));
+      out.push({
+        vhost: v.name,
+        addresses: states(v.origins),
+        standbyAddresses: states(v.standbyOrigins),
+        members: members.map((m) => this.#memberReport(m, now)),
+      });
     }
     return out;
   }
@@ -226,6 +263,7 @@ export class OriginHealth {
     return {
       member: m.resolved.key,
       address: m.resolved.address.text,
+      standby: m.standby,
       state: m.state,
       since: new Date(m.since).toISOString(),
       consecutiveFailures: m.consecutiveFailures,
@@ -237,10 +275,11 @@ export class OriginHealth {
     };
   }
 
-  #newMember(resolved: ResolvedMember, vhost: Vhost): Member {
+  #newMember(resolved: ResolvedMember, vhost: Vhost, standby: boolean): Member {
     return {
       resolved,
       vhost,
+      standby,
       state: 'active',
       since: Date.now(),
       consecutiveFailures: 0,
@@ -256,10 +295,11 @@ export class OriginHealth {
   }
 
   /** A member that survives a reload: its state stays; a checker keeps its state only if its settings did not change. */
-  #keep(member: Member, resolved: ResolvedMember, vhost: Vhost): Member {
+  #keep(member: Member, resolved: ResolvedMember, vhost: Vhost, standby: boolean): Member {
     const oldCheckers = member.checkers;
     member.resolved = resolved;
     member.vhost = vhost;
+    member.standby = standby;
     member.checkers = vhost.healthCheckers.map((config, i) => {
       const old = oldCheckers[i];
       return old !== undefined && JSON.stringify(old.config) === JSON.stringify(config) ? old : newChecker(config, i + 1);
@@ -267,6 +307,7 @@ export class OriginHealth {
     return member;
   }
 
+  /** Members of the vhost (standbys included: they still serve when every <Address> is out) that are active. */
   #activeCount(vhost: string): number {
     let count = 0;
     for (const member of this.#vhosts.get(vhost)?.values() ?? []) if (member.state === 'active') count++;

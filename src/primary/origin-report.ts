@@ -16,8 +16,7 @@ export function monitoringOriginDocument(reports: readonly VhostHealthReport[]):
     result: reports.map((r) => ({
       VirtualHost: r.vhost,
       Address: r.addresses.map((a) => ({ [a.address]: STATE_NAMES[a.state] })),
-      // Standby addresses (<Address2>) are not configured in this build; the field keeps STON's shape.
-      Address2: [],
+      Address2: r.standbyAddresses.map((a) => ({ [a.address]: STATE_NAMES[a.state] })),
       ActiveIP: r.members.filter((m) => m.state === 'active').map((m) => ({ [m.member]: m.ttl })),
       InactiveIP: r.members.filter((m) => m.state === 'inactive').map((m) => ({ [m.member]: m.ttl })),
       Members: r.members.map(memberDetail),
@@ -29,6 +28,7 @@ function memberDetail(m: MemberReport): Record<string, unknown> {
   return {
     Member: m.member,
     Address: m.address,
+    Standby: m.standby,
     State: STATE_NAMES[m.state],
     Since: m.since,
     ConsecutiveFailures: m.consecutiveFailures,
@@ -51,7 +51,7 @@ export function originSummary(reports: readonly VhostHealthReport[]): Record<str
       members: Object.fromEntries(
         r.members.map((m) => [
           m.member,
-          { state: m.state, since: m.since, consecutiveFailures: m.consecutiveFailures, exclusions: m.exclusions, recoveries: m.recoveries, lastError: m.lastError },
+          { state: m.state, standby: m.standby, since: m.since, consecutiveFailures: m.consecutiveFailures, exclusions: m.exclusions, recoveries: m.recoveries, lastError: m.lastError },
         ]),
       ),
     };

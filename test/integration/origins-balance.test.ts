@@ -2,7 +2,7 @@
  * Origin members and balancing with real Flint processes (2 workers) in front of several scripted origins on
  * 127.0.0.1: round robin spreads evenly, Hash sends every URL (and its IgnoreSuffix variants) to the member
  * rendezvous hashing predicts, in both workers and after a restart, and a SIGHUP that removes one of three members
- * moves only that member's URLs; Session mode stays on a member with an idle connection; standbys serve only while every active member is down; OriginAffinity keeps a
+ * moves only that member's URLs; Session mode stays on a member with an idle connection; standbys serve only while every active member is down (the primary excludes the refused actives, tracks the standby, and its recovery probes re-admit an active that is back); OriginAffinity keeps a
  * client IP's bypassed requests on one member; a DNS name (localhost) resolves to IP members.
  */
 import { after, before, describe, test } from 'node:test';
@@ -150,28 +150,85 @@ describe('origin balancing', () => {
   test('standby <Address2> serves only while every active member is down; traffic returns when one is back', async () => {
     const port = await freePort();
     const standby = await namedOrigin('standby');
+    const [a, b] = [origins[0] as TestOrigin, origins[1] as TestOrigin];
+    const portA = a.port;
+    const portB = b.port;
+    // A closed TestOrigin has no address: keep the member keys.
+    const [addrA, addrB] = [a.address, b.address];
+    let aClosed = false;
+    let bClosed = false;
     try {
-      const [a, b] = [origins[0] as TestOrigin, origins[1] as TestOrigin];
-      flint = await startFlint(port, [{ name: 'sb.test', addresses: [a.address, b.address], standby: [standby.address] }]);
+      // The refused actives are excluded by the primary (<Exclusion> 3); a quick <Recovery> re-admits one that is back.
+      flint = await startFlint(port, [
+        { name: 'sb.test', addresses: [addrA, addrB], standby: [standby.address], originOptions: '<Exclusion>3</Exclusion><Recovery Cycle="0.2">2</Recovery>' },
+      ]);
+      const running = flint;
+      const origin = async (): Promise<{ Address: unknown[]; Address2: unknown[]; Members: Array<{ Member: string; State: string; Standby: boolean }> }> => {
+        const doc = await running.admin<{ result: Array<{ Address: unknown[]; Address2: unknown[]; Members: Array<{ Member: string; State: string; Standby: boolean }> }> }>(
+          '/monitoring/origin?vhost=sb.test',
+        );
+        assert.equal(doc.status, 200);
+        const vhost = doc.body.result[0];
+        assert.ok(vhost !== undefined);
+        return vhost;
+      };
+      /** Waits until both workers applied a down set of sb.test in which `member` is down (or up), logged at or after `since`. */
+      const appliedInBothWorkers = (member: string, down: boolean, since: number): Promise<true> =>
+        waitFor(`both workers to apply ${member} ${down ? 'down' : 'up'}`, () => {
+          for (const worker of [0, 1]) {
+            const line = running.logs.find(
+              (l) =>
+                l.event === 'origin.health_applied' &&
+                l.worker === worker &&
+                Date.parse(String(l.time)) >= since - 5 &&
+                ((l.down as Record<string, string[]>)['sb.test'] ?? []).includes(member) === down,
+            );
+            if (line === undefined) return undefined;
+          }
+          return true;
+        });
+      // The primary tracks the standby too (STON shows Address2).
+      const initial = await origin();
+      assert.deepEqual(initial.Address2, [{ [standby.address]: 'Active' }]);
+      assert.deepEqual(
+        initial.Members.map((m) => [m.Member, m.State, m.Standby]),
+        [
+          [addrA, 'Active', false],
+          [addrB, 'Active', false],
+          [standby.address, 'Active', true],
+        ],
+      );
       const names: string[] = [];
       for (let i = 0; i < 20; i++) names.push(await servedBy(port, 'sb.test', `/sb/${i}`));
       assert.equal(names.includes('standby'), false, 'the standby was used while actives were up');
-      const portA = a.port;
+      const closedAt = Date.now();
       await a.close();
-      const portB = b.port;
+      aClosed = true;
       await b.close();
+      bClosed = true;
       const down: string[] = [];
       for (let i = 0; i < 10; i++) down.push(await servedBy(port, 'sb.test', `/sb/down/${i}`));
       assert.deepEqual(new Set(down), new Set(['standby']));
+      await appliedInBothWorkers(addrA, true, closedAt);
+      await appliedInBothWorkers(addrB, true, closedAt);
+      const allOut = await origin();
+      assert.deepEqual(allOut.Address, [{ [addrA]: 'Inactive' }, { [addrB]: 'Inactive' }]);
+      assert.deepEqual(allOut.Address2, [{ [standby.address]: 'Active' }]);
+
+      const reopenedAt = Date.now();
       origins[0] = await namedOrigin('a', portA);
+      aClosed = false;
+      await appliedInBothWorkers(addrA, false, reopenedAt);
       const back: string[] = [];
       for (let i = 0; i < 10; i++) back.push(await servedBy(port, 'sb.test', `/sb/back/${i}`));
       assert.deepEqual(new Set(back), new Set(['a']), `after a came back: ${back.join(',')}`);
-      origins[1] = await namedOrigin('b', portB);
     } finally {
       await flint?.stop();
       flint = undefined;
       await standby.close();
+      // The later tests need a and b listening again, whatever happened here.
+      if (aClosed) origins[0] = await namedOrigin('a', portA);
+      if (bClosed) origins[1] = await namedOrigin('b', portB);
     }
   });
 

@@ -2,7 +2,8 @@
  * Origin failover with real Flint processes and scripted origins on 127.0.0.1: a refused member is retried on
  * another (`<Retry>`; the client gets 200, `<Retry>0` shows the failure), a killed member costs no failed request,
  * and with every member down a cached object is served stale with the ConnectTimeout extension while an uncached
- * URL gets a fast 503, remembered for `<TTL><ConnectTimeout>` seconds (the origin is not asked again meanwhile).
+ * URL gets a fast 503, remembered for `<TTL><ConnectTimeout>` seconds (the origin is not asked again meanwhile); a
+ * member that is back serves once the primary's recovery probes re-admit it.
  * Failover times are measured and printed (test diagnostics).
  */
 import { after, describe, test } from 'node:test';
@@ -72,8 +73,19 @@ describe('origin failover', () => {
     const a = await namedOrigin('a', 0, 'max-age=1');
     const b = await namedOrigin('b', 0, 'max-age=1');
     const port = await freePort();
-    // One worker: the remembered failure (negative cache) is per worker.
-    const flint = await startFlint([vhostXml(port, 'fo.test', [a.address, b.address], '<Options><TTL><ConnectTimeout>2</ConnectTimeout></TTL></Options>')], 1);
+    // One worker: the remembered failure (negative cache) is per worker. The refused connections exclude the members
+    // in the primary (<Exclusion> 3); a quick <Recovery> (2 good probes, 0.2 s apart) re-admits one that is back.
+    const flint = await startFlint(
+      [
+        vhostXml(
+          port,
+          'fo.test',
+          [a.address, b.address],
+          '<Options><TTL><ConnectTimeout>2</ConnectTimeout></TTL></Options><OriginOptions><Exclusion>3</Exclusion><Recovery Cycle="0.2">2</Recovery></OriginOptions>',
+        ),
+      ],
+      1,
+    );
     cleanup.push(() => flint.stop());
     cleanup.push(() => b.close());
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
@@ -96,6 +108,7 @@ describe('origin failover', () => {
     const before = await run(() => n >= 20, () => undefined);
     assert.equal(before, 0);
     const portA = a.port;
+    const addressA = a.address;
     const killedAt = performance.now();
     await a.close();
     let firstByB = 0;
@@ -134,12 +147,22 @@ describe('origin failover', () => {
     assert.ok(uncachedMs < 1000, `503 took ${uncachedMs} ms`);
 
     // The failure is remembered: with a member back, /never still fails fast without reaching it...
+    const backAt = Date.now();
     const back = await namedOrigin('a', portA);
     cleanup.push(() => back.close());
     const remembered = await request({ port, host: 'fo.test', path: '/never', agent });
     assert.equal(remembered.status, 503);
     assert.equal(back.seen.filter((s) => s.url === '/never').length, 0, 'the origin was asked during the negative TTL');
-    // ...other URLs are served by it, and after ConnectTimeout /never is too.
+    // ...the primary had excluded a (refused connections) and re-admits it after its recovery probes; the worker
+    // then sends other URLs to it, and after ConnectTimeout /never too.
+    const excluded = flint.logs.filter((l) => l.event === 'origin.down' && l.member === addressA);
+    assert.equal(excluded.length, 1, 'the killed member was excluded once');
+    await waitFor('a re-admitted in the worker', () =>
+      flint.logs.find(
+        (l) => l.event === 'origin.health_applied' && Date.parse(String(l.time)) >= backAt - 5 && !((l.down as Record<string, string[]>)['fo.test'] ?? []).includes(addressA),
+      ),
+    );
+    assert.ok(back.seen.some((s) => s.url === '/'), 'recovery probes reached the member');
     assert.equal((await request({ port, host: 'fo.test', path: '/other', agent })).status, 200);
     const recovered = await waitFor('/never served after the negative TTL', async () => {
       const res = await request({ port, host: 'fo.test', path: '/never', agent });

@@ -16,6 +16,7 @@ import type { LogLine } from '../helpers/flint.js';
 import { TestOrigin } from '../helpers/origin.js';
 import { freePort } from '../helpers/ports.js';
 import { request } from '../helpers/http.js';
+import { rendezvous } from '../../src/origin/selector.js';
 
 const WORKERS = 2;
 const POLL_MS = 25;
@@ -95,7 +96,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 describe('origin health in the primary', () => {
   let flint: FlintProcess;
   let port: number;
-  /** cache.test: caching vhost, members a (gets the traffic) and b. */
+  /** cache.test: caching vhost, members a and b; BalanceMode Hash, so a test picks the member by the URL. */
   const a = new ScriptedOrigin();
   const b = new ScriptedOrigin();
   /** pass.test: Caching OFF, member c (refused while closed). */
@@ -110,7 +111,7 @@ describe('origin health in the primary', () => {
   <Vhost Name="cache.test">
     <Listen>127.0.0.1:${port}</Listen>
     <Origin><Address>${a.address}</Address>${opts.withB ? `<Address>${b.address}</Address>` : ''}</Origin>
-    <OriginOptions><Exclusion>3</Exclusion><Recovery Cycle="0.2" Uri="/health" ResCode="200">2</Recovery></OriginOptions>
+    <OriginOptions><BalanceMode>Hash</BalanceMode><Exclusion>3</Exclusion><Recovery Cycle="0.2" Uri="/health" ResCode="200">2</Recovery></OriginOptions>
   </Vhost>
   <Vhost Name="pass.test">
     ${opts.passAlias === undefined ? '' : `<Alias>${opts.passAlias}</Alias>`}
@@ -161,6 +162,19 @@ describe('origin health in the primary', () => {
     return found;
   };
   const get = (host: string, path = `/obj-${++seq}`): ReturnType<typeof request> => request({ port, host, path });
+  /** A GET of cache.test for a new URL that rendezvous hashing gives to member a (b stays out of the failures). */
+  const getOnA = (): ReturnType<typeof request> => {
+    const members = [{ key: a.address }, { key: b.address }];
+    let path = `/obj-${++seq}`;
+    while (rendezvous(members, path)?.key !== a.address) path = `/obj-${++seq}`;
+    return get('cache.test', path);
+  };
+  /** A refused connection to a pass vhost's only member: 503 naming the connect error (not the all-down answer). */
+  const assertRefused = (res: Awaited<ReturnType<typeof request>>): void => {
+    assert.equal(res.status, 503);
+    assert.match(res.body.toString(), /FLINT_ERR_ORIGIN_DOWN/);
+    assert.match(res.body.toString(), /ECONNREFUSED/, 'the request reached the member');
+  };
   const logsOf = (event: string, member: string): LogLine[] => flint.logs.filter((l) => l.event === event && l.member === member);
 
   /**
@@ -198,16 +212,16 @@ describe('origin health in the primary', () => {
   });
 
   test('passive: 500s through the cache fill exclude the member after exactly <Exclusion> failures, every worker applies it, recovery probes re-admit it', async (t: TestContext) => {
-    const ok = await get('cache.test');
+    const ok = await getOnA();
     assert.equal(ok.status, 200);
     a.mode = '500';
     const firstFailAt = Date.now();
-    for (let i = 0; i < 2; i++) assert.equal((await get('cache.test')).status, 500);
+    for (let i = 0; i < 2; i++) assert.equal((await getOnA()).status, 500);
     await until('2 consecutive failures counted', async () => (await memberOf('cache.test', a.address)).ConsecutiveFailures === 2);
     await sleep(300);
     assert.equal((await memberOf('cache.test', a.address)).State, 'Active', 'two failures of three do not exclude');
 
-    assert.equal((await get('cache.test')).status, 500);
+    assert.equal((await getOnA()).status, 500);
     const failedAt = Date.now();
     const downEverywhere = await appliedInEveryWorker('cache.test', a.address, true, failedAt - 1000);
     const m = await memberOf('cache.test', a.address);
@@ -233,7 +247,10 @@ describe('origin health in the primary', () => {
     const upEverywhere = await appliedInEveryWorker('cache.test', a.address, false, recoveredAt);
     const back = await memberOf('cache.test', a.address);
     assert.deepEqual([back.State, back.Exclusions, back.Recoveries, back.ConsecutiveFailures], ['Active', 1, 1, 0]);
-    assert.equal((await get('cache.test')).status, 200);
+    const served = (): number => a.origin.seen.filter((s) => s.url !== '/health').length;
+    const servedBefore = served();
+    assert.equal((await getOnA()).status, 200);
+    assert.equal(served(), servedBefore + 1, 'the re-admitted member serves its URLs again');
     await sleep(500);
     assert.equal(logsOf('origin.down', a.address).length, 1, 'the exclusion is logged once');
     assert.equal(logsOf('origin.up', a.address).length, 1, 'the re-admission is logged once');
@@ -248,7 +265,7 @@ describe('origin health in the primary', () => {
     const cPort = c.port;
     await c.close();
     const firstFailAt = Date.now();
-    for (let i = 0; i < 3; i++) assert.equal((await get('pass.test')).status, 502);
+    for (let i = 0; i < 3; i++) assertRefused(await get('pass.test'));
     const failedAt = Date.now();
     const downEverywhere = await appliedInEveryWorker('pass.test', c.address, true, failedAt - 1000);
     const m = await memberOf('pass.test', c.address);
@@ -265,7 +282,7 @@ describe('origin health in the primary', () => {
   });
 
   test('Exclusion All="OFF" never excludes the last active member', async () => {
-    for (let i = 0; i < 4; i++) assert.equal((await get('last.test')).status, 502);
+    for (let i = 0; i < 4; i++) assertRefused(await get('last.test'));
     const key = `127.0.0.1:${lastPort}`;
     await until('4 failures counted', async () => (await memberOf('last.test', key)).ConsecutiveFailures === 4);
     assert.equal((await memberOf('last.test', key)).State, 'Active');
@@ -310,7 +327,7 @@ describe('origin health in the primary', () => {
   test('a reload keeps the state of members that still exist, drops removed ones, and a bad HealthChecker is refused with its path', async () => {
     const cPort = c.port;
     await c.close();
-    for (let i = 0; i < 3; i++) assert.equal((await get('pass.test')).status, 502);
+    for (let i = 0; i < 3; i++) assertRefused(await get('pass.test'));
     await appliedInEveryWorker('pass.test', c.address, true, Date.now() - 1000);
     const before = await memberOf('pass.test', c.address);
     assert.equal(before.State, 'Inactive');

@@ -90,3 +90,53 @@ test('passive exclusion: Exclusion consecutive failures exclude, a success reset
   assert.equal(lines.filter((l) => l.event === 'origin.down' || l.event === 'origin.up').length, 1, 'the reload logged no state change');
   health.close();
 });
+
+test('<Address2> standbys are members too: judged like the others and shown as Address2', async () => {
+  const { log } = recordingLogger();
+  const cfg = config(
+    '<Vhost Name="s.com"><Origin><Address>10.0.0.1</Address><Address2>10.0.0.9</Address2><Address2>10.0.0.1</Address2></Origin><OriginOptions><Exclusion>2</Exclusion><Recovery>0</Recovery></OriginOptions></Vhost>',
+  );
+  const health = new OriginHealth(cfg, log, () => undefined);
+  await health.apply(cfg);
+  const before = health.report('s.com')?.[0];
+  assert.deepEqual(before?.members.map((m) => [m.member, m.standby, m.state]), [
+    ['10.0.0.1:80', false, 'active'],
+    ['10.0.0.9:80', true, 'active'],
+  ], 'a standby that is also an <Address> member is that member');
+  assert.deepEqual(before?.standbyAddresses, [{ address: '10.0.0.9', state: 'active' }, { address: '10.0.0.1', state: 'active' }]);
+  health.receive([
+    ['s.com', '10.0.0.9:80', 'connect-fail'],
+    ['s.com', '10.0.0.9:80', 'connect-fail'],
+  ]);
+  assert.deepEqual(health.downSet(), { 's.com': ['10.0.0.9:80'] });
+  assert.deepEqual(health.report('s.com')?.[0]?.standbyAddresses[0], { address: '10.0.0.9', state: 'inactive' });
+  health.close();
+});
+
+test('DNS names are resolved again every <DnsRefresh> of the vhosts that have one; IP literals need no timer', async () => {
+  const { log } = recordingLogger();
+  let lookups = 0;
+  const resolver = async (): Promise<readonly string[]> => {
+    lookups++;
+    return ['192.0.2.7'];
+  };
+  const cfg = config(
+    '<Vhost Name="n.com"><Origin><Address>origin.test</Address></Origin><OriginOptions><DnsRefresh>1</DnsRefresh></OriginOptions></Vhost>' +
+      '<Vhost Name="ip.com"><Origin><Address>10.0.0.1</Address></Origin><OriginOptions><DnsRefresh>30</DnsRefresh></OriginOptions></Vhost>',
+  );
+  const health = new OriginHealth(cfg, log, () => undefined, resolver);
+  health.start();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(lookups, 1);
+  const ttl = health.report('n.com')?.[0]?.members[0]?.ttl ?? -1;
+  assert.ok(ttl >= 0 && ttl <= 1, `ttl ${ttl} s follows DnsRefresh 1`);
+  await new Promise((resolve) => setTimeout(resolve, 1300));
+  assert.equal(lookups, 2, 're-resolved after 1 s, not after the old fixed 10 s');
+  // A reload to DnsRefresh 5: no lookup within the next 1.3 s beyond the reload's own.
+  await health.apply(config('<Vhost Name="n.com"><Origin><Address>origin.test</Address></Origin><OriginOptions><DnsRefresh>5</DnsRefresh></OriginOptions></Vhost>'));
+  const afterReload = lookups;
+  await new Promise((resolve) => setTimeout(resolve, 1300));
+  assert.equal(lookups, afterReload);
+  assert.ok((health.report('n.com')?.[0]?.members[0]?.ttl ?? 0) >= 3);
+  health.close();
+});
