@@ -789,6 +789,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'ON: the query string is part of the cache key; OFF: it is ignored, so /a?x=1 and /a?x=2 are one object (the origin gets the first requester\'s query). QueryStringRules override it per URL.',
   },
   {
+    path: 'Vhost/Options/ApplyQueryString@Collective',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].options.queryCollective',
+    doc: "ON (STON's Collective): a purge, expire or hardpurge of a URL without a query string also reaches every query-string variant of it (`/a` purges `/a?x=1` and `/a?y=2`).",
+  },
+  {
     path: 'Vhost/Options/ApplyQueryString@Keep',
     type: 'name-list',
     default: null,

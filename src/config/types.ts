@@ -166,6 +166,8 @@ export interface VhostOptions {
   readonly caseSensitive: boolean;
   /** `<ApplyQueryString>`: the query string is part of the cache key (ON) or ignored (OFF). Default ON. */
   readonly applyQueryString: boolean;
+  /** `<ApplyQueryString Collective>` (STON): a purge/expire of a URL without a query also reaches its query-string variants. Default false. */
+  readonly queryCollective: boolean;
   /** `<ApplyQueryString Keep>`: with ON, only these query keys make the key (others dropped); null = all. Default null. */
   readonly queryStringKeep: readonly string[] | null;
   /** `<ApplyQueryString Drop>`: with ON, these query keys are left out of the key; null = none. Default null. */

@@ -895,7 +895,7 @@ class Validator {
   }
 
   /** Bypass defaults and cache key options (Flint stores no POST, so BypassPostRequest must stay ON). */
-  #readKeyOptions(scope: Scope, o: VhostOptions | undefined): Pick<VhostOptions, 'bypassPostRequest' | 'bypassGetRequest' | 'bypassNoCacheRequest' | 'caseSensitive' | 'applyQueryString' | 'queryStringKeep' | 'queryStringDrop' | 'varyHeaders'> {
+  #readKeyOptions(scope: Scope, o: VhostOptions | undefined): Pick<VhostOptions, 'bypassPostRequest' | 'bypassGetRequest' | 'bypassNoCacheRequest' | 'caseSensitive' | 'applyQueryString' | 'queryCollective' | 'queryStringKeep' | 'queryStringDrop' | 'varyHeaders'> {
     const bypassPostRequest = this.one(scope, 'Vhost/Options/BypassPostRequest', BOOL, o?.bypassPostRequest);
     if (!bypassPostRequest) {
       this.#report(scope.file, `${scope.where}/Options/BypassPostRequest`, 'OFF is not supported: Flint does not cache POST (STON <PostRequest>), so POST always passes to the origin');
@@ -913,6 +913,7 @@ class Validator {
       bypassNoCacheRequest: this.one(scope, 'Vhost/Options/BypassNoCacheRequest', BOOL, o?.bypassNoCacheRequest),
       caseSensitive: this.one(scope, 'Vhost/Options/CaseSensitive', BOOL, o?.caseSensitive),
       applyQueryString: this.one(scope, 'Vhost/Options/ApplyQueryString', BOOL, o?.applyQueryString),
+      queryCollective: this.one(scope, 'Vhost/Options/ApplyQueryString@Collective', BOOL, o?.queryCollective),
       queryStringKeep,
       queryStringDrop,
       varyHeaders: this.one(scope, 'Vhost/Options/VaryHeader', VARY_LIST, o?.varyHeaders),

@@ -24,6 +24,8 @@ export interface PurgeScope {
   readonly prefix: string;
   /** The exact primary key, or null for patterns. */
   readonly primary: string | null;
+  /** With an exact key: its query-string variants (`primary?...`) are in scope too (`<ApplyQueryString Collective>`). */
+  readonly collective: boolean;
   /** For patterns: the glob over the primary key (`vhost \n /img/*.jpg`), else null. */
   readonly glob: string | null;
 }
@@ -56,11 +58,12 @@ function parseTarget(router: VhostRouter, text: string): ParsedTarget {
     // The key as the vhost's key rules build it (CaseSensitive OFF, query-string rules), or the purge would miss.
     const key = ruleSetOf(vhost).keyParts(path, question === -1 ? '' : rest.slice(question + 1));
     const primary = primaryKey(vhost.name, key.path, key.query);
-    return { ok: true, text, scope: { vhost: vhost.name, kind: 'exact', prefix: primary, primary, glob: null } };
+    const collective = vhost.options.queryCollective && key.query === '';
+    return { ok: true, text, scope: { vhost: vhost.name, kind: 'exact', prefix: primary, primary, glob: null, collective } };
   }
   const kind = rest === '/*' ? 'root' : 'pattern';
   if (!vhost.options.caseSensitive) rest = rest.toLowerCase();
-  return { ok: true, text, scope: { vhost: vhost.name, kind, prefix: `${vhost.name}\n${rest.slice(0, star)}`, primary: null, glob: `${vhost.name}\n${rest}` } };
+  return { ok: true, text, scope: { vhost: vhost.name, kind, prefix: `${vhost.name}\n${rest.slice(0, star)}`, primary: null, glob: `${vhost.name}\n${rest}`, collective: false } };
 }
 
 /** Compiled rules per config vhost object (a reload brings new objects, so entries never go stale). */
@@ -79,6 +82,10 @@ function ruleSetOf(vhost: Vhost): VhostRuleSet {
 export function scopeMatcher(scope: PurgeScope): (primary: string) => boolean {
   if (scope.primary !== null) {
     const primary = scope.primary;
+    if (scope.collective) {
+      const variants = `${primary}?`;
+      return (candidate) => candidate === primary || candidate.startsWith(variants);
+    }
     return (candidate) => candidate === primary;
   }
   if (scope.kind === 'root') {

@@ -79,10 +79,17 @@ export class CacheControl {
   }
 }
 
+/** The range of full keys (`primary \0 variant`) a scope can reach; its matcher picks within it. */
+function keyRange(scope: PurgeScope): [string, string] {
+  if (scope.primary === null) return [scope.prefix, `${scope.prefix}\uffff`];
+  // Collective: `primary \0 ...` up to `primary ? ...` (the characters between are filtered by the matcher).
+  return [`${scope.primary}\0`, scope.collective ? `${scope.primary}?\uffff` : `${scope.primary}\u0001`];
+}
+
 /** Pages through the keys under the scope's prefix and applies the command batch by batch. */
 async function applyToScope(index: CacheIndex, scope: PurgeScope, command: ControlCommand, sec: number): Promise<ControlResult & { fills: number }> {
   const matches = scopeMatcher(scope);
-  const [start, end] = scope.primary !== null ? [`${scope.primary}\0`, `${scope.primary}\u0001`] : [scope.prefix, `${scope.prefix}\uffff`];
+  const [start, end] = keyRange(scope);
   // Fills first (see the module header), then the stored objects.
   const total = { count: 0, size: 0, fills: index.controlFills(start, end, matches, command, sec) };
   let after: string | null = null;

@@ -21,6 +21,7 @@ const HOST = 'purge.test';
 const GUARDED = 'guard.test';
 const ROOTLESS = 'root.test';
 const KEYED = 'nocase.test';
+const COLLECTIVE = 'collective.test';
 
 interface ControlResult {
   Count: number;
@@ -74,6 +75,7 @@ describe('purge, expire, expireafter, hardpurge', () => {
         { name: HOST, port, origin: origin.address },
         { name: GUARDED, port, origin: origin.address, extra: '<Options><Purge2Expire>PATTERN</Purge2Expire></Options>' },
         { name: ROOTLESS, port, origin: origin.address, extra: '<Options><RootPurgeExpire>OFF</RootPurgeExpire></Options>' },
+        { name: COLLECTIVE, port, origin: origin.address, extra: '<Options><ApplyQueryString Collective="ON">ON</ApplyQueryString></Options>' },
         { name: KEYED, port, origin: origin.address, extra: '<Options><CaseSensitive>OFF</CaseSensitive><ApplyQueryString>OFF</ApplyQueryString></Options>' },
       ]),
     }));
@@ -116,6 +118,17 @@ describe('purge, expire, expireafter, hardpurge', () => {
     const result = await control('purge', `url=${KEYED}/KEY/MIXED.TXT?session=2`);
     assert.equal(result.body.Count, 1, JSON.stringify(result.body));
     assert.equal((await get('/Key/Mixed.txt?session=1', KEYED)).body.toString(), '/Key/Mixed.txt #2', 'refetched after the purge');
+  });
+
+  test('ApplyQueryString Collective="ON": a purge of a URL without a query reaches its query-string variants, and only them', async () => {
+    routes['/q'] = versioned('/q');
+    routes['/qq'] = versioned('/qq');
+    for (const path of ['/q', '/q?a=1', '/q?b=2', '/qq']) await cached(path, COLLECTIVE);
+    assert.equal((await control('purge', `url=${COLLECTIVE}/q?a=1`)).body.Count, 1, 'a URL with a query purges only itself');
+    const result = await control('purge', `url=${COLLECTIVE}/q`);
+    assert.equal(result.body.Count, 2, `/q and /q?b=2 (the purged /q?a=1 was refetched by nobody yet): ${JSON.stringify(result.body)}`);
+    assert.ok(isHit(await get('/qq', COLLECTIVE)), '/qq shares the prefix but is another URL');
+    assert.equal((await get('/q?b=2', COLLECTIVE)).body.toString(), '/q #2', 'the variant is refetched');
   });
 
   test('expire makes the next request revalidate (If-None-Match, 304 keeps the body)', async () => {

@@ -61,6 +61,7 @@ const DEFAULT_OPTIONS: VhostOptions = {
   bypassNoCacheRequest: false,
   caseSensitive: true,
   applyQueryString: true,
+  queryCollective: false,
   queryStringKeep: null,
   queryStringDrop: null,
   varyHeaders: null,
