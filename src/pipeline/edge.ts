@@ -227,8 +227,17 @@ export class Edge {
       return target === null ? null : () => this.#handOn(ctx, writer, target);
     };
     const selection = bypass ? OriginRouter.forBypass(vhost, ctx.originUrl, ctx.head.clientIp) : OriginRouter.forUrl(vhost, ctx.originUrl);
+    const counters = this.counters.forVhost(vhost.name);
     new PassTransaction(ctx, writer, this.#finish, link).start((request: OriginRequest, sink: OriginSink) =>
-      this.#origins.open(vhost, { ...request, selection, onMember: (member) => void (ctx.origin = member) }, sink),
+      this.#origins.open(vhost, { ...request, selection, onMember: (member) => void (ctx.origin = member) }, {
+        onHeaders: (status, headers, text) => {
+          bumpOriginStatus(counters, status);
+          sink.onHeaders(status, headers, text);
+        },
+        onData: (chunk) => sink.onData(chunk),
+        onEnd: () => sink.onEnd(),
+        onError: (error) => sink.onError(error),
+      }),
     );
   }
 
@@ -243,7 +252,10 @@ export class Edge {
     const path = ctx.originUrl;
     // Origin bytes of a fill count for the vhost, whichever clients end up reading them.
     const counting: OriginSink = {
-      onHeaders: (status, h, text) => sink.onHeaders(status, h, text),
+      onHeaders: (status, h, text) => {
+        bumpOriginStatus(counters, status);
+        sink.onHeaders(status, h, text);
+      },
       onData: (chunk) => {
         bump(counters, C.originInBytes, chunk.length);
         sink.onData(chunk);
@@ -346,6 +358,11 @@ export class Edge {
 
 function runtimeOf(config: Config): Runtime {
   return { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts), byName: new Map(config.vhosts.map((v) => [v.name, v] as const)) };
+}
+
+/** Counts an origin response head by status class (STON's OriginRes2xx ...). */
+function bumpOriginStatus(counters: Float64Array, status: number): void {
+  bump(counters, C.originResponses1xx + Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1);
 }
 
 /** The normalised path and query of a Location/Content-Location value when it names the request's own host. */

@@ -98,6 +98,11 @@ export class FlintMetrics {
     add('flint_client_in_bytes_total', 'Request body bytes received from clients.', 'counter', perVhost('clientInBytes'));
     add('flint_client_out_bytes_total', 'Response body bytes sent to clients.', 'counter', perVhost('clientOutBytes'));
     add('flint_origin_requests_total', 'Requests sent to origins.', 'counter', perVhost('originRequests'));
+    add('flint_origin_responses_total', 'Origin responses, by status class.', 'counter', (i) =>
+      Object.entries(i.vhosts).flatMap(([vhost, c]) =>
+        (['1xx', '2xx', '3xx', '4xx', '5xx'] as const).map((cls) => ({ value: c[`originResponses${cls}`], labels: { vhost, class: cls } })),
+      ),
+    );
     add('flint_origin_errors_total', 'Origin transactions that failed (connect, timeout, reset).', 'counter', perVhost('originErrors'));
     add('flint_origin_in_bytes_total', 'Response body bytes received from origins.', 'counter', perVhost('originInBytes'));
     add('flint_cache_results_total', 'Responses by cache result code (TCP_HIT, TCP_MISS, ...).', 'counter', (i) =>

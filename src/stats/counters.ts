@@ -20,6 +20,11 @@ export const VHOST_COUNTERS = [
   { name: 'originRequests', help: 'requests sent to origins' },
   { name: 'originErrors', help: 'origin transactions that failed (connect, timeout, reset)' },
   { name: 'originInBytes', help: 'response body bytes received from origins', unit: 'bytes' },
+  { name: 'originResponses1xx', help: 'origin responses with a 1xx status' },
+  { name: 'originResponses2xx', help: 'origin responses with a 2xx status' },
+  { name: 'originResponses3xx', help: 'origin responses with a 3xx status' },
+  { name: 'originResponses4xx', help: 'origin responses with a 4xx status' },
+  { name: 'originResponses5xx', help: 'origin responses with a 5xx status' },
   { name: 'ttfbMsSum', help: 'sum of time to first response byte, for averages', unit: 'milliseconds' },
   { name: 'totalMsSum', help: 'sum of total transaction time, for averages', unit: 'milliseconds' },
 ] as const;

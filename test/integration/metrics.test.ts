@@ -156,6 +156,11 @@ describe('/metrics', () => {
     assert.equal(value(series, 'flint_cache_results_total', { vhost: 'a.test', result: 'TCP_MISS' }), 10);
     assert.equal(value(series, 'flint_client_out_bytes_total', { vhost: 'a.test' }), a.clientOutBytes);
     assert.equal(value(series, 'flint_origin_in_bytes_total', { vhost: 'a.test' }), a.originInBytes);
+    // Origin answers by class: 10 misses of a.test (200), every 404 of b.test (uncacheable by default: each went to the origin).
+    assert.equal(value(series, 'flint_origin_responses_total', { vhost: 'a.test', class: '2xx' }), 10);
+    assert.equal(a.originResponses2xx, 10);
+    assert.equal(value(series, 'flint_origin_responses_total', { vhost: 'b.test', class: '4xx' }), 5);
+    assert.equal(value(series, 'flint_origin_responses_total', { vhost: 'down.test', class: '5xx' }), 0, 'a refused connection is an error, not an origin 5xx');
     assert.equal(value(series, 'flint_origin_errors_total', { vhost: 'down.test' }), (stats.vhosts['down.test'] as Record<string, number>).originErrors);
     assert.ok(value(series, 'flint_origin_errors_total', { vhost: 'down.test' }) >= 2);
     assert.equal(value(series, 'flint_origin_errors_total', { vhost: 'a.test' }), 0);
