@@ -156,7 +156,15 @@ export class FlintProcess {
 
   /** GET a management endpoint and parse JSON. */
   async admin<T = Record<string, unknown>>(path: string): Promise<{ status: number; body: T }> {
-    const res = await fetch(`http://127.0.0.1:${this.managerPort}${path}`);
+    let res: Response;
+    try {
+      res = await fetch(`http://127.0.0.1:${this.managerPort}${path}`);
+    } catch (error) {
+      // Say whether Flint is still running and what it logged last, so a failure in CI can be read.
+      const cause = (error as { cause?: { message?: string; code?: string } }).cause;
+      const state = this.child.exitCode === null ? 'still running' : `exited with ${this.child.exitCode}`;
+      throw new Error(`GET ${path} failed (${cause?.code ?? ''} ${cause?.message ?? String(error)}); flint ${state}; last log:\n${this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${this.stderr}`);
+    }
     return { status: res.status, body: (await res.json()) as T };
   }
 
