@@ -87,6 +87,9 @@ export class Supervisor {
       this.#events.onMessage(slot, message);
     });
     worker.on('online', () => this.#pin(slot, worker));
+    // An IPC send racing the worker's death (EPIPE, channel closed) is reported as 'error'; unhandled, it would take
+    // the primary down with it. The 'exit' that follows restarts the worker.
+    worker.on('error', (error) => this.#log.warn({ event: 'worker.ipc_error', worker: slot.index, err: error.message }, 'IPC with a worker failed'));
     worker.on('exit', (code, signal) => this.#exited(slot, worker, code, signal));
   }
 
