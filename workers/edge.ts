@@ -1,7 +1,8 @@
 /**
  * @module workers/edge
  * Worker process entry: wiring only. Waits for its config from the primary, opens the listeners, reports counters
- * about once a second, applies reloads, and on `shutdown` stops accepting, drains in-flight transactions and exits.
+ * about once a second, applies reloads, origin health verdicts (`origin-health`) and cache-control notices (drops
+ * purged objects from the hot tier), and on `shutdown` stops accepting, drains in-flight transactions and exits.
  * Logic lives in src/pipeline (requests) and src/http (sockets).
  */
 import type { Config } from '../src/config/types.js';
@@ -22,6 +23,8 @@ const listeners = new Listeners();
 let edge: Edge | null = null;
 let log: Logger | null = null;
 let shuttingDown = false;
+/** Origin transaction outcomes for the primary's health state, batched. */
+const outcomes = new OutcomeReporter((batch) => sendToPrimary({ type: 'origin-outcomes', outcomes: batch }));
 
 /** Every listen address of a config, keyed like the routers. */
 function listenAddresses(config: Config): Map<string, Config['vhosts'][number]['listen'][number]> {
@@ -32,7 +35,7 @@ function listenAddresses(config: Config): Map<string, Config['vhosts'][number]['
 
 async function start(config: Config): Promise<void> {
   log = createProcessLogger(config.server.log.level, config.server.log.infoPath, { role: 'worker', worker: workerIndex });
-  const started = new Edge(config, workerIndex, log, new OutcomeReporter((outcomes) => sendToPrimary({ type: 'origin-outcomes', outcomes })));
+  const started = new Edge(config, workerIndex, log, outcomes);
   // A down set that arrived before the config (or was logged before the edge existed) applies from the start.
   started.originHealth.apply(latestDown);
   started.control = new ControlForwarder(sendToPrimary);
@@ -69,6 +72,7 @@ async function shutdown(timeoutMs: number): Promise<void> {
   const left = await current.drain(timeoutMs);
   if (left > 0) log?.warn({ event: 'worker.drain_timeout', inFlight: left }, 'shutdown timeout: closing in-flight transactions');
   sendToPrimary({ type: 'stats', requestId: null, snapshot: current.snapshot() });
+  outcomes.flush();
   await current.close();
   exit(0);
 }

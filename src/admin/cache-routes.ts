@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ControlCommand } from '../policy/purge-target.js';
+import { sendJson } from './send-json.js';
 
 /** Largest POST body a command takes. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -27,11 +28,6 @@ export interface CacheAdminViews {
 
 type CacheRoute = (req: IncomingMessage, res: ServerResponse, views: CacheAdminViews) => Promise<void> | void;
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -75,20 +71,20 @@ function command(name: ControlCommand): CacheRoute {
     }
     const { url, params } = commandParams(query);
     if (url === '') {
-      json(res, 400, { error: 'missing url=: give host/path, a glob (host/img/*.jpg) or several joined by |' });
+      sendJson(res, 400, { error: 'missing url=: give host/path, a glob (host/img/*.jpg) or several joined by |' });
       return;
     }
     let sec = 0;
     if (name === 'expireafter') {
       const text = params.get('sec');
       if (text === null || !/^\d+$/.test(text)) {
-        json(res, 400, { error: 'expireafter needs sec=N (whole seconds, before url=)' });
+        sendJson(res, 400, { error: 'expireafter needs sec=N (whole seconds, before url=)' });
         return;
       }
       sec = Number(text);
     }
     const result = await views.cacheControl(name, url, sec);
-    json(res, result.status, result.body);
+    sendJson(res, result.status, result.body);
   };
 }
 
@@ -96,7 +92,7 @@ function confFile(file: 'server.xml' | 'vhosts.xml'): CacheRoute {
   return (_req, res, views) => {
     const text = views.confText(file);
     if (text === null) {
-      json(res, 404, { error: `the running ${file} is not known` });
+      sendJson(res, 404, { error: `the running ${file} is not known` });
       return;
     }
     res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
@@ -110,12 +106,18 @@ function confFile(file: 'server.xml' | 'vhosts.xml'): CacheRoute {
  */
 export async function purgeMethod(req: IncomingMessage, res: ServerResponse, views: CacheAdminViews, enabled: boolean): Promise<void> {
   if (!enabled) {
-    json(res, 405, { error: 'PURGE is off (<Manager HttpMethod="OFF">)' });
+    sendJson(res, 405, { error: 'PURGE is off (<Manager HttpMethod="OFF">)' });
     return;
   }
-  const target = decodeURIComponent((req.url ?? '/').slice(1));
+  let target: string;
+  try {
+    target = decodeURIComponent((req.url ?? '/').slice(1));
+  } catch {
+    sendJson(res, 400, { error: 'the request target is not valid percent-encoding' });
+    return;
+  }
   const result = await views.cacheControl('purge', target, 0);
-  json(res, result.status, result.body);
+  sendJson(res, result.status, result.body);
 }
 
 /** Route table entries; admin/routes.ts spreads them into its table. */
@@ -127,23 +129,23 @@ export const CACHE_ADMIN_ROUTES: Readonly<Record<string, CacheRoute>> = {
   '/monitoring/fileinfo': (req, res, views) => {
     const { url } = commandParams(new URL(req.url ?? '/', 'http://manager').search.slice(1));
     if (url === '') {
-      json(res, 400, { error: 'missing url=host/path' });
+      sendJson(res, 400, { error: 'missing url=host/path' });
       return;
     }
     const result = views.fileInfo(url);
-    json(res, result.status, result.body);
+    sendJson(res, result.status, result.body);
   },
   '/conf/server.xml': confFile('server.xml'),
   '/conf/vhosts.xml': confFile('vhosts.xml'),
-  '/conf/history': (_req, res, views) => json(res, 200, views.confHistory()),
+  '/conf/history': (_req, res, views) => sendJson(res, 200, views.confHistory()),
   '/conf/restore': (req, res, views) => {
     const params = new URL(req.url ?? '/', 'http://manager').searchParams;
     const key = params.get('hash') ?? params.get('id');
     if (key === null || key === '') {
-      json(res, 400, { error: 'missing hash= (or id=) of a snapshot from /conf/history' });
+      sendJson(res, 400, { error: 'missing hash= (or id=) of a snapshot from /conf/history' });
       return;
     }
     const result = views.confRestore(key);
-    json(res, result.status, result.body);
+    sendJson(res, result.status, result.body);
   },
 };

@@ -5,6 +5,7 @@
  * history. Each route calls into views the primary hands in (no cache or worker internals here). Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './send-json.js';
 import type { CacheAdminViews } from './cache-routes.js';
 import { CACHE_ADMIN_ROUTES } from './cache-routes.js';
 import type { MonitoringViews } from './monitoring-routes.js';
@@ -26,11 +27,6 @@ export interface AdminViews extends CacheAdminViews {
 
 type Route = (req: IncomingMessage, res: ServerResponse, views: AdminViews) => Promise<void> | void;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 const ROUTES: Record<string, Route> = {
   '/health': (_req, res, views) => {

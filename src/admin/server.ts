@@ -10,7 +10,8 @@ import type { ManagerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { ManagerAccess, requiredRole, roleCovers } from './access.js';
 import type { AdminViews } from './routes.js';
-import { routeAdmin, sendJson } from './routes.js';
+import { routeAdmin } from './routes.js';
+import { sendJson } from './send-json.js';
 import { purgeMethod } from './cache-routes.js';
 
 export class AdminServer {

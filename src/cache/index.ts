@@ -476,7 +476,7 @@ export class CacheIndex {
     return freed;
   }
 
-  /** Deletes every variant of a primary key (unsafe-method invalidation, purge); returns how many. */
+  /** Deletes every variant of a primary key (unsafe-method invalidation); returns how many. */
   removePrimary(primary: string, now: number): number {
     const hashes: Buffer[] = [];
     for (const { value } of this.#keys.getRange({ start: `${primary}\0`, end: `${primary}\u0001` })) hashes.push(Buffer.from(value));

@@ -63,12 +63,12 @@ export class OriginRouter {
     this.#pools.retain([...this.members.all()].map(([vhost, member]) => [member.address, vhost.originOptions] as const));
   }
 
-  /** The selection for a cache fill of `url`: the vhost's BalanceMode over the URL (after `<IgnoreSuffix>`). */
   /** Origin connections of this worker, open and busy (for /monitoring and /metrics). */
   sessions(): { open: number; active: number } {
     return this.#pools.sessions();
   }
 
+  /** The selection for a cache fill of `url`: the vhost's BalanceMode over the URL (after `<IgnoreSuffix>`). */
   static forUrl(vhost: Vhost, url: string): Selection {
     const options = vhost.originOptions;
     return { mode: options.balanceMode, hashKey: options.balanceMode === 'Hash' ? hashedUrl(url, options.hashIgnoreSuffixes) : url };

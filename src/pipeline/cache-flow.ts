@@ -117,7 +117,10 @@ export class CacheFlow {
     return detached;
   }
 
-  /** Entry point; `ctx.path` is already normalised. Must run synchronously inside the uWS handler. */
+  /**
+   * Entry point; `ctx.path` is already normalised. Runs synchronously inside the uWS handler, or from an origin
+   * callback when a VhostLink hands the request on (the writer then already holds the response).
+   */
   handle(ctx: RequestCtx, writer: ResponseWriter): void {
     const { hot } = this.#services;
     // Origin traffic on the cache path is counted by the fills (shared by many clients), not per request.
@@ -174,8 +177,9 @@ export class CacheFlow {
    */
   #purgeForIfRange(ctx: RequestCtx, ref: ObjectRef, meta: ObjectMeta): boolean {
     const options = ctx.vhost.options.ifRange;
+    if (!options.purge || !options.enabled) return false;
     const ifRange = headerValue(ctx.head, 'if-range');
-    if (!options.purge || !options.enabled || ifRange === undefined || headerValue(ctx.head, 'range') === undefined) return false;
+    if (ifRange === undefined || headerValue(ctx.head, 'range') === undefined) return false;
     if (!ifRangeIsNewer(ifRange, meta.lastModifiedMs)) return false;
     const { store, hot, log } = this.#services;
     store.index.remove(ref.hash, Date.now());

@@ -3,8 +3,11 @@
  * The worker's request entry and its config-derived state. Each request takes the runtime current when it arrives
  * and keeps it to the end, so a reload swaps configs atomically between requests: in-flight transactions finish
  * on the old config, new ones start on the new. Steps: recv (copy head, route vhost, normalise path) ->
- * GET/HEAD on a caching vhost: the cache flow (pipeline/cache-flow.ts); anything else: pass (pipeline/pass.ts)
- * -> deliver -> log (one access record, counters). Runs in workers.
+ * dispatch: the vhost's bypass rules and cache key (policy/rules.ts) send GET/HEAD on a caching vhost to the cache
+ * flow (pipeline/cache-flow.ts), anything else to pass (pipeline/pass.ts); origin requests of both go through the
+ * origin router (member choice, retry, health outcomes: origin/router.ts), and an origin answer matching the
+ * vhost's <VhostLink> hands the request on to the linked vhost -> deliver -> log (one access record, counters).
+ * Runs in workers.
  */
 import { totalmem } from 'node:os';
 import type { Config, Vhost } from '../config/types.js';
@@ -276,7 +279,7 @@ export class Edge {
   readonly #finish = (ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void => {
     const now = performance.now();
     const c = this.counters.forVhost(ctx.vhost.name);
-    if (ctx.status > 0) bump(c, C.responses1xx + Math.min(Math.max(Math.floor(ctx.status / 100), 1), 5) - 1);
+    if (ctx.status > 0) bump(c, C.responses1xx + statusClass(ctx.status));
     if (status === 'aborted') bump(c, C.aborted);
     bump(c, C.clientInBytes, ctx.requestBodyBytes);
     bump(c, C.clientOutBytes, bytesSent);
@@ -360,9 +363,14 @@ function runtimeOf(config: Config): Runtime {
   return { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts), byName: new Map(config.vhosts.map((v) => [v.name, v] as const)) };
 }
 
+/** 0 for 1xx .. 4 for 5xx: the offset of a status's counter from its `...1xx` counter. */
+function statusClass(status: number): number {
+  return Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1;
+}
+
 /** Counts an origin response head by status class (STON's OriginRes2xx ...). */
 function bumpOriginStatus(counters: Float64Array, status: number): void {
-  bump(counters, C.originResponses1xx + Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1);
+  bump(counters, C.originResponses1xx + statusClass(status));
 }
 
 /** The normalised path and query of a Location/Content-Location value when it names the request's own host. */

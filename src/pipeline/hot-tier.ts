@@ -93,12 +93,15 @@ export class HotTier {
 
   /** Drops the entry of an object hash (revalidated, purged or replaced by this worker). */
   invalidate(hex: string): void {
+    // A block read warming this tier (cache-flow #warmHot) must not put the dropped copy back.
+    this.#epoch++;
     const key = this.#byHex.get(hex);
     if (key !== undefined) this.#remove(key);
   }
 
   /** Drops every variant of a URL (an unsafe request to it succeeded in this worker). */
   invalidatePrimary(primary: string): void {
+    this.#epoch++;
     const variants = this.#byPrimary.get(primary);
     if (variants !== undefined) for (const key of [...variants]) this.#remove(key);
   }

@@ -3,7 +3,8 @@
  * A pass-through transaction: the client's request goes to the vhost's origin and the answer streams back with
  * backpressure both ways (the origin read pauses while the client socket is full; the client read pauses while
  * undici's request body buffer is full). A client abort aborts the origin request. An origin failure before the
- * response head becomes a 502/504; after it, the client connection is closed (the only honest signal).
+ * response head becomes a 502/503/504 (503: no origin member available), unless the vhost's <VhostLink> takes the
+ * request; after the head, the client connection is closed (the only honest signal).
  * Runs in workers. `finish` is called exactly once.
  */
 import type { FlintError } from '../errors.js';

@@ -164,6 +164,8 @@ export class VhostRuleSet {
   readonly #applyQuery: boolean;
   readonly #keep: ReadonlySet<string> | null;
   readonly #drop: ReadonlySet<string> | null;
+  /** True when nothing here changes the key (the common case: no allocation per request). */
+  readonly plainKey: boolean;
   readonly #bypassGet: boolean;
   readonly #bypassPost: boolean;
   readonly #bypassNoCache: boolean;
@@ -180,16 +182,13 @@ export class VhostRuleSet {
     this.#applyQuery = o.applyQueryString;
     this.#keep = o.queryStringKeep === null ? null : new Set(o.queryStringKeep);
     this.#drop = o.queryStringDrop === null ? null : new Set(o.queryStringDrop);
+    this.plainKey = this.#caseSensitive && this.#applyQuery && this.#keep === null && this.#drop === null && this.#query.rules.length === 0;
     this.#bypassGet = o.bypassGetRequest;
     this.#bypassPost = o.bypassPostRequest;
     this.#bypassNoCache = o.bypassNoCacheRequest;
     this.varyHeaders = o.varyHeaders === null ? null : new Set(o.varyHeaders);
   }
 
-  /** True when nothing here changes the key (the common case: no allocation per request). */
-  get plainKey(): boolean {
-    return this.#caseSensitive && this.#applyQuery && this.#keep === null && this.#drop === null && this.#query.rules.length === 0;
-  }
 
   /**
    * Whether a request goes through the cache or passes to the origin (see the module doc for the order). `path` is

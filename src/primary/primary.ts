@@ -1,8 +1,9 @@
 /**
  * @module primary/primary
- * The primary process: owns the supervisor, the management server, config reload (SIGHUP) and graceful stop
- * (SIGTERM/SIGINT: stop accepting, drain in-flight responses up to <ShutdownTimeout>, exit 0). Never serves cached
- * traffic. Runs only in the primary.
+ * The primary process: owns the supervisor, the management server, config reload (SIGHUP) and its history, origin
+ * health (primary/origin-health.ts), cache control commands (primary/cache-control.ts), stats windows and /metrics
+ * (primary/monitoring.ts), and graceful stop (SIGTERM/SIGINT: stop accepting, drain in-flight responses up to
+ * <ShutdownTimeout>, exit 0). Never serves cached traffic. Runs only in the primary.
  */
 import type { Config } from '../config/types.js';
 import { AdminServer } from '../admin/server.js';
