@@ -62,7 +62,11 @@ function parseTarget(router: VhostRouter, text: string): ParsedTarget {
     return { ok: true, text, scope: { vhost: vhost.name, kind: 'exact', prefix: primary, primary, glob: null, collective } };
   }
   const kind = rest === '/*' ? 'root' : 'pattern';
-  if (!vhost.options.caseSensitive) rest = rest.toLowerCase();
+  // CaseSensitive OFF lower-cases the path of the key, never its query (policy/rules.ts keyParts).
+  if (!vhost.options.caseSensitive) {
+    const question = rest.indexOf('?');
+    rest = question === -1 ? rest.toLowerCase() : rest.slice(0, question).toLowerCase() + rest.slice(question);
+  }
   return { ok: true, text, scope: { vhost: vhost.name, kind, prefix: `${vhost.name}\n${rest.slice(0, star)}`, primary: null, glob: `${vhost.name}\n${rest}`, collective: false } };
 }
 
