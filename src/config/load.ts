@@ -43,32 +43,69 @@ export function loadConfig(confDir: string, opts: LoadOptions = {}): Config {
   return loadConfigFromText(dir, serverXml, vhostsXml, { ...opts, ruleFiles });
 }
 
+/** One rule txt file present in the conf directory: its path relative to it (`svc/<dir>/<file>`) and contents. */
+export interface RuleFileText {
+  /** `svc/<vhost dir as on disk>/<file>`, with `/` separators. */
+  readonly path: string;
+  /** The vhost directory name, lower-cased (the key of LoadOptions.ruleFiles). */
+  readonly vhost: string;
+  readonly file: string;
+  readonly text: string;
+}
+
 /**
- * STON's per-vhost rule files, `<confDir>/svc/<vhost>/{ttl,bypass,querystring}.txt`, where present: vhost
- * directory name (lower-cased) -> file name -> contents. A missing svc/ or file is simply no rules.
+ * STON's per-vhost rule files, `<confDir>/svc/<vhost>/{ttl,bypass,querystring}.txt`, where present, in the order
+ * the hash takes them (vhost directory, then file). A missing svc/ or file is simply no rules; any other read
+ * error is pushed onto `problems`. Also used by primary/config-history.ts, so snapshots hold the same set.
  */
-function readRuleFiles(dir: string, problems: string[]): Record<string, Record<string, string>> {
-  const svc = path.join(dir, 'svc');
+export function listRuleFiles(confDir: string, problems: string[]): RuleFileText[] {
+  const svc = path.join(confDir, 'svc');
   let vhostDirs: string[];
   try {
     vhostDirs = readdirSync(svc, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   } catch {
-    return {};
+    return [];
   }
-  const out: Record<string, Record<string, string>> = {};
+  const out: RuleFileText[] = [];
   for (const vhost of vhostDirs) {
-    const files: Record<string, string> = {};
     for (const kind of Object.values(RULE_KINDS)) {
       const filePath = path.join(svc, vhost, kind.file);
       try {
-        files[kind.file] = readFileSync(filePath, 'utf8');
+        out.push({ path: `svc/${vhost}/${kind.file}`, vhost: vhost.toLowerCase(), file: kind.file, text: readFileSync(filePath, 'utf8') });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`${filePath}: cannot read: ${(err as Error).message}`);
       }
     }
-    if (Object.keys(files).length > 0) out[vhost.toLowerCase()] = files;
   }
   return out;
+}
+
+/** Rule files by lower-cased vhost directory name -> file name -> contents (per file, a later directory of the same lower-cased name wins). */
+export function ruleFilesByVhost(files: readonly RuleFileText[]): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const f of files) {
+    const forVhost = out[f.vhost] ?? {};
+    forVhost[f.file] = f.text;
+    out[f.vhost] = forVhost;
+  }
+  return out;
+}
+
+function readRuleFiles(dir: string, problems: string[]): Record<string, Record<string, string>> {
+  return ruleFilesByVhost(listRuleFiles(dir, problems));
+}
+
+/**
+ * The config hash (Config.hash): sha1 of server.xml, vhosts.xml and the rule files. Without rule files it is the
+ * two files' hash as before rule files were read.
+ */
+export function hashConfigText(serverXml: string, vhostsXml: string, ruleFiles: Readonly<Record<string, Readonly<Record<string, string>>>>): string {
+  const sha = createHash('sha1').update(serverXml).update('\0').update(vhostsXml);
+  for (const vhost of Object.keys(ruleFiles).sort()) {
+    const files = ruleFiles[vhost] ?? {};
+    for (const file of Object.keys(files).sort()) sha.update(`\0svc/${vhost}/${file}\0`).update(files[file] ?? '');
+  }
+  return sha.digest('hex');
 }
 
 /** As loadConfig, with the two files' contents given (for tests and uploads); `confDir` still anchors paths. */
@@ -77,14 +114,9 @@ export function loadConfigFromText(confDir: string, serverXml: string, vhostsXml
   const vhosts = parseXml('vhosts.xml', vhostsXml);
   const problems = [server, vhosts].flatMap((r) => (r.ok ? [] : [r.problem]));
   if (!server.ok || !vhosts.ok) throw new ConfigError(problems);
-  const sha = createHash('sha1').update(serverXml).update('\0').update(vhostsXml);
-  // Rule files change the config too (a reload must see them); without any the hash is the two files' as before.
+  // Rule files change the config too (a reload must see them).
   const ruleFiles = opts.ruleFiles ?? {};
-  for (const vhost of Object.keys(ruleFiles).sort()) {
-    const files = ruleFiles[vhost] ?? {};
-    for (const file of Object.keys(files).sort()) sha.update(`\0svc/${vhost}/${file}\0`).update(files[file] ?? '');
-  }
-  const hash = sha.digest('hex');
+  const hash = hashConfigText(serverXml, vhostsXml, ruleFiles);
   const sources = { confDir: path.resolve(confDir), hash, server: server.tree, vhosts: vhosts.tree, ruleFiles };
   return opts.cpuCount === undefined ? validateConfig(sources) : validateConfig(sources, opts.cpuCount);
 }

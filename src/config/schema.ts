@@ -953,7 +953,15 @@ export const SETTINGS: readonly Setting[] = [
     values: ROOT_PURGE_EXPIRE,
     inherit: true,
     field: 'vhosts[].options.rootPurgeExpire',
-    doc: 'Whether `host/*` (the whole vhost) may be purged or expired: ON = both, PURGE or EXPIRE = only that one, OFF = neither (the call answers 200 with Count 0 and a Denied reason).',
+    doc: 'Whether `host/*` (the whole vhost) may be purged or expired: ON = both, PURGE or EXPIRE = only that one, OFF = neither (the call answers 200 with Count 0 and a Denied reason). Hardpurge has its own guard, RootHardPurge.',
+  },
+  {
+    path: 'Vhost/Options/RootHardPurge',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.rootHardPurge',
+    doc: 'Whether `host/*` (the whole vhost) may be hard-purged (bytes and index deleted); OFF refuses it as RootPurgeExpire refuses a purge (200, Count 0, a Denied reason). RootPurgeExpire does not apply to hardpurge. Default ON keeps earlier Flint behaviour.',
   },
   {
     path: 'Server/Host/Log@Level',

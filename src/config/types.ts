@@ -178,6 +178,8 @@ export interface VhostOptions {
   readonly purge2Expire: PurgeToExpire;
   /** `<RootPurgeExpire>`: ON allows purge and expire of `host/*`, PURGE/EXPIRE only that one, OFF neither. Default ON. */
   readonly rootPurgeExpire: RootPurgeExpire;
+  /** `<RootHardPurge>`: whether `host/*` may be hard-purged (RootPurgeExpire does not apply to hardpurge). Default ON. */
+  readonly rootHardPurge: boolean;
   readonly ifRange: IfRangeOptions;
 }
 

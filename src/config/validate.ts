@@ -885,6 +885,7 @@ class Validator {
         ...this.#readKeyOptions(scope, o),
         purge2Expire: this.one(scope, 'Vhost/Options/Purge2Expire', PURGE_2_EXPIRE, o?.purge2Expire),
         rootPurgeExpire: this.one(scope, 'Vhost/Options/RootPurgeExpire', ROOT_PURGE, o?.rootPurgeExpire),
+        rootHardPurge: this.one(scope, 'Vhost/Options/RootHardPurge', BOOL, o?.rootHardPurge),
         ifRange: {
           enabled: this.one(scope, 'Vhost/Options/IfRange', BOOL, o?.ifRange.enabled),
           purge: this.one(scope, 'Vhost/Options/IfRange@Purge', BOOL, o?.ifRange.purge),

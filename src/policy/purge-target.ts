@@ -4,7 +4,7 @@
  * glob (`host/img/*.jpg`, `host/*`: `*` matches any run of characters, `/` and `?` included) or several joined by
  * `|`; a scheme is ignored. The host picks the vhost by Name or Alias; the key range is `vhost \n <literal prefix>`
  * up to the first `*`, so a pattern scans only the keys under its prefix, never the whole index. Also applies the
- * guards <Purge2Expire> and <RootPurgeExpire>. Pure; runs in the primary (commands) and workers (hot-tier matching).
+ * guards <Purge2Expire>, <RootPurgeExpire> and <RootHardPurge>. Pure; runs in the primary (commands) and workers (hot-tier matching).
  */
 import type { Config, Vhost } from '../config/types.js';
 import { normalisePath, primaryKey } from '../cache/key.js';
@@ -111,9 +111,12 @@ export function guardedCommand(vhost: Vhost, scope: PurgeScope, command: Control
   if (command === 'purge' && (toExpire === 'ALL' || (toExpire === 'PATTERN' && scope.kind !== 'exact') || (toExpire === 'ROOT' && scope.kind === 'root'))) {
     effective = 'expire';
   }
-  if (scope.kind === 'root') {
+  if (scope.kind === 'root' && effective === 'hardpurge') {
+    // STON guards a whole-vhost hardpurge with its own switch, <RootHardPurge>, not <RootPurgeExpire>.
+    if (!vhost.options.rootHardPurge) return { denied: `hardpurge of the whole vhost ${vhost.name} is not allowed (<RootHardPurge>OFF</RootHardPurge>)` };
+  } else if (scope.kind === 'root') {
     const root = vhost.options.rootPurgeExpire;
-    const isPurge = effective === 'purge' || effective === 'hardpurge';
+    const isPurge = effective === 'purge';
     if (root === 'OFF' || (root === 'PURGE' && !isPurge) || (root === 'EXPIRE' && isPurge)) {
       return { denied: `${effective} of the whole vhost ${vhost.name} is not allowed (<RootPurgeExpire>${root}</RootPurgeExpire>)` };
     }

@@ -1,14 +1,18 @@
 /**
  * @module primary/config-history
  * Snapshots of every applied config (STON's config history): at start ('loaded'), after a reload that changed it
- * ('modified') and after a rollback ('restored'), server.xml and vhosts.xml are copied to `<dir>/<hash>/`, and
+ * ('modified') and after a rollback ('restored'), the config's files are copied to `<dir>/<hash>/`: server.xml,
+ * vhosts.xml and the rule files `svc/<vhost>/*.txt` present (config/load.ts listRuleFiles, the set the hash covers).
  * `<dir>/history.json` lists the snapshots (id, time, hash, type, size), oldest first, at most <ConfigHistory>.
  * Identical configs share a hash and its files. Also keeps the text of the running files for /conf/server.xml.
- * Invariant: every hash listed has both files on disk. Runs only in the primary.
+ * Invariant: every hash listed has its files on disk, and its directory has `svc/` (empty when the config had no
+ * rule files). A directory without `svc/` was written before rule files were kept: restore refuses it unless its
+ * XML files alone give its hash (else its rule files are unknown). Runs only in the primary.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { hashConfigText, listRuleFiles, ruleFilesByVhost } from '../config/load.js';
+import type { RuleFileText } from '../config/load.js';
 import type { Config } from '../config/types.js';
 
 export type SnapshotType = 'loaded' | 'modified' | 'restored';
@@ -20,21 +24,46 @@ export interface Snapshot {
   readonly time: string;
   readonly hash: string;
   readonly type: SnapshotType;
-  /** Bytes of server.xml + vhosts.xml. */
+  /** Bytes of server.xml + vhosts.xml (the rule files are not counted, as before they were kept). */
   readonly size: number;
 }
 
-const FILES = ['server.xml', 'vhosts.xml'] as const;
-
-/** The hash config/load.ts gives a pair of files. */
-function configHash(server: string, vhosts: string): string {
-  return createHash('sha1').update(server).update('\0').update(vhosts).digest('hex');
+/** The files of one config: the two XML files and the rule files present. */
+interface ConfigFiles {
+  readonly server: string;
+  readonly vhosts: string;
+  readonly rules: readonly RuleFileText[];
 }
+
+/** Reads a config's files from `dir` (a conf directory or a snapshot directory); null if one cannot be read. */
+function readConfigFiles(dir: string): ConfigFiles | null {
+  const problems: string[] = [];
+  try {
+    const server = readFileSync(join(dir, 'server.xml'), 'utf8');
+    const vhosts = readFileSync(join(dir, 'vhosts.xml'), 'utf8');
+    const rules = listRuleFiles(dir, problems);
+    return problems.length === 0 ? { server, vhosts, rules } : null;
+  } catch {
+    return null;
+  }
+}
+
+const hashFiles = (files: ConfigFiles): string => hashConfigText(files.server, files.vhosts, ruleFilesByVhost(files.rules));
 
 /** Writes a file whole or not at all (a reload reading it half-written would fail). */
 function writeAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(`${path}.tmp`, text);
   renameSync(`${path}.tmp`, path);
+}
+
+/** Makes `dir` hold exactly `files`: writes them, and removes rule files of `dir` not among them. */
+function writeConfigFiles(dir: string, files: ConfigFiles): void {
+  const keep = new Set(files.rules.map((r) => r.path));
+  for (const stale of listRuleFiles(dir, [])) if (!keep.has(stale.path)) rmSync(join(dir, stale.path), { force: true });
+  for (const rule of files.rules) writeAtomic(join(dir, rule.path), rule.text);
+  writeAtomic(join(dir, 'server.xml'), files.server);
+  writeAtomic(join(dir, 'vhosts.xml'), files.vhosts);
 }
 
 export class ConfigHistory {
@@ -65,22 +94,16 @@ export class ConfigHistory {
    */
   record(config: Config, type: SnapshotType): Snapshot | null {
     this.#configure(config);
-    let server: string;
-    let vhosts: string;
-    try {
-      server = readFileSync(join(config.confDir, 'server.xml'), 'utf8');
-      vhosts = readFileSync(join(config.confDir, 'vhosts.xml'), 'utf8');
-    } catch {
-      return null;
-    }
-    if (configHash(server, vhosts) !== config.hash) return null;
+    const files = readConfigFiles(config.confDir);
+    if (files === null || hashFiles(files) !== config.hash) return null;
+    const { server, vhosts } = files;
     this.#running = { server, vhosts };
     const last = this.#snapshots[this.#snapshots.length - 1];
     if (this.#keep === 0 || (type === 'modified' && last?.hash === config.hash)) return null;
     const snapshotDir = join(this.#dir, config.hash);
-    mkdirSync(snapshotDir, { recursive: true });
-    writeAtomic(join(snapshotDir, 'server.xml'), server);
-    writeAtomic(join(snapshotDir, 'vhosts.xml'), vhosts);
+    // Rewritten whole: a directory left by an older Flint (XML only) gains the rule files and svc/.
+    writeConfigFiles(snapshotDir, files);
+    mkdirSync(join(snapshotDir, 'svc'), { recursive: true });
     const snapshot: Snapshot = {
       id: (last?.id ?? 0) + 1,
       time: new Date().toISOString(),
@@ -98,7 +121,7 @@ export class ConfigHistory {
   }
 
   /** The text of a running file, or null when unknown. */
-  runningText(file: (typeof FILES)[number]): string | null {
+  runningText(file: 'server.xml' | 'vhosts.xml'): string | null {
     if (this.#running === null) return null;
     return file === 'server.xml' ? this.#running.server : this.#running.vhosts;
   }
@@ -116,17 +139,25 @@ export class ConfigHistory {
   }
 
   /**
-   * Writes a snapshot's files into the conf directory; returns a function that puts the previous files back (for a
-   * restore whose reload fails).
+   * Writes a snapshot's files into the conf directory, exactly its set: rule files the snapshot does not have are
+   * removed. Returns a function that puts the previous files back (for a restore whose reload fails), or an error
+   * when the snapshot's files are missing or it predates rule-file snapshots and had some (then nothing is written).
+   * A snapshot is not otherwise checked against its hash: if its files no longer validate, the reload says why.
    */
-  writeBack(snapshot: Snapshot, confDir: string): () => void {
-    const previous = FILES.map((file) => {
-      const path = join(confDir, file);
-      return { path, text: existsSync(path) ? readFileSync(path, 'utf8') : null };
-    });
-    for (const file of FILES) writeAtomic(join(confDir, file), readFileSync(join(this.#dir, snapshot.hash, file), 'utf8'));
-    return () => {
-      for (const { path, text } of previous) if (text !== null) writeAtomic(path, text);
+  writeBack(snapshot: Snapshot, confDir: string): { ok: true; undo: () => void } | { ok: false; error: string } {
+    const snapshotDir = join(this.#dir, snapshot.hash);
+    const stored = readConfigFiles(snapshotDir);
+    if (stored === null) return { ok: false, error: `snapshot ${snapshot.hash}: its files are missing on disk; nothing was restored` };
+    if (!existsSync(join(snapshotDir, 'svc')) && hashFiles(stored) !== snapshot.hash) {
+      return { ok: false, error: `snapshot ${snapshot.hash} was taken before rule files (svc/*/*.txt) were kept and its config had some; nothing was restored` };
+    }
+    const previous = readConfigFiles(confDir);
+    writeConfigFiles(confDir, stored);
+    return {
+      ok: true,
+      undo: () => {
+        if (previous !== null) writeConfigFiles(confDir, previous);
+      },
     };
   }
 }

@@ -148,9 +148,10 @@ export class Primary {
   #restore(hashOrId: string): { status: number; body: unknown } {
     const snapshot = this.#history.find(hashOrId);
     if (snapshot === undefined) return { status: 404, body: { error: `no snapshot ${hashOrId} in /conf/history` } };
-    const undo = this.#history.writeBack(snapshot, this.#config.confDir);
+    const written = this.#history.writeBack(snapshot, this.#config.confDir);
+    if (!written.ok) return { status: 409, body: { ok: false, problems: [written.error], restored: null } };
     const result = this.reload('restored');
-    if (!result.ok) undo();
+    if (!result.ok) written.undo();
     return { status: result.ok ? 200 : 400, body: { ...result, restored: snapshot.hash } };
   }
 

@@ -1,7 +1,7 @@
 /**
  * The `flint` CLI end to end against a real Flint: purge / expire / expireafter / hardpurge (exact and glob), fileinfo
  * and reload, their output and exit codes; a clear error and exit 1 when Flint is not running, when access is
- * denied (a User-role manager), and when a reload is refused.
+ * denied (a User-role manager; an <Allow> list without the CLI's address), and when a reload is refused.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,6 +158,36 @@ describe('flint CLI', () => {
       assert.match(info.stderr, /not in the cache/, 'the User role may read monitoring');
     } finally {
       await readOnly.stop();
+    }
+  });
+
+  test('access denied by address: <Allow> without 127.0.0.1 makes purge, stats and reload exit 1 with a 403 message', async () => {
+    const deniedPort = await freePort();
+    const walled = await FlintProcess.start(({ dir, managerPort }) => ({
+      server: serverXml({ managerPort, dir }),
+      vhosts: vhostXml([{ name: HOST, port: deniedPort, origin: origin.address }]),
+    }));
+    try {
+      // Started allowing 127.0.0.1 (the helper's health polls come from it); now only 127.0.0.2 may call.
+      walled.writeConf('server.xml', serverXml({ managerPort: walled.managerPort, dir: walled.dir, allow: ['127.0.0.2'] }));
+      const reloaded = await walled.admin<{ ok: boolean }>('/conf/reload');
+      assert.equal(reloaded.body.ok, true);
+      const fromAllowed = await request({ port: walled.managerPort, path: '/health', localAddress: '127.0.0.2' });
+      assert.equal(fromAllowed.status, 200, 'the manager runs and answers the allowed address');
+
+      const denied = /access denied by .*127\.0\.0\.1:\d+.*\(\D*403\): address 127\.0\.0\.1 is not in <Manager><Allow>/;
+      const purge = await cli('purge', '--conf', walled.confDir, `${HOST}/x`);
+      assert.equal(purge.code, 1, purge.stdout);
+      assert.match(purge.stderr, denied);
+      const stats = await cli('stats', '--conf', walled.confDir);
+      assert.equal(stats.code, 1, stats.stdout);
+      assert.match(stats.stderr, denied);
+      const reload = await cli('reload', '--conf', walled.confDir);
+      assert.equal(reload.code, 1, reload.stdout);
+      assert.match(reload.stderr, denied);
+      assert.ok(walled.logs.some((l) => l.event === 'admin.denied' && l.address === '127.0.0.1'), 'the manager logged the denied calls');
+    } finally {
+      await walled.stop();
     }
   });
 });

@@ -2,11 +2,12 @@
  * Config endpoints through a real Flint: /conf/server.xml and /conf/vhosts.xml show the running files (not what is
  * on disk but not yet applied), every applied config becomes a snapshot in /conf/history, and /conf/restore?hash=
  * writes a snapshot back and reloads it (the round trip changes what the service answers). Bad hashes are 404; a
- * snapshot that no longer validates leaves the running config and the files as they were.
+ * snapshot that no longer validates leaves the running config and the files as they were. Snapshots hold the rule
+ * files svc/<vhost>/*.txt too, and a restore writes back exactly the snapshot's set (a txt file added since is removed).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlintProcess, serverXml, vhostXml } from '../helpers/flint.js';
 import { TestOrigin } from '../helpers/origin.js';
@@ -103,5 +104,82 @@ describe('config history and rollback', () => {
     assert.match(refused.text, /Bogus/);
     assert.equal(readFileSync(join(flint.confDir, 'vhosts.xml'), 'utf8'), onDisk, 'the previous files were put back');
     assert.equal((await history()).current, current);
+  });
+});
+
+describe('config history covers the rule files svc/<vhost>/*.txt', () => {
+  const HOST = 'rules.test';
+  const FIRST_BYPASS = '/b/*, bypass\n';
+  let origin: TestOrigin;
+  let flint: FlintProcess;
+  let port: number;
+  const gets = new Map<string, number>();
+
+  const manager = async (path: string): Promise<{ status: number; text: string }> => {
+    const res = await request({ port: flint.managerPort, path });
+    return { status: res.status, text: res.body.toString() };
+  };
+  const svcFile = (file: string): string => join(flint.confDir, 'svc', HOST, file);
+  /** Requests `path` twice; returns how many of them reached the origin (2 = bypassed, 1 = cached). */
+  const originHitsForTwo = async (path: string): Promise<number> => {
+    const before = gets.get(path) ?? 0;
+    for (let i = 0; i < 2; i++) {
+      const res = await request({ port, path, host: HOST });
+      assert.equal(res.status, 200);
+    }
+    return (gets.get(path) ?? 0) - before;
+  };
+
+  before(async () => {
+    origin = await TestOrigin.start((req, res) => {
+      gets.set(req.url ?? '', (gets.get(req.url ?? '') ?? 0) + 1);
+      res.setHeader('cache-control', 'max-age=600');
+      res.end('body');
+    });
+    port = await freePort();
+    flint = await FlintProcess.start(({ dir, managerPort }) => {
+      mkdirSync(join(dir, 'conf', 'svc', HOST), { recursive: true });
+      writeFileSync(join(dir, 'conf', 'svc', HOST, 'bypass.txt'), FIRST_BYPASS);
+      return { server: serverXml({ managerPort, dir }), vhosts: vhostXml([{ name: HOST, port, origin: origin.address }]) };
+    });
+  });
+
+  after(async () => {
+    await flint?.stop();
+    await origin?.close();
+  });
+
+  test('change bypass.txt and add ttl.txt, reload, restore the earlier hash: the files and the behaviour return', async () => {
+    assert.equal(await originHitsForTwo('/b/1'), 2, 'bypass.txt bypasses /b/*');
+    assert.equal(await originHitsForTwo('/c/1'), 1, '/c/* is cached');
+    const loaded = JSON.parse((await manager('/conf/history')).text) as { current: string; history: Snapshot[] };
+    const loadedHash = loaded.current;
+    assert.equal(readFileSync(join(flint.confDir, 'history', loadedHash, 'svc', HOST, 'bypass.txt'), 'utf8'), FIRST_BYPASS, 'the snapshot holds bypass.txt');
+
+    writeFileSync(svcFile('bypass.txt'), '/c/*, bypass\n');
+    writeFileSync(svcFile('ttl.txt'), '/b/*, 1234\n');
+    const reload = await manager('/conf/reload');
+    assert.equal(reload.status, 200, reload.text);
+    assert.equal(await originHitsForTwo('/b/2'), 1, 'after the change /b/* is cached');
+    assert.equal(await originHitsForTwo('/c/2'), 2, 'after the change /c/* is bypassed');
+    const modified = JSON.parse((await manager('/conf/history')).text) as { current: string; history: Snapshot[] };
+    assert.notEqual(modified.current, loadedHash);
+    assert.equal(modified.history.at(-1)?.type, 'modified');
+    assert.ok(existsSync(join(flint.confDir, 'history', modified.current, 'svc', HOST, 'ttl.txt')), 'the new snapshot holds ttl.txt');
+
+    const restore = await manager(`/conf/restore?hash=${loadedHash}`);
+    assert.equal(restore.status, 200, restore.text);
+    assert.equal(readFileSync(svcFile('bypass.txt'), 'utf8'), FIRST_BYPASS, 'bypass.txt was written back');
+    assert.ok(!existsSync(svcFile('ttl.txt')), 'ttl.txt, absent from the snapshot, was removed');
+    const restored = JSON.parse((await manager('/conf/history')).text) as { current: string; history: Snapshot[] };
+    assert.equal(restored.current, loadedHash, 'the running config hashes as the snapshot (rule files included)');
+    assert.deepEqual(restored.history.map((s) => s.type), ['loaded', 'modified', 'restored']);
+    assert.equal(await originHitsForTwo('/b/3'), 2, 'restored: /b/* is bypassed again');
+    assert.equal(await originHitsForTwo('/c/3'), 1, 'restored: /c/* is cached again');
+
+    // And forward again: the modified snapshot brings ttl.txt back.
+    assert.equal((await manager(`/conf/restore?hash=${modified.current}`)).status, 200);
+    assert.equal(readFileSync(svcFile('ttl.txt'), 'utf8'), '/b/*, 1234\n');
+    assert.equal(await originHitsForTwo('/c/4'), 2);
   });
 });

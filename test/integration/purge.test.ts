@@ -1,7 +1,7 @@
 /**
  * Cache control through a real Flint (primary + 2 workers): /command/purge, expire, expireafter and hardpurge for
- * exact URLs (every Vary variant), globs and `|`-joined targets, the STON result JSON, the Purge2Expire and
- * RootPurgeExpire guards, a purged copy restored when the origin fails on the refetch, the PURGE method for allowed
+ * exact URLs (every Vary variant), globs and `|`-joined targets, the STON result JSON, the Purge2Expire,
+ * RootPurgeExpire and RootHardPurge guards, a purged copy restored when the origin fails on the refetch, the PURGE method for allowed
  * and other addresses, the User role, hot-tier coherence across both workers, and fills in flight when a command
  * runs (their response may predate it: never stored or served as fresh afterwards, in either worker).
  */
@@ -20,6 +20,7 @@ import { freePort } from '../helpers/ports.js';
 const HOST = 'purge.test';
 const GUARDED = 'guard.test';
 const ROOTLESS = 'root.test';
+const NO_ROOT_HARD = 'nohardroot.test';
 const KEYED = 'nocase.test';
 const COLLECTIVE = 'collective.test';
 
@@ -75,6 +76,7 @@ describe('purge, expire, expireafter, hardpurge', () => {
         { name: HOST, port, origin: origin.address },
         { name: GUARDED, port, origin: origin.address, extra: '<Options><Purge2Expire>PATTERN</Purge2Expire></Options>' },
         { name: ROOTLESS, port, origin: origin.address, extra: '<Options><RootPurgeExpire>OFF</RootPurgeExpire></Options>' },
+        { name: NO_ROOT_HARD, port, origin: origin.address, extra: '<Options><RootHardPurge>OFF</RootHardPurge></Options>' },
         { name: COLLECTIVE, port, origin: origin.address, extra: '<Options><ApplyQueryString Collective="ON">ON</ApplyQueryString></Options>' },
         { name: KEYED, port, origin: origin.address, extra: '<Options><CaseSensitive>OFF</CaseSensitive><ApplyQueryString>OFF</ApplyQueryString></Options>' },
       ]),
@@ -219,6 +221,35 @@ describe('purge, expire, expireafter, hardpurge', () => {
     assert.match(denied.body.Denied?.[0] ?? '', /RootPurgeExpire/);
     assert.ok(isHit(await get('/r', ROOTLESS)), 'nothing was purged');
     assert.equal((await control('purge', `url=${ROOTLESS}/r*`)).body.Count, 1, 'a narrower glob is allowed');
+  });
+
+  test('guards: RootHardPurge, not RootPurgeExpire, governs a hardpurge of host/*', async () => {
+    // RootHardPurge OFF (RootPurgeExpire ON): host/* may be purged but not hard-purged.
+    routes['/h/1'] = versioned('/h/1');
+    routes['/h/2'] = versioned('/h/2');
+    await cached('/h/1', NO_ROOT_HARD);
+    await cached('/h/2', NO_ROOT_HARD);
+    const refused = await control('hardpurge', `url=${NO_ROOT_HARD}/*`);
+    assert.equal(refused.status, 200, 'STON answers a guarded target with 200');
+    assert.equal(refused.body.Count, 0);
+    assert.match(refused.body.Denied?.[0] ?? '', /RootHardPurge/);
+    assert.ok(isHit(await get('/h/1', NO_ROOT_HARD)), 'nothing was hard-purged');
+    assert.equal((await control('hardpurge', `url=${NO_ROOT_HARD}/h/1`)).body.Count, 1, 'an exact hardpurge is allowed');
+    const rootPurge = await control('purge', `url=${NO_ROOT_HARD}/*`);
+    assert.equal(rootPurge.body.Count, 1, `purge of host/* still follows RootPurgeExpire (ON): ${JSON.stringify(rootPurge.body)}`);
+
+    // RootPurgeExpire OFF, RootHardPurge at its default (ON): purge of host/* is refused, hardpurge runs.
+    routes['/rh'] = versioned('/rh');
+    await cached('/rh', ROOTLESS);
+    assert.match((await control('expire', `url=${ROOTLESS}/*`)).body.Denied?.[0] ?? '', /RootPurgeExpire/);
+    const hard = await control('hardpurge', `url=${ROOTLESS}/*`);
+    assert.equal(hard.body.Denied, undefined, JSON.stringify(hard.body));
+    assert.ok(hard.body.Count >= 1, JSON.stringify(hard.body));
+    const info = await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${ROOTLESS}/rh` });
+    assert.equal(info.status, 404, 'the hard-purged object is gone from the index');
+    const before = fetches('/rh');
+    assert.ok(!isHit(await get('/rh', ROOTLESS)));
+    assert.equal(fetches('/rh'), before + 1, 'fetched again from the origin');
   });
 
   test('a purged copy is restored when the origin fails on the refetch', async () => {

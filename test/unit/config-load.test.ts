@@ -67,6 +67,7 @@ const DEFAULT_OPTIONS: VhostOptions = {
   varyHeaders: null,
   purge2Expire: 'NONE',
   rootPurgeExpire: 'ON',
+  rootHardPurge: true,
   ifRange: { enabled: true, purge: false },
 };
 
