@@ -463,17 +463,22 @@ export class CacheIndex {
     this.#root.transactionSync(() => {
       const meta = this.#objects.get(objectHash);
       if (meta === undefined) return;
-      freed = storedBytes(meta);
-      this.#releaseBlocks(meta.blocks, now);
-      this.#objects.remove(objectHash);
-      this.#keys.remove(meta.key);
-      const accessed = this.#atime.get(objectHash);
-      if (accessed !== undefined) this.#lru.remove(lruKey(accessed, objectHash));
-      this.#atime.remove(objectHash);
-      this.#hits.remove(objectHash);
+      freed = this.#removeInTxn(objectHash, meta, now);
       this.#state.put('usedBytes', Math.max(0, ((this.#state.get('usedBytes') as number | undefined) ?? 0) - freed));
     });
     return freed;
+  }
+
+  /** Inside a write transaction: deletes the object's records and releases its blocks; returns its stored bytes. */
+  #removeInTxn(objectHash: Buffer, meta: ObjectMeta, now: number): number {
+    this.#releaseBlocks(meta.blocks, now);
+    this.#objects.remove(objectHash);
+    this.#keys.remove(meta.key);
+    const accessed = this.#atime.get(objectHash);
+    if (accessed !== undefined) this.#lru.remove(lruKey(accessed, objectHash));
+    this.#atime.remove(objectHash);
+    this.#hits.remove(objectHash);
+    return storedBytes(meta);
   }
 
   /** Deletes every variant of a primary key (unsafe-method invalidation); returns how many. */
@@ -533,15 +538,7 @@ export class CacheIndex {
         const meta = this.#objects.get(hash);
         if (meta === undefined) continue;
         if (action === 'hardpurge') {
-          const freed = storedBytes(meta);
-          this.#releaseBlocks(meta.blocks, now);
-          this.#objects.remove(hash);
-          this.#keys.remove(meta.key);
-          const accessed = this.#atime.get(hash);
-          if (accessed !== undefined) this.#lru.remove(lruKey(accessed, hash));
-          this.#atime.remove(hash);
-          this.#hits.remove(hash);
-          used -= freed;
+          used -= this.#removeInTxn(hash, meta, now);
         } else {
           const ageSec = ageOf(meta);
           const freshForSec = meta.ttlSec + meta.extendedSec - ageSec;

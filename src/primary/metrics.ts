@@ -55,6 +55,14 @@ function perVhost(field: keyof Omit<VhostCounterValues, 'cacheResults'>, scale =
   return (input) => Object.entries(input.vhosts).map(([vhost, c]) => ({ value: c[field] * scale, labels: { vhost } }));
 }
 
+/** One series per vhost and status class of the counters `${prefix}1xx` .. `${prefix}5xx`. */
+function byStatusClass(prefix: 'responses' | 'originResponses'): (input: MetricsInput) => Value[] {
+  return (input) =>
+    Object.entries(input.vhosts).flatMap(([vhost, c]) =>
+      (['1xx', '2xx', '3xx', '4xx', '5xx'] as const).map((cls) => ({ value: c[`${prefix}${cls}`], labels: { vhost, class: cls } })),
+    );
+}
+
 /** Prometheus histogram series from non-cumulative bucket counts (ms bounds -> seconds) and a sum in ms. */
 function histogram(name: string, pick: (l: LatencyCounts) => number[], sumMs: (c: VhostCounterValues) => number): (input: MetricsInput) => Value[] {
   return (input) => {
@@ -89,20 +97,12 @@ export class FlintMetrics {
       this.registry.registerMetric(collector(name, help, type, values, input));
 
     add('flint_requests_total', 'Client requests received.', 'counter', perVhost('requests'));
-    add('flint_responses_total', 'Responses sent, by status class.', 'counter', (i) =>
-      Object.entries(i.vhosts).flatMap(([vhost, c]) =>
-        (['1xx', '2xx', '3xx', '4xx', '5xx'] as const).map((cls) => ({ value: c[`responses${cls}`], labels: { vhost, class: cls } })),
-      ),
-    );
+    add('flint_responses_total', 'Responses sent, by status class.', 'counter', byStatusClass('responses'));
     add('flint_client_aborted_total', 'Transactions the client aborted before the response ended.', 'counter', perVhost('aborted'));
     add('flint_client_in_bytes_total', 'Request body bytes received from clients.', 'counter', perVhost('clientInBytes'));
     add('flint_client_out_bytes_total', 'Response body bytes sent to clients.', 'counter', perVhost('clientOutBytes'));
     add('flint_origin_requests_total', 'Requests sent to origins.', 'counter', perVhost('originRequests'));
-    add('flint_origin_responses_total', 'Origin responses, by status class.', 'counter', (i) =>
-      Object.entries(i.vhosts).flatMap(([vhost, c]) =>
-        (['1xx', '2xx', '3xx', '4xx', '5xx'] as const).map((cls) => ({ value: c[`originResponses${cls}`], labels: { vhost, class: cls } })),
-      ),
-    );
+    add('flint_origin_responses_total', 'Origin responses, by status class.', 'counter', byStatusClass('originResponses'));
     add('flint_origin_errors_total', 'Origin transactions that failed (connect, timeout, reset).', 'counter', perVhost('originErrors'));
     add('flint_origin_in_bytes_total', 'Response body bytes received from origins.', 'counter', perVhost('originInBytes'));
     add('flint_cache_results_total', 'Responses by cache result code (TCP_HIT, TCP_MISS, ...).', 'counter', (i) =>
