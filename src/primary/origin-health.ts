@@ -13,14 +13,13 @@
  * exist. Runs only in the primary. Invariant: a member has a recovery timer iff it is passively excluded and
  * <Recovery> > 0; it has one check timer per configured health checker.
  */
-import { isIP } from 'node:net';
 import type { Config, HealthCheckerConfig, Vhost } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { OriginOutcome } from '../origin/health-view.js';
 import { acceptsStatus, probeOrigin } from '../origin/probe.js';
 import type { ProbeRequest, ProbeResult } from '../origin/probe.js';
-import { resolveMembers } from './origin-members.js';
-import type { ResolvedMember, Resolver } from './origin-members.js';
+import { dnsRefreshMs, resolveMemberSet } from '../origin/members.js';
+import type { ResolvedMember, Resolver } from '../origin/members.js';
 
 const PROBE_USER_AGENT = 'flint-health';
 
@@ -128,8 +127,7 @@ export class OriginHealth {
   /** (Re)starts the DNS refresh timer when the config's period differs from the running one. */
   #scheduleDns(config: Config): void {
     if (!this.#started || this.#closed) return;
-    const named = config.vhosts.filter((v) => [...v.origins, ...v.standbyOrigins].some((a) => isIP(a.host) === 0));
-    const periodMs = named.length === 0 ? 0 : Math.min(...named.map((v) => v.originOptions.dnsRefreshMs));
+    const periodMs = dnsRefreshMs(config);
     if (periodMs === this.#dnsPeriodMs) return;
     if (this.#dnsTimer !== null) clearInterval(this.#dnsTimer);
     this.#dnsTimer = null;
@@ -152,9 +150,7 @@ export class OriginHealth {
     // Every <Address> member, then the <Address2> standbys (a standby that is also an <Address> member is that member).
     const resolved = new Map<string, Array<{ r: ResolvedMember; standby: boolean }>>();
     for (const vhost of config.vhosts) {
-      const active = await resolveMembers(vhost.origins, this.#dns, failures, this.#resolve);
-      const keys = new Set(active.map((r) => r.key));
-      const standby = (await resolveMembers(vhost.standbyOrigins, this.#dns, failures, this.#resolve)).filter((r) => !keys.has(r.key));
+      const { active, standby } = await resolveMemberSet(vhost, this.#dns, failures, this.#resolve);
       resolved.set(vhost.name, [...active.map((r) => ({ r, standby: false })), ...standby.map((r) => ({ r, standby: true }))]);
     }
     if (generation !== this.#generation || this.#closed) return;

@@ -9,7 +9,7 @@ import type { Config } from '../../src/config/types.js';
 import type { Logger } from '../../src/log.js';
 import { OriginHealth } from '../../src/primary/origin-health.js';
 import type { DownSet } from '../../src/primary/origin-health.js';
-import { dnsResolver, resolveMembers } from '../../src/primary/origin-members.js';
+import { resolveMembers, systemResolver } from '../../src/origin/members.js';
 
 function config(vhosts: string): Config {
   return loadConfigFromText('/srv/flint/conf', '<Server/>', `<Vhosts>${vhosts}</Vhosts>`, { cpuCount: 1 });
@@ -44,7 +44,7 @@ test('members: IP literals as written, a DNS name gives one member per address, 
   const second = await resolveMembers(addresses, previous, failures, resolver);
   assert.deepEqual(second.map((m) => m.key), first.map((m) => m.key), 'a failed lookup keeps the last good addresses');
   assert.deepEqual(failures, ['origin.test: SERVFAIL']);
-  const local = await dnsResolver('localhost');
+  const local = await systemResolver('localhost');
   assert.ok(local.includes('127.0.0.1') || local.includes('::1'), `localhost resolved to ${local.join(', ')}`);
 });
 

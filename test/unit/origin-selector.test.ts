@@ -1,11 +1,12 @@
 // Unit tests of origin member selection (origin/selector.ts) and member tables (origin/members.ts): rendezvous
 // hashing moves only a removed member's keys, a flapping member takes back exactly its own keys, IgnoreSuffix,
-// standbys only when every active member is out, round robin and Session preferences, DNS answers and failures.
+// standbys only when every active member is out, round robin and Session preferences, DNS answers and failures, a
+// standby equal to an active member listed once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { Config, OriginAddress, Vhost } from '../../src/config/types.js';
-import { MemberTable, memberKey } from '../../src/origin/members.js';
+import { MemberTable, dnsRefreshMs, memberKey } from '../../src/origin/members.js';
 import type { MemberSet, OriginMember } from '../../src/origin/members.js';
 import { MemberSelector, hashedUrl, rendezvous } from '../../src/origin/selector.js';
 
@@ -115,4 +116,17 @@ test('MemberTable: every resolved IP is a member; a failed or empty re-resolutio
   assert.deepEqual(table.members('v').active.map((m) => m.key), ['10.1.0.3:8080', '[::1]:81']);
   table.close();
   assert.equal(memberKey('fe80::1', 80), '[fe80::1]:80');
+});
+
+test('MemberTable: a standby equal to an active member is that member, listed once; the refresh period is the smallest DnsRefresh of the vhosts with a name', async () => {
+  const table = new MemberTable(pino({ level: 'silent' }), async () => ['10.1.0.1']);
+  const config = configWith([address('origin.test', 80)], [address('10.1.0.1', 80), address('10.9.9.9', 80)]);
+  table.apply(config);
+  await table.refresh();
+  const set = table.members('v');
+  assert.deepEqual(set.active.map((m) => m.key), ['10.1.0.1:80']);
+  assert.deepEqual(set.standby.map((m) => m.key), ['10.9.9.9:80']);
+  table.close();
+  assert.equal(dnsRefreshMs(config), 60_000);
+  assert.equal(dnsRefreshMs(configWith([address('10.0.0.1', 80)])), 0, 'no DNS name: no refresh');
 });
