@@ -6,7 +6,8 @@
  *   vary     primary hash -> Vary field names                  how to compute the variant key of a URL
  *   keys     "primary \0 variant" (ordered string) -> hash     full key strings, for purge scans and inspection
  *   fills    object hash -> FillRecord                         who is fetching an object, and its progress
- *   fillkeys object key string -> lease hash                   the fills by key, so a purge finds fills in flight
+ *   fillkeys object key string -> lease hash                   the fills by key (block leases: key #blockN), so a
+ *                                                              purge finds fills in flight
  *   lru      8-byte BE access time (ms) + hash -> ''          eviction order (oldest first)
  *   atime    object hash -> access time (ms)                   where an object sits in `lru`
  *   free     block id (uint32) -> release time (ms)            released blocks, reusable after a grace period
@@ -15,7 +16,8 @@
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
  * (>= nextBlock)}; `objects` points only at blocks whose bytes were fully written before the record was committed;
  * usedBytes = sum of committed objects' block bytes + inline bytes; a fill whose record carries `controls` (a purge
- * ran while it was in flight) never commits its result as fresh: commit applies those commands first. Options
+ * ran while it was in flight) never commits its result as fresh: commit applies those commands first, and
+ * mergePartial refuses blocks whose block lease carries them. Options
  * follow spikes.md item 2: noSync (the index is a rebuildable cache), overlappingSync off (avoids MDB_PANIC after a
  * SIGKILLed async writer).
  */
@@ -118,13 +120,19 @@ export interface FillRecord {
   /** Blocks fully written so far, in body order, with their crc32s. */
   readonly blocks: readonly number[];
   readonly crcs: readonly number[];
-  /** The object key the lease is on (primary \0 variant), so purges can find the fill; absent on block leases. */
+  /** The object key the lease is on (primary \0 variant; `... #blockN` on block leases), so purges can find the fill. */
   readonly key?: string;
   /**
    * Commands run on this key while the fill was in flight, in order (written by the primary's purge). Its
    * response may predate them, so commit applies them to it; followers do not join such a fill.
    */
   readonly controls?: readonly FillControl[];
+}
+
+/** One block lease of a partial fetch: its fills hash and its key string (`primary \0 variant #blockN`). */
+export interface BlockLease {
+  readonly hash: Buffer;
+  readonly key: string;
 }
 
 export type LeaseResult = { readonly acquired: true; readonly record: FillRecord } | { readonly acquired: false; readonly record: FillRecord };
@@ -256,16 +264,21 @@ export class CacheIndex {
   }
 
   /**
-   * Block leases of a partial fetch, in one transaction: for each key (one per missing block), takes it unless a
-   * live lease exists. Returns which keys this call now holds.
+   * Block leases of a partial fetch, in one transaction: for each lease (one per missing block), takes it unless a
+   * live one exists. Returns which leases this call now holds. Each lease is listed in `fillkeys` under its key
+   * string (`primary \0 variant #blockN`, inside the object key's purge range), so controlFills marks it like a
+   * whole-object fill and mergePartial can see that a purge ran while the blocks were fetched.
    */
-  acquireBlockLeases(keys: readonly Buffer[], record: FillRecord, now: number, isAlive: (pid: number) => boolean): boolean[] {
+  acquireBlockLeases(leases: readonly BlockLease[], record: FillRecord, now: number, isAlive: (pid: number) => boolean): boolean[] {
     const held: boolean[] = [];
     this.#root.transactionSync(() => {
-      for (const key of keys) {
-        const current = this.#fills.get(key);
+      for (const { hash, key } of leases) {
+        const current = this.#fills.get(hash);
         const free = current === undefined || current.until <= now || !isAlive(current.pid);
-        if (free) this.#fills.put(key, record);
+        if (free) {
+          this.#fills.put(hash, { ...record, key });
+          this.#fillKeys.put(key, hash);
+        }
         held.push(free);
       }
     });
@@ -279,9 +292,12 @@ export class CacheIndex {
   }
 
   /** Drops block leases taken by `id`. */
-  releaseBlockLeases(keys: readonly Buffer[], id: string): void {
+  releaseBlockLeases(leases: readonly BlockLease[], id: string): void {
     this.#root.transactionSync(() => {
-      for (const key of keys) if (this.#fills.get(key)?.id === id) this.#fills.remove(key);
+      for (const { hash } of leases) {
+        const current = this.#fills.get(hash);
+        if (current?.id === id) this.#removeFill(hash, current);
+      }
     });
   }
 
@@ -352,11 +368,35 @@ export class CacheIndex {
   /**
    * Adds fetched blocks to a partial object. When the stored record is the same representation, blocks it lacks
    * are filled in (blocks another worker fetched meanwhile win; ours are released); otherwise (absent, changed at
-   * the origin) `template` with our blocks replaces it. Returns the record as committed.
+   * the origin) `template` with our blocks replaces it. Returns the record as committed, or null when the merge was
+   * refused: a purge, expire or hardpurge reached one of the fetch's block leases (`lease`: the leases of the fetched
+   * blocks, held by `lease.id`) while it was in flight, or a lease was lost (expired and taken over, so a purge may
+   * have marked the taker's record instead). The blocks may then be bytes of the version the purge invalidated, and
+   * merging them could bring a purged record back (recreate a hardpurged one, refresh a purged one, or mix old
+   * blocks into a refetched new version), so nothing is written (the caller releases the blocks). This is the partial-object
+   * counterpart of commit's `controls` check, read in the same transaction as the write, so a purge either runs
+   * its controlFills before this transaction (refused here) or after it (its applyControl then reaches the merged
+   * record). Unlike commit, no stale copy is kept: a partial copy is never served stale, so the caller fetches the
+   * object whole instead.
    */
-  mergePartial(objectHash: Buffer, primaryHash: Buffer, vary: readonly string[], template: ObjectMeta, fetched: ReadonlyMap<number, { id: number; crc: number }>, now: number): ObjectMeta {
-    let result = template;
+  mergePartial(
+    objectHash: Buffer,
+    primaryHash: Buffer,
+    vary: readonly string[],
+    template: ObjectMeta,
+    fetched: ReadonlyMap<number, { id: number; crc: number }>,
+    lease: { readonly leases: readonly BlockLease[]; readonly id: string },
+    now: number,
+  ): ObjectMeta | null {
+    let result: ObjectMeta | null = template;
     this.#root.transactionSync(() => {
+      for (const { hash } of lease.leases) {
+        const fill = this.#fills.get(hash);
+        if (fill === undefined || fill.id !== lease.id || fill.controls !== undefined) {
+          result = null;
+          return;
+        }
+      }
       const current = this.#objects.get(objectHash);
       if (current !== undefined && current.complete !== false && sameRepresentation(current, template)) {
         // Someone stored the whole object meanwhile.

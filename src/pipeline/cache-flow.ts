@@ -17,6 +17,7 @@
  */
 import type { Vhost } from '../config/types.js';
 import { ABSENT_BLOCK } from '../cache/index.js';
+import type { BlockLease } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
 import { randomUUID } from 'node:crypto';
@@ -289,7 +290,7 @@ export class CacheFlow {
    */
   async #fetchMissing(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, wanted: readonly number[]): Promise<RangeFillResult> {
     const { store } = this.#services;
-    const keys = wanted.map((i) => keyHash(`${ref.key}#block${i}`));
+    const keys = wanted.map((i) => blockLease(ref, i));
     const id = randomUUID();
     const now = Date.now();
     const record: FillRecord = { id, pid: process.pid, until: now + LEASE_MS, state: 'filling', status: 0, headers: null, timing: null, size: -1, blockSize: store.blockSize, blocks: [], crcs: [] };
@@ -298,7 +299,7 @@ export class CacheFlow {
     let current = known;
     try {
       for (const [first, last] of runs(mine)) {
-        const result = await this.#fetchBlocks(ctx, ref, current, first, last);
+        const result = await this.#fetchBlocks(ctx, ref, current, first, last, id);
         if (result.kind !== 'stored') return result;
         current = result.meta;
       }
@@ -307,7 +308,7 @@ export class CacheFlow {
     }
     const theirs = keys.filter((_, k) => held[k] !== true);
     const deadline = Date.now() + LEASE_MS;
-    while (theirs.some((key) => store.index.leaseAlive(key, Date.now(), isProcessAlive)) && Date.now() < deadline) {
+    while (theirs.some((key) => store.index.leaseAlive(key.hash, Date.now(), isProcessAlive)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, BLOCK_WAIT_POLL_MS));
     }
     const meta = store.get(ref);
@@ -318,7 +319,7 @@ export class CacheFlow {
    * Fetches blocks [first, last] once per worker: a block already being fetched by another request here is waited
    * for instead of fetched again.
    */
-  #fetchBlocks(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, first: number, last: number): Promise<RangeFillResult> {
+  #fetchBlocks(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, first: number, last: number, leaseId: string): Promise<RangeFillResult> {
     const { store } = this.#services;
     const key = `${ref.hex}:${first}-${last}`;
     const running = this.#blockFetches.get(key);
@@ -337,7 +338,9 @@ export class CacheFlow {
       this.#fills.set(ref.hex, whole);
       return whole;
     };
-    const fill = new RangeFill(store, ref, first, last, known, partialPolicy, wholeFill);
+    const leases: BlockLease[] = [];
+    for (let i = first; i <= last; i++) leases.push(blockLease(ref, i));
+    const fill = new RangeFill(store, ref, first, last, known, { leases, id: leaseId }, partialPolicy, wholeFill);
     fill.start((headers, sink) => this.#services.fetch(ctx, headers, sink));
     const done = fill.done.finally(() => this.#blockFetches.delete(key));
     this.#blockFetches.set(key, done);
@@ -933,6 +936,12 @@ function closedRange(header: string | undefined): { start: number; end: number }
 }
 
 /** Contiguous runs of sorted block indexes: [1,2,3,7,8] -> [[1,3],[7,8]]. */
+/** The lease of block `index` of `ref` (one per block, so workers fetch disjoint blocks; purges reach it by key). */
+function blockLease(ref: ObjectRef, index: number): BlockLease {
+  const key = `${ref.key}#block${index}`;
+  return { hash: keyHash(key), key };
+}
+
 function runs(sorted: readonly number[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const i of sorted) {

@@ -8,6 +8,7 @@
  */
 import type { FlintError } from '../errors.js';
 import { ABSENT_BLOCK } from '../cache/index.js';
+import type { BlockLease } from '../cache/index.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { Fill, FillHead } from './fill.js';
@@ -38,6 +39,8 @@ export class RangeFill implements OriginSink {
   readonly #first: number;
   readonly #last: number;
   readonly #known: ObjectMeta | null;
+  /** The block leases of [first, last] this fetch holds: the merge is refused if a purge marked one meanwhile. */
+  readonly #lease: { readonly leases: readonly BlockLease[]; readonly id: string };
   readonly #policy: PartialPolicy;
   /** Creates (and leases) a whole-object fill to take over a 200 answer; null when that is not possible. */
   readonly #wholeFill: () => Fill | null;
@@ -58,8 +61,18 @@ export class RangeFill implements OriginSink {
   readonly done: Promise<RangeFillResult>;
 
   /** `known` is the partial record being extended, or null for an object not cached at all. */
-  constructor(store: CacheStore, ref: ObjectRef, first: number, last: number, known: ObjectMeta | null, policy: PartialPolicy, wholeFill: () => Fill | null) {
+  constructor(
+    store: CacheStore,
+    ref: ObjectRef,
+    first: number,
+    last: number,
+    known: ObjectMeta | null,
+    lease: { readonly leases: readonly BlockLease[]; readonly id: string },
+    policy: PartialPolicy,
+    wholeFill: () => Fill | null,
+  ) {
     this.#wholeFill = wholeFill;
+    this.#lease = lease;
     this.#store = store;
     this.#ref = ref;
     this.#first = first;
@@ -179,7 +192,9 @@ export class RangeFill implements OriginSink {
     void this.#writes.then(() => {
       if (this.#storageError !== null) return this.#settle({ kind: 'failed', error: this.#storageError });
       const template = this.#template as ObjectMeta;
-      const meta = this.#store.index.mergePartial(this.#ref.hash, this.#ref.primaryHash, this.#ref.vary, template, this.#fetched, Date.now());
+      const meta = this.#store.index.mergePartial(this.#ref.hash, this.#ref.primaryHash, this.#ref.vary, template, this.#fetched, this.#lease, Date.now());
+      // Refused: a purge ran while the blocks were in flight (they may be the old version); fetch the object whole.
+      if (meta === null) return this.#settle({ kind: 'not-partial', reason: 'purged while the blocks were fetched' });
       this.#settle({ kind: 'stored', meta });
     });
   }

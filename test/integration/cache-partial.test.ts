@@ -2,7 +2,8 @@
  * Partial (block-aligned) origin fetches: a Range on an uncached object fetches only the blocks it covers, later
  * ranges fill in missing blocks, random ranges never cost the origin more than the object's size plus one block,
  * an origin that ignores Range still gives correct answers, and an object that changed at the origin (If-Range
- * mismatch) replaces the partial copy.
+ * mismatch) replaces the partial copy; a purge, expire or hardpurge that runs while a block-range fetch is in flight
+ * is not undone when that fetch ends.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -169,6 +170,89 @@ test('concurrent ranges on a cold object, over 2 workers: one origin request per
     const workers = (await flint.stats()).workers.map((w) => w.requests);
     assert.ok(workers.every((n) => n > 0), `both workers served (${workers.join(', ')})`);
     assert.deepEqual(rangesSeen, [`bytes=${2 * MiB}-${3 * MiB - 1}`]);
+  } finally {
+    await flint.stop();
+    await origin.close();
+  }
+});
+
+/**
+ * A purge, expire or hardpurge that returns while a block-range fetch of a partial object is in flight wins over
+ * that fetch: the blocks it brings (bytes of the old version) are not merged, so the purged object does not come
+ * back fresh (a hardpurged one is not recreated) and no old block is mixed into the new version.
+ */
+test('a purge while a block-range fetch is in flight: the next requests get the new version whole and byte-exact', async () => {
+  let version = 1;
+  const bodies = new Map([[1, makeBody(11)], [2, makeBody(12)]]);
+  /** Range requests wait for this gate while it is set; `arrived` resolves when one is waiting. */
+  let gate: { arrived: () => void; open: Promise<void> } | null = null;
+  const origin = await TestOrigin.start(async (req, res) => {
+    // The answer is decided when the request arrives (the old version), and sent only once the gate opens.
+    const current = version;
+    const body = bodies.get(current) as Buffer;
+    const etag = `"v${current}"`;
+    const headers = { 'cache-control': 'max-age=3600', etag, 'accept-ranges': 'bytes' };
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    if (range === null || (ifRange !== undefined && ifRange !== etag)) {
+      res.writeHead(200, { ...headers, 'content-length': String(SIZE) });
+      res.end(body);
+      return;
+    }
+    if (gate !== null) {
+      gate.arrived();
+      await gate.open;
+    }
+    const start = Number(range[1]);
+    const end = Math.min(Number(range[2]), SIZE - 1);
+    res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${SIZE}`, 'content-length': String(end - start + 1) });
+    res.end(body.subarray(start, end + 1));
+  });
+  const port = await freePort();
+  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
+    server: serverXml({ managerPort, dir, workers: 1, cacheExtra: '<BlockSize>1M</BlockSize>' }),
+    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+  }));
+  const get = (path: string, start: number, end: number) => request({ port, path, headers: { range: `bytes=${start}-${end}` } });
+  try {
+    // cold: the fetch would create the partial record; warm: it would extend one (block 0 already stored).
+    for (const command of ['purge', 'expire', 'hardpurge'] as const) {
+      for (const warm of [false, true]) {
+        const path = `/race-${command}-${warm ? 'warm' : 'cold'}`;
+        const what = `${command}, ${warm ? 'partial copy' : 'cold object'}`;
+        version = 1;
+        if (warm) {
+          const res = await get(path, 10, 20);
+          assert.ok(res.body.equals((bodies.get(1) as Buffer).subarray(10, 21)), `${what}: block 0 stored`);
+        }
+        let arrived = (): void => undefined;
+        let open = (): void => undefined;
+        const waiting = new Promise<void>((resolve) => (arrived = resolve));
+        gate = { arrived, open: new Promise<void>((resolve) => (open = resolve)) };
+        const inFlight = get(path, 3 * MiB + 5, 3 * MiB + 500);
+        await waiting;
+        gate = null;
+        version = 2;
+        const control = await request({ port: flint.managerPort, path: `/command/${command}?url=example.com${path}` });
+        assert.equal(control.status, 200, `${what}: ${control.body.toString()}`);
+        open();
+        const raced = await inFlight;
+        assert.equal(raced.status, 206, what);
+        assert.ok([1, 2].some((v) => raced.body.equals((bodies.get(v) as Buffer).subarray(3 * MiB + 5, 3 * MiB + 501))), `${what}: one version's bytes`);
+        const v2 = bodies.get(2) as Buffer;
+        // The block fetched before the purge (old bytes) must not be served, nor mixed with new blocks around it.
+        const same = await get(path, 3 * MiB + 5, 3 * MiB + 500);
+        assert.equal(same.headers.etag, '"v2"', `${what}: the new version`);
+        assert.ok(same.body.equals(v2.subarray(3 * MiB + 5, 3 * MiB + 501)), `${what}: new bytes of the raced block`);
+        const span = await get(path, 0, 5 * MiB);
+        assert.equal(span.status, 206, what);
+        assert.ok(span.body.equals(v2.subarray(0, 5 * MiB + 1)), `${what}: a span over the raced block is the new version throughout`);
+        const whole = await request({ port, path });
+        assert.equal(whole.status, 200, what);
+        assert.equal(whole.headers.etag, '"v2"', what);
+        assert.ok(whole.body.equals(v2), `${what}: the whole new version, byte-exact`);
+      }
+    }
   } finally {
     await flint.stop();
     await origin.close();
