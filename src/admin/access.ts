@@ -7,6 +7,7 @@
 import { BlockList, isIPv4 } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { ManagerConfig, ManagerRole } from '../config/types.js';
+import { addAddressOrRange } from '../policy/address-list.js';
 
 export type AccessDecision = 'allowed' | 'address-denied' | 'token-required';
 
@@ -39,14 +40,9 @@ export class ManagerAccess {
       const role = manager.allowRoles[i] ?? 'Admin';
       let list = this.#byRole.get(role);
       if (list === undefined) this.#byRole.set(role, (list = new BlockList()));
-      addEntry(list, entry);
+      addAddressOrRange(list, entry);
+      addAddressOrRange(this.#allow, entry);
     });
-    for (const entry of manager.allow) {
-      const [address, prefix] = entry.split('/') as [string, string | undefined];
-      const family = isIPv4(address) ? 'ipv4' : 'ipv6';
-      if (prefix === undefined) this.#allow.addAddress(address, family);
-      else this.#allow.addSubnet(address, Number(prefix), family);
-    }
     this.#token = manager.token === null ? null : Buffer.from(`Bearer ${manager.token}`);
   }
 
@@ -67,11 +63,4 @@ export class ManagerAccess {
     const given = Buffer.from(authorization ?? '');
     return given.length === this.#token.length && timingSafeEqual(given, this.#token) ? 'allowed' : 'token-required';
   }
-}
-
-function addEntry(list: BlockList, entry: string): void {
-  const [address, prefix] = entry.split('/') as [string, string | undefined];
-  const family = isIPv4(address) ? 'ipv4' : 'ipv6';
-  if (prefix === undefined) list.addAddress(address, family);
-  else list.addSubnet(address, Number(prefix), family);
 }

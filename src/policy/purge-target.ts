@@ -9,6 +9,7 @@
 import type { Config, Vhost } from '../config/types.js';
 import { normalisePath, primaryKey } from '../cache/key.js';
 import { VhostRuleSet } from './rules.js';
+import { globSource } from './url-glob.js';
 import { VhostRouter } from './vhost.js';
 
 /** The four STON commands. */
@@ -96,11 +97,7 @@ export function scopeMatcher(scope: PurgeScope): (primary: string) => boolean {
     const prefix = scope.prefix;
     return (candidate) => candidate.startsWith(prefix);
   }
-  const source = (scope.glob ?? '')
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  const regex = new RegExp(`^${source}$`, 's');
+  const regex = new RegExp(`^${globSource(scope.glob ?? '')}$`, 's');
   return (candidate) => regex.test(candidate);
 }
 

@@ -19,7 +19,8 @@ import { isIP } from 'node:net';
 import { BlockList } from 'node:net';
 import type { BypassAction, BypassRule, QueryStringRule, TtlRule, Vhost } from '../config/types.js';
 import type { RequestHead } from '../http/request.js';
-import { UrlGlobSet } from './url-glob.js';
+import { addAddressOrRange } from './address-list.js';
+import { UrlGlobSet, globSource } from './url-glob.js';
 
 /** Why a request passes the cache: a client no-cache request, a rule, or the method's default. */
 export type BypassReason = 'no-cache-request' | 'rule' | 'default';
@@ -103,7 +104,7 @@ function statusMatches(conditions: readonly string[], status: number): boolean {
 function valueMatcher(glob: string | null): ((value: string) => boolean) | null {
   if (glob === null) return null;
   if (!glob.includes('*')) return (value) => value === glob;
-  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(`^${globSource(glob)}$`);
   return (value) => re.test(value);
 }
 
@@ -119,10 +120,7 @@ function compileBypass(rule: BypassRule): CompiledBypass {
   let clients: BlockList | null = null;
   if (rule.clientIp !== null) {
     clients = new BlockList();
-    const [address = '', prefix] = rule.clientIp.split('/');
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) clients.addAddress(address, family);
-    else clients.addSubnet(address, Number(prefix), family);
+    addAddressOrRange(clients, rule.clientIp);
   }
   return { rule, headerValue: valueMatcher(rule.header?.value ?? null), cookieValue: valueMatcher(rule.cookie?.value ?? null), clients };
 }

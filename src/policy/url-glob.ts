@@ -56,13 +56,17 @@ function newNode(): Node {
   return { exact: new Map(), wild: new Map(), wildLengths: [], deep: null, ends: [], below: [] };
 }
 
+/** Regex source of a glob where `*` is any run of characters and every other character is literal (not anchored). */
+export function globSource(glob: string): string {
+  return glob
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+}
+
 /** One segment with `*` -> an anchored regex (other characters literal). */
 function segmentRegex(segment: string, caseSensitive: boolean): RegExp {
-  const body = segment
-    .split('*')
-    .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`, caseSensitive ? '' : 'i');
+  return new RegExp(`^${globSource(segment)}$`, caseSensitive ? '' : 'i');
 }
 
 /** A compiled set of globs; `match` answers which of them match a path. */
