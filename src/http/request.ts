@@ -4,7 +4,8 @@
  * request object as soon as the handler returns or awaits. Header names arrive lower-cased from uWS; repeated
  * headers stay separate entries. Runs in workers; knows nothing about caching.
  */
-import type { HttpRequest, HttpResponse } from './uws.js';
+import type { ResponseWriter } from './respond.js';
+import type { HttpRequest } from './uws.js';
 
 export interface RequestHead {
   /** As the client sent it (case-sensitive, e.g. GET). */
@@ -21,21 +22,43 @@ export interface RequestHead {
   readonly clientIp: string;
 }
 
+/**
+ * A request head read from uWS. The peer address costs a getpeername syscall and a text conversion, about a tenth
+ * of a hot-tier hit, and most hits never use it, so it is read on first use from the response writer. uWS can only
+ * give it while the response is open: a caller that needs it later (the access log) reads it early
+ * (`pinClientIp`, see Edge #handle).
+ */
+class UwsRequestHead implements RequestHead {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: string[];
+  readonly host: string;
+  readonly #writer: ResponseWriter;
+  #clientIp: string | undefined = undefined;
+
+  constructor(req: HttpRequest, writer: ResponseWriter) {
+    const headers: string[] = [];
+    req.forEach((name, value) => {
+      headers.push(name, value);
+    });
+    this.headers = headers;
+    this.method = req.getCaseSensitiveMethod();
+    this.path = req.getUrl();
+    this.query = req.getQuery() ?? '';
+    this.host = req.getHeader('host');
+    this.#writer = writer;
+  }
+
+  get clientIp(): string {
+    if (this.#clientIp === undefined) this.#clientIp = this.#writer.remoteAddress();
+    return this.#clientIp;
+  }
+}
+
 /** Copies the request head; must run before the handler returns or awaits. */
-export function readRequestHead(req: HttpRequest, res: HttpResponse): RequestHead {
-  const headers: string[] = [];
-  req.forEach((name, value) => {
-    headers.push(name, value);
-  });
-  const ip = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
-  return {
-    method: req.getCaseSensitiveMethod(),
-    path: req.getUrl(),
-    query: req.getQuery() ?? '',
-    headers,
-    host: req.getHeader('host'),
-    clientIp: ip.startsWith('::ffff:') ? ip.slice(7) : ip,
-  };
+export function readRequestHead(req: HttpRequest, writer: ResponseWriter): RequestHead {
+  return new UwsRequestHead(req, writer);
 }
 
 /** The first value of header `name` (lower-case), or undefined. */

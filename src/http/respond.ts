@@ -22,6 +22,19 @@ function statusLine(status: number, reason: string): string {
   return line;
 }
 
+/**
+ * A response's status line and headers as one buffer for `ResponseWriter.writeEncodedHead`:
+ * `200 OK\r\nname: value\r\n...name: value`. uWS writes a status as `HTTP/1.1 <status>\r\n` and copies its bytes
+ * unchecked (uWS v20 API, both the aliased build and official releases), so one writeStatus call carries the whole
+ * head; uWS then adds Date and Content-Length as for any response. Header values come from origin responses that
+ * undici parsed, so they hold no CR or LF.
+ */
+export function encodeHead(status: number, headers: readonly string[]): Buffer {
+  let text = statusLine(status, '');
+  for (let i = 0; i < headers.length; i += 2) text += `\r\n${headers[i] as string}: ${headers[i + 1] as string}`;
+  return Buffer.from(text, 'latin1');
+}
+
 /** Writers whose head is held, flushed together once per event-loop turn (one setImmediate, not one per response). */
 let heldHeads: ResponseWriter[] = [];
 
@@ -46,12 +59,22 @@ export class ResponseWriter {
   /** Status line and headers written by writeHead but not yet sent: they go out with the first body bytes. */
   #headStatus = '';
   #headHeaders: readonly string[] | null = null;
+  /** A pre-encoded head (writeEncodedHead) not yet sent. */
+  #encodedHead: Buffer | null = null;
   /** Body bytes handed to uWS so far. */
   bytesSent = 0;
 
   constructor(res: HttpResponse) {
     this.#res = res;
-    res.onAborted(() => {
+  }
+
+  /**
+   * Call as the uWS handler returns: a response still open goes on asynchronously, and uWS requires an abort
+   * handler for that. A response completed inside the handler (a hot-tier hit) skips the registration.
+   */
+  armAbort(): void {
+    if (this.#state === 'ended' || this.#state === 'aborted') return;
+    this.#res.onAborted(() => {
       this.#state = 'aborted';
       this.#pending = null;
       this.#onAbort?.();
@@ -60,6 +83,13 @@ export class ResponseWriter {
       this.#onDrain = null;
       drain?.();
     });
+  }
+
+  /** The client's IP as text (IPv4-mapped IPv6 as plain IPv4); '' once the response is over (uWS freed it). */
+  remoteAddress(): string {
+    if (this.#state === 'ended' || this.#state === 'aborted') return '';
+    const ip = Buffer.from(this.#res.getRemoteAddressAsText()).toString('latin1');
+    return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
   }
 
   get state(): WriterState {
@@ -94,8 +124,25 @@ export class ResponseWriter {
     if (heldHeads.length === 1) setImmediate(flushHeldHeads);
   }
 
+  /**
+   * Writes a head encoded by `encodeHead`; the caller writes the body (writeBody) in the same turn, which sends
+   * both in one write. `totalSize` as for writeHead (>= 0).
+   */
+  writeEncodedHead(encoded: Buffer, totalSize: number): void {
+    if (this.#state !== 'open') return;
+    this.#totalSize = totalSize;
+    this.#state = 'streaming';
+    this.#encodedHead = encoded;
+  }
+
   /** Writes a held-back head; call inside a cork. */
   #writeHeldHead(): void {
+    const encoded = this.#encodedHead;
+    if (encoded !== null) {
+      this.#encodedHead = null;
+      this.#res.writeStatus(encoded);
+      return;
+    }
     const headers = this.#headHeaders;
     if (headers === null) return;
     this.#headHeaders = null;

@@ -28,6 +28,7 @@ import { keyHash, primaryKey, varyNames } from '../cache/key.js';
 import { evaluateConditional, ifRangeMatches } from '../http/conditional.js';
 import { buildMultipartParts, contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
 import { headerValue } from '../http/request.js';
+import type { RequestHead } from '../http/request.js';
 import type { ResponseWriter } from '../http/respond.js';
 import type { Logger } from '../log.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
@@ -143,6 +144,9 @@ export class CacheFlow {
   #lookup(ctx: RequestCtx, writer: ResponseWriter): void {
     const { store } = this.#services;
     const head = ctx.head;
+    // A fill may start after the client left (a follower taking over a lease): read the peer address for its
+    // X-Forwarded-For while uWS still has it. Only hot-tier hits skip this.
+    void head.clientIp;
     let ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, head.headers);
     const directives = requestDirectivesFromHeaders(head.headers);
     // A complete local fill still committing is newer than what the index holds (it may be replacing it).
@@ -364,7 +368,18 @@ export class CacheFlow {
     if (meta.revalidate !== 'normal' || ageSec >= meta.ttlSec + meta.extendedSec) return false;
     this.#services.touch(entry.hex);
     ctx.cacheResult = 'TCP_HIT';
-    this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${Math.round(meta.ttlSec + meta.extendedSec - ageSec)}`);
+    const ttl = Math.round(meta.ttlSec + meta.extendedSec - ageSec);
+    if (!isPlainGet(ctx.head) || meta.size === 0) {
+      this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
+      return true;
+    }
+    // The common case, with its head encoded once per second (pipeline/hot-head.ts): head and body in one write.
+    const vhost = ctx.vhost;
+    const encoded = entry.head.get(vhost, Math.max(0, Math.floor(ageSec)), ttl, meta.status, () => responseHeaders(meta.headers, vhost, ageSec, `hit; ttl=${ttl}`));
+    ctx.status = meta.status;
+    ctx.firstByteAt = performance.now();
+    writer.writeEncodedHead(encoded, meta.size);
+    this.#sendInMemory(ctx, writer, entry.body);
     return true;
   }
 
@@ -761,6 +776,22 @@ export class CacheFlow {
     this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, source, ageSec, cacheStatus);
   }
 
+  /** Sends an in-memory body (hot tier, inline object) after the head: both leave in one write, no async loop. */
+  #sendInMemory(ctx: RequestCtx, writer: ResponseWriter, body: Buffer): void {
+    if (writer.writeBody(body, () => done('complete'))) {
+      this.#services.finish(ctx, 'complete', writer.bytesSent);
+      return;
+    }
+    // The socket took part of it: the rest goes from onWritable. An abort also wakes the drain callback.
+    let finished = false;
+    const done = (status: TransactionStatus): void => {
+      if (finished) return;
+      finished = true;
+      this.#services.finish(ctx, status, writer.bytesSent);
+    };
+    writer.onAbort(() => done('aborted'));
+  }
+
   /**
    * Answers from an object whose head is known: `size` -1 means unknown (a fill without Content-Length: only a
    * plain 200 is possible). `validators` (a stored or to-be-stored meta) drive conditional requests and If-Range.
@@ -845,15 +876,7 @@ export class CacheFlow {
     }
     const only = pieces.length === 1 ? pieces[0] : undefined;
     if (source instanceof InlineSource && only !== undefined && !Buffer.isBuffer(only)) {
-      // In-memory body (hot tier, inline object): head and body leave in one write, no async loop.
-      let finished = false;
-      const done = (status: TransactionStatus): void => {
-        if (finished) return;
-        finished = true;
-        this.#services.finish(ctx, status, writer.bytesSent);
-      };
-      writer.onAbort(() => done('aborted'));
-      if (writer.writeBody(source.bytes(only.start, only.end), () => done('complete'))) done('complete');
+      this.#sendInMemory(ctx, writer, source.bytes(only.start, only.end));
       return;
     }
     if (length < 0) pieces = [{ start: 0, end: UNKNOWN_END }];
@@ -950,6 +973,20 @@ function runs(sorted: readonly number[]): Array<[number, number]> {
     else out.push([i, i]);
   }
   return out;
+}
+
+/**
+ * A GET that takes the stored response as it is: no Range and no precondition (If-Match, If-None-Match,
+ * If-Modified-Since, If-Unmodified-Since, If-Range), so nothing to evaluate against the object.
+ */
+function isPlainGet(head: RequestHead): boolean {
+  if (head.method !== 'GET') return false;
+  const h = head.headers;
+  for (let i = 0; i < h.length; i += 2) {
+    const name = h[i] as string;
+    if (name === 'range' || name.startsWith('if-')) return false;
+  }
+  return true;
 }
 
 /** Headers sent with a cached response: the stored ones, then Age, Cache-Status and Via. */

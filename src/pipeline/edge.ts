@@ -147,9 +147,17 @@ export class Edge {
   }
 
   #handle(listenKey: string, res: HttpResponse, req: HttpRequest): void {
-    const startedAt = performance.now();
     const writer = new ResponseWriter(res);
-    const head = readRequestHead(req, res);
+    try {
+      this.#route(listenKey, writer, req);
+    } finally {
+      writer.armAbort();
+    }
+  }
+
+  #route(listenKey: string, writer: ResponseWriter, req: HttpRequest): void {
+    const startedAt = performance.now();
+    const head = readRequestHead(req, writer);
     const runtime = this.#runtime;
     const vhost = (runtime.routers.get(listenKey) ?? EMPTY_ROUTER).route(head.host);
     if (vhost === null) {
@@ -166,6 +174,8 @@ export class Edge {
       this.control.handle(writer, head, `${vhost.name}${path}${head.query === '' ? '' : `?${head.query}`}`);
       return;
     }
+    // The access log is written after the response ended, when uWS can no longer tell the peer address.
+    if (vhost.log.accessPath !== null) void head.clientIp;
     const ctx = new RequestCtx(head, vhost, path, startedAt);
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;

@@ -10,6 +10,7 @@
  */
 import { objectKey, variantKey } from '../cache/key.js';
 import type { ObjectMeta } from '../cache/store.js';
+import { HotHead } from './hot-head.js';
 
 /** Longest time a hot entry is served without re-reading the index (documented coherence delay). */
 export const HOT_RECHECK_MS = 1000;
@@ -21,6 +22,8 @@ export interface HotObject {
   readonly body: Buffer;
   /** When the entry was last confirmed against the index (ms). */
   readonly checkedAt: number;
+  /** Its response head, encoded for plain GET hits. */
+  readonly head: HotHead;
 }
 
 export class HotTier {
@@ -79,7 +82,7 @@ export class HotTier {
     if (!this.admits(body.length)) return;
     this.#remove(meta.key);
     this.#vary.set(primary, vary);
-    this.#entries.set(meta.key, { primary, hex, meta, body, checkedAt: now });
+    this.#entries.set(meta.key, { primary, hex, meta, body, checkedAt: now, head: new HotHead() });
     this.#byHex.set(hex, meta.key);
     let variants = this.#byPrimary.get(primary);
     if (variants === undefined) this.#byPrimary.set(primary, (variants = new Set()));
