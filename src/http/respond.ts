@@ -35,6 +35,15 @@ export function encodeHead(status: number, headers: readonly string[]): Buffer {
   return Buffer.from(text, 'latin1');
 }
 
+/**
+ * A header value as uWS should send it. undici decodes origin header bytes as latin1 and uWS encodes strings as
+ * UTF-8, so a value with a byte above 0x7f is handed over as latin1 bytes to reach the client unchanged.
+ */
+function wireValue(value: string): string | Buffer {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'latin1');
+  return value;
+}
+
 /** Writers whose head is held, flushed together once per event-loop turn (one setImmediate, not one per response). */
 let heldHeads: ResponseWriter[] = [];
 
@@ -63,17 +72,26 @@ export class ResponseWriter {
   #encodedHead: Buffer | null = null;
   /** Body bytes handed to uWS so far. */
   bytesSent = 0;
+  /** uWS finished the response (res.end, or tryEnd reported done): no abort handler needed (armAbort). */
+  #finishedByUws = false;
+  #abortRegistered = false;
 
   constructor(res: HttpResponse) {
     this.#res = res;
   }
 
   /**
-   * Call as the uWS handler returns: a response still open goes on asynchronously, and uWS requires an abort
-   * handler for that. A response completed inside the handler (a hot-tier hit) skips the registration.
+   * Call as the uWS handler returns. uWS requires an abort handler for every response it does not consider
+   * finished by then: registering it costs a native call and a closure, so a response uWS finished inside the
+   * handler (res.end, endWithoutBody or a completing tryEnd: a hot-tier hit) skips it.
    */
   armAbort(): void {
-    if (this.#state === 'ended' || this.#state === 'aborted') return;
+    if (!this.#finishedByUws) this.#registerAbort();
+  }
+
+  #registerAbort(): void {
+    if (this.#abortRegistered) return;
+    this.#abortRegistered = true;
     this.#res.onAborted(() => {
       this.#state = 'aborted';
       this.#pending = null;
@@ -147,7 +165,7 @@ export class ResponseWriter {
     if (headers === null) return;
     this.#headHeaders = null;
     this.#res.writeStatus(this.#headStatus);
-    for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i] as string, headers[i + 1] as string);
+    for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i] as string, wireValue(headers[i + 1] as string));
   }
 
   /** Sends the head on its own if no body bytes or end took it along (see writeHead). */
@@ -184,6 +202,7 @@ export class ResponseWriter {
     });
     if (done) {
       this.#state = 'ended';
+      this.#finishedByUws = true;
       return true;
     }
     if (ok) return true;
@@ -218,6 +237,7 @@ export class ResponseWriter {
   end(): void {
     if (this.#state !== 'streaming') return;
     this.#state = 'ended';
+    this.#finishedByUws = true;
     this.#res.cork(() => {
       this.#writeHeldHead();
       this.#res.end();
@@ -229,12 +249,16 @@ export class ResponseWriter {
     if (this.#state !== 'open') return;
     this.#state = 'ended';
     const res = this.#res;
+    // With a reported Content-Length (HEAD) uWS 20.30 neither counts the response as answered nor lets it be
+    // touched afterwards, so its abort handler must exist before the end (measured: either order crashes).
+    if (contentLength >= 0) this.#registerAbort();
     res.cork(() => {
       res.writeStatus(statusLine(status, reason));
-      for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i] as string, headers[i + 1] as string);
+      for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i] as string, wireValue(headers[i + 1] as string));
       if (contentLength >= 0) res.endWithoutBody(contentLength);
       else res.endWithoutBody();
     });
+    this.#finishedByUws = true;
   }
 
   /** A small complete response with an in-memory body (errors, 404s). */
@@ -244,9 +268,10 @@ export class ResponseWriter {
     const res = this.#res;
     res.cork(() => {
       res.writeStatus(statusLine(status, reason));
-      for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i] as string, headers[i + 1] as string);
+      for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i] as string, wireValue(headers[i + 1] as string));
       res.end(body);
     });
+    this.#finishedByUws = true;
     this.bytesSent += typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   }
 
@@ -254,6 +279,8 @@ export class ResponseWriter {
   close(): void {
     if (this.#state === 'ended' || this.#state === 'aborted') return;
     this.#state = 'aborted';
+    // Closing inside the handler leaves a response uWS counts as unanswered; its abort handler keeps it content.
+    this.#registerAbort();
     this.#res.cork(() => {
       this.#res.close();
     });
