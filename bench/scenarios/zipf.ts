@@ -44,6 +44,7 @@ const TARGETS: readonly CacheTarget[] = [
   flintTarget(2, { quota: `${ZIPF_CAPACITY_MIB}M` }),
   varnishTarget('varnish', ZIPF_CAPACITY_MIB),
   flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, blockSize: '64K' }, 'flint-1w-b64k'),
+  flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, inlineMax: '256K' }, 'flint-1w-i256k'),
 ];
 
 /** One phase of load: the client's report, CPU, and the origin's traffic for `/z/*` once settled. */

@@ -36,22 +36,27 @@ export interface FlintSpec {
   readonly vhostExtra?: string;
 }
 
-/** `<Disk Quota>` and `<BlockSize>`, as Flint's XML sizes ('504M', '64K'); unset = Flint's default (no quota, 1M). */
+/**
+ * `<Disk Quota>`, `<BlockSize>` and `<InlineMaxSize>`, as Flint's XML sizes ('504M', '64K'); unset = Flint's
+ * default (no quota, 1M, 16K).
+ */
 export interface FlintStorage {
   readonly quota?: string;
   readonly blockSize?: string;
+  readonly inlineMax?: string;
 }
 
 /** server.xml for the bench: manager on loopback, N workers, no pinning, cache in `cacheDir`, no access log. */
 export function flintServerXml(managerPort: number, workers: number, cacheDir: string, storage: FlintStorage = {}): string {
   const quota = storage.quota === undefined ? '' : ` Quota="${storage.quota}"`;
   const blockSize = storage.blockSize === undefined ? '' : `\n    <BlockSize>${storage.blockSize}</BlockSize>`;
+  const inlineMax = storage.inlineMax === undefined ? '' : `<InlineMaxSize>${storage.inlineMax}</InlineMaxSize>`;
   return `<Server>
   <Host><Manager Port="${managerPort}"><Allow>127.0.0.1</Allow></Manager></Host>
   <Cache>
     <Workers>${workers}</Workers>
     <CpuAffinity>OFF</CpuAffinity>
-    <Storage><Disk${quota}>${cacheDir}</Disk></Storage>${blockSize}
+    <Storage><Disk${quota}>${cacheDir}</Disk>${inlineMax}</Storage>${blockSize}
   </Cache>
   <VHostDefault><Log><Access>OFF</Access></Log></VHostDefault>
 </Server>
