@@ -153,6 +153,18 @@ export class ResponseWriter {
     this.#encodedHead = encoded;
   }
 
+  /** A complete response without a body (a 304) whose head was encoded by `encodeHead`. */
+  endEncodedWithoutBody(encoded: Buffer): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'ended';
+    this.#finishedByUws = true;
+    const res = this.#res;
+    res.cork(() => {
+      res.writeStatus(encoded);
+      res.endWithoutBody();
+    });
+  }
+
   /** Writes a held-back head; call inside a cork. */
   #writeHeldHead(): void {
     const encoded = this.#encodedHead;

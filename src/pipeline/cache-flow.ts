@@ -369,16 +369,27 @@ export class CacheFlow {
     this.#services.touch(entry.hex);
     ctx.cacheResult = 'TCP_HIT';
     const ttl = Math.round(meta.ttlSec + meta.extendedSec - ageSec);
-    if (!isPlainGet(ctx.head) || meta.size === 0) {
+    const kind = hotRequestKind(ctx.head);
+    if (kind === 'other' || meta.size === 0) {
       this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
       return true;
     }
-    // The common case, with its head encoded once per second (pipeline/hot-head.ts): head and body in one write.
+    // The common cases, with heads encoded once per second (pipeline/hot-head.ts): a plain GET gets head and body
+    // in one write, a revalidation that matches gets its 304 the same way.
     const vhost = ctx.vhost;
-    const encoded = entry.head.get(vhost, Math.max(0, Math.floor(ageSec)), ttl, meta.status, () => responseHeaders(meta.headers, vhost, ageSec, `hit; ttl=${ttl}`));
+    const age = Math.max(0, Math.floor(ageSec));
+    const headers = (): string[] => responseHeaders(meta.headers, vhost, ageSec, `hit; ttl=${ttl}`);
+    if (kind === 'conditional' && meta.status === 200 && evaluateConditional('GET', ctx.head.headers, meta) === 'not-modified') {
+      ctx.cacheResult = 'TCP_IMS_HIT';
+      ctx.status = 304;
+      ctx.firstByteAt = performance.now();
+      writer.endEncodedWithoutBody(entry.notModifiedHead.get(vhost, age, ttl, 304, () => notModifiedHeaders(headers())));
+      this.#services.finish(ctx, 'complete', 0);
+      return true;
+    }
     ctx.status = meta.status;
     ctx.firstByteAt = performance.now();
-    writer.writeEncodedHead(encoded, meta.size);
+    writer.writeEncodedHead(entry.head.get(vhost, age, ttl, meta.status, headers), meta.size);
     this.#sendInMemory(ctx, writer, entry.body);
     return true;
   }
@@ -976,17 +987,20 @@ function runs(sorted: readonly number[]): Array<[number, number]> {
 }
 
 /**
- * A GET that takes the stored response as it is: no Range and no precondition (If-Match, If-None-Match,
- * If-Modified-Since, If-Unmodified-Since, If-Range), so nothing to evaluate against the object.
+ * How a hot-tier request can be answered: `plain` is a GET that takes the stored response as it is (no Range, no
+ * precondition); `conditional` a GET whose only preconditions are If-None-Match / If-Modified-Since (a 304 or the
+ * plain answer); `other` needs the general path (HEAD, Range, If-Match, If-Unmodified-Since, If-Range).
  */
-function isPlainGet(head: RequestHead): boolean {
-  if (head.method !== 'GET') return false;
+function hotRequestKind(head: RequestHead): 'plain' | 'conditional' | 'other' {
+  if (head.method !== 'GET') return 'other';
+  let kind: 'plain' | 'conditional' = 'plain';
   const h = head.headers;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i] as string;
-    if (name === 'range' || name.startsWith('if-')) return false;
+    if (name === 'if-none-match' || name === 'if-modified-since') kind = 'conditional';
+    else if (name === 'range' || name.startsWith('if-')) return 'other';
   }
-  return true;
+  return kind;
 }
 
 /** Headers sent with a cached response: the stored ones, then Age, Cache-Status and Via. */

@@ -22,8 +22,9 @@ export interface HotObject {
   readonly body: Buffer;
   /** When the entry was last confirmed against the index (ms). */
   readonly checkedAt: number;
-  /** Its response head, encoded for plain GET hits. */
+  /** Its response heads, encoded for plain GET hits and for the 304 of a matching revalidation. */
   readonly head: HotHead;
+  readonly notModifiedHead: HotHead;
 }
 
 export class HotTier {
@@ -82,7 +83,7 @@ export class HotTier {
     if (!this.admits(body.length)) return;
     this.#remove(meta.key);
     this.#vary.set(primary, vary);
-    this.#entries.set(meta.key, { primary, hex, meta, body, checkedAt: now, head: new HotHead() });
+    this.#entries.set(meta.key, { primary, hex, meta, body, checkedAt: now, head: new HotHead(), notModifiedHead: new HotHead() });
     this.#byHex.set(hex, meta.key);
     let variants = this.#byPrimary.get(primary);
     if (variants === undefined) this.#byPrimary.set(primary, (variants = new Set()));

@@ -97,6 +97,17 @@ describe('hot tier hits', () => {
     const notModified = await get('/plain', { 'if-none-match': '"v1"' });
     assert.equal(notModified.status, 304);
     assert.equal(notModified.body.length, 0);
+    assert.equal(notModified.headers.etag, '"v1"');
+    assert.match(String(notModified.headers['cache-status']), /^flint; hit; ttl=\d+$/);
+    assert.match(String(notModified.headers.age), /^\d+$/);
+    assert.equal(notModified.headers['content-type'], undefined, 'a 304 carries only validators and cache fields');
+    assert.equal(notModified.headers['x-origin'], undefined);
+    const listMatch = await get('/plain', { 'if-none-match': 'W/"x", W/"v1"' });
+    assert.equal(listMatch.status, 304, 'weak comparison against a list');
+    // No Last-Modified stored: If-Modified-Since cannot match, the object is sent.
+    const since = await get('/plain', { 'if-modified-since': new Date().toUTCString() });
+    assert.equal(since.status, 200);
+    assert.equal(since.body.toString(), BODY);
     const modified = await get('/plain', { 'if-none-match': '"v0"' });
     assert.equal(modified.status, 200);
     assert.equal(modified.body.toString(), BODY);
@@ -112,6 +123,8 @@ describe('hot tier hits', () => {
     assert.equal(head.headers['content-length'], String(BODY.length));
     assert.equal(head.body.length, 0);
     assert.equal(seenFor(origin, '/plain').length, 1, 'all from the cache');
+    const records = await accessRecordsFor(flint, HOST, '/plain', 1);
+    assert.ok(records.some((r) => r.status === 304 && r.cacheResult === 'TCP_IMS_HIT'), 'the 304 is logged as TCP_IMS_HIT');
   });
 
   test('the access record of a hot hit has the client address and TCP_HIT', async () => {
