@@ -23,25 +23,18 @@ function statusLine(status: number, reason: string): string {
 }
 
 /**
- * A response's status line and headers as one buffer for `ResponseWriter.writeEncodedHead`:
+ * A response's status line and headers as one buffer for a single uWS writeStatus call:
  * `200 OK\r\nname: value\r\n...name: value`. uWS writes a status as `HTTP/1.1 <status>\r\n` and copies its bytes
- * unchecked (uWS v20 API, both the aliased build and official releases), so one writeStatus call carries the whole
- * head; uWS then adds Date and Content-Length as for any response. Header values come from origin responses that
- * undici parsed, so they hold no CR or LF.
+ * unchecked (uWS v20 API, both the aliased build and official releases), then adds Date and Content-Length as for
+ * any response. One native call per head instead of one per header (each a string-to-UTF-8 conversion in uWS).
+ * Encoded as latin1: undici decodes origin header bytes as latin1, so every byte goes back out as it came in
+ * (uWS's own string conversion would re-encode bytes above 0x7f as UTF-8). Header values come from origin
+ * responses that undici parsed, or from Flint itself, so they hold no CR or LF.
  */
-export function encodeHead(status: number, headers: readonly string[]): Buffer {
-  let text = statusLine(status, '');
+export function encodeHead(status: number, reason: string, headers: readonly string[]): Buffer {
+  let text = statusLine(status, reason);
   for (let i = 0; i < headers.length; i += 2) text += `\r\n${headers[i] as string}: ${headers[i + 1] as string}`;
   return Buffer.from(text, 'latin1');
-}
-
-/**
- * A header value as uWS should send it. undici decodes origin header bytes as latin1 and uWS encodes strings as
- * UTF-8, so a value with a byte above 0x7f is handed over as latin1 bytes to reach the client unchanged.
- */
-function wireValue(value: string): string | Buffer {
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'latin1');
-  return value;
 }
 
 /** Writers whose head is held, flushed together once per event-loop turn (one setImmediate, not one per response). */
@@ -65,11 +58,8 @@ export class ResponseWriter {
   #pendingStart = 0;
   #onDrain: (() => void) | null = null;
   #onAbort: (() => void) | null = null;
-  /** Status line and headers written by writeHead but not yet sent: they go out with the first body bytes. */
-  #headStatus = '';
-  #headHeaders: readonly string[] | null = null;
-  /** A pre-encoded head (writeEncodedHead) not yet sent. */
-  #encodedHead: Buffer | null = null;
+  /** Status line and headers (encodeHead) written by writeHead but not yet sent: they go out with the first body bytes. */
+  #head: Buffer | null = null;
   /** Body bytes handed to uWS so far. */
   bytesSent = 0;
   /** uWS finished the response (res.end, or tryEnd reported done): no abort handler needed (armAbort). */
@@ -136,8 +126,7 @@ export class ResponseWriter {
     if (this.#state !== 'open') return;
     this.#totalSize = totalSize;
     this.#state = 'streaming';
-    this.#headStatus = statusLine(status, reason);
-    this.#headHeaders = headers;
+    this.#head = encodeHead(status, reason, headers);
     heldHeads.push(this);
     if (heldHeads.length === 1) setImmediate(flushHeldHeads);
   }
@@ -150,7 +139,7 @@ export class ResponseWriter {
     if (this.#state !== 'open') return;
     this.#totalSize = totalSize;
     this.#state = 'streaming';
-    this.#encodedHead = encoded;
+    this.#head = encoded;
   }
 
   /** A complete response without a body (a 304) whose head was encoded by `encodeHead`. */
@@ -167,22 +156,15 @@ export class ResponseWriter {
 
   /** Writes a held-back head; call inside a cork. */
   #writeHeldHead(): void {
-    const encoded = this.#encodedHead;
-    if (encoded !== null) {
-      this.#encodedHead = null;
-      this.#res.writeStatus(encoded);
-      return;
-    }
-    const headers = this.#headHeaders;
-    if (headers === null) return;
-    this.#headHeaders = null;
-    this.#res.writeStatus(this.#headStatus);
-    for (let i = 0; i < headers.length; i += 2) this.#res.writeHeader(headers[i] as string, wireValue(headers[i + 1] as string));
+    const head = this.#head;
+    if (head === null) return;
+    this.#head = null;
+    this.#res.writeStatus(head);
   }
 
   /** Sends the head on its own if no body bytes or end took it along (see writeHead). */
   flushHead(): void {
-    if (this.#headHeaders === null || this.#state !== 'streaming') return;
+    if (this.#head === null || this.#state !== 'streaming') return;
     this.#res.cork(() => this.#writeHeldHead());
   }
 
@@ -265,8 +247,7 @@ export class ResponseWriter {
     // touched afterwards, so its abort handler must exist before the end (measured: either order crashes).
     if (contentLength >= 0) this.#registerAbort();
     res.cork(() => {
-      res.writeStatus(statusLine(status, reason));
-      for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i] as string, wireValue(headers[i + 1] as string));
+      res.writeStatus(encodeHead(status, reason, headers));
       if (contentLength >= 0) res.endWithoutBody(contentLength);
       else res.endWithoutBody();
     });
@@ -279,8 +260,7 @@ export class ResponseWriter {
     this.#state = 'ended';
     const res = this.#res;
     res.cork(() => {
-      res.writeStatus(statusLine(status, reason));
-      for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i] as string, wireValue(headers[i + 1] as string));
+      res.writeStatus(encodeHead(status, reason, headers));
       res.end(body);
     });
     this.#finishedByUws = true;

@@ -1,9 +1,9 @@
 /**
  * @module pipeline/hot-head
- * The response head of a hot-tier hit, encoded once and reused: a plain GET hit on a hot object then costs one
- * native call for its whole head instead of one per header (each a JS-to-UTF-8 string conversion in uWS). Only
- * Age and the Cache-Status ttl change between hits, both in whole seconds, so an encoded head stays valid until
- * one of them ticks (about one rebuild per second per hot object) or the vhost's config is reloaded.
+ * The response head of a hot-tier hit, encoded (http/respond.ts encodeHead) once and reused, so a plain GET hit
+ * or a matching revalidation on a hot object builds no header list and no string. Only Age and the Cache-Status
+ * ttl change between hits, both in whole seconds, so an encoded head stays valid until one of them ticks (about
+ * one rebuild per second per hot object) or the vhost's config is reloaded.
  * Runs in workers.
  */
 import type { Vhost } from '../config/types.js';
@@ -21,7 +21,7 @@ export class HotHead {
    */
   get(vhost: Vhost, age: number, ttl: number, status: number, headers: () => readonly string[]): Buffer {
     if (this.#encoded === null || this.#vhost !== vhost || this.#age !== age || this.#ttl !== ttl) {
-      this.#encoded = encodeHead(status, headers());
+      this.#encoded = encodeHead(status, '', headers());
       this.#vhost = vhost;
       this.#age = age;
       this.#ttl = ttl;
