@@ -25,8 +25,8 @@ export interface RequestHead {
 /**
  * A request head read from uWS. The peer address costs a getpeername syscall and a text conversion, about a tenth
  * of a hot-tier hit, and most hits never use it, so it is read on first use from the response writer. uWS can only
- * give it while the response is open: a caller that needs it later (the access log) reads it early
- * (`pinClientIp`, see Edge #handle).
+ * give it while the response is open ('' after): a caller that may need it later reads it early (Edge #route
+ * for the access log, CacheFlow #lookup for a fill's X-Forwarded-For).
  */
 class UwsRequestHead implements RequestHead {
   readonly method: string;

@@ -789,18 +789,16 @@ export class CacheFlow {
 
   /** Sends an in-memory body (hot tier, inline object) after the head: both leave in one write, no async loop. */
   #sendInMemory(ctx: RequestCtx, writer: ResponseWriter, body: Buffer): void {
-    if (writer.writeBody(body, () => done('complete'))) {
-      this.#services.finish(ctx, 'complete', writer.bytesSent);
-      return;
-    }
-    // The socket took part of it: the rest goes from onWritable. An abort also wakes the drain callback.
+    // When the socket takes only part of it, the rest goes from onWritable; an abort then wakes the drain callback
+    // too, so the transaction finishes once, as whichever comes first.
     let finished = false;
     const done = (status: TransactionStatus): void => {
       if (finished) return;
       finished = true;
       this.#services.finish(ctx, status, writer.bytesSent);
     };
-    writer.onAbort(() => done('aborted'));
+    if (writer.writeBody(body, () => done('complete'))) done('complete');
+    else writer.onAbort(() => done('aborted'));
   }
 
   /**
