@@ -1,9 +1,15 @@
 /**
  * @module cache/blocks
- * Block files: object bodies in fixed-size blocks inside a few large sparse files under a disk's directory
- * (`blocks-<n>.dat`, BLOCKS_PER_FILE blocks each); the only code touching block file descriptors. Reads and
- * writes use callback fs.read/fs.write at offsets on fds kept open for the process lifetime (spikes.md item 3:
- * 3-4x faster than FileHandle). Which block belongs to whom is cache/index.ts's business, not this file's.
+ * Block files: object bodies in fixed-size blocks inside a few large sparse files under a disk's directory; the
+ * only code touching block file descriptors. Reads and writes use callback fs.read/fs.write at offsets on fds kept
+ * open for the process lifetime (spikes.md item 3: 3-4x faster than FileHandle). Which block belongs to whom is
+ * cache/index.ts's business, not this file's.
+ *
+ * Size classes: a body of at most half a block is stored whole in one smaller slot, the smallest of blockSize/2,
+ * blockSize/4, ... (not below MIN_SLOT_BYTES) that holds it, so a 20 KiB object costs 32 KiB of the disk and of the
+ * quota, not a whole 1 MiB block. A block id carries its class: id = class * CLASS_SPAN + n. Class 0 (whole blocks)
+ * keeps the ids and file names of caches written before classes existed (`blocks-<n>.dat`); class c lives in
+ * `blocks-c<c>-<n>.dat`. Every file holds 1 GiB of slots by default (BLOCKS_PER_FILE whole blocks).
  * Runs in workers (read, write) and the primary (nothing yet).
  */
 import { closeSync, mkdirSync, openSync, read, write } from 'node:fs';
@@ -12,6 +18,29 @@ import { crc32 } from 'node:zlib';
 
 /** Blocks per file: 1024 x 1 MiB = 1 GiB files by default (sparse: only written blocks take disk). */
 export const BLOCKS_PER_FILE = 1024;
+
+/** Ids per size class (2^27: 128 TiB of 1 MiB blocks), so a class's ids form one range of uint32 keys. */
+export const CLASS_SPAN = 2 ** 27;
+
+/** The smallest slot a size class may have (one page). */
+export const MIN_SLOT_BYTES = 4096;
+
+/**
+ * The size class of a body of `size` bytes stored in blocks of `blockSize`: 0 (whole blocks) for a body of unknown
+ * size, one that stays inline (at most `inlineMaxBytes`) or one over half a block; else the smallest class whose
+ * slot (blockSize / 2^class) holds it.
+ */
+export function sizeClassFor(size: number, blockSize: number, inlineMaxBytes: number): number {
+  if (size < 0 || size <= inlineMaxBytes || size > blockSize / 2) return 0;
+  let cls = 1;
+  while (blockSize / 2 ** (cls + 1) >= Math.max(size, MIN_SLOT_BYTES)) cls++;
+  return cls;
+}
+
+/** The slot size of a class. */
+export function slotBytes(blockSize: number, cls: number): number {
+  return blockSize / 2 ** cls;
+}
 
 export class BlockFiles {
   readonly #dir: string;
@@ -24,10 +53,9 @@ export class BlockFiles {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** Writes `data` (at most one block) at the start of block `id`; rejects with the fs error (e.g. ENOSPC). */
+  /** Writes `data` (at most one slot) at the start of block `id`; rejects with the fs error (e.g. ENOSPC). */
   writeBlock(id: number, data: Uint8Array): Promise<void> {
-    const fd = this.#openForWrite(Math.floor(id / BLOCKS_PER_FILE));
-    const position = (id % BLOCKS_PER_FILE) * this.blockSize;
+    const { fd, position } = this.#locate(id);
     return new Promise((resolve, reject) => {
       let offset = 0;
       const step = (): void => {
@@ -42,27 +70,37 @@ export class BlockFiles {
     });
   }
 
-  #openForWrite(file: number): number {
-    let fd = this.#fds.get(file);
-    if (fd === undefined) {
-      // 'a+' would force appends; open for read/write, creating the file when missing.
-      try {
-        fd = openSync(join(this.#dir, `blocks-${file}.dat`), 'r+');
-      } catch {
-        fd = openSync(join(this.#dir, `blocks-${file}.dat`), 'w+', 0o640);
-      }
-      this.#fds.set(file, fd);
-    }
-    return fd;
-  }
-
   /** Reads `length` bytes from offset `within` of block `id` into `into` at `at`; resolves with bytes read. */
   readBlock(id: number, within: number, length: number, into: Uint8Array, at: number): Promise<number> {
-    const fd = this.#openForWrite(Math.floor(id / BLOCKS_PER_FILE));
-    const position = (id % BLOCKS_PER_FILE) * this.blockSize + within;
+    const { fd, position } = this.#locate(id);
     return new Promise((resolve, reject) => {
-      read(fd, into, at, length, position, (error, bytesRead) => (error !== null ? reject(error) : resolve(bytesRead)));
+      read(fd, into, at, length, position + within, (error, bytesRead) => (error !== null ? reject(error) : resolve(bytesRead)));
     });
+  }
+
+  /** The file and byte offset of block `id` (see the module doc for the id layout). */
+  #locate(id: number): { fd: number; position: number } {
+    const cls = Math.floor(id / CLASS_SPAN);
+    const n = id - cls * CLASS_SPAN;
+    const perFile = BLOCKS_PER_FILE * 2 ** cls;
+    const file = Math.floor(n / perFile);
+    return { fd: this.#open(cls, file), position: (n - file * perFile) * slotBytes(this.blockSize, cls) };
+  }
+
+  #open(cls: number, file: number): number {
+    const key = cls * 1_000_000 + file;
+    let fd = this.#fds.get(key);
+    if (fd === undefined) {
+      const path = join(this.#dir, cls === 0 ? `blocks-${file}.dat` : `blocks-c${cls}-${file}.dat`);
+      // 'a+' would force appends; open for read/write, creating the file when missing.
+      try {
+        fd = openSync(path, 'r+');
+      } catch {
+        fd = openSync(path, 'w+', 0o640);
+      }
+      this.#fds.set(key, fd);
+    }
+    return fd;
   }
 
   /** Closes every fd (process exit). */

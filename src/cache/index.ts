@@ -11,7 +11,8 @@
  *   lru      8-byte BE access time (ms) + hash -> ''          eviction order (oldest first)
  *   atime    object hash -> access time (ms)                   where an object sits in `lru`
  *   free     block id (uint32) -> release time (ms)            released blocks, reusable after a grace period
- *   state    'nextBlock' | 'usedBytes' | 'bootId' -> number/string
+ *                                                              (ids carry their size class, cache/blocks.ts)
+ *   state    'nextBlock[:class]' | 'usedBytes' | 'bootId'      next never-used block per size class, ...
  *   hits     object hash -> hit count                          for the inspector; added in the batched touches
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
  * (>= nextBlock)}; `objects` points only at blocks whose bytes were fully written before the record was committed;
@@ -25,6 +26,7 @@ import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CLASS_SPAN } from './blocks.js';
 import { currentAge } from './freshness.js';
 import type { StoredTiming } from './freshness.js';
 
@@ -333,23 +335,26 @@ export class CacheIndex {
   }
 
   /**
-   * Hands out `count` block ids: released blocks whose grace period has passed first, then never-used ids below
-   * `capacity` (0 = unlimited). Returns null when the disk is full.
+   * Hands out `count` block ids of size class `sizeClass` (cache/blocks.ts): released blocks of that class whose
+   * grace period has passed first, then never-used ids, at most `capacity` of the class (0 = unlimited). Returns
+   * null when the disk is full.
    */
-  allocateBlocks(count: number, capacity: number, now: number, graceMs: number): number[] | null {
+  allocateBlocks(count: number, capacity: number, now: number, graceMs: number, sizeClass = 0): number[] | null {
     let ids: number[] | null = null;
+    const base = sizeClass * CLASS_SPAN;
+    const nextKey = sizeClass === 0 ? 'nextBlock' : `nextBlock:${sizeClass}`;
     this.#root.transactionSync(() => {
       const reused: number[] = [];
-      for (const { key, value } of this.#free.getRange({ limit: count * 4 })) {
+      for (const { key, value } of this.#free.getRange({ start: base, end: base + CLASS_SPAN, limit: count * 4 })) {
         if (reused.length === count) break;
         if (value + graceMs <= now) reused.push(key);
       }
       const got = [...reused];
-      let next = (this.#state.get('nextBlock') as number | undefined) ?? 0;
-      while (got.length < count && (capacity === 0 || next < capacity)) got.push(next++);
+      let next = (this.#state.get(nextKey) as number | undefined) ?? 0;
+      while (got.length < count && (capacity === 0 || next < capacity) && next < CLASS_SPAN) got.push(base + next++);
       if (got.length < count) return;
       for (const id of reused) this.#free.remove(id);
-      this.#state.put('nextBlock', next);
+      this.#state.put(nextKey, next);
       ids = got;
     });
     return ids;

@@ -95,9 +95,14 @@ export class CacheStore {
     return this.index.acquireLease(ref.hash, record, now, isProcessAlive);
   }
 
-  /** Allocates one block, or null when the disk quota is used up. */
-  allocateBlock(now: number): number | null {
-    return this.index.allocateBlocks(1, this.capacityBlocks, now, BLOCK_REUSE_GRACE_MS)?.[0] ?? null;
+  /**
+   * Allocates one block of a size class (0: whole blocks), or null when the disk quota is used up. The quota's
+   * block count bounds each class in bytes (its slots are smaller, so more of them); what all classes hold
+   * together is kept under the quota by the evictor, which counts slot sizes.
+   */
+  allocateBlock(now: number, sizeClass = 0): number | null {
+    const capacity = this.capacityBlocks * 2 ** sizeClass;
+    return this.index.allocateBlocks(1, capacity, now, BLOCK_REUSE_GRACE_MS, sizeClass)?.[0] ?? null;
   }
 
   /** Writes a block and returns its checksum. */

@@ -24,17 +24,27 @@ export interface BodySource {
 /** What a read at the end of the body resolves with. */
 const END_OF_BODY = Buffer.alloc(0);
 
-/** Block-sized read buffers kept for reuse, up to SCRATCH_POOL_BYTES (a large hit must not cost a GC'd MiB). */
-const SCRATCH_POOL: Buffer[] = [];
+/**
+ * Block-sized read buffers kept for reuse, per block (slot) size, up to SCRATCH_POOL_BYTES in all (a large hit
+ * must not cost a GC'd MiB).
+ */
+const SCRATCH_POOL = new Map<number, Buffer[]>();
 const SCRATCH_POOL_BYTES = 64 * 1024 * 1024;
+let scratchPooledBytes = 0;
 
 function takeScratch(size: number): Buffer {
-  const pooled = SCRATCH_POOL.pop();
-  return pooled !== undefined && pooled.length === size ? pooled : Buffer.allocUnsafeSlow(size);
+  const pooled = SCRATCH_POOL.get(size)?.pop();
+  if (pooled === undefined) return Buffer.allocUnsafeSlow(size);
+  scratchPooledBytes -= size;
+  return pooled;
 }
 
 function giveScratch(buffer: Buffer | null): void {
-  if (buffer !== null && (SCRATCH_POOL.length + 1) * buffer.length <= SCRATCH_POOL_BYTES) SCRATCH_POOL.push(buffer);
+  if (buffer === null || scratchPooledBytes + buffer.length > SCRATCH_POOL_BYTES) return;
+  let pool = SCRATCH_POOL.get(buffer.length);
+  if (pool === undefined) SCRATCH_POOL.set(buffer.length, (pool = []));
+  pool.push(buffer);
+  scratchPooledBytes += buffer.length;
 }
 
 export class InlineSource implements BodySource {

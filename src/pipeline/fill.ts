@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FlintError } from '../errors.js';
+import { sizeClassFor, slotBytes } from '../cache/blocks.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { StoredTiming } from '../cache/freshness.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
@@ -84,6 +85,8 @@ export class Fill implements OriginSink {
   /** When set, the origin body goes straight to this sink (uncacheable hand-off to the owner's client). */
   #passSink: OriginSink | null = null;
   readonly requestTime = Date.now();
+  /** Size class of the blocks (0 = whole blocks), set from the Content-Length at the head. */
+  #sizeClass = 0;
 
   constructor(store: CacheStore, leaseRef: ObjectRef, policy: FillPolicy, onDone: (fill: Fill) => void) {
     this.#store = store;
@@ -92,8 +95,9 @@ export class Fill implements OriginSink {
     this.#onDone = onDone;
   }
 
+  /** The block (slot) size of this object: decided by its Content-Length once the head is known (cache/blocks.ts). */
   get blockSize(): number {
-    return this.#store.blockSize;
+    return slotBytes(this.#store.blockSize, this.#sizeClass);
   }
 
   /** Starts the origin fetch (given by the caller so this file knows nothing of pools). */
@@ -145,6 +149,7 @@ export class Fill implements OriginSink {
       return;
     }
     this.head = head;
+    this.#sizeClass = sizeClassFor(head.size, this.#store.blockSize, this.#store.inlineMaxBytes);
     this.state = 'streaming';
     this.#storing = !this.#store.degraded;
     // Followers in other workers learn the head from the fill record; a small body usually completes (and commits)
@@ -206,7 +211,7 @@ export class Fill implements OriginSink {
   async #writeBlock(index: number, data: Buffer): Promise<void> {
     if (this.#storing && this.state === 'streaming') {
       try {
-        const id = this.#store.allocateBlock(Date.now());
+        const id = this.#store.allocateBlock(Date.now(), this.#sizeClass);
         if (id === null) throw Object.assign(new Error('disk quota full: no free block'), { code: 'ENOSPC' });
         const crc = await this.#store.writeBlock(id, data);
         this.blocks[index] = id;

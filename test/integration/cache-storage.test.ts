@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,3 +219,56 @@ async function waitForIdle(flint: FlintProcess): Promise<void> {
     await sleep(50);
   }
 }
+
+test('size classes: a body of at most half a block is stored in the smallest slot that holds it, not a whole block', async () => {
+  const sizes: Record<string, number> = { s: 20 * KiB, m: 40 * KiB, l: 300 * KiB, x: 900 * KiB };
+  const bodyOf = (path: string): Buffer => {
+    const size = sizes[path.slice(1, 2)] ?? 1;
+    const body = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) body[i] = (i * 7 + path.length + path.charCodeAt(path.length - 1)) & 0xff;
+    return body;
+  };
+  const origin = await TestOrigin.start((req, res) => {
+    const body = bodyOf(req.url ?? '/');
+    res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-length': String(body.length) });
+    res.end(body);
+  });
+  const port = await freePort();
+  let flint = await FlintProcess.start(({ dir, managerPort }) => ({
+    // No hot tier: every hit below reads the block files.
+    server: serverXml({ managerPort, dir, cacheExtra: '<BlockSize>1M</BlockSize><ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(
+      /<Disk>([^<]+)<\/Disk>/,
+      '<Disk Quota="8M">$1</Disk>',
+    ),
+    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+  }));
+  // 40 x 20 KiB in 32 KiB slots, 40 KiB in 64 KiB, 300 KiB in 512 KiB, 900 KiB in a whole 1 MiB block: 3.3 MiB.
+  // With a whole block each the 43 objects would need 43 MiB of an 8 MiB quota.
+  const paths = [...Array.from({ length: 40 }, (_, i) => `/s${i}`), '/m0', '/l0', '/x0'];
+  const expectedBytes = 40 * 32 * KiB + 64 * KiB + 512 * KiB + 1024 * KiB;
+  try {
+    for (const path of paths) assert.deepEqual((await request({ port, path })).body, bodyOf(path), `${path} on its miss`);
+    let disk = (await flint.stats()).cache.disks[0];
+    for (const deadline = Date.now() + 5000; Date.now() < deadline && disk?.usedBytes !== expectedBytes; await sleep(100)) {
+      disk = (await flint.stats()).cache.disks[0];
+    }
+    assert.equal(disk?.usedBytes, expectedBytes, 'each object counts its slot size');
+    assert.equal(disk?.objects, paths.length);
+    assert.equal(disk?.evictedObjects, 0);
+    const files = readdirSync(join(flint.dir, 'cache', 'blocks')).sort();
+    assert.deepEqual(files, ['blocks-0.dat', 'blocks-c1-0.dat', 'blocks-c4-0.dat', 'blocks-c5-0.dat']);
+    assert.equal(await flint.stop(20_000, true), 0);
+    // The slots are found again after a restart: every object a hit with the same bytes, no origin request.
+    flint = await FlintProcess.restart(flint);
+    const before = origin.seen.length;
+    for (const path of paths) {
+      const res = await request({ port, path });
+      assert.deepEqual(res.body, bodyOf(path), `${path} after the restart`);
+      assert.match(String(res.headers['cache-status']), /hit/, `${path} is a hit`);
+    }
+    assert.equal(origin.seen.length, before, 'no origin request after the restart');
+  } finally {
+    await flint.stop();
+    await origin.close();
+  }
+});
