@@ -336,8 +336,11 @@ export class CacheIndex {
 
   /**
    * Hands out `count` block ids of size class `sizeClass` (cache/blocks.ts): released blocks of that class whose
-   * grace period has passed first, then never-used ids, at most `capacity` of the class (0 = unlimited). Returns
-   * null when the disk is full.
+   * grace period has passed first, then never-used ids, at most `capacity` of the class (0 = unlimited), then
+   * released blocks still in their grace period. The last keeps a cache at its quota storing new objects (the
+   * evictor frees blocks all the time, and they would otherwise all wait out the grace while new fills are
+   * refused): a client still streaming the evicted object such a block belonged to is cut when the block's checksum
+   * no longer matches, never served the new bytes. Returns null when the disk is full.
    */
   allocateBlocks(count: number, capacity: number, now: number, graceMs: number, sizeClass = 0): number[] | null {
     let ids: number[] | null = null;
@@ -349,9 +352,16 @@ export class CacheIndex {
         if (reused.length === count) break;
         if (value + graceMs <= now) reused.push(key);
       }
-      const got = [...reused];
       let next = (this.#state.get(nextKey) as number | undefined) ?? 0;
-      while (got.length < count && (capacity === 0 || next < capacity) && next < CLASS_SPAN) got.push(base + next++);
+      const fresh: number[] = [];
+      while (reused.length + fresh.length < count && (capacity === 0 || next < capacity) && next < CLASS_SPAN) fresh.push(base + next++);
+      if (reused.length + fresh.length < count) {
+        for (const { key } of this.#free.getRange({ start: base, end: base + CLASS_SPAN, limit: count * 4 })) {
+          if (reused.length + fresh.length === count) break;
+          if (!reused.includes(key)) reused.push(key);
+        }
+      }
+      const got = [...reused, ...fresh];
       if (got.length < count) return;
       for (const id of reused) this.#free.remove(id);
       this.#state.put(nextKey, next);

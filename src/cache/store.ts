@@ -14,7 +14,7 @@ import { keyHash, objectKey, primaryKey, variantKey } from './key.js';
 
 export type { FillRecord, ObjectMeta };
 
-/** Released blocks are not reused for this long, so a client still reading a replaced body can finish. */
+/** Released blocks are not reused for this long while the quota has room, so a client still reading a replaced body can finish. */
 export const BLOCK_REUSE_GRACE_MS = 120_000;
 
 /** Bound of the per-worker set of blocks whose checksum was verified (cleared when full). */
