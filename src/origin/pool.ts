@@ -32,8 +32,9 @@ function createPool(address: OriginAddress, options: OriginOptions): Pool {
 export class OriginPools {
   #pools = new Map<string, Pool>();
   /**
-   * The pools by the identity of their (options, address) objects, both stable between config reloads and DNS
-   * changes: every request looks its pool up here, without building the key string (cleared when pools close).
+   * The same pools by the identity of their (options, address) objects, which stay the same for as long as a config
+   * and a member list do: every request looks its pool up here without building the key string. Dropped whenever
+   * the pool set changes (retain); the next lookups fill it again from `#pools`.
    */
   #byIdentity = new WeakMap<OriginOptions, WeakMap<OriginAddress, Pool>>();
 
