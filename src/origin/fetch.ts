@@ -17,7 +17,11 @@ export interface OriginRequest {
   readonly method: string;
   /** Path and query, starting with '/'. */
   readonly path: string;
-  readonly headers: Record<string, string | string[]>;
+  /**
+   * Flat name/value list (name0, value0, name1, ...), names lower-case, a repeated field once per value. undici
+   * takes a flat list as it is; an object would be walked key by key on every request.
+   */
+  readonly headers: readonly string[];
   /** Request body stream, or null when there is none. */
   readonly body: Readable | null;
 }
@@ -28,6 +32,8 @@ export interface OriginSink {
   onData(chunk: Buffer): void;
   onEnd(): void;
   onError(error: FlintError): void;
+  /** Called with the member key (`host:port`) each time the router picks a member for this transaction. */
+  onMember?(member: string): void;
 }
 
 /** Control over one origin transaction. */
@@ -60,12 +66,15 @@ export function originError(error: unknown, origin: string): FlintError {
   return new FlintError(flintCode, message, { source: 'origin', retryable, cause: error });
 }
 
-/** undici handler adapting the controller API to an OriginSink. */
-class SinkHandler implements Dispatcher.DispatchHandler {
-  controller: Dispatcher.DispatchController | null = null;
-  /** Set by abort() before the request started; applied in onRequestStart. */
-  abortRequested = false;
-  pauseRequested = false;
+/**
+ * One origin call: the undici handler (controller API) and the caller's OriginTransfer in one object, so a request
+ * costs one allocation here rather than a handler plus a closure per control method.
+ */
+class OriginCall implements Dispatcher.DispatchHandler, OriginTransfer {
+  #controller: Dispatcher.DispatchController | null = null;
+  /** Set by abort(); applied in onRequestStart when abort() came before the request started. */
+  #aborted = false;
+  #paused = false;
   readonly #sink: OriginSink;
   readonly #origin: string;
 
@@ -75,57 +84,59 @@ class SinkHandler implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.abortRequested) controller.abort(new Error('aborted by flint'));
-    else if (this.pauseRequested) controller.pause();
+    this.#controller = controller;
+    if (this.#aborted) controller.abort(new Error('aborted by flint'));
+    else if (this.#paused) controller.pause();
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: OriginHeaders, statusText?: string): void {
-    if (this.abortRequested) return;
+    if (this.#aborted) return;
     this.#sink.onHeaders(statusCode, headers, statusText ?? '');
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.abortRequested) return;
+    if (this.#aborted) return;
     this.#sink.onData(chunk);
   }
 
   onResponseEnd(): void {
-    if (this.abortRequested) return;
+    if (this.#aborted) return;
     this.#sink.onEnd();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.abortRequested) return;
+    if (this.#aborted) return;
     this.#sink.onError(originError(error, this.#origin));
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#controller?.pause();
+  }
+
+  resume(): void {
+    if (this.#aborted) return;
+    this.#paused = false;
+    this.#controller?.resume();
+  }
+
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#controller?.abort(new Error('aborted by flint'));
   }
 }
 
-/** Starts `request` on `dispatcher` (an origin pool) and streams the answer into `sink`. */
-export function fetchFromOrigin(dispatcher: Dispatcher, origin: string, request: OriginRequest, sink: OriginSink): OriginTransfer {
-  const handler = new SinkHandler(sink, origin);
+/**
+ * Starts `request` on `dispatcher` (an origin pool) for `path` (the request's path with the member's prefix) and
+ * streams the answer into `sink`.
+ */
+export function fetchFromOrigin(dispatcher: Dispatcher, origin: string, request: OriginRequest, path: string, sink: OriginSink): OriginTransfer {
+  const call = new OriginCall(sink, origin);
   try {
-    dispatcher.dispatch(
-      { method: request.method as Dispatcher.HttpMethod, path: request.path, headers: request.headers, body: request.body },
-      handler,
-    );
+    dispatcher.dispatch({ method: request.method as Dispatcher.HttpMethod, path, headers: request.headers as string[], body: request.body }, call);
   } catch (error) {
     queueMicrotask(() => sink.onError(originError(error, origin)));
   }
-  return {
-    pause: () => {
-      handler.pauseRequested = true;
-      handler.controller?.pause();
-    },
-    resume: () => {
-      if (handler.abortRequested) return;
-      handler.pauseRequested = false;
-      handler.controller?.resume();
-    },
-    abort: () => {
-      if (handler.abortRequested) return;
-      handler.abortRequested = true;
-      handler.controller?.abort(new Error('aborted by flint'));
-    },
-  };
+  return call;
 }

@@ -24,22 +24,30 @@ export class OutcomeReporter implements OriginOutcomeSink {
   #pending: OutcomeBatch = [];
   #timer: NodeJS.Timeout | null = null;
   #lastSentAt = 0;
-  /** `vhost\0member` -> when an 'ok' was last queued (0 = the last thing this worker saw was a failure). */
-  readonly #lastOk = new Map<string, number>();
+  /**
+   * vhost -> member -> when an 'ok' was last queued (0 = the last thing this worker saw was a failure). Nested maps
+   * rather than one joined key: every origin transaction looks here, and a key string per lookup costs an allocation
+   * and a hash.
+   */
+  readonly #lastOk = new Map<string, Map<string, number>>();
 
   constructor(send: (outcomes: OutcomeBatch) => void) {
     this.#send = send;
   }
 
   report(vhost: string, member: string, outcome: OriginOutcome): void {
-    const key = `${vhost}\0${member}`;
+    let lastOk = this.#lastOk.get(vhost);
+    if (lastOk === undefined) {
+      lastOk = new Map();
+      this.#lastOk.set(vhost, lastOk);
+    }
     if (outcome === 'ok') {
       const now = Date.now();
-      const last = this.#lastOk.get(key);
+      const last = lastOk.get(member);
       if (last !== undefined && last !== 0 && now - last < OK_REFRESH_MS) return;
-      this.#lastOk.set(key, now);
+      lastOk.set(member, now);
     } else {
-      this.#lastOk.set(key, 0);
+      lastOk.set(member, 0);
     }
     if (this.#pending.length >= MAX_BATCH) return;
     this.#pending.push([vhost, member, outcome]);

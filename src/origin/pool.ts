@@ -31,15 +31,29 @@ function createPool(address: OriginAddress, options: OriginOptions): Pool {
 /** The set of origin pools of one worker. */
 export class OriginPools {
   #pools = new Map<string, Pool>();
+  /**
+   * The same pools by the identity of their (options, address) objects, which stay the same for as long as a config
+   * and a member list do: every request looks its pool up here without building the key string. Dropped whenever
+   * the pool set changes (retain); the next lookups fill it again from `#pools`.
+   */
+  #byIdentity = new WeakMap<OriginOptions, WeakMap<OriginAddress, Pool>>();
 
   /** The pool for an address under the given options (created on first use). */
   get(address: OriginAddress, options: OriginOptions): Pool {
+    let byAddress = this.#byIdentity.get(options);
+    const known = byAddress?.get(address);
+    if (known !== undefined) return known;
     const key = poolKey(address, options);
     let pool = this.#pools.get(key);
     if (pool === undefined) {
       pool = createPool(address, options);
       this.#pools.set(key, pool);
     }
+    if (byAddress === undefined) {
+      byAddress = new WeakMap();
+      this.#byIdentity.set(options, byAddress);
+    }
+    byAddress.set(address, pool);
     return pool;
   }
 
@@ -47,6 +61,7 @@ export class OriginPools {
   retain(wanted: Iterable<readonly [OriginAddress, OriginOptions]>): void {
     const keep = new Set<string>();
     for (const [address, options] of wanted) keep.add(poolKey(address, options));
+    this.#byIdentity = new WeakMap();
     for (const [key, pool] of this.#pools) {
       if (!keep.has(key)) {
         this.#pools.delete(key);
@@ -70,6 +85,7 @@ export class OriginPools {
   async destroyAll(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    this.#byIdentity = new WeakMap();
     await Promise.allSettled(pools.map((p) => p.destroy()));
   }
 }

@@ -20,12 +20,13 @@ import { OriginPools } from './pool.js';
 import type { Selection } from './selector.js';
 import { MemberSelector, hashedUrl } from './selector.js';
 
-/** One origin transaction to route. `path` is the origin URL without any member's path prefix. */
+/**
+ * One origin transaction to route. `path` is the origin URL without any member's path prefix. The sink's optional
+ * onMember hears each member chosen (the access log's origin).
+ */
 export interface RoutedRequest extends OriginRequest {
   /** Which member: balance mode and hash key. */
   readonly selection: Selection;
-  /** Called with the member key each time a member is chosen (the access log's origin). */
-  readonly onMember?: (member: string) => void;
   /** Remember an all-down failure of this URL for `<TTL><ConnectTimeout>` (cache fills). */
   readonly negativeCache?: boolean;
 }
@@ -92,23 +93,23 @@ export class OriginRouter {
   }
 
   /** @internal The member for one attempt of a RoutedTransfer, or null. */
-  pick(vhost: Vhost, selection: Selection, tried: ReadonlySet<string>): OriginMember | null {
-    const usable = (m: OriginMember): boolean => !tried.has(m.key) && !this.#health.isDown(vhost.name, m.key);
+  pick(vhost: Vhost, selection: Selection, tried: readonly string[]): OriginMember | null {
+    const usable = (m: OriginMember): boolean => !tried.includes(m.key) && !this.#health.isDown(vhost.name, m.key);
     const idle = (m: OriginMember): boolean => this.#pools.get(m.address, vhost.originOptions).stats.free > 0;
     return this.#selector.pick(vhost.name, this.members.members(vhost.name), selection, usable, idle);
   }
 
   /** @internal Whether a member is left that is neither down nor in `tried`. */
-  hasCandidate(vhost: Vhost, tried: ReadonlySet<string>): boolean {
+  hasCandidate(vhost: Vhost, tried: readonly string[]): boolean {
     const set = this.members.members(vhost.name);
-    const usable = (m: OriginMember): boolean => !tried.has(m.key) && !this.#health.isDown(vhost.name, m.key);
+    const usable = (m: OriginMember): boolean => !tried.includes(m.key) && !this.#health.isDown(vhost.name, m.key);
     return set.active.some(usable) || set.standby.some(usable);
   }
 
   /** @internal */
   dispatch(vhost: Vhost, member: OriginMember, request: OriginRequest, sink: OriginSink): OriginTransfer {
     const pool = this.#pools.get(member.address, vhost.originOptions);
-    return fetchFromOrigin(pool, member.key, { ...request, path: member.address.pathPrefix + request.path }, sink);
+    return fetchFromOrigin(pool, member.key, request, member.address.pathPrefix + request.path, sink);
   }
 
   /** @internal */
@@ -153,7 +154,8 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
   readonly #vhost: Vhost;
   readonly #request: RoutedRequest;
   readonly #sink: OriginSink;
-  readonly #tried = new Set<string>();
+  /** Member keys tried so far, in order (one in the common case: an array is cheaper than a Set). */
+  readonly #tried: string[] = [];
   #member: OriginMember | null = null;
   /** The last connect failure (named in the 503 when no member is left). */
   #lastError: FlintError | null = null;
@@ -187,8 +189,8 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
       return;
     }
     this.#member = member;
-    this.#tried.add(member.key);
-    this.#request.onMember?.(member.key);
+    this.#tried.push(member.key);
+    this.#sink.onMember?.(member.key);
     this.#transfer = this.#router.dispatch(this.#vhost, member, this.#request, this);
     if (this.#paused) this.#transfer.pause();
   }
@@ -227,7 +229,7 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
     const staleSocket = this.#status === 0 && error.code === 'FLINT_ERR_ORIGIN_RESET' && IDEMPOTENT.has(this.#request.method);
     if (!(connectFailed || staleSocket) || this.#request.body !== null) return this.#sink.onError(error);
     this.#lastError = error;
-    if (this.#tried.size <= this.#vhost.originOptions.retries) {
+    if (this.#tried.length <= this.#vhost.originOptions.retries) {
       this.#done = false;
       this.#attempt();
       return;

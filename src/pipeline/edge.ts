@@ -18,7 +18,7 @@ import { headerValue, readRequestHead } from '../http/request.js';
 import { ResponseWriter } from '../http/respond.js';
 import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
-import type { OriginRequest, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { OriginOutcomeSink } from '../origin/health-view.js';
 import { IGNORE_OUTCOMES, OriginHealthView } from '../origin/health-view.js';
 import { OriginRouter } from '../origin/router.js';
@@ -36,6 +36,7 @@ import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
 import { originRequestHeaders } from './headers.js';
 import { HotTier } from './hot-tier.js';
 import { PassTransaction } from './pass.js';
+import type { PassServices } from './pass.js';
 import type { ControlForwarder } from './control-method.js';
 import { CONTROL_METHODS, applyControlNotice } from './control-method.js';
 import type { PurgeScope } from '../policy/purge-target.js';
@@ -69,6 +70,7 @@ export class Edge {
   readonly store: CacheStore;
   readonly hot: HotTier;
   readonly #flow: CacheFlow;
+  readonly #passServices: PassServices;
   /** The primary's verdict on which origin members are down (updated by `origin-health` messages). */
   readonly originHealth = new OriginHealthView();
   readonly #origins: OriginRouter;
@@ -100,7 +102,7 @@ export class Edge {
       log,
       fetch: (ctx, extra, sink) => this.#fetchForCache(ctx, extra, sink),
       pass: (ctx, writer) => this.#pass(ctx, writer),
-      passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#finish),
+      passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#passServices),
       finish: this.#finish,
       touch: (hex) => {
         this.#touches.set(hex, Date.now());
@@ -112,6 +114,12 @@ export class Edge {
         return target !== null;
       },
     });
+    this.#passServices = {
+      finish: this.#finish,
+      originResponded: (ctx, status) => bumpOriginStatus(this.counters.forVhost(ctx.vhost.name), status),
+      linkTarget: (ctx, outcome) => this.#linkTarget(ctx, outcome),
+      handOn: (ctx, writer, target) => this.#handOn(ctx, writer, target),
+    };
     this.#touchTimer = setInterval(() => this.flushTouches(), TOUCH_FLUSH_MS);
     this.#touchTimer.unref();
   }
@@ -235,31 +243,18 @@ export class Edge {
     const vhost = ctx.vhost;
     bump(this.counters.forVhost(vhost.name), C.originRequests);
     ctx.originCounted = false;
-    const link = (outcome: LinkOutcome): (() => void) | null => {
-      const target = this.#linkTarget(ctx, outcome);
-      return target === null ? null : () => this.#handOn(ctx, writer, target);
-    };
-    const selection = bypass ? OriginRouter.forBypass(vhost, ctx.originUrl, ctx.head.clientIp) : OriginRouter.forUrl(vhost, ctx.originUrl);
-    const counters = this.counters.forVhost(vhost.name);
-    new PassTransaction(ctx, writer, this.#finish, link).start((request: OriginRequest, sink: OriginSink) =>
-      this.#origins.open(vhost, { ...request, selection, onMember: (member) => void (ctx.origin = member) }, {
-        onHeaders: (status, headers, text) => {
-          bumpOriginStatus(counters, status);
-          sink.onHeaders(status, headers, text);
-        },
-        onData: (chunk) => sink.onData(chunk),
-        onEnd: () => sink.onEnd(),
-        onError: (error) => sink.onError(error),
-      }),
-    );
+    const url = ctx.originUrl;
+    const selection = bypass ? OriginRouter.forBypass(vhost, url, ctx.head.clientIp) : OriginRouter.forUrl(vhost, url);
+    new PassTransaction(ctx, writer, this.#passServices).start(this.#origins, selection);
   }
 
-  /** The origin request of a cache fill: the client's headers minus conditionals and Range, plus validators. */
+  /** The origin request of a cache fill: the client's headers minus conditionals and Range, plus `extra` (validators, Range). */
   #fetchForCache(ctx: RequestCtx, extra: Record<string, string>, sink: OriginSink): OriginTransfer {
     const vhost = ctx.vhost;
-    const headers = originRequestHeaders(ctx.head, vhost.originOptions, vhost.options.viaHeader);
-    for (const name of FILL_DROPPED) delete headers[name];
-    Object.assign(headers, extra);
+    const extraNames = Object.keys(extra);
+    const dropped = extraNames.every((name) => FILL_DROPPED.has(name)) ? FILL_DROPPED : new Set([...FILL_DROPPED, ...extraNames]);
+    const headers = originRequestHeaders(ctx.head, vhost.originOptions, vhost.options.viaHeader, dropped);
+    for (const name of extraNames) headers.push(name, extra[name] as string);
     const counters = this.counters.forVhost(vhost.name);
     bump(counters, C.originRequests);
     const path = ctx.originUrl;
@@ -278,12 +273,11 @@ export class Edge {
         bump(counters, C.originErrors);
         sink.onError(error);
       },
+      onMember: (member) => {
+        ctx.origin = member;
+      },
     };
-    const selection = OriginRouter.forUrl(vhost, path);
-    const onMember = (member: string): void => {
-      ctx.origin = member;
-    };
-    return this.#origins.open(vhost, { method: 'GET', path, headers, body: null, selection, onMember, negativeCache: true }, counting);
+    return this.#origins.open(vhost, { method: 'GET', path, headers, body: null, selection: OriginRouter.forUrl(vhost, path), negativeCache: true }, counting);
   }
 
   readonly #finish = (ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void => {

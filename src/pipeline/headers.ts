@@ -29,47 +29,41 @@ const RESPONSE_REPLACED = new Set(['content-length', 'date', 'uwebsockets']);
 
 export const VIA = '1.1 flint';
 
-/** Lower-case field names listed in Connection header values. */
-function connectionListed(values: readonly string[]): Set<string> | null {
-  if (values.length === 0) return null;
-  const names = new Set<string>();
-  for (const value of values) {
-    for (const token of value.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== '') names.add(name);
-    }
+/** Adds the lower-case field names a Connection header value lists to `into` (created when null); returns it. */
+function addConnectionListed(into: Set<string> | null, value: string): Set<string> {
+  const names = into ?? new Set<string>();
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '') names.add(name);
   }
   return names;
 }
 
-function appendHeader(into: Record<string, string | string[]>, name: string, value: string): void {
-  const existing = into[name];
-  if (existing === undefined) into[name] = value;
-  else if (typeof existing === 'string') into[name] = [existing, value];
-  else existing.push(value);
-}
-
-/** Headers for the origin request: the client's minus hop-by-hop, with Host, X-Forwarded-For, Via, User-Agent set. */
-export function originRequestHeaders(head: RequestHead, origin: OriginOptions, viaHeader: boolean): Record<string, string | string[]> {
+/**
+ * Headers for the origin request, as a flat name/value list: the client's in arrival order minus hop-by-hop (and
+ * minus `drop`), then Host, User-Agent (when the vhost replaces it), X-Forwarded-For and Via.
+ */
+export function originRequestHeaders(head: RequestHead, origin: OriginOptions, viaHeader: boolean, drop: ReadonlySet<string> | null = null): string[] {
   const h = head.headers;
-  const connection: string[] = [];
+  let listed: Set<string> | null = null;
   let xff: string | undefined;
   for (let i = 0; i < h.length; i += 2) {
-    if (h[i] === 'connection') connection.push(h[i + 1] as string);
-    else if (h[i] === 'x-forwarded-for') xff = xff === undefined ? (h[i + 1] as string) : `${xff}, ${h[i + 1] as string}`;
+    const name = h[i] as string;
+    if (name === 'connection') listed = addConnectionListed(listed, h[i + 1] as string);
+    else if (name === 'x-forwarded-for') xff = xff === undefined ? (h[i + 1] as string) : `${xff}, ${h[i + 1] as string}`;
   }
-  const listed = connectionListed(connection);
-  const out: Record<string, string | string[]> = {};
+  const userAgent = origin.userAgent;
+  const out: string[] = [];
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i] as string;
-    if (HOP_BY_HOP.has(name) || REQUEST_REPLACED.has(name) || listed?.has(name) === true) continue;
-    if (name === 'user-agent' && origin.userAgent !== null) continue;
-    appendHeader(out, name, h[i + 1] as string);
+    if (HOP_BY_HOP.has(name) || REQUEST_REPLACED.has(name) || listed?.has(name) === true || drop?.has(name) === true) continue;
+    if (userAgent !== null && name === 'user-agent') continue;
+    out.push(name, h[i + 1] as string);
   }
-  out.host = origin.hostHeader ?? head.host;
-  if (origin.userAgent !== null) out['user-agent'] = origin.userAgent;
-  out['x-forwarded-for'] = origin.xffClientIpOnly || xff === undefined ? head.clientIp : `${xff}, ${head.clientIp}`;
-  if (viaHeader) appendHeader(out, 'via', VIA);
+  out.push('host', origin.hostHeader ?? head.host);
+  if (userAgent !== null) out.push('user-agent', userAgent);
+  out.push('x-forwarded-for', origin.xffClientIpOnly || xff === undefined ? head.clientIp : `${xff}, ${head.clientIp}`);
+  if (viaHeader) out.push('via', VIA);
   return out;
 }
 
@@ -83,7 +77,10 @@ export interface ClientResponseHead {
 
 /** The origin's response headers as the client should see them; Content-Length is returned apart for uWS. */
 export function clientResponseHead(origin: OriginHeaders, options: VhostOptions): ClientResponseHead {
-  const listed = connectionListed(toList(origin.connection));
+  const connection = origin.connection;
+  let listed: Set<string> | null = null;
+  if (typeof connection === 'string') listed = addConnectionListed(null, connection);
+  else if (connection !== undefined) for (const value of connection) listed = addConnectionListed(listed, value);
   const headers: string[] = [];
   for (const name in origin) {
     if (HOP_BY_HOP.has(name) || RESPONSE_REPLACED.has(name) || listed?.has(name) === true) continue;
@@ -95,10 +92,6 @@ export function clientResponseHead(origin: OriginHeaders, options: VhostOptions)
   }
   if (options.viaHeader) headers.push('via', VIA);
   return { headers, contentLength: parseContentLength(origin['content-length']) };
-}
-
-function toList(value: string | string[] | undefined): string[] {
-  return value === undefined ? [] : typeof value === 'string' ? [value] : value;
 }
 
 /** A valid Content-Length as a number, else -1 (RFC 9110 §8.6: digits only; repeated identical values allowed). */

@@ -7,9 +7,12 @@
  * request; after the head, the client connection is closed (the only honest signal).
  * Runs in workers. `finish` is called exactly once.
  */
+import type { Vhost } from '../config/types.js';
 import type { FlintError } from '../errors.js';
 import type { ResponseWriter } from '../http/respond.js';
-import type { OriginHeaders, OriginRequest, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import type { OriginRouter } from '../origin/router.js';
+import type { Selection } from '../origin/selector.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
 import { ERROR_HEADERS, errorResponse } from './fail.js';
 import { clientResponseHead, originRequestHeaders } from './headers.js';
@@ -17,14 +20,20 @@ import { RequestBodyStream, hasRequestBody } from './request-body.js';
 import { headerValue } from '../http/request.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
 
-/** Called once when the transaction ends; `bytesSent` is the body bytes handed to the client socket. */
-export type FinishCallback = (ctx: RequestCtx, status: TransactionStatus, bytesSent: number) => void;
-
 /**
- * <VhostLink> hook: given the origin's status (or `fail` before any head), returns the continuation that hands the
- * request to the linked vhost, or null when the answer stays here.
+ * What a pass transaction needs from the worker around it: one object per worker, so a request allocates no
+ * closures for it.
  */
-export type LinkHook = (outcome: LinkOutcome) => (() => void) | null;
+export interface PassServices {
+  /** Ends the transaction (access record, counters); `bytesSent` is the body bytes handed to the client socket. */
+  finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
+  /** Counts the head of an origin response to a request this transaction sent itself. */
+  originResponded(ctx: RequestCtx, status: number): void;
+  /** The vhost the request's <VhostLink> hands it to for this origin outcome (status, or `fail` before any head), or null. */
+  linkTarget(ctx: RequestCtx, outcome: LinkOutcome): Vhost | null;
+  /** Starts the request over on the linked vhost `target` (it answers and finishes the transaction). */
+  handOn(ctx: RequestCtx, writer: ResponseWriter, target: Vhost): void;
+}
 
 /** Statuses whose responses never carry a body (RFC 9110 §6.4.1). */
 function isBodyless(method: string, status: number): boolean {
@@ -34,17 +43,17 @@ function isBodyless(method: string, status: number): boolean {
 export class PassTransaction implements OriginSink {
   readonly #ctx: RequestCtx;
   readonly #writer: ResponseWriter;
-  readonly #finish: FinishCallback;
+  readonly #services: PassServices;
   #transfer: OriginTransfer | null = null;
   #body: RequestBodyStream | null = null;
   #finished = false;
-  readonly #link: LinkHook | null;
+  /** True when this transaction sent the origin request itself (start), false when it adopted a fill's. */
+  #own = false;
 
-  constructor(ctx: RequestCtx, writer: ResponseWriter, finish: FinishCallback, link: LinkHook | null = null) {
+  constructor(ctx: RequestCtx, writer: ResponseWriter, services: PassServices) {
     this.#ctx = ctx;
     this.#writer = writer;
-    this.#finish = finish;
-    this.#link = link;
+    this.#services = services;
     writer.onAbort(() => {
       this.#transfer?.abort();
       this.#body?.destroy();
@@ -63,27 +72,26 @@ export class PassTransaction implements OriginSink {
   }
 
   /**
-   * Sends the request through `open` (the worker's origin router: it picks the member, adds its path prefix and
-   * sets ctx.origin); must run synchronously inside the uWS handler.
+   * Sends the request through `origins` (the worker's origin router: it picks the member by `selection`, adds its
+   * path prefix and reports it through onMember); must run synchronously inside the uWS handler.
    */
-  start(open: (request: OriginRequest, sink: OriginSink) => OriginTransfer): void {
+  start(origins: Pick<OriginRouter, 'open'>, selection: Selection): void {
     const ctx = this.#ctx;
     const { head, vhost } = ctx;
+    this.#own = true;
     if (hasRequestBody(headerValue(head, 'content-length'), headerValue(head, 'transfer-encoding'))) {
       this.#body = new RequestBodyStream(this.#writer, vhost.options.maxRequestBodyBytes, (error) => this.#fail(error));
     }
-    this.#transfer = open(
-      {
-        method: head.method,
-        path: ctx.originUrl,
-        headers: originRequestHeaders(head, vhost.originOptions, vhost.options.viaHeader),
-        body: this.#body,
-      },
-      this,
-    );
+    const headers = originRequestHeaders(head, vhost.originOptions, vhost.options.viaHeader);
+    this.#transfer = origins.open(vhost, { method: head.method, path: ctx.originUrl, headers, body: this.#body, selection }, this);
+  }
+
+  onMember(member: string): void {
+    this.#ctx.origin = member;
   }
 
   onHeaders(status: number, headers: OriginHeaders, statusText: string): void {
+    if (this.#own) this.#services.originResponded(this.#ctx, status);
     if (this.#handedOn(status)) return;
     const ctx = this.#ctx;
     ctx.status = status;
@@ -141,12 +149,12 @@ export class PassTransaction implements OriginSink {
    * writes it, with the chain.
    */
   #handedOn(outcome: LinkOutcome): boolean {
-    if (this.#link === null || this.#body !== null || this.#finished) return false;
-    const next = this.#link(outcome);
-    if (next === null) return false;
+    if (!this.#own || this.#body !== null || this.#finished) return false;
+    const target = this.#services.linkTarget(this.#ctx, outcome);
+    if (target === null) return false;
     this.#finished = true;
     this.#transfer?.abort();
-    next();
+    this.#services.handOn(this.#ctx, this.#writer, target);
     return true;
   }
 
@@ -154,7 +162,7 @@ export class PassTransaction implements OriginSink {
     if (this.#finished) return;
     this.#finished = true;
     if (this.#body !== null) this.#ctx.requestBodyBytes = this.#body.received;
-    this.#finish(this.#ctx, status, this.#writer.bytesSent);
+    this.#services.finish(this.#ctx, status, this.#writer.bytesSent);
   }
 }
 

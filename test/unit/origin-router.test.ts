@@ -91,8 +91,9 @@ function get(router: OriginRouter, vhost: Vhost): Promise<Result> {
     let body = '';
     router.open(
       vhost,
-      { method: 'GET', path: '/', headers: {}, body: null, selection: { mode: 'RoundRobin', hashKey: '/' }, onMember: (m) => members.push(m) },
+      { method: 'GET', path: '/', headers: [], body: null, selection: { mode: 'RoundRobin', hashKey: '/' } },
       {
+        onMember: (m) => void members.push(m),
         onHeaders: (s) => void (status = s),
         onData: (chunk) => void (body += chunk.toString()),
         onEnd: () => resolve({ status, body, error: null, members, ms: performance.now() - started }),
