@@ -91,8 +91,14 @@ export class CacheStore {
     return first;
   }
 
+  /** Takes the fill lease of `ref` now (a synchronous commit; see CacheIndex.acquireLease). */
   acquireLease(ref: ObjectRef, record: FillRecord, now: number): LeaseResult {
     return this.index.acquireLease(ref.hash, record, now, isProcessAlive);
+  }
+
+  /** Takes the fill lease of `ref` in the next batched commit (see CacheIndex.acquireLeaseBatched). */
+  acquireLeaseBatched(ref: ObjectRef, record: FillRecord, now: number): Promise<LeaseResult> {
+    return this.index.acquireLeaseBatched(ref.hash, record, now, isProcessAlive);
   }
 
   /** Allocates one block, or null when the disk quota is used up. */
