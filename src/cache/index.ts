@@ -492,13 +492,16 @@ export class CacheIndex {
       if (previous !== undefined) {
         this.#releaseBlocks(previous.blocks, now);
         used -= storedBytes(previous);
+        // The generation is settled here, where the record it replaces is read: a fill counts from the copy it
+        // revalidates (or from 1), and another worker may have stored the key since.
+        if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
       }
       this.#objects.put(objectHash, stored);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
       this.#keys.put(stored.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(stored));
-      this.#touchInTxn(objectHash, now);
+      this.#touchInTxn(objectHash, now, previous === undefined);
       if (previous !== undefined) this.#hits.remove(objectHash);
     });
     return outcome;
@@ -547,8 +550,12 @@ export class CacheIndex {
     return hashes.length;
   }
 
-  #touchInTxn(objectHash: Buffer, ms: number): void {
-    const previous = this.#atime.get(objectHash);
+  /**
+   * Moves an object to `ms` in the LRU order. `created`: the object did not exist before this transaction, so it
+   * has no access time yet (an object's atime and lru entries are removed with it) and none is read.
+   */
+  #touchInTxn(objectHash: Buffer, ms: number, created = false): void {
+    const previous = created ? undefined : this.#atime.get(objectHash);
     if (previous !== undefined && previous >= ms) return;
     if (previous !== undefined) this.#lru.remove(lruKey(previous, objectHash));
     this.#lru.put(lruKey(ms, objectHash), '');

@@ -603,7 +603,8 @@ export class CacheFlow {
             mustRevalidate: decision.mustRevalidate,
             ttlSource: decision.ttlSource,
             extendedSec: 0,
-            generation: (stale?.generation ?? store.get(ref)?.generation ?? 0) + 1,
+            // Provisional when another copy is stored meanwhile: the commit then counts on from that copy's.
+            generation: (stale?.generation ?? 0) + 1,
           },
         };
       },
