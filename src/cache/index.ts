@@ -154,6 +154,12 @@ const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
 /** applyControl batches up to this many objects commit synchronously (see there). */
 const SYNC_CONTROL_MAX = 16;
 
+/**
+ * The longest object key (UTF-8 bytes) the index takes: object key strings are lmdb keys (`keys`, `fillkeys`),
+ * which lmdb caps at 1978 bytes (4 KiB pages), and block leases append `#blockN` to them.
+ */
+export const MAX_OBJECT_KEY_BYTES = 1978 - 32;
+
 /** Marks a block a partial object does not have yet. */
 export const ABSENT_BLOCK = -1;
 

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { DiskConfig, StorageConfig } from '../config/types.js';
 import { BlockFiles, blockChecksum } from './blocks.js';
-import { CacheIndex } from './index.js';
+import { CacheIndex, MAX_OBJECT_KEY_BYTES } from './index.js';
 import type { FillRecord, LeaseResult, ObjectMeta } from './index.js';
 import { keyHash, objectKey, primaryKey, variantKey } from './key.js';
 
@@ -66,6 +66,14 @@ export class CacheStore {
     const key = objectKey(primary, vary[0] === '*' ? '*' : variantKey(vary, requestHeaders));
     const hash = keyHash(key);
     return { primary, primaryHash, vary, key, hash, hex: hash.toString('hex') };
+  }
+
+  /**
+   * Whether `ref`'s key fits the index. Longer keys (a URL or Vary'd header values of ~2 KB) are never cached: their
+   * requests pass through (a lease or commit of such a key would fail in lmdb).
+   */
+  keyFits(ref: ObjectRef): boolean {
+    return ref.key.length <= MAX_OBJECT_KEY_BYTES / 3 || Buffer.byteLength(ref.key) <= MAX_OBJECT_KEY_BYTES;
   }
 
   /** The stored object of `ref`, if any (a hash collision with another key counts as absent). */

@@ -169,7 +169,13 @@ export class CacheFlow {
       return;
     }
     const closed = closedRange(headerValue(head, 'range'));
-    if (closed !== null && headerValue(head, 'if-range') === undefined && !this.#fillUnderWay(ref.hex) && store.index.getFill(ref.hash) === undefined) {
+    if (
+      closed !== null &&
+      headerValue(head, 'if-range') === undefined &&
+      store.keyFits(ref) &&
+      !this.#fillUnderWay(ref.hex) &&
+      store.index.getFill(ref.hash) === undefined
+    ) {
       void this.#rangeMiss(ctx, writer, ref, closed);
       return;
     }
@@ -467,7 +473,7 @@ export class CacheFlow {
     }
     const now = Date.now();
     // Hit-for-pass: an object known not to be storable passes without any index write (in-process, then LMDB).
-    if (this.#isPassMarked(ref.hex, now) || (store.degraded && stale === null)) {
+    if (this.#isPassMarked(ref.hex, now) || (store.degraded && stale === null) || !store.keyFits(ref)) {
       this.#passThrough(ctx, writer);
       return;
     }
@@ -582,6 +588,7 @@ export class CacheFlow {
         const vary = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
         if (vary[0] === '*') return null;
         const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
+        if (!store.keyFits(ref)) return null;
         const stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
         return {
           ref,
