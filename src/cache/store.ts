@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { DiskConfig, StorageConfig } from '../config/types.js';
 import { BlockFiles, blockChecksum } from './blocks.js';
-import { CacheIndex } from './index.js';
+import { CacheIndex, MAX_OBJECT_KEY_BYTES } from './index.js';
 import type { FillRecord, LeaseResult, ObjectMeta } from './index.js';
 import { keyHash, objectKey, primaryKey, variantKey } from './key.js';
 
@@ -68,6 +68,14 @@ export class CacheStore {
     return { primary, primaryHash, vary, key, hash, hex: hash.toString('hex') };
   }
 
+  /**
+   * Whether `ref`'s key fits the index. Longer keys (a URL or Vary'd header values of ~2 KB) are never cached: their
+   * requests pass through (a lease or commit of such a key would fail in lmdb).
+   */
+  keyFits(ref: ObjectRef): boolean {
+    return ref.key.length <= MAX_OBJECT_KEY_BYTES / 3 || Buffer.byteLength(ref.key) <= MAX_OBJECT_KEY_BYTES;
+  }
+
   /** The stored object of `ref`, if any (a hash collision with another key counts as absent). */
   get(ref: ObjectRef): ObjectMeta | undefined {
     const meta = this.index.getObject(ref.hash);
@@ -91,8 +99,14 @@ export class CacheStore {
     return first;
   }
 
+  /** Takes the fill lease of `ref` now (a synchronous commit; see CacheIndex.acquireLease). */
   acquireLease(ref: ObjectRef, record: FillRecord, now: number): LeaseResult {
     return this.index.acquireLease(ref.hash, record, now, isProcessAlive);
+  }
+
+  /** Takes the fill lease of `ref` in the next batched commit (see CacheIndex.acquireLeaseBatched). */
+  acquireLeaseBatched(ref: ObjectRef, record: FillRecord, now: number): Promise<LeaseResult> {
+    return this.index.acquireLeaseBatched(ref.hash, record, now, isProcessAlive);
   }
 
   /**

@@ -17,7 +17,7 @@
  */
 import type { Vhost } from '../config/types.js';
 import { ABSENT_BLOCK } from '../cache/index.js';
-import type { BlockLease } from '../cache/index.js';
+import type { BlockLease, LeaseResult } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
 import { randomUUID } from 'node:crypto';
@@ -93,6 +93,11 @@ export class CacheFlow {
   readonly #blockFetches = new Map<string, Promise<RangeFillResult>>();
   /** Hit-for-pass marks of this worker: object hash hex -> until (ms). */
   readonly #passMarks = new Map<string, number>();
+  /**
+   * Leases this worker asked for and the batched commit has not answered yet, by object hash hex: requests for the
+   * same object wait for the answer (then follow the fill, here or in another worker) instead of asking again.
+   */
+  readonly #leasing = new Map<string, Promise<LeaseResult>>();
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
@@ -168,7 +173,13 @@ export class CacheFlow {
       return;
     }
     const closed = closedRange(headerValue(head, 'range'));
-    if (closed !== null && headerValue(head, 'if-range') === undefined && !this.#fills.has(ref.hex) && store.index.getFill(ref.hash) === undefined) {
+    if (
+      closed !== null &&
+      headerValue(head, 'if-range') === undefined &&
+      store.keyFits(ref) &&
+      !this.#fillUnderWay(ref.hex) &&
+      store.index.getFill(ref.hash) === undefined
+    ) {
       void this.#rangeMiss(ctx, writer, ref, closed);
       return;
     }
@@ -334,7 +345,7 @@ export class CacheFlow {
       return head !== null && head.ref.key === ref.key ? head : null;
     };
     const wholeFill = (): Fill | null => {
-      if (this.#fills.has(ref.hex)) return null;
+      if (this.#fillUnderWay(ref.hex)) return null;
       // A 200 to a request carrying If-Range means the partial copy is outdated: never serve it again.
       if (known !== null) store.index.remove(ref.hash, Date.now());
       const whole = this.#newFill(ctx, ref, null);
@@ -476,9 +487,19 @@ export class CacheFlow {
       this.#followLocal(ctx, writer, local, stale, 'TCP_RT_HIT');
       return;
     }
+    const pending = this.#leasing.get(ref.hex);
+    if (pending !== undefined) {
+      // Another request here is taking the lease: once it has the answer, this one follows its fill or its owner.
+      const again = (): void => {
+        if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+        else this.#miss(ctx, writer, ref, stale, result);
+      };
+      void pending.then(again, again);
+      return;
+    }
     const now = Date.now();
     // Hit-for-pass: an object known not to be storable passes without any index write (in-process, then LMDB).
-    if (this.#isPassMarked(ref.hex, now) || (store.degraded && stale === null)) {
+    if (this.#isPassMarked(ref.hex, now) || (store.degraded && stale === null) || !store.keyFits(ref)) {
       this.#passThrough(ctx, writer);
       return;
     }
@@ -493,12 +514,30 @@ export class CacheFlow {
       return;
     }
     const fill = this.#newFill(ctx, ref, stale);
-    const lease = store.acquireLease(ref, fill.initialRecord(), now);
-    if (!lease.acquired) {
-      if (lease.record.state === 'uncacheable') this.#passThrough(ctx, writer);
-      else this.#followRemote(ctx, writer, ref, lease.record.id, stale);
-      return;
-    }
+    const leasing = store.acquireLeaseBatched(ref, fill.initialRecord(), now);
+    this.#leasing.set(ref.hex, leasing);
+    void leasing.then(
+      (lease) => {
+        this.#leasing.delete(ref.hex);
+        if (lease.acquired) this.#lead(ctx, writer, ref, fill, stale, result);
+        else if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+        else if (lease.record.state === 'uncacheable') this.#passThrough(ctx, writer);
+        else this.#followRemote(ctx, writer, ref, lease.record.id, stale);
+      },
+      (error: unknown) => {
+        this.#leasing.delete(ref.hex);
+        if (store.markDegraded((error as Error).message)) fill.onStorageError?.(error as Error);
+        if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+        else this.#passThrough(ctx, writer);
+      },
+    );
+  }
+
+  /**
+   * Starts the fill whose lease was just taken and serves the request from it. The fill runs even when the client
+   * left while the lease was taken: it belongs to the cache entry (and the lease must not be left to expire).
+   */
+  #lead(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, fill: Fill, stale: ObjectMeta | null, result: CacheResult | undefined): void {
     this.#fills.set(ref.hex, fill);
     const validators: Record<string, string> = {};
     // A purged copy is refetched whole (no validators: a 304 must not bring it back); kept only for a failure.
@@ -508,7 +547,13 @@ export class CacheFlow {
       if (lastModified !== undefined) validators['if-modified-since'] = lastModified;
     }
     fill.start((sink) => this.#services.fetch(ctx, validators, sink));
-    this.#followLocal(ctx, writer, fill, stale, result ?? (stale === null ? 'TCP_MISS' : 'TCP_REF_MISS'), true);
+    if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+    else this.#followLocal(ctx, writer, fill, stale, result ?? (stale === null ? 'TCP_MISS' : 'TCP_REF_MISS'), true);
+  }
+
+  /** Whether this worker runs a fill of the object, or is taking its lease. */
+  #fillUnderWay(hex: string): boolean {
+    return this.#fills.has(hex) || this.#leasing.has(hex);
   }
 
   /** A fill of `ref` that unregisters itself when done and marks the object hit-for-pass when not storable. */
@@ -569,6 +614,7 @@ export class CacheFlow {
         const vary = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
         if (vary[0] === '*') return null;
         const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
+        if (!store.keyFits(ref)) return null;
         const stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
         return {
           ref,
@@ -590,7 +636,8 @@ export class CacheFlow {
             mustRevalidate: decision.mustRevalidate,
             ttlSource: decision.ttlSource,
             extendedSec: 0,
-            generation: (stale?.generation ?? store.get(ref)?.generation ?? 0) + 1,
+            // Provisional when another copy is stored meanwhile: the commit then counts on from that copy's.
+            generation: (stale?.generation ?? 0) + 1,
           },
         };
       },
@@ -903,7 +950,7 @@ export class CacheFlow {
 
   #backgroundRevalidate(ctx: RequestCtx, ref: ObjectRef, meta: ObjectMeta): void {
     const { store } = this.#services;
-    if (this.#fills.has(ref.hex)) return;
+    if (this.#fillUnderWay(ref.hex)) return;
     const existing = store.index.getFill(ref.hash);
     if (existing !== undefined && existing.until > Date.now()) return;
     const fill = this.#newFill(ctx, ref, meta);

@@ -38,9 +38,46 @@ export interface FillPolicy {
 export interface FillHead {
   /** The reference to store under (its Vary may differ from the lookup's). */
   readonly ref: ObjectRef;
-  readonly meta: Omit<ObjectMeta, 'inline' | 'blocks' | 'crcs' | 'size' | 'blockSize'>;
+  /** The object's metadata but for its body (see withBody); a new response is never purged. */
+  readonly meta: Omit<ObjectMeta, BodyField | 'purged'>;
   /** Body length from Content-Length, or -1. */
   readonly size: number;
+}
+
+/** The ObjectMeta fields that describe where the body is, known once it has been received. */
+type BodyField = 'size' | 'inline' | 'blocks' | 'crcs' | 'blockSize' | 'complete';
+
+/**
+ * A fill head's metadata with its body fields: the record to store. Written field by field on purpose: an object
+ * spread of the ~20-field template (`{ ...meta, size, ... }`) takes V8's slow path, ~7 µs per object on Node 20,
+ * ~4% of a worker's CPU per miss on the `miss` bench.
+ */
+export function withBody(meta: FillHead['meta'], body: Pick<ObjectMeta, BodyField>): ObjectMeta {
+  return {
+    key: meta.key,
+    status: meta.status,
+    headers: meta.headers,
+    size: body.size,
+    etag: meta.etag,
+    lastModifiedMs: meta.lastModifiedMs,
+    requestTime: meta.requestTime,
+    responseTime: meta.responseTime,
+    dateMs: meta.dateMs,
+    ageHeaderSec: meta.ageHeaderSec,
+    ttlSec: meta.ttlSec,
+    staleWhileRevalidateSec: meta.staleWhileRevalidateSec,
+    staleIfErrorSec: meta.staleIfErrorSec,
+    revalidate: meta.revalidate,
+    mustRevalidate: meta.mustRevalidate,
+    ttlSource: meta.ttlSource,
+    extendedSec: meta.extendedSec,
+    inline: body.inline,
+    blocks: body.blocks,
+    blockSize: body.blockSize,
+    complete: body.complete,
+    crcs: body.crcs,
+    generation: meta.generation,
+  };
 }
 
 /** How long a fill lease lasts without renewal; the owner renews it while bytes flow. */
@@ -264,15 +301,14 @@ export class Fill implements OriginSink {
     if (inline !== null) this.#current = null;
     await this.#writes;
     if (this.state !== 'streaming') return;
-    this.meta = {
-      ...head.meta,
+    this.meta = withBody(head.meta, {
       size: this.received,
       inline,
       blocks: inline === null ? [...this.blocks] : [],
       crcs: inline === null ? [...this.crcs] : [],
       blockSize: this.blockSize,
       complete: true,
-    };
+    });
     if (inline !== null) {
       this.#inlineBody = inline;
       this.flushed = this.received;

@@ -12,6 +12,7 @@ import type { BlockLease } from '../cache/index.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { Fill, FillHead } from './fill.js';
+import { withBody } from './fill.js';
 
 export type RangeFillResult =
   | { readonly kind: 'stored'; readonly meta: ObjectMeta }
@@ -138,15 +139,16 @@ export class RangeFill implements OriginSink {
     if (head === null) return this.#settle({ kind: 'not-partial', reason: 'not storable' });
     if (known !== null && (head.meta.etag ?? null) !== known.etag) return this.#settle({ kind: 'not-partial', reason: 'validator changed' });
     const blockCount = Math.ceil(range.total / bs);
-    this.#template = known ?? {
-      ...head.meta,
-      size: range.total,
-      inline: null,
-      blockSize: bs,
-      blocks: new Array<number>(blockCount).fill(ABSENT_BLOCK),
-      crcs: new Array<number>(blockCount).fill(0),
-      complete: false,
-    };
+    this.#template =
+      known ??
+      withBody(head.meta, {
+        size: range.total,
+        inline: null,
+        blockSize: bs,
+        blocks: new Array<number>(blockCount).fill(ABSENT_BLOCK),
+        crcs: new Array<number>(blockCount).fill(0),
+        complete: false,
+      });
   }
 
   onData(chunk: Buffer): void {

@@ -1,7 +1,7 @@
 /**
  * Storage limits: LRU eviction keeps a disk under its quota (oldest first, recently read objects kept), and a full
  * file system (a real 3 MiB tmpfs, ENOSPC) degrades to pass-through while cached objects keep being served, and a
- * fill that hits it mid-object keeps only a few blocks in memory.
+ * fill that hits it mid-object keeps only a few blocks in memory; a key too long for the index is not an error.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -208,6 +208,36 @@ test('a fill that can no longer store (disk full) keeps only a few blocks in mem
     await origin.close();
     execFileSync('umount', [mount]);
     rmdirSync(mount);
+  }
+});
+
+test('a URL too long to be an index key passes through, and storage keeps working (it crashed the worker)', async () => {
+  const origin = await TestOrigin.start((req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=3600', 'content-length': '5' });
+    res.end('hello');
+  });
+  const port = await freePort();
+  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
+    server: serverXml({ managerPort, dir }),
+    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+  }));
+  try {
+    // lmdb keys are at most 1978 bytes; the object key holds the whole URL.
+    const long = `/long/${'a'.repeat(2500)}`;
+    for (let i = 0; i < 2; i++) {
+      const res = await request({ port, path: long });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'hello');
+      assert.equal(res.headers['cache-status'], undefined, 'passed through, not cached');
+    }
+    assert.equal(seenCount(origin, long), 2);
+    // Not a storage error: the next object is stored and hit as usual.
+    assert.match(String((await request({ port, path: '/short' })).headers['cache-status']), /stored/);
+    assert.match(String((await request({ port, path: '/short' })).headers['cache-status']), /hit/);
+    assert.equal(seenCount(origin, '/short'), 1);
+  } finally {
+    await flint.stop();
+    await origin.close();
   }
 });
 
