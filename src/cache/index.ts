@@ -330,12 +330,24 @@ export class CacheIndex {
   updateFill(objectHash: Buffer, record: FillRecord): boolean {
     let owned = false;
     this.#root.transactionSync(() => {
-      const current = this.#fills.get(objectHash);
-      if (current === undefined || current.id !== record.id) return;
-      owned = true;
-      this.#fills.put(objectHash, current.controls === undefined ? record : { ...record, controls: current.controls });
+      owned = this.#updateFillInTxn(objectHash, record);
     });
     return owned;
+  }
+
+  /**
+   * updateFill in this event-loop turn's write batch (see #inTurnBatch): a fill's progress for followers in other
+   * workers, visible a turn later.
+   */
+  updateFillBatched(objectHash: Buffer, record: FillRecord): Promise<boolean> {
+    return this.#inTurnBatch(() => this.#updateFillInTxn(objectHash, record));
+  }
+
+  #updateFillInTxn(objectHash: Buffer, record: FillRecord): boolean {
+    const current = this.#fills.get(objectHash);
+    if (current === undefined || current.id !== record.id) return false;
+    this.#fills.put(objectHash, current.controls === undefined ? record : { ...record, controls: current.controls });
+    return true;
   }
 
   /** Drops the fill record of a fill that did not commit, if `id` still owns it; its blocks go back to the free list. */
@@ -364,30 +376,38 @@ export class CacheIndex {
    */
   allocateBlocks(count: number, capacity: number, now: number, graceMs: number, sizeClass = 0): number[] | null {
     let ids: number[] | null = null;
-    const base = sizeClass * CLASS_SPAN;
-    const nextKey = sizeClass === 0 ? 'nextBlock' : `nextBlock:${sizeClass}`;
     this.#root.transactionSync(() => {
-      const reused: number[] = [];
-      for (const { key, value } of this.#free.getRange({ start: base, end: base + CLASS_SPAN, limit: count * 4 })) {
-        if (reused.length === count) break;
-        if (value + graceMs <= now) reused.push(key);
-      }
-      let next = (this.#state.get(nextKey) as number | undefined) ?? 0;
-      const fresh: number[] = [];
-      while (reused.length + fresh.length < count && (capacity === 0 || next < capacity) && next < CLASS_SPAN) fresh.push(base + next++);
-      if (reused.length + fresh.length < count) {
-        for (const { key } of this.#free.getRange({ start: base, end: base + CLASS_SPAN, limit: count * 4 })) {
-          if (reused.length + fresh.length === count) break;
-          if (!reused.includes(key)) reused.push(key);
-        }
-      }
-      const got = [...reused, ...fresh];
-      if (got.length < count) return;
-      for (const id of reused) this.#free.remove(id);
-      this.#state.put(nextKey, next);
-      ids = got;
+      ids = this.#allocateInTxn(count, capacity, now, graceMs, sizeClass);
     });
     return ids;
+  }
+
+  /** allocateBlocks for one block, in this event-loop turn's write batch (see #inTurnBatch): a fill's next block. */
+  allocateBlockBatched(capacity: number, now: number, graceMs: number, sizeClass: number): Promise<number | null> {
+    return this.#inTurnBatch(() => this.#allocateInTxn(1, capacity, now, graceMs, sizeClass)?.[0] ?? null);
+  }
+
+  #allocateInTxn(count: number, capacity: number, now: number, graceMs: number, sizeClass: number): number[] | null {
+    const base = sizeClass * CLASS_SPAN;
+    const nextKey = sizeClass === 0 ? 'nextBlock' : `nextBlock:${sizeClass}`;
+    const reused: number[] = [];
+    for (const { key, value } of this.#free.getRange({ start: base, end: base + CLASS_SPAN, limit: count * 4 })) {
+      if (reused.length === count) break;
+      if (value + graceMs <= now) reused.push(key);
+    }
+    let next = (this.#state.get(nextKey) as number | undefined) ?? 0;
+    const fresh: number[] = [];
+    while (reused.length + fresh.length < count && (capacity === 0 || next < capacity) && next < CLASS_SPAN) fresh.push(base + next++);
+    if (reused.length + fresh.length < count) {
+      for (const { key } of this.#free.getRange({ start: base, end: base + CLASS_SPAN, limit: count * 4 })) {
+        if (reused.length + fresh.length === count) break;
+        if (!reused.includes(key)) reused.push(key);
+      }
+    }
+    if (reused.length + fresh.length < count) return null;
+    for (const id of reused) this.#free.remove(id);
+    this.#state.put(nextKey, next);
+    return [...reused, ...fresh];
   }
 
   /** Returns blocks to the free list (reusable after the grace period, so readers of a replaced body can finish). */

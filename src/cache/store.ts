@@ -115,8 +115,16 @@ export class CacheStore {
    * together is kept under the quota by the evictor, which counts slot sizes.
    */
   allocateBlock(now: number, sizeClass = 0): number | null {
-    const capacity = this.capacityBlocks * 2 ** sizeClass;
-    return this.index.allocateBlocks(1, capacity, now, BLOCK_REUSE_GRACE_MS, sizeClass)?.[0] ?? null;
+    return this.index.allocateBlocks(1, this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass)?.[0] ?? null;
+  }
+
+  /** allocateBlock in the index's write batch of this event-loop turn (a fill's blocks). */
+  allocateBlockBatched(now: number, sizeClass: number): Promise<number | null> {
+    return this.index.allocateBlockBatched(this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass);
+  }
+
+  #capacity(sizeClass: number): number {
+    return this.capacityBlocks * 2 ** sizeClass;
   }
 
   /** Writes a block and returns its checksum. */

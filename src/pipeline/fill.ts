@@ -248,7 +248,7 @@ export class Fill implements OriginSink {
   async #writeBlock(index: number, data: Buffer): Promise<void> {
     if (this.#storing && this.state === 'streaming') {
       try {
-        const id = this.#store.allocateBlock(Date.now(), this.#sizeClass);
+        const id = await this.#store.allocateBlockBatched(Date.now(), this.#sizeClass);
         if (id === null) throw Object.assign(new Error('disk quota full: no free block'), { code: 'ENOSPC' });
         const crc = await this.#store.writeBlock(id, data);
         this.blocks[index] = id;
@@ -390,12 +390,20 @@ export class Fill implements OriginSink {
     return this.#record('filling');
   }
 
+  /**
+   * Publishes the fill's progress (head, written blocks) for followers in other workers and renews the lease, in
+   * this event-loop turn's index write batch.
+   */
   #publish(): void {
     this.#lastLeaseRenewal = Date.now();
-    if (!this.#store.index.updateFill(this.leaseRef.hash, this.#record('filling'))) {
-      // Our lease was taken over (we looked dead or too slow): stop storing, keep serving our subscribers.
+    const stopStoring = (): void => {
       this.#storing = false;
-    }
+    };
+    // Not owned any more: the lease was taken over (we looked dead or too slow). Stop storing, keep serving our
+    // subscribers; a commit would be refused anyway.
+    this.#store.index.updateFillBatched(this.leaseRef.hash, this.#record('filling')).then((owned) => {
+      if (!owned) stopStoring();
+    }, stopStoring);
   }
 
   #renewLease(): void {
