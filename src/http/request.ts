@@ -22,6 +22,18 @@ export interface RequestHead {
   readonly clientIp: string;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * A header value as one char per byte (latin1), the way undici reads and writes header strings. uWS.js decodes
+ * request header bytes as UTF-8 (a byte sequence that is not UTF-8 becomes U+FFFD), so a value with non-ASCII
+ * characters is turned back into its bytes: what the client sent reaches the origin unchanged, where undici would
+ * otherwise re-encode it as latin1 or refuse it (a char above U+00FF) with a 502.
+ */
+function asBytes(value: string): string {
+  return Buffer.from(value, 'utf8').toString('latin1');
+}
+
 /**
  * A request head read from uWS. The peer address costs a getpeername syscall and a text conversion, about a tenth
  * of a hot-tier hit, and most hits never use it, so it is read on first use from the response writer. uWS can only
@@ -40,7 +52,7 @@ class UwsRequestHead implements RequestHead {
   constructor(req: HttpRequest, writer: ResponseWriter) {
     const headers: string[] = [];
     req.forEach((name, value) => {
-      headers.push(name, value);
+      headers.push(name, NON_ASCII.test(value) ? asBytes(value) : value);
     });
     this.headers = headers;
     this.method = req.getCaseSensitiveMethod();

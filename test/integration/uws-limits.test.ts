@@ -34,6 +34,20 @@ describe('known limits of the uWS build', () => {
     assert.match(r.received, /^HTTP\/1\.1 200/);
   });
 
+  test('request header bytes above 0x7f: UTF-8 reaches the origin unchanged, other bytes as U+FFFD', async () => {
+    // uWS.js hands header values to JavaScript as strings decoded from UTF-8 (src/http/request.ts asBytes).
+    const seenFor = async (value: Buffer): Promise<Buffer> => {
+      const request = Buffer.concat([Buffer.from('GET /label HTTP/1.1\r\nHost: example.com\r\nX-Label: '), value, Buffer.from('\r\n\r\n')]);
+      const r = await rawExchange(port, [request], 0, 500);
+      assert.match(r.received, /^HTTP\/1\.1 200/);
+      // node:http decodes header bytes as latin1: back to the bytes the origin received.
+      return Buffer.from(String(origin.seen.filter((s) => s.url === '/label').at(-1)?.headers['x-label']), 'latin1');
+    };
+    const utf8 = Buffer.from('caf\u00e9e', 'utf8');
+    assert.deepEqual(await seenFor(utf8), utf8, 'UTF-8 bytes pass unchanged');
+    assert.deepEqual(await seenFor(Buffer.from('caf\u00e9e', 'latin1')), Buffer.from('caf\ufffde', 'utf8'), 'a lone 0xe9 (not UTF-8)');
+  });
+
   test('headers over ~4 KiB arriving in two reads: connection closed, no response', async () => {
     const cookie = `Cookie: ${'c'.repeat(6 * 1024)}\r\n`;
     const r = await rawExchange(port, ['GET / HTTP/1.1\r\nHost: example.com\r\n', `${cookie}\r\n`]);
