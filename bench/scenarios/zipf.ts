@@ -33,9 +33,9 @@ const MEASURE_SEED = 2;
 export const ZIPF_CAPACITY_MIB = Math.round(zipfSizes().totalBytes / 10 / 1024 ** 2);
 
 /**
- * The standard targets, each with the same capacity, plus `flint-1w-b64k`: Flint charges its quota per block
- * (1 MiB by default) for every body above InlineMaxSize (16 KiB), so most objects of this mix cost it a whole
- * block; with `<BlockSize>64K</BlockSize>` the same quota holds many more of them.
+ * The standard targets, each with the same capacity, plus two Flint variants for how it charges bodies above
+ * InlineMaxSize (16 KiB) to its quota: `flint-1w-b64k` with smaller blocks (`<BlockSize>64K</BlockSize>`), and
+ * `flint-1w-i256k` with bodies up to 256 KiB inline in the index record (`<InlineMaxSize>256K</InlineMaxSize>`).
  */
 const TARGETS: readonly CacheTarget[] = [
   nginxCacheTarget('nginx-cache', 1, { lock: true, slice: false, maxSize: `${ZIPF_CAPACITY_MIB}m` }),
