@@ -22,7 +22,7 @@ export interface RequestHead {
   readonly clientIp: string;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * A header value as one char per byte (latin1), the way undici reads and writes header strings. uWS.js decodes
