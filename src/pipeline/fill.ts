@@ -249,10 +249,15 @@ export class Fill implements OriginSink {
     if (this.#storing && this.state === 'streaming') {
       try {
         const id = await this.#store.allocateBlockBatched(Date.now(), this.#sizeClass);
-        if (id === null) throw Object.assign(new Error('disk quota full: no free block'), { code: 'ENOSPC' });
-        const crc = await this.#store.writeBlock(id, data);
-        this.blocks[index] = id;
-        this.crcs[index] = crc;
+        if (id === null) {
+          // The quota is used up until the evictor (once a second) frees blocks: this object is not stored, but
+          // nothing failed, so the cache does not degrade to pass-through for the objects after it.
+          this.#storing = false;
+        } else {
+          const crc = await this.#store.writeBlock(id, data);
+          this.blocks[index] = id;
+          this.crcs[index] = crc;
+        }
       } catch (error) {
         this.#storing = false;
         if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);

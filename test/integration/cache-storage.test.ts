@@ -302,3 +302,38 @@ test('size classes: a body of at most half a block is stored in the smallest slo
     await origin.close();
   }
 });
+
+test('a cache at its quota keeps storing new objects while the blocks it just evicted wait out their grace period', async () => {
+  const origin = await cacheableOrigin();
+  const port = await freePort();
+  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
+    server: serverXml({ managerPort, dir, cacheExtra: '<BlockSize>1M</BlockSize><ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(
+      /<Disk>([^<]+)<\/Disk>/,
+      '<Disk Quota="4M">$1</Disk><HighWater>80</HighWater><LowWater>50</LowWater>',
+    ),
+    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+  }));
+  try {
+    // 12 objects of one whole block each through a 4-block quota, one at a time as the evictor (once a second)
+    // makes room: every block id is then in use or freed moments ago (the grace period is 120 s), yet each new
+    // object is stored and its second request is a hit. An object that finds the quota full before the evictor ran
+    // is served without being stored, and the next ones are stored again (no 30 s pass-through).
+    let stored = 0;
+    for (let i = 1; i <= 12; i++) {
+      const path = `/q${i}`;
+      assert.deepEqual((await request({ port, path })).body, bodyFor(path));
+      const again = await request({ port, path });
+      if (/hit/.test(String(again.headers['cache-status']))) stored++;
+      await sleep(1100);
+    }
+    assert.ok(stored >= 11, `${stored} of 12 objects stored`);
+    for (const path of ['/q11', '/q12']) assert.equal(seenCount(origin, path), 1, `${path} is a hit`);
+    const disk = (await flint.stats()).cache.disks[0];
+    assert.ok((disk?.evictedObjects ?? 0) >= 8, `evicted ${disk?.evictedObjects}`);
+    assert.ok((disk?.usedBytes ?? Infinity) <= 4 * 1024 * KiB, `used ${disk?.usedBytes} bytes`);
+    assert.deepEqual(flint.logs.filter((l) => l.event === 'cache.storage_degraded'), [], 'never degraded to pass-through');
+  } finally {
+    await flint.stop();
+    await origin.close();
+  }
+});
