@@ -36,17 +36,24 @@ function seenCount(origin: TestOrigin, path: string): number {
   return origin.seen.filter((r) => r.url === path).length;
 }
 
+/**
+ * Starts a 1-worker Flint with 1 MiB blocks and no hot tier (every hit reads the block files); `disk` gives the
+ * storage XML that replaces `<Disk>` (quota, mount point, watermarks) from the default cache path.
+ */
+function startStorageFlint(port: number, origin: TestOrigin, disk: (path: string) => string): Promise<FlintProcess> {
+  return FlintProcess.start(({ dir, managerPort }) => ({
+    server: serverXml({ managerPort, dir, cacheExtra: '<BlockSize>1M</BlockSize><ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(
+      /<Disk>([^<]+)<\/Disk>/,
+      (_all, path: string) => disk(path),
+    ),
+    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
+  }));
+}
+
 test('eviction: over HighWater the least recently used objects go until LowWater', async () => {
   const origin = await cacheableOrigin();
   const port = await freePort();
-  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
-    server: serverXml({
-      managerPort,
-      dir,
-      cacheExtra: '<BlockSize>1M</BlockSize><ContentMemoryRatio>0</ContentMemoryRatio>',
-    }).replace(/<Disk>([^<]+)<\/Disk>/, '<Disk Quota="8M">$1</Disk><HighWater>80</HighWater><LowWater>50</LowWater>'),
-    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
-  }));
+  const flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="8M">${path}</Disk><HighWater>80</HighWater><LowWater>50</LowWater>`);
   try {
     // o1..o6 fill 6 of 8 MiB (75%: below HighWater). Access times are kept in ms, so order is exact.
     for (let i = 1; i <= 6; i++) {
@@ -108,13 +115,7 @@ test('a full disk (ENOSPC) degrades to pass-through; cached objects keep being s
   const port = await freePort();
   let flint: FlintProcess | null = null;
   try {
-    flint = await FlintProcess.start(({ dir, managerPort }) => ({
-      server: serverXml({ managerPort, dir, cacheExtra: '<BlockSize>1M</BlockSize><ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(
-        /<Disk>[^<]+<\/Disk>/,
-        `<Disk>${mount}</Disk><HighWater>100</HighWater><LowWater>99</LowWater>`,
-      ),
-      vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
-    }));
+    flint = await startStorageFlint(port, origin, () => `<Disk>${mount}</Disk><HighWater>100</HighWater><LowWater>99</LowWater>`);
     // Fill until the tmpfs is full; every response must still be complete and correct.
     for (let i = 1; i <= 5; i++) {
       const res = await request({ port, path: `/f${i}` });
@@ -264,14 +265,7 @@ test('size classes: a body of at most half a block is stored in the smallest slo
     res.end(body);
   });
   const port = await freePort();
-  let flint = await FlintProcess.start(({ dir, managerPort }) => ({
-    // No hot tier: every hit below reads the block files.
-    server: serverXml({ managerPort, dir, cacheExtra: '<BlockSize>1M</BlockSize><ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(
-      /<Disk>([^<]+)<\/Disk>/,
-      '<Disk Quota="8M">$1</Disk>',
-    ),
-    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
-  }));
+  let flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="8M">${path}</Disk>`);
   // 40 x 20 KiB in 32 KiB slots, 40 KiB in 64 KiB, 300 KiB in 512 KiB, 900 KiB in a whole 1 MiB block: 3.3 MiB.
   // With a whole block each the 43 objects would need 43 MiB of an 8 MiB quota.
   const paths = [...Array.from({ length: 40 }, (_, i) => `/s${i}`), '/m0', '/l0', '/x0'];
@@ -306,13 +300,7 @@ test('size classes: a body of at most half a block is stored in the smallest slo
 test('a cache at its quota keeps storing new objects while the blocks it just evicted wait out their grace period', async () => {
   const origin = await cacheableOrigin();
   const port = await freePort();
-  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
-    server: serverXml({ managerPort, dir, cacheExtra: '<BlockSize>1M</BlockSize><ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(
-      /<Disk>([^<]+)<\/Disk>/,
-      '<Disk Quota="4M">$1</Disk><HighWater>80</HighWater><LowWater>50</LowWater>',
-    ),
-    vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
-  }));
+  const flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="4M">${path}</Disk><HighWater>80</HighWater><LowWater>50</LowWater>`);
   try {
     // 12 objects of one whole block each through a 4-block quota, one at a time as the evictor (once a second)
     // makes room: every block id is then in use or freed moments ago (the grace period is 120 s), yet each new
