@@ -33,9 +33,9 @@ const MEASURE_SEED = 2;
 export const ZIPF_CAPACITY_MIB = Math.round(zipfSizes().totalBytes / 10 / 1024 ** 2);
 
 /**
- * The standard targets, each with the same capacity, plus two Flint variants for how it charges bodies above
- * InlineMaxSize (16 KiB) to its quota: `flint-1w-b64k` with smaller blocks (`<BlockSize>64K</BlockSize>`), and
- * `flint-1w-i256k` with bodies up to 256 KiB inline in the index record (`<InlineMaxSize>256K</InlineMaxSize>`).
+ * The standard targets, each with the same capacity, plus two Flint variants for where it keeps bodies:
+ * `flint-1w-b64k` with smaller blocks (`<BlockSize>64K</BlockSize>`), and `flint-1w-i16k` with bodies up to 16 KiB
+ * inline in the index record (`<InlineMaxSize>16K</InlineMaxSize>`, the default before 2026-12-01; now 1K).
  */
 const TARGETS: readonly CacheTarget[] = [
   nginxCacheTarget('nginx-cache', 1, { lock: true, slice: false, maxSize: `${ZIPF_CAPACITY_MIB}m` }),
@@ -44,7 +44,7 @@ const TARGETS: readonly CacheTarget[] = [
   flintTarget(2, { quota: `${ZIPF_CAPACITY_MIB}M` }),
   varnishTarget('varnish', ZIPF_CAPACITY_MIB),
   flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, blockSize: '64K' }, 'flint-1w-b64k'),
-  flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, inlineMax: '256K' }, 'flint-1w-i256k'),
+  flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, inlineMax: '16K' }, 'flint-1w-i16k'),
 ];
 
 /** One phase of load: the client's report, CPU, and the origin's traffic for `/z/*` once settled. */

@@ -38,7 +38,7 @@ export interface FlintSpec {
 
 /**
  * `<Disk Quota>`, `<BlockSize>` and `<InlineMaxSize>`, as Flint's XML sizes ('504M', '64K'); unset = Flint's
- * default (no quota, 1M, 16K).
+ * default (no quota, 1M, 1K).
  */
 export interface FlintStorage {
   readonly quota?: string;

@@ -188,12 +188,12 @@ export const SETTINGS: readonly Setting[] = [
   {
     path: 'Server/Cache/Storage/InlineMaxSize',
     type: 'size',
-    default: '16K',
+    default: '1K',
     unit: 'bytes',
     min: 0,
     max: 1 * M,
     field: 'server.storage.inlineMaxBytes',
-    doc: "Flint's own: bodies up to this size are kept inside their index record (one read, no block); 0 = every body goes to the block files.",
+    doc: "Flint's own: bodies up to this size are kept inside their index record (one read, no block); 0 = every body goes to the block files. A record over about 2 KiB spills into LMDB overflow pages, which get costly when the cache is full and evicting (see bench/README.md, zipf).",
   },
   {
     path: 'Server/Cache/Storage/HighWater',

@@ -333,7 +333,7 @@ export interface StorageConfig {
   readonly disks: readonly DiskConfig[];
   /** `<BlockSize>`: block-file block size in bytes. Default 1 MiB. */
   readonly blockSizeBytes: number;
-  /** `<Storage><InlineMaxSize>` (Flint's own): bodies up to this size live inside the LMDB index record. Default 16 KiB. */
+  /** `<Storage><InlineMaxSize>` (Flint's own): bodies up to this size live inside the LMDB index record. Default 1 KiB. */
   readonly inlineMaxBytes: number;
   /** `<Storage><HighWater>` (percent of the disk quota): eviction starts above this. Default 90. */
   readonly highWaterPercent: number;

@@ -103,7 +103,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       storage: {
         disks: [{ path: '/var/cache/flint', quotaBytes: 0 }],
         blockSizeBytes: 1024 * 1024,
-        inlineMaxBytes: 16 * 1024,
+        inlineMaxBytes: 1024,
         highWaterPercent: 90,
         lowWaterPercent: 70,
       },
@@ -188,7 +188,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     storage: {
       disks: [{ path: '/srv/flint/var/cache', quotaBytes: 0 }],
       blockSizeBytes: 1048576,
-      inlineMaxBytes: 16384,
+      inlineMaxBytes: 1024,
       highWaterPercent: 90,
       lowWaterPercent: 70,
     },
