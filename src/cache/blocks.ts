@@ -5,11 +5,14 @@
  * open for the process lifetime (spikes.md item 3: 3-4x faster than FileHandle). Which block belongs to whom is
  * cache/index.ts's business, not this file's.
  *
- * Size classes: a body of at most half a block is stored whole in one smaller slot, the smallest of blockSize/2,
- * blockSize/4, ... (not below MIN_SLOT_BYTES) that holds it, so a 20 KiB object costs 32 KiB of the disk and of the
- * quota, not a whole 1 MiB block. A block id carries its class: id = class * CLASS_SPAN + n. Class 0 (whole blocks)
- * keeps the ids and file names of caches written before classes existed (`blocks-<n>.dat`); class c lives in
- * `blocks-c<c>-<n>.dat`. Every file holds 1 GiB of slots by default (BLOCKS_PER_FILE whole blocks).
+ * Size classes: a body of at most 3/4 of a block is stored whole in one smaller slot, the smallest that holds it of
+ * blockSize/2, /4, /8 ... (classes 1, 2, 3 ...) and 3/4, 3/8, 3/16 ... of a block (classes THREE_QUARTER_BASE,
+ * +1, +2 ...; only slots of whole pages), never below MIN_SLOT_BYTES. So a 20 KiB object costs 24 KiB of the disk
+ * and of the quota, not a whole 1 MiB block: slots are 1.5x or 1.33x apart, and a body wastes at most a third of its
+ * slot (a quarter on average in the zipf bench, half with only the powers of two). A block id carries its class:
+ * id = class * CLASS_SPAN + n. Class 0 (whole blocks) keeps the ids and file names of caches written before classes
+ * existed (`blocks-<n>.dat`); class c lives in `blocks-c<c>-<n>.dat`. Every file holds about 1 GiB of slots by
+ * default (BLOCKS_PER_FILE whole blocks).
  * Runs in workers (read, write) and the primary (nothing yet).
  */
 import { closeSync, mkdirSync, openSync, read, write } from 'node:fs';
@@ -25,21 +28,34 @@ export const CLASS_SPAN = 2 ** 27;
 /** The smallest slot a size class may have (one page). */
 export const MIN_SLOT_BYTES = 4096;
 
+/** The first class of the 3/4 family: class THREE_QUARTER_BASE + j has slots of 3/4 of blockSize / 2^j. */
+export const THREE_QUARTER_BASE = 16;
+
 /**
  * The size class of a body of `size` bytes stored in blocks of `blockSize`: 0 (whole blocks) for a body of unknown
- * size, one that stays inline (at most `inlineMaxBytes`) or one over half a block; else the smallest class whose
- * slot (blockSize / 2^class) holds it.
+ * size, one that stays inline (at most `inlineMaxBytes`) or one over 3/4 of a block; else the class of the smallest
+ * slot that holds it (see the module doc).
  */
 export function sizeClassFor(size: number, blockSize: number, inlineMaxBytes: number): number {
-  if (size < 0 || size <= inlineMaxBytes || size > blockSize / 2) return 0;
-  let cls = 1;
-  while (blockSize / 2 ** (cls + 1) >= Math.max(size, MIN_SLOT_BYTES)) cls++;
-  return cls;
+  if (size < 0 || size <= inlineMaxBytes || size > slotBytes(blockSize, THREE_QUARTER_BASE)) return 0;
+  const needed = Math.max(size, MIN_SLOT_BYTES);
+  let best = 0;
+  for (const first of [1, THREE_QUARTER_BASE]) {
+    for (let cls = first; slotBytes(blockSize, cls) >= needed; cls++) {
+      if (slotBytes(blockSize, cls) % MIN_SLOT_BYTES === 0 && slotBytes(blockSize, cls) < slotBytes(blockSize, best)) best = cls;
+    }
+  }
+  return best;
 }
 
 /** The slot size of a class. */
 export function slotBytes(blockSize: number, cls: number): number {
-  return blockSize / 2 ** cls;
+  return cls < THREE_QUARTER_BASE ? blockSize / 2 ** cls : (3 * blockSize) / 2 ** (cls - THREE_QUARTER_BASE + 2);
+}
+
+/** How many slots of a class make the bytes of `blocks` whole blocks (its share of a file, or of a quota). */
+export function slotsPerBlocks(blocks: number, blockSize: number, cls: number): number {
+  return Math.floor((blocks * blockSize) / slotBytes(blockSize, cls));
 }
 
 export class BlockFiles {
@@ -82,7 +98,7 @@ export class BlockFiles {
   #locate(id: number): { fd: number; position: number } {
     const cls = Math.floor(id / CLASS_SPAN);
     const n = id - cls * CLASS_SPAN;
-    const perFile = BLOCKS_PER_FILE * 2 ** cls;
+    const perFile = slotsPerBlocks(BLOCKS_PER_FILE, this.blockSize, cls);
     const file = Math.floor(n / perFile);
     return { fd: this.#open(cls, file), position: (n - file * perFile) * slotBytes(this.blockSize, cls) };
   }

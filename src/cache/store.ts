@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import type { DiskConfig, StorageConfig } from '../config/types.js';
-import { BlockFiles, blockChecksum } from './blocks.js';
+import { BlockFiles, blockChecksum, slotsPerBlocks } from './blocks.js';
 import { CacheIndex, MAX_OBJECT_KEY_BYTES } from './index.js';
 import type { FillRecord, LeaseResult, ObjectMeta } from './index.js';
 import { keyHash, objectKey, primaryKey, variantKey } from './key.js';
@@ -124,7 +124,7 @@ export class CacheStore {
   }
 
   #capacity(sizeClass: number): number {
-    return this.capacityBlocks * 2 ** sizeClass;
+    return slotsPerBlocks(this.capacityBlocks, this.blockSize, sizeClass);
   }
 
   /** Writes a block and returns its checksum. */

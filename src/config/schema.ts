@@ -224,7 +224,7 @@ export const SETTINGS: readonly Setting[] = [
     max: 64 * M,
     powerOfTwo: true,
     field: 'server.storage.blockSizeBytes',
-    doc: 'Size of one block of the block files that hold object bodies. A body of at most half a block is stored whole in the smallest slot of BlockSize/2, BlockSize/4, ... (at least 4 KiB) that holds it, and counts that slot against the Quota.',
+    doc: 'Size of one block of the block files that hold object bodies. A body of at most 3/4 of a block is stored whole in the smallest slot that holds it of BlockSize/2, /4, /8 ... and 3/4, 3/8, 3/16 ... of BlockSize (whole pages, at least 4 KiB), and counts that slot against the Quota.',
   },
   {
     path: 'Server/Cache/ContentMemoryRatio',

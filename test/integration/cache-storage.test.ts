@@ -251,8 +251,8 @@ async function waitForIdle(flint: FlintProcess): Promise<void> {
   }
 }
 
-test('size classes: a body of at most half a block is stored in the smallest slot that holds it, not a whole block', async () => {
-  const sizes: Record<string, number> = { s: 20 * KiB, m: 40 * KiB, l: 300 * KiB, x: 900 * KiB };
+test('size classes: a body of at most 3/4 of a block is stored in the smallest slot that holds it, not a whole block', async () => {
+  const sizes: Record<string, number> = { s: 20 * KiB, m: 60 * KiB, l: 300 * KiB, x: 900 * KiB };
   const bodyOf = (path: string): Buffer => {
     const size = sizes[path.slice(1, 2)] ?? 1;
     const body = Buffer.alloc(size);
@@ -266,10 +266,10 @@ test('size classes: a body of at most half a block is stored in the smallest slo
   });
   const port = await freePort();
   let flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="8M">${path}</Disk>`);
-  // 40 x 20 KiB in 32 KiB slots, 40 KiB in 64 KiB, 300 KiB in 512 KiB, 900 KiB in a whole 1 MiB block: 3.3 MiB.
-  // With a whole block each the 43 objects would need 43 MiB of an 8 MiB quota.
+  // 40 x 20 KiB in 24 KiB slots (3/4 of 32 KiB), 60 KiB in 64 KiB, 300 KiB in 384 KiB (3/4 of 512 KiB), 900 KiB in a
+  // whole 1 MiB block: 2.4 MiB. With a whole block each the 43 objects would need 43 MiB of an 8 MiB quota.
   const paths = [...Array.from({ length: 40 }, (_, i) => `/s${i}`), '/m0', '/l0', '/x0'];
-  const expectedBytes = 40 * 32 * KiB + 64 * KiB + 512 * KiB + 1024 * KiB;
+  const expectedBytes = 40 * 24 * KiB + 64 * KiB + 384 * KiB + 1024 * KiB;
   try {
     for (const path of paths) assert.deepEqual((await request({ port, path })).body, bodyOf(path), `${path} on its miss`);
     let disk = (await flint.stats()).cache.disks[0];
@@ -280,7 +280,7 @@ test('size classes: a body of at most half a block is stored in the smallest slo
     assert.equal(disk?.objects, paths.length);
     assert.equal(disk?.evictedObjects, 0);
     const files = readdirSync(join(flint.dir, 'cache', 'blocks')).sort();
-    assert.deepEqual(files, ['blocks-0.dat', 'blocks-c1-0.dat', 'blocks-c4-0.dat', 'blocks-c5-0.dat']);
+    assert.deepEqual(files, ['blocks-0.dat', 'blocks-c17-0.dat', 'blocks-c21-0.dat', 'blocks-c4-0.dat']);
     assert.equal(await flint.stop(20_000, true), 0);
     // The slots are found again after a restart: every object a hit with the same bytes, no origin request.
     flint = await FlintProcess.restart(flint);
