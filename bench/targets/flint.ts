@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../lib/environment.js';
-import { waitFor200 } from '../lib/http-probe.js';
+import { httpGet, waitFor200 } from '../lib/http-probe.js';
 import { BENCH_HOST, freePort } from '../lib/ports.js';
 import { commandLine, spawnTracked, stopTracked } from '../lib/processes.js';
 import { makeTempDir, removeTempDir } from './target.js';
@@ -37,13 +37,14 @@ export interface FlintSpec {
 }
 
 /**
- * `<Disk Quota>`, `<BlockSize>` and `<InlineMaxSize>`, as Flint's XML sizes ('504M', '64K'); unset = Flint's
- * default (no quota, 1M, 1K).
+ * `<Disk Quota>`, `<BlockSize>` and `<InlineMaxSize>`, as Flint's XML sizes ('504M', '64K'), and `<HighWater>` /
+ * `<LowWater>` in % of the quota; unset = Flint's default (no quota, 1M, 1K, 90/70).
  */
 export interface FlintStorage {
   readonly quota?: string;
   readonly blockSize?: string;
   readonly inlineMax?: string;
+  readonly water?: { readonly high: number; readonly low: number };
 }
 
 /** server.xml for the bench: manager on loopback, N workers, no pinning, cache in `cacheDir`, no access log. */
@@ -51,12 +52,13 @@ export function flintServerXml(managerPort: number, workers: number, cacheDir: s
   const quota = storage.quota === undefined ? '' : ` Quota="${storage.quota}"`;
   const blockSize = storage.blockSize === undefined ? '' : `\n    <BlockSize>${storage.blockSize}</BlockSize>`;
   const inlineMax = storage.inlineMax === undefined ? '' : `<InlineMaxSize>${storage.inlineMax}</InlineMaxSize>`;
+  const water = storage.water === undefined ? '' : `<HighWater>${storage.water.high}</HighWater><LowWater>${storage.water.low}</LowWater>`;
   return `<Server>
   <Host><Manager Port="${managerPort}"><Allow>127.0.0.1</Allow></Manager></Host>
   <Cache>
     <Workers>${workers}</Workers>
     <CpuAffinity>OFF</CpuAffinity>
-    <Storage><Disk${quota}>${cacheDir}</Disk>${inlineMax}</Storage>${blockSize}
+    <Storage><Disk${quota}>${cacheDir}</Disk>${inlineMax}${water}</Storage>${blockSize}
   </Cache>
   <VHostDefault><Log><Access>OFF</Access></Log></VHostDefault>
 </Server>
@@ -98,6 +100,10 @@ export async function startFlint(spec: FlintSpec): Promise<RunningTarget> {
     baseUrl: `http://${BENCH_HOST}:${servicePort}`,
     statsUrl: `http://${BENCH_HOST}:${managerPort}/stats`,
     configs: { 'server.xml': serverXml, 'vhosts.xml': vhostsXml, argv: commandLine(process.execPath, args) },
+    storedBytes: async () => {
+      const stats = JSON.parse((await httpGet(`http://${BENCH_HOST}:${managerPort}/stats`, 5_000)).body.toString('utf8')) as { cache: { disks: { usedBytes: number }[] } };
+      return stats.cache.disks.reduce((sum, d) => sum + d.usedBytes, 0);
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;

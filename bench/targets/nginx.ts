@@ -5,7 +5,9 @@
  * builders for the roles nginx plays: pass-through reverse proxy (peer) and static origin. Never touches
  * /etc/nginx or /var/log/nginx. Runs in the bench process.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { waitFor200 } from '../lib/http-probe.js';
 import { BENCH_HOST, freePort } from '../lib/ports.js';
@@ -42,6 +44,7 @@ export async function startNginx(nginxBin: string, spec: NginxSpec): Promise<Run
     pid: proc.pid,
     baseUrl: `http://${BENCH_HOST}:${port}`,
     configs: { 'nginx.conf': conf, argv: commandLine(nginxBin, args) },
+    storedBytes: () => allocatedBytes(cacheDir),
     stop: async () => {
       if (stopped) return;
       stopped = true;
@@ -58,6 +61,12 @@ export async function startNginx(nginxBin: string, spec: NginxSpec): Promise<Run
     throw new Error(`${spec.name} did not start: ${(err as Error).message}${log === '' ? '' : `\n${log}`}`);
   }
   return target;
+}
+
+/** Allocated bytes of the files under `dir` (`du`: st_blocks, which is what nginx's cache size counts). */
+async function allocatedBytes(dir: string): Promise<number> {
+  const { stdout } = await promisify(execFile)('du', ['-s', '-B1', dir]);
+  return Number.parseInt(stdout, 10);
 }
 
 /**

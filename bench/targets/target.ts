@@ -22,6 +22,12 @@ export interface RunningTarget {
   readonly statsUrl?: string;
   /** Exact config files, by file name, as written for this run. */
   readonly configs: Readonly<Record<string, string>>;
+  /**
+   * Cache targets: the bytes the cache holds now, by the product's own accounting against its size cap (nginx: the
+   * allocated size of its cache files, what max_size is checked against; Varnish: SMA.s0.g_bytes; Flint: the
+   * disks' usedBytes in /stats). Sampled during `zipf`, where every product has the same cap.
+   */
+  storedBytes?(): Promise<number>;
   /** SIGTERM by pid, SIGKILL after a grace period, then remove the temp dir. Idempotent. */
   stop(): Promise<void>;
 }

@@ -5,8 +5,10 @@
  * -f TMP/default.vcl -s malloc,SIZE`. The root pid is the manager; the cache child is its descendant, so the
  * tree's CPU is Varnish's. Never touches /etc/varnish or /var/lib/varnish. Runs in the bench process.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { waitFor200 } from '../lib/http-probe.js';
 import { BENCH_HOST, freePort } from '../lib/ports.js';
 import { commandLine, spawnTracked, stopTracked } from '../lib/processes.js';
@@ -72,6 +74,11 @@ export async function startVarnish(varnishd: string, spec: VarnishSpec): Promise
     pid: proc.pid,
     baseUrl: `http://${BENCH_HOST}:${port}`,
     configs: { 'default.vcl': vcl, argv: commandLine(varnishd, args) },
+    storedBytes: async () => {
+      // varnishstat comes in the same package as varnishd, in /usr/bin (varnishd is in /usr/sbin).
+      const { stdout } = await promisify(execFile)('varnishstat', ['-n', work, '-1', '-f', 'SMA.s0.g_bytes']);
+      return Number.parseInt(stdout.trim().split(/\s+/)[1] ?? '', 10);
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;
