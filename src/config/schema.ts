@@ -234,17 +234,17 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     max: 80,
     field: 'server.memory.contentMemoryPercent',
-    doc: 'Memory for the hot tier of small, often requested bodies kept ready to send, shared equally by the workers; 0 = no hot tier. STON defaults to 50 (its memory also holds large bodies); Flint keeps only bodies up to HotObjectMaxSize there.',
+    doc: 'Memory for the hot tier of often requested bodies kept ready to send, shared equally by the workers; 0 = no hot tier. STON defaults to 50 (its memory also holds the blocks of large bodies); Flint keeps only bodies up to HotObjectMaxSize there.',
   },
   {
     path: 'Server/Cache/HotObjectMaxSize',
     type: 'size',
-    default: '64K',
+    default: '1M',
     unit: 'bytes',
     min: 0,
     max: 16 * M,
     field: 'server.memory.hotObjectMaxBytes',
-    doc: "Flint's own: only bodies up to this size enter the hot tier (ContentMemoryRatio); larger ones are always read from disk.",
+    doc: "Flint's own: only bodies up to this size enter the hot tier (ContentMemoryRatio); larger ones are always read from disk. A body enters whole, read before its first byte is sent, on its first hit. Served from memory, a 1 MiB hit costs about two thirds of the CPU of one read from the block files (bench/README.md).",
   },
   // ---- config history (ops-purge)
   {

@@ -1,8 +1,9 @@
 /**
  * @module pipeline/hot-tier
- * A per-worker LRU of small, complete, hot objects kept ready to send (STON keeps hot bodies resident too), so a
- * hit on them touches no LMDB page and does no I/O. Bounded in bytes (<ContentMemoryRatio> shared by the workers,
- * bodies up to <HotObjectMaxSize>). Coherence: an entry is trusted for at most HOT_RECHECK_MS after it was last
+ * A per-worker LRU of complete hot objects kept ready to send (STON keeps hot bodies resident too), so a hit on them
+ * touches no LMDB page and does no I/O, and its body is copied once (memory to socket) instead of twice (block file
+ * to memory, then to the socket). Bounded in bytes (<ContentMemoryRatio> shared by the workers, bodies up to
+ * <HotObjectMaxSize>, 1 MiB by default). Coherence: an entry is trusted for at most HOT_RECHECK_MS after it was last
  * read from the index; after that the next hit goes through the index again (which refreshes the entry), so a
  * purge, expiry or replacement made by any worker is visible here within that delay. Entries touched by this
  * worker's own revalidations are dropped at once, and a management purge/expire drops matching entries in every

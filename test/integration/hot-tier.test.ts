@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { get as httpGet } from 'node:http';
 import type { FlintProcess } from '../helpers/flint.js';
 import { sleep } from '../helpers/flint.js';
 import type { TestOrigin } from '../helpers/origin.js';
@@ -17,12 +18,18 @@ import type { Route } from '../helpers/cache.js';
 
 const HOST = 'hot.test';
 const BODY = 'hot body '.repeat(100);
+/** Bodies at the default HotObjectMaxSize (1 MiB) and one byte over it, with bytes that differ at every offset. */
+const MIB = 1024 * 1024;
+const BIG = patterned(MIB);
+const OVER = patterned(MIB + 1);
 /** A header value with bytes above 0x7f (e-acute, u-umlaut; node:http sends them as UTF-8 bytes). */
 const NON_ASCII_VALUE = 'caf\u00e9 m\u00fcsli';
 
 const routes: Record<string, Route> = {
   '/plain': (_req, res) => reply(res, 200, { 'cache-control': 'max-age=600', etag: '"v1"', 'content-type': 'text/plain', 'x-origin': 'one' }, BODY),
   '/latin1': (_req, res) => reply(res, 200, { 'cache-control': 'max-age=600', 'x-label': NON_ASCII_VALUE }, 'latin1 body'),
+  '/big': (_req, res) => reply(res, 200, { 'cache-control': 'max-age=600' }, BIG),
+  '/over': (_req, res) => reply(res, 200, { 'cache-control': 'max-age=600' }, OVER),
   '/latin1-pass': (_req, res) => reply(res, 200, { 'cache-control': 'no-store', 'x-label': NON_ASCII_VALUE }, 'latin1 pass'),
 };
 
@@ -152,4 +159,46 @@ describe('hot tier hits', () => {
     assert.match(hot.received, /cache-status: flint; hit/);
     assert.ok(hot.received.includes(`\r\nx-label: ${expected}\r\n`), `hot hit: ${JSON.stringify(hot.received.slice(0, 400))}`);
   });
+
+  test('a 1 MiB body is served from the hot tier, whole, to concurrent and slow readers; one byte more is not', async () => {
+    await makeHot('/big');
+    const before = await flint.stats();
+    assert.ok(before.cache.hot.bytes >= MIB, `hot tier holds ${before.cache.hot.bytes} bytes`);
+    const slow = slowGet(port, '/big', HOST, 300);
+    const bodies = await Promise.all([...Array(10).keys()].map(() => get('/big').then((r) => r.body)));
+    bodies.push(await slow);
+    for (const [i, body] of bodies.entries()) assert.ok(body.equals(BIG), `response ${i}: ${body.length} bytes, not the origin's`);
+    assert.ok((await flint.stats()).cache.hot.hits >= before.cache.hot.hits + 11, 'every response came from the hot tier');
+
+    assert.ok(isHit(await get('/over')) || isHit(await get('/over')), '/over is cached');
+    const hotHits = (await flint.stats()).cache.hot.hits;
+    const over = await get('/over');
+    assert.ok(isHit(over) && over.body.equals(OVER), 'a hit with the exact body');
+    assert.equal((await flint.stats()).cache.hot.hits, hotHits, 'a body over HotObjectMaxSize is read from the block files');
+    assert.equal(seenFor(origin, '/big').length, 1, 'one origin request for /big');
+  });
 });
+
+/** `size` bytes that differ from their neighbours (a body shifted or cut short does not compare equal). */
+function patterned(size: number): Buffer {
+  const body = Buffer.allocUnsafe(size);
+  for (let i = 0, x = 7; i < size; i++, x = (x * 1103515245 + 12345) >>> 0) body[i] = x >>> 24;
+  return body;
+}
+
+/** GET with a client that stops reading after the first chunk for `pauseMs`, so the server must wait for it. */
+function slowGet(port: number, path: string, host: string, pauseMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.once('data', () => {
+        res.pause();
+        setTimeout(() => res.resume(), pauseMs);
+      });
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}

@@ -72,7 +72,7 @@ const DEFAULT_OPTIONS: VhostOptions = {
 };
 
 /** `<Cache>` hot-tier settings when nothing sets them. */
-const DEFAULT_MEMORY: MemoryConfig = { contentMemoryPercent: 5, hotObjectMaxBytes: 64 * 1024 };
+const DEFAULT_MEMORY: MemoryConfig = { contentMemoryPercent: 5, hotObjectMaxBytes: 1024 * 1024 };
 
 /** A vhosts.xml with one vhost `a.com` whose body is `inner` (an origin is added when `inner` has none). */
 function oneVhost(inner = ''): string {
@@ -192,7 +192,7 @@ test('defaults: an almost empty config gets every schema default', () => {
       highWaterPercent: 90,
       lowWaterPercent: 70,
     },
-    memory: { contentMemoryPercent: 5, hotObjectMaxBytes: 65536 },
+    memory: { contentMemoryPercent: 5, hotObjectMaxBytes: 1048576 },
     log: { level: 'info', infoPath: null },
     configHistory: { keep: 30, dir: null },
   });

@@ -95,7 +95,7 @@ test('the reference lists every setting with its default', () => {
   assert.match(doc, /\| `Vhost\/OriginOptions\/BalanceMode` \| enum: RoundRobin, Hash, Session \(inherits\) \|/);
   assert.match(doc, /\| `Vhost\/Options\/TTL@Priority` \| enum: origin, config \(inherits\) \| `origin` \|/);
   assert.match(doc, /\| `Vhost\/Options\/TTL\/Res2xx@Max` \| whole-seconds \(inherits\) \| `86400` \| s \| 0\.\.2147483648 \|/);
-  assert.match(doc, /\| `Server\/Cache\/HotObjectMaxSize` \| size \| `64K` \| bytes \| 0\.\.16M \|/);
+  assert.match(doc, /\| `Server\/Cache\/HotObjectMaxSize` \| size \| `1M` \| bytes \| 0\.\.16M \|/);
 });
 
 test('formatSize writes bytes the way the XML does', () => {
