@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import type { DiskConfig, StorageConfig } from '../config/types.js';
+import { BlockMemory } from './block-memory.js';
 import { BlockFiles, blockChecksum, slotsPerBlocks } from './blocks.js';
 import { CacheIndex, MAX_OBJECT_KEY_BYTES } from './index.js';
 import type { FillRecord, LeaseResult, ObjectMeta } from './index.js';
@@ -40,17 +41,21 @@ export class CacheStore {
   readonly inlineMaxBytes: number;
   /** Block capacity from the quota (0 = unlimited). */
   readonly capacityBlocks: number;
+  /** This worker's blocks kept in memory (readCommitted). */
+  readonly memory: BlockMemory;
   #degradedUntil = 0;
   /** Block id -> crc32 this worker verified it against (see readVerified). */
   readonly #verified = new Map<number, number>();
   #degradedReason = '';
 
-  constructor(disk: DiskConfig, storage: StorageConfig) {
+  /** `memoryBytes`: budget of the blocks this process keeps in memory (0 = none). */
+  constructor(disk: DiskConfig, storage: StorageConfig, memoryBytes = 0) {
     this.index = new CacheIndex(join(disk.path, 'index'));
     this.blocks = new BlockFiles(join(disk.path, 'blocks'), storage.blockSizeBytes);
     this.blockSize = storage.blockSizeBytes;
     this.inlineMaxBytes = storage.inlineMaxBytes;
     this.capacityBlocks = disk.quotaBytes === 0 ? 0 : Math.floor(disk.quotaBytes / storage.blockSizeBytes);
+    this.memory = new BlockMemory(memoryBytes);
   }
 
   /** Resolves a request to its object reference: one LMDB read for the Vary names. */
@@ -140,6 +145,18 @@ export class CacheStore {
   #remember(id: number, crc: number): void {
     if (this.#verified.size >= VERIFIED_BLOCKS_MAX) this.#verified.clear();
     this.#verified.set(id, crc);
+  }
+
+  /**
+   * The bytes of a committed block: from this worker's block memory when it holds them with this checksum, else
+   * readVerified (into `scratch`), offered to the memory. The result is valid until `scratch` is reused.
+   */
+  async readCommitted(blockId: number, blockLength: number, crc: number, scratch: Buffer, stillOwned: () => boolean): Promise<Buffer> {
+    const held = this.memory.get(blockId, crc, blockLength);
+    if (held !== undefined) return held;
+    const data = await this.readVerified(blockId, blockLength, crc, scratch, stillOwned);
+    this.memory.offer(blockId, crc, data);
+    return data;
   }
 
   /**

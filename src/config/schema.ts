@@ -234,7 +234,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     max: 80,
     field: 'server.memory.contentMemoryPercent',
-    doc: 'Memory for the hot tier of often requested bodies kept ready to send, shared equally by the workers; 0 = no hot tier. STON defaults to 50 (its memory also holds the blocks of large bodies); Flint keeps only bodies up to HotObjectMaxSize there.',
+    doc: 'Memory for content kept ready to send, shared equally by the workers, each using half of its share for whole bodies up to HotObjectMaxSize (the hot tier) and half for blocks of larger bodies read more than once; 0 = neither. STON defaults to 50.',
   },
   {
     path: 'Server/Cache/HotObjectMaxSize',
@@ -244,7 +244,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     max: 16 * M,
     field: 'server.memory.hotObjectMaxBytes',
-    doc: "Flint's own: only bodies up to this size enter the hot tier (ContentMemoryRatio); larger ones are always read from disk. A body enters whole, read before its first byte is sent, on its first hit. Served from memory, a 1 MiB hit costs about two thirds of the CPU of one read from the block files (bench/README.md).",
+    doc: "Flint's own: only bodies up to this size enter the hot tier (ContentMemoryRatio), whole, on their first hit (read before the first byte is sent); larger ones are kept by block from the second read of a block. Served from memory, a 1 MiB hit costs about two thirds of the CPU of one read from the block files (bench/README.md).",
   },
   // ---- config history (ops-purge)
   {

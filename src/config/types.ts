@@ -343,8 +343,8 @@ export interface StorageConfig {
 
 export interface MemoryConfig {
   /**
-   * `<Cache><ContentMemoryRatio>` (percent of system memory): budget of the per-worker hot tiers together (each
-   * worker gets an equal share) for hot objects kept ready to send. 0 = no hot tier. Default 5.
+   * `<Cache><ContentMemoryRatio>` (percent of system memory): budget of the workers' content memory together (each
+   * worker gets an equal share, half for its hot tier, half for its block memory). 0 = neither. Default 5.
    */
   readonly contentMemoryPercent: number;
   /** `<Cache><HotObjectMaxSize>` (Flint's own): only bodies up to this size enter the hot tier. Default 1 MiB. */

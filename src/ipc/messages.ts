@@ -21,6 +21,8 @@ export interface WorkerSnapshot {
   readonly vhosts: Readonly<Record<string, VhostCounterValues>>;
   /** The worker's hot tier: hits and misses are monotonic, bytes and objects are gauges. */
   readonly hot: { readonly hits: number; readonly misses: number; readonly bytes: number; readonly objects: number };
+  /** The worker's block memory (cache/block-memory.ts), counted the same way. */
+  readonly blockMemory: { readonly hits: number; readonly misses: number; readonly bytes: number; readonly blocks: number };
   /** Origin fills this worker runs now (gauge). */
   readonly fills: number;
   /** Per-vhost latency histograms (stats/latency.ts), monotonic like the counters. */

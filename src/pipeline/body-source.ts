@@ -95,7 +95,7 @@ export class BlockSource implements BodySource {
         return current !== undefined && current.key === this.#meta.key && current.blocks[index] === id && current.crcs[index] === crc;
       };
       try {
-        this.#cached = await this.#store.readVerified(id, Math.min(blockSize, size - index * blockSize), crc, this.#scratch, stillOwned);
+        this.#cached = await this.#store.readCommitted(id, Math.min(blockSize, size - index * blockSize), crc, this.#scratch, stillOwned);
       } catch (error) {
         // A torn block: the object is dropped (if the index still lists this block) so the next request refetches it.
         if (error instanceof CorruptBlockError && stillOwned()) this.#store.index.remove(hash, Date.now());

@@ -93,9 +93,11 @@ export class Edge {
     this.#runtime = runtimeOf(config);
     const disk = config.server.storage.disks[0];
     if (disk === undefined) throw new Error('config has no <Disk> (validation guarantees one)');
-    this.store = new CacheStore(disk, config.server.storage);
+    // This worker's share of <ContentMemoryRatio>, half for whole hot bodies, half for blocks of larger ones.
     const memory = config.server.memory;
-    this.hot = new HotTier(Math.floor((totalmem() * memory.contentMemoryPercent) / 100 / config.server.workers), memory.hotObjectMaxBytes);
+    const contentBytes = Math.floor((totalmem() * memory.contentMemoryPercent) / 100 / config.server.workers);
+    this.store = new CacheStore(disk, config.server.storage, Math.floor(contentBytes / 2));
+    this.hot = new HotTier(Math.floor(contentBytes / 2), memory.hotObjectMaxBytes);
     this.#flow = new CacheFlow({
       store: this.store,
       hot: this.hot,
@@ -133,6 +135,7 @@ export class Edge {
     const hot = this.hot;
     return this.counters.snapshot(this.config.hash, {
       hot: { hits: hot.hits, misses: hot.misses, bytes: hot.bytes, objects: hot.size },
+      blockMemory: { hits: this.store.memory.hits, misses: this.store.memory.misses, bytes: this.store.memory.bytes, blocks: this.store.memory.size },
       fills: this.#flow.activeFills,
       originSessions: this.#origins.sessions(),
     });

@@ -43,6 +43,8 @@ export interface CacheSummary {
   /** 1 - origin body bytes / client body bytes. */
   readonly byteHitRatio: number;
   readonly hot: { readonly hits: number; readonly misses: number; readonly hitRatio: number; readonly bytes: number; readonly objects: number };
+  /** The workers' block memories (blocks of bodies over HotObjectMaxSize kept in memory), summed. */
+  readonly blockMemory: { readonly hits: number; readonly misses: number; readonly hitRatio: number; readonly bytes: number; readonly blocks: number };
   readonly fillsInProgress: number;
 }
 
@@ -59,18 +61,24 @@ function cacheSummary(totals: VhostCounterValues, snapshots: Iterable<WorkerSnap
   let bytes = 0;
   let objects = 0;
   let fills = 0;
+  const blocks = { hits: 0, misses: 0, bytes: 0, blocks: 0 };
   for (const s of snapshots) {
     hits += s.hot.hits;
     misses += s.hot.misses;
     bytes += s.hot.bytes;
     objects += s.hot.objects;
     fills += s.fills;
+    blocks.hits += s.blockMemory.hits;
+    blocks.misses += s.blockMemory.misses;
+    blocks.bytes += s.blockMemory.bytes;
+    blocks.blocks += s.blockMemory.blocks;
   }
   const ratio = (a: number, b: number): number => (b === 0 ? 0 : Math.round((a / b) * 10_000) / 10_000);
   return {
     requestHitRatio: ratio(hitCount(totals), totals.requests),
     byteHitRatio: totals.clientOutBytes === 0 ? 0 : Math.round((1 - totals.originInBytes / totals.clientOutBytes) * 10_000) / 10_000,
     hot: { hits, misses, hitRatio: ratio(hits, hits + misses), bytes, objects },
+    blockMemory: { ...blocks, hitRatio: ratio(blocks.hits, blocks.hits + blocks.misses) },
     fillsInProgress: fills,
   };
 }

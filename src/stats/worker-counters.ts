@@ -43,7 +43,7 @@ export class WorkerCounters {
   }
 
   /** A plain-data copy for IPC; `cache` carries the gauges the edge owns. */
-  snapshot(configHash: string, cache: Pick<WorkerSnapshot, 'hot' | 'fills' | 'originSessions'>): WorkerSnapshot {
+  snapshot(configHash: string, cache: Pick<WorkerSnapshot, 'hot' | 'blockMemory' | 'fills' | 'originSessions'>): WorkerSnapshot {
     const vhosts: Record<string, VhostCounterValues> = {};
     for (const [name, counters] of this.#byVhost) vhosts[name] = namedCounters(counters);
     const latency: Record<string, LatencyCounts> = {};

@@ -14,7 +14,7 @@ import type { TestOrigin } from '../helpers/origin.js';
 import { request } from '../helpers/http.js';
 import type { TestResponse } from '../helpers/http.js';
 import type { Route } from '../helpers/cache.js';
-import { Barrier, accessRecordsFor, cacheStatus, isHit, reply, resultDelta, seenFor, startCacheFlint, startRoutedOrigin, vhostStats } from '../helpers/cache.js';
+import { Barrier, accessRecordsFor, cacheStatus, isHit, reply, resultDelta, seenFor, startCacheFlint, startRoutedOrigin, vhostStats, waitFor } from '../helpers/cache.js';
 
 const HOST = 'val.test';
 /** TTLExtensionBy5xx OFF: a 5xx on revalidation goes to the client. */
@@ -49,6 +49,15 @@ describe('cache validation', () => {
 
   const get = (path: string, headers: Record<string, string> = {}, host = HOST, method = 'GET'): Promise<TestResponse> =>
     request({ port, path, host, headers, method });
+  /**
+   * GET, then wait until no fill is in progress: the miss is answered before its object is committed, and a request
+   * on the other worker in between would follow that fill (`collapsed`) instead of finding the stored object.
+   */
+  const stored = async (path: string, headers: Record<string, string> = {}, host = HOST): Promise<TestResponse> => {
+    const res = await get(path, headers, host);
+    await waitFor(`${path} committed`, async () => ((await flint.stats()).cache.fillsInProgress === 0 ? true : undefined));
+    return res;
+  };
 
   before(async () => {
     origin = await startRoutedOrigin(routes);
@@ -156,7 +165,7 @@ describe('cache validation', () => {
       return reply(res, 304, { 'cache-control': 'max-age=3600', etag: '"r1"', 'x-version': '2' });
     };
     const before = await vhostStats(flint, HOST);
-    const first = await get('/reval');
+    const first = await stored('/reval');
     assert.equal(first.body.toString(), body);
     assert.equal(first.headers['x-version'], '1');
     const revalidated = await get('/reval');
@@ -187,7 +196,7 @@ describe('cache validation', () => {
       if (req.headers['if-none-match'] === '"h1"') return reply(res, 304, { 'cache-control': 'max-age=3600', etag: '"h1"', 'x-version': '2' });
       return reply(res, 200, { 'cache-control': 'max-age=3600', etag: '"h2"', 'x-version': 'refetched' }, 'refetched');
     };
-    await get('/head');
+    await stored('/head');
     const head = await get('/head', {}, HOST, 'HEAD');
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);
@@ -212,7 +221,7 @@ describe('cache validation', () => {
       assert.equal(req.headers['if-none-match'], '"old"');
       return reply(res, 200, { 'cache-control': 'max-age=3600', etag: '"new"' }, 'new body, longer than the old one');
     };
-    await get('/replace');
+    await stored('/replace');
     const replaced = await get('/replace');
     assert.equal(replaced.status, 200);
     assert.equal(replaced.body.toString(), 'new body, longer than the old one');
@@ -234,7 +243,7 @@ describe('cache validation', () => {
       return reply(res, 200, { 'cache-control': 'max-age=3600', etag: '"s2"' }, 'swr v2');
     };
     const before = (await vhostStats(flint, HOST)).cacheResults;
-    await get('/swr');
+    await stored('/swr');
     const answers = await Promise.race([
       Promise.all(Array.from({ length: 10 }, () => get('/swr'))),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('stale responses waited for the held refresh')), 5000)),
@@ -271,7 +280,7 @@ describe('cache validation', () => {
   test('TTLExtensionBy5xx (default ON): an origin 500 on revalidation serves the stale copy', async () => {
     routes['/five'] = (_req, res, n) => (n === 1 ? reply(res, 200, { ...BORN_STALE, etag: '"f1"' }, 'five body') : reply(res, 500, {}, 'origin error'));
     const before = (await vhostStats(flint, HOST)).cacheResults;
-    await get('/five');
+    await stored('/five');
     const stale = await get('/five');
     assert.equal(stale.status, 200);
     assert.equal(stale.body.toString(), 'five body');
@@ -288,7 +297,7 @@ describe('cache validation', () => {
 
   test('TTLExtensionBy5xx OFF: the origin 500 on revalidation goes to the client', async () => {
     routes['/five-off'] = (_req, res, n) => (n === 1 ? reply(res, 200, { ...BORN_STALE, etag: '"f1"' }, 'five body') : reply(res, 500, {}, 'origin error'));
-    await get('/five-off', {}, NO_5XX_HOST);
+    await stored('/five-off', {}, NO_5XX_HOST);
     const res = await get('/five-off', {}, NO_5XX_HOST);
     assert.equal(res.status, 500);
     assert.equal(res.body.toString(), 'origin error');
@@ -301,9 +310,9 @@ describe('cache validation', () => {
     routes['/down-none'] = (_req, res) => reply(res, 200, { ...BORN_STALE, etag: '"d3"' }, 'none body');
     const before = (await vhostStats(flint, FAIL_HOST)).cacheResults;
     const beforeSie = (await vhostStats(flint, SIE_HOST)).cacheResults;
-    assert.equal((await get('/down', {}, FAIL_HOST)).body.toString(), 'down body');
-    assert.equal((await get('/down-sie', {}, SIE_HOST)).body.toString(), 'sie body');
-    assert.equal((await get('/down-none', {}, SIE_HOST)).body.toString(), 'none body');
+    assert.equal((await stored('/down', {}, FAIL_HOST)).body.toString(), 'down body');
+    assert.equal((await stored('/down-sie', {}, SIE_HOST)).body.toString(), 'sie body');
+    assert.equal((await stored('/down-none', {}, SIE_HOST)).body.toString(), 'none body');
     await failOrigin.close();
     await sieOrigin.close();
 
