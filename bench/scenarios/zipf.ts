@@ -75,7 +75,7 @@ async function phase(o: BenchOptions, target: RunningTarget, origin: RunningTarg
     try {
       if (target.storedBytes !== undefined) samples.push(await target.storedBytes());
     } catch {
-      // a sample that fails (the target is busy) is left out; the row shows how many were taken
+      // a sample that fails (the target is busy) is left out of the mean and max
     }
   };
   const timer = setInterval(() => void sample(), STORED_SAMPLE_MS);

@@ -7,8 +7,8 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { waitFor200 } from '../lib/http-probe.js';
 import { BENCH_HOST, freePort } from '../lib/ports.js';
 import { commandLine, spawnTracked, stopTracked } from '../lib/processes.js';

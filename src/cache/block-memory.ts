@@ -1,8 +1,8 @@
 /**
  * @module cache/block-memory
  * A per-worker LRU of verified, committed blocks kept in memory, for bodies the hot tier does not take (over
- * <HotObjectMaxSize>): a block served from here is copied once (memory to socket) instead of read from its file
- * and copied again, which is what nginx and Varnish cost on large hits. A block enters on its second read while it
+ * <HotObjectMaxSize>): a block served from here is copied once (memory to socket, as Varnish serves from malloc)
+ * instead of read from its file (a copy out of the page cache) and copied again. A block enters on its second read while it
  * is still remembered as read once, so a body streamed once does not push out blocks that are read again.
  * Coherence needs no messages: an entry is found by block id and must match the crc32 and length the reader's
  * own index record lists. A block freed and rewritten for another object carries that object's checksum, so the

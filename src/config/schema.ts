@@ -244,7 +244,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     max: 16 * M,
     field: 'server.memory.hotObjectMaxBytes',
-    doc: "Flint's own: only bodies up to this size enter the hot tier (ContentMemoryRatio), whole, on their first hit (read before the first byte is sent); larger ones are kept by block from the second read of a block. Served from memory, a 1 MiB hit costs about two thirds of the CPU of one read from the block files (bench/README.md).",
+    doc: "Flint's own: only bodies up to this size enter the hot tier (ContentMemoryRatio), whole, on their first hit (read before the first byte is sent); larger ones are kept by block from the second read of a block. Served from memory, a 1 MiB hit costs about three quarters of the CPU of one read from the block files (bench/README.md).",
   },
   // ---- config history (ops-purge)
   {
