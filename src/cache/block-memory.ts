@@ -2,8 +2,9 @@
  * @module cache/block-memory
  * A per-worker LRU of verified, committed blocks kept in memory, for bodies the hot tier does not take (over
  * <HotObjectMaxSize>): a block served from here is copied once (memory to socket, as Varnish serves from malloc)
- * instead of read from its file (a copy out of the page cache) and copied again. A block enters on its second read while it
- * is still remembered as read once, so a body streamed once does not push out blocks that are read again.
+ * instead of read from its file (a copy out of the page cache) and copied again. A block enters on its second read
+ * while it is still remembered as read once (read straight into the buffer it is kept in), so a body streamed once
+ * does not push out blocks that are read again.
  * Coherence needs no messages: an entry is found by block id and must match the crc32 and length the reader's
  * own index record lists. A block freed and rewritten for another object carries that object's checksum, so the
  * old bytes are never served for it; a reader of the old record (a client finishing a replaced body) may still get
@@ -55,23 +56,29 @@ export class BlockMemory {
   }
 
   /**
-   * Offers the verified bytes of block `id` (a view of a read buffer that will be reused: copied when kept). Kept
-   * on its second offer with the same checksum, evicting the least recently used blocks to stay within the budget.
+   * Records a read of block `id` that get() did not answer. True when this read should keep it: its second read
+   * with the same checksum (the caller then reads into a buffer of its own and hands it to keep()).
    */
-  offer(id: number, crc: number, data: Buffer): void {
-    if (data.length > this.#maxBytes) return;
-    if (this.#seen.get(id) !== crc) {
+  noteRead(id: number, crc: number, length: number): boolean {
+    if (length > this.#maxBytes) return false;
+    if (this.#seen.get(id) === crc) {
       this.#seen.delete(id);
-      this.#seen.set(id, crc);
-      if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value as number);
-      return;
+      return true;
     }
     this.#seen.delete(id);
+    this.#seen.set(id, crc);
+    if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value as number);
+    return false;
+  }
+
+  /**
+   * Keeps the verified bytes of block `id`; `data` becomes the memory's (never written again by anyone). Evicts the
+   * least recently used blocks to stay within the budget.
+   */
+  keep(id: number, crc: number, data: Buffer): void {
     this.#drop(id);
-    const copy = Buffer.allocUnsafeSlow(data.length);
-    data.copy(copy);
-    this.#entries.set(id, { crc, data: copy });
-    this.#bytes += copy.length;
+    this.#entries.set(id, { crc, data });
+    this.#bytes += data.length;
     for (const [oldest] of this.#entries) {
       if (this.#bytes <= this.#maxBytes) break;
       this.#drop(oldest);

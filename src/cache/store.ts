@@ -149,13 +149,15 @@ export class CacheStore {
 
   /**
    * The bytes of a committed block: from this worker's block memory when it holds them with this checksum, else
-   * readVerified (into `scratch`), offered to the memory. The result is valid until `scratch` is reused.
+   * readVerified, into `scratch` or, on the read that makes the memory keep the block, into a buffer of its own.
+   * The result is valid until `scratch` is reused.
    */
   async readCommitted(blockId: number, blockLength: number, crc: number, scratch: Buffer, stillOwned: () => boolean): Promise<Buffer> {
     const held = this.memory.get(blockId, crc, blockLength);
     if (held !== undefined) return held;
-    const data = await this.readVerified(blockId, blockLength, crc, scratch, stillOwned);
-    this.memory.offer(blockId, crc, data);
+    if (!this.memory.noteRead(blockId, crc, blockLength)) return this.readVerified(blockId, blockLength, crc, scratch, stillOwned);
+    const data = await this.readVerified(blockId, blockLength, crc, Buffer.allocUnsafeSlow(blockLength), stillOwned);
+    this.memory.keep(blockId, crc, data);
     return data;
   }
 
