@@ -8,8 +8,9 @@
  * Size classes: a body of at most 3/4 of a block is stored whole in one smaller slot, the smallest that holds it of
  * blockSize/2, /4, /8 ... (classes 1, 2, 3 ...) and 3/4, 3/8, 3/16 ... of a block (classes THREE_QUARTER_BASE,
  * +1, +2 ...; only slots of whole pages), never below MIN_SLOT_BYTES. So a 20 KiB object costs 24 KiB of the disk
- * and of the quota, not a whole 1 MiB block: slots are 1.5x or 1.33x apart, and a body wastes at most a third of its
- * slot (a quarter on average in the zipf bench, half with only the powers of two). A block id carries its class:
+ * and of the quota, not a whole 1 MiB block: slots are 1.5x or 1.33x apart, so a body of at least MIN_SLOT_BYTES
+ * wastes at most a third of its slot (in the zipf bench's size mix, slots charge 1.24x the bodies' bytes, the 4 KiB
+ * slots of 1-4 KiB bodies included; bench/README.md). A block id carries its class:
  * id = class * CLASS_SPAN + n. Class 0 (whole blocks) keeps the ids and file names of caches written before classes
  * existed (`blocks-<n>.dat`); class c lives in `blocks-c<c>-<n>.dat`. Every file holds about 1 GiB of slots by
  * default (BLOCKS_PER_FILE whole blocks).
