@@ -740,11 +740,54 @@ export class CacheIndex {
     return cleared;
   }
 
-  /** Live fill leases (for /stats). */
-  fillCount(now: number): number {
-    let count = 0;
-    for (const { value } of this.#fills.getRange()) if (value.until > now) count++;
-    return count;
+  /**
+   * The fill table for /stats: `inProgress`, live leases of fills; `records`, every record (live leases,
+   * hit-for-pass markers, and expired ones sweepFills has not reached yet).
+   */
+  fillCounts(now: number): { inProgress: number; records: number } {
+    let inProgress = 0;
+    let records = 0;
+    for (const { value } of this.#fills.getRange()) {
+      records++;
+      if (value.state === 'filling' && value.until > now) inProgress++;
+    }
+    return { inProgress, records };
+  }
+
+  /**
+   * Removes fill records that nobody will finish or need again: hit-for-pass markers past their expiry, and leases
+   * past their expiry whose owner process is gone (the blocks they wrote go back to the free list). Without it every
+   * distinct URL that once answered uncacheable would keep a record for good, and a fill cut by a killed worker
+   * that nobody asks for again would keep its blocks. A live owner's expired lease stays: the owner may be slow,
+   * not dead, and a takeover (acquireLease) is the only way to end it. Reads at most `limit` records after `after`
+   * (null: from the first), then removes what it found in one transaction, checking each record again there.
+   * Returns the key to resume after (null: the scan reached the end) and how many records it removed.
+   */
+  sweepFills(after: Buffer | null, limit: number, now: number, isAlive: (pid: number) => boolean): { next: Buffer | null; removed: number } {
+    const sweepable = (record: FillRecord): boolean => record.until <= now && (record.state === 'uncacheable' || !isAlive(record.pid));
+    const found: Buffer[] = [];
+    let last: Buffer | null = null;
+    let read = 0;
+    for (const { key, value } of this.#fills.getRange(after === null ? { limit } : { start: after, limit: limit + 1 })) {
+      if (after !== null && key.equals(after)) continue; // the range starts at `after` itself, if it is still there
+      if (read === limit) break;
+      read++;
+      last = key;
+      if (sweepable(value)) found.push(Buffer.from(key));
+    }
+    let removed = 0;
+    if (found.length > 0) {
+      this.#root.transactionSync(() => {
+        for (const hash of found) {
+          const current = this.#fills.get(hash);
+          if (current === undefined || !sweepable(current)) continue;
+          this.#releaseBlocks(current.blocks, now);
+          this.#removeFill(hash, current);
+          removed++;
+        }
+      });
+    }
+    return { next: read === limit && last !== null ? Buffer.from(last) : null, removed };
   }
 
   /** Removes stale reader slots of dead processes (spikes.md item 2: they pin old pages and grow the file). */

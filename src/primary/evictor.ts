@@ -2,7 +2,8 @@
  * @module primary/evictor
  * The one evictor of the cluster: every EVICT_INTERVAL_MS it checks each disk's usage against <HighWater> and, when
  * above, deletes least-recently-used objects until usage is under <LowWater> (cache/eviction.ts chooses). Also
- * clears LMDB reader slots left by dead workers (spikes.md item 2). Keeps the cache numbers /stats shows.
+ * sweeps the fill table (expired hit-for-pass markers, leases of dead workers: CacheIndex.sweepFills) and clears
+ * LMDB reader slots left by dead workers (spikes.md item 2). Keeps the cache numbers /stats shows.
  * Runs only in the primary.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -11,12 +12,18 @@ import type { Config } from '../config/types.js';
 import { CacheIndex } from '../cache/index.js';
 import { bytesToFree, chooseVictims } from '../cache/eviction.js';
 import type { DiskUsage } from '../cache/eviction.js';
+import { isProcessAlive } from '../cache/store.js';
 import type { Logger } from '../log.js';
 
 const EVICT_INTERVAL_MS = 1000;
 const READER_CHECK_MS = 30_000;
 /** Victims removed per write transaction: about a millisecond of holding the lock fills wait for. */
 const EVICT_BATCH = 32;
+/**
+ * Fill records read per step of a sweep (a few milliseconds); the primary's event loop runs between steps, and a
+ * sweep walks the whole table once per EVICT_INTERVAL_MS.
+ */
+const SWEEP_CHUNK = 1000;
 
 const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
 
@@ -46,6 +53,8 @@ export interface DiskStats {
   readonly usedBytes: number;
   readonly limitBytes: number;
   readonly fillsInProgress: number;
+  /** Every record of the fill table: fills in progress, hit-for-pass markers, expired ones not yet swept. */
+  readonly fillRecords: number;
   readonly evictedObjects: number;
   readonly evictedBytes: number;
 }
@@ -64,6 +73,8 @@ export class Evictor {
   #config: Config;
   #timer: NodeJS.Timeout | null = null;
   #readerTimer: NodeJS.Timeout | null = null;
+  #sweeping = false;
+  #closed = false;
 
   /** Opens every disk's index (wiping a disk whose contents predate an OS reboot) and discards stale fills. */
   constructor(config: Config, log: Logger) {
@@ -88,7 +99,10 @@ export class Evictor {
   }
 
   start(): void {
-    this.#timer = setInterval(() => this.runOnce(), EVICT_INTERVAL_MS);
+    this.#timer = setInterval(() => {
+      this.runOnce();
+      void this.sweepFills();
+    }, EVICT_INTERVAL_MS);
     this.#timer.unref();
     this.#readerTimer = setInterval(() => this.readerCheck(), READER_CHECK_MS);
     this.#readerTimer.unref();
@@ -122,6 +136,35 @@ export class Evictor {
     }
   }
 
+  /**
+   * One walk over every disk's fill table, in steps of SWEEP_CHUNK records (CacheIndex.sweepFills); a walk still
+   * running when the next is due makes that one a no-op.
+   */
+  async sweepFills(): Promise<void> {
+    if (this.#sweeping) return;
+    this.#sweeping = true;
+    try {
+      for (const disk of this.#disks) {
+        let after: Buffer | null = null;
+        let removed = 0;
+        try {
+          do {
+            if (this.#closed) return; // the index closes while a walk waits between steps
+            const step = disk.index.sweepFills(after, SWEEP_CHUNK, Date.now(), isProcessAlive);
+            removed += step.removed;
+            after = step.next;
+            if (after !== null) await new Promise((resolve) => setImmediate(resolve));
+          } while (after !== null);
+        } catch (error) {
+          this.#log.error({ event: 'cache.fill_sweep_failed', disk: disk.path, err: (error as Error).message }, 'sweeping the fill table failed');
+        }
+        if (removed > 0) this.#log.debug({ event: 'cache.fills_swept', disk: disk.path, records: removed }, 'removed expired fill records');
+      }
+    } finally {
+      this.#sweeping = false;
+    }
+  }
+
   /** Clears reader slots of dead processes; call on every worker exit too. */
   readerCheck(): void {
     for (const disk of this.#disks) {
@@ -135,15 +178,19 @@ export class Evictor {
 
   stats(): DiskStats[] {
     const now = Date.now();
-    return this.#disks.map((disk) => ({
-      path: disk.path,
-      objects: disk.index.objectCount(),
-      usedBytes: disk.index.usedBytes(),
-      limitBytes: this.#usage(disk).limitBytes,
-      fillsInProgress: disk.index.fillCount(now),
-      evictedObjects: disk.evictedObjects,
-      evictedBytes: disk.evictedBytes,
-    }));
+    return this.#disks.map((disk) => {
+      const fills = disk.index.fillCounts(now);
+      return {
+        path: disk.path,
+        objects: disk.index.objectCount(),
+        usedBytes: disk.index.usedBytes(),
+        limitBytes: this.#usage(disk).limitBytes,
+        fillsInProgress: fills.inProgress,
+        fillRecords: fills.records,
+        evictedObjects: disk.evictedObjects,
+        evictedBytes: disk.evictedBytes,
+      };
+    });
   }
 
   /** Evictions since start, all disks: cheap (no index scan), for the per-second stats samples. */
@@ -158,6 +205,7 @@ export class Evictor {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     if (this.#readerTimer !== null) clearInterval(this.#readerTimer);
     await Promise.all(this.#disks.map((d) => d.index.close()));

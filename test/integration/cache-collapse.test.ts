@@ -103,4 +103,19 @@ describe('collapsed forwarding (2 workers)', () => {
     assert.equal(records.length, 21);
     assert.equal(records[20]?.cacheResult, 'PASS', JSON.stringify(records[20]));
   });
+
+  test('hit-for-pass markers of 30 distinct uncacheable URLs leave the index once they expire', async () => {
+    for (let i = 0; i < 30; i++) {
+      routes[`/u/${i}`] = (_req, res) => {
+        res.writeHead(200, { 'content-length': '2', 'cache-control': 'private' });
+        res.end('ok');
+      };
+    }
+    const records = async (): Promise<number> => (await flint.stats()).cache.disks.reduce((sum, d) => sum + d.fillRecords, 0);
+    const before = await records();
+    for (let i = 0; i < 30; i++) assert.equal((await request({ port, path: `/u/${i}`, host: HOST })).status, 200);
+    assert.ok((await records()) >= before + 30, 'one marker per URL while they pass');
+    // Markers live 10 s (HIT_FOR_PASS_MS); the primary sweeps the fill table every second.
+    await waitFor('the markers swept', async () => ((await records()) === 0 ? true : undefined), 20_000);
+  });
 });

@@ -1,0 +1,84 @@
+/**
+ * CacheIndex.sweepFills on a real LMDB file: which fill records go (expired hit-for-pass markers, expired leases
+ * of dead processes, whose blocks return to the free list), which stay (live markers, live owners' leases even
+ * when expired), and a walk in steps over more records than one step reads.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CacheIndex } from '../../src/cache/index.js';
+import type { FillRecord } from '../../src/cache/index.js';
+import { isProcessAlive } from '../../src/cache/store.js';
+
+/** The pid of a process that has exited (and been reaped). */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  assert.equal(child.status, 0);
+  return child.pid as number;
+}
+
+const hashOf = (name: string): Buffer => createHash('sha256').update(name).digest().subarray(0, 16);
+
+function fill(pid: number, until: number, state: FillRecord['state'], blocks: number[] = []): FillRecord {
+  return { id: `f${Math.random()}`, pid, until, state, status: 0, headers: null, timing: null, size: -1, blockSize: 4096, blocks, crcs: blocks.map(() => 0) };
+}
+
+async function withIndex(run: (index: CacheIndex) => Promise<void> | void): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'flint-sweep-'));
+  const index = new CacheIndex(dir);
+  try {
+    await run(index);
+  } finally {
+    await index.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a sweep removes expired markers and dead owners\' expired leases (freeing their blocks), and keeps the rest', async () => {
+  await withIndex((index) => {
+    const now = Date.now();
+    const dead = deadPid();
+    const alive = (): boolean => true;
+    const blocks = index.allocateBlocks(2, 0, now, 0) as number[];
+    const records: Array<[string, FillRecord]> = [
+      ['marker-expired', fill(process.pid, now - 1, 'uncacheable')],
+      ['marker-live', fill(process.pid, now + 10_000, 'uncacheable')],
+      ['lease-dead-expired', fill(dead, now - 1, 'filling', blocks)],
+      ['lease-dead-live', fill(dead, now + 10_000, 'filling')],
+      ['lease-alive-expired', fill(process.pid, now - 1, 'filling')],
+    ];
+    for (const [name, record] of records) assert.equal(index.acquireLease(hashOf(name), record, now - 5_000, alive).acquired, true);
+    assert.deepEqual(index.fillCounts(now), { inProgress: 1, records: 5 });
+
+    const swept = index.sweepFills(null, 1000, now, isProcessAlive);
+    assert.deepEqual(swept, { next: null, removed: 2 });
+    const left = records.map(([name]) => name).filter((name) => index.getFill(hashOf(name)) !== undefined);
+    assert.deepEqual(left, ['marker-live', 'lease-dead-live', 'lease-alive-expired']);
+    // The dead fill's blocks are free again: the next allocation gets them back rather than new ids.
+    assert.deepEqual(index.allocateBlocks(2, 0, now, 0)?.sort(), [...blocks].sort());
+  });
+});
+
+test('a sweep over more records than one step reads walks them in steps and removes them all', async () => {
+  await withIndex((index) => {
+    const now = Date.now();
+    for (let i = 0; i < 2500; i++) index.acquireLease(hashOf(`u${i}`), fill(process.pid, now - 1, 'uncacheable'), now - 5_000, () => true);
+    assert.equal(index.fillCounts(now).records, 2500);
+    let after: Buffer | null = null;
+    let steps = 0;
+    let removed = 0;
+    do {
+      const step = index.sweepFills(after, 1000, now, isProcessAlive);
+      removed += step.removed;
+      after = step.next;
+      steps++;
+    } while (after !== null && steps < 10);
+    assert.equal(removed, 2500);
+    assert.equal(steps, 3);
+    assert.equal(index.fillCounts(now).records, 0);
+  });
+});
