@@ -28,6 +28,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLASS_SPAN } from './blocks.js';
 import { currentAge } from './freshness.js';
+import { keyHash } from './key.js';
 import type { StoredTiming } from './freshness.js';
 
 /** Everything known about one stored response. Times are ms since epoch unless named `...Sec`. */
@@ -576,11 +577,18 @@ export class CacheIndex {
     return freed;
   }
 
-  /** Inside a write transaction: deletes the object's records and releases its blocks; returns its stored bytes. */
+  /**
+   * Inside a write transaction: deletes the object's records and releases its blocks; returns its stored bytes.
+   * The URL's Vary names go with its last variant (else every evicted URL that had a Vary would leave them).
+   */
   #removeInTxn(objectHash: Buffer, meta: ObjectMeta, now: number): number {
     this.#releaseBlocks(meta.blocks, now);
     this.#objects.remove(objectHash);
     this.#keys.remove(meta.key);
+    const primary = meta.key.slice(0, meta.key.indexOf('\0'));
+    let variantsLeft = false;
+    for (const _ of this.#keys.getKeys({ start: `${primary}\0`, end: `${primary}\u0001`, limit: 1 })) variantsLeft = true;
+    if (!variantsLeft) this.#vary.remove(keyHash(primary));
     const accessed = this.#atime.get(objectHash);
     if (accessed !== undefined) this.#lru.remove(lruKey(accessed, objectHash));
     this.#atime.remove(objectHash);

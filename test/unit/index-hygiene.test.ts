@@ -1,7 +1,8 @@
 /**
- * CacheIndex.sweepFills on a real LMDB file: which fill records go (expired hit-for-pass markers, expired leases
- * of dead processes, whose blocks return to the free list), which stay (live markers, live owners' leases even
- * when expired), and a walk in steps over more records than one step reads.
+ * Records the index must not keep for good, on a real LMDB file. CacheIndex.sweepFills: which fill records go
+ * (expired hit-for-pass markers, expired leases of dead processes, whose blocks return to the free list), which
+ * stay (live markers, live owners' leases even when expired), and a walk in steps over more records than one step
+ * reads. Removing a URL's last variant removes its Vary names.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheIndex } from '../../src/cache/index.js';
-import type { FillRecord } from '../../src/cache/index.js';
+import type { FillRecord, ObjectMeta } from '../../src/cache/index.js';
+import { keyHash, objectKey } from '../../src/cache/key.js';
 import { isProcessAlive } from '../../src/cache/store.js';
 
 /** The pid of a process that has exited (and been reaped). */
@@ -80,5 +82,31 @@ test('a sweep over more records than one step reads walks them in steps and remo
     assert.equal(removed, 2500);
     assert.equal(steps, 3);
     assert.equal(index.fillCounts(now).records, 0);
+  });
+});
+
+function meta(key: string): ObjectMeta {
+  const now = Date.now();
+  return {
+    key, status: 200, headers: [], size: 2, etag: null, lastModifiedMs: null, requestTime: now, responseTime: now, dateMs: null, ageHeaderSec: 0,
+    ttlSec: 60, staleWhileRevalidateSec: 0, staleIfErrorSec: 0, revalidate: 'normal', mustRevalidate: false, ttlSource: 'origin', extendedSec: 0,
+    inline: Buffer.from('ok'), blocks: [], blockSize: 4096, crcs: [], generation: 1,
+  };
+}
+
+test('a URL\'s Vary names stay while a variant is stored and go with its last one', async () => {
+  await withIndex(async (index) => {
+    const now = Date.now();
+    const primary = 'example.com\n/page';
+    const primaryHash = keyHash(primary);
+    const gzip = objectKey(primary, 'accept-encoding=gzip\n');
+    const plain = objectKey(primary, 'accept-encoding=\n');
+    for (const key of [gzip, plain]) assert.equal(await index.commit(keyHash(key), primaryHash, ['accept-encoding'], meta(key), null, now), 'stored');
+    assert.deepEqual(index.getVary(primaryHash), ['accept-encoding']);
+    index.remove(keyHash(gzip), now);
+    assert.deepEqual(index.getVary(primaryHash), ['accept-encoding'], 'one variant left');
+    index.remove(keyHash(plain), now);
+    assert.equal(index.getVary(primaryHash), undefined);
+    assert.equal(index.objectCount(), 0);
   });
 });
