@@ -3,7 +3,8 @@
  * A per-worker LRU of complete hot objects kept ready to send (STON keeps hot bodies resident too), so a hit on them
  * touches no LMDB page and does no I/O, and its body is copied once (memory to socket) instead of twice (block file
  * to memory, then to the socket). Bounded in bytes (<ContentMemoryRatio> shared by the workers, bodies up to
- * <HotObjectMaxSize>, 1 MiB by default). Coherence: an entry is trusted for at most HOT_RECHECK_MS after it was last
+ * <HotObjectMaxSize>, 1 MiB by default), each entry charged its body plus what its record and heads take in the
+ * heap (entryCharge). Coherence: an entry is trusted for at most HOT_RECHECK_MS after it was last
  * read from the index; after that the next hit goes through the index again (which refreshes the entry), so a
  * purge, expiry or replacement made by any worker is visible here within that delay. Entries touched by this
  * worker's own revalidations are dropped at once, and a management purge/expire drops matching entries in every
@@ -16,11 +17,30 @@ import { HotHead } from './hot-head.js';
 /** Longest time a hot entry is served without re-reading the index (documented coherence delay). */
 export const HOT_RECHECK_MS = 1000;
 
+/**
+ * Heap bytes of an entry besides its body and strings: the record, its map slots and the two head caches. Measured
+ * 1.4-1.7 KiB per entry of a 404 with six headers (heap growth over 100,000 puts); rounded up.
+ */
+const ENTRY_BASE_BYTES = 1536;
+
+/**
+ * What an entry counts against the budget: its body, plus its heap cost. Without the latter, bodiless responses
+ * (cached 404s, redirects) counted nothing, so a scan of distinct URLs could grow the tier until the worker ran
+ * out of heap. Strings are counted once for the record and twice more for the encoded heads.
+ */
+function entryCharge(meta: ObjectMeta, body: Buffer): number {
+  let chars = meta.key.length;
+  for (const text of meta.headers) chars += text.length;
+  return body.length + ENTRY_BASE_BYTES + 3 * chars;
+}
+
 export interface HotObject {
   readonly primary: string;
   readonly hex: string;
   readonly meta: ObjectMeta;
   readonly body: Buffer;
+  /** What it counts against the byte budget (entryCharge). */
+  readonly charge: number;
   /** When the entry was last confirmed against the index (ms). */
   readonly checkedAt: number;
   /** Its response heads, encoded for plain GET hits and for the 304 of a matching revalidation. */
@@ -49,6 +69,7 @@ export class HotTier {
     this.#maxObjectBytes = maxObjectBytes;
   }
 
+  /** What the entries count against the budget: bodies plus their heap cost (entryCharge). */
   get bytes(): number {
     return this.#bytes;
   }
@@ -82,14 +103,16 @@ export class HotTier {
   /** Adds or refreshes an entry, evicting the least recently used ones to stay within the byte budget. */
   put(primary: string, vary: readonly string[], hex: string, meta: ObjectMeta, body: Buffer, now: number): void {
     if (!this.admits(body.length)) return;
+    const charge = entryCharge(meta, body);
+    if (charge > this.#maxBytes) return;
     this.#remove(meta.key);
     this.#vary.set(primary, vary);
-    this.#entries.set(meta.key, { primary, hex, meta, body, checkedAt: now, head: new HotHead(), notModifiedHead: new HotHead() });
+    this.#entries.set(meta.key, { primary, hex, meta, body, charge, checkedAt: now, head: new HotHead(), notModifiedHead: new HotHead() });
     this.#byHex.set(hex, meta.key);
     let variants = this.#byPrimary.get(primary);
     if (variants === undefined) this.#byPrimary.set(primary, (variants = new Set()));
     variants.add(meta.key);
-    this.#bytes += body.length;
+    this.#bytes += charge;
     for (const [key] of this.#entries) {
       if (this.#bytes <= this.#maxBytes) break;
       this.#remove(key);
@@ -142,6 +165,6 @@ export class HotTier {
       this.#byPrimary.delete(entry.primary);
       this.#vary.delete(entry.primary);
     }
-    this.#bytes -= entry.body.length;
+    this.#bytes -= entry.charge;
   }
 }

@@ -1,0 +1,44 @@
+/**
+ * HotTier's byte budget (pipeline/hot-tier.ts): entries count their heap cost as well as their bodies, so bodiless
+ * responses cannot grow the tier without bound, and the least recently used entries go first.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ObjectMeta } from '../../src/cache/index.js';
+import { HotTier } from '../../src/pipeline/hot-tier.js';
+
+function meta(i: number, size: number): ObjectMeta {
+  return {
+    key: `example.com\n/missing/${i}\0`, status: 404, headers: ['content-type', 'text/html', 'cache-control', 'max-age=60'], size, etag: null,
+    lastModifiedMs: null, requestTime: 0, responseTime: 0, dateMs: null, ageHeaderSec: 0, ttlSec: 60, staleWhileRevalidateSec: 0, staleIfErrorSec: 0,
+    revalidate: 'normal', mustRevalidate: false, ttlSource: 'origin', extendedSec: 0, inline: Buffer.alloc(size), blocks: [], blockSize: 4096, crcs: [], generation: 1,
+  };
+}
+
+function put(hot: HotTier, i: number, size: number, now = 0): void {
+  const m = meta(i, size);
+  hot.put(`example.com\n/missing/${i}`, [], i.toString(16).padStart(32, '0'), m, Buffer.alloc(size), now);
+}
+
+test('bodiless entries are charged their heap cost: 10,000 cached 404s stay within a 1 MiB budget', () => {
+  const budget = 1 << 20;
+  const hot = new HotTier(budget, 1 << 20);
+  for (let i = 0; i < 10_000; i++) put(hot, i, 0);
+  assert.ok(hot.bytes <= budget, `${hot.bytes} bytes charged`);
+  assert.ok(hot.size > 100 && hot.size < 1000, `${hot.size} entries held (about 1.5-2 KiB each)`);
+  // The newest are the ones held.
+  assert.notEqual(hot.lookup('example.com\n/missing/9999', [], 0), undefined);
+  assert.equal(hot.lookup('example.com\n/missing/0', [], 0), undefined);
+});
+
+test('the charge of an entry is given back when it is dropped or replaced', () => {
+  const hot = new HotTier(1 << 20, 1 << 20);
+  put(hot, 1, 1000);
+  const one = hot.bytes;
+  assert.ok(one > 1000);
+  put(hot, 1, 1000);
+  assert.equal(hot.bytes, one, 'replacing an entry does not count it twice');
+  hot.invalidate((1).toString(16).padStart(32, '0'));
+  assert.equal(hot.bytes, 0);
+  assert.equal(hot.size, 0);
+});
