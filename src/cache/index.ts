@@ -12,7 +12,8 @@
  *   atime    object hash -> access time (ms)                   where an object sits in `lru`
  *   free     block id (uint32) -> release time (ms)            released blocks, reusable after a grace period
  *                                                              (ids carry their size class, cache/blocks.ts)
- *   state    'nextBlock[:class]' | 'usedBytes' | 'bootId'      next never-used block per size class, ...
+ *   state    'nextBlock[:class]' | 'usedBytes' | 'usageRule'   next never-used block per size class, bytes counted
+ *                                                              against the quota (storedBytes), which rule counted them
  *   hits     object hash -> hit count                          for the inspector; added in the batched touches
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
  * (>= nextBlock)}; `objects` points only at blocks whose bytes were fully written before the record was committed;
@@ -166,12 +167,25 @@ export const MAX_OBJECT_KEY_BYTES = 1978 - 32;
 /** Marks a block a partial object does not have yet. */
 export const ABSENT_BLOCK = -1;
 
-/** Body bytes an object accounts for on disk (present blocks only). */
+/**
+ * What an object counts against its disk's quota besides its body: its index records (the metadata record with its
+ * headers, the key string, its place in the LRU order), about a kilobyte on index pages. Without it a bodiless
+ * object (a cached 404, a redirect) counted nothing, and a quota did not bound the index.
+ */
+export const INDEX_RECORD_BYTES = 1024;
+
+/**
+ * The rule usedBytes is counted by; an index counted by another (an older Flint) is recounted when opened
+ * (CacheIndex.recountUsage). 2: bodies + INDEX_RECORD_BYTES per object (1 counted bodies only).
+ */
+const USAGE_RULE = 2;
+
+/** Bytes an object accounts for on disk: its body (present blocks only) and its index records. */
 export function storedBytes(meta: Pick<ObjectMeta, 'inline' | 'blocks' | 'blockSize'>): number {
-  if (meta.inline !== null) return meta.inline.length;
+  if (meta.inline !== null) return meta.inline.length + INDEX_RECORD_BYTES;
   let present = 0;
   for (const id of meta.blocks) if (id !== ABSENT_BLOCK) present++;
-  return present * meta.blockSize;
+  return present * meta.blockSize + INDEX_RECORD_BYTES;
 }
 
 /** Whether two records describe the same representation (so blocks of one may complete the other). */
@@ -714,6 +728,24 @@ export class CacheIndex {
       out.push({ hash, meta, fill: this.#fills.get(hash), lastAccessMs: this.#atime.get(hash), hits: this.#hits.get(hash) ?? 0 });
     }
     return out;
+  }
+
+  /**
+   * Recounts usedBytes from every stored object when it was counted by another rule than this Flint's (USAGE_RULE),
+   * so an index written by an older version is neither over- nor under-counted; one pass over the objects, at
+   * startup, before any worker writes. Returns whether the count of stored objects changed (false for a new index).
+   */
+  recountUsage(): boolean {
+    if (this.#state.get('usageRule') === USAGE_RULE) return false;
+    let changed = false;
+    this.#root.transactionSync(() => {
+      let used = 0;
+      for (const { value } of this.#objects.getRange()) used += storedBytes(value);
+      changed = used !== this.usedBytes();
+      this.#state.put('usedBytes', used);
+      this.#state.put('usageRule', USAGE_RULE);
+    });
+    return changed;
   }
 
   /** Bytes used by committed objects. */

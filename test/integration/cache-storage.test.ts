@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { INDEX_RECORD_BYTES } from '../../src/cache/index.js';
 import { FlintProcess, serverXml, sleep, vhostXml } from '../helpers/flint.js';
 import { TestOrigin } from '../helpers/origin.js';
 import { freePort } from '../helpers/ports.js';
@@ -53,9 +54,9 @@ function startStorageFlint(port: number, origin: TestOrigin, disk: (path: string
 test('eviction: over HighWater the least recently used objects go until LowWater', async () => {
   const origin = await cacheableOrigin();
   const port = await freePort();
-  const flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="8M">${path}</Disk><HighWater>80</HighWater><LowWater>50</LowWater>`);
+  const flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="8M">${path}</Disk><HighWater>80</HighWater><LowWater>51</LowWater>`);
   try {
-    // o1..o6 fill 6 of 8 MiB (75%: below HighWater). Access times are kept in ms, so order is exact.
+    // Each object counts its 1 MiB block and INDEX_RECORD_BYTES. o1..o6 fill 6 of 8 MiB (75%: below HighWater). Access times are kept in ms, so order is exact.
     for (let i = 1; i <= 6; i++) {
       assert.equal((await request({ port, path: `/o${i}` })).status, 200);
       await sleep(20);
@@ -65,7 +66,7 @@ test('eviction: over HighWater the least recently used objects go until LowWater
     await request({ port, path: '/o2' });
     await sleep(1500);
     assert.equal((await flint.stats()).cache.disks[0]?.evictedObjects, 0);
-    // o7 brings the disk to 7 MiB (87.5% > 80%): the evictor frees down to 50% (4 MiB) -> o3, o4, o5 go.
+    // o7 brings the disk to 7 MiB (87.5% > 80%): the evictor frees down to 51% (4.08 MiB) -> o3, o4, o5 go.
     await request({ port, path: '/o7' });
     const deadline = Date.now() + 10_000;
     let disk = (await flint.stats()).cache.disks[0];
@@ -74,7 +75,7 @@ test('eviction: over HighWater the least recently used objects go until LowWater
       disk = (await flint.stats()).cache.disks[0];
     }
     assert.equal(disk?.evictedObjects, 3);
-    assert.ok((disk?.usedBytes ?? Infinity) <= 4 * 1024 * KiB, `used ${disk?.usedBytes} bytes`);
+    assert.equal(disk?.usedBytes, 4 * (1024 * KiB + INDEX_RECORD_BYTES));
     const before = origin.seen.length;
     for (const kept of ['/o1', '/o2', '/o6', '/o7']) {
       const res = await request({ port, path: kept });
@@ -87,6 +88,30 @@ test('eviction: over HighWater the least recently used objects go until LowWater
       assert.deepEqual(res.body, bodyFor(evicted));
       assert.equal(seenCount(origin, evicted), 2, `${evicted} was evicted and refetched`);
     }
+  } finally {
+    await flint.stop();
+    await origin.close();
+  }
+});
+
+test('bodiless objects count their index records against the quota: 1,200 cached 404s under a 1 MiB quota are evicted', async () => {
+  const origin = await TestOrigin.start((_req, res) => {
+    res.writeHead(404, { 'cache-control': 'max-age=3600', 'content-length': '0' });
+    res.end();
+  });
+  const port = await freePort();
+  const flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="1M">${path}</Disk><HighWater>80</HighWater><LowWater>50</LowWater>`);
+  try {
+    for (let i = 0; i < 1200; i++) assert.equal((await request({ port, path: `/gone/${i}` })).status, 404);
+    assert.match(String((await request({ port, path: '/gone/1199' })).headers['cache-status']), /hit/, 'a 404 is stored');
+    // Counted at INDEX_RECORD_BYTES each, 1,200 objects are 1,200 KiB: the evictor (once a second) takes the disk
+    // back under HighWater (819 objects) each time it is over, down to LowWater (512).
+    let disk = (await flint.stats()).cache.disks[0];
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && (disk?.objects ?? Infinity) > 819; await sleep(100)) {
+      disk = (await flint.stats()).cache.disks[0];
+    }
+    assert.ok((disk?.objects ?? Infinity) <= 819 && (disk?.usedBytes ?? Infinity) <= 819 * INDEX_RECORD_BYTES, JSON.stringify(disk));
+    assert.equal((disk?.objects ?? 0) + (disk?.evictedObjects ?? 0), 1200, JSON.stringify(disk));
   } finally {
     await flint.stop();
     await origin.close();
@@ -269,7 +294,7 @@ test('size classes: a body of at most 3/4 of a block is stored in the smallest s
   // 40 x 20 KiB in 24 KiB slots (3/4 of 32 KiB), 60 KiB in 64 KiB, 300 KiB in 384 KiB (3/4 of 512 KiB), 900 KiB in a
   // whole 1 MiB block: 2.4 MiB. With a whole block each the 43 objects would need 43 MiB of an 8 MiB quota.
   const paths = [...Array.from({ length: 40 }, (_, i) => `/s${i}`), '/m0', '/l0', '/x0'];
-  const expectedBytes = 40 * 24 * KiB + 64 * KiB + 384 * KiB + 1024 * KiB;
+  const expectedBytes = 40 * 24 * KiB + 64 * KiB + 384 * KiB + 1024 * KiB + paths.length * INDEX_RECORD_BYTES;
   try {
     for (const path of paths) assert.deepEqual((await request({ port, path })).body, bodyOf(path), `${path} on its miss`);
     let disk = (await flint.stats()).cache.disks[0];
@@ -318,7 +343,7 @@ test('a cache at its quota keeps storing new objects while the blocks it just ev
     for (const path of ['/q11', '/q12']) assert.equal(seenCount(origin, path), 1, `${path} is a hit`);
     const disk = (await flint.stats()).cache.disks[0];
     assert.ok((disk?.evictedObjects ?? 0) >= 8, `evicted ${disk?.evictedObjects}`);
-    assert.ok((disk?.usedBytes ?? Infinity) <= 4 * 1024 * KiB, `used ${disk?.usedBytes} bytes`);
+    assert.ok((disk?.usedBytes ?? Infinity) <= 4 * (1024 * KiB + INDEX_RECORD_BYTES), `used ${disk?.usedBytes} bytes`);
     assert.deepEqual(flint.logs.filter((l) => l.event === 'cache.storage_degraded'), [], 'never degraded to pass-through');
   } finally {
     await flint.stop();

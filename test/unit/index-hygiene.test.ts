@@ -2,7 +2,8 @@
  * Records the index must not keep for good, on a real LMDB file. CacheIndex.sweepFills: which fill records go
  * (expired hit-for-pass markers, expired leases of dead processes, whose blocks return to the free list), which
  * stay (live markers, live owners' leases even when expired), and a walk in steps over more records than one step
- * reads. Removing a URL's last variant removes its Vary names.
+ * reads. Removing a URL's last variant removes its Vary names. An index counted by the older rule (bodies only) is
+ * recounted when opened.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CacheIndex } from '../../src/cache/index.js';
+import { open } from 'lmdb';
+import { CacheIndex, INDEX_RECORD_BYTES } from '../../src/cache/index.js';
 import type { FillRecord, ObjectMeta } from '../../src/cache/index.js';
 import { keyHash, objectKey } from '../../src/cache/key.js';
 import { isProcessAlive } from '../../src/cache/store.js';
@@ -29,11 +31,11 @@ function fill(pid: number, until: number, state: FillRecord['state'], blocks: nu
   return { id: `f${Math.random()}`, pid, until, state, status: 0, headers: null, timing: null, size: -1, blockSize: 4096, blocks, crcs: blocks.map(() => 0) };
 }
 
-async function withIndex(run: (index: CacheIndex) => Promise<void> | void): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'flint-sweep-'));
+async function withIndex(run: (index: CacheIndex, dir: string) => Promise<void> | void): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'flint-index-'));
   const index = new CacheIndex(dir);
   try {
-    await run(index);
+    await run(index, dir);
   } finally {
     await index.close();
     rmSync(dir, { recursive: true, force: true });
@@ -108,5 +110,31 @@ test('a URL\'s Vary names stay while a variant is stored and go with its last on
     index.remove(keyHash(plain), now);
     assert.equal(index.getVary(primaryHash), undefined);
     assert.equal(index.objectCount(), 0);
+  });
+});
+
+test('an index whose usage was counted by the older rule (bodies only) is recounted when opened, once', async () => {
+  await withIndex(async (index, dir) => {
+    const now = Date.now();
+    assert.equal(index.recountUsage(), false, 'a new index has nothing to recount');
+    for (const key of ['a', 'b', 'c'].map((p) => objectKey(`example.com\n/${p}`, ''))) await index.commit(keyHash(key), keyHash(key), [], meta(key), null, now);
+    const counted = 3 * (2 + INDEX_RECORD_BYTES);
+    assert.equal(index.usedBytes(), counted);
+    await index.close();
+    // What an older Flint left: bodies only, and no rule marker.
+    const env = open({ path: join(dir, 'index.lmdb'), noSubdir: true, maxDbs: 16 });
+    const state = env.openDB({ name: 'state' });
+    await state.put('usedBytes', 6);
+    await state.remove('usageRule');
+    await env.close();
+    const reopened = new CacheIndex(dir);
+    try {
+      assert.equal(reopened.usedBytes(), 6);
+      assert.equal(reopened.recountUsage(), true);
+      assert.equal(reopened.usedBytes(), counted);
+      assert.equal(reopened.recountUsage(), false, 'counted by this rule now');
+    } finally {
+      await reopened.close();
+    }
   });
 });
