@@ -183,7 +183,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 'bytes',
     min: 0,
     field: 'server.storage.disks[].quotaBytes',
-    doc: 'Most bytes the cache may keep on this disk; 0 = no quota (until the disk is full). An object counts the slot of its body and 1 KiB for its index records, so bodiless objects (cached 404s, redirects) count too.',
+    doc: 'Most bytes the cache may keep on this disk, at least one BlockSize; 0 = no quota (until the disk is full). An object counts the slot of its body and 1 KiB for its index records, so bodiless objects (cached 404s, redirects) count too.',
   },
   {
     path: 'Server/Cache/Storage/InlineMaxSize',

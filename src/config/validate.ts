@@ -778,7 +778,8 @@ class Validator {
 
   /** <Storage> and <BlockSize>; eviction runs from above HighWater down to LowWater, so LowWater < HighWater. */
   #readStorage(scope: Scope): StorageConfig {
-    const disks = this.#readDisks(scope);
+    const blockSizeBytes = this.one(scope, 'Server/Cache/BlockSize', SIZE);
+    const disks = this.#readDisks(scope, blockSizeBytes);
     const inlineMaxBytes = this.one(scope, 'Server/Cache/Storage/InlineMaxSize', SIZE);
     const problemsBefore = this.problems.length;
     const highWaterPercent = this.one(scope, 'Server/Cache/Storage/HighWater', INT);
@@ -795,7 +796,6 @@ class Validator {
         `${shown(low, lowWaterPercent)} must be below ${this.#missingWhere(scope, high)}, which is ${shown(high, highWaterPercent)}`,
       );
     }
-    const blockSizeBytes = this.one(scope, 'Server/Cache/BlockSize', SIZE);
     return { disks, blockSizeBytes, inlineMaxBytes, highWaterPercent, lowWaterPercent };
   }
 
@@ -825,7 +825,8 @@ class Validator {
     return roles;
   }
 
-  #readDisks(scope: Scope): DiskConfig[] {
+  /** The <Disk> elements; a quota must hold at least one block (a smaller one would be read as no limit at all). */
+  #readDisks(scope: Scope, blockSizeBytes: number): DiskConfig[] {
     const diskElements = childElements(childElements(childElements(scope.element, 'Cache')[0], 'Storage')[0], 'Disk');
     if (diskElements.length === 0) {
       const quota = this.one(scope, 'Server/Cache/Storage/Disk@Quota', SIZE);
@@ -836,6 +837,9 @@ class Validator {
       const diskScope: Scope = { file: scope.file, element, where: element.where, prefix: 'Server/Cache/Storage/Disk' };
       const diskPath = this.one(diskScope, 'Server/Cache/Storage/Disk', PATH);
       const quotaBytes = this.one(diskScope, 'Server/Cache/Storage/Disk@Quota', SIZE);
+      if (quotaBytes > 0 && quotaBytes < blockSizeBytes) {
+        this.#report(scope.file, `${element.where}@Quota`, `${quotaBytes} bytes is less than one block (BlockSize ${blockSizeBytes}): use 0 for no quota, or at least ${blockSizeBytes}`);
+      }
       if (element.text !== '' && disks.some((d) => d.path === diskPath)) {
         this.#report(scope.file, element.where, `${quote(element.text)} is listed twice (${diskPath})`);
       }

@@ -299,6 +299,9 @@ test('bad sizes', () => {
   assert.deepEqual(serverProblems('<Cache><Storage><Disk Quota="10X">/d</Disk></Storage></Cache>'), [
     'server.xml: Server/Cache/Storage/Disk@Quota: "10X" is not a valid size (bytes, or a whole number with K, M, G or T)',
   ]);
+  assert.deepEqual(serverProblems('<Cache><Storage><Disk Quota="512K">/d</Disk></Storage></Cache>'), [
+    'server.xml: Server/Cache/Storage/Disk@Quota: 524288 bytes is less than one block (BlockSize 1048576): use 0 for no quota, or at least 1048576',
+  ]);
   assert.deepEqual(serverProblems('<Cache><BlockSize>1.5M</BlockSize></Cache>'), [
     'server.xml: Server/Cache/BlockSize: "1.5M" is not a valid size (bytes, or a whole number with K, M, G or T)',
   ]);

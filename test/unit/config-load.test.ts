@@ -369,7 +369,7 @@ test('value formats: sizes, seconds, booleans and enums', () => {
   const server = `<Server>
     <Host><Log Level="WARN"/></Host>
     <Cache><CpuAffinity>false</CpuAffinity><ShutdownTimeout>0.25</ShutdownTimeout><BlockSize>64k</BlockSize>
-      <Storage><Disk Quota="1T">/a</Disk><Disk Quota="512">/b</Disk><Disk Quota="3m">/c</Disk></Storage></Cache>
+      <Storage><Disk Quota="1T">/a</Disk><Disk Quota="65536">/b</Disk><Disk Quota="3m">/c</Disk></Storage></Cache>
     <VHostDefault><Options><ServerHeader>off</ServerHeader><MaxRequestBodySize>2G</MaxRequestBodySize></Options>
       <OriginOptions><XFFClientIPOnly>True</XFFClientIPOnly><BalanceMode>session</BalanceMode><ReuseTimeout>.5</ReuseTimeout>
       <UserAgent>Flint/1.0 (+https://example.com)</UserAgent><MaxConnections>16</MaxConnections></OriginOptions></VHostDefault>
@@ -379,7 +379,7 @@ test('value formats: sizes, seconds, booleans and enums', () => {
   assert.equal(config.server.cpuAffinity, false);
   assert.equal(config.server.shutdownTimeoutMs, 250);
   assert.equal(config.server.storage.blockSizeBytes, 65536);
-  assert.deepEqual(config.server.storage.disks.map((d) => d.quotaBytes), [1024 ** 4, 512, 3 * 1024 ** 2]);
+  assert.deepEqual(config.server.storage.disks.map((d) => d.quotaBytes), [1024 ** 4, 65536, 3 * 1024 ** 2]);
   const vhost = firstVhost(config);
   assert.equal(vhost.options.serverHeader, false);
   assert.equal(vhost.options.maxRequestBodyBytes, 2 * 1024 ** 3);
