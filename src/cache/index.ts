@@ -733,7 +733,7 @@ export class CacheIndex {
   /**
    * Recounts usedBytes from every stored object when it was counted by another rule than this Flint's (USAGE_RULE),
    * so an index written by an older version is neither over- nor under-counted; one pass over the objects, at
-   * startup, before any worker writes. Returns whether the count of stored objects changed (false for a new index).
+   * startup, before any worker writes. Returns whether the count changed (false for a new or empty index).
    */
   recountUsage(): boolean {
     if (this.#state.get('usageRule') === USAGE_RULE) return false;
