@@ -6,7 +6,8 @@
  * content (lib/objects.ts). Bounded: whatever is still open at --deadline-ms is destroyed and reported as failed.
  *
  *   node dist/bench/clients/http-client.js concurrent --url U --count 100 --size BYTES --deadline-ms MS
- *     `count` GETs of one URL at once, each on a fresh connection (agent: false), all issued in one tick;
+ *     `count` GETs of one URL at once, each on a fresh connection, all issued in one tick, read without an
+ *     allocation per chunk (raw-get.ts: with node:http this client was the bottleneck of cold-100);
  *   node dist/bench/clients/http-client.js ranges --url U --count 1000 --size BYTES --seed N --concurrency C
  *     `count` single-range GETs (`Range: bytes=a-b`, a..b random, 1 KiB..1 MiB long, from a seeded PRNG so every
  *     product gets the same ranges), C at a time over kept-alive connections.
@@ -15,6 +16,8 @@ import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { objectBytes } from '../lib/objects.js';
 import { mulberry32 } from '../lib/prng.js';
+import { rawGet } from './raw-get.js';
+import type { Destroyable } from './raw-get.js';
 
 /** One request as the client saw it; times in ms since the client's t0 (just before the first request). */
 export interface ClientRequest {
@@ -58,12 +61,15 @@ interface Job {
   readonly contentRange?: string;
 }
 
-const live = new Set<{ destroy(err: Error): void }>();
+const live = new Set<Destroyable>();
+
+/** The read buffer every connection of a concurrent run shares (raw-get.ts). */
+const READ_BUFFER_BYTES = 256 * 1024;
 /** The whole object's content, made once before t0 (a 256 MiB object takes about 0.5 s); chunks compare against it. */
 let expected: Buffer = Buffer.alloc(0);
 
 /** Issue one GET and check it as it streams in; never rejects. */
-function fetchOne(url: string, agent: Agent | false, job: Job, t0: number): Promise<ClientRequest> {
+function fetchOne(url: string, agent: Agent, job: Job, t0: number): Promise<ClientRequest> {
   const startMs = performance.now() - t0;
   return new Promise((resolve) => {
     let headersMs = -1;
@@ -167,8 +173,19 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   let requests: ClientRequest[];
   if (mode === 'concurrent') {
-    const job: Job = { headers: {}, status: 200, start: 0, end: size };
-    requests = await Promise.all(Array.from({ length: count }, () => fetchOne(url, false, job, t0)));
+    const shared = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const results = await Promise.all(Array.from({ length: count }, () => rawGet(url, 200, expected, shared, t0, live)));
+    requests = results.map((r) => ({
+      startMs: 0,
+      headersMs: round(r.headersMs),
+      firstBodyMs: round(r.firstBodyMs),
+      doneMs: round(r.doneMs),
+      status: r.status,
+      bytes: r.bytes,
+      ok: r.problem === undefined,
+      ...(r.problem === undefined ? {} : { problem: r.problem }),
+      cache: r.cache,
+    }));
   } else {
     const concurrency = Math.max(1, Number(values.concurrency));
     const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
