@@ -55,6 +55,12 @@ export class BlockMemory {
     return entry.data;
   }
 
+  /** A read get() did not answer that then shared the read keeping the block (CacheStore.readListed): a hit. */
+  countJoined(): void {
+    this.misses--;
+    this.hits++;
+  }
+
   /**
    * Records a read of block `id` that get() did not answer. True when this read should keep it: its second read
    * with the same checksum (the caller then reads into a buffer of its own and hands it to keep()).

@@ -41,8 +41,10 @@ export class CacheStore {
   readonly inlineMaxBytes: number;
   /** Block capacity from the quota (0 = unlimited). */
   readonly capacityBlocks: number;
-  /** This worker's blocks kept in memory (readCommitted). */
+  /** This worker's blocks kept in memory (readListed). */
   readonly memory: BlockMemory;
+  /** Reads of blocks being read into the buffer block memory will keep (readListed), by block id. */
+  readonly #keeping = new Map<number, { readonly crc: number; readonly length: number; readonly data: Promise<Buffer> }>();
   #degradedUntil = 0;
   /** Block id -> crc32 this worker verified it against (see readVerified). */
   readonly #verified = new Map<number, number>();
@@ -148,17 +150,31 @@ export class CacheStore {
   }
 
   /**
-   * The bytes of a committed block: from this worker's block memory when it holds them with this checksum, else
-   * readVerified, into `scratch` or, on the read that makes the memory keep the block, into a buffer of its own.
-   * The result is valid until `scratch` is reused.
+   * The bytes of a block a committed object or a running fill lists: from this worker's block memory when it holds
+   * them with this checksum, else readVerified, into `scratch` or, on the read that makes the memory keep the block,
+   * into a buffer of its own; readers that come while that read runs wait for it rather than read the block again.
+   * The result is valid until `scratch` is reused. Followers of a fill share a block this way as readers of a stored
+   * object do: in cold-100, the 50 followers in the worker without the fill all read each block as it was listed,
+   * at the same moment, and each read it from its file.
    */
-  async readCommitted(blockId: number, blockLength: number, crc: number, scratch: Buffer, stillOwned: () => boolean): Promise<Buffer> {
+  async readListed(blockId: number, blockLength: number, crc: number, scratch: Buffer, stillOwned: () => boolean): Promise<Buffer> {
     const held = this.memory.get(blockId, crc, blockLength);
     if (held !== undefined) return held;
+    const keeping = this.#keeping.get(blockId);
+    if (keeping !== undefined && keeping.crc === crc && keeping.length === blockLength) {
+      this.memory.countJoined();
+      return keeping.data;
+    }
     if (!this.memory.noteRead(blockId, crc, blockLength)) return this.readVerified(blockId, blockLength, crc, scratch, stillOwned);
-    const data = await this.readVerified(blockId, blockLength, crc, Buffer.allocUnsafeSlow(blockLength), stillOwned);
-    this.memory.keep(blockId, crc, data);
-    return data;
+    const data = this.readVerified(blockId, blockLength, crc, Buffer.allocUnsafeSlow(blockLength), stillOwned);
+    this.#keeping.set(blockId, { crc, length: blockLength, data });
+    try {
+      const bytes = await data;
+      this.memory.keep(blockId, crc, bytes);
+      return bytes;
+    } finally {
+      this.#keeping.delete(blockId);
+    }
   }
 
   /**

@@ -95,7 +95,7 @@ export class BlockSource implements BodySource {
         return current !== undefined && current.key === this.#meta.key && current.blocks[index] === id && current.crcs[index] === crc;
       };
       try {
-        this.#cached = await this.#store.readCommitted(id, Math.min(blockSize, size - index * blockSize), crc, this.#scratch, stillOwned);
+        this.#cached = await this.#store.readListed(id, Math.min(blockSize, size - index * blockSize), crc, this.#scratch, stillOwned);
       } catch (error) {
         // A torn block: the object is dropped (if the index still lists this block) so the next request refetches it.
         if (error instanceof CorruptBlockError && stillOwned()) this.#store.index.remove(hash, Date.now());
@@ -149,7 +149,7 @@ export class LocalFillSource implements BodySource {
           if (index !== this.#cachedIndex) {
             this.#scratch ??= takeScratch(fill.blockSize);
             const length = Math.min(fill.blockSize, fill.received - index * fill.blockSize);
-            this.#cached = await this.#store.readVerified(block.id, length, block.crc, this.#scratch, this.#whileFilling);
+            this.#cached = await this.#store.readListed(block.id, length, block.crc, this.#scratch, this.#whileFilling);
             this.#cachedIndex = index;
           }
           const within = pos - index * fill.blockSize;
@@ -252,7 +252,7 @@ export class RemoteFillSource implements BodySource {
         };
         // Every listed block is whole except the body's last, listed only once the size is known.
         const length = record.size >= 0 ? Math.min(record.blockSize, record.size - index * record.blockSize) : record.blockSize;
-        this.#cached = await this.#store.readVerified(id, length, crc, this.#scratch, listed);
+        this.#cached = await this.#store.readListed(id, length, crc, this.#scratch, listed);
         this.#cachedIndex = index;
         return this.#sliceCached(pos, record.blockSize, max);
       }

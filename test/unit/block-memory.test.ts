@@ -7,7 +7,7 @@ import { BlockMemory } from '../../src/cache/block-memory.js';
 
 const block = (fill: number, size = 4096): Buffer => Buffer.alloc(size, fill);
 
-/** One read of a block get() did not answer, as CacheStore.readCommitted does it; true when the block was kept. */
+/** One read of a block get() did not answer, as CacheStore.readListed does it; true when the block was kept. */
 function read(memory: BlockMemory, id: number, crc: number, data: Buffer): boolean {
   if (!memory.noteRead(id, crc, data.length)) return false;
   memory.keep(id, crc, data);
