@@ -1,9 +1,14 @@
 /**
  * @module bench/smoke
  * `node dist/bench/run.js --smoke`: a self-check of the harness, not a benchmark. Parses a fixed wrk report and a
- * tricky /proc stat line, then (when wrk is installed) loads the origin alone for 1 s and checks that every
+ * tricky /proc stat line, checks cold-100's raw reader against a local server (Content-Length, chunked, a wrong
+ * byte, a cut body), then (when wrk is installed) loads the origin alone for 1 s and checks that every
  * figure came out sane. Writes no result file. Returns the problems found (empty = ok). Runs in the bench process.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { rawGet } from './clients/raw-get.js';
+import type { Destroyable } from './clients/raw-get.js';
 import { parseProcStat } from './lib/cpu.js';
 import { countKey, objectBody, objectBytes } from './lib/objects.js';
 import { measureTarget } from './lib/measure.js';
@@ -58,6 +63,9 @@ export async function runSmoke(opts: BenchOptions, log: (line: string) => void):
   expect(seqA.every((id) => id === b.next() && id >= 1 && id <= sizes.length), 'zipf: same seed, same sequence');
   expect(seqA.filter((id) => id === 1).length > 20, 'zipf: id 1 is the most popular (about 4.5% of requests)');
   log(`  parsers: ${problems.length === 0 ? 'ok' : problems.join('; ')}`);
+  const before = problems.length;
+  await checkRawGet(expect);
+  log(`  raw reader: ${problems.length === before ? 'ok' : problems.slice(before).join('; ')}`);
 
   if (opts.tools.wrk === null) {
     log('  skip live check: wrk is not installed (apt-get install nginx varnish wrk)');
@@ -89,4 +97,38 @@ export async function runSmoke(opts: BenchOptions, log: (line: string) => void):
     await origin.stop();
   }
   return problems;
+}
+
+/** rawGet (clients/raw-get.ts) against a local server: whole bodies pass in both framings, a wrong byte and a cut fail. */
+async function checkRawGet(expect: (ok: boolean, what: string) => void): Promise<void> {
+  const good = objectBytes(0, 300_000);
+  const bad = Buffer.from(good);
+  bad[250_000] = (bad[250_000] as number) ^ 1;
+  const server = createServer((req, res) => {
+    const body = req.url?.startsWith('/bad') === true ? bad : good;
+    if (req.url?.endsWith('chunked') === true) {
+      res.writeHead(200);
+      for (let i = 0; i < body.length; i += 70_000) res.write(body.subarray(i, i + 70_000));
+      res.end();
+    } else if (req.url?.endsWith('cut') === true) {
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.write(body.subarray(0, 1000), () => res.destroy());
+    } else {
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.end(body);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const shared = Buffer.allocUnsafe(16 * 1024);
+  const live = new Set<Destroyable>();
+  const get = (path: string): Promise<string | undefined> => rawGet(`${base}${path}`, 200, good, shared, performance.now(), live).then((r) => r.problem);
+  try {
+    const [cl, chunked, wrongCl, wrongChunked, cut] = await Promise.all(['/good', '/good/chunked', '/bad', '/bad/chunked', '/good/cut'].map(get));
+    expect(cl === undefined && chunked === undefined, `raw reader: whole bodies failed (${cl}; ${chunked})`);
+    expect(/wrong bytes/.test(wrongCl ?? '') && /wrong bytes/.test(wrongChunked ?? ''), `raw reader: a wrong byte passed (${wrongCl}; ${wrongChunked})`);
+    expect(/connection closed after 1000 body bytes/.test(cut ?? ''), `raw reader: a cut body passed (${cut})`);
+  } finally {
+    server.close();
+  }
 }

@@ -160,6 +160,8 @@ export function rawGet(url: string, status: number, expected: Buffer, shared: Bu
       socket.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`);
     });
     socket.once('error', (err) => finish(err.message));
-    socket.once('close', () => finish(complete() ? undefined : `connection closed after ${bytes} body bytes`));
+    // A body with neither Content-Length nor chunked framing ends with the connection (the length check decides).
+    const closeDelimited = (): boolean => head === null && chunked === null && length < 0;
+    socket.once('close', () => finish(complete() || closeDelimited() ? undefined : `connection closed after ${bytes} body bytes`));
   });
 }

@@ -173,7 +173,7 @@ export class CacheStore {
       this.memory.keep(blockId, crc, bytes);
       return bytes;
     } finally {
-      this.#keeping.delete(blockId);
+      if (this.#keeping.get(blockId)?.data === data) this.#keeping.delete(blockId);
     }
   }
 
