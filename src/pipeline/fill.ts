@@ -180,7 +180,7 @@ export class Fill implements OriginSink {
       // Hold the origin until the owner's client takes it over (or gives up).
       this.#transfer?.pause();
       this.#keepsStoredCopy = this.#policy.keepsStoredCopy(status);
-      if (!this.#keepsStoredCopy) this.#store.index.updateFill(this.leaseRef.hash, this.#record('uncacheable'));
+      if (!this.#keepsStoredCopy) this.#indexWrite(() => this.#store.index.updateFill(this.leaseRef.hash, this.#record('uncacheable')));
       this.#onDone(this);
       this.#wake();
       return;
@@ -369,7 +369,20 @@ export class Fill implements OriginSink {
       // Leave the 'uncacheable' marker until it expires: followers and new requests pass without stampeding.
       return;
     }
-    this.#store.index.releaseLease(hash, this.id, Date.now());
+    this.#indexWrite(() => this.#store.index.releaseLease(hash, this.id, Date.now()));
+  }
+
+  /**
+   * An index write of the lease's bookkeeping. A storage error (ENOSPC while the index file grows) degrades storage,
+   * logged once, instead of escaping from a callback and ending the worker; what the write would have done, the
+   * lease's expiry and the primary's sweep of the fill table do later.
+   */
+  #indexWrite(write: () => unknown): void {
+    try {
+      write();
+    } catch (error) {
+      if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+    }
   }
 
   #record(state: FillRecord['state']): FillRecord {

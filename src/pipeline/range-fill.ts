@@ -107,10 +107,13 @@ export class RangeFill implements OriginSink {
     this.#settled = true;
     if (result.kind !== 'stored') {
       this.#transfer?.abort();
-      void this.#writes.then(() => {
-        const ids = [...this.#fetched.values()].map((b) => b.id);
-        if (ids.length > 0) this.#store.index.releaseBlocksNow(ids, Date.now());
-      });
+      // A storage error while releasing leaves the blocks allocated (no record lists them) until the cache is wiped.
+      void this.#writes
+        .then(() => {
+          const ids = [...this.#fetched.values()].map((b) => b.id);
+          if (ids.length > 0) this.#store.index.releaseBlocksNow(ids, Date.now());
+        })
+        .catch((error: unknown) => this.#store.markDegraded((error as Error).message));
     }
     this.#resolve(result);
   }
@@ -194,7 +197,14 @@ export class RangeFill implements OriginSink {
     void this.#writes.then(() => {
       if (this.#storageError !== null) return this.#settle({ kind: 'failed', error: this.#storageError });
       const template = this.#template as ObjectMeta;
-      const meta = this.#store.index.mergePartial(this.#ref.hash, this.#ref.primaryHash, this.#ref.vary, template, this.#fetched, this.#lease, Date.now());
+      let meta: ObjectMeta | null;
+      try {
+        meta = this.#store.index.mergePartial(this.#ref.hash, this.#ref.primaryHash, this.#ref.vary, template, this.#fetched, this.#lease, Date.now());
+      } catch (error) {
+        // A storage error (ENOSPC while the index file grows): not stored, like a failed block write.
+        this.#store.markDegraded((error as Error).message);
+        return this.#settle({ kind: 'failed', error: error as Error });
+      }
       // Refused: a purge ran while the blocks were in flight (they may be the old version); fetch the object whole.
       if (meta === null) return this.#settle({ kind: 'not-partial', reason: 'purged while the blocks were fetched' });
       this.#settle({ kind: 'stored', meta });

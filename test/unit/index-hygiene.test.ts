@@ -138,3 +138,43 @@ test('an index whose usage was counted by the older rule (bodies only) is recoun
     }
   });
 });
+
+test('records keep their field names once (shared structures): old records still read, scans and counts skip them', async () => {
+  await withIndex(async (index, dir) => {
+    const now = Date.now();
+    await index.close();
+    // What an older Flint wrote: every record with its own field names.
+    const oldKey = objectKey('example.com\n/old', '');
+    const env = open({ path: join(dir, 'index.lmdb'), noSubdir: true, maxDbs: 16 });
+    const oldMeta = meta(oldKey);
+    await env.openDB({ name: 'objects', keyEncoding: 'binary' }).put(keyHash(oldKey), oldMeta);
+    await env.close();
+
+    const reopened = new CacheIndex(dir);
+    try {
+      assert.deepEqual(reopened.getObject(keyHash(oldKey)), oldMeta);
+      const keys = ['a', 'b'].map((p) => objectKey(`example.com\n/${p}`, ''));
+      for (const key of keys) await reopened.commit(keyHash(key), keyHash(key), [], { ...meta(key), purged: true }, null, now);
+      reopened.acquireLease(hashOf('lease'), fill(process.pid, now + 10_000, 'filling'), now, () => true);
+      assert.equal(reopened.objectCount(), 3, 'the structures entry is not an object');
+      assert.deepEqual(reopened.fillCounts(now), { inProgress: 1, records: 1 });
+      assert.equal(reopened.clearFills(now), 1);
+      assert.equal(reopened.recountUsage(), true);
+      assert.equal(reopened.usedBytes(), 3 * (2 + INDEX_RECORD_BYTES));
+      // The new records name a shared structure, not their fields, and another process reads them.
+      const raw = open({ path: join(dir, 'index.lmdb'), noSubdir: true, maxDbs: 16 });
+      const bytes = raw.openDB({ name: 'objects', encoding: 'binary', keyEncoding: 'binary' }).getBinary(keyHash(keys[0] as string)) as Buffer;
+      assert.equal(bytes.includes('responseTime'), false, 'no field names in a new record');
+      await raw.close();
+      const other = new CacheIndex(dir);
+      try {
+        for (const key of [oldKey, ...keys]) assert.equal(other.getObject(keyHash(key))?.key, key);
+        assert.equal(other.getObject(keyHash(keys[1] as string))?.purged, true);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await reopened.close();
+    }
+  });
+});
