@@ -106,6 +106,19 @@ export class CacheStore {
     return first;
   }
 
+  /**
+   * Rewrites a stored object's metadata (CacheIndex.updateMeta: a 304 refresh, a TTL extension); a storage error
+   * degrades storage instead of escaping, and the copy keeps its old freshness. Returns whether it was rewritten.
+   */
+  refreshMeta(hash: Buffer, meta: ObjectMeta): boolean {
+    try {
+      return this.index.updateMeta(hash, meta);
+    } catch (error) {
+      this.markDegraded((error as Error).message);
+      return false;
+    }
+  }
+
   /** Takes the fill lease of `ref` now (a synchronous commit; see CacheIndex.acquireLease). */
   acquireLease(ref: ObjectRef, record: FillRecord, now: number): LeaseResult {
     return this.index.acquireLease(ref.hash, record, now, isProcessAlive);

@@ -740,7 +740,7 @@ export class CacheFlow {
     const now = Date.now();
     if (fill.state === 'uncacheable' && fill.originStatus === 304) {
       const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null);
-      store.index.updateMeta(fill.leaseRef.hash, meta);
+      store.refreshMeta(fill.leaseRef.hash, meta);
       this.#services.hot.invalidate(fill.leaseRef.hex);
       fill.abandon();
       return { meta, result: 'TCP_REFRESH_HIT', status: 'hit; fwd=stale; fwd-status=304' };
@@ -756,7 +756,7 @@ export class CacheFlow {
       // STON TTLExtensionBy*: fresh again for ConnectTimeout seconds from now.
       const extendedSec = Math.max(0, ageSec - stale.ttlSec) + options.ttl.errorExtensionSec;
       meta = { ...stale, extendedSec };
-      store.index.updateMeta(fill.leaseRef.hash, meta);
+      store.refreshMeta(fill.leaseRef.hash, meta);
       this.#services.hot.invalidate(fill.leaseRef.hex);
     }
     return { meta, result: 'TCP_REF_FAIL_HIT', status: `hit; fwd=stale; fwd-status=${failed ? 'error' : fill.originStatus}` };
