@@ -19,9 +19,9 @@
  * every process (lmdb's shared structures), rather than in every record.
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
  * (>= nextBlock)}; `objects` points only at blocks whose bytes were fully written before the record was committed;
- * usedBytes = sum of committed objects' block bytes + inline bytes; a fill whose record carries `controls` (a purge
- * ran while it was in flight) never commits its result as fresh: commit applies those commands first, and
- * mergePartial refuses blocks whose block lease carries them. Options
+ * usedBytes = sum of storedBytes over committed objects (bodies plus INDEX_RECORD_BYTES each); a fill whose record
+ * carries `controls` (a purge ran while it was in flight) never commits its result as fresh: commit applies those
+ * commands first, and mergePartial refuses blocks whose block lease carries them. Options
  * follow spikes.md item 2: noSync (the index is a rebuildable cache), overlappingSync off (avoids MDB_PANIC after a
  * SIGKILLed async writer).
  */
@@ -848,16 +848,6 @@ export class CacheIndex {
   }
 
   /**
-   * Runs `step` in the write transaction shared by every step queued in this event-loop turn: one synchronous
-   * transaction at setImmediate, then each promise settles (after the commit, so nobody acts on an uncommitted
-   * write). A step that throws rejects its own promise only; like a callback of lmdb's own batches, whatever it
-   * wrote before throwing stays in the batch. Measured on the `miss` bench (leases and commits of 1 KiB misses):
-   * a synchronous transaction per lease cost ~13% of a worker's CPU, lmdb's asynchronous batches (a write
-   * thread that calls back into the event loop for each batch, a thread-safe function and async work created per
-   * batch, and a synchronous transaction interrupts them) still ~20%; one synchronous batch per turn needs no
-   * thread hand-off at all.
-   */
-  /**
    * A synchronous write transaction. If it fails, the record structures it may have added (saved inside it) are
    * gone from the index, so this process forgets its own and reloads them on its next write: otherwise it would go
    * on writing records that name a structure nobody can read.
@@ -870,11 +860,22 @@ export class CacheIndex {
     }
   }
 
+  /** #transact's failure path, also taken by the asynchronous transaction of applyControl; rethrows `error`. */
   #transactionFailed(error: unknown): never {
     for (const db of [this.#objects, this.#fills]) (db as unknown as { encoder?: { clearSharedData?: () => void } }).encoder?.clearSharedData?.();
     throw error;
   }
 
+  /**
+   * Runs `step` in the write transaction shared by every step queued in this event-loop turn: one synchronous
+   * transaction at setImmediate, then each promise settles (after the commit, so nobody acts on an uncommitted
+   * write). A step that throws rejects its own promise only; like a callback of lmdb's own batches, whatever it
+   * wrote before throwing stays in the batch. Measured on the `miss` bench (leases and commits of 1 KiB misses):
+   * a synchronous transaction per lease cost ~13% of a worker's CPU, lmdb's asynchronous batches (a write
+   * thread that calls back into the event loop for each batch, a thread-safe function and async work created per
+   * batch, and a synchronous transaction interrupts them) still ~20%; one synchronous batch per turn needs no
+   * thread hand-off at all.
+   */
   #inTurnBatch<T>(step: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#batch.push({ step, resolve: resolve as (value: unknown) => void, reject });
