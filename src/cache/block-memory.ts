@@ -4,7 +4,8 @@
  * <HotObjectMaxSize>): a block served from here is copied once (memory to socket, as Varnish serves from malloc)
  * instead of read from its file (a copy out of the page cache) and copied again. A block enters on its second read
  * while it is still remembered as read once (read straight into the buffer it is kept in), so a body streamed once
- * does not push out blocks that are read again.
+ * does not push out blocks that are read again. A block a range request fetched from the origin enters at once
+ * (CacheStore.writeBlockKept): it is read right away, and ranges of an object come back.
  * Coherence needs no messages: an entry is found by block id and must match the crc32 and length the reader's
  * own index record lists. A block freed and rewritten for another object carries that object's checksum, so the
  * old bytes are never served for it; a reader of the old record (a client finishing a replaced body) may still get

@@ -157,6 +157,19 @@ export class CacheStore {
     return crc;
   }
 
+  /**
+   * writeBlock for a block a range request fetched, whose bytes block memory then keeps (`data` becomes its):
+   * the request that fetched it reads it at once, and ranges of a large object come back to the same blocks
+   * (seeking), so it skips the second-read admission. Without this, range-256m read each fetched block back from its
+   * file and, on the next request for it, again into a fresh buffer to keep: two 1 MiB allocations per block,
+   * whose first touch (page faults) and GC pressure took about a third of the worker's CPU.
+   */
+  async writeBlockKept(id: number, data: Buffer): Promise<number> {
+    const crc = await this.writeBlock(id, data);
+    this.memory.keep(id, crc, data);
+    return crc;
+  }
+
   #remember(id: number, crc: number): void {
     if (this.#verified.size >= VERIFIED_BLOCKS_MAX) this.#verified.clear();
     this.#verified.set(id, crc);

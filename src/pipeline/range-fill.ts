@@ -183,7 +183,7 @@ export class RangeFill implements OriginSink {
     try {
       const id = this.#store.allocateBlock(Date.now());
       if (id === null) throw Object.assign(new Error('disk quota full: no free block'), { code: 'ENOSPC' });
-      const crc = await this.#store.writeBlock(id, data);
+      const crc = await this.#store.writeBlockKept(id, data);
       this.#fetched.set(index, { id, crc });
     } catch (error) {
       this.#storageError = error as Error;

@@ -109,6 +109,17 @@ describe('partial fetches of large objects', () => {
     assert.equal(sent.get('/c'), SIZE - 8 * MiB, 'only the tail block was fetched');
   });
 
+  test('a block a range fetched stays in block memory: that range and the next one in the block are not read from its file', async () => {
+    const before = (await flint.stats()).cache.blockMemory;
+    await range('/k', 2 * MiB + 7, 2 * MiB + 70_000);
+    await range('/k', 2 * MiB + 100, 2 * MiB + 200);
+    const after = (await flint.stats()).cache.blockMemory;
+    assert.equal(sent.get('/k'), MiB, 'one block fetched');
+    assert.equal(after.misses - before.misses, 0, 'no read from a block file');
+    assert.equal(after.hits - before.hits, 2, 'both answers from memory');
+    assert.equal(after.blocks - before.blocks, 1);
+  });
+
   test('an origin that ignores Range: the client still gets its 206, and the object is stored whole', async () => {
     honourRange = false;
     try {
