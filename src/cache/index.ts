@@ -12,14 +12,17 @@
  *   atime    object hash -> access time (ms)                   where an object sits in `lru`
  *   free     block id (uint32) -> release time (ms)            released blocks, reusable after a grace period
  *                                                              (ids carry their size class, cache/blocks.ts)
+ *   freeorder size class (1 B) + release time (6 B BE) + id    the same blocks by class and release time, so an
+ *            (4 B BE) -> ''                                    allocation takes the longest-released first
  *   state    'nextBlock[:class]' | 'usedBytes' | 'usageRule'   next never-used block per size class, bytes counted
- *                                                              against the quota (storedBytes), which rule counted them
+ *            | 'freeOrder'                                     against the quota (storedBytes), which rule counted them,
+ *                                                              whether `freeorder` lists `free` (orderFreeBlocks)
  *   hits     object hash -> hit count                          for the inspector; added in the batched touches
  * `objects` and `fills` keep msgpackr's record structures (field-name lists) once, under STRUCTURES_KEY, shared by
  * every process (lmdb's shared structures), rather than in every record.
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
- * (>= nextBlock)}; `objects` points only at blocks whose bytes were fully written before the record was committed;
- * usedBytes = sum of storedBytes over committed objects (bodies plus INDEX_RECORD_BYTES each); a fill whose record
+ * (>= nextBlock)}, and `freeorder` lists exactly the blocks in `free`; `objects` points only at blocks whose bytes
+ * were fully written before the record was committed; usedBytes = sum of storedBytes over committed objects (bodies plus INDEX_RECORD_BYTES each); a fill whose record
  * carries `controls` (a purge ran while it was in flight) never commits its result as fresh: commit applies those
  * commands first, and mergePartial refuses blocks whose block lease carries them. Options
  * follow spikes.md item 2: noSync (the index is a rebuildable cache), overlappingSync off (avoids MDB_PANIC after a
@@ -164,6 +167,20 @@ function lruKey(ms: number, hash: Uint8Array): Buffer {
   return key;
 }
 
+/** A `freeorder` key: size class, release time, block id; ordered by class, then oldest release first. */
+function freeOrderKey(sizeClass: number, releasedMs: number, id: number): Buffer {
+  const key = Buffer.allocUnsafe(FREE_ORDER_KEY_BYTES);
+  key[0] = sizeClass;
+  key.writeUIntBE(Math.max(0, Math.floor(releasedMs)), 1, 6);
+  key.writeUInt32BE(id, 7);
+  return key;
+}
+
+const FREE_ORDER_KEY_BYTES = 11;
+
+/** Bumped when `freeorder` must be rebuilt from `free` (1: it exists). */
+const FREE_ORDER_VERSION = 1;
+
 /** Backdating a release by this much makes the block reusable at once (no reader can hold it). */
 const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
 
@@ -247,6 +264,7 @@ export class CacheIndex {
   readonly #lru: Database<string, Buffer>;
   readonly #atime: Database<number, Buffer>;
   readonly #free: Database<number, number>;
+  readonly #freeOrder: Database<string, Buffer>;
   readonly #state: Database<number | string, string>;
   readonly #hits: Database<number, Buffer>;
   /** Write steps queued for this event-loop turn's transaction (see #inTurnBatch). */
@@ -264,6 +282,7 @@ export class CacheIndex {
     this.#lru = this.#root.openDB({ name: 'lru', keyEncoding: 'binary' });
     this.#atime = this.#root.openDB({ name: 'atime', keyEncoding: 'binary' });
     this.#free = this.#root.openDB({ name: 'free', keyEncoding: 'uint32' });
+    this.#freeOrder = this.#root.openDB({ name: 'freeorder', keyEncoding: 'binary' });
     this.#state = this.#root.openDB({ name: 'state' });
     this.#hits = this.#root.openDB({ name: 'hits', keyEncoding: 'binary' });
   }
@@ -396,10 +415,11 @@ export class CacheIndex {
   /**
    * Hands out `count` block ids of size class `sizeClass` (cache/blocks.ts): released blocks of that class whose
    * grace period has passed first, then never-used ids, at most `capacity` of the class (0 = unlimited), then
-   * released blocks still in their grace period. The last keeps a cache at its quota storing new objects (the
-   * evictor frees blocks all the time, and they would otherwise all wait out the grace while new fills are
-   * refused): a client still streaming the evicted object such a block belonged to is cut when the block's checksum
-   * no longer matches, never served the new bytes. Returns null when the disk is full.
+   * released blocks still in their grace period, longest released first. The last keeps a cache at its quota
+   * storing new objects (the evictor frees blocks all the time, and they would otherwise all wait out the grace
+   * while new fills are refused): a client still streaming the evicted object such a block belonged to is cut when
+   * the block's checksum no longer matches, never served the new bytes; taking the oldest release first makes that
+   * least likely. Returns null when the disk is full.
    */
   allocateBlocks(count: number, capacity: number, now: number, graceMs: number, sizeClass = 0): number[] | null {
     let ids: number[] | null = null;
@@ -417,29 +437,55 @@ export class CacheIndex {
   #allocateInTxn(count: number, capacity: number, now: number, graceMs: number, sizeClass: number): number[] | null {
     const base = sizeClass * CLASS_SPAN;
     const nextKey = sizeClass === 0 ? 'nextBlock' : `nextBlock:${sizeClass}`;
-    const reused: number[] = [];
-    for (const { key, value } of this.#free.getRange({ start: base, end: base + CLASS_SPAN, limit: count * 4 })) {
-      if (reused.length === count) break;
-      if (value + graceMs <= now) reused.push(key);
+    // The `count` longest-released blocks of the class, oldest first: those past their grace come first.
+    const oldest: Array<{ readonly id: number; readonly key: Buffer }> = [];
+    let graceOver = 0;
+    const range = { start: freeOrderKey(sizeClass, 0, 0), end: freeOrderKey(sizeClass + 1, 0, 0), limit: count };
+    for (const key of this.#freeOrder.getKeys(range)) {
+      if (graceOver === oldest.length && key.readUIntBE(1, 6) + graceMs <= now) graceOver++;
+      oldest.push({ id: key.readUInt32BE(7), key: Buffer.from(key) });
     }
     let next = (this.#state.get(nextKey) as number | undefined) ?? 0;
     const fresh: number[] = [];
-    while (reused.length + fresh.length < count && (capacity === 0 || next < capacity) && next < CLASS_SPAN) fresh.push(base + next++);
-    if (reused.length + fresh.length < count) {
-      for (const { key } of this.#free.getRange({ start: base, end: base + CLASS_SPAN, limit: count * 4 })) {
-        if (reused.length + fresh.length === count) break;
-        if (!reused.includes(key)) reused.push(key);
-      }
-    }
+    while (graceOver + fresh.length < count && (capacity === 0 || next < capacity) && next < CLASS_SPAN) fresh.push(base + next++);
+    const reused = oldest.slice(0, count - fresh.length);
     if (reused.length + fresh.length < count) return null;
-    for (const id of reused) this.#free.remove(id);
+    for (const { id, key } of reused) {
+      this.#free.remove(id);
+      this.#freeOrder.remove(key);
+    }
     this.#state.put(nextKey, next);
-    return [...reused, ...fresh];
+    return [...reused.map((b) => b.id), ...fresh];
   }
 
   /** Returns blocks to the free list (reusable after the grace period, so readers of a replaced body can finish). */
   #releaseBlocks(blocks: readonly number[], now: number): void {
-    for (const id of blocks) if (id !== ABSENT_BLOCK) this.#free.put(id, now);
+    for (const id of blocks) {
+      if (id === ABSENT_BLOCK) continue;
+      const sizeClass = Math.floor(id / CLASS_SPAN);
+      const released = this.#free.get(id);
+      if (released !== undefined) this.#freeOrder.remove(freeOrderKey(sizeClass, released, id));
+      this.#free.put(id, now);
+      this.#freeOrder.put(freeOrderKey(sizeClass, now, id), '');
+    }
+  }
+
+  /**
+   * Lists the free blocks in `freeorder` when the index was written without it (an older Flint), once; returns
+   * how many it listed then, else -1. Run by the primary before workers start.
+   */
+  orderFreeBlocks(): number {
+    if (this.#state.get('freeOrder') === FREE_ORDER_VERSION) return -1;
+    let listed = 0;
+    this.#transact(() => {
+      this.#freeOrder.clearSync();
+      for (const { key, value } of this.#free.getRange()) {
+        this.#freeOrder.put(freeOrderKey(Math.floor(key / CLASS_SPAN), value, key), '');
+        listed++;
+      }
+      this.#state.put('freeOrder', FREE_ORDER_VERSION);
+    });
+    return listed;
   }
 
   /** Frees blocks at once (written by a range fill that was given up; nobody ever read them). */

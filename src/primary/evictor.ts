@@ -85,6 +85,8 @@ export class Evictor {
       const index = new CacheIndex(join(disk.path, 'index'));
       const cleared = index.clearFills(Date.now());
       if (cleared > 0) log.info({ event: 'cache.fills_discarded', disk: disk.path, fills: cleared }, 'discarded fills left unfinished by the last run');
+      const ordered = index.orderFreeBlocks();
+      if (ordered > 0) log.info({ event: 'cache.free_blocks_ordered', disk: disk.path, blocks: ordered }, 'listed the free blocks by release time');
       if (index.recountUsage()) log.info({ event: 'cache.usage_recounted', disk: disk.path, usedBytes: index.usedBytes() }, 'recounted the bytes the disk uses (index records count too)');
       return { path: disk.path, quotaBytes: disk.quotaBytes, index, evictedObjects: 0, evictedBytes: 0 };
     });

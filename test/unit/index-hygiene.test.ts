@@ -178,3 +178,56 @@ test('records keep their field names once (shared structures): old records still
     }
   });
 });
+
+/** Commits one object per block of `blocks` and removes it at `releasedAt[i]`: the block is released then. */
+async function releaseAt(index: CacheIndex, blocks: readonly number[], releasedAt: readonly number[]): Promise<void> {
+  for (const [i, id] of blocks.entries()) {
+    const key = objectKey(`example.com\n/block-${id}`, '');
+    const stored = { ...meta(key), inline: null, size: 4096, blocks: [id], crcs: [0] };
+    assert.equal(await index.commit(keyHash(key), keyHash(key), [], stored, null, Date.now()), 'stored');
+    assert.equal(index.remove(keyHash(key), releasedAt[i] as number), 4096 + INDEX_RECORD_BYTES);
+  }
+}
+
+test('at its capacity a class reuses released blocks longest released first, past their grace or not', async () => {
+  await withIndex(async (index) => {
+    const now = Date.now();
+    const grace = 120_000;
+    const ids = index.allocateBlocks(8, 8, now, grace) as number[];
+    assert.deepEqual(ids, [0, 1, 2, 3, 4, 5, 6, 7]);
+    // Ids 0-5 released in the last minute (still in their grace), 7 five minutes ago, 6 two minutes ago.
+    await releaseAt(index, [0, 1, 2, 3, 4, 5, 7, 6], [now - 1_000, now - 2_000, now - 3_000, now - 4_000, now - 5_000, now - 60_000, now - 300_000, now - 121_000]);
+    assert.deepEqual(index.allocateBlocks(1, 8, now, grace), [7], 'past its grace, although five lower ids are free');
+    assert.deepEqual(index.allocateBlocks(1, 8, now, grace), [6]);
+    assert.deepEqual(index.allocateBlocks(2, 8, now, grace), [5, 4], 'then the longest released within the grace');
+    // A block released again moves to its new release time.
+    await releaseAt(index, [7], [now - 400_000]);
+    assert.deepEqual(index.allocateBlocks(4, 8, now, grace), [7, 3, 2, 1]);
+    assert.deepEqual(index.allocateBlocks(1, 8, now, grace), [0]);
+    assert.equal(index.allocateBlocks(1, 8, now, grace), null, 'nothing free and no capacity');
+  });
+});
+
+test('an index whose free blocks have no release order (an older Flint) gets one when opened, once', async () => {
+  await withIndex(async (index, dir) => {
+    const now = Date.now();
+    assert.equal(index.orderFreeBlocks(), 0, 'a new index lists its (no) free blocks once');
+    assert.equal(index.orderFreeBlocks(), -1);
+    await index.close();
+    // What an older Flint left: three released blocks in `free` only, and no order marker.
+    const env = open({ path: join(dir, 'index.lmdb'), noSubdir: true, maxDbs: 16 });
+    const free = env.openDB({ name: 'free', keyEncoding: 'uint32' });
+    for (const [id, released] of [[0, now - 1_000], [1, now - 500_000], [2, now - 200_000]] as const) await free.put(id, released);
+    await env.openDB({ name: 'state' }).put('nextBlock', 3);
+    await env.openDB({ name: 'state' }).remove('freeOrder');
+    await env.close();
+    const reopened = new CacheIndex(dir);
+    try {
+      assert.equal(reopened.orderFreeBlocks(), 3);
+      assert.equal(reopened.orderFreeBlocks(), -1, 'listed once');
+      assert.deepEqual(reopened.allocateBlocks(3, 3, now, 120_000), [1, 2, 0]);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
