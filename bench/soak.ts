@@ -76,8 +76,9 @@ async function checkingClient(name: string, args: (round: number) => string[], u
       tally.requests++;
       if (r.ok) tally.ok++;
       // The client reads each body as it streams: a cut shows as a short body or a socket error, never with bytes
-      // that differ from the origin's (those are 'wrong bytes at body offset N').
-      else if (/^(body \d+ bytes|connection closed|socket hang up|read ECONNRESET|aborted)/.test(r.problem ?? '')) tally.cut++;
+      // that differ from the origin's (those are 'wrong bytes at body offset N'). A connect reset is a connection the
+      // kernel had queued on a worker's listen socket when that worker was killed.
+      else if (/^(body \d+ bytes|connection closed|socket hang up|(read|connect) ECONNRESET|aborted)/.test(r.problem ?? '')) tally.cut++;
       else tally.wrong.push(`${report.url} ${r.range ?? ''}: ${r.problem ?? '?'}`);
     }
   }
