@@ -24,21 +24,6 @@ const KILL_GRACE_MS = 3_000;
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../workers/edge.js', import.meta.url));
 
-/**
- * V8 flags every worker gets on top of the primary's node flags, unless those set them already. V8 counts Buffer
- * memory (origin reads, block buffers) against the old generation's limit, which it sets at about 2.25x the live
- * heap: a worker's heap is small (~12 MB), so every ~15 MB of Buffers started a full GC. range-256m (256 MiB through
- * a fill) took 35-38 mark-compacts; a growth factor of 3 halves them (20-21) and cut the worker's CPU by ~15%, for up
- * to 2x the live heap in dead Buffers waiting for the next GC. Misses and hits were unchanged.
- */
-const WORKER_V8_FLAGS = ['--heap-growing-percent=200'];
-
-/** The node flags of a worker: the primary's, and each of WORKER_V8_FLAGS the primary's do not set. */
-export function workerExecArgv(inherited: readonly string[]): string[] {
-  const missing = WORKER_V8_FLAGS.filter((flag) => !inherited.some((arg) => arg.split('=')[0] === flag.split('=')[0]));
-  return [...inherited, ...missing];
-}
-
 export interface Slot {
   readonly index: number;
   worker: Worker | null;
@@ -69,7 +54,7 @@ export class Supervisor {
     this.#config = config;
     this.#log = log;
     this.#events = events;
-    cluster.setupPrimary({ exec: WORKER_ENTRY, silent: false, execArgv: workerExecArgv(process.execArgv) });
+    cluster.setupPrimary({ exec: WORKER_ENTRY, silent: false });
   }
 
   get slots(): readonly Slot[] {
