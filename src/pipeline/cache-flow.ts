@@ -76,6 +76,9 @@ export interface CacheFlowServices {
 /** How often a request waiting for blocks another worker fetches checks their leases. */
 const BLOCK_WAIT_POLL_MS = 5;
 
+/** How many origin requests one client request's missing blocks are fetched with at once (see fetchPieces). */
+const BLOCK_FETCH_CONCURRENCY = 4;
+
 /** Bound of the hit-for-pass map; expired marks are pruned when it is reached. */
 const PASS_MARKS_MAX = 100_000;
 
@@ -311,13 +314,22 @@ export class CacheFlow {
     const record: FillRecord = { id, pid: process.pid, until: now + LEASE_MS, state: 'filling', status: 0, headers: null, timing: null, size: -1, blockSize: store.blockSize, blocks: [], crcs: [] };
     const held = store.index.acquireBlockLeases(keys, record, now, isProcessAlive);
     const mine = wanted.filter((_, k) => held[k] === true);
-    let current = known;
     try {
-      for (const [first, last] of runs(mine)) {
-        const result = await this.#fetchBlocks(ctx, ref, current, first, last, id);
-        if (result.kind !== 'stored') return result;
-        current = result.meta;
-      }
+      const pieces = fetchPieces(mine);
+      const results: RangeFillResult[] = new Array<RangeFillResult>(pieces.length);
+      let next = 0;
+      const fetchNext = async (): Promise<void> => {
+        while (next < pieces.length) {
+          const k = next++;
+          const [first, last] = pieces[k] as [number, number];
+          results[k] = await this.#fetchBlocks(ctx, ref, known, first, last, id);
+          // A piece that did not store (the origin answered 200, failed...) decides the request: start no more.
+          if (results[k].kind !== 'stored') next = pieces.length;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(BLOCK_FETCH_CONCURRENCY, pieces.length) }, fetchNext));
+      const unstored = results.find((result) => result !== undefined && result.kind !== 'stored');
+      if (unstored !== undefined) return unstored;
     } finally {
       store.index.releaseBlockLeases(keys.filter((_, k) => held[k] === true), id);
     }
@@ -1019,13 +1031,26 @@ function closedRange(header: string | undefined): { start: number; end: number }
   return start <= end && Number.isSafeInteger(end) ? { start, end } : null;
 }
 
-/** Contiguous runs of sorted block indexes: [1,2,3,7,8] -> [[1,3],[7,8]]. */
 /** The lease of block `index` of `ref` (one per block, so workers fetch disjoint blocks; purges reach it by key). */
 function blockLease(ref: ObjectRef, index: number): BlockLease {
   const key = `${ref.key}#block${index}`;
   return { hash: keyHash(key), key };
 }
 
+/**
+ * The origin requests that fetch `sorted` block indexes: its runs of consecutive blocks, each cut into pieces of at
+ * most 1/BLOCK_FETCH_CONCURRENCY of the blocks, so the pieces of one request are fetched side by side. One request
+ * per run made a range over two missing blocks wait for both in a row: an origin that sends each response at a
+ * bounded rate (the bench's 128 MiB/s) took twice as long as for two requests at once.
+ */
+function fetchPieces(sorted: readonly number[]): Array<[number, number]> {
+  const most = Math.max(1, Math.ceil(sorted.length / BLOCK_FETCH_CONCURRENCY));
+  const pieces: Array<[number, number]> = [];
+  for (const [first, last] of runs(sorted)) for (let start = first; start <= last; start += most) pieces.push([start, Math.min(last, start + most - 1)]);
+  return pieces;
+}
+
+/** Contiguous runs of sorted block indexes: [1,2,3,7,8] -> [[1,3],[7,8]]. */
 function runs(sorted: readonly number[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const i of sorted) {
