@@ -218,7 +218,7 @@ export function storedBytes(meta: Pick<ObjectMeta, 'inline' | 'blocks' | 'blockS
 }
 
 /** Whether two records describe the same representation (so blocks of one may complete the other). */
-function sameRepresentation(a: ObjectMeta, b: ObjectMeta): boolean {
+export function sameRepresentation(a: ObjectMeta, b: ObjectMeta): boolean {
   return a.key === b.key && a.size === b.size && a.etag === b.etag && a.lastModifiedMs === b.lastModifiedMs && a.blockSize === b.blockSize;
 }
 

@@ -46,6 +46,7 @@ import { UNKNOWN_END, deliverBody } from './deliver.js';
 import { ERROR_HEADERS, errorResponse } from './fail.js';
 import type { FillHead, FillPolicy } from './fill.js';
 import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
+import { FETCH_WINDOW_BLOCKS, PartialSource } from './partial-source.js';
 import { RangeFill } from './range-fill.js';
 import type { RangeFillResult } from './range-fill.js';
 import { VIA } from './headers.js';
@@ -77,7 +78,7 @@ export interface CacheFlowServices {
 const BLOCK_WAIT_POLL_MS = 5;
 
 /** How many origin requests one client request's missing blocks are fetched with at once (see fetchPieces). */
-const BLOCK_FETCH_CONCURRENCY = 4;
+const BLOCK_FETCH_CONCURRENCY = FETCH_WINDOW_BLOCKS;
 
 /** Bound of the hit-for-pass map; expired marks are pruned when it is reached. */
 const PASS_MARKS_MAX = 100_000;
@@ -93,7 +94,7 @@ export class CacheFlow {
   /** Fills this worker runs, by object hash hex. */
   readonly #fills = new Map<string, Fill>();
   /** Block-range fetches running in this worker, by `hex:first-last`. */
-  readonly #blockFetches = new Map<string, Promise<RangeFillResult>>();
+  readonly #blockFetches = new Map<string, BlockFetch>();
   /** Hit-for-pass marks of this worker: object hash hex -> until (ms). */
   readonly #passMarks = new Map<string, number>();
   /**
@@ -221,13 +222,16 @@ export class CacheFlow {
 
   /**
    * A closed Range on an object not cached at all: fetch only the blocks it covers (block-aligned), store them as a
-   * partial object and answer from it. Falls back to a whole-object fill when the origin will not do ranges.
+   * partial object and answer from it, the first window of blocks before the head and the rest as the body reaches
+   * them (PartialSource). Falls back to a whole-object fill when the origin will not do ranges.
    */
   async #rangeMiss(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, range: { start: number; end: number }): Promise<void> {
     const bs = this.#services.store.blockSize;
     const aborted = this.#watchAbort(ctx, writer);
+    // The first window before the head (the object's size, and whether the origin does ranges, come with it); the
+    // rest as the response reaches it (PartialSource).
     const wanted: number[] = [];
-    for (let i = Math.floor(range.start / bs); i <= Math.floor(range.end / bs); i++) wanted.push(i);
+    for (let i = Math.floor(range.start / bs); i <= Math.floor(range.end / bs) && wanted.length < FETCH_WINDOW_BLOCKS; i++) wanted.push(i);
     const result = await this.#fetchMissing(ctx, ref, null, wanted);
     if (aborted()) return;
     this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
@@ -250,16 +254,19 @@ export class CacheFlow {
       this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', 'hit');
       return;
     }
-    const needed = new Set<number>();
-    for (const r of parsed.ranges) for (let i = Math.floor(r.start / meta.blockSize); i <= Math.floor(r.end / meta.blockSize); i++) needed.add(i);
+    const needed = neededBlocks(parsed.ranges, meta.blockSize);
     const missing = [...needed].filter((i) => meta.blocks[i] === ABSENT_BLOCK).sort((a, b) => a - b);
     if (missing.length === 0) {
       this.#services.touch(ref.hex);
       this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', 'hit; detail=partial');
       return;
     }
+    // Before the head, only the missing blocks among the first window the response reads (a changed object or an
+    // origin without ranges is found while a whole fetch can still answer); the rest as the body reaches them.
+    const early = new Set([...needed].sort((a, b) => a - b).slice(0, FETCH_WINDOW_BLOCKS));
+    const first = missing.filter((i) => early.has(i));
     const aborted = this.#watchAbort(ctx, writer);
-    const result = await this.#fetchMissing(ctx, ref, meta, missing);
+    const result: RangeFillResult = first.length === 0 ? { kind: 'stored', meta } : await this.#fetchMissing(ctx, ref, meta, first);
     if (aborted()) return;
     this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
   }
@@ -288,17 +295,15 @@ export class CacheFlow {
       return;
     }
     const range = parseRange(headerValue(ctx.head, 'range'), meta.size);
-    if (range.kind === 'ranges') {
-      for (const r of range.ranges) {
-        for (let i = Math.floor(r.start / meta.blockSize); i <= Math.floor(r.end / meta.blockSize); i++) {
-          if (meta.blocks[i] === ABSENT_BLOCK) {
-            this.#miss(ctx, writer, ref, null);
-            return;
-          }
-        }
-      }
+    const needed = range.kind === 'ranges' ? neededBlocks(range.ranges, meta.blockSize) : null;
+    if (needed === null || [...needed].every((i) => meta.blocks[i] !== ABSENT_BLOCK)) {
+      this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), cacheResult, 'fwd=miss; stored; detail=partial');
+      return;
     }
-    this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), cacheResult, 'fwd=miss; stored; detail=partial');
+    // Blocks beyond the first window are fetched as the body reaches them.
+    ctx.cacheResult = cacheResult;
+    const source = new PartialSource(store, ref, meta, (i) => needed.has(i), (blocks, known) => this.#fetchMissing(ctx, ref, known, blocks));
+    this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, source, currentAge(meta, Date.now()), 'fwd=miss; stored; detail=partial');
   }
 
   /**
@@ -315,21 +320,15 @@ export class CacheFlow {
     const held = store.index.acquireBlockLeases(keys, record, now, isProcessAlive);
     const mine = wanted.filter((_, k) => held[k] === true);
     try {
-      const pieces = fetchPieces(mine);
-      const results: RangeFillResult[] = new Array<RangeFillResult>(pieces.length);
-      let next = 0;
-      const fetchNext = async (): Promise<void> => {
-        while (next < pieces.length) {
-          const k = next++;
-          const [first, last] = pieces[k] as [number, number];
-          results[k] = await this.#fetchBlocks(ctx, ref, known, first, last, id);
-          // A piece that did not store (the origin answered 200, failed...) decides the request: start no more.
-          if (results[k].kind !== 'stored') next = pieces.length;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(BLOCK_FETCH_CONCURRENCY, pieces.length) }, fetchNext));
-      const unstored = results.find((result) => result !== undefined && result.kind !== 'stored');
-      if (unstored !== undefined) return unstored;
+      const [head, ...rest] = fetchPieces(mine);
+      if (head !== undefined) {
+        // The first piece goes alone until the origin's head: an origin that ignores Range, or an object that changed
+        // (If-Range), answers 200, which that piece turns into a whole fill; every other piece would get the object too.
+        const first = this.#fetchBlocks(ctx, ref, known, head[0], head[1], id);
+        const others = (await first.headed) ? this.#fetchAll(ctx, ref, known, rest, id) : Promise.resolve([]);
+        const unstored = [await first.done, ...(await others)].find((result) => result.kind !== 'stored');
+        if (unstored !== undefined) return unstored;
+      }
     } finally {
       store.index.releaseBlockLeases(keys.filter((_, k) => held[k] === true), id);
     }
@@ -342,11 +341,27 @@ export class CacheFlow {
     return meta !== undefined ? { kind: 'stored', meta } : { kind: 'not-partial', reason: 'the blocks fetched by another request are gone' };
   }
 
+  /** Fetches `pieces` ([first, last] block runs), BLOCK_FETCH_CONCURRENCY - 1 at a time; stops starting more after one that did not store. */
+  async #fetchAll(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, pieces: ReadonlyArray<[number, number]>, leaseId: string): Promise<RangeFillResult[]> {
+    const results: RangeFillResult[] = [];
+    let next = 0;
+    const fetchNext = async (): Promise<void> => {
+      while (next < pieces.length) {
+        const [first, last] = pieces[next++] as [number, number];
+        const result = await this.#fetchBlocks(ctx, ref, known, first, last, leaseId).done;
+        results.push(result);
+        if (result.kind !== 'stored') next = pieces.length;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BLOCK_FETCH_CONCURRENCY - 1, pieces.length) }, fetchNext));
+    return results;
+  }
+
   /**
    * Fetches blocks [first, last] once per worker: a block already being fetched by another request here is waited
    * for instead of fetched again.
    */
-  #fetchBlocks(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, first: number, last: number, leaseId: string): Promise<RangeFillResult> {
+  #fetchBlocks(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, first: number, last: number, leaseId: string): BlockFetch {
     const { store } = this.#services;
     const key = `${ref.hex}:${first}-${last}`;
     const running = this.#blockFetches.get(key);
@@ -369,9 +384,9 @@ export class CacheFlow {
     for (let i = first; i <= last; i++) leases.push(blockLease(ref, i));
     const fill = new RangeFill(store, ref, first, last, known, { leases, id: leaseId }, partialPolicy, wholeFill);
     fill.start((headers, sink) => this.#services.fetch(ctx, headers, sink));
-    const done = fill.done.finally(() => this.#blockFetches.delete(key));
-    this.#blockFetches.set(key, done);
-    return done;
+    const fetch: BlockFetch = { headed: fill.headed, done: fill.done.finally(() => this.#blockFetches.delete(key)) };
+    this.#blockFetches.set(key, fetch);
+    return fetch;
   }
 
   /** Marks the transaction aborted (and finished) if the client leaves while we wait; returns a probe. */
@@ -1048,6 +1063,19 @@ function fetchPieces(sorted: readonly number[]): Array<[number, number]> {
   const pieces: Array<[number, number]> = [];
   for (const [first, last] of runs(sorted)) for (let start = first; start <= last; start += most) pieces.push([start, Math.min(last, start + most - 1)]);
   return pieces;
+}
+
+/** A running fetch of a block run (RangeFill): whether the origin answered with a 206, and its outcome. */
+interface BlockFetch {
+  readonly headed: Promise<boolean>;
+  readonly done: Promise<RangeFillResult>;
+}
+
+/** The block indexes that byte ranges cover. */
+function neededBlocks(ranges: ReadonlyArray<{ readonly start: number; readonly end: number }>, blockSize: number): Set<number> {
+  const needed = new Set<number>();
+  for (const r of ranges) for (let i = Math.floor(r.start / blockSize); i <= Math.floor(r.end / blockSize); i++) needed.add(i);
+  return needed;
 }
 
 /** Contiguous runs of sorted block indexes: [1,2,3,7,8] -> [[1,3],[7,8]]. */

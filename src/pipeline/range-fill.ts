@@ -60,6 +60,9 @@ export class RangeFill implements OriginSink {
   #resolve: (result: RangeFillResult) => void = () => undefined;
   /** Settles once the blocks are merged (or the attempt ended otherwise). */
   readonly done: Promise<RangeFillResult>;
+  #resolveHeaded: (partial: boolean) => void = () => undefined;
+  /** True once the origin answered with the expected 206; false when it answered otherwise or the attempt ended. */
+  readonly headed: Promise<boolean>;
 
   /** `known` is the partial record being extended, or null for an object not cached at all. */
   constructor(
@@ -82,6 +85,7 @@ export class RangeFill implements OriginSink {
     this.#policy = policy;
     this.#nextIndex = first;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
+    this.headed = new Promise((resolve) => (this.#resolveHeaded = resolve));
   }
 
   /** The Range (and If-Range) headers of the origin request. */
@@ -105,6 +109,7 @@ export class RangeFill implements OriginSink {
   #settle(result: RangeFillResult): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.#resolveHeaded(false);
     if (result.kind !== 'stored') {
       this.#transfer?.abort();
       // A storage error while releasing leaves the blocks allocated (no record lists them) until the cache is wiped.
@@ -127,6 +132,7 @@ export class RangeFill implements OriginSink {
         fill.adopt(this.#transfer);
         fill.onHeaders(status, headers, statusText);
         this.#settled = true;
+        this.#resolveHeaded(false);
         this.#resolve({ kind: 'whole', fill });
         return;
       }
@@ -152,6 +158,7 @@ export class RangeFill implements OriginSink {
         crcs: new Array<number>(blockCount).fill(0),
         complete: false,
       });
+    this.#resolveHeaded(true);
   }
 
   onData(chunk: Buffer): void {

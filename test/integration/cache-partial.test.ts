@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { FlintProcess, serverXml, vhostXml } from '../helpers/flint.js';
 import { TestOrigin } from '../helpers/origin.js';
 import { freePort } from '../helpers/ports.js';
@@ -16,9 +17,12 @@ import { request } from '../helpers/http.js';
 const MiB = 1024 * 1024;
 const SIZE = 8 * MiB + 12_345;
 
-function makeBody(seed: number): Buffer {
-  const body = Buffer.alloc(SIZE);
-  for (let i = 0; i < SIZE; i++) body[i] = (i * 31 + seed + (i >> 11)) & 0xff;
+/** A 64-block object for the tests of ranges that reach far beyond what is cached. */
+const LONG = makeBody(3, 64 * MiB);
+
+function makeBody(seed: number, size = SIZE): Buffer {
+  const body = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) body[i] = (i * 31 + seed + (i >> 11)) & 0xff;
   return body;
 }
 
@@ -41,13 +45,14 @@ describe('partial fetches of large objects', () => {
   before(async () => {
     origin = await TestOrigin.start((req, res) => {
       const path = req.url ?? '/';
+      const data = path.startsWith('/long') ? LONG : body;
       const headers = { 'cache-control': 'max-age=3600', etag, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' };
       const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
       const ifRange = req.headers['if-range'];
-      if (!honourRange || range === null || (ifRange !== undefined && ifRange !== etag)) return send(res, path, 200, headers, body);
+      if (!honourRange || range === null || (ifRange !== undefined && ifRange !== etag)) return send(res, path, 200, headers, data);
       const start = Number(range[1]);
-      const end = Math.min(Number(range[2]), SIZE - 1);
-      send(res, path, 206, { ...headers, 'content-range': `bytes ${start}-${end}/${SIZE}` }, body.subarray(start, end + 1));
+      const end = Math.min(Number(range[2]), data.length - 1);
+      send(res, path, 206, { ...headers, 'content-range': `bytes ${start}-${end}/${data.length}` }, data.subarray(start, end + 1));
     });
     port = await freePort();
     flint = await FlintProcess.start(({ dir, managerPort }) => ({
@@ -120,6 +125,42 @@ describe('partial fetches of large objects', () => {
     assert.equal(after.misses - before.misses, 0, 'no read from a block file');
     assert.equal(after.hits - before.hits, 2, 'both answers from memory');
     assert.equal(after.blocks - before.blocks, 1);
+  });
+
+  test('an open range over a partial object is answered a window of blocks at a time, byte-exact to the end', async () => {
+    const res = await request({ port, path: '/long-a', headers: { range: 'bytes=0-10' } });
+    assert.equal(res.status, 206);
+    const open = await request({ port, path: '/long-a', headers: { range: `bytes=${5 * MiB + 3}-` } });
+    assert.equal(open.status, 206);
+    assert.equal(open.headers['content-range'], `bytes ${5 * MiB + 3}-${LONG.length - 1}/${LONG.length}`);
+    assert.ok(open.body.equals(LONG.subarray(5 * MiB + 3)), 'every byte to the end');
+    assert.equal(sent.get('/long-a'), 60 * MiB, 'block 0, then blocks 5-63 once each');
+  });
+
+  test('a client that leaves early in an open range stops the block fetches within two windows', async () => {
+    await request({ port, path: '/long-b', headers: { range: 'bytes=0-10' } });
+    // Read the head and a little of the body, then go: the object has 63 blocks left to fetch.
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(`GET /long-b HTTP/1.1\r\nHost: example.com\r\nRange: bytes=${MiB}-\r\n\r\n`));
+      let seen = 0;
+      socket.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > 64 * 1024) {
+          socket.destroy();
+          resolve();
+        }
+      });
+      socket.on('error', reject);
+    });
+    // Fetches still in flight when the client left end; then the count stays.
+    let last = -1;
+    for (let i = 0; i < 50 && sent.get('/long-b') !== last; i++) {
+      last = sent.get('/long-b') ?? 0;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const fetched = (sent.get('/long-b') ?? 0) / MiB;
+    // What the socket buffers took before the client left (a few MiB on loopback), two windows of 4 blocks ahead.
+    assert.ok(fetched <= 24, `the origin sent ${fetched} MiB of a 64 MiB object for a client that read 64 KiB`);
   });
 
   test('an origin that ignores Range: the client still gets its 206, and the object is stored whole', async () => {

@@ -186,18 +186,11 @@ describe('cache range requests', () => {
     for (const [path, whole, range, start, end] of cases) {
       assertPartial(await get(path, { range }), whole, start, end);
       const fetched = seenFor(origin, path).length;
-      assert.ok(fetched >= 1, path);
-      // However the miss was filled (whole object, or the blocks around the range in one or more requests side by
-      // side), what it asked the origin for covers the bytes asked for.
-      const asked: Array<[number, number]> = [];
-      for (const seen of seenFor(origin, path)) {
-        if (seen.headers.range === undefined) asked.push([0, whole.length - 1]);
-        const match = /^bytes=(\d+)-(\d+)$/.exec(String(seen.headers.range ?? ''));
-        if (match !== null) asked.push([Number(match[1]), Number(match[2])]);
-      }
-      let covered = start;
-      for (const [from, to] of asked.sort((a, b) => a[0] - b[0])) if (from <= covered) covered = Math.max(covered, to + 1);
-      assert.ok(covered > end, `${path}: origin asked for ${JSON.stringify(asked)}`);
+      // This origin ignores Range. A closed range on a cold object asks for its first block(s) only, block-aligned,
+      // alone until the answer comes; the 200 it gets is stored whole, so nothing else is asked.
+      assert.equal(fetched, 1, `${path}: one origin request`);
+      const asked = seenFor(origin, path)[0]?.headers.range;
+      if (asked !== undefined) assert.match(String(asked), new RegExp(`^bytes=${Math.floor(start / MiB) * MiB}-\\d+$`), `${path}: origin Range ${asked}`);
       const again = await get(path, { range });
       assertPartial(again, whole, start, end);
       assert.ok(isHit(again), `${path}: the same range again is a hit: ${cacheStatus(again)}`);

@@ -215,12 +215,13 @@ describe('2-tier: child Flint hashing over two parent Flints', () => {
     for (const [i, path] of onePerParent('/r').entries()) {
       objects.set(path, v1(7 + i));
       const body = (objects.get(path) as Version).body;
-      // Blocks 1-2 via www.test: child and parent both fetch just those blocks.
+      // Blocks 1-2 via www.test: child and parent both fetch just those blocks (one request each, side by side).
       assertBytes(await viaChild('www.test', path, { range: 'bytes=70000-140000' }), body, 70_000, 140_000, `${path} www blocks 1-2`);
-      assert.deepEqual(seenFor(origin, path).map((r) => r.headers.range), [`bytes=${BLOCK}-${3 * BLOCK - 1}`], `${path}: block-aligned at the origin`);
+      const ranges = seenFor(origin, path).map((r) => String(r.headers.range)).sort((a, b) => a.length - b.length || a.localeCompare(b));
+      assert.deepEqual(ranges, [`bytes=${BLOCK}-${2 * BLOCK - 1}`, `bytes=${2 * BLOCK}-${3 * BLOCK - 1}`], `${path}: block-aligned at the origin`);
       // The same blocks via the other child vhost: its child cache misses, the parent's block cache answers.
       assertBytes(await viaChild('img.test', path, { range: 'bytes=65536-131071' }), body, 65_536, 131_071, `${path} img block 1`);
-      assertFromOwner(path, 1);
+      assertFromOwner(path, 2);
       // Block 0 via www.test: the child extends its partial copy (with If-Range), so does the parent.
       assertBytes(await viaChild('www.test', path, { range: 'bytes=0-10' }), body, 0, 10, `${path} www block 0`);
       // Everything via www.test: the last blocks are fetched once, and the answer is byte-exact across the joins.
