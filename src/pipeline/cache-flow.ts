@@ -317,7 +317,14 @@ export class CacheFlow {
     const id = randomUUID();
     const now = Date.now();
     const record: FillRecord = { id, pid: process.pid, until: now + LEASE_MS, state: 'filling', status: 0, headers: null, timing: null, size: -1, blockSize: store.blockSize, blocks: [], crcs: [] };
-    const held = store.index.acquireBlockLeases(keys, record, now, isProcessAlive);
+    let held: boolean[];
+    try {
+      held = store.index.acquireBlockLeases(keys, record, now, isProcessAlive);
+    } catch (error) {
+      // ENOSPC while the index file grows: the caller passes the request through (storage is degraded).
+      this.#storageFailed(error as Error);
+      return { kind: 'failed', error: error as Error };
+    }
     const mine = wanted.filter((_, k) => held[k] === true);
     try {
       const [head, ...rest] = fetchPieces(mine);
@@ -330,7 +337,12 @@ export class CacheFlow {
         if (unstored !== undefined) return unstored;
       }
     } finally {
-      store.index.releaseBlockLeases(keys.filter((_, k) => held[k] === true), id);
+      try {
+        store.index.releaseBlockLeases(keys.filter((_, k) => held[k] === true), id);
+      } catch (error) {
+        // The leases then expire by themselves (LEASE_MS).
+        this.#storageFailed(error as Error);
+      }
     }
     const theirs = keys.filter((_, k) => held[k] !== true);
     const deadline = Date.now() + LEASE_MS;
@@ -558,7 +570,7 @@ export class CacheFlow {
       },
       (error: unknown) => {
         this.#leasing.delete(ref.hex);
-        if (store.markDegraded((error as Error).message)) fill.onStorageError?.(error as Error);
+        this.#storageFailed(error as Error);
         if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
         else this.#passThrough(ctx, writer);
       },
@@ -594,9 +606,17 @@ export class CacheFlow {
       if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
       if (done.state === 'uncacheable' && stale === null) this.#markPass(ref.hex, Date.now() + HIT_FOR_PASS_MS);
     });
-    fill.onStorageError = (error) =>
-      this.#services.log.error({ event: 'cache.storage_degraded', err: error.message }, 'storage error: new objects pass through until storage works again');
+    fill.onStorageError = (error) => this.#logDegraded(error);
     return fill;
+  }
+
+  /** Degrades storage after a storage error (new objects pass through for a while); logs the first. */
+  #storageFailed(error: Error): void {
+    if (this.#services.store.markDegraded(error.message)) this.#logDegraded(error);
+  }
+
+  #logDegraded(error: Error): void {
+    this.#services.log.error({ event: 'cache.storage_degraded', err: error.message }, 'storage error: new objects pass through until storage works again');
   }
 
   #isPassMarked(hex: string, now: number): boolean {

@@ -20,7 +20,7 @@ export const FETCH_WINDOW_BLOCKS = 4;
 export type FetchBlocks = (blocks: readonly number[], known: ObjectMeta) => Promise<RangeFillResult>;
 
 /** The absent blocks of window `window` the response needs, in `meta`. */
-export function absentInWindow(meta: ObjectMeta, window: number, needed: (index: number) => boolean): number[] {
+function absentInWindow(meta: ObjectMeta, window: number, needed: (index: number) => boolean): number[] {
   const absent: number[] = [];
   const end = Math.min(meta.blocks.length, (window + 1) * FETCH_WINDOW_BLOCKS);
   for (let i = window * FETCH_WINDOW_BLOCKS; i < end; i++) if (meta.blocks[i] === ABSENT_BLOCK && needed(i)) absent.push(i);
@@ -73,7 +73,8 @@ export class PartialSource implements BodySource {
     let running = this.#windows.get(window);
     if (running === undefined) {
       const absent = absentInWindow(meta, window, this.#needed);
-      running = absent.length === 0 ? Promise.resolve(null) : this.#fetch(absent, meta);
+      // Caught here: a read-ahead window's fetch is not awaited until the body reaches it (if ever).
+      running = absent.length === 0 ? Promise.resolve(null) : this.#fetch(absent, meta).catch((error: unknown): RangeFillResult => ({ kind: 'failed', error: error as Error }));
       this.#windows.set(window, running);
     }
     return running;

@@ -156,6 +156,10 @@ test('a full disk (ENOSPC) degrades to pass-through; cached objects keep being s
       assert.deepEqual(res.body, bodyFor('/new'));
     }
     assert.equal(seenCount(origin, '/new'), 2);
+    // A range on a new object (block leases are index writes too): the right bytes, and the worker stays up.
+    const ranged = await request({ port, path: '/ranged', headers: { range: 'bytes=10-99' } });
+    assert.deepEqual(ranged.body, ranged.status === 206 ? bodyFor('/ranged').subarray(10, 100) : bodyFor('/ranged'), `a ${ranged.status} with the right bytes`);
+    assert.deepEqual(flint.logs.filter((l) => l.event === 'worker.crash' || l.event === 'worker.exit'), [], 'no worker died');
     // The first object was stored before the disk filled: still a hit.
     const hit = await request({ port, path: '/f1' });
     assert.deepEqual(hit.body, bodyFor('/f1'));
