@@ -15,16 +15,17 @@
  *   freeorder size class (1 B) + release time (6 B BE) + id    the same blocks by class and release time, so an
  *            (4 B BE) -> ''                                    allocation takes the longest-released first
  *   state    'nextBlock[:class]' | 'usedBytes' | 'usageRule'   next never-used block per size class, bytes counted
- *            | 'freeOrder'                                     against the quota (storedBytes), which rule counted them,
- *                                                              whether `freeorder` lists `free` (orderFreeBlocks)
+ *            | 'freeOrder'                                     against the quota (storedBytes), which rule counted
+ *                                                              them, whether `freeorder` lists `free`
  *   hits     object hash -> hit count                          for the inspector; added in the batched touches
  * `objects` and `fills` keep msgpackr's record structures (field-name lists) once, under STRUCTURES_KEY, shared by
  * every process (lmdb's shared structures), rather than in every record.
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
  * (>= nextBlock)}, and `freeorder` lists exactly the blocks in `free`; `objects` points only at blocks whose bytes
- * were fully written before the record was committed; usedBytes = sum of storedBytes over committed objects (bodies plus INDEX_RECORD_BYTES each); a fill whose record
- * carries `controls` (a purge ran while it was in flight) never commits its result as fresh: commit applies those
- * commands first, and mergePartial refuses blocks whose block lease carries them. Options
+ * were fully written before the record was committed; usedBytes = sum of storedBytes over committed objects
+ * (bodies plus INDEX_RECORD_BYTES each); a fill whose record carries `controls` (a purge ran while it was in
+ * flight) never commits its result as fresh: commit applies those commands first, and mergePartial refuses blocks
+ * whose block lease carries them. Options
  * follow spikes.md item 2: noSync (the index is a rebuildable cache), overlappingSync off (avoids MDB_PANIC after a
  * SIGKILLed async writer).
  */

@@ -329,8 +329,9 @@ export class CacheFlow {
     try {
       const [head, ...rest] = fetchPieces(mine);
       if (head !== undefined) {
-        // The first piece goes alone until the origin's head: an origin that ignores Range, or an object that changed
-        // (If-Range), answers 200, which that piece turns into a whole fill; every other piece would get the object too.
+        // The first piece goes alone until the origin's head: an origin that ignores Range, or an object that
+        // changed (If-Range), answers 200, which that piece turns into a whole fill; every other piece would get the
+        // whole object too.
         const first = this.#fetchBlocks(ctx, ref, known, head[0], head[1], id);
         const others = (await first.headed) ? this.#fetchAll(ctx, ref, known, rest, id) : Promise.resolve([]);
         const unstored = [await first.done, ...(await others)].find((result) => result.kind !== 'stored');
@@ -353,7 +354,10 @@ export class CacheFlow {
     return meta !== undefined ? { kind: 'stored', meta } : { kind: 'not-partial', reason: 'the blocks fetched by another request are gone' };
   }
 
-  /** Fetches `pieces` ([first, last] block runs), BLOCK_FETCH_CONCURRENCY - 1 at a time; stops starting more after one that did not store. */
+  /**
+   * Fetches `pieces` ([first, last] block runs), BLOCK_FETCH_CONCURRENCY - 1 at a time (the first piece takes the
+   * other place); starts no more after one that did not store.
+   */
   async #fetchAll(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, pieces: ReadonlyArray<[number, number]>, leaseId: string): Promise<RangeFillResult[]> {
     const results: RangeFillResult[] = [];
     let next = 0;

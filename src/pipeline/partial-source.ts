@@ -68,7 +68,7 @@ export class PartialSource implements BodySource {
     }
   }
 
-  /** Starts fetching window `window` unless this response did already; resolves when it ended (null: nothing to fetch). */
+  /** Starts fetching window `window` unless this response did; resolves when it ended (null: nothing to fetch). */
   #startWindow(window: number, meta: ObjectMeta): Promise<RangeFillResult | null> {
     let running = this.#windows.get(window);
     if (running === undefined) {
