@@ -176,15 +176,15 @@ export class CacheFlow {
       this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: not in cache and only-if-cached was requested\n');
       return;
     }
-    const closed = closedRange(headerValue(head, 'range'));
+    const ranged = blockFetchRange(headerValue(head, 'range'));
     if (
-      closed !== null &&
+      ranged !== null &&
       headerValue(head, 'if-range') === undefined &&
       store.keyFits(ref) &&
       !this.#fillUnderWay(ref.hex) &&
       store.index.getFill(ref.hash) === undefined
     ) {
-      void this.#rangeMiss(ctx, writer, ref, closed);
+      void this.#rangeMiss(ctx, writer, ref, ranged);
       return;
     }
     this.#miss(ctx, writer, ref, null);
@@ -221,9 +221,9 @@ export class CacheFlow {
   }
 
   /**
-   * A closed Range on an object not cached at all: fetch only the blocks it covers (block-aligned), store them as a
-   * partial object and answer from it, the first window of blocks before the head and the rest as the body reaches
-   * them (PartialSource). Falls back to a whole-object fill when the origin will not do ranges.
+   * A Range on an object not cached at all (blockFetchRange): fetch only the blocks it covers (block-aligned),
+   * store them as a partial object and answer from it, the first window of blocks before the head and the rest as
+   * the body reaches them (PartialSource). Falls back to a whole-object fill when the origin will not do ranges.
    */
   async #rangeMiss(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, range: { start: number; end: number }): Promise<void> {
     const bs = this.#services.store.blockSize;
@@ -1061,13 +1061,18 @@ function isSmall(fill: Fill, inlineMaxBytes: number): boolean {
   return size >= 0 && size <= inlineMaxBytes;
 }
 
-/** A single closed `bytes=a-b` range (the only form a partial fetch can serve without knowing the size). */
-function closedRange(header: string | undefined): { start: number; end: number } | null {
-  const match = header === undefined ? null : /^bytes=(\d+)-(\d+)$/.exec(header.trim());
+/**
+ * The single range a partial fetch of an uncached object serves: `bytes=a-b`, or `bytes=a-` from inside the object
+ * (end: Infinity; a player's seek). Not `bytes=0-` (the whole object, fetched whole in one request) nor a suffix
+ * range (it needs the size first).
+ */
+function blockFetchRange(header: string | undefined): { start: number; end: number } | null {
+  const match = header === undefined ? null : /^bytes=(\d+)-(\d*)$/.exec(header.trim());
   if (match === null) return null;
   const start = Number(match[1]);
-  const end = Number(match[2]);
-  return start <= end && Number.isSafeInteger(end) ? { start, end } : null;
+  const end = match[2] === '' ? Number.POSITIVE_INFINITY : Number(match[2]);
+  if (!Number.isSafeInteger(start) || (match[2] === '' && start === 0)) return null;
+  return start <= end && (Number.isSafeInteger(end) || end === Number.POSITIVE_INFINITY) ? { start, end } : null;
 }
 
 /** The lease of block `index` of `ref` (one per block, so workers fetch disjoint blocks; purges reach it by key). */

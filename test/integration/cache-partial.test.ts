@@ -137,6 +137,21 @@ describe('partial fetches of large objects', () => {
     assert.equal(sent.get('/long-a'), 60 * MiB, 'block 0, then blocks 5-63 once each');
   });
 
+  test('an open range into an uncached object (a seek) fetches from its block on, and bytes=0- fetches it whole', async () => {
+    const start = 40 * MiB + 5;
+    const seek = await request({ port, path: '/long-c', headers: { range: `bytes=${start}-` } });
+    assert.equal(seek.status, 206);
+    assert.equal(seek.headers['content-range'], `bytes ${start}-${LONG.length - 1}/${LONG.length}`);
+    assert.ok(seek.body.equals(LONG.subarray(start)), 'every byte to the end');
+    assert.equal(sent.get('/long-c'), 24 * MiB, 'blocks 40-63, nothing before');
+    const asked = origin.seen.filter((r) => r.url === '/long-c').map((r) => Number(/^bytes=(\d+)-/.exec(String(r.headers.range))?.[1]));
+    assert.equal(Math.min(...asked), 40 * MiB, 'block-aligned from the block of the seek');
+    const whole = await request({ port, path: '/long-d', headers: { range: 'bytes=0-' } });
+    assert.equal(whole.status, 206);
+    assert.ok(whole.body.equals(LONG));
+    assert.deepEqual(origin.seen.filter((r) => r.url === '/long-d').map((r) => r.headers.range), [undefined], 'one request for the whole object');
+  });
+
   test('a client that leaves early in an open range stops the block fetches within two windows', async () => {
     await request({ port, path: '/long-b', headers: { range: 'bytes=0-10' } });
     // Read the head and a little of the body, then go: the object has 63 blocks left to fetch.
