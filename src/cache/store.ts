@@ -21,6 +21,8 @@ export const BLOCK_REUSE_GRACE_MS = 120_000;
 /** Bound of the per-worker set of blocks whose checksum was verified (cleared when full). */
 const VERIFIED_BLOCKS_MAX = 65_536;
 const DEGRADED_RETRY_MS = 30_000;
+/** How often a release that failed (releaseUnlisted) is tried again. */
+const RELEASE_RETRY_MS = 1_000;
 
 /** Where a request's object lives (or would live). */
 export interface ObjectRef {
@@ -49,6 +51,9 @@ export class CacheStore {
   /** Block id -> crc32 this worker verified it against (see readVerified). */
   readonly #verified = new Map<number, number>();
   #degradedReason = '';
+  /** Blocks whose release failed (a storage error); releaseUnlisted tries them again every RELEASE_RETRY_MS. */
+  readonly #unreleased = new Set<number>();
+  #releaseRetry: NodeJS.Timeout | null = null;
 
   /** `memoryBytes`: budget of the blocks this process keeps in memory (0 = none). */
   constructor(disk: DiskConfig, storage: StorageConfig, memoryBytes = 0) {
@@ -116,6 +121,27 @@ export class CacheStore {
     } catch (error) {
       this.markDegraded((error as Error).message);
       return false;
+    }
+  }
+
+  /**
+   * Frees at once blocks no record lists (a range fill that was given up: nobody ever read them). On a storage error
+   * (ENOSPC while the index file grows) storage degrades and the blocks are kept here and released again every
+   * RELEASE_RETRY_MS: no record lists them, so once this process forgot them they stayed allocated until the cache
+   * was wiped.
+   */
+  releaseUnlisted(ids: readonly number[]): void {
+    for (const id of ids) this.#unreleased.add(id);
+    if (this.#unreleased.size === 0) return;
+    try {
+      this.index.releaseBlocksNow([...this.#unreleased], Date.now());
+      this.#unreleased.clear();
+    } catch (error) {
+      this.markDegraded((error as Error).message);
+      this.#releaseRetry ??= setTimeout(() => {
+        this.#releaseRetry = null;
+        this.releaseUnlisted([]);
+      }, RELEASE_RETRY_MS).unref();
     }
   }
 
@@ -221,6 +247,7 @@ export class CacheStore {
   }
 
   async close(): Promise<void> {
+    if (this.#releaseRetry !== null) clearTimeout(this.#releaseRetry);
     this.blocks.close();
     await this.index.close();
   }

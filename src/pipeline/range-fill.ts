@@ -112,13 +112,8 @@ export class RangeFill implements OriginSink {
     this.#resolveHeaded(false);
     if (result.kind !== 'stored') {
       this.#transfer?.abort();
-      // A storage error while releasing leaves the blocks allocated (no record lists them) until the cache is wiped.
-      void this.#writes
-        .then(() => {
-          const ids = [...this.#fetched.values()].map((b) => b.id);
-          if (ids.length > 0) this.#store.index.releaseBlocksNow(ids, Date.now());
-        })
-        .catch((error: unknown) => this.#store.markDegraded((error as Error).message));
+      // The blocks it wrote are freed once the writes are done (retried after a storage error: no record lists them).
+      void this.#writes.then(() => this.#store.releaseUnlisted([...this.#fetched.values()].map((b) => b.id)));
     }
     this.#resolve(result);
   }

@@ -6,15 +6,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INDEX_RECORD_BYTES } from '../../src/cache/index.js';
+import { CacheStore } from '../../src/cache/store.js';
 import { FlintProcess, serverXml, sleep, vhostXml } from '../helpers/flint.js';
 import { TestOrigin } from '../helpers/origin.js';
 import { freePort } from '../helpers/ports.js';
 import { request } from '../helpers/http.js';
+import { waitFor } from '../helpers/cache.js';
 
 const KiB = 1024;
 
@@ -168,6 +170,41 @@ test('a full disk (ENOSPC) degrades to pass-through; cached objects keep being s
   } finally {
     await flint?.stop();
     await origin.close();
+    execFileSync('umount', [mount]);
+    rmdirSync(mount);
+  }
+});
+
+test('blocks a given-up range fill wrote are freed once the disk has room again, though their first release failed (ENOSPC)', async (t) => {
+  const mount = mountTmpfs('1m');
+  if (mount === null) {
+    t.skip('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)');
+    return;
+  }
+  const disk = { path: join(mount, 'cache'), quotaBytes: 0 };
+  const store = new CacheStore(disk, { disks: [disk], blockSizeBytes: 64 * KiB, inlineMaxBytes: KiB, highWaterPercent: 90, lowWaterPercent: 70 });
+  const filler = join(mount, 'filler');
+  try {
+    const now = Date.now();
+    const ids = store.index.allocateBlocks(3, 3, now, 0);
+    assert.deepEqual(ids, [0, 1, 2]);
+    // Fill the disk to its last byte: the index file cannot take another page.
+    const fd = openSync(filler, 'w');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(4 * KiB));
+    } catch (error) {
+      assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
+    } finally {
+      closeSync(fd);
+    }
+    store.releaseUnlisted(ids as number[]);
+    assert.match(store.degradedReason, /space/i, 'the failed release degrades storage');
+    assert.equal(store.index.allocateBlocks(1, 3, Date.now(), 0), null, 'not released yet: the class has no block to give');
+    unlinkSync(filler);
+    // The retry (once a second) frees them: all three can be handed out again.
+    await waitFor('the blocks released', () => store.index.allocateBlocks(3, 3, Date.now(), 0) ?? undefined);
+  } finally {
+    await store.close();
     execFileSync('umount', [mount]);
     rmdirSync(mount);
   }
