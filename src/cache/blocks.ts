@@ -26,6 +26,11 @@ export const BLOCKS_PER_FILE = 1024;
 /** Ids per size class (2^27: 128 TiB of 1 MiB blocks), so a class's ids form one range of uint32 keys. */
 export const CLASS_SPAN = 2 ** 27;
 
+/** The size class a block id carries (id = class * CLASS_SPAN + n). */
+export function blockClass(id: number): number {
+  return Math.floor(id / CLASS_SPAN);
+}
+
 /** The smallest slot a size class may have (one page). */
 export const MIN_SLOT_BYTES = 4096;
 
@@ -97,7 +102,7 @@ export class BlockFiles {
 
   /** The file and byte offset of block `id` (see the module doc for the id layout). */
   #locate(id: number): { fd: number; position: number } {
-    const cls = Math.floor(id / CLASS_SPAN);
+    const cls = blockClass(id);
     const n = id - cls * CLASS_SPAN;
     const perFile = slotsPerBlocks(BLOCKS_PER_FILE, this.blockSize, cls);
     const file = Math.floor(n / perFile);

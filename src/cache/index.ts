@@ -33,7 +33,7 @@ import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLASS_SPAN } from './blocks.js';
+import { CLASS_SPAN, blockClass } from './blocks.js';
 import { currentAge } from './freshness.js';
 import { keyHash } from './key.js';
 import type { StoredTiming } from './freshness.js';
@@ -463,7 +463,7 @@ export class CacheIndex {
   #releaseBlocks(blocks: readonly number[], now: number): void {
     for (const id of blocks) {
       if (id === ABSENT_BLOCK) continue;
-      const sizeClass = Math.floor(id / CLASS_SPAN);
+      const sizeClass = blockClass(id);
       const released = this.#free.get(id);
       if (released !== undefined) this.#freeOrder.remove(freeOrderKey(sizeClass, released, id));
       this.#free.put(id, now);
@@ -481,7 +481,7 @@ export class CacheIndex {
     this.#transact(() => {
       this.#freeOrder.clearSync();
       for (const { key, value } of this.#free.getRange()) {
-        this.#freeOrder.put(freeOrderKey(Math.floor(key / CLASS_SPAN), value, key), '');
+        this.#freeOrder.put(freeOrderKey(blockClass(key), value, key), '');
         listed++;
       }
       this.#state.put('freeOrder', FREE_ORDER_VERSION);
