@@ -31,6 +31,7 @@ import { headerValue } from '../http/request.js';
 import type { RequestHead } from '../http/request.js';
 import type { ResponseWriter } from '../http/respond.js';
 import type { Logger } from '../log.js';
+import { ChurnTable } from '../churn-table.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { PassTransaction } from './pass.js';
 import { STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, isStaleIfErrorAllowed } from '../policy/cacheable.js';
@@ -91,17 +92,17 @@ const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'conte
 
 export class CacheFlow {
   readonly #services: CacheFlowServices;
-  /** Fills this worker runs, by object hash hex. */
-  readonly #fills = new Map<string, Fill>();
+  /** Fills this worker runs, by object hash hex (a ChurnTable, not a Map: see churn-table.ts). */
+  readonly #fills = new ChurnTable<Fill>();
   /** Block-range fetches running in this worker, by `hex:first-last`. */
-  readonly #blockFetches = new Map<string, BlockFetch>();
+  readonly #blockFetches = new ChurnTable<BlockFetch>();
   /** Hit-for-pass marks of this worker: object hash hex -> until (ms). */
   readonly #passMarks = new Map<string, number>();
   /**
    * Leases this worker asked for and the batched commit has not answered yet, by object hash hex: requests for the
    * same object wait for the answer (then follow the fill, here or in another worker) instead of asking again.
    */
-  readonly #leasing = new Map<string, Promise<LeaseResult>>();
+  readonly #leasing = new ChurnTable<Promise<LeaseResult>>();
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
