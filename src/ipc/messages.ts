@@ -9,6 +9,7 @@ import type { OriginOutcome } from '../origin/health-view.js';
 import type { PurgeScope } from '../policy/purge-target.js';
 import type { VhostCounterValues } from '../stats/counters.js';
 import type { LatencyCounts } from '../stats/latency.js';
+import type { GcTotals } from '../stats/gc-watch.js';
 
 /** What one worker reports about itself; counters are monotonic since the worker started. */
 export interface WorkerSnapshot {
@@ -29,8 +30,11 @@ export interface WorkerSnapshot {
   readonly latency: Readonly<Record<string, LatencyCounts>>;
   /** Origin connections of this worker now (gauges): open, and busy with a request. */
   readonly originSessions: { readonly open: number; readonly active: number };
-  /** This worker process: CPU time since it started (monotonic, microseconds) and resident memory (gauge). */
-  readonly process: { readonly cpuUserUs: number; readonly cpuSystemUs: number; readonly rssBytes: number };
+  /**
+   * This worker process: CPU time since it started (monotonic, microseconds), resident memory (gauge), and its
+   * garbage collections (monotonic, stats/gc-watch.ts).
+   */
+  readonly process: { readonly cpuUserUs: number; readonly cpuSystemUs: number; readonly rssBytes: number; readonly gc: GcTotals };
 }
 
 export type PrimaryMessage =

@@ -21,7 +21,7 @@ export interface MetricsInput {
   readonly vhosts: Readonly<Record<string, VhostCounterValues>>;
   readonly latency: Readonly<Record<string, LatencyCounts>>;
   readonly disks: readonly DiskStats[];
-  readonly workers: ReadonlyArray<{ readonly index: number; readonly pid: number; readonly ready: boolean; readonly restarts: number; readonly requests: number; readonly cpuSeconds: number; readonly rssBytes: number; readonly activeRequests: number }>;
+  readonly workers: ReadonlyArray<{ readonly index: number; readonly pid: number; readonly ready: boolean; readonly restarts: number; readonly requests: number; readonly cpuSeconds: number; readonly rssBytes: number; readonly gcSeconds: number; readonly majorGcs: number; readonly activeRequests: number }>;
   /** Cumulative seconds per mode. */
   readonly hostCpu: CpuTimes;
   readonly memory: { readonly totalBytes: number; readonly freeBytes: number };
@@ -133,6 +133,12 @@ export class FlintMetrics {
     );
     add('flint_worker_cpu_seconds_total', 'CPU time of the current process of a worker slot (resets on restart).', 'counter', (i) =>
       i.workers.map((w) => ({ value: w.cpuSeconds, labels: { worker: String(w.index) } })),
+    );
+    add('flint_worker_gc_seconds_total', 'Garbage-collection pause time of the current process of a worker slot (resets on restart).', 'counter', (i) =>
+      i.workers.map((w) => ({ value: w.gcSeconds, labels: { worker: String(w.index) } })),
+    );
+    add('flint_worker_major_gcs_total', 'Full (mark-compact) garbage collections of the current process of a worker slot (resets on restart).', 'counter', (i) =>
+      i.workers.map((w) => ({ value: w.majorGcs, labels: { worker: String(w.index) } })),
     );
     add('flint_worker_resident_memory_bytes', 'Resident memory of a worker process.', 'gauge', (i) =>
       i.workers.map((w) => ({ value: w.rssBytes, labels: { worker: String(w.index) } })),

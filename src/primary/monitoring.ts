@@ -48,7 +48,7 @@ export interface WindowDocument {
       readonly loadAverage: { readonly load1: number; readonly load5: number; readonly load15: number };
     };
     readonly cache: { readonly objects: number; readonly usedBytes: number; readonly limitBytes: number; readonly fillsInProgress: number; readonly evictedObjects: number; readonly evictedBytes: number };
-    readonly workers: ReadonlyArray<{ readonly index: number; readonly pid: number; readonly requestsPerSec: number; readonly cpuPercent: number; readonly rssBytes: number }>;
+    readonly workers: ReadonlyArray<{ readonly index: number; readonly pid: number; readonly requestsPerSec: number; readonly cpuPercent: number; readonly gcPercent: number; readonly rssBytes: number }>;
   };
   readonly vhosts: ReadonlyArray<WindowFigures & { readonly name: string }>;
 }
@@ -105,7 +105,7 @@ export class Monitoring {
       let requests = 0;
       for (const c of Object.values(snapshot.vhosts)) requests += c.requests;
       const p = snapshot.process;
-      workers.push({ index: slot.index, pid: snapshot.pid, requests, cpuUs: p === undefined ? 0 : p.cpuUserUs + p.cpuSystemUs, rssBytes: p?.rssBytes ?? 0 });
+      workers.push({ index: slot.index, pid: snapshot.pid, requests, cpuUs: p === undefined ? 0 : p.cpuUserUs + p.cpuSystemUs, gcUs: p?.gc.pauseUs ?? 0, rssBytes: p?.rssBytes ?? 0 });
     }
     const evictions = this.#sources.evictions();
     return { at: Date.now(), vhosts, cpu: readHostCpu(), workers, evictedObjects: evictions.objects, evictedBytes: evictions.bytes };
@@ -160,13 +160,15 @@ export class Monitoring {
     const { activeRequests, originSessions } = this.#gauges();
     const workers = w.to.workers.map((to) => {
       // a worker absent from the older sample was born inside the window: its counters started at zero
-      const from = w.from.workers.find((f) => f.pid === to.pid) ?? { requests: 0, cpuUs: 0 };
+      const from = w.from.workers.find((f) => f.pid === to.pid) ?? { requests: 0, cpuUs: 0, gcUs: 0 };
       const seconds = w.seconds;
       return {
         index: to.index,
         pid: to.pid,
         requestsPerSec: seconds === 0 ? 0 : Math.round(((to.requests - from.requests) / seconds) * 1000) / 1000,
         cpuPercent: seconds === 0 ? 0 : Math.round(((to.cpuUs - from.cpuUs) / (seconds * 1e6)) * 1000) / 10,
+        // Share of the window the worker's main thread stood still in GC pauses.
+        gcPercent: seconds === 0 ? 0 : Math.round(((to.gcUs - from.gcUs) / (seconds * 1e6)) * 1000) / 10,
         rssBytes: to.rssBytes,
       };
     });
@@ -240,6 +242,8 @@ export class Monitoring {
           requests,
           cpuSeconds: s?.process === undefined ? 0 : (s.process.cpuUserUs + s.process.cpuSystemUs) / 1e6,
           rssBytes: s?.process?.rssBytes ?? 0,
+          gcSeconds: (s?.process?.gc.pauseUs ?? 0) / 1e6,
+          majorGcs: s?.process?.gc.majorCount ?? 0,
           activeRequests: s?.activeRequests ?? 0,
         };
       }),

@@ -33,6 +33,10 @@ export interface StatsDocument {
     /** CPU time the worker used since it started, and its resident memory, from its last snapshot. */
     readonly cpuSeconds: number;
     readonly rssBytes: number;
+    /** Its garbage collections since it started: main-thread pause time, collections, full ones among them. */
+    readonly gcSeconds: number;
+    readonly gcs: number;
+    readonly majorGcs: number;
   }>;
 }
 
@@ -195,6 +199,9 @@ export class StatsCollector {
           startedAt: slot.worker === null ? null : new Date(slot.startedAt).toISOString(),
           cpuSeconds: snapshot?.process === undefined ? 0 : Math.round((snapshot.process.cpuUserUs + snapshot.process.cpuSystemUs) / 1000) / 1000,
           rssBytes: snapshot?.process?.rssBytes ?? 0,
+          gcSeconds: (snapshot?.process?.gc.pauseUs ?? 0) / 1e6,
+          gcs: snapshot?.process?.gc.count ?? 0,
+          majorGcs: snapshot?.process?.gc.majorCount ?? 0,
         };
       }),
     };

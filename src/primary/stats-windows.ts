@@ -68,6 +68,8 @@ export interface WorkerSample {
   readonly pid: number;
   readonly requests: number;
   readonly cpuUs: number;
+  /** Garbage-collection pause time (monotonic, microseconds). */
+  readonly gcUs: number;
   readonly rssBytes: number;
 }
 

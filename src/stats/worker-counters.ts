@@ -7,6 +7,7 @@
 import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { VhostCounterValues } from './counters.js';
 import { createVhostCounters, namedCounters } from './counters.js';
+import { GcWatch } from './gc-watch.js';
 import type { LatencyCounts } from './latency.js';
 import { createLatency, latencyCounts, observeLatency } from './latency.js';
 
@@ -15,6 +16,7 @@ export class WorkerCounters {
   readonly #latency = new Map<string, Float64Array>();
   readonly #workerIndex: number;
   readonly #startedAt = Date.now();
+  readonly #gc = new GcWatch();
   /** Transactions in flight (gauge). */
   activeRequests = 0;
 
@@ -57,7 +59,7 @@ export class WorkerCounters {
       configHash,
       vhosts,
       latency,
-      process: { cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: process.memoryUsage.rss() },
+      process: { cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: process.memoryUsage.rss(), gc: this.#gc.totals },
       ...cache,
     };
   }

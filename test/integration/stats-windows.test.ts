@@ -190,6 +190,34 @@ describe('stats windows (100 ms buckets)', () => {
     assert.ok(stats.average5.host.workers.every((w) => w.rssBytes > 0));
   });
 
+  test('workers report their garbage collections: /stats totals, GC % in the windows, /metrics counters', async () => {
+    // ~1,000 misses allocate tens of MB across the two workers: every worker collects garbage more than once.
+    const paths = Array.from({ length: 1000 }, (_, i) => `/gc-${i}`);
+    for (let i = 0; i < paths.length; i += 20) {
+      const batch = await Promise.all(paths.slice(i, i + 20).map((path) => request({ port, host: 'a.test', path })));
+      for (const res of batch) assert.equal(res.status, 200);
+    }
+    type GcWorker = { index: number; pid: number; cpuSeconds: number; gcSeconds: number; gcs: number; majorGcs: number };
+    const stats = await waitFor('GC figures from both workers', async () => {
+      const s = (await flint.stats()) as unknown as { workers: GcWorker[] };
+      return s.workers.length === 2 && s.workers.every((w) => w.gcs > 0) ? s : undefined;
+    });
+    for (const w of stats.workers) {
+      assert.ok(w.gcSeconds > 0 && w.gcSeconds < w.cpuSeconds, `GC pauses are part of the CPU time: ${JSON.stringify(w)}`);
+      assert.ok(w.majorGcs >= 0 && w.majorGcs <= w.gcs, JSON.stringify(w));
+    }
+    // A few scavenges of a millisecond in a 6 s window round to 0.0%: the window only has to carry the share.
+    const window = (await doc('/monitoring/average?min=1')).host.workers as unknown as Array<{ pid: number; cpuPercent: number; gcPercent: number }>;
+    assert.equal(window.length, 2);
+    for (const w of window) assert.ok(typeof w.gcPercent === 'number' && w.gcPercent >= 0 && w.gcPercent <= w.cpuPercent + 0.1, JSON.stringify(w));
+    const metrics = await (await fetch(`http://127.0.0.1:${flint.managerPort}/metrics`)).text();
+    for (const { index } of stats.workers) {
+      const line = new RegExp(`^flint_worker_gc_seconds_total\\{worker="${index}"\\} ([0-9.e+-]+)$`, 'm').exec(metrics);
+      assert.ok(line !== null && Number(line[1]) > 0, `flint_worker_gc_seconds_total for worker ${index}`);
+    }
+    assert.match(metrics, /^flint_worker_major_gcs_total\{worker="0"\} \d+$/m);
+  });
+
   test('bad query parameters get 400, unknown vhosts 404', async () => {
     for (const path of [
       '/monitoring/realtime?type=yaml',
