@@ -2,8 +2,9 @@
  * @module stats/gc-watch
  * Time this process spent in V8 garbage-collection pauses, and how many collections ran, for /stats and /metrics.
  * A worker's GC share is where a retention bug shows first: the one fixed in churn-table.ts made scavenges take
- * 8 ms every ~100 ms and a full GC run every second, under a steady CPU figure. Node reports each collection to a
- * PerformanceObserver after the fact (batched), so watching costs nothing on the request path. Runs in workers.
+ * 8 ms every ~100 ms and a full GC run every second, while CPU figures only showed a busy worker. Node reports each
+ * collection to a PerformanceObserver after the fact (batched), so watching costs nothing on the request path.
+ * Runs in workers.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
