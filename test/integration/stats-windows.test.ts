@@ -191,7 +191,7 @@ describe('stats windows (100 ms buckets)', () => {
   });
 
   test('workers report their garbage collections: /stats totals, GC % in the windows, /metrics counters', async () => {
-    // ~1,000 misses allocate tens of MB across the two workers: every worker collects garbage more than once.
+    // ~1,000 misses allocate tens of MB across the two workers: every worker collects garbage.
     const paths = Array.from({ length: 1000 }, (_, i) => `/gc-${i}`);
     for (let i = 0; i < paths.length; i += 20) {
       const batch = await Promise.all(paths.slice(i, i + 20).map((path) => request({ port, host: 'a.test', path })));
