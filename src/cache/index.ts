@@ -5,7 +5,9 @@
  *   objects  object hash (16 B) -> ObjectMeta (msgpack)        what is cached and where its bytes are
  *   vary     primary hash -> Vary field names                  how to compute the variant key of a URL
  *   keys     "primary \0 variant" (ordered string) -> hash     full key strings, for purge scans and inspection
- *   fills    object hash -> FillRecord                         who is fetching an object, and its progress
+ *   fills    object hash -> FillRecord                         who is fetching an object, and its progress; or
+ *                                                              how often it was asked for without being stored
+ *                                                              (state 'seen', the admission filter)
  *   fillkeys object key string -> lease hash                   the fills by key (block leases: key #blockN), so a
  *                                                              purge finds fills in flight
  *   lru      8-byte BE access time (ms) + hash -> ''          eviction order (oldest first)
@@ -113,12 +115,19 @@ export interface InspectedObject {
 
 /** The cross-process record of an origin fetch in progress (the fill lease) and how far it got. */
 export interface FillRecord {
+  /** The fill's id; '' on a 'seen' record, so it matches no fill (followers of the fill see it ended). */
   readonly id: string;
   readonly pid: number;
-  /** The lease expires at this time unless renewed (a dead owner's lease is taken over after it). */
+  /**
+   * The lease expires at this time unless renewed (a dead owner's lease is taken over after it). 0 on a 'seen'
+   * record, which is no lease: every check for a live fill passes it by.
+   */
   readonly until: number;
-  /** 'filling' while bytes arrive; 'uncacheable' tells followers to go to the origin themselves (hit-for-pass). */
-  readonly state: 'filling' | 'uncacheable';
+  /**
+   * 'filling' while bytes arrive; 'uncacheable' tells followers to go to the origin themselves (hit-for-pass);
+   * 'seen' counts the requests for an object the admission filter did not store yet (`uses`, until `windowEnd`).
+   */
+  readonly state: 'filling' | 'uncacheable' | 'seen';
   /** Response head once the origin answered (status + stored headers), else null. */
   readonly status: number;
   readonly headers: readonly string[] | null;
@@ -137,6 +146,22 @@ export interface FillRecord {
    * response may predate them, so commit applies them to it; followers do not join such a fill.
    */
   readonly controls?: readonly FillControl[];
+  /**
+   * Admission filter (vhost <Admission>): set on a fill when the object is stored only on its `minUses`th request.
+   * On a 'filling' record, the requests counted before this fill; on a 'seen' record, all counted in its window.
+   */
+  readonly uses?: number;
+  /** On a 'seen' record: when its count lapses (ms). */
+  readonly windowEnd?: number;
+  /** A request in another worker follows this fill: it is stored whatever the admission count (see markFollowed). */
+  readonly followed?: boolean;
+}
+
+/** The admission filter a fill's commit applies (vhost <Admission>); absent when every response is stored. */
+export interface Admission {
+  /** Requests within the window an object needs before it is stored; this fill's own request is one. */
+  readonly minUses: number;
+  readonly windowMs: number;
 }
 
 /** One block lease of a partial fetch: its fills hash and its key string (`primary \0 variant #blockN`). */
@@ -224,7 +249,7 @@ export function sameRepresentation(a: ObjectMeta, b: ObjectMeta): boolean {
 }
 
 /** What a commit did with the fill's object (see CacheIndex.commit). */
-export type CommitOutcome = 'stored' | 'controlled' | 'dropped';
+export type CommitOutcome = 'stored' | 'controlled' | 'dropped' | 'not-admitted';
 
 /**
  * `meta` after a purge, expire or expireafter (`sec` seconds) at age `ageSec`: freshness is ttlSec + extendedSec
@@ -321,15 +346,19 @@ export class CacheIndex {
     return this.#inTurnBatch(() => this.#takeLease(objectHash, record, now, isAlive));
   }
 
-  /** acquireLease's check-and-set, inside a write transaction. */
+  /**
+   * acquireLease's check-and-set, inside a write transaction. A lease subject to admission (`record.uses` set)
+   * takes over the count of a 'seen' record still in its window.
+   */
   #takeLease(objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): LeaseResult {
     const current = this.#fills.get(objectHash);
     if (current !== undefined && current.until > now && isAlive(current.pid)) return { acquired: false, record: current };
     if (current !== undefined) this.#releaseBlocks(current.blocks, now);
     if (current?.key !== undefined && current.key !== record.key) this.#fillKeys.remove(current.key);
-    this.#fills.put(objectHash, record);
+    const taken = record.uses !== undefined && current?.state === 'seen' && (current.windowEnd ?? 0) > now ? { ...record, uses: current.uses ?? 0 } : record;
+    this.#fills.put(objectHash, taken);
     if (record.key !== undefined) this.#fillKeys.put(record.key, objectHash);
-    return { acquired: true, record };
+    return { acquired: true, record: taken };
   }
 
   /**
@@ -393,8 +422,26 @@ export class CacheIndex {
   #updateFillInTxn(objectHash: Buffer, record: FillRecord): boolean {
     const current = this.#fills.get(objectHash);
     if (current === undefined || current.id !== record.id) return false;
-    this.#fills.put(objectHash, current.controls === undefined ? record : { ...record, controls: current.controls });
+    let merged = record;
+    if (current.controls !== undefined) merged = { ...merged, controls: current.controls };
+    if (current.followed === true) merged = { ...merged, followed: true };
+    this.#fills.put(objectHash, merged);
     return true;
+  }
+
+  /**
+   * Notes on the fill `id` that a request in another worker follows it, so its commit stores the object whatever
+   * the admission count (a follower reads the body from the stored blocks and the committed object). False when the
+   * fill is over (the follower looks the object up again).
+   */
+  markFollowed(objectHash: Buffer, id: string): boolean {
+    let live = false;
+    this.#transact(() => {
+      const current = this.#fills.get(objectHash);
+      live = current !== undefined && current.id === id;
+      if (live && current?.followed !== true) this.#fills.put(objectHash, { ...(current as FillRecord), followed: true });
+    });
+    return live;
   }
 
   /** Drops the fill record of a fill that did not commit, if `id` still owns it; its blocks go back to the free list. */
@@ -410,6 +457,11 @@ export class CacheIndex {
   /** Drops a fill record and its key entry (inside a transaction). */
   #removeFill(objectHash: Buffer, record: FillRecord): void {
     this.#fills.remove(objectHash);
+    this.#removeFillKey(objectHash, record);
+  }
+
+  /** Drops a fill's entry in `fillkeys` if it still points at this fill's hash. */
+  #removeFillKey(objectHash: Buffer, record: FillRecord): void {
     if (record.key !== undefined && this.#fillKeys.get(record.key)?.equals(objectHash) === true) this.#fillKeys.remove(record.key);
   }
 
@@ -578,12 +630,18 @@ export class CacheIndex {
     meta: ObjectMeta,
     lease: { readonly hash: Buffer; readonly id: string } | null,
     now: number,
+    admission: Admission | null = null,
   ): Promise<CommitOutcome> {
     let outcome: CommitOutcome = 'stored';
     // Batched: the commits and leases of concurrent misses share one write transaction (see #inTurnBatch).
     await this.#inTurnBatch(() => {
       let stored = meta;
       const fill = lease === null ? undefined : this.#fills.get(lease.hash);
+      if (lease !== null && fill !== undefined && fill.id === lease.id && admission !== null && this.#countSeen(lease.hash, objectHash, fill, admission, now)) {
+        this.#releaseBlocks(meta.blocks, now);
+        outcome = 'not-admitted';
+        return;
+      }
       if (lease !== null && fill !== undefined && fill.id === lease.id) {
         this.#removeFill(lease.hash, fill);
         if (fill.controls !== undefined) {
@@ -615,6 +673,20 @@ export class CacheIndex {
       if (previous !== undefined) this.#hits.remove(objectHash);
     });
     return outcome;
+  }
+
+  /**
+   * The admission filter at a fill's commit, inside its transaction: true when the object is not stored yet, and
+   * the fill's lease is then replaced by a 'seen' record counting this request. A fill another worker follows is
+   * stored, and so is an object already stored (a replacement keeps its place in the cache).
+   */
+  #countSeen(leaseHash: Buffer, objectHash: Buffer, fill: FillRecord, admission: Admission, now: number): boolean {
+    const uses = (fill.uses ?? 0) + 1;
+    if (fill.uses === undefined || uses >= admission.minUses || fill.followed === true || this.#objects.doesExist(objectHash)) return false;
+    this.#removeFillKey(leaseHash, fill);
+    const seen: FillRecord = { id: '', pid: fill.pid, until: 0, state: 'seen', status: 0, headers: null, timing: null, size: -1, blockSize: fill.blockSize, blocks: [], crcs: [], uses, windowEnd: now + admission.windowMs };
+    this.#fills.put(leaseHash, seen);
+    return true;
   }
 
   /** Rewrites the metadata of a stored object (304 refresh, TTL extension) if it still has `generation`. */
@@ -840,21 +912,24 @@ export class CacheIndex {
   }
 
   /**
-   * The fill table for /stats: `inProgress`, live leases of fills; `records`, every record (live leases,
-   * hit-for-pass markers, and expired ones sweepFills has not reached yet).
+   * The fill table for /stats: `inProgress`, live leases of fills; `seen`, admission counts of objects not stored
+   * yet; `records`, every record (those, hit-for-pass markers, and expired ones sweepFills has not reached yet).
    */
-  fillCounts(now: number): { inProgress: number; records: number } {
+  fillCounts(now: number): { inProgress: number; seen: number; records: number } {
     let inProgress = 0;
+    let seen = 0;
     let records = 0;
     for (const { value } of this.#fills.getRange({ start: FIRST_HASH })) {
       records++;
       if (value.state === 'filling' && value.until > now) inProgress++;
+      else if (value.state === 'seen') seen++;
     }
-    return { inProgress, records };
+    return { inProgress, seen, records };
   }
 
   /**
-   * Removes fill records that nobody will finish or need again: hit-for-pass markers past their expiry, and leases
+   * Removes fill records that nobody will finish or need again: hit-for-pass markers past their expiry, admission
+   * counts ('seen') past their window, and leases
    * past their expiry whose owner process is gone (the blocks they wrote go back to the free list). Without it every
    * distinct URL that once answered uncacheable would keep a record for good, and a fill cut by a killed worker
    * that nobody asks for again would keep its blocks. A live owner's expired lease stays: the owner may be slow,
@@ -863,7 +938,8 @@ export class CacheIndex {
    * Returns the key to resume after (null: the scan reached the end) and how many records it removed.
    */
   sweepFills(after: Buffer | null, limit: number, now: number, isAlive: (pid: number) => boolean): { next: Buffer | null; removed: number } {
-    const sweepable = (record: FillRecord): boolean => record.until <= now && (record.state === 'uncacheable' || !isAlive(record.pid));
+    const sweepable = (record: FillRecord): boolean =>
+      record.state === 'seen' ? (record.windowEnd ?? 0) <= now : record.until <= now && (record.state === 'uncacheable' || !isAlive(record.pid));
     const found: Buffer[] = [];
     let last: Buffer | null = null;
     let read = 0;

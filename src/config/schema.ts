@@ -595,6 +595,27 @@ export const SETTINGS: readonly Setting[] = [
     field: 'vhosts[].options.caching',
     doc: "Flint's own: OFF passes every request of the vhost through to the origin without looking up or storing anything.",
   },
+  {
+    path: 'Vhost/Options/Admission',
+    type: 'int',
+    default: '1',
+    min: 1,
+    max: 100,
+    inherit: true,
+    field: 'vhosts[].options.admission.minUses',
+    doc: "Flint's own admission filter against one-hit wonders (nginx's proxy_cache_min_uses): a new object is stored on its Nth request within Window seconds, counted across all workers; until then it is fetched for the requests that ask for it (concurrent ones still share one origin request) and not stored. A fill that other requests follow is stored at once. 1 = every storable response is stored. Worth setting to 2 when the cache is much smaller than what its clients ask for: it keeps objects asked for once from pushing out the ones asked for again (bench/README.md, zipf).",
+  },
+  {
+    path: 'Vhost/Options/Admission@Window',
+    type: 'whole-seconds',
+    default: '600',
+    unit: 's',
+    min: 1,
+    max: 86400,
+    inherit: true,
+    field: 'vhosts[].options.admission.windowSec',
+    doc: 'How long the admission filter remembers the requests for an object it has not stored; each counted request costs a record of about 100 bytes in the index until then.',
+  },
   // <Options><TTL>: STON's TTL policy on top of RFC 9111. Defaults of 0 keep RFC behaviour (STON ships 1800/5/300/30/30).
   {
     path: 'Vhost/Options/TTL@Priority',

@@ -147,6 +147,8 @@ export interface VhostOptions {
   readonly maxRequestBodyBytes: number;
   /** `<Caching>` (Flint's own): OFF passes every request through without touching the cache. Default ON. */
   readonly caching: boolean;
+  /** `<Admission Window>` (Flint's own): a new object is stored on its `minUses`th request within `windowSec`. Default 1 (always). */
+  readonly admission: { readonly minUses: number; readonly windowSec: number };
   readonly ttl: TtlPolicy;
   /** `<TTLExtensionBy5xx>`: an origin 5xx on revalidation serves the stale copy and extends it. Default ON. */
   readonly ttlExtensionBy5xx: boolean;

@@ -881,6 +881,10 @@ class Validator {
         serverHeader: this.one(scope, 'Vhost/Options/ServerHeader', BOOL, o?.serverHeader),
         maxRequestBodyBytes: this.one(scope, 'Vhost/Options/MaxRequestBodySize', SIZE, o?.maxRequestBodyBytes),
         caching: this.one(scope, 'Vhost/Options/Caching', BOOL, o?.caching),
+        admission: {
+          minUses: this.one(scope, 'Vhost/Options/Admission', INT, o?.admission.minUses),
+          windowSec: this.one(scope, 'Vhost/Options/Admission@Window', WHOLE_SECONDS, o?.admission.windowSec),
+        },
         ttl: this.#readTtl(scope, o?.ttl),
         ttlExtensionBy5xx: this.one(scope, 'Vhost/Options/TTLExtensionBy5xx', BOOL, o?.ttlExtensionBy5xx),
         ttlExtensionByFail: this.one(scope, 'Vhost/Options/TTLExtensionByFail', BOOL, o?.ttlExtensionByFail),

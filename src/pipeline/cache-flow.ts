@@ -17,7 +17,7 @@
  */
 import type { Vhost } from '../config/types.js';
 import { ABSENT_BLOCK } from '../cache/index.js';
-import type { BlockLease, LeaseResult } from '../cache/index.js';
+import type { Admission, BlockLease, LeaseResult } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
 import { randomUUID } from 'node:crypto';
@@ -66,6 +66,8 @@ export interface CacheFlowServices {
   passAdopting(ctx: RequestCtx, writer: ResponseWriter): PassTransaction;
   /** Ends the transaction (access log, counters). */
   finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
+  /** Counts a fill of `ctx`'s vhost that the admission filter kept out of the cache. */
+  notAdmitted(ctx: RequestCtx): void;
   /** Records that an object was read now (batched LRU touches). */
   touch(hex: string): void;
   /**
@@ -562,12 +564,13 @@ export class CacheFlow {
       }
       return;
     }
-    const fill = this.#newFill(ctx, ref, stale);
+    const fill = this.#newFill(ctx, ref, stale, true);
     const leasing = store.acquireLeaseBatched(ref, fill.initialRecord(), now);
     this.#leasing.set(ref.hex, leasing);
     void leasing.then(
       (lease) => {
         this.#leasing.delete(ref.hex);
+        if (lease.acquired) fill.leased(lease.record);
         if (lease.acquired) this.#lead(ctx, writer, ref, fill, stale, result);
         else if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
         else if (lease.record.state === 'uncacheable') this.#passThrough(ctx, writer);
@@ -605,11 +608,18 @@ export class CacheFlow {
     return this.#fills.has(hex) || this.#leasing.has(hex);
   }
 
-  /** A fill of `ref` that unregisters itself when done and marks the object hit-for-pass when not storable. */
-  #newFill(ctx: RequestCtx, ref: ObjectRef, stale: ObjectMeta | null): Fill {
-    const fill: Fill = new Fill(this.#services.store, ref, this.#fillPolicy(ctx, ref, stale), (done) => {
+  /**
+   * A fill of `ref` that unregisters itself when done and marks the object hit-for-pass when not storable.
+   * `filtered`: the vhost's admission filter applies (a plain miss; not a refresh, nor a fill started for a
+   * follower or a range request).
+   */
+  #newFill(ctx: RequestCtx, ref: ObjectRef, stale: ObjectMeta | null, filtered = false): Fill {
+    const { minUses, windowSec } = ctx.vhost.options.admission;
+    const admission = filtered && stale === null && minUses > 1 ? { minUses, windowMs: windowSec * 1000 } : null;
+    const fill: Fill = new Fill(this.#services.store, ref, this.#fillPolicy(ctx, ref, stale, admission), (done) => {
       if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
       if (done.state === 'uncacheable' && stale === null) this.#markPass(ref.hex, Date.now() + HIT_FOR_PASS_MS);
+      if (done.notAdmitted) this.#services.notAdmitted(ctx);
     });
     fill.onStorageError = (error) => this.#logDegraded(error);
     return fill;
@@ -647,12 +657,13 @@ export class CacheFlow {
   }
 
   /** How a fill decides what to store once the origin answers; also handles revalidation outcomes. */
-  #fillPolicy(ctx: RequestCtx, leaseRef: ObjectRef, stale: ObjectMeta | null): FillPolicy {
+  #fillPolicy(ctx: RequestCtx, leaseRef: ObjectRef, stale: ObjectMeta | null, admission: Admission | null = null): FillPolicy {
     const { store } = this.#services;
     const vhost = ctx.vhost;
     const keepsStoredCopy = (status: number): boolean => stale !== null && (status === 304 || (status >= 500 && vhost.options.ttlExtensionBy5xx));
     return {
       keepsStoredCopy,
+      admission,
       onHead: (status, headers, requestTime, responseTime): FillHead | null => {
         if (keepsStoredCopy(status)) return null;
         // An answer that hands the request on along <VhostLink> is never stored here (policy/vhost-link.ts).
@@ -718,6 +729,7 @@ export class CacheFlow {
       this.#afterHead(ctx, writer, fill, stale, owner);
     };
     const unsubscribe = fill.subscribe(onState);
+    if (!owner) fill.markFollowed();
     writer.onAbort(() => {
       unsubscribe();
       if (owner) fill.abandon();
@@ -782,7 +794,9 @@ export class CacheFlow {
     const ageSec = currentAge(head.meta, Date.now());
     const inline = fill.state === 'complete' ? (fill.meta?.inline ?? null) : null;
     const source = inline !== null ? new InlineSource(inline) : new LocalFillSource(fill, store);
-    this.#deliverObject(ctx, writer, head.meta.status, head.meta.headers, head.size, head.meta, source, ageSec, cacheStatusOf(ctx.cacheResult));
+    // A fill the admission filter may keep out of the cache does not say `stored` (it is, if another request joins).
+    const cacheStatus = owner && fill.onProbation ? 'fwd=miss; detail=admission' : cacheStatusOf(ctx.cacheResult);
+    this.#deliverObject(ctx, writer, head.meta.status, head.meta.headers, head.size, head.meta, source, ageSec, cacheStatus);
   }
 
   /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */
@@ -853,6 +867,12 @@ export class CacheFlow {
       // fill a purge reached is not followed at all: its bytes may predate the purge; once it ends (committed
       // stale, or dropped) the lookup above refetches.
       if (record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
+        // A fill the admission filter may not store: make sure it is stored, since this request reads its body from
+        // the stored blocks and object. If it is over already, look the object up again.
+        if (record.uses !== undefined && record.followed !== true && !this.#markFollowed(ref, fillId)) {
+          poll();
+          return;
+        }
         ctx.status = record.status;
         const source = new RemoteFillSource(store, ref, fillId, () => this.#restartFill(ctx, ref));
         const ageSec = record.timing === null ? 0 : currentAge(record.timing, Date.now());
@@ -862,6 +882,16 @@ export class CacheFlow {
       setTimeout(poll, 5);
     };
     poll();
+  }
+
+  /** CacheIndex.markFollowed; a storage error is logged (storage degrades) and the request follows anyway. */
+  #markFollowed(ref: ObjectRef, fillId: string): boolean {
+    try {
+      return this.#services.store.index.markFollowed(ref.hash, fillId);
+    } catch (error) {
+      this.#storageFailed(error as Error);
+      return true;
+    }
   }
 
   /**
@@ -875,7 +905,9 @@ export class CacheFlow {
     const fill = this.#newFill(ctx, ref, null);
     const lease = store.acquireLease(ref, fill.initialRecord(), Date.now());
     if (!lease.acquired) {
-      return lease.record.state === 'filling' ? new RemoteFillSource(store, ref, lease.record.id, () => this.#restartFill(ctx, ref)) : null;
+      if (lease.record.state !== 'filling') return null;
+      if (lease.record.uses !== undefined) this.#markFollowed(ref, lease.record.id);
+      return new RemoteFillSource(store, ref, lease.record.id, () => this.#restartFill(ctx, ref));
     }
     this.#fills.set(ref.hex, fill);
     fill.start((sink) => this.#services.fetch(ctx, {}, sink));

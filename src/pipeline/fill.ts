@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FlintError } from '../errors.js';
 import { sizeClassFor, slotBytes } from '../cache/blocks.js';
+import type { Admission } from '../cache/index.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { StoredTiming } from '../cache/freshness.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
@@ -33,6 +34,8 @@ export interface FillPolicy {
    * this fill revalidates: the stored copy stays in use, so no hit-for-pass marker is left behind.
    */
   keepsStoredCopy(status: number): boolean;
+  /** The admission filter the commit applies (vhost <Admission>); null when the object is stored whatever its count. */
+  readonly admission: Admission | null;
 }
 
 export interface FillHead {
@@ -124,6 +127,12 @@ export class Fill implements OriginSink {
   readonly requestTime = Date.now();
   /** Size class of the blocks (0 = whole blocks), set from the Content-Length at the head. */
   #sizeClass = 0;
+  /** Requests for the object the admission filter counted before this fill (from its lease); see markFollowed. */
+  #priorUses = 0;
+  /** Another request here follows this fill: it is stored whatever the admission count. */
+  #followed = false;
+  /** The admission filter kept the object out of the cache (the fill served its clients without storing it). */
+  notAdmitted = false;
 
   constructor(store: CacheStore, leaseRef: ObjectRef, policy: FillPolicy, onDone: (fill: Fill) => void) {
     this.#store = store;
@@ -323,7 +332,8 @@ export class Fill implements OriginSink {
     this.#wake();
     if (this.#storing) {
       try {
-        await this.#store.index.commit(head.ref.hash, head.ref.primaryHash, head.ref.vary, this.meta, { hash: this.leaseRef.hash, id: this.id }, Date.now());
+        const outcome = await this.#store.index.commit(head.ref.hash, head.ref.primaryHash, head.ref.vary, this.meta, { hash: this.leaseRef.hash, id: this.id }, Date.now(), this.onProbation ? this.#policy.admission : null);
+        this.notAdmitted = outcome === 'not-admitted';
       } catch (error) {
         this.#storing = false;
         if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
@@ -386,7 +396,7 @@ export class Fill implements OriginSink {
   }
 
   #record(state: FillRecord['state']): FillRecord {
-    return {
+    const record: FillRecord = {
       id: this.id,
       pid: process.pid,
       until: Date.now() + (state === 'uncacheable' ? HIT_FOR_PASS_MS : LEASE_MS),
@@ -401,11 +411,30 @@ export class Fill implements OriginSink {
       crcs: this.#storing ? this.crcs.slice(0, contiguous(this.blocks)) : [],
       key: this.leaseRef.key,
     };
+    // The admission count on the lease: followers in other workers see that the commit may not store (so they mark
+    // the fill followed), and the commit reads it. Gone once the fill is sure to be stored.
+    return this.onProbation ? { ...record, uses: this.#priorUses } : record;
   }
 
   /** The LMDB fill record to start with (state filling, nothing known yet). */
   initialRecord(): FillRecord {
     return this.#record('filling');
+  }
+
+  /** The lease was taken (`record` as written): the admission count it carries is this fill's to complete. */
+  leased(record: FillRecord): void {
+    this.#priorUses = record.uses ?? 0;
+  }
+
+  /** A request in this worker follows the fill (see #followed). */
+  markFollowed(): void {
+    this.#followed = true;
+  }
+
+  /** Whether the admission filter may still keep the object out: too few requests counted, nobody following. */
+  get onProbation(): boolean {
+    const admission = this.#policy.admission;
+    return admission !== null && !this.#followed && this.#priorUses + 1 < admission.minUses;
   }
 
   /**

@@ -53,7 +53,9 @@ export interface DiskStats {
   readonly usedBytes: number;
   readonly limitBytes: number;
   readonly fillsInProgress: number;
-  /** Every record of the fill table: fills in progress, hit-for-pass markers, expired ones not yet swept. */
+  /** Objects the admission filter (vhost <Admission>) counted requests for but has not stored yet. */
+  readonly admissionSeen: number;
+  /** Every record of the fill table: fills in progress, admission counts, hit-for-pass markers, expired ones not yet swept. */
   readonly fillRecords: number;
   readonly evictedObjects: number;
   readonly evictedBytes: number;
@@ -189,6 +191,7 @@ export class Evictor {
         usedBytes: disk.index.usedBytes(),
         limitBytes: this.#usage(disk).limitBytes,
         fillsInProgress: fills.inProgress,
+        admissionSeen: fills.seen,
         fillRecords: fills.records,
         evictedObjects: disk.evictedObjects,
         evictedBytes: disk.evictedBytes,

@@ -19,6 +19,7 @@ export const VHOST_COUNTERS = [
   { name: 'clientOutBytes', help: 'response body bytes sent to clients', unit: 'bytes' },
   { name: 'originRequests', help: 'requests sent to origins' },
   { name: 'originErrors', help: 'origin transactions that failed (connect, timeout, reset)' },
+  { name: 'notAdmitted', help: 'responses fetched for the cache but not stored by the admission filter (<Admission>)' },
   { name: 'originInBytes', help: 'response body bytes received from origins', unit: 'bytes' },
   { name: 'originResponses1xx', help: 'origin responses with a 1xx status' },
   { name: 'originResponses2xx', help: 'origin responses with a 2xx status' },

@@ -236,7 +236,7 @@ export interface StatsBody {
     hot: { hits: number; misses: number; bytes: number; objects: number };
     blockMemory: { hits: number; misses: number; hitRatio: number; bytes: number; blocks: number };
     fillsInProgress: number;
-    disks: Array<{ path: string; objects: number; usedBytes: number; limitBytes: number; fillsInProgress: number; fillRecords: number; evictedObjects: number; evictedBytes: number }>;
+    disks: Array<{ path: string; objects: number; usedBytes: number; limitBytes: number; fillsInProgress: number; admissionSeen: number; fillRecords: number; evictedObjects: number; evictedBytes: number }>;
   };
   activeConnections: number | null;
   configHash: string;

@@ -51,6 +51,7 @@ const DEFAULT_OPTIONS: VhostOptions = {
   serverHeader: true,
   maxRequestBodyBytes: 0,
   caching: true,
+  admission: { minUses: 1, windowSec: 600 },
   ttl: DEFAULT_TTL,
   ttlExtensionBy5xx: true,
   ttlExtensionByFail: true,

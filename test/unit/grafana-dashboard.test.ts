@@ -24,7 +24,7 @@ test('every metric the Grafana dashboard queries is exposed by /metrics', async 
   const text = await new FlintMetrics().render({
     vhosts: { 'a.test': emptyCounters() },
     latency: { 'a.test': emptyLatency() },
-    disks: [{ path: '/cache', objects: 1, usedBytes: 1, limitBytes: 2, fillsInProgress: 0, fillRecords: 0, evictedObjects: 0, evictedBytes: 0 }],
+    disks: [{ path: '/cache', objects: 1, usedBytes: 1, limitBytes: 2, fillsInProgress: 0, admissionSeen: 0, fillRecords: 0, evictedObjects: 0, evictedBytes: 0 }],
     workers: [{ index: 0, pid: 1, ready: true, restarts: 0, requests: 0, cpuSeconds: 0, rssBytes: 0, gcSeconds: 0, majorGcs: 0, activeRequests: 0 }],
     hostCpu: { user: 1, nice: 0, system: 1, idle: 1, iowait: 0, irq: 0, softirq: 0, steal: 0 },
     memory: { totalBytes: 2, freeBytes: 1 },
