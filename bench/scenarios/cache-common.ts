@@ -37,8 +37,8 @@ export interface CacheTarget {
 }
 
 /** Flint with `workers` workers, named flint-<n>w unless `name` is given; `storage` sets a quota or block size. */
-export function flintTarget(workers: number, storage?: FlintStorage, name = `flint-${workers}w`): CacheTarget {
-  return { name, workers, start: (o, port) => startFlint({ name, workers, originPort: port, readyPath: READY_PATH, cacheRoot: o.cacheRoot, storage }) };
+export function flintTarget(workers: number, storage?: FlintStorage, name = `flint-${workers}w`, vhostExtra?: string): CacheTarget {
+  return { name, workers, start: (o, port) => startFlint({ name, workers, originPort: port, readyPath: READY_PATH, cacheRoot: o.cacheRoot, storage, vhostExtra }) };
 }
 
 /** nginx proxy_cache with `workers` worker_processes (lib/targets/nginx.ts cacheServerBlock). */

@@ -40,7 +40,8 @@ export const ZIPF_CAPACITY_MIB = Math.round(zipfSizes().totalBytes / 10 / 1024 *
  * The standard targets, each with the same capacity, plus Flint 1w variants: two for where it keeps bodies,
  * `flint-1w-b64k` with smaller blocks (`<BlockSize>64K</BlockSize>`) and `flint-1w-i16k` with bodies up to 16 KiB
  * inline in the index record (`<InlineMaxSize>16K</InlineMaxSize>`, the default before 2026-12-01; now 1K), and
- * `flint-1w-w95`, which evicts from 95% to 90% of its quota instead of 90% to 70% (so holds more on average).
+ * `flint-1w-w95`, which evicts from 95% to 90% of its quota instead of 90% to 70% (so holds more on average), and
+ * `flint-1w-a2`, which stores an object only on its second request (`<Admission>2</Admission>`).
  */
 const TARGETS: readonly CacheTarget[] = [
   nginxCacheTarget('nginx-cache', 1, { lock: true, slice: false, maxSize: `${ZIPF_CAPACITY_MIB}m` }),
@@ -51,6 +52,7 @@ const TARGETS: readonly CacheTarget[] = [
   flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, blockSize: '64K' }, 'flint-1w-b64k'),
   flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, inlineMax: '16K' }, 'flint-1w-i16k'),
   flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, water: { high: 95, low: 90 } }, 'flint-1w-w95'),
+  flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M` }, 'flint-1w-a2', '<Options><Admission>2</Admission></Options>'),
 ];
 
 /** How often the bytes a cache holds are sampled during a phase. */
