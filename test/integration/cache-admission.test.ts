@@ -78,6 +78,9 @@ describe('admission filter (2 workers)', () => {
     // A transaction is counted once it finished, a moment after its client had the last byte.
     await waitFor('the not-admitted count', async () => ((await notAdmitted(TWICE)) - countedBefore >= urls.length ? true : undefined), 2000).catch(() => undefined);
     assert.equal((await notAdmitted(TWICE)) - countedBefore, urls.length, '/stats counts the responses not stored');
+    const metrics = await (await fetch(`http://127.0.0.1:${flint.managerPort}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^flint_cache_not_admitted_total\\{vhost="${TWICE}"\\} ${urls.length}$`, 'm'));
+    assert.match(metrics, /^flint_cache_admission_seen\{disk="[^"]+"\} \d+$/m);
   });
 
   test('concurrent requests of a cold object share one origin request, and are stored at once', async () => {
