@@ -614,7 +614,7 @@ export const SETTINGS: readonly Setting[] = [
     max: 86400,
     inherit: true,
     field: 'vhosts[].options.admission.windowSec',
-    doc: 'How long the admission filter remembers the requests for an object it has not stored; each counted request costs a record of about 100 bytes in the index until then.',
+    doc: 'How long the admission filter remembers the requests for an object it has not stored; each object counted keeps a record of about 100 bytes in the index until its window ends.',
   },
   // <Options><TTL>: STON's TTL policy on top of RFC 9111. Defaults of 0 keep RFC behaviour (STON ships 1800/5/300/30/30).
   {

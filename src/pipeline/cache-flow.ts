@@ -570,9 +570,10 @@ export class CacheFlow {
     void leasing.then(
       (lease) => {
         this.#leasing.delete(ref.hex);
-        if (lease.acquired) fill.leased(lease.record);
-        if (lease.acquired) this.#lead(ctx, writer, ref, fill, stale, result);
-        else if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+        if (lease.acquired) {
+          fill.leased(lease.record);
+          this.#lead(ctx, writer, ref, fill, stale, result);
+        } else if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
         else if (lease.record.state === 'uncacheable') this.#passThrough(ctx, writer);
         else this.#followRemote(ctx, writer, ref, lease.record.id, stale);
       },
