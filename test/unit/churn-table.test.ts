@@ -47,7 +47,8 @@ test('iteration sees every entry once and allows deleting while it runs', () => 
 
 /**
  * Old-generation growth while a table that is already old churns 20,000 entries of ~3 KiB each, at most 51 at a
- * time, with a young-generation GC every 200 entries. A child process, for --expose-gc.
+ * time, with a young-generation GC every 200 entries: the most it grew after any of them, so a full GC V8 starts on
+ * its own (more likely on a loaded machine) cannot hide what was promoted before it. A child process, for --expose-gc.
  */
 function oldSpaceGrowthMB(kind: 'map' | 'churn'): number {
   const moduleUrl = new URL('../../src/churn-table.js', import.meta.url).href;
@@ -60,14 +61,18 @@ function oldSpaceGrowthMB(kind: 'map' | 'churn'): number {
     gc(); gc();
     const before = oldUsed();
     const live = [];
+    let most = 0;
     for (let n = 0; n < 20000; n++) {
       const key = n.toString(16).padStart(32, '0');
       table.set(key, Array.from({ length: 100 }, (_, i) => ({ i })));
       live.push(key);
       if (live.length > 50) table.delete(live.shift());
-      if (n % 200 === 0) gc({ type: 'minor' });
+      if (n % 200 === 0) {
+        gc({ type: 'minor' });
+        most = Math.max(most, oldUsed() - before);
+      }
     }
-    process.stdout.write(String((oldUsed() - before) / 1e6));
+    process.stdout.write(String(most / 1e6));
   `;
   const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('.', import.meta.url)) });
   assert.equal(child.status, 0, child.stderr);
@@ -79,6 +84,6 @@ test('values deleted from a long-lived table are collected young, unlike a Map',
   const churn = oldSpaceGrowthMB('churn');
   // The control: if a Map no longer keeps its deleted values, this probe cannot tell the two apart (and ChurnTable
   // may no longer be needed).
-  assert.ok(map > 8, `a Map's old generation grew ${map.toFixed(1)} MB (expected > 8: ~13-17 MB on Node 20)`);
+  assert.ok(map > 8, `a Map's old generation grew ${map.toFixed(1)} MB (expected > 8: ~27-30 MB at its most on Node 20)`);
   assert.ok(churn < map / 3, `ChurnTable: ${churn.toFixed(1)} MB, Map: ${map.toFixed(1)} MB`);
 });
