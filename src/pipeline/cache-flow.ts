@@ -869,9 +869,10 @@ export class CacheFlow {
       // stale, or dropped) the lookup above refetches.
       if (record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
         // A fill the admission filter may not store: make sure it is stored, since this request reads its body from
-        // the stored blocks and object. If it is over already, look the object up again.
+        // the stored blocks and object. If it is over already, the next poll looks the object up again (in a later
+        // turn: never on a read snapshot older than the write that found the fill gone).
         if (record.uses !== undefined && record.followed !== true && !this.#markFollowed(ref, fillId)) {
-          poll();
+          setTimeout(poll, 0);
           return;
         }
         ctx.status = record.status;
