@@ -378,3 +378,14 @@ test('every problem in both files is reported at once, in document order per fil
     'vhosts.xml: Vhosts/Default: "bar.com" is not the Name of any vhost (vhosts: foo.com)',
   ]);
 });
+
+test('<Admission> takes 1..100 requests and a whole number of seconds as its Window', () => {
+  assert.deepEqual(vhostProblems(`${ORIGIN}<Options><Admission Window="0">0</Admission></Options>`), [
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/Admission: "0" is out of range (1..100)',
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/Admission@Window: "0" is out of range (1..86400)',
+  ]);
+  assert.deepEqual(
+    vhostProblems(`${ORIGIN}<Options><Admission Window="1.5">2</Admission></Options>`).map((p) => p.split(':').slice(0, 2).join(':')),
+    ['vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/Admission@Window'],
+  );
+});
