@@ -676,6 +676,19 @@ export class CacheIndex {
   }
 
   /**
+   * For a fill that wrote none of its blocks (on probation, it held them): in this event-loop turn's write batch,
+   * replaces its lease by a 'seen' record when the admission filter keeps the object out (see #countSeen), and
+   * returns true. False when the object must be stored (the count is reached, another worker follows the fill, or
+   * the object is stored already): the fill then writes its blocks and commits.
+   */
+  dropUnadmitted(leaseHash: Buffer, objectHash: Buffer, id: string, admission: Admission, now: number): Promise<boolean> {
+    return this.#inTurnBatch(() => {
+      const fill = this.#fills.get(leaseHash);
+      return fill !== undefined && fill.id === id && this.#countSeen(leaseHash, objectHash, fill, admission, now);
+    });
+  }
+
+  /**
    * The admission filter at a fill's commit, inside its transaction: true when the object is not stored yet, and
    * the fill's lease is then replaced by a 'seen' record counting this request. A fill another worker follows is
    * stored, and so is an object already stored (a replacement keeps its place in the cache).

@@ -133,6 +133,14 @@ export class Fill implements OriginSink {
   #followed = false;
   /** The admission filter kept the object out of the cache (the fill served its clients without storing it). */
   notAdmitted = false;
+  /**
+   * On probation (see onProbation), full blocks stay in #inFlight instead of being written, listed here by index
+   * with their length: the filter will likely drop them. They are written once the fill must be stored (followed),
+   * or holds more than PROBATION_HELD_BYTES.
+   */
+  #held: Array<{ readonly index: number; readonly length: number }> = [];
+  #heldBytes = 0;
+  #holding = false;
 
   constructor(store: CacheStore, leaseRef: ObjectRef, policy: FillPolicy, onDone: (fill: Fill) => void) {
     this.#store = store;
@@ -198,6 +206,7 @@ export class Fill implements OriginSink {
     this.#sizeClass = sizeClassFor(head.size, this.#store.blockSize, this.#store.inlineMaxBytes);
     this.state = 'streaming';
     this.#storing = !this.#store.degraded;
+    this.#holding = this.#storing && this.onProbation;
     // Followers in other workers learn the head from the fill record; a small body usually completes (and commits)
     // before the next event-loop turn, which makes that write unnecessary.
     this.#lastLeaseRenewal = Date.now();
@@ -243,7 +252,10 @@ export class Fill implements OriginSink {
     return Math.max(1, Math.min(this.blockSize, size - start));
   }
 
-  /** Queues the current block for writing; subscribers read it from memory until the write completes. */
+  /**
+   * Queues the current block for writing (or holds it, on probation); subscribers read it from memory until the
+   * write completes.
+   */
   #flushCurrent(): void {
     const data = this.#current as Buffer;
     const length = this.#currentLength;
@@ -251,7 +263,26 @@ export class Fill implements OriginSink {
     this.#current = null;
     this.#currentLength = 0;
     this.#inFlight.set(index, data);
-    this.#writes = this.#writes.then(() => this.#writeBlock(index, data.subarray(0, length)));
+    if (this.#holding) {
+      this.#held.push({ index, length });
+      this.#heldBytes += length;
+      // A follower in another worker reads written blocks only: it marked the lease record (a read per block).
+      if (this.#heldBytes > PROBATION_HELD_BYTES || this.#store.index.getFill(this.leaseRef.hash)?.followed === true) this.#stopHolding();
+      return;
+    }
+    this.#queueWrite(index, data.subarray(0, length));
+  }
+
+  #queueWrite(index: number, data: Buffer): void {
+    this.#writes = this.#writes.then(() => this.#writeBlock(index, data));
+  }
+
+  /** Ends probation's holding: the held blocks are written, in order, and so is every later one. */
+  #stopHolding(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    for (const { index, length } of this.#held) this.#queueWrite(index, (this.#inFlight.get(index) as Buffer).subarray(0, length));
+    this.#held = [];
   }
 
   async #writeBlock(index: number, data: Buffer): Promise<void> {
@@ -313,6 +344,7 @@ export class Fill implements OriginSink {
       this.#flushCurrent();
     }
     if (inline !== null) this.#current = null;
+    if (this.#holding && inline === null && (await this.#droppedUnwritten())) return;
     await this.#writes;
     if (this.state !== 'streaming') return;
     this.meta = withBody(head.meta, {
@@ -429,6 +461,33 @@ export class Fill implements OriginSink {
   /** A request in this worker follows the fill (see #followed). */
   markFollowed(): void {
     this.#followed = true;
+    this.#stopHolding();
+  }
+
+  /**
+   * At the end of a fill that held its blocks: when the admission filter keeps the object out (in the same index
+   * transaction that checks nobody followed the fill meanwhile), it completes from memory without writing a block.
+   * Otherwise the held blocks are written and the fill commits as usual. True when it was dropped.
+   */
+  async #droppedUnwritten(): Promise<boolean> {
+    const admission = this.#policy.admission as Admission;
+    let dropped = false;
+    try {
+      dropped = await this.#store.index.dropUnadmitted(this.leaseRef.hash, (this.head as FillHead).ref.hash, this.id, admission, Date.now());
+    } catch (error) {
+      if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+    }
+    if (!dropped) {
+      this.#stopHolding();
+      return false;
+    }
+    if (this.state !== 'streaming') return true;
+    // Readers (the owner's client) read every block from #inFlight, which keeps them.
+    this.notAdmitted = true;
+    this.state = 'complete';
+    this.#onDone(this);
+    this.#wake();
+    return true;
   }
 
   /** Whether the admission filter may still keep the object out: too few requests counted, nobody following. */
@@ -494,6 +553,9 @@ export class Fill implements OriginSink {
 
 /** Blocks a fill keeps in memory for its slower clients once it cannot store (disk full): 8 MiB by default. */
 const UNSTORED_BLOCKS_HELD = 8;
+
+/** Most body bytes a fill on probation holds in memory instead of writing (see #held). */
+const PROBATION_HELD_BYTES = 8 * 1024 * 1024;
 
 /** How long an 'uncacheable' marker makes requests for the object pass straight through (hit-for-pass). */
 export const HIT_FOR_PASS_MS = 10_000;

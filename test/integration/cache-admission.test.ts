@@ -6,6 +6,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FlintProcess } from '../helpers/flint.js';
 import { sleep } from '../helpers/flint.js';
 import type { TestOrigin } from '../helpers/origin.js';
@@ -81,6 +83,34 @@ describe('admission filter (2 workers)', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${flint.managerPort}/metrics`)).text();
     assert.match(metrics, new RegExp(`^flint_cache_not_admitted_total\\{vhost="${TWICE}"\\} ${urls.length}$`, 'm'));
     assert.match(metrics, /^flint_cache_admission_seen\{disk="[^"]+"\} \d+$/m);
+  });
+
+  test('a response kept out is served from memory: no block is written for it', async () => {
+    // Bytes allocated on disk by the block files of the slot classes (bodies under 3/4 of a block), which no other
+    // test here writes (their bodies are inline or whole blocks).
+    const slotFileBytes = (): number => {
+      const dir = join(flint.dir, 'cache', 'blocks');
+      return readdirSync(dir)
+        .filter((name) => name.startsWith('blocks-c'))
+        .reduce((sum, name) => sum + statSync(join(dir, name)).blocks * 512, 0);
+    };
+    const body = patternBody(40 * 1024, 12);
+    routes['/twice/slot'] = (_req, res) => reply(res, 200, { 'cache-control': 'max-age=3600' }, body);
+    const before = slotFileBytes();
+    const keptOut = await notAdmitted(TWICE);
+    const first = await get('/twice/slot', TWICE);
+    assert.equal(sha256(first.body), sha256(body));
+    assert.match(cacheStatus(first), /detail=admission/);
+    // The fill is over once it is counted (the client may have its bytes a moment before).
+    await waitFor('the fill counted as kept out', async () => ((await notAdmitted(TWICE)) > keptOut ? true : undefined));
+    assert.equal(slotFileBytes(), before, 'nothing written for the response kept out');
+    const second = await get('/twice/slot', TWICE);
+    assert.equal(sha256(second.body), sha256(body));
+    assert.match(cacheStatus(second), /fwd=miss; stored/);
+    await waitFor('the stored one written', () => (slotFileBytes() >= before + body.length ? true : undefined));
+    const third = await get('/twice/slot', TWICE);
+    assert.ok(isHit(third));
+    assert.equal(sha256(third.body), sha256(body));
   });
 
   test('concurrent requests of a cold object share one origin request, and are stored at once', async () => {
