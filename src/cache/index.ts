@@ -5,9 +5,7 @@
  *   objects  object hash (16 B) -> ObjectMeta (msgpack)        what is cached and where its bytes are
  *   vary     primary hash -> Vary field names                  how to compute the variant key of a URL
  *   keys     "primary \0 variant" (ordered string) -> hash     full key strings, for purge scans and inspection
- *   fills    object hash -> FillRecord                         who is fetching an object, and its progress; or
- *                                                              how often it was asked for without being stored
- *                                                              (state 'seen', the admission filter)
+ *   fills    object hash -> FillRecord                         who is fetching an object, and its progress
  *   fillkeys object key string -> lease hash                   the fills by key (block leases: key #blockN), so a
  *                                                              purge finds fills in flight
  *   lru      8-byte BE access time (ms) + hash -> ''          eviction order (oldest first)
@@ -20,6 +18,9 @@
  *            | 'freeOrder'                                     against the quota (storedBytes), which rule counted
  *                                                              them, whether `freeorder` lists `free`
  *   hits     object hash -> hit count                          for the inspector; added in the batched touches
+ *   seen     lease hash -> SeenCount                           requests the admission filter counted for an
+ *                                                              object it has not stored (vhost <Admission>)
+ *   seenorder window end (8 B BE ms) + lease hash -> ''        the same by expiry, so a sweep reads only lapsed ones
  * `objects` and `fills` keep msgpackr's record structures (field-name lists) once, under STRUCTURES_KEY, shared by
  * every process (lmdb's shared structures), rather than in every record.
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
@@ -115,19 +116,12 @@ export interface InspectedObject {
 
 /** The cross-process record of an origin fetch in progress (the fill lease) and how far it got. */
 export interface FillRecord {
-  /** The fill's id; '' on a 'seen' record, so it matches no fill (followers of the fill see it ended). */
   readonly id: string;
   readonly pid: number;
-  /**
-   * The lease expires at this time unless renewed (a dead owner's lease is taken over after it). 0 on a 'seen'
-   * record, which is no lease: every check for a live fill passes it by.
-   */
+  /** The lease expires at this time unless renewed (a dead owner's lease is taken over after it). */
   readonly until: number;
-  /**
-   * 'filling' while bytes arrive; 'uncacheable' tells followers to go to the origin themselves (hit-for-pass);
-   * 'seen' counts the requests for an object the admission filter did not store yet (`uses`, until `windowEnd`).
-   */
-  readonly state: 'filling' | 'uncacheable' | 'seen';
+  /** 'filling' while bytes arrive; 'uncacheable' tells followers to go to the origin themselves (hit-for-pass). */
+  readonly state: 'filling' | 'uncacheable';
   /** Response head once the origin answered (status + stored headers), else null. */
   readonly status: number;
   readonly headers: readonly string[] | null;
@@ -147,14 +141,23 @@ export interface FillRecord {
    */
   readonly controls?: readonly FillControl[];
   /**
-   * Admission filter (vhost <Admission>): set on a fill when the object is stored only on its `minUses`th request.
-   * On a 'filling' record, the requests counted before this fill; on a 'seen' record, all counted in its window.
+   * Admission filter (vhost <Admission>): set on a fill when the object is stored only on its `minUses`th request:
+   * the requests counted before this fill (`seen`).
    */
   readonly uses?: number;
-  /** On a 'seen' record: when its count lapses (ms). */
-  readonly windowEnd?: number;
   /** A request in another worker follows this fill: it is stored whatever the admission count (see markFollowed). */
   readonly followed?: boolean;
+}
+
+/** Requests the admission filter counted for an object not stored yet, until `windowEnd` (ms). */
+interface SeenCount {
+  readonly uses: number;
+  readonly windowEnd: number;
+}
+
+/** A `seenorder` key: window end in ms (BE, 8 bytes) then the lease hash, so a range scan yields the lapsed first. */
+function seenOrderKey(windowEnd: number, hash: Uint8Array): Buffer {
+  return lruKey(windowEnd, hash);
 }
 
 /** The admission filter a fill's commit applies (vhost <Admission>); absent when every response is stored. */
@@ -293,6 +296,8 @@ export class CacheIndex {
   readonly #freeOrder: Database<string, Buffer>;
   readonly #state: Database<number | string, string>;
   readonly #hits: Database<number, Buffer>;
+  readonly #seen: Database<SeenCount, Buffer>;
+  readonly #seenOrder: Database<string, Buffer>;
   /** Write steps queued for this event-loop turn's transaction (see #inTurnBatch). */
   #batch: BatchedStep[] = [];
 
@@ -311,6 +316,8 @@ export class CacheIndex {
     this.#freeOrder = this.#root.openDB({ name: 'freeorder', keyEncoding: 'binary' });
     this.#state = this.#root.openDB({ name: 'state' });
     this.#hits = this.#root.openDB({ name: 'hits', keyEncoding: 'binary' });
+    this.#seen = this.#root.openDB({ name: 'seen', keyEncoding: 'binary' });
+    this.#seenOrder = this.#root.openDB({ name: 'seenorder', keyEncoding: 'binary' });
   }
 
   getVary(primaryHash: Buffer): string[] | undefined {
@@ -348,14 +355,15 @@ export class CacheIndex {
 
   /**
    * acquireLease's check-and-set, inside a write transaction. A lease subject to admission (`record.uses` set)
-   * takes over the count of a 'seen' record still in its window.
+   * carries the object's count, if one is still in its window.
    */
   #takeLease(objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): LeaseResult {
     const current = this.#fills.get(objectHash);
     if (current !== undefined && current.until > now && isAlive(current.pid)) return { acquired: false, record: current };
     if (current !== undefined) this.#releaseBlocks(current.blocks, now);
     if (current?.key !== undefined && current.key !== record.key) this.#fillKeys.remove(current.key);
-    const taken = record.uses !== undefined && current?.state === 'seen' && (current.windowEnd ?? 0) > now ? { ...record, uses: current.uses ?? 0 } : record;
+    const seen = record.uses === undefined ? undefined : this.#seen.get(objectHash);
+    const taken = seen !== undefined && seen.windowEnd > now ? { ...record, uses: seen.uses } : record;
     this.#fills.put(objectHash, taken);
     if (record.key !== undefined) this.#fillKeys.put(record.key, objectHash);
     return { acquired: true, record: taken };
@@ -644,6 +652,7 @@ export class CacheIndex {
       }
       if (lease !== null && fill !== undefined && fill.id === lease.id) {
         this.#removeFill(lease.hash, fill);
+        if (fill.uses !== undefined) this.#forgetSeen(lease.hash);
         if (fill.controls !== undefined) {
           const controlled = controlledMeta(meta, fill.controls, now);
           if (controlled === null) {
@@ -677,7 +686,7 @@ export class CacheIndex {
 
   /**
    * For a fill that wrote none of its blocks (on probation, it held them): in this event-loop turn's write batch,
-   * replaces its lease by a 'seen' record when the admission filter keeps the object out (see #countSeen), and
+   * drops its lease and counts the request when the admission filter keeps the object out (see #countSeen), and
    * returns true. False when the object must be stored (the count is reached, another worker follows the fill, or
    * the object is stored already): the fill then writes its blocks and commits.
    */
@@ -689,17 +698,47 @@ export class CacheIndex {
   }
 
   /**
-   * The admission filter at a fill's commit, inside its transaction: true when the object is not stored yet, and
-   * the fill's lease is then replaced by a 'seen' record counting this request. A fill another worker follows is
-   * stored, and so is an object already stored (a replacement keeps its place in the cache).
+   * The admission filter at a fill's commit, inside its transaction: true when the object is not stored yet; the
+   * fill's lease is then dropped and the request counted (`seen`, for the window from now). A fill another worker
+   * follows is stored, and so is an object already stored (a replacement keeps its place in the cache). When the
+   * object is stored, its count goes (#forgetSeen).
    */
   #countSeen(leaseHash: Buffer, objectHash: Buffer, fill: FillRecord, admission: Admission, now: number): boolean {
     const uses = (fill.uses ?? 0) + 1;
     if (fill.uses === undefined || uses >= admission.minUses || fill.followed === true || this.#objects.doesExist(objectHash)) return false;
-    this.#removeFillKey(leaseHash, fill);
-    const seen: FillRecord = { id: '', pid: fill.pid, until: 0, state: 'seen', status: 0, headers: null, timing: null, size: -1, blockSize: fill.blockSize, blocks: [], crcs: [], uses, windowEnd: now + admission.windowMs };
-    this.#fills.put(leaseHash, seen);
+    this.#removeFill(leaseHash, fill);
+    this.#forgetSeen(leaseHash);
+    const windowEnd = now + admission.windowMs;
+    this.#seen.put(leaseHash, { uses, windowEnd });
+    this.#seenOrder.put(seenOrderKey(windowEnd, leaseHash), '');
     return true;
+  }
+
+  /** Drops the admission count of a lease hash, if any (inside a transaction). */
+  #forgetSeen(leaseHash: Buffer): void {
+    const seen = this.#seen.get(leaseHash);
+    if (seen === undefined) return;
+    this.#seen.remove(leaseHash);
+    this.#seenOrder.remove(seenOrderKey(seen.windowEnd, leaseHash));
+  }
+
+  /**
+   * Removes admission counts whose window has ended, oldest first, at most `limit` in one transaction; returns how
+   * many. Reads only those (`seenorder`), however many objects are being counted.
+   */
+  sweepSeen(now: number, limit: number): number {
+    const lapsed: Buffer[] = [];
+    for (const key of this.#seenOrder.getKeys({ end: seenOrderKey(now + 1, FIRST_HASH), limit })) lapsed.push(Buffer.from(key as Buffer));
+    if (lapsed.length === 0) return 0;
+    this.#transact(() => {
+      for (const key of lapsed) {
+        this.#seenOrder.remove(key);
+        const hash = key.subarray(LRU_TIME_BYTES, LRU_KEY_BYTES);
+        // The count may have been renewed since (a new window, under another seenorder key).
+        if (this.#seen.get(hash)?.windowEnd === Number(key.readBigUInt64BE(0))) this.#seen.remove(hash);
+      }
+    });
+    return lapsed.length;
   }
 
   /** Rewrites the metadata of a stored object (304 refresh, TTL extension) if it still has `generation`. */
@@ -925,24 +964,22 @@ export class CacheIndex {
   }
 
   /**
-   * The fill table for /stats: `inProgress`, live leases of fills; `seen`, admission counts of objects not stored
-   * yet; `records`, every record (those, hit-for-pass markers, and expired ones sweepFills has not reached yet).
+   * The fill table for /stats: `inProgress`, live leases of fills; `records`, every record (live leases,
+   * hit-for-pass markers, and expired ones sweepFills has not reached yet); `seen`, the admission counts of objects
+   * not stored yet (lapsed ones included until sweepSeen removes them).
    */
   fillCounts(now: number): { inProgress: number; seen: number; records: number } {
     let inProgress = 0;
-    let seen = 0;
     let records = 0;
     for (const { value } of this.#fills.getRange({ start: FIRST_HASH })) {
       records++;
       if (value.state === 'filling' && value.until > now) inProgress++;
-      else if (value.state === 'seen') seen++;
     }
-    return { inProgress, seen, records };
+    return { inProgress, seen: (this.#seen.getStats() as { entryCount: number }).entryCount, records };
   }
 
   /**
-   * Removes fill records that nobody will finish or need again: hit-for-pass markers past their expiry, admission
-   * counts ('seen') past their window, and leases
+   * Removes fill records that nobody will finish or need again: hit-for-pass markers past their expiry, and leases
    * past their expiry whose owner process is gone (the blocks they wrote go back to the free list). Without it every
    * distinct URL that once answered uncacheable would keep a record for good, and a fill cut by a killed worker
    * that nobody asks for again would keep its blocks. A live owner's expired lease stays: the owner may be slow,
@@ -951,8 +988,7 @@ export class CacheIndex {
    * Returns the key to resume after (null: the scan reached the end) and how many records it removed.
    */
   sweepFills(after: Buffer | null, limit: number, now: number, isAlive: (pid: number) => boolean): { next: Buffer | null; removed: number } {
-    const sweepable = (record: FillRecord): boolean =>
-      record.state === 'seen' ? (record.windowEnd ?? 0) <= now : record.until <= now && (record.state === 'uncacheable' || !isAlive(record.pid));
+    const sweepable = (record: FillRecord): boolean => record.until <= now && (record.state === 'uncacheable' || !isAlive(record.pid));
     const found: Buffer[] = [];
     let last: Buffer | null = null;
     let read = 0;

@@ -2,7 +2,8 @@
  * @module primary/evictor
  * The one evictor of the cluster: every EVICT_INTERVAL_MS it checks each disk's usage against <HighWater> and, when
  * above, deletes least-recently-used objects until usage is under <LowWater> (cache/eviction.ts chooses). Also
- * sweeps the fill table (expired hit-for-pass markers, leases of dead workers: CacheIndex.sweepFills) and clears
+ * sweeps the fill table (expired hit-for-pass markers, leases of dead workers: CacheIndex.sweepFills) and the
+ * admission counts whose window ended (CacheIndex.sweepSeen), and clears
  * LMDB reader slots left by dead workers (spikes.md item 2). Keeps the cache numbers /stats shows.
  * Runs only in the primary.
  */
@@ -55,7 +56,7 @@ export interface DiskStats {
   readonly fillsInProgress: number;
   /** Objects the admission filter (vhost <Admission>) counted requests for but has not stored yet. */
   readonly admissionSeen: number;
-  /** Every record of the fill table: fills in progress, admission counts, hit-for-pass markers, expired ones not yet swept. */
+  /** Every record of the fill table: fills in progress, hit-for-pass markers, expired ones not yet swept. */
   readonly fillRecords: number;
   readonly evictedObjects: number;
   readonly evictedBytes: number;
@@ -76,6 +77,7 @@ export class Evictor {
   #timer: NodeJS.Timeout | null = null;
   #readerTimer: NodeJS.Timeout | null = null;
   #sweeping = false;
+  #sweepingSeen = false;
   #closed = false;
 
   /** Opens every disk's index (wiping a disk whose contents predate an OS reboot) and discards stale fills. */
@@ -107,6 +109,7 @@ export class Evictor {
     this.#timer = setInterval(() => {
       this.runOnce();
       void this.sweepFills();
+      void this.sweepSeen();
     }, EVICT_INTERVAL_MS);
     this.#timer.unref();
     this.#readerTimer = setInterval(() => this.readerCheck(), READER_CHECK_MS);
@@ -167,6 +170,31 @@ export class Evictor {
       }
     } finally {
       this.#sweeping = false;
+    }
+  }
+
+  /**
+   * Removes lapsed admission counts of every disk, SWEEP_CHUNK per transaction with the primary's event loop running
+   * between them, until none is left; reads only the lapsed ones (their `seenorder`), so it costs nothing when
+   * there are none, however many objects are being counted.
+   */
+  async sweepSeen(): Promise<void> {
+    if (this.#sweepingSeen) return;
+    this.#sweepingSeen = true;
+    try {
+      for (const disk of this.#disks) {
+        try {
+          let removed = SWEEP_CHUNK;
+          while (removed === SWEEP_CHUNK && !this.#closed) {
+            removed = disk.index.sweepSeen(Date.now(), SWEEP_CHUNK);
+            if (removed === SWEEP_CHUNK) await new Promise((resolve) => setImmediate(resolve));
+          }
+        } catch (error) {
+          this.#log.error({ event: 'cache.seen_sweep_failed', disk: disk.path, err: (error as Error).message }, 'sweeping the admission counts failed');
+        }
+      }
+    } finally {
+      this.#sweepingSeen = false;
     }
   }
 

@@ -1,8 +1,8 @@
 /**
- * The admission filter's bookkeeping in the index, on a real LMDB file: a commit short of the count leaves a 'seen'
- * record instead of the object (and frees its blocks); the next lease carries the count on; a fill another worker
- * marked followed is stored whatever the count, and the mark survives the owner's progress updates; a lapsed count
- * starts over.
+ * The admission filter's bookkeeping in the index, on a real LMDB file: a commit short of the count keeps a count
+ * instead of the object (and frees its blocks); the next lease carries the count on; a fill another worker marked
+ * followed is stored whatever the count, and the mark survives the owner's progress updates; a lapsed count starts
+ * over, and a sweep removes lapsed counts only, reading no others.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,16 +59,16 @@ test('a commit short of the count keeps a count instead of the object; the next 
     assert.deepEqual([first.outcome, first.uses], ['not-admitted', 0]);
     assert.equal(index.getObject(keyHash(key)), undefined);
     assert.equal(index.usedBytes(), 0, 'nothing counted against the quota');
-    const seen = index.getFill(keyHash(key));
-    assert.deepEqual([seen?.state, seen?.uses, seen?.id, seen?.until], ['seen', 1, '', 0]);
-    assert.deepEqual(index.fillCounts(now), { inProgress: 0, seen: 1, records: 1 });
+    assert.equal(index.getFill(keyHash(key)), undefined, 'the lease is gone');
+    assert.deepEqual(index.fillCounts(now), { inProgress: 0, seen: 1, records: 0 });
     // The block went back to the free list (reusable at once when the grace period is 0).
     assert.deepEqual(index.allocateBlocks(1, 0, now + 1, 0), [first.block]);
 
     const second = await fillOnce(index, key, 'b', now + 10, TWICE);
     assert.deepEqual([second.outcome, second.uses], ['stored', 1], 'the lease carried the count on');
     assert.equal(index.getObject(keyHash(key))?.blocks[0], second.block);
-    assert.equal(index.getFill(keyHash(key)), undefined, 'the count went with the lease');
+    assert.equal(index.getFill(keyHash(key)), undefined);
+    assert.equal(index.fillCounts(now).seen, 0, 'the count went with the commit');
   });
 });
 
@@ -97,9 +97,26 @@ test('a count lapses after its window, and an object already stored is replaced 
     const later = now + TWICE.windowMs + 1;
     const again = await fillOnce(index, key, 'b', later, TWICE);
     assert.deepEqual([again.outcome, again.uses], ['not-admitted', 0], 'the lapsed count is not carried on');
+    assert.equal(index.fillCounts(later).seen, 1, 'the new count replaced the lapsed one');
 
     const storedKey = objectKey('example.com\n/stored', '');
     assert.equal((await fillOnce(index, storedKey, 'c', now, null)).outcome, 'stored');
     assert.equal((await fillOnce(index, storedKey, 'd', now + 10, TWICE)).outcome, 'stored');
+  });
+});
+
+test('a sweep removes the counts whose window ended, and only those', async () => {
+  await withIndex(async (index) => {
+    const now = Date.now();
+    const short: Admission = { minUses: 2, windowMs: 1_000 };
+    for (let i = 0; i < 5; i++) assert.equal((await fillOnce(index, objectKey(`example.com\n/short/${i}`, ''), `s${i}`, now, short)).outcome, 'not-admitted');
+    for (let i = 0; i < 3; i++) assert.equal((await fillOnce(index, objectKey(`example.com\n/long/${i}`, ''), `l${i}`, now, TWICE)).outcome, 'not-admitted');
+    assert.equal(index.sweepSeen(now + 500, 100), 0, 'nothing lapsed yet');
+    assert.equal(index.sweepSeen(now + 1_001, 2), 2, 'at most `limit` per call');
+    assert.equal(index.sweepSeen(now + 1_001, 100), 3);
+    assert.equal(index.fillCounts(now).seen, 3);
+    // A request after the sweep counts from 1 again; one within the window still carries its count.
+    assert.equal((await fillOnce(index, objectKey('example.com\n/short/0', ''), 'again', now + 1_002, short)).uses, 0);
+    assert.equal((await fillOnce(index, objectKey('example.com\n/long/0', ''), 'again2', now + 1_002, TWICE)).outcome, 'stored');
   });
 });

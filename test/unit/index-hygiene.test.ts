@@ -42,7 +42,7 @@ async function withIndex(run: (index: CacheIndex, dir: string) => Promise<void> 
   }
 }
 
-test('a sweep removes expired markers, lapsed admission counts and dead owners\' expired leases (freeing their blocks), and keeps the rest', async () => {
+test('a sweep removes expired markers and dead owners\' expired leases (freeing their blocks), and keeps the rest', async () => {
   await withIndex((index) => {
     const now = Date.now();
     const dead = deadPid();
@@ -54,17 +54,14 @@ test('a sweep removes expired markers, lapsed admission counts and dead owners\'
       ['lease-dead-expired', fill(dead, now - 1, 'filling', blocks)],
       ['lease-dead-live', fill(dead, now + 10_000, 'filling')],
       ['lease-alive-expired', fill(process.pid, now - 1, 'filling')],
-      // An admission count is no lease (until 0): its window decides, and the owner's pid does not matter.
-      ['seen-lapsed', { ...fill(process.pid, 0, 'seen'), uses: 1, windowEnd: now - 1 }],
-      ['seen-counting', { ...fill(dead, 0, 'seen'), uses: 1, windowEnd: now + 10_000 }],
     ];
     for (const [name, record] of records) assert.equal(index.acquireLease(hashOf(name), record, now - 5_000, alive).acquired, true);
-    assert.deepEqual(index.fillCounts(now), { inProgress: 1, seen: 2, records: 7 });
+    assert.deepEqual(index.fillCounts(now), { inProgress: 1, seen: 0, records: 5 });
 
     const swept = index.sweepFills(null, 1000, now, isProcessAlive);
-    assert.deepEqual(swept, { next: null, removed: 3 });
+    assert.deepEqual(swept, { next: null, removed: 2 });
     const left = records.map(([name]) => name).filter((name) => index.getFill(hashOf(name)) !== undefined);
-    assert.deepEqual(left, ['marker-live', 'lease-dead-live', 'lease-alive-expired', 'seen-counting']);
+    assert.deepEqual(left, ['marker-live', 'lease-dead-live', 'lease-alive-expired']);
     // The dead fill's blocks are free again: the next allocation gets them back rather than new ids.
     assert.deepEqual(index.allocateBlocks(2, 0, now, 0)?.sort(), [...blocks].sort());
   });
