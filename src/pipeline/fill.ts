@@ -300,7 +300,7 @@ export class Fill implements OriginSink {
         }
       } catch (error) {
         this.#storing = false;
-        if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+        this.#storageFailed(error);
       }
     }
     if (!this.#storing) {
@@ -320,6 +320,11 @@ export class Fill implements OriginSink {
 
   /** Called once when storage fails (ENOSPC...): the fill continues for its clients without storing. */
   onStorageError: ((error: Error) => void) | null = null;
+
+  /** Degrades storage after a storage error; the first one degrading it is reported (onStorageError). */
+  #storageFailed(error: unknown): void {
+    if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+  }
 
   onEnd(): void {
     if (this.#passSink !== null) {
@@ -368,7 +373,7 @@ export class Fill implements OriginSink {
         this.notAdmitted = outcome === 'not-admitted';
       } catch (error) {
         this.#storing = false;
-        if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+        this.#storageFailed(error);
       }
     }
     // A commit released the lease in its own transaction.
@@ -423,7 +428,7 @@ export class Fill implements OriginSink {
     try {
       write();
     } catch (error) {
-      if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+      this.#storageFailed(error);
     }
   }
 
@@ -475,7 +480,7 @@ export class Fill implements OriginSink {
     try {
       dropped = await this.#store.index.dropUnadmitted(this.leaseRef.hash, (this.head as FillHead).ref.hash, this.id, admission, Date.now());
     } catch (error) {
-      if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+      this.#storageFailed(error);
     }
     if (!dropped) {
       this.#stopHolding();
