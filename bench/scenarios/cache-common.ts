@@ -11,6 +11,7 @@ import { sleep } from '../lib/processes.js';
 import { summaryLine } from '../lib/results.js';
 import { cacheOutcome, checkResponse } from '../lib/verify.js';
 import { flintUnavailable, startFlint } from '../targets/flint.js';
+import { startFloor } from '../targets/floor.js';
 import { cacheServerBlock, startNginx } from '../targets/nginx.js';
 import { startOrigin } from '../targets/origin.js';
 import { VARNISH_THREAD_POOLS, startVarnish } from '../targets/varnish.js';
@@ -28,17 +29,32 @@ const STOP_GRACE_MS = 15_000;
 /** Path every cache target must answer 200 on before it counts as started: the no-store object, never cached. */
 const READY_PATH = '/1k';
 
-/** One target of a cache scenario. `peer` is set for targets that are a peer's, not Flint's. */
+/** One target of a cache scenario. `peer` is set for targets that are a peer's, not Flint's (or a floor's). */
 export interface CacheTarget {
   readonly name: string;
   readonly workers: number;
   readonly peer?: PeerName;
+  /** False for a target that never stores (floor-proxy): it is not expected to answer a hit. */
+  readonly stores?: boolean;
   start(o: BenchOptions, originPort: number): Promise<RunningTarget>;
 }
 
 /** Flint with `workers` workers, named flint-<n>w unless `name` is given; `storage` sets a quota or block size. */
 export function flintTarget(workers: number, storage?: FlintStorage, name = `flint-${workers}w`, vhostExtra?: string): CacheTarget {
   return { name, workers, start: (o, port) => startFlint({ name, workers, originPort: port, readyPath: READY_PATH, cacheRoot: o.cacheRoot, storage, vhostExtra }) };
+}
+
+/**
+ * bench/floor-cache.ts: `floor-lmdb` (uWS + undici + a shared LMDB index, nothing else of a cache) with an index,
+ * `floor-proxy` (uWS + undici) without. What a miss costs on Flint's stack before any of Flint's own work.
+ */
+export function floorTarget(name: string, withIndex: boolean): CacheTarget {
+  return {
+    name,
+    workers: 1,
+    stores: withIndex,
+    start: (o, port) => startFloor({ name, originPort: port, readyPath: READY_PATH, indexRoot: withIndex ? o.cacheRoot : null }),
+  };
 }
 
 /** nginx proxy_cache with `workers` worker_processes (lib/targets/nginx.ts cacheServerBlock). */

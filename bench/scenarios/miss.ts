@@ -4,7 +4,8 @@
  * request is a cache miss of a cacheable 1 KiB object that the proxy fetches and stores. Same targets as the hit
  * scenarios. Verified before load: a fresh URL is a miss with the right bytes, and the same URL again is a hit
  * (the origin's answer really is cacheable and gets stored). The origin counts its requests during the measured
- * run, which must be at least wrk's completed requests. Read as req/s and CPU per request.
+ * run, which must be at least wrk's completed requests. Read as req/s and CPU per request. Two more targets are the
+ * floors of Flint's stack (targets/floor.ts): floor-proxy (not stored, so only its miss is verified) and floor-lmdb.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,13 +15,16 @@ import { measureTarget } from '../lib/measure.js';
 import { CACHE_OBJECTS, cachePath } from '../lib/objects.js';
 import { checkResponse } from '../lib/verify.js';
 import { makeTempDir, removeTempDir } from '../targets/target.js';
-import { STANDARD_TARGETS, headerLine, primeUntilHit, runCacheScenario } from './cache-common.js';
+import { STANDARD_TARGETS, floorTarget, headerLine, primeUntilHit, runCacheScenario } from './cache-common.js';
 import type { RunRecord } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
 import type { Expected } from '../lib/verify.js';
 
 const NAME = 'miss';
 const SIZE = CACHE_OBJECTS['1k'];
+
+/** The hit scenarios' targets, then the floors a miss on Flint's stack cannot go below (targets/floor.ts). */
+const MISS_TARGETS = [...STANDARD_TARGETS, floorTarget('floor-lmdb', true), floorTarget('floor-proxy', false)];
 
 /** wrk Lua: GET <prefix><thread>-<n>, n counting up per thread, so no two requests of a run share a URL. */
 export function distinctPathScript(prefix: string): string {
@@ -44,7 +48,7 @@ export const miss: Scenario = {
   async run(o, log) {
     if (o.tools.wrk === null) return { runs: [], skipped: [missingToolLine('wrk', NAME)], originConfigs: null };
     const wrkBin = o.tools.wrk;
-    return runCacheScenario(NAME, STANDARD_TARGETS, o, log, async (target, origin) => {
+    return runCacheScenario(NAME, MISS_TARGETS, o, log, async (target, origin, plan) => {
       const base = cachePath('1k', `m/${target.name}`);
       const rows: RunRecord[] = [];
       const luaDir = makeTempDir(`${NAME}-lua`);
@@ -60,7 +64,7 @@ export const miss: Scenario = {
             const first = await httpGet(verifyUrl, 10_000);
             const sample = { status: first.status, headers: { ...first.headers } };
             const problems = checkResponse(first, want).map((p) => `first GET of a fresh URL: ${p} (${headerLine(first)})`);
-            if (problems.length > 0) return { problems, sample };
+            if (problems.length > 0 || plan.stores === false) return { problems, sample };
             try {
               await primeUntilHit(verifyUrl, { ...want, cache: 'hit' }, 5_000);
             } catch (err) {
