@@ -5,7 +5,7 @@
  * it starts and just after it exits. Runs in the bench process.
  */
 import { join } from 'node:path';
-import { CLK_TCK, busyPercent, machineTicks, perProcessCpu, reapedChildrenCpuSeconds, treeCpuSeconds, treeTicks } from './cpu.js';
+import { CLK_TCK, busyPercent, machineTicks, perProcessCpu, reapedChildrenCpuSeconds, stealSeconds, treeCpuSeconds, treeTicks } from './cpu.js';
 import { REPO_ROOT } from './environment.js';
 import { commandLine, spawnTracked, stopTracked } from './processes.js';
 import type { ClientReport } from '../clients/http-client.js';
@@ -25,6 +25,8 @@ export interface ClientCpu {
   readonly machineBusyPct: number;
   /** Busy CPU of the machine not explained by server, origin or client (see bench/README.md "Noise"). */
   readonly otherCpuS: number;
+  /** The part of otherCpuS the hypervisor took (/proc/stat steal). */
+  readonly stealS: number;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function runClient<R = ClientReport>(
     clientCpuS,
     machineBusyPct: Math.round(busyPercent(mach0, mach1) * 10) / 10,
     otherCpuS: round(busyS - serverCpuS - originCpuS - clientCpuS),
+    stealS: stealSeconds(mach0, mach1),
   };
   return { report, cpu, command: commandLine(process.execPath, argv) };
 }

@@ -121,10 +121,12 @@ function shortCommand(pid: number): string {
   }
 }
 
-/** Aggregate jiffies of the first line of /proc/stat: busy and total. */
+/** Aggregate jiffies of the first line of /proc/stat: busy (steal included), total, and steal. */
 export interface MachineTicks {
   readonly busy: number;
   readonly total: number;
+  /** Time the hypervisor ran something else while this VM wanted the CPU. */
+  readonly steal: number;
 }
 
 /** Machine-wide CPU counters (all cores). */
@@ -134,7 +136,12 @@ export function machineTicks(): MachineTicks {
   const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const total = v.reduce((a, b) => a + b, 0);
   const idle = (v[3] ?? 0) + (v[4] ?? 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, steal: v[7] ?? 0 };
+}
+
+/** CPU seconds the hypervisor took from this VM between two samples (all cores). */
+export function stealSeconds(before: MachineTicks, after: MachineTicks): number {
+  return Math.round(((after.steal - before.steal) / CLK_TCK) * 1000) / 1000;
 }
 
 /** Percent of all cores busy between two samples (100 = every core saturated). */

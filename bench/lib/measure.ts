@@ -4,7 +4,7 @@
  * load with CPU samples of the server tree, the origin tree, wrk and the whole machine taken just before and
  * just after. Never throws: a failure becomes a 'failed' record naming the cause. Runs in the bench process.
  */
-import { CLK_TCK, busyPercent, machineTicks, perProcessCpu, reapedChildrenCpuSeconds, treeCpuSeconds, treeTicks } from './cpu.js';
+import { CLK_TCK, busyPercent, machineTicks, perProcessCpu, reapedChildrenCpuSeconds, stealSeconds, treeCpuSeconds, treeTicks } from './cpu.js';
 import { httpGet } from './http-probe.js';
 import { originTraffic, trafficDelta } from './origin-counts.js';
 import { runWrk, wrkArgs } from './wrk.js';
@@ -108,6 +108,7 @@ export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
       wrkCpuS,
       machineBusyPct: round(busyPercent(mach0, mach1), 1),
       otherCpuS,
+      stealS: stealSeconds(mach0, mach1),
       ...(m.perGiB === true && report.bytesRead > 0 ? { serverCpuSPerGiB: round(serverCpuS / (report.bytesRead / 1024 ** 3), 4) } : {}),
       ...(traffic === null ? {} : { originRequests: traffic.requests, originBytes: traffic.bytes }),
     };

@@ -41,6 +41,11 @@ export interface RunMetrics {
    * box, the bench itself, the kernel. A run where this is more than a few tenths of a second is noisy.
    */
   readonly otherCpuS: number;
+  /**
+   * The part of otherCpuS that was the hypervisor running other guests while this VM wanted the CPU (/proc/stat
+   * steal): a run with much of it was slowed from outside, whatever its figures say. Absent in older files.
+   */
+  readonly stealS?: number;
   /** serverCpuS per GiB of response bytes wrk read (large-object scenarios). */
   readonly serverCpuSPerGiB?: number;
   /** Requests the origin counted for the scenario's path(s) during the measured run (0 = all hits). */
@@ -112,8 +117,8 @@ export function writeResults(dir: string, r: ResultFile): { json: string; md: st
 
 /** The markdown table header; one row per run follows. */
 const TABLE_HEAD =
-  '| scenario | target | workers | run | req/s | MiB/s | p50 ms | p99 ms | max ms | errors | server CPU s/1k req | server CPU s/GiB | origin req | origin CPU s/1k req | machine busy % | other CPU s |\n' +
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+  '| scenario | target | workers | run | req/s | MiB/s | p50 ms | p99 ms | max ms | errors | server CPU s/1k req | server CPU s/GiB | origin req | origin CPU s/1k req | machine busy % | other CPU s | steal s |\n' +
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
 
 /** One console line for a finished run. */
 export function summaryLine(r: RunRecord): string {
@@ -122,7 +127,7 @@ export function summaryLine(r: RunRecord): string {
   if (m !== undefined) {
     const perGiB = m.serverCpuSPerGiB === undefined ? '' : `, ${m.mibPerSec.toFixed(0)} MiB/s, server CPU ${m.serverCpuSPerGiB.toFixed(3)} s/GiB`;
     const origin = m.originRequests === undefined ? '' : `, origin requests ${m.originRequests}`;
-    figures = ` ${m.requestsPerSec.toFixed(0)} req/s, p99 ${m.latencyMs.p99.toFixed(2)} ms, server CPU ${m.serverCpuSPer1kReq.toFixed(4)} s/1k req${perGiB}${origin}, other CPU ${m.otherCpuS.toFixed(2)} s`;
+    figures = ` ${m.requestsPerSec.toFixed(0)} req/s, p99 ${m.latencyMs.p99.toFixed(2)} ms, server CPU ${m.serverCpuSPer1kReq.toFixed(4)} s/1k req${perGiB}${origin}, other CPU ${m.otherCpuS.toFixed(2)} s (steal ${(m.stealS ?? 0).toFixed(2)} s)`;
   } else if (r.figures !== undefined) {
     figures = ` ${Object.entries(r.figures)
       .map(([k, v]) => `${k} ${typeof v === 'number' ? fmtFigure(v) : v}`)
@@ -137,7 +142,7 @@ export function renderRow(run: RunRecord): string {
   const m = run.metrics;
   if (run.status !== 'ok' || m === undefined) {
     const why = run.note.replace(/\|/g, '/').split('\n')[0] ?? '';
-    return `| ${run.scenario} | ${run.target} | ${run.workers} | ${run.round} | ${run.status}: ${why} ||||||||||||\n`;
+    return `| ${run.scenario} | ${run.target} | ${run.workers} | ${run.round} | ${run.status}: ${why} |||||||||||||\n`;
   }
   const cells = [
     run.scenario,
@@ -156,6 +161,7 @@ export function renderRow(run: RunRecord): string {
     fmt(m.originCpuSPer1kReq, 4),
     fmt(m.machineBusyPct, 0),
     fmt(m.otherCpuS, 2),
+    m.stealS === undefined ? '' : fmt(m.stealS, 2),
   ];
   return `| ${cells.join(' | ')} |\n`;
 }

@@ -116,6 +116,7 @@ export const cold100: Scenario = {
             'server CPU s': cpu.serverCpuS,
             'client CPU s': cpu.clientCpuS,
             'other CPU s': cpu.otherCpuS,
+            'steal s': cpu.stealS,
             'hit after': after === 'hit' ? 'yes' : 'no',
           },
           extra: { cpu, originTraffic: traffic, requests: reqs, wallMs: report.wallMs },

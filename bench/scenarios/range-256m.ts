@@ -78,6 +78,7 @@ export const range256m: Scenario = {
             'server CPU s': cpu.serverCpuS,
             'client CPU s': cpu.clientCpuS,
             'other CPU s': cpu.otherCpuS,
+            'steal s': cpu.stealS,
           },
           extra: { cpu, originTraffic: traffic, requests: reqs, wallMs: report.wallMs, seed: SEED, concurrency: CONCURRENCY },
         };

@@ -56,6 +56,7 @@ export const workers: Scenario = {
             '1w server CPU s': one.serverCpuS,
             '2w server CPU s': two.serverCpuS,
             'other CPU s (1w, 2w)': `${one.otherCpuS.toFixed(2)}, ${two.otherCpuS.toFixed(2)}`,
+            'steal s (1w, 2w)': `${(one.stealS ?? 0).toFixed(2)}, ${(two.stealS ?? 0).toFixed(2)}`,
           },
         });
       }

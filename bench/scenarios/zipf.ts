@@ -163,6 +163,7 @@ function zipfFigures(r: ZipfReport, cpu: ClientCpu, traffic: { requests: number;
     'server CPU s': cpu.serverCpuS,
     'client CPU s': cpu.clientCpuS,
     'other CPU s': cpu.otherCpuS,
+    'steal s': cpu.stealS,
     'warm-up origin MiB': Math.round(warmOriginBytes / 1024 ** 2),
     'stored MiB mean': stored?.mean ?? '',
     'stored MiB max': stored?.max ?? '',
