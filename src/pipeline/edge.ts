@@ -106,7 +106,7 @@ export class Edge {
       pass: (ctx, writer) => this.#pass(ctx, writer),
       passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#passServices),
       finish: this.#finish,
-      notAdmitted: (ctx) => bump(this.counters.forVhost(ctx.vhost.name), C.notAdmitted),
+      notAdmitted: (vhostName) => bump(this.counters.forVhost(vhostName), C.notAdmitted),
       touch: (hex) => {
         this.#touches.set(hex, Date.now());
         this.#hitCounts.set(hex, (this.#hitCounts.get(hex) ?? 0) + 1);
