@@ -31,14 +31,17 @@ export interface CacheFlint {
 }
 
 /** Starts Flint (default 1 worker) with caching vhosts sharing one listen port. */
-export async function startCacheFlint(vhosts: readonly CacheVhost[], opts: { workers?: number; cacheExtra?: string } = {}): Promise<CacheFlint> {
+export async function startCacheFlint(vhosts: readonly CacheVhost[], opts: { workers?: number; cacheExtra?: string; nodeArgs?: readonly string[] } = {}): Promise<CacheFlint> {
   const port = await freePort();
-  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
-    server: serverXml({ managerPort, dir, workers: opts.workers ?? 1, ...(opts.cacheExtra === undefined ? {} : { cacheExtra: opts.cacheExtra }) }),
-    vhosts: vhostXml(
-      vhosts.map((v): VhostXmlOptions => ({ name: v.name, port, origin: v.origin.address, ...(v.extra === undefined ? {} : { extra: v.extra }) })),
-    ),
-  }));
+  const flint = await FlintProcess.start(
+    ({ dir, managerPort }) => ({
+      server: serverXml({ managerPort, dir, workers: opts.workers ?? 1, ...(opts.cacheExtra === undefined ? {} : { cacheExtra: opts.cacheExtra }) }),
+      vhosts: vhostXml(
+        vhosts.map((v): VhostXmlOptions => ({ name: v.name, port, origin: v.origin.address, ...(v.extra === undefined ? {} : { extra: v.extra }) })),
+      ),
+    }),
+    opts.nodeArgs,
+  );
   return { flint, port };
 }
 

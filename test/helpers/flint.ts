@@ -83,11 +83,12 @@ export class FlintProcess {
   readonly exited: Promise<number | null>;
   #listeners: Array<() => void> = [];
 
-  private constructor(dir: string, managerPort: number) {
+  private constructor(dir: string, managerPort: number, nodeArgs: readonly string[] = []) {
     this.dir = dir;
     this.confDir = join(dir, 'conf');
     this.managerPort = managerPort;
-    this.child = spawn(process.execPath, [MAIN, 'start', '--conf', this.confDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Node options go to the primary; cluster passes them on to every worker it forks.
+    this.child = spawn(process.execPath, [...nodeArgs, MAIN, 'start', '--conf', this.confDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffered = '';
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -113,15 +114,18 @@ export class FlintProcess {
     this.child.once('exit', () => process.off('exit', killOnExit));
   }
 
-  /** Writes the conf files into a new temp dir and starts Flint; resolves when /health says all workers listen. */
-  static async start(build: (ctx: { dir: string; managerPort: number }) => { server: string; vhosts: string }): Promise<FlintProcess> {
+  /**
+   * Writes the conf files into a new temp dir and starts Flint (with `nodeArgs` for node, e.g. a V8 trace flag);
+   * resolves when /health says all workers listen.
+   */
+  static async start(build: (ctx: { dir: string; managerPort: number }) => { server: string; vhosts: string }, nodeArgs: readonly string[] = []): Promise<FlintProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'flint-test-'));
     const managerPort = await freePort();
     const { server, vhosts } = build({ dir, managerPort });
     mkdirSync(join(dir, 'conf'), { recursive: true });
     writeFileSync(join(dir, 'conf', 'server.xml'), server);
     writeFileSync(join(dir, 'conf', 'vhosts.xml'), vhosts);
-    const flint = new FlintProcess(dir, managerPort);
+    const flint = new FlintProcess(dir, managerPort, nodeArgs);
     await flint.waitHealthy();
     return flint;
   }
