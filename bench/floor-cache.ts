@@ -14,13 +14,13 @@
  *
  * Not a product: it answers GET only, and assumes a well-behaved origin (the bench's).
  */
-import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { Pool } from 'undici';
 import type { Database, RootDatabase } from 'lmdb';
 import type { Dispatcher } from 'undici';
+import { keyHash } from '../src/cache/key.js';
 import { loadNativeUws } from '../src/http/uws.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from '../src/http/uws.js';
 
@@ -95,10 +95,6 @@ class FloorIndex {
   }
 }
 
-function urlHash(url: string): Buffer {
-  return createHash('md5').update(url).digest();
-}
-
 function respond(res: HttpResponse, status: number, headers: readonly string[], body: Buffer, cache: 'HIT' | 'MISS'): void {
   res.cork(() => {
     res.writeStatus(String(status));
@@ -165,7 +161,7 @@ function main(): void {
     .get('/*', (res: HttpResponse, req: HttpRequest) => {
       const query = req.getQuery();
       const url = query === undefined || query === '' ? req.getUrl() : `${req.getUrl()}?${query}`;
-      const hash = index === null ? null : urlHash(url);
+      const hash = index === null ? null : keyHash(url);
       const stored = hash === null ? undefined : index?.get(hash);
       if (stored !== undefined) return respond(res, stored.status, stored.headers, stored.body, 'HIT');
       const aborted = { value: false };
