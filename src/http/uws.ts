@@ -5,6 +5,7 @@
  * FlintError, then double-check a symbol only the native module exports (spikes.md item 1).
  */
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type * as UWS from 'uWebSockets.js';
 import { FlintError } from '../errors.js';
 
@@ -12,8 +13,15 @@ export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 
 const require = createRequire(import.meta.url);
 
-/** The package path of the native binary for this platform, arch and Node ABI. */
-export const UWS_BINARY = `uWebSockets.js/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+/**
+ * The native binary for this platform, arch and Node ABI. It sits beside the package's main file; the package's
+ * `exports` field blocks requiring it as a subpath (`uWebSockets.js/uws_linux_x64_115.node`), so we resolve the
+ * main file and look next to it (spikes.md item 8).
+ */
+export const UWS_BINARY = join(
+  dirname(require.resolve('uWebSockets.js')),
+  `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
+);
 
 /** Load the native uWS module or throw FLINT_ERR_UWS_NATIVE; never returns the fallback. */
 export function loadNativeUws(binary: string = UWS_BINARY): typeof UWS {
