@@ -19,7 +19,10 @@ export type ControlCommand = (typeof CONTROL_ACTIONS)[number];
 /** Which keys one target covers; plain JSON (it crosses IPC to the workers' hot tiers). */
 export interface PurgeScope {
   readonly vhost: string;
-  /** 'exact' = one URL (every variant), 'pattern' = a glob, 'root' = the whole vhost (`host/*`). */
+  /**
+   * 'exact' = one URL (every variant), 'pattern' = a glob, 'root' = a glob over the whole vhost (`host/*`, and any
+   * glob of only `/` and `*`: see isRootGlob).
+   */
   readonly kind: 'exact' | 'pattern' | 'root';
   /** Primary keys start with this (`vhost \n path...`). */
   readonly prefix: string;
@@ -62,13 +65,23 @@ function parseTarget(router: VhostRouter, text: string): ParsedTarget {
     const collective = vhost.options.queryCollective && key.query === '';
     return { ok: true, text, scope: { vhost: vhost.name, kind: 'exact', prefix: primary, primary, glob: null, collective } };
   }
-  const kind = rest === '/*' ? 'root' : 'pattern';
+  const kind = isRootGlob(rest) ? 'root' : 'pattern';
   // CaseSensitive OFF lower-cases the path of the key, never its query (policy/rules.ts keyParts).
   if (!vhost.options.caseSensitive) {
     const question = rest.indexOf('?');
     rest = question === -1 ? rest.toLowerCase() : rest.slice(0, question).toLowerCase() + rest.slice(question);
   }
   return { ok: true, text, scope: { vhost: vhost.name, kind, prefix: `${vhost.name}\n${rest.slice(0, star)}`, primary: null, glob: `${vhost.name}\n${rest}`, collective: false } };
+}
+
+/**
+ * Whether a glob path (after the host) names no literal text, only structure: made of `/` and `*` alone (`/*`,
+ * `/**`, `//*`, `/**` then `/*`...). `*` matches any run of characters, `/` included, so `/` and stars cover every
+ * key, and the others every key below some directory: for <RootPurgeExpire> and <RootHardPurge> they all empty the
+ * vhost (otherwise `host/**` would walk past the guard that stops `host/*`).
+ */
+export function isRootGlob(path: string): boolean {
+  return path.includes('*') && /^[/*]+$/.test(path);
 }
 
 /** Compiled rules per config vhost object (a reload brings new objects, so entries never go stale). */
@@ -93,7 +106,8 @@ export function scopeMatcher(scope: PurgeScope): (primary: string) => boolean {
     }
     return (candidate) => candidate === primary;
   }
-  if (scope.kind === 'root') {
+  if (scope.glob !== null && /^\*+$/.test(scope.glob.slice(scope.prefix.length))) {
+    // `prefix*`: every key under the prefix, no regex needed.
     const prefix = scope.prefix;
     return (candidate) => candidate.startsWith(prefix);
   }
