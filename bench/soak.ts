@@ -129,9 +129,11 @@ async function main(): Promise<void> {
   for (let t = CHAOS_EVERY_S; Date.now() < until - 1000; t += CHAOS_EVERY_S) {
     await sleep(CHAOS_EVERY_S * 1000);
     const host = 'bench.local';
-    await httpGet(`${manager}/command/purge?url=${host}/c/64m/r/${t % 6}`, 10_000);
-    await httpGet(`${manager}/command/hardpurge?url=${host}/c/1m/k/*`, 10_000);
-    await httpGet(`${manager}/command/expire?url=${host}/c/64k/s/1*`, 10_000);
+    // State-changing management calls are POSTs (Flint refuses GET for them without a token).
+    const command = async (path: string): Promise<void> => void (await (await fetch(`${manager}${path}`, { method: 'POST', signal: AbortSignal.timeout(10_000) })).arrayBuffer());
+    await command(`/command/purge?url=${host}/c/64m/r/${t % 6}`);
+    await command(`/command/hardpurge?url=${host}/c/1m/k/*`);
+    await command(`/command/expire?url=${host}/c/64k/s/1*`);
     if (t % RELOAD_EVERY_S === 0) process.kill(flint.pid, 'SIGHUP');
     const s = await stats();
     const pids = s.workers.map((w) => w.pid).filter((pid): pid is number => pid !== null);

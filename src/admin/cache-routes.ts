@@ -1,16 +1,23 @@
 /**
  * @module admin/cache-routes
  * The management routes of cache control, object inspection and config history (STON names and shapes):
- * /command/{purge,expire,expireafter,hardpurge}?url= (GET, or POST with a `url=` form body), /monitoring/fileinfo?url=,
- * /conf/server.xml, /conf/vhosts.xml, /conf/history, /conf/restore?hash=. Each calls into a view the primary hands
- * in. Runs in the primary.
+ * /command/{purge,expire,expireafter,hardpurge}?url= (POST with the query or a `url=` form body; GET only with a token,
+ * admin/request-guard.ts), /monitoring/fileinfo?url=, /conf/server.xml, /conf/vhosts.xml, /conf/history,
+ * /conf/restore?hash= (or a `hash=` form body). Each calls into a view the primary hands in. Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ControlCommand } from '../policy/purge-target.js';
 import { sendJson } from './send-json.js';
 
-/** Largest POST body a command takes. */
-const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest request body the management API takes (admin/server.ts refuses a larger Content-Length up front). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A request body over MAX_BODY_BYTES (sent chunked, so only reading it tells): the server answers 413. */
+export class BodyTooLargeError extends Error {
+  constructor() {
+    super(`request body over ${MAX_BODY_BYTES} bytes`);
+  }
+}
 
 /** What these routes need from the primary. */
 export interface CacheAdminViews {
@@ -34,7 +41,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
+    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -62,14 +69,17 @@ export function commandParams(query: string): { url: string; params: URLSearchPa
   return { url, params: new URLSearchParams(query.slice(0, at)) };
 }
 
+/** The query string, followed by a POST's form body (STON's tools send either). */
+async function queryAndBody(req: IncomingMessage): Promise<string> {
+  const query = new URL(req.url ?? '/', 'http://manager').search.slice(1);
+  if (req.method !== 'POST') return query;
+  const body = (await readBody(req)).trim();
+  return body === '' ? query : query === '' ? body : `${query}&${body}`;
+}
+
 function command(name: ControlCommand): CacheRoute {
   return async (req, res, views) => {
-    let query = new URL(req.url ?? '/', 'http://manager').search.slice(1);
-    if (req.method === 'POST') {
-      const body = (await readBody(req)).trim();
-      if (body !== '') query = query === '' ? body : `${query}&${body}`;
-    }
-    const { url, params } = commandParams(query);
+    const { url, params } = commandParams(await queryAndBody(req));
     if (url === '') {
       sendJson(res, 400, { error: 'missing url=: give host/path, a glob (host/img/*.jpg) or several joined by |' });
       return;
@@ -138,8 +148,8 @@ export const CACHE_ADMIN_ROUTES: Readonly<Record<string, CacheRoute>> = {
   '/conf/server.xml': confFile('server.xml'),
   '/conf/vhosts.xml': confFile('vhosts.xml'),
   '/conf/history': (_req, res, views) => sendJson(res, 200, views.confHistory()),
-  '/conf/restore': (req, res, views) => {
-    const params = new URL(req.url ?? '/', 'http://manager').searchParams;
+  '/conf/restore': async (req, res, views) => {
+    const params = new URLSearchParams(await queryAndBody(req));
     const key = params.get('hash') ?? params.get('id');
     if (key === null || key === '') {
       sendJson(res, 400, { error: 'missing hash= (or id=) of a snapshot from /conf/history' });

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildXml } from '../config/parse.js';
 import type { AdminViews } from './routes.js';
+import { sendText } from './send-json.js';
 
 /** What the monitoring routes need from the primary (AdminViews.monitoring). */
 export interface MonitoringViews {
@@ -18,15 +19,10 @@ export interface MonitoringViews {
 
 type Route = (req: IncomingMessage, res: ServerResponse, views: AdminViews) => Promise<void>;
 
-function send(res: ServerResponse, status: number, contentType: string, text: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 /** JSON or XML (root element `<Stats>`), as `type` asks. */
 function sendDocument(res: ServerResponse, status: number, type: 'json' | 'xml', body: unknown): void {
-  if (type === 'json') send(res, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
-  else send(res, status, 'application/xml; charset=utf-8', buildXml('Stats', body));
+  if (type === 'json') sendText(res, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
+  else sendText(res, status, 'application/xml; charset=utf-8', buildXml('Stats', body));
 }
 
 class BadQuery extends Error {
@@ -96,6 +92,6 @@ export const MONITORING_ROUTES: Record<string, Route> = {
       return;
     }
     const { contentType, text } = await views.monitoring.metrics();
-    send(res, 200, contentType, text);
+    sendText(res, 200, contentType, text);
   },
 };

@@ -7,9 +7,11 @@
  * Identical configs share a hash and its files. Also keeps the text of the running files for /conf/server.xml.
  * Invariant: every hash listed has its files on disk, and its directory has `svc/` (empty when the config had no
  * rule files). A directory without `svc/` was written before rule files were kept: restore refuses it unless its
- * XML files alone give its hash (else its rule files are unknown). Runs only in the primary.
+ * XML files alone give its hash (else its rule files are unknown). Every file copied keeps the permission bits of
+ * the file it copies (server.xml may hold the manager token: a 0600 source never becomes a 0644 snapshot), and a
+ * file written back over the conf directory keeps the bits of the file it replaces. Runs only in the primary.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hashConfigText, listRuleFiles, ruleFilesByVhost } from '../config/load.js';
 import type { RuleFileText } from '../config/load.js';
@@ -33,6 +35,17 @@ interface ConfigFiles {
   readonly server: string;
   readonly vhosts: string;
   readonly rules: readonly RuleFileText[];
+  /** Permission bits of each file as read, by path relative to its directory (`server.xml`, `svc/a/ttl.txt`). */
+  readonly modes: ReadonlyMap<string, number>;
+}
+
+/** Permission bits of a file, or null when it does not exist. */
+function modeOf(path: string): number | null {
+  try {
+    return statSync(path).mode & 0o7777;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads a config's files from `dir` (a conf directory or a snapshot directory); null if one cannot be read. */
@@ -42,7 +55,9 @@ function readConfigFiles(dir: string): ConfigFiles | null {
     const server = readFileSync(join(dir, 'server.xml'), 'utf8');
     const vhosts = readFileSync(join(dir, 'vhosts.xml'), 'utf8');
     const rules = listRuleFiles(dir, problems);
-    return problems.length === 0 ? { server, vhosts, rules } : null;
+    const modes = new Map<string, number>();
+    for (const file of ['server.xml', 'vhosts.xml', ...rules.map((r) => r.path)]) modes.set(file, modeOf(join(dir, file)) ?? 0o600);
+    return problems.length === 0 ? { server, vhosts, rules, modes } : null;
   } catch {
     return null;
   }
@@ -50,20 +65,38 @@ function readConfigFiles(dir: string): ConfigFiles | null {
 
 const hashFiles = (files: ConfigFiles): string => hashConfigText(files.server, files.vhosts, ruleFilesByVhost(files.rules));
 
-/** Writes a file whole or not at all (a reload reading it half-written would fail). */
-function writeAtomic(path: string, text: string): void {
+/**
+ * Writes a file whole or not at all (a reload reading it half-written would fail). With `mode`, the file gets
+ * exactly those permission bits, set before any byte is written (the temp file is new, created with at most `mode`,
+ * then chmod'ed past the umask); without, the process defaults.
+ */
+function writeAtomic(path: string, text: string, mode?: number): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
+  const temp = `${path}.tmp`;
+  rmSync(temp, { force: true });
+  if (mode !== undefined) {
+    writeFileSync(temp, '', { mode, flag: 'wx' });
+    chmodSync(temp, mode);
+  }
+  writeFileSync(temp, text);
+  renameSync(temp, path);
 }
 
-/** Makes `dir` hold exactly `files`: writes them, and removes rule files of `dir` not among them. */
-function writeConfigFiles(dir: string, files: ConfigFiles): void {
+/**
+ * Makes `dir` hold exactly `files`: writes them, and removes rule files of `dir` not among them. Each file gets the
+ * bits it was read with, or (`keepTargetModes`, writing over a conf directory) those of the file it replaces.
+ */
+function writeConfigFiles(dir: string, files: ConfigFiles, keepTargetModes: boolean): void {
   const keep = new Set(files.rules.map((r) => r.path));
   for (const stale of listRuleFiles(dir, [])) if (!keep.has(stale.path)) rmSync(join(dir, stale.path), { force: true });
-  for (const rule of files.rules) writeAtomic(join(dir, rule.path), rule.text);
-  writeAtomic(join(dir, 'server.xml'), files.server);
-  writeAtomic(join(dir, 'vhosts.xml'), files.vhosts);
+  const write = (file: string, text: string): void => {
+    const target = join(dir, file);
+    const mode = (keepTargetModes ? modeOf(target) : null) ?? files.modes.get(file) ?? 0o600;
+    writeAtomic(target, text, mode);
+  };
+  for (const rule of files.rules) write(rule.path, rule.text);
+  write('server.xml', files.server);
+  write('vhosts.xml', files.vhosts);
 }
 
 export class ConfigHistory {
@@ -102,7 +135,7 @@ export class ConfigHistory {
     if (this.#keep === 0 || (type === 'modified' && last?.hash === config.hash)) return null;
     const snapshotDir = join(this.#dir, config.hash);
     // Rewritten whole: a directory left by an older Flint (XML only) gains the rule files and svc/.
-    writeConfigFiles(snapshotDir, files);
+    writeConfigFiles(snapshotDir, files, false);
     mkdirSync(join(snapshotDir, 'svc'), { recursive: true });
     const snapshot: Snapshot = {
       id: (last?.id ?? 0) + 1,
@@ -152,11 +185,11 @@ export class ConfigHistory {
       return { ok: false, error: `snapshot ${snapshot.hash} was taken before rule files (svc/*/*.txt) were kept and its config had some; nothing was restored` };
     }
     const previous = readConfigFiles(confDir);
-    writeConfigFiles(confDir, stored);
+    writeConfigFiles(confDir, stored, true);
     return {
       ok: true,
       undo: () => {
-        if (previous !== null) writeConfigFiles(confDir, previous);
+        if (previous !== null) writeConfigFiles(confDir, previous, true);
       },
     };
   }

@@ -61,7 +61,7 @@ export class Primary {
         this.#evictor.readerCheck();
       },
     });
-    this.#admin = new AdminServer(config.server.manager, this.#views, log);
+    this.#admin = new AdminServer(config, this.#views, log);
     this.#evictor = new Evictor(config, log);
     this.#health = new OriginHealth(config, log, (down) => this.#supervisor.broadcast({ type: 'origin-health', down }));
     this.#control = new CacheControl({
@@ -190,7 +190,7 @@ export class Primary {
     this.#evictor.config = result.config;
     this.#health.update(result.config);
     this.#supervisor.broadcast({ type: 'config', config: result.config });
-    this.#admin.update(result.config.server.manager);
+    this.#admin.update(result.config);
     this.#history.record(result.config, snapshotType);
     if (result.needsRestart.length > 0) {
       this.#log.warn({ event: 'config.needs_restart', settings: result.needsRestart }, 'some changed settings take effect only after a restart');

@@ -158,16 +158,20 @@ export class FlintProcess {
     throw new Error(`flint not healthy after ${timeoutMs} ms: ${this.stderr}\n${this.logText()}`);
   }
 
-  /** GET a management endpoint and parse JSON. */
+  /**
+   * Calls a management endpoint and parses JSON: POST for the state-changing ones (/command/*, /conf/reload,
+   * /conf/restore), as Flint requires without a token; GET for the rest.
+   */
   async admin<T = Record<string, unknown>>(path: string): Promise<{ status: number; body: T }> {
     let res: Response;
     try {
-      res = await fetch(`http://127.0.0.1:${this.managerPort}${path}`);
+      const method = /^\/(?:command\/|conf\/reload|conf\/restore)/.test(path) ? 'POST' : 'GET';
+      res = await fetch(`http://127.0.0.1:${this.managerPort}${path}`, { method });
     } catch (error) {
       // Say whether Flint is still running and what it logged last, so a failure in CI can be read.
       const cause = (error as { cause?: { message?: string; code?: string } }).cause;
       const state = this.child.exitCode === null ? 'still running' : `exited with ${this.child.exitCode}`;
-      throw new Error(`GET ${path} failed (${cause?.code ?? ''} ${cause?.message ?? String(error)}); flint ${state}; last log:\n${this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${this.stderr}`);
+      throw new Error(`${path} failed (${cause?.code ?? ''} ${cause?.message ?? String(error)}); flint ${state}; last log:\n${this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${this.stderr}`);
     }
     return { status: res.status, body: (await res.json()) as T };
   }

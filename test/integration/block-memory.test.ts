@@ -71,7 +71,7 @@ test('blocks of a large body enter memory on their second read and are then serv
 });
 
 test('an object refetched into the same block ids is never answered with the old blocks from memory (hard purge, full quota)', async () => {
-  const purged = await request({ port: flint.managerPort, path: `/command/hardpurge?url=${HOST}/large` });
+  const purged = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/command/hardpurge?url=${HOST}/large`, method: 'POST' });
   assert.equal(purged.status, 200, purged.body.toString());
   current = V2;
   // The 3 MiB quota is full of released blocks, so the new copy reuses them (inside their grace period).

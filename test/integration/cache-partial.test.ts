@@ -302,7 +302,7 @@ test('a purge while a block-range fetch is in flight: the next requests get the 
         await waiting;
         gate = null;
         version = 2;
-        const control = await request({ port: flint.managerPort, path: `/command/${command}?url=example.com${path}` });
+        const control = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/command/${command}?url=example.com${path}`, method: 'POST' });
         assert.equal(control.status, 200, `${what}: ${control.body.toString()}`);
         open();
         const raced = await inFlight;

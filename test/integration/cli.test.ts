@@ -42,7 +42,7 @@ describe('flint CLI', () => {
   const get = (path: string): ReturnType<typeof request> => request({ port, path, host: HOST });
   const cached = async (path: string): Promise<void> => {
     await get(path);
-    await waitFor(`${path} stored`, async () => ((await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${HOST}${path}` })).status === 200 ? true : undefined));
+    await waitFor(`${path} stored`, async () => ((await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/monitoring/fileinfo?url=${HOST}${path}` })).status === 200 ? true : undefined));
   };
 
   before(async () => {
@@ -172,7 +172,7 @@ describe('flint CLI', () => {
       walled.writeConf('server.xml', serverXml({ managerPort: walled.managerPort, dir: walled.dir, allow: ['127.0.0.2'] }));
       const reloaded = await walled.admin<{ ok: boolean }>('/conf/reload');
       assert.equal(reloaded.body.ok, true);
-      const fromAllowed = await request({ port: walled.managerPort, path: '/health', localAddress: '127.0.0.2' });
+      const fromAllowed = await request({ port: walled.managerPort, host: `127.0.0.1:${walled.managerPort}`, path: '/health', localAddress: '127.0.0.2' });
       assert.equal(fromAllowed.status, 200, 'the manager runs and answers the allowed address');
 
       const denied = /access denied by .*127\.0\.0\.1:\d+.*\(\D*403\): address 127\.0\.0\.1 is not in <Manager><Allow>/;

@@ -94,10 +94,10 @@ describe('cluster of 2 workers', () => {
   });
 
   test('the management port refuses an address outside <Allow> with 403', async () => {
-    const res = await request({ port: flint.managerPort, path: '/stats', localAddress: '127.0.0.2', host: '127.0.0.1' });
+    const res = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: '/stats', localAddress: '127.0.0.2' });
     assert.equal(res.status, 403);
     assert.match(res.body.toString(), /127\.0\.0\.2/);
-    const ok = await request({ port: flint.managerPort, path: '/health', host: '127.0.0.1' });
+    const ok = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: '/health' });
     assert.equal(ok.status, 200);
   });
 });

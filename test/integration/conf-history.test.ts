@@ -30,7 +30,8 @@ describe('config history and rollback', () => {
   let firstVhosts: string;
 
   const manager = async (path: string): Promise<{ status: number; text: string }> => {
-    const res = await request({ port: flint.managerPort, path });
+    const method = /^\/conf\/(?:reload|restore)/.test(path) ? 'POST' : 'GET';
+    const res = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path, method });
     return { status: res.status, text: res.body.toString() };
   };
   const history = async (): Promise<{ current: string; history: Snapshot[] }> => JSON.parse((await manager('/conf/history')).text) as { current: string; history: Snapshot[] };
@@ -116,7 +117,8 @@ describe('config history covers the rule files svc/<vhost>/*.txt', () => {
   const gets = new Map<string, number>();
 
   const manager = async (path: string): Promise<{ status: number; text: string }> => {
-    const res = await request({ port: flint.managerPort, path });
+    const method = /^\/conf\/(?:reload|restore)/.test(path) ? 'POST' : 'GET';
+    const res = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path, method });
     return { status: res.status, text: res.body.toString() };
   };
   const svcFile = (file: string): string => join(flint.confDir, 'svc', HOST, file);

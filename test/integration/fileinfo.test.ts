@@ -50,7 +50,7 @@ describe('object inspector', () => {
 
   const get = (path: string, headers: Record<string, string> = {}): Promise<TestResponse> => request({ port, path, host: HOST, headers });
   const info = async (url: string): Promise<{ status: number; body: FileInfo }> => {
-    const res = await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${encodeURIComponent(url)}` });
+    const res = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/monitoring/fileinfo?url=${encodeURIComponent(url)}` });
     return { status: res.status, body: JSON.parse(res.body.toString()) as FileInfo };
   };
   /** The inspector document once `ready` holds for it (commits and hit counts land asynchronously). */
@@ -113,7 +113,7 @@ describe('object inspector', () => {
     routes['/p'] = (_req, res) => reply(res, 200, { 'cache-control': 'max-age=600' }, 'p');
     await get('/p');
     await infoWhen(`${HOST}/p`, (b) => b.Variants[0]?.State === 'complete');
-    await request({ port: flint.managerPort, path: `/command/purge?url=${HOST}/p` });
+    await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/command/purge?url=${HOST}/p`, method: 'POST' });
     const purged = (await info(`${HOST}/p`)).body.Variants[0];
     assert.equal(purged?.State, 'purged');
     assert.equal(purged?.Purge, true);
@@ -138,7 +138,7 @@ describe('object inspector', () => {
     assert.equal((await info(`${HOST}/never-fetched`)).status, 404);
     assert.equal((await info(`${HOST}/img/*`)).status, 400);
     assert.equal((await info('nohost.test/x')).status, 400);
-    const missing = await request({ port: flint.managerPort, path: '/monitoring/fileinfo' });
+    const missing = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: '/monitoring/fileinfo' });
     assert.equal(missing.status, 400);
   });
 });

@@ -52,7 +52,7 @@ describe('purge, expire, expireafter, hardpurge', () => {
 
   const get = (path: string, host = HOST, headers: Record<string, string> = {}): Promise<TestResponse> => request({ port, path, host, headers });
   const control = async (command: string, query: string, localAddress?: string): Promise<{ status: number; body: ControlResult }> => {
-    const res = await request({ port: flint.managerPort, path: `/command/${command}?${query}`, ...(localAddress === undefined ? {} : { localAddress }) });
+    const res = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/command/${command}?${query}`, method: 'POST', ...(localAddress === undefined ? {} : { localAddress }) });
     return { status: res.status, body: JSON.parse(res.body.toString()) as ControlResult };
   };
   const fetches = (path: string): number => seenFor(origin, path).length;
@@ -60,7 +60,7 @@ describe('purge, expire, expireafter, hardpurge', () => {
   const cached = async (path: string, host = HOST, headers: Record<string, string> = {}): Promise<TestResponse> => {
     const res = await get(path, host, headers);
     await waitFor(`${host}${path} in the index`, async () => {
-      const info = await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${host}${path}` });
+      const info = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/monitoring/fileinfo?url=${host}${path}` });
       const body = JSON.parse(info.body.toString()) as { Variants?: Array<{ State: string; ETag: string | null }> };
       return info.status === 200 && body.Variants?.some((v) => v.State === 'complete' && (v.ETag ?? undefined) === res.headers.etag) === true ? true : undefined;
     });
@@ -114,7 +114,7 @@ describe('purge, expire, expireafter, hardpurge', () => {
     routes['/Key/Mixed.txt'] = versioned('/Key/Mixed.txt');
     await get('/Key/Mixed.txt?session=1', KEYED);
     await waitFor('the object in the index', async () => {
-      const info = await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${KEYED}/key/mixed.txt` });
+      const info = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/monitoring/fileinfo?url=${KEYED}/key/mixed.txt` });
       return info.status === 200 && info.body.toString().includes('"complete"') ? true : undefined;
     });
     const result = await control('purge', `url=${KEYED}/KEY/MIXED.TXT?session=2`);
@@ -197,7 +197,7 @@ describe('purge, expire, expireafter, hardpurge', () => {
     assert.equal(unknown.status, 400);
     assert.match(unknown.body.Errors?.[0] ?? '', /no vhost/);
     await cached('/img/c.png');
-    const post = await request({ port: flint.managerPort, path: '/command/purge', method: 'POST', body: `url=${HOST}/img/c.png` });
+    const post = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: '/command/purge', method: 'POST', body: `url=${HOST}/img/c.png` });
     assert.equal((JSON.parse(post.body.toString()) as ControlResult).Count, 1, 'POST with a url= body');
   });
 
@@ -245,7 +245,7 @@ describe('purge, expire, expireafter, hardpurge', () => {
     const hard = await control('hardpurge', `url=${ROOTLESS}/*`);
     assert.equal(hard.body.Denied, undefined, JSON.stringify(hard.body));
     assert.ok(hard.body.Count >= 1, JSON.stringify(hard.body));
-    const info = await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${ROOTLESS}/rh` });
+    const info = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/monitoring/fileinfo?url=${ROOTLESS}/rh` });
     assert.equal(info.status, 404, 'the hard-purged object is gone from the index');
     const before = fetches('/rh');
     assert.ok(!isHit(await get('/rh', ROOTLESS)));
@@ -278,7 +278,7 @@ describe('purge, expire, expireafter, hardpurge', () => {
     routes['/m'] = versioned('/m');
     await cached('/m');
     const purgeAs = (localAddress?: string): Promise<TestResponse> =>
-      request({ port: flint.managerPort, path: `/${HOST}/m`, method: 'PURGE', ...(localAddress === undefined ? {} : { localAddress }) });
+      request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/${HOST}/m`, method: 'PURGE', ...(localAddress === undefined ? {} : { localAddress }) });
     const purge = await purgeAs();
     assert.equal(purge.status, 200, purge.body.toString());
     assert.equal((JSON.parse(purge.body.toString()) as ControlResult).Count, 1);
@@ -289,10 +289,10 @@ describe('purge, expire, expireafter, hardpurge', () => {
     assert.equal(fetches('/m'), 2);
     // The /command endpoints: a User may read monitoring, not purge; others are refused outright.
     assert.equal((await control('purge', `url=${HOST}/m`, '127.0.0.2')).status, 401);
-    assert.equal((await request({ port: flint.managerPort, path: '/stats', localAddress: '127.0.0.2' })).status, 200);
-    assert.equal((await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${HOST}/m`, localAddress: '127.0.0.2' })).status, 200);
-    assert.equal((await request({ port: flint.managerPort, path: '/conf/history', localAddress: '127.0.0.2' })).status, 401);
-    assert.equal((await request({ port: flint.managerPort, path: '/command/purge?url=x', localAddress: '127.0.0.3' })).status, 403);
+    assert.equal((await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: '/stats', localAddress: '127.0.0.2' })).status, 200);
+    assert.equal((await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/monitoring/fileinfo?url=${HOST}/m`, localAddress: '127.0.0.2' })).status, 200);
+    assert.equal((await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: '/conf/history', localAddress: '127.0.0.2' })).status, 401);
+    assert.equal((await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: '/command/purge?url=x', localAddress: '127.0.0.3' })).status, 403);
     assert.ok(isHit(await get('/m')));
   });
 
@@ -407,7 +407,7 @@ describe('purge, expire, expireafter, hardpurge', () => {
     const leader = download(port, path, HOST);
     await headSent.wait();
     const inspect = async (): Promise<{ status: number; variants: Array<{ State: string; ETag?: string | null; Fill?: { Controls: string[] } | null }> }> => {
-      const info = await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${HOST}${path}` });
+      const info = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/monitoring/fileinfo?url=${HOST}${path}` });
       return { status: info.status, variants: (JSON.parse(info.body.toString()) as { Variants?: [] }).Variants ?? [] };
     };
     await waitFor('the fill in the inspector', async () => ((await inspect()).variants[0]?.State === 'filling' ? true : undefined));
