@@ -128,6 +128,9 @@ sendToPrimary({ type: 'hello', workerIndex });
 process.on('disconnect', () => void shutdown(edge?.config.server.shutdownTimeoutMs ?? 1000));
 // Ctrl-C in a terminal reaches the whole process group; the primary coordinates the drain.
 process.on('SIGINT', () => undefined);
+// So does a SIGHUP some service managers send to the group: the reload is the primary's (it sends the new config);
+// without a handler the default action would kill every worker at once.
+process.on('SIGHUP', () => undefined);
 process.on('uncaughtException', (error) => {
   (log ?? console).error?.({ event: 'worker.crash', err: error }, 'uncaught exception');
   exit(70);

@@ -13,24 +13,33 @@ export type RequestHandler = (res: HttpResponse, req: HttpRequest) => void;
 
 const uws = loadNativeUws();
 
+/** Bind attempts per listen address, and the pause between them (see Listeners.listen). */
+const LISTEN_TRIES = 5;
+const LISTEN_RETRY_MS = 500;
+
 /** The open listen sockets of this worker, keyed by `host:port`. */
 export class Listeners {
   readonly #sockets = new Map<string, us_listen_socket>();
 
-  /** Listens on `address` with `handler`; rejects with FLINT_ERR_LISTEN if the port cannot be bound. */
-  listen(key: string, address: ListenAddress, handler: RequestHandler): Promise<void> {
+  /**
+   * Listens on `address` with `handler`; rejects with FLINT_ERR_LISTEN if the port cannot be bound after
+   * LISTEN_TRIES attempts LISTEN_RETRY_MS apart (a previous server may still be releasing it: nginx retries 5 x
+   * 500 ms). uWS reports a failed bind without its reason, so every failure is retried.
+   */
+  async listen(key: string, address: ListenAddress, handler: RequestHandler): Promise<void> {
     const app = uws.App();
     app.any('/*', handler);
-    return new Promise((resolve, reject) => {
-      app.listen(address.host, address.port, (socket: us_listen_socket | false) => {
-        if (socket === false) {
-          reject(new FlintError('FLINT_ERR_LISTEN', `cannot listen on ${address.host}:${address.port}`, { source: 'internal' }));
-          return;
-        }
+    for (let attempt = 1; ; attempt++) {
+      const socket = await new Promise<us_listen_socket | false>((resolve) => app.listen(address.host, address.port, resolve));
+      if (socket !== false) {
         this.#sockets.set(key, socket);
-        resolve();
-      });
-    });
+        return;
+      }
+      if (attempt >= LISTEN_TRIES) {
+        throw new FlintError('FLINT_ERR_LISTEN', `cannot listen on ${address.host}:${address.port} (tried ${LISTEN_TRIES} times, ${LISTEN_RETRY_MS} ms apart)`, { source: 'internal' });
+      }
+      await new Promise((resolve) => setTimeout(resolve, LISTEN_RETRY_MS));
+    }
   }
 
   /** Keys of the addresses listened on. */
