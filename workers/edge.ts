@@ -41,7 +41,10 @@ async function start(config: Config): Promise<void> {
   started.control = new ControlForwarder(sendToPrimary);
   edge = started;
   try {
-    for (const [key, address] of listenAddresses(config)) await listeners.listen(key, address, started.handlerFor(key));
+    for (const [key, address] of listenAddresses(config)) {
+      const retry = (attempt: number): void => log?.warn({ event: 'worker.listen_retry', address: key, attempt }, `cannot listen on ${key} yet, retrying`);
+      await listeners.listen(key, address, started.handlerFor(key), retry);
+    }
   } catch (error) {
     sendToPrimary({ type: 'listen-failed', workerIndex, message: (error as Error).message });
     log.fatal({ event: 'worker.listen_failed', err: error }, 'cannot listen');

@@ -24,9 +24,9 @@ export class Listeners {
   /**
    * Listens on `address` with `handler`; rejects with FLINT_ERR_LISTEN if the port cannot be bound after
    * LISTEN_TRIES attempts LISTEN_RETRY_MS apart (a previous server may still be releasing it: nginx retries 5 x
-   * 500 ms). uWS reports a failed bind without its reason, so every failure is retried.
+   * 500 ms). uWS reports a failed bind without its reason, so every failure is retried; `onRetry` hears each one.
    */
-  async listen(key: string, address: ListenAddress, handler: RequestHandler): Promise<void> {
+  async listen(key: string, address: ListenAddress, handler: RequestHandler, onRetry?: (attempt: number) => void): Promise<void> {
     const app = uws.App();
     app.any('/*', handler);
     for (let attempt = 1; ; attempt++) {
@@ -38,6 +38,7 @@ export class Listeners {
       if (attempt >= LISTEN_TRIES) {
         throw new FlintError('FLINT_ERR_LISTEN', `cannot listen on ${address.host}:${address.port} (tried ${LISTEN_TRIES} times, ${LISTEN_RETRY_MS} ms apart)`, { source: 'internal' });
       }
+      onRetry?.(attempt);
       await new Promise((resolve) => setTimeout(resolve, LISTEN_RETRY_MS));
     }
   }

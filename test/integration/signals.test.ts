@@ -137,8 +137,11 @@ describe('signals and start-up binds', () => {
     const ports = { managerPort: await freePort(), port: await freePort() };
     const holder = await hold(ports.port);
     const flint = spawnFlint(origin.port, ports, false);
-    await sleep(1000);
+    // Released once a worker has failed to bind and said it retries (about 1 s with the workers' start-up).
+    const deadline = Date.now() + 15_000;
+    while (!flint.output.includes('"event":"worker.listen_retry"') && flint.child.exitCode === null && Date.now() < deadline) await sleep(20);
     await release(holder);
+    assert.match(flint.output, /"event":"worker\.listen_retry"/, `no retry logged:\n${flint.output}`);
     await waitHealthy(flint);
     assert.equal((await request({ port: flint.port, path: '/', host: HOST })).status, 200);
   });
