@@ -3,7 +3,7 @@
  * Keeps web browsers on the operator's machine out of the management API. A page of any site can make the browser
  * send requests to 127.0.0.1:10040 (CSRF), and a site whose DNS name it re-points at 127.0.0.1 can even read the
  * answers (DNS rebinding); the address allow list cannot tell either from the operator. So:
- * - Host must name the manager: `localhost`, an IP literal (IPv6 in brackets) or the `<Manager Listen>` name, with
+ * - Host must name the manager: `localhost`, an IP literal (IPv6 in brackets) or a `<Manager><ServerName>`, with
  *   the manager's port (no port only when that is 80). Rebinding needs a DNS name the attacker controls, and an IP
  *   literal is not one. Otherwise 421.
  * - A request a browser marks as coming from another page (`Origin` other than the manager's own, `Origin: null`,
@@ -27,14 +27,14 @@ export interface Refusal {
 const HOST_HEADER = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::([1-9]\d{0,4}))?$/;
 
 /** Whether a Host header value (or an Origin's authority) names this manager. */
-export function isManagerHost(value: string, manager: Pick<ManagerConfig, 'host' | 'port'>): boolean {
+export function isManagerHost(value: string, manager: Pick<ManagerConfig, 'serverNames' | 'port'>): boolean {
   const match = HOST_HEADER.exec(value);
   if (match === null) return false;
   const [, bracketed, plain, port] = match;
   if (port === undefined ? manager.port !== 80 : Number(port) !== manager.port) return false;
   if (bracketed !== undefined) return isIPv6(bracketed);
   const name = (plain as string).toLowerCase();
-  return name === 'localhost' || isIPv4(name) || name === manager.host.toLowerCase();
+  return name === 'localhost' || isIPv4(name) || manager.serverNames.includes(name);
 }
 
 /** The endpoints that change state (cache contents, the running config). */
@@ -47,12 +47,12 @@ export function isCommandPath(path: string): boolean {
  * and /stats). `headers` as node's `headersDistinct` (every value of a repeated field). Missing Host is let
  * through: HTTP/1.0 tools send none, and every browser sends one.
  */
-export function browserRefusal(headers: Readonly<Record<string, readonly string[] | undefined>>, manager: Pick<ManagerConfig, 'host' | 'port'>): Refusal | null {
+export function browserRefusal(headers: Readonly<Record<string, readonly string[] | undefined>>, manager: Pick<ManagerConfig, 'serverNames' | 'port'>): Refusal | null {
   const hosts = headers.host ?? [];
   if (hosts.length > 1) return { status: 400, error: 'more than one Host header' };
   const host = hosts[0];
   if (host !== undefined && !isManagerHost(host, manager)) {
-    return { status: 421, error: `Host ${JSON.stringify(host)} is not this manager: use localhost, 127.0.0.1 or [::1] (or the <Manager Listen> address) with port ${manager.port}` };
+    return { status: 421, error: `Host ${JSON.stringify(host)} is not this manager: use localhost or an IP address (127.0.0.1, [::1]) with port ${manager.port}, or list the name in <Manager><ServerName>` };
   }
   const origins = headers.origin ?? [];
   const origin = origins.join(', ');

@@ -116,6 +116,14 @@ export const SETTINGS: readonly Setting[] = [
     field: 'server.manager.allow',
     doc: 'Client address or CIDR range allowed to call the management API; one element per entry. Replaces the default list.',
   },
+  {
+    path: 'Server/Host/Manager/ServerName',
+    type: 'host-name',
+    default: [],
+    repeated: true,
+    field: 'server.manager.serverNames',
+    doc: "Flint's own: a DNS name clients use to reach the management API (e.g. a Prometheus target `cache1.example.com:10040`); one element per name. Requests whose Host is not localhost, an IP literal or one of these names, with the manager's port, get 421 (DNS rebinding defence). Default none.",
+  },
   // ---- management roles and the purge methods on the service port (ops-purge)
   {
     path: 'Server/Host/Manager@Role',

@@ -312,6 +312,8 @@ export interface ManagerConfig {
   readonly token: string | null;
   /** `<Allow Role>` of each `allow` entry (same order); absent Role = `<Manager Role>`. Default Admin. */
   readonly allowRoles: readonly ManagerRole[];
+  /** `<Manager><ServerName>` (Flint's own): DNS names the manager answers as besides localhost and IP literals (lower-case). Default none. */
+  readonly serverNames: readonly string[];
   /** `<Manager HttpMethod>`: Admin addresses may send PURGE to the manager port (and PURGE/EXPIRE/HARDPURGE to the service port). Default true. */
   readonly httpMethod: boolean;
 }

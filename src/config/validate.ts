@@ -805,6 +805,7 @@ class Validator {
       host: this.one(scope, 'Server/Host/Manager@Listen', IP),
       allow: this.many(scope, 'Server/Host/Manager/Allow', IP_OR_CIDR) ?? this.defaultsOf('Server/Host/Manager/Allow', IP_OR_CIDR),
       token: this.optional(scope, 'Server/Host/Manager@Token', TOKEN),
+      serverNames: this.many(scope, 'Server/Host/Manager/ServerName', HOST_NAME) ?? [],
       allowRoles: this.#readAllowRoles(scope),
       httpMethod: this.one(scope, 'Server/Host/Manager@HttpMethod', BOOL),
     };

@@ -3,8 +3,8 @@
  * worker): state-changing endpoints refuse GET without a token (405) and take it with one; a Host that is not the
  * manager's (DNS rebinding) gets 421 on reads and commands alike; a page of another origin or site gets 403; a 2 MB
  * body gets 413 (Content-Length or chunked) and Flint keeps answering; the User role sees no file path in /stats,
- * /metrics, /health or /monitoring/*; config history snapshots keep the permission bits of the files they copy,
- * and a restore keeps those of the files it replaces.
+ * /metrics, /health or /monitoring/*; a <ServerName> is accepted as Host once configured; config history
+ * snapshots keep the permission bits of the files they copy, and a restore keeps those of the files it replaces.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -155,10 +155,13 @@ describe('management API hardening', () => {
     const vhostsPath = join(flint.confDir, 'vhosts.xml');
     chmodSync(serverPath, 0o600);
     chmodSync(vhostsPath, 0o640);
-    writeFileSync(serverPath, readFileSync(serverPath, 'utf8').replace('<Manager ', '<Manager Token="s3cret-token" '));
+    const named = `cache1.example.test:${mp}`;
+    assert.equal((await call({ path: '/health', host: named })).status, 421, 'a name not listed');
+    writeFileSync(serverPath, readFileSync(serverPath, 'utf8').replace('<Manager ', '<Manager Token="s3cret-token" ').replace('</Manager>', '<ServerName>cache1.example.test</ServerName></Manager>'));
     const reload = await call({ path: '/conf/reload', method: 'POST' });
     assert.equal(reload.status, 200, reload.body.toString());
     const auth = { authorization: 'Bearer s3cret-token' };
+    assert.equal((await call({ path: '/health', host: named, headers: auth })).status, 200, 'a <ServerName> is the manager');
     const history = JSON.parse((await call({ path: '/conf/history', headers: auth })).body.toString()) as { current: string; history: Array<{ hash: string; type: string }> };
     const snapshot = join(flint.confDir, 'history', history.current);
     assert.ok(readFileSync(join(snapshot, 'server.xml'), 'utf8').includes('s3cret-token'));

@@ -97,7 +97,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
     confDir: '/etc/flint/conf',
     hash: createHash('sha1').update(`${MINIMAL_SERVER}\0${MINIMAL_VHOSTS}`).digest('hex'),
     server: {
-      manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1'], token: null, allowRoles: ['Admin'], httpMethod: true },
+      manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1'], token: null, serverNames: [], allowRoles: ['Admin'], httpMethod: true },
       workers: 2,
       cpuAffinity: true,
       shutdownTimeoutMs: 30_000,
@@ -182,7 +182,7 @@ test('the shipped conf/ sets every value to the same default an empty config get
 test('defaults: an almost empty config gets every schema default', () => {
   const config = load('<Server></Server>', oneVhost(), 6);
   assert.deepEqual(config.server, {
-    manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1', '::1'], token: null, allowRoles: ['Admin', 'Admin'], httpMethod: true },
+    manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1', '::1'], token: null, serverNames: [], allowRoles: ['Admin', 'Admin'], httpMethod: true },
     workers: 6,
     cpuAffinity: true,
     shutdownTimeoutMs: 30_000,
@@ -447,6 +447,7 @@ test('names and aliases are lower-cased; <Default> matches any case', () => {
 test('<Manager>: Listen, Token, and Allow addresses and CIDR ranges', () => {
   const server = `<Server><Host><Manager Port="9090" Listen="*" Token="s3cr3t-T0ken">
     <Allow>10.0.0.0/8</Allow><Allow>fd00::/8</Allow><Allow>192.168.1.7</Allow><Allow>::1</Allow>
+    <ServerName>Cache1.Example.com</ServerName><ServerName>flint.internal</ServerName>
   </Manager></Host></Server>`;
   const { manager } = load(server, oneVhost()).server;
   assert.deepEqual(manager, {
@@ -454,6 +455,7 @@ test('<Manager>: Listen, Token, and Allow addresses and CIDR ranges', () => {
     host: '0.0.0.0',
     allow: ['10.0.0.0/8', 'fd00::/8', '192.168.1.7', '::1'],
     token: 's3cr3t-T0ken',
+    serverNames: ['cache1.example.com', 'flint.internal'],
     allowRoles: ['Admin', 'Admin', 'Admin', 'Admin'],
     httpMethod: true,
   });

@@ -80,8 +80,8 @@ test('schema rows are well formed', () => {
   assert.equal(settingFile(getSetting('Vhosts/Default')), 'vhosts.xml');
 });
 
-test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, Disk, HealthChecker, Rule, MatchingList', () => {
-  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Disk', 'HealthChecker', 'IgnoreSuffix', 'Listen', 'MatchingList', 'Rule', 'Vhost']);
+test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, ServerName, Disk, HealthChecker, Rule, MatchingList', () => {
+  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Disk', 'HealthChecker', 'IgnoreSuffix', 'Listen', 'MatchingList', 'Rule', 'ServerName', 'Vhost']);
 });
 
 test('the reference lists every setting with its default', () => {

@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserRefusal, isCommandPath, isManagerHost, methodRefusal } from '../../src/admin/request-guard.js';
 
-const MANAGER = { host: '127.0.0.1', port: 10040 };
+const MANAGER = { serverNames: ['cache1.example.com'], port: 10040 };
 
-test('Host: localhost, IP literals and the Listen name with the manager port pass; everything else is refused', () => {
+test('Host: localhost, IP literals and the <ServerName>s with the manager port pass; everything else is refused', () => {
   const good = ['127.0.0.1:10040', 'localhost:10040', 'LOCALHOST:10040', '[::1]:10040', '[::ffff:127.0.0.1]:10040', '10.1.2.3:10040', '0.0.0.0:10040'];
   const bad = [
     '', 'evil.example:10040', 'localhost.:10040', 'localhost', '127.0.0.1', '127.0.0.1:10041', '127.0.0.1:010040', '127.0.0.1:+10040',
@@ -18,8 +18,11 @@ test('Host: localhost, IP literals and the Listen name with the manager port pas
   ];
   for (const host of good) assert.ok(isManagerHost(host, MANAGER), host);
   for (const host of bad) assert.ok(!isManagerHost(host, MANAGER), JSON.stringify(host));
-  assert.ok(isManagerHost('admin.internal:10040', { host: 'admin.internal', port: 10040 }), 'the <Manager Listen> name');
-  assert.ok(isManagerHost('127.0.0.1', { host: '127.0.0.1', port: 80 }), 'no port is port 80');
+  assert.ok(isManagerHost('Cache1.Example.COM:10040', MANAGER), 'a <ServerName>');
+  assert.ok(!isManagerHost('cache1.example.com.evil.example:10040', MANAGER));
+  assert.ok(!isManagerHost('evil.cache1.example.com:10040', MANAGER));
+  assert.ok(!isManagerHost('cache1.example.com:10041', MANAGER));
+  assert.ok(isManagerHost('127.0.0.1', { serverNames: [], port: 80 }), 'no port is port 80');
   assert.ok(!isManagerHost('127.0.0.1:80', MANAGER));
 });
 
