@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { FlintProcess, serverXml, vhostXml } from '../helpers/flint.js';
 import { TestOrigin } from '../helpers/origin.js';
 import { rawExchange, request } from '../helpers/http.js';
@@ -18,6 +20,7 @@ import type { TestRequest, TestResponse } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 
 const HOST = 'mgr.test';
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('management API hardening', () => {
   let origin: TestOrigin;
@@ -148,6 +151,21 @@ describe('management API hardening', () => {
     const stats = JSON.parse((await call({ path: '/stats', localAddress: '127.0.0.2' })).body.toString()) as { cache: { disks: Array<{ path: string }> } };
     assert.equal(stats.cache.disks[0]?.path, 'disk0');
     assert.match((await call({ path: '/metrics', localAddress: '127.0.0.2' })).body.toString(), /flint_cache_objects\{disk="disk0"\}/);
+  });
+
+  test('`npm run reload` reads the management port from the conf (not a hard-coded 10040) and reloads', async () => {
+    const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const reload = scripts.reload ?? '';
+    assert.doesNotMatch(reload, /10040/);
+    const before = (JSON.parse((await call({ path: '/conf/history' })).body.toString()) as { history: unknown[] }).history.length;
+    writeFileSync(join(flint.confDir, 'vhosts.xml'), `${readFileSync(join(flint.confDir, 'vhosts.xml'), 'utf8')}<!-- npm run reload -->\n`);
+    const out = await new Promise<{ code: number; text: string }>((resolve) => {
+      execFile('sh', ['-c', `${reload} --conf "$0"`, flint.confDir], { cwd: REPO_ROOT }, (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code ?? 1), text: stdout + stderr }));
+    });
+    assert.equal(out.code, 0, out.text);
+    assert.match(out.text, /configuration reloaded/);
+    const afterReload = (JSON.parse((await call({ path: '/conf/history' })).body.toString()) as { history: unknown[] }).history.length;
+    assert.equal(afterReload, before + 1, 'the reload made a new snapshot');
   });
 
   test('config snapshots keep the source files\' permission bits; a restore keeps those of the files it replaces', async () => {
