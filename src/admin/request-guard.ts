@@ -26,7 +26,7 @@ export interface Refusal {
 /** `host[:port]` with the host as a bracketed IPv6 literal or a name/IPv4 without `:`; port 1-65535 without leading zero. */
 const HOST_HEADER = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::([1-9]\d{0,4}))?$/;
 
-/** Whether a Host header value (or an Origin's authority) names this manager. */
+/** Whether a Host header value names this manager. */
 export function isManagerHost(value: string, manager: Pick<ManagerConfig, 'serverNames' | 'port'>): boolean {
   const match = HOST_HEADER.exec(value);
   if (match === null) return false;
