@@ -67,18 +67,19 @@ const hashFiles = (files: ConfigFiles): string => hashConfigText(files.server, f
 
 /**
  * Writes a file whole or not at all (a reload reading it half-written would fail). With `mode`, the file gets
- * exactly those permission bits, set before any byte is written (the temp file is new, created with at most `mode`,
- * then chmod'ed past the umask); without, the process defaults.
+ * exactly those permission bits: it is written as a new owner-only file, then chmod'ed (past the umask, and so that
+ * a read-only source mode such as 0400 does not stop the write) before it takes the real name.
  */
 function writeAtomic(path: string, text: string, mode?: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.tmp`;
   rmSync(temp, { force: true });
-  if (mode !== undefined) {
-    writeFileSync(temp, '', { mode, flag: 'wx' });
+  if (mode === undefined) {
+    writeFileSync(temp, text);
+  } else {
+    writeFileSync(temp, text, { mode: 0o600, flag: 'wx' });
     chmodSync(temp, mode);
   }
-  writeFileSync(temp, text);
   renameSync(temp, path);
 }
 

@@ -172,7 +172,7 @@ describe('management API hardening', () => {
     const serverPath = join(flint.confDir, 'server.xml');
     const vhostsPath = join(flint.confDir, 'vhosts.xml');
     chmodSync(serverPath, 0o600);
-    chmodSync(vhostsPath, 0o640);
+    chmodSync(vhostsPath, 0o440);
     const named = `cache1.example.test:${mp}`;
     assert.equal((await call({ path: '/health', host: named })).status, 421, 'a name not listed');
     writeFileSync(serverPath, readFileSync(serverPath, 'utf8').replace('<Manager ', '<Manager Token="s3cret-token" ').replace('</Manager>', '<ServerName>cache1.example.test</ServerName></Manager>'));
@@ -184,20 +184,20 @@ describe('management API hardening', () => {
     const snapshot = join(flint.confDir, 'history', history.current);
     assert.ok(readFileSync(join(snapshot, 'server.xml'), 'utf8').includes('s3cret-token'));
     assert.equal(modeOf(join(snapshot, 'server.xml')).toString(8), '600', 'the snapshot holding the token is not world-readable');
-    assert.equal(modeOf(join(snapshot, 'vhosts.xml')).toString(8), '640');
+    assert.equal(modeOf(join(snapshot, 'vhosts.xml')).toString(8), '440', 'a read-only source is copied too');
 
     // With the token set, STON's GET form of the commands works again, and only with the token.
     assert.equal((await call({ path: `/command/purge?url=${HOST}/a`, headers: auth })).status, 200);
     assert.equal((await call({ path: `/command/purge?url=${HOST}/a` })).status, 401);
     assert.equal((await call({ path: '/conf/reload', method: 'HEAD', headers: auth })).status, 200);
 
-    // Restoring the first snapshot (0644 files, no token) keeps the conf files at 0600 / 0640.
+    // Restoring the first snapshot (0644 files, no token) keeps the conf files at 0600 / 0440.
     const loaded = history.history.find((s) => s.type === 'loaded');
     assert.ok(loaded !== undefined);
     const restore = await call({ path: '/conf/restore', method: 'POST', headers: auth, body: `hash=${loaded.hash}` });
     assert.equal(restore.status, 200, restore.body.toString());
     assert.equal(modeOf(serverPath).toString(8), '600');
-    assert.equal(modeOf(vhostsPath).toString(8), '640');
+    assert.equal(modeOf(vhostsPath).toString(8), '440');
     assert.ok(!readFileSync(serverPath, 'utf8').includes('s3cret-token'));
     assert.equal((await call({ path: `/command/purge?url=${HOST}/a` })).status, 405, 'token gone: GET refused again');
   });
