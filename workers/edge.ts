@@ -5,13 +5,15 @@
  * purged objects from the hot tier), and on `shutdown` stops accepting, drains in-flight transactions and exits.
  * Logic lives in src/pipeline (requests) and src/http (sockets).
  */
+// First: no Node default action for SIGUSR1/SIGUSR2 while the other modules load.
+import '../src/logs/signal-guard.js';
 import type { Config } from '../src/config/types.js';
 import { sendToPrimary } from '../src/ipc/channel.js';
 import type { PrimaryMessage } from '../src/ipc/messages.js';
 import { isPrimaryMessage } from '../src/ipc/messages.js';
 import { Listeners } from '../src/http/server.js';
 import type { Logger } from '../src/log.js';
-import { createProcessLogger, flushLogs } from '../src/log.js';
+import { createProcessLogger, flushLogs, reopenLogs } from '../src/log.js';
 import { Edge } from '../src/pipeline/edge.js';
 import { OutcomeReporter } from '../src/origin/health-reporter.js';
 import { ControlForwarder } from '../src/pipeline/control-method.js';
@@ -117,6 +119,9 @@ function onMessage(message: PrimaryMessage): void {
     case 'cache-control-result':
       edge?.control?.receive(message.requestId, message.status, message.body);
       return;
+    case 'logs-reopen':
+      void reopenLogs().then(() => sendToPrimary({ type: 'logs-reopened', requestId: message.requestId }));
+      return;
   }
 }
 
@@ -128,6 +133,10 @@ sendToPrimary({ type: 'hello', workerIndex });
 process.on('disconnect', () => void shutdown(edge?.config.server.shutdownTimeoutMs ?? 1000));
 // Ctrl-C in a terminal reaches the whole process group; the primary coordinates the drain.
 process.on('SIGINT', () => undefined);
+// Without handlers SIGUSR1 opens Node's inspector (code execution for anyone on the machine) and SIGUSR2 kills the
+// worker: USR1 reopens this worker's log files, USR2 is ignored.
+process.on('SIGUSR1', () => void reopenLogs());
+process.on('SIGUSR2', () => undefined);
 process.on('uncaughtException', (error) => {
   (log ?? console).error?.({ event: 'worker.crash', err: error }, 'uncaught exception');
   exit(70);
