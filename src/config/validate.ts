@@ -924,8 +924,10 @@ class Validator {
   #readLog(scope: Scope, inherited: VhostLog | undefined): VhostLog {
     const accessPath = this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.accessPath);
     const accessForm = this.one(scope, 'Vhost/Log/Access@Form', ACCESS_FORM, inherited?.accessForm);
+    const problemsBefore = this.problems.length;
     const accessFormat = this.optional(scope, 'Vhost/Log/AccessFormat', ACCESS_FORMAT) ?? inherited?.accessFormat ?? null;
-    if (accessForm === 'custom' && accessFormat === null && accessPath !== null) {
+    // An <AccessFormat> that is present but invalid was reported just now; only a missing one is reported here.
+    if (accessForm === 'custom' && accessFormat === null && accessPath !== null && this.problems.length === problemsBefore) {
       this.#report(scope.file, `${scope.where}/Log/Access@Form`, '"custom" needs the line format in <Log><AccessFormat>');
     }
     return {

@@ -131,15 +131,15 @@ function stonLine(r: AccessRecord): string {
 }
 
 /**
- * A W3C field value: `-` when empty; a space becomes `+` (STON, IIS) and a control, `%`, `+` or non-ASCII character
- * its percent-escape, so a field never splits and a line never ends inside a value.
+ * A W3C field value: `-` when empty; a space becomes `+` (STON, IIS) and a control or non-ASCII character its
+ * percent-escape, so a field never splits and a line never ends inside a value. `%` stays: URLs arrive escaped.
  */
 export function w3c(value: string | undefined): string {
   if (value === undefined || value === '') return '-';
   let plain = true;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f || c === 0x25 || c === 0x2b) {
+    if (c <= 0x20 || c >= 0x7f) {
       plain = false;
       break;
     }
@@ -149,7 +149,7 @@ export function w3c(value: string | undefined): string {
   for (const ch of value) {
     const c = ch.codePointAt(0) as number;
     if (c === 0x20) out += '+';
-    else if (c < 0x20 || c >= 0x7f || c === 0x25 || c === 0x2b) out += percentEscape(ch);
+    else if (c < 0x20 || c >= 0x7f) out += percentEscape(ch);
     else out += ch;
   }
   return out;

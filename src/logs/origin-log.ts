@@ -54,12 +54,12 @@ const WORKER = process.env.FLINT_WORKER_INDEX ?? '0';
 const connections = new WeakMap<object, Connection>();
 let nextSid = 1;
 /** The tap whose request undici is writing right now (set in onRequestStart, taken by sendHeaders). */
-let starting: OriginLogTap | null = null;
+const starting: { tap: OriginLogTap | null } = { tap: null };
 let subscribed = false;
 
 function onSendHeaders(message: unknown): void {
-  const tap = starting;
-  starting = null;
+  const tap = starting.tap;
+  starting.tap = null;
   const socket = (message as { socket?: object }).socket;
   if (tap === null || socket === undefined) return;
   let connection = connections.get(socket);
@@ -119,10 +119,10 @@ export class OriginLogTap implements OriginSink, OriginTransfer {
 
   /** undici is about to write this request (see the module header). */
   onRequestStart(): void {
-    starting = this;
+    starting.tap = this;
     // Cleared after this synchronous write either way, so no later request can take this tap's place.
     queueMicrotask(() => {
-      if (starting === this) starting = null;
+      if (starting.tap === this) starting.tap = null;
     });
   }
 
