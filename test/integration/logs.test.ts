@@ -87,6 +87,14 @@ describe('log files', () => {
       assert.equal(newUrls.filter((u) => u.startsWith('/after-')).length, 100, 'records after the reopen are in the new file');
       const workers = (await flint.stats()).workers;
       assert.ok(workers.every((w) => w.requests > 0), `both workers served: ${JSON.stringify(workers)}`);
+
+      // SIGHUP (a reload) reopens the files too, as logrotate's usual postrotate expects.
+      renameSync(path, `${path}.hup`);
+      flint.signal('SIGHUP');
+      await flint.waitForLog((l) => l.event === 'log.reopened' && l.signal === 'SIGHUP');
+      await send('hup', 20);
+      await eventually(() => lines(path).length, (n) => n >= 20, 'records after SIGHUP in the new file');
+      assert.equal(lines(path).length, 20);
     } finally {
       await flint.stop();
     }
