@@ -1091,7 +1091,7 @@ export const SETTINGS: readonly Setting[] = [
     default: null,
     inherit: true,
     field: 'vhosts[].log.accessFormat',
-    doc: 'The line of `Form="custom"`: text with Apache-style `%` codes (see docs/operations/logs: `%h %t "%r" %>s %b %D %{Name}i %S %R %X` ...). Required with `custom`.',
+    doc: 'The line of `Form="custom"`: text with Apache-style `%` codes (the `access-format` value type below lists the codes). Required with `custom`.',
   },
   {
     path: 'Vhost/Log/Origin',

@@ -56,21 +56,30 @@ export class LogRotator {
   /** One roll or reopen at a time: a second would rename files the workers have not reopened yet. */
   #busy: Promise<void> = Promise.resolve();
 
-  constructor(log: Logger, reopenAll: () => Promise<void>) {
+  /** Milliseconds since the epoch (a parameter so tests can cross a time boundary without waiting for it). */
+  readonly #clock: () => number;
+
+  constructor(log: Logger, reopenAll: () => Promise<void>, clock: () => number = Date.now) {
     this.#log = log;
     this.#reopenAll = reopenAll;
+    this.#clock = clock;
   }
 
   /** Applies a (new) config: the files to manage; new files get their header before any worker writes. */
-  async configure(config: Config): Promise<void> {
-    this.#logs = managedLogs(config);
-    const now = Date.now();
+  configure(config: Config): Promise<void> {
+    return this.manage(managedLogs(config));
+  }
+
+  /** Manages exactly `logs` from now on (configure() with the files of a config). */
+  async manage(logs: ManagedLog[]): Promise<void> {
+    this.#logs = logs;
+    const now = this.#clock();
     for (const log of this.#logs) if (!this.#periods.has(log.path)) this.#periods.set(log.path, periodOf(log.rotation, now));
     await this.#serial(() => Promise.all(this.#logs.map((log) => this.#prepare(log))).then(() => undefined));
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.#serial(() => this.#check()), CHECK_INTERVAL_MS);
+    this.#timer = setInterval(() => void this.check(), CHECK_INTERVAL_MS);
     this.#timer.unref();
   }
 
@@ -95,9 +104,13 @@ export class LogRotator {
     return run;
   }
 
-  /** Rolls every file whose period ended or that passed its size. */
-  async #check(): Promise<void> {
-    const now = Date.now();
+  /** Rolls every file whose period ended or that passed its size (the timer calls this once a second). */
+  check(): Promise<void> {
+    return this.#serial(() => this.#roll());
+  }
+
+  async #roll(): Promise<void> {
+    const now = this.#clock();
     const due: ManagedLog[] = [];
     for (const log of this.#logs) {
       const { type, unit } = log.rotation;
