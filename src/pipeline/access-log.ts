@@ -18,18 +18,19 @@ export interface AccessLog {
 }
 
 export class AccessLogs {
-  /** `path \n form \n format` -> the log; a reload that changes the form gets a new formatter on the same file. */
-  readonly #byKey = new Map<string, AccessLog>();
+  /**
+   * Per vhost `<Log>` object (configs are frozen; a reload brings new objects and the old ones are collected), so
+   * the lookup per request is one WeakMap get with no key to build. Files are shared by path (openLogFile).
+   */
+  readonly #byLog = new WeakMap<VhostLog, AccessLog>();
 
   /** The access log of a vhost (opened on first use), or null when logging is off. */
   get(log: VhostLog): AccessLog | null {
-    const path = log.accessPath;
-    if (path === null) return null;
-    const key = `${path}\n${log.accessForm}\n${log.accessFormat ?? ''}`;
-    let access = this.#byKey.get(key);
+    if (log.accessPath === null) return null;
+    let access = this.#byLog.get(log);
     if (access === undefined) {
-      access = { dest: openLogFile(path), format: accessFormatter(log.accessForm, log.accessFormat) };
-      this.#byKey.set(key, access);
+      access = { dest: openLogFile(log.accessPath), format: accessFormatter(log.accessForm, log.accessFormat) };
+      this.#byLog.set(log, access);
     }
     return access;
   }
