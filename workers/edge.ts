@@ -2,7 +2,8 @@
  * @module workers/edge
  * Worker process entry: wiring only. Waits for its config from the primary, opens the listeners, reports counters
  * about once a second, applies reloads, origin health verdicts (`origin-health`) and cache-control notices (drops
- * purged objects from the hot tier), and on `shutdown` stops accepting, drains in-flight transactions and exits.
+ * purged objects from the hot tier), reopens its log files on `logs-reopen` (and SIGUSR1), and on `shutdown` stops
+ * accepting, drains in-flight transactions and exits.
  * Logic lives in src/pipeline (requests) and src/http (sockets).
  */
 // First: no Node default action for SIGUSR1/SIGUSR2 while the other modules load.

@@ -1039,7 +1039,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 'var/log/access.log',
     inherit: true,
     field: 'vhosts[].log.accessPath',
-    doc: 'JSON access log file, one line per transaction; relative to the install directory. OFF = no access log.',
+    doc: 'Access log file, one line per transaction in `Form`; relative to the install directory. OFF = no access log.',
   },
   {
     path: 'Vhost/Log/Access@Form',

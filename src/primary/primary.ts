@@ -3,7 +3,8 @@
  * The primary process: owns the supervisor, the management server, config reload (SIGHUP) and its history, origin
  * health (primary/origin-health.ts), cache control commands (primary/cache-control.ts), stats windows and /metrics
  * (primary/monitoring.ts), and graceful stop (SIGTERM/SIGINT: stop accepting, drain in-flight responses up to
- * <ShutdownTimeout>, exit 0). Never serves cached traffic. Runs only in the primary.
+ * <ShutdownTimeout>, exit 0), and the log files (SIGUSR1/SIGHUP reopen and rolling: logs/rotation.ts). Never serves
+ * cached traffic. Runs only in the primary.
  */
 import type { Config } from '../config/types.js';
 import { AdminServer } from '../admin/server.js';
