@@ -1001,6 +1001,37 @@ export const SETTINGS: readonly Setting[] = [
     field: 'server.log.infoPath',
     doc: 'File of the process (Info) log, JSON lines; relative to the install directory. Absent = stdout.',
   },
+  {
+    path: 'Server/Host/Log/Info@Type',
+    type: 'enum',
+    default: 'time',
+    values: ROTATION_TYPES,
+    field: 'server.log.infoRotation.type',
+    doc: 'When the primary rolls the file (renames it to `<file>.YYYYMMDD-HHMMSS`, then every process reopens): `time` on Unit-minute boundaries (UTC), `size` past Unit MB, `both`, `none` (only SIGUSR1/SIGHUP reopen, for an external logrotate).',
+  },
+  {
+    path: 'Server/Host/Log/Info@Unit',
+    type: 'log-unit',
+    default: null,
+    field: 'server.log.infoRotation.unit',
+    doc: 'Minutes per file for `time` (default 1440, a day), MB per file for `size` (default 100), `minutes,MB` for `both` (default `1440,100`).',
+  },
+  {
+    path: 'Server/Host/Log/Info@Retention',
+    type: 'int',
+    default: '10',
+    min: 1,
+    max: 10000,
+    field: 'server.log.infoRotation.retention',
+    doc: 'Rolled files kept; the oldest beyond this number are deleted.',
+  },
+  {
+    path: 'Server/Host/Log/Info@Compression',
+    type: 'bool',
+    default: 'OFF',
+    field: 'server.log.infoRotation.compression',
+    doc: 'Gzip each rolled file (`.gz`, off the event loop) once every process has moved to the new file.',
+  },
   // ---- <Options><IfRange> and <VhostLink> (issue 4: VhostLink chains and 2-tier parents)
   {
     path: 'Vhost/Options/IfRange',

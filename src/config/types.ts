@@ -388,6 +388,8 @@ export interface ServerLog {
   readonly level: LogLevel;
   /** `<Log><Info>`: absolute path of the process log; null = stdout. Default null. */
   readonly infoPath: string | null;
+  /** `<Info Type Unit Retention Compression>`: rolling of the process log file (by the primary, as access logs). */
+  readonly infoRotation: LogRotation;
 }
 
 export interface ServerConfig {

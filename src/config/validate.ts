@@ -769,7 +769,11 @@ class Validator {
   /** server.xml outside <VHostDefault>, read in schema order so problems come out in that order. */
   readServer(scope: Scope, cpuCount: number): ServerConfig {
     const manager = this.#readManager(scope);
-    const log = { level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL), infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH) };
+    const log = {
+      level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL),
+      infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH),
+      infoRotation: this.#readRotation(scope, 'Server/Host/Log/Info', 'Host/Log/Info', undefined),
+    };
     const workers = this.one(scope, 'Server/Cache/Workers', INT);
     const cpuAffinity = this.one(scope, 'Server/Cache/CpuAffinity', BOOL);
     const shutdownTimeoutMs = this.one(scope, 'Server/Cache/ShutdownTimeout', SECONDS_AS_MS);
@@ -934,21 +938,21 @@ class Validator {
       accessPath,
       accessForm,
       accessFormat,
-      accessRotation: this.#readRotation(scope, 'Access', inherited?.accessRotation),
+      accessRotation: this.#readRotation(scope, 'Vhost/Log/Access', 'Log/Access', inherited?.accessRotation),
       originPath: this.one(scope, 'Vhost/Log/Origin', LOG_PATH, inherited?.originPath),
-      originRotation: this.#readRotation(scope, 'Origin', inherited?.originRotation),
+      originRotation: this.#readRotation(scope, 'Vhost/Log/Origin', 'Log/Origin', inherited?.originRotation),
     };
   }
 
-  #readRotation(scope: Scope, element: 'Access' | 'Origin', inherited: LogRotation | undefined): LogRotation {
-    const at = `Vhost/Log/${element}`;
+  /** STON's `Type Unit Retention Compression` of the log element at schema path `at` (`where` below the scope). */
+  #readRotation(scope: Scope, at: string, where: string, inherited: LogRotation | undefined): LogRotation {
     const type = this.one(scope, `${at}@Type`, ROTATION_TYPE, inherited?.type);
     const numbers = this.optional(scope, `${at}@Unit`, LOG_UNIT);
     let unit = inherited?.unit ?? DEFAULT_UNIT;
     if (numbers !== null) {
       const resolved = resolveLogUnit(type, numbers, unit);
       if (resolved.ok) unit = resolved.value;
-      else this.#report(scope.file, `${scope.where}/Log/${element}@Unit`, resolved.error);
+      else this.#report(scope.file, `${scope.where}/${where}@Unit`, resolved.error);
     }
     return {
       type,

@@ -1,6 +1,6 @@
 /**
  * @module logs/rotation
- * The primary rolls every access and origin log file (STON `<Log Type Unit Retention Compression>`), as nginx's
+ * The primary rolls every log file (process, access, origin: STON `<Log Type Unit Retention Compression>`), as nginx's
  * master does with logrotate: rename the file to `<file>.YYYYMMDD-HHMMSS`, write the W3C header into a fresh file
  * at the path, have every process reopen (workers answer `logs-reopened`), and only then gzip the rolled file and
  * delete the oldest beyond Retention. Since no worker renames or creates files, two workers appending to one file
@@ -30,9 +30,11 @@ export interface ManagedLog {
   readonly header: string | null;
 }
 
-/** The access and origin log files of a config, one entry per path. */
+/** The process, access and origin log files of a config, one entry per path. */
 export function managedLogs(config: Config): ManagedLog[] {
   const byPath = new Map<string, ManagedLog>();
+  const info = config.server.log;
+  if (info.infoPath !== null) byPath.set(info.infoPath, { path: info.infoPath, rotation: info.infoRotation, header: null });
   for (const vhost of config.vhosts) {
     const log = vhost.log;
     if (log.accessPath !== null && !byPath.has(log.accessPath)) {

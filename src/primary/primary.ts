@@ -42,7 +42,7 @@ export class Primary {
   readonly #control: CacheControl;
   readonly #history: ConfigHistory;
   readonly #monitoring: Monitoring;
-  /** Access and origin log files: rolling (Type Unit Retention Compression) and reopening on SIGUSR1/SIGHUP. */
+  /** Process, access and origin log files: rolling (Type Unit Retention Compression) and reopening on SIGUSR1/SIGHUP. */
   readonly #rotator: LogRotator;
   readonly #logReopens = new ReopenNotices();
   #config: Config;

@@ -112,7 +112,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         lowWaterPercent: 70,
       },
       memory: DEFAULT_MEMORY,
-      log: { level: 'info', infoPath: null },
+      log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
       configHistory: { keep: 30, dir: null },
     },
     vhosts: [
@@ -197,7 +197,7 @@ test('defaults: an almost empty config gets every schema default', () => {
       lowWaterPercent: 70,
     },
     memory: { contentMemoryPercent: 5, hotObjectMaxBytes: 1048576 },
-    log: { level: 'info', infoPath: null },
+    log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
     configHistory: { keep: 30, dir: null },
   });
   const vhost = firstVhost(config);
