@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { createProcessLogger } from '../../src/log.js';
-import { LogRotator } from '../../src/logs/rotation.js';
+import { LogRotator, managedLogs } from '../../src/logs/rotation.js';
+import { loadConfigFromText } from '../../src/config/load.js';
 import type { LogRotation } from '../../src/config/types.js';
 
 const HOUR = 60 * 60_000;
@@ -112,4 +113,20 @@ test('size rolling: past Unit bytes only; Type none never rolls; SIGUSR1 reopen 
   } finally {
     cleanup();
   }
+});
+
+test('managed files: the Info log, each access and origin path once (first vhost wins), W3C headers for ston and origin', () => {
+  const config = loadConfigFromText(
+    '/srv/flint/conf',
+    '<Server><Host><Log><Info Type="size" Unit="5">var/log/flint.log</Info></Log></Host><VHostDefault><Log><Access Form="ston">var/log/a.log</Access></Log></VHostDefault></Server>',
+    '<Vhosts><Vhost Name="a.com"><Origin><Address>10.0.0.1</Address></Origin><Log><Origin Retention="4">ON</Origin></Log></Vhost>' +
+      '<Vhost Name="b.com"><Origin><Address>10.0.0.2</Address></Origin><Log><Access Form="json">var/log/a.log</Access></Log></Vhost></Vhosts>',
+    { cpuCount: 2 },
+  );
+  const logs = managedLogs(config).map((l) => [l.path, l.rotation.type, l.rotation.retention, l.header?.split('\n')[2]?.slice(0, 20) ?? null]);
+  assert.deepEqual(logs, [
+    ['/srv/flint/var/log/flint.log', 'size', 10, null],
+    ['/srv/flint/var/log/a.log', 'time', 10, '#Fields: date time s'],
+    ['/srv/flint/var/log/origin.log', 'time', 4, '#Fields: date time x'],
+  ]);
 });
