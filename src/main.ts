@@ -7,6 +7,8 @@
  * `flint stats [--vhost NAME] [--watch]` shows live traffic from the management port (src/cli/stats.ts).
  * Refuses to start when the uWS native binary cannot load. Wiring only.
  */
+// First: no Node default action for SIGUSR1/SIGUSR2 while the other modules load.
+import './logs/signal-guard.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -105,7 +107,14 @@ async function start(args: Args): Promise<void> {
     process.on('exit', () => demo?.kill());
   }
   const primary = new Primary(config, log);
-  process.on('SIGHUP', () => primary.reload());
+  // SIGUSR1 would otherwise open Node's inspector on 127.0.0.1:9229 (anyone on the machine could run code as
+  // Flint), and SIGUSR2's default action kills the process: USR1 reopens the log files (as nginx), USR2 is ignored.
+  process.on('SIGUSR1', () => void primary.reopenLogs('SIGUSR1'));
+  process.on('SIGUSR2', () => log.warn({ event: 'signal.ignored', signal: 'SIGUSR2' }, 'SIGUSR2 ignored'));
+  process.on('SIGHUP', () => {
+    primary.reload();
+    void primary.reopenLogs('SIGHUP');
+  });
   process.on('SIGTERM', () => void primary.stop('SIGTERM'));
   process.on('SIGINT', () => void primary.stop('SIGINT'));
   try {

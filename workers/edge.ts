@@ -2,16 +2,19 @@
  * @module workers/edge
  * Worker process entry: wiring only. Waits for its config from the primary, opens the listeners, reports counters
  * about once a second, applies reloads, origin health verdicts (`origin-health`) and cache-control notices (drops
- * purged objects from the hot tier), and on `shutdown` stops accepting, drains in-flight transactions and exits.
+ * purged objects from the hot tier), reopens its log files on `logs-reopen` (and SIGUSR1), and on `shutdown` stops
+ * accepting, drains in-flight transactions and exits.
  * Logic lives in src/pipeline (requests) and src/http (sockets).
  */
+// First: no Node default action for SIGUSR1/SIGUSR2 while the other modules load.
+import '../src/logs/signal-guard.js';
 import type { Config } from '../src/config/types.js';
 import { sendToPrimary } from '../src/ipc/channel.js';
 import type { PrimaryMessage } from '../src/ipc/messages.js';
 import { isPrimaryMessage } from '../src/ipc/messages.js';
 import { Listeners } from '../src/http/server.js';
 import type { Logger } from '../src/log.js';
-import { createProcessLogger, flushLogs } from '../src/log.js';
+import { createProcessLogger, flushLogs, reopenLogs } from '../src/log.js';
 import { Edge } from '../src/pipeline/edge.js';
 import { OutcomeReporter } from '../src/origin/health-reporter.js';
 import { ControlForwarder } from '../src/pipeline/control-method.js';
@@ -120,6 +123,9 @@ function onMessage(message: PrimaryMessage): void {
     case 'cache-control-result':
       edge?.control?.receive(message.requestId, message.status, message.body);
       return;
+    case 'logs-reopen':
+      void reopenLogs().then(() => sendToPrimary({ type: 'logs-reopened', requestId: message.requestId }));
+      return;
   }
 }
 
@@ -134,6 +140,10 @@ process.on('SIGINT', () => undefined);
 // So does a SIGHUP some service managers send to the group: the reload is the primary's (it sends the new config);
 // without a handler the default action would kill every worker at once.
 process.on('SIGHUP', () => undefined);
+// Without handlers SIGUSR1 opens Node's inspector (code execution for anyone on the machine) and SIGUSR2 kills the
+// worker: USR1 reopens this worker's log files, USR2 is ignored.
+process.on('SIGUSR1', () => void reopenLogs());
+process.on('SIGUSR2', () => undefined);
 process.on('uncaughtException', (error) => {
   (log ?? console).error?.({ event: 'worker.crash', err: error }, 'uncaught exception');
   exit(70);

@@ -5,7 +5,7 @@
  * `renderConfigReference()` turns it into docs/configuration.md, so code, checks and docs cannot drift apart.
  * Pure data; loaded by the primary (validation, via validate.ts) and by the docs script, never needed by workers.
  */
-import { BALANCE_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE } from './types.js';
+import { ACCESS_FORMS, BALANCE_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES } from './types.js';
 import type { TtlPolicy } from './types.js';
 
 /**
@@ -32,6 +32,8 @@ export type SettingType =
   | 'origin-address'
   | 'path'
   | 'log-path'
+  | 'log-unit'
+  | 'access-format'
   | 'probe-target'
   | 'name-list'
   | 'vary-list'
@@ -1007,6 +1009,37 @@ export const SETTINGS: readonly Setting[] = [
     field: 'server.log.infoPath',
     doc: 'File of the process (Info) log, JSON lines; relative to the install directory. Absent = stdout.',
   },
+  {
+    path: 'Server/Host/Log/Info@Type',
+    type: 'enum',
+    default: 'time',
+    values: ROTATION_TYPES,
+    field: 'server.log.infoRotation.type',
+    doc: 'When the primary rolls the file (renames it to `<file>.YYYYMMDD-HHMMSS`, then every process reopens): `time` on Unit-minute boundaries (UTC), `size` past Unit MB, `both`, `none` (only SIGUSR1/SIGHUP reopen, for an external logrotate).',
+  },
+  {
+    path: 'Server/Host/Log/Info@Unit',
+    type: 'log-unit',
+    default: null,
+    field: 'server.log.infoRotation.unit',
+    doc: 'Minutes per file for `time` (default 1440, a day), MB per file for `size` (default 100), `minutes,MB` for `both` (default `1440,100`).',
+  },
+  {
+    path: 'Server/Host/Log/Info@Retention',
+    type: 'int',
+    default: '10',
+    min: 1,
+    max: 10000,
+    field: 'server.log.infoRotation.retention',
+    doc: 'Rolled files kept; the oldest beyond this number are deleted.',
+  },
+  {
+    path: 'Server/Host/Log/Info@Compression',
+    type: 'bool',
+    default: 'OFF',
+    field: 'server.log.infoRotation.compression',
+    doc: 'Gzip each rolled file (`.gz`, off the event loop) once every process has moved to the new file.',
+  },
   // ---- <Options><IfRange> and <VhostLink> (issue 4: VhostLink chains and 2-tier parents)
   {
     path: 'Vhost/Options/IfRange',
@@ -1045,7 +1078,102 @@ export const SETTINGS: readonly Setting[] = [
     default: 'var/log/access.log',
     inherit: true,
     field: 'vhosts[].log.accessPath',
-    doc: 'JSON access log file, one line per transaction; relative to the install directory. OFF = no access log.',
+    doc: 'Access log file, one line per transaction in `Form`; relative to the install directory. OFF = no access log.',
+  },
+  {
+    path: 'Vhost/Log/Access@Form',
+    type: 'enum',
+    default: 'json',
+    values: ACCESS_FORMS,
+    inherit: true,
+    field: 'vhosts[].log.accessForm',
+    doc: "Record format: `json` (Flint's JSON lines), `ston` (STON's W3C fields after a `#Fields` header line), `apache` (combined log format), `custom` (`<AccessFormat>`).",
+  },
+  {
+    path: 'Vhost/Log/Access@Type',
+    type: 'enum',
+    default: 'time',
+    values: ROTATION_TYPES,
+    inherit: true,
+    field: 'vhosts[].log.accessRotation.type',
+    doc: 'When the primary rolls the file (renames it to `<file>.YYYYMMDD-HHMMSS`, then every process reopens): `time` on Unit-minute boundaries (UTC), `size` past Unit MB, `both`, `none` (only SIGUSR1/SIGHUP reopen, for an external logrotate).',
+  },
+  {
+    path: 'Vhost/Log/Access@Unit',
+    type: 'log-unit',
+    default: null,
+    inherit: true,
+    field: 'vhosts[].log.accessRotation.unit',
+    doc: 'Minutes per file for `time` (default 1440, a day), MB per file for `size` (default 100), `minutes,MB` for `both` (default `1440,100`).',
+  },
+  {
+    path: 'Vhost/Log/Access@Retention',
+    type: 'int',
+    default: '10',
+    min: 1,
+    max: 10000,
+    inherit: true,
+    field: 'vhosts[].log.accessRotation.retention',
+    doc: 'Rolled files kept; the oldest beyond this number are deleted.',
+  },
+  {
+    path: 'Vhost/Log/Access@Compression',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].log.accessRotation.compression',
+    doc: 'Gzip each rolled file (`.gz`, off the event loop) once every process has moved to the new file.',
+  },
+  {
+    path: 'Vhost/Log/AccessFormat',
+    type: 'access-format',
+    default: null,
+    inherit: true,
+    field: 'vhosts[].log.accessFormat',
+    doc: 'The line of `Form="custom"`: text with Apache-style `%` codes (the `access-format` value type below lists the codes). Required with `custom`.',
+  },
+  {
+    path: 'Vhost/Log/Origin',
+    type: 'log-path',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].log.originPath',
+    doc: "STON's origin log: one W3C line per origin transaction (connection id and reuse count, status, error, timings). OFF = none; ON = var/log/origin.log.",
+  },
+  {
+    path: 'Vhost/Log/Origin@Type',
+    type: 'enum',
+    default: 'time',
+    values: ROTATION_TYPES,
+    inherit: true,
+    field: 'vhosts[].log.originRotation.type',
+    doc: 'When the primary rolls the file (renames it to `<file>.YYYYMMDD-HHMMSS`, then every process reopens): `time` on Unit-minute boundaries (UTC), `size` past Unit MB, `both`, `none` (only SIGUSR1/SIGHUP reopen, for an external logrotate).',
+  },
+  {
+    path: 'Vhost/Log/Origin@Unit',
+    type: 'log-unit',
+    default: null,
+    inherit: true,
+    field: 'vhosts[].log.originRotation.unit',
+    doc: 'Minutes per file for `time` (default 1440, a day), MB per file for `size` (default 100), `minutes,MB` for `both` (default `1440,100`).',
+  },
+  {
+    path: 'Vhost/Log/Origin@Retention',
+    type: 'int',
+    default: '10',
+    min: 1,
+    max: 10000,
+    inherit: true,
+    field: 'vhosts[].log.originRotation.retention',
+    doc: 'Rolled files kept; the oldest beyond this number are deleted.',
+  },
+  {
+    path: 'Vhost/Log/Origin@Compression',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].log.originRotation.compression',
+    doc: 'Gzip each rolled file (`.gz`, off the event loop) once every process has moved to the new file.',
   },
 ];
 
@@ -1069,6 +1197,8 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'origin-address': '`host:port`, `host` (port 80), either followed by an optional `/path/prefix`; host is IPv4, `[ipv6]` or a DNS name',
   path: 'a file or directory path; relative paths are resolved against the parent of the conf directory',
   'log-path': 'a path as for `path`, or `OFF` (no log); `ON` = the default path',
+  'log-unit': 'one whole number (minutes for `Type="time"`, MB for `size`) or two separated by a comma (`minutes,MB` for `both`): `1440`, `100`, `60,500`',
+  'access-format': 'text with `%` codes: `%h` client IP, `%l` `%u` -, `%t` time, `%r` request line, `%m` method, `%U` path, `%q` query, `%H` protocol, `%>s`/`%s` status, `%b`/`%B` bytes sent, `%D` µs, `%T` s, `%v` vhost, `%{Name}i` request header, `%S` cache result, `%R` ms to first byte, `%L` vhost chain, `%j` Range, `%k` Accept-Encoding, `%X`/`%x` c (complete) or x (aborted), `%%` a percent sign',
   'probe-target': 'a path starting with `/` (query allowed), or an absolute `http://host[:port]/path` URL: `/alive.html`',
   'status-list': 'HTTP status codes separated by commas, or `0` for any: `200`, `200, 404`',
   'name-list': 'names separated by commas: `q,page`',

@@ -274,9 +274,39 @@ export interface VhostRules {
   readonly queryString: readonly QueryStringRule[];
 }
 
+/** `<Access Form>`: Flint's JSON lines, STON's W3C fields with a `#Fields` header, Apache combined, or `<AccessFormat>`. */
+export const ACCESS_FORMS = ['json', 'ston', 'apache', 'custom'] as const;
+export type AccessForm = (typeof ACCESS_FORMS)[number];
+/** `<Access Type>`/`<Origin Type>` (STON): roll on time boundaries, on size, on either; `none` = only on SIGUSR1. */
+export const ROTATION_TYPES = ['none', 'time', 'size', 'both'] as const;
+export type RotationType = (typeof ROTATION_TYPES)[number];
+
+/** STON's common log attributes `Type Unit Retention Compression`: when the primary rolls a log file. */
+export interface LogRotation {
+  readonly type: RotationType;
+  readonly unit: {
+    /** `Unit` for `time` (the first number for `both`): minutes per file, aligned to UTC midnight. Default 1440. */
+    readonly minutes: number;
+    /** `Unit` for `size` (the second number for `both`), in bytes (written in MB). Default 100 MB. */
+    readonly bytes: number;
+  };
+  /** `Retention`: rolled files kept per log; older ones are deleted. Default 10. */
+  readonly retention: number;
+  /** `Compression`: gzip rolled files (`.gz`). Default false. */
+  readonly compression: boolean;
+}
+
 export interface VhostLog {
-  /** `<Log><Access>`: absolute path of the JSON access log; null = access logging off (`OFF`). */
+  /** `<Log><Access>`: absolute path of the access log; null = access logging off (`OFF`). */
   readonly accessPath: string | null;
+  /** `<Access Form>`. Default json. */
+  readonly accessForm: AccessForm;
+  /** `<AccessFormat>`: the `%` format of `Form="custom"` (checked by logs/access-format.ts); null when not set. */
+  readonly accessFormat: string | null;
+  readonly accessRotation: LogRotation;
+  /** `<Log><Origin>`: absolute path of the origin log (one W3C line per origin transaction); null = off (default). */
+  readonly originPath: string | null;
+  readonly originRotation: LogRotation;
 }
 
 export interface Vhost {
@@ -360,6 +390,8 @@ export interface ServerLog {
   readonly level: LogLevel;
   /** `<Log><Info>`: absolute path of the process log; null = stdout. Default null. */
   readonly infoPath: string | null;
+  /** `<Info Type Unit Retention Compression>`: rolling of the process log file (by the primary, as access logs). */
+  readonly infoRotation: LogRotation;
 }
 
 export interface ServerConfig {

@@ -15,7 +15,10 @@ import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList,
 import type { RuleElement } from './rules.js';
 import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
-import { BALANCE_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE } from './types.js';
+import { ACCESS_FORMS, BALANCE_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES } from './types.js';
+import type { LogRotation } from './types.js';
+import { compileAccessFormat } from '../logs/access-format.js';
+import { DEFAULT_UNIT, parseLogUnit, resolveLogUnit } from '../logs/log-settings.js';
 import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
 import type {
   Config,
@@ -513,8 +516,22 @@ const LOG_PATH: ValueType<string | null> = {
   parse(text, setting, installDir) {
     const lower = text.toLowerCase();
     if (lower === 'off') return ok(null);
-    const target = lower === 'on' && typeof setting.default === 'string' ? setting.default : text;
-    return PATH.parse(target, setting, installDir);
+    // ON = the default path; for a log that is OFF by default, var/log/<element>.log (<Origin>ON -> origin.log).
+    const element = setting.path.slice(setting.path.lastIndexOf('/') + 1).toLowerCase();
+    const onPath = typeof setting.default === 'string' && setting.default !== 'OFF' ? setting.default : `var/log/${element}.log`;
+    return PATH.parse(lower === 'on' ? onPath : text, setting, installDir);
+  },
+};
+
+// <Log>: STON's Type Unit Retention Compression (logs/log-settings.ts) and the access Form and format.
+const ACCESS_FORM = enumType(ACCESS_FORMS);
+const ROTATION_TYPE = enumType(ROTATION_TYPES);
+const LOG_UNIT: ValueType<number[]> = { type: 'log-unit', parse: parseLogUnit };
+const ACCESS_FORMAT: ValueType<string> = {
+  type: 'access-format',
+  parse(text) {
+    const compiled = compileAccessFormat(text);
+    return compiled.ok ? ok(text) : fail(`${quote(text)}: ${compiled.error}`);
   },
 };
 
@@ -752,7 +769,11 @@ class Validator {
   /** server.xml outside <VHostDefault>, read in schema order so problems come out in that order. */
   readServer(scope: Scope, cpuCount: number): ServerConfig {
     const manager = this.#readManager(scope);
-    const log = { level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL), infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH) };
+    const log = {
+      level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL),
+      infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH),
+      infoRotation: this.#readRotation(scope, 'Server/Host/Log/Info', 'Host/Log/Info', undefined),
+    };
     const workers = this.one(scope, 'Server/Cache/Workers', INT);
     const cpuAffinity = this.one(scope, 'Server/Cache/CpuAffinity', BOOL);
     const shutdownTimeoutMs = this.one(scope, 'Server/Cache/ShutdownTimeout', SECONDS_AS_MS);
@@ -900,7 +921,45 @@ class Validator {
           purge: this.one(scope, 'Vhost/Options/IfRange@Purge', BOOL, o?.ifRange.purge),
         },
       },
-      log: { accessPath: this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.log.accessPath) },
+      log: this.#readLog(scope, inherited?.log),
+    };
+  }
+
+  /** <Log>: every element and attribute inherits on its own; `custom` needs an <AccessFormat>. */
+  #readLog(scope: Scope, inherited: VhostLog | undefined): VhostLog {
+    const accessPath = this.one(scope, 'Vhost/Log/Access', LOG_PATH, inherited?.accessPath);
+    const accessForm = this.one(scope, 'Vhost/Log/Access@Form', ACCESS_FORM, inherited?.accessForm);
+    const problemsBefore = this.problems.length;
+    const accessFormat = this.optional(scope, 'Vhost/Log/AccessFormat', ACCESS_FORMAT) ?? inherited?.accessFormat ?? null;
+    // An <AccessFormat> that is present but invalid was reported just now; only a missing one is reported here.
+    if (accessForm === 'custom' && accessFormat === null && accessPath !== null && this.problems.length === problemsBefore) {
+      this.#report(scope.file, `${scope.where}/Log/Access@Form`, '"custom" needs the line format in <Log><AccessFormat>');
+    }
+    return {
+      accessPath,
+      accessForm,
+      accessFormat,
+      accessRotation: this.#readRotation(scope, 'Vhost/Log/Access', 'Log/Access', inherited?.accessRotation),
+      originPath: this.one(scope, 'Vhost/Log/Origin', LOG_PATH, inherited?.originPath),
+      originRotation: this.#readRotation(scope, 'Vhost/Log/Origin', 'Log/Origin', inherited?.originRotation),
+    };
+  }
+
+  /** STON's `Type Unit Retention Compression` of the log element at schema path `at` (`where` below the scope). */
+  #readRotation(scope: Scope, at: string, where: string, inherited: LogRotation | undefined): LogRotation {
+    const type = this.one(scope, `${at}@Type`, ROTATION_TYPE, inherited?.type);
+    const numbers = this.optional(scope, `${at}@Unit`, LOG_UNIT);
+    let unit = inherited?.unit ?? DEFAULT_UNIT;
+    if (numbers !== null) {
+      const resolved = resolveLogUnit(type, numbers, unit);
+      if (resolved.ok) unit = resolved.value;
+      else this.#report(scope.file, `${scope.where}/${where}@Unit`, resolved.error);
+    }
+    return {
+      type,
+      unit,
+      retention: this.one(scope, `${at}@Retention`, INT, inherited?.retention),
+      compression: this.one(scope, `${at}@Compression`, BOOL, inherited?.compression),
     };
   }
 

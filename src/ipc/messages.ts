@@ -49,7 +49,9 @@ export type PrimaryMessage =
   /** A purge/expire changed the index: drop hot-tier entries these scopes match, then answer `cache-control-done`. */
   | { readonly type: 'cache-control'; readonly requestId: number; readonly scopes: readonly PurgeScope[] }
   /** The answer to a `cache-control-request` (the HTTP status and JSON body to send the client). */
-  | { readonly type: 'cache-control-result'; readonly requestId: number; readonly status: number; readonly body: unknown };
+  | { readonly type: 'cache-control-result'; readonly requestId: number; readonly status: number; readonly body: unknown }
+  /** Reopen every log file at its path (SIGUSR1, SIGHUP, a rotation), then answer `logs-reopened`. */
+  | { readonly type: 'logs-reopen'; readonly requestId: number };
 
 export type WorkerMessage =
   /**
@@ -67,6 +69,8 @@ export type WorkerMessage =
   | { readonly type: 'origin-outcomes'; readonly outcomes: ReadonlyArray<readonly [string, string, OriginOutcome]> }
   /** The hot tier dropped what a `cache-control` asked for. */
   | { readonly type: 'cache-control-done'; readonly requestId: number }
+  /** Every log file of the worker now writes to the file at its path (no record goes to the old one any more). */
+  | { readonly type: 'logs-reopened'; readonly requestId: number }
   /**
    * A PURGE/EXPIRE/HARDPURGE request arrived on the service port: the primary checks the address (and token) against
    * <Manager>, runs it and answers with `cache-control-result`. `url` is `vhost/path[?query]`.
@@ -80,8 +84,8 @@ export type WorkerMessage =
       readonly authorization: string | null;
     };
 
-const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown', 'origin-health', 'cache-control', 'cache-control-result']);
-const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats', 'origin-outcomes', 'cache-control-done', 'cache-control-request']);
+const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown', 'origin-health', 'cache-control', 'cache-control-result', 'logs-reopen']);
+const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats', 'origin-outcomes', 'cache-control-done', 'cache-control-request', 'logs-reopened']);
 
 function hasType(value: unknown, types: ReadonlySet<string>): boolean {
   return typeof value === 'object' && value !== null && types.has((value as { type?: unknown }).type as string);

@@ -34,6 +34,8 @@ export interface OriginSink {
   onError(error: FlintError): void;
   /** Called with the member key (`host:port`) each time the router picks a member for this transaction. */
   onMember?(member: string): void;
+  /** undici is writing the request now (the origin log learns the connection from this; logs/origin-log.ts). */
+  onRequestStart?(): void;
 }
 
 /** Control over one origin transaction. */
@@ -87,6 +89,7 @@ class OriginCall implements Dispatcher.DispatchHandler, OriginTransfer {
     this.#controller = controller;
     if (this.#aborted) controller.abort(new Error('aborted by flint'));
     else if (this.#paused) controller.pause();
+    if (!this.#aborted) this.#sink.onRequestStart?.();
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: OriginHeaders, statusText?: string): void {

@@ -13,6 +13,7 @@ import { FlintError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { OriginHeaders, OriginRequest, OriginSink, OriginTransfer } from './fetch.js';
 import { fetchFromOrigin } from './fetch.js';
+import { tapOriginTransaction } from '../logs/origin-log.js';
 import type { OriginHealthView, OriginOutcome, OriginOutcomeSink } from './health-view.js';
 import type { OriginMember, Resolver } from './members.js';
 import { MemberTable } from './members.js';
@@ -109,7 +110,11 @@ export class OriginRouter {
   /** @internal */
   dispatch(vhost: Vhost, member: OriginMember, request: OriginRequest, sink: OriginSink): OriginTransfer {
     const pool = this.#pools.get(member.address, vhost.originOptions);
-    return fetchFromOrigin(pool, member.key, request, member.address.pathPrefix + request.path, sink);
+    const path = member.address.pathPrefix + request.path;
+    // Origin log (logs/origin-log.ts): with <Log><Origin>, a tap around the sink writes this transaction's line.
+    const tap = tapOriginTransaction(vhost, member.key, request, path, sink);
+    if (tap !== null) return tap.attach(fetchFromOrigin(pool, member.key, request, path, tap));
+    return fetchFromOrigin(pool, member.key, request, path, sink);
   }
 
   /** @internal */

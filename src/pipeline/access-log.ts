@@ -1,49 +1,42 @@
 /**
  * @module pipeline/access-log
- * One JSON access record per transaction, written when it completes or is aborted (STON log.html fields, named in
- * JSON). Loggers are opened once per distinct path and shared by vhosts. Runs in workers.
+ * One access record per transaction, written when it completes or is aborted, in the vhost's `<Access Form>`
+ * (logs/access-format.ts). Files are opened once per distinct path and shared by vhosts (logs/log-file.ts: async
+ * writes, reopened on SIGUSR1 and rotation). Runs in workers.
  */
-import type { Logger } from '../log.js';
-import { createAccessLogger } from '../log.js';
+import type { VhostLog } from '../config/types.js';
+import type { LogDestination } from '../logs/log-file.js';
+import { openLogFile } from '../logs/log-file.js';
+import type { LineFormatter } from '../logs/access-format.js';
+import { accessFormatter } from '../logs/access-format.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
 
-export class AccessLogs {
-  readonly #byPath = new Map<string, Logger>();
+/** Where one vhost's records go and how they are written. */
+export interface AccessLog {
+  readonly dest: LogDestination;
+  readonly format: LineFormatter;
+}
 
-  /** The logger for `path` (opened on first use), or null when logging is off. */
-  get(path: string | null): Logger | null {
-    if (path === null) return null;
-    let logger = this.#byPath.get(path);
-    if (logger === undefined) {
-      logger = createAccessLogger(path);
-      this.#byPath.set(path, logger);
+export class AccessLogs {
+  /**
+   * Per vhost `<Log>` object (configs are frozen; a reload brings new objects and the old ones are collected), so
+   * the lookup per request is one WeakMap get with no key to build. Files are shared by path (openLogFile).
+   */
+  readonly #byLog = new WeakMap<VhostLog, AccessLog>();
+
+  /** The access log of a vhost (opened on first use), or null when logging is off. */
+  get(log: VhostLog): AccessLog | null {
+    if (log.accessPath === null) return null;
+    let access = this.#byLog.get(log);
+    if (access === undefined) {
+      access = { dest: openLogFile(log.accessPath), format: accessFormatter(log.accessForm, log.accessFormat) };
+      this.#byLog.set(log, access);
     }
-    return logger;
+    return access;
   }
 }
 
 /** Writes the access record of a finished transaction. `now` is performance.now() at the end. */
-export function writeAccessRecord(logger: Logger, ctx: RequestCtx, status: TransactionStatus, bytesSent: number, now: number): void {
-  logger.info({
-    vhost: ctx.vhostChain,
-    clientIp: ctx.head.clientIp,
-    method: ctx.head.method,
-    url: ctx.url,
-    status: ctx.status,
-    bytesSent,
-    requestBytes: ctx.requestBodyBytes,
-    ttfbMs: ctx.firstByteAt === 0 ? null : round(ctx.firstByteAt - ctx.startedAt),
-    totalMs: round(now - ctx.startedAt),
-    origin: ctx.origin === '' ? null : ctx.origin,
-    cacheResult: ctx.cacheResult,
-    // STON's cs-reqinfo: the request bypassed the cache (BypassNoCacheRequest, a bypass rule or the method default).
-    reqInfo: ctx.bypassReason === null ? undefined : 'Bypass',
-    bypassReason: ctx.bypassReason ?? undefined,
-    transactionStatus: status,
-    error: ctx.errorCode === '' ? undefined : ctx.errorCode,
-  });
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+export function writeAccessRecord(log: AccessLog, ctx: RequestCtx, status: TransactionStatus, bytesSent: number, now: number): void {
+  log.dest.write(`${log.format({ ctx, status, bytesSent, now, wallMs: Date.now() })}\n`);
 }

@@ -300,8 +300,8 @@ export class Edge {
     this.counters.observe(ctx.vhost.name, ctx.firstByteAt === 0 ? -1 : ctx.firstByteAt - ctx.startedAt, now - ctx.startedAt);
     bump(c, cacheResultIndex(ctx.cacheResult));
     if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400) this.#invalidateTargets(ctx);
-    const logger = this.#accessLogs.get(ctx.vhost.log.accessPath);
-    if (logger !== null) writeAccessRecord(logger, ctx, status, bytesSent, now);
+    const access = this.#accessLogs.get(ctx.vhost.log);
+    if (access !== null) writeAccessRecord(access, ctx, status, bytesSent, now);
     this.counters.activeRequests--;
   };
 

@@ -3,7 +3,8 @@
  * The primary process: owns the supervisor, the management server, config reload (SIGHUP) and its history, origin
  * health (primary/origin-health.ts), cache control commands (primary/cache-control.ts), stats windows and /metrics
  * (primary/monitoring.ts), and graceful stop (SIGTERM/SIGINT: stop accepting, drain in-flight responses up to
- * <ShutdownTimeout>, exit 0). Never serves cached traffic. Runs only in the primary.
+ * <ShutdownTimeout>, exit 0), and the log files (SIGUSR1/SIGHUP reopen and rolling: logs/rotation.ts). Never serves
+ * cached traffic. Runs only in the primary.
  */
 import type { Config } from '../config/types.js';
 import { AdminServer } from '../admin/server.js';
@@ -11,7 +12,9 @@ import type { AdminViews } from '../admin/routes.js';
 import { sendToWorker } from '../ipc/channel.js';
 import type { WorkerMessage } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
-import { flushLogs } from '../log.js';
+import { flushLogs, reopenLogs } from '../log.js';
+import { LogRotator } from '../logs/rotation.js';
+import { ReopenNotices } from '../logs/reopen-notices.js';
 import { countEstablished } from '../stats/connections.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
@@ -39,6 +42,9 @@ export class Primary {
   readonly #control: CacheControl;
   readonly #history: ConfigHistory;
   readonly #monitoring: Monitoring;
+  /** Process, access and origin log files: rolling (Type Unit Retention Compression) and reopening on SIGUSR1/SIGHUP. */
+  readonly #rotator: LogRotator;
+  readonly #logReopens = new ReopenNotices();
   #config: Config;
   #stopping = false;
   #startupFailure: ((message: string) => void) | null = null;
@@ -55,6 +61,7 @@ export class Primary {
         else if (message.type === 'hello' && slot.worker !== null) sendToWorker(slot.worker, { type: 'origin-health', down: this.#health.downSet() });
         else if (message.type === 'cache-control-done') this.#notices.acknowledge(message.requestId);
         else if (message.type === 'cache-control-request') void this.#controlMethod(slot, message);
+        else if (message.type === 'logs-reopened') this.#logReopens.acknowledge(message.requestId);
       },
       onExit: (slot) => {
         this.#stats.retire(slot.index);
@@ -69,6 +76,10 @@ export class Primary {
       notifyWorkers: (scopes) => this.#notices.notify(this.#supervisor.slots, scopes),
     });
     this.#history = new ConfigHistory(config);
+    this.#rotator = new LogRotator(log, async () => {
+      await reopenLogs();
+      await this.#logReopens.notify(this.#supervisor.slots);
+    });
     this.#monitoring = new Monitoring({
       collector: this.#stats,
       slots: () => this.#supervisor.slots,
@@ -168,6 +179,8 @@ export class Primary {
         }
       }, 20);
     });
+    await this.#rotator.configure(this.#config);
+    this.#rotator.start();
     this.#health.start();
     this.#supervisor.start();
     this.#evictor.start();
@@ -192,11 +205,18 @@ export class Primary {
     this.#supervisor.broadcast({ type: 'config', config: result.config });
     this.#admin.update(result.config);
     this.#history.record(result.config, snapshotType);
+    void this.#rotator.configure(result.config);
     if (result.needsRestart.length > 0) {
       this.#log.warn({ event: 'config.needs_restart', settings: result.needsRestart }, 'some changed settings take effect only after a restart');
     }
     this.#log.info({ event: 'config.reloaded', hash: result.config.hash, changed: result.changed }, 'config reloaded');
     return { ok: true, needsRestart: result.needsRestart };
+  }
+
+  /** SIGUSR1 (as nginx) and SIGHUP: every process moves to the log files now at the configured paths. */
+  async reopenLogs(signal: string): Promise<void> {
+    await this.#rotator.reopen();
+    this.#log.info({ event: 'log.reopened', signal }, 'log files reopened');
   }
 
   /** Graceful stop: drain workers, close the management port, exit with `exitCode` (0 for a signal). */
@@ -211,6 +231,7 @@ export class Primary {
     this.#log.info({ event: 'flint.stopping', signal, timeoutMs }, 'stopping: draining in-flight responses');
     this.#health.close();
     this.#monitoring.stop();
+    this.#rotator.stop();
     await this.#supervisor.stop(timeoutMs);
     await this.#admin.close();
     await this.#evictor.close();

@@ -34,7 +34,8 @@ export function restartOnlyChanges(a: Config, b: Config): string[] {
   if (a.server.manager.port !== b.server.manager.port || a.server.manager.host !== b.server.manager.host) {
     changes.push('server.xml: Server/Host/Manager@Port');
   }
-  if (!same(a.server.log, b.server.log)) changes.push('server.xml: Server/Host/Log');
+  // The Info file's rolling (Type Unit Retention Compression) applies at reload; its path and level do not.
+  if (a.server.log.level !== b.server.log.level || a.server.log.infoPath !== b.server.log.infoPath) changes.push('server.xml: Server/Host/Log');
   const listens = (c: Config): string =>
     [...new Set(c.vhosts.flatMap((v) => v.listen.map((l) => `${l.host}:${l.port}`)))].sort().join(' ');
   if (listens(a) !== listens(b)) changes.push('vhosts.xml: Vhosts/Vhost/Listen');

@@ -46,6 +46,9 @@ const DEFAULT_TTL: TtlPolicy = {
 };
 
 /** `<Options>` when nothing sets it. */
+/** <Log Type Unit Retention Compression> defaults (STON's): daily files, 10 kept, not gzipped. */
+const DEFAULT_ROTATION = { type: 'time', unit: { minutes: 1440, bytes: 100 * 1024 * 1024 }, retention: 10, compression: false } as const;
+
 const DEFAULT_OPTIONS: VhostOptions = {
   viaHeader: true,
   serverHeader: true,
@@ -109,7 +112,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         lowWaterPercent: 70,
       },
       memory: DEFAULT_MEMORY,
-      log: { level: 'info', infoPath: null },
+      log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
       configHistory: { keep: 30, dir: null },
     },
     vhosts: [
@@ -138,7 +141,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         },
         healthCheckers: [],
         options: DEFAULT_OPTIONS,
-        log: { accessPath: '/var/log/flint/access.log' },
+        log: { accessPath: '/var/log/flint/access.log', accessForm: 'json', accessFormat: null, accessRotation: DEFAULT_ROTATION, originPath: null, originRotation: DEFAULT_ROTATION },
         rules: { ttl: [], bypass: [], queryString: [] },
         link: null,
       },
@@ -194,7 +197,7 @@ test('defaults: an almost empty config gets every schema default', () => {
       lowWaterPercent: 70,
     },
     memory: { contentMemoryPercent: 5, hotObjectMaxBytes: 1048576 },
-    log: { level: 'info', infoPath: null },
+    log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
     configHistory: { keep: 30, dir: null },
   });
   const vhost = firstVhost(config);

@@ -66,6 +66,7 @@ function vhostWith(addresses: readonly string[], retries = 65535): Vhost {
       originAffinity: true,
     },
     options: { ttl: { errorExtensionSec: 0 } },
+    log: { originPath: null },
   } as unknown as Vhost;
 }
 
