@@ -753,6 +753,7 @@ class Validator {
   readServer(scope: Scope, cpuCount: number): ServerConfig {
     const manager = this.#readManager(scope);
     const log = { level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL), infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH) };
+    const maxRequestHeaderBytes = this.one(scope, 'Server/Host/MaxRequestHeaderSize', SIZE);
     const workers = this.one(scope, 'Server/Cache/Workers', INT);
     const cpuAffinity = this.one(scope, 'Server/Cache/CpuAffinity', BOOL);
     const shutdownTimeoutMs = this.one(scope, 'Server/Cache/ShutdownTimeout', SECONDS_AS_MS);
@@ -766,6 +767,7 @@ class Validator {
       workers: workers === 0 ? Math.min(MAX_WORKERS, cpuCount) : workers,
       cpuAffinity,
       shutdownTimeoutMs,
+      maxRequestHeaderBytes,
       storage,
       memory,
       log,

@@ -2,10 +2,12 @@
  * @module http/server
  * The worker's client-facing listeners: one uWS App per listen address, all workers binding the same ports
  * (uWS sets SO_REUSEPORT by default on Linux, so the kernel spreads connections). Knows nothing about caching:
- * the caller supplies one request handler per address. Runs in workers.
+ * the caller supplies one request handler per address. Counts the open client connections (stats/connections.ts).
+ * Runs in workers.
  */
 import type { ListenAddress } from '../config/types.js';
 import { FlintError } from '../errors.js';
+import { clientConnections } from '../stats/connections.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from './uws.js';
 import { loadNativeUws } from './uws.js';
 
@@ -20,6 +22,7 @@ export class Listeners {
   /** Listens on `address` with `handler`; rejects with FLINT_ERR_LISTEN if the port cannot be bound. */
   listen(key: string, address: ListenAddress, handler: RequestHandler): Promise<void> {
     const app = uws.App();
+    app.filter((_res, count) => clientConnections.change(Number(count)));
     app.any('/*', handler);
     return new Promise((resolve, reject) => {
       app.listen(address.host, address.port, (socket: us_listen_socket | false) => {

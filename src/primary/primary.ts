@@ -12,7 +12,6 @@ import { sendToWorker } from '../ipc/channel.js';
 import type { WorkerMessage } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
 import { flushLogs } from '../log.js';
-import { countEstablished } from '../stats/connections.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
 import { Evictor } from './evictor.js';
@@ -76,7 +75,7 @@ export class Primary {
       disks: () => this.#evictor.stats(),
       evictions: () => this.#evictor.evictions(),
       refresh: () => this.#refreshStats(),
-      clientSessions: () => countEstablished(new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)))),
+      clientSessions: () => this.#stats.clientConnections(),
     });
   }
 
@@ -117,12 +116,11 @@ export class Primary {
     stats: async () => {
       const slots = this.#supervisor.slots;
       await this.#refreshStats();
-      const ports = new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)));
       const document = this.#stats.document(slots, this.#config.hash);
       return {
         ...document,
         cache: { ...document.cache, disks: this.#evictor.stats() },
-        activeConnections: await countEstablished(ports),
+        activeConnections: this.#stats.clientConnections(),
         origins: originSummary(this.#health.report(null) ?? []),
         ...(await this.#monitoring.statsWindows()),
       };

@@ -35,6 +35,7 @@ export function restartOnlyChanges(a: Config, b: Config): string[] {
     changes.push('server.xml: Server/Host/Manager@Port');
   }
   if (!same(a.server.log, b.server.log)) changes.push('server.xml: Server/Host/Log');
+  if (a.server.maxRequestHeaderBytes !== b.server.maxRequestHeaderBytes) changes.push('server.xml: Server/Host/MaxRequestHeaderSize');
   const listens = (c: Config): string =>
     [...new Set(c.vhosts.flatMap((v) => v.listen.map((l) => `${l.host}:${l.port}`)))].sort().join(' ');
   if (listens(a) !== listens(b)) changes.push('vhosts.xml: Vhosts/Vhost/Listen');
