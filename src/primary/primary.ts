@@ -90,10 +90,14 @@ export class Primary {
   async #controlMethod(slot: Slot, message: Extract<WorkerMessage, { type: 'cache-control-request' }>): Promise<void> {
     const manager = this.#config.server.manager;
     const access = this.#admin.access;
+    const decision = access.check(message.address, message.authorization ?? undefined);
     let result: { status: number; body: unknown };
     if (!manager.httpMethod) result = { status: 405, body: { error: `${message.method} is off (<Manager HttpMethod="OFF">)` } };
-    else if (access.check(message.address, message.authorization ?? undefined) !== 'allowed' || !roleCovers(access.roleOf(message.address) ?? 'Looker', 'Admin')) {
+    else if (decision === 'address-denied' || !roleCovers(access.roleOf(message.address) ?? 'Looker', 'Admin')) {
       result = { status: 403, body: { error: `${message.address} may not send ${message.method} (not an Admin address in <Manager><Allow>)` } };
+    } else if (decision === 'token-required') {
+      // 403, not the management port's 401: the service port's answer to a refused method is always 403 (issue 18).
+      result = { status: 403, body: { error: `${message.method} needs the management token (Authorization: Bearer <Manager Token>)` } };
     } else {
       result = await this.#cacheControl(message.method.toLowerCase() as ControlCommand, message.url, 0);
     }
