@@ -129,6 +129,13 @@ describe('the uWS build: request limits and what it writes', () => {
     assert.match(r.received, /uWebSockets\/20 Server/);
   });
 
+  test('known limit: a request line without spaces gets no answer; the connection waits for the idle timeout', async () => {
+    // uWS keeps waiting for a request line it can split; Flint's handler never runs (README "Known limits").
+    const r = await rawExchange(port, ['GARBAGE\r\n\r\n'], 0, 1000);
+    assert.equal(r.received, '');
+    assert.equal(r.closedByServer, false, 'still open after 1 s (uWS closes it at its ~10 s idle timeout)');
+  });
+
   test('no response carries a uWebSockets header: a miss, a hit, an origin error, a 404, a 431, a 505', async () => {
     const get = (host: string, path: string): Promise<{ received: string }> =>
       rawExchange(port, [`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`], 0, 3000);
