@@ -231,7 +231,7 @@ describe('<Host><MaxRequestHeaderSize>: passed to the workers at start, a restar
     await origin?.close();
   });
 
-  test('8K: a head of 8192 bytes is served, 8193 gets 431; a reload to 64K logs config.needs_restart and keeps 8K', async () => {
+  test('8K: a head of 8192 bytes is served, 8193 gets 431; a reload to 64K logs config.needs_restart and keeps 8K, also in a restarted worker', async () => {
     assert.match((await rawExchange(port, [headOfSize(8192)])).received, /^HTTP\/1\.1 200/);
     assertRefused(await rawExchange(port, [headOfSize(8193)]), 431);
     flint.writeConf('server.xml', serverWith('64K', flint.dir, flint.managerPort));
@@ -240,5 +240,12 @@ describe('<Host><MaxRequestHeaderSize>: passed to the workers at start, a restar
     assert.ok((line.settings as string[]).includes('server.xml: Server/Host/MaxRequestHeaderSize'), JSON.stringify(line));
     await sleep(200);
     assertRefused(await rawExchange(port, [headOfSize(16 * 1024)]), 431);
+    // A worker restarted after the reload gets the limit Flint started with, like its siblings.
+    const pid = (await flint.stats()).workers[0]?.pid;
+    assert.ok(typeof pid === 'number');
+    process.kill(pid, 'SIGKILL');
+    await flint.waitForLog((l) => l.event === 'worker.listening' && l.pid !== pid);
+    assertRefused(await rawExchange(port, [headOfSize(16 * 1024)]), 431);
+    assert.match((await rawExchange(port, [headOfSize(8192)])).received, /^HTTP\/1\.1 200/);
   });
 });
