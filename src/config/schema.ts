@@ -148,7 +148,18 @@ export const SETTINGS: readonly Setting[] = [
     type: 'bool',
     default: 'ON',
     field: 'server.manager.httpMethod',
-    doc: 'Admin addresses in <Allow> may send `PURGE /host/path` to the management port, and PURGE, EXPIRE and HARDPURGE to the service port where the HTTP parser passes those methods (others get 403; OFF = 405).',
+    doc: 'Admin addresses in <Allow> may send `PURGE /host/path` to the management port, and PURGE, EXPIRE and HARDPURGE (same answer as /command/*) to the service port; other addresses get 403 and OFF answers 405.',
+  },
+  // ---- the client-facing HTTP parser (issue 18)
+  {
+    path: 'Server/Host/MaxRequestHeaderSize',
+    type: 'size',
+    default: '32K',
+    unit: 'bytes',
+    min: 4 * K,
+    max: 1 * M,
+    field: 'server.maxRequestHeaderBytes',
+    doc: "Flint's own: largest request head (request line, headers and the blank line) a service port accepts; larger gets 431, as do more than 98 headers. Each connection may buffer this much while its head arrives. Read at start (uWS's UWS_HTTP_MAX_HEADERS_SIZE): a change needs a restart.",
   },
   // ---- server.xml: <Cache>
   {

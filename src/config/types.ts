@@ -402,6 +402,8 @@ export interface ServerConfig {
   readonly cpuAffinity: boolean;
   /** `<Cache><ShutdownTimeout>` (seconds in XML): how long SIGTERM waits for in-flight responses. Default 30 s. */
   readonly shutdownTimeoutMs: number;
+  /** `<Host><MaxRequestHeaderSize>`: largest request head a service port accepts (431 above); start-only. Default 32 KiB. */
+  readonly maxRequestHeaderBytes: number;
   readonly storage: StorageConfig;
   readonly memory: MemoryConfig;
   readonly log: ServerLog;

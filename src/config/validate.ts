@@ -774,6 +774,7 @@ class Validator {
       infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH),
       infoRotation: this.#readRotation(scope, 'Server/Host/Log/Info', 'Host/Log/Info', undefined),
     };
+    const maxRequestHeaderBytes = this.one(scope, 'Server/Host/MaxRequestHeaderSize', SIZE);
     const workers = this.one(scope, 'Server/Cache/Workers', INT);
     const cpuAffinity = this.one(scope, 'Server/Cache/CpuAffinity', BOOL);
     const shutdownTimeoutMs = this.one(scope, 'Server/Cache/ShutdownTimeout', SECONDS_AS_MS);
@@ -787,6 +788,7 @@ class Validator {
       workers: workers === 0 ? Math.min(MAX_WORKERS, cpuCount) : workers,
       cpuAffinity,
       shutdownTimeoutMs,
+      maxRequestHeaderBytes,
       storage,
       memory,
       log,

@@ -2,10 +2,12 @@
  * @module http/server
  * The worker's client-facing listeners: one uWS App per listen address, all workers binding the same ports
  * (uWS sets SO_REUSEPORT by default on Linux, so the kernel spreads connections). Knows nothing about caching:
- * the caller supplies one request handler per address. Runs in workers.
+ * the caller supplies one request handler per address. Counts the open client connections (stats/connections.ts).
+ * Runs in workers.
  */
 import type { ListenAddress } from '../config/types.js';
 import { FlintError } from '../errors.js';
+import { clientConnections } from '../stats/connections.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from './uws.js';
 import { loadNativeUws } from './uws.js';
 
@@ -28,6 +30,7 @@ export class Listeners {
    */
   async listen(key: string, address: ListenAddress, handler: RequestHandler, onRetry?: (attempt: number) => void): Promise<void> {
     const app = uws.App();
+    app.filter((_res, count) => clientConnections.change(Number(count)));
     app.any('/*', handler);
     for (let attempt = 1; ; attempt++) {
       const socket = await new Promise<us_listen_socket | false>((resolve) => app.listen(address.host, address.port, resolve));

@@ -2,7 +2,9 @@
  * @module http/uws
  * The only importer of uWebSockets.js (runs in workers). The npm package silently falls back to a slow pure-Node
  * server when its native binary fails to load; Flint refuses that: we load the binary directly and throw a clear
- * FlintError, then double-check a symbol only the native module exports (spikes.md item 1).
+ * FlintError, then double-check a symbol only the native module exports (spikes.md item 1). Once loaded, uWS is
+ * told to stop stamping `uWebSockets: 20` on responses: what identifies the server is the operator's choice
+ * (`<ServerHeader>`, `<ViaHeader>`).
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -23,7 +25,13 @@ export const UWS_BINARY = join(
   `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
 );
 
-/** Load the native uWS module or throw FLINT_ERR_UWS_NATIVE; never returns the fallback. */
+/** The native module's undocumented settings call (absent from its type definitions). */
+type UwsConfigure = (setting: string) => void;
+
+/**
+ * Load the native uWS module or throw FLINT_ERR_UWS_NATIVE; never returns the fallback. The returned module no
+ * longer writes its `uWebSockets` response header (`_cfg('silent')`); it always writes `Date` (README "Known limits").
+ */
 export function loadNativeUws(binary: string = UWS_BINARY): typeof UWS {
   let mod: typeof UWS;
   try {
@@ -42,5 +50,12 @@ export function loadNativeUws(binary: string = UWS_BINARY): typeof UWS {
       source: 'internal',
     });
   }
+  const configure = (mod as unknown as { _cfg?: UwsConfigure })._cfg;
+  if (typeof configure !== 'function') {
+    throw new FlintError('FLINT_ERR_UWS_NATIVE', `${binary} has no _cfg(): it would stamp "uWebSockets: 20" on every response; refusing to start`, {
+      source: 'internal',
+    });
+  }
+  configure.call(mod, 'silent');
   return mod;
 }

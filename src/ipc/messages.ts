@@ -18,6 +18,8 @@ export interface WorkerSnapshot {
   readonly startedAt: number;
   /** Transactions in flight right now (gauge owned by the worker). */
   readonly activeRequests: number;
+  /** Client connections open on this worker's service ports right now (gauge, stats/connections.ts). */
+  readonly clientConnections: number;
   readonly configHash: string;
   readonly vhosts: Readonly<Record<string, VhostCounterValues>>;
   /** The worker's hot tier: hits and misses are monotonic, bytes and objects are gauges. */

@@ -1,9 +1,10 @@
 /**
  * @module pipeline/control-method
- * The worker's side of cache control: PURGE / EXPIRE / HARDPURGE requests on the service port are forwarded to the
- * primary (which checks the address against <Manager><Allow>, runs the command and answers), and a purge notice
- * from the primary drops matching hot-tier entries and detaches matching fills in flight. Nothing here touches the
- * index. Runs in workers.
+ * The worker's side of cache control: PURGE / EXPIRE / HARDPURGE requests on the service port (uWS v20.50+ passes
+ * them to the handler) are forwarded to the primary, which checks the peer address against <Manager><Allow> (Admin
+ * role) and the Authorization header against <Manager Token>, runs the command as /command/* does and answers with
+ * the same JSON body, or 403. A purge notice from the primary drops matching hot-tier entries and detaches matching
+ * fills in flight. Nothing here touches the index. Runs in workers.
  */
 import type { RequestHead } from '../http/request.js';
 import { headerValue } from '../http/request.js';

@@ -25,8 +25,8 @@ export interface MonitoringSources {
   evictions(): { readonly objects: number; readonly bytes: number };
   /** Asks live workers for fresh snapshots (resolves after all answered or a short timeout). */
   refresh(): Promise<void>;
-  /** Established client connections on the service ports, or null without /proc. */
-  clientSessions(): Promise<number | null>;
+  /** Client connections open on the service ports (the workers' uWS counts, stats/connections.ts). */
+  clientSessions(): number;
 }
 
 /** A /monitoring/* document (also embedded in /stats). */
@@ -121,17 +121,17 @@ export class Monitoring {
 
   /** The last bucket. */
   async realtime(filter: readonly string[] | null): Promise<WindowDocument> {
-    return this.#document('realtime', undefined, this.#windowOrNow(this.windows.realtime()), filter, await this.#live());
+    return this.#document('realtime', undefined, this.#windowOrNow(this.windows.realtime()), filter, this.#live());
   }
 
   /** The average over the last `minutes` minutes (1..60). */
   async average(minutes: number, filter: readonly string[] | null): Promise<WindowDocument> {
-    return this.#document('average', minutes, this.#windowOrNow(this.windows.average(minutes)), filter, await this.#live());
+    return this.#document('average', minutes, this.#windowOrNow(this.windows.average(minutes)), filter, this.#live());
   }
 
   /** The window part of /stats: realtime plus 1- and 5-minute averages. */
   async statsWindows(): Promise<{ realtime: WindowDocument; average1: WindowDocument; average5: WindowDocument }> {
-    const live = await this.#live();
+    const live = this.#live();
     return {
       realtime: this.#document('realtime', undefined, this.#windowOrNow(this.windows.realtime()), null, live),
       average1: this.#document('average', 1, this.#windowOrNow(this.windows.average(1)), null, live),
@@ -139,9 +139,9 @@ export class Monitoring {
     };
   }
 
-  /** The figures read at request time (they scan /proc/net/tcp and the cache index, so once per request). */
-  async #live(): Promise<{ sessions: number | null; disks: DiskStats[] }> {
-    return { sessions: await this.#sources.clientSessions(), disks: this.#sources.disks() };
+  /** The figures read at request time (they count the cache index, so once per request). */
+  #live(): { sessions: number; disks: DiskStats[] } {
+    return { sessions: this.#sources.clientSessions(), disks: this.#sources.disks() };
   }
 
   #windowOrNow(window: Window | null): Window {
@@ -150,7 +150,7 @@ export class Monitoring {
     return { from: now, to: now, seconds: 0 };
   }
 
-  #document(kind: 'realtime' | 'average', minutes: number | undefined, w: Window, filter: readonly string[] | null, live: { sessions: number | null; disks: DiskStats[] }): WindowDocument {
+  #document(kind: 'realtime' | 'average', minutes: number | undefined, w: Window, filter: readonly string[] | null, live: { sessions: number; disks: DiskStats[] }): WindowDocument {
     this.#checkVhosts(filter, w.to);
     const names = filter ?? [...new Set([...this.#sources.vhostNames(), ...w.to.vhosts.keys()])].sort();
     const zeros = new Float64Array(hostTotal(w.to).length);
@@ -183,7 +183,7 @@ export class Monitoring {
         ...windowFigures(hostTotal(w.from), hostTotal(w.to), w.seconds),
         activeRequests,
         originSessions,
-        ...(sessions === null ? {} : { clientSessions: sessions }),
+        clientSessions: sessions,
         system: {
           cpu: cpuPercent(w.from.cpu, w.to.cpu),
           memory: { totalBytes: totalmem(), freeBytes: freemem(), primaryRssBytes: process.memoryUsage.rss() },
@@ -250,7 +250,7 @@ export class Monitoring {
       hostCpu: readHostCpu(),
       memory: { totalBytes: totalmem(), freeBytes: freemem() },
       load1,
-      clientConnections: await this.#sources.clientSessions(),
+      clientConnections: this.#sources.clientSessions(),
       originConnections: this.#gauges().originSessions,
       uptimeSec: Math.round((Date.now() - this.#startedAt) / 1000),
     });

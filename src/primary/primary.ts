@@ -15,7 +15,6 @@ import type { Logger } from '../log.js';
 import { flushLogs, reopenLogs } from '../log.js';
 import { LogRotator } from '../logs/rotation.js';
 import { ReopenNotices } from '../logs/reopen-notices.js';
-import { countEstablished } from '../stats/connections.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
 import { Evictor } from './evictor.js';
@@ -87,7 +86,7 @@ export class Primary {
       disks: () => this.#evictor.stats(),
       evictions: () => this.#evictor.evictions(),
       refresh: () => this.#refreshStats(),
-      clientSessions: () => countEstablished(new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)))),
+      clientSessions: () => this.#stats.clientConnections(),
     });
   }
 
@@ -102,10 +101,14 @@ export class Primary {
   async #controlMethod(slot: Slot, message: Extract<WorkerMessage, { type: 'cache-control-request' }>): Promise<void> {
     const manager = this.#config.server.manager;
     const access = this.#admin.access;
+    const decision = access.check(message.address, message.authorization ?? undefined);
     let result: { status: number; body: unknown };
     if (!manager.httpMethod) result = { status: 405, body: { error: `${message.method} is off (<Manager HttpMethod="OFF">)` } };
-    else if (access.check(message.address, message.authorization ?? undefined) !== 'allowed' || !roleCovers(access.roleOf(message.address) ?? 'Looker', 'Admin')) {
+    else if (decision === 'address-denied' || !roleCovers(access.roleOf(message.address) ?? 'Looker', 'Admin')) {
       result = { status: 403, body: { error: `${message.address} may not send ${message.method} (not an Admin address in <Manager><Allow>)` } };
+    } else if (decision === 'token-required') {
+      // 403, not the management port's 401: the service port's answer to a refused method is always 403 (issue 18).
+      result = { status: 403, body: { error: `${message.method} needs the management token (Authorization: Bearer <Manager Token>)` } };
     } else {
       result = await this.#cacheControl(message.method.toLowerCase() as ControlCommand, message.url, 0);
     }
@@ -128,12 +131,11 @@ export class Primary {
     stats: async () => {
       const slots = this.#supervisor.slots;
       await this.#refreshStats();
-      const ports = new Set(this.#config.vhosts.flatMap((v) => v.listen.map((l) => l.port)));
       const document = this.#stats.document(slots, this.#config.hash);
       return {
         ...document,
         cache: { ...document.cache, disks: this.#evictor.stats() },
-        activeConnections: await countEstablished(ports),
+        activeConnections: this.#stats.clientConnections(),
         origins: originSummary(this.#health.report(null) ?? []),
         ...(await this.#monitoring.statsWindows()),
       };

@@ -36,6 +36,7 @@ export function restartOnlyChanges(a: Config, b: Config): string[] {
   }
   // The Info file's rolling (Type Unit Retention Compression) applies at reload; its path and level do not.
   if (a.server.log.level !== b.server.log.level || a.server.log.infoPath !== b.server.log.infoPath) changes.push('server.xml: Server/Host/Log');
+  if (a.server.maxRequestHeaderBytes !== b.server.maxRequestHeaderBytes) changes.push('server.xml: Server/Host/MaxRequestHeaderSize');
   const listens = (c: Config): string =>
     [...new Set(c.vhosts.flatMap((v) => v.listen.map((l) => `${l.host}:${l.port}`)))].sort().join(' ');
   if (listens(a) !== listens(b)) changes.push('vhosts.xml: Vhosts/Vhost/Listen');

@@ -170,6 +170,13 @@ export class StatsCollector {
     });
   }
 
+  /** Client connections open on the service ports: the sum of the live workers' latest gauges. */
+  clientConnections(): number {
+    let open = 0;
+    for (const snapshot of this.#latest.values()) open += snapshot.clientConnections;
+    return open;
+  }
+
   /** The merged document. */
   document(slots: readonly Slot[], configHash: string): StatsDocument {
     const vhosts = this.vhostTotals();

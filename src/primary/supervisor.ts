@@ -2,7 +2,8 @@
  * @module primary/supervisor
  * Forks one worker per configured slot, pins worker i to CPU i (taskset -a, all threads), restarts a worker that
  * dies at once -- with exponential backoff while a slot crash-loops -- and stops them all gracefully. Never serves
- * HTTP. Runs only in the primary. Invariant: at most one live worker per slot index.
+ * HTTP. Runs only in the primary. Invariant: at most one live worker per slot index. Start-only settings that uWS
+ * reads from its environment when it loads are fixed at construction, so a restarted worker matches its siblings.
  */
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
@@ -47,6 +48,8 @@ export class Supervisor {
   readonly #log: Logger;
   readonly #events: SupervisorEvents;
   #config: Config;
+  /** Environment of every worker, from the config Flint started with (reload.ts lists these as restart-only). */
+  readonly #workerEnv: Readonly<Record<string, string>>;
   #stopping = false;
   #pinWarned = false;
 
@@ -54,6 +57,8 @@ export class Supervisor {
     this.#config = config;
     this.#log = log;
     this.#events = events;
+    // uWS reads its header-size limit once, when its binary loads (spikes.md item 8); past it the client gets 431.
+    this.#workerEnv = { UWS_HTTP_MAX_HEADERS_SIZE: String(config.server.maxRequestHeaderBytes) };
     cluster.setupPrimary({ exec: WORKER_ENTRY, silent: false });
   }
 
@@ -78,7 +83,7 @@ export class Supervisor {
     slot.restartTimer = null;
     slot.ready = false;
     slot.startedAt = Date.now();
-    const worker = cluster.fork({ FLINT_WORKER_INDEX: String(slot.index) });
+    const worker = cluster.fork({ ...this.#workerEnv, FLINT_WORKER_INDEX: String(slot.index) });
     slot.worker = worker;
     worker.on('message', (message: unknown) => {
       if (!isWorkerMessage(message)) return;

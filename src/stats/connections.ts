@@ -1,34 +1,17 @@
 /**
  * @module stats/connections
- * Counts established client TCP connections on the service ports by reading /proc/net/tcp and tcp6 (uWS has no
- * per-connection hook for HTTP, and the kernel's view is the honest one across all workers). Linux only; returns
- * null elsewhere. Runs in the primary, only when /stats is asked for.
+ * The worker's count of open client connections on its service ports, kept by uWS's `app.filter` callback (+1 when
+ * a connection opens, -1 when it closes; http/server.ts). Each worker reports its count in its stats snapshot and
+ * the primary sums them for /stats, /metrics and /monitoring. Counts only what uWS accepted: it replaced a scan of
+ * /proc/net/tcp, which cost a read of every socket on the box per /stats call, also counted other processes bound
+ * to the same ports, and worked only on Linux. Runs in workers.
  */
-import { readFile } from 'node:fs/promises';
 
-const ESTABLISHED = '01';
-
-/** Established connections whose local port is in `ports`, or null when /proc is unavailable. */
-export async function countEstablished(ports: ReadonlySet<number>): Promise<number | null> {
-  let total = 0;
-  let read = false;
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = await readFile(file, 'latin1');
-    } catch {
-      continue;
-    }
-    read = true;
-    const lines = text.split('\n');
-    for (let i = 1; i < lines.length; i++) {
-      // "  sl  local_address rem_address   st ..." -> fields[1] = "0100007F:1F90", fields[3] = state
-      const fields = (lines[i] as string).trim().split(/\s+/);
-      if (fields[3] !== ESTABLISHED) continue;
-      const local = fields[1] ?? '';
-      const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-      if (ports.has(port)) total++;
-    }
-  }
-  return read ? total : null;
-}
+/** Open client connections of this worker (a gauge; module state because uWS's callback is per process anyway). */
+export const clientConnections = {
+  open: 0,
+  /** uWS's filter callback: `count` is +1 on open and -1 on close. */
+  change(count: number): void {
+    this.open += count;
+  },
+};

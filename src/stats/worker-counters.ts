@@ -5,6 +5,7 @@
  * for the life of the worker and the primary can simply sum snapshots. Runs in workers.
  */
 import type { WorkerSnapshot } from '../ipc/messages.js';
+import { clientConnections } from './connections.js';
 import type { VhostCounterValues } from './counters.js';
 import { createVhostCounters, namedCounters } from './counters.js';
 import { GcWatch } from './gc-watch.js';
@@ -56,6 +57,7 @@ export class WorkerCounters {
       pid: process.pid,
       startedAt: this.#startedAt,
       activeRequests: this.activeRequests,
+      clientConnections: clientConnections.open,
       configHash,
       vhosts,
       latency,

@@ -23,9 +23,9 @@ export class TestOrigin {
   readonly #sockets = new Set<Socket>();
   handler: OriginHandler;
 
-  private constructor(handler: OriginHandler) {
+  private constructor(handler: OriginHandler, maxHeaderSize?: number) {
     this.handler = handler;
-    this.#server = createServer((req, res) => {
+    this.#server = createServer(maxHeaderSize === undefined ? {} : { maxHeaderSize }, (req, res) => {
       this.seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
       Promise.resolve(this.handler(req, res)).catch((error: unknown) => {
         res.destroy(error as Error);
@@ -37,9 +37,12 @@ export class TestOrigin {
     });
   }
 
-  /** Starts an origin on 127.0.0.1 (port 0 = any free port). */
-  static async start(handler: OriginHandler, port = 0): Promise<TestOrigin> {
-    const origin = new TestOrigin(handler);
+  /**
+   * Starts an origin on 127.0.0.1 (port 0 = any free port). `maxHeaderSize` raises node's 16 KiB request head
+   * limit (past it node answers 431 itself).
+   */
+  static async start(handler: OriginHandler, port = 0, maxHeaderSize?: number): Promise<TestOrigin> {
+    const origin = new TestOrigin(handler, maxHeaderSize);
     await new Promise<void>((resolve) => origin.#server.listen(port, '127.0.0.1', resolve));
     return origin;
   }

@@ -1,7 +1,7 @@
 /**
  * Cache control through a real Flint (primary + 2 workers): /command/purge, expire, expireafter and hardpurge for
  * exact URLs (every Vary variant), globs and `|`-joined targets, the STON result JSON, the Purge2Expire,
- * RootPurgeExpire and RootHardPurge guards, a purged copy restored when the origin fails on the refetch, the PURGE method for allowed
+ * RootPurgeExpire and RootHardPurge guards, a purged copy restored when the origin fails on the refetch, the PURGE method (management and service port) for allowed
  * and other addresses, the User role, hot-tier coherence across both workers, and fills in flight when a command
  * runs (their response may predate it: never stored or served as fresh afterwards, in either worker).
  */
@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlintProcess, serverXml, vhostXml } from '../helpers/flint.js';
 import type { TestOrigin } from '../helpers/origin.js';
-import { rawExchange, request } from '../helpers/http.js';
+import { request } from '../helpers/http.js';
 import type { TestResponse } from '../helpers/http.js';
 import type { Route } from '../helpers/cache.js';
 import { Barrier, MiB, cacheStatus, download, isHit, patternBody, reply, seenFor, sha256, startRoutedOrigin, waitFor } from '../helpers/cache.js';
@@ -272,9 +272,6 @@ describe('purge, expire, expireafter, hardpurge', () => {
   });
 
   test('the PURGE method on the management port: allowed for Admin addresses, 403 for others, 401 for the User role', async () => {
-    // The uWS build Flint uses closes the connection on methods it does not know (PURGE, EXPIRE, HARDPURGE) before
-    // any handler runs, so the service-port forwarding (pipeline/control-method.ts) cannot be reached with it;
-    // node's parser on the management port knows PURGE.
     routes['/m'] = versioned('/m');
     await cached('/m');
     const purgeAs = (localAddress?: string): Promise<TestResponse> =>
@@ -296,11 +293,17 @@ describe('purge, expire, expireafter, hardpurge', () => {
     assert.ok(isHit(await get('/m')));
   });
 
-  test('known limit: this uWS build closes the connection on PURGE to the service port (README, Known limits)', async () => {
-    // When a uWS build passes unknown methods to the handler, this fails: then test the forwarding instead.
-    const exchange = await rawExchange(port, [`PURGE /m HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`]);
-    assert.equal(exchange.received, '');
-    assert.equal(exchange.closedByServer, true);
+  test('the PURGE method on the service port: Admin addresses only, a User address gets 403 (purge-methods.test.ts: tokens)', async () => {
+    routes['/sp'] = versioned('/sp');
+    await cached('/sp');
+    const purgeAs = (localAddress: string): Promise<TestResponse> => request({ port, path: '/sp', host: HOST, method: 'PURGE', localAddress });
+    assert.equal((await purgeAs('127.0.0.2')).status, 403, 'a User address');
+    assert.equal((await purgeAs('127.0.0.3')).status, 403, 'an address outside <Allow>');
+    assert.ok(isHit(await get('/sp')), 'neither refused call purged anything');
+    const purge = await purgeAs('127.0.0.1');
+    assert.equal(purge.status, 200, purge.body.toString());
+    assert.equal((JSON.parse(purge.body.toString()) as ControlResult).Count, 1);
+    assert.equal((await get('/sp')).body.toString(), '/sp #2');
   });
 
   test('hot-tier coherence: once purge returns, neither worker serves the old copy', async () => {

@@ -104,6 +104,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       workers: 2,
       cpuAffinity: true,
       shutdownTimeoutMs: 30_000,
+      maxRequestHeaderBytes: 32 * 1024,
       storage: {
         disks: [{ path: '/var/cache/flint', quotaBytes: 0 }],
         blockSizeBytes: 1024 * 1024,
@@ -189,6 +190,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     workers: 6,
     cpuAffinity: true,
     shutdownTimeoutMs: 30_000,
+    maxRequestHeaderBytes: 32 * 1024,
     storage: {
       disks: [{ path: '/srv/flint/var/cache', quotaBytes: 0 }],
       blockSizeBytes: 1048576,
