@@ -785,7 +785,7 @@ export const SETTINGS: readonly Setting[] = [
     values: COOKIE_REQUEST_MODES,
     inherit: true,
     field: 'vhosts[].options.cookieRequest',
-    doc: "explicit: a response to a request with Cookie is stored only when the origin marks it `public` or `s-maxage`, or a TTL rule matches (other requests still store it; no hit-for-pass); any: cookies do not matter.",
+    doc: "explicit: a response to a request with Cookie is stored only when the origin marks it `public` or `s-maxage`, or a TTL rule or a `cache` bypass rule matches (other requests still store it; no hit-for-pass); any: cookies do not matter.",
   },
   {
     path: 'Vhost/Options/TargetedCacheControl',

@@ -687,6 +687,7 @@ export class CacheFlow {
           ignoreVaryStar: ctx.rules !== null && ctx.rules.varyHeaders !== null,
           setCookie: vhost.options.setCookie,
           cookieRequest: vhost.options.cookieRequest,
+          ruleCaches: ctx.rules?.cachesByRule(ctx.head, ctx.path) === true,
           targetedFields: vhost.options.targetedCacheControl,
         });
         if (decision.action !== 'store') {

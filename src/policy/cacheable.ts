@@ -47,7 +47,7 @@ export const NO_CACHE_REASONS = [
   'request-no-store',
   /** Request had Authorization and the response has none of public, s-maxage, must-revalidate (RFC 9111 §3.5). */
   'authorization',
-  /** Request had a Cookie, the response is neither `public` nor `s-maxage` and no TTL rule matched (`<CookieRequest>explicit`). */
+  /** Request had a Cookie, the response is neither `public` nor `s-maxage`, and no TTL rule nor `cache` bypass rule matched (`<CookieRequest>explicit`). */
   'cookie',
 ] as const;
 export type NoCacheReason = (typeof NO_CACHE_REASONS)[number];
@@ -140,6 +140,8 @@ export interface StorageInput {
   readonly setCookie?: SetCookieMode;
   /** `<CookieRequest>`; default 'explicit'. */
   readonly cookieRequest?: CookieRequestMode;
+  /** True when a bypass rule explicitly sends this request through the cache (VhostRuleSet.cachesByRule). */
+  readonly ruleCaches?: boolean;
   /** RFC 9213 target list: lower-case targeted field names, most specific first (`<TargetedCacheControl>`); default none. */
   readonly targetedFields?: readonly string[];
 }
@@ -305,7 +307,8 @@ export function decideStorage(input: StorageInput): StorageDecision {
   }
   // A response to a request with cookies may be personalised without saying so (nginx and Varnish pass such
   // requests altogether): only an explicit shared-cache directive or the operator's TTL rule makes it shareable.
-  if ((input.cookieRequest ?? 'explicit') === 'explicit' && ruleTtl === null && !cc.public && cc.sMaxAge === null && hasRequestHeader(requestHeaders, 'cookie')) {
+  const ruleSaysSo = ruleTtl !== null || input.ruleCaches === true;
+  if ((input.cookieRequest ?? 'explicit') === 'explicit' && !ruleSaysSo && !cc.public && cc.sMaxAge === null && hasRequestHeader(requestHeaders, 'cookie')) {
     return noStore('cookie');
   }
 

@@ -211,6 +211,17 @@ export class VhostRuleSet {
     return defaultBypass ? BYPASS_DEFAULT : CACHE;
   }
 
+  /**
+   * True when the first bypass rule matching this GET/HEAD explicitly sends it through the cache (`cache`, or
+   * `invert` under BypassGetRequest ON): the operator's word that such responses are shareable, which lets a
+   * response to a request with Cookie be stored (policy/cacheable.ts, `<CookieRequest>explicit`).
+   */
+  cachesByRule(head: RequestHead, path: string): boolean {
+    if (this.#bypass.rules.length === 0) return false;
+    const action = this.#bypass.first(rulePath(path), bypassRuleHolds, head)?.rule.action;
+    return action === 'cache' || (action === 'invert' && this.#bypassGet);
+  }
+
   /** The TTL (seconds) the first matching TTL rule gives a response of `status` to normalised `path`, or null when none. */
   ttlFor(path: string, status: number): number | null {
     if (this.#ttl.rules.length === 0) return null;

@@ -69,7 +69,7 @@ describe('cache hardening (issue 19)', () => {
     failing = await TestOrigin.start((req, res) => handle(failing, req, res));
     fiveXX = await TestOrigin.start((req, res) => handle(fiveXX, req, res));
     ({ flint, port } = await startCacheFlint([
-      { name: HOST, origin, extra: '<BypassRules><Rule Url="/admin/*">bypass</Rule></BypassRules><TTLRules><Rule Url="/ruled/*">3600</Rule></TTLRules>' },
+      { name: HOST, origin, extra: '<BypassRules><Rule Url="/admin/*">bypass</Rule><Rule Url="/shared/*">cache</Rule></BypassRules><TTLRules><Rule Url="/ruled/*">3600</Rule></TTLRules>' },
       { name: STRIP, origin, extra: '<Options><SetCookie>strip</SetCookie></Options>' },
       { name: ANY_COOKIE, origin, extra: '<Options><CookieRequest>any</CookieRequest></Options>' },
       { name: NO_INVALIDATE, origin, extra: '<Options><UnsafeInvalidation>OFF</UnsafeInvalidation></Options>' },
@@ -175,15 +175,16 @@ describe('cache hardening (issue 19)', () => {
     assert.equal(hit.headers['set-cookie'], undefined, 'nobody else gets it');
   });
 
-  test('a response to a request with Cookie is stored only when public / s-maxage or a TTL rule says so (CookieRequest)', async () => {
+  test('a response to a request with Cookie is stored only when public / s-maxage or a TTL or cache rule says so (CookieRequest)', async () => {
     ROUTES['/c-plain'] = () => ({ headers: { 'cache-control': 'max-age=3600' } });
     ROUTES['/c-public'] = () => ({ headers: { 'cache-control': 'public, max-age=3600' } });
     ROUTES['/ruled/c'] = () => ({ headers: { 'cache-control': 'max-age=60' } });
+    ROUTES['/shared/c'] = () => ({ headers: { 'cache-control': 'max-age=60' } });
     const cookie = { cookie: 'sid=victim' };
     await get('/c-plain', cookie);
     const plain = await get('/c-plain', cookie);
     assert.equal(plain.body.toString(), '/c-plain #2', 'not stored from a cookie request');
-    for (const path of ['/c-public', '/ruled/c']) {
+    for (const path of ['/c-public', '/ruled/c', '/shared/c']) {
       await get(path, cookie);
       const hit = await get(path);
       assert.ok(isHit(hit), `${path}: ${cacheStatus(hit)}`);

@@ -360,10 +360,11 @@ test('request-scoped reasons are given only for a response that is otherwise sto
   for (const r of REQUEST_NO_CACHE_REASONS) assert.ok(NO_CACHE_REASONS.includes(r));
 });
 
-test('CookieRequest: explicit needs public, s-maxage or a TTL rule; any stores as without cookies', () => {
+test('CookieRequest: explicit needs public, s-maxage, a TTL rule or a cache bypass rule; any stores as without cookies', () => {
   const cookie = ['cookie', 'sid=1'];
   assert.equal(reason(decide({ requestHeaders: cookie, responseHeaders: cc('max-age=60') })), 'cookie');
   assert.equal(stored(decide({ requestHeaders: cookie, responseHeaders: cc('max-age=60'), ruleTtlSec: 30 })).ttlSec, 30);
+  assert.equal(stored(decide({ requestHeaders: cookie, responseHeaders: cc('max-age=60'), ruleCaches: true })).ttlSec, 60);
   assert.equal(stored(decide({ requestHeaders: cookie, responseHeaders: cc('max-age=60'), cookieRequest: 'any' })).ttlSec, 60);
   assert.equal(stored(decide({ requestHeaders: [], responseHeaders: cc('max-age=60') })).ttlSec, 60);
 });

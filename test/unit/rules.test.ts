@@ -365,3 +365,15 @@ test('variant key: a header the request\'s Connection lists is hop-by-hop and co
   assert.notEqual(variantKey(vary, ['accept-encoding', 'gzip', 'x-device', 'evil']), plain);
   assert.equal(variantKey(vary, ['accept-encoding', 'gzip', 'x-device', 'evil', 'connection', 'keep-alive']), variantKey(vary, ['accept-encoding', 'gzip', 'x-device', 'evil']));
 });
+
+test('cachesByRule: only an explicit cache (or invert under BypassGetRequest ON) bypass rule says a request is shareable', () => {
+  const rules = new VhostRuleSet(vhostWith('<BypassRules><Rule Url="/shared/*">cache</Rule><Rule Url="/admin/*">bypass</Rule><Rule Url="/inv/*">invert</Rule></BypassRules>'));
+  assert.equal(rules.cachesByRule(head('GET'), '/shared/x'), true);
+  assert.equal(rules.cachesByRule(head('GET'), normalisePath('/%73hared/x') as string), true);
+  assert.equal(rules.cachesByRule(head('GET'), '/admin/x'), false);
+  assert.equal(rules.cachesByRule(head('GET'), '/inv/x'), false, 'invert under BypassGetRequest OFF means bypass');
+  assert.equal(rules.cachesByRule(head('GET'), '/other'), false);
+  const getOff = new VhostRuleSet(vhostWith('<Options><BypassGetRequest>ON</BypassGetRequest></Options><BypassRules><Rule Url="/inv/*">invert</Rule></BypassRules>'));
+  assert.equal(getOff.cachesByRule(head('GET'), '/inv/x'), true);
+  assert.equal(new VhostRuleSet(vhostWith('')).cachesByRule(head('GET'), '/x'), false);
+});
