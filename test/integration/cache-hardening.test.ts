@@ -204,7 +204,10 @@ describe('cache hardening (issue 19)', () => {
     assert.equal(hit.headers['cdn-cache-control'], undefined);
     assert.equal(hit.headers['cache-control'], 'no-store', 'Cache-Control is for the clients');
     await get('/cdn-flint');
-    assert.ok(!isHit(await get('/cdn-flint')), 'Flint-CDN-Cache-Control: no-store wins');
+    const passed = await get('/cdn-flint');
+    assert.ok(!isHit(passed), 'Flint-CDN-Cache-Control: no-store wins');
+    assert.equal(passed.headers['flint-cdn-cache-control'], undefined, 'not forwarded on a pass either');
+    assert.equal(passed.headers['cdn-cache-control'], undefined);
     await get('/cdn-custom', {}, CUSTOM_TARGET);
     const custom = await get('/cdn-custom', {}, CUSTOM_TARGET);
     assert.ok(isHit(custom), `a configured target list: ${cacheStatus(custom)}`);
