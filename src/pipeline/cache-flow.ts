@@ -1091,7 +1091,7 @@ export class CacheFlow {
     if ((error as { source?: string } | null)?.source === 'origin' && this.#services.link(ctx, writer, 'fail')) return;
     ctx.cacheResult = 'TCP_ERROR';
     ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';
-    this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: the origin failed and the cached copy must be revalidated\n');
+    this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: the origin failed and the cached copy may not be served stale\n');
   }
 
   #fail(ctx: RequestCtx, writer: ResponseWriter, error: unknown): void {

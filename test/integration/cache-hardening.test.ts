@@ -27,11 +27,11 @@ const VIOLATE = 'violate.test';
 const ANSWERS_5XX = 'fivexx.test';
 
 /** The origin's answer per path: status, headers; or 'reset' to drop the connection without an answer. */
-type Route = (req: IncomingMessage, n: number) => { status?: number; headers?: Record<string, string | string[]>; body?: string } | 'reset';
+type Route = (req: IncomingMessage, n: number) => { status?: number; headers?: Record<string, string | string[]>; body?: string; delayMs?: number } | 'reset';
 
 const ROUTES: Record<string, Route> = {};
 
-function handle(origin: TestOrigin, req: IncomingMessage, res: ServerResponse): void {
+async function handle(origin: TestOrigin, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
   const path = url.split('?')[0] as string;
   const n = origin.seen.filter((r) => r.url === url && r.headers.host === req.headers.host).length;
@@ -47,6 +47,7 @@ function handle(origin: TestOrigin, req: IncomingMessage, res: ServerResponse): 
     res.socket?.destroy();
     return;
   }
+  if (out.delayMs !== undefined) await sleep(out.delayMs);
   // No Date: apparent_age is 0 and a max-age=N object is fresh for exactly N seconds after Flint received it.
   res.sendDate = false;
   const body = out.body ?? `${path} #${n}`;
@@ -107,6 +108,18 @@ describe('cache hardening (issue 19)', () => {
       assert.equal(third.body.toString(), `${path} #2`);
       assert.equal(seen(origin, path), 2, path);
     }
+  });
+
+  test('clients collapsed onto a fill that only the leader\'s Cookie kept from storing fill the cache themselves, once', async () => {
+    ROUTES['/hfp-collapse'] = () => ({ headers: { 'cache-control': 'max-age=3600' }, delayMs: 300 });
+    const leader = get('/hfp-collapse', { cookie: 'sid=1' });
+    await sleep(100);
+    const followers = await Promise.all([get('/hfp-collapse'), get('/hfp-collapse'), get('/hfp-collapse')]);
+    assert.equal((await leader).body.toString(), '/hfp-collapse #1');
+    assert.deepEqual(followers.map((r) => r.body.toString()), ['/hfp-collapse #2', '/hfp-collapse #2', '/hfp-collapse #2']);
+    const hit = await get('/hfp-collapse');
+    assert.ok(isHit(hit), cacheStatus(hit));
+    assert.equal(seen(origin, '/hfp-collapse'), 2);
   });
 
   test('a no-store request revalidating a stale URL does not make it pass-through either', async () => {
