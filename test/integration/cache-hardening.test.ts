@@ -289,5 +289,13 @@ describe('cache hardening (issue 19)', () => {
       assert.ok(isHit(hit), cacheStatus(hit));
       assert.equal(ageOf(hit) + (cacheTtl(hit) ?? -1), 600, `Age ${String(hit.headers.age)} + ${cacheStatus(hit)}`);
     }
+     // uWS writes its own Date (the time of serving), so Age must carry the age: here from an origin Date 5 s old.
+    ROUTES['/age-dated'] = () => ({ headers: { 'cache-control': 'max-age=600', date: new Date(Math.floor(Date.now() / 1000) * 1000 - 5000).toUTCString() } });
+    await get('/age-dated');
+    const dated = await get('/age-dated');
+    assert.ok(isHit(dated), cacheStatus(dated));
+    assert.ok(ageOf(dated) >= 5 && ageOf(dated) <= 7, `Age ${String(dated.headers.age)}`);
+    assert.equal(ageOf(dated) + (cacheTtl(dated) ?? -1), 600, `Age ${String(dated.headers.age)} + ${cacheStatus(dated)}`);
+    assert.ok(Math.abs(Date.parse(String(dated.headers.date)) - Date.now()) < 3000, `Date is the time of serving: ${String(dated.headers.date)}`);
   });
 });
