@@ -35,6 +35,7 @@ import { ChurnTable } from '../churn-table.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { PassTransaction } from './pass.js';
 import { REQUEST_NO_CACHE_REASONS, STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, withFillerCookies } from '../policy/cacheable.js';
+import type { StorageDecision } from '../policy/cacheable.js';
 import { staleOnError } from '../policy/stale-on-error.js';
 import type { CacheResult } from '../stats/counters.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
@@ -676,20 +677,7 @@ export class CacheFlow {
         if (keepsStoredCopy(status)) return null;
         // An answer that hands the request on along <VhostLink> is never stored here (policy/vhost-link.ts).
         if (vhost.link !== null && linkApplies(vhost.link.condition, status)) return null;
-        const decision = decideStorage({
-          method: 'GET',
-          status,
-          requestHeaders: ctx.head.headers,
-          responseHeaders: headers,
-          now: responseTime,
-          policy: vhost.options.ttl,
-          ruleTtlSec: ctx.rules?.ttlFor(ctx.path, status) ?? null,
-          ignoreVaryStar: ctx.rules !== null && ctx.rules.varyHeaders !== null,
-          setCookie: vhost.options.setCookie,
-          cookieRequest: vhost.options.cookieRequest,
-          ruleCaches: ctx.rules?.cachesByRule(ctx.head, ctx.path) === true,
-          targetedFields: vhost.options.targetedCacheControl,
-        });
+        const decision = storageDecision(ctx, status, headers, responseTime);
         if (decision.action !== 'store') {
           declinedForRequest = REQUEST_NO_CACHE_REASONS.has(decision.reason);
           return null;
@@ -780,8 +768,9 @@ export class CacheFlow {
     }
     if (fill.state === 'uncacheable') {
       // Not storable: the owner's client takes the origin stream; followers fetch on their own (hit-for-pass).
-      // Declined for the owner's request alone: a follower tries the cache again (it may fill it itself).
-      if (!owner && !fill.leftPassMarker && stale === null) {
+      // Declined for the owner's request alone: a follower whose own request may store this response tries the
+      // cache again and fills it (the others pass at once, side by side, rather than queue behind each other).
+      if (!owner && !fill.leftPassMarker && stale === null && storageDecision(ctx, fill.originStatus, fill.originHeaders, Date.now()).action === 'store') {
         this.#miss(ctx, writer, fill.leaseRef, null);
         return;
       }
@@ -1123,6 +1112,25 @@ export class CacheFlow {
     writer.endWithBody(status, '', headers, body);
     this.#services.finish(ctx, 'complete', writer.bytesSent);
   }
+}
+
+/** The storage decision (policy/cacheable.ts) for an origin response to `ctx`'s request, with the vhost's options and rules. */
+function storageDecision(ctx: RequestCtx, status: number, headers: OriginHeaders, responseTime: number): StorageDecision {
+  const options = ctx.vhost.options;
+  return decideStorage({
+    method: 'GET',
+    status,
+    requestHeaders: ctx.head.headers,
+    responseHeaders: headers,
+    now: responseTime,
+    policy: options.ttl,
+    ruleTtlSec: ctx.rules?.ttlFor(ctx.path, status) ?? null,
+    ignoreVaryStar: ctx.rules !== null && ctx.rules.varyHeaders !== null,
+    setCookie: options.setCookie,
+    cookieRequest: options.cookieRequest,
+    ruleCaches: ctx.rules?.cachesByRule(ctx.head, ctx.path) === true,
+    targetedFields: options.targetedCacheControl,
+  });
 }
 
 /** Whether a fill's body is known to fit inline (Content-Length at most `inlineMaxBytes`). */

@@ -110,16 +110,29 @@ describe('cache hardening (issue 19)', () => {
     }
   });
 
-  test('clients collapsed onto a fill that only the leader\'s Cookie kept from storing fill the cache themselves, once', async () => {
-    ROUTES['/hfp-collapse'] = () => ({ headers: { 'cache-control': 'max-age=3600' }, delayMs: 300 });
+  test('clients collapsed onto a fill that only the leader\'s Cookie kept from storing: the others fill it once, cookie clients pass side by side', async () => {
+    ROUTES['/hfp-collapse'] = () => ({ headers: { 'cache-control': 'max-age=3600' }, delayMs: 500 });
     const leader = get('/hfp-collapse', { cookie: 'sid=1' });
     await sleep(100);
-    const followers = await Promise.all([get('/hfp-collapse'), get('/hfp-collapse'), get('/hfp-collapse')]);
+    const startedAt = Date.now();
+    const [plainA, plainB, cookieA, cookieB] = await Promise.all([
+      get('/hfp-collapse'),
+      get('/hfp-collapse'),
+      get('/hfp-collapse', { cookie: 'sid=2' }),
+      get('/hfp-collapse', { cookie: 'sid=3' }),
+    ]);
+    const elapsed = Date.now() - startedAt;
     assert.equal((await leader).body.toString(), '/hfp-collapse #1');
-    assert.deepEqual(followers.map((r) => r.body.toString()), ['/hfp-collapse #2', '/hfp-collapse #2', '/hfp-collapse #2']);
+    const bodies = [plainA, plainB, cookieA, cookieB].map((r) => r.body.toString());
+    assert.equal(bodies[0], bodies[1], `the cookie-less followers share one new fill: ${JSON.stringify(bodies)}`);
+    assert.equal(new Set(bodies).size, 3, `each cookie follower got its own answer: ${JSON.stringify(bodies)}`);
+    assert.equal(seen(origin, '/hfp-collapse'), 4);
+    // Side by side: ~0.4 s for the leader's answer plus one more origin round (0.5 s); queued one after the other it
+    // would take a round per cookie client.
+    assert.ok(elapsed < 1400, `followers took ${elapsed} ms`);
     const hit = await get('/hfp-collapse');
     assert.ok(isHit(hit), cacheStatus(hit));
-    assert.equal(seen(origin, '/hfp-collapse'), 2);
+    assert.equal(hit.body.toString(), bodies[0]);
   });
 
   test('a no-store request revalidating a stale URL does not make it pass-through either', async () => {
