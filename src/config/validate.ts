@@ -346,14 +346,19 @@ const VARY_LIST: ValueType<string[] | null> = {
   },
 };
 
-/** `OFF` = [] (none), else lower-case header field names (RFC 9110 §5.1 tokens), in order. */
-const HEADER_LIST: ValueType<string[]> = {
+/**
+ * RFC 9213 target list: `OFF` = [] (none), else lower-case header field names in order. Fields clients need
+ * (Cache-Control, Expires, ...) cannot be targeted fields: Flint leaves targeted fields out of every response.
+ */
+const TARGETED_FIELDS: ValueType<string[]> = {
   type: 'name-list',
   parse(text) {
     if (/^(off|none)$/i.test(text)) return ok([]);
     const names = text.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
     const bad = names.find((n) => !/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(n));
     if (names.length === 0 || bad !== undefined) return fail(`${quote(text)} is not OFF or a comma-separated list of header field names`);
+    const reserved = names.find((n) => ['cache-control', 'expires', 'pragma', 'age', 'date', 'vary', 'content-length', 'content-type'].includes(n));
+    if (reserved !== undefined) return fail(`${quote(reserved)} cannot be a targeted field: targeted fields are never forwarded to clients`);
     return ok(names);
   },
 };
@@ -907,7 +912,7 @@ class Validator {
         violateMustRevalidate: this.one(scope, 'Vhost/Options/ViolateMustRevalidate', BOOL, o?.violateMustRevalidate),
         setCookie: this.one(scope, 'Vhost/Options/SetCookie', SET_COOKIE, o?.setCookie),
         cookieRequest: this.one(scope, 'Vhost/Options/CookieRequest', COOKIE_REQUEST, o?.cookieRequest),
-        targetedCacheControl: this.one(scope, 'Vhost/Options/TargetedCacheControl', HEADER_LIST, o?.targetedCacheControl),
+        targetedCacheControl: this.one(scope, 'Vhost/Options/TargetedCacheControl', TARGETED_FIELDS, o?.targetedCacheControl),
         unsafeInvalidation: this.one(scope, 'Vhost/Options/UnsafeInvalidation', BOOL, o?.unsafeInvalidation),
         ...this.#readKeyOptions(scope, o),
         purge2Expire: this.one(scope, 'Vhost/Options/Purge2Expire', PURGE_2_EXPIRE, o?.purge2Expire),

@@ -405,6 +405,9 @@ test('cache semantics settings (issue 19): bad values name the element and the c
       'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/RuleCaseSensitive: "1" is not a valid boolean (ON or OFF)',
     ],
   );
+  assert.deepEqual(vhostProblems(`${ORIGIN}<Options><TargetedCacheControl>CDN-Cache-Control, Cache-Control</TargetedCacheControl></Options>`), [
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TargetedCacheControl: "cache-control" cannot be a targeted field: targeted fields are never forwarded to clients',
+  ]);
   const ok = loadConfigFromText('/srv/flint/conf', '<Server/>', `<Vhosts><Vhost Name="a.com">${ORIGIN}<Options><TargetedCacheControl>OFF</TargetedCacheControl><SetCookie>STRIP</SetCookie></Options></Vhost></Vhosts>`, { cpuCount: 2 });
   assert.deepEqual(ok.vhosts[0]?.options.targetedCacheControl, []);
   assert.equal(ok.vhosts[0]?.options.setCookie, 'strip');
