@@ -313,3 +313,80 @@ export function requestDirectivesFromHeaders(headers: readonly string[]): Reques
   if (cacheControl.length === 0 && pragma.length === 0) return EMPTY_REQUEST_DIRECTIVES;
   return parseRequestCacheControl(cacheControl.length === 0 ? undefined : cacheControl, pragma.length === 0 ? undefined : pragma);
 }
+
+/** RFC 8941 §3.1.2 key. */
+const SF_KEY = /^[a-z*][a-z0-9_\-.*]*/;
+/** RFC 8941 bare items: integer, decimal, token, byte sequence, boolean (strings are scanned apart). */
+const SF_BARE = /^(?:-?\d{1,12}\.\d{1,3}|-?\d{1,15}|[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*|:[A-Za-z0-9+/=]*:|\?[01])/;
+
+/**
+ * A targeted cache-control field (RFC 9213 §2: `CDN-Cache-Control`, `Flint-CDN-Cache-Control`) read as Cache-Control
+ * text, or null when it is absent, empty or not a valid RFC 8941 Dictionary (RFC 9213 §2.1: such a field is
+ * ignored, and the next one on the target list, or Cache-Control, decides). Members set to `?0` are left out;
+ * parameters are ignored.
+ */
+export function targetedCacheControl(value: HeaderInput): string | null {
+  const text = joinHeader(value);
+  const out: string[] = [];
+  let i = 0;
+  const n = text.length;
+  const skipSpaces = (): void => {
+    while (i < n && isOws(text[i])) i++;
+  };
+  /** A bare item (or string) at i, as written; null when invalid. */
+  const bareItem = (): string | null => {
+    if (text[i] === '"') {
+      let j = i + 1;
+      while (j < n && text[j] !== '"') {
+        const code = text.charCodeAt(j);
+        if (code < 0x20 || code > 0x7e) return null;
+        if (text[j] === '\\') {
+          if (text[j + 1] !== '"' && text[j + 1] !== '\\') return null;
+          j++;
+        }
+        j++;
+      }
+      if (j >= n) return null;
+      const item = text.slice(i, j + 1);
+      i = j + 1;
+      return item;
+    }
+    const m = SF_BARE.exec(text.slice(i));
+    if (m === null) return null;
+    i += m[0].length;
+    return m[0];
+  };
+  skipSpaces();
+  while (i < n) {
+    const key = SF_KEY.exec(text.slice(i));
+    if (key === null) return null;
+    i += key[0].length;
+    let item: string | null = '?1';
+    if (text[i] === '=') {
+      i++;
+      item = bareItem();
+      if (item === null) return null;
+    }
+    // Parameters: `;key[=item]`, ignored.
+    while (text[i] === ';') {
+      i++;
+      while (text[i] === ' ') i++;
+      const param = SF_KEY.exec(text.slice(i));
+      if (param === null) return null;
+      i += param[0].length;
+      if (text[i] === '=') {
+        i++;
+        if (bareItem() === null) return null;
+      }
+    }
+    if (item === '?1') out.push(key[0]);
+    else if (item !== '?0') out.push(`${key[0]}=${item}`);
+    skipSpaces();
+    if (i >= n) break;
+    if (text[i] !== ',') return null;
+    i++;
+    skipSpaces();
+    if (i >= n) return null;
+  }
+  return out.length === 0 ? null : out.join(', ');
+}

@@ -169,3 +169,17 @@ export function heuristicLifetime(
   const lifetime = Math.floor((sinceModifiedSec * policy.heuristicPercent) / 100);
   return Math.min(lifetime, Math.max(0, policy.heuristicMaxSec), DELTA_SECONDS_MAX);
 }
+
+/** The Age header value for a current age (RFC 9111 §5.1: whole seconds, never negative). */
+export function ageHeaderSeconds(ageSec: number): number {
+  return ageSec > 0 ? Math.floor(ageSec) : 0;
+}
+
+/**
+ * The remaining freshness in whole seconds for Cache-Status `ttl=`, computed from the Age actually sent, so that
+ * Age + ttl equals the freshness lifetime (max-age=600 answered at age 0.4 s: Age 0, ttl 600; rounding both apart
+ * gave 0 + 599). A lifetime with a fractional TTL extension is rounded first.
+ */
+export function remainingTtl(lifetimeSec: number, ageSec: number): number {
+  return Math.round(lifetimeSec) - ageHeaderSeconds(ageSec);
+}

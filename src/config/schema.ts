@@ -5,7 +5,7 @@
  * `renderConfigReference()` turns it into docs/configuration.md, so code, checks and docs cannot drift apart.
  * Pure data; loaded by the primary (validation, via validate.ts) and by the docs script, never needed by workers.
  */
-import { ACCESS_FORMS, BALANCE_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES } from './types.js';
+import { ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
 import type { TtlPolicy } from './types.js';
 
 /**
@@ -789,6 +789,49 @@ export const SETTINGS: readonly Setting[] = [
     field: 'vhosts[].options.ageHeader',
     doc: "Send `Age` on responses served from the cache, as RFC 9111 §5.1 requires; OFF only for clients that mishandle it.",
   },
+  // ---- Cache semantics hardening (issue 19): cookies, RFC 9213 targeted fields, invalidation, must-revalidate.
+  {
+    path: 'Vhost/Options/SetCookie',
+    type: 'enum',
+    default: 'pass',
+    values: SET_COOKIE_MODES,
+    inherit: true,
+    field: 'vhosts[].options.setCookie',
+    doc: "pass: a response with Set-Cookie goes to its client intact and is not stored (nginx, Varnish); strip: it is stored without Set-Cookie (STON), and only the client that caused the fill gets the cookie.",
+  },
+  {
+    path: 'Vhost/Options/CookieRequest',
+    type: 'enum',
+    default: 'explicit',
+    values: COOKIE_REQUEST_MODES,
+    inherit: true,
+    field: 'vhosts[].options.cookieRequest',
+    doc: "explicit: a response to a request with Cookie is stored only when the origin marks it `public` or `s-maxage`, or a TTL rule or a `cache` bypass rule matches (other requests still store it; no hit-for-pass); any: cookies do not matter.",
+  },
+  {
+    path: 'Vhost/Options/TargetedCacheControl',
+    type: 'name-list',
+    default: 'Flint-CDN-Cache-Control, CDN-Cache-Control',
+    inherit: true,
+    field: 'vhosts[].options.targetedCacheControl',
+    doc: "RFC 9213 target list, most specific first: the first of these response fields with a valid value replaces Cache-Control and Expires for Flint's storage decisions; all of them are left out of stored copies. OFF = none.",
+  },
+  {
+    path: 'Vhost/Options/UnsafeInvalidation',
+    type: 'bool',
+    default: 'ON',
+    inherit: true,
+    field: 'vhosts[].options.unsafeInvalidation',
+    doc: "ON: a 2xx/3xx answer to POST, PUT, DELETE or PATCH evicts its URL and the same-host Location/Content-Location (RFC 9111 §4.4); OFF: it evicts nothing (clients cannot empty the cache by posting).",
+  },
+  {
+    path: 'Vhost/Options/ViolateMustRevalidate',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].options.violateMustRevalidate',
+    doc: "Violates RFC 9111 §4.2.4: ON lets TTLExtensionBy5xx/ByFail serve a stale response that has must-revalidate, proxy-revalidate or s-maxage when the origin fails; OFF: such a request gets 504 (or the origin's 5xx).",
+  },
   // ---- Bypass defaults and cache key options (STON bypass.html, caching_policy.html); rules follow below.
   {
     path: 'Vhost/Options/BypassPostRequest',
@@ -821,6 +864,14 @@ export const SETTINGS: readonly Setting[] = [
     inherit: true,
     field: 'vhosts[].options.caseSensitive',
     doc: 'OFF: URL paths are lower-cased for the cache key and matched case-insensitively by rules, so /A.jpg and /a.jpg are one object (the origin still gets the path as sent).',
+  },
+  {
+    path: 'Vhost/Options/RuleCaseSensitive',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].options.ruleCaseSensitive',
+    doc: 'OFF: URL patterns of TTL, bypass and query-string rules match whatever the case, so /ADMIN/x cannot escape a /admin/* bypass rule on a case-insensitive origin; ON (with CaseSensitive ON): they match case-sensitively.',
   },
   {
     path: 'Vhost/Options/ApplyQueryString',

@@ -26,6 +26,14 @@ export type PurgeToExpire = (typeof PURGE_TO_EXPIRE)[number];
 export const ROOT_PURGE_EXPIRE = ['ON', 'PURGE', 'EXPIRE', 'OFF'] as const;
 export type RootPurgeExpire = (typeof ROOT_PURGE_EXPIRE)[number];
 
+/** `<SetCookie>`: `pass` = a response with Set-Cookie goes to its client intact and is not stored (nginx, Varnish); `strip` = stored without it (STON). */
+export const SET_COOKIE_MODES = ['pass', 'strip'] as const;
+export type SetCookieMode = (typeof SET_COOKIE_MODES)[number];
+
+/** `<CookieRequest>`: `explicit` = a response to a request with Cookie is stored only when public/s-maxage or a TTL rule says so; `any` = like any other. */
+export const COOKIE_REQUEST_MODES = ['explicit', 'any'] as const;
+export type CookieRequestMode = (typeof COOKIE_REQUEST_MODES)[number];
+
 /** One `ip:port` a vhost listens on. `host` is '0.0.0.0' for `*`, '::' for `[::]`, else the literal address. */
 export interface ListenAddress {
   readonly host: string;
@@ -158,6 +166,16 @@ export interface VhostOptions {
   readonly refreshExpired: boolean;
   /** `<AgeHeader>`: send `Age` on cached responses (RFC 9111 §5.1 requires it; OFF only for broken clients). Default ON. */
   readonly ageHeader: boolean;
+  /** `<ViolateMustRevalidate>`: TTL extension / stale-if-error also serve stale must-revalidate, proxy-revalidate and s-maxage responses (violates RFC 9111 §4.2.4). Default OFF. */
+  readonly violateMustRevalidate: boolean;
+  /** `<SetCookie>`: responses with Set-Cookie are passed unstored (`pass`) or stored without the cookie (`strip`). Default pass. */
+  readonly setCookie: SetCookieMode;
+  /** `<CookieRequest>`: when a response to a request with Cookie may be stored. Default explicit. */
+  readonly cookieRequest: CookieRequestMode;
+  /** `<TargetedCacheControl>`: RFC 9213 target list, lower-case field names, most specific first; [] = none. Default flint-cdn-cache-control, cdn-cache-control. */
+  readonly targetedCacheControl: readonly string[];
+  /** `<UnsafeInvalidation>`: a successful POST/PUT/DELETE/PATCH evicts its URL and same-host Location/Content-Location (RFC 9111 §4.4). Default ON. */
+  readonly unsafeInvalidation: boolean;
   /** `<BypassPostRequest>`: POST is passed to the origin without caching. Must stay ON (no POST caching). Default ON. */
   readonly bypassPostRequest: boolean;
   /** `<BypassGetRequest>`: ON passes every GET/HEAD through unless a bypass rule says `cache`. Default OFF. */
@@ -166,6 +184,8 @@ export interface VhostOptions {
   readonly bypassNoCacheRequest: boolean;
   /** `<CaseSensitive>`: OFF lower-cases the URL path for the cache key and rule matching. Default ON. */
   readonly caseSensitive: boolean;
+  /** `<RuleCaseSensitive>`: with CaseSensitive ON, rule URL patterns match case-sensitively too; OFF = case-insensitively. Default OFF. */
+  readonly ruleCaseSensitive: boolean;
   /** `<ApplyQueryString>`: the query string is part of the cache key (ON) or ignored (OFF). Default ON. */
   readonly applyQueryString: boolean;
   /** `<ApplyQueryString Collective>` (STON): a purge/expire of a URL without a query also reaches its query-string variants. Default false. */

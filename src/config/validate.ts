@@ -15,7 +15,7 @@ import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList,
 import type { RuleElement } from './rules.js';
 import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
-import { ACCESS_FORMS, BALANCE_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES } from './types.js';
+import { ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
 import type { LogRotation } from './types.js';
 import { compileAccessFormat } from '../logs/access-format.js';
 import { DEFAULT_UNIT, parseLogUnit, resolveLogUnit } from '../logs/log-settings.js';
@@ -349,6 +349,25 @@ const VARY_LIST: ValueType<string[] | null> = {
   },
 };
 
+/**
+ * RFC 9213 target list: `OFF` = [] (none), else lower-case header field names in order. Fields clients need
+ * (Cache-Control, Expires, ...) cannot be targeted fields: Flint leaves targeted fields out of every response.
+ */
+const TARGETED_FIELDS: ValueType<string[]> = {
+  type: 'name-list',
+  parse(text) {
+    if (/^(off|none)$/i.test(text)) return ok([]);
+    const names = text.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+    const bad = names.find((n) => !/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(n));
+    if (names.length === 0 || bad !== undefined) return fail(`${quote(text)} is not OFF or a comma-separated list of header field names`);
+    const reserved = names.find((n) => ['cache-control', 'expires', 'pragma', 'age', 'date', 'vary', 'content-length', 'content-type'].includes(n));
+    if (reserved !== undefined) return fail(`${quote(reserved)} cannot be a targeted field: targeted fields are never forwarded to clients`);
+    return ok(names);
+  },
+};
+
+const SET_COOKIE = enumType(SET_COOKIE_MODES);
+const COOKIE_REQUEST = enumType(COOKIE_REQUEST_MODES);
 const BALANCE_MODE = enumType(BALANCE_MODES);
 const LOG_LEVEL = enumType(LOG_LEVELS);
 const TTL_PRIORITY = enumType(TTL_PRIORITIES);
@@ -914,6 +933,11 @@ class Validator {
         ttlExtensionByFail: this.one(scope, 'Vhost/Options/TTLExtensionByFail', BOOL, o?.ttlExtensionByFail),
         refreshExpired: this.one(scope, 'Vhost/Options/RefreshExpired', BOOL, o?.refreshExpired),
         ageHeader: this.one(scope, 'Vhost/Options/AgeHeader', BOOL, o?.ageHeader),
+        violateMustRevalidate: this.one(scope, 'Vhost/Options/ViolateMustRevalidate', BOOL, o?.violateMustRevalidate),
+        setCookie: this.one(scope, 'Vhost/Options/SetCookie', SET_COOKIE, o?.setCookie),
+        cookieRequest: this.one(scope, 'Vhost/Options/CookieRequest', COOKIE_REQUEST, o?.cookieRequest),
+        targetedCacheControl: this.one(scope, 'Vhost/Options/TargetedCacheControl', TARGETED_FIELDS, o?.targetedCacheControl),
+        unsafeInvalidation: this.one(scope, 'Vhost/Options/UnsafeInvalidation', BOOL, o?.unsafeInvalidation),
         ...this.#readKeyOptions(scope, o),
         purge2Expire: this.one(scope, 'Vhost/Options/Purge2Expire', PURGE_2_EXPIRE, o?.purge2Expire),
         rootPurgeExpire: this.one(scope, 'Vhost/Options/RootPurgeExpire', ROOT_PURGE, o?.rootPurgeExpire),
@@ -966,7 +990,7 @@ class Validator {
   }
 
   /** Bypass defaults and cache key options (Flint stores no POST, so BypassPostRequest must stay ON). */
-  #readKeyOptions(scope: Scope, o: VhostOptions | undefined): Pick<VhostOptions, 'bypassPostRequest' | 'bypassGetRequest' | 'bypassNoCacheRequest' | 'caseSensitive' | 'applyQueryString' | 'queryCollective' | 'queryStringKeep' | 'queryStringDrop' | 'varyHeaders'> {
+  #readKeyOptions(scope: Scope, o: VhostOptions | undefined): Pick<VhostOptions, 'bypassPostRequest' | 'bypassGetRequest' | 'bypassNoCacheRequest' | 'caseSensitive' | 'ruleCaseSensitive' | 'applyQueryString' | 'queryCollective' | 'queryStringKeep' | 'queryStringDrop' | 'varyHeaders'> {
     const bypassPostRequest = this.one(scope, 'Vhost/Options/BypassPostRequest', BOOL, o?.bypassPostRequest);
     if (!bypassPostRequest) {
       this.#report(scope.file, `${scope.where}/Options/BypassPostRequest`, 'OFF is not supported: Flint does not cache POST (STON <PostRequest>), so POST always passes to the origin');
@@ -983,6 +1007,7 @@ class Validator {
       bypassGetRequest: this.one(scope, 'Vhost/Options/BypassGetRequest', BOOL, o?.bypassGetRequest),
       bypassNoCacheRequest: this.one(scope, 'Vhost/Options/BypassNoCacheRequest', BOOL, o?.bypassNoCacheRequest),
       caseSensitive: this.one(scope, 'Vhost/Options/CaseSensitive', BOOL, o?.caseSensitive),
+      ruleCaseSensitive: this.one(scope, 'Vhost/Options/RuleCaseSensitive', BOOL, o?.ruleCaseSensitive),
       applyQueryString: this.one(scope, 'Vhost/Options/ApplyQueryString', BOOL, o?.applyQueryString),
       queryCollective: this.one(scope, 'Vhost/Options/ApplyQueryString@Collective', BOOL, o?.queryCollective),
       queryStringKeep,

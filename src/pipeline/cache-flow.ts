@@ -23,7 +23,7 @@ import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/sto
 import { randomUUID } from 'node:crypto';
 import type { RequestDirectives } from '../cache/cache-control.js';
 import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
-import { currentAge, parseAgeHeader, parseDateHeader, parseHttpDate } from '../cache/freshness.js';
+import { ageHeaderSeconds, currentAge, parseAgeHeader, parseDateHeader, parseHttpDate, remainingTtl } from '../cache/freshness.js';
 import { keyHash, primaryKey, varyNames } from '../cache/key.js';
 import { evaluateConditional, ifRangeMatches } from '../http/conditional.js';
 import { buildMultipartParts, contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
@@ -34,7 +34,9 @@ import type { Logger } from '../log.js';
 import { ChurnTable } from '../churn-table.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { PassTransaction } from './pass.js';
-import { STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, isStaleIfErrorAllowed } from '../policy/cacheable.js';
+import { REQUEST_NO_CACHE_REASONS, STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, withFillerCookies } from '../policy/cacheable.js';
+import type { StorageDecision } from '../policy/cacheable.js';
+import { staleOnError } from '../policy/stale-on-error.js';
 import type { CacheResult } from '../stats/counters.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
 import { linkApplies } from '../policy/vhost-link.js';
@@ -425,7 +427,7 @@ export class CacheFlow {
     if (meta.revalidate !== 'normal' || ageSec >= meta.ttlSec + meta.extendedSec) return false;
     this.#services.touch(entry.hex);
     ctx.cacheResult = 'TCP_HIT';
-    const ttl = Math.round(meta.ttlSec + meta.extendedSec - ageSec);
+    const ttl = remainingTtl(meta.ttlSec + meta.extendedSec, ageSec);
     const kind = hotRequestKind(ctx.head);
     if (kind === 'other' || meta.size === 0) {
       this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
@@ -434,7 +436,7 @@ export class CacheFlow {
     // The common cases, with heads encoded once per second (pipeline/hot-head.ts): a plain GET gets head and body
     // in one write, a revalidation that matches gets its 304 the same way.
     const vhost = ctx.vhost;
-    const age = Math.max(0, Math.floor(ageSec));
+    const age = ageHeaderSeconds(ageSec);
     const headers = (): string[] => responseHeaders(meta.headers, vhost, ageSec, `hit; ttl=${ttl}`);
     if (kind === 'conditional' && meta.status === 200 && evaluateConditional('GET', ctx.head.headers, meta) === 'not-modified') {
       ctx.cacheResult = 'TCP_IMS_HIT';
@@ -488,7 +490,7 @@ export class CacheFlow {
     const decision = decideServe({ stored, request: directives });
     if (decision === 'fresh') {
       this.#services.touch(ref.hex);
-      const cacheStatus = `hit; ttl=${Math.round(stored.ttlSec - ageSec)}`;
+      const cacheStatus = `hit; ttl=${remainingTtl(stored.ttlSec, ageSec)}`;
       if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
       return;
     }
@@ -622,7 +624,7 @@ export class CacheFlow {
     const vhostName = ctx.vhost.name;
     const fill: Fill = new Fill(this.#services.store, ref, this.#fillPolicy(ctx, ref, stale, admission), (done) => {
       if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
-      if (done.state === 'uncacheable' && stale === null) this.#markPass(ref.hex, Date.now() + HIT_FOR_PASS_MS);
+      if (done.leftPassMarker && stale === null) this.#markPass(ref.hex, Date.now() + HIT_FOR_PASS_MS);
       if (done.notAdmitted) this.#services.notAdmitted(vhostName);
     });
     fill.onStorageError = (error) => this.#logDegraded(error);
@@ -665,24 +667,21 @@ export class CacheFlow {
     const { store } = this.#services;
     const vhost = ctx.vhost;
     const keepsStoredCopy = (status: number): boolean => stale !== null && (status === 304 || (status >= 500 && vhost.options.ttlExtensionBy5xx));
+    // Set by onHead: the response is storable, only this request may not store it (no hit-for-pass for others).
+    let declinedForRequest = false;
     return {
       keepsStoredCopy,
+      declinedForRequest: () => declinedForRequest,
       admission,
       onHead: (status, headers, requestTime, responseTime): FillHead | null => {
         if (keepsStoredCopy(status)) return null;
         // An answer that hands the request on along <VhostLink> is never stored here (policy/vhost-link.ts).
         if (vhost.link !== null && linkApplies(vhost.link.condition, status)) return null;
-        const decision = decideStorage({
-          method: 'GET',
-          status,
-          requestHeaders: ctx.head.headers,
-          responseHeaders: headers,
-          now: responseTime,
-          policy: vhost.options.ttl,
-          ruleTtlSec: ctx.rules?.ttlFor(ctx.path, status) ?? null,
-          ignoreVaryStar: ctx.rules !== null && ctx.rules.varyHeaders !== null,
-        });
-        if (decision.action !== 'store') return null;
+        const decision = storageDecision(ctx, status, headers, responseTime);
+        if (decision.action !== 'store') {
+          declinedForRequest = REQUEST_NO_CACHE_REASONS.has(decision.reason);
+          return null;
+        }
         const vary = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
         if (vary[0] === '*') return null;
         const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
@@ -756,7 +755,8 @@ export class CacheFlow {
       }
     }
     if (fill.state === 'failed') {
-      this.#fail(ctx, writer, fill.error);
+      if (stale !== null && stale.purged !== true) this.#failWithoutStale(ctx, writer, fill.error);
+      else this.#fail(ctx, writer, fill.error);
       return;
     }
     if (fill.state === 'uncacheable' && ctx.vhost.link !== null && linkApplies(ctx.vhost.link.condition, fill.originStatus)) {
@@ -768,6 +768,12 @@ export class CacheFlow {
     }
     if (fill.state === 'uncacheable') {
       // Not storable: the owner's client takes the origin stream; followers fetch on their own (hit-for-pass).
+      // Declined for the owner's request alone: a follower whose own request may store this response tries the
+      // cache again and fills it (the others pass at once, side by side, rather than queue behind each other).
+      if (!owner && !fill.leftPassMarker && stale === null && storageDecision(ctx, fill.originStatus, fill.originHeaders, Date.now()).action === 'store') {
+        this.#miss(ctx, writer, fill.leaseRef, null);
+        return;
+      }
       ctx.cacheResult = 'PASS';
       if (owner) {
         const pass = this.#services.passAdopting(ctx, writer);
@@ -800,7 +806,9 @@ export class CacheFlow {
     const source = inline !== null ? new InlineSource(inline) : new LocalFillSource(fill, store);
     // A fill the admission filter may keep out of the cache does not say `stored` (it is, if another request joins).
     const cacheStatus = owner && fill.onProbation ? 'fwd=miss; detail=admission' : cacheStatusOf(ctx.cacheResult);
-    this.#deliverObject(ctx, writer, head.meta.status, head.meta.headers, head.size, head.meta, source, ageSec, cacheStatus);
+    // <SetCookie>strip: the cookie is not stored, but the client whose request caused the fill still gets it.
+    const headers = owner ? withFillerCookies(head.meta.headers, fill.originHeaders) : head.meta.headers;
+    this.#deliverObject(ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
   }
 
   /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */
@@ -809,7 +817,7 @@ export class CacheFlow {
     const options = ctx.vhost.options;
     const now = Date.now();
     if (fill.state === 'uncacheable' && fill.originStatus === 304) {
-      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null);
+      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null, options.targetedCacheControl);
       store.refreshMeta(fill.leaseRef.hash, meta);
       this.#services.hot.invalidate(fill.leaseRef.hex);
       fill.abandon();
@@ -818,8 +826,10 @@ export class CacheFlow {
     const ageSec = currentAge(stale, now);
     const failed = fill.state === 'failed';
     const is5xx = fill.state === 'uncacheable' && fill.originStatus >= 500;
-    const extend = (failed && options.ttlExtensionByFail) || (is5xx && options.ttlExtensionBy5xx);
-    if (!extend && !((failed || is5xx) && isStaleIfErrorAllowed(this.#servable(stale, ageSec), ageSec))) return null;
+    if (!failed && !is5xx) return null;
+    const verdict = staleOnError(this.#servable(stale, ageSec), ageSec, failed ? 'fail' : '5xx', options);
+    if (verdict === 'refuse') return null;
+    const extend = verdict === 'extend';
     if (is5xx) fill.abandon();
     let meta = stale;
     if (extend) {
@@ -1062,6 +1072,17 @@ export class CacheFlow {
     fill.start((sink) => this.#services.fetch(ctx, validators, sink));
   }
 
+  /**
+   * The origin failed while a stored copy that may not be served stale (policy/stale-on-error.ts) was revalidated:
+   * RFC 9111 §4.2.4 asks for a 504 rather than the stale copy. The access log keeps the origin's error code.
+   */
+  #failWithoutStale(ctx: RequestCtx, writer: ResponseWriter, error: unknown): void {
+    if ((error as { source?: string } | null)?.source === 'origin' && this.#services.link(ctx, writer, 'fail')) return;
+    ctx.cacheResult = 'TCP_ERROR';
+    ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';
+    this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: the origin failed and the cached copy may not be served stale\n');
+  }
+
   #fail(ctx: RequestCtx, writer: ResponseWriter, error: unknown): void {
     // <VhostLink Condition="fail">: the origin could not be reached or stopped before its answer's head.
     if ((error as { source?: string } | null)?.source === 'origin' && this.#services.link(ctx, writer, 'fail')) return;
@@ -1091,6 +1112,25 @@ export class CacheFlow {
     writer.endWithBody(status, '', headers, body);
     this.#services.finish(ctx, 'complete', writer.bytesSent);
   }
+}
+
+/** The storage decision (policy/cacheable.ts) for an origin response to `ctx`'s request, with the vhost's options and rules. */
+function storageDecision(ctx: RequestCtx, status: number, headers: OriginHeaders, responseTime: number): StorageDecision {
+  const options = ctx.vhost.options;
+  return decideStorage({
+    method: 'GET',
+    status,
+    requestHeaders: ctx.head.headers,
+    responseHeaders: headers,
+    now: responseTime,
+    policy: options.ttl,
+    ruleTtlSec: ctx.rules?.ttlFor(ctx.path, status) ?? null,
+    ignoreVaryStar: ctx.rules !== null && ctx.rules.varyHeaders !== null,
+    setCookie: options.setCookie,
+    cookieRequest: options.cookieRequest,
+    ruleCaches: ctx.rules?.cachesByRule(ctx.head, ctx.path) === true,
+    targetedFields: options.targetedCacheControl,
+  });
 }
 
 /** Whether a fill's body is known to fit inline (Content-Length at most `inlineMaxBytes`). */
@@ -1176,7 +1216,7 @@ function hotRequestKind(head: RequestHead): 'plain' | 'conditional' | 'other' {
 /** Headers sent with a cached response: the stored ones, then Age, Cache-Status and Via. */
 function responseHeaders(stored: readonly string[], vhost: Vhost, ageSec: number, cacheStatus: string): string[] {
   const headers = stored.slice();
-  if (vhost.options.ageHeader) headers.push('age', String(Math.max(0, Math.floor(ageSec))));
+  if (vhost.options.ageHeader) headers.push('age', String(ageHeaderSeconds(ageSec)));
   headers.push('cache-status', `flint; ${cacheStatus}`);
   if (vhost.options.viaHeader) headers.push('via', VIA);
   return headers;
@@ -1231,6 +1271,7 @@ function refreshedBy304(
   now: number,
   policy: Vhost['options']['ttl'],
   ruleTtlSec: number | null,
+  targetedFields: readonly string[],
 ): ObjectMeta {
   const updated = new Map<string, string[]>();
   for (const name in headers) {
@@ -1251,7 +1292,7 @@ function refreshedBy304(
     combined[name] = existing === undefined ? (merged[i + 1] as string) : [...(typeof existing === 'string' ? [existing] : existing), merged[i + 1] as string];
   }
   combined.date = headers.date;
-  const decision = decideStorage({ method: 'GET', status: stale.status, requestHeaders: [], responseHeaders: combined, now, policy, ruleTtlSec });
+  const decision = decideStorage({ method: 'GET', status: stale.status, requestHeaders: [], responseHeaders: combined, now, policy, ruleTtlSec, setCookie: 'strip', targetedFields });
   // A TTL rule's TTL is fixed: a 304 restores it rather than growing it (adaptive Ratio is for the class TTLs).
   const ttlSec =
     decision.action !== 'store'

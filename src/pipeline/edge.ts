@@ -299,7 +299,7 @@ export class Edge {
     bump(c, C.totalMsSum, now - ctx.startedAt);
     this.counters.observe(ctx.vhost.name, ctx.firstByteAt === 0 ? -1 : ctx.firstByteAt - ctx.startedAt, now - ctx.startedAt);
     bump(c, cacheResultIndex(ctx.cacheResult));
-    if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400) this.#invalidateTargets(ctx);
+    if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400 && ctx.vhost.options.unsafeInvalidation) this.#invalidateTargets(ctx);
     const access = this.#accessLogs.get(ctx.vhost.log);
     if (access !== null) writeAccessRecord(access, ctx, status, bytesSent, now);
     this.counters.activeRequests--;
@@ -308,7 +308,7 @@ export class Edge {
   /**
    * RFC 9111 §4.4: a successful unsafe request invalidates its target URI and the same-host URIs in the response's
    * Location and Content-Location (every variant), in the index and in this worker's hot tier (other workers'
-   * hot tiers follow within HOT_RECHECK_MS).
+   * hot tiers follow within HOT_RECHECK_MS). `<UnsafeInvalidation>OFF` turns it off.
    */
   #invalidateTargets(ctx: RequestCtx): void {
     const keyOf = (path: string, query: string): string => {

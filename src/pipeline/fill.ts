@@ -34,6 +34,12 @@ export interface FillPolicy {
    * this fill revalidates: the stored copy stays in use, so no hit-for-pass marker is left behind.
    */
   keepsStoredCopy(status: number): boolean;
+  /**
+   * True when onHead declined for the request alone (its no-store, Authorization or Cookie: policy/cacheable.ts
+   * REQUEST_NO_CACHE_REASONS): no hit-for-pass marker is left and the lease is released at once, so other requests
+   * fill the object themselves.
+   */
+  declinedForRequest(): boolean;
   /** The admission filter the commit applies (vhost <Admission>); null when the object is stored whatever its count. */
   readonly admission: Admission | null;
 }
@@ -197,7 +203,9 @@ export class Fill implements OriginSink {
       // Hold the origin until the owner's client takes it over (or gives up).
       this.#transfer?.pause();
       this.#keepsStoredCopy = this.#policy.keepsStoredCopy(status);
-      if (!this.#keepsStoredCopy) this.#indexWrite(() => this.#store.index.updateFill(this.leaseRef.hash, this.#record('uncacheable')));
+      this.#requestScoped = !this.#keepsStoredCopy && this.#policy.declinedForRequest();
+      if (this.#requestScoped) this.#indexWrite(() => this.#store.index.releaseLease(this.leaseRef.hash, this.id, Date.now()));
+      else if (!this.#keepsStoredCopy) this.#indexWrite(() => this.#store.index.updateFill(this.leaseRef.hash, this.#record('uncacheable')));
       this.#onDone(this);
       this.#wake();
       return;
@@ -385,6 +393,13 @@ export class Fill implements OriginSink {
   #inlineBody: Uint8Array | null = null;
   /** The origin's answer left the revalidated stored copy in use (see FillPolicy.keepsStoredCopy). */
   #keepsStoredCopy = false;
+  /** The answer was declined for the owner's request alone (see FillPolicy.declinedForRequest). */
+  #requestScoped = false;
+
+  /** True when this fill ended as a hit-for-pass marker (not storable whoever asks), which followers and new requests honour. */
+  get leftPassMarker(): boolean {
+    return this.state === 'uncacheable' && !this.#keepsStoredCopy && !this.#requestScoped;
+  }
 
   onError(error: FlintError): void {
     if (this.#passSink !== null) {
@@ -412,7 +427,7 @@ export class Fill implements OriginSink {
   /** Ends a lease that did not commit (a commit releases it itself): the blocks written go back to the free list. */
   #finishLease(): void {
     const hash = this.leaseRef.hash;
-    if (this.state === 'uncacheable' && !this.#keepsStoredCopy) {
+    if (this.leftPassMarker) {
       // Leave the 'uncacheable' marker until it expires: followers and new requests pass without stampeding.
       return;
     }

@@ -85,6 +85,8 @@ export function clientResponseHead(origin: OriginHeaders, options: VhostOptions)
   for (const name in origin) {
     if (HOP_BY_HOP.has(name) || RESPONSE_REPLACED.has(name) || listed?.has(name) === true) continue;
     if (name === 'server' && !options.serverHeader) continue;
+    // RFC 9213 targeted fields (<TargetedCacheControl>) steer this cache only; stored copies leave them out too.
+    if (options.targetedCacheControl.includes(name)) continue;
     const value = origin[name];
     if (value === undefined) continue;
     if (typeof value === 'string') headers.push(name, value);

@@ -3,7 +3,12 @@
  * The shared-cache storage decision (RFC 9111 §3) with STON's TTL policy (`<Options><TTL>`) on top, and the reuse
  * decision for a stored response (RFC 9111 §4, §5.2.1; RFC 5861). Pure: time is a parameter; runs in workers.
  * Invariants: a 'store' decision always has ttlSec >= 0 and a response that can never be reused without a full
- * refetch (no freshness, no validator, no stale window) is never stored; Set-Cookie is never stored.
+ * refetch (no freshness, no validator, no stale window) is never stored; Set-Cookie is never stored (a response
+ * with one is not stored at all by default, `<SetCookie>pass`, as nginx and Varnish do); a reason in
+ * REQUEST_NO_CACHE_REASONS is only ever given for a response that would otherwise be stored, so the caller can tell
+ * "this request may not fill the cache" (no hit-for-pass for others) from "this response is not storable".
+ * Targeted fields (RFC 9213: `Flint-CDN-Cache-Control`, `CDN-Cache-Control`, the vhost's <TargetedCacheControl>)
+ * replace Cache-Control and Expires for these decisions when one of them has a valid value.
  *
  * STON TTL policy, per status class (2xx -> Res2xx, 3xx -> Res3xx, 4xx -> Res4xx, 5xx -> Res5xx; <= 0 = unset):
  *   priority 'config': a set class TTL wins over origin freshness; otherwise as 'origin'.
@@ -13,8 +18,8 @@
  *   `no-cache` (unqualified): NoCache TTL when > 0, else every reuse is revalidated ('always'); this beats the class
  *     TTL because it is the operator's more specific knob.
  */
-import type { TtlPolicy } from '../config/types.js';
-import { parseResponseCacheControl, requestDirectivesFromHeaders } from '../cache/cache-control.js';
+import type { CookieRequestMode, SetCookieMode, TtlPolicy } from '../config/types.js';
+import { parseResponseCacheControl, requestDirectivesFromHeaders, targetedCacheControl } from '../cache/cache-control.js';
 import type { RequestDirectives, ResponseDirectives } from '../cache/cache-control.js';
 import { HEURISTIC_STATUSES, explicitLifetime, heuristicLifetime, parseHttpDate } from '../cache/freshness.js';
 import type { ResponseHeaders } from '../cache/freshness.js';
@@ -27,20 +32,32 @@ export const NO_CACHE_REASONS = [
   'status',
   /** Response `Cache-Control: no-store` (RFC 9111 §5.2.2.5). */
   'no-store',
-  /** Request `Cache-Control: no-store` (RFC 9111 §5.2.1.5). */
-  'request-no-store',
   /** Unqualified response `private` (RFC 9111 §5.2.2.7; Flint is a shared cache). */
   'private',
-  /** Request had Authorization and the response has none of public, s-maxage, must-revalidate (RFC 9111 §3.5). */
-  'authorization',
   /** `Vary: *` can never match a later request (RFC 9111 §4.1). */
   'vary-star',
+  /** The response sets a cookie and `<SetCookie>` is `pass` (the default): it goes to its client intact, unstored. */
+  'set-cookie',
   /** A status not cacheable by default without explicit freshness or a configured class TTL (RFC 9111 §3). */
   'status-no-freshness',
   /** Zero freshness, no ETag/Last-Modified to revalidate with and no stale window: storing gains nothing. */
   'no-validator-no-freshness',
+  // Request-scoped from here (REQUEST_NO_CACHE_REASONS): the response is storable, this request may not store it.
+  /** Request `Cache-Control: no-store` (RFC 9111 §5.2.1.5). */
+  'request-no-store',
+  /** Request had Authorization and the response has none of public, s-maxage, must-revalidate (RFC 9111 §3.5). */
+  'authorization',
+  /** Request had a Cookie, the response is neither `public` nor `s-maxage`, and no TTL rule nor `cache` bypass rule matched (`<CookieRequest>explicit`). */
+  'cookie',
 ] as const;
 export type NoCacheReason = (typeof NO_CACHE_REASONS)[number];
+
+/**
+ * Reasons owed to the request alone: the same response to another request would be stored. Such a decline must not
+ * turn the URL into a hit-for-pass for every client (one `Cache-Control: no-store` request would otherwise stop
+ * caching of the URL for everyone for HIT_FOR_PASS_MS).
+ */
+export const REQUEST_NO_CACHE_REASONS: ReadonlySet<NoCacheReason> = new Set(['request-no-store', 'authorization', 'cookie']);
 
 /** Where a stored response's TTL came from. */
 export const TTL_SOURCES = ['origin', 'heuristic', 'config'] as const;
@@ -55,9 +72,9 @@ export const SERVE_DECISIONS = ['fresh', 'stale-while-revalidate', 'must-revalid
 export type ServeDecision = (typeof SERVE_DECISIONS)[number];
 
 /**
- * Response header names never stored: Set-Cookie (a response with Set-Cookie is stored, but the cookie belongs to
- * the client that caused the fill only, so it is stripped from the stored copy), hop-by-hop fields (RFC 9110
- * §7.6.1) and proxy authentication fields meant for the next hop only (RFC 9110 §11.7.1, §11.7.3).
+ * Response header names never stored: Set-Cookie (under `<SetCookie>strip` a response with Set-Cookie is stored, but
+ * the cookie belongs to the client that caused the fill only), hop-by-hop fields (RFC 9110 §7.6.1) and proxy
+ * authentication fields meant for the next hop only (RFC 9110 §11.7.1, §11.7.3).
  */
 export const STORED_HEADER_EXCLUDES: ReadonlySet<string> = new Set([
   'set-cookie',
@@ -119,6 +136,14 @@ export interface StorageInput {
   readonly ruleTtlSec?: number | null;
   /** True when the vhost's VaryHeader list leaves `*` out: `Vary: *` then does not stop storing. */
   readonly ignoreVaryStar?: boolean;
+  /** `<SetCookie>`; default 'pass'. */
+  readonly setCookie?: SetCookieMode;
+  /** `<CookieRequest>`; default 'explicit'. */
+  readonly cookieRequest?: CookieRequestMode;
+  /** True when a bypass rule explicitly sends this request through the cache (VhostRuleSet.cachesByRule). */
+  readonly ruleCaches?: boolean;
+  /** RFC 9213 target list: lower-case targeted field names, most specific first (`<TargetedCacheControl>`); default none. */
+  readonly targetedFields?: readonly string[];
 }
 
 /** What reuse decisions need of a stored response; durations in seconds. */
@@ -173,15 +198,47 @@ function hasValidator(headers: ResponseHeaders, now: number): boolean {
   return lmText !== undefined && parseHttpDate(lmText, now) !== null;
 }
 
-/** Header names the stored copy must leave out (see StoreDecision.excludeHeaders). */
-function excludedHeaders(headers: ResponseHeaders, cc: ResponseDirectives): ReadonlySet<string> {
+/** Header names the stored copy must leave out (see StoreDecision.excludeHeaders); `targeted`: RFC 9213 fields present. */
+function excludedHeaders(headers: ResponseHeaders, cc: ResponseDirectives, targeted: readonly string[]): ReadonlySet<string> {
   const connectionOptions = listMembers(headers['connection']);
-  if (cc.noCacheFields.length === 0 && cc.privateFields.length === 0 && connectionOptions.length === 0) return STORED_HEADER_EXCLUDES;
+  if (cc.noCacheFields.length === 0 && cc.privateFields.length === 0 && connectionOptions.length === 0 && targeted.length === 0) return STORED_HEADER_EXCLUDES;
   const out = new Set(STORED_HEADER_EXCLUDES);
   for (const name of cc.noCacheFields) out.add(name);
   for (const name of cc.privateFields) out.add(name);
   for (const name of connectionOptions) out.add(name);
+  // RFC 9213 fields steer this cache; they are not for the clients behind it.
+  for (const name of targeted) out.add(name);
   return out;
+}
+
+/** The effective response directives: the first targeted field with a valid value (RFC 9213 §2.1), else Cache-Control. */
+interface EffectiveDirectives {
+  readonly cc: ResponseDirectives;
+  /** True when a targeted field decided: Expires is then ignored too. */
+  readonly targeted: boolean;
+  /** The targeted field names the response carries (left out of the stored copy). */
+  readonly present: readonly string[];
+}
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
+function effectiveDirectives(headers: ResponseHeaders, targetedFields: readonly string[]): EffectiveDirectives {
+  let present: string[] | null = null;
+  let text: string | null = null;
+  for (const name of targetedFields) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    (present ??= []).push(name);
+    text ??= targetedCacheControl(value);
+  }
+  if (text !== null) return { cc: parseResponseCacheControl(text), targeted: true, present: present ?? NO_NAMES };
+  return { cc: parseResponseCacheControl(headers['cache-control']), targeted: false, present: present ?? NO_NAMES };
+}
+
+/** `headers` without Expires (a targeted field decides freshness alone). */
+function withoutExpires(headers: ResponseHeaders): ResponseHeaders {
+  if (headers['expires'] === undefined) return headers;
+  return { ...headers, expires: undefined };
 }
 
 /** Decides whether and how a shared cache stores an origin response (RFC 9111 §3 + STON TTL policy, see header). */
@@ -189,18 +246,16 @@ export function decideStorage(input: StorageInput): StorageDecision {
   const { method, status, requestHeaders, responseHeaders: headers, now, policy } = input;
   if (method !== 'GET') return noStore('method');
   if (status < 200 || status > 599 || status === 206 || status === 304) return noStore('status');
-  const cc = parseResponseCacheControl(headers['cache-control']);
+  const effective = effectiveDirectives(headers, input.targetedFields ?? NO_NAMES);
+  const cc = effective.cc;
   if (cc.noStore) return noStore('no-store');
-  if (requestDirectivesFromHeaders(requestHeaders).noStore) return noStore('request-no-store');
   if (cc.private) return noStore('private');
-  // RFC 9111 §3.5: only these directives let a shared cache store a response to an authenticated request.
-  if (hasRequestHeader(requestHeaders, 'authorization') && !cc.public && cc.sMaxAge === null && !cc.mustRevalidate) {
-    return noStore('authorization');
-  }
   if (input.ignoreVaryStar !== true && listMembers(headers['vary']).includes('*')) return noStore('vary-star');
+  if ((input.setCookie ?? 'pass') === 'pass' && headers['set-cookie'] !== undefined) return noStore('set-cookie');
 
   const configured = classTtl(status, policy);
-  const explicit = explicitLifetime(cc, headers, now);
+  // RFC 9213 §2.1: a targeted field that decides makes the cache ignore Expires as well as Cache-Control.
+  const explicit = explicitLifetime(cc, effective.targeted ? withoutExpires(headers) : headers, now);
   const ruleTtl = input.ruleTtlSec ?? null;
   let ttlSec: number;
   let ttlSource: TtlSource;
@@ -244,6 +299,19 @@ export function decideStorage(input: StorageInput): StorageDecision {
   const staleUsable = revalidate === 'normal' && !mustRevalidate && (staleWhileRevalidateSec > 0 || staleIfErrorSec > 0);
   if (ttlSec === 0 && !staleUsable && !hasValidator(headers, now)) return noStore('no-validator-no-freshness');
 
+  // The response is storable; what follows belongs to this request only (REQUEST_NO_CACHE_REASONS).
+  if (requestDirectivesFromHeaders(requestHeaders).noStore) return noStore('request-no-store');
+  // RFC 9111 §3.5: only these directives let a shared cache store a response to an authenticated request.
+  if (hasRequestHeader(requestHeaders, 'authorization') && !cc.public && cc.sMaxAge === null && !cc.mustRevalidate) {
+    return noStore('authorization');
+  }
+  // A response to a request with cookies may be personalised without saying so (nginx and Varnish pass such
+  // requests altogether): only an explicit shared-cache directive or the operator's TTL rule makes it shareable.
+  const ruleSaysSo = ruleTtl !== null || input.ruleCaches === true;
+  if ((input.cookieRequest ?? 'explicit') === 'explicit' && !ruleSaysSo && !cc.public && cc.sMaxAge === null && hasRequestHeader(requestHeaders, 'cookie')) {
+    return noStore('cookie');
+  }
+
   return {
     action: 'store',
     ttlSec,
@@ -252,7 +320,7 @@ export function decideStorage(input: StorageInput): StorageDecision {
     revalidate,
     mustRevalidate,
     ttlSource,
-    excludeHeaders: excludedHeaders(headers, cc),
+    excludeHeaders: excludedHeaders(headers, cc, effective.present),
   };
 }
 
@@ -322,4 +390,17 @@ export function isStaleIfErrorAllowed(stored: StoredFreshness, ageSec: number): 
   if (ageSec < stored.ttlSec) return true;
   if (stored.mustRevalidate) return false;
   return stored.staleIfErrorSec > 0 && ageSec - stored.ttlSec <= stored.staleIfErrorSec;
+}
+
+/**
+ * The stored header list plus the origin's Set-Cookie lines, for the one client whose request caused the fill
+ * (`<SetCookie>strip` stores the response without them). Returns `stored` itself when there is none.
+ */
+export function withFillerCookies(stored: readonly string[], origin: ResponseHeaders): readonly string[] {
+  const cookies = origin['set-cookie'];
+  if (cookies === undefined) return stored;
+  const out = stored.slice();
+  if (typeof cookies === 'string') out.push('set-cookie', cookies);
+  else for (const cookie of cookies) out.push('set-cookie', cookie);
+  return out;
 }

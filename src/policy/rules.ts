@@ -13,12 +13,17 @@
  *   TTL: the first rule whose URL glob and origin status match fixes the TTL when the object is stored.
  *   cache key: CaseSensitive OFF lower-cases the path; the first matching query-string rule decides what of the
  *     query goes into the key, else ApplyQueryString with its Keep/Drop lists.
+ * URL patterns match the normalised path (cache/key.ts normalisePath: unreserved escapes decoded, dot segments
+ * removed, the cache key's form) with an encoded slash or backslash read as `/` (cache/key.ts rulePath), and
+ * case-insensitively unless both CaseSensitive and RuleCaseSensitive are ON: `/%61dmin/x`, `/admin%2Fx` and
+ * `/ADMIN/x` cannot escape a `/admin/*` bypass rule.
  * Pure; runs in workers.
  */
 import { isIP } from 'node:net';
 import { BlockList } from 'node:net';
 import type { BypassAction, BypassRule, QueryStringRule, TtlRule, Vhost } from '../config/types.js';
 import type { RequestHead } from '../http/request.js';
+import { rulePath } from '../cache/key.js';
 import { addAddressOrRange } from './address-list.js';
 import { UrlGlobSet, globSource } from './url-glob.js';
 
@@ -172,8 +177,9 @@ export class VhostRuleSet {
 
   constructor(vhost: Vhost) {
     const o = vhost.options;
-    const cs = o.caseSensitive;
-    this.#caseSensitive = cs;
+    this.#caseSensitive = o.caseSensitive;
+    // URL patterns: case-insensitive unless the operator asked for case-sensitive keys and rules both.
+    const cs = o.caseSensitive && o.ruleCaseSensitive;
     this.#ttl = new RuleIndex(vhost.rules.ttl, (r) => (r.url === '*' ? null : r.url), cs);
     this.#bypass = new RuleIndex(vhost.rules.bypass.map(compileBypass), (c) => c.rule.url, cs);
     this.#query = new RuleIndex(vhost.rules.queryString, (r) => r.url, cs);
@@ -190,7 +196,7 @@ export class VhostRuleSet {
 
   /**
    * Whether a request goes through the cache or passes to the origin (see the module doc for the order). `path` is
-   * the normalised path.
+   * the normalised path (ctx.path).
    */
   bypass(head: RequestHead, path: string): BypassDecision {
     const method = head.method;
@@ -198,24 +204,35 @@ export class VhostRuleSet {
     if (cacheable && this.#bypassNoCache && requestHasNoCache(head.headers)) return BYPASS_NO_CACHE;
     const defaultBypass = cacheable ? this.#bypassGet : method === 'POST' ? this.#bypassPost : true;
     if (this.#bypass.rules.length > 0) {
-      const hit = this.#bypass.first(path, bypassRuleHolds, head);
+      const hit = this.#bypass.first(rulePath(path), bypassRuleHolds, head);
       if (hit !== undefined) return decide(hit.rule.action, defaultBypass, cacheable);
     }
     if (!cacheable) return BYPASS_DEFAULT;
     return defaultBypass ? BYPASS_DEFAULT : CACHE;
   }
 
-  /** The TTL (seconds) the first matching TTL rule gives a response of `status` to `path`, or null when none. */
-  ttlFor(path: string, status: number): number | null {
-    if (this.#ttl.rules.length === 0) return null;
-    return this.#ttl.first(path, (r, s: number) => statusMatches(r.status, s), status)?.ttlSec ?? null;
+  /**
+   * True when the first bypass rule matching this GET/HEAD explicitly sends it through the cache (`cache`, or
+   * `invert` under BypassGetRequest ON): the operator's word that such responses are shareable, which lets a
+   * response to a request with Cookie be stored (policy/cacheable.ts, `<CookieRequest>explicit`).
+   */
+  cachesByRule(head: RequestHead, path: string): boolean {
+    if (this.#bypass.rules.length === 0) return false;
+    const action = this.#bypass.first(rulePath(path), bypassRuleHolds, head)?.rule.action;
+    return action === 'cache' || (action === 'invert' && this.#bypassGet);
   }
 
-  /** The path and query the cache key is built from. */
+  /** The TTL (seconds) the first matching TTL rule gives a response of `status` to normalised `path`, or null when none. */
+  ttlFor(path: string, status: number): number | null {
+    if (this.#ttl.rules.length === 0) return null;
+    return this.#ttl.first(rulePath(path), (r, s: number) => statusMatches(r.status, s), status)?.ttlSec ?? null;
+  }
+
+  /** The path and query the cache key is built from; `path` is the normalised path. */
   keyParts(path: string, query: string): KeyParts {
     const keyPath = this.#caseSensitive ? path : path.toLowerCase();
     if (query === '') return { path: keyPath, query };
-    const rule = this.#query.rules.length === 0 ? undefined : this.#query.first(path, ANY, null);
+    const rule = this.#query.rules.length === 0 ? undefined : this.#query.first(rulePath(path), ANY, null);
     if (rule !== undefined) {
       if (rule.mode === 'apply') return { path: keyPath, query };
       if (rule.mode === 'ignore') return { path: keyPath, query: '' };

@@ -39,7 +39,9 @@ const VHOSTS = (port: number, origin: string): string =>
       name: BYPASS,
       port,
       origin,
-      extra: `<Options><BypassNoCacheRequest>ON</BypassNoCacheRequest></Options>
+      // CookieRequest any: these tests are about which requests bypass; what a cookie request may store is
+      // cache-hardening.test.ts's.
+      extra: `<Options><BypassNoCacheRequest>ON</BypassNoCacheRequest><CookieRequest>any</CookieRequest></Options>
       <BypassRules>
         <Rule Url="/public/*">cache</Rule>
         <Rule Url="/api/*">bypass</Rule>

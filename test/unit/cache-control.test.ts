@@ -9,6 +9,7 @@ import {
   parseRequestCacheControl,
   parseResponseCacheControl,
   requestDirectivesFromHeaders,
+  targetedCacheControl,
 } from '../../src/cache/cache-control.js';
 
 test('response: the common directives', () => {
@@ -141,4 +142,44 @@ test('request: directives from a flat header list', () => {
   assert.equal(joined.maxAge, 5);
   assert.equal(joined.onlyIfCached, true);
   assert.deepEqual(requestDirectivesFromHeaders([]), EMPTY_REQUEST_DIRECTIVES);
+});
+
+test('targeted fields (RFC 9213): a valid RFC 8941 Dictionary reads as Cache-Control text, anything else as absent', () => {
+  // Each row: field value(s), expected Cache-Control text or null (ignored: the next field or Cache-Control decides).
+  const rows: Array<[string | string[] | undefined, string | null]> = [
+    [undefined, null],
+    ['', null],
+    ['   ', null],
+    ['max-age=600', 'max-age=600'],
+    ['max-age=600, must-revalidate', 'max-age=600, must-revalidate'],
+    ['max-age=600,must-revalidate', 'max-age=600, must-revalidate'],
+    [['max-age=600', 'stale-if-error=60'], 'max-age=600, stale-if-error=60'],
+    ['no-store', 'no-store'],
+    ['no-store=?1', 'no-store'],
+    ['no-store=?0, max-age=5', 'max-age=5'],
+    ['no-store=?0', null],
+    ['private="set-cookie"', 'private="set-cookie"'],
+    ['max-age=600;a=1;b, public', 'max-age=600, public'],
+    ['max-age=-1', 'max-age=-1'],
+    ['max-age=1.5', 'max-age=1.5'],
+    ['x=:aGVsbG8=:, max-age=1', 'x=:aGVsbG8=:, max-age=1'],
+    ['*ext=tok/en:x', '*ext=tok/en:x'],
+    // Invalid Dictionaries: the whole field is ignored.
+    ['Max-Age=600', null],
+    ['max-age=600,', null],
+    [',max-age=600', null],
+    ['max-age=600,,public', null],
+    ['max-age==600', null],
+    ['max-age=600 public', null],
+    ['max-age="600', null],
+    ['max-age="a\\qb"', null],
+    ['max-age="\u0001"', null],
+    ['max-age=1234567890123456', null],
+    ['max-age=600;', null],
+    ['max-age=600;A=1', null],
+    ['1max-age=600', null],
+    ['max-age=?2', null],
+    ['max-age=600\u0000', null],
+  ];
+  for (const [value, expected] of rows) assert.equal(targetedCacheControl(value), expected, JSON.stringify(value));
 });

@@ -8,13 +8,16 @@ import { EMPTY_REQUEST_DIRECTIVES, parseRequestCacheControl } from '../../src/ca
 import type { RequestDirectives } from '../../src/cache/cache-control.js';
 import {
   NO_CACHE_REASONS,
+  REQUEST_NO_CACHE_REASONS,
   STORED_HEADER_EXCLUDES,
   decideServe,
   decideStorage,
   grownTtl,
   isStaleIfErrorAllowed,
   storedHeaderList,
+  withFillerCookies,
 } from '../../src/policy/cacheable.js';
+import { staleOnError } from '../../src/policy/stale-on-error.js';
 import type { StorageDecision, StorageInput, StoreDecision, StoredFreshness } from '../../src/policy/cacheable.js';
 
 const NOW = Date.UTC(2025, 0, 1, 0, 0, 0);
@@ -217,7 +220,7 @@ test('mustRevalidate: must-revalidate, proxy-revalidate or s-maxage', () => {
   assert.equal(stored(decide({ responseHeaders: cc('max-age=10') })).mustRevalidate, false);
 });
 
-test('Set-Cookie responses are stored, but never their Set-Cookie; hop-by-hop and listed fields are dropped', () => {
+test('Set-Cookie responses are stored only under SetCookie strip, never their Set-Cookie; hop-by-hop and listed fields are dropped', () => {
   const headers = {
     date: httpDate(NOW),
     'cache-control': 'max-age=60, no-cache="x-secret"',
@@ -231,7 +234,9 @@ test('Set-Cookie responses are stored, but never their Set-Cookie; hop-by-hop an
     'content-type': 'text/plain',
     missing: undefined,
   };
-  const d = stored(decide({ responseHeaders: headers }));
+  assert.equal(reason(decide({ responseHeaders: headers })), 'set-cookie');
+  assert.equal(reason(decide({ responseHeaders: headers, setCookie: 'pass' })), 'set-cookie');
+  const d = stored(decide({ responseHeaders: headers, setCookie: 'strip' }));
   assert.equal(STORED_HEADER_EXCLUDES.has('set-cookie'), true);
   for (const name of ['set-cookie', 'connection', 'x-hop', 'keep-alive', 'transfer-encoding', 'x-secret']) {
     assert.equal(d.excludeHeaders.has(name), true, name);
@@ -326,4 +331,109 @@ test('isStaleIfErrorAllowed (RFC 5861 §4, RFC 9111 §4.2.4)', () => {
   assert.equal(isStaleIfErrorAllowed({ ...sie, mustRevalidate: true }, 100), false);
   assert.equal(isStaleIfErrorAllowed({ ...sie, mustRevalidate: true }, 30), true);
   assert.equal(isStaleIfErrorAllowed({ ...sie, revalidate: 'always' }, 0), false);
+});
+
+// ---- issue 19: request-scoped declines, cookies, RFC 9213 targeted fields, stale on error
+
+test('request-scoped reasons are given only for a response that is otherwise storable (no shared hit-for-pass)', () => {
+  // Each row: request headers, response headers, expected reason ('store' = stored).
+  const rows: Array<[string[], Record<string, string | string[]>, string]> = [
+    [['cache-control', 'no-store'], cc('max-age=60'), 'request-no-store'],
+    [['cache-control', 'no-store'], cc('private, max-age=60'), 'private'],
+    [['cache-control', 'no-store'], cc('no-store'), 'no-store'],
+    [['cache-control', 'no-store'], cc('max-age=60', { 'set-cookie': 'a=1' }), 'set-cookie'],
+    [['cache-control', 'no-store'], { date: httpDate(NOW) }, 'no-validator-no-freshness'],
+    [['authorization', 'Basic eDp5'], cc('max-age=60'), 'authorization'],
+    [['authorization', 'Basic eDp5'], cc('private'), 'private'],
+    [['authorization', 'Basic eDp5'], { date: httpDate(NOW), vary: '*', 'cache-control': 'max-age=60' }, 'vary-star'],
+    [['cookie', 'sid=1'], cc('max-age=60'), 'cookie'],
+    [['cookie', 'sid=1'], cc('no-store'), 'no-store'],
+    [['cookie', 'sid=1'], cc('public, max-age=60'), 'store'],
+    [['cookie', 'sid=1'], cc('s-maxage=60'), 'store'],
+    [['pragma', 'no-store'], cc('max-age=60'), 'store'],
+  ];
+  for (const [requestHeaders, responseHeaders, expected] of rows) {
+    const d = decide({ requestHeaders, responseHeaders });
+    assert.equal(d.action === 'store' ? 'store' : d.reason, expected, `${JSON.stringify(requestHeaders)} ${JSON.stringify(responseHeaders)}`);
+  }
+  assert.deepEqual([...REQUEST_NO_CACHE_REASONS].sort(), ['authorization', 'cookie', 'request-no-store']);
+  for (const r of REQUEST_NO_CACHE_REASONS) assert.ok(NO_CACHE_REASONS.includes(r));
+});
+
+test('CookieRequest: explicit needs public, s-maxage, a TTL rule or a cache bypass rule; any stores as without cookies', () => {
+  const cookie = ['cookie', 'sid=1'];
+  assert.equal(reason(decide({ requestHeaders: cookie, responseHeaders: cc('max-age=60') })), 'cookie');
+  assert.equal(stored(decide({ requestHeaders: cookie, responseHeaders: cc('max-age=60'), ruleTtlSec: 30 })).ttlSec, 30);
+  assert.equal(stored(decide({ requestHeaders: cookie, responseHeaders: cc('max-age=60'), ruleCaches: true })).ttlSec, 60);
+  assert.equal(stored(decide({ requestHeaders: cookie, responseHeaders: cc('max-age=60'), cookieRequest: 'any' })).ttlSec, 60);
+  assert.equal(stored(decide({ requestHeaders: [], responseHeaders: cc('max-age=60') })).ttlSec, 60);
+});
+
+test('withFillerCookies: the filling client gets the Set-Cookie lines the stored copy lacks', () => {
+  const list = ['content-type', 'text/plain'];
+  assert.equal(withFillerCookies(list, {}), list);
+  assert.deepEqual(withFillerCookies(list, { 'set-cookie': 'a=1' }), ['content-type', 'text/plain', 'set-cookie', 'a=1']);
+  assert.deepEqual(withFillerCookies(list, { 'set-cookie': ['a=1', 'b=2'] }), ['content-type', 'text/plain', 'set-cookie', 'a=1', 'set-cookie', 'b=2']);
+  assert.deepEqual(list, ['content-type', 'text/plain']);
+});
+
+test('RFC 9213: the first valid targeted field replaces Cache-Control and Expires; invalid ones fall through', () => {
+  const targetedFields = ['flint-cdn-cache-control', 'cdn-cache-control'];
+  const d = (extra: Record<string, string>, base = cc('max-age=10')): StorageDecision => decide({ targetedFields, responseHeaders: { ...base, ...extra } });
+  // Each row: extra response headers, expected ttl or reason.
+  const rows: Array<[Record<string, string>, number | string]> = [
+    [{}, 10],
+    [{ 'cdn-cache-control': 'max-age=600' }, 600],
+    [{ 'flint-cdn-cache-control': 'max-age=900', 'cdn-cache-control': 'max-age=600' }, 900],
+    [{ 'flint-cdn-cache-control': 'max-age=9x', 'cdn-cache-control': 'max-age=600' }, 600],
+    [{ 'cdn-cache-control': 'no-store' }, 'no-store'],
+    [{ 'cdn-cache-control': 'private' }, 'private'],
+    [{ 'cdn-cache-control': 'Max-Age=600' }, 10],
+    [{ 'cdn-cache-control': 'max-age=600,' }, 10],
+    [{ 'cdn-cache-control': 'max-age=600;;' }, 10],
+    [{ 'cdn-cache-control': 'max-age="600' }, 10],
+    [{ 'cdn-cache-control': '' }, 10],
+    [{ 'cdn-cache-control': 'no-store=?0, max-age=600' }, 600],
+    [{ 'cdn-cache-control': 'max-age=600;x=1, public' }, 600],
+    [{ 'cdn-cache-control': 'max-age=-1' }, 'no-validator-no-freshness'],
+  ];
+  for (const [extra, expected] of rows) {
+    const decision = d(extra);
+    assert.equal(decision.action === 'store' ? decision.ttlSec : decision.reason, expected, JSON.stringify(extra));
+  }
+  // Cache-Control no-store loses to a valid targeted field; Expires is ignored once a targeted field decides.
+  assert.equal(stored(d({ 'cdn-cache-control': 'max-age=60' }, cc('no-store'))).ttlSec, 60);
+  const expires = { date: httpDate(NOW), expires: httpDate(NOW + 3600_000) };
+  assert.equal(stored(d({}, expires)).ttlSec, 3600);
+  assert.equal(stored(d({ 'cdn-cache-control': 'stale-if-error=60' }, expires)).ttlSec, 0);
+  // s-maxage in a targeted field makes the copy must-revalidate, as in Cache-Control.
+  assert.equal(stored(d({ 'cdn-cache-control': 's-maxage=60' })).mustRevalidate, true);
+  // Targeted fields are never stored; without a target list they are ordinary headers.
+  const withField = stored(d({ 'cdn-cache-control': 'max-age=60', 'flint-cdn-cache-control': 'bad;' }));
+  assert.equal(withField.excludeHeaders.has('cdn-cache-control'), true);
+  assert.equal(withField.excludeHeaders.has('flint-cdn-cache-control'), true);
+  assert.equal(stored(decide({ responseHeaders: cc('max-age=10', { 'cdn-cache-control': 'max-age=600' }) })).ttlSec, 10);
+});
+
+test('staleOnError: must-revalidate, proxy-revalidate, s-maxage and no-cache copies are never served stale unless ViolateMustRevalidate', () => {
+  const base: StoredFreshness = { ttlSec: 60, staleWhileRevalidateSec: 0, staleIfErrorSec: 0, revalidate: 'normal', mustRevalidate: false };
+  const on = { ttlExtensionByFail: true, ttlExtensionBy5xx: true, violateMustRevalidate: false };
+  const off = { ttlExtensionByFail: false, ttlExtensionBy5xx: false, violateMustRevalidate: false };
+  // Each row: stored, age, failure, options, expected.
+  const rows: Array<[StoredFreshness, number, 'fail' | '5xx', typeof on, string]> = [
+    [base, 100, 'fail', on, 'extend'],
+    [base, 100, '5xx', on, 'extend'],
+    [base, 100, 'fail', off, 'refuse'],
+    [{ ...base, staleIfErrorSec: 60 }, 100, 'fail', off, 'serve'],
+    [{ ...base, mustRevalidate: true }, 100, 'fail', on, 'refuse'],
+    [{ ...base, mustRevalidate: true }, 100, '5xx', on, 'refuse'],
+    [{ ...base, mustRevalidate: true, staleIfErrorSec: 600 }, 100, 'fail', off, 'refuse'],
+    [{ ...base, mustRevalidate: true }, 100, 'fail', { ...on, violateMustRevalidate: true }, 'extend'],
+    [{ ...base, mustRevalidate: true }, 30, 'fail', on, 'extend'],
+    [{ ...base, ttlSec: 0, revalidate: 'always' }, 5, 'fail', on, 'refuse'],
+    [{ ...base, ttlSec: 0, revalidate: 'always' }, 5, 'fail', { ...on, violateMustRevalidate: true }, 'extend'],
+  ];
+  for (const [s, age, failure, options, expected] of rows) {
+    assert.equal(staleOnError(s, age, failure, options), expected, JSON.stringify([s, age, failure, options]));
+  }
 });

@@ -389,3 +389,26 @@ test('<Admission> takes 1..100 requests and a whole number of seconds as its Win
     ['vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/Admission@Window'],
   );
 });
+
+test('cache semantics settings (issue 19): bad values name the element and the choices', () => {
+  assert.deepEqual(
+    vhostProblems(
+      `${ORIGIN}<Options><SetCookie>keep</SetCookie><CookieRequest>never</CookieRequest><TargetedCacheControl>CDN Cache-Control</TargetedCacheControl>` +
+        '<UnsafeInvalidation>maybe</UnsafeInvalidation><ViolateMustRevalidate>yes</ViolateMustRevalidate><RuleCaseSensitive>1</RuleCaseSensitive></Options>',
+    ),
+    [
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/ViolateMustRevalidate: "yes" is not a valid boolean (ON or OFF)',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/SetCookie: "keep" is not one of pass, strip',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/CookieRequest: "never" is not one of explicit, any',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TargetedCacheControl: "CDN Cache-Control" is not OFF or a comma-separated list of header field names',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/UnsafeInvalidation: "maybe" is not a valid boolean (ON or OFF)',
+      'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/RuleCaseSensitive: "1" is not a valid boolean (ON or OFF)',
+    ],
+  );
+  assert.deepEqual(vhostProblems(`${ORIGIN}<Options><TargetedCacheControl>CDN-Cache-Control, Cache-Control</TargetedCacheControl></Options>`), [
+    'vhosts.xml: Vhosts/Vhost[Name=foo.com]/Options/TargetedCacheControl: "cache-control" cannot be a targeted field: targeted fields are never forwarded to clients',
+  ]);
+  const ok = loadConfigFromText('/srv/flint/conf', '<Server/>', `<Vhosts><Vhost Name="a.com">${ORIGIN}<Options><TargetedCacheControl>OFF</TargetedCacheControl><SetCookie>STRIP</SetCookie></Options></Vhost></Vhosts>`, { cpuCount: 2 });
+  assert.deepEqual(ok.vhosts[0]?.options.targetedCacheControl, []);
+  assert.equal(ok.vhosts[0]?.options.setCookie, 'strip');
+});

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { DELTA_SECONDS_MAX, parseResponseCacheControl } from '../../src/cache/cache-control.js';
 import {
   HEURISTIC_STATUSES,
+  ageHeaderSeconds,
   apparentAge,
   currentAge,
   explicitLifetime,
@@ -12,6 +13,7 @@ import {
   parseAgeHeader,
   parseDateHeader,
   parseHttpDate,
+  remainingTtl,
 } from '../../src/cache/freshness.js';
 
 const SUN_1994 = Date.UTC(1994, 10, 6, 8, 49, 37);
@@ -152,4 +154,23 @@ test('heuristicLifetime: only heuristically cacheable statuses, only with Last-M
   assert.equal(heuristicLifetime({ date: httpDate(NOW) }, 200, POLICY, NOW), null);
   assert.equal(heuristicLifetime({ ...headers, 'last-modified': 'yesterday' }, 200, POLICY, NOW), null);
   assert.equal(heuristicLifetime(headers, 200, { heuristicPercent: 0, heuristicMaxSec: 86400 }, NOW), null);
+});
+
+test('Age and Cache-Status ttl: whole seconds that add up to the freshness lifetime', () => {
+  // Each row: lifetime, current age (fractional), expected Age, expected ttl.
+  const rows: Array<[number, number, number, number]> = [
+    [600, 0, 0, 600],
+    [600, 0.4, 0, 600],
+    [600, 0.6, 0, 600],
+    [600, 1.999, 1, 599],
+    [600, 599.9, 599, 1],
+    [600, -3, 0, 600],
+    [63.4, 60.7, 60, 3],
+    [63.6, 60.2, 60, 4],
+  ];
+  for (const [lifetime, age, expectedAge, expectedTtl] of rows) {
+    assert.equal(ageHeaderSeconds(age), expectedAge, `age ${age}`);
+    assert.equal(remainingTtl(lifetime, age), expectedTtl, `lifetime ${lifetime}, age ${age}`);
+    assert.equal(ageHeaderSeconds(age) + remainingTtl(lifetime, age), Math.round(lifetime));
+  }
 });

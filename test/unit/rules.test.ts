@@ -8,6 +8,7 @@ import { bypassRulesFromText, queryRulesFromText, ttlRulesFromText } from '../..
 import type { Vhost } from '../../src/config/types.js';
 import { ConfigError } from '../../src/errors.js';
 import type { RequestHead } from '../../src/http/request.js';
+import { normalisePath, rulePath, variantKey } from '../../src/cache/key.js';
 import { VhostRuleSet, filterQuery } from '../../src/policy/rules.js';
 import { UrlGlobSet } from '../../src/policy/url-glob.js';
 
@@ -278,4 +279,101 @@ test('VaryHeader: * honours every name, a list only those, OFF none', () => {
   assert.deepEqual(list.honouredVary(names), ['accept-encoding', 'accept-language']);
   assert.deepEqual(list.honouredVary(['*']), [], 'Vary: * is ignored when a list is configured');
   assert.deepEqual(new VhostRuleSet(vhostWith('<Options><VaryHeader>OFF</VaryHeader></Options>')).honouredVary(names), []);
+});
+
+// ---- issue 19: rules match the normalised path; hostile spellings cannot escape a rule
+
+test('normalisePath: unreserved escapes decoded, other escapes upper-cased, dot segments removed (hostile table)', () => {
+  // Each row: raw request path, normal form (the cache key's and the origin's), form rules match.
+  const rows: Array<[string, string, string]> = [
+    ['/admin/panel', '/admin/panel', '/admin/panel'],
+    ['/%61dmin/panel', '/admin/panel', '/admin/panel'],
+    ['/%61%64%6D%69%6E/panel', '/admin/panel', '/admin/panel'],
+    ['/%41dmin/panel', '/Admin/panel', '/Admin/panel'],
+    ['/admin%2Fpanel', '/admin%2Fpanel', '/admin/panel'],
+    ['/admin%2fpanel', '/admin%2Fpanel', '/admin/panel'],
+    ['/admin%5Cpanel', '/admin%5Cpanel', '/admin/panel'],
+    ['/admin\\panel', '/admin\\panel', '/admin/panel'],
+    ['/x/..%2Fadmin/panel', '/x/..%2Fadmin/panel', '/admin/panel'],
+    ['/x%2F..%2Fadmin%2Fpanel', '/x%2F..%2Fadmin%2Fpanel', '/admin/panel'],
+    ['/public/%2e%2e/admin/panel', '/admin/panel', '/admin/panel'],
+    ['/public/%2E./admin/panel', '/admin/panel', '/admin/panel'],
+    ['/public/.%2e/admin/panel', '/admin/panel', '/admin/panel'],
+    ['//admin//panel', '/admin/panel', '/admin/panel'],
+    ['/./admin/./panel', '/admin/panel', '/admin/panel'],
+    ['/admin/panel/..', '/admin/', '/admin/'],
+    ['/%7Euser/%5F', '/~user/_', '/~user/_'],
+    ['/a%20b', '/a%20b', '/a%20b'],
+    ['/a%3f', '/a%3F', '/a%3F'],
+    ['/a%2', '/a%2', '/a%2'],
+    ['/a%zz%', '/a%zz%', '/a%zz%'],
+    ['/%%61', '/%a', '/%a'],
+    ['/%2561dmin', '/%2561dmin', '/%2561dmin'],
+    ['/a%00b', '/a%00b', '/a%00b'],
+  ];
+  for (const [raw, normal, forRules] of rows) {
+    assert.equal(normalisePath(raw), normal, raw);
+    assert.equal(rulePath(normal), forRules, raw);
+  }
+  assert.equal(normalisePath('admin'), null);
+  assert.equal(normalisePath('%2Fadmin'), null);
+});
+
+test('bypass and TTL rules: encoded, slashed, dotted and upper-case spellings of /admin cannot escape them', () => {
+  const rules = new VhostRuleSet(
+    vhostWith('<BypassRules><Rule Url="/admin/*">bypass</Rule></BypassRules><TTLRules><Rule Url="/private/*">0</Rule><Rule Url="*.jpg">3600</Rule></TTLRules>'),
+  );
+  const hostile = [
+    '/admin/panel', '/%61dmin/panel', '/admin%2Fpanel', '/admin%2fpanel', '/ADMIN/panel', '/Admin/Panel', '/%41DMIN/panel',
+    '/x/..%2Fadmin/panel', '/public/%2e%2e/admin/panel', '//admin/panel', '/admin%5Cpanel', '/admin\\panel', '/AdMiN%2F%70anel',
+  ];
+  for (const raw of hostile) {
+    const path = normalisePath(raw);
+    assert.ok(path !== null, raw);
+    assert.deepEqual(rules.bypass(head('GET'), path), { bypass: true, reason: 'rule' }, raw);
+  }
+  for (const raw of ['/administrator', '/public/admin', '/adm%69n2/x', '/%2561dmin/panel']) {
+    assert.deepEqual(rules.bypass(head('GET'), normalisePath(raw) as string), { bypass: false }, raw);
+  }
+  for (const raw of ['/private/x', '/%70rivate/x', '/PRIVATE/x', '/private%2Fx', '/a/../private/x']) {
+    assert.equal(rules.ttlFor(normalisePath(raw) as string, 200), 0, raw);
+  }
+  assert.equal(rules.ttlFor(normalisePath('/img/A.JPG') as string, 200), 3600);
+  // RuleCaseSensitive ON (with CaseSensitive ON) keeps patterns case-sensitive; escapes and %2F still normalise.
+  const sensitive = new VhostRuleSet(vhostWith('<Options><RuleCaseSensitive>ON</RuleCaseSensitive></Options><BypassRules><Rule Url="/admin/*">bypass</Rule></BypassRules>'));
+  assert.equal(sensitive.bypass(head('GET'), '/ADMIN/panel').bypass, false);
+  assert.equal(sensitive.bypass(head('GET'), normalisePath('/%61dmin%2Fpanel') as string).bypass, true);
+  // CaseSensitive OFF always matches case-insensitively, whatever RuleCaseSensitive says.
+  const lower = new VhostRuleSet(vhostWith('<Options><CaseSensitive>OFF</CaseSensitive><RuleCaseSensitive>ON</RuleCaseSensitive></Options><BypassRules><Rule Url="/admin/*">bypass</Rule></BypassRules>'));
+  assert.equal(lower.bypass(head('GET'), '/ADMIN/panel').bypass, true);
+});
+
+test('query-string rules match the rule form of the path too', () => {
+  const rules = new VhostRuleSet(vhostWith('<QueryStringRules><Rule Url="/search/*">ignore</Rule></QueryStringRules>'));
+  for (const raw of ['/search/x', '/%73earch/x', '/SEARCH/x', '/search%2Fx']) {
+    assert.equal(rules.keyParts(normalisePath(raw) as string, 'q=1').query, '', raw);
+  }
+  assert.equal(rules.keyParts('/other/x', 'q=1').query, 'q=1');
+});
+
+test('variant key: a header the request\'s Connection lists is hop-by-hop and counts as absent', () => {
+  const vary = ['accept-encoding', 'x-device'];
+  const plain = variantKey(vary, ['accept-encoding', 'gzip']);
+  assert.equal(variantKey(vary, ['accept-encoding', 'gzip', 'x-device', 'evil', 'connection', 'x-device']), plain);
+  assert.equal(variantKey(vary, ['connection', 'close, X-Device', 'accept-encoding', 'gzip', 'x-device', 'evil']), plain);
+  assert.equal(variantKey(vary, ['connection', 'Accept-Encoding', 'accept-encoding', 'gzip']), variantKey(vary, []));
+  assert.notEqual(variantKey(vary, ['accept-encoding', 'gzip', 'x-device', 'evil']), plain);
+  assert.equal(variantKey(vary, ['accept-encoding', 'gzip', 'x-device', 'evil', 'connection', 'keep-alive']), variantKey(vary, ['accept-encoding', 'gzip', 'x-device', 'evil']));
+});
+
+test('cachesByRule: only an explicit cache (or invert under BypassGetRequest ON) bypass rule says a request is shareable', () => {
+  const rules = new VhostRuleSet(vhostWith('<BypassRules><Rule Url="/shared/*">cache</Rule><Rule Url="/admin/*">bypass</Rule><Rule Url="/inv/*">invert</Rule></BypassRules>'));
+  assert.equal(rules.cachesByRule(head('GET'), '/shared/x'), true);
+  assert.equal(rules.cachesByRule(head('GET'), normalisePath('/%73hared/x') as string), true);
+  assert.equal(rules.cachesByRule(head('GET'), '/admin/x'), false);
+  assert.equal(rules.cachesByRule(head('GET'), '/inv/x'), false, 'invert under BypassGetRequest OFF means bypass');
+  assert.equal(rules.cachesByRule(head('GET'), '/other'), false);
+  const getOff = new VhostRuleSet(vhostWith('<Options><BypassGetRequest>ON</BypassGetRequest></Options><BypassRules><Rule Url="/inv/*">invert</Rule></BypassRules>'));
+  assert.equal(getOff.cachesByRule(head('GET'), '/inv/x'), true);
+  assert.equal(new VhostRuleSet(vhostWith('')).cachesByRule(head('GET'), '/x'), false);
 });
