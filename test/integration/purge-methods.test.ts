@@ -44,7 +44,7 @@ describe('PURGE, EXPIRE and HARDPURGE on the service port', () => {
   const method = (name: string, path: string, headers: Record<string, string> = AUTH, localAddress = '127.0.0.1'): Promise<TestResponse> =>
     request({ port, path, host: HOST, method: name, headers, localAddress });
   const command = async (name: string, path: string): Promise<TestResponse> =>
-    request({ port: flint.managerPort, path: `/command/${name}?url=${HOST}${path}`, headers: AUTH });
+    request({ port: flint.managerPort, method: 'POST', host: `127.0.0.1:${flint.managerPort}`, path: `/command/${name}?url=${HOST}${path}`, headers: AUTH });
   const json = (res: TestResponse): ControlResult => JSON.parse(res.body.toString()) as ControlResult;
   /** Fetches a URL until it is answered from the cache. */
   const cached = async (path: string): Promise<TestResponse> => {

@@ -150,10 +150,12 @@ describe('signals and start-up binds', () => {
     const ports = { managerPort: await freePort(), port: await freePort() };
     const holder = await hold(ports.managerPort);
     const flint = spawnFlint(origin.port, ports, false);
-    await sleep(1000);
+    // Released once the primary has failed to bind and said it retries (a fixed delay would race a slow start).
+    const deadline = Date.now() + 15_000;
+    while (!flint.output.includes('"event":"admin.listen_retry"') && flint.child.exitCode === null && Date.now() < deadline) await sleep(20);
     await release(holder);
+    assert.match(flint.output, /"event":"admin\.listen_retry"/, `no retry logged:\n${flint.output}`);
     await waitHealthy(flint);
-    assert.match(flint.output, /"event":"admin\.listen_retry"/);
     assert.equal((await request({ port: flint.port, path: '/', host: HOST })).status, 200);
   });
 
