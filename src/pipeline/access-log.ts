@@ -41,6 +41,7 @@ export function writeAccessRecord(logger: Logger, ctx: RequestCtx, status: Trans
     bypassReason: ctx.bypassReason ?? undefined,
     transactionStatus: status,
     error: ctx.errorCode === '' ? undefined : ctx.errorCode,
+    errorDetail: ctx.errorDetail === '' ? undefined : ctx.errorDetail,
   });
 }
 
