@@ -15,7 +15,7 @@ import { normalisePath, primaryKey } from '../cache/key.js';
 import { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
 import { PIPELINED, checkFraming, declaredLength } from '../http/framing.js';
-import { headerValue, readRequestHead } from '../http/request.js';
+import { readRequestHead } from '../http/request.js';
 import { ResponseWriter } from '../http/respond.js';
 import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
@@ -330,8 +330,10 @@ export class Edge {
       return primaryKey(ctx.vhost.name, key.path, key.query);
     };
     const primaries = [keyOf(ctx.path, ctx.head.query)];
+    // The origin built its Location from the Host it was sent (pipeline/headers.ts), not the client's.
+    const originHost = ctx.vhost.originOptions.hostHeader ?? ctx.vhost.name;
     for (const location of ctx.responseLocations) {
-      const target = sameHostTarget(location, headerValue(ctx.head, 'host') ?? '');
+      const target = sameHostTarget(location, originHost);
       if (target !== null) primaries.push(keyOf(target.path, target.query));
     }
     const now = Date.now();
