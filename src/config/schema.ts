@@ -387,7 +387,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '*',
     inherit: true,
     field: 'vhosts[].originOptions.hostHeader',
-    doc: 'Host header sent to the origin; `*` = the client\'s Host.',
+    doc: 'Host header sent to the origin; `*` = the vhost\'s Name, whatever Host the client sent (the cache key holds the Name, so an answer built from Host is right for every client).',
   },
   {
     path: 'Vhost/OriginOptions/UserAgent',
@@ -596,7 +596,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 'ON',
     inherit: true,
     field: 'vhosts[].options.serverHeader',
-    doc: 'Pass the origin\'s Server header through (ON) or drop it (OFF).',
+    doc: 'Pass the origin\'s Server and X-Powered-By headers through (ON) or drop them (OFF).',
   },
   {
     path: 'Vhost/Options/MaxRequestBodySize',
@@ -606,7 +606,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     inherit: true,
     field: 'vhosts[].options.maxRequestBodyBytes',
-    doc: "Flint's own: larger request bodies get 413; 0 = no limit.",
+    doc: "Flint's own: a request whose Content-Length is larger gets 413 before the origin is contacted (and a body that grows past it is cut off with 413); 0 = no limit.",
   },
   {
     path: 'Vhost/Options/Caching',

@@ -20,9 +20,14 @@ export interface RequestHead {
   readonly host: string;
   /** Peer IP address as text (IPv4-mapped IPv6 shown as plain IPv4). */
   readonly clientIp: string;
+  /** True when a field value holds a control character (RFC 9110 §5.5): the request is refused (http/framing.ts). */
+  readonly badValue?: boolean;
 }
 
-const NON_ASCII = /[\u0080-\uffff]/;
+/** Anything but visible ASCII, space and HTAB: a control character or a non-ASCII one; one test per value. */
+const UNUSUAL = /[^\t\x20-\x7e]/;
+/** Control characters, HTAB excepted. uWS v20.51 refuses those below 0x20 itself but lets DEL through. */
+const CONTROL = /[^\t\x20-\x7e\x80-\uffff]/;
 
 /**
  * A header value as one char per byte (latin1), the way undici reads and writes header strings. uWS.js decodes
@@ -46,15 +51,22 @@ class UwsRequestHead implements RequestHead {
   readonly query: string;
   readonly headers: string[];
   readonly host: string;
+  readonly badValue: boolean;
   readonly #writer: ResponseWriter;
   #clientIp: string | undefined = undefined;
 
   constructor(req: HttpRequest, writer: ResponseWriter) {
     const headers: string[] = [];
+    let badValue = false;
     req.forEach((name, value) => {
-      headers.push(name, NON_ASCII.test(value) ? asBytes(value) : value);
+      if (UNUSUAL.test(value)) {
+        if (CONTROL.test(value)) badValue = true;
+        value = asBytes(value);
+      }
+      headers.push(name, value);
     });
     this.headers = headers;
+    this.badValue = badValue;
     this.method = req.getCaseSensitiveMethod();
     this.path = req.getUrl();
     this.query = req.getQuery() ?? '';

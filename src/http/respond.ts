@@ -254,14 +254,18 @@ export class ResponseWriter {
     this.#finishedByUws = true;
   }
 
-  /** A small complete response with an in-memory body (errors, 404s). */
-  endWithBody(status: number, reason: string, headers: readonly string[], body: string | Buffer): void {
+  /**
+   * A small complete response with an in-memory body (errors, 404s). `closeConnection`: uWS adds
+   * `Connection: close` and closes the connection once the response is written (a refused request whose body was
+   * not read); it still dispatches requests pipelined behind it in data already read (pipeline/refusals.ts).
+   */
+  endWithBody(status: number, reason: string, headers: readonly string[], body: string | Buffer, closeConnection = false): void {
     if (this.#state !== 'open') return;
     this.#state = 'ended';
     const res = this.#res;
     res.cork(() => {
       res.writeStatus(encodeHead(status, reason, headers));
-      res.end(body);
+      res.end(body, closeConnection);
     });
     this.#finishedByUws = true;
     this.bytesSent += typeof body === 'string' ? Buffer.byteLength(body) : body.length;

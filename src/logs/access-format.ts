@@ -95,6 +95,7 @@ function jsonLine(r: AccessRecord): string {
     bypassReason: ctx.bypassReason ?? undefined,
     transactionStatus: r.status,
     error: ctx.errorCode === '' ? undefined : ctx.errorCode,
+    errorDetail: ctx.errorDetail === '' ? undefined : ctx.errorDetail,
   });
 }
 

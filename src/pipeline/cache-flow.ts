@@ -52,7 +52,7 @@ import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
 import { FETCH_WINDOW_BLOCKS, PartialSource } from './partial-source.js';
 import { RangeFill } from './range-fill.js';
 import type { RangeFillResult } from './range-fill.js';
-import { VIA } from './headers.js';
+import { VIA, isServerField } from './headers.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 
 /** What the flow needs from the worker around it. */
@@ -1089,6 +1089,7 @@ export class CacheFlow {
     const response = errorResponse(error);
     ctx.cacheResult = 'TCP_ERROR';
     ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';
+    ctx.errorDetail = error instanceof Error ? error.message : String(error);
     this.#synthetic(ctx, writer, response.status, response.reason, response.body);
   }
 
@@ -1253,7 +1254,7 @@ function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: ReadonlySe
   const out: string[] = [];
   for (const name in origin) {
     if (excludes.has(name) || name === 'content-length' || name === 'date' || name === 'age') continue;
-    if (name === 'server' && !vhost.options.serverHeader) continue;
+    if (!vhost.options.serverHeader && isServerField(name)) continue;
     if (name === 'via' || name === 'uwebsockets') continue;
     const value = origin[name];
     if (value === undefined) continue;

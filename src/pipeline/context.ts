@@ -27,6 +27,8 @@ export class RequestCtx {
   originBodyBytes = 0;
   /** Error code when the transaction failed, else ''. */
   errorCode = '';
+  /** The error's message (origin address, library code) for the access log only, never for the client; else ''. */
+  errorDetail = '';
   /** True when a cache fill counts this request's origin bytes and errors itself (fills are shared). */
   originCounted = false;
   /** Location and Content-Location of the origin's response to an unsafe request (invalidated with the target). */

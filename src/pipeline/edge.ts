@@ -14,7 +14,8 @@ import type { Config, Vhost } from '../config/types.js';
 import { normalisePath, primaryKey } from '../cache/key.js';
 import { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
-import { headerValue, readRequestHead } from '../http/request.js';
+import { PIPELINED, checkFraming, declaredLength } from '../http/framing.js';
+import { readRequestHead } from '../http/request.js';
 import { ResponseWriter } from '../http/respond.js';
 import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
@@ -33,6 +34,7 @@ import { CacheFlow } from './cache-flow.js';
 import type { TransactionStatus } from './context.js';
 import { RequestCtx } from './context.js';
 import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
+import { Refusals } from './refusals.js';
 import { originRequestHeaders } from './headers.js';
 import { HotTier } from './hot-tier.js';
 import { PassTransaction } from './pass.js';
@@ -75,6 +77,7 @@ export class Edge {
   readonly originHealth = new OriginHealthView();
   readonly #origins: OriginRouter;
   readonly #accessLogs = new AccessLogs();
+  readonly #refusals = new Refusals();
   readonly #log: Logger;
   #runtime: Runtime;
   /** Object hash hex -> access time (ms), written to the index in batches (no LMDB write per hit). */
@@ -170,6 +173,12 @@ export class Edge {
   #route(listenKey: string, writer: ResponseWriter, req: HttpRequest): void {
     const startedAt = performance.now();
     const head = readRequestHead(req, writer);
+    // Framing and Host before anything else (http/framing.ts); a refusal closes: the body was not read.
+    const refused = this.#refusals.follows(head) ? PIPELINED : checkFraming(head.headers, head.path, head.badValue === true);
+    if (refused !== null) {
+      this.#refusals.refuse(writer, head, refused.status, refused.detail);
+      return;
+    }
     const runtime = this.#runtime;
     const vhost = (runtime.routers.get(listenKey) ?? EMPTY_ROUTER).route(head.host);
     if (vhost === null) {
@@ -179,7 +188,12 @@ export class Edge {
     }
     const path = normalisePath(head.path);
     if (path === null) {
-      writer.endWithBody(400, 'Bad Request', ERROR_HEADERS, '400 Bad Request: the request target must be an absolute path\n');
+      this.#refusals.refuse(writer, head, 400, 'the request target must be an absolute path');
+      return;
+    }
+    const bodyLimit = vhost.options.maxRequestBodyBytes;
+    if (bodyLimit > 0 && declaredLength(head.headers) > bodyLimit) {
+      this.#refusals.refuse(writer, head, 413, `request body larger than ${bodyLimit} bytes`);
       return;
     }
     if (this.control !== null && CONTROL_METHODS.has(head.method)) {
@@ -257,7 +271,7 @@ export class Edge {
     const vhost = ctx.vhost;
     const extraNames = Object.keys(extra);
     const dropped = extraNames.every((name) => FILL_DROPPED.has(name)) ? FILL_DROPPED : new Set([...FILL_DROPPED, ...extraNames]);
-    const headers = originRequestHeaders(ctx.head, vhost.originOptions, vhost.options.viaHeader, dropped);
+    const headers = originRequestHeaders(ctx.head, vhost, dropped);
     for (const name of extraNames) headers.push(name, extra[name] as string);
     const counters = this.counters.forVhost(vhost.name);
     bump(counters, C.originRequests);
@@ -316,8 +330,10 @@ export class Edge {
       return primaryKey(ctx.vhost.name, key.path, key.query);
     };
     const primaries = [keyOf(ctx.path, ctx.head.query)];
+    // The origin built its Location from the Host it was sent (pipeline/headers.ts), not the client's.
+    const originHost = ctx.vhost.originOptions.hostHeader ?? ctx.vhost.name;
     for (const location of ctx.responseLocations) {
-      const target = sameHostTarget(location, headerValue(ctx.head, 'host') ?? '');
+      const target = sameHostTarget(location, originHost);
       if (target !== null) primaries.push(keyOf(target.path, target.query));
     }
     const now = Date.now();

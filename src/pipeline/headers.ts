@@ -1,10 +1,13 @@
 /**
  * @module pipeline/headers
  * Header rules of a proxy (RFC 9110 §7.6): hop-by-hop fields and every field the Connection header names are not
- * forwarded in either direction; X-Forwarded-For and Via are added; repeated fields are kept. Pure functions over
- * plain data. Runs in workers.
+ * forwarded in either direction; X-Forwarded-For and Via are added; repeated fields are kept. The origin's Host is
+ * the vhost's Name (or <OriginOptions><Host>), never the client's: the cache key holds the vhost name, so an
+ * origin answer that depends on Host (a redirect's Location) is the same for every client Host that reaches the
+ * vhost, and a client cannot make the origin build a response for a host the key does not name. Pure functions
+ * over plain data. Runs in workers.
  */
-import type { OriginOptions, VhostOptions } from '../config/types.js';
+import type { Vhost, VhostOptions } from '../config/types.js';
 import type { RequestHead } from '../http/request.js';
 import type { OriginHeaders } from '../origin/fetch.js';
 
@@ -39,11 +42,18 @@ function addConnectionListed(into: Set<string> | null, value: string): Set<strin
   return names;
 }
 
+/** Origin response fields that name the origin's software: forwarded only with <ServerHeader>ON. */
+export function isServerField(name: string): boolean {
+  return name === 'server' || name === 'x-powered-by';
+}
+
 /**
  * Headers for the origin request, as a flat name/value list: the client's in arrival order minus hop-by-hop (and
- * minus `drop`), then Host, User-Agent (when the vhost replaces it), X-Forwarded-For and Via.
+ * minus `drop`; identical repeated Content-Lengths, which http/framing.ts let through, once), then Host (the
+ * vhost's), User-Agent (when the vhost replaces it), X-Forwarded-For and Via.
  */
-export function originRequestHeaders(head: RequestHead, origin: OriginOptions, viaHeader: boolean, drop: ReadonlySet<string> | null = null): string[] {
+export function originRequestHeaders(head: RequestHead, vhost: Vhost, drop: ReadonlySet<string> | null = null): string[] {
+  const origin = vhost.originOptions;
   const h = head.headers;
   let listed: Set<string> | null = null;
   let xff: string | undefined;
@@ -54,16 +64,21 @@ export function originRequestHeaders(head: RequestHead, origin: OriginOptions, v
   }
   const userAgent = origin.userAgent;
   const out: string[] = [];
+  let lengthSent = false;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i] as string;
     if (HOP_BY_HOP.has(name) || REQUEST_REPLACED.has(name) || listed?.has(name) === true || drop?.has(name) === true) continue;
     if (userAgent !== null && name === 'user-agent') continue;
+    if (name === 'content-length') {
+      if (lengthSent) continue;
+      lengthSent = true;
+    }
     out.push(name, h[i + 1] as string);
   }
-  out.push('host', origin.hostHeader ?? head.host);
+  out.push('host', origin.hostHeader ?? vhost.name);
   if (userAgent !== null) out.push('user-agent', userAgent);
   out.push('x-forwarded-for', origin.xffClientIpOnly || xff === undefined ? head.clientIp : `${xff}, ${head.clientIp}`);
-  if (viaHeader) out.push('via', VIA);
+  if (vhost.options.viaHeader) out.push('via', VIA);
   return out;
 }
 
@@ -84,7 +99,7 @@ export function clientResponseHead(origin: OriginHeaders, options: VhostOptions)
   const headers: string[] = [];
   for (const name in origin) {
     if (HOP_BY_HOP.has(name) || RESPONSE_REPLACED.has(name) || listed?.has(name) === true) continue;
-    if (name === 'server' && !options.serverHeader) continue;
+    if (!options.serverHeader && isServerField(name)) continue;
     // RFC 9213 targeted fields (<TargetedCacheControl>) steer this cache only; stored copies leave them out too.
     if (options.targetedCacheControl.includes(name)) continue;
     const value = origin[name];

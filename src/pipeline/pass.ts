@@ -82,7 +82,7 @@ export class PassTransaction implements OriginSink {
     if (hasRequestBody(headerValue(head, 'content-length'), headerValue(head, 'transfer-encoding'))) {
       this.#body = new RequestBodyStream(this.#writer, vhost.options.maxRequestBodyBytes, (error) => this.#fail(error));
     }
-    const headers = originRequestHeaders(head, vhost.originOptions, vhost.options.viaHeader);
+    const headers = originRequestHeaders(head, vhost);
     this.#transfer = origins.open(vhost, { method: head.method, path: ctx.originUrl, headers, body: this.#body, selection }, this);
   }
 
@@ -129,6 +129,7 @@ export class PassTransaction implements OriginSink {
     if (this.#finished) return;
     const ctx = this.#ctx;
     ctx.errorCode = error.code;
+    ctx.errorDetail = error.message;
     this.#transfer?.abort();
     if (!this.#writer.headersSent && error.source === 'origin' && this.#handedOn('fail')) return;
     if (!this.#writer.headersSent) {

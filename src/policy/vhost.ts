@@ -1,7 +1,9 @@
 /**
  * @module policy/vhost
  * Host header -> vhost, as STON does: the vhost Name, then an exact <Alias>, then the longest matching `*.suffix`
- * wildcard alias, then the <Default> vhost, else none (the caller answers 404). Pure; built once per config and
+ * wildcard alias, then the <Default> vhost, else none (the caller answers 404). The Host is matched in its
+ * normal form (lower case, no port, no trailing dot); whatever Host matched, the origin is sent the vhost's
+ * Name (or <OriginOptions><Host>: pipeline/headers.ts), the same name the cache key holds. Pure; built once per config and
  * listen address, so a lookup is one Map.get in the common case. Runs in workers.
  */
 import type { Config, ListenAddress, Vhost } from '../config/types.js';
@@ -37,7 +39,10 @@ export class VhostRouter {
   }
 }
 
-/** Lower-cases a Host header and drops its port; `[v6]:port` keeps the brackets. */
+/**
+ * Lower-cases a Host header, drops its port and one trailing dot (`SITE.TEST.:8080` = `site.test`: the absolute
+ * DNS form names the same host); `[v6]:port` keeps the brackets. The value was checked by http/framing.ts.
+ */
 export function normaliseHost(hostHeader: string): string {
   let host = hostHeader;
   if (host.startsWith('[')) {
@@ -46,6 +51,7 @@ export function normaliseHost(hostHeader: string): string {
   } else {
     const colon = host.indexOf(':');
     if (colon !== -1) host = host.slice(0, colon);
+    if (host.endsWith('.')) host = host.slice(0, -1);
   }
   // Host headers are nearly always lower case already; skip the copy then.
   return host === host.toLowerCase() ? host : host.toLowerCase();

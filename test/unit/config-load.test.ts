@@ -167,10 +167,11 @@ test('the shipped conf/ loads from disk with the documented defaults', () => {
   assert.deepEqual(config.server.manager.allow, ['127.0.0.1', '::1']);
   assert.deepEqual(config.server.storage.disks, [{ path: path.join(REPO_ROOT, 'var/cache'), quotaBytes: 0 }]);
   assert.equal(config.server.storage.blockSizeBytes, 1024 * 1024);
-  assert.equal(config.defaultVhost, 'example.com');
+  assert.equal(config.defaultVhost, null, 'no catch-all: a made-up Host gets 404');
   const vhost = firstVhost(config);
   assert.equal(vhost.name, 'example.com');
-  assert.deepEqual(vhost.aliases, ['*.example.com']);
+  assert.deepEqual(vhost.aliases, ['*.example.com', '127.0.0.1', 'localhost']);
+  assert.ok(vhost.rules.queryString.every((r) => r.mode === 'apply'), 'no shipped rule leaves query parameters out of the key');
   assert.deepEqual(vhost.listen, [{ host: '0.0.0.0', port: 8080 }]);
   assert.deepEqual(vhost.origins, [{ text: '127.0.0.1:9000', host: '127.0.0.1', port: 9000, pathPrefix: '' }]);
   assert.equal(vhost.log.accessPath, path.join(REPO_ROOT, 'var/log/access.log'));
