@@ -11,8 +11,13 @@ import { REPEATED_ELEMENTS, SETTINGS, TYPE_DOCS, formatSize, getSetting, renderC
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Fields of repeated settings that are empty by default (schema default `[]`): an empty array is their leaf. */
-const EMPTY_BY_DEFAULT = new Set(SETTINGS.filter((s) => Array.isArray(s.default) && s.default.length === 0).map((s) => s.field));
+/**
+ * Fields that are empty by default (repeated settings with schema default `[]`, and lists whose default `OFF` reads as
+ * none): an empty array is their leaf.
+ */
+const EMPTY_BY_DEFAULT = new Set(
+  SETTINGS.filter((s) => (Array.isArray(s.default) && s.default.length === 0) || (s.type === 'status-set' && s.default === 'OFF')).map((s) => s.field),
+);
 
 /** Every leaf path of a value: `server.manager.port`, `vhosts[].origins[].host`, ... */
 function leafPaths(value: unknown, prefix: string): string[] {

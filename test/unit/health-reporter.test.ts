@@ -13,7 +13,7 @@ test('a burst of outcomes leaves as one batch; repeated successes are not repeat
   const reporter = new OutcomeReporter((b) => batches.push(b));
   for (let i = 0; i < 1000; i++) reporter.report('a.com', '10.0.0.1:80', 'ok');
   reporter.report('a.com', '10.0.0.1:80', 'connect-fail');
-  reporter.report('a.com', '10.0.0.1:80', '5xx');
+  reporter.report('a.com', '10.0.0.1:80', 'bad-status');
   reporter.report('a.com', '10.0.0.1:80', 'ok');
   reporter.report('a.com', '10.0.0.1:80', 'ok');
   reporter.report('b.com', '[::1]:8080', 'receive-fail');
@@ -23,7 +23,7 @@ test('a burst of outcomes leaves as one batch; repeated successes are not repeat
     [
       ['a.com', '10.0.0.1:80', 'ok'],
       ['a.com', '10.0.0.1:80', 'connect-fail'],
-      ['a.com', '10.0.0.1:80', '5xx'],
+      ['a.com', '10.0.0.1:80', 'bad-status'],
       ['a.com', '10.0.0.1:80', 'ok'],
       ['b.com', '[::1]:8080', 'receive-fail'],
     ],
