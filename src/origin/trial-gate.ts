@@ -37,7 +37,6 @@ export class TrialGate implements TrialAsker {
     const id = this.#nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.answer(id, vhost, null, Date.now() + ANSWER_TIMEOUT_MS), ANSWER_TIMEOUT_MS);
-      timer.unref();
       this.#asking.set(vhost, { id, vhost, resolve, timer });
       this.#send(vhost, id);
     });
