@@ -20,6 +20,11 @@ import { freePort } from '../helpers/ports.js';
 import { rawExchange, request } from '../helpers/http.js';
 
 const WORKERS = 2;
+/**
+ * Where nothing listens: test origins bind 127.0.0.1, so a port of this other loopback address stays refused even
+ * when another test on the machine is handed the same port number.
+ */
+const REFUSED_HOST = '127.0.0.86';
 
 interface MemberDoc {
   Member: string;
@@ -93,8 +98,8 @@ describe('origin exclusion: only the origin\'s own failures count', () => {
   ${vhost('hostile.test', hostile.address, '<OriginOptions><MaxConnections>4</MaxConnections><Exclusion All="ON">3</Exclusion></OriginOptions>')}
   ${vhost('status.test', busy.address, '<OriginOptions><Exclusion All="ON">3</Exclusion></OriginOptions>')}
   ${vhost('rescode.test', busy.address, '<OriginOptions><Exclusion All="ON" ResCode="502,503,504">3</Exclusion><Recovery Cycle="60">5</Recovery></OriginOptions>')}
-  ${vhost('single.test', `127.0.0.1:${refusedPort}`, '<Options><Caching>OFF</Caching></Options><OriginOptions><Exclusion>2</Exclusion></OriginOptions>')}
-  ${vhost('single-all.test', `127.0.0.1:${refusedPort}`, '<Options><Caching>OFF</Caching></Options><OriginOptions><Exclusion All="ON">2</Exclusion><Recovery Cycle="60">5</Recovery></OriginOptions>')}
+  ${vhost('single.test', `${REFUSED_HOST}:${refusedPort}`, '<Options><Caching>OFF</Caching></Options><OriginOptions><Exclusion>2</Exclusion></OriginOptions>')}
+  ${vhost('single-all.test', `${REFUSED_HOST}:${refusedPort}`, '<Options><Caching>OFF</Caching></Options><OriginOptions><Exclusion All="ON">2</Exclusion><Recovery Cycle="60">5</Recovery></OriginOptions>')}
   ${vhost('trial.test', trial.address, '<OriginOptions><Exclusion All="ON">1</Exclusion><Recovery Cycle="1" Uri="/probe" ResCode="299">100</Recovery></OriginOptions>')}
   ${vhost('neg.test', neg.address, '<Options><TTL><ConnectTimeout>10</ConnectTimeout></TTL></Options>')}
 </Vhosts>
