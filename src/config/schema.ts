@@ -39,7 +39,8 @@ export type SettingType =
   | 'vary-list'
   | 'url-glob'
   | 'status-match'
-  | 'status-list';
+  | 'status-list'
+  | 'status-set';
 
 /** One setting. `path` is `Root/Element/...` with an attribute as `Element@Attr`. */
 export interface Setting {
@@ -415,15 +416,23 @@ export const SETTINGS: readonly Setting[] = [
     max: 1000,
     inherit: true,
     field: 'vhosts[].originOptions.exclusion',
-    doc: 'Consecutive failures (connect or receive failure, 5xx) of one origin member that exclude it; a success resets the count; 0 = never exclude.',
+    doc: "Consecutive failures of one origin member that exclude it: connect failures, resets and timeouts of the origin, and statuses ResCode lists; a request Flint or undici refused before sending never counts; an answer resets the count; 0 = never exclude.",
   },
   {
     path: 'Vhost/OriginOptions/Exclusion@All',
     type: 'bool',
-    default: 'ON',
+    default: 'OFF',
     inherit: true,
     field: 'vhosts[].originOptions.exclusionAll',
-    doc: "ON: every member may be excluded; OFF: the vhost's last active member is never excluded by failures.",
+    doc: "OFF: the vhost's last active member is never excluded by failures (nginx never takes its only server out); ON: every member may be, and with all of them out a miss tries one member once per Recovery Cycle.",
+  },
+  {
+    path: 'Vhost/OriginOptions/Exclusion@ResCode',
+    type: 'status-set',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].originOptions.exclusionResCodes',
+    doc: 'Origin statuses that count as failures toward Exclusion, e.g. `502,503,504`; OFF = an answer, whatever its status, is never a failure.',
   },
   {
     path: 'Vhost/OriginOptions/Recovery',
@@ -1263,6 +1272,7 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'access-format': 'text with `%` codes: `%h` client IP, `%l` `%u` -, `%t` time, `%r` request line, `%m` method, `%U` path, `%q` query, `%H` protocol, `%>s`/`%s` status, `%b`/`%B` bytes sent, `%D` µs, `%T` s, `%v` vhost, `%{Name}i` request header, `%S` cache result, `%R` ms to first byte, `%L` vhost chain, `%j` Range, `%k` Accept-Encoding, `%X`/`%x` c (complete) or x (aborted), `%%` a percent sign',
   'probe-target': 'a path starting with `/` (query allowed), or an absolute `http://host[:port]/path` URL: `/alive.html`',
   'status-list': 'HTTP status codes separated by commas, or `0` for any: `200`, `200, 404`',
+  'status-set': '`OFF` (none) or HTTP status codes separated by commas: `502, 503, 504`',
   'name-list': 'names separated by commas: `q,page`',
   'vary-list': '`*` (every name), `OFF` (none) or header names separated by commas: `Accept-Encoding, Accept-Language`',
   'url-glob':

@@ -68,10 +68,12 @@ export interface OriginOptions {
   readonly userAgent: string | null;
   /** `<XFFClientIPOnly>`: ON replaces X-Forwarded-For with the client IP; OFF appends it. Default false. */
   readonly xffClientIpOnly: boolean;
-  /** `<Exclusion>`: consecutive failures (connect/receive failure, 5xx) that exclude a member; 0 = never. Default 3. */
+  /** `<Exclusion>`: consecutive failures (connect/receive failure, a listed status) that exclude a member; 0 = never. Default 3. */
   readonly exclusion: number;
-  /** `<Exclusion All>`: false = the vhost's last active member is never excluded. Default true. */
+  /** `<Exclusion All>`: true = every member may be excluded; false = the vhost's last active member never is. Default false. */
   readonly exclusionAll: boolean;
+  /** `<Exclusion ResCode>`: origin statuses that count as failures toward `<Exclusion>`. Default none. */
+  readonly exclusionResCodes: readonly number[];
   /** `<Recovery>`: how an excluded member is probed back in. */
   readonly recovery: RecoveryProbe;
   /** `<Retry>`: how many times a transaction that never started is retried on another member (`all` = 65535). Default all. */

@@ -588,6 +588,22 @@ const STATUS_LIST: ValueType<number[]> = {
   },
 };
 
+/** `502, 503` -> [502, 503]; `OFF` = none. */
+const STATUS_SET: ValueType<number[]> = {
+  type: 'status-set',
+  parse(text) {
+    if (text.trim().toUpperCase() === 'OFF') return ok([]);
+    const codes: number[] = [];
+    for (const part of text.split(',')) {
+      const item = part.trim();
+      const code = /^\d{3}$/.test(item) ? Number(item) : Number.NaN;
+      if (!(code >= 100 && code <= 599)) return fail(`${quote(text)} is not OFF or a list of HTTP status codes (100..599, comma-separated)`);
+      if (!codes.includes(code)) codes.push(code);
+    }
+    return ok(codes);
+  },
+};
+
 // ---------------------------------------------------------------------------------------------------------------
 // Reading settings
 
@@ -913,6 +929,7 @@ class Validator {
         xffClientIpOnly: this.one(scope, 'Vhost/OriginOptions/XFFClientIPOnly', BOOL, io?.xffClientIpOnly),
         exclusion: this.one(scope, 'Vhost/OriginOptions/Exclusion', INT, io?.exclusion),
         exclusionAll: this.one(scope, 'Vhost/OriginOptions/Exclusion@All', BOOL, io?.exclusionAll),
+        exclusionResCodes: this.one(scope, 'Vhost/OriginOptions/Exclusion@ResCode', STATUS_SET, io?.exclusionResCodes),
         recovery: this.#readRecovery(scope, io?.recovery),
         retries: this.one(scope, 'Vhost/OriginOptions/Retry', RETRY, io?.retries),
         dnsRefreshMs: this.one(scope, 'Vhost/OriginOptions/DnsRefresh', SECONDS_AS_MS, io?.dnsRefreshMs),
