@@ -38,6 +38,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLASS_SPAN, blockClass } from './blocks.js';
 import { currentAge } from './freshness.js';
+import { withInlineCrc } from './inline-crc.js';
 import { keyHash } from './key.js';
 import type { StoredTiming } from './freshness.js';
 
@@ -70,6 +71,8 @@ export interface ObjectMeta {
   readonly extendedSec: number;
   /** Body bytes when stored inline, else null. */
   readonly inline: Uint8Array | null;
+  /** crc32 of `inline`, stamped by the index on every write (cache/inline-crc.ts); absent on older records. */
+  readonly inlineCrc?: number;
   /** Block ids in body order (empty for inline bodies); ABSENT_BLOCK marks a block a partial object lacks. */
   readonly blocks: readonly number[];
   readonly blockSize: number;
@@ -673,6 +676,7 @@ export class CacheIndex {
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
       }
+      stored = withInlineCrc(stored);
       this.#objects.put(objectHash, stored);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
@@ -747,7 +751,7 @@ export class CacheIndex {
     this.#transact(() => {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
-      if (updated) this.#objects.put(objectHash, meta);
+      if (updated) this.#objects.put(objectHash, withInlineCrc(meta));
     });
     return updated;
   }
@@ -1012,6 +1016,30 @@ export class CacheIndex {
       });
     }
     return { next: read === limit && last !== null ? Buffer.from(last) : null, removed };
+  }
+
+  /**
+   * Reads every record of every database, decoding it, until `deadline` (ms since epoch), then commits one small
+   * write (which allocates pages and reads the free-page list): the start-up check (cache/index-check.ts) runs this
+   * in a child process, so a damaged page that makes lmdb throw or crash is found before a Flint process depends on
+   * the file. Returns how many records it read and whether it read them all.
+   */
+  verify(deadline: number): { records: number; complete: boolean } {
+    let records = 0;
+    const walks: Array<Iterable<unknown>> = [
+      this.#objects.getRange({ start: FIRST_HASH }),
+      this.#fills.getRange({ start: FIRST_HASH }),
+      ...[this.#vary, this.#keys, this.#fillKeys, this.#lru, this.#atime, this.#free, this.#freeOrder, this.#state, this.#hits, this.#seen, this.#seenOrder].map((db) =>
+        (db as Database<unknown, string>).getRange({}),
+      ),
+    ];
+    for (const walk of walks) {
+      for (const _ of walk) {
+        if (++records % 1024 === 0 && Date.now() > deadline) return { records, complete: false };
+      }
+    }
+    this.#transact(() => this.#state.put('verifiedAt', Date.now()));
+    return { records, complete: true };
   }
 
   /** Removes stale reader slots of dead processes (spikes.md item 2: they pin old pages and grow the file). */

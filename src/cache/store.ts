@@ -3,14 +3,21 @@
  * The object store of one disk: the LMDB index plus its block files, and the knowledge of how a request maps to
  * an object (primary key -> Vary names -> variant -> object hash). Knows nothing of HTTP sockets or origins.
  * A storage error (ENOSPC, EIO) switches the store to `degraded`: new objects are no longer stored (requests pass
- * through) while cached objects keep being served; it retries storing after DEGRADED_RETRY_MS. Runs in workers.
+ * through) while cached objects keep being served; it retries storing after DEGRADED_RETRY_MS. An index read that
+ * fails (a damaged page: lmdb throws MDB_PAGE_NOTFOUND, MDB_CORRUPTED) or an inline body that fails its checksum
+ * drops that key: its requests pass through to the origin in this worker, and a damaged index is discarded at the
+ * next start (cache/index-check.ts). Runs in workers.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DiskConfig, StorageConfig } from '../config/types.js';
 import { BlockMemory } from './block-memory.js';
 import { BlockFiles, blockChecksum, slotsPerBlocks } from './blocks.js';
 import { CacheIndex, MAX_OBJECT_KEY_BYTES } from './index.js';
 import type { FillRecord, LeaseResult, ObjectMeta } from './index.js';
+import { DAMAGED_MARKER } from './index-check.js';
+import { inlineIntact } from './inline-crc.js';
+import type { Logger } from '../log.js';
 import { keyHash, objectKey, primaryKey, variantKey } from './key.js';
 
 export type { FillRecord, ObjectMeta };
@@ -23,6 +30,8 @@ const VERIFIED_BLOCKS_MAX = 65_536;
 const DEGRADED_RETRY_MS = 30_000;
 /** How often a release that failed (releaseUnlisted) is tried again. */
 const RELEASE_RETRY_MS = 1_000;
+/** Bound of the per-worker set of keys whose index records could not be read (cleared when full). */
+const FAULTY_KEYS_MAX = 10_000;
 
 /** Where a request's object lives (or would live). */
 export interface ObjectRef {
@@ -54,9 +63,20 @@ export class CacheStore {
   /** Blocks whose release failed (a storage error); releaseUnlisted tries them again every RELEASE_RETRY_MS. */
   readonly #unreleased = new Set<number>();
   #releaseRetry: NodeJS.Timeout | null = null;
+  readonly #diskPath: string;
+  readonly #log: Logger | null;
+  /**
+   * Primary hashes (hex) of keys whose index records could not be read in this worker: they pass through (keyFits)
+   * rather than read the damaged pages again.
+   */
+  readonly #faulty = new Set<string>();
+  /** Whether this process wrote the DAMAGED_MARKER already. */
+  #damageNoted = false;
 
-  /** `memoryBytes`: budget of the blocks this process keeps in memory (0 = none). */
-  constructor(disk: DiskConfig, storage: StorageConfig, memoryBytes = 0) {
+  /** `memoryBytes`: budget of the blocks this process keeps in memory (0 = none); `log`: where index faults go. */
+  constructor(disk: DiskConfig, storage: StorageConfig, memoryBytes = 0, log: Logger | null = null) {
+    this.#diskPath = disk.path;
+    this.#log = log;
     this.index = new CacheIndex(join(disk.path, 'index'));
     this.blocks = new BlockFiles(join(disk.path, 'blocks'), storage.blockSizeBytes);
     this.blockSize = storage.blockSizeBytes;
@@ -69,7 +89,15 @@ export class CacheStore {
   ref(vhost: string, path: string, query: string, requestHeaders: readonly string[]): ObjectRef {
     const primary = primaryKey(vhost, path, query);
     const primaryHash = keyHash(primary);
-    const vary = this.index.getVary(primaryHash) ?? [];
+    let vary: readonly string[];
+    try {
+      // A key whose records failed to read is not read again (each read would fail, and log, again).
+      vary = this.#faulty.size > 0 && this.#faulty.has(primaryHash.toString('hex')) ? ['*'] : (this.index.getVary(primaryHash) ?? []);
+    } catch (error) {
+      this.#indexFault(primary, primaryHash, null, error as Error);
+      // Vary * never matches a stored variant, and keyFits refuses the key: the request passes through.
+      vary = ['*'];
+    }
     return this.refFor(primary, primaryHash, vary, requestHeaders);
   }
 
@@ -85,13 +113,57 @@ export class CacheStore {
    * requests pass through (a lease or commit of such a key would fail in lmdb).
    */
   keyFits(ref: ObjectRef): boolean {
+    if (this.#faulty.size > 0 && this.#faulty.has(ref.primaryHash.toString('hex'))) return false;
     return ref.key.length <= MAX_OBJECT_KEY_BYTES / 3 || Buffer.byteLength(ref.key) <= MAX_OBJECT_KEY_BYTES;
   }
 
   /** The stored object of `ref`, if any (a hash collision with another key counts as absent). */
   get(ref: ObjectRef): ObjectMeta | undefined {
-    const meta = this.index.getObject(ref.hash);
-    return meta !== undefined && meta.key === ref.key ? meta : undefined;
+    let meta: ObjectMeta | undefined;
+    try {
+      meta = this.index.getObject(ref.hash);
+    } catch (error) {
+      this.#indexFault(ref.primary, ref.primaryHash, ref.hash, error as Error);
+      return undefined;
+    }
+    if (meta === undefined || meta.key !== ref.key) return undefined;
+    if (!inlineIntact(meta)) {
+      // Changed bytes on an index page: never served. Dropped, so the next request refetches it.
+      this.#log?.error({ event: 'cache.inline_corrupt', key: ref.key }, 'an inline body failed its checksum: dropped, refetching');
+      this.#dropObject(ref.hash);
+      return undefined;
+    }
+    return meta;
+  }
+
+  /**
+   * An index read of `primary` failed (a damaged page): the key passes through in this worker from now on, its
+   * object is removed if the index still lets it, and the disk's DAMAGED_MARKER makes the next start discard the
+   * index. Storage degrades meanwhile (writes to a damaged B-tree could spread the damage).
+   */
+  #indexFault(primary: string, primaryHash: Buffer, objectHash: Buffer | null, error: Error): void {
+    if (this.#faulty.size >= FAULTY_KEYS_MAX) this.#faulty.clear();
+    this.#faulty.add(primaryHash.toString('hex'));
+    this.markDegraded(`index read failed: ${error.message}`);
+    this.#log?.error({ event: 'cache.index_read_failed', disk: this.#diskPath, primary, err: error.message }, 'reading the cache index failed: the key passes through, and the index is discarded at the next start');
+    if (!this.#damageNoted) {
+      this.#damageNoted = true;
+      try {
+        writeFileSync(join(this.#diskPath, DAMAGED_MARKER), `${new Date().toISOString()} ${error.message}\n`);
+      } catch {
+        // The marker is best effort (a full or failing disk); the start-up check reads the index anyway.
+      }
+    }
+    if (objectHash !== null) this.#dropObject(objectHash);
+  }
+
+  /** Removes an object whose record cannot be trusted, if the index lets it (it may be the damaged part). */
+  #dropObject(objectHash: Buffer): void {
+    try {
+      this.index.remove(objectHash, Date.now());
+    } catch (error) {
+      this.#log?.warn({ event: 'cache.drop_failed', disk: this.#diskPath, err: (error as Error).message }, 'could not remove a damaged index record');
+    }
   }
 
   /** True while storage errors keep new objects out of the cache. */

@@ -96,7 +96,7 @@ export class Edge {
     // This worker's share of <ContentMemoryRatio>, half for whole hot bodies, half for blocks of larger ones.
     const memory = config.server.memory;
     const contentBytes = Math.floor((totalmem() * memory.contentMemoryPercent) / 100 / config.server.workers);
-    this.store = new CacheStore(disk, config.server.storage, Math.floor(contentBytes / 2));
+    this.store = new CacheStore(disk, config.server.storage, Math.floor(contentBytes / 2), log);
     this.hot = new HotTier(Math.floor(contentBytes / 2), memory.hotObjectMaxBytes);
     this.#flow = new CacheFlow({
       store: this.store,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { CacheIndex } from '../cache/index.js';
 import { bytesToFree, chooseVictims } from '../cache/eviction.js';
+import { checkIndex, discardIndex } from '../cache/index-check.js';
 import type { DiskUsage } from '../cache/eviction.js';
 import { isProcessAlive } from '../cache/store.js';
 import type { Logger } from '../log.js';
@@ -46,6 +47,23 @@ function wipeIfRebooted(diskPath: string): boolean {
   mkdirSync(diskPath, { recursive: true });
   writeFileSync(marker, `${bootId}\n`);
   return wipe;
+}
+
+/**
+ * Opens a disk's index after checking it in a child process (cache/index-check.ts); a damaged one is moved aside and
+ * the disk starts empty, logged. The primary's own start-up writes (clearFills and the rest, in the caller) then run
+ * on a sound index.
+ */
+function openCheckedIndex(diskPath: string, log: Logger): CacheIndex {
+  const started = Date.now();
+  const verdict = checkIndex(diskPath);
+  if (verdict.damaged) {
+    discardIndex(diskPath);
+    log.error({ event: 'cache.index_damaged', disk: diskPath, reason: verdict.reason }, 'the cache index is damaged: moved it aside (index.damaged) and started this disk empty');
+  } else if (!verdict.complete) {
+    log.warn({ event: 'cache.index_check_partial', disk: diskPath, records: verdict.records, ms: Date.now() - started }, 'the cache index is too large to read whole at start: checked only its first records');
+  }
+  return new CacheIndex(join(diskPath, 'index'));
 }
 
 export interface DiskStats {
@@ -86,7 +104,7 @@ export class Evictor {
     this.#log = log;
     this.#disks = config.server.storage.disks.map((disk) => {
       if (wipeIfRebooted(disk.path)) log.warn({ event: 'cache.wiped_after_reboot', disk: disk.path }, 'the OS rebooted since this cache was written: starting empty');
-      const index = new CacheIndex(join(disk.path, 'index'));
+      const index = openCheckedIndex(disk.path, log);
       const cleared = index.clearFills(Date.now());
       if (cleared > 0) log.info({ event: 'cache.fills_discarded', disk: disk.path, fills: cleared }, 'discarded fills left unfinished by the last run');
       const ordered = index.orderFreeBlocks();
@@ -212,18 +230,25 @@ export class Evictor {
   stats(): DiskStats[] {
     const now = Date.now();
     return this.#disks.map((disk) => {
-      const fills = disk.index.fillCounts(now);
-      return {
-        path: disk.path,
-        objects: disk.index.objectCount(),
-        usedBytes: disk.index.usedBytes(),
-        limitBytes: this.#usage(disk).limitBytes,
-        fillsInProgress: fills.inProgress,
-        admissionSeen: fills.seen,
-        fillRecords: fills.records,
-        evictedObjects: disk.evictedObjects,
-        evictedBytes: disk.evictedBytes,
-      };
+      try {
+        const fills = disk.index.fillCounts(now);
+        return {
+          path: disk.path,
+          objects: disk.index.objectCount(),
+          usedBytes: disk.index.usedBytes(),
+          limitBytes: this.#usage(disk).limitBytes,
+          fillsInProgress: fills.inProgress,
+          admissionSeen: fills.seen,
+          fillRecords: fills.records,
+          evictedObjects: disk.evictedObjects,
+          evictedBytes: disk.evictedBytes,
+        };
+      } catch (error) {
+        // A damaged index (read errors) must not take /stats down with it; the disk reports nothing it cannot read.
+        this.#log.warn({ event: 'cache.stats_failed', disk: disk.path, err: (error as Error).message }, 'reading the cache index for /stats failed');
+        const empty = { objects: 0, usedBytes: 0, limitBytes: 0, fillsInProgress: 0, admissionSeen: 0, fillRecords: 0 };
+        return { path: disk.path, ...empty, evictedObjects: disk.evictedObjects, evictedBytes: disk.evictedBytes };
+      }
     });
   }
 
