@@ -12,9 +12,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DiskConfig, StorageConfig } from '../config/types.js';
 import { BlockMemory } from './block-memory.js';
-import { BlockFiles, blockChecksum, slotsPerBlocks } from './blocks.js';
+import { BlockFiles, blockChecksum, slotBytes, slotsPerBlocks } from './blocks.js';
 import { CacheIndex, MAX_OBJECT_KEY_BYTES } from './index.js';
-import type { FillRecord, LeaseResult, ObjectMeta } from './index.js';
+import type { FillRecord, Footprint, LeaseResult, ObjectMeta } from './index.js';
 import { DAMAGED_MARKER } from './index-check.js';
 import { inlineIntact } from './inline-crc.js';
 import type { Logger } from '../log.js';
@@ -50,6 +50,8 @@ export class CacheStore {
   readonly blocks: BlockFiles;
   readonly blockSize: number;
   readonly inlineMaxBytes: number;
+  /** The disk's quota: configured, or derived by the primary at start (cache/disk-space.ts); 0 = unlimited. */
+  readonly quotaBytes: number;
   /** Block capacity from the quota (0 = unlimited). */
   readonly capacityBlocks: number;
   /** This worker's blocks kept in memory (readListed). */
@@ -81,7 +83,8 @@ export class CacheStore {
     this.blocks = new BlockFiles(join(disk.path, 'blocks'), storage.blockSizeBytes);
     this.blockSize = storage.blockSizeBytes;
     this.inlineMaxBytes = storage.inlineMaxBytes;
-    this.capacityBlocks = disk.quotaBytes === 0 ? 0 : Math.floor(disk.quotaBytes / storage.blockSizeBytes);
+    this.quotaBytes = disk.quotaBytes === 0 ? this.index.derivedQuota() : disk.quotaBytes;
+    this.capacityBlocks = Math.floor(this.quotaBytes / storage.blockSizeBytes);
     this.memory = new BlockMemory(memoryBytes);
   }
 
@@ -233,12 +236,17 @@ export class CacheStore {
    * together is kept under the quota by the evictor, which counts slot sizes.
    */
   allocateBlock(now: number, sizeClass = 0): number | null {
-    return this.index.allocateBlocks(1, this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass)?.[0] ?? null;
+    return this.index.allocateBlocks(1, this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass, this.#footprint(sizeClass))?.[0] ?? null;
   }
 
   /** allocateBlock in the index's write batch of this event-loop turn (a fill's blocks). */
   allocateBlockBatched(now: number, sizeClass: number): Promise<number | null> {
-    return this.index.allocateBlockBatched(this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass);
+    return this.index.allocateBlockBatched(this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass, this.#footprint(sizeClass));
+  }
+
+  /** The quota also bounds the slots of all classes together (what the block files take on disk). */
+  #footprint(sizeClass: number): Footprint | null {
+    return this.quotaBytes === 0 ? null : { limitBytes: this.quotaBytes, slotBytes: slotBytes(this.blockSize, sizeClass) };
   }
 
   #capacity(sizeClass: number): number {

@@ -1,18 +1,22 @@
 /**
  * @module primary/evictor
- * The one evictor of the cluster: every EVICT_INTERVAL_MS it checks each disk's usage against <HighWater> and, when
- * above, deletes least-recently-used objects until usage is under <LowWater> (cache/eviction.ts chooses). Also
+ * The one evictor of the cluster: every EVICT_INTERVAL_MS it checks each disk's usage (Flint's own bytes) against
+ * <HighWater> of its quota (configured, or derived from the file system at start: cache/disk-space.ts) and, when
+ * above, deletes least-recently-used objects until usage is under <LowWater> (cache/eviction.ts chooses). Keeps each
+ * disk's index reserve (cache/disk-space.ts), and checks each index before opening it (cache/index-check.ts). Also
  * sweeps the fill table (expired hit-for-pass markers, leases of dead workers: CacheIndex.sweepFills) and the
  * admission counts whose window ended (CacheIndex.sweepSeen), and clears
  * LMDB reader slots left by dead workers (spikes.md item 2). Keeps the cache numbers /stats shows.
  * Runs only in the primary.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { CacheIndex } from '../cache/index.js';
 import { bytesToFree, chooseVictims } from '../cache/eviction.js';
 import { checkIndex, discardIndex } from '../cache/index-check.js';
+import { DEFAULT_QUOTA_PERCENT, DiskReserve, deriveQuota } from '../cache/disk-space.js';
+import { slotBytes } from '../cache/blocks.js';
 import type { DiskUsage } from '../cache/eviction.js';
 import { isProcessAlive } from '../cache/store.js';
 import type { Logger } from '../log.js';
@@ -82,8 +86,12 @@ export interface DiskStats {
 
 interface Disk {
   readonly path: string;
+  /** The configured Quota, or the one derived at start (cache/disk-space.ts). */
   readonly quotaBytes: number;
   readonly index: CacheIndex;
+  /** Free pages for the index on a full file system (cache/disk-space.ts), and whether it was used up. */
+  readonly reserve: DiskReserve;
+  reserveReleased: boolean;
   evictedObjects: number;
   evictedBytes: number;
 }
@@ -110,7 +118,29 @@ export class Evictor {
       const ordered = index.orderFreeBlocks();
       if (ordered > 0) log.info({ event: 'cache.free_blocks_ordered', disk: disk.path, blocks: ordered }, 'listed the free blocks by release time');
       if (index.recountUsage()) log.info({ event: 'cache.usage_recounted', disk: disk.path, usedBytes: index.usedBytes() }, 'recounted the bytes the disk uses (index records count too)');
-      return { path: disk.path, quotaBytes: disk.quotaBytes, index, evictedObjects: 0, evictedBytes: 0 };
+      const blockSize = config.server.storage.blockSizeBytes;
+      index.recountFootprint((sizeClass) => slotBytes(blockSize, sizeClass));
+      const reserve = new DiskReserve(disk.path);
+      reserve.ensure();
+      let quotaBytes = disk.quotaBytes;
+      if (quotaBytes === 0) {
+        const derived = deriveQuota(disk.path);
+        quotaBytes = derived.quotaBytes;
+        log.info(
+          { event: 'cache.quota_derived', disk: disk.path, ...derived, reserveBytes: reserve.bytes },
+          `no Quota set: the cache may hold ${DEFAULT_QUOTA_PERCENT}% of the space it can use on this file system (its own files and the free space)`,
+        );
+      }
+      // Workers read it when they open the disk (CacheStore); 0 when the configured quota applies.
+      index.setDerivedQuota(disk.quotaBytes === 0 ? quotaBytes : 0);
+      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, evictedObjects: 0, evictedBytes: 0 };
+      index.onNoSpace = () => {
+        if (!reserve.release()) return false;
+        entry.reserveReleased = true;
+        log.warn({ event: 'cache.reserve_released', disk: disk.path, bytes: reserve.bytes }, 'the file system is full: released the index reserve so eviction and purges can proceed');
+        return true;
+      };
+      return entry;
     });
   }
 
@@ -134,12 +164,12 @@ export class Evictor {
     this.#readerTimer.unref();
   }
 
+  /**
+   * Flint's own bytes against the disk's quota (configured or derived). Never the file system's usage: block files
+   * do not shrink when objects go, so that count never fell, and the evictor emptied the cache without freeing a byte.
+   */
   #usage(disk: Disk): DiskUsage {
-    const usedBytes = disk.index.usedBytes();
-    if (disk.quotaBytes > 0) return { usedBytes, limitBytes: disk.quotaBytes };
-    // No quota: the whole file system is the limit, and everything on it counts.
-    const fs = statfsSync(disk.path);
-    return { usedBytes: (fs.blocks - fs.bavail) * fs.bsize, limitBytes: fs.blocks * fs.bsize };
+    return { usedBytes: disk.index.usedBytes(), limitBytes: disk.quotaBytes };
   }
 
   /** One eviction pass over every disk. */
@@ -147,6 +177,10 @@ export class Evictor {
     const { highWaterPercent, lowWaterPercent } = this.#config.server.storage;
     for (const disk of this.#disks) {
       try {
+        if (disk.reserveReleased && disk.reserve.ensure()) {
+          disk.reserveReleased = false;
+          this.#log.info({ event: 'cache.reserve_restored', disk: disk.path, bytes: disk.reserve.bytes }, 'the index reserve is back');
+        }
         const target = bytesToFree(this.#usage(disk), highWaterPercent, lowWaterPercent);
         if (target <= 0) continue;
         const now = Date.now();
