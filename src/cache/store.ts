@@ -30,6 +30,11 @@ const VERIFIED_BLOCKS_MAX = 65_536;
 const DEGRADED_RETRY_MS = 30_000;
 /** How often a release that failed (releaseUnlisted) is tried again. */
 const RELEASE_RETRY_MS = 1_000;
+/**
+ * Block I/O errors that mean the device is gone or broken (not a full disk, ENOSPC, which only degrades storing):
+ * the disk is failed (see CacheStore.failed).
+ */
+const DISK_FAILURE_CODES = new Set(['EIO', 'ENOENT', 'ENXIO', 'ENODEV', 'EROFS', 'ESTALE', 'EBADF']);
 /** Bound of the per-worker set of keys whose index records could not be read (cleared when full). */
 const FAULTY_KEYS_MAX = 10_000;
 
@@ -65,7 +70,9 @@ export class CacheStore {
   /** Blocks whose release failed (a storage error); releaseUnlisted tries them again every RELEASE_RETRY_MS. */
   readonly #unreleased = new Set<number>();
   #releaseRetry: NodeJS.Timeout | null = null;
-  readonly #diskPath: string;
+  /** The disk's directory (`<Disk>`). */
+  readonly diskPath: string;
+  #failed = false;
   readonly #log: Logger | null;
   /**
    * Primary hashes (hex) of keys whose index records could not be read in this worker: they pass through (keyFits)
@@ -77,7 +84,7 @@ export class CacheStore {
 
   /** `memoryBytes`: budget of the blocks this process keeps in memory (0 = none); `log`: where index faults go. */
   constructor(disk: DiskConfig, storage: StorageConfig, memoryBytes = 0, log: Logger | null = null) {
-    this.#diskPath = disk.path;
+    this.diskPath = disk.path;
     this.#log = log;
     this.index = new CacheIndex(join(disk.path, 'index'));
     this.blocks = new BlockFiles(join(disk.path, 'blocks'), storage.blockSizeBytes);
@@ -148,11 +155,11 @@ export class CacheStore {
     if (this.#faulty.size >= FAULTY_KEYS_MAX) this.#faulty.clear();
     this.#faulty.add(primaryHash.toString('hex'));
     this.markDegraded(`index read failed: ${error.message}`);
-    this.#log?.error({ event: 'cache.index_read_failed', disk: this.#diskPath, primary, err: error.message }, 'reading the cache index failed: the key passes through, and the index is discarded at the next start');
+    this.#log?.error({ event: 'cache.index_read_failed', disk: this.diskPath, primary, err: error.message }, 'reading the cache index failed: the key passes through, and the index is discarded at the next start');
     if (!this.#damageNoted) {
       this.#damageNoted = true;
       try {
-        writeFileSync(join(this.#diskPath, DAMAGED_MARKER), `${new Date().toISOString()} ${error.message}\n`);
+        writeFileSync(join(this.diskPath, DAMAGED_MARKER), `${new Date().toISOString()} ${error.message}\n`);
       } catch {
         // The marker is best effort (a full or failing disk); the start-up check reads the index anyway.
       }
@@ -165,8 +172,31 @@ export class CacheStore {
     try {
       this.index.remove(objectHash, Date.now());
     } catch (error) {
-      this.#log?.warn({ event: 'cache.drop_failed', disk: this.#diskPath, err: (error as Error).message }, 'could not remove a damaged index record');
+      this.#log?.warn({ event: 'cache.drop_failed', disk: this.diskPath, err: (error as Error).message }, 'could not remove a damaged index record');
     }
+  }
+
+  /**
+   * True once the disk failed (its device gone or broken: DISK_FAILURE_CODES, or its index file removed): the
+   * worker's DiskSet sends its keys to the other disks from then on.
+   */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** Marks the disk failed (logged once) and degraded. */
+  fail(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.markDegraded(error.message);
+    this.#log?.error({ event: 'cache.disk_failed', disk: this.diskPath, err: error.message }, 'a cache disk failed: its objects are dropped, and its URLs are cached on the other disks');
+  }
+
+  /** An I/O error on a block file: a failing device fails the disk; rethrown for the caller's own handling. */
+  #ioError(error: unknown): never {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined && DISK_FAILURE_CODES.has(code)) this.fail(error as Error);
+    throw error;
   }
 
   /** True while storage errors keep new objects out of the cache. */
@@ -256,7 +286,11 @@ export class CacheStore {
   /** Writes a block and returns its checksum. */
   async writeBlock(id: number, data: Uint8Array): Promise<number> {
     this.#verified.delete(id);
-    await this.blocks.writeBlock(id, data);
+    try {
+      await this.blocks.writeBlock(id, data);
+    } catch (error) {
+      this.#ioError(error);
+    }
     const crc = blockChecksum(data);
     // Written whole by this worker just now: as good as verified.
     this.#remember(id, crc);
@@ -316,7 +350,12 @@ export class CacheStore {
    * it for the object: a listed block is never freed, so it cannot have been rewritten since.
    */
   async readVerified(blockId: number, blockLength: number, crc: number, scratch: Buffer, stillOwned: () => boolean): Promise<Buffer> {
-    const n = await this.blocks.readBlock(blockId, 0, blockLength, scratch, 0);
+    let n: number;
+    try {
+      n = await this.blocks.readBlock(blockId, 0, blockLength, scratch, 0);
+    } catch (error) {
+      this.#ioError(error);
+    }
     const data = scratch.subarray(0, n);
     if (n === blockLength && this.#verified.get(blockId) === crc && stillOwned()) return data;
     if (n !== blockLength || blockChecksum(data) !== crc) {

@@ -92,6 +92,8 @@ interface Disk {
   /** Free pages for the index on a full file system (cache/disk-space.ts), and whether it was used up. */
   readonly reserve: DiskReserve;
   reserveReleased: boolean;
+  /** Its index file is gone (the directory removed, the device unmounted); logged once. */
+  missing: boolean;
   evictedObjects: number;
   evictedBytes: number;
 }
@@ -133,7 +135,7 @@ export class Evictor {
       }
       // Workers read it when they open the disk (CacheStore); 0 when the configured quota applies.
       index.setDerivedQuota(disk.quotaBytes === 0 ? quotaBytes : 0);
-      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, evictedObjects: 0, evictedBytes: 0 };
+      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, missing: false, evictedObjects: 0, evictedBytes: 0 };
       index.onNoSpace = () => {
         if (!reserve.release()) return false;
         entry.reserveReleased = true;
@@ -176,6 +178,12 @@ export class Evictor {
   runOnce(): void {
     const { highWaterPercent, lowWaterPercent } = this.#config.server.storage;
     for (const disk of this.#disks) {
+      if (!existsSync(join(disk.path, 'index', 'index.lmdb'))) {
+        // Removed or unmounted under a running Flint: the workers cache its URLs on the other disks (cache/disks.ts).
+        if (!disk.missing) this.#log.error({ event: 'cache.disk_missing', disk: disk.path }, 'a cache disk is gone: not evicting on it until restart');
+        disk.missing = true;
+        continue;
+      }
       try {
         if (disk.reserveReleased && disk.reserve.ensure()) {
           disk.reserveReleased = false;
