@@ -54,7 +54,8 @@ export function deriveQuota(diskPath: string): DerivedQuota {
   const availableBytes = fs.bavail * fs.bsize;
   const ownBytes = bytesUnder(diskPath);
   const usable = Math.min(fsBytes, ownBytes + availableBytes);
-  const quotaBytes = Math.max(0, Math.floor((usable * DEFAULT_QUOTA_PERCENT) / 100) - reserveBytes(fsBytes));
+  // At least 1: a quota of 0 would read as no quota at all.
+  const quotaBytes = Math.max(1, Math.floor((usable * DEFAULT_QUOTA_PERCENT) / 100) - reserveBytes(fsBytes));
   return { quotaBytes, fsBytes, ownBytes, availableBytes };
 }
 

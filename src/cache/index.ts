@@ -1088,7 +1088,12 @@ export class CacheIndex {
         if (++records % 1024 === 0 && Date.now() > deadline) return { records, complete: false };
       }
     }
-    this.#transact(() => this.#state.put('verifiedAt', Date.now()));
+    try {
+      this.#transact(() => this.#state.put('verifiedAt', Date.now()));
+    } catch (error) {
+      // A full file system is no damage: the primary's reserve (cache/disk-space.ts) deals with it.
+      if (!isNoSpace(error)) throw error;
+    }
     return { records, complete: true };
   }
 
