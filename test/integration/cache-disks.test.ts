@@ -54,6 +54,13 @@ test('keys spread over the disks in proportion to their quotas, the same way in 
     one.stores[1]?.fail(new Error('test'));
     for (let i = 0; i < 2000; i++) assert.equal(one.pick(`example.com\n/k${i}`), 0);
     assert.ok(before.includes(1) && before.includes(0));
+    // A block write that finds the device gone (here: its block directory removed) fails that disk.
+    const store = other.stores[1];
+    assert.ok(store !== undefined && !store.failed);
+    rmSync(join(dir, 'b', 'blocks'), { recursive: true, force: true });
+    await assert.rejects(store.writeBlock(0, Buffer.alloc(4096)), { code: 'ENOENT' });
+    assert.equal(store.failed, true);
+    for (let i = 0; i < 2000; i++) assert.equal(other.pick(`example.com\n/k${i}`), 0);
   } finally {
     await one.close();
     await other.close();
