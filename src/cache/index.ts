@@ -311,6 +311,8 @@ export class CacheIndex {
    * primary's reserve file, cache/disk-space.ts) retries it once. LMDB needs new pages even to delete.
    */
   onNoSpace: (() => boolean) | null = null;
+  /** See getFill. */
+  onFillReadError: ((error: Error) => void) | null = null;
 
   /** Opens (creating) the index under `dir`. */
   constructor(dir: string) {
@@ -339,8 +341,19 @@ export class CacheIndex {
     return this.#objects.get(objectHash);
   }
 
+  /**
+   * The fill record of an object. A read that fails (a damaged page) goes to onFillReadError when set (workers: the
+   * key then passes through) and reads as no fill; the write that would follow fails the same way and is handled
+   * as a storage error. Without the hook it throws.
+   */
   getFill(objectHash: Buffer): FillRecord | undefined {
-    return this.#fills.get(objectHash);
+    if (this.onFillReadError === null) return this.#fills.get(objectHash);
+    try {
+      return this.#fills.get(objectHash);
+    } catch (error) {
+      this.onFillReadError(error as Error);
+      return undefined;
+    }
   }
 
   /**
@@ -840,9 +853,13 @@ export class CacheIndex {
     this.#atime.put(objectHash, ms);
   }
 
-  /** Records access times (ms) and hit counts of many objects in one transaction (workers batch their hits). */
+  /**
+   * Records access times (ms) and hit counts of many objects in one transaction (workers batch their hits), in this
+   * event-loop turn's write batch (see #inTurnBatch), not an lmdb asynchronous transaction: when one of those fails
+   * to commit (a damaged page), lmdb also rejects a promise nobody holds, and the worker died of it.
+   */
   touchMany(touches: ReadonlyMap<string, number>, hits?: ReadonlyMap<string, number>): Promise<unknown> {
-    return this.#root.transaction(() => {
+    return this.#inTurnBatch(() => {
       for (const [hex, ms] of touches) {
         const hash = Buffer.from(hex, 'hex');
         if (!this.#objects.doesExist(hash)) continue;

@@ -93,6 +93,8 @@ export class CacheStore {
     this.quotaBytes = disk.quotaBytes === 0 ? this.index.derivedQuota() : disk.quotaBytes;
     this.capacityBlocks = Math.floor(this.quotaBytes / storage.blockSizeBytes);
     this.memory = new BlockMemory(memoryBytes);
+    // A store runs in a worker: a damaged fill record must not throw out of a request handler (see getFill).
+    this.index.onFillReadError = (error) => this.#indexFault('(fill record)', null, null, error);
   }
 
   /** Resolves a request to its object reference: one LMDB read for the Vary names. */
@@ -151,9 +153,9 @@ export class CacheStore {
    * object is removed if the index still lets it, and the disk's DAMAGED_MARKER makes the next start discard the
    * index. Storage degrades meanwhile (writes to a damaged B-tree could spread the damage).
    */
-  #indexFault(primary: string, primaryHash: Buffer, objectHash: Buffer | null, error: Error): void {
+  #indexFault(primary: string, primaryHash: Buffer | null, objectHash: Buffer | null, error: Error): void {
     if (this.#faulty.size >= FAULTY_KEYS_MAX) this.#faulty.clear();
-    this.#faulty.add(primaryHash.toString('hex'));
+    if (primaryHash !== null) this.#faulty.add(primaryHash.toString('hex'));
     this.markDegraded(`index read failed: ${error.message}`);
     this.#log?.error({ event: 'cache.index_read_failed', disk: this.diskPath, primary, err: error.message }, 'reading the cache index failed: the key passes through, and the index is discarded at the next start');
     if (!this.#damageNoted) {
