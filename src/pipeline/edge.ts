@@ -4,7 +4,7 @@
  * and keeps it to the end, so a reload swaps configs atomically between requests: in-flight transactions finish
  * on the old config, new ones start on the new. Steps: recv (copy head, route vhost, normalise path) ->
  * dispatch: the vhost's bypass rules and cache key (policy/rules.ts) send GET/HEAD on a caching vhost to the cache
- * flow (pipeline/cache-flow.ts), anything else to pass (pipeline/pass.ts); origin requests of both go through the
+ * flow (pipeline/cache-flow.ts) of the disk its key lives on (cache/disks.ts), anything else to pass (pipeline/pass.ts); origin requests of both go through the
  * origin router (member choice, retry, health outcomes: origin/router.ts), and an origin answer matching the
  * vhost's <VhostLink> hands the request on to the linked vhost -> deliver -> log (one access record, counters).
  * Runs in workers.
