@@ -52,7 +52,8 @@ export function deriveQuota(diskPath: string): DerivedQuota {
   const fs = statfsSync(diskPath);
   const fsBytes = fs.blocks * fs.bsize;
   const availableBytes = fs.bavail * fs.bsize;
-  const ownBytes = bytesUnder(diskPath);
+  // A damaged index kept aside (cache/index-check.ts) is not space the cache can use: it stays until removed.
+  const ownBytes = bytesUnder(diskPath) - bytesUnder(join(diskPath, 'index.damaged'));
   const usable = Math.min(fsBytes, ownBytes + availableBytes);
   // At least 1: a quota of 0 would read as no quota at all.
   const quotaBytes = Math.max(1, Math.floor((usable * DEFAULT_QUOTA_PERCENT) / 100) - reserveBytes(fsBytes));
