@@ -205,7 +205,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 'bytes',
     min: 0,
     field: 'server.storage.disks[].quotaBytes',
-    doc: 'Most bytes the cache may keep on this disk, at least one BlockSize; 0 = no quota (until the disk is full). An object counts the slot of its body and 1 KiB for its index records, so bodiless objects (cached 404s, redirects) count too.',
+    doc: "Most bytes the cache may keep on this disk, at least one BlockSize; 0 = derived at start (logged): 90% of the space Flint can use on the disk's file system (its own files plus the free space), less a small reserve for the index. An object counts the slot of its body and 1 KiB for its index records, so bodiless objects (cached 404s, redirects) count too; the slots of all sizes the block files ever held stay within it too.",
   },
   {
     path: 'Server/Cache/Storage/InlineMaxSize',
@@ -225,7 +225,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 1,
     max: 100,
     field: 'server.storage.highWaterPercent',
-    doc: 'Eviction starts when a disk holds more than this share of its Quota (of the file system when Quota is 0). Must be above LowWater.',
+    doc: 'Eviction starts when the cache holds more than this share of its Quota on a disk (counting its own bytes, never the file system usage). Must be above LowWater.',
   },
   {
     path: 'Server/Cache/Storage/LowWater',
