@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { FlintError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import type { Dispatcher } from './pool.js';
+import { isTlsError } from './tls.js';
 
 /** Response headers as undici parses them: lower-case names, repeated headers as arrays. */
 export type OriginHeaders = Record<string, string | string[] | undefined>;
@@ -61,6 +62,10 @@ const UNDICI_CODES: Record<string, [ErrorCode, boolean]> = {
 export function originError(error: unknown, origin: string): FlintError {
   if (error instanceof FlintError) return error;
   const code = (error as { code?: string }).code ?? '';
+  // A failed TLS handshake or certificate check: the connection never carried a request, so it is a connect
+  // failure (another member may be tried; health counts it). Its detail goes to the log (origin/pool.ts), never
+  // to the client.
+  if (isTlsError(code)) return new FlintError('FLINT_ERR_ORIGIN_CONNECT', 'origin unreachable', { source: 'origin', retryable: true, cause: error });
   const [flintCode, retryable] = UNDICI_CODES[code] ?? ['FLINT_ERR_ORIGIN_PROTOCOL', false];
   const message = `origin ${origin}: ${(error as Error).message ?? String(error)}${code === '' ? '' : ` (${code})`}`;
   return new FlintError(flintCode, message, { source: 'origin', retryable, cause: error });

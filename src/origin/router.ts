@@ -39,7 +39,7 @@ const NEGATIVE_MAX = 10_000;
 
 export class OriginRouter {
   readonly members: MemberTable;
-  readonly #pools = new OriginPools();
+  readonly #pools: OriginPools;
   readonly #selector = new MemberSelector();
   readonly #health: OriginHealthView;
   readonly #outcomes: OriginOutcomeSink;
@@ -47,6 +47,7 @@ export class OriginRouter {
   readonly #negative = new Map<string, number>();
 
   constructor(log: Logger, health: OriginHealthView, outcomes: OriginOutcomeSink, resolve?: Resolver) {
+    this.#pools = new OriginPools(log);
     this.members = new MemberTable(log, resolve);
     this.members.onChange = () => this.#retainPools();
     this.#health = health;

@@ -12,6 +12,7 @@ import { sendToWorker } from '../ipc/channel.js';
 import type { WorkerMessage } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
 import { flushLogs } from '../log.js';
+import { warnUnverifiedOrigins } from '../origin/tls.js';
 import { countEstablished } from '../stats/connections.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
@@ -168,6 +169,7 @@ export class Primary {
         }
       }, 20);
     });
+    warnUnverifiedOrigins(this.#config, this.#log);
     this.#health.start();
     this.#supervisor.start();
     this.#evictor.start();
@@ -189,6 +191,7 @@ export class Primary {
     this.#supervisor.config = result.config;
     this.#evictor.config = result.config;
     this.#health.update(result.config);
+    warnUnverifiedOrigins(result.config, this.#log);
     this.#supervisor.broadcast({ type: 'config', config: result.config });
     this.#admin.update(result.config);
     this.#history.record(result.config, snapshotType);

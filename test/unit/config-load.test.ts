@@ -135,6 +135,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
           dnsRefreshMs: 10_000,
           hashIgnoreSuffixes: [],
           originAffinity: true,
+          tls: null,
         },
         healthCheckers: [],
         options: DEFAULT_OPTIONS,

@@ -64,6 +64,7 @@ function vhostWith(addresses: readonly string[], retries = 65535): Vhost {
       dnsRefreshMs: 10_000,
       hashIgnoreSuffixes: [],
       originAffinity: true,
+      tls: null,
     },
     options: { ttl: { errorExtensionSec: 0 } },
   } as unknown as Vhost;
