@@ -533,14 +533,14 @@ export const SETTINGS: readonly Setting[] = [
     path: 'Vhost/Origin/CA',
     type: 'path',
     default: null,
-    field: 'vhosts[].originOptions.tls.caPem',
-    doc: "PEM file of CA certificates trusted for this origin besides Node's bundled Mozilla roots; read at start and reload (a missing or unreadable file, or one with no certificate, is a config error). Absent = the roots only.",
+    field: 'vhosts[].originOptions.tls',
+    doc: "PEM file of CA certificates trusted for this origin besides Node's bundled Mozilla roots; read at start and on each reload (a missing or unreadable file, or one with no valid certificate, is a config error). Absent = Node's default trust store (those roots, plus NODE_EXTRA_CA_CERTS).",
   },
   {
     path: 'Vhost/Origin/TlsVerify',
     type: 'bool',
     default: 'ON',
-    field: 'vhosts[].originOptions.tls.verify',
+    field: 'vhosts[].originOptions.tls',
     doc: 'OFF accepts any origin certificate (no chain or name check): for tests only; logged as a warning at start and on each reload.',
   },
   // ---- Origin members, balancing and failover ("Origins" issue, origins-balance)
