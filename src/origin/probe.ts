@@ -57,7 +57,9 @@ export function probeOrigin(probe: ProbeRequest): Promise<ProbeResult> {
     };
     const tls = probe.tls;
     const send = tls === null ? httpRequest : httpsRequest;
-    const tlsOptions = tls === null ? {} : { servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized, ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }) };
+    // servername '' = no SNI: node:https would otherwise take it from the Host header (a probe's Host is not the
+    // name the certificate is checked against; see origin/tls.ts).
+    const tlsOptions = tls === null ? {} : { servername: tls.servername ?? '', rejectUnauthorized: tls.rejectUnauthorized, ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }) };
     const req = send(
       { ...options, ...tlsOptions },
       (res) => {

@@ -3,7 +3,8 @@
  * made by openssl at test time, a node:https origin on 127.0.0.1, a real Flint. Covers: `<CA>` trusted -> miss then
  * hit with identical bytes, and the SNI the origin saw (`<Host>` name; none for a bare IP address); no `<CA>` -> the
  * origin is refused, the client gets a 502 carrying no internals, the log names the certificate error, and health
- * counts it; `<TlsVerify>OFF` serves and warns at start; a HealthChecker over HTTPS marks the member down and up.
+ * counts it; `<TlsVerify>OFF` serves and warns at start; a HealthChecker over HTTPS marks the member down and up; a recovery
+ * probe over HTTPS re-admits an excluded member.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +34,9 @@ describe('HTTPS origins', () => {
   let alive = true;
   const seen: Seen[] = [];
   const sockets = new Set<Socket>();
+  /** The Host of the first request on each origin connection, in connection order. */
+  const firstHosts: string[] = [];
+  const counted = new WeakSet<Socket>();
   const body = (url: string): Buffer => Buffer.from(`body of ${url} `.repeat(200));
 
   before(async () => {
@@ -40,6 +44,15 @@ describe('HTTPS origins', () => {
     origin = createServer({ cert: certs.cert, key: certs.key }, (req, res) => {
       const url = req.url ?? '';
       seen.push({ url, host: req.headers.host ?? '', servername: (req.socket as TLSSocket).servername });
+      if (!counted.has(req.socket)) {
+        counted.add(req.socket);
+        firstHosts.push(req.headers.host ?? '');
+      }
+      if (url === '/broken') {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('broken');
+        return;
+      }
       if (url === '/alive') {
         res.writeHead(alive ? 200 : 503, { 'content-type': 'text/plain' });
         res.end(alive ? 'ok' : 'down');
@@ -62,10 +75,11 @@ describe('HTTPS origins', () => {
       server: serverXml({ managerPort, dir, workers: 1 }),
       vhosts: `<Vhosts>
         ${vhost('ca.test', `<Origin Protocol="HTTPS"><Address>${address}</Address><CA>${certs.caFile}</CA></Origin>`, '<OriginOptions><Host>origin.test</Host></OriginOptions>')}
-        ${vhost('ip.test', `<Origin Protocol="HTTPS"><Address>${address}</Address><CA>${certs.caFile}</CA></Origin>`)}
+        ${vhost('ip.test', `<Origin Protocol="HTTPS"><Address>${address}</Address><CA>${certs.caFile}</CA></Origin>`, '<Alias>*.ip.test</Alias>')}
         ${vhost('noca.test', `<Origin Protocol="HTTPS"><Address>${address}</Address></Origin>`, '<OriginOptions><Host>origin.test</Host><Exclusion>2</Exclusion><Recovery Cycle="60">1</Recovery></OriginOptions>')}
         ${vhost('noverify.test', `<Origin Protocol="HTTPS"><Address>${address}</Address><TlsVerify>OFF</TlsVerify></Origin>`)}
         ${vhost('check.test', `<Origin Protocol="HTTPS"><Address>${address}</Address><CA>${certs.caFile}</CA><HealthChecker ResCode="200" Timeout="1" Cycle="0.2" Exclusion="2" Recovery="2">/alive</HealthChecker></Origin>`, '<OriginOptions><Host>origin.test</Host></OriginOptions>')}
+        ${vhost('rec.test', `<Origin Protocol="HTTPS"><Address>${address}</Address><CA>${certs.caFile}</CA></Origin>`, '<OriginOptions><Exclusion>1</Exclusion><Recovery Cycle="0.2" Uri="/alive" ResCode="200">1</Recovery></OriginOptions><Options><Caching>OFF</Caching></Options>')}
         ${vhost('plain.test', `<Origin><Address>${address}</Address></Origin>`)}
       </Vhosts>`,
     }));
@@ -109,6 +123,14 @@ describe('HTTPS origins', () => {
     const byIp = await get('ip.test', '/b.bin');
     assert.equal(byIp.status, 200, byIp.body.toString());
     assert.deepEqual(seen.find((s) => s.url === '/b.bin'), { url: '/b.bin', host: 'ip.test', servername: false });
+    // Other client Host names of the vhost reuse that keep-alive connection (undici would reconnect whenever the
+    // SNI it derives from each request's Host changed).
+    for (const [i, host] of ['a.ip.test', 'b.ip.test', 'ip.test'].entries()) assert.equal((await get(host, `/b${i}.bin`)).status, 200);
+    assert.deepEqual(
+      firstHosts.filter((h) => h.endsWith('ip.test')),
+      ['ip.test'],
+      'one connection for every Host of ip.test',
+    );
   });
 
   test('without <CA>: refused, 503 with no internals, the certificate error logged, health counts it', async () => {
@@ -150,7 +172,16 @@ describe('HTTPS origins', () => {
     await until('check.test up', async () => (await state('check.test')) === 'Active');
   });
 
-  test('a plain-HTTP origin definition against the TLS port fails cleanly (the protocol really changed)', async () => {
+  test('recovery probes speak HTTPS too: an excluded member is re-admitted by a probe over TLS', async () => {
+    const res = await get('rec.test', '/broken');
+    assert.equal(res.status, 500);
+    await until('rec.test excluded', async () => (await state('rec.test')) === 'Inactive');
+    // No <Host>: the probe's Host is the vhost name and the address is an IP, so no SNI (the IP SAN is checked).
+    await until('rec.test re-admitted', async () => (await state('rec.test')) === 'Active');
+    assert.ok(seen.some((s) => s.url === '/alive' && s.host === 'rec.test' && s.servername === false), 'a recovery probe reached the origin over TLS');
+  });
+
+  test('a vhost without Protocol stays plain HTTP: it cannot talk to the TLS origin', async () => {
     const res = await get('plain.test', '/f.bin');
     assert.ok(res.status >= 500, `status ${res.status}`);
   });
