@@ -4,7 +4,8 @@
  * every problem found. Each problem names the file, the element path and what is wrong:
  * `vhosts.xml: Vhosts/Vhost[Name=foo.com]/Origin/Address: "foo:99999" is not a valid host:port`.
  * Known elements, defaults and ranges come from config/schema.ts. No I/O but `<Origin><CA>` files (config/origin-ca.ts,
- * so workers get their PEM text with the config); the one environment read is the CPU count default for `<Workers>0`. Runs in the primary (start, SIGHUP reload) and in `flint check-config`.
+ * so workers get their PEM text with the config); the one environment read is the CPU count default for
+ * `<Workers>0`. Runs in the primary (start, SIGHUP reload) and in `flint check-config`.
  */
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -482,13 +483,13 @@ const ORIGIN_ADDRESS: ValueType<OriginAddress> = {
   },
 };
 
-/** `<Retry>`: a count, or `all` (= the largest count, every member once). */
 /** Under HTTPS an address written without a port means 443 (ORIGIN_ADDRESS assumes HTTP's 80). */
 function withDefaultPort(addresses: OriginAddress[], tls: OriginTls | null): OriginAddress[] {
   if (tls === null) return addresses;
   return addresses.map((a) => (/^(\[[^\]]*\]|[^:/[\]]+):/.test(a.text) ? a : { ...a, port: 443 }));
 }
 
+/** `<Retry>`: a count, or `all` (= the largest count, every member once). */
 const RETRY: ValueType<number> = {
   type: 'int',
   parse(text, setting) {

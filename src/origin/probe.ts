@@ -2,8 +2,8 @@
  * @module origin/probe
  * One health probe of one origin member: a GET over a fresh connection (node:http, or node:https with the same TLS
  * rules as requests for an `<Origin Protocol="HTTPS">`; no pooling: a probe must see whether a new connection
- * works), judged either on the status line (STON's recovery probes) or on the complete
- * transaction, body included (STON's <HealthChecker>), within a deadline. Never rejects. Runs in the primary.
+ * works), judged either on the status line (STON's recovery probes) or on the complete transaction, body included
+ * (STON's <HealthChecker>), within a deadline. Never rejects. Runs in the primary.
  */
 import { request as httpRequest } from 'node:http';
 import type { RequestOptions } from 'node:http';
