@@ -542,6 +542,29 @@ export const SETTINGS: readonly Setting[] = [
     field: 'vhosts[].healthCheckers[].log',
     doc: 'Log each failed check (event origin.probe_failed); state changes are always logged.',
   },
+  // ---- HTTPS to origins (issue 18 §5): per <Origin>, not inherited; used by requests, health checks and recovery probes
+  {
+    path: 'Vhost/Origin@Protocol',
+    type: 'enum',
+    default: 'HTTP',
+    values: ['HTTP', 'HTTPS'],
+    field: 'vhosts[].originOptions.tls',
+    doc: 'HTTPS: origin connections use TLS (an `<Address>` without a port then means 443), with SNI = `<OriginOptions><Host>` when set, else the `<Address>` DNS name (none for an IP literal, which is checked against the IP).',
+  },
+  {
+    path: 'Vhost/Origin/CA',
+    type: 'path',
+    default: null,
+    field: 'vhosts[].originOptions.tls',
+    doc: "PEM file of CA certificates trusted for this origin besides Node's bundled Mozilla roots; read at start and on each reload (a missing or unreadable file, or one with no valid certificate, is a config error). Absent = Node's default trust store (those roots, plus NODE_EXTRA_CA_CERTS).",
+  },
+  {
+    path: 'Vhost/Origin/TlsVerify',
+    type: 'bool',
+    default: 'ON',
+    field: 'vhosts[].originOptions.tls',
+    doc: 'OFF accepts any origin certificate (no chain or name check): for tests only; logged as a warning at start and on each reload.',
+  },
   // ---- Origin members, balancing and failover ("Origins" issue, origins-balance)
   {
     path: 'Vhost/Origin/Address2',

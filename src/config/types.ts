@@ -84,6 +84,22 @@ export interface OriginOptions {
   readonly hashIgnoreSuffixes: readonly string[];
   /** `<OriginAffinity>`: bypassed requests of one client IP stick to one member. Default true. */
   readonly originAffinity: boolean;
+  /**
+   * `<Origin Protocol="HTTPS">` with `<CA>` and `<TlsVerify>`: per vhost (set from its `<Origin>`, never inherited
+   * from VHostDefault); null = plain HTTP (the default). Kept here so every pool and probe that gets a vhost's
+   * options also knows how to connect.
+   */
+  readonly tls: OriginTls | null;
+}
+
+/** How a vhost's origin connections (requests, health checks, recovery probes) use TLS. */
+export interface OriginTls {
+  /** `<Origin><TlsVerify>`: check the origin certificate chain and name. Default true; OFF is logged at start. */
+  readonly verify: boolean;
+  /** `<Origin><CA>`: absolute path of the extra trusted CA file (PEM); null = none. */
+  readonly caFile: string | null;
+  /** Its PEM text, read when the config is loaded (workers get it with the config, never read the file). */
+  readonly caPem: string | null;
 }
 
 /** `<OriginOptions><Recovery Cycle Uri ResCode Log>N</Recovery>` (STON): probes of an excluded member. */

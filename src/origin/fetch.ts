@@ -10,6 +10,7 @@ import { FlintError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import type { Dispatcher } from './pool.js';
 import { unforwardable } from './request-check.js';
+import { isTlsError } from './tls.js';
 
 /** Response headers as undici parses them: lower-case names, repeated headers as arrays. */
 export type OriginHeaders = Record<string, string | string[] | undefined>;
@@ -101,6 +102,10 @@ export class OriginFailure extends FlintError {
 export function originError(error: unknown, origin: string): FlintError {
   if (error instanceof FlintError) return error;
   const code = (error as { code?: string }).code ?? '';
+  // A failed TLS handshake or certificate check: the connection never carried a request, so it is a connect
+  // failure (another member may be tried; health counts it). Its detail goes to the log (origin/pool.ts), never
+  // to the client.
+  if (isTlsError(code)) return new OriginFailure('FLINT_ERR_ORIGIN_CONNECT', 'origin unreachable', true, 'connect', error);
   const [flintCode, retryable, charge] = UNDICI_CODES[code] ?? (code.startsWith('HPE_') ? PARSER_ERROR : UNKNOWN_ERROR);
   const message =
     flintCode === 'FLINT_ERR_CLIENT_BAD_REQUEST'

@@ -41,12 +41,13 @@ const IDEMPOTENT = new Set(['GET', 'HEAD']);
 
 export class OriginRouter {
   readonly members: MemberTable;
-  readonly #pools = new OriginPools();
+  readonly #pools: OriginPools;
   readonly #selector = new MemberSelector();
   readonly #health: OriginHealthView;
   readonly #outcomes: OriginOutcomeSink;
 
   constructor(log: Logger, health: OriginHealthView, outcomes: OriginOutcomeSink, resolve?: Resolver) {
+    this.#pools = new OriginPools(log);
     this.members = new MemberTable(log, resolve);
     this.members.onChange = () => this.#retainPools();
     this.#health = health;

@@ -21,6 +21,7 @@ import type { Config, HealthCheckerConfig, Vhost } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { OriginOutcome } from '../origin/health-view.js';
 import { acceptsStatus, probeOrigin } from '../origin/probe.js';
+import { originTlsOptions } from '../origin/tls.js';
 import type { ProbeRequest, ProbeResult } from '../origin/probe.js';
 import { dnsRefreshMs, resolveMemberSet } from '../origin/members.js';
 import type { ResolvedMember, Resolver } from '../origin/members.js';
@@ -502,7 +503,8 @@ export class OriginHealth {
       path = `${url.pathname}${url.search}`;
       hostHeader = url.host;
     }
-    return { ip, port, path, hostHeader, userAgent: options.userAgent ?? PROBE_USER_AGENT, timeoutMs, until };
+    const tls = options.tls === null ? null : originTlsOptions(address, options, options.tls);
+    return { ip, port, path, hostHeader, userAgent: options.userAgent ?? PROBE_USER_AGENT, timeoutMs, until, tls };
   }
 }
 

@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import { flushLogs, reopenLogs } from '../log.js';
 import { LogRotator } from '../logs/rotation.js';
 import { ReopenNotices } from '../logs/reopen-notices.js';
+import { warnUnverifiedOrigins } from '../origin/tls.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
 import { Evictor } from './evictor.js';
@@ -189,6 +190,7 @@ export class Primary {
     });
     await this.#rotator.configure(this.#config);
     this.#rotator.start();
+    warnUnverifiedOrigins(this.#config, this.#log);
     this.#health.start();
     this.#supervisor.start();
     this.#evictor.start();
@@ -210,6 +212,7 @@ export class Primary {
     this.#supervisor.config = result.config;
     this.#evictor.config = result.config;
     this.#health.update(result.config);
+    warnUnverifiedOrigins(result.config, this.#log);
     this.#supervisor.broadcast({ type: 'config', config: result.config });
     this.#admin.update(result.config);
     this.#history.record(result.config, snapshotType);

@@ -146,6 +146,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
           dnsRefreshMs: 10_000,
           hashIgnoreSuffixes: [],
           originAffinity: true,
+          tls: null,
         },
         healthCheckers: [],
         options: DEFAULT_OPTIONS,

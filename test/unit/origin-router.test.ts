@@ -71,6 +71,7 @@ function vhostWith(addresses: readonly string[], retries = 65535, exclusionResCo
       dnsRefreshMs: 10_000,
       hashIgnoreSuffixes: [],
       originAffinity: true,
+      tls: null,
     },
     options: { ttl: { errorExtensionSec: 0 } },
     log: { originPath: null },
