@@ -169,6 +169,32 @@ describe('failures after the origin head', () => {
       });
     }
   }
+
+  test('a range on a partial object whose missing blocks the origin fails to send -> a whole 502/503', async () => {
+    const path = '/partial';
+    const body = patternBody(4 * MiB, 5);
+    routes[path] = (req, res) => {
+      const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      if (range === null) return reply(res, 200, { 'cache-control': 'max-age=600', etag: '"p"' }, body);
+      const start = Number(range[1]);
+      // Block 0 arrives; every later block's fetch is reset before its head.
+      if (start > 0) return req.socket.resetAndDestroy();
+      const end = Math.min(Number(range[2]), body.length - 1);
+      res.writeHead(206, { 'cache-control': 'max-age=600', etag: '"p"', 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': String(end - start + 1) });
+      res.end(body.subarray(start, end + 1));
+    };
+    const first = await request({ port: cache.port, host: HOST, path, headers: { range: 'bytes=0-99' } });
+    assert.equal(first.status, 206);
+    assert.ok(first.body.equals(body.subarray(0, 100)));
+    const exchange = await rawExchange(cache.port, [`GET ${path} HTTP/1.1\r\nHost: ${HOST}\r\nRange: bytes=${2 * MiB}-${2 * MiB + 99}\r\n\r\n`], 0, 4000);
+    const headEnd = exchange.received.indexOf('\r\n\r\n');
+    assert.ok(headEnd > 0, `a complete head: ${JSON.stringify(exchange.received.slice(0, 200))}`);
+    // A reset before the origin's head may be retried on the member list first: 503 when none answers.
+    assert.match(exchange.received, /^HTTP\/1\.1 50[23] /, 'a whole origin error, not a 206 without its body');
+    assert.match(exchange.received, /\r\nContent-Length: \d+\r\n/i);
+    const records = await accessRecordsFor(cache.flint, HOST, path, 2);
+    assert.match(String(records[1]?.error), /^FLINT_ERR_ORIGIN_(RESET|DOWN)$/);
+  });
 });
 
 describe('a torn block on disk', () => {
