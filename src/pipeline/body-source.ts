@@ -23,6 +23,12 @@ export interface BodySource {
   release(): void;
 }
 
+/**
+ * The fill a follower in another worker streamed from ended without its object (its origin failed, a hardpurge
+ * dropped it, its owner died): the cause is in that worker's log, not a read of this one.
+ */
+export class FollowedFillError extends Error {}
+
 /** What a read at the end of the body resolves with. */
 const END_OF_BODY = Buffer.alloc(0);
 
@@ -221,12 +227,12 @@ export class RemoteFillSource implements BodySource {
           this.#successor = this.#takeOver();
           if (this.#successor !== null) continue;
         }
-        throw new Error('the fill this request followed was abandoned');
+        throw new FollowedFillError('the fill this request followed was abandoned');
       }
       if (record.until < Date.now() || !isProcessAlive(record.pid)) {
         // The owner died (SIGKILL, crash): restart the fill and continue from `pos` on it.
         this.#successor = this.#takeOver();
-        if (this.#successor === null) throw new Error('the fill this request followed stopped (owner gone)');
+        if (this.#successor === null) throw new FollowedFillError('the fill this request followed stopped (owner gone)');
         continue;
       }
       this.#ownerPid = record.pid;

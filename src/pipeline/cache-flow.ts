@@ -1036,9 +1036,9 @@ export class CacheFlow {
     let failure: unknown = null;
     const onFailure = (error: unknown): void => {
       failure = error;
-      const { code, origin } = bodyFailure(error);
+      const { code, source } = bodyFailure(error);
       ctx.errorCode = code;
-      if (origin) return;
+      if (source !== 'cache') return;
       this.#services.log.warn(
         { event: 'cache.read_failed', url: ctx.url, vhost: ctx.vhost.name, err: (error as Error).message },
         'a cached body could not be read (a torn block also drops its object)',
@@ -1060,7 +1060,7 @@ export class CacheFlow {
       this.#services.finish(ctx, 'aborted', 0);
       return;
     }
-    if (bodyFailure(error).origin || this.#lookedUpAgain.has(ctx)) {
+    if (bodyFailure(error).source === 'origin' || this.#lookedUpAgain.has(ctx)) {
       this.#fail(ctx, writer, error);
       return;
     }

@@ -310,4 +310,40 @@ describe('failures seen by a follower in another worker', () => {
       assert.ok(perWorker.length === 2 && perWorker.every((n) => n > 0), `both workers served clients: ${perWorker.join(', ')}`);
     });
   }
+
+  test('every client of a fill whose origin resets mid-body sees its body cut short, in both workers', async () => {
+    const path = '/collapsed-mid';
+    const resets: Array<() => void> = [];
+    routes[path] = (req, res) => {
+      res.sendDate = false;
+      res.writeHead(200, { 'cache-control': 'max-age=600', 'content-length': String(4 * MiB) });
+      // Two whole blocks: followers in the other worker stream them from the fill record.
+      res.write(patternBody(2 * MiB, 3));
+      resets.push(() => req.socket.resetAndDestroy());
+    };
+    const statsBefore = await cache.flint.stats();
+    const first = rawGet(cache.port, HOST, path, 8000);
+    await waitFor('the origin head', () => (resets.length > 0 ? true : undefined));
+    await sleep(200);
+    const followers = Array.from({ length: 8 }, () => rawGet(cache.port, HOST, path, 8000));
+    await sleep(600);
+    const resetter = setInterval(() => {
+      for (const reset of resets.splice(0)) reset();
+    }, 50);
+    try {
+      const all = await Promise.all([first, ...followers]);
+      for (const [i, res] of all.entries()) {
+        assertHonest(res, `client ${i}`, 502);
+        if (res.status === 200) assert.ok(res.body.equals(patternBody(2 * MiB, 3).subarray(0, res.body.length)), `client ${i}: the bytes it got are right`);
+      }
+      assert.ok(all.some((res) => res.status === 200 && res.body.length > 0), 'some clients had body bytes before the reset');
+    } finally {
+      clearInterval(resetter);
+    }
+    const records = await accessRecordsFor(cache.flint, HOST, path, 9);
+    for (const record of records) assert.match(String(record.error), /^FLINT_ERR_(ORIGIN_RESET|FILL_ABANDONED)$/, 'the cause, not a cache read error');
+    const statsAfter = await cache.flint.stats();
+    const perWorker = statsAfter.workers.map((w, i) => w.requests - (statsBefore.workers[i]?.requests ?? 0));
+    assert.ok(perWorker.length === 2 && perWorker.every((n) => n > 0), `both workers served clients: ${perWorker.join(', ')}`);
+  });
 });
