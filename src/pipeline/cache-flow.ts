@@ -758,7 +758,7 @@ export class CacheFlow {
       }
     }
     if (fill.state === 'failed') {
-      if (stale !== null && stale.purged !== true) this.#failWithoutStale(ctx, writer, fill.error);
+      if (stale !== null && stale.purged !== true && fill.error?.source === 'origin') this.#failWithoutStale(ctx, writer, fill.error);
       else this.#fail(ctx, writer, fill.error);
       return;
     }
@@ -827,7 +827,9 @@ export class CacheFlow {
       return { meta, result: 'TCP_REFRESH_HIT', status: 'hit; fwd=stale; fwd-status=304' };
     }
     const ageSec = currentAge(stale, now);
-    const failed = fill.state === 'failed';
+    // Only the origin's failure may extend or serve the stored copy: a request refused on Flint's side (a client's
+    // header undici will not send) says nothing about the origin and must not change what other clients get.
+    const failed = fill.state === 'failed' && fill.error?.source === 'origin';
     const is5xx = fill.state === 'uncacheable' && fill.originStatus >= 500;
     if (!failed && !is5xx) return null;
     const verdict = staleOnError(this.#servable(stale, ageSec), ageSec, failed ? 'fail' : '5xx', options);

@@ -208,7 +208,7 @@ describe('a torn block on disk', () => {
     try {
       assert.ok((await request({ port: first.port, host: HOST, path })).body.equals(body));
       await waitFor('stored', async () => {
-        const info = await request({ port: flint.managerPort, path: `/monitoring/fileinfo?url=${HOST}${path}` });
+        const info = await request({ port: flint.managerPort, host: `127.0.0.1:${flint.managerPort}`, path: `/monitoring/fileinfo?url=${HOST}${path}` });
         const variants = (JSON.parse(info.body.toString()) as { Variants?: Array<{ State: string }> }).Variants ?? [];
         return variants[0]?.State === 'complete' ? true : undefined;
       });
