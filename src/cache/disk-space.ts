@@ -64,10 +64,26 @@ function reserveBytes(fsBytes: number): number {
   return Math.min(RESERVE_MAX, Math.max(RESERVE_MIN, Math.floor((fsBytes * RESERVE_PERCENT) / 100)));
 }
 
-/** Whether an error is the file system being full (lmdb reports errno 28 as a number). */
-export function isNoSpace(error: unknown): boolean {
+/** Below this many free bytes, an EIO from an index write is taken for a full file system (see isNoSpace). */
+const FULL_BELOW_BYTES = 1024 * 1024;
+
+/**
+ * Whether an error is the file system being full (lmdb reports errno 28 as a number). LMDB turns a short write
+ * into EIO (mdb_page_flush: a write that stored fewer bytes than asked), which is what a commit meets when the file
+ * system fills in the middle of it (measured on tmpfs); so with `dir` given, an EIO counts too while that file
+ * system has less than FULL_BELOW_BYTES free. A real I/O error on a disk with room stays an error.
+ */
+export function isNoSpace(error: unknown, dir?: string): boolean {
   const e = error as { code?: unknown; message?: unknown } | null;
-  return e?.code === 'ENOSPC' || e?.code === 28 || (typeof e?.message === 'string' && e.message.includes('No space left on device'));
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (e?.code === 'ENOSPC' || e?.code === 28 || message.includes('No space left on device')) return true;
+  if (dir === undefined || !(e?.code === 'EIO' || e?.code === 5 || message.includes('Input/output error'))) return false;
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize < FULL_BELOW_BYTES;
+  } catch {
+    return false;
+  }
 }
 
 /** The reserve file of one disk (see the module doc). */

@@ -315,8 +315,12 @@ export class CacheIndex {
   onFillReadError: ((error: Error) => void) | null = null;
 
   /** Opens (creating) the index under `dir`. */
+  /** The disk directory the index file lives in (a full file system is told from a broken one there). */
+  readonly #dir: string;
+
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
+    this.#dir = dir;
     this.#root = open({ path: join(dir, 'index.lmdb'), noSync: true, overlappingSync: false, maxReaders: 512, maxDbs: 16, noSubdir: true });
     this.#objects = this.#root.openDB({ name: 'objects', keyEncoding: 'binary', sharedStructuresKey: STRUCTURES_KEY });
     this.#vary = this.#root.openDB({ name: 'vary', keyEncoding: 'binary' });
@@ -1109,7 +1113,7 @@ export class CacheIndex {
       this.#transact(() => this.#state.put('verifiedAt', Date.now()));
     } catch (error) {
       // A full file system is no damage: the primary's reserve (cache/disk-space.ts) deals with it.
-      if (!isNoSpace(error)) throw error;
+      if (!isNoSpace(error, this.#dir)) throw error;
     }
     return { records, complete: true };
   }
@@ -1139,7 +1143,7 @@ export class CacheIndex {
 
   /** After a failed write: whether it failed for want of space and onNoSpace freed some (then it is retried). */
   #spaceFreed(error: unknown): boolean {
-    if (!isNoSpace(error) || this.onNoSpace?.() !== true) return false;
+    if (!isNoSpace(error, this.#dir) || this.onNoSpace?.() !== true) return false;
     this.#forgetStructures();
     return true;
   }

@@ -14,7 +14,6 @@ import type { WorkerMessage } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
 import { flushLogs, reopenLogs } from '../log.js';
 import { LogRotator } from '../logs/rotation.js';
-import { ReopenNotices } from '../logs/reopen-notices.js';
 import { warnUnverifiedOrigins } from '../origin/tls.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
@@ -27,7 +26,7 @@ import type { Slot } from './supervisor.js';
 import { CacheControl } from './cache-control.js';
 import { ConfigHistory } from './config-history.js';
 import { inspectUrl } from './inspector.js';
-import { WorkerNotices } from './worker-notices.js';
+import { WorkerAcks } from './worker-acks.js';
 import { roleCovers } from '../admin/access.js';
 import type { ControlCommand } from '../policy/purge-target.js';
 
@@ -38,13 +37,13 @@ export class Primary {
   readonly #admin: AdminServer;
   readonly #evictor: Evictor;
   readonly #health: OriginHealth;
-  readonly #notices = new WorkerNotices();
+  readonly #notices = new WorkerAcks();
   readonly #control: CacheControl;
   readonly #history: ConfigHistory;
   readonly #monitoring: Monitoring;
   /** Process, access and origin log files: rolling (Type Unit Retention Compression) and reopening on SIGUSR1/SIGHUP. */
   readonly #rotator: LogRotator;
-  readonly #logReopens = new ReopenNotices();
+  readonly #logReopens = new WorkerAcks();
   #config: Config;
   #stopping = false;
   #startupFailure: ((message: string) => void) | null = null;
@@ -79,12 +78,12 @@ export class Primary {
     this.#health = new OriginHealth(config, log, (down) => this.#supervisor.broadcast({ type: 'origin-health', down }));
     this.#control = new CacheControl({
       indexes: () => this.#evictor.indexes(),
-      notifyWorkers: (scopes) => this.#notices.notify(this.#supervisor.slots, scopes),
+      notifyWorkers: (scopes) => this.#notices.notify(this.#supervisor.slots, (requestId) => ({ type: 'cache-control', requestId, scopes })),
     });
     this.#history = new ConfigHistory(config);
     this.#rotator = new LogRotator(log, async () => {
       await reopenLogs();
-      await this.#logReopens.notify(this.#supervisor.slots);
+      await this.#logReopens.notify(this.#supervisor.slots, (requestId) => ({ type: 'logs-reopen', requestId }));
     });
     this.#monitoring = new Monitoring({
       collector: this.#stats,

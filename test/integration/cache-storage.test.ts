@@ -5,10 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INDEX_RECORD_BYTES } from '../../src/cache/index.js';
 import { CacheStore } from '../../src/cache/store.js';
@@ -17,6 +15,7 @@ import { TestOrigin } from '../helpers/origin.js';
 import { freePort } from '../helpers/ports.js';
 import { request } from '../helpers/http.js';
 import { waitFor } from '../helpers/cache.js';
+import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
 
 const KiB = 1024;
 
@@ -121,17 +120,6 @@ test('bodiless objects count their index records against the quota: 1,200 cached
 });
 
 /** Mounts a tmpfs of `size`; null when this machine does not allow it (not root, no CAP_SYS_ADMIN). */
-function mountTmpfs(size: string): string | null {
-  const dir = mkdtempSync(join(tmpdir(), 'flint-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    rmdirSync(dir);
-    return null;
-  }
-}
-
 test('a full disk (ENOSPC) degrades to pass-through; cached objects keep being served', async (t) => {
   const mount = mountTmpfs('3m');
   if (mount === null) {
@@ -171,8 +159,7 @@ test('a full disk (ENOSPC) degrades to pass-through; cached objects keep being s
   } finally {
     await flint?.stop();
     await origin.close();
-    execFileSync('umount', [mount]);
-    rmdirSync(mount);
+    unmountTmpfs(mount);
   }
 });
 
@@ -206,8 +193,7 @@ test('blocks a given-up range fill wrote are freed once the disk has room again,
     await waitFor('the blocks released', () => store.index.allocateBlocks(3, 3, Date.now(), 0) ?? undefined);
   } finally {
     await store.close();
-    execFileSync('umount', [mount]);
-    rmdirSync(mount);
+    unmountTmpfs(mount);
   }
 });
 
@@ -275,8 +261,7 @@ test('a fill that can no longer store (disk full) keeps only a few blocks in mem
   } finally {
     await flint?.stop();
     await origin.close();
-    execFileSync('umount', [mount]);
-    rmdirSync(mount);
+    unmountTmpfs(mount);
   }
 });
 
