@@ -8,6 +8,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from './uws.js';
+import type { ClientWriter, WriterState } from './writer.js';
 
 const STATUS_LINES = new Map<number, string>();
 
@@ -46,9 +47,9 @@ function flushHeldHeads(): void {
   for (const writer of writers) writer.flushHead();
 }
 
-export type WriterState = 'open' | 'streaming' | 'ended' | 'aborted';
+export type { WriterState } from './writer.js';
 
-export class ResponseWriter {
+export class ResponseWriter implements ClientWriter {
   readonly #res: HttpResponse;
   #state: WriterState = 'open';
   /** Body length announced in writeHead, or -1 for chunked. */
