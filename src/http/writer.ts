@@ -44,4 +44,6 @@ export interface ClientWriter {
   /** Pauses reading the request body (backpressure towards the client). */
   pauseRequestBody(): void;
   resumeRequestBody(): void;
+  /** A header every response of this writer carries (HSTS over TLS); call before the head. Engines without TLS omit it. */
+  addHeader?(name: string, value: string): void;
 }

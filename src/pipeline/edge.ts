@@ -37,6 +37,7 @@ import type { TransactionStatus } from './context.js';
 import { RequestCtx } from './context.js';
 import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
 import { Refusals } from './refusals.js';
+import { redirectToHttps } from './https-redirect.js';
 import { originRequestHeaders } from './headers.js';
 import { HotTier } from './hot-tier.js';
 import { PassTransaction } from './pass.js';
@@ -195,6 +196,11 @@ export class Edge {
       const response = unknownHostResponse(head.host);
       writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
       return;
+    }
+    if (head.tls === undefined) {
+      if (vhost.redirectHttpToHttps !== null && redirectToHttps(vhost, head, writer)) return;
+    } else if (vhost.https !== null && vhost.https.hsts !== null) {
+      writer.addHeader?.('strict-transport-security', vhost.https.hsts);
     }
     const path = normalisePath(head.path);
     if (path === null) {
