@@ -201,6 +201,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     cpuAffinity: true,
     shutdownTimeoutMs: 30_000,
     maxRequestHeaderBytes: 32 * 1024,
+    http2: { maxConcurrentStreams: 100, initialWindowSize: 1024 * 1024, idleTimeoutMs: 120_000 },
     storage: {
       disks: [{ path: '/srv/flint/var/cache', quotaBytes: 0 }],
       blockSizeBytes: 1048576,
