@@ -4,7 +4,7 @@
  * small TLS clients the HTTPS tests need: the certificate a handshake with a given SNI name receives, HTTP/2
  * requests on one node:http2 session, and curl over TLS.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
@@ -38,6 +38,18 @@ export function makeExpiredCert(dir: string, base: string, name: string): CertFi
   execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-subj', `/CN=${name}`, '-out', csr], { stdio: 'ignore' });
   execFileSync('openssl', ['ca', '-batch', '-config', join(caDir, 'ca.cnf'), '-selfsign', '-keyfile', key, '-in', csr, '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-out', cert], { stdio: 'ignore' });
   return { cert, key };
+}
+
+/** The subjectAltName text (`DNS:a, DNS:b`) of the certificate a TLS handshake with SNI `servername` receives. */
+export function peerAltNames(port: number, servername: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], servername }, () => {
+      const san = socket.getPeerCertificate().subjectaltname ?? '';
+      socket.end();
+      resolve(san);
+    });
+    socket.once('error', reject);
+  });
 }
 
 /** The subject CN of the certificate a TLS handshake to `port` with SNI `servername` (none when undefined) receives. */
@@ -92,9 +104,18 @@ export interface CurlResult {
   readonly body: Buffer;
 }
 
-/** curl over TLS (`-k`, `--resolve` to 127.0.0.1) with `flags` such as `--http2` or `--http1.1`. */
-export function curl(port: number, host: string, path: string, flags: readonly string[] = []): CurlResult {
-  const out = spawnSync('curl', ['-sk', '-D', '-', '--resolve', `${host}:${port}:127.0.0.1`, ...flags, `https://${host}:${port}${path}`], { timeout: 15_000 });
+/**
+ * curl over TLS (`-k`, `--resolve` to 127.0.0.1) with `flags` such as `--http2` or `--http1.1`. Asynchronous: the
+ * test's origin runs in this process and must keep answering while curl waits.
+ */
+export async function curl(port: number, host: string, path: string, flags: readonly string[] = []): Promise<CurlResult> {
+  const stdout = await new Promise<Buffer>((resolve, reject) => {
+    execFile('curl', ['-sk', '-D', '-', '--resolve', `${host}:${port}:127.0.0.1`, ...flags, `https://${host}:${port}${path}`], { encoding: 'buffer', timeout: 15_000 }, (error, out) => {
+      if (error !== null) reject(error);
+      else resolve(out);
+    });
+  });
+  const out = { stdout };
   const text = out.stdout.toString('latin1');
   const split = text.indexOf('\r\n\r\n');
   const headText = text.slice(0, split);
