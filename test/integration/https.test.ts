@@ -220,3 +220,56 @@ describe('HTTPS with SNI and HTTP/2', () => {
     }
   });
 });
+
+describe('HTTPS certificate expiry warning and a graceful stop', () => {
+  const certDir = mkdtempSync(join(tmpdir(), 'flint-https-soon-'));
+  const soon = makeCert(certDir, 'soon', ['soon.test'], 7);
+  let origin: TestOrigin;
+  let flint: FlintProcess;
+  let tlsPort: number;
+
+  before(async () => {
+    origin = await startRoutedOrigin({
+      '/slow': (_req, res) => {
+        setTimeout(() => reply(res, 200, { 'cache-control': 'no-store' }, patternBody(SIZE, 99)), 700);
+      },
+    });
+    tlsPort = await freePort();
+    const plainPort = await freePort();
+    flint = await FlintProcess.start(({ dir, managerPort }) => ({
+      server: serverXml({ managerPort, dir, workers: 1 }),
+      vhosts: `<Vhosts><Vhost Name="soon.test"><Listen>127.0.0.1:${plainPort}</Listen>
+        <Https Listen="127.0.0.1:${tlsPort}"><Cert>${soon.cert}</Cert><Key>${soon.key}</Key></Https>
+        <Origin><Address>${origin.address}</Address></Origin></Vhost></Vhosts>`,
+    }));
+  });
+
+  after(async () => {
+    await flint?.stop();
+    await origin?.close();
+    rmSync(certDir, { recursive: true, force: true });
+  });
+
+  test('a certificate expiring within 14 days is a logged warning and a /stats field', async () => {
+    const warning = await flint.waitForLog((l) => l.event === 'tls.cert_expiring');
+    assert.equal(warning.cert, soon.cert);
+    assert.ok(Number(warning.daysLeft) >= 5 && Number(warning.daysLeft) <= 7);
+    const stats = (await flint.admin<{ tls: { expiringSoon: number; certificates: Array<{ vhosts: string[]; expiringSoon: boolean }> } }>('/stats')).body;
+    assert.equal(stats.tls.expiringSoon, 1);
+    assert.deepEqual(stats.tls.certificates[0]?.vhosts, ['soon.test']);
+  });
+
+  test('SIGTERM sends GOAWAY to an open HTTP/2 connection and lets its running stream finish', async () => {
+    const session = h2Session(tlsPort, 'soon.test');
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    const slow = h2Request(session, '/slow');
+    await new Promise((r) => setTimeout(r, 200));
+    flint.signal('SIGTERM');
+    await goaway;
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, patternBody(SIZE, 99));
+    session.close();
+    assert.equal(await flint.exited, 0);
+  });
+});
