@@ -84,7 +84,7 @@ export interface H2Response {
 }
 
 /** One request on an open HTTP/2 session. */
-export function h2Request(session: ClientHttp2Session, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<H2Response> {
+export function h2Request(session: ClientHttp2Session, path: string, headers: Record<string, string> = {}, method = 'GET', body?: Buffer): Promise<H2Response> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':method': method, ':path': path, ...headers });
     const chunks: Buffer[] = [];
@@ -93,7 +93,7 @@ export function h2Request(session: ClientHttp2Session, path: string, headers: Re
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => resolve({ status: Number(head[':status']), headers: head, body: Buffer.concat(chunks) }));
     stream.on('error', reject);
-    stream.end();
+    stream.end(body);
   });
 }
 

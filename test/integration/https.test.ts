@@ -30,6 +30,12 @@ describe('HTTPS with SNI and HTTP/2', () => {
   const certB = makeCert(certDir, 'b', ['b.test', '*.b.test']);
   const routes: Record<string, Route> = {};
   for (let i = 0; i < 120; i++) routes[`/o/${i}`] = object(i);
+  // Echoes a request body back (uncached): request bodies stream through the TLS writer.
+  routes['/echo'] = (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => reply(res, 200, { 'cache-control': 'no-store' }, Buffer.concat(chunks)));
+  };
   let origin: TestOrigin;
   let flint: FlintProcess;
   let plainPort: number;
@@ -139,6 +145,23 @@ describe('HTTPS with SNI and HTTP/2', () => {
     } finally {
       session.close();
     }
+  });
+
+  test('request bodies over HTTP/2 and HTTP/1.1 over TLS reach the origin whole', async () => {
+    const body = patternBody(300_000, 7);
+    const session = h2Session(tlsPort, 'a.test');
+    try {
+      const res = await h2Request(session, '/echo', { 'content-length': String(body.length) }, 'POST', body);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, body);
+    } finally {
+      session.close();
+    }
+    const file = join(certDir, 'post.bin');
+    writeFileSync(file, body);
+    const h1 = await curl(tlsPort, 'a.test', '/echo', ['--http1.1', '--data-binary', `@${file}`, '-H', 'content-type: application/octet-stream']);
+    assert.equal(h1.status, 200);
+    assert.deepEqual(h1.body, body);
   });
 
   test('HTTP and HTTPS share one cached object; purge over HTTPS works', async () => {
