@@ -125,6 +125,10 @@ export class TlsListeners {
       }),
     };
     const server = entry.server;
+    // HTTP/1.x over TLS is parsed by node:http's connection listener, which reads the head limit from the server's
+    // `maxHeaderSize` property (default 16 KiB); node:http2's options do not pass it on, so set it here, so that
+    // <MaxRequestHeaderSize> means the same on every port (a 16 KiB Cookie passes).
+    Object.assign(server, { maxHeaderSize: maxHeaderBytes });
     server.setTimeout(http2.idleTimeoutMs);
     server.on('secureConnection', (socket: TLSSocket) => {
       clientConnections.change(1);

@@ -83,6 +83,16 @@ describe('HTTPS with SNI and HTTP/2', () => {
     }
   });
 
+  test('a 20 KiB Cookie passes over TLS HTTP/1.1 and HTTP/2 (<MaxRequestHeaderSize>, default 32K)', async () => {
+    const cookie = `c=${'x'.repeat(20 * 1024)}`;
+    // Cached first: the test origin (node:http) has the 16 KiB limit itself.
+    assert.equal((await curl(tlsPort, 'a.test', '/o/9', ['--http2'])).status, 200);
+    for (const flag of ['--http1.1', '--http2']) {
+      const res = await curl(tlsPort, 'a.test', '/o/9', [flag, '-H', `cookie: ${cookie}`]);
+      assert.equal(res.status, 200, flag);
+    }
+  });
+
   test('HTTP/1.0 over TLS is served (a client that offers no ALPN, as 1.0 clients predate it)', async () => {
     const res = await curl(tlsPort, 'a.test', '/o/3', ['--http1.0', '--no-alpn']);
     // Node answers a 1.0 request with its own version in the status line (RFC 9110 §6.2 allows it) and closes.
