@@ -186,8 +186,23 @@ export class TlsResponseWriter implements ClientWriter {
   }
 }
 
+/** A decoded head; never mutated (the writer copies `headers` into what it hands to node). */
+interface DecodedHead {
+  readonly status: number;
+  readonly reason: string;
+  readonly headers: readonly string[];
+}
+
+/**
+ * Heads decoded per encoded buffer: the hot tier reuses one encoded head for every hit of an object until its Age
+ * or ttl ticks (pipeline/hot-head.ts), so a hot hit over TLS decodes it about once a second, not once per hit.
+ */
+const DECODED = new WeakMap<Buffer, DecodedHead>();
+
 /** Status, reason and headers back out of an http/respond.ts `encodeHead` buffer (`200 OK\r\nname: value...`). */
-export function decodeHead(encoded: Buffer): { status: number; reason: string; headers: string[] } {
+export function decodeHead(encoded: Buffer): DecodedHead {
+  const known = DECODED.get(encoded);
+  if (known !== undefined) return known;
   const lines = encoded.toString('latin1').split('\r\n');
   const first = lines[0] ?? '';
   const space = first.indexOf(' ');
@@ -199,5 +214,7 @@ export function decodeHead(encoded: Buffer): { status: number; reason: string; h
     const colon = line.indexOf(': ');
     if (colon > 0) headers.push(line.slice(0, colon), line.slice(colon + 2));
   }
-  return { status, reason, headers };
+  const head = { status, reason, headers };
+  DECODED.set(encoded, head);
+  return head;
 }
