@@ -97,7 +97,14 @@ export class TlsResponseWriter implements ClientWriter {
       add(headers);
       if (this.#extra !== null) add(this.#extra);
       if (length >= 0) fields['content-length'] = String(length);
-      (res as Http2ServerResponse).writeHead(status, fields);
+      try {
+        (res as Http2ServerResponse).writeHead(status, fields);
+      } catch {
+        // A field node:http2 refuses (RFC 9113 §8.2.1, e.g. a name HTTP/1.1 allows but HTTP/2 does not): the stream
+        // is reset rather than the worker thrown over; the access log shows the transaction aborted.
+        this.#state = 'aborted';
+        (res as Http2ServerResponse).stream.close(NGHTTP2_INTERNAL_ERROR);
+      }
       return;
     }
     const flat = this.#extra === null ? [...headers] : [...headers, ...this.#extra];
@@ -152,7 +159,7 @@ export class TlsResponseWriter implements ClientWriter {
     if (this.#state !== 'open') return;
     this.#state = 'ended';
     this.#head(status, reason, headers, contentLength);
-    this.#res.end();
+    if (this.#state === 'ended') this.#res.end();
   }
 
   endWithBody(status: number, reason: string, headers: readonly string[], body: string | Buffer, closeConnection = false): void {
@@ -160,6 +167,7 @@ export class TlsResponseWriter implements ClientWriter {
     this.#state = 'ended';
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     this.#head(status, reason, headers, bytes.length, closeConnection);
+    if (this.#state !== 'ended') return;
     this.bytesSent += bytes.length;
     this.#res.end(bytes);
   }

@@ -30,6 +30,8 @@ describe('HTTPS with SNI and HTTP/2', () => {
   const certB = makeCert(certDir, 'b', ['b.test', '*.b.test']);
   const routes: Record<string, Route> = {};
   for (let i = 0; i < 120; i++) routes[`/o/${i}`] = object(i);
+  const BIG = 8 * 1024 * 1024;
+  routes['/big'] = (_req, res) => reply(res, 200, { 'cache-control': 'max-age=3600', 'content-type': 'application/octet-stream' }, patternBody(BIG, 42));
   // Echoes a request body back (uncached): request bodies stream through the TLS writer.
   routes['/echo'] = (req, res) => {
     const chunks: Buffer[] = [];
@@ -152,6 +154,37 @@ describe('HTTPS with SNI and HTTP/2', () => {
       assert.equal(head.status, 200);
       assert.equal(head.headers['content-length'], String(SIZE));
       assert.equal(head.body.length, 0);
+    } finally {
+      session.close();
+    }
+  });
+
+  test('an 8 MiB body over HTTP/2 (flow control and write backpressure), and a client that resets its stream mid-body', async () => {
+    const session = h2Session(tlsPort, 'a.test');
+    try {
+      const miss = await h2Request(session, '/big');
+      assert.equal(miss.status, 200);
+      assert.ok(miss.body.equals(patternBody(BIG, 42)), 'miss bytes');
+      const hit = await h2Request(session, '/big');
+      assert.match(String(hit.headers['cache-status']), /^flint; hit/);
+      assert.ok(hit.body.equals(patternBody(BIG, 42)), 'hit bytes');
+      // Reset after the first bytes: Flint sees the abort, logs it, and the connection serves the next stream.
+      await new Promise<void>((resolve, reject) => {
+        const stream = session.request({ ':path': '/big?abort', ':method': 'GET' });
+        stream.once('data', () => {
+          stream.close(8 /* CANCEL */);
+          resolve();
+        });
+        stream.once('error', reject);
+        stream.end();
+      });
+      let record: Record<string, unknown> | undefined;
+      for (let i = 0; i < 100 && record === undefined; i++) {
+        record = flint.accessLog().find((r) => r.url === '/big?abort');
+        if (record === undefined) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(record?.transactionStatus, 'aborted');
+      assert.equal((await h2Request(session, '/o/0')).status, 200);
     } finally {
       session.close();
     }
