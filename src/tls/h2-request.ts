@@ -2,7 +2,7 @@
  * @module tls/h2-request
  * A RequestHead (http/request.ts) from a request node:http2's secure server parsed: an HTTP/2 stream
  * (Http2ServerRequest) or HTTP/1.x over TLS (IncomingMessage). Pseudo-header fields are dropped; HTTP/2's
- * `:authority` stands in for a missing Host (RFC 9113 §8.3.1), and HTTP/2's split Cookie fields are joined again
+ * `:authority` stands in for a missing Host, and a Host that differs from it is refused (RFC 9113 §8.3.1), and HTTP/2's split Cookie fields are joined again
  * (RFC 9113 §8.2.3) so the origin sees one field. The TLS facts of a connection are read once per connection.
  * Runs in workers.
  */
@@ -55,9 +55,15 @@ export function tlsRequestHead(req: TlsRequest, socket: TLSSocket, clientIp: str
     headers.push(name, value);
   }
   if (cookies !== null) headers.push('cookie', cookies.join('; '));
-  if (h2 && host === '' && authority !== '') {
-    host = authority;
-    headers.push('host', authority);
+  if (h2 && authority !== '') {
+    if (host === '') {
+      host = authority;
+      headers.push('host', authority);
+    } else if (host.toLowerCase() !== authority.toLowerCase()) {
+      // RFC 9113 §8.3.1: a Host naming another entity than :authority makes the request malformed; a second host
+      // field lets http/framing.ts refuse it as it refuses two Host headers.
+      headers.push('host', authority);
+    }
   }
   const url = req.url ?? '';
   const q = url.indexOf('?');

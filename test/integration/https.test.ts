@@ -190,6 +190,23 @@ describe('HTTPS with SNI and HTTP/2', () => {
     }
   });
 
+  test('HTTP/2 Host checks: :authority routes; a Host that differs from it, or a bad :authority, is refused', async () => {
+    const session = h2Session(tlsPort, 'a.test');
+    try {
+      const byAuthority = await h2Request(session, '/o/0', { ':authority': `b.test:${tlsPort}` });
+      assert.equal(byAuthority.status, 200);
+      assert.equal(byAuthority.headers['strict-transport-security'], 'max-age=600; includeSubDomains', 'served by b.test');
+      const same = await h2Request(session, '/o/0', { ':authority': 'b.test', host: 'B.TEST' });
+      assert.equal(same.status, 200);
+      const differs = await h2Request(session, '/o/0', { ':authority': 'a.test', host: 'b.test' });
+      assert.equal(differs.status, 400);
+      const bad = await h2Request(session, '/o/0', { ':authority': 'a.test@evil' });
+      assert.equal(bad.status, 400);
+    } finally {
+      session.close();
+    }
+  });
+
   test('request bodies over HTTP/2 and HTTP/1.1 over TLS reach the origin whole', async () => {
     const body = patternBody(300_000, 7);
     const session = h2Session(tlsPort, 'a.test');
