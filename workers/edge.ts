@@ -17,6 +17,7 @@ import type { Logger } from '../src/log.js';
 import { createProcessLogger, flushLogs, reopenLogs } from '../src/log.js';
 import { Edge } from '../src/pipeline/edge.js';
 import { OutcomeReporter } from '../src/origin/health-reporter.js';
+import { TrialGate } from '../src/origin/trial-gate.js';
 import { ControlForwarder } from '../src/pipeline/control-method.js';
 import { listenKey } from '../src/policy/vhost.js';
 import { TlsListeners, tlsSites } from '../src/tls/h2-server.js';
@@ -29,8 +30,10 @@ const tlsListeners = new TlsListeners();
 let edge: Edge | null = null;
 let log: Logger | null = null;
 let shuttingDown = false;
-/** Origin transaction outcomes for the primary's health state, batched. */
-const outcomes = new OutcomeReporter((batch) => sendToPrimary({ type: 'origin-outcomes', outcomes: batch }));
+/** Origin transaction outcomes (and URLs whose fill found no member) for the primary's health state, batched. */
+const outcomes = new OutcomeReporter((batch, failed) => sendToPrimary({ type: 'origin-outcomes', outcomes: batch, failed }));
+/** All-down trials, granted by the primary once per <Recovery Cycle> for every worker. */
+const trials = new TrialGate((vhost, requestId) => sendToPrimary({ type: 'origin-trial-request', requestId, vhost }));
 
 /** Every listen address of a config, keyed like the routers. */
 function listenAddresses(config: Config): Map<string, Config['vhosts'][number]['listen'][number]> {
@@ -44,6 +47,7 @@ async function start(config: Config): Promise<void> {
   const started = new Edge(config, workerIndex, log, outcomes);
   // A down set that arrived before the config (or was logged before the edge existed) applies from the start.
   started.originHealth.apply(latestDown);
+  started.originHealth.trials = trials;
   started.control = new ControlForwarder(sendToPrimary);
   edge = started;
   try {
@@ -70,6 +74,7 @@ function reload(current: Edge, config: Config): void {
   const before = [...listenAddresses(current.config).keys(), ...[...tlsSites(current.config).keys()].map((k) => `https:${k}`)].sort().join(' ');
   const after = [...listenAddresses(config).keys(), ...[...tlsSites(config).keys()].map((k) => `https:${k}`)].sort().join(' ');
   current.apply(config);
+  trials.reset();
   // New handshakes get the reloaded certificates; open TLS connections keep theirs.
   tlsListeners.apply(tlsSites(config));
   if (before !== after && workerIndex === 0) {
@@ -125,6 +130,12 @@ function onMessage(message: PrimaryMessage): void {
       return;
     case 'origin-health':
       applyOriginHealth(message.down);
+      return;
+    case 'origin-failed-urls':
+      edge?.originHealth.rememberFailed(message.failed);
+      return;
+    case 'origin-trial':
+      trials.answer(message.requestId, message.vhost, message.member, message.retryAt);
       return;
     case 'cache-control':
       edge?.applyControlNotice(message.scopes);

@@ -15,8 +15,10 @@
  *   freeorder size class (1 B) + release time (6 B BE) + id    the same blocks by class and release time, so an
  *            (4 B BE) -> ''                                    allocation takes the longest-released first
  *   state    'nextBlock[:class]' | 'usedBytes' | 'usageRule'   next never-used block per size class, bytes counted
- *            | 'freeOrder'                                     against the quota (storedBytes), which rule counted
- *                                                              them, whether `freeorder` lists `free`
+ *            | 'freeOrder' | 'footprint' | 'quotaBytes'        against the quota (storedBytes), which rule counted
+ *                                                              them, whether `freeorder` lists `free`, bytes of the
+ *                                                              slots ever handed out (what the block files take on
+ *                                                              disk), the quota derived for a disk without one
  *   hits     object hash -> hit count                          for the inspector; added in the batched touches
  *   seen     lease hash -> SeenCount                           requests the admission filter counted for an
  *                                                              object it has not stored (vhost <Admission>)
@@ -37,7 +39,9 @@ import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLASS_SPAN, blockClass } from './blocks.js';
+import { isNoSpace } from './disk-space.js';
 import { currentAge } from './freshness.js';
+import { withInlineCrc } from './inline-crc.js';
 import { keyHash } from './key.js';
 import type { StoredTiming } from './freshness.js';
 
@@ -70,6 +74,8 @@ export interface ObjectMeta {
   readonly extendedSec: number;
   /** Body bytes when stored inline, else null. */
   readonly inline: Uint8Array | null;
+  /** crc32 of `inline`, stamped by the index on every write (cache/inline-crc.ts); absent on older records. */
+  readonly inlineCrc?: number;
   /** Block ids in body order (empty for inline bodies); ABSENT_BLOCK marks a block a partial object lacks. */
   readonly blocks: readonly number[];
   readonly blockSize: number;
@@ -300,6 +306,13 @@ export class CacheIndex {
   readonly #seenOrder: Database<string, Buffer>;
   /** Write steps queued for this event-loop turn's transaction (see #inTurnBatch). */
   #batch: BatchedStep[] = [];
+  /**
+   * Called when a write transaction failed because the file system is full; returning true (space was freed: the
+   * primary's reserve file, cache/disk-space.ts) retries it once. LMDB needs new pages even to delete.
+   */
+  onNoSpace: (() => boolean) | null = null;
+  /** See getFill. */
+  onFillReadError: ((error: Error) => void) | null = null;
 
   /** Opens (creating) the index under `dir`. */
   constructor(dir: string) {
@@ -328,8 +341,19 @@ export class CacheIndex {
     return this.#objects.get(objectHash);
   }
 
+  /**
+   * The fill record of an object. A read that fails (a damaged page) goes to onFillReadError when set (workers: the
+   * key then passes through) and reads as no fill; the write that would follow fails the same way and is handled
+   * as a storage error. Without the hook it throws.
+   */
   getFill(objectHash: Buffer): FillRecord | undefined {
-    return this.#fills.get(objectHash);
+    if (this.onFillReadError === null) return this.#fills.get(objectHash);
+    try {
+      return this.#fills.get(objectHash);
+    } catch (error) {
+      this.onFillReadError(error as Error);
+      return undefined;
+    }
   }
 
   /**
@@ -482,20 +506,25 @@ export class CacheIndex {
    * the block's checksum no longer matches, never served the new bytes; taking the oldest release first makes that
    * least likely. Returns null when the disk is full.
    */
-  allocateBlocks(count: number, capacity: number, now: number, graceMs: number, sizeClass = 0): number[] | null {
+  allocateBlocks(count: number, capacity: number, now: number, graceMs: number, sizeClass = 0, footprint: Footprint | null = null): number[] | null {
     let ids: number[] | null = null;
     this.#transact(() => {
-      ids = this.#allocateInTxn(count, capacity, now, graceMs, sizeClass);
+      ids = this.#allocateInTxn(count, capacity, now, graceMs, sizeClass, footprint);
     });
     return ids;
   }
 
   /** allocateBlocks for one block, in this event-loop turn's write batch (see #inTurnBatch): a fill's next block. */
-  allocateBlockBatched(capacity: number, now: number, graceMs: number, sizeClass: number): Promise<number | null> {
-    return this.#inTurnBatch(() => this.#allocateInTxn(1, capacity, now, graceMs, sizeClass)?.[0] ?? null);
+  allocateBlockBatched(capacity: number, now: number, graceMs: number, sizeClass: number, footprint: Footprint | null = null): Promise<number | null> {
+    return this.#inTurnBatch(() => this.#allocateInTxn(1, capacity, now, graceMs, sizeClass, footprint)?.[0] ?? null);
   }
 
-  #allocateInTxn(count: number, capacity: number, now: number, graceMs: number, sizeClass: number): number[] | null {
+  /**
+   * `footprint`, when given, also bounds the never-used ids of all classes together: the bytes of every slot ever
+   * handed out (what the block files take on disk, since they never shrink) stay within its limitBytes. Without it
+   * each class could grow to the whole quota, and a mix of sizes filled the file system.
+   */
+  #allocateInTxn(count: number, capacity: number, now: number, graceMs: number, sizeClass: number, footprint: Footprint | null): number[] | null {
     const base = sizeClass * CLASS_SPAN;
     const nextKey = sizeClass === 0 ? 'nextBlock' : `nextBlock:${sizeClass}`;
     // The `count` longest-released blocks of the class, oldest first: those past their grace come first.
@@ -507,8 +536,17 @@ export class CacheIndex {
       oldest.push({ id: key.readUInt32BE(7), key: Buffer.from(key) });
     }
     let next = (this.#state.get(nextKey) as number | undefined) ?? 0;
+    let taken = footprint === null ? 0 : ((this.#state.get('footprint') as number | undefined) ?? 0);
     const fresh: number[] = [];
-    while (graceOver + fresh.length < count && (capacity === 0 || next < capacity) && next < CLASS_SPAN) fresh.push(base + next++);
+    while (
+      graceOver + fresh.length < count &&
+      (capacity === 0 || next < capacity) &&
+      next < CLASS_SPAN &&
+      (footprint === null || taken + footprint.slotBytes <= footprint.limitBytes)
+    ) {
+      fresh.push(base + next++);
+      taken += footprint?.slotBytes ?? 0;
+    }
     const reused = oldest.slice(0, count - fresh.length);
     if (reused.length + fresh.length < count) return null;
     for (const { id, key } of reused) {
@@ -516,6 +554,7 @@ export class CacheIndex {
       this.#freeOrder.remove(key);
     }
     this.#state.put(nextKey, next);
+    if (footprint !== null && fresh.length > 0) this.#state.put('footprint', taken);
     return [...reused.map((b) => b.id), ...fresh];
   }
 
@@ -673,6 +712,7 @@ export class CacheIndex {
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
       }
+      stored = withInlineCrc(stored);
       this.#objects.put(objectHash, stored);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
@@ -747,7 +787,7 @@ export class CacheIndex {
     this.#transact(() => {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
-      if (updated) this.#objects.put(objectHash, meta);
+      if (updated) this.#objects.put(objectHash, withInlineCrc(meta));
     });
     return updated;
   }
@@ -813,9 +853,13 @@ export class CacheIndex {
     this.#atime.put(objectHash, ms);
   }
 
-  /** Records access times (ms) and hit counts of many objects in one transaction (workers batch their hits). */
+  /**
+   * Records access times (ms) and hit counts of many objects in one transaction (workers batch their hits), in this
+   * event-loop turn's write batch (see #inTurnBatch), not an lmdb asynchronous transaction: when one of those fails
+   * to commit (a damaged page), lmdb also rejects a promise nobody holds, and the worker died of it.
+   */
   touchMany(touches: ReadonlyMap<string, number>, hits?: ReadonlyMap<string, number>): Promise<unknown> {
-    return this.#root.transaction(() => {
+    return this.#inTurnBatch(() => {
       for (const [hex, ms] of touches) {
         const hash = Buffer.from(hex, 'hex');
         if (!this.#objects.doesExist(hash)) continue;
@@ -849,6 +893,8 @@ export class CacheIndex {
   async applyControl(hashes: readonly Buffer[], action: ControlAction, now: number, sec: number, ageOf: (meta: ObjectMeta) => number): Promise<ControlResult> {
     const result: ControlResult = { count: 0, size: 0 };
     const apply = (): void => {
+      result.count = 0;
+      result.size = 0;
       let used = (this.#state.get('usedBytes') as number | undefined) ?? 0;
       for (const hash of hashes) {
         const meta = this.#objects.get(hash);
@@ -870,7 +916,7 @@ export class CacheIndex {
     // A few objects (an exact URL's variants): a synchronous transaction answers in well under a millisecond; the
     // asynchronous one waits for lmdb's next write batch (~5 ms measured by bench/purge-latency.ts).
     if (hashes.length <= SYNC_CONTROL_MAX) this.#transact(apply);
-    else await this.#root.transaction(apply).catch((error: unknown) => this.#transactionFailed(error));
+    else await this.#root.transaction(apply).catch((error: unknown) => (this.#spaceFreed(error) ? this.#transact(apply) : this.#transactionFailed(error)));
     return result;
   }
 
@@ -929,6 +975,31 @@ export class CacheIndex {
       this.#state.put('usageRule', USAGE_RULE);
     });
     return changed;
+  }
+
+  /**
+   * Recounts `footprint` (see #allocateInTxn) from every class's next never-used id and `slotBytes` of each class;
+   * run by the primary at start (the block size may have changed, or an older Flint did not count it). Returns it.
+   */
+  recountFootprint(slotBytes: (sizeClass: number) => number): number {
+    let taken = 0;
+    this.#transact(() => {
+      for (const { key, value } of this.#state.getRange({ start: 'nextBlock', end: 'nextBlock;' })) {
+        const sizeClass = key === 'nextBlock' ? 0 : Number(key.slice('nextBlock:'.length));
+        if (Number.isInteger(sizeClass) && typeof value === 'number') taken += value * slotBytes(sizeClass);
+      }
+      this.#state.put('footprint', taken);
+    });
+    return taken;
+  }
+
+  /** The quota the primary derived for a disk configured without one (0: none derived). */
+  derivedQuota(): number {
+    return (this.#state.get('quotaBytes') as number | undefined) ?? 0;
+  }
+
+  setDerivedQuota(bytes: number): void {
+    this.#transact(() => this.#state.put('quotaBytes', bytes));
   }
 
   /** Bytes used by committed objects. */
@@ -1014,6 +1085,35 @@ export class CacheIndex {
     return { next: read === limit && last !== null ? Buffer.from(last) : null, removed };
   }
 
+  /**
+   * Reads every record of every database, decoding it, until `deadline` (ms since epoch), then commits one small
+   * write (which allocates pages and reads the free-page list): the start-up check (cache/index-check.ts) runs this
+   * in a child process, so a damaged page that makes lmdb throw or crash is found before a Flint process depends on
+   * the file. Returns how many records it read and whether it read them all.
+   */
+  verify(deadline: number): { records: number; complete: boolean } {
+    let records = 0;
+    const walks: Array<Iterable<unknown>> = [
+      this.#objects.getRange({ start: FIRST_HASH }),
+      this.#fills.getRange({ start: FIRST_HASH }),
+      ...[this.#vary, this.#keys, this.#fillKeys, this.#lru, this.#atime, this.#free, this.#freeOrder, this.#state, this.#hits, this.#seen, this.#seenOrder].map((db) =>
+        (db as Database<unknown, string>).getRange({}),
+      ),
+    ];
+    for (const walk of walks) {
+      for (const _ of walk) {
+        if (++records % 1024 === 0 && Date.now() > deadline) return { records, complete: false };
+      }
+    }
+    try {
+      this.#transact(() => this.#state.put('verifiedAt', Date.now()));
+    } catch (error) {
+      // A full file system is no damage: the primary's reserve (cache/disk-space.ts) deals with it.
+      if (!isNoSpace(error)) throw error;
+    }
+    return { records, complete: true };
+  }
+
   /** Removes stale reader slots of dead processes (spikes.md item 2: they pin old pages and grow the file). */
   readerCheck(): number {
     return this.#root.readerCheck();
@@ -1028,14 +1128,30 @@ export class CacheIndex {
     try {
       return this.#root.transactionSync(fn);
     } catch (error) {
+      if (!this.#spaceFreed(error)) return this.#transactionFailed(error);
+    }
+    try {
+      return this.#root.transactionSync(fn);
+    } catch (error) {
       return this.#transactionFailed(error);
     }
   }
 
+  /** After a failed write: whether it failed for want of space and onNoSpace freed some (then it is retried). */
+  #spaceFreed(error: unknown): boolean {
+    if (!isNoSpace(error) || this.onNoSpace?.() !== true) return false;
+    this.#forgetStructures();
+    return true;
+  }
+
   /** #transact's failure path, also taken by the asynchronous transaction of applyControl; rethrows `error`. */
   #transactionFailed(error: unknown): never {
-    for (const db of [this.#objects, this.#fills]) (db as unknown as { encoder?: { clearSharedData?: () => void } }).encoder?.clearSharedData?.();
+    this.#forgetStructures();
     throw error;
+  }
+
+  #forgetStructures(): void {
+    for (const db of [this.#objects, this.#fills]) (db as unknown as { encoder?: { clearSharedData?: () => void } }).encoder?.clearSharedData?.();
   }
 
   /**
@@ -1063,6 +1179,9 @@ export class CacheIndex {
     const failed: boolean[] = [];
     try {
       this.#transact(() => {
+        // Empty again when the transaction is retried (onNoSpace).
+        results.length = 0;
+        failed.length = 0;
         for (const { step } of steps) {
           try {
             results.push(step());
@@ -1085,6 +1204,13 @@ export class CacheIndex {
     this.#runBatch();
     await this.#root.close();
   }
+}
+
+/** The bound on all size classes' never-used slots together (see CacheIndex.#allocateInTxn). */
+export interface Footprint {
+  readonly limitBytes: number;
+  /** The slot size of the class being allocated. */
+  readonly slotBytes: number;
 }
 
 /** A write step waiting for its turn's batch (see CacheIndex.#inTurnBatch). */

@@ -3,14 +3,21 @@
  * The object store of one disk: the LMDB index plus its block files, and the knowledge of how a request maps to
  * an object (primary key -> Vary names -> variant -> object hash). Knows nothing of HTTP sockets or origins.
  * A storage error (ENOSPC, EIO) switches the store to `degraded`: new objects are no longer stored (requests pass
- * through) while cached objects keep being served; it retries storing after DEGRADED_RETRY_MS. Runs in workers.
+ * through) while cached objects keep being served; it retries storing after DEGRADED_RETRY_MS. An index read that
+ * fails (a damaged page: lmdb throws MDB_PAGE_NOTFOUND, MDB_CORRUPTED) or an inline body that fails its checksum
+ * drops that key: its requests pass through to the origin in this worker, and a damaged index is discarded at the
+ * next start (cache/index-check.ts). Runs in workers.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DiskConfig, StorageConfig } from '../config/types.js';
 import { BlockMemory } from './block-memory.js';
-import { BlockFiles, blockChecksum, slotsPerBlocks } from './blocks.js';
+import { BlockFiles, blockChecksum, slotBytes, slotsPerBlocks } from './blocks.js';
 import { CacheIndex, MAX_OBJECT_KEY_BYTES } from './index.js';
-import type { FillRecord, LeaseResult, ObjectMeta } from './index.js';
+import type { FillRecord, Footprint, LeaseResult, ObjectMeta } from './index.js';
+import { DAMAGED_MARKER } from './index-check.js';
+import { inlineIntact } from './inline-crc.js';
+import type { Logger } from '../log.js';
 import { keyHash, objectKey, primaryKey, variantKey } from './key.js';
 
 export type { FillRecord, ObjectMeta };
@@ -23,6 +30,13 @@ const VERIFIED_BLOCKS_MAX = 65_536;
 const DEGRADED_RETRY_MS = 30_000;
 /** How often a release that failed (releaseUnlisted) is tried again. */
 const RELEASE_RETRY_MS = 1_000;
+/**
+ * Block I/O errors that mean the device is gone or broken (not a full disk, ENOSPC, which only degrades storing):
+ * the disk is failed (see CacheStore.failed).
+ */
+const DISK_FAILURE_CODES = new Set(['EIO', 'ENOENT', 'ENXIO', 'ENODEV', 'EROFS', 'ESTALE', 'EBADF']);
+/** Bound of the per-worker set of keys whose index records could not be read (cleared when full). */
+const FAULTY_KEYS_MAX = 10_000;
 
 /** Where a request's object lives (or would live). */
 export interface ObjectRef {
@@ -41,6 +55,8 @@ export class CacheStore {
   readonly blocks: BlockFiles;
   readonly blockSize: number;
   readonly inlineMaxBytes: number;
+  /** The disk's quota: configured, or derived by the primary at start (cache/disk-space.ts); 0 = unlimited. */
+  readonly quotaBytes: number;
   /** Block capacity from the quota (0 = unlimited). */
   readonly capacityBlocks: number;
   /** This worker's blocks kept in memory (readListed). */
@@ -54,22 +70,46 @@ export class CacheStore {
   /** Blocks whose release failed (a storage error); releaseUnlisted tries them again every RELEASE_RETRY_MS. */
   readonly #unreleased = new Set<number>();
   #releaseRetry: NodeJS.Timeout | null = null;
+  /** The disk's directory (`<Disk>`). */
+  readonly diskPath: string;
+  #failed = false;
+  readonly #log: Logger | null;
+  /**
+   * Primary hashes (hex) of keys whose index records could not be read in this worker: they pass through (keyFits)
+   * rather than read the damaged pages again.
+   */
+  readonly #faulty = new Set<string>();
+  /** Whether this process wrote the DAMAGED_MARKER already. */
+  #damageNoted = false;
 
-  /** `memoryBytes`: budget of the blocks this process keeps in memory (0 = none). */
-  constructor(disk: DiskConfig, storage: StorageConfig, memoryBytes = 0) {
+  /** `memoryBytes`: budget of the blocks this process keeps in memory (0 = none); `log`: where index faults go. */
+  constructor(disk: DiskConfig, storage: StorageConfig, memoryBytes = 0, log: Logger | null = null) {
+    this.diskPath = disk.path;
+    this.#log = log;
     this.index = new CacheIndex(join(disk.path, 'index'));
     this.blocks = new BlockFiles(join(disk.path, 'blocks'), storage.blockSizeBytes);
     this.blockSize = storage.blockSizeBytes;
     this.inlineMaxBytes = storage.inlineMaxBytes;
-    this.capacityBlocks = disk.quotaBytes === 0 ? 0 : Math.floor(disk.quotaBytes / storage.blockSizeBytes);
+    this.quotaBytes = disk.quotaBytes === 0 ? this.index.derivedQuota() : disk.quotaBytes;
+    this.capacityBlocks = Math.floor(this.quotaBytes / storage.blockSizeBytes);
     this.memory = new BlockMemory(memoryBytes);
+    // A store runs in a worker: a damaged fill record must not throw out of a request handler (see getFill).
+    this.index.onFillReadError = (error) => this.#indexFault('(fill record)', null, null, error);
   }
 
   /** Resolves a request to its object reference: one LMDB read for the Vary names. */
   ref(vhost: string, path: string, query: string, requestHeaders: readonly string[]): ObjectRef {
     const primary = primaryKey(vhost, path, query);
     const primaryHash = keyHash(primary);
-    const vary = this.index.getVary(primaryHash) ?? [];
+    let vary: readonly string[];
+    try {
+      // A key whose records failed to read is not read again (each read would fail, and log, again).
+      vary = this.#faulty.size > 0 && this.#faulty.has(primaryHash.toString('hex')) ? ['*'] : (this.index.getVary(primaryHash) ?? []);
+    } catch (error) {
+      this.#indexFault(primary, primaryHash, null, error as Error);
+      // Vary * never matches a stored variant, and keyFits refuses the key: the request passes through.
+      vary = ['*'];
+    }
     return this.refFor(primary, primaryHash, vary, requestHeaders);
   }
 
@@ -85,13 +125,80 @@ export class CacheStore {
    * requests pass through (a lease or commit of such a key would fail in lmdb).
    */
   keyFits(ref: ObjectRef): boolean {
+    if (this.#faulty.size > 0 && this.#faulty.has(ref.primaryHash.toString('hex'))) return false;
     return ref.key.length <= MAX_OBJECT_KEY_BYTES / 3 || Buffer.byteLength(ref.key) <= MAX_OBJECT_KEY_BYTES;
   }
 
   /** The stored object of `ref`, if any (a hash collision with another key counts as absent). */
   get(ref: ObjectRef): ObjectMeta | undefined {
-    const meta = this.index.getObject(ref.hash);
-    return meta !== undefined && meta.key === ref.key ? meta : undefined;
+    let meta: ObjectMeta | undefined;
+    try {
+      meta = this.index.getObject(ref.hash);
+    } catch (error) {
+      this.#indexFault(ref.primary, ref.primaryHash, ref.hash, error as Error);
+      return undefined;
+    }
+    if (meta === undefined || meta.key !== ref.key) return undefined;
+    if (!inlineIntact(meta)) {
+      // Changed bytes on an index page: never served. Dropped, so the next request refetches it.
+      this.#log?.error({ event: 'cache.inline_corrupt', key: ref.key }, 'an inline body failed its checksum: dropped, refetching');
+      this.#dropObject(ref.hash);
+      return undefined;
+    }
+    return meta;
+  }
+
+  /**
+   * An index read of `primary` failed (a damaged page): the key passes through in this worker from now on, its
+   * object is removed if the index still lets it, and the disk's DAMAGED_MARKER makes the next start discard the
+   * index. Storage degrades meanwhile (writes to a damaged B-tree could spread the damage).
+   */
+  #indexFault(primary: string, primaryHash: Buffer | null, objectHash: Buffer | null, error: Error): void {
+    if (this.#faulty.size >= FAULTY_KEYS_MAX) this.#faulty.clear();
+    if (primaryHash !== null) this.#faulty.add(primaryHash.toString('hex'));
+    this.markDegraded(`index read failed: ${error.message}`);
+    this.#log?.error({ event: 'cache.index_read_failed', disk: this.diskPath, primary, err: error.message }, 'reading the cache index failed: the key passes through, and the index is discarded at the next start');
+    if (!this.#damageNoted) {
+      this.#damageNoted = true;
+      try {
+        writeFileSync(join(this.diskPath, DAMAGED_MARKER), `${new Date().toISOString()} ${error.message}\n`);
+      } catch {
+        // The marker is best effort (a full or failing disk); the start-up check reads the index anyway.
+      }
+    }
+    if (objectHash !== null) this.#dropObject(objectHash);
+  }
+
+  /** Removes an object whose record cannot be trusted, if the index lets it (it may be the damaged part). */
+  #dropObject(objectHash: Buffer): void {
+    try {
+      this.index.remove(objectHash, Date.now());
+    } catch (error) {
+      this.#log?.warn({ event: 'cache.drop_failed', disk: this.diskPath, err: (error as Error).message }, 'could not remove a damaged index record');
+    }
+  }
+
+  /**
+   * True once the disk failed (its device gone or broken: DISK_FAILURE_CODES, or its index file removed): the
+   * worker's DiskSet sends its keys to the other disks from then on.
+   */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** Marks the disk failed (logged once) and degraded. */
+  fail(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.markDegraded(error.message);
+    this.#log?.error({ event: 'cache.disk_failed', disk: this.diskPath, err: error.message }, 'a cache disk failed: its objects are dropped, and its URLs are cached on the other disks');
+  }
+
+  /** An I/O error on a block file: a failing device fails the disk; rethrown for the caller's own handling. */
+  #ioError(error: unknown): never {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined && DISK_FAILURE_CODES.has(code)) this.fail(error as Error);
+    throw error;
   }
 
   /** True while storage errors keep new objects out of the cache. */
@@ -161,12 +268,17 @@ export class CacheStore {
    * together is kept under the quota by the evictor, which counts slot sizes.
    */
   allocateBlock(now: number, sizeClass = 0): number | null {
-    return this.index.allocateBlocks(1, this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass)?.[0] ?? null;
+    return this.index.allocateBlocks(1, this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass, this.#footprint(sizeClass))?.[0] ?? null;
   }
 
   /** allocateBlock in the index's write batch of this event-loop turn (a fill's blocks). */
   allocateBlockBatched(now: number, sizeClass: number): Promise<number | null> {
-    return this.index.allocateBlockBatched(this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass);
+    return this.index.allocateBlockBatched(this.#capacity(sizeClass), now, BLOCK_REUSE_GRACE_MS, sizeClass, this.#footprint(sizeClass));
+  }
+
+  /** The quota also bounds the slots of all classes together (what the block files take on disk). */
+  #footprint(sizeClass: number): Footprint | null {
+    return this.quotaBytes === 0 ? null : { limitBytes: this.quotaBytes, slotBytes: slotBytes(this.blockSize, sizeClass) };
   }
 
   #capacity(sizeClass: number): number {
@@ -176,7 +288,11 @@ export class CacheStore {
   /** Writes a block and returns its checksum. */
   async writeBlock(id: number, data: Uint8Array): Promise<number> {
     this.#verified.delete(id);
-    await this.blocks.writeBlock(id, data);
+    try {
+      await this.blocks.writeBlock(id, data);
+    } catch (error) {
+      this.#ioError(error);
+    }
     const crc = blockChecksum(data);
     // Written whole by this worker just now: as good as verified.
     this.#remember(id, crc);
@@ -236,7 +352,12 @@ export class CacheStore {
    * it for the object: a listed block is never freed, so it cannot have been rewritten since.
    */
   async readVerified(blockId: number, blockLength: number, crc: number, scratch: Buffer, stillOwned: () => boolean): Promise<Buffer> {
-    const n = await this.blocks.readBlock(blockId, 0, blockLength, scratch, 0);
+    let n: number;
+    try {
+      n = await this.blocks.readBlock(blockId, 0, blockLength, scratch, 0);
+    } catch (error) {
+      this.#ioError(error);
+    }
     const data = scratch.subarray(0, n);
     if (n === blockLength && this.#verified.get(blockId) === crc && stillOwned()) return data;
     if (n !== blockLength || blockChecksum(data) !== crc) {

@@ -39,7 +39,8 @@ export type SettingType =
   | 'vary-list'
   | 'url-glob'
   | 'status-match'
-  | 'status-list';
+  | 'status-list'
+  | 'status-set';
 
 /** One setting. `path` is `Root/Element/...` with an attribute as `Element@Attr`. */
 export interface Setting {
@@ -234,7 +235,7 @@ export const SETTINGS: readonly Setting[] = [
     unit: 'bytes',
     min: 0,
     field: 'server.storage.disks[].quotaBytes',
-    doc: 'Most bytes the cache may keep on this disk, at least one BlockSize; 0 = no quota (until the disk is full). An object counts the slot of its body and 1 KiB for its index records, so bodiless objects (cached 404s, redirects) count too.',
+    doc: "Most bytes the cache may keep on this disk, at least one BlockSize; 0 = derived at start (logged): 90% of the space Flint can use on the disk's file system (its own files plus the free space), less a small reserve for the index. An object counts the slot of its body and 1 KiB for its index records, so bodiless objects (cached 404s, redirects) count too; the slots of all sizes the block files ever held stay within it too.",
   },
   {
     path: 'Server/Cache/Storage/InlineMaxSize',
@@ -254,7 +255,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 1,
     max: 100,
     field: 'server.storage.highWaterPercent',
-    doc: 'Eviction starts when a disk holds more than this share of its Quota (of the file system when Quota is 0). Must be above LowWater.',
+    doc: 'Eviction starts when the cache holds more than this share of its Quota on a disk (counting its own bytes, never the file system usage). Must be above LowWater.',
   },
   {
     path: 'Server/Cache/Storage/LowWater',
@@ -524,15 +525,23 @@ export const SETTINGS: readonly Setting[] = [
     max: 1000,
     inherit: true,
     field: 'vhosts[].originOptions.exclusion',
-    doc: 'Consecutive failures (connect or receive failure, 5xx) of one origin member that exclude it; a success resets the count; 0 = never exclude.',
+    doc: "Consecutive failures of one origin member that exclude it: connect failures, resets and timeouts of the origin, and statuses ResCode lists; a request Flint or undici refused before sending never counts; an answer resets the count; 0 = never exclude.",
   },
   {
     path: 'Vhost/OriginOptions/Exclusion@All',
     type: 'bool',
-    default: 'ON',
+    default: 'OFF',
     inherit: true,
     field: 'vhosts[].originOptions.exclusionAll',
-    doc: "ON: every member may be excluded; OFF: the vhost's last active member is never excluded by failures.",
+    doc: "OFF: the vhost's last active member is never excluded by failures (nginx never takes its only server out); ON: every member may be, and with all of them out a miss tries one member once per Recovery Cycle.",
+  },
+  {
+    path: 'Vhost/OriginOptions/Exclusion@ResCode',
+    type: 'status-set',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].originOptions.exclusionResCodes',
+    doc: 'Origin statuses that count as failures toward Exclusion, e.g. `502,503,504`; OFF = an answer, whatever its status, is never a failure.',
   },
   {
     path: 'Vhost/OriginOptions/Recovery',
@@ -641,6 +650,29 @@ export const SETTINGS: readonly Setting[] = [
     default: 'ON',
     field: 'vhosts[].healthCheckers[].log',
     doc: 'Log each failed check (event origin.probe_failed); state changes are always logged.',
+  },
+  // ---- HTTPS to origins (issue 18 §5): per <Origin>, not inherited; used by requests, health checks and recovery probes
+  {
+    path: 'Vhost/Origin@Protocol',
+    type: 'enum',
+    default: 'HTTP',
+    values: ['HTTP', 'HTTPS'],
+    field: 'vhosts[].originOptions.tls',
+    doc: 'HTTPS: origin connections use TLS (an `<Address>` without a port then means 443), with SNI = `<OriginOptions><Host>` when set, else the `<Address>` DNS name (none for an IP literal, which is checked against the IP).',
+  },
+  {
+    path: 'Vhost/Origin/CA',
+    type: 'path',
+    default: null,
+    field: 'vhosts[].originOptions.tls',
+    doc: "PEM file of CA certificates trusted for this origin besides Node's bundled Mozilla roots; read at start and on each reload (a missing or unreadable file, or one with no valid certificate, is a config error). Absent = Node's default trust store (those roots, plus NODE_EXTRA_CA_CERTS).",
+  },
+  {
+    path: 'Vhost/Origin/TlsVerify',
+    type: 'bool',
+    default: 'ON',
+    field: 'vhosts[].originOptions.tls',
+    doc: 'OFF accepts any origin certificate (no chain or name check): for tests only; logged as a warning at start and on each reload.',
   },
   // ---- Origin members, balancing and failover ("Origins" issue, origins-balance)
   {
@@ -1372,6 +1404,7 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'access-format': 'text with `%` codes: `%h` client IP, `%l` `%u` -, `%t` time, `%r` request line, `%m` method, `%U` path, `%q` query, `%H` protocol, `%>s`/`%s` status, `%b`/`%B` bytes sent, `%D` µs, `%T` s, `%v` vhost, `%{Name}i` request header, `%S` cache result, `%R` ms to first byte, `%L` vhost chain, `%j` Range, `%k` Accept-Encoding, `%X`/`%x` c (complete) or x (aborted), `%%` a percent sign',
   'probe-target': 'a path starting with `/` (query allowed), or an absolute `http://host[:port]/path` URL: `/alive.html`',
   'status-list': 'HTTP status codes separated by commas, or `0` for any: `200`, `200, 404`',
+  'status-set': '`OFF` (none) or HTTP status codes separated by commas: `502, 503, 504`',
   'name-list': 'names separated by commas: `q,page`',
   'vary-list': '`*` (every name), `OFF` (none) or header names separated by commas: `Accept-Encoding, Accept-Language`',
   'url-glob':

@@ -68,10 +68,12 @@ export interface OriginOptions {
   readonly userAgent: string | null;
   /** `<XFFClientIPOnly>`: ON replaces X-Forwarded-For with the client IP; OFF appends it. Default false. */
   readonly xffClientIpOnly: boolean;
-  /** `<Exclusion>`: consecutive failures (connect/receive failure, 5xx) that exclude a member; 0 = never. Default 3. */
+  /** `<Exclusion>`: consecutive failures (connect/receive failure, a listed status) that exclude a member; 0 = never. Default 3. */
   readonly exclusion: number;
-  /** `<Exclusion All>`: false = the vhost's last active member is never excluded. Default true. */
+  /** `<Exclusion All>`: true = every member may be excluded; false = the vhost's last active member never is. Default false. */
   readonly exclusionAll: boolean;
+  /** `<Exclusion ResCode>`: origin statuses that count as failures toward `<Exclusion>`. Default none. */
+  readonly exclusionResCodes: readonly number[];
   /** `<Recovery>`: how an excluded member is probed back in. */
   readonly recovery: RecoveryProbe;
   /** `<Retry>`: how many times a transaction that never started is retried on another member (`all` = 65535). Default all. */
@@ -82,6 +84,22 @@ export interface OriginOptions {
   readonly hashIgnoreSuffixes: readonly string[];
   /** `<OriginAffinity>`: bypassed requests of one client IP stick to one member. Default true. */
   readonly originAffinity: boolean;
+  /**
+   * `<Origin Protocol="HTTPS">` with `<CA>` and `<TlsVerify>`: per vhost (set from its `<Origin>`, never inherited
+   * from VHostDefault); null = plain HTTP (the default). Kept here so every pool and probe that gets a vhost's
+   * options also knows how to connect.
+   */
+  readonly tls: OriginTls | null;
+}
+
+/** How a vhost's origin connections (requests, health checks, recovery probes) use TLS. */
+export interface OriginTls {
+  /** `<Origin><TlsVerify>`: check the origin certificate chain and name. Default true; OFF is logged at start. */
+  readonly verify: boolean;
+  /** `<Origin><CA>`: absolute path of the extra trusted CA file (PEM); null = none. */
+  readonly caFile: string | null;
+  /** Its PEM text, read when the config is loaded (workers get it with the config, never read the file). */
+  readonly caPem: string | null;
 }
 
 /** `<OriginOptions><Recovery Cycle Uri ResCode Log>N</Recovery>` (STON): probes of an excluded member. */

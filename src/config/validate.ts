@@ -3,13 +3,16 @@
  * Raw trees of server.xml + vhosts.xml (from config/parse.ts) -> a deep-frozen `Config`, or a `ConfigError` listing
  * every problem found. Each problem names the file, the element path and what is wrong:
  * `vhosts.xml: Vhosts/Vhost[Name=foo.com]/Origin/Address: "foo:99999" is not a valid host:port`.
- * Known elements, defaults and ranges come from config/schema.ts. The only I/O is reading the `<Https>` certificate
- * and key files (tls/certificate-check.ts); the one environment read is the CPU count default for `<Workers>0`. Runs in the primary (start, SIGHUP reload) and in `flint check-config`.
+ * Known elements, defaults and ranges come from config/schema.ts. No I/O but `<Origin><CA>` files (config/origin-ca.ts)
+ * and the `<Https>` certificate and key files (tls/certificate-check.ts), so workers get their PEM text with the
+ * config; the one environment read is the CPU count default for `<Workers>0`. Runs in the primary (start, SIGHUP
+ * reload) and in `flint check-config`.
  */
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { readCaFile } from './origin-ca.js';
 import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
 import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList, queryRulesFromElements, queryRulesFromText, ttlRulesFromElements, ttlRulesFromText } from './rules.js';
 import type { RuleElement } from './rules.js';
@@ -33,6 +36,7 @@ import type {
   ManagerRole,
   OriginAddress,
   OriginOptions,
+  OriginTls,
   RecoveryProbe,
   ServerConfig,
   StorageConfig,
@@ -373,6 +377,7 @@ const TARGETED_FIELDS: ValueType<string[]> = {
 const SET_COOKIE = enumType(SET_COOKIE_MODES);
 const COOKIE_REQUEST = enumType(COOKIE_REQUEST_MODES);
 const BALANCE_MODE = enumType(BALANCE_MODES);
+const ORIGIN_PROTOCOL = enumType(['HTTP', 'HTTPS'] as const);
 const LOG_LEVEL = enumType(LOG_LEVELS);
 const TTL_PRIORITY = enumType(TTL_PRIORITIES);
 const MANAGER_ROLE = enumType(MANAGER_ROLES);
@@ -516,6 +521,12 @@ const ORIGIN_ADDRESS: ValueType<OriginAddress> = {
   },
 };
 
+/** Under HTTPS an address written without a port means 443 (ORIGIN_ADDRESS assumes HTTP's 80). */
+function withDefaultPort(addresses: OriginAddress[], tls: OriginTls | null): OriginAddress[] {
+  if (tls === null) return addresses;
+  return addresses.map((a) => (/^(\[[^\]]*\]|[^:/[\]]+):/.test(a.text) ? a : { ...a, port: 443 }));
+}
+
 /** `<Retry>`: a count, or `all` (= the largest count, every member once). */
 const RETRY: ValueType<number> = {
   type: 'int',
@@ -598,6 +609,22 @@ const STATUS_LIST: ValueType<number[]> = {
         return fail(`${quote(text)} is not a list of HTTP status codes (100..599, comma-separated; 0 = any)`);
       }
       codes.push(code);
+    }
+    return ok(codes);
+  },
+};
+
+/** `502, 503` -> [502, 503]; `OFF` = none. */
+const STATUS_SET: ValueType<number[]> = {
+  type: 'status-set',
+  parse(text) {
+    if (text.trim().toUpperCase() === 'OFF') return ok([]);
+    const codes: number[] = [];
+    for (const part of text.split(',')) {
+      const item = part.trim();
+      const code = /^\d{3}$/.test(item) ? Number(item) : Number.NaN;
+      if (!(code >= 100 && code <= 599)) return fail(`${quote(text)} is not OFF or a list of HTTP status codes (100..599, comma-separated)`);
+      if (!codes.includes(code)) codes.push(code);
     }
     return ok(codes);
   },
@@ -938,11 +965,13 @@ class Validator {
         xffClientIpOnly: this.one(scope, 'Vhost/OriginOptions/XFFClientIPOnly', BOOL, io?.xffClientIpOnly),
         exclusion: this.one(scope, 'Vhost/OriginOptions/Exclusion', INT, io?.exclusion),
         exclusionAll: this.one(scope, 'Vhost/OriginOptions/Exclusion@All', BOOL, io?.exclusionAll),
+        exclusionResCodes: this.one(scope, 'Vhost/OriginOptions/Exclusion@ResCode', STATUS_SET, io?.exclusionResCodes),
         recovery: this.#readRecovery(scope, io?.recovery),
         retries: this.one(scope, 'Vhost/OriginOptions/Retry', RETRY, io?.retries),
         dnsRefreshMs: this.one(scope, 'Vhost/OriginOptions/DnsRefresh', SECONDS_AS_MS, io?.dnsRefreshMs),
         hashIgnoreSuffixes: this.many(scope, 'Vhost/OriginOptions/BalanceHashRules/IgnoreSuffix', SUFFIX) ?? io?.hashIgnoreSuffixes ?? [],
         originAffinity: this.one(scope, 'Vhost/OriginOptions/OriginAffinity', BOOL, io?.originAffinity),
+        tls: null,
       },
       options: {
         viaHeader: this.one(scope, 'Vhost/Options/ViaHeader', BOOL, o?.viaHeader),
@@ -1203,6 +1232,24 @@ class Validator {
     return checkers;
   }
 
+  /** `<Origin Protocol>`, `<CA>` (read now) and `<TlsVerify>`; null for plain HTTP, where CA/TlsVerify are mistakes. */
+  #readOriginTls(scope: Scope): OriginTls | null {
+    const https = this.one(scope, 'Vhost/Origin@Protocol', ORIGIN_PROTOCOL) === 'HTTPS';
+    const caFile = this.optional(scope, 'Vhost/Origin/CA', PATH);
+    const verify = this.one(scope, 'Vhost/Origin/TlsVerify', BOOL);
+    if (!https) {
+      for (const name of ['CA', 'TlsVerify']) {
+        const found = this.#locate(scope, getSetting(`Vhost/Origin/${name}`));
+        if (found.length > 0) this.#report(scope.file, found[0]?.where ?? scope.where, 'applies only to <Origin Protocol="HTTPS">');
+      }
+      return null;
+    }
+    if (caFile === null) return { verify, caFile: null, caPem: null };
+    const ca = readCaFile(caFile);
+    if (!ca.ok) this.#report(scope.file, this.#locate(scope, getSetting('Vhost/Origin/CA'))[0]?.where ?? `${scope.where}/Origin/CA`, ca.error);
+    return { verify, caFile, caPem: ca.ok ? ca.pem : null };
+  }
+
   #reportRepeatedListen(scope: Scope, listen: readonly ListenAddress[]): void {
     const seen = new Set<string>();
     for (const address of listen) {
@@ -1221,10 +1268,12 @@ class Validator {
       const vhostScope: Scope = { file: scope.file, element, where: element.where, prefix: 'Vhost' };
       const name = this.optional(vhostScope, 'Vhost@Name', HOST_NAME);
       const aliases = this.many(vhostScope, 'Vhost/Alias', ALIAS) ?? [];
-      const origins = this.many(vhostScope, 'Vhost/Origin/Address', ORIGIN_ADDRESS) ?? [];
+      const tls = this.#readOriginTls(vhostScope);
+      const origins = withDefaultPort(this.many(vhostScope, 'Vhost/Origin/Address', ORIGIN_ADDRESS) ?? [], tls);
       const healthCheckers = this.#readHealthCheckers(vhostScope);
-      const standbyOrigins = this.many(vhostScope, 'Vhost/Origin/Address2', ORIGIN_ADDRESS) ?? [];
-      const settings = this.readVhostSettings(vhostScope, defaults);
+      const standbyOrigins = withDefaultPort(this.many(vhostScope, 'Vhost/Origin/Address2', ORIGIN_ADDRESS) ?? [], tls);
+      const vhostSettings = this.readVhostSettings(vhostScope, defaults);
+      const settings = { ...vhostSettings, originOptions: { ...vhostSettings.originOptions, tls } };
       const rules = this.#readRules(vhostScope, name, settings.options.applyQueryString);
       const linkTarget = this.optional(vhostScope, 'Vhost/VhostLink', VHOST_REF);
       const link = linkTarget === null ? null : { target: linkTarget, condition: this.one(vhostScope, 'Vhost/VhostLink@Condition', LINK_CONDITION) };

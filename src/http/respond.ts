@@ -3,8 +3,11 @@
  * Writing one response to a uWS HttpResponse: status and headers, then the body with backpressure, corked after
  * every await. A known body length streams with tryEnd (uWS writes Content-Length itself; tryEnd does not buffer
  * what the socket refused, so the unsent rest is kept and retried from onWritable, spikes.md item 1); an unknown
- * length streams with write() (chunked). After onAborted or the final write no method touches the uWS object
- * again: uWS would crash the process. Runs in workers; knows nothing about caching.
+ * length streams with write() (chunked). The head is held until the first body bytes (or the end) are ready: uWS
+ * ends a head (blank line, Content-Length or Transfer-Encoding) only with the first body write, so a head sent on
+ * its own and then a close reached clients as a complete-looking empty 200 (issue 19); held, it can still be
+ * replaced by an error response (discardHead). After onAborted or the final write no method touches the uWS
+ * object again: uWS would crash the process. Runs in workers; knows nothing about caching.
  */
 import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from './uws.js';
@@ -38,15 +41,6 @@ export function encodeHead(status: number, reason: string, headers: readonly str
   return Buffer.from(text, 'latin1');
 }
 
-/** Writers whose head is held, flushed together once per event-loop turn (one setImmediate, not one per response). */
-let heldHeads: ResponseWriter[] = [];
-
-function flushHeldHeads(): void {
-  const writers = heldHeads;
-  heldHeads = [];
-  for (const writer of writers) writer.flushHead();
-}
-
 export type { WriterState } from './writer.js';
 
 export class ResponseWriter implements ClientWriter {
@@ -59,7 +53,7 @@ export class ResponseWriter implements ClientWriter {
   #pendingStart = 0;
   #onDrain: (() => void) | null = null;
   #onAbort: (() => void) | null = null;
-  /** Status line and headers (encodeHead) written by writeHead but not yet sent: they go out with the first body bytes. */
+  /** Status line and headers (encodeHead) written by writeHead but not yet sent: they go out with the first body bytes or the end. */
   #head: Buffer | null = null;
   /** Body bytes handed to uWS so far. */
   bytesSent = 0;
@@ -105,9 +99,22 @@ export class ResponseWriter implements ClientWriter {
     return this.#state;
   }
 
-  /** True once headers went out (or the connection is gone): an error can then only close the connection. */
+  /** True once the head went to uWS (or the connection is gone): an error can then only close the connection. */
   get headersSent(): boolean {
-    return this.#state !== 'open';
+    return this.#state !== 'open' && this.#head === null;
+  }
+
+  /**
+   * Drops a head written by writeHead that has not gone out yet, so the response can still be answered otherwise
+   * (an error before the first body byte). True when nothing of the response reached uWS: the writer is open again.
+   */
+  discardHead(): boolean {
+    if (this.#state === 'open') return true;
+    if (this.#state !== 'streaming' || this.#head === null) return false;
+    this.#head = null;
+    this.#state = 'open';
+    this.#totalSize = -1;
+    return true;
   }
 
   /** Called once if the client goes away before the response ended. */
@@ -119,17 +126,14 @@ export class ResponseWriter implements ClientWriter {
    * Writes status and headers. `headers` is a flat name/value list without Content-Length or Transfer-Encoding;
    * `totalSize` is the body length, or -1 for an unknown length (chunked). The head is held back and sent in the
    * same corked write as the first body chunk or the end (one send syscall for a small response, measured as
-   * the largest cost of a proxied 1 KiB response); if neither comes in this turn of the event loop (a macrotask
-   * later, so body bytes parsed from the same origin read still make it) it is sent on its own, so a slow body
-   * never delays the head.
+   * the largest cost of a proxied 1 KiB response). It is never sent on its own: until body bytes are ready a
+   * failure can still become a proper error response (discardHead), and uWS could not end the head anyway.
    */
   writeHead(status: number, reason: string, headers: readonly string[], totalSize: number): void {
     if (this.#state !== 'open') return;
     this.#totalSize = totalSize;
     this.#state = 'streaming';
     this.#head = encodeHead(status, reason, headers);
-    heldHeads.push(this);
-    if (heldHeads.length === 1) setImmediate(flushHeldHeads);
   }
 
   /**
@@ -161,12 +165,6 @@ export class ResponseWriter implements ClientWriter {
     if (head === null) return;
     this.#head = null;
     this.#res.writeStatus(head);
-  }
-
-  /** Sends the head on its own if no body bytes or end took it along (see writeHead). */
-  flushHead(): void {
-    if (this.#head === null || this.#state !== 'streaming') return;
-    this.#res.cork(() => this.#writeHeldHead());
   }
 
   /**

@@ -12,8 +12,14 @@ export interface ClientWriter {
   /** Body bytes handed to the engine so far. */
   bytesSent: number;
   readonly state: WriterState;
-  /** True once headers went out (or the connection is gone): an error can then only close the connection. */
+  /** True once the head went to the engine (or the connection is gone): an error can then only close the connection. */
   readonly headersSent: boolean;
+  /**
+   * Drops a head written by writeHead that has not gone out yet (heads are held until the first body bytes or the
+   * end), so an error before the first body byte can still be answered properly. True when nothing of the response
+   * went out: the writer is open again.
+   */
+  discardHead(): boolean;
   /** Call as the engine's request handler returns (uWS needs its abort handler by then; others may ignore it). */
   armAbort(): void;
   /** The client's IP as text (IPv4-mapped IPv6 as plain IPv4); may be '' once the response is over. */
@@ -21,8 +27,9 @@ export interface ClientWriter {
   /** Called once if the client goes away before the response ended (a later call replaces the callback). */
   onAbort(callback: () => void): void;
   /**
-   * Status and headers; `headers` is a flat name/value list without Content-Length or Transfer-Encoding;
-   * `totalSize` is the body length (the response ends by itself once that many bytes were written), -1 = unknown.
+   * Status and headers, held until the first body bytes or the end; `headers` is a flat name/value list without
+   * Content-Length or Transfer-Encoding; `totalSize` is the body length (the response ends by itself once that many
+   * bytes were written), -1 = unknown.
    */
   writeHead(status: number, reason: string, headers: readonly string[], totalSize: number): void;
   /** A head encoded by http/respond.ts `encodeHead` (the hot tier keeps those); then the body as for writeHead. */

@@ -5,7 +5,7 @@
  * primary's boundary, `isPrimaryMessage` at the worker's.
  */
 import type { Config } from '../config/types.js';
-import type { OriginOutcome } from '../origin/health-view.js';
+import type { FailedUrl, OriginOutcome } from '../origin/health-view.js';
 import type { PurgeScope } from '../policy/purge-target.js';
 import type { VhostCounterValues } from '../stats/counters.js';
 import type { LatencyCounts } from '../stats/latency.js';
@@ -48,6 +48,10 @@ export type PrimaryMessage =
   | { readonly type: 'shutdown'; readonly timeoutMs: number }
   /** The complete set of origin members that are down now, per vhost (see origin/health-view.ts). */
   | { readonly type: 'origin-health'; readonly down: Readonly<Record<string, readonly string[]>> }
+  /** URLs whose fill found no member, reported by any worker: fail them at once until their time (health-view.ts). */
+  | { readonly type: 'origin-failed-urls'; readonly failed: ReadonlyArray<FailedUrl> }
+  /** The answer to an `origin-trial-request`: the member to try (null = none), and when the worker may ask again. */
+  | { readonly type: 'origin-trial'; readonly requestId: number; readonly vhost: string; readonly member: string | null; readonly retryAt: number }
   /** A purge/expire changed the index: drop hot-tier entries these scopes match, then answer `cache-control-done`. */
   | { readonly type: 'cache-control'; readonly requestId: number; readonly scopes: readonly PurgeScope[] }
   /** The answer to a `cache-control-request` (the HTTP status and JSON body to send the client). */
@@ -67,8 +71,13 @@ export type WorkerMessage =
   | { readonly type: 'listen-failed'; readonly workerIndex: number; readonly message: string }
   /** A counters snapshot: periodic (`requestId` null) or the answer to a `stats-request`. */
   | { readonly type: 'stats'; readonly requestId: number | null; readonly snapshot: WorkerSnapshot }
-  /** Origin transaction outcomes observed since the last report, in order: [vhost, member key, outcome]. */
-  | { readonly type: 'origin-outcomes'; readonly outcomes: ReadonlyArray<readonly [string, string, OriginOutcome]> }
+  /**
+   * Origin transaction outcomes observed since the last report, in order: [vhost, member key, outcome]; and the URLs
+   * whose fill found no member since then, for the primary to share with every worker.
+   */
+  | { readonly type: 'origin-outcomes'; readonly outcomes: ReadonlyArray<readonly [string, string, OriginOutcome]>; readonly failed: ReadonlyArray<FailedUrl> }
+  /** Every member of the vhost is down in this worker's view: may a request try one (origin/trial-gate.ts)? */
+  | { readonly type: 'origin-trial-request'; readonly requestId: number; readonly vhost: string }
   /** The hot tier dropped what a `cache-control` asked for. */
   | { readonly type: 'cache-control-done'; readonly requestId: number }
   /** Every log file of the worker now writes to the file at its path (no record goes to the old one any more). */
@@ -86,8 +95,8 @@ export type WorkerMessage =
       readonly authorization: string | null;
     };
 
-const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown', 'origin-health', 'cache-control', 'cache-control-result', 'logs-reopen']);
-const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats', 'origin-outcomes', 'cache-control-done', 'cache-control-request', 'logs-reopened']);
+const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown', 'origin-health', 'origin-failed-urls', 'origin-trial', 'cache-control', 'cache-control-result', 'logs-reopen']);
+const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats', 'origin-outcomes', 'origin-trial-request', 'cache-control-done', 'cache-control-request', 'logs-reopened']);
 
 function hasType(value: unknown, types: ReadonlySet<string>): boolean {
   return typeof value === 'object' && value !== null && types.has((value as { type?: unknown }).type as string);

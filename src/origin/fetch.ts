@@ -9,6 +9,8 @@ import type { Readable } from 'node:stream';
 import { FlintError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import type { Dispatcher } from './pool.js';
+import { unforwardable } from './request-check.js';
+import { isTlsError } from './tls.js';
 
 /** Response headers as undici parses them: lower-case names, repeated headers as arrays. */
 export type OriginHeaders = Record<string, string | string[] | undefined>;
@@ -45,27 +47,76 @@ export interface OriginTransfer {
   abort(): void;
 }
 
-const UNDICI_CODES: Record<string, [ErrorCode, boolean]> = {
-  UND_ERR_CONNECT_TIMEOUT: ['FLINT_ERR_ORIGIN_CONNECT_TIMEOUT', true],
-  UND_ERR_HEADERS_TIMEOUT: ['FLINT_ERR_ORIGIN_RECEIVE_TIMEOUT', false],
-  UND_ERR_BODY_TIMEOUT: ['FLINT_ERR_ORIGIN_RECEIVE_TIMEOUT', false],
-  UND_ERR_SOCKET: ['FLINT_ERR_ORIGIN_RESET', false],
-  ECONNRESET: ['FLINT_ERR_ORIGIN_RESET', false],
-  EPIPE: ['FLINT_ERR_ORIGIN_RESET', false],
-  ECONNREFUSED: ['FLINT_ERR_ORIGIN_CONNECT', true],
-  EHOSTUNREACH: ['FLINT_ERR_ORIGIN_CONNECT', true],
-  ENETUNREACH: ['FLINT_ERR_ORIGIN_CONNECT', true],
-  ENOTFOUND: ['FLINT_ERR_ORIGIN_CONNECT', true],
-  EAI_AGAIN: ['FLINT_ERR_ORIGIN_CONNECT', true],
+/**
+ * What a failed transaction says about the member it went to (origin health, primary/origin-health.ts): its
+ * connection could not be made ('connect'), or it broke, timed out or answered garbage once made ('receive'); 'none'
+ * when the failure says nothing about the origin (the request was refused or dropped on Flint's side before or while
+ * it was sent: undici's own validation, an abort, a closed pool, a client body that failed).
+ */
+export type OriginCharge = 'connect' | 'receive' | 'none';
+
+/** undici/socket error code -> [Flint code, retryable on another member, charge]. Only codes listed here are charged. */
+const UNDICI_CODES: Record<string, readonly [ErrorCode, boolean, OriginCharge]> = {
+  UND_ERR_CONNECT_TIMEOUT: ['FLINT_ERR_ORIGIN_CONNECT_TIMEOUT', true, 'connect'],
+  ECONNREFUSED: ['FLINT_ERR_ORIGIN_CONNECT', true, 'connect'],
+  EHOSTUNREACH: ['FLINT_ERR_ORIGIN_CONNECT', true, 'connect'],
+  ENETUNREACH: ['FLINT_ERR_ORIGIN_CONNECT', true, 'connect'],
+  ENOTFOUND: ['FLINT_ERR_ORIGIN_CONNECT', true, 'connect'],
+  EAI_AGAIN: ['FLINT_ERR_ORIGIN_CONNECT', true, 'connect'],
+  UND_ERR_HEADERS_TIMEOUT: ['FLINT_ERR_ORIGIN_RECEIVE_TIMEOUT', false, 'receive'],
+  // undici stops the body timer while Flint pauses the transfer for a slow client, so this is the origin's silence.
+  UND_ERR_BODY_TIMEOUT: ['FLINT_ERR_ORIGIN_RECEIVE_TIMEOUT', false, 'receive'],
+  UND_ERR_SOCKET: ['FLINT_ERR_ORIGIN_RESET', false, 'receive'],
+  ECONNRESET: ['FLINT_ERR_ORIGIN_RESET', false, 'receive'],
+  EPIPE: ['FLINT_ERR_ORIGIN_RESET', false, 'receive'],
+  UND_ERR_HEADERS_OVERFLOW: ['FLINT_ERR_ORIGIN_PROTOCOL', false, 'receive'],
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: ['FLINT_ERR_ORIGIN_PROTOCOL', false, 'receive'],
+  // Refused by undici's request validation before a byte left (a method, target or header value it will not send):
+  // the client's request, answered 400, never the origin's failure.
+  UND_ERR_INVALID_ARG: ['FLINT_ERR_CLIENT_BAD_REQUEST', false, 'none'],
+  UND_ERR_NOT_SUPPORTED: ['FLINT_ERR_CLIENT_BAD_REQUEST', false, 'none'],
+  // The client's body did not match its Content-Length.
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: ['FLINT_ERR_CLIENT_BAD_REQUEST', false, 'none'],
 };
 
-/** Maps an undici/socket error to a FlintError with source 'origin'. */
+/** What a client is told about a request that cannot be sent (the reason goes to the log through `cause`). */
+const REFUSED_MESSAGE = 'the request cannot be forwarded to the origin';
+const PARSER_ERROR = ['FLINT_ERR_ORIGIN_PROTOCOL', false, 'receive'] as const;
+const UNKNOWN_ERROR = ['FLINT_ERR_ORIGIN_PROTOCOL', false, 'none'] as const;
+
+/** An origin transaction's failure, with what it says about the member (`charge`). */
+export class OriginFailure extends FlintError {
+  readonly charge: OriginCharge;
+
+  constructor(code: ErrorCode, message: string, retryable: boolean, charge: OriginCharge, cause: unknown) {
+    super(code, message, { source: code === 'FLINT_ERR_CLIENT_BAD_REQUEST' ? 'client' : 'origin', retryable, cause });
+    this.charge = charge;
+  }
+}
+
+/**
+ * Maps an undici/socket error to a FlintError. A FlintError passes as it is (a client body's failure: never charged);
+ * an HTTP parser error (`HPE_*`: the origin's answer is not HTTP) is charged as 'receive'; any other code is mapped
+ * to FLINT_ERR_ORIGIN_PROTOCOL without a charge: only failures known to be the origin's count against it.
+ */
 export function originError(error: unknown, origin: string): FlintError {
   if (error instanceof FlintError) return error;
   const code = (error as { code?: string }).code ?? '';
-  const [flintCode, retryable] = UNDICI_CODES[code] ?? ['FLINT_ERR_ORIGIN_PROTOCOL', false];
-  const message = `origin ${origin}: ${(error as Error).message ?? String(error)}${code === '' ? '' : ` (${code})`}`;
-  return new FlintError(flintCode, message, { source: 'origin', retryable, cause: error });
+  // A failed TLS handshake or certificate check: the connection never carried a request, so it is a connect
+  // failure (another member may be tried; health counts it). Its detail goes to the log (origin/pool.ts), never
+  // to the client.
+  if (isTlsError(code)) return new OriginFailure('FLINT_ERR_ORIGIN_CONNECT', 'origin unreachable', true, 'connect', error);
+  const [flintCode, retryable, charge] = UNDICI_CODES[code] ?? (code.startsWith('HPE_') ? PARSER_ERROR : UNKNOWN_ERROR);
+  const message =
+    flintCode === 'FLINT_ERR_CLIENT_BAD_REQUEST'
+      ? REFUSED_MESSAGE
+      : `origin ${origin}: ${(error as Error).message ?? String(error)}${code === '' ? '' : ` (${code})`}`;
+  return new OriginFailure(flintCode, message, retryable, charge, error);
+}
+
+/** The charge of an error an origin transaction ended with ('none' for anything but an OriginFailure). */
+export function chargeOf(error: FlintError): OriginCharge {
+  return error instanceof OriginFailure ? error.charge : 'none';
 }
 
 /**
@@ -112,6 +163,12 @@ class OriginCall implements Dispatcher.DispatchHandler, OriginTransfer {
     this.#sink.onError(originError(error, this.#origin));
   }
 
+  /** Ends a call that was never dispatched (request-check.ts refused it): the client's request, never charged. */
+  refuse(reason: string): void {
+    if (this.#aborted) return;
+    this.#sink.onError(new OriginFailure('FLINT_ERR_CLIENT_BAD_REQUEST', REFUSED_MESSAGE, false, 'none', new Error(reason)));
+  }
+
   pause(): void {
     this.#paused = true;
     this.#controller?.pause();
@@ -136,6 +193,12 @@ class OriginCall implements Dispatcher.DispatchHandler, OriginTransfer {
  */
 export function fetchFromOrigin(dispatcher: Dispatcher, origin: string, request: OriginRequest, path: string, sink: OriginSink): OriginTransfer {
   const call = new OriginCall(sink, origin);
+  // Never hand undici a request it would refuse: its pool would lose a connection slot for good (request-check.ts).
+  const refused = unforwardable(request.method, path, request.headers);
+  if (refused !== null) {
+    queueMicrotask(() => call.refuse(refused));
+    return call;
+  }
   try {
     dispatcher.dispatch({ method: request.method as Dispatcher.HttpMethod, path, headers: request.headers as string[], body: request.body }, call);
   } catch (error) {

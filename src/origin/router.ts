@@ -3,16 +3,20 @@
  * Every origin transaction of a worker goes through here: pick a member (origin/selector.ts) among those the
  * health view does not call down, send the request to that member's pool (path prefix of its `<Address>`), report
  * the outcome to the health sink, and retry on another member while the transaction never started (`<Retry>`:
- * connect refused/failed/timed out; only requests without a body, which can be sent again). With no member left
- * the answer is FLINT_ERR_ORIGIN_DOWN (503) at once, without touching a socket, and a GET's failure is remembered
- * for `<TTL><ConnectTimeout>` seconds (negative caching: the same URL fails fast meanwhile, protecting the origin).
- * Runs in workers.
+ * connect refused/failed/timed out; only requests without a body, which can be sent again). Only what the member
+ * did is reported: a connectivity failure (fetch.ts OriginCharge), an answer, or a status `<Exclusion ResCode>`
+ * lists; a request that failed on Flint's side (refused by undici, aborted, a client body) reports nothing. With
+ * every member down a GET/HEAD may still be the vhost's one trial of its `<Recovery Cycle>` (granted by the primary
+ * for all workers, health-view.ts TrialAsker); otherwise the answer is FLINT_ERR_ORIGIN_DOWN (503) at once, without
+ * touching a socket. A fill's URL that found no member answering after trying is remembered for
+ * `<TTL><ConnectTimeout>` seconds by every worker (shared through the primary: the origin sees one request for it
+ * per window, not one per worker). Runs in workers.
  */
 import type { Config, Vhost } from '../config/types.js';
 import { FlintError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { OriginHeaders, OriginRequest, OriginSink, OriginTransfer } from './fetch.js';
-import { fetchFromOrigin } from './fetch.js';
+import { chargeOf, fetchFromOrigin } from './fetch.js';
 import { tapOriginTransaction } from '../logs/origin-log.js';
 import type { OriginHealthView, OriginOutcome, OriginOutcomeSink } from './health-view.js';
 import type { OriginMember, Resolver } from './members.js';
@@ -35,19 +39,15 @@ export interface RoutedRequest extends OriginRequest {
 /** Methods whose request may be sent again when a reused connection turned out closed before any answer. */
 const IDEMPOTENT = new Set(['GET', 'HEAD']);
 
-/** Most URLs remembered as failed at once, per worker (the oldest are forgotten first). */
-const NEGATIVE_MAX = 10_000;
-
 export class OriginRouter {
   readonly members: MemberTable;
-  readonly #pools = new OriginPools();
+  readonly #pools: OriginPools;
   readonly #selector = new MemberSelector();
   readonly #health: OriginHealthView;
   readonly #outcomes: OriginOutcomeSink;
-  /** `vhost \n url` -> until when (ms) requests for it fail at once. */
-  readonly #negative = new Map<string, number>();
 
   constructor(log: Logger, health: OriginHealthView, outcomes: OriginOutcomeSink, resolve?: Resolver) {
+    this.#pools = new OriginPools(log);
     this.members = new MemberTable(log, resolve);
     this.members.onChange = () => this.#retainPools();
     this.#health = health;
@@ -57,7 +57,7 @@ export class OriginRouter {
   apply(config: Config): void {
     this.members.apply(config);
     this.#retainPools();
-    this.#negative.clear();
+    this.#health.forgetFailed();
   }
 
   /** Closes the pools of members that are gone (config reload, DNS change); in-flight requests finish first. */
@@ -117,30 +117,34 @@ export class OriginRouter {
     return fetchFromOrigin(pool, member.key, request, path, sink);
   }
 
-  /** @internal */
-  report(vhost: Vhost, member: string, outcome: OriginOutcome): void {
-    this.#outcomes.report(vhost.name, member, outcome);
+  /** @internal The member of the vhost with this key, or null (it left with a reload or a DNS change). */
+  member(vhost: Vhost, key: string): OriginMember | null {
+    const set = this.members.members(vhost.name);
+    return set.active.find((m) => m.key === key) ?? set.standby.find((m) => m.key === key) ?? null;
   }
 
-  /** @internal Whether `url` failed with every member down less than `<TTL><ConnectTimeout>` ago. */
+  /** @internal Asks for the vhost's all-down trial (see health-view.ts TrialAsker). */
+  askTrial(vhost: Vhost): Promise<string | null> | null {
+    return this.#health.trials.ask(vhost.name);
+  }
+
+  /** @internal */
+  report(vhost: Vhost, member: string, outcome: OriginOutcome, trial: boolean): void {
+    this.#outcomes.report(vhost.name, member, outcome, trial);
+  }
+
+  /** @internal Whether `url` found no member answering less than `<TTL><ConnectTimeout>` ago, in any worker. */
   negativeHit(vhost: Vhost, url: string): boolean {
-    const key = `${vhost.name}\n${url}`;
-    const until = this.#negative.get(key);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    this.#negative.delete(key);
-    return false;
+    return this.#health.failedRecently(vhost.name, url);
   }
 
-  /** @internal */
+  /** @internal Remembers `url` here at once and, through the primary, in every other worker. */
   rememberFailure(vhost: Vhost, url: string): void {
     const ttlSec = vhost.options.ttl.errorExtensionSec;
     if (ttlSec <= 0) return;
-    if (this.#negative.size >= NEGATIVE_MAX) {
-      const oldest = this.#negative.keys().next();
-      if (oldest.done !== true) this.#negative.delete(oldest.value);
-    }
-    this.#negative.set(`${vhost.name}\n${url}`, Date.now() + ttlSec * 1000);
+    const failed = [vhost.name, url, Date.now() + ttlSec * 1000] as const;
+    this.#health.rememberFailed([failed]);
+    this.#outcomes.rememberFailure(failed);
   }
 
   async close(): Promise<void> {
@@ -169,6 +173,8 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
   #paused = false;
   #done = false;
   #aborted = false;
+  /** This transaction is the vhost's all-down trial (its outcome is always reported: an answer re-admits). */
+  #trial = false;
 
   constructor(router: OriginRouter, vhost: Vhost, request: RoutedRequest, sink: OriginSink) {
     this.#router = router;
@@ -188,11 +194,32 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
 
   #attempt(): void {
     const member = this.#router.pick(this.#vhost, this.#request.selection, this.#tried);
-    if (member === null) {
-      const detail = this.#lastError === null ? 'all members are down' : `no member could be reached; last: ${this.#lastError.message}`;
-      this.#failLater(originDown(this.#vhost, detail), true);
-      return;
+    if (member !== null) return this.#send(member);
+    if (this.#tried.length === 0 && this.#request.body === null && IDEMPOTENT.has(this.#request.method)) {
+      const asked = this.#router.askTrial(this.#vhost);
+      if (asked !== null) {
+        asked.then(this.#onTrial, () => this.#onTrial(null));
+        return;
+      }
     }
+    this.#noMember();
+  }
+
+  /** No member to send to: 503; remembered for the URL only when members were tried (the origin was asked). */
+  #noMember(): void {
+    const detail = this.#lastError === null ? 'all members are down' : `no member could be reached; last: ${this.#lastError.message}`;
+    this.#failLater(originDown(this.#vhost, detail), this.#tried.length > 0);
+  }
+
+  readonly #onTrial = (key: string | null): void => {
+    if (this.#aborted || this.#done) return;
+    const member = key === null ? null : this.#router.member(this.#vhost, key);
+    if (member === null) return this.#noMember();
+    this.#trial = true;
+    this.#send(member);
+  };
+
+  #send(member: OriginMember): void {
     this.#member = member;
     this.#tried.push(member.key);
     this.#sink.onMember?.(member.key);
@@ -228,8 +255,10 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
     const member = this.#member;
     this.#done = true;
     if (member === null) return this.#sink.onError(error);
+    // Only the member's own failures count against it: never a request refused or dropped on Flint's side.
+    const charge = chargeOf(error);
+    if (charge !== 'none') this.#router.report(this.#vhost, member.key, charge === 'connect' ? 'connect-fail' : 'receive-fail', this.#trial);
     const connectFailed = this.#status === 0 && error.retryable;
-    this.#router.report(this.#vhost, member.key, connectFailed ? 'connect-fail' : 'receive-fail');
     // A pooled keep-alive connection the member had already closed also never started a GET/HEAD: retry it too.
     const staleSocket = this.#status === 0 && error.code === 'FLINT_ERR_ORIGIN_RESET' && IDEMPOTENT.has(this.#request.method);
     if (!(connectFailed || staleSocket) || this.#request.body !== null) return this.#sink.onError(error);
@@ -244,8 +273,11 @@ class RoutedTransfer implements OriginSink, OriginTransfer {
     else this.#failLater(originDown(this.#vhost, `no member could be reached; last: ${error.message}`), true);
   }
 
+  /** An answer: 'bad-status' when `<Exclusion ResCode>` lists its status, else 'ok' (the member is reachable). */
   #reportStatus(): void {
-    if (this.#member !== null && this.#status !== 0) this.#router.report(this.#vhost, this.#member.key, this.#status >= 500 ? '5xx' : 'ok');
+    if (this.#member === null || this.#status === 0) return;
+    const outcome = this.#vhost.originOptions.exclusionResCodes.includes(this.#status) ? 'bad-status' : 'ok';
+    this.#router.report(this.#vhost, this.#member.key, outcome, this.#trial);
   }
 
   pause(): void {

@@ -4,12 +4,14 @@
  * whole and checksum-verified the first time this worker reads them, so a torn or reused block is never served;
  * a torn block drops its object so the next request refetches it), a fill in this worker (memory or
  * blocks), or a fill in another worker (its LMDB fill record, polled). A read resolves with at least one byte, or
- * rejects. Block reads use a per-read-stream scratch buffer taken from a small pool. Runs in workers.
+ * rejects. Block reads use a per-read-stream scratch buffer taken from the worker's pool (block-buffers.ts). Runs
+ * in workers.
  */
 import { CorruptBlockError, isProcessAlive } from '../cache/store.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
 import { keyHash } from '../cache/key.js';
 import type { Fill } from './fill.js';
+import { giveBlockBuffer, takeBlockBuffer } from './block-buffers.js';
 
 export interface BodySource {
   /**
@@ -21,31 +23,14 @@ export interface BodySource {
   release(): void;
 }
 
+/**
+ * The fill a follower in another worker streamed from ended without its object (its origin failed, a hardpurge
+ * dropped it, its owner died): the cause is in that worker's log, not a read of this one.
+ */
+export class FollowedFillError extends Error {}
+
 /** What a read at the end of the body resolves with. */
 const END_OF_BODY = Buffer.alloc(0);
-
-/**
- * Block-sized read buffers kept for reuse, per block (slot) size, up to SCRATCH_POOL_BYTES in all (a large hit
- * must not cost a GC'd MiB).
- */
-const SCRATCH_POOL = new Map<number, Buffer[]>();
-const SCRATCH_POOL_BYTES = 64 * 1024 * 1024;
-let scratchPooledBytes = 0;
-
-function takeScratch(size: number): Buffer {
-  const pooled = SCRATCH_POOL.get(size)?.pop();
-  if (pooled === undefined) return Buffer.allocUnsafeSlow(size);
-  scratchPooledBytes -= size;
-  return pooled;
-}
-
-function giveScratch(buffer: Buffer | null): void {
-  if (buffer === null || scratchPooledBytes + buffer.length > SCRATCH_POOL_BYTES) return;
-  let pool = SCRATCH_POOL.get(buffer.length);
-  if (pool === undefined) SCRATCH_POOL.set(buffer.length, (pool = []));
-  pool.push(buffer);
-  scratchPooledBytes += buffer.length;
-}
 
 export class InlineSource implements BodySource {
   readonly #body: Buffer;
@@ -88,7 +73,7 @@ export class BlockSource implements BodySource {
       const id = this.#meta.blocks[index];
       const crc = this.#meta.crcs[index];
       if (id === undefined || crc === undefined) throw new Error(`block ${index} of the object is missing`);
-      this.#scratch ??= takeScratch(blockSize);
+      this.#scratch ??= takeBlockBuffer(blockSize);
       const hash = (this.#hash ??= keyHash(this.#meta.key));
       const stillOwned = (): boolean => {
         const current = this.#store.index.getObject(hash);
@@ -108,7 +93,7 @@ export class BlockSource implements BodySource {
   }
 
   release(): void {
-    giveScratch(this.#scratch);
+    giveBlockBuffer(this.#scratch);
     this.#scratch = null;
   }
 }
@@ -124,6 +109,8 @@ export class LocalFillSource implements BodySource {
   #cached: Buffer | null = null;
   /** While the fill runs it holds its blocks (nothing can free them): this worker's own writes need no re-check. */
   readonly #whileFilling = (): boolean => this.#fill.state === 'streaming';
+  /** The fill's block buffer the last read returned a slice of: pinned until the next read (Fill.pin). */
+  #pinned: ArrayBufferLike | null = null;
 
   constructor(fill: Fill, store: CacheStore) {
     this.#fill = fill;
@@ -132,11 +119,16 @@ export class LocalFillSource implements BodySource {
 
   async read(pos: number, max: number): Promise<Buffer> {
     const fill = this.#fill;
+    // The slice the previous read returned is no longer in use (BodySource contract): its buffer may be reused.
+    this.#unpin();
     for (;;) {
       if (fill.state === 'failed') throw fill.error ?? new Error('fill failed');
       if (fill.state === 'uncacheable') throw new Error('the object turned out not storable while being followed');
       const memory = fill.memorySlice(pos);
-      if (memory !== null && memory.length > 0) return memory.subarray(0, max);
+      if (memory !== null && memory.length > 0) {
+        this.#pinned = fill.pin(memory);
+        return memory.subarray(0, max);
+      }
       if (memory === null) {
         if (fill.state === 'complete' && fill.meta !== null) {
           this.#blocks ??= new BlockSource(this.#store, fill.meta);
@@ -147,7 +139,7 @@ export class LocalFillSource implements BodySource {
         const block = fill.diskBlock(index);
         if (block !== null) {
           if (index !== this.#cachedIndex) {
-            this.#scratch ??= takeScratch(fill.blockSize);
+            this.#scratch ??= takeBlockBuffer(fill.blockSize);
             const length = Math.min(fill.blockSize, fill.received - index * fill.blockSize);
             this.#cached = await this.#store.readListed(block.id, length, block.crc, this.#scratch, this.#whileFilling);
             this.#cachedIndex = index;
@@ -169,9 +161,16 @@ export class LocalFillSource implements BodySource {
     }
   }
 
+  #unpin(): void {
+    if (this.#pinned === null) return;
+    this.#fill.unpin(this.#pinned);
+    this.#pinned = null;
+  }
+
   release(): void {
+    this.#unpin();
     this.#blocks?.release();
-    giveScratch(this.#scratch);
+    giveBlockBuffer(this.#scratch);
     this.#scratch = null;
   }
 }
@@ -228,12 +227,12 @@ export class RemoteFillSource implements BodySource {
           this.#successor = this.#takeOver();
           if (this.#successor !== null) continue;
         }
-        throw new Error('the fill this request followed was abandoned');
+        throw new FollowedFillError('the fill this request followed was abandoned');
       }
       if (record.until < Date.now() || !isProcessAlive(record.pid)) {
         // The owner died (SIGKILL, crash): restart the fill and continue from `pos` on it.
         this.#successor = this.#takeOver();
-        if (this.#successor === null) throw new Error('the fill this request followed stopped (owner gone)');
+        if (this.#successor === null) throw new FollowedFillError('the fill this request followed stopped (owner gone)');
         continue;
       }
       this.#ownerPid = record.pid;
@@ -244,7 +243,7 @@ export class RemoteFillSource implements BodySource {
       const id = record.blocks[index];
       const crc = record.crcs[index];
       if (id !== undefined && crc !== undefined) {
-        this.#scratch ??= takeScratch(record.blockSize);
+        this.#scratch ??= takeBlockBuffer(record.blockSize);
         // The fill's record listing the block vouches for it as the index does for a stored object.
         const listed = (): boolean => {
           const current = this.#store.index.getFill(this.#ref.hash);
@@ -268,7 +267,7 @@ export class RemoteFillSource implements BodySource {
   release(): void {
     this.#successor?.release();
     this.#blocks?.release();
-    giveScratch(this.#scratch);
+    giveBlockBuffer(this.#scratch);
     this.#scratch = null;
   }
 }

@@ -47,6 +47,7 @@ import type { RequestCtx, TransactionStatus } from './context.js';
 import type { BodyPiece } from './deliver.js';
 import { UNKNOWN_END, deliverBody } from './deliver.js';
 import { ERROR_HEADERS, errorResponse } from './fail.js';
+import { bodyFailure } from './body-failure.js';
 import type { FillHead, FillPolicy } from './fill.js';
 import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
 import { FETCH_WINDOW_BLOCKS, PartialSource } from './partial-source.js';
@@ -107,6 +108,8 @@ export class CacheFlow {
    * same object wait for the answer (then follow the fill, here or in another worker) instead of asking again.
    */
   readonly #leasing = new ChurnTable<Promise<LeaseResult>>();
+  /** Requests whose body failed before its first byte and were looked up again (#failedBeforeBody: once only). */
+  readonly #lookedUpAgain = new WeakSet<RequestCtx>();
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
@@ -755,7 +758,7 @@ export class CacheFlow {
       }
     }
     if (fill.state === 'failed') {
-      if (stale !== null && stale.purged !== true) this.#failWithoutStale(ctx, writer, fill.error);
+      if (stale !== null && stale.purged !== true && fill.error?.source === 'origin') this.#failWithoutStale(ctx, writer, fill.error);
       else this.#fail(ctx, writer, fill.error);
       return;
     }
@@ -824,7 +827,9 @@ export class CacheFlow {
       return { meta, result: 'TCP_REFRESH_HIT', status: 'hit; fwd=stale; fwd-status=304' };
     }
     const ageSec = currentAge(stale, now);
-    const failed = fill.state === 'failed';
+    // Only the origin's failure may extend or serve the stored copy: a request refused on Flint's side (a client's
+    // header undici will not send) says nothing about the origin and must not change what other clients get.
+    const failed = fill.state === 'failed' && fill.error?.source === 'origin';
     const is5xx = fill.state === 'uncacheable' && fill.originStatus >= 500;
     if (!failed && !is5xx) return null;
     const verdict = staleOnError(this.#servable(stale, ageSec), ageSec, failed ? 'fail' : '5xx', options);
@@ -1040,16 +1045,40 @@ export class CacheFlow {
       return;
     }
     if (length < 0) pieces = [{ start: 0, end: UNKNOWN_END }];
+    let failure: unknown = null;
     const onFailure = (error: unknown): void => {
-      ctx.errorCode = 'FLINT_ERR_CACHE_READ';
+      failure = error;
+      const { code, source } = bodyFailure(error);
+      ctx.errorCode = code;
+      if (source !== 'cache') return;
       this.#services.log.warn(
         { event: 'cache.read_failed', url: ctx.url, vhost: ctx.vhost.name, err: (error as Error).message },
-        'a cached body could not be read: connection closed (a torn block also drops its object)',
+        'a cached body could not be read (a torn block also drops its object)',
       );
     };
     void deliverBody(writer, source, pieces, onFailure).then((outcome) => {
-      this.#services.finish(ctx, outcome === 'complete' ? 'complete' : 'aborted', writer.bytesSent);
+      if (outcome === 'unsent') this.#failedBeforeBody(ctx, writer, failure);
+      else this.#services.finish(ctx, outcome === 'complete' ? 'complete' : 'aborted', writer.bytesSent);
     });
+  }
+
+  /**
+   * The body failed before its first byte went out (nothing reached the client, issue 19): an origin failure is
+   * answered with its 502/504; a cache failure (a torn block, which dropped its object; a followed fill that was
+   * abandoned) looks the request up again, once, so the client gets the object rather than an error.
+   */
+  #failedBeforeBody(ctx: RequestCtx, writer: ClientWriter, error: unknown): void {
+    if (writer.state === 'aborted') {
+      this.#services.finish(ctx, 'aborted', 0);
+      return;
+    }
+    if (bodyFailure(error).source === 'origin' || this.#lookedUpAgain.has(ctx)) {
+      this.#fail(ctx, writer, error);
+      return;
+    }
+    this.#lookedUpAgain.add(ctx);
+    ctx.errorCode = '';
+    this.#lookup(ctx, writer);
   }
 
   #backgroundRevalidate(ctx: RequestCtx, ref: ObjectRef, meta: ObjectMeta): void {
@@ -1084,7 +1113,7 @@ export class CacheFlow {
   }
 
   #fail(ctx: RequestCtx, writer: ClientWriter, error: unknown): void {
-    // <VhostLink Condition="fail">: the origin could not be reached or stopped before its answer's head.
+    // <VhostLink Condition="fail">: the origin could not be reached or failed before the first body byte.
     if ((error as { source?: string } | null)?.source === 'origin' && this.#services.link(ctx, writer, 'fail')) return;
     const response = errorResponse(error);
     ctx.cacheResult = 'TCP_ERROR';

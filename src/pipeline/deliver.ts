@@ -16,11 +16,17 @@ export type BodyPiece = Buffer | { readonly start: number; readonly end: number 
 /** Largest slice handed to uWS at once (spikes.md item 1: 256-512 KiB chunks). */
 const CHUNK = 256 * 1024;
 
-export type DeliverOutcome = 'complete' | 'aborted' | 'failed';
+/**
+ * How a delivery ended. 'failed': a read failed after body bytes went out, the connection is closed (a client sees
+ * the body cut short). 'unsent': a read failed before the first body byte; the held head was dropped and nothing
+ * reached the client, so the caller answers the request (an error response, or another try).
+ */
+export type DeliverOutcome = 'complete' | 'aborted' | 'failed' | 'unsent';
 
 /**
- * Streams `pieces` from `source`; the response head must already be written. Releases the source at the end.
- * `onFailure` learns why a read failed (the outcome is then 'failed' and the connection closed).
+ * Streams `pieces` from `source`; the response head must already be written (writeHead: held until the first
+ * body bytes). Releases the source at the end. `onFailure` learns why a read failed (the outcome is then 'failed'
+ * or 'unsent').
  */
 export async function deliverBody(writer: ClientWriter, source: BodySource, pieces: readonly BodyPiece[], onFailure?: (error: unknown) => void): Promise<DeliverOutcome> {
   let drained: (() => void) | null = null;
@@ -52,8 +58,10 @@ export async function deliverBody(writer: ClientWriter, source: BodySource, piec
     writer.end();
     return 'complete';
   } catch (error) {
-    // Headers are out: the only honest signal left is to drop the connection.
     onFailure?.(error);
+    if (writer.discardHead()) return 'unsent';
+    // The head and some body bytes are out: the only honest signal left is to drop the connection, which leaves the
+    // client a body shorter than its Content-Length, or chunked without its last chunk.
     writer.close();
     return 'failed';
   } finally {

@@ -4,7 +4,7 @@
  * and keeps it to the end, so a reload swaps configs atomically between requests: in-flight transactions finish
  * on the old config, new ones start on the new. Steps: recv (copy head, route vhost, normalise path) ->
  * dispatch: the vhost's bypass rules and cache key (policy/rules.ts) send GET/HEAD on a caching vhost to the cache
- * flow (pipeline/cache-flow.ts), anything else to pass (pipeline/pass.ts); origin requests of both go through the
+ * flow (pipeline/cache-flow.ts) of the disk its key lives on (cache/disks.ts), anything else to pass (pipeline/pass.ts); origin requests of both go through the
  * origin router (member choice, retry, health outcomes: origin/router.ts), and an origin answer matching the
  * vhost's <VhostLink> hands the request on to the linked vhost -> deliver -> log (one access record, counters).
  * Runs in workers.
@@ -12,7 +12,8 @@
 import { totalmem } from 'node:os';
 import type { Config, Vhost } from '../config/types.js';
 import { normalisePath, primaryKey } from '../cache/key.js';
-import { CacheStore } from '../cache/store.js';
+import { DiskSet } from '../cache/disks.js';
+import type { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
 import { PIPELINED, checkFraming, declaredLength } from '../http/framing.js';
 import type { RequestHead } from '../http/request.js';
@@ -72,9 +73,11 @@ const TOUCH_FLUSH_MS = 1000;
 
 export class Edge {
   readonly counters: WorkerCounters;
-  readonly store: CacheStore;
+  /** Every disk's store; a URL's objects live on the one its primary key picks (cache/disks.ts). */
+  readonly disks: DiskSet;
   readonly hot: HotTier;
-  readonly #flow: CacheFlow;
+  /** One cache flow per disk (its fills, leases and lookups all on that disk's index), in `disks` order. */
+  readonly #flows: readonly CacheFlow[];
   readonly #passServices: PassServices;
   /** The primary's verdict on which origin members are down (updated by `origin-health` messages). */
   readonly originHealth = new OriginHealthView();
@@ -83,11 +86,11 @@ export class Edge {
   readonly #refusals = new Refusals();
   readonly #log: Logger;
   #runtime: Runtime;
-  /** Object hash hex -> access time (ms), written to the index in batches (no LMDB write per hit). */
-  #touches = new Map<string, number>();
+  /** Per disk: object hash hex -> access time (ms), written to the index in batches (no LMDB write per hit). */
+  #touches: Array<Map<string, number>>;
   readonly #touchTimer: NodeJS.Timeout;
-  /** Hits per object hash hex since the last flush (the inspector's hit count; no LMDB write per hit). */
-  #hitCounts = new Map<string, number>();
+  /** Per disk: hits per object hash hex since the last flush (the inspector's hit count; no LMDB write per hit). */
+  #hitCounts: Array<Map<string, number>>;
   /** Forwards PURGE/EXPIRE/HARDPURGE requests to the primary; null = those methods are proxied like any other. */
   control: ControlForwarder | null = null;
 
@@ -97,15 +100,32 @@ export class Edge {
     this.#origins = new OriginRouter(log, this.originHealth, outcomes);
     this.#origins.apply(config);
     this.#runtime = runtimeOf(config);
-    const disk = config.server.storage.disks[0];
-    if (disk === undefined) throw new Error('config has no <Disk> (validation guarantees one)');
+    if (config.server.storage.disks.length === 0) throw new Error('config has no <Disk> (validation guarantees one)');
     // This worker's share of <ContentMemoryRatio>, half for whole hot bodies, half for blocks of larger ones.
     const memory = config.server.memory;
     const contentBytes = Math.floor((totalmem() * memory.contentMemoryPercent) / 100 / config.server.workers);
-    this.store = new CacheStore(disk, config.server.storage, Math.floor(contentBytes / 2));
+    this.disks = new DiskSet(config.server.storage, Math.floor(contentBytes / 2), log);
     this.hot = new HotTier(Math.floor(contentBytes / 2), memory.hotObjectMaxBytes);
-    this.#flow = new CacheFlow({
-      store: this.store,
+    this.#touches = this.disks.stores.map(() => new Map());
+    this.#hitCounts = this.disks.stores.map(() => new Map());
+    this.#flows = this.disks.stores.map((store, disk) => this.#cacheFlow(store, disk, log));
+    this.#passServices = {
+      finish: this.#finish,
+      originResponded: (ctx, status) => bumpOriginStatus(this.counters.forVhost(ctx.vhost.name), status),
+      linkTarget: (ctx, outcome) => this.#linkTarget(ctx, outcome),
+      handOn: (ctx, writer, target) => this.#handOn(ctx, writer, target),
+    };
+    this.#touchTimer = setInterval(() => {
+      this.disks.check();
+      void this.flushTouches();
+    }, TOUCH_FLUSH_MS);
+    this.#touchTimer.unref();
+  }
+
+  /** The cache flow of the disk at `disk` in `disks` (the hot tier is shared: its entries are keyed by object). */
+  #cacheFlow(store: CacheStore, disk: number, log: Logger): CacheFlow {
+    return new CacheFlow({
+      store,
       hot: this.hot,
       log,
       fetch: (ctx, extra, sink) => this.#fetchForCache(ctx, extra, sink),
@@ -114,8 +134,9 @@ export class Edge {
       finish: this.#finish,
       notAdmitted: (vhostName) => bump(this.counters.forVhost(vhostName), C.notAdmitted),
       touch: (hex) => {
-        this.#touches.set(hex, Date.now());
-        this.#hitCounts.set(hex, (this.#hitCounts.get(hex) ?? 0) + 1);
+        const hits = this.#hitCounts[disk] as Map<string, number>;
+        (this.#touches[disk] as Map<string, number>).set(hex, Date.now());
+        hits.set(hex, (hits.get(hex) ?? 0) + 1);
       },
       link: (ctx, writer, outcome) => {
         const target = this.#linkTarget(ctx, outcome);
@@ -123,14 +144,19 @@ export class Edge {
         return target !== null;
       },
     });
-    this.#passServices = {
-      finish: this.#finish,
-      originResponded: (ctx, status) => bumpOriginStatus(this.counters.forVhost(ctx.vhost.name), status),
-      linkTarget: (ctx, outcome) => this.#linkTarget(ctx, outcome),
-      handOn: (ctx, writer, target) => this.#handOn(ctx, writer, target),
-    };
-    this.#touchTimer = setInterval(() => this.flushTouches(), TOUCH_FLUSH_MS);
-    this.#touchTimer.unref();
+  }
+
+  /** The cache flow of the disk a request's object lives on (one disk: the only one, nothing computed). */
+  #flowFor(ctx: RequestCtx): CacheFlow {
+    if (this.#flows.length === 1) return this.#flows[0] as CacheFlow;
+    return this.#flows[this.disks.pick(primaryKey(ctx.vhost.name, ctx.keyPath, ctx.keyQuery))] as CacheFlow;
+  }
+
+  /** Fills running on every disk. */
+  get #activeFills(): number {
+    let fills = 0;
+    for (const flow of this.#flows) fills += flow.activeFills;
+    return fills;
   }
 
   get config(): Config {
@@ -142,15 +168,16 @@ export class Edge {
     const hot = this.hot;
     return this.counters.snapshot(this.config.hash, {
       hot: { hits: hot.hits, misses: hot.misses, bytes: hot.bytes, objects: hot.size },
-      blockMemory: { hits: this.store.memory.hits, misses: this.store.memory.misses, bytes: this.store.memory.bytes, blocks: this.store.memory.size },
-      fills: this.#flow.activeFills,
+      blockMemory: this.disks.memory(),
+      fills: this.#activeFills,
       originSessions: this.#origins.sessions(),
     });
   }
 
   /** A `cache-control` notice from the primary: hot-tier entries and fills of the purged scopes (control-method.ts). */
   applyControlNotice(scopes: readonly PurgeScope[]): void {
-    applyControlNotice({ hot: this.hot, detachFills: (matches) => this.#flow.detachFills(matches) }, scopes);
+    const detachFills = (matches: (primary: string) => boolean): number => this.#flows.reduce((n, flow) => n + flow.detachFills(matches), 0);
+    applyControlNotice({ hot: this.hot, detachFills }, scopes);
   }
 
   /** Swaps in a new config for requests that arrive from now on. */
@@ -237,7 +264,7 @@ export class Edge {
           ctx.keyPath = key.path;
           ctx.keyQuery = key.query;
         }
-        this.#flow.handle(ctx, writer);
+        this.#flowFor(ctx).handle(ctx, writer);
         return;
       }
       ctx.bypassReason = decision.reason;
@@ -356,7 +383,7 @@ export class Edge {
     for (const primary of primaries) {
       this.hot.invalidatePrimary(primary);
       try {
-        this.store.index.removePrimary(primary, now);
+        (this.disks.stores[this.disks.pick(primary)] as CacheStore).index.removePrimary(primary, now);
       } catch (error) {
         this.#log.warn({ event: 'cache.invalidate_failed', err: (error as Error).message, url: ctx.url }, 'invalidation failed');
       }
@@ -364,16 +391,21 @@ export class Edge {
   }
 
   /** Writes the batched access times to the index. */
-  flushTouches(): Promise<void> {
-    if (this.#touches.size === 0) return Promise.resolve();
-    const touches = this.#touches;
-    const hits = this.#hitCounts;
-    this.#touches = new Map();
-    this.#hitCounts = new Map();
-    return this.store.index.touchMany(touches, hits).then(
-      () => undefined,
-      (error: unknown) => this.#log.warn({ event: 'cache.touch_failed', err: (error as Error).message }, 'LRU touch failed'),
-    );
+  async flushTouches(): Promise<void> {
+    const writes: Array<Promise<unknown>> = [];
+    this.disks.stores.forEach((store, disk) => {
+      const touches = this.#touches[disk] as Map<string, number>;
+      if (touches.size === 0) return;
+      const hits = this.#hitCounts[disk] as Map<string, number>;
+      this.#touches[disk] = new Map();
+      this.#hitCounts[disk] = new Map();
+      writes.push(
+        store.index.touchMany(touches, hits).catch((error: unknown) => {
+          this.#log.warn({ event: 'cache.touch_failed', disk: store.diskPath, err: (error as Error).message }, 'LRU touch failed');
+        }),
+      );
+    });
+    await Promise.all(writes);
   }
 
   /**
@@ -382,7 +414,7 @@ export class Edge {
    */
   async drain(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
-    const running = (): number => this.counters.activeRequests + this.#flow.activeFills;
+    const running = (): number => this.counters.activeRequests + this.#activeFills;
     while (running() > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
@@ -395,7 +427,7 @@ export class Edge {
     // blocks the process inside LMDB.
     await this.flushTouches();
     await this.#origins.close();
-    await this.store.close();
+    await this.disks.close();
   }
 }
 

@@ -4,7 +4,10 @@
  * aborts it (STYLE convention 3). Bytes are written to blocks at origin speed; local subscribers tail-read them
  * (memory for the block being filled, block files for the rest), so a slow client never throttles the fill.
  * Progress (response head, written blocks) is published in the object's LMDB fill record so followers in other
- * workers can stream too. Small bodies (<= InlineMaxSize) are kept in memory and committed inline.
+ * workers can stream too. Small bodies (<= InlineMaxSize) are kept in memory and committed inline. Memory per fill
+ * is bounded whatever the object size: at most WRITE_QUEUE_BLOCKS blocks wait for the disk (written
+ * WRITE_CONCURRENCY at a time; the origin read pauses beyond), and a written block's buffer is reused
+ * (block-buffers.ts) once no local reader holds a slice of it.
  *
  *   waiting-head --origin head--> streaming --end--> complete (object committed, lease released)
  *        |                           |
@@ -19,6 +22,7 @@ import type { Admission } from '../cache/index.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { StoredTiming } from '../cache/freshness.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import { giveBlockBuffer, takeBlockBuffer } from './block-buffers.js';
 
 export type FillState = 'waiting-head' | 'streaming' | 'complete' | 'failed' | 'uncacheable';
 
@@ -122,7 +126,11 @@ export class Fill implements OriginSink {
   #queuedBlocks = 0;
   /** Once storing stopped, blocks below this index were dropped from memory (see UNSTORED_BLOCKS_HELD). */
   #droppedBelow = 0;
-  #writes: Promise<void> = Promise.resolve();
+  /** Blocks waiting for a write slot (at most WRITE_CONCURRENCY write at once), in order. */
+  #writeQueue: Array<{ readonly index: number; readonly data: Buffer }> = [];
+  #writing = 0;
+  /** Called when the last queued write finished (#complete waits for it). */
+  #onWritesDone: (() => void) | null = null;
   #ended = false;
   #storing = true;
   meta: ObjectMeta | null = null;
@@ -147,6 +155,14 @@ export class Fill implements OriginSink {
   #held: Array<{ readonly index: number; readonly length: number }> = [];
   #heldBytes = 0;
   #holding = false;
+  /** Block writes queued and not finished (see WRITE_QUEUE_BLOCKS). */
+  #writesQueued = 0;
+  /** The origin read is paused until the disk catches up. */
+  #pausedForDisk = false;
+  /** Readers' pins on block buffers (LocalFillSource: the slice it returned last), by the buffer's memory. */
+  readonly #pins = new Map<ArrayBufferLike, number>();
+  /** Written blocks' buffers still pinned: given back for reuse at their last unpin. */
+  readonly #retired = new Map<ArrayBufferLike, Buffer>();
 
   constructor(store: CacheStore, leaseRef: ObjectRef, policy: FillPolicy, onDone: (fill: Fill) => void) {
     this.#store = store;
@@ -230,11 +246,11 @@ export class Fill implements OriginSink {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.#current === null) {
-        this.#current = Buffer.allocUnsafeSlow(this.#nextBufferSize());
+        this.#current = takeBlockBuffer(this.#nextBufferSize());
         this.#currentLength = 0;
       } else if (this.#currentLength === this.#current.length) {
         // A body longer than its Content-Length said: grow to a whole block.
-        const grown = Buffer.allocUnsafeSlow(this.blockSize);
+        const grown = takeBlockBuffer(this.blockSize);
         this.#current.copy(grown, 0, 0, this.#currentLength);
         this.#current = grown;
       }
@@ -282,7 +298,87 @@ export class Fill implements OriginSink {
   }
 
   #queueWrite(index: number, data: Buffer): void {
-    this.#writes = this.#writes.then(() => this.#writeBlock(index, data));
+    this.#writesQueued++;
+    if (this.#writesQueued >= WRITE_QUEUE_BLOCKS && !this.#pausedForDisk && this.state === 'streaming' && !this.#ended) {
+      // The origin is faster than the disk: without this, the blocks waiting for it would pile up in memory.
+      this.#pausedForDisk = true;
+      this.#transfer?.pause();
+    }
+    this.#writeQueue.push({ index, data });
+    this.#startWrites();
+  }
+
+  /**
+   * Starts queued writes while fewer than WRITE_CONCURRENCY run: side by side, their block allocations share one
+   * index transaction and the file writes overlap (one at a time, a 1 GiB fill ran at half its origin's speed).
+   */
+  #startWrites(): void {
+    while (this.#writing < WRITE_CONCURRENCY && this.#writeQueue.length > 0) {
+      const { index, data } = this.#writeQueue.shift() as { index: number; data: Buffer };
+      this.#writing++;
+      void this.#writeBlock(index, data).finally(() => this.#written());
+    }
+  }
+
+  /** A block write finished: start the next, and resume the origin once the queue is half empty. */
+  #written(): void {
+    this.#writing--;
+    this.#writesQueued--;
+    this.#startWrites();
+    if (this.#pausedForDisk && this.#writesQueued <= WRITE_QUEUE_BLOCKS / 2) {
+      this.#pausedForDisk = false;
+      if (this.state === 'streaming' && this.#passSink === null) this.#transfer?.resume();
+    }
+    if (this.#writesQueued === 0) {
+      const done = this.#onWritesDone;
+      this.#onWritesDone = null;
+      done?.();
+    }
+  }
+
+  /** Resolves once every queued block write finished. */
+  #writesDone(): Promise<void> {
+    if (this.#writesQueued === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.#onWritesDone;
+      this.#onWritesDone = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  /** Drops block `index` from memory; its buffer is reused once no reader holds a slice of it. */
+  #forget(index: number): void {
+    const buffer = this.#inFlight.get(index);
+    this.#inFlight.delete(index);
+    // Only whole blocks go back to the pool (a last block has its own size); a buffer is reused whole.
+    if (buffer === undefined || buffer.length !== this.blockSize || buffer.byteLength !== buffer.buffer.byteLength) return;
+    if (this.#pins.has(buffer.buffer)) this.#retired.set(buffer.buffer, buffer);
+    else giveBlockBuffer(buffer);
+  }
+
+  /**
+   * Marks the buffer `slice` is a view of as in use by a reader until `unpin`: it is not reused meanwhile.
+   * Returns the handle to unpin with.
+   */
+  pin(slice: Buffer): ArrayBufferLike {
+    const memory = slice.buffer;
+    this.#pins.set(memory, (this.#pins.get(memory) ?? 0) + 1);
+    return memory;
+  }
+
+  unpin(memory: ArrayBufferLike): void {
+    const count = (this.#pins.get(memory) ?? 1) - 1;
+    if (count > 0) {
+      this.#pins.set(memory, count);
+      return;
+    }
+    this.#pins.delete(memory);
+    const retired = this.#retired.get(memory);
+    if (retired === undefined) return;
+    this.#retired.delete(memory);
+    giveBlockBuffer(retired);
   }
 
   /** Ends probation's holding: the held blocks are written, in order, and so is every later one. */
@@ -315,12 +411,12 @@ export class Fill implements OriginSink {
       // Not storing any more: the block stays in #inFlight, so subscribers keep reading it from memory, but only
       // the last few: memory must not grow with the object (a client further behind is cut, see isDropped).
       const oldest = index - UNSTORED_BLOCKS_HELD;
-      for (; this.#droppedBelow <= oldest; this.#droppedBelow++) this.#inFlight.delete(this.#droppedBelow);
+      for (; this.#droppedBelow <= oldest; this.#droppedBelow++) this.#forget(this.#droppedBelow);
       this.flushed += data.length;
       this.#wake();
       return;
     }
-    this.#inFlight.delete(index);
+    this.#forget(index);
     this.flushed += data.length;
     this.#publish();
     this.#wake();
@@ -358,7 +454,7 @@ export class Fill implements OriginSink {
     }
     if (inline !== null) this.#current = null;
     if (this.#holding && inline === null && (await this.#droppedUnwritten())) return;
-    await this.#writes;
+    await this.#writesDone();
     if (this.state !== 'streaming') return;
     this.meta = withBody(head.meta, {
       size: this.received,
@@ -573,6 +669,12 @@ export class Fill implements OriginSink {
 
 /** Blocks a fill keeps in memory for its slower clients once it cannot store (disk full): 8 MiB by default. */
 const UNSTORED_BLOCKS_HELD = 8;
+
+/** Block writes a fill may have queued before it pauses the origin read (8 MiB with 1 MiB blocks). */
+const WRITE_QUEUE_BLOCKS = 8;
+
+/** Block writes a fill runs side by side (libuv runs four file operations at once by default). */
+const WRITE_CONCURRENCY = 4;
 
 /** Most body bytes a fill on probation holds in memory instead of writing (see #held). */
 const PROBATION_HELD_BYTES = 8 * 1024 * 1024;

@@ -8,6 +8,7 @@
  * response never splices in bytes of another version (it is cut instead). Runs in workers.
  */
 import { ABSENT_BLOCK, sameRepresentation } from '../cache/index.js';
+import { FlintError } from '../errors.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import { BlockSource } from './body-source.js';
 import type { BodySource } from './body-source.js';
@@ -60,6 +61,8 @@ export class PartialSource implements BodySource {
         this.#blocksMeta = meta;
         continue;
       }
+      // The origin's own error when its fetch failed: before the first body byte it is the client's 502/504.
+      if (attempt > 0 && fetched?.kind === 'failed' && fetched.error instanceof FlintError) throw fetched.error;
       if (attempt > 0) throw new Error(`block ${index} is still missing after its fetch${fetched !== null && fetched.kind !== 'stored' ? ` (${fetched.kind})` : ''}`);
       const window = Math.floor(index / FETCH_WINDOW_BLOCKS);
       const current = this.#startWindow(window, meta);

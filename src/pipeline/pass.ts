@@ -3,8 +3,8 @@
  * A pass-through transaction: the client's request goes to the vhost's origin and the answer streams back with
  * backpressure both ways (the origin read pauses while the client socket is full; the client read pauses while
  * undici's request body buffer is full). A client abort aborts the origin request. An origin failure before the
- * response head becomes a 502/503/504 (503: no origin member available), unless the vhost's <VhostLink> takes the
- * request; after the head, the client connection is closed (the only honest signal).
+ * first body byte becomes a 502/503/504 (503: no origin member available), unless the vhost's <VhostLink> takes the
+ * request; after it, the client connection is closed (the only honest signal: the body is visibly cut short).
  * Runs in workers. `finish` is called exactly once.
  */
 import type { Vhost } from '../config/types.js';
@@ -131,8 +131,11 @@ export class PassTransaction implements OriginSink {
     ctx.errorCode = error.code;
     ctx.errorDetail = error.message;
     this.#transfer?.abort();
-    if (!this.#writer.headersSent && error.source === 'origin' && this.#handedOn('fail')) return;
-    if (!this.#writer.headersSent) {
+    // Until the first body byte the origin's head is only held (ClientWriter.writeHead): drop it and answer with
+    // the error, rather than a head the client would read as an empty success.
+    const unsent = this.#writer.discardHead();
+    if (unsent && error.source === 'origin' && this.#handedOn('fail')) return;
+    if (unsent) {
       const response = errorResponse(error);
       ctx.status = response.status;
       ctx.firstByteAt = performance.now();

@@ -1,17 +1,22 @@
 /**
  * @module primary/evictor
- * The one evictor of the cluster: every EVICT_INTERVAL_MS it checks each disk's usage against <HighWater> and, when
- * above, deletes least-recently-used objects until usage is under <LowWater> (cache/eviction.ts chooses). Also
+ * The one evictor of the cluster: every EVICT_INTERVAL_MS it checks each disk's usage (Flint's own bytes) against
+ * <HighWater> of its quota (configured, or derived from the file system at start: cache/disk-space.ts) and, when
+ * above, deletes least-recently-used objects until usage is under <LowWater> (cache/eviction.ts chooses). Keeps each
+ * disk's index reserve (cache/disk-space.ts), and checks each index before opening it (cache/index-check.ts). Also
  * sweeps the fill table (expired hit-for-pass markers, leases of dead workers: CacheIndex.sweepFills) and the
  * admission counts whose window ended (CacheIndex.sweepSeen), and clears
  * LMDB reader slots left by dead workers (spikes.md item 2). Keeps the cache numbers /stats shows.
  * Runs only in the primary.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { CacheIndex } from '../cache/index.js';
 import { bytesToFree, chooseVictims } from '../cache/eviction.js';
+import { checkIndex, discardIndex } from '../cache/index-check.js';
+import { DEFAULT_QUOTA_PERCENT, DiskReserve, deriveQuota } from '../cache/disk-space.js';
+import { slotBytes } from '../cache/blocks.js';
 import type { DiskUsage } from '../cache/eviction.js';
 import { isProcessAlive } from '../cache/store.js';
 import type { Logger } from '../log.js';
@@ -48,6 +53,23 @@ function wipeIfRebooted(diskPath: string): boolean {
   return wipe;
 }
 
+/**
+ * Opens a disk's index after checking it in a child process (cache/index-check.ts); a damaged one is moved aside and
+ * the disk starts empty, logged. The primary's own start-up writes (clearFills and the rest, in the caller) then run
+ * on a sound index.
+ */
+function openCheckedIndex(diskPath: string, log: Logger): CacheIndex {
+  const started = Date.now();
+  const verdict = checkIndex(diskPath);
+  if (verdict.damaged) {
+    discardIndex(diskPath);
+    log.error({ event: 'cache.index_damaged', disk: diskPath, reason: verdict.reason }, 'the cache index is damaged: moved it aside (index.damaged) and started this disk empty');
+  } else if (!verdict.complete) {
+    log.warn({ event: 'cache.index_check_partial', disk: diskPath, records: verdict.records, ms: Date.now() - started }, 'the cache index is too large to read whole at start: checked only its first records');
+  }
+  return new CacheIndex(join(diskPath, 'index'));
+}
+
 export interface DiskStats {
   readonly path: string;
   readonly objects: number;
@@ -64,8 +86,14 @@ export interface DiskStats {
 
 interface Disk {
   readonly path: string;
+  /** The configured Quota, or the one derived at start (cache/disk-space.ts). */
   readonly quotaBytes: number;
   readonly index: CacheIndex;
+  /** Free pages for the index on a full file system (cache/disk-space.ts), and whether it was used up. */
+  readonly reserve: DiskReserve;
+  reserveReleased: boolean;
+  /** Its index file is gone (the directory removed, the device unmounted); logged once. */
+  missing: boolean;
   evictedObjects: number;
   evictedBytes: number;
 }
@@ -86,13 +114,35 @@ export class Evictor {
     this.#log = log;
     this.#disks = config.server.storage.disks.map((disk) => {
       if (wipeIfRebooted(disk.path)) log.warn({ event: 'cache.wiped_after_reboot', disk: disk.path }, 'the OS rebooted since this cache was written: starting empty');
-      const index = new CacheIndex(join(disk.path, 'index'));
+      const index = openCheckedIndex(disk.path, log);
       const cleared = index.clearFills(Date.now());
       if (cleared > 0) log.info({ event: 'cache.fills_discarded', disk: disk.path, fills: cleared }, 'discarded fills left unfinished by the last run');
       const ordered = index.orderFreeBlocks();
       if (ordered > 0) log.info({ event: 'cache.free_blocks_ordered', disk: disk.path, blocks: ordered }, 'listed the free blocks by release time');
       if (index.recountUsage()) log.info({ event: 'cache.usage_recounted', disk: disk.path, usedBytes: index.usedBytes() }, 'recounted the bytes the disk uses (index records count too)');
-      return { path: disk.path, quotaBytes: disk.quotaBytes, index, evictedObjects: 0, evictedBytes: 0 };
+      const blockSize = config.server.storage.blockSizeBytes;
+      index.recountFootprint((sizeClass) => slotBytes(blockSize, sizeClass));
+      const reserve = new DiskReserve(disk.path);
+      reserve.ensure();
+      let quotaBytes = disk.quotaBytes;
+      if (quotaBytes === 0) {
+        const derived = deriveQuota(disk.path);
+        quotaBytes = derived.quotaBytes;
+        log.info(
+          { event: 'cache.quota_derived', disk: disk.path, ...derived, reserveBytes: reserve.bytes },
+          `no Quota set: the cache may hold ${DEFAULT_QUOTA_PERCENT}% of the space it can use on this file system (its own files and the free space)`,
+        );
+      }
+      // Workers read it when they open the disk (CacheStore); 0 when the configured quota applies.
+      index.setDerivedQuota(disk.quotaBytes === 0 ? quotaBytes : 0);
+      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, missing: false, evictedObjects: 0, evictedBytes: 0 };
+      index.onNoSpace = () => {
+        if (!reserve.release()) return false;
+        entry.reserveReleased = true;
+        log.warn({ event: 'cache.reserve_released', disk: disk.path, bytes: reserve.bytes }, 'the file system is full: released the index reserve so eviction and purges can proceed');
+        return true;
+      };
+      return entry;
     });
   }
 
@@ -116,19 +166,29 @@ export class Evictor {
     this.#readerTimer.unref();
   }
 
+  /**
+   * Flint's own bytes against the disk's quota (configured or derived). Never the file system's usage: block files
+   * do not shrink when objects go, so that count never fell, and the evictor emptied the cache without freeing a byte.
+   */
   #usage(disk: Disk): DiskUsage {
-    const usedBytes = disk.index.usedBytes();
-    if (disk.quotaBytes > 0) return { usedBytes, limitBytes: disk.quotaBytes };
-    // No quota: the whole file system is the limit, and everything on it counts.
-    const fs = statfsSync(disk.path);
-    return { usedBytes: (fs.blocks - fs.bavail) * fs.bsize, limitBytes: fs.blocks * fs.bsize };
+    return { usedBytes: disk.index.usedBytes(), limitBytes: disk.quotaBytes };
   }
 
   /** One eviction pass over every disk. */
   runOnce(): void {
     const { highWaterPercent, lowWaterPercent } = this.#config.server.storage;
     for (const disk of this.#disks) {
+      if (!existsSync(join(disk.path, 'index', 'index.lmdb'))) {
+        // Removed or unmounted under a running Flint: the workers cache its URLs on the other disks (cache/disks.ts).
+        if (!disk.missing) this.#log.error({ event: 'cache.disk_missing', disk: disk.path }, 'a cache disk is gone: not evicting on it until restart');
+        disk.missing = true;
+        continue;
+      }
       try {
+        if (disk.reserveReleased && disk.reserve.ensure()) {
+          disk.reserveReleased = false;
+          this.#log.info({ event: 'cache.reserve_restored', disk: disk.path, bytes: disk.reserve.bytes }, 'the index reserve is back');
+        }
         const target = bytesToFree(this.#usage(disk), highWaterPercent, lowWaterPercent);
         if (target <= 0) continue;
         const now = Date.now();
@@ -212,18 +272,25 @@ export class Evictor {
   stats(): DiskStats[] {
     const now = Date.now();
     return this.#disks.map((disk) => {
-      const fills = disk.index.fillCounts(now);
-      return {
-        path: disk.path,
-        objects: disk.index.objectCount(),
-        usedBytes: disk.index.usedBytes(),
-        limitBytes: this.#usage(disk).limitBytes,
-        fillsInProgress: fills.inProgress,
-        admissionSeen: fills.seen,
-        fillRecords: fills.records,
-        evictedObjects: disk.evictedObjects,
-        evictedBytes: disk.evictedBytes,
-      };
+      try {
+        const fills = disk.index.fillCounts(now);
+        return {
+          path: disk.path,
+          objects: disk.index.objectCount(),
+          usedBytes: disk.index.usedBytes(),
+          limitBytes: this.#usage(disk).limitBytes,
+          fillsInProgress: fills.inProgress,
+          admissionSeen: fills.seen,
+          fillRecords: fills.records,
+          evictedObjects: disk.evictedObjects,
+          evictedBytes: disk.evictedBytes,
+        };
+      } catch (error) {
+        // A damaged index (read errors) must not take /stats down with it; the disk reports nothing it cannot read.
+        this.#log.warn({ event: 'cache.stats_failed', disk: disk.path, err: (error as Error).message }, 'reading the cache index for /stats failed');
+        const empty = { objects: 0, usedBytes: 0, limitBytes: 0, fillsInProgress: 0, admissionSeen: 0, fillRecords: 0 };
+        return { path: disk.path, ...empty, evictedObjects: disk.evictedObjects, evictedBytes: disk.evictedBytes };
+      }
     });
   }
 

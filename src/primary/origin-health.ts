@@ -4,11 +4,15 @@
  *
  *   active --(<Exclusion> consecutive failures reported by workers)--> inactive (passive)
  *   inactive (passive) --(<Recovery> consecutive good probes of Uri, one per Cycle)--> active
+ *   inactive (passive) --(an answer to the vhost's all-down trial, at most one per Recovery Cycle)--> active
  *   active --(a <HealthChecker>'s Exclusion consecutive failed checks)--> inactive (that checker)
  *   inactive (checker) --(the same checker's Recovery consecutive good checks)--> active
  *
  * A member is inactive while passive exclusion or any health checker holds it down; each checker and the passive
- * state are judged independently. Every state change is logged once (origin.down / origin.up), counted, and sent to
+ * state are judged independently. A failure is what a worker charged to the member (a connectivity failure, or a
+ * status `<Exclusion ResCode>` lists); the vhost's last active member is not excluded unless `<Exclusion All="ON">`.
+ * While every member of a vhost is down, one request per `<Recovery Cycle>` (for all workers together) may try one
+ * passively excluded member (grantTrial): traffic finds a recovered origin without waiting for probes. Every state change is logged once (origin.down / origin.up), counted, and sent to
  * every worker at once (`origin-health`: the complete down set). A reload keeps the state of members that still
  * exist. Runs only in the primary. Invariant: a member has a recovery timer iff it is passively excluded and
  * <Recovery> > 0; it has one check timer per configured health checker.
@@ -17,6 +21,7 @@ import type { Config, HealthCheckerConfig, Vhost } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { OriginOutcome } from '../origin/health-view.js';
 import { acceptsStatus, probeOrigin } from '../origin/probe.js';
+import { originTlsOptions } from '../origin/tls.js';
 import type { ProbeRequest, ProbeResult } from '../origin/probe.js';
 import { dnsRefreshMs, resolveMemberSet } from '../origin/members.js';
 import type { ResolvedMember, Resolver } from '../origin/members.js';
@@ -55,7 +60,22 @@ interface Member {
   recoveries: number;
   lastError: { reason: string; at: number } | null;
   checkers: CheckerState[];
+  /** Until when (epoch ms) an answer reported for this member is its all-down trial's (re-admits it); 0 = none. */
+  trialUntil: number;
+  /** When this member was last granted a trial (the least recent goes next). */
+  lastTrialAt: number;
 }
+
+/** The primary's answer to a worker asking for a vhost's all-down trial. */
+export interface TrialGrant {
+  /** The member to try, or null. */
+  readonly member: string | null;
+  /** When (epoch ms) the worker may ask again. */
+  readonly retryAt: number;
+}
+
+/** Slack added to a trial's connect + receive timeouts before its outcome stops counting as the trial's. */
+const TRIAL_SLACK_MS = 1000;
 
 /** One member as /monitoring/origin and /stats show it. */
 export interface MemberReport {
@@ -102,6 +122,8 @@ export class OriginHealth {
   #nextDnsAt = 0;
   /** Bumped by every apply(); a resolution started for an older config is dropped. */
   #generation = 0;
+  /** vhost name -> when (epoch ms) its next all-down trial may be granted. */
+  readonly #nextTrialAt = new Map<string, number>();
   /** What workers were last told (they start with nothing down; a new worker is told on 'hello'). */
   #lastPushed = '{}';
   #closed = false;
@@ -190,17 +212,23 @@ export class OriginHealth {
   /** Outcomes a worker observed, in order. Outcomes for unknown members or vhosts are ignored. */
   receive(outcomes: ReadonlyArray<readonly [string, string, OriginOutcome]>): void {
     let changed = false;
+    const now = Date.now();
     for (const [vhostName, key, outcome] of outcomes) {
       const member = this.#vhosts.get(vhostName)?.get(key);
-      if (member === undefined || member.passiveDown) continue;
+      if (member === undefined) continue;
+      if (member.passiveDown) {
+        changed = this.#trialOutcome(member, outcome, now) || changed;
+        continue;
+      }
       if (outcome === 'ok') {
         member.consecutiveFailures = 0;
         continue;
       }
       member.consecutiveFailures++;
-      member.lastError = { reason: outcome, at: Date.now() };
+      member.lastError = { reason: outcome, at: now };
       const options = member.vhost.originOptions;
       if (options.exclusion === 0 || member.consecutiveFailures < options.exclusion) continue;
+      // nginx never takes its only server out: without All="ON" the last active member stays in.
       if (!options.exclusionAll && this.#activeCount(member.vhost.name) <= 1 && member.state === 'active') continue;
       member.passiveDown = true;
       member.recoveryGood = 0;
@@ -208,6 +236,49 @@ export class OriginHealth {
       changed = this.#reevaluate(member, `${member.consecutiveFailures} consecutive failures (last: ${outcome})`, false) || changed;
     }
     if (changed) this.#pushDown();
+  }
+
+  /** An outcome for a passively excluded member: only its trial's counts (an answer re-admits it). */
+  #trialOutcome(member: Member, outcome: OriginOutcome, now: number): boolean {
+    if (member.trialUntil < now) return false;
+    member.trialUntil = 0;
+    if (outcome !== 'ok') {
+      member.lastError = { reason: `trial: ${outcome}`, at: now };
+      return false;
+    }
+    member.passiveDown = false;
+    member.consecutiveFailures = 0;
+    if (member.recoveryTimer !== null) clearInterval(member.recoveryTimer);
+    member.recoveryTimer = null;
+    return this.#reevaluate(member, 'a request sent as the all-down trial was answered', false);
+  }
+
+  /**
+   * A worker found every member of `vhost` down and asks whether a request may try one. Granted at most once per
+   * `<Recovery Cycle>` for the vhost, whichever worker asks, to the passively excluded member (an `<Address>` before
+   * an `<Address2>`) tried least recently; never to a member a HealthChecker holds down, nor with `<Recovery>` 0
+   * (excluded members are never re-admitted then).
+   */
+  grantTrial(vhostName: string): TrialGrant {
+    const now = Date.now();
+    const members = [...(this.#vhosts.get(vhostName)?.values() ?? [])];
+    const vhost = members[0]?.vhost;
+    if (vhost === undefined) return { member: null, retryAt: now + TRIAL_SLACK_MS };
+    const options = vhost.originOptions;
+    // The worker's view lags a re-admission by an IPC message: let it ask again once it has the new down set.
+    if (members.some((m) => m.state === 'active')) return { member: null, retryAt: now };
+    const nextAt = this.#nextTrialAt.get(vhostName) ?? 0;
+    if (now < nextAt) return { member: null, retryAt: nextAt };
+    const retryAt = now + options.recovery.cycleMs;
+    this.#nextTrialAt.set(vhostName, retryAt);
+    const candidates = members.filter((m) => m.passiveDown && !m.checkers.some((c) => c.down));
+    if (options.recovery.count === 0 || candidates.length === 0) return { member: null, retryAt };
+    candidates.sort((a, b) => Number(a.standby) - Number(b.standby) || a.lastTrialAt - b.lastTrialAt);
+    const member = candidates[0] as Member;
+    member.lastTrialAt = now;
+    member.trialUntil = now + options.connectTimeoutMs + options.receiveTimeoutMs + TRIAL_SLACK_MS;
+    this.#log.info({ event: 'origin.trial', vhost: vhostName, member: member.resolved.key }, `every origin of ${vhostName} is down: one request tries ${member.resolved.key}`);
+    return { member: member.resolved.key, retryAt };
   }
 
   /** The complete down set now. */
@@ -287,6 +358,8 @@ export class OriginHealth {
       recoveries: 0,
       lastError: null,
       checkers: vhost.healthCheckers.map((config, i) => newChecker(config, i + 1)),
+      trialUntil: 0,
+      lastTrialAt: 0,
     };
   }
 
@@ -430,7 +503,8 @@ export class OriginHealth {
       path = `${url.pathname}${url.search}`;
       hostHeader = url.host;
     }
-    return { ip, port, path, hostHeader, userAgent: options.userAgent ?? PROBE_USER_AGENT, timeoutMs, until };
+    const tls = options.tls === null ? null : originTlsOptions(address, options, options.tls);
+    return { ip, port, path, hostHeader, userAgent: options.userAgent ?? PROBE_USER_AGENT, timeoutMs, until, tls };
   }
 }
 

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { flushLogs, reopenLogs } from '../log.js';
 import { LogRotator } from '../logs/rotation.js';
 import { ReopenNotices } from '../logs/reopen-notices.js';
+import { warnUnverifiedOrigins } from '../origin/tls.js';
 import { reloadConfig } from './reload.js';
 import { StatsCollector } from './stats-collector.js';
 import { Evictor } from './evictor.js';
@@ -56,7 +57,13 @@ export class Primary {
       onMessage: (slot, message) => {
         if (message.type === 'stats') this.#stats.receive(message.requestId, message.snapshot);
         else if (message.type === 'listen-failed') this.#startupFailure?.(`worker ${slot.index}: ${message.message}`);
-        else if (message.type === 'origin-outcomes') this.#health.receive(message.outcomes);
+        else if (message.type === 'origin-outcomes') {
+          this.#health.receive(message.outcomes);
+          // Every worker fails these URLs fast from now on: the origin sees one request per window, not one per worker.
+          if (message.failed.length > 0) this.#supervisor.broadcast({ type: 'origin-failed-urls', failed: message.failed });
+        } else if (message.type === 'origin-trial-request' && slot.worker !== null) {
+          sendToWorker(slot.worker, { type: 'origin-trial', requestId: message.requestId, vhost: message.vhost, ...this.#health.grantTrial(message.vhost) });
+        }
         // A (re)started worker gets the down set right after its config (the supervisor sent that on 'hello').
         else if (message.type === 'hello' && slot.worker !== null) sendToWorker(slot.worker, { type: 'origin-health', down: this.#health.downSet() });
         else if (message.type === 'cache-control-done') this.#notices.acknowledge(message.requestId);
@@ -185,6 +192,7 @@ export class Primary {
     });
     await this.#rotator.configure(this.#config);
     this.#rotator.start();
+    warnUnverifiedOrigins(this.#config, this.#log);
     this.#health.start();
     this.#supervisor.start();
     this.#evictor.start();
@@ -208,6 +216,7 @@ export class Primary {
     this.#supervisor.config = result.config;
     this.#evictor.config = result.config;
     this.#health.update(result.config);
+    warnUnverifiedOrigins(result.config, this.#log);
     this.#supervisor.broadcast({ type: 'config', config: result.config });
     this.#admin.update(result.config);
     this.#history.record(result.config, snapshotType);

@@ -29,6 +29,8 @@ export class TlsResponseWriter implements ClientWriter {
   #onAbort: (() => void) | null = null;
   #onDrain: (() => void) | null = null;
   #extra: string[] | null = null;
+  /** A head written by writeHead and not sent yet: it goes out with the first body bytes or the end (discardHead). */
+  #held: { status: number; reason: string; headers: readonly string[] } | null = null;
   bytesSent = 0;
 
   constructor(req: TlsRequest, res: TlsResponse) {
@@ -60,7 +62,24 @@ export class TlsResponseWriter implements ClientWriter {
   }
 
   get headersSent(): boolean {
-    return this.#state !== 'open';
+    return this.#state !== 'open' && this.#held === null;
+  }
+
+  discardHead(): boolean {
+    if (this.#state === 'open') return true;
+    if (this.#state !== 'streaming' || this.#held === null) return false;
+    this.#held = null;
+    this.#state = 'open';
+    this.#totalSize = -1;
+    return true;
+  }
+
+  /** Sends a held head (before the first body bytes or the end). */
+  #sendHeld(): void {
+    const held = this.#held;
+    if (held === null) return;
+    this.#held = null;
+    this.#head(held.status, held.reason, held.headers, this.#totalSize);
   }
 
   /** Nothing to do: node:http2 needs no handler registered before the request handler returns. */
@@ -119,7 +138,8 @@ export class TlsResponseWriter implements ClientWriter {
     if (this.#state !== 'open') return;
     this.#state = 'streaming';
     this.#totalSize = totalSize;
-    this.#head(status, reason, headers, totalSize);
+    this.#held = { status, reason, headers };
+    // No body to wait for: the response is complete now.
     if (totalSize === 0) this.end();
   }
 
@@ -134,6 +154,8 @@ export class TlsResponseWriter implements ClientWriter {
   }
 
   writeBody(chunk: Buffer, drain: () => void): boolean {
+    if (this.#state !== 'streaming') return true;
+    this.#sendHeld();
     if (this.#state !== 'streaming') return true;
     this.bytesSent += chunk.length;
     // Both response kinds take a Buffer and return false when their buffer is full (the union has no common signature).
@@ -150,6 +172,8 @@ export class TlsResponseWriter implements ClientWriter {
   }
 
   end(): void {
+    if (this.#state !== 'streaming') return;
+    this.#sendHeld();
     if (this.#state !== 'streaming') return;
     this.#state = 'ended';
     this.#res.end();

@@ -142,7 +142,8 @@ test('a full disk (ENOSPC) degrades to pass-through; cached objects keep being s
   const port = await freePort();
   let flint: FlintProcess | null = null;
   try {
-    flint = await startStorageFlint(port, origin, () => `<Disk>${mount}</Disk><HighWater>100</HighWater><LowWater>99</LowWater>`);
+    // A quota larger than the file system (without one, the derived quota would keep the disk from filling).
+    flint = await startStorageFlint(port, origin, () => `<Disk Quota="64M">${mount}</Disk><HighWater>100</HighWater><LowWater>99</LowWater>`);
     // Fill until the tmpfs is full; every response must still be complete and correct.
     for (let i = 1; i <= 5; i++) {
       const res = await request({ port, path: `/f${i}` });
@@ -237,7 +238,8 @@ test('a fill that can no longer store (disk full) keeps only a few blocks in mem
   let flint: FlintProcess | null = null;
   try {
     flint = await FlintProcess.start(({ dir, managerPort }) => ({
-      server: serverXml({ managerPort, dir, cacheExtra: '<ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(/<Disk>[^<]+<\/Disk>/, `<Disk>${mount}</Disk>`),
+      // A quota larger than the file system, so the fill meets ENOSPC (a derived quota would stop it first).
+      server: serverXml({ managerPort, dir, cacheExtra: '<ContentMemoryRatio>0</ContentMemoryRatio>' }).replace(/<Disk>[^<]+<\/Disk>/, `<Disk Quota="1G">${mount}</Disk>`),
       vhosts: vhostXml([{ name: 'example.com', port, origin: origin.address }]),
     }));
     const worker = (await flint.stats()).workers[0]?.pid as number;

@@ -1,6 +1,7 @@
 /**
  * Origin health, owned by the primary and pushed to every worker (issue 4 item 3): passive exclusion after
- * <Exclusion> consecutive failures (origin 500s through the cache fill, connection refused on the pass path),
+ * <Exclusion> consecutive failures (origin 500s through the cache fill where <Exclusion ResCode> lists 500, connection
+ * refused on the pass path of a single-member vhost with All="ON"),
  * re-admission after <Recovery> good probes, active <HealthChecker>s marking a member down and up on their own (a
  * check must complete, body included, within Timeout), Exclusion All="OFF", each state change logged once and shown
  * in /monitoring/origin and /stats, a reload and a restarted worker keeping the state. Real Flint (2 workers), real
@@ -111,14 +112,14 @@ describe('origin health in the primary', () => {
   <Vhost Name="cache.test">
     <Listen>127.0.0.1:${port}</Listen>
     <Origin><Address>${a.address}</Address>${opts.withB ? `<Address>${b.address}</Address>` : ''}</Origin>
-    <OriginOptions><BalanceMode>Hash</BalanceMode><Exclusion>3</Exclusion><Recovery Cycle="0.2" Uri="/health" ResCode="200">2</Recovery></OriginOptions>
+    <OriginOptions><BalanceMode>Hash</BalanceMode><Exclusion ResCode="500,502">3</Exclusion><Recovery Cycle="0.2" Uri="/health" ResCode="200">2</Recovery></OriginOptions>
   </Vhost>
   <Vhost Name="pass.test">
     ${opts.passAlias === undefined ? '' : `<Alias>${opts.passAlias}</Alias>`}
     <Listen>127.0.0.1:${port}</Listen>
     <Origin><Address>${c.address}</Address></Origin>
     <Options><Caching>OFF</Caching></Options>
-    <OriginOptions><ConnectTimeout>1</ConnectTimeout><Exclusion>3</Exclusion><Recovery Cycle="0.2">2</Recovery></OriginOptions>
+    <OriginOptions><ConnectTimeout>1</ConnectTimeout><Exclusion All="ON">3</Exclusion><Recovery Cycle="0.2">2</Recovery></OriginOptions>
   </Vhost>
   <Vhost Name="check.test">
     <Listen>127.0.0.1:${port}</Listen>
@@ -218,7 +219,7 @@ describe('origin health in the primary', () => {
     assert.equal(missing.status, 404);
   });
 
-  test('passive: 500s through the cache fill exclude the member after exactly <Exclusion> failures, every worker applies it, recovery probes re-admit it', async (t: TestContext) => {
+  test('passive: 500s through the cache fill (ResCode lists 500) exclude the member after exactly <Exclusion> failures, every worker applies it, recovery probes re-admit it', async (t: TestContext) => {
     const ok = await getOnA();
     assert.equal(ok.status, 200);
     a.mode = '500';
@@ -235,7 +236,7 @@ describe('origin health in the primary', () => {
     assert.equal(m.State, 'Inactive');
     assert.deepEqual(m.HeldBy, ['passive']);
     assert.equal(m.Exclusions, 1);
-    assert.equal(m.LastError?.Reason, '5xx');
+    assert.equal(m.LastError?.Reason, 'bad-status');
     const cache = (await doc('cache.test')).result[0];
     assert.deepEqual(cache?.InactiveIP, [{ [a.address]: 0 }]);
     assert.deepEqual(cache?.ActiveIP, [{ [b.address]: 0 }], 'the other member stays active');
@@ -262,7 +263,7 @@ describe('origin health in the primary', () => {
     assert.equal(logsOf('origin.down', a.address).length, 1, 'the exclusion is logged once');
     assert.equal(logsOf('origin.up', a.address).length, 1, 'the re-admission is logged once');
     assert.equal(logsOf('origin.down', a.address)[0]?.vhost, 'cache.test');
-    assert.match(String(logsOf('origin.down', a.address)[0]?.reason), /3 consecutive failures \(last: 5xx\)/);
+    assert.match(String(logsOf('origin.down', a.address)[0]?.reason), /3 consecutive failures \(last: bad-status\)/);
     t.diagnostic(`origin failing -> member down in all ${WORKERS} workers: ${downEverywhere - failedAt} ms after the 3rd failed response`);
     t.diagnostic(`(the test pauses ~300 ms after the 2nd failure to check it is not excluded yet; first failure -> down: ${downEverywhere - firstFailAt} ms)`);
     t.diagnostic(`origin recovered -> member re-admitted in all ${WORKERS} workers: ${upEverywhere - recoveredAt} ms (Recovery 2 x Cycle 0.2 s)`);

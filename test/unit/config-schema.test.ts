@@ -12,12 +12,13 @@ import { REPEATED_ELEMENTS, SETTINGS, TYPE_DOCS, formatSize, getSetting, renderC
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * Fields of repeated settings that are empty by default (schema default `[]`): an empty array is their leaf. Also a
- * query-string rule's keys: only Keep/Drop rules have them, and the shipped conf/ leaves those as comments (a key
- * left out of the cache key must not change the origin's answer, which only the operator can know).
+ * Fields that are empty by default (repeated settings with schema default `[]`, and lists whose default `OFF` reads as
+ * none): an empty array is their leaf. Also a query-string rule's keys: only Keep/Drop rules have them, and the
+ * shipped conf/ leaves those as comments (a key left out of the cache key must not change the origin's answer, which
+ * only the operator can know).
  */
 const EMPTY_BY_DEFAULT = new Set([
-  ...SETTINGS.filter((s) => Array.isArray(s.default) && s.default.length === 0).map((s) => s.field),
+  ...SETTINGS.filter((s) => (Array.isArray(s.default) && s.default.length === 0) || (s.type === 'status-set' && s.default === 'OFF')).map((s) => s.field),
   'vhosts[].rules.queryString[].keys',
 ]);
 

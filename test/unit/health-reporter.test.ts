@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BATCH_MS, OutcomeReporter } from '../../src/origin/health-reporter.js';
 import type { OutcomeBatch } from '../../src/origin/health-reporter.js';
+import type { FailedUrl } from '../../src/origin/health-view.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -13,7 +14,7 @@ test('a burst of outcomes leaves as one batch; repeated successes are not repeat
   const reporter = new OutcomeReporter((b) => batches.push(b));
   for (let i = 0; i < 1000; i++) reporter.report('a.com', '10.0.0.1:80', 'ok');
   reporter.report('a.com', '10.0.0.1:80', 'connect-fail');
-  reporter.report('a.com', '10.0.0.1:80', '5xx');
+  reporter.report('a.com', '10.0.0.1:80', 'bad-status');
   reporter.report('a.com', '10.0.0.1:80', 'ok');
   reporter.report('a.com', '10.0.0.1:80', 'ok');
   reporter.report('b.com', '[::1]:8080', 'receive-fail');
@@ -23,7 +24,7 @@ test('a burst of outcomes leaves as one batch; repeated successes are not repeat
     [
       ['a.com', '10.0.0.1:80', 'ok'],
       ['a.com', '10.0.0.1:80', 'connect-fail'],
-      ['a.com', '10.0.0.1:80', '5xx'],
+      ['a.com', '10.0.0.1:80', 'bad-status'],
       ['a.com', '10.0.0.1:80', 'ok'],
       ['b.com', '[::1]:8080', 'receive-fail'],
     ],
@@ -60,4 +61,30 @@ test('a healthy busy member costs at most one report a second', async () => {
   }
   reporter.flush();
   assert.equal(batches.flat().length, 1);
+});
+
+test('failed URLs ride in the same batches; a trial\'s success is always sent, even right after another success', async () => {
+  const sent: Array<[OutcomeBatch, FailedUrl[]]> = [];
+  const reporter = new OutcomeReporter((outcomes, failed) => sent.push([outcomes, failed]));
+  reporter.report('a.com', '10.0.0.1:80', 'ok');
+  reporter.report('a.com', '10.0.0.1:80', 'ok', true);
+  reporter.rememberFailure(['a.com', '/x', 123]);
+  reporter.rememberFailure(['a.com', '/y', 456]);
+  await sleep(BATCH_MS + 50);
+  assert.deepEqual(sent, [
+    [
+      [
+        ['a.com', '10.0.0.1:80', 'ok'],
+        ['a.com', '10.0.0.1:80', 'ok'],
+      ],
+      [
+        ['a.com', '/x', 123],
+        ['a.com', '/y', 456],
+      ],
+    ],
+  ]);
+  // Only failed URLs: still one batch, with no outcomes.
+  reporter.rememberFailure(['a.com', '/z', 789]);
+  reporter.flush();
+  assert.deepEqual(sent.at(-1), [[], [['a.com', '/z', 789]]]);
 });

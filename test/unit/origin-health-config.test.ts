@@ -21,21 +21,29 @@ function problemsOf(serverXml: string, vhostsXml: string): readonly string[] {
 
 const vhost = (origin: string): string => `<Vhosts><Vhost Name="a.com"><Origin><Address>10.0.0.1:8080</Address>${origin}</Origin></Vhost></Vhosts>`;
 
-test('defaults: Exclusion 3 (All ON), Recovery 5 every 10 s of / accepting any answer, no health checker', () => {
+test('defaults: Exclusion 3 (All OFF: the last member stays in; no status counts), Recovery 5 every 10 s of / accepting any answer, no health checker', () => {
   const v = load('<Server/>', vhost('')).vhosts[0];
   assert.ok(v !== undefined);
   assert.equal(v.originOptions.exclusion, 3);
-  assert.equal(v.originOptions.exclusionAll, true);
+  assert.equal(v.originOptions.exclusionAll, false);
+  assert.deepEqual(v.originOptions.exclusionResCodes, []);
   assert.deepEqual(v.originOptions.recovery, { count: 5, cycleMs: 10_000, uri: '/', resCodes: [0], log: true });
   assert.deepEqual(v.healthCheckers, []);
 });
 
 test('Recovery attributes inherit one by one from VHostDefault; a vhost overrides only what it sets', () => {
-  const server = '<Server><VHostDefault><OriginOptions><Exclusion All="OFF">7</Exclusion><Recovery Cycle="2" Uri="/ping" ResCode="200, 204">4</Recovery></OriginOptions></VHostDefault></Server>';
-  const vhosts = '<Vhosts><Vhost Name="a.com"><Origin><Address>10.0.0.1</Address></Origin><OriginOptions><Recovery Cycle="0.5">2</Recovery></OriginOptions></Vhost></Vhosts>';
-  const options = load(server, vhosts).vhosts[0]?.originOptions;
+  const server =
+    '<Server><VHostDefault><OriginOptions><Exclusion All="ON" ResCode="503, 502,503">7</Exclusion><Recovery Cycle="2" Uri="/ping" ResCode="200, 204">4</Recovery></OriginOptions></VHostDefault></Server>';
+  const vhosts =
+    '<Vhosts><Vhost Name="a.com"><Origin><Address>10.0.0.1</Address></Origin><OriginOptions><Recovery Cycle="0.5">2</Recovery></OriginOptions></Vhost>' +
+    '<Vhost Name="b.com"><Origin><Address>10.0.0.2</Address></Origin><OriginOptions><Exclusion ResCode="off">2</Exclusion></OriginOptions></Vhost></Vhosts>';
+  const loaded = load(server, vhosts);
+  const options = loaded.vhosts[0]?.originOptions;
   assert.equal(options?.exclusion, 7);
-  assert.equal(options?.exclusionAll, false);
+  assert.equal(options?.exclusionAll, true);
+  assert.deepEqual(options?.exclusionResCodes, [503, 502]);
+  assert.deepEqual(loaded.vhosts[1]?.originOptions.exclusionResCodes, [], 'OFF (any case) = none');
+  assert.equal(loaded.vhosts[1]?.originOptions.exclusionAll, true, 'All inherits on its own');
   assert.deepEqual(options?.recovery, { count: 2, cycleMs: 500, uri: '/ping', resCodes: [200, 204], log: true });
 });
 
@@ -69,12 +77,13 @@ test('bad HealthChecker settings are rejected, each naming vhosts.xml and the el
 
 test('bad Exclusion and Recovery values are rejected with their element path', () => {
   const problems = problemsOf(
-    '<Server><VHostDefault><OriginOptions><Exclusion All="maybe">-1</Exclusion><Recovery Cycle="0" Uri="ping" ResCode="abc">x</Recovery></OriginOptions></VHostDefault></Server>',
+    '<Server><VHostDefault><OriginOptions><Exclusion All="maybe" ResCode="5xx">-1</Exclusion><Recovery Cycle="0" Uri="ping" ResCode="abc">x</Recovery></OriginOptions></VHostDefault></Server>',
     vhost(''),
   );
   assert.deepEqual(problems, [
     'server.xml: Server/VHostDefault/OriginOptions/Exclusion: "-1" is out of range (0..1000)',
     'server.xml: Server/VHostDefault/OriginOptions/Exclusion@All: "maybe" is not a valid boolean (ON or OFF)',
+    'server.xml: Server/VHostDefault/OriginOptions/Exclusion@ResCode: "5xx" is not OFF or a list of HTTP status codes (100..599, comma-separated)',
     'server.xml: Server/VHostDefault/OriginOptions/Recovery: "x" is not a whole number',
     'server.xml: Server/VHostDefault/OriginOptions/Recovery@Cycle: "0" is out of range (0.05..3600)',
     'server.xml: Server/VHostDefault/OriginOptions/Recovery@Uri: "ping" is not a path starting with / or an http:// URL',

@@ -60,7 +60,7 @@ test('passive exclusion: Exclusion consecutive failures exclude, a success reset
   assert.deepEqual(pushes, [], 'nothing down at start: nothing to push');
   health.receive([
     ['a.com', '10.0.0.1:80', 'connect-fail'],
-    ['a.com', '10.0.0.1:80', '5xx'],
+    ['a.com', '10.0.0.1:80', 'bad-status'],
     ['a.com', '10.0.0.1:80', 'ok'],
     ['a.com', '10.0.0.1:80', 'receive-fail'],
     ['a.com', '10.0.0.1:80', 'receive-fail'],
@@ -68,12 +68,12 @@ test('passive exclusion: Exclusion consecutive failures exclude, a success reset
     ['nope.com', '10.0.0.1:80', 'connect-fail'],
   ]);
   assert.deepEqual(health.downSet(), {}, 'the success reset the count: 2 failures so far');
-  health.receive([['a.com', '10.0.0.1:80', '5xx']]);
+  health.receive([['a.com', '10.0.0.1:80', 'bad-status']]);
   assert.deepEqual(health.downSet(), { 'a.com': ['10.0.0.1:80'] });
-  health.receive([['a.com', '10.0.0.1:80', '5xx'], ['a.com', '10.0.0.1:80', 'ok']]);
+  health.receive([['a.com', '10.0.0.1:80', 'bad-status'], ['a.com', '10.0.0.1:80', 'ok']]);
   assert.deepEqual(pushes, [{ 'a.com': ['10.0.0.1:80'] }], 'one push; outcomes of an excluded member change nothing');
   const downs = lines.filter((l) => l.event === 'origin.down');
-  assert.deepEqual(downs.map((l) => [l.vhost, l.member, l.reason]), [['a.com', '10.0.0.1:80', '3 consecutive failures (last: 5xx)']]);
+  assert.deepEqual(downs.map((l) => [l.vhost, l.member, l.reason]), [['a.com', '10.0.0.1:80', '3 consecutive failures (last: bad-status)']]);
   for (let i = 0; i < 10; i++) health.receive([['b.com', '10.0.0.3:80', 'connect-fail']]);
   assert.deepEqual(health.downSet(), { 'a.com': ['10.0.0.1:80'] }, 'Exclusion 0 never excludes');
   const report = health.report('a.com')?.[0];
@@ -138,5 +138,72 @@ test('DNS names are resolved again every <DnsRefresh> of the vhosts that have on
   await new Promise((resolve) => setTimeout(resolve, 1300));
   assert.equal(lookups, afterReload);
   assert.ok((health.report('n.com')?.[0]?.members[0]?.ttl ?? 0) >= 3);
+  health.close();
+});
+
+// Members below are loopback addresses on port 1 (closed): the recovery probes an exclusion starts are refused.
+test('the last active member is never excluded by failures unless Exclusion All="ON" (then it is)', async () => {
+  const { log } = recordingLogger();
+  const cfg = config(
+    '<Vhost Name="one.com"><Origin><Address>127.0.0.1:1</Address></Origin><OriginOptions><Exclusion>2</Exclusion></OriginOptions></Vhost>' +
+      '<Vhost Name="two.com"><Origin><Address>127.0.0.2:1</Address><Address>127.0.0.3:1</Address></Origin><OriginOptions><Exclusion>2</Exclusion></OriginOptions></Vhost>' +
+      '<Vhost Name="all.com"><Origin><Address>127.0.0.4:1</Address></Origin><OriginOptions><Exclusion All="ON">2</Exclusion></OriginOptions></Vhost>',
+  );
+  const health = new OriginHealth(cfg, log, () => undefined);
+  await health.apply(cfg);
+  const fail = (vhost: string, member: string, n: number): void => health.receive(Array.from({ length: n }, () => [vhost, member, 'connect-fail'] as const));
+  fail('one.com', '127.0.0.1:1', 10);
+  assert.deepEqual(health.downSet(), {}, 'by default the only member stays in');
+  assert.equal(health.report('one.com')?.[0]?.members[0]?.consecutiveFailures, 10, 'failures are still counted and shown');
+  fail('two.com', '127.0.0.2:1', 2);
+  fail('two.com', '127.0.0.3:1', 5);
+  assert.deepEqual(health.downSet(), { 'two.com': ['127.0.0.2:1'] }, 'one of two may go; the last one stays');
+  fail('all.com', '127.0.0.4:1', 2);
+  assert.deepEqual(health.downSet(), { 'all.com': ['127.0.0.4:1'], 'two.com': ['127.0.0.2:1'] }, 'All="ON" excludes the last member');
+  health.close();
+});
+
+test('all-down trials: one per Recovery Cycle for the vhost, whoever asks; its answer re-admits, its failure does not; never with Recovery 0', async () => {
+  const { log, lines } = recordingLogger();
+  const pushes: DownSet[] = [];
+  const cfg = config(
+    '<Vhost Name="t.com"><Origin><Address>127.0.0.1:1</Address><Address>127.0.0.2:1</Address><Address2>127.0.0.9:1</Address2></Origin>' +
+      '<OriginOptions><Exclusion All="ON">1</Exclusion><Recovery Cycle="0.3">5</Recovery></OriginOptions></Vhost>' +
+      '<Vhost Name="never.com"><Origin><Address>127.0.0.5:1</Address></Origin><OriginOptions><Exclusion All="ON">1</Exclusion><Recovery>0</Recovery></OriginOptions></Vhost>',
+  );
+  const health = new OriginHealth(cfg, log, (down) => pushes.push(down));
+  await health.apply(cfg);
+  const before = Date.now();
+  assert.equal(health.grantTrial('t.com').member, null, 'nothing to try while a member is up');
+  health.receive([
+    ['t.com', '127.0.0.1:1', 'connect-fail'],
+    ['t.com', '127.0.0.2:1', 'connect-fail'],
+    ['t.com', '127.0.0.9:1', 'connect-fail'],
+  ]);
+  assert.deepEqual(health.downSet()['t.com'], ['127.0.0.1:1', '127.0.0.2:1', '127.0.0.9:1']);
+  const first = health.grantTrial('t.com');
+  assert.equal(first.member, '127.0.0.1:1', 'an <Address> member first');
+  assert.ok(first.retryAt >= before + 300 && first.retryAt <= Date.now() + 300, 'the next one a Recovery Cycle later');
+  // Another worker asking within the cycle gets nothing, and is told when to ask again.
+  assert.deepEqual(health.grantTrial('t.com'), { member: null, retryAt: first.retryAt });
+  // The trial failed: still down, the reason recorded.
+  health.receive([['t.com', '127.0.0.1:1', 'connect-fail']]);
+  assert.equal(health.report('t.com')?.[0]?.members[0]?.lastError?.reason, 'trial: connect-fail');
+  await new Promise((resolve) => setTimeout(resolve, 320));
+  const second = health.grantTrial('t.com');
+  assert.equal(second.member, '127.0.0.2:1', 'the member tried least recently next');
+  // An 'ok' that is not the trial's (127.0.0.1:1, an old transaction) changes nothing; the trial's answer re-admits.
+  health.receive([['t.com', '127.0.0.1:1', 'ok']]);
+  assert.deepEqual(health.downSet()['t.com'], ['127.0.0.1:1', '127.0.0.2:1', '127.0.0.9:1']);
+  health.receive([['t.com', '127.0.0.2:1', 'ok']]);
+  assert.deepEqual(health.downSet()['t.com'], ['127.0.0.1:1', '127.0.0.9:1']);
+  assert.deepEqual(pushes.at(-1)?.['t.com'], ['127.0.0.1:1', '127.0.0.9:1'], 'pushed to the workers at once');
+  const up = lines.filter((l) => l.event === 'origin.up');
+  assert.deepEqual(up.map((l) => [l.member, l.reason]), [['127.0.0.2:1', 'a request sent as the all-down trial was answered']]);
+  assert.equal(lines.filter((l) => l.event === 'origin.trial').length, 2);
+  health.receive([['never.com', '127.0.0.5:1', 'connect-fail']]);
+  assert.deepEqual(health.downSet()['never.com'], ['127.0.0.5:1']);
+  assert.equal(health.grantTrial('never.com').member, null, 'Recovery 0: an excluded member is never re-admitted, not even by a trial');
+  assert.equal(health.grantTrial('nope.com').member, null);
   health.close();
 });
