@@ -32,6 +32,16 @@ describe('HTTPS with SNI and HTTP/2', () => {
   for (let i = 0; i < 120; i++) routes[`/o/${i}`] = object(i);
   const BIG = 8 * 1024 * 1024;
   routes['/big'] = (_req, res) => reply(res, 200, { 'cache-control': 'max-age=3600', 'content-type': 'application/octet-stream' }, patternBody(BIG, 42));
+  // A head, `sent` body bytes of a 256 KiB object, then the origin resets the connection.
+  const failing = (sent: number): Route => (req, res) => {
+    res.sendDate = false;
+    res.writeHead(200, { 'cache-control': 'max-age=600', 'content-length': String(256 * 1024) });
+    res.flushHeaders();
+    if (sent > 0) res.write(patternBody(sent, 9));
+    setTimeout(() => req.socket.resetAndDestroy(), 100);
+  };
+  routes['/reset-early'] = failing(0);
+  routes['/reset-late'] = failing(100 * 1024);
   // Echoes a request body back (uncached): request bodies stream through the TLS writer.
   routes['/echo'] = (req, res) => {
     const chunks: Buffer[] = [];
@@ -202,6 +212,18 @@ describe('HTTPS with SNI and HTTP/2', () => {
       assert.equal(differs.status, 400);
       const bad = await h2Request(session, '/o/0', { ':authority': 'a.test@evil' });
       assert.equal(bad.status, 400);
+    } finally {
+      session.close();
+    }
+  });
+
+  test('over HTTP/2, an origin reset before the first body byte is a whole 502; after it, the stream is reset', async () => {
+    const session = h2Session(tlsPort, 'a.test');
+    try {
+      const early = await h2Request(session, '/reset-early');
+      assert.equal(early.status, 502, 'the held head was dropped for the error');
+      await assert.rejects(h2Request(session, '/reset-late'), /RST_STREAM|stream error|NGHTTP2_INTERNAL_ERROR/i, 'a short body is signalled by a stream reset');
+      assert.equal((await h2Request(session, '/o/0')).status, 200, 'the connection stays usable');
     } finally {
       session.close();
     }
