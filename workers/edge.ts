@@ -20,10 +20,13 @@ import { OutcomeReporter } from '../src/origin/health-reporter.js';
 import { TrialGate } from '../src/origin/trial-gate.js';
 import { ControlForwarder } from '../src/pipeline/control-method.js';
 import { listenKey } from '../src/policy/vhost.js';
+import { TlsListeners, tlsSites } from '../src/tls/h2-server.js';
 
 const STATS_INTERVAL_MS = 1000;
 const workerIndex = Number(process.env.FLINT_WORKER_INDEX ?? '0');
 const listeners = new Listeners();
+/** `<Https Listen>` addresses: node:http2 secure servers (HTTP/2 and HTTP/1.x over TLS) feeding the same Edge. */
+const tlsListeners = new TlsListeners();
 let edge: Edge | null = null;
 let log: Logger | null = null;
 let shuttingDown = false;
@@ -52,6 +55,10 @@ async function start(config: Config): Promise<void> {
       const retry = (attempt: number): void => log?.warn({ event: 'worker.listen_retry', address: key, attempt }, `cannot listen on ${key} yet, retrying`);
       await listeners.listen(key, address, started.handlerFor(key), retry);
     }
+    for (const [key, site] of tlsSites(config)) {
+      const retry = (attempt: number): void => log?.warn({ event: 'worker.listen_retry', address: key, attempt }, `cannot listen on ${key} yet, retrying`);
+      await tlsListeners.listen(key, site, config.server.http2, config.server.maxRequestHeaderBytes, (head, writer) => started.serve(key, head, writer), retry);
+    }
   } catch (error) {
     sendToPrimary({ type: 'listen-failed', workerIndex, message: (error as Error).message });
     log.fatal({ event: 'worker.listen_failed', err: error }, 'cannot listen');
@@ -60,14 +67,16 @@ async function start(config: Config): Promise<void> {
   }
   setInterval(() => sendToPrimary({ type: 'stats', requestId: null, snapshot: started.snapshot() }), STATS_INTERVAL_MS).unref();
   sendToPrimary({ type: 'listening', workerIndex, configHash: config.hash });
-  log.info({ event: 'worker.listening', addresses: [...listeners.keys()] }, 'worker listening');
+  log.info({ event: 'worker.listening', addresses: [...listeners.keys()], https: [...tlsListeners.keys()] }, 'worker listening');
 }
 
 function reload(current: Edge, config: Config): void {
-  const before = [...listenAddresses(current.config).keys()].sort().join(' ');
-  const after = [...listenAddresses(config).keys()].sort().join(' ');
+  const before = [...listenAddresses(current.config).keys(), ...[...tlsSites(current.config).keys()].map((k) => `https:${k}`)].sort().join(' ');
+  const after = [...listenAddresses(config).keys(), ...[...tlsSites(config).keys()].map((k) => `https:${k}`)].sort().join(' ');
   current.apply(config);
   trials.reset();
+  // New handshakes get the reloaded certificates; open TLS connections keep theirs.
+  tlsListeners.apply(tlsSites(config));
   if (before !== after && workerIndex === 0) {
     log?.warn({ event: 'config.listen_changed', before, after }, 'listen addresses changed: restart Flint to apply them');
   }
@@ -78,6 +87,7 @@ async function shutdown(timeoutMs: number): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   listeners.closeAll();
+  tlsListeners.closeAll();
   const current = edge;
   if (current === null) return exit(0);
   const left = await current.drain(timeoutMs);

@@ -5,7 +5,7 @@
  * `renderConfigReference()` turns it into docs/configuration.md, so code, checks and docs cannot drift apart.
  * Pure data; loaded by the primary (validation, via validate.ts) and by the docs script, never needed by workers.
  */
-import { ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
+import { TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
 import type { TtlPolicy } from './types.js';
 
 /**
@@ -161,6 +161,36 @@ export const SETTINGS: readonly Setting[] = [
     max: 1 * M,
     field: 'server.maxRequestHeaderBytes',
     doc: "Flint's own: largest request head (request line, headers and the blank line) a service port accepts; larger gets 431, as do more than 98 headers. Each connection may buffer this much while its head arrives. Read at start (uWS's UWS_HTTP_MAX_HEADERS_SIZE): a change needs a restart.",
+  },
+  // ---- HTTPS connections (node:http2 engine, issue 18 §4); read at start
+  {
+    path: 'Server/Host/Http2/MaxConcurrentStreams',
+    type: 'int',
+    default: '100',
+    min: 1,
+    max: 1000,
+    field: 'server.http2.maxConcurrentStreams',
+    doc: "Flint's own: HTTP/2 streams one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Start-only.",
+  },
+  {
+    path: 'Server/Host/Http2/InitialWindowSize',
+    type: 'size',
+    default: '1M',
+    unit: 'bytes',
+    min: 65535,
+    max: 2147483647,
+    field: 'server.http2.initialWindowSize',
+    doc: "Flint's own: HTTP/2 flow-control window Flint grants per stream for request bodies (SETTINGS_INITIAL_WINDOW_SIZE). Start-only.",
+  },
+  {
+    path: 'Server/Host/Http2/IdleTimeout',
+    type: 'seconds',
+    default: '120',
+    unit: 's',
+    min: 1,
+    max: 3600,
+    field: 'server.http2.idleTimeoutMs',
+    doc: "Flint's own: an HTTPS connection (HTTP/2 or HTTP/1.x) with no traffic for this long is closed (HTTP/2: GOAWAY). Start-only.",
   },
   // ---- server.xml: <Cache>
   {
@@ -318,6 +348,85 @@ export const SETTINGS: readonly Setting[] = [
     inherit: true,
     field: 'vhosts[].listen',
     doc: 'Address the vhost is served on; one element per address. Vhosts may share one (told apart by Host).',
+  },
+  // ---- HTTPS termination (issue 18 §3): tls/; certificates are read and checked when the config loads
+  {
+    path: 'Vhost/Https@Listen',
+    type: 'listen',
+    default: null,
+    inherit: true,
+    field: 'vhosts[].https.listen',
+    doc: 'Address the vhost is served on over TLS (HTTP/2 and HTTP/1.x). Vhosts may share one: the SNI name picks the certificate, the Host header the vhost. Needs <Cert> and <Key>.',
+  },
+  {
+    path: 'Vhost/Https/Cert',
+    type: 'path',
+    default: null,
+    inherit: true,
+    field: 'vhosts[].https.certPath',
+    doc: 'PEM certificate file, chain included. Missing, unreadable, not matching <Key> or expired: a config error; expiring within 14 days: a warning and /stats `tls`.',
+  },
+  {
+    path: 'Vhost/Https/Key',
+    type: 'path',
+    default: null,
+    inherit: true,
+    field: 'vhosts[].https.keyPath',
+    doc: 'PEM private key of <Cert> (unencrypted).',
+  },
+  {
+    path: 'Vhost/Https@MinVersion',
+    type: 'enum',
+    default: 'TLSv1.2',
+    values: TLS_VERSIONS,
+    inherit: true,
+    field: 'vhosts[].https.minVersion',
+    doc: 'Oldest TLS version accepted. Vhosts sharing one Https Listen must agree on it.',
+  },
+  {
+    path: 'Vhost/Https@MaxVersion',
+    type: 'enum',
+    default: 'TLSv1.3',
+    values: TLS_VERSIONS,
+    inherit: true,
+    field: 'vhosts[].https.maxVersion',
+    doc: 'Newest TLS version accepted. Vhosts sharing one Https Listen must agree on it.',
+  },
+  {
+    path: 'Vhost/Https@Ciphers',
+    type: 'string',
+    default: null,
+    inherit: true,
+    field: 'vhosts[].https.ciphers',
+    doc: "OpenSSL cipher list (TLS 1.2 suites and TLS 1.3 suite names); absent = Node's default list. Vhosts sharing one Https Listen must agree on it.",
+  },
+  {
+    path: 'Vhost/Https/Hsts',
+    type: 'whole-seconds',
+    default: null,
+    unit: 's',
+    min: 0,
+    max: DELTA_SECONDS_MAX,
+    inherit: true,
+    field: 'vhosts[].https.hsts',
+    doc: 'Sends `Strict-Transport-Security: max-age=<value>` on responses over TLS; absent = no header.',
+  },
+  {
+    path: 'Vhost/Https/Hsts@IncludeSubDomains',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].https.hsts',
+    doc: 'Adds `; includeSubDomains` to the HSTS header.',
+  },
+  {
+    path: 'Vhost/RedirectHttpToHttps@ResCode',
+    type: 'enum',
+    default: '301',
+    values: ['301', '302', '307', '308'],
+    inherit: true,
+    field: 'vhosts[].redirectHttpToHttps',
+    doc: 'With the element present, plain-HTTP requests get this redirect to the same URL on the vhost\'s Https Listen. Needs <Https>.',
   },
   {
     path: 'Vhost/Origin/Address',

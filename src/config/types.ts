@@ -347,6 +347,43 @@ export interface VhostLog {
   readonly originRotation: LogRotation;
 }
 
+/** `<Https MinVersion MaxVersion>`: the TLS versions Flint can be told to accept (TLS 1.0/1.1 are not offered). */
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
+
+/** `<Https>` of a vhost (or inherited from `<VHostDefault>`): TLS termination, served by tls/h2-server.ts. */
+export interface HttpsConfig {
+  /** `<Https Listen>`: address of the TLS listener (HTTP/2 and HTTP/1.x via ALPN). */
+  readonly listen: ListenAddress;
+  /** `<Cert>`: absolute path of the PEM certificate (chain included). */
+  readonly certPath: string;
+  /** `<Key>`: absolute path of the PEM private key. */
+  readonly keyPath: string;
+  /** The certificate and key as read and checked by the primary when the config loaded (workers never read them). */
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** The certificate's notAfter, ms since the epoch. */
+  readonly notAfterMs: number;
+  /** `<Https MinVersion>`. Default TLSv1.2. */
+  readonly minVersion: TlsVersion;
+  /** `<Https MaxVersion>`. Default TLSv1.3. */
+  readonly maxVersion: TlsVersion;
+  /** `<Https Ciphers>`: OpenSSL cipher list; null = Node's default. Default null. */
+  readonly ciphers: string | null;
+  /** `<Https><Hsts>`: the Strict-Transport-Security value sent over TLS; null = none. Default null. */
+  readonly hsts: string | null;
+}
+
+/** `<Server><Host><Http2>` (Flint's own): HTTP/2 connection settings of every Https listener; start-only. */
+export interface Http2Config {
+  /** `<MaxConcurrentStreams>`: SETTINGS_MAX_CONCURRENT_STREAMS. Default 100. */
+  readonly maxConcurrentStreams: number;
+  /** `<InitialWindowSize>` in bytes: per-stream flow-control window for request bodies. Default 1 MiB. */
+  readonly initialWindowSize: number;
+  /** `<IdleTimeout>` (seconds in XML): an idle HTTPS connection is closed. Default 120 s. */
+  readonly idleTimeoutMs: number;
+}
+
 export interface Vhost {
   /** `Name` attribute, lower-cased. */
   readonly name: string;
@@ -354,6 +391,10 @@ export interface Vhost {
   readonly aliases: readonly string[];
   /** `<Listen>` entries (default: VHostDefault's, else `*:80`). */
   readonly listen: readonly ListenAddress[];
+  /** `<Https>`: TLS termination; null = plain HTTP only. Default: VHostDefault's, else null. */
+  readonly https: HttpsConfig | null;
+  /** `<RedirectHttpToHttps ResCode>`: plain-HTTP requests are redirected to the Https listener; null = off. */
+  readonly redirectHttpToHttps: 301 | 302 | 307 | 308 | null;
   /** `<Origin><Address>` entries, at least one. */
   readonly origins: readonly OriginAddress[];
   /** `<Origin><HealthChecker>` entries (none by default). */
@@ -442,6 +483,7 @@ export interface ServerConfig {
   readonly shutdownTimeoutMs: number;
   /** `<Host><MaxRequestHeaderSize>`: largest request head a service port accepts (431 above); start-only. Default 32 KiB. */
   readonly maxRequestHeaderBytes: number;
+  readonly http2: Http2Config;
   readonly storage: StorageConfig;
   readonly memory: MemoryConfig;
   readonly log: ServerLog;

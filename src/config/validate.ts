@@ -3,9 +3,10 @@
  * Raw trees of server.xml + vhosts.xml (from config/parse.ts) -> a deep-frozen `Config`, or a `ConfigError` listing
  * every problem found. Each problem names the file, the element path and what is wrong:
  * `vhosts.xml: Vhosts/Vhost[Name=foo.com]/Origin/Address: "foo:99999" is not a valid host:port`.
- * Known elements, defaults and ranges come from config/schema.ts. No I/O but `<Origin><CA>` files (config/origin-ca.ts,
- * so workers get their PEM text with the config); the one environment read is the CPU count default for
- * `<Workers>0`. Runs in the primary (start, SIGHUP reload) and in `flint check-config`.
+ * Known elements, defaults and ranges come from config/schema.ts. No I/O but `<Origin><CA>` files (config/origin-ca.ts)
+ * and the `<Https>` certificate and key files (tls/certificate-check.ts), so workers get their PEM text with the
+ * config; the one environment read is the CPU count default for `<Workers>0`. Runs in the primary (start, SIGHUP
+ * reload) and in `flint check-config`.
  */
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -17,16 +18,19 @@ import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList,
 import type { RuleElement } from './rules.js';
 import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
-import { ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
+import { TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
 import type { LogRotation } from './types.js';
 import { compileAccessFormat } from '../logs/access-format.js';
 import { DEFAULT_UNIT, parseLogUnit, resolveLogUnit } from '../logs/log-settings.js';
 import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
+import { checkCertificate } from '../tls/certificate-check.js';
+import { createHash } from 'node:crypto';
 import type {
   Config,
   LinkCondition,
   DiskConfig,
   HealthCheckerConfig,
+  HttpsConfig,
   ListenAddress,
   ManagerConfig,
   ManagerRole,
@@ -87,9 +91,10 @@ export function validateConfig(sources: ConfigSources, cpuCount: number = availa
   const vhosts = v.readVhosts(vhostsScope, defaults);
   const defaultVhost = v.readDefaultVhost(vhostsScope, vhosts);
   v.checkManagerPort(server.manager, vhosts);
+  v.checkHttps(server.manager, vhosts);
 
   if (v.problems.length > 0) throw new ConfigError(v.problems);
-  const config: Config = { confDir, hash: sources.hash, server, vhosts, defaultVhost };
+  const config: Config = { confDir, hash: hashWithCertificates(sources.hash, vhosts), server, vhosts, defaultVhost };
   deepFreeze(config);
   return config;
 }
@@ -396,6 +401,17 @@ const STAR_OR_STRING: ValueType<string | null> = {
   },
 };
 
+const TLS_VERSION = enumType(TLS_VERSIONS);
+const REDIRECT_CODE = enumType(['301', '302', '307', '308'] as const);
+
+/** An OpenSSL cipher list: visible ASCII, no spaces needed (`:`-separated). */
+const CIPHERS: ValueType<string> = {
+  type: 'string',
+  parse(text) {
+    return /^[\u0021-\u007e]+$/.test(text) ? ok(text) : fail(`${quote(text)} is not an OpenSSL cipher list (names separated by ':')`);
+  },
+};
+
 /** A secret: the problem never echoes it. */
 const TOKEN: ValueType<string> = {
   type: 'token',
@@ -631,6 +647,8 @@ interface Scope {
 /** The settings <VHostDefault> provides and each vhost inherits. */
 interface VhostDefaults {
   readonly listen: readonly ListenAddress[];
+  readonly https: HttpsConfig | null;
+  readonly redirectHttpToHttps: 301 | 302 | 307 | 308 | null;
   readonly originOptions: OriginOptions;
   readonly options: VhostOptions;
   readonly log: VhostLog;
@@ -820,6 +838,11 @@ class Validator {
       infoRotation: this.#readRotation(scope, 'Server/Host/Log/Info', 'Host/Log/Info', undefined),
     };
     const maxRequestHeaderBytes = this.one(scope, 'Server/Host/MaxRequestHeaderSize', SIZE);
+    const http2 = {
+      maxConcurrentStreams: this.one(scope, 'Server/Host/Http2/MaxConcurrentStreams', INT),
+      initialWindowSize: this.one(scope, 'Server/Host/Http2/InitialWindowSize', SIZE),
+      idleTimeoutMs: this.one(scope, 'Server/Host/Http2/IdleTimeout', SECONDS_AS_MS),
+    };
     const workers = this.one(scope, 'Server/Cache/Workers', INT);
     const cpuAffinity = this.one(scope, 'Server/Cache/CpuAffinity', BOOL);
     const shutdownTimeoutMs = this.one(scope, 'Server/Cache/ShutdownTimeout', SECONDS_AS_MS);
@@ -834,6 +857,7 @@ class Validator {
       cpuAffinity,
       shutdownTimeoutMs,
       maxRequestHeaderBytes,
+      http2,
       storage,
       memory,
       log,
@@ -928,6 +952,8 @@ class Validator {
     const o = inherited?.options;
     return {
       listen: listen ?? inherited?.listen ?? this.defaultsOf('Vhost/Listen', LISTEN),
+      https: this.#readHttps(scope, inherited?.https),
+      redirectHttpToHttps: this.#readRedirect(scope, inherited?.redirectHttpToHttps),
       originOptions: {
         connectTimeoutMs: this.one(scope, 'Vhost/OriginOptions/ConnectTimeout', SECONDS_AS_MS, io?.connectTimeoutMs),
         receiveTimeoutMs: this.one(scope, 'Vhost/OriginOptions/ReceiveTimeout', SECONDS_AS_MS, io?.receiveTimeoutMs),
@@ -977,6 +1003,76 @@ class Validator {
       },
       log: this.#readLog(scope, inherited?.log),
     };
+  }
+
+  /**
+   * <Https>: a vhost's own element replaces VHostDefault's whole. The certificate and key are read and checked
+   * here (tls/certificate-check.ts): a problem names the file and the <Cert> or <Key> element.
+   */
+  #readHttps(scope: Scope, inherited: HttpsConfig | null | undefined): HttpsConfig | null {
+    const element = childElements(scope.element, 'Https')[0];
+    if (element === undefined) return inherited ?? null;
+    const where = element.where;
+    const problemsBefore = this.problems.length;
+    const listen = this.optional(scope, 'Vhost/Https@Listen', LISTEN);
+    if (listen === null && element.attrs.get('Listen') === undefined) this.#report(scope.file, `${where}@Listen`, 'missing; it is required');
+    const certPath = this.optional(scope, 'Vhost/Https/Cert', PATH);
+    if (certPath === null && childElements(element, 'Cert').length === 0) this.#report(scope.file, `${where}/Cert`, 'missing; it is required');
+    const keyPath = this.optional(scope, 'Vhost/Https/Key', PATH);
+    if (keyPath === null && childElements(element, 'Key').length === 0) this.#report(scope.file, `${where}/Key`, 'missing; it is required');
+    const minVersion = this.one(scope, 'Vhost/Https@MinVersion', TLS_VERSION);
+    const maxVersion = this.one(scope, 'Vhost/Https@MaxVersion', TLS_VERSION);
+    if (TLS_VERSIONS.indexOf(minVersion) > TLS_VERSIONS.indexOf(maxVersion)) {
+      this.#report(scope.file, `${where}@MinVersion`, `${minVersion} is newer than MaxVersion ${maxVersion}`);
+    }
+    const ciphers = this.optional(scope, 'Vhost/Https@Ciphers', CIPHERS);
+    const hstsAge = this.optional(scope, 'Vhost/Https/Hsts', WHOLE_SECONDS);
+    const subDomains = this.one(scope, 'Vhost/Https/Hsts@IncludeSubDomains', BOOL);
+    const hsts = hstsAge === null ? null : `max-age=${hstsAge}${subDomains ? '; includeSubDomains' : ''}`;
+    if (listen === null || certPath === null || keyPath === null || this.problems.length !== problemsBefore) return null;
+    const check = checkCertificate(certPath, keyPath, Date.now());
+    if (!check.ok) {
+      this.#report(scope.file, `${where}/${check.element}`, check.problem);
+      return null;
+    }
+    return { listen, certPath, keyPath, certPem: check.certPem, keyPem: check.keyPem, notAfterMs: check.notAfterMs, minVersion, maxVersion, ciphers, hsts };
+  }
+
+  /** <RedirectHttpToHttps ResCode>: the element's presence turns it on (ResCode default 301). */
+  #readRedirect(scope: Scope, inherited: 301 | 302 | 307 | 308 | null | undefined): 301 | 302 | 307 | 308 | null {
+    if (childElements(scope.element, 'RedirectHttpToHttps').length === 0) return inherited ?? null;
+    return Number(this.one(scope, 'Vhost/RedirectHttpToHttps@ResCode', REDIRECT_CODE)) as 301 | 302 | 307 | 308;
+  }
+
+  /**
+   * Https listeners: one TLS server per address serves all its vhosts, so they must agree on versions and ciphers;
+   * an Https address is never also a plain <Listen> address or the management port; a redirect needs <Https>.
+   */
+  checkHttps(manager: ManagerConfig, vhosts: readonly Vhost[]): void {
+    const wildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
+    const overlaps = (a: ListenAddress, b: ListenAddress): boolean => a.port === b.port && (a.host === b.host || wildcard(a.host) || wildcard(b.host));
+    const first = new Map<string, Vhost>();
+    for (const vhost of vhosts) {
+      const where = `Vhosts/Vhost[Name=${vhost.name}]`;
+      const https = vhost.https;
+      if (https === null) {
+        if (vhost.redirectHttpToHttps !== null) this.#report('vhosts.xml', `${where}/RedirectHttpToHttps`, 'needs <Https> on this vhost (or in <VHostDefault>)');
+        continue;
+      }
+      const key = `${https.listen.host}:${https.listen.port}`;
+      const owner = first.get(key);
+      if (owner === undefined) first.set(key, vhost);
+      else if (owner.https !== null && (owner.https.minVersion !== https.minVersion || owner.https.maxVersion !== https.maxVersion || owner.https.ciphers !== https.ciphers)) {
+        this.#report('vhosts.xml', `${where}/Https`, `MinVersion, MaxVersion and Ciphers differ from vhost ${owner.name}'s on the same Https Listen ${key}`);
+      }
+      const plain = vhosts.flatMap((v) => v.listen.filter((l) => overlaps(l, https.listen)).map((l) => ({ vhost: v.name, l })))[0];
+      if (plain !== undefined) {
+        this.#report('vhosts.xml', `${where}/Https@Listen`, `${key} is also a plain <Listen> address of vhost ${plain.vhost} (${plain.l.host}:${plain.l.port})`);
+      }
+      if (overlaps(https.listen, { host: manager.host, port: manager.port })) {
+        this.#report('vhosts.xml', `${where}/Https@Listen`, `port ${https.listen.port} is also the management port`);
+      }
+    }
   }
 
   /** <Log>: every element and attribute inherits on its own; `custom` needs an <AccessFormat>. */
@@ -1228,6 +1324,15 @@ class Validator {
       }
     }
   }
+}
+
+/** The config hash with the certificates folded in: a SIGHUP that only swapped certificate files is a change too. */
+function hashWithCertificates(hash: string, vhosts: readonly Vhost[]): string {
+  const pems = new Set(vhosts.flatMap((v) => (v.https === null ? [] : [v.https.certPem + v.https.keyPem])));
+  if (pems.size === 0) return hash;
+  const sha = createHash('sha1').update(hash);
+  for (const pem of pems) sha.update('\0').update(pem);
+  return sha.digest('hex');
 }
 
 function deepFreeze(value: unknown): void {

@@ -22,6 +22,18 @@ export interface RequestHead {
   readonly clientIp: string;
   /** True when a field value holds a control character (RFC 9110 §5.5): the request is refused (http/framing.ts). */
   readonly badValue?: boolean;
+  /** The TLS session the request came over (tls/h2-request.ts); absent on plain HTTP. */
+  readonly tls?: TlsFacts;
+}
+
+/** What the access log records about a TLS connection (STON's `x-sc-ssl-cipher`). */
+export interface TlsFacts {
+  /** Negotiated protocol version, e.g. `TLSv1.3`. */
+  readonly protocol: string;
+  /** OpenSSL cipher name, e.g. `TLS_AES_256_GCM_SHA384`. */
+  readonly cipher: string;
+  /** Application protocol: `h2`, or `http/1.1` (also for HTTP/1.0 over TLS). */
+  readonly alpn: string;
 }
 
 /** Anything but visible ASCII, space and HTAB: a control character or a non-ASCII one; one test per value. */

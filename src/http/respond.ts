@@ -11,6 +11,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from './uws.js';
+import type { ClientWriter, WriterState } from './writer.js';
 
 const STATUS_LINES = new Map<number, string>();
 
@@ -40,9 +41,9 @@ export function encodeHead(status: number, reason: string, headers: readonly str
   return Buffer.from(text, 'latin1');
 }
 
-export type WriterState = 'open' | 'streaming' | 'ended' | 'aborted';
+export type { WriterState } from './writer.js';
 
-export class ResponseWriter {
+export class ResponseWriter implements ClientWriter {
   readonly #res: HttpResponse;
   #state: WriterState = 'open';
   /** Body length announced in writeHead, or -1 for chunked. */

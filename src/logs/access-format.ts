@@ -48,6 +48,9 @@ export const STON_ACCESS_FIELDS = [
   'x-transaction-status',
   'x-vhostlink',
   'x-vhost',
+  // Flint's TLS fields after STON's own (STON logs the cipher as x-sc-ssl-cipher); `-` on plain HTTP.
+  'x-sc-ssl-protocol',
+  'x-sc-ssl-cipher',
 ] as const;
 
 /** The W3C extended log header of a file whose lines have `fields` (written once at the top of each file). */
@@ -96,6 +99,10 @@ function jsonLine(r: AccessRecord): string {
     transactionStatus: r.status,
     error: ctx.errorCode === '' ? undefined : ctx.errorCode,
     errorDetail: ctx.errorDetail === '' ? undefined : ctx.errorDetail,
+    // Over TLS only (tls/h2-request.ts): `h2` or `http/1.1`, the TLS version and the cipher.
+    alpn: ctx.head.tls?.alpn,
+    tlsProtocol: ctx.head.tls?.protocol,
+    tlsCipher: ctx.head.tls?.cipher,
   });
 }
 
@@ -128,6 +135,8 @@ function stonLine(r: AccessRecord): string {
     r.status === 'complete' ? 'c' : 'x',
     ctx.linkedFrom.length === 0 ? '-' : w3c(ctx.vhostChain),
     w3c(ctx.vhost.name),
+    w3c(head.tls?.protocol),
+    w3c(head.tls?.cipher),
   ].join(' ');
 }
 

@@ -29,7 +29,7 @@ import { evaluateConditional, ifRangeMatches } from '../http/conditional.js';
 import { buildMultipartParts, contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
 import { headerValue } from '../http/request.js';
 import type { RequestHead } from '../http/request.js';
-import type { ResponseWriter } from '../http/respond.js';
+import type { ClientWriter } from '../http/writer.js';
 import type { Logger } from '../log.js';
 import { ChurnTable } from '../churn-table.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
@@ -64,9 +64,9 @@ export interface CacheFlowServices {
   /** Starts an origin request for `ctx` with extra request headers (validators), streaming into `sink`. */
   fetch(ctx: RequestCtx, extraHeaders: Record<string, string>, sink: OriginSink): OriginTransfer;
   /** Passes the request straight through (not cacheable). */
-  pass(ctx: RequestCtx, writer: ResponseWriter): void;
+  pass(ctx: RequestCtx, writer: ClientWriter): void;
   /** A pass transaction for `ctx` that will adopt an origin response already under way. */
-  passAdopting(ctx: RequestCtx, writer: ResponseWriter): PassTransaction;
+  passAdopting(ctx: RequestCtx, writer: ClientWriter): PassTransaction;
   /** Ends the transaction (access log, counters). */
   finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
   /** Counts a fill of vhost `vhostName` that the admission filter kept out of the cache. */
@@ -77,7 +77,7 @@ export interface CacheFlowServices {
    * Hands the request to the vhost its vhost links to when the origin's `outcome` meets the <VhostLink>
    * condition; true when it did (the linked vhost answers and finishes the transaction).
    */
-  link(ctx: RequestCtx, writer: ResponseWriter, outcome: LinkOutcome): boolean;
+  link(ctx: RequestCtx, writer: ClientWriter, outcome: LinkOutcome): boolean;
 }
 
 /** How often a request waiting for blocks another worker fetches checks their leases. */
@@ -140,7 +140,7 @@ export class CacheFlow {
    * Entry point; `ctx.path` is already normalised. Runs synchronously inside the uWS handler, or from an origin
    * callback when a VhostLink hands the request on (the writer then already holds the response).
    */
-  handle(ctx: RequestCtx, writer: ResponseWriter): void {
+  handle(ctx: RequestCtx, writer: ClientWriter): void {
     const { hot } = this.#services;
     // Origin traffic on the cache path is counted by the fills (shared by many clients), not per request.
     ctx.originCounted = true;
@@ -158,7 +158,7 @@ export class CacheFlow {
   }
 
   /** Index lookup and dispatch: hit, partial hit, or miss. */
-  #lookup(ctx: RequestCtx, writer: ResponseWriter): void {
+  #lookup(ctx: RequestCtx, writer: ClientWriter): void {
     const { store } = this.#services;
     const head = ctx.head;
     // A fill may start after the client left (a follower taking over a lease): read the peer address for its
@@ -233,7 +233,7 @@ export class CacheFlow {
    * store them as a partial object and answer from it, the first window of blocks before the head and the rest as
    * the body reaches them (PartialSource). Falls back to a whole-object fill when the origin will not do ranges.
    */
-  async #rangeMiss(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, range: { start: number; end: number }): Promise<void> {
+  async #rangeMiss(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, range: { start: number; end: number }): Promise<void> {
     const bs = this.#services.store.blockSize;
     const aborted = this.#watchAbort(ctx, writer);
     // The first window before the head (the object's size, and whether the origin does ranges, come with it); the
@@ -246,7 +246,7 @@ export class CacheFlow {
   }
 
   /** A Range on a partial object: serve from its blocks, fetching the missing ones first. */
-  async #partialHit(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): Promise<void> {
+  async #partialHit(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): Promise<void> {
     const now = Date.now();
     const ageSec = currentAge(meta, now);
     const range = headerValue(ctx.head, 'range');
@@ -280,7 +280,7 @@ export class CacheFlow {
   }
 
   /** Serves the request from the partial object once its blocks are in, or falls back as the result says. */
-  #afterBlockFetch(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, result: RangeFillResult, cacheResult: CacheResult): void {
+  #afterBlockFetch(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, result: RangeFillResult, cacheResult: CacheResult): void {
     const { store } = this.#services;
     if (result.kind === 'whole') {
       // The origin sent the whole object: this request follows that fill (it replaces any partial copy).
@@ -414,7 +414,7 @@ export class CacheFlow {
   }
 
   /** Marks the transaction aborted (and finished) if the client leaves while we wait; returns a probe. */
-  #watchAbort(ctx: RequestCtx, writer: ResponseWriter): () => boolean {
+  #watchAbort(ctx: RequestCtx, writer: ClientWriter): () => boolean {
     let aborted = false;
     writer.onAbort(() => {
       aborted = true;
@@ -424,7 +424,7 @@ export class CacheFlow {
   }
 
   /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
-  #serveHot(ctx: RequestCtx, writer: ResponseWriter, entry: HotObject, now: number): boolean {
+  #serveHot(ctx: RequestCtx, writer: ClientWriter, entry: HotObject, now: number): boolean {
     const meta = entry.meta;
     const ageSec = currentAge(meta, now);
     if (meta.revalidate !== 'normal' || ageSec >= meta.ttlSec + meta.extendedSec) return false;
@@ -461,7 +461,7 @@ export class CacheFlow {
    * from the same bytes. A block-stored body is read once, whole (reading it for the response and again for the tier
    * cost two block reads per such hit, 8% of the worker in the zipf bench). False when the tier does not take it.
    */
-  #serveWarming(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, meta: ObjectMeta, ageSec: number, cacheStatus: string): boolean {
+  #serveWarming(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, ageSec: number, cacheStatus: string): boolean {
     const { hot, store } = this.#services;
     if (!hot.admits(meta.size) || meta.revalidate !== 'normal') return false;
     if (meta.inline !== null) {
@@ -486,7 +486,7 @@ export class CacheFlow {
     return true;
   }
 
-  #lookupHit(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): void {
+  #lookupHit(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): void {
     const now = Date.now();
     const ageSec = currentAge(meta, now);
     const stored = this.#servable(meta, ageSec);
@@ -525,7 +525,7 @@ export class CacheFlow {
    * No usable copy (or one that must be revalidated): follow a fill of this object if one runs anywhere, else
    * lead one. `stale` is the copy being revalidated, if any.
    */
-  #miss(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, stale: ObjectMeta | null, result?: CacheResult): void {
+  #miss(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, stale: ObjectMeta | null, result?: CacheResult): void {
     const { store } = this.#services;
     const local = this.#fills.get(ref.hex);
     if (local !== undefined && local.state === 'complete') {
@@ -595,7 +595,7 @@ export class CacheFlow {
    * Starts the fill whose lease was just taken and serves the request from it. The fill runs even when the client
    * left while the lease was taken: it belongs to the cache entry (and the lease must not be left to expire).
    */
-  #lead(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, fill: Fill, stale: ObjectMeta | null, result: CacheResult | undefined): void {
+  #lead(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, fill: Fill, stale: ObjectMeta | null, result: CacheResult | undefined): void {
     this.#fills.set(ref.hex, fill);
     const validators: Record<string, string> = {};
     // A purged copy is refetched whole (no validators: a 304 must not bring it back); kept only for a failure.
@@ -660,7 +660,7 @@ export class CacheFlow {
     this.#passMarks.set(hex, until);
   }
 
-  #passThrough(ctx: RequestCtx, writer: ResponseWriter): void {
+  #passThrough(ctx: RequestCtx, writer: ClientWriter): void {
     ctx.cacheResult = 'PASS';
     this.#services.pass(ctx, writer);
   }
@@ -722,7 +722,7 @@ export class CacheFlow {
    * Serves a request from a fill in this worker. `stale` is the copy under revalidation: when the fill ends in
    * 304 (or an error the policy tolerates), the refreshed stored copy is delivered instead.
    */
-  #followLocal(ctx: RequestCtx, writer: ResponseWriter, fill: Fill, stale: ObjectMeta | null, result: CacheResult, owner = false): void {
+  #followLocal(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, result: CacheResult, owner = false): void {
     ctx.cacheResult = result;
     let done = false;
     const onState = (): void => {
@@ -747,7 +747,7 @@ export class CacheFlow {
     onState();
   }
 
-  #afterHead(ctx: RequestCtx, writer: ResponseWriter, fill: Fill, stale: ObjectMeta | null, owner: boolean): void {
+  #afterHead(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, owner: boolean): void {
     const { store } = this.#services;
     if (stale !== null && (fill.state === 'uncacheable' || fill.state === 'failed')) {
       const outcome = this.#revalidationOutcome(ctx, fill, stale);
@@ -848,7 +848,7 @@ export class CacheFlow {
   }
 
   /** Follows a fill running in another worker; if it dies before sending anything, starts over. */
-  #followRemote(ctx: RequestCtx, writer: ResponseWriter, ref: ObjectRef, fillId: string, stale: ObjectMeta | null): void {
+  #followRemote(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, fillId: string, stale: ObjectMeta | null): void {
     const { store } = this.#services;
     ctx.cacheResult = 'TCP_RT_HIT';
     let aborted = false;
@@ -936,7 +936,7 @@ export class CacheFlow {
   }
 
   /** Serves a stored object: conditional -> 304/412, Range -> 206/416, HEAD, else 200 from storage. */
-  #deliverStored(ctx: RequestCtx, writer: ResponseWriter, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
+  #deliverStored(ctx: RequestCtx, writer: ClientWriter, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
     const { store } = this.#services;
     ctx.cacheResult = result;
     const source: BodySource = meta.inline !== null ? new InlineSource(meta.inline) : new BlockSource(store, meta);
@@ -944,7 +944,7 @@ export class CacheFlow {
   }
 
   /** Sends an in-memory body (hot tier, inline object) after the head: both leave in one write, no async loop. */
-  #sendInMemory(ctx: RequestCtx, writer: ResponseWriter, body: Buffer): void {
+  #sendInMemory(ctx: RequestCtx, writer: ClientWriter, body: Buffer): void {
     // When the socket takes only part of it, the rest goes from onWritable; an abort then wakes the drain callback
     // too, so the transaction finishes once, as whichever comes first.
     let finished = false;
@@ -963,7 +963,7 @@ export class CacheFlow {
    */
   #deliverObject(
     ctx: RequestCtx,
-    writer: ResponseWriter,
+    writer: ClientWriter,
     status: number,
     stored: readonly string[],
     size: number,
@@ -1067,7 +1067,7 @@ export class CacheFlow {
    * answered with its 502/504; a cache failure (a torn block, which dropped its object; a followed fill that was
    * abandoned) looks the request up again, once, so the client gets the object rather than an error.
    */
-  #failedBeforeBody(ctx: RequestCtx, writer: ResponseWriter, error: unknown): void {
+  #failedBeforeBody(ctx: RequestCtx, writer: ClientWriter, error: unknown): void {
     if (writer.state === 'aborted') {
       this.#services.finish(ctx, 'aborted', 0);
       return;
@@ -1105,14 +1105,14 @@ export class CacheFlow {
    * The origin failed while a stored copy that may not be served stale (policy/stale-on-error.ts) was revalidated:
    * RFC 9111 §4.2.4 asks for a 504 rather than the stale copy. The access log keeps the origin's error code.
    */
-  #failWithoutStale(ctx: RequestCtx, writer: ResponseWriter, error: unknown): void {
+  #failWithoutStale(ctx: RequestCtx, writer: ClientWriter, error: unknown): void {
     if ((error as { source?: string } | null)?.source === 'origin' && this.#services.link(ctx, writer, 'fail')) return;
     ctx.cacheResult = 'TCP_ERROR';
     ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';
     this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: the origin failed and the cached copy may not be served stale\n');
   }
 
-  #fail(ctx: RequestCtx, writer: ResponseWriter, error: unknown): void {
+  #fail(ctx: RequestCtx, writer: ClientWriter, error: unknown): void {
     // <VhostLink Condition="fail">: the origin could not be reached or failed before the first body byte.
     if ((error as { source?: string } | null)?.source === 'origin' && this.#services.link(ctx, writer, 'fail')) return;
     const response = errorResponse(error);
@@ -1122,21 +1122,21 @@ export class CacheFlow {
     this.#synthetic(ctx, writer, response.status, response.reason, response.body);
   }
 
-  #synthetic(ctx: RequestCtx, writer: ResponseWriter, status: number, reason: string, body: string): void {
+  #synthetic(ctx: RequestCtx, writer: ClientWriter, status: number, reason: string, body: string): void {
     ctx.status = status;
     ctx.firstByteAt = performance.now();
     writer.endWithBody(status, reason, ERROR_HEADERS, body);
     this.#services.finish(ctx, 'complete', writer.bytesSent);
   }
 
-  #respondEmpty(ctx: RequestCtx, writer: ResponseWriter, status: number, headers: readonly string[], length: number): void {
+  #respondEmpty(ctx: RequestCtx, writer: ClientWriter, status: number, headers: readonly string[], length: number): void {
     ctx.status = status;
     ctx.firstByteAt = performance.now();
     writer.endWithoutBody(status, '', headers, length);
     this.#services.finish(ctx, 'complete', 0);
   }
 
-  #respondWithBody(ctx: RequestCtx, writer: ResponseWriter, status: number, headers: readonly string[], body: Buffer): void {
+  #respondWithBody(ctx: RequestCtx, writer: ClientWriter, status: number, headers: readonly string[], body: Buffer): void {
     ctx.status = status;
     ctx.firstByteAt = performance.now();
     writer.endWithBody(status, '', headers, body);

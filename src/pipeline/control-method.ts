@@ -8,7 +8,7 @@
  */
 import type { RequestHead } from '../http/request.js';
 import { headerValue } from '../http/request.js';
-import type { ResponseWriter } from '../http/respond.js';
+import type { ClientWriter } from '../http/writer.js';
 import type { WorkerMessage } from '../ipc/messages.js';
 import type { PurgeScope } from '../policy/purge-target.js';
 import { scopeMatcher } from '../policy/purge-target.js';
@@ -38,7 +38,7 @@ export class ControlForwarder {
   }
 
   /** Answers one control-method request; `url` is `vhost/path[?query]`. */
-  handle(writer: ResponseWriter, head: RequestHead, url: string): void {
+  handle(writer: ClientWriter, head: RequestHead, url: string): void {
     const requestId = this.#nextId++;
     const answered = new Promise<{ status: number; body: unknown }>((resolve) => {
       const timer = setTimeout(() => {

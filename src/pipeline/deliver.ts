@@ -1,10 +1,10 @@
 /**
  * @module pipeline/deliver
  * Sends a body made of pieces -- literal bytes (multipart boundaries) and byte ranges of an object -- from a
- * BodySource to a client with backpressure: each chunk is handed to the ResponseWriter, and the next read waits
+ * BodySource to a client with backpressure: each chunk is handed to the ClientWriter, and the next read waits
  * until the socket took the previous one, so memory per connection stays at one chunk. Runs in workers.
  */
-import type { ResponseWriter } from '../http/respond.js';
+import type { ClientWriter } from '../http/writer.js';
 import type { BodySource } from './body-source.js';
 
 /** The `end` of a piece whose length is not known: it runs to the end of the body. */
@@ -28,7 +28,7 @@ export type DeliverOutcome = 'complete' | 'aborted' | 'failed' | 'unsent';
  * body bytes). Releases the source at the end. `onFailure` learns why a read failed (the outcome is then 'failed'
  * or 'unsent').
  */
-export async function deliverBody(writer: ResponseWriter, source: BodySource, pieces: readonly BodyPiece[], onFailure?: (error: unknown) => void): Promise<DeliverOutcome> {
+export async function deliverBody(writer: ClientWriter, source: BodySource, pieces: readonly BodyPiece[], onFailure?: (error: unknown) => void): Promise<DeliverOutcome> {
   let drained: (() => void) | null = null;
   const onDrain = (): void => drained?.();
   const send = async (chunk: Buffer): Promise<boolean> => {

@@ -16,8 +16,10 @@ import { DiskSet } from '../cache/disks.js';
 import type { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
 import { PIPELINED, checkFraming, declaredLength } from '../http/framing.js';
+import type { RequestHead } from '../http/request.js';
 import { readRequestHead } from '../http/request.js';
 import { ResponseWriter } from '../http/respond.js';
+import type { ClientWriter } from '../http/writer.js';
 import type { WorkerSnapshot } from '../ipc/messages.js';
 import type { Logger } from '../log.js';
 import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
@@ -36,6 +38,7 @@ import type { TransactionStatus } from './context.js';
 import { RequestCtx } from './context.js';
 import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
 import { Refusals } from './refusals.js';
+import { redirectToHttps } from './https-redirect.js';
 import { originRequestHeaders } from './headers.js';
 import { HotTier } from './hot-tier.js';
 import { PassTransaction } from './pass.js';
@@ -191,17 +194,25 @@ export class Edge {
   #handle(listenKey: string, res: HttpResponse, req: HttpRequest): void {
     const writer = new ResponseWriter(res);
     try {
-      this.#route(listenKey, writer, req);
+      const startedAt = performance.now();
+      this.#route(listenKey, writer, readRequestHead(req, writer), startedAt);
     } finally {
       writer.armAbort();
     }
   }
 
-  #route(listenKey: string, writer: ResponseWriter, req: HttpRequest): void {
-    const startedAt = performance.now();
-    const head = readRequestHead(req, writer);
+  /**
+   * The entry of every other front engine (tls/h2-server.ts): a request head and its writer, engine-blind from
+   * here on. The engine parsed and framed the request itself (node:http2 / node:http), so uWS's pipelining guard
+   * does not apply; Flint's own framing and Host checks still do.
+   */
+  serve(listenKey: string, head: RequestHead, writer: ClientWriter): void {
+    this.#route(listenKey, writer, head, performance.now());
+  }
+
+  #route(listenKey: string, writer: ClientWriter, head: RequestHead, startedAt: number): void {
     // Framing and Host before anything else (http/framing.ts); a refusal closes: the body was not read.
-    const refused = this.#refusals.follows(head) ? PIPELINED : checkFraming(head.headers, head.path, head.badValue === true);
+    const refused = head.tls === undefined && this.#refusals.follows(head) ? PIPELINED : checkFraming(head.headers, head.path, head.badValue === true);
     if (refused !== null) {
       this.#refusals.refuse(writer, head, refused.status, refused.detail);
       return;
@@ -212,6 +223,11 @@ export class Edge {
       const response = unknownHostResponse(head.host);
       writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
       return;
+    }
+    if (head.tls === undefined) {
+      if (vhost.redirectHttpToHttps !== null && redirectToHttps(vhost, head, writer)) return;
+    } else if (vhost.https !== null && vhost.https.hsts !== null) {
+      writer.addHeader?.('strict-transport-security', vhost.https.hsts);
     }
     const path = normalisePath(head.path);
     if (path === null) {
@@ -236,7 +252,7 @@ export class Edge {
   }
 
   /** Cache flow or pass-through for a request on its (possibly linked) vhost: bypass rules and the cache key apply here. */
-  #dispatch(ctx: RequestCtx, writer: ResponseWriter): void {
+  #dispatch(ctx: RequestCtx, writer: ClientWriter): void {
     const vhost = ctx.vhost;
     if (vhost.options.caching) {
       const rules = this.#runtime.rules.get(vhost.name) ?? new VhostRuleSet(vhost);
@@ -271,7 +287,7 @@ export class Edge {
    * which records the chain for the access log. The request counts for each vhost it enters; the response, bytes
    * and timings count for the vhost that answered.
    */
-  #handOn(ctx: RequestCtx, writer: ResponseWriter, target: Vhost): void {
+  #handOn(ctx: RequestCtx, writer: ClientWriter, target: Vhost): void {
     const next = new RequestCtx(ctx.head, target, ctx.path, ctx.startedAt);
     next.linkedFrom = [...ctx.linkedFrom, ctx.vhost.name];
     bump(this.counters.forVhost(target.name), C.requests);
@@ -284,7 +300,7 @@ export class Edge {
    * A pass-through origin transaction. `bypass`: the request is not for the cache at all (method, Caching OFF), so
    * `<OriginAffinity>` keeps the client on one member; the cache flow's passes (hit-for-pass) balance like fills.
    */
-  #pass(ctx: RequestCtx, writer: ResponseWriter, bypass = false): void {
+  #pass(ctx: RequestCtx, writer: ClientWriter, bypass = false): void {
     const vhost = ctx.vhost;
     bump(this.counters.forVhost(vhost.name), C.originRequests);
     ctx.originCounted = false;

@@ -9,7 +9,7 @@
  */
 import type { Vhost } from '../config/types.js';
 import type { FlintError } from '../errors.js';
-import type { ResponseWriter } from '../http/respond.js';
+import type { ClientWriter } from '../http/writer.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { OriginRouter } from '../origin/router.js';
 import type { Selection } from '../origin/selector.js';
@@ -32,7 +32,7 @@ export interface PassServices {
   /** The vhost the request's <VhostLink> hands it to for this origin outcome (status, or `fail` before any head), or null. */
   linkTarget(ctx: RequestCtx, outcome: LinkOutcome): Vhost | null;
   /** Starts the request over on the linked vhost `target` (it answers and finishes the transaction). */
-  handOn(ctx: RequestCtx, writer: ResponseWriter, target: Vhost): void;
+  handOn(ctx: RequestCtx, writer: ClientWriter, target: Vhost): void;
 }
 
 /** Statuses whose responses never carry a body (RFC 9110 §6.4.1). */
@@ -42,7 +42,7 @@ function isBodyless(method: string, status: number): boolean {
 
 export class PassTransaction implements OriginSink {
   readonly #ctx: RequestCtx;
-  readonly #writer: ResponseWriter;
+  readonly #writer: ClientWriter;
   readonly #services: PassServices;
   #transfer: OriginTransfer | null = null;
   #body: RequestBodyStream | null = null;
@@ -50,7 +50,7 @@ export class PassTransaction implements OriginSink {
   /** True when this transaction sent the origin request itself (start), false when it adopted a fill's. */
   #own = false;
 
-  constructor(ctx: RequestCtx, writer: ResponseWriter, services: PassServices) {
+  constructor(ctx: RequestCtx, writer: ClientWriter, services: PassServices) {
     this.#ctx = ctx;
     this.#writer = writer;
     this.#services = services;
@@ -131,7 +131,7 @@ export class PassTransaction implements OriginSink {
     ctx.errorCode = error.code;
     ctx.errorDetail = error.message;
     this.#transfer?.abort();
-    // Until the first body byte the origin's head is only held (ResponseWriter.writeHead): drop it and answer with
+    // Until the first body byte the origin's head is only held (ClientWriter.writeHead): drop it and answer with
     // the error, rather than a head the client would read as an empty success.
     const unsent = this.#writer.discardHead();
     if (unsent && error.source === 'origin' && this.#handedOn('fail')) return;

@@ -12,7 +12,7 @@
  * and a request from that IP in the same turn gets the same answer and close instead of reaching an origin. Only
  * other connections from the same IP read in the same turn can be caught too; the common path pays one size check.
  */
-import type { ResponseWriter } from '../http/respond.js';
+import type { ClientWriter } from '../http/writer.js';
 import type { RequestHead } from '../http/request.js';
 import { ERROR_HEADERS, refusalResponse } from './fail.js';
 
@@ -27,7 +27,7 @@ export class Refusals {
   }
 
   /** Ends the response with `status` and a general `detail`, closes the connection, remembers the peer for this turn. */
-  refuse(writer: ResponseWriter, head: RequestHead, status: number, detail: string): void {
+  refuse(writer: ClientWriter, head: RequestHead, status: number, detail: string): void {
     const response = refusalResponse(status, detail);
     // The peer address must be read while the response is open.
     this.#peers.add(head.clientIp);

@@ -6,17 +6,17 @@
  */
 import { Readable } from 'node:stream';
 import { FlintError } from '../errors.js';
-import type { ResponseWriter } from '../http/respond.js';
+import type { ClientWriter } from '../http/writer.js';
 
 export class RequestBodyStream extends Readable {
-  readonly #writer: ResponseWriter;
+  readonly #writer: ClientWriter;
   readonly #limit: number;
   #paused = false;
   /** Bytes received so far. */
   received = 0;
 
   /** `limit` in bytes, 0 = none; `onTooLarge` is called once if the body passes it. */
-  constructor(writer: ResponseWriter, limit: number, onTooLarge: (error: FlintError) => void) {
+  constructor(writer: ClientWriter, limit: number, onTooLarge: (error: FlintError) => void) {
     super({ highWaterMark: 256 * 1024 });
     this.#writer = writer;
     this.#limit = limit;

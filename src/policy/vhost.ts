@@ -63,13 +63,14 @@ export function listenKey(listen: ListenAddress): string {
 }
 
 /**
- * One router per distinct listen address: each serves the vhosts that listen there. The <Default> vhost catches
+ * One router per distinct listen address, plain or Https: each serves the vhosts that listen there. The <Default> vhost catches
  * unknown hosts only on the addresses it listens on itself.
  */
 export function buildRouters(config: Config): Map<string, VhostRouter> {
   const byListen = new Map<string, Vhost[]>();
   for (const vhost of config.vhosts) {
-    for (const listen of vhost.listen) {
+    // An <Https Listen> address routes by Host like a plain one (validation keeps the two sets of addresses apart).
+    for (const listen of vhost.https === null ? vhost.listen : [...vhost.listen, vhost.https.listen]) {
       const key = listenKey(listen);
       const list = byListen.get(key) ?? [];
       list.push(vhost);

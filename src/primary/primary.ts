@@ -6,6 +6,7 @@
  * <ShutdownTimeout>, exit 0), and the log files (SIGUSR1/SIGHUP reopen and rolling: logs/rotation.ts). Never serves
  * cached traffic. Runs only in the primary.
  */
+import { certificateStatus, warnExpiringCertificates } from './certificate-expiry.js';
 import type { Config } from '../config/types.js';
 import { AdminServer } from '../admin/server.js';
 import type { AdminViews } from '../admin/routes.js';
@@ -142,6 +143,7 @@ export class Primary {
         ...document,
         cache: { ...document.cache, disks: this.#evictor.stats() },
         activeConnections: this.#stats.clientConnections(),
+        tls: certificateStatus(this.#config, Date.now()),
         origins: originSummary(this.#health.report(null) ?? []),
         ...(await this.#monitoring.statsWindows()),
       };
@@ -197,6 +199,7 @@ export class Primary {
     await ready;
     this.#startupFailure = null;
     const workers = this.#supervisor.slots.map((s) => s.worker?.process.pid);
+    warnExpiringCertificates(this.#config, this.#log, Date.now());
     this.#log.info({ event: 'flint.ready', workers, manager: `${this.#config.server.manager.host}:${this.#config.server.manager.port}` }, 'flint ready');
   }
 
@@ -208,6 +211,7 @@ export class Primary {
       return { ok: false, problems: result.problems };
     }
     this.#config = result.config;
+    warnExpiringCertificates(result.config, this.#log, Date.now());
     this.#supervisor.config = result.config;
     this.#evictor.config = result.config;
     this.#health.update(result.config);

@@ -111,6 +111,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       cpuAffinity: true,
       shutdownTimeoutMs: 30_000,
       maxRequestHeaderBytes: 32 * 1024,
+      http2: { maxConcurrentStreams: 100, initialWindowSize: 1024 * 1024, idleTimeoutMs: 120_000 },
       storage: {
         disks: [{ path: '/var/cache/flint', quotaBytes: 0 }],
         blockSizeBytes: 1024 * 1024,
@@ -127,6 +128,8 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         name: 'example.com',
         aliases: ['*.example.com'],
         listen: [{ host: '0.0.0.0', port: 8080 }],
+        https: null,
+        redirectHttpToHttps: null,
         origins: [{ text: '127.0.0.1:9000', host: '127.0.0.1', port: 9000, pathPrefix: '' }],
         standbyOrigins: [],
         originOptions: {
@@ -200,6 +203,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     cpuAffinity: true,
     shutdownTimeoutMs: 30_000,
     maxRequestHeaderBytes: 32 * 1024,
+    http2: { maxConcurrentStreams: 100, initialWindowSize: 1024 * 1024, idleTimeoutMs: 120_000 },
     storage: {
       disks: [{ path: '/srv/flint/var/cache', quotaBytes: 0 }],
       blockSizeBytes: 1048576,
