@@ -16,6 +16,7 @@ import { SCENARIOS } from './scenarios/catalog.js';
 import { runSmoke } from './smoke.js';
 import { ORIGIN_KINDS } from './targets/origin.js';
 import { defaultCacheRoot } from './targets/target.js';
+import { flintBuild, setFlintDist } from './targets/flint.js';
 import type { RunRecord, ResultFile } from './lib/results.js';
 import type { BenchOptions, PeerName } from './lib/scenario.js';
 import type { OriginKind } from './targets/origin.js';
@@ -31,6 +32,8 @@ const USAGE = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js
   --threads N              wrk threads (default 1)
   --repeat N               measure each target N times in a row, one row each (default 1)
   --origin KIND            origin server of pass-1k: ${ORIGIN_KINDS.join(' | ')} (default uws; cache scenarios always uws)
+  --flint-dist DIR         run the Flint built in DIR (another checkout's dist/, with its own node_modules)
+                           instead of this checkout's; harness, origin and peers stay this checkout's
   --cache-root DIR         where Flint's and nginx's caches live in the cache scenarios (default /dev/shm when
                            it is a tmpfs, else the OS temp dir; e.g. /tmp to measure on disk)
   --smoke                  self-check only: parsers + origin for 1 s; writes no results
@@ -55,6 +58,7 @@ function parseCli(argv: string[]): { opts: BenchOptions; scenarios: string[]; sm
       repeat: { type: 'string', default: '1' },
       origin: { type: 'string', default: 'uws' },
       'cache-root': { type: 'string' },
+      'flint-dist': { type: 'string' },
       smoke: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -91,9 +95,10 @@ function parseCli(argv: string[]): { opts: BenchOptions; scenarios: string[]; sm
     targets,
     originKind: values.origin as OriginKind,
     cacheRoot: values['cache-root'] ?? defaultCacheRoot(),
-    tools: { wrk: findOnPath('wrk'), nginx: findOnPath('nginx'), varnish: findOnPath('varnishd') },
+    tools: { wrk: findOnPath('wrk'), nginx: findOnPath('nginx'), varnish: findOnPath('varnishd'), h2load: findOnPath('h2load') },
   };
   if (opts.connections < opts.threads) usageError('--connections must be >= --threads (wrk needs a connection per thread)');
+  if (values['flint-dist'] !== undefined) setFlintDist(values['flint-dist']);
   return { opts, scenarios, smoke: values.smoke };
 }
 
@@ -120,7 +125,7 @@ async function main(): Promise<number> {
 
   // Taken before any load: the load average and which Flint build is in dist/ (others may rebuild it meanwhile).
   const machine = machineInfo();
-  const versionsAtStart = versions();
+  const versionsAtStart = versions(flintBuild());
   const commit = shortCommit();
   const dirty = worktreeDirty();
   const started = new Date();
@@ -154,10 +159,11 @@ async function main(): Promise<number> {
       connections: opts.connections,
       threads: opts.threads,
       repeat: opts.repeat,
-      loadGenerator: 'wrk --latency (pass-1k, hit-*, revalidate-304, miss, workers); bench/clients/http-client.js (cold-100, range-256m); autocannon in bench/clients/zipf-client.js (zipf)',
+      loadGenerator: 'wrk --latency (pass-1k, hit-*, hit-1k-tls over https, tls-engines, revalidate-304, miss, workers); h2load (hit-1k-h2); bench/clients/http-client.js (cold-100, range-256m); autocannon in bench/clients/zipf-client.js (zipf)',
       origin: `${opts.originKind} for pass-1k; uws (counting, paced at 128 MiB/s per response) for the cache scenarios`,
       peers: [...opts.peers],
       cacheRoot: opts.cacheRoot,
+      flintMain: flintBuild().main,
       pinning: 'none (all processes share all cores; compare CPU s/1k req, see bench/README.md)',
       cpuAccounting: `/proc/<pid>/stat utime+stime(+cutime+cstime) over the server's process tree, CLK_TCK ${CLK_TCK}`,
     },

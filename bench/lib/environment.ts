@@ -2,7 +2,8 @@
  * @module bench/lib/environment
  * What a result was measured on: the commit, the machine (cores, CPU model, kernel, memory, load before the run)
  * and the version of every program involved. Also finds the external tools (wrk, nginx, varnishd) on PATH so a
- * missing one becomes a skip line, not a crash. Runs in the bench process.
+ * missing one becomes a skip line, not a crash. (h2load comes from nghttp2-client, openssl makes the TLS scenarios'
+ * certificates.) Runs in the bench process.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
@@ -17,6 +18,7 @@ export const TOOLS = {
   wrk: { bin: 'wrk', apt: 'wrk' },
   nginx: { bin: 'nginx', apt: 'nginx' },
   varnish: { bin: 'varnishd', apt: 'varnish' },
+  h2load: { bin: 'h2load', apt: 'nghttp2-client' },
 } as const;
 export type ToolName = keyof typeof TOOLS;
 
@@ -38,7 +40,7 @@ export function findOnPath(bin: string): string | null {
 
 /** The skip line printed for a missing tool. */
 export function missingToolLine(tool: ToolName, what: string): string {
-  return `skip ${what}: ${TOOLS[tool].bin} is not installed (apt-get install nginx varnish wrk)`;
+  return `skip ${what}: ${TOOLS[tool].bin} is not installed (apt-get install ${tool === 'h2load' ? TOOLS.h2load.apt : 'nginx varnish wrk'})`;
 }
 
 /** `git rev-parse --short HEAD`, or 'uncommitted' in a repo without commits (or without git). */
@@ -84,18 +86,33 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** Versions of everything involved; a tool that is not installed is reported as null. */
-export function versions(): Record<string, string | null> {
+/**
+ * Versions of everything involved; a tool that is not installed is reported as null. `flint` is the build the Flint
+ * targets run: its entry point and its checkout (this one, or another's with `--flint-dist`), whose commit and
+ * node_modules (uWS) are reported.
+ */
+export function versions(flint: { main: string; root: string } = { main: join(REPO_ROOT, 'dist/src/main.js'), root: REPO_ROOT }): Record<string, string | null> {
+  let flintCommit: string | null = null;
+  try {
+    flintCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: flint.root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout
+  }
   return {
     node: process.version,
-    flint: readJsonVersion(join(REPO_ROOT, 'package.json')),
+    flint: readJsonVersion(join(flint.root, 'package.json')),
+    flintMain: flint.main,
+    flintCommit,
     // `node dist/bench/run.js` does not rebuild: this says which build of Flint was measured.
-    flintBuiltAt: mtimeIso(join(REPO_ROOT, 'dist/src/main.js')),
-    uWebSockets: readJsonVersion(join(REPO_ROOT, 'node_modules/uWebSockets.js/package.json')),
+    flintBuiltAt: mtimeIso(flint.main),
+    // Flint's own uWS (the origin and floors always use this checkout's).
+    uWebSockets: readJsonVersion(join(flint.root, 'node_modules/uWebSockets.js/package.json')),
     undici: readJsonVersion(join(REPO_ROOT, 'node_modules/undici/package.json')),
     wrk: toolVersion('wrk', ['-v'], /^wrk (\S+)/m),
     nginx: toolVersion('nginx', ['-v'], /nginx\/(\S+)/),
     varnish: toolVersion('varnishd', ['-V'], /varnish-(\S+)/),
+    h2load: toolVersion('h2load', ['--version'], /nghttp2\/(\S+)/),
+    openssl: toolVersion('openssl', ['version'], /OpenSSL (\S+)/),
   };
 }
 

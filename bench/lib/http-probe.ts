@@ -2,10 +2,12 @@
  * @module bench/lib/http-probe
  * Single bounded GETs over loopback for readiness polling and for checking a target's response (status, headers,
  * body size) before it is loaded. No keep-alive: a probe never leaves a connection open on a server under test.
- * Runs in the bench process.
+ * An `https:` URL is fetched over TLS (HTTP/1.1, no ALPN) without checking the certificate: the TLS scenarios'
+ * certificates are self-signed at bench time. Runs in the bench process.
  */
 import { request } from 'node:http';
-import type { IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { sleep } from './processes.js';
 
 /** One complete response. */
@@ -21,7 +23,7 @@ export interface ProbeResponse {
  */
 export function httpGet(url: string, timeoutMs = 2_000, headers: Readonly<Record<string, string>> = {}): Promise<ProbeResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, headers }, (res) => {
+    const onResponse = (res: IncomingMessage): void => {
       const chunks: Buffer[] = [];
       let got = 0;
       res.on('data', (c: Buffer) => {
@@ -33,7 +35,9 @@ export function httpGet(url: string, timeoutMs = 2_000, headers: Readonly<Record
       res.on('close', () => {
         if (!res.complete) reject(new Error(`GET ${url}: connection closed after ${got} body bytes (status ${res.statusCode ?? '?'}, content-length ${res.headers['content-length'] ?? 'none'})`));
       });
-    });
+    };
+    const options = { method: 'GET', agent: false, timeout: timeoutMs, headers } as const;
+    const req = url.startsWith('https:') ? httpsRequest(url, { ...options, rejectUnauthorized: false }, onResponse) : request(url, options, onResponse);
     const whole = setTimeout(() => req.destroy(new Error(`GET ${url}: response not complete in ${5 * timeoutMs} ms`)), 5 * timeoutMs);
     whole.unref();
     req.on('close', () => clearTimeout(whole));

@@ -1,7 +1,7 @@
 /**
  * @module bench/lib/measure
  * Measure one started target: verify its response, warm it with unrecorded wrk load, then run the recorded wrk
- * load with CPU samples of the server tree, the origin tree, wrk and the whole machine taken just before and
+ * load (or another load client's, such as h2load) with CPU samples of the server tree, the origin tree, wrk and the whole machine taken just before and
  * just after. Never throws: a failure becomes a 'failed' record naming the cause. Runs in the bench process.
  */
 import { CLK_TCK, busyPercent, machineTicks, perProcessCpu, reapedChildrenCpuSeconds, stealSeconds, treeCpuSeconds, treeTicks } from './cpu.js';
@@ -13,6 +13,7 @@ import type { RunningTarget } from '../targets/target.js';
 import type { RunMetrics, RunRecord } from './results.js';
 import type { BenchOptions } from './scenario.js';
 import type { Expected } from './verify.js';
+import type { WrkReport } from './wrk.js';
 
 /** One measurement request. */
 export interface MeasureInput {
@@ -41,6 +42,14 @@ export interface MeasureInput {
   readonly originPath?: string;
   /** Also report server CPU seconds per GiB of response bytes. */
   readonly perGiB?: boolean;
+  /** Another load client instead of wrk (h2load in hit-1k-h2); wrk's options above are then unused. */
+  readonly load?: LoadClient;
+}
+
+/** A load client other than wrk: its command line, and one bounded run with wrk-shaped figures. */
+export interface LoadClient {
+  readonly command: readonly string[];
+  run(durationS: number, phase: 'warmup' | 'measure'): Promise<{ report: WrkReport; raw: string; extra?: Readonly<Record<string, unknown>> }>;
 }
 
 /** Verify, warm up, measure; returns an 'ok' or 'failed' record. */
@@ -53,7 +62,7 @@ export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
     workers: m.target.workers,
     round: m.round,
     url,
-    loadCommand: [m.wrkBin, ...wrkArgs({ ...wrkOpts, script: m.scripts?.measure })],
+    loadCommand: m.load?.command ?? [m.wrkBin, ...wrkArgs({ ...wrkOpts, script: m.scripts?.measure })],
     // The origin's own config is recorded once per scenario (ResultFile.origins), not again on its row.
     configs: m.target === m.origin ? {} : m.target.configs,
   };
@@ -72,14 +81,15 @@ export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
         if (problems.length > 0) return { ...base, sample, status: 'failed', note: `verification: GET ${m.path} #${i + 1}: ${problems.join('; ')}` };
       }
     }
-    if (m.opts.warmupS > 0 && m.round === 1) await runWrk({ ...wrkOpts, durationS: m.opts.warmupS, script: m.scripts?.warmup }, m.wrkBin);
+    const load: Pick<LoadClient, 'run'> = m.load ?? { run: (durationS, phase) => runWrk({ ...wrkOpts, durationS, script: phase === 'warmup' ? m.scripts?.warmup : m.scripts?.measure }, m.wrkBin) };
+    if (m.opts.warmupS > 0 && m.round === 1) await load.run(m.opts.warmupS, 'warmup');
     const traffic0 = m.originPath === undefined ? null : await originTraffic(m.origin.baseUrl, m.originPath);
 
     const sameTree = m.origin.pid === m.target.pid;
     const tree0 = treeTicks(m.target.pid);
     const cpu0 = { server: sumTicks(tree0) / CLK_TCK, origin: treeCpuSeconds(m.origin.pid), wrk: reapedChildrenCpuSeconds() };
     const mach0 = machineTicks();
-    const { report, raw } = await runWrk({ ...wrkOpts, script: m.scripts?.measure }, m.wrkBin);
+    const { report, raw, extra } = await load.run(m.opts.durationS, 'measure');
     // wrk has been reaped by now, so its CPU time has moved into this process's cutime/cstime.
     const tree1 = treeTicks(m.target.pid);
     const cpu1 = { server: sumTicks(tree1) / CLK_TCK, origin: treeCpuSeconds(m.origin.pid), wrk: reapedChildrenCpuSeconds() };
@@ -113,7 +123,7 @@ export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
       ...(traffic === null ? {} : { originRequests: traffic.requests, originBytes: traffic.bytes }),
     };
     const note = report.errors.total > 0 ? `${report.errors.total} errors` : '';
-    return { ...base, sample, status: 'ok', note, metrics, rawOutput: raw };
+    return { ...base, sample, status: 'ok', note, metrics, rawOutput: raw, ...(extra === undefined ? {} : { extra: { load: extra } }) };
   } catch (err) {
     return { ...base, sample, status: 'failed', note: (err as Error).message };
   }

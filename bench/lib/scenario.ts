@@ -29,7 +29,7 @@ export interface BenchOptions {
   /** Parent dir of the cache storage of Flint and nginx in the cache scenarios (default /dev/shm, a tmpfs). */
   readonly cacheRoot: string;
   /** Absolute paths of external tools, null when not installed. */
-  readonly tools: { readonly wrk: string | null; readonly nginx: string | null; readonly varnish: string | null };
+  readonly tools: { readonly wrk: string | null; readonly nginx: string | null; readonly varnish: string | null; readonly h2load: string | null };
 }
 
 /** What a scenario returns. */

@@ -5,7 +5,7 @@
  * the manager's GET /health answers 200 and the vhost answers the scenario's path. Runs in the bench process.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { REPO_ROOT } from '../lib/environment.js';
 import { httpGet, waitFor200 } from '../lib/http-probe.js';
 import { BENCH_HOST, freePort } from '../lib/ports.js';
@@ -13,8 +13,22 @@ import { commandLine, spawnTracked, stopTracked } from '../lib/processes.js';
 import { makeTempDir, removeTempDir } from './target.js';
 import type { RunningTarget } from './target.js';
 
-/** The compiled Flint entry point. */
-export const FLINT_MAIN = join(REPO_ROOT, 'dist/src/main.js');
+/** The compiled Flint entry point: this checkout's dist/, or another build's (`--flint-dist`, setFlintDist). */
+let FLINT_MAIN = join(REPO_ROOT, 'dist/src/main.js');
+
+/**
+ * Bench the Flint built in `distDir` (another checkout's dist/, e.g. an older commit's, with that checkout's own
+ * node_modules: Node resolves a package from the importing file's directory, so the old build loads its own uWS).
+ * The bench harness, origin and peers stay this checkout's, so only Flint differs between two runs.
+ */
+export function setFlintDist(distDir: string): void {
+  FLINT_MAIN = join(resolve(distDir), 'src/main.js');
+}
+
+/** The entry point Flint targets run, and the checkout it belongs to (the dir above dist/). */
+export function flintBuild(): { main: string; root: string } {
+  return { main: FLINT_MAIN, root: dirname(dirname(dirname(FLINT_MAIN))) };
+}
 
 /** Why Flint cannot be benched right now, or null when its entry point exists. */
 export function flintUnavailable(): string | null {
@@ -34,6 +48,15 @@ export interface FlintSpec {
   readonly storage?: FlintStorage;
   /** Extra XML inside the bench `<Vhost>` (the hit-1k-rules scenario's rule lists). */
   readonly vhostExtra?: string;
+  /** Also serve the vhost over TLS (HTTP/2 and HTTP/1.x, node:http2) on this port; the target's baseUrl is then https. */
+  readonly https?: FlintHttps;
+}
+
+/** The vhost's `<Https>`: port and PEM files. */
+export interface FlintHttps {
+  readonly port: number;
+  readonly cert: string;
+  readonly key: string;
 }
 
 /**
@@ -65,11 +88,12 @@ export function flintServerXml(managerPort: number, workers: number, cacheDir: s
 `;
 }
 
-/** vhosts.xml: one default vhost on the service port, proxying to the bench origin. */
-export function flintVhostsXml(servicePort: number, originPort: number, vhostExtra = ''): string {
+/** vhosts.xml: one default vhost on the service port (and `https` port), proxying to the bench origin. */
+export function flintVhostsXml(servicePort: number, originPort: number, vhostExtra = '', https?: FlintHttps): string {
+  const tls = https === undefined ? '' : `\n    <Https Listen="${BENCH_HOST}:${https.port}"><Cert>${https.cert}</Cert><Key>${https.key}</Key></Https>`;
   return `<Vhosts>
   <Vhost Name="bench.local">
-    <Listen>${BENCH_HOST}:${servicePort}</Listen>
+    <Listen>${BENCH_HOST}:${servicePort}</Listen>${tls}
     <Origin><Address>${BENCH_HOST}:${originPort}</Address></Origin>${vhostExtra === '' ? '' : `\n${vhostExtra}`}
   </Vhost>
   <Default>bench.local</Default>
@@ -87,17 +111,17 @@ export async function startFlint(spec: FlintSpec): Promise<RunningTarget> {
   const managerPort = await freePort();
   const servicePort = await freePort();
   const serverXml = flintServerXml(managerPort, spec.workers, cacheDir, spec.storage);
-  const vhostsXml = flintVhostsXml(servicePort, spec.originPort, spec.vhostExtra);
+  const vhostsXml = flintVhostsXml(servicePort, spec.originPort, spec.vhostExtra, spec.https);
   writeFileSync(join(conf, 'server.xml'), serverXml);
   writeFileSync(join(conf, 'vhosts.xml'), vhostsXml);
   const args = [FLINT_MAIN, 'start', '--conf', conf];
-  const proc = await spawnTracked(spec.name, process.execPath, args, { cwd: REPO_ROOT });
+  const proc = await spawnTracked(spec.name, process.execPath, args, { cwd: flintBuild().root });
   let stopped = false;
   const target: RunningTarget = {
     name: spec.name,
     workers: spec.workers,
     pid: proc.pid,
-    baseUrl: `http://${BENCH_HOST}:${servicePort}`,
+    baseUrl: spec.https === undefined ? `http://${BENCH_HOST}:${servicePort}` : `https://${BENCH_HOST}:${spec.https.port}`,
     statsUrl: `http://${BENCH_HOST}:${managerPort}/stats`,
     configs: { 'server.xml': serverXml, 'vhosts.xml': vhostsXml, argv: commandLine(process.execPath, args) },
     storedBytes: async () => {
@@ -115,7 +139,8 @@ export async function startFlint(spec: FlintSpec): Promise<RunningTarget> {
   try {
     const alive = (): boolean => !proc.hasExited();
     await waitFor200(`http://${BENCH_HOST}:${managerPort}/health`, 30_000, alive);
-    await waitFor200(`${target.baseUrl}${spec.readyPath}`, 10_000, alive);
+    await waitFor200(`http://${BENCH_HOST}:${servicePort}${spec.readyPath}`, 10_000, alive);
+    if (spec.https !== undefined) await waitFor200(`${target.baseUrl}${spec.readyPath}`, 10_000, alive);
   } catch (err) {
     const log = proc.output().trim();
     await target.stop();

@@ -149,6 +149,8 @@ export interface NginxCacheOptions {
   readonly slice: boolean;
   /** proxy_cache_path max_size, e.g. '504m' (default '16g': never reached by the other scenarios). */
   readonly maxSize?: string;
+  /** Also listen with TLS and HTTP/2 on this port (the TLS scenarios), with these PEM files. */
+  readonly tls?: { readonly port: number; readonly cert: string; readonly key: string };
 }
 
 /**
@@ -169,6 +171,15 @@ export function cacheServerBlock(originPort: number, o: NginxCacheOptions): (por
             proxy_set_header Range $slice_range;
             proxy_cache_valid 200 206 1h;`
     : '';
+  // TLS 1.2 and 1.3 as Flint's default; ciphers and ALPN at nginx's defaults; HTTP/2 on the same certificate.
+  const tls =
+    o.tls === undefined
+      ? ''
+      : `
+        listen ${BENCH_HOST}:${o.tls.port} ssl http2 reuseport;
+        ssl_certificate ${o.tls.cert};
+        ssl_certificate_key ${o.tls.key};
+        ssl_protocols TLSv1.2 TLSv1.3;`;
   return (port, _tmp, cacheDir) => `    upstream bench_origin {
         server ${BENCH_HOST}:${originPort};
         keepalive 64;
@@ -180,7 +191,7 @@ export function cacheServerBlock(originPort: number, o: NginxCacheOptions): (por
     tcp_nopush off;
 
     server {
-        listen ${BENCH_HOST}:${port} reuseport;
+        listen ${BENCH_HOST}:${port} reuseport;${tls}
         location / {
             proxy_pass http://bench_origin;
             proxy_http_version 1.1;
