@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { spawnTracked, stopTracked } from './processes.js';
 import { parseTimeMs } from './wrk.js';
 import { makeTempDir, removeTempDir } from '../targets/target.js';
+import type { LoadClient } from './measure.js';
+import type { BenchOptions } from './scenario.js';
 import type { WrkReport } from './wrk.js';
 
 /** How to load one URL. */
@@ -30,6 +32,15 @@ export interface H2loadOptions {
 export function h2loadArgs(o: H2loadOptions): string[] {
   const log = o.logFile === undefined ? [] : [`--log-file=${o.logFile}`];
   return [`-t${o.threads}`, `-c${o.connections}`, `-m${o.streams}`, `-D${o.durationS}`, ...log, o.url];
+}
+
+/** h2load on `url` as a measureTarget load client: --connections connections x `streams` streams, --threads threads. */
+export function h2loadClient(url: string, o: BenchOptions, bin: string, streams: number): LoadClient {
+  const base = { url, threads: o.threads, connections: o.connections, streams };
+  return {
+    command: [bin, ...h2loadArgs({ ...base, durationS: o.durationS, logFile: 'TMP/requests.log' })],
+    run: (durationS) => runH2load({ ...base, durationS }, bin),
+  };
 }
 
 /** What h2load said beyond the wrk-shaped figures. */

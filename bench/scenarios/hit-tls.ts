@@ -10,7 +10,7 @@
  * negotiated (`extra.tls`: protocol, cipher, ALPN), so both servers are known to have used the same.
  */
 import { missingToolLine } from '../lib/environment.js';
-import { runH2load, h2loadArgs } from '../lib/h2load.js';
+import { h2loadClient } from '../lib/h2load.js';
 import { measureTarget } from '../lib/measure.js';
 import { CACHE_OBJECTS, cachePath } from '../lib/objects.js';
 import { freePort } from '../lib/ports.js';
@@ -20,7 +20,6 @@ import { startFlint } from '../targets/flint.js';
 import { cacheServerBlock, startNginx } from '../targets/nginx.js';
 import { makeTempDir, removeTempDir } from '../targets/target.js';
 import { headerLine, primeUntilHit, runCacheScenario } from './cache-common.js';
-import type { LoadClient } from '../lib/measure.js';
 import type { RunRecord } from '../lib/results.js';
 import type { BenchOptions, Scenario } from '../lib/scenario.js';
 import type { BenchCert } from '../lib/tls.js';
@@ -28,7 +27,7 @@ import type { Expected } from '../lib/verify.js';
 import type { CacheTarget } from './cache-common.js';
 
 /** h2load -m: concurrent streams per connection (the issue's "50 connections x 10 streams"). */
-const H2_STREAMS = 10;
+export const H2_STREAMS = 10;
 const READY_PATH = '/1k';
 const PATH = cachePath('1k');
 const EXPECT: Expected = { status: 200, bodyBytes: CACHE_OBJECTS['1k'], cache: 'hit', content: true };
@@ -78,7 +77,7 @@ function tlsScenario(name: string, protocol: 'http/1.1' | 'h2', summary: string)
           const tls = await tlsHandshake(url, protocol === 'h2' ? ['h2', 'http/1.1'] : []);
           log(`  ${target.name}: ${tls.protocol} ${tls.cipher}, ALPN ${tls.alpn}`);
           if (protocol === 'h2' && tls.alpn !== 'h2') throw new Error(`ALPN chose ${tls.alpn}, not h2`);
-          const h2 = protocol === 'h2' ? h2Client(url, o, bin) : undefined;
+          const h2 = protocol === 'h2' ? h2loadClient(url, o, bin, H2_STREAMS) : undefined;
           const rows: RunRecord[] = [];
           for (let round = 1; round <= o.repeat; round++) {
             const r = await measureTarget({
@@ -108,15 +107,6 @@ function tlsScenario(name: string, protocol: 'http/1.1' | 'h2', summary: string)
         removeTempDir(certDir);
       }
     },
-  };
-}
-
-/** h2load on `url`: --connections connections (default 50) x H2_STREAMS streams, --threads threads. */
-function h2Client(url: string, o: BenchOptions, bin: string): LoadClient {
-  const base = { url, threads: o.threads, connections: o.connections, streams: H2_STREAMS };
-  return {
-    command: [bin, ...h2loadArgs({ ...base, durationS: o.durationS, logFile: 'TMP/requests.log' })],
-    run: (durationS) => runH2load({ ...base, durationS }, bin),
   };
 }
 

@@ -4,14 +4,18 @@
  * smallest fair probe, bench/floor-tls.ts, one process per engine answering the same 1 KiB body from memory with
  * the same headers and the same certificate, loaded with `wrk -t1 -c50` (HTTP/1.1 keep-alive; over TLS for
  * `uws-ssl` and `node-h2`, no ALPN, as wrk offers none). `uws-plain` is the same without TLS, the reference for
- * what TLS adds. No cache, no origin traffic: the origin the loop starts stays idle. Read CPU per request.
+ * what TLS adds. `node-h2` is also loaded over HTTP/2 with h2load as hit-1k-h2 does (rows `tls-engines/h2`), the
+ * floor of Flint's HTTP/2 figures. No cache, no origin traffic: the origin the loop starts stays idle. Read CPU per
+ * request.
  */
 import { missingToolLine } from '../lib/environment.js';
+import { h2loadClient } from '../lib/h2load.js';
 import { measureTarget } from '../lib/measure.js';
 import { makeBenchCert, tlsHandshake } from '../lib/tls.js';
 import { startTlsFloor } from '../targets/floor-tls.js';
 import { makeTempDir, removeTempDir } from '../targets/target.js';
 import { runCacheScenario } from './cache-common.js';
+import { H2_STREAMS } from './hit-tls.js';
 import type { RunRecord } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
 import type { BenchCert } from '../lib/tls.js';
@@ -43,6 +47,13 @@ export const tlsEngines: Scenario = {
         for (let round = 1; round <= o.repeat; round++) {
           const r = await measureTarget({ scenario: NAME, target, origin, path: PATH, expect: EXPECT, opts: o, wrkBin, round, perGiB: false });
           rows.push(tls === null ? r : { ...r, extra: { ...r.extra, tls } });
+        }
+        if (target.name === 'node-h2' && o.tools.h2load !== null) {
+          const load = h2loadClient(`${target.baseUrl}${PATH}`, o, o.tools.h2load, H2_STREAMS);
+          for (let round = 1; round <= o.repeat; round++) {
+            const r = await measureTarget({ scenario: `${NAME}/h2`, target, origin, path: PATH, expect: EXPECT, opts: o, wrkBin, round, perGiB: false, load });
+            rows.push(r);
+          }
         }
         return rows;
       });
