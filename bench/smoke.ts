@@ -1,7 +1,7 @@
 /**
  * @module bench/smoke
  * `node dist/bench/run.js --smoke`: a self-check of the harness, not a benchmark. Parses a fixed wrk report and a
- * tricky /proc stat line, checks cold-100's raw reader against a local server (Content-Length, chunked, a wrong
+ * fixed h2load report with its per-request log, a tricky /proc stat line, checks cold-100's raw reader against a local server (Content-Length, chunked, a wrong
  * byte, a cut body), then (when wrk is installed) loads the origin alone for 1 s and checks that every
  * figure came out sane. Writes no result file. Returns the problems found (empty = ok). Runs in the bench process.
  */
@@ -11,6 +11,7 @@ import { rawGet } from './clients/raw-get.js';
 import type { Destroyable } from './clients/raw-get.js';
 import { parseProcStat } from './lib/cpu.js';
 import { countKey, objectBody, objectBytes } from './lib/objects.js';
+import { parseH2load } from './lib/h2load.js';
 import { measureTarget } from './lib/measure.js';
 import { parseWrk, wrkArgs } from './lib/wrk.js';
 import { ZIPF_MAX_BYTES, ZipfSampler, zipfSizes } from './lib/zipf.js';
@@ -35,6 +36,21 @@ Requests/sec:  50000.00
 Transfer/sec:     60.00MB
 `;
 
+/** h2load 1.52 output (progress lines left out) with a failed request and a 404, and a 4-line per-request log. */
+const H2LOAD_FIXTURE = `starting benchmark...
+TLS Protocol: TLSv1.3
+Cipher: TLS_AES_256_GCM_SHA384
+Application protocol: h2
+
+finished in 8.00s, 50000.50 req/s, 55.12MB/s
+requests: 400010 total, 400010 started, 400006 done, 400004 succeeded, 1 failed, 1 errored, 0 timeout
+status codes: 400004 2xx, 0 3xx, 1 4xx, 0 5xx
+traffic: 441.00MB (462422016) total, 9.00MB (9437184) headers (space savings 90.00%), 390.63MB (409600000) data
+                     min         max         mean         sd        +/- sd
+time for request:      163us     12.64ms      8.63ms      1.19ms    73.01%
+`;
+const H2LOAD_LOG = '1796587735620132\t200\t1000\n1796587735620133\t200\t2000\n1796587735620134\t404\t3000\n1796587735620135\t-1\t40000\n';
+
 /** Run the self-check; `log` gets one line per step. */
 export async function runSmoke(opts: BenchOptions, log: (line: string) => void): Promise<string[]> {
   const problems: string[] = [];
@@ -48,6 +64,10 @@ export async function runSmoke(opts: BenchOptions, log: (line: string) => void):
   expect(Math.abs(r.latencyMs.p50 - 0.4) < 1e-9 && r.latencyMs.p90 === 1.5 && r.latencyMs.p99 === 12, 'fixture: percentiles');
   expect(r.latencyMs.max === 1020 && Math.abs(r.latencyMs.avg - 0.44512) < 1e-9, 'fixture: avg/max units');
   expect(r.errors.total === 20 && r.errors.timeout === 4 && r.errors.non2xx3xx === 10, 'fixture: errors');
+  const h = parseH2load(H2LOAD_FIXTURE, H2LOAD_LOG);
+  expect(h.report.requests === 400006 && h.report.durationS === 8 && h.report.requestsPerSec === 50000.5 && h.report.bytesRead === 462422016, 'h2load fixture: requests/duration/bytes');
+  expect(h.report.latencyMs.p50 === 2 && h.report.latencyMs.p99 === 3 && h.report.latencyMs.max === 12.64 && Math.abs(h.report.latencyMs.avg - 8.63) < 1e-9, 'h2load fixture: percentiles from the log (failed stream left out), max/mean from the report');
+  expect(h.report.errors.total === 3 && h.report.errors.non2xx3xx === 1 && h.extra.alpn === 'h2' && h.extra.cipher === 'TLS_AES_256_GCM_SHA384', 'h2load fixture: errors, ALPN, cipher');
   const st = parseProcStat('42 (a) b (c)) S 7 42 42 0 -1 4194560 1 0 0 0 150 25 3 2 20 0 1 0 1 1 1');
   expect(st?.pid === 42 && st.ppid === 7 && st.ticks === 180, 'proc stat: comm with ") " and field positions');
   const body = objectBody(64);

@@ -111,14 +111,14 @@ export function parseH2load(out: string, log: string): { report: WrkReport; raw:
   };
 }
 
-/** p50..p99 in ms from h2load's log (third column: microseconds until the end of the response); 0 when empty. */
+/** p50..p99 in ms from h2load's log (third column: microseconds until the end of the response), failed streams left out; 0 when empty. */
 function percentiles(log: string): { p50: number; p75: number; p90: number; p99: number } {
   const lines = log.split('\n');
   const us = new Float64Array(lines.length);
   let n = 0;
   for (const line of lines) {
-    const third = line.split('\t')[2];
-    if (third === undefined) continue;
+    const [, status, third] = line.split('\t');
+    if (third === undefined || status === '-1') continue; // -1: a failed stream, no response time
     const v = Number(third);
     if (Number.isFinite(v)) us[n++] = v;
   }
