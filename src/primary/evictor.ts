@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { CacheIndex } from '../cache/index.js';
 import { bytesToFree, chooseVictims } from '../cache/eviction.js';
-import { checkIndex, discardIndex } from '../cache/index-check.js';
+import { DAMAGED_MARKER, checkIndex, discardIndex } from '../cache/index-check.js';
 import { DEFAULT_QUOTA_PERCENT, DiskReserve, deriveQuota } from '../cache/disk-space.js';
 import { slotBytes } from '../cache/blocks.js';
 import type { DiskUsage } from '../cache/eviction.js';
@@ -94,6 +94,13 @@ interface Disk {
   reserveReleased: boolean;
   /** Its index file is gone (the directory removed, the device unmounted); logged once. */
   missing: boolean;
+  /**
+   * Its index was found damaged while Flint runs (a worker's DAMAGED_MARKER, or a corrupt page met here); logged
+   * once. The primary no longer touches it: LMDB aborts the process (an assertion in mdb_cursor_next, measured) when
+   * a cursor walks onto a zeroed page, and the primary's sweeps and evictions walk the whole index. The workers pass
+   * its keys through; the next start discards it (cache/index-check.ts).
+   */
+  damaged: boolean;
   evictedObjects: number;
   evictedBytes: number;
 }
@@ -135,7 +142,7 @@ export class Evictor {
       }
       // Workers read it when they open the disk (CacheStore); 0 when the configured quota applies.
       index.setDerivedQuota(disk.quotaBytes === 0 ? quotaBytes : 0);
-      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, missing: false, evictedObjects: 0, evictedBytes: 0 };
+      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, missing: false, damaged: false, evictedObjects: 0, evictedBytes: 0 };
       index.onNoSpace = () => {
         if (!reserve.release()) return false;
         entry.reserveReleased = true;
@@ -150,9 +157,40 @@ export class Evictor {
     this.#config = config;
   }
 
-  /** Every disk's index (cache control and the inspector work on them in the primary). */
+  /** The index of every disk still usable (cache control and the inspector work on them in the primary). */
   indexes(): readonly CacheIndex[] {
-    return this.#disks.map((d) => d.index);
+    return this.#disks.filter((d) => this.#usable(d)).map((d) => d.index);
+  }
+
+  /**
+   * Whether the primary may read and write `disk`'s index: not when its index file is gone or it was found
+   * damaged (both logged once, and final until a restart).
+   */
+  #usable(disk: Disk): boolean {
+    if (disk.missing || disk.damaged) return false;
+    if (!existsSync(join(disk.path, 'index', 'index.lmdb'))) {
+      // Removed or unmounted under a running Flint: the workers cache its URLs on the other disks (cache/disks.ts).
+      this.#log.error({ event: 'cache.disk_missing', disk: disk.path }, 'a cache disk is gone: not evicting on it until restart');
+      disk.missing = true;
+      return false;
+    }
+    if (existsSync(join(disk.path, DAMAGED_MARKER))) this.#markDamaged(disk, 'a worker found it damaged');
+    return !disk.damaged;
+  }
+
+  /** Stops using `disk`'s index after `error` when the error says the index is corrupt; rethrows nothing. */
+  #noteFailure(disk: Disk, error: unknown): void {
+    const message = (error as Error | null)?.message ?? '';
+    if (/MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_BAD_TXN/.test(message)) this.#markDamaged(disk, message);
+  }
+
+  #markDamaged(disk: Disk, reason: string): void {
+    if (disk.damaged) return;
+    disk.damaged = true;
+    this.#log.error(
+      { event: 'cache.index_abandoned', disk: disk.path, reason },
+      'the cache index is damaged: the primary stops evicting, sweeping and purging on it, workers pass its keys through, and the next start discards it',
+    );
   }
 
   start(): void {
@@ -178,12 +216,7 @@ export class Evictor {
   runOnce(): void {
     const { highWaterPercent, lowWaterPercent } = this.#config.server.storage;
     for (const disk of this.#disks) {
-      if (!existsSync(join(disk.path, 'index', 'index.lmdb'))) {
-        // Removed or unmounted under a running Flint: the workers cache its URLs on the other disks (cache/disks.ts).
-        if (!disk.missing) this.#log.error({ event: 'cache.disk_missing', disk: disk.path }, 'a cache disk is gone: not evicting on it until restart');
-        disk.missing = true;
-        continue;
-      }
+      if (!this.#usable(disk)) continue;
       try {
         if (disk.reserveReleased && disk.reserve.ensure()) {
           disk.reserveReleased = false;
@@ -199,6 +232,7 @@ export class Evictor {
         disk.evictedBytes += freed;
         this.#log.info({ event: 'cache.evicted', disk: disk.path, objects: victims.length, bytes: freed, target }, 'evicted least recently used objects');
       } catch (error) {
+        this.#noteFailure(disk, error);
         this.#log.error({ event: 'cache.evict_failed', disk: disk.path, err: (error as Error).message }, 'eviction pass failed');
       }
     }
@@ -218,12 +252,14 @@ export class Evictor {
         try {
           do {
             if (this.#closed) return; // the index closes while a walk waits between steps
+            if (!this.#usable(disk)) break;
             const step = disk.index.sweepFills(after, SWEEP_CHUNK, Date.now(), isProcessAlive);
             removed += step.removed;
             after = step.next;
             if (after !== null) await new Promise((resolve) => setImmediate(resolve));
           } while (after !== null);
         } catch (error) {
+          this.#noteFailure(disk, error);
           this.#log.error({ event: 'cache.fill_sweep_failed', disk: disk.path, err: (error as Error).message }, 'sweeping the fill table failed');
         }
         if (removed > 0) this.#log.debug({ event: 'cache.fills_swept', disk: disk.path, records: removed }, 'removed expired fill records');
@@ -245,11 +281,12 @@ export class Evictor {
       for (const disk of this.#disks) {
         try {
           let removed = SWEEP_CHUNK;
-          while (removed === SWEEP_CHUNK && !this.#closed) {
+          while (removed === SWEEP_CHUNK && !this.#closed && this.#usable(disk)) {
             removed = disk.index.sweepSeen(Date.now(), SWEEP_CHUNK);
             if (removed === SWEEP_CHUNK) await new Promise((resolve) => setImmediate(resolve));
           }
         } catch (error) {
+          this.#noteFailure(disk, error);
           this.#log.error({ event: 'cache.seen_sweep_failed', disk: disk.path, err: (error as Error).message }, 'sweeping the admission counts failed');
         }
       }
@@ -271,7 +308,12 @@ export class Evictor {
 
   stats(): DiskStats[] {
     const now = Date.now();
+    const unreadable = (disk: Disk): DiskStats => {
+      const empty = { objects: 0, usedBytes: 0, limitBytes: 0, fillsInProgress: 0, admissionSeen: 0, fillRecords: 0 };
+      return { path: disk.path, ...empty, evictedObjects: disk.evictedObjects, evictedBytes: disk.evictedBytes };
+    };
     return this.#disks.map((disk) => {
+      if (!this.#usable(disk)) return unreadable(disk);
       try {
         const fills = disk.index.fillCounts(now);
         return {
@@ -287,9 +329,9 @@ export class Evictor {
         };
       } catch (error) {
         // A damaged index (read errors) must not take /stats down with it; the disk reports nothing it cannot read.
+        this.#noteFailure(disk, error);
         this.#log.warn({ event: 'cache.stats_failed', disk: disk.path, err: (error as Error).message }, 'reading the cache index for /stats failed');
-        const empty = { objects: 0, usedBytes: 0, limitBytes: 0, fillsInProgress: 0, admissionSeen: 0, fillRecords: 0 };
-        return { path: disk.path, ...empty, evictedObjects: disk.evictedObjects, evictedBytes: disk.evictedBytes };
+        return unreadable(disk);
       }
     });
   }

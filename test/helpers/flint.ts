@@ -170,7 +170,9 @@ export class FlintProcess {
     } catch (error) {
       // Say whether Flint is still running and what it logged last, so a failure in CI can be read.
       const cause = (error as { cause?: { message?: string; code?: string } }).cause;
-      const state = this.child.exitCode === null ? 'still running' : `exited with ${this.child.exitCode}`;
+      // A primary that just died may not have been reaped yet: give it a moment before saying it runs.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const state = this.child.exitCode === null && this.child.signalCode === null ? 'still running' : `exited with ${this.child.exitCode ?? this.child.signalCode}`;
       throw new Error(`${path} failed (${cause?.code ?? ''} ${cause?.message ?? String(error)}); flint ${state}; last log:\n${this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${this.stderr}`);
     }
     return { status: res.status, body: (await res.json()) as T };
