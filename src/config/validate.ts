@@ -16,7 +16,7 @@ import { readCaFile } from './origin-ca.js';
 import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
 import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList, queryRulesFromElements, queryRulesFromText, ttlRulesFromElements, ttlRulesFromText } from './rules.js';
 import type { RuleElement } from './rules.js';
-import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
+import { SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
 import { TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
 import type { LogRotation } from './types.js';
@@ -209,7 +209,11 @@ function buildShapes(): ReadonlyMap<string, Shape> {
 }
 
 const SHAPES = buildShapes();
-const REPEATED = new Set(REPEATED_ELEMENTS);
+/**
+ * Element paths that may repeat. By path, not by name: `<Key>` repeats in `<SignedUrl>` but not in `<Https>`, where
+ * a second one is still reported.
+ */
+const REPEATED = new Set(['Vhosts/Vhost', ...SETTINGS.filter((s) => s.repeated === true).flatMap((s) => concretePaths(s).map((p) => p.split('@')[0] ?? p))]);
 
 /** Optimal string alignment distance (an adjacent swap counts 1), case-insensitive. */
 function editDistance(a: string, b: string): number {
@@ -760,7 +764,7 @@ class Validator {
         if (count === 1) this.#report(file, child.where, `unknown element; ${hint}`);
         continue;
       }
-      if (count === 2 && !REPEATED.has(child.name)) {
+      if (count === 2 && !REPEATED.has(child.shapePath)) {
         const total = element.children.filter((c) => c.name === child.name).length;
         this.#report(file, child.where, `appears ${total} times; only one is allowed`);
       }
