@@ -5,6 +5,7 @@
  * `flint check-config [--conf DIR | DIR]` validates a config like `nginx -t` (exit 0 valid, 1 invalid); `reload`,
  * `purge|expire|hardpurge|expireafter` and `fileinfo` call a running Flint's management port (src/cli/).
  * `flint stats [--vhost NAME] [--watch]` shows live traffic from the management port (src/cli/stats.ts).
+ * `flint sign-url URL --expires SECONDS` prints a signed link for a vhost's <SignedUrl> (src/cli/sign-url.ts).
  * Refuses to start when the uWS native binary cannot load. Wiring only.
  */
 // First: no Node default action for SIGUSR1/SIGUSR2 while the other modules load.
@@ -25,6 +26,7 @@ import { reloadCommand } from './cli/reload.js';
 import { purgeCommand } from './cli/purge.js';
 import { fileinfoCommand } from './cli/fileinfo.js';
 import { statsCommand } from './cli/stats.js';
+import { signUrlCommand } from './cli/sign-url.js';
 
 const DEFAULT_CONF = fileURLToPath(new URL('../../conf', import.meta.url));
 const DEMO_ORIGIN = fileURLToPath(new URL('../demo/origin.js', import.meta.url));
@@ -37,6 +39,8 @@ const USAGE = `usage:
   flint expireafter SECONDS URL...           set the expiry of URL to now + SECONDS
   flint fileinfo URL [--json]                what the cache holds for URL, per variant
   flint stats [--vhost NAME] [--watch]       live traffic table
+  flint sign-url URL --expires SECONDS [--client-ip IP] [--conf DIR]
+                                             print URL signed for its vhost's <SignedUrl> (no running Flint needed)
   (the management port is read from --conf, default ${DEFAULT_CONF})`;
 
 /** Commands that take positional arguments (URLs, seconds) and talk to a running Flint. */
@@ -127,6 +131,7 @@ async function start(args: Args): Promise<void> {
 }
 
 if (process.argv[2] === 'stats') process.exit(await statsCommand(process.argv.slice(3), DEFAULT_CONF));
+if (process.argv[2] === 'sign-url') process.exit(signUrlCommand(process.argv.slice(3), DEFAULT_CONF));
 const args = parseArgs(process.argv.slice(2));
 if (args.command === 'check-config') checkConfig(args.confDir);
 else if (args.command === 'start') await start(args);

@@ -38,6 +38,8 @@ export type SettingType =
   | 'name-list'
   | 'vary-list'
   | 'url-glob'
+  | 'query-param'
+  | 'origin-list'
   | 'status-match'
   | 'status-list'
   | 'status-set';
@@ -1274,6 +1276,98 @@ export const SETTINGS: readonly Setting[] = [
     field: 'vhosts[].link',
     doc: 'When the link applies: a comma-separated list of status codes (`404,410`), classes (`4xx`, `5xx`) and `fail` (connect/receive failure before the origin answered).',
   },
+  // ---- <Options><SignedUrl>, <Cors>, <ErrorPage> (issue 20: edge policy; per vhost, not inherited)
+  {
+    path: 'Vhost/Options/SignedUrl@Status',
+    type: 'enum',
+    values: ['Active', 'Inactive'],
+    default: 'Inactive',
+    field: 'vhosts[].signedUrl',
+    doc: 'Active: requests under `<Path>` need `?<ExpiresParam>=<unix seconds>&<Param>=<token>`, token = base64url (no padding) of HMAC-SHA256(key, `<expires>:<path>`) with any `<Key>`; missing, expired or wrong = 403, nothing asked of the origin. Both parameters leave the cache key and the origin request.',
+  },
+  {
+    path: 'Vhost/Options/SignedUrl/Key',
+    type: 'token',
+    default: [],
+    repeated: true,
+    field: 'vhosts[].signedUrl.keys[]',
+    doc: 'An HMAC key (its text as UTF-8 bytes); every listed key verifies (rotation), the first signs (`flint sign-url`). At least one when Active; use 32 random characters or more.',
+  },
+  {
+    path: 'Vhost/Options/SignedUrl/Path',
+    type: 'url-glob',
+    default: ['/*'],
+    repeated: true,
+    field: 'vhosts[].signedUrl.paths[]',
+    doc: 'Where a signature is required, matched on the normalised path (as bypass rules are); other paths are served as before.',
+  },
+  {
+    path: 'Vhost/Options/SignedUrl@Param',
+    type: 'query-param',
+    default: 'token',
+    field: 'vhosts[].signedUrl.param',
+    doc: 'Query parameter holding the token.',
+  },
+  {
+    path: 'Vhost/Options/SignedUrl@ExpiresParam',
+    type: 'query-param',
+    default: 'expires',
+    field: 'vhosts[].signedUrl.expiresParam',
+    doc: 'Query parameter holding the expiry time (Unix seconds); a link is valid up to and including that second.',
+  },
+  {
+    path: 'Vhost/Options/SignedUrl@BindClientIp',
+    type: 'bool',
+    default: 'OFF',
+    field: 'vhosts[].signedUrl.bindClientIp',
+    doc: 'ON: the signed message is `<expires>:<client-ip>:<path>` (the peer address as Flint sees it, IPv4 dotted, IPv6 in its compressed form), so a link works from that address only.',
+  },
+  {
+    path: 'Vhost/Options/Cors',
+    type: 'bool',
+    default: 'OFF',
+    field: 'vhosts[].cors',
+    doc: 'ON: CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) are answered at the edge (204, or 403 for an origin not allowed), and responses to allowed origins get Access-Control-Allow-Origin and `Vary: Origin` at delivery (one cached copy for every Origin).',
+  },
+  {
+    path: 'Vhost/Options/Cors@AllowOrigin',
+    type: 'origin-list',
+    default: '*',
+    field: 'vhosts[].cors.allowOrigins',
+    doc: 'Allowed origins separated by spaces (`https://app.example.com https://admin.example.com`), or `*` for every origin.',
+  },
+  {
+    path: 'Vhost/Options/Cors@MaxAge',
+    type: 'int',
+    default: '600',
+    unit: 's',
+    min: 0,
+    max: 86400,
+    field: 'vhosts[].cors.maxAgeSec',
+    doc: 'Access-Control-Max-Age of preflight answers: how long a browser may reuse one.',
+  },
+  {
+    path: 'Vhost/Options/Cors@AllowMethods',
+    type: 'name-list',
+    default: 'GET, HEAD, OPTIONS',
+    field: 'vhosts[].cors.allowMethods',
+    doc: 'Methods a preflight may ask for (Access-Control-Allow-Methods); a preflight for another method is refused.',
+  },
+  {
+    path: 'Vhost/Options/ErrorPage',
+    type: 'path',
+    default: [],
+    repeated: true,
+    field: 'vhosts[].errorPages[].file',
+    doc: 'A file served as the body of the errors Flint makes itself (origin unreachable, timeouts, refusals) with a listed status; read at config load (64 KiB at most), Content-Type from the extension (.html, .htm, .txt, .json, .xml).',
+  },
+  {
+    path: 'Vhost/Options/ErrorPage@ResCode',
+    type: 'status-list',
+    default: '0',
+    field: 'vhosts[].errorPages[].statuses',
+    doc: 'Statuses the page is for, comma-separated; `0` = every error Flint makes. The first page listing a status wins.',
+  },
   // ---- <Log> (VHostDefault, overridden per vhost)
   {
     path: 'Vhost/Log/Access',
@@ -1409,6 +1503,8 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'vary-list': '`*` (every name), `OFF` (none) or header names separated by commas: `Accept-Encoding, Accept-Language`',
   'url-glob':
     'a URL path pattern: `/` (the root only), `/img/logo.png`, `/img/*.jpg` (`*` stays inside one segment), `/img/*` (everything below), `/a/**/b.js` (any depth), `*.jpg` (any path ending so), `*` (every URL); never the query string',
+  'query-param': 'a query parameter name: letters, digits, `-._~`',
+  'origin-list': '`*`, or origins (`scheme://host[:port]`) separated by spaces',
   'status-match': 'origin status codes or classes separated by commas: `200`, `2xx`, `200,404`',
 };
 

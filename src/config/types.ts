@@ -250,6 +250,44 @@ export interface VhostLink {
 
 
 /**
+ * `<Options><SignedUrl>` (issue 20): links under `paths` must carry a valid, unexpired signature
+ * (policy/signed-url.ts). Keys are secrets: never logged, never put in a problem text.
+ */
+export interface SignedUrlConfig {
+  /** `Key` elements, each verifies (rotation); the first one signs (`flint sign-url`). At least one. */
+  readonly keys: readonly string[];
+  /** `Path` URL globs that need a signature. Default [`/*`] (every path). */
+  readonly paths: readonly string[];
+  /** `Param`: the query parameter holding the token. Default `token`. */
+  readonly param: string;
+  /** `ExpiresParam`: the query parameter holding the expiry (Unix seconds). Default `expires`. */
+  readonly expiresParam: string;
+  /** `BindClientIp`: the client's address is part of the signed message. Default OFF. */
+  readonly bindClientIp: boolean;
+}
+
+/** `<Options><Cors AllowOrigin MaxAge AllowMethods>ON</Cors>` (issue 20): answered at the edge (policy/cors.ts). */
+export interface CorsConfig {
+  /** Allowed origins (`https://app.example.com`, lower case, no trailing slash); empty = every origin (`*`). */
+  readonly allowOrigins: readonly string[];
+  /** `MaxAge`: Access-Control-Max-Age of preflight answers, seconds. Default 600. */
+  readonly maxAgeSec: number;
+  /** `AllowMethods`: methods a preflight may ask for. Default GET, HEAD, OPTIONS. */
+  readonly allowMethods: readonly string[];
+}
+
+/** `<Options><ErrorPage ResCode>file</ErrorPage>` (issue 20): the body of errors Flint makes for these statuses. */
+export interface ErrorPageConfig {
+  readonly statuses: readonly number[];
+  /** The file as configured (resolved path), for problems and the reference. */
+  readonly file: string;
+  /** Content-Type, from the file's extension. */
+  readonly contentType: string;
+  /** The file's text, read at config load (UTF-8). */
+  readonly body: string;
+}
+
+/**
  * One TTL rule (`<TTLRules><Rule>` or a line of svc/<vhost>/ttl.txt): when the URL glob and the origin status
  * match, a storable response is kept for ttlSec, overriding origin freshness and the `<TTL>` class TTLs (STON's
  * `custom` priority). Rules are tried in order; the first match wins.
@@ -408,6 +446,12 @@ export interface Vhost {
   readonly rules: VhostRules;
   /** `<VhostLink>`: where requests go when this vhost's origin answers with the condition; null = no link. Default null. */
   readonly link: VhostLink | null;
+  /** `<Options><SignedUrl Status="Active">`; null = off. Not inherited from VHostDefault. */
+  readonly signedUrl: SignedUrlConfig | null;
+  /** `<Options><Cors>ON`; null = off. Not inherited. */
+  readonly cors: CorsConfig | null;
+  /** `<Options><ErrorPage>` entries; none by default. Not inherited. */
+  readonly errorPages: readonly ErrorPageConfig[];
 }
 
 export interface ManagerConfig {

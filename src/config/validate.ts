@@ -16,18 +16,23 @@ import { readCaFile } from './origin-ca.js';
 import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
 import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList, queryRulesFromElements, queryRulesFromText, ttlRulesFromElements, ttlRulesFromText } from './rules.js';
 import type { RuleElement } from './rules.js';
-import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
+import { SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
 import { TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
 import type { LogRotation } from './types.js';
 import { compileAccessFormat } from '../logs/access-format.js';
 import { DEFAULT_UNIT, parseLogUnit, resolveLogUnit } from '../logs/log-settings.js';
 import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
+import { parseMethodList, parseOriginList, parseQueryParam, readErrorPage } from './edge-policy.js';
+import { globProblem } from '../policy/url-glob.js';
 import { checkCertificate } from '../tls/certificate-check.js';
 import { createHash } from 'node:crypto';
 import type {
   Config,
+  CorsConfig,
+  ErrorPageConfig,
   LinkCondition,
+  SignedUrlConfig,
   DiskConfig,
   HealthCheckerConfig,
   HttpsConfig,
@@ -204,7 +209,11 @@ function buildShapes(): ReadonlyMap<string, Shape> {
 }
 
 const SHAPES = buildShapes();
-const REPEATED = new Set(REPEATED_ELEMENTS);
+/**
+ * Element paths that may repeat. By path, not by name: `<Key>` repeats in `<SignedUrl>` but not in `<Https>`, where
+ * a second one is still reported.
+ */
+const REPEATED = new Set(['Vhosts/Vhost', ...SETTINGS.filter((s) => s.repeated === true).flatMap((s) => concretePaths(s).map((p) => p.split('@')[0] ?? p))]);
 
 /** Optimal string alignment distance (an adjacent swap counts 1), case-insensitive. */
 function editDistance(a: string, b: string): number {
@@ -419,6 +428,35 @@ const TOKEN: ValueType<string> = {
     return /^[\u0021-\u007e]+$/.test(text) ? ok(text) : fail('the token must be visible ASCII characters without spaces');
   },
 };
+
+/** `<SignedUrl Param|ExpiresParam>` (config/edge-policy.ts). */
+const QUERY_PARAM: ValueType<string> = {
+  type: 'query-param',
+  parse(text) {
+    const r = parseQueryParam(text);
+    return r.ok ? ok(r.value) : fail(r.error);
+  },
+};
+
+/** `<Cors AllowOrigin>`: [] = every origin (config/edge-policy.ts). */
+const ORIGIN_LIST: ValueType<string[]> = {
+  type: 'origin-list',
+  parse(text) {
+    const r = parseOriginList(text);
+    return r.ok ? ok(r.value) : fail(r.error);
+  },
+};
+
+/** A URL glob of a setting (policy/url-glob.ts syntax). */
+const URL_GLOB: ValueType<string> = {
+  type: 'url-glob',
+  parse(text) {
+    const problem = globProblem(text);
+    return problem === null ? ok(text) : fail(problem);
+  },
+};
+
+const SIGNED_URL_STATUS = enumType(['Active', 'Inactive'] as const);
 
 const DNS_LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
 const DNS_NAME = new RegExp(`^${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
@@ -726,7 +764,7 @@ class Validator {
         if (count === 1) this.#report(file, child.where, `unknown element; ${hint}`);
         continue;
       }
-      if (count === 2 && !REPEATED.has(child.name)) {
+      if (count === 2 && !REPEATED.has(child.shapePath)) {
         const total = element.children.filter((c) => c.name === child.name).length;
         this.#report(file, child.where, `appears ${total} times; only one is allowed`);
       }
@@ -1259,6 +1297,42 @@ class Validator {
     }
   }
 
+  /** `<Options><SignedUrl>`, `<Cors>` and `<ErrorPage>` of one vhost (issue 20; not inherited from VHostDefault). */
+  #readEdgePolicy(scope: Scope): { signedUrl: SignedUrlConfig | null; cors: CorsConfig | null; errorPages: ErrorPageConfig[] } {
+    const options = childElements(scope.element, 'Options')[0];
+    let signedUrl: SignedUrlConfig | null = null;
+    const keys = this.many(scope, 'Vhost/Options/SignedUrl/Key', TOKEN) ?? [];
+    const paths = this.many(scope, 'Vhost/Options/SignedUrl/Path', URL_GLOB) ?? this.defaultsOf('Vhost/Options/SignedUrl/Path', URL_GLOB);
+    const param = this.one(scope, 'Vhost/Options/SignedUrl@Param', QUERY_PARAM);
+    const expiresParam = this.one(scope, 'Vhost/Options/SignedUrl@ExpiresParam', QUERY_PARAM);
+    const bindClientIp = this.one(scope, 'Vhost/Options/SignedUrl@BindClientIp', BOOL);
+    if (this.one(scope, 'Vhost/Options/SignedUrl@Status', SIGNED_URL_STATUS) === 'Active') {
+      const where = `${scope.where}/Options/SignedUrl`;
+      const found = childElements(childElements(options, 'SignedUrl')[0], 'Key').length;
+      if (found === 0) this.#report(scope.file, `${where}/Key`, 'missing; Status="Active" needs at least one key');
+      if (param === expiresParam) this.#report(scope.file, `${where}@ExpiresParam`, `${quote(param)} is also Param; the two must differ`);
+      signedUrl = { keys, paths, param, expiresParam, bindClientIp };
+    }
+    let cors: CorsConfig | null = null;
+    const allowOrigins = this.one(scope, 'Vhost/Options/Cors@AllowOrigin', ORIGIN_LIST);
+    const maxAgeSec = this.one(scope, 'Vhost/Options/Cors@MaxAge', INT);
+    const methodNames = this.one(scope, 'Vhost/Options/Cors@AllowMethods', NAME_LIST);
+    const methods = parseMethodList(methodNames);
+    if (!methods.ok) this.#report(scope.file, `${scope.where}/Options/Cors@AllowMethods`, methods.error);
+    if (this.one(scope, 'Vhost/Options/Cors', BOOL)) cors = { allowOrigins, maxAgeSec, allowMethods: methods.ok ? methods.value : [] };
+    const errorPages: ErrorPageConfig[] = [];
+    for (const element of childElements(options, 'ErrorPage')) {
+      const at: Scope = { file: scope.file, element, where: element.where, prefix: 'Vhost/Options/ErrorPage' };
+      const statuses = this.one(at, 'Vhost/Options/ErrorPage@ResCode', STATUS_LIST);
+      const file = this.optional(at, 'Vhost/Options/ErrorPage', PATH);
+      if (file === null) continue;
+      const page = readErrorPage(file);
+      if (page.ok) errorPages.push({ statuses, file, ...page.value });
+      else this.#report(scope.file, element.where, page.error);
+    }
+    return { signedUrl, cors, errorPages };
+  }
+
   /** Every <Vhost>, then the name/alias claims across them. */
   readVhosts(scope: Scope, defaults: VhostDefaults): Vhost[] {
     const elements = childElements(scope.element, 'Vhost');
@@ -1277,8 +1351,9 @@ class Validator {
       const rules = this.#readRules(vhostScope, name, settings.options.applyQueryString);
       const linkTarget = this.optional(vhostScope, 'Vhost/VhostLink', VHOST_REF);
       const link = linkTarget === null ? null : { target: linkTarget, condition: this.one(vhostScope, 'Vhost/VhostLink@Condition', LINK_CONDITION) };
+      const edge = this.#readEdgePolicy(vhostScope);
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
     for (const problem of findLinkProblems(vhosts.map((v) => v.vhost))) {
@@ -1326,9 +1401,13 @@ class Validator {
   }
 }
 
-/** The config hash with the certificates folded in: a SIGHUP that only swapped certificate files is a change too. */
+/**
+ * The config hash with the certificates and <ErrorPage> files folded in: a SIGHUP that only swapped such a file is
+ * a change too.
+ */
 function hashWithCertificates(hash: string, vhosts: readonly Vhost[]): string {
   const pems = new Set(vhosts.flatMap((v) => (v.https === null ? [] : [v.https.certPem + v.https.keyPem])));
+  for (const vhost of vhosts) for (const page of vhost.errorPages) pems.add(`${page.file}\0${page.body}`);
   if (pems.size === 0) return hash;
   const sha = createHash('sha1').update(hash);
   for (const pem of pems) sha.update('\0').update(pem);

@@ -60,6 +60,8 @@ export class ResponseWriter implements ClientWriter {
   /** uWS finished the response (res.end, or tryEnd reported done): no abort handler needed (armAbort). */
   #finishedByUws = false;
   #abortRegistered = false;
+  /** Headers added by addHeader (CORS at the edge: pipeline/edge-policy.ts); null in the common case. */
+  #extra: string[] | null = null;
 
   constructor(res: HttpResponse) {
     this.#res = res;
@@ -122,6 +124,27 @@ export class ResponseWriter implements ClientWriter {
     this.#onAbort = callback;
   }
 
+  /** A header every head of this response carries, whatever the pipeline writes (per-request, never stored). */
+  addHeader(name: string, value: string): void {
+    (this.#extra ??= []).push(name, value);
+  }
+
+  #withExtra(headers: readonly string[]): readonly string[] {
+    return this.#extra === null ? headers : [...headers, ...this.#extra];
+  }
+
+  /**
+   * An encoded head (the hot tier's, shared by every client) with the added headers appended: the shared buffer is
+   * never changed, and a response without added headers costs one null check.
+   */
+  #encodedWithExtra(encoded: Buffer): Buffer {
+    const extra = this.#extra;
+    if (extra === null) return encoded;
+    let text = '';
+    for (let i = 0; i < extra.length; i += 2) text += `\r\n${extra[i] as string}: ${extra[i + 1] as string}`;
+    return Buffer.concat([encoded, Buffer.from(text, 'latin1')]);
+  }
+
   /**
    * Writes status and headers. `headers` is a flat name/value list without Content-Length or Transfer-Encoding;
    * `totalSize` is the body length, or -1 for an unknown length (chunked). The head is held back and sent in the
@@ -133,7 +156,7 @@ export class ResponseWriter implements ClientWriter {
     if (this.#state !== 'open') return;
     this.#totalSize = totalSize;
     this.#state = 'streaming';
-    this.#head = encodeHead(status, reason, headers);
+    this.#head = encodeHead(status, reason, this.#withExtra(headers));
   }
 
   /**
@@ -144,7 +167,7 @@ export class ResponseWriter implements ClientWriter {
     if (this.#state !== 'open') return;
     this.#totalSize = totalSize;
     this.#state = 'streaming';
-    this.#head = encoded;
+    this.#head = this.#encodedWithExtra(encoded);
   }
 
   /** A complete response without a body (a 304) whose head was encoded by `encodeHead`. */
@@ -154,7 +177,7 @@ export class ResponseWriter implements ClientWriter {
     this.#finishedByUws = true;
     const res = this.#res;
     res.cork(() => {
-      res.writeStatus(encoded);
+      res.writeStatus(this.#encodedWithExtra(encoded));
       res.endWithoutBody();
     });
   }
@@ -246,7 +269,7 @@ export class ResponseWriter implements ClientWriter {
     // the process aborts) nor lets it be touched afterwards (registering one then throws): register it first.
     if (contentLength >= 0) this.#registerAbort();
     res.cork(() => {
-      res.writeStatus(encodeHead(status, reason, headers));
+      res.writeStatus(encodeHead(status, reason, this.#withExtra(headers)));
       if (contentLength >= 0) res.endWithoutBody(contentLength);
       else res.endWithoutBody();
     });
@@ -263,7 +286,7 @@ export class ResponseWriter implements ClientWriter {
     this.#state = 'ended';
     const res = this.#res;
     res.cork(() => {
-      res.writeStatus(encodeHead(status, reason, headers));
+      res.writeStatus(encodeHead(status, reason, this.#withExtra(headers)));
       res.end(body, closeConnection);
     });
     this.#finishedByUws = true;

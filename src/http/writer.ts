@@ -51,6 +51,6 @@ export interface ClientWriter {
   /** Pauses reading the request body (backpressure towards the client). */
   pauseRequestBody(): void;
   resumeRequestBody(): void;
-  /** A header every response of this writer carries (HSTS over TLS); call before the head. Engines without TLS omit it. */
+  /** A header every response of this writer carries (HSTS over TLS, CORS: pipeline/edge-policy.ts); call before the head. */
   addHeader?(name: string, value: string): void;
 }

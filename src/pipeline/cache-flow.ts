@@ -46,7 +46,8 @@ import { BlockSource, InlineSource, LocalFillSource, RemoteFillSource } from './
 import type { RequestCtx, TransactionStatus } from './context.js';
 import type { BodyPiece } from './deliver.js';
 import { UNKNOWN_END, deliverBody } from './deliver.js';
-import { ERROR_HEADERS, errorResponse } from './fail.js';
+import { errorResponse } from './fail.js';
+import { endWithError } from './error-page.js';
 import { bodyFailure } from './body-failure.js';
 import type { FillHead, FillPolicy } from './fill.js';
 import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
@@ -1125,7 +1126,7 @@ export class CacheFlow {
   #synthetic(ctx: RequestCtx, writer: ClientWriter, status: number, reason: string, body: string): void {
     ctx.status = status;
     ctx.firstByteAt = performance.now();
-    writer.endWithBody(status, reason, ERROR_HEADERS, body);
+    endWithError(writer, ctx.vhost, status, reason, body);
     this.#services.finish(ctx, 'complete', writer.bytesSent);
   }
 

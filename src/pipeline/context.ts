@@ -37,6 +37,8 @@ export class RequestCtx {
   linkedFrom: readonly string[] = [];
   /** The request path with dot segments removed (cache key and origin request use it). */
   readonly path: string;
+  /** The query sent to the origin: as the client sent it, minus what edge policy cut (signed-URL parameters). */
+  query: string;
   /** Path and query the cache key is built from (CaseSensitive, ApplyQueryString, query-string rules applied). */
   keyPath: string;
   keyQuery: string;
@@ -50,6 +52,7 @@ export class RequestCtx {
     this.vhost = vhost;
     this.path = path;
     this.keyPath = path;
+    this.query = head.query;
     this.keyQuery = head.query;
     this.startedAt = startedAt;
   }
@@ -66,6 +69,6 @@ export class RequestCtx {
 
   /** Normalised path plus query, as sent to the origin. */
   get originUrl(): string {
-    return this.head.query === '' ? this.path : `${this.path}?${this.head.query}`;
+    return this.query === '' ? this.path : `${this.path}?${this.query}`;
   }
 }

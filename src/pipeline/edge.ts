@@ -36,6 +36,7 @@ import { AccessLogs, writeAccessRecord } from './access-log.js';
 import { CacheFlow } from './cache-flow.js';
 import type { TransactionStatus } from './context.js';
 import { RequestCtx } from './context.js';
+import { answerByPolicy, hasEdgePolicy } from './edge-policy.js';
 import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
 import { Refusals } from './refusals.js';
 import { redirectToHttps } from './https-redirect.js';
@@ -248,6 +249,11 @@ export class Edge {
     const ctx = new RequestCtx(head, vhost, path, startedAt);
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
+    // <Cors>, <SignedUrl> (pipeline/edge-policy.ts): a preflight or a refusal is answered here, before any origin work.
+    if (hasEdgePolicy(vhost) && answerByPolicy(ctx, writer)) {
+      this.#finish(ctx, 'complete', writer.bytesSent);
+      return;
+    }
     this.#dispatch(ctx, writer);
   }
 
@@ -260,7 +266,7 @@ export class Edge {
       const decision = rules.bypass(ctx.head, ctx.path);
       if (!decision.bypass) {
         if (!rules.plainKey) {
-          const key = rules.keyParts(ctx.path, ctx.head.query);
+          const key = rules.keyParts(ctx.path, ctx.query);
           ctx.keyPath = key.path;
           ctx.keyQuery = key.query;
         }
@@ -289,6 +295,8 @@ export class Edge {
    */
   #handOn(ctx: RequestCtx, writer: ClientWriter, target: Vhost): void {
     const next = new RequestCtx(ctx.head, target, ctx.path, ctx.startedAt);
+    next.query = ctx.query;
+    next.keyQuery = ctx.query;
     next.linkedFrom = [...ctx.linkedFrom, ctx.vhost.name];
     bump(this.counters.forVhost(target.name), C.requests);
     // The first vhost's abort handler must not finish the transaction: the linked one registers its own.
@@ -372,7 +380,7 @@ export class Edge {
       const key = ctx.rules === null || ctx.rules.plainKey ? { path, query } : ctx.rules.keyParts(path, query);
       return primaryKey(ctx.vhost.name, key.path, key.query);
     };
-    const primaries = [keyOf(ctx.path, ctx.head.query)];
+    const primaries = [keyOf(ctx.path, ctx.query)];
     // The origin built its Location from the Host it was sent (pipeline/headers.ts), not the client's.
     const originHost = ctx.vhost.originOptions.hostHeader ?? ctx.vhost.name;
     for (const location of ctx.responseLocations) {

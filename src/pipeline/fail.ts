@@ -29,6 +29,7 @@ const INTERNAL: ClientText = { status: 500, text: 'internal error' };
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   411: 'Length Required',
   413: 'Content Too Large',

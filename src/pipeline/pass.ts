@@ -14,7 +14,8 @@ import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.
 import type { OriginRouter } from '../origin/router.js';
 import type { Selection } from '../origin/selector.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
-import { ERROR_HEADERS, errorResponse } from './fail.js';
+import { errorResponse } from './fail.js';
+import { endWithError } from './error-page.js';
 import { clientResponseHead, originRequestHeaders } from './headers.js';
 import { RequestBodyStream, hasRequestBody } from './request-body.js';
 import { headerValue } from '../http/request.js';
@@ -139,7 +140,7 @@ export class PassTransaction implements OriginSink {
       const response = errorResponse(error);
       ctx.status = response.status;
       ctx.firstByteAt = performance.now();
-      this.#writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
+      endWithError(this.#writer, ctx.vhost, response.status, response.reason, response.body);
       this.#end('complete');
     } else {
       this.#writer.close();

@@ -20,6 +20,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EMPTY_BY_DEFAULT = new Set([
   ...SETTINGS.filter((s) => (Array.isArray(s.default) && s.default.length === 0) || (s.type === 'status-set' && s.default === 'OFF')).map((s) => s.field),
   'vhosts[].rules.queryString[].keys',
+  // <ErrorPage> names files the shipped conf/ cannot ship; it shows the element commented out.
+  'vhosts[].errorPages',
 ]);
 
 /** Every leaf path of a value: `server.manager.port`, `vhosts[].origins[].host`, ... */
@@ -36,8 +38,8 @@ function leafPaths(value: unknown, prefix: string): string[] {
 }
 
 /** A null optional group (`vhosts[].https` without <Https>) stands for its fields. */
-const covers = (field: string, leaf: string): boolean => leaf === field || leaf.startsWith(`${field}.`) || leaf.startsWith(`${field}[`) || (NULL_GROUPS.has(leaf) && field.startsWith(`${leaf}.`));
-const NULL_GROUPS = new Set(['vhosts[].https']);
+const covers = (field: string, leaf: string): boolean => leaf === field || leaf.startsWith(`${field}.`) || leaf.startsWith(`${field}[`) || (NULL_GROUPS.has(leaf) && (field.startsWith(`${leaf}.`) || field.startsWith(`${leaf}[`)));
+const NULL_GROUPS = new Set(['vhosts[].https', 'vhosts[].signedUrl', 'vhosts[].cors', 'vhosts[].errorPages']);
 
 test('the schema covers every Config field, and every schema field exists in Config', () => {
   // The shipped config has at least one element in every array.
@@ -90,8 +92,8 @@ test('schema rows are well formed', () => {
   assert.equal(settingFile(getSetting('Vhosts/Default')), 'vhosts.xml');
 });
 
-test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, ServerName, Disk, HealthChecker, Rule, MatchingList', () => {
-  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Disk', 'HealthChecker', 'IgnoreSuffix', 'Listen', 'MatchingList', 'Rule', 'ServerName', 'Vhost']);
+test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, ServerName, Disk, HealthChecker, Rule, MatchingList, Key, Path, ErrorPage', () => {
+  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Disk', 'ErrorPage', 'HealthChecker', 'IgnoreSuffix', 'Key', 'Listen', 'MatchingList', 'Path', 'Rule', 'ServerName', 'Vhost']);
 });
 
 test('the reference lists every setting with its default', () => {
