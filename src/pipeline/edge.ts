@@ -46,6 +46,10 @@ import type { PassServices } from './pass.js';
 import type { ControlForwarder } from './control-method.js';
 import { CONTROL_METHODS, applyControlNotice } from './control-method.js';
 import type { PurgeScope } from '../policy/purge-target.js';
+import { ServiceAccess } from '../policy/service-access.js';
+import type { AccessPolicy } from '../policy/edge-rules/acl.js';
+import { buildAccessPolicies } from '../policy/edge-rules/acl.js';
+import { answerAclVerdict, refuseService } from './access-control.js';
 
 /** Everything derived from one config; replaced whole on reload. */
 interface Runtime {
@@ -55,6 +59,10 @@ interface Runtime {
   readonly rules: ReadonlyMap<string, VhostRuleSet>;
   /** Vhosts by Name, for <VhostLink> targets. */
   readonly byName: ReadonlyMap<string, Vhost>;
+  /** `<ServiceAccess>` of server.xml (policy/service-access.ts). */
+  readonly service: ServiceAccess;
+  /** Compiled `<AccessControl>` policies of the vhosts that have it ON, by vhost name. */
+  readonly access: ReadonlyMap<string, AccessPolicy>;
 }
 
 const EMPTY_ROUTER = new VhostRouter([], null);
@@ -211,13 +219,18 @@ export class Edge {
   }
 
   #route(listenKey: string, writer: ClientWriter, head: RequestHead, startedAt: number): void {
+    const runtime = this.#runtime;
+    // <ServiceAccess> first: uWS.js has no accept hook, so this is the earliest a worker can refuse an address.
+    if (!runtime.service.open && !runtime.service.admits(head.clientIp)) {
+      refuseService(writer);
+      return;
+    }
     // Framing and Host before anything else (http/framing.ts); a refusal closes: the body was not read.
     const refused = head.tls === undefined && this.#refusals.follows(head) ? PIPELINED : checkFraming(head.headers, head.path, head.badValue === true);
     if (refused !== null) {
       this.#refusals.refuse(writer, head, refused.status, refused.detail);
       return;
     }
-    const runtime = this.#runtime;
     const vhost = (runtime.routers.get(listenKey) ?? EMPTY_ROUTER).route(head.host);
     if (vhost === null) {
       const response = unknownHostResponse(head.host);
@@ -232,6 +245,13 @@ export class Edge {
     const path = normalisePath(head.path);
     if (path === null) {
       this.#refusals.refuse(writer, head, 400, 'the request target must be an absolute path');
+      return;
+    }
+    // <AccessControl>: decided before any cache or origin work (pipeline/access-control.ts).
+    const access = runtime.access.get(vhost.name);
+    const verdict = access === undefined ? null : access.verdict(head, path);
+    if (verdict !== null) {
+      answerAclVerdict(writer, head, verdict);
       return;
     }
     const bodyLimit = vhost.options.maxRequestBodyBytes;
@@ -432,7 +452,14 @@ export class Edge {
 }
 
 function runtimeOf(config: Config): Runtime {
-  return { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts), byName: new Map(config.vhosts.map((v) => [v.name, v] as const)) };
+  return {
+    config,
+    routers: buildRouters(config),
+    rules: buildRuleSets(config.vhosts),
+    byName: new Map(config.vhosts.map((v) => [v.name, v] as const)),
+    service: new ServiceAccess(config.server.serviceAccess),
+    access: buildAccessPolicies(config.vhosts),
+  };
 }
 
 /** 0 for 1xx .. 4 for 5xx: the offset of a status's counter from its `...1xx` counter. */

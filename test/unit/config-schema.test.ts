@@ -20,6 +20,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EMPTY_BY_DEFAULT = new Set([
   ...SETTINGS.filter((s) => (Array.isArray(s.default) && s.default.length === 0) || (s.type === 'status-set' && s.default === 'OFF')).map((s) => s.field),
   'vhosts[].rules.queryString[].keys',
+  // acl rules in the shipped conf/ would need <AccessControl>ON there, and a shipped conf refuses nobody.
+  'vhosts[].rules.acl',
 ]);
 
 /** Every leaf path of a value: `server.manager.port`, `vhosts[].origins[].host`, ... */
@@ -90,8 +92,8 @@ test('schema rows are well formed', () => {
   assert.equal(settingFile(getSetting('Vhosts/Default')), 'vhosts.xml');
 });
 
-test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, ServerName, Disk, HealthChecker, Rule, MatchingList', () => {
-  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Disk', 'HealthChecker', 'IgnoreSuffix', 'Listen', 'MatchingList', 'Rule', 'ServerName', 'Vhost']);
+test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, Deny, ServerName, Disk, HealthChecker, Rule, MatchingList', () => {
+  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Deny', 'Disk', 'HealthChecker', 'IgnoreSuffix', 'Listen', 'MatchingList', 'Rule', 'ServerName', 'Vhost']);
 });
 
 test('the reference lists every setting with its default', () => {

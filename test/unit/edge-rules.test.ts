@@ -1,0 +1,177 @@
+// Unit tests of the edge rule language (policy/edge-rules/parse.ts, acl-parse.ts), the compiled ACL
+// (policy/edge-rules/acl.ts), <ServiceAccess> (policy/service-access.ts) and their config loading: table-driven
+// hostile lines (bad CIDRs, unbalanced brackets, huge lines, unknown conditions and actions, IPv4-mapped IPv6,
+// case), first-match order, and problems naming the file and line.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfigFromText } from '../../src/config/load.js';
+import type { Vhost } from '../../src/config/types.js';
+import { ConfigError } from '../../src/errors.js';
+import type { RequestHead } from '../../src/http/request.js';
+import { aclRulesFromText } from '../../src/policy/edge-rules/acl-parse.js';
+import { AccessPolicy } from '../../src/policy/edge-rules/acl.js';
+import { EDGE_LINE_MAX, parseAddressRange } from '../../src/policy/edge-rules/parse.js';
+import { ServiceAccess } from '../../src/policy/service-access.js';
+import { policySummary } from '../../src/config/policy-summary.js';
+
+const SERVER = '<Server><Cache><Storage><Disk>/tmp/flint-unit-cache</Disk></Storage></Cache></Server>';
+
+function configWith(options: string, ruleFiles?: Record<string, Record<string, string>>, server = SERVER): ReturnType<typeof loadConfigFromText> {
+  const xml = `<Vhosts><Vhost Name="a.com"><Origin><Address>10.0.0.1</Address></Origin><Options>${options}</Options></Vhost></Vhosts>`;
+  return loadConfigFromText('/srv/flint/conf', server, xml, ruleFiles === undefined ? { cpuCount: 1 } : { cpuCount: 1, ruleFiles });
+}
+
+function vhostWith(options: string, ruleFiles?: Record<string, Record<string, string>>): Vhost {
+  const vhost = configWith(options, ruleFiles).vhosts[0];
+  assert.ok(vhost !== undefined);
+  return vhost;
+}
+
+function problemsOf(options: string, ruleFiles?: Record<string, Record<string, string>>): string[] {
+  try {
+    vhostWith(options, ruleFiles);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return [...error.problems];
+  }
+  assert.fail('expected a ConfigError');
+}
+
+function head(path: string, opts: { method?: string; headers?: string[]; ip?: string; query?: string } = {}): RequestHead {
+  return { method: opts.method ?? 'GET', path, query: opts.query ?? '', headers: opts.headers ?? [], host: 'a.com', clientIp: opts.ip ?? '127.0.0.1' };
+}
+
+const ON = '<AccessControl>ON</AccessControl>';
+const acl = (lines: string): string => `${ON}<MatchingList Target="acl"><![CDATA[\n${lines}\n]]></MatchingList>`;
+
+test('acl lines: hostile inputs are problems naming the line, never rules', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['$IP[10.0.0.0/33], deny', /not an IP address, CIDR range/],
+    ['$IP[10.0.0.0/8/8], deny', /not an IP address/],
+    ['$IP[300.1.1.1], deny', /not an IP address/],
+    ['$IP[10.0.0.9-3], deny', /a\.b\.c\.x-y range/],
+    ['$IP[fe80::/129], deny', /not an IP address/],
+    ['$IP[::ffff:10.0.0.0/8], deny', /prefix of 96 or more/],
+    ['$IP[], deny', /not an IP address/],
+    ['$IP[10.0.0.1, deny', /never closed/],
+    ['$IP10.0.0.1], deny', /']' without '\['/],
+    ['$IP[[10.0.0.1]], deny', /'\[' inside brackets/],
+    ['$HEADER[: x], deny', /header name/],
+    ['$HEADER[bad name: x], deny', /header name/],
+    ['$METHOD[GET|], deny', /not an HTTP method/],
+    ['$COOKIE[a], deny', /\$COOKIE\[\.\.\.\] is not a condition here/],
+    ['$GEO[KR], deny', /GeoIP conditions are not supported/],
+    ['$URL[/a?b], deny', /query string/],
+    ['$URL[/a] & $URL[/b], deny', /appears twice/],
+    ['$URL[/a] & , deny', /empty condition/],
+    ['$URL[/a], permit', /"permit" is not an acl action/],
+    ['$URL[/a], deny, 200', /not a denial status/],
+    ['$URL[/a], deny, 4033', /not a denial status/],
+    ['$URL[/a], allow, 200', /allow takes no further field/],
+    ['$URL[/a], redirect', /redirect needs a URL/],
+    ['$URL[/a], redirect, javascript:alert(1)', /not a redirect target/],
+    ['$URL[/a], redirect, https://x.test/a b', /not a redirect target/],
+    ['$URL[/a], deny, 403, extra', /too many fields/],
+    [`$URL[/${'a'.repeat(EDGE_LINE_MAX)}], deny`, /longer than 4096 characters/],
+    ['$URL[/a]\u0001, deny', /control characters/],
+  ];
+  for (const [line, expected] of cases) {
+    const r = aclRulesFromText('svc/a.com/acl.txt', `# comment\n\n${line}`);
+    assert.equal(r.rules.length, 0, line);
+    assert.equal(r.problems.length >= 1, true, line);
+    assert.match(r.problems[0] as string, /^svc\/a\.com\/acl\.txt: line 3: /, line);
+    assert.match(r.problems.join('\n'), expected, line);
+  }
+});
+
+test('acl lines: accepted forms, case-insensitive names and actions', () => {
+  const r = aclRulesFromText(
+    'l',
+    [
+      '$ip[10.0.0.0/8], DENY',
+      '$IP[127.0.0.2-9] & $method[post|Put], deny, 401',
+      '$Header[Referer: *evil.test*], Allow',
+      '/old/*, redirect, https://#HOST/new#URL',
+      '$IP[::FFFF:7f00:3], deny',
+      '$IP[::ffff:10.1.0.0/112], deny',
+      '$URL[/x]',
+    ].join('\n'),
+  );
+  assert.deepEqual(r.problems, []);
+  assert.deepEqual(
+    r.rules.map((x) => [x.conditions, x.action]),
+    [
+      [[{ kind: 'ip', range: '10.0.0.0/8' }], { kind: 'deny', status: null }],
+      [[{ kind: 'ip', range: '127.0.0.2-9' }, { kind: 'method', methods: ['POST', 'PUT'] }], { kind: 'deny', status: 401 }],
+      [[{ kind: 'header', name: 'referer', value: '*evil.test*' }], { kind: 'allow' }],
+      [[{ kind: 'url', glob: '/old/*' }], { kind: 'redirect', url: 'https://#HOST/new#URL' }],
+      [[{ kind: 'ip', range: '127.0.0.3' }], { kind: 'deny', status: null }],
+      [[{ kind: 'ip', range: '10.1.0.0/16' }], { kind: 'deny', status: null }],
+      [[{ kind: 'url', glob: '/x' }], { kind: 'deny', status: null }],
+    ],
+  );
+  assert.deepEqual(parseAddressRange('::ffff:1.2.3.4'), { ok: true, value: '1.2.3.4' });
+  assert.deepEqual(parseAddressRange('FD00::/8'), { ok: true, value: 'fd00::/8' });
+});
+
+test('acl policy: first match wins, then Default; deny codes, redirect variables, IPv6 CIDR', () => {
+  const vhost = vhostWith(
+    `<AccessControl Default="Deny" DenialCode="451">ON</AccessControl><MatchingList Target="acl"><![CDATA[
+      $IP[127.0.0.2], allow
+      $IP[127.0.0.0/8] & $URL[/admin/*], deny, 401
+      $HEADER[referer: *evil.test*], deny
+      $URL[/old/*], redirect, https://#HOST/new#URL
+      $IP[fd00::/8] & $METHOD[GET], allow
+      $IP[127.0.0.0/8], allow
+    ]]></MatchingList>`,
+  );
+  const p = new AccessPolicy(vhost);
+  assert.equal(p.verdict(head('/admin/x', { ip: '127.0.0.2' }), '/admin/x'), null, 'rule 1 before rule 2');
+  assert.deepEqual(p.verdict(head('/admin/x', { ip: '127.0.0.3' }), '/admin/x'), { kind: 'deny', status: 401 });
+  assert.deepEqual(p.verdict(head('/ADMIN/x', { ip: '127.0.0.3' }), '/ADMIN/x'), { kind: 'deny', status: 401 }, 'CaseSensitive ON but RuleCaseSensitive OFF');
+  assert.deepEqual(p.verdict(head('/a', { headers: ['referer', 'http://WWW.EVIL.test/x'] }), '/a'), { kind: 'deny', status: 451 }, 'header values case-insensitive; DenialCode');
+  assert.deepEqual(p.verdict(head('/old/a', { query: 'q=1' }), '/old/a'), { kind: 'redirect', location: 'https://a.com/new/old/a?q=1' });
+  assert.equal(p.verdict(head('/a', { ip: 'fd00::1' }), '/a'), null, 'IPv6 CIDR');
+  assert.deepEqual(p.verdict(head('/a', { ip: 'fd00::1', method: 'POST' }), '/a'), { kind: 'deny', status: 451 }, 'method condition fails -> Default');
+  assert.deepEqual(p.verdict(head('/a', { ip: '::1' }), '/a'), { kind: 'deny', status: 451 }, 'Default Deny');
+  assert.equal(p.verdict(head('/a', { ip: '127.0.0.9' }), '/a'), null);
+  assert.equal(p.verdict(head('/a', { ip: '::ffff:127.0.0.9' }), '/a'), null, 'IPv4-mapped peer matches an IPv4 range');
+});
+
+test('acl config: rules need AccessControl ON; DenialCode range; file and inline lists in order', () => {
+  assert.match(problemsOf('<MatchingList Target="acl">$IP[10.0.0.1], deny</MatchingList>').join('\n'), /1 acl rules but <AccessControl> is not ON/);
+  assert.match(problemsOf('<AccessControl DenialCode="200">ON</AccessControl>').join('\n'), /AccessControl@DenialCode: "200" is out of range/);
+  assert.match(problemsOf('<AccessControl Default="Maybe">ON</AccessControl>').join('\n'), /"Maybe" is not Allow or Deny/);
+  const vhost = vhostWith(acl('$IP[10.0.0.1], deny'), { 'a.com': { 'acl.txt': '$IP[10.0.0.2], allow\n' } });
+  assert.deepEqual(
+    vhost.rules.acl.map((r) => r.source),
+    ['vhosts.xml: Vhosts/Vhost[Name=a.com]/Options/MatchingList[1]: line 1', 'svc/a.com/acl.txt: line 1'],
+  );
+  const bad = problemsOf(ON, { 'a.com': { 'acl.txt': '# ok\n$IP[10.0.0.1], deny\n$IP[10.0.0.0/40], deny\n' } });
+  assert.deepEqual(bad, ['svc/a.com/acl.txt: line 3: "10.0.0.0/40" is not an IP address, CIDR range or a.b.c.x-y range']);
+});
+
+test('svc/<vhost>/ files Flint does not read are config errors', () => {
+  const problems = problemsOf('', { 'a.com': { 'ttl.txt': '*.jpg, 60\n', 'expires.txt': '$URL[/a], 1d\n', 'compression.txt': '' } });
+  assert.deepEqual(problems.sort(), [
+    'svc/a.com/compression.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt)',
+    'svc/a.com/expires.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt)',
+  ]);
+});
+
+test('ServiceAccess: Allow beats Deny, then Default; the summary counts the lists', () => {
+  const server = `<Server><Host><ServiceAccess Default="Allow"><Deny>127.0.0.0/8</Deny><Deny>::1</Deny><Allow>127.0.0.2</Allow></ServiceAccess></Host><Cache><Storage><Disk>/tmp/x</Disk></Storage></Cache></Server>`;
+  const config = configWith(acl('$IP[10.0.0.1], deny'), undefined, server);
+  const sa = new ServiceAccess(config.server.serviceAccess);
+  assert.equal(sa.open, false);
+  assert.equal(sa.admits('127.0.0.2'), true);
+  assert.equal(sa.admits('127.0.0.3'), false);
+  assert.equal(sa.admits('::1'), false);
+  assert.equal(sa.admits('10.0.0.1'), true);
+  assert.equal(new ServiceAccess({ defaultAction: 'deny', allow: ['10.0.0.0/8'], deny: [] }).admits('11.0.0.1'), false);
+  assert.equal(new ServiceAccess({ defaultAction: 'allow', allow: [], deny: [] }).open, true);
+  assert.deepEqual(policySummary(config), [
+    'ServiceAccess: Default allow, 1 allow, 2 deny',
+    'vhost a.com: ttl 0, bypass 0, querystring 0, acl 1 (AccessControl ON, Default allow, DenialCode 403)',
+  ]);
+});
