@@ -6,12 +6,12 @@
  */
 import type { Config, Vhost } from './types.js';
 
-/** `vhost a.test: ttl 2, bypass 0, querystring 1, acl 3 (AccessControl ON, Default deny, DenialCode 403)`. */
+/** `vhost a.test: ttl 2, bypass 0, querystring 1, acl 3, headers 0 (AccessControl ON, Default deny, DenialCode 403)`. */
 export function vhostPolicyLine(vhost: Vhost): string {
   const r = vhost.rules;
   const ac = vhost.options.accessControl;
   const access = ac.enabled ? `AccessControl ON, Default ${ac.defaultAction}, DenialCode ${ac.denialCode}` : 'AccessControl OFF';
-  return `vhost ${vhost.name}: ttl ${r.ttl.length}, bypass ${r.bypass.length}, querystring ${r.queryString.length}, acl ${r.acl.length} (${access})`;
+  return `vhost ${vhost.name}: ttl ${r.ttl.length}, bypass ${r.bypass.length}, querystring ${r.queryString.length}, acl ${r.acl.length}, headers ${r.headers.length} (${access})`;
 }
 
 /** The summary lines of a whole config: ServiceAccess, then one line per vhost. */

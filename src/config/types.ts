@@ -345,6 +345,27 @@ export interface AclRule {
   readonly action: AclAction;
 }
 
+/** How a header rule changes its header (STON <ModifyHeader>): replace, add another, add to the value, remove. */
+export const HEADER_ACTIONS = ['set', 'put', 'append', 'unset'] as const;
+export type HeaderAction = (typeof HEADER_ACTIONS)[number];
+
+/**
+ * One header rule (a line of headers.txt or `<MatchingList Target="headers">`): when its conditions hold, `action`
+ * changes header `name` of the origin request (`req`) or of the client response (`res`).
+ */
+export interface HeaderRule {
+  readonly source: string;
+  readonly conditions: readonly EdgeCondition[];
+  readonly target: 'req' | 'res';
+  /** Lower-case field name. */
+  readonly name: string;
+  /** Value template (`#CLIENTIP`, `#HOSTNAME`, `#PROTOCOL`, `#CACHEHIT`, `$REQ.<name>`); null for unset. */
+  readonly value: string | null;
+  readonly action: HeaderAction;
+  /** Response statuses (`200`, `2xx`) the rule applies to; [] = any. Only for `res`. */
+  readonly status: readonly string[];
+}
+
 /** A vhost's rules in evaluation order: inline XML rules first, then the svc/<vhost>/*.txt lines. */
 export interface VhostRules {
   readonly ttl: readonly TtlRule[];
@@ -352,6 +373,8 @@ export interface VhostRules {
   readonly queryString: readonly QueryStringRule[];
   /** Access rules, first match wins (enforced only with `<AccessControl>ON`). */
   readonly acl: readonly AclRule[];
+  /** Header rules in order; every matching one applies (STON ModifyHeader FirstOnly OFF). */
+  readonly headers: readonly HeaderRule[];
 }
 
 /** `<Access Form>`: Flint's JSON lines, STON's W3C fields with a `#Fields` header, Apache combined, or `<AccessFormat>`. */

@@ -18,6 +18,7 @@ import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList,
 import type { RuleElement } from './rules.js';
 import { KNOWN_RULE_FILES } from './rules.js';
 import { aclRulesFromText } from '../policy/edge-rules/acl-parse.js';
+import { headerRulesFromText } from '../policy/edge-rules/header-parse.js';
 import { REPEATED_ELEMENTS, SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
 import { TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
@@ -106,7 +107,7 @@ export function validateConfig(sources: ConfigSources, cpuCount: number = availa
 
 type FileName = 'server.xml' | 'vhosts.xml';
 /** The lists a `<MatchingList Target>` may hold. */
-type ListKind = keyof typeof RULE_KINDS | 'acl';
+type ListKind = keyof typeof RULE_KINDS | 'acl' | 'headers';
 
 /** One element of a raw tree, narrowed from `unknown`. */
 interface XmlElement {
@@ -1177,14 +1178,14 @@ class Validator {
     const bypass = bypassRulesFromElements(scope.file, elements(RULE_KINDS.bypass.element));
     const query = queryRulesFromElements(scope.file, elements(RULE_KINDS.querystring.element), applyQueryString);
     // STON's <MatchingList Target="ttl|bypass|querystring|acl">: txt lines embedded in the vhost, after the <Rule>s.
-    const listed: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [] };
-    const listLabels: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [] };
+    const listed: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [] };
+    const listLabels: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [] };
     // Both places: STON's vhost API writes it in the vhost, issue 20's contract inside <Options>.
     const matchingLists = [childElements(scope.element, 'MatchingList'), childElements(childElements(scope.element, 'Options')[0], 'MatchingList')];
     matchingLists.flatMap((list) => list.map((e, i) => [e, i] as const)).forEach(([e, i]) => {
       const target = (e.attrs.get('Target') ?? '').toLowerCase();
-      if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring' && target !== 'acl') {
-        this.#report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass, querystring or acl`);
+      if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring' && target !== 'acl' && target !== 'headers') {
+        this.#report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass, querystring, acl or headers`);
         return;
       }
       listed[target].push(e.text);
@@ -1193,7 +1194,7 @@ class Validator {
     const fromText = <R>(kind: ListKind, parse: (label: string, text: string) => { rules: R[]; problems: string[] }): R[] => {
       const out: R[] = [];
       const sources = listed[kind].map((text, i) => [listLabels[kind][i] as string, text] as const);
-      const fileName = kind === 'acl' ? 'acl.txt' : RULE_KINDS[kind].file;
+      const fileName = kind === 'acl' || kind === 'headers' ? `${kind}.txt` : RULE_KINDS[kind].file;
       const fileText = files[fileName];
       if (fileText !== undefined) sources.push([label(fileName), fileText] as const);
       for (const [where, text] of sources) {
@@ -1213,6 +1214,7 @@ class Validator {
       bypass: [...bypass.rules, ...fromText('bypass', bypassRulesFromText)],
       queryString: [...query.rules, ...fromText('querystring', (l, t) => queryRulesFromText(l, t, applyQueryString))],
       acl: fromText('acl', aclRulesFromText),
+      headers: fromText('headers', headerRulesFromText),
     };
   }
 

@@ -49,6 +49,8 @@ import type { PurgeScope } from '../policy/purge-target.js';
 import { ServiceAccess } from '../policy/service-access.js';
 import type { AccessPolicy } from '../policy/edge-rules/acl.js';
 import { buildAccessPolicies } from '../policy/edge-rules/acl.js';
+import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
+import { buildHeaderPolicies } from '../policy/edge-rules/headers.js';
 import { answerAclVerdict, refuseService } from './access-control.js';
 
 /** Everything derived from one config; replaced whole on reload. */
@@ -63,6 +65,8 @@ interface Runtime {
   readonly service: ServiceAccess;
   /** Compiled `<AccessControl>` policies of the vhosts that have it ON, by vhost name. */
   readonly access: ReadonlyMap<string, AccessPolicy>;
+  /** Compiled header rules of the vhosts that have any, by vhost name. */
+  readonly headers: ReadonlyMap<string, HeaderPolicy>;
 }
 
 const EMPTY_ROUTER = new VhostRouter([], null);
@@ -274,6 +278,7 @@ export class Edge {
   /** Cache flow or pass-through for a request on its (possibly linked) vhost: bypass rules and the cache key apply here. */
   #dispatch(ctx: RequestCtx, writer: ClientWriter): void {
     const vhost = ctx.vhost;
+    if (vhost.rules.headers.length > 0) ctx.headerRules = this.#runtime.headers.get(vhost.name) ?? null;
     if (vhost.options.caching) {
       const rules = this.#runtime.rules.get(vhost.name) ?? new VhostRuleSet(vhost);
       ctx.rules = rules;
@@ -335,6 +340,7 @@ export class Edge {
     const extraNames = Object.keys(extra);
     const dropped = extraNames.every((name) => FILL_DROPPED.has(name)) ? FILL_DROPPED : new Set([...FILL_DROPPED, ...extraNames]);
     const headers = originRequestHeaders(ctx.head, vhost, dropped);
+    ctx.headerRules?.rewriteRequest(headers, ctx.head, ctx.path);
     for (const name of extraNames) headers.push(name, extra[name] as string);
     const counters = this.counters.forVhost(vhost.name);
     bump(counters, C.originRequests);
@@ -459,6 +465,7 @@ function runtimeOf(config: Config): Runtime {
     byName: new Map(config.vhosts.map((v) => [v.name, v] as const)),
     service: new ServiceAccess(config.server.serviceAccess),
     access: buildAccessPolicies(config.vhosts),
+    headers: buildHeaderPolicies(config.vhosts),
   };
 }
 

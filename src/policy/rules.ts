@@ -65,6 +65,16 @@ export class RuleIndex<R> {
     this.#anyUrl = anyUrl;
   }
 
+  /** Every rule whose URL matches `path`, in rule order (allocates: for lists where all matches apply). */
+  all(path: string): R[] {
+    const out: R[] = [];
+    if (this.rules.length === 0) return out;
+    const positions = this.#globs.size === 0 ? [...this.#anyUrl] : [...this.#globs.match(path).map((g) => this.#globRule[g] as number), ...this.#anyUrl];
+    positions.sort((a, b) => a - b);
+    for (const p of positions) out.push(this.rules[p] as R);
+    return out;
+  }
+
   /**
    * The first rule, in rule order, whose URL matches `path` and that passes `check(rule, arg)`; undefined when none.
    * `arg` is passed through so callers on the request path need not allocate a closure per request.

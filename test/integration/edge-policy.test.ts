@@ -23,6 +23,18 @@ import { freePort } from '../helpers/ports.js';
 
 const ACL = 'acl.test';
 const DENY = 'deny.test';
+const HDR = 'hdr.test';
+
+const HEADERS_TXT = `# STON headers.txt
+$URL[/*], $RES[X-Frame-Options: DENY], set
+$URL[/api/*], $REQ[X-From-Edge: 1], set
+$URL[/*], $RES[Server], unset
+$URL[/*], $REQ[X-Client: #CLIENTIP via #PROTOCOL], set
+$URL[/*], $REQ[X-Secret], unset
+$URL[/*], $RES[X-Result: #CACHEHIT], set
+$URL[/*], $RES[X-Echo: $REQ.x-trace], set
+$URL[/*], $RES[X-Missing: yes], set, 4xx
+`;
 
 const ACL_TXT = `# STON acl.txt
 $IP[127.0.0.3], allow
@@ -37,6 +49,7 @@ $IP[::1/128] & $URL[/v6only/*], deny, 451
 const VHOSTS = (port: number, origin: string): string =>
   vhostXml([
     { name: ACL, port, origin, extra: `<Listen>[::1]:${port}</Listen><Options><AccessControl>ON</AccessControl></Options>` },
+    { name: HDR, port, origin },
     {
       name: DENY,
       port,
@@ -99,6 +112,8 @@ describe('edge policy: ACL and ServiceAccess', () => {
     flint = await FlintProcess.start(({ dir, managerPort }) => {
       mkdirSync(join(dir, 'conf', 'svc', ACL), { recursive: true });
       writeFileSync(join(dir, 'conf', 'svc', ACL, 'acl.txt'), ACL_TXT);
+      mkdirSync(join(dir, 'conf', 'svc', HDR), { recursive: true });
+      writeFileSync(join(dir, 'conf', 'svc', HDR, 'headers.txt'), HEADERS_TXT);
       const server = serverXml({ managerPort, dir }).replace('</Manager></Host>', `</Manager>${SERVICE_ACCESS}</Host>`);
       return { server, vhosts: VHOSTS(port, origin.address) };
     });
@@ -189,6 +204,80 @@ describe('edge policy: ACL and ServiceAccess', () => {
   });
 });
 
+describe('edge policy: header rules', () => {
+  const routes: Record<string, Route> = {};
+  let origin: TestOrigin;
+  let flint: FlintProcess;
+  let port: number;
+  const get = (path: string, headers: Record<string, string> = {}): Promise<TestResponse> => request({ port, host: HDR, path, headers });
+
+  before(async () => {
+    origin = await startRoutedOrigin(routes);
+    port = await freePort();
+    flint = await FlintProcess.start(({ dir, managerPort }) => {
+      mkdirSync(join(dir, 'conf', 'svc', HDR), { recursive: true });
+      writeFileSync(join(dir, 'conf', 'svc', HDR, 'headers.txt'), HEADERS_TXT);
+      return { server: serverXml({ managerPort, dir }), vhosts: vhostXml([{ name: HDR, port, origin: origin.address }]) };
+    });
+  });
+
+  after(async () => {
+    await flint?.stop();
+    await origin?.close();
+  });
+
+  test('$REQ and $RES set/unset both directions, variables, status condition; hits (hot tier too) are rewritten', async () => {
+    const page: Route = (req, res) => reply(res, 200, { 'cache-control': 'max-age=300', 'content-type': 'text/plain', server: 'origin-srv', 'x-origin': 'a' }, `${req.url}`);
+    routes['/h1'] = page;
+    routes['/api/x'] = page;
+    routes['/missing'] = (_req, res) => reply(res, 404, { 'content-type': 'text/plain' }, 'no');
+
+    const miss = await get('/h1', { 'x-secret': 'hunter2', 'x-trace': 't-1' });
+    assert.equal(miss.status, 200);
+    assert.equal(miss.headers['x-frame-options'], 'DENY');
+    assert.equal(miss.headers.server, undefined, '$RES unset');
+    assert.equal(miss.headers['x-origin'], 'a');
+    assert.equal(miss.headers['x-result'], 'TCP_MISS');
+    assert.equal(miss.headers['x-echo'], 't-1', '$REQ.<header> in a response value');
+    assert.equal(miss.headers['x-missing'], undefined, 'status condition 4xx');
+    const seen = seenFor(origin, '/h1')[0];
+    assert.equal(seen?.headers['x-client'], '127.0.0.1 via http');
+    assert.equal(seen?.headers['x-secret'], undefined, '$REQ unset');
+    assert.equal(seen?.headers['x-from-edge'], undefined, 'the /api/* rule does not match /h1');
+
+    for (let i = 0; i < 3; i++) {
+      const hit = await get('/h1', { 'x-trace': `t-${i}` });
+      assert.equal(hit.headers['x-result'], 'TCP_HIT');
+      assert.equal(hit.headers['x-frame-options'], 'DENY');
+      assert.equal(hit.headers.server, undefined);
+      assert.equal(hit.headers['x-echo'], `t-${i}`, 'per request, never a stale pre-encoded head');
+    }
+    assert.equal(seenFor(origin, '/h1').length, 1);
+
+    await get('/api/x');
+    assert.equal(seenFor(origin, '/api/x')[0]?.headers['x-from-edge'], '1');
+    const missing = await get('/missing');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers['x-missing'], 'yes');
+  });
+
+  test('the stored object is unchanged by $RES rules: a reloaded rule shows on the next hit without a purge', async () => {
+    routes['/h2'] = (req, res) => reply(res, 200, { 'cache-control': 'max-age=300', 'content-type': 'text/plain', server: 'origin-srv' }, `${req.url}`);
+    await get('/h2');
+    assert.equal((await get('/h2')).headers['x-result'], 'TCP_HIT');
+    writeFileSync(join(flint.confDir, 'svc', HDR, 'headers.txt'), '$URL[/*], $RES[X-Frame-Options: SAMEORIGIN], set\n$URL[/*], $RES[X-New: yes], put\n');
+    flint.signal('SIGHUP');
+    const after = await waitFor('the reloaded header rules', async () => {
+      const res = await get('/h2');
+      return res.headers['x-new'] === 'yes' ? res : undefined;
+    });
+    assert.equal(after.headers['x-frame-options'], 'SAMEORIGIN');
+    assert.equal(after.headers.server, 'origin-srv', 'the stored Server header was kept; only delivery removed it');
+    assert.equal(after.headers['x-result'], undefined);
+    assert.equal(seenFor(origin, '/h2').length, 1, 'no refetch: the object was not purged');
+  });
+});
+
 describe('check-config on edge policy files', () => {
   const run = (confDir: string): { status: number | null; stdout: string; stderr: string } => {
     const r = spawnSync(process.execPath, [MAIN, 'check-config', '--conf', confDir], { encoding: 'utf8', timeout: 20_000 });
@@ -211,7 +300,7 @@ describe('check-config on edge policy files', () => {
     try {
       const ok = run(join(good, 'conf'));
       assert.equal(ok.status, 0, ok.stderr);
-      assert.match(ok.stdout, /vhost acl\.test: ttl 1, bypass 0, querystring 0, acl 7 \(AccessControl ON, Default allow, DenialCode 403\)/);
+      assert.match(ok.stdout, /vhost acl\.test: ttl 1, bypass 0, querystring 0, acl 7, headers 0 \(AccessControl ON, Default allow, DenialCode 403\)/);
       const r = run(join(bad, 'conf'));
       assert.equal(r.status, 1);
       assert.match(r.stderr, /svc\/acl\.test\/acl\.txt: line 2: "200" is not a denial status/);

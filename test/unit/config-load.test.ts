@@ -156,7 +156,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         healthCheckers: [],
         options: DEFAULT_OPTIONS,
         log: { accessPath: '/var/log/flint/access.log', accessForm: 'json', accessFormat: null, accessRotation: DEFAULT_ROTATION, originPath: null, originRotation: DEFAULT_ROTATION },
-        rules: { ttl: [], bypass: [], queryString: [], acl: [] },
+        rules: { ttl: [], bypass: [], queryString: [], acl: [], headers: [] },
         link: null,
       },
     ],

@@ -22,6 +22,8 @@ const EMPTY_BY_DEFAULT = new Set([
   'vhosts[].rules.queryString[].keys',
   // acl rules in the shipped conf/ would need <AccessControl>ON there, and a shipped conf refuses nobody.
   'vhosts[].rules.acl',
+  // Header rules are examples in the shipped conf/, not defaults.
+  'vhosts[].rules.headers',
 ]);
 
 /** Every leaf path of a value: `server.manager.port`, `vhosts[].origins[].host`, ... */

@@ -12,6 +12,8 @@ import { aclRulesFromText } from '../../src/policy/edge-rules/acl-parse.js';
 import { AccessPolicy } from '../../src/policy/edge-rules/acl.js';
 import { EDGE_LINE_MAX, parseAddressRange } from '../../src/policy/edge-rules/parse.js';
 import { ServiceAccess } from '../../src/policy/service-access.js';
+import { headerRulesFromText } from '../../src/policy/edge-rules/header-parse.js';
+import { HeaderPolicy } from '../../src/policy/edge-rules/headers.js';
 import { policySummary } from '../../src/config/policy-summary.js';
 
 const SERVER = '<Server><Cache><Storage><Disk>/tmp/flint-unit-cache</Disk></Storage></Cache></Server>';
@@ -154,8 +156,8 @@ test('acl config: rules need AccessControl ON; DenialCode range; file and inline
 test('svc/<vhost>/ files Flint does not read are config errors', () => {
   const problems = problemsOf('', { 'a.com': { 'ttl.txt': '*.jpg, 60\n', 'expires.txt': '$URL[/a], 1d\n', 'compression.txt': '' } });
   assert.deepEqual(problems.sort(), [
-    'svc/a.com/compression.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt)',
-    'svc/a.com/expires.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt)',
+    'svc/a.com/compression.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt, headers.txt)',
+    'svc/a.com/expires.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt, headers.txt)',
   ]);
 });
 
@@ -172,6 +174,73 @@ test('ServiceAccess: Allow beats Deny, then Default; the summary counts the list
   assert.equal(new ServiceAccess({ defaultAction: 'allow', allow: [], deny: [] }).open, true);
   assert.deepEqual(policySummary(config), [
     'ServiceAccess: Default allow, 1 allow, 2 deny',
-    'vhost a.com: ttl 0, bypass 0, querystring 0, acl 1 (AccessControl ON, Default allow, DenialCode 403)',
+    'vhost a.com: ttl 0, bypass 0, querystring 0, acl 1, headers 0 (AccessControl ON, Default allow, DenialCode 403)',
   ]);
+});
+
+test('headers lines: hostile inputs are problems naming the line', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['$URL[/*], $RES[X-A: 1]', /expected "conditions, \$REQ/],
+    ['$URL[/*], $FOO[X-A: 1], set', /not \$REQ\[\.\.\.\] or \$RES/],
+    ['$URL[/*], X-A: 1, set', /not \$REQ\[\.\.\.\] or \$RES/],
+    ['$URL[/*], $RES[X-A: 1], replace', /"replace" is not set, put, append or unset/],
+    ['$URL[/*], $RES[X-A], set', /set needs a value/],
+    ['$URL[/*], $RES[X-A: 1], unset', /unset takes a name only/],
+    ['$URL[/*], $RES[Content-Length: 1], set', /content-length cannot be rewritten/],
+    ['$URL[/*], $REQ[Host: evil], set', /host cannot be rewritten/],
+    ['$URL[/*], $RES[Transfer-Encoding], unset', /transfer-encoding cannot be rewritten/],
+    ['$URL[/*], $RES[X-A: #NOPE], set', /#NOPE is not a variable/],
+    ['$URL[/*], $REQ[X-A: #CACHEHIT], set', /only known for responses/],
+    ['$URL[/*], $RES[X-A: $RES.server], set', /the only \$ variable is \$REQ/],
+    ['$URL[/*], $REQ[X-A: 1], set, 200', /\$RES rules only/],
+    ['$URL[/*], $RES[X-A: 1], set, 6xx', /not a status code/],
+    ['$URL[/*], $RES[X-A: 1], set, 200, more', /too many fields/],
+    ['$URL[/*], $RES[X A: 1], set', /header name/],
+    ['$URL[/*], $RES[X-A: [1]], set', /'\[' inside brackets/],
+    ['$STATUS[200], $RES[X-A: 1], set', /not a condition here/],
+  ];
+  for (const [line, expected] of cases) {
+    const r = headerRulesFromText('svc/a.com/headers.txt', line);
+    assert.equal(r.rules.length, 0, line);
+    assert.match(r.problems.join('\n'), /^svc\/a\.com\/headers\.txt: line 1: /, line);
+    assert.match(r.problems.join('\n'), expected, line);
+  }
+});
+
+test('header policy: set/put/append/unset in rule order, variables, status classes, conditions', () => {
+  const vhost = vhostWith(
+    `<MatchingList Target="headers"><![CDATA[
+      $URL[/*], $RES[X-Frame-Options: DENY], set
+      $URL[/*], $RES[Server], unset
+      $URL[/*], $RES[Cache-Control: private], append
+      $URL[/*], $RES[X-Multi: a], put
+      $URL[/*], $RES[X-Multi: b], put
+      $URL[/*] & $IP[10.0.0.0/8], $RES[X-Internal: #CLIENTIP #PROTOCOL #CACHEHIT $REQ.x-trace], set
+      $URL[/img/*], $RES[X-Img: 1], set, 2xx|304
+      $URL[/api/*] & $METHOD[POST], $REQ[X-From-Edge: 1], set
+      $REQ[Cookie], unset
+    ]]></MatchingList>`,
+  );
+  const p = new HeaderPolicy(vhost);
+  assert.equal(p.hasResponseRules, true);
+  const res = ['server', 'origin', 'cache-control', 'max-age=60', 'x-frame-options', 'SAMEORIGIN', 'x-frame-options', 'x'];
+  p.rewriteResponse(res, { head: head('/img/a', { ip: '10.1.2.3', headers: ['x-trace', 't'] }), path: '/img/a', cacheResult: 'TCP_HIT' }, 200);
+  assert.deepEqual(res, [
+    'cache-control', 'max-age=60, private',
+    'x-frame-options', 'DENY',
+    'x-multi', 'a',
+    'x-multi', 'b',
+    'x-internal', '10.1.2.3 http TCP_HIT t',
+    'x-img', '1',
+  ]);
+  const notFound: string[] = [];
+  p.rewriteResponse(notFound, { head: head('/img/a'), path: '/img/a', cacheResult: 'TCP_MISS' }, 404);
+  assert.equal(notFound.includes('x-img'), false, 'status class');
+  assert.equal(notFound.includes('x-internal'), false, '$IP condition');
+  const req = ['cookie', 'a=1', 'accept', '*/*'];
+  p.rewriteRequest(req, head('/api/v', { method: 'POST' }), '/api/v');
+  assert.deepEqual(req, ['accept', '*/*', 'x-from-edge', '1']);
+  const get = ['cookie', 'a=1'];
+  p.rewriteRequest(get, head('/api/v'), '/api/v');
+  assert.deepEqual(get, [], 'method condition');
 });

@@ -2,7 +2,7 @@
  * @module policy/edge-rules/parse
  * The edge rule language (STON acl.txt, headers.txt): one rule per line, `conditions, field[, field...]`, the
  * conditions joined by `&`. This file owns the line grammar and the conditions; the lists add their own fields
- * (policy/edge-rules/acl-parse.ts). Strict: an unbalanced bracket, an unknown `$NAME`, a bad address or glob, a
+ * (policy/edge-rules/acl-parse.ts, header-parse.ts). Strict: an unbalanced bracket, an unknown `$NAME`, a bad address or glob, a
  * line over EDGE_LINE_MAX characters is a problem naming the source and line, never a rule that silently matches
  * less. Pure; runs in the primary (validation) and nowhere on the request path.
  *
