@@ -1318,6 +1318,11 @@ class Validator {
       vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
+    // A svc/<dir>/ that names no vhost holds rules nothing would read: an error, not a silently ignored policy.
+    const names = new Set(vhosts.map((v) => v.vhost.name));
+    for (const dir of Object.keys(this.#ruleFiles).sort()) {
+      if (!names.has(dir)) this.problems.push(`svc/${dir}/: no vhost is named ${quote(dir)}, so its files (${Object.keys(this.#ruleFiles[dir] ?? {}).sort().join(', ')}) would be ignored`);
+    }
     for (const problem of findLinkProblems(vhosts.map((v) => v.vhost))) {
       const where = vhosts.find((v) => v.vhost.name === problem.vhost)?.where ?? 'Vhosts/Vhost';
       this.#report(scope.file, `${where}/VhostLink`, problem.what);

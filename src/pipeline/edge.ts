@@ -251,13 +251,6 @@ export class Edge {
       this.#refusals.refuse(writer, head, 400, 'the request target must be an absolute path');
       return;
     }
-    // <AccessControl>: decided before any cache or origin work (pipeline/access-control.ts).
-    const access = runtime.access.get(vhost.name);
-    const verdict = access === undefined ? null : access.verdict(head, path);
-    if (verdict !== null) {
-      answerAclVerdict(writer, head, verdict);
-      return;
-    }
     const bodyLimit = vhost.options.maxRequestBodyBytes;
     if (bodyLimit > 0 && declaredLength(head.headers) > bodyLimit) {
       this.#refusals.refuse(writer, head, 413, `request body larger than ${bodyLimit} bytes`);
@@ -272,6 +265,14 @@ export class Edge {
     const ctx = new RequestCtx(head, vhost, path, startedAt);
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
+    // <AccessControl>: decided before any cache or origin work (pipeline/access-control.ts); logged as TCP_DENIED.
+    const access = runtime.access.get(vhost.name);
+    const verdict = access === undefined ? null : access.verdict(head, path);
+    if (verdict !== null) {
+      answerAclVerdict(writer, ctx, verdict);
+      this.#finish(ctx, 'complete', writer.bytesSent);
+      return;
+    }
     this.#dispatch(ctx, writer);
   }
 

@@ -18,7 +18,7 @@ import type { TestOrigin } from '../helpers/origin.js';
 import { request } from '../helpers/http.js';
 import type { TestResponse } from '../helpers/http.js';
 import type { Route } from '../helpers/cache.js';
-import { reply, seenFor, startRoutedOrigin, waitFor } from '../helpers/cache.js';
+import { accessRecordsFor, reply, seenFor, startRoutedOrigin, waitFor } from '../helpers/cache.js';
 import { freePort } from '../helpers/ports.js';
 
 const ACL = 'acl.test';
@@ -133,6 +133,10 @@ describe('edge policy: ACL and ServiceAccess', () => {
     assert.equal(denied.status, 403);
     assert.match(denied.body.toString(), /^403 Forbidden: access denied/);
     assert.equal(seenFor(origin, '/d').length, 0, 'a denied request never reaches the origin');
+    const [record] = await accessRecordsFor(flint, ACL, '/d', 1);
+    assert.equal(record?.cacheResult, 'TCP_DENIED');
+    assert.equal(record?.status, 403);
+    assert.equal(record?.clientIp, '127.0.0.2');
     assert.equal((await get(ACL, '/d')).status, 200, 'another address is served');
     assert.equal(seenFor(origin, '/d').length, 1);
     // ... and a cached object is refused too (the ACL runs before the cache lookup).

@@ -244,3 +244,7 @@ test('header policy: set/put/append/unset in rule order, variables, status class
   p.rewriteRequest(get, head('/api/v'), '/api/v');
   assert.deepEqual(get, [], 'method condition');
 });
+
+test('a svc/<dir>/ naming no vhost is a config error', () => {
+  assert.deepEqual(problemsOf('', { 'b.com': { 'acl.txt': '$IP[10.0.0.1], deny\n' } }), ['svc/b.com/: no vhost is named "b.com", so its files (acl.txt) would be ignored']);
+});
