@@ -432,8 +432,8 @@ export class CacheFlow {
     ctx.cacheResult = 'TCP_HIT';
     const ttl = remainingTtl(meta.ttlSec + meta.extendedSec, ageSec);
     const kind = hotRequestKind(ctx.head);
-    // A vhost with $RES header rules builds each head (the rules may read the client): no pre-encoded head.
-    if (kind === 'other' || meta.size === 0 || ctx.headerRules?.hasResponseRules === true) {
+    // A $RES header rule that applies here builds each head (rules may read the client): no pre-encoded head.
+    if (kind === 'other' || meta.size === 0 || ctx.headerRules?.rewritesResponse(ctx, meta.status) === true) {
       this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
       return true;
     }

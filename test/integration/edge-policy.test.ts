@@ -34,6 +34,7 @@ $URL[/*], $REQ[X-Secret], unset
 $URL[/*], $RES[X-Result: #CACHEHIT], set
 $URL[/*], $RES[X-Echo: $REQ.x-trace], set
 $URL[/*], $RES[X-Missing: yes], set, 4xx
+$URL[/ip/*] & $IP[127.0.0.2], $RES[X-Inside: #CLIENTIP], set
 `;
 
 const ACL_TXT = `# STON acl.txt
@@ -263,6 +264,19 @@ describe('edge policy: header rules', () => {
     const missing = await get('/missing');
     assert.equal(missing.status, 404);
     assert.equal(missing.headers['x-missing'], 'yes');
+  });
+
+  test('a $RES rule for one client only: hot hits of other clients keep the plain head, never the rewritten one', async () => {
+    routes['/ip/a'] = (req, res) => reply(res, 200, { 'cache-control': 'max-age=300', 'content-type': 'text/plain' }, `${req.url}`);
+    await get('/ip/a');
+    for (let i = 0; i < 3; i++) {
+      const plain = await request({ port, host: HDR, path: '/ip/a', localAddress: '127.0.0.1' });
+      assert.equal(plain.headers['x-result'], 'TCP_HIT');
+      assert.equal(plain.headers['x-inside'], undefined);
+      const inside = await request({ port, host: HDR, path: '/ip/a', localAddress: '127.0.0.2' });
+      assert.equal(inside.headers['x-inside'], '127.0.0.2');
+    }
+    assert.equal(seenFor(origin, '/ip/a').length, 1);
   });
 
   test('the stored object is unchanged by $RES rules: a reloaded rule shows on the next hit without a purge', async () => {

@@ -233,6 +233,12 @@ test('header policy: set/put/append/unset in rule order, variables, status class
     'x-internal', '10.1.2.3 http TCP_HIT t',
     'x-img', '1',
   ]);
+  assert.equal(p.rewritesResponse({ head: head('/img/a'), path: '/img/a', cacheResult: 'TCP_HIT' }, 200), true);
+  const none = new HeaderPolicy(vhostWith('<MatchingList Target="headers">$URL[/x/*] &amp; $IP[10.0.0.1], $RES[X-A: 1], set, 200</MatchingList>'));
+  assert.equal(none.rewritesResponse({ head: head('/y'), path: '/y', cacheResult: 'TCP_HIT' }, 200), false, 'URL');
+  assert.equal(none.rewritesResponse({ head: head('/x/1'), path: '/x/1', cacheResult: 'TCP_HIT' }, 200), false, '$IP');
+  assert.equal(none.rewritesResponse({ head: head('/x/1', { ip: '10.0.0.1' }), path: '/x/1', cacheResult: 'TCP_HIT' }, 404), false, 'status');
+  assert.equal(none.rewritesResponse({ head: head('/x/1', { ip: '10.0.0.1' }), path: '/x/1', cacheResult: 'TCP_HIT' }, 200), true);
   const notFound: string[] = [];
   p.rewriteResponse(notFound, { head: head('/img/a'), path: '/img/a', cacheResult: 'TCP_MISS' }, 404);
   assert.equal(notFound.includes('x-img'), false, 'status class');

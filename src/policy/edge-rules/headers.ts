@@ -128,6 +128,20 @@ export class HeaderPolicy {
     }
   }
 
+  /**
+   * True when some response rule applies to this response: the hit path keeps its pre-encoded head when none does
+   * (rewriteResponse would change nothing). Allocates nothing when no rule's URL matches.
+   */
+  rewritesResponse(input: HeaderRuleInput, status: number): boolean {
+    if (!this.hasResponseRules) return false;
+    this.#status = status;
+    return this.#response.first(rulePath(input.path), this.#applies, input.head) !== undefined;
+  }
+
+  /** The status `#applies` checks against (set just before; workers are single-threaded). */
+  #status = 0;
+  readonly #applies = (c: CompiledHeader, head: RequestHead): boolean => statusHolds(c.rule.status, this.#status) && c.conditions.holds(head);
+
   /** Rewrites a client response's `headers` (a fresh list, never a stored one) of status `status`. */
   rewriteResponse(headers: string[], input: HeaderRuleInput, status: number): void {
     if (!this.hasResponseRules) return;
