@@ -5,13 +5,12 @@
  * in the worker's request entry (pipeline/edge.ts #route), before routing; uWS.js offers no hook at accept time,
  * so a refused client still completes its TCP handshake and sends one request head. Pure; runs in workers.
  */
-import { BlockList } from 'node:net';
 import type { ServiceAccessConfig } from '../config/types.js';
-import { addAddressOrRange } from './address-list.js';
+import { AddressSet } from './edge-rules/address-set.js';
 
 export class ServiceAccess {
-  readonly #allow: BlockList | null;
-  readonly #deny: BlockList | null;
+  readonly #allow: AddressSet | null;
+  readonly #deny: AddressSet | null;
   readonly #defaultAllow: boolean;
 
   constructor(config: ServiceAccessConfig) {
@@ -27,16 +26,12 @@ export class ServiceAccess {
 
   /** True when the client at `ip` may be served. */
   admits(ip: string): boolean {
-    const family = ip.includes(':') ? 'ipv6' : 'ipv4';
-    if (this.#allow !== null && this.#allow.check(ip, family)) return true;
-    if (this.#deny !== null && this.#deny.check(ip, family)) return false;
+    if (this.#allow !== null && this.#allow.has(ip)) return true;
+    if (this.#deny !== null && this.#deny.has(ip)) return false;
     return this.#defaultAllow;
   }
 }
 
-function listOf(entries: readonly string[]): BlockList | null {
-  if (entries.length === 0) return null;
-  const list = new BlockList();
-  for (const e of entries) addAddressOrRange(list, e);
-  return list;
+function listOf(entries: readonly string[]): AddressSet | null {
+  return entries.length === 0 ? null : new AddressSet(entries);
 }

@@ -14,6 +14,7 @@ import { EDGE_LINE_MAX, parseAddressRange } from '../../src/policy/edge-rules/pa
 import { ServiceAccess } from '../../src/policy/service-access.js';
 import { headerRulesFromText } from '../../src/policy/edge-rules/header-parse.js';
 import { HeaderPolicy } from '../../src/policy/edge-rules/headers.js';
+import { AddressSet } from '../../src/policy/edge-rules/address-set.js';
 import { policySummary } from '../../src/config/policy-summary.js';
 
 const SERVER = '<Server><Cache><Storage><Disk>/tmp/flint-unit-cache</Disk></Storage></Cache></Server>';
@@ -253,4 +254,61 @@ test('header policy: set/put/append/unset in rule order, variables, status class
 
 test('a svc/<dir>/ naming no vhost is a config error', () => {
   assert.deepEqual(problemsOf('', { 'b.com': { 'acl.txt': '$IP[10.0.0.1], deny\n' } }), ['svc/b.com/: no vhost is named "b.com", so its files (acl.txt) would be ignored']);
+});
+
+test('acl policy: runs of address-only rules merge without changing first-match order', () => {
+  const lines = ['$IP[10.0.0.1], deny', '$IP[10.0.0.2], deny', '$IP[10.0.0.3], deny, 401', '$IP[10.0.0.0/8], allow', '$IP[10.0.0.4], deny', '$IP[11.0.0.0/8], deny'];
+  const p = new AccessPolicy(vhostWith(`<AccessControl Default="Deny" DenialCode="451">ON</AccessControl><MatchingList Target="acl">${lines.join('\n')}</MatchingList>`));
+  const verdict = (ip: string): unknown => p.verdict(head('/', { ip }), '/');
+  assert.deepEqual(verdict('10.0.0.1'), { kind: 'deny', status: 451 });
+  assert.deepEqual(verdict('10.0.0.2'), { kind: 'deny', status: 451 });
+  assert.deepEqual(verdict('10.0.0.3'), { kind: 'deny', status: 401 });
+  assert.equal(verdict('10.0.0.4'), null, 'the /8 allow comes first');
+  assert.deepEqual(verdict('11.1.1.1'), { kind: 'deny', status: 451 });
+  assert.deepEqual(verdict('12.1.1.1'), { kind: 'deny', status: 451 }, 'Default');
+  const many = Array.from({ length: 1000 }, (_, i) => `$IP[10.${i >> 8}.${i & 255}.0/24], deny`).join('\n');
+  const big = new AccessPolicy(vhostWith(`<AccessControl>ON</AccessControl><MatchingList Target="acl">${many}\n$URL[/x], deny</MatchingList>`));
+  assert.deepEqual(big.verdict(head('/', { ip: '10.3.231.9' }), '/'), { kind: 'deny', status: 403 });
+  assert.equal(big.verdict(head('/', { ip: '10.4.0.1' }), '/'), null);
+  const started = performance.now();
+  for (let i = 0; i < 10_000; i++) big.verdict(head('/a', { ip: '127.0.0.1' }), '/a');
+  const perRequestUs = ((performance.now() - started) * 1000) / 10_000;
+  assert.ok(perRequestUs < 100, `1,000 address rules cost ${perRequestUs.toFixed(1)} µs per request`);
+});
+
+test('AddressSet: IPv4/IPv6 ranges, boundaries, IPv4-mapped clients, junk client strings', () => {
+  const set = new AddressSet(['10.0.0.0/8', '192.168.1.10-20', '127.0.0.1', 'fd00::/8', '::1', '2001:db8::/126', '0.0.0.0/32']);
+  const cases: Array<[string, boolean]> = [
+    ['10.0.0.0', true],
+    ['10.255.255.255', true],
+    ['11.0.0.0', false],
+    ['9.255.255.255', false],
+    ['192.168.1.9', false],
+    ['192.168.1.10', true],
+    ['192.168.1.20', true],
+    ['192.168.1.21', false],
+    ['127.0.0.1', true],
+    ['127.0.0.2', false],
+    ['::ffff:10.1.2.3', true],
+    ['::FFFF:7f00:1', true],
+    ['fd12:3456::1', true],
+    ['fe00::1', false],
+    ['::1', true],
+    ['::2', false],
+    ['2001:db8::3', true],
+    ['2001:db8::4', false],
+    ['[::1]', true],
+    ['fe80::1%eth0', false],
+    ['0.0.0.0', true],
+    ['', false],
+    ['256.0.0.1', false],
+    ['10.0.0', false],
+    ['1::2::3', false],
+    ['not-an-ip', false],
+    ['1:2:3:4:5:6:7:8:9', false],
+  ];
+  for (const [ip, expected] of cases) assert.equal(set.has(ip), expected, ip);
+  assert.equal(new AddressSet(['::ffff:10.0.0.0/104']).has('10.9.9.9'), true, 'a raw IPv4-mapped range matches IPv4 clients');
+  assert.equal(new AddressSet(['::/0']).has('2001:db8::1'), true);
+  assert.equal(new AddressSet(['0.0.0.0/0']).has('203.0.113.9'), true);
 });

@@ -35,7 +35,7 @@ export class AccessPolicy {
     const ac = o.accessControl;
     this.#denialCode = ac.denialCode;
     this.#fallback = ac.defaultAction === 'deny' ? { kind: 'deny', status: ac.denialCode } : null;
-    const compiled = vhost.rules.acl.map((rule) => ({ rule, conditions: new RequestConditions(rule.conditions) }));
+    const compiled = mergeAddressRuns(vhost.rules.acl).map(({ rule, ranges }) => ({ rule, conditions: new RequestConditions(rule.conditions, ranges) }));
     this.#index = new RuleIndex(compiled, (c) => urlGlobOf(c.rule.conditions), o.caseSensitive && o.ruleCaseSensitive);
     for (const rule of vhost.rules.acl) {
       if (rule.action.kind === 'deny') this.#denials.set(rule, { kind: 'deny', status: rule.action.status ?? this.#denialCode });
@@ -51,6 +51,38 @@ export class AccessPolicy {
     if (action.kind === 'deny') return this.#denials.get(hit.rule) ?? null;
     return { kind: 'redirect', location: expandRedirect(action.url, head) };
   }
+}
+
+/** True for a rule whose only condition is `$IP[...]`. */
+function addressOnly(rule: AclRule): boolean {
+  return rule.conditions.length === 1 && rule.conditions[0]?.kind === 'ip';
+}
+
+function sameAction(a: AclRule['action'], b: AclRule['action']): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'deny' && b.kind === 'deny') return a.status === b.status;
+  if (a.kind === 'redirect' && b.kind === 'redirect') return a.url === b.url;
+  return true;
+}
+
+/**
+ * Consecutive address-only rules with one action (the long `$IP[...], deny` lists acl.txt files grow into) become
+ * one rule over all their ranges: the first match among them would give that action anyway, so order is kept,
+ * and a request pays one BlockList check per run instead of one rule test per line (they match any URL, so the
+ * glob index cannot skip them).
+ */
+function mergeAddressRuns(rules: readonly AclRule[]): Array<{ rule: AclRule; ranges: string[] }> {
+  const out: Array<{ rule: AclRule; ranges: string[] }> = [];
+  for (const rule of rules) {
+    const last = out[out.length - 1];
+    if (last !== undefined && addressOnly(rule) && addressOnly(last.rule) && sameAction(rule.action, last.rule.action)) {
+      const c = rule.conditions[0];
+      if (c?.kind === 'ip') last.ranges.push(c.range);
+      continue;
+    }
+    out.push({ rule, ranges: [] });
+  }
+  return out;
 }
 
 /** STON's redirect variables: `#HOST` (the Host header) and `#URL` (path and query as the client sent them). */

@@ -1,14 +1,13 @@
 /**
  * @module policy/edge-rules/conditions
  * Compiles the request conditions of one edge rule (EdgeCondition data) into a matcher built once per config:
- * methods in a Set, addresses in a node:net BlockList, header value globs as anchored case-insensitive regexes.
+ * methods in a Set, addresses in an AddressSet (sorted intervals), header value globs as anchored case-insensitive regexes.
  * The URL condition is not checked here: the rule lists index it in a UrlGlobSet (policy/rules.ts RuleIndex), so
  * only rules whose glob matched the path are ever tested. Pure; runs in workers.
  */
-import { BlockList } from 'node:net';
 import type { EdgeCondition } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
-import { addAddressOrRange } from '../address-list.js';
+import { AddressSet } from './address-set.js';
 import { globSource } from '../url-glob.js';
 
 interface HeaderTest {
@@ -21,18 +20,21 @@ interface HeaderTest {
 /** The non-URL conditions of one rule, compiled; `holds(head)` is true when all of them hold. */
 export class RequestConditions {
   readonly #methods: ReadonlySet<string> | null;
-  readonly #clients: BlockList | null;
+  readonly #clients: AddressSet | null;
   readonly #header: HeaderTest | null;
 
-  constructor(conditions: readonly EdgeCondition[]) {
+  /**
+   * `conditions` all must hold; an `ip` condition holds for any of `ipRanges` too (a run of address-only rules with
+   * one action merged into one rule: policy/edge-rules/acl.ts).
+   */
+  constructor(conditions: readonly EdgeCondition[], ipRanges: readonly string[] = []) {
     let methods: Set<string> | null = null;
-    let clients: BlockList | null = null;
+    let clients: AddressSet | null = null;
     let header: HeaderTest | null = null;
     for (const c of conditions) {
       if (c.kind === 'method') methods = new Set(c.methods);
       else if (c.kind === 'ip') {
-        clients = new BlockList();
-        addAddressOrRange(clients, c.range);
+        clients = new AddressSet([c.range, ...ipRanges]);
       } else if (c.kind === 'header') {
         // Case-insensitive values: host names in Referer/Origin are, and a deny rule must not be dodged by case.
         header = { name: c.name, value: c.value === null ? null : new RegExp(`^${globSource(c.value)}$`, 'i') };
@@ -47,11 +49,7 @@ export class RequestConditions {
   holds(head: RequestHead): boolean {
     if (this.#methods !== null && !this.#methods.has(head.method)) return false;
     if (this.#header !== null && !headerHolds(this.#header, head.headers)) return false;
-    if (this.#clients !== null) {
-      const ip = head.clientIp;
-      // BlockList matches IPv4 ranges against IPv4-mapped IPv6 peers too (node:net), so the family is enough.
-      if (ip === '' || !this.#clients.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4')) return false;
-    }
+    if (this.#clients !== null && !this.#clients.has(head.clientIp)) return false;
     return true;
   }
 }
