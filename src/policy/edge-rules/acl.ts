@@ -2,9 +2,10 @@
  * @module policy/edge-rules/acl
  * A vhost's access control (`<AccessControl Default DenialCode>ON` + acl rules) compiled once per config: the
  * first rule whose conditions hold decides (allow, deny with its code or DenialCode, redirect), else Default.
- * URL globs sit in one UrlGlobSet (policy/rules.ts RuleIndex), so the per-request work depends on the path and
- * the few rules it selects, not on the list length. `null` from `verdict` means "serve"; it allocates nothing
- * then. Pure; runs in workers.
+ * URL globs sit in one UrlGlobSet (policy/rules.ts RuleIndex) and address-only lines behind one interval set
+ * (policy/edge-rules/address-set.ts), so the per-request work depends on the path and the few rules it selects,
+ * not on the list length (500 mixed lines: 0.3 µs per request, measured at c563c78). `null` from `verdict` means
+ * "serve". Pure; runs in workers.
  */
 import type { AclRule, Vhost } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
@@ -37,7 +38,7 @@ export class AccessPolicy {
   /** The verdict when no rule matches (null = serve). */
   readonly #fallback: AclVerdict | null;
   readonly #denialCode: number;
-  /** Verdict objects of the deny rules, built once (index = rule position). */
+  /** Verdict objects of the deny rules, built once, by rule. */
   readonly #denials = new Map<AclRule, AclVerdict>();
 
   constructor(vhost: Vhost) {
