@@ -15,6 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.js';
+import { policySummary } from './config/policy-summary.js';
 import type { Config } from './config/types.js';
 import type { FlintError } from './errors.js';
 import { ConfigError } from './errors.js';
@@ -93,6 +94,7 @@ function loadOrExit(confDir: string): Config {
 function checkConfig(confDir: string): never {
   const config = loadOrExit(confDir);
   console.log(`flint: configuration in ${confDir} is valid (${config.vhosts.length} vhost(s), hash ${config.hash.slice(0, 12)})`);
+  for (const line of policySummary(config)) console.log(`  ${line}`);
   process.exit(0);
 }
 

@@ -1,7 +1,7 @@
 /**
  * @module config/load
- * Reads `<confDir>/server.xml` and `<confDir>/vhosts.xml` (plus STON's rule files `svc/<vhost>/ttl.txt`,
- * `bypass.txt`, `querystring.txt` where present), parses both (config/parse.ts), hashes them and validates them
+ * Reads `<confDir>/server.xml` and `<confDir>/vhosts.xml` (plus STON's rule files `svc/<vhost>/*.txt`:
+ * ttl, bypass, querystring, acl; any other one is a config error), parses both (config/parse.ts), hashes them and validates them
  * together (config/validate.ts). All problems of both files are reported in one ConfigError. Synchronous: it
  * runs at start and on SIGHUP reload in the primary, and in `flint check-config`.
  */
@@ -10,7 +10,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { parseXml } from './parse.js';
-import { RULE_KINDS } from './rules.js';
 import type { Config } from './types.js';
 import { validateConfig } from './validate.js';
 
@@ -54,7 +53,7 @@ export interface RuleFileText {
 }
 
 /**
- * STON's per-vhost rule files, `<confDir>/svc/<vhost>/{ttl,bypass,querystring}.txt`, where present, in the order
+ * STON's per-vhost rule files, every `<confDir>/svc/<vhost>/*.txt` present, in the order
  * the hash takes them (vhost directory, then file). A missing svc/ or file is simply no rules; any other read
  * error is pushed onto `problems`. Also used by primary/config-history.ts, so snapshots hold the same set.
  */
@@ -68,10 +67,18 @@ export function listRuleFiles(confDir: string, problems: string[]): RuleFileText
   }
   const out: RuleFileText[] = [];
   for (const vhost of vhostDirs) {
-    for (const kind of Object.values(RULE_KINDS)) {
-      const filePath = path.join(svc, vhost, kind.file);
+    // Every `*.txt`, not only the ones Flint reads: validation reports the others (nothing is ignored silently).
+    let names: string[];
+    try {
+      names = readdirSync(path.join(svc, vhost), { withFileTypes: true }).filter((d) => d.isFile() && d.name.endsWith('.txt')).map((d) => d.name).sort();
+    } catch (err) {
+      problems.push(`${path.join(svc, vhost)}: cannot list: ${(err as Error).message}`);
+      continue;
+    }
+    for (const file of names) {
+      const filePath = path.join(svc, vhost, file);
       try {
-        out.push({ path: `svc/${vhost}/${kind.file}`, vhost: vhost.toLowerCase(), file: kind.file, text: readFileSync(filePath, 'utf8') });
+        out.push({ path: `svc/${vhost}/${file}`, vhost: vhost.toLowerCase(), file, text: readFileSync(filePath, 'utf8') });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`${filePath}: cannot read: ${(err as Error).message}`);
       }

@@ -214,6 +214,8 @@ export interface VhostOptions {
   readonly queryStringDrop: readonly string[] | null;
   /** `<VaryHeader>`: origin Vary names honoured (lower-case); null = all (`*`); [] = none (`OFF`). Default null. */
   readonly varyHeaders: readonly string[] | null;
+  /** `<AccessControl Default DenialCode>ON`: the vhost's acl rules apply (policy/edge-rules/acl.ts). */
+  readonly accessControl: AccessControlOptions;
   /** `<Purge2Expire>`: NONE, ROOT (`host/*` purges), PATTERN (glob purges) or ALL purges are run as expires. Default NONE. */
   readonly purge2Expire: PurgeToExpire;
   /** `<RootPurgeExpire>`: ON allows purge and expire of `host/*`, PURGE/EXPIRE only that one, OFF neither. Default ON. */
@@ -343,11 +345,74 @@ export interface QueryStringRule {
   readonly keys: readonly string[];
 }
 
+/** `<AccessControl>` (STON): ON enforces the acl list, then `Default`; denials answer `DenialCode`. */
+export interface AccessControlOptions {
+  /** Element text ON. Default false. */
+  readonly enabled: boolean;
+  /** `Default="Allow|Deny"`: the verdict when no acl rule matches. Default allow. */
+  readonly defaultAction: 'allow' | 'deny';
+  /** `DenialCode`: status of a `deny` without its own code and of the Deny default. Default 403. */
+  readonly denialCode: number;
+}
+
+/**
+ * One condition of an edge rule (acl.txt, headers.txt; policy/edge-rules/parse.ts). Plain data: compiled into
+ * matchers in each worker (policy/edge-rules/conditions.ts).
+ */
+export type EdgeCondition =
+  | { readonly kind: 'url'; readonly glob: string }
+  /** An address, CIDR range or STON `a.b.c.x-y` last-octet range (IPv4-mapped IPv6 written as IPv4). */
+  | { readonly kind: 'ip'; readonly range: string }
+  /** Request header: name lower-case; value glob, null = presence only. */
+  | { readonly kind: 'header'; readonly name: string; readonly value: string | null }
+  /** Request methods, upper-case. */
+  | { readonly kind: 'method'; readonly methods: readonly string[] };
+
+/** What an acl rule does with a request its conditions match. */
+export type AclAction =
+  | { readonly kind: 'allow' }
+  /** `status` null = the vhost's DenialCode. */
+  | { readonly kind: 'deny'; readonly status: number | null }
+  /** `url` may hold `#HOST` and `#URL` (STON), replaced per request. */
+  | { readonly kind: 'redirect'; readonly url: string };
+
+/** One acl rule (a line of acl.txt or `<MatchingList Target="acl">`); all conditions must hold. */
+export interface AclRule {
+  readonly source: string;
+  readonly conditions: readonly EdgeCondition[];
+  readonly action: AclAction;
+}
+
+/** How a header rule changes its header (STON <ModifyHeader>): replace, add another, add to the value, remove. */
+export const HEADER_ACTIONS = ['set', 'put', 'append', 'unset'] as const;
+export type HeaderAction = (typeof HEADER_ACTIONS)[number];
+
+/**
+ * One header rule (a line of headers.txt or `<MatchingList Target="headers">`): when its conditions hold, `action`
+ * changes header `name` of the origin request (`req`) or of the client response (`res`).
+ */
+export interface HeaderRule {
+  readonly source: string;
+  readonly conditions: readonly EdgeCondition[];
+  readonly target: 'req' | 'res';
+  /** Lower-case field name. */
+  readonly name: string;
+  /** Value template (`#CLIENTIP`, `#HOSTNAME`, `#PROTOCOL`, `#CACHEHIT`, `$REQ.<name>`); null for unset. */
+  readonly value: string | null;
+  readonly action: HeaderAction;
+  /** Response statuses (`200`, `2xx`) the rule applies to; [] = any. Only for `res`. */
+  readonly status: readonly string[];
+}
+
 /** A vhost's rules in evaluation order: inline XML rules first, then the svc/<vhost>/*.txt lines. */
 export interface VhostRules {
   readonly ttl: readonly TtlRule[];
   readonly bypass: readonly BypassRule[];
   readonly queryString: readonly QueryStringRule[];
+  /** Access rules, first match wins (enforced only with `<AccessControl>ON`). */
+  readonly acl: readonly AclRule[];
+  /** Header rules in order; every matching one applies (STON ModifyHeader FirstOnly OFF). */
+  readonly headers: readonly HeaderRule[];
 }
 
 /** `<Access Form>`: Flint's JSON lines, STON's W3C fields with a `#Fields` header, Apache combined, or `<AccessFormat>`. */
@@ -517,8 +582,22 @@ export interface ServerLog {
   readonly infoRotation: LogRotation;
 }
 
+/**
+ * `<ServiceAccess Default>` (STON, server.xml): client addresses refused on every vhost before routing. An address
+ * in `allow` is served, else one in `deny` is refused, else `defaultAction`.
+ */
+export interface ServiceAccessConfig {
+  /** `Default="Allow|Deny"`. Default allow. */
+  readonly defaultAction: 'allow' | 'deny';
+  /** `<Allow>` entries: addresses or CIDR ranges. Default none. */
+  readonly allow: readonly string[];
+  /** `<Deny>` entries: addresses or CIDR ranges. Default none. */
+  readonly deny: readonly string[];
+}
+
 export interface ServerConfig {
   readonly manager: ManagerConfig;
+  readonly serviceAccess: ServiceAccessConfig;
   /** `<Cache><Workers>`: worker processes; 0 in XML (or absent) = one per core, resolved here to a number >= 1. */
   readonly workers: number;
   /** `<Cache><CpuAffinity>`: pin worker i to CPU i with taskset. Default true. */

@@ -16,6 +16,9 @@ import { readCaFile } from './origin-ca.js';
 import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
 import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList, queryRulesFromElements, queryRulesFromText, ttlRulesFromElements, ttlRulesFromText } from './rules.js';
 import type { RuleElement } from './rules.js';
+import { KNOWN_RULE_FILES } from './rules.js';
+import { aclRulesFromText } from '../policy/edge-rules/acl-parse.js';
+import { headerRulesFromText } from '../policy/edge-rules/header-parse.js';
 import { SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
 import { TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
@@ -108,6 +111,8 @@ export function validateConfig(sources: ConfigSources, cpuCount: number = availa
 // The raw tree, narrowed
 
 type FileName = 'server.xml' | 'vhosts.xml';
+/** The lists a `<MatchingList Target>` may hold. */
+type ListKind = keyof typeof RULE_KINDS | 'acl' | 'headers';
 
 /** One element of a raw tree, narrowed from `unknown`. */
 interface XmlElement {
@@ -504,6 +509,15 @@ const IP: ValueType<string> = {
   },
 };
 
+/** `Allow` / `Deny` (STON's Default attributes), stored lower-case. */
+const ALLOW_DENY: ValueType<'allow' | 'deny'> = {
+  type: 'enum',
+  parse(text) {
+    const lower = text.toLowerCase();
+    return lower === 'allow' || lower === 'deny' ? ok(lower) : fail(`${quote(text)} is not Allow or Deny`);
+  },
+};
+
 const IP_OR_CIDR: ValueType<string> = {
   type: 'ip-or-cidr',
   parse(text) {
@@ -870,6 +884,11 @@ class Validator {
   /** server.xml outside <VHostDefault>, read in schema order so problems come out in that order. */
   readServer(scope: Scope, cpuCount: number): ServerConfig {
     const manager = this.#readManager(scope);
+    const serviceAccess = {
+      defaultAction: this.one(scope, 'Server/Host/ServiceAccess@Default', ALLOW_DENY),
+      allow: this.many(scope, 'Server/Host/ServiceAccess/Allow', IP_OR_CIDR) ?? [],
+      deny: this.many(scope, 'Server/Host/ServiceAccess/Deny', IP_OR_CIDR) ?? [],
+    };
     const log = {
       level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL),
       infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH),
@@ -891,6 +910,7 @@ class Validator {
     };
     return {
       manager,
+      serviceAccess,
       workers: workers === 0 ? Math.min(MAX_WORKERS, cpuCount) : workers,
       cpuAffinity,
       shutdownTimeoutMs,
@@ -1031,6 +1051,11 @@ class Validator {
         targetedCacheControl: this.one(scope, 'Vhost/Options/TargetedCacheControl', TARGETED_FIELDS, o?.targetedCacheControl),
         unsafeInvalidation: this.one(scope, 'Vhost/Options/UnsafeInvalidation', BOOL, o?.unsafeInvalidation),
         ...this.#readKeyOptions(scope, o),
+        accessControl: {
+          enabled: this.one(scope, 'Vhost/Options/AccessControl', BOOL, o?.accessControl.enabled),
+          defaultAction: this.one(scope, 'Vhost/Options/AccessControl@Default', ALLOW_DENY, o?.accessControl.defaultAction),
+          denialCode: this.one(scope, 'Vhost/Options/AccessControl@DenialCode', INT, o?.accessControl.denialCode),
+        },
         purge2Expire: this.one(scope, 'Vhost/Options/Purge2Expire', PURGE_2_EXPIRE, o?.purge2Expire),
         rootPurgeExpire: this.one(scope, 'Vhost/Options/RootPurgeExpire', ROOT_PURGE, o?.rootPurgeExpire),
         rootHardPurge: this.one(scope, 'Vhost/Options/RootHardPurge', BOOL, o?.rootHardPurge),
@@ -1190,23 +1215,26 @@ class Validator {
     const ttl = ttlRulesFromElements(scope.file, elements(RULE_KINDS.ttl.element));
     const bypass = bypassRulesFromElements(scope.file, elements(RULE_KINDS.bypass.element));
     const query = queryRulesFromElements(scope.file, elements(RULE_KINDS.querystring.element), applyQueryString);
-    // STON's <MatchingList Target="ttl|bypass|querystring">: txt lines embedded in the vhost, after the <Rule>s.
-    const listed: Record<keyof typeof RULE_KINDS, string[]> = { ttl: [], bypass: [], querystring: [] };
-    const listLabels: Record<keyof typeof RULE_KINDS, string[]> = { ttl: [], bypass: [], querystring: [] };
-    childElements(scope.element, 'MatchingList').forEach((e, i) => {
+    // STON's <MatchingList Target="ttl|bypass|querystring|acl">: txt lines embedded in the vhost, after the <Rule>s.
+    const listed: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [] };
+    const listLabels: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [] };
+    // Both places: STON's vhost API writes it in the vhost, issue 20's contract inside <Options>.
+    const matchingLists = [childElements(scope.element, 'MatchingList'), childElements(childElements(scope.element, 'Options')[0], 'MatchingList')];
+    matchingLists.flatMap((list) => list.map((e, i) => [e, i] as const)).forEach(([e, i]) => {
       const target = (e.attrs.get('Target') ?? '').toLowerCase();
-      if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring') {
-        this.#report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass or querystring`);
+      if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring' && target !== 'acl' && target !== 'headers') {
+        this.#report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass, querystring, acl or headers`);
         return;
       }
       listed[target].push(e.text);
       listLabels[target].push(`${scope.file}: ${e.where}[${i + 1}]`);
     });
-    const fromText = <R>(kind: keyof typeof RULE_KINDS, parse: (label: string, text: string) => { rules: R[]; problems: string[] }): R[] => {
+    const fromText = <R>(kind: ListKind, parse: (label: string, text: string) => { rules: R[]; problems: string[] }): R[] => {
       const out: R[] = [];
       const sources = listed[kind].map((text, i) => [listLabels[kind][i] as string, text] as const);
-      const fileText = files[RULE_KINDS[kind].file];
-      if (fileText !== undefined) sources.push([label(RULE_KINDS[kind].file), fileText] as const);
+      const fileName = kind === 'acl' || kind === 'headers' ? `${kind}.txt` : RULE_KINDS[kind].file;
+      const fileText = files[fileName];
+      if (fileText !== undefined) sources.push([label(fileName), fileText] as const);
       for (const [where, text] of sources) {
         const parsed = parse(where, text);
         this.problems.push(...parsed.problems);
@@ -1215,10 +1243,16 @@ class Validator {
       return out;
     };
     this.problems.push(...ttl.problems, ...bypass.problems, ...query.problems);
+    // Nothing in svc/<vhost>/ is ignored silently: a file Flint does not read is an error, not a rule not enforced.
+    for (const file of Object.keys(files)) {
+      if (!KNOWN_RULE_FILES.includes(file)) this.problems.push(`${label(file)}: Flint does not understand this rule file (it reads ${KNOWN_RULE_FILES.join(', ')})`);
+    }
     return {
       ttl: [...ttl.rules, ...fromText('ttl', ttlRulesFromText)],
       bypass: [...bypass.rules, ...fromText('bypass', bypassRulesFromText)],
       queryString: [...query.rules, ...fromText('querystring', (l, t) => queryRulesFromText(l, t, applyQueryString))],
+      acl: fromText('acl', aclRulesFromText),
+      headers: fromText('headers', headerRulesFromText),
     };
   }
 
@@ -1349,6 +1383,9 @@ class Validator {
       const vhostSettings = this.readVhostSettings(vhostScope, defaults);
       const settings = { ...vhostSettings, originOptions: { ...vhostSettings.originOptions, tls } };
       const rules = this.#readRules(vhostScope, name, settings.options.applyQueryString);
+      if (rules.acl.length > 0 && !settings.options.accessControl.enabled) {
+        this.#report(scope.file, `${element.where}/Options/AccessControl`, `the vhost has ${rules.acl.length} acl rules but <AccessControl> is not ON: they would not be enforced (set <AccessControl>ON or remove them)`);
+      }
       const linkTarget = this.optional(vhostScope, 'Vhost/VhostLink', VHOST_REF);
       const link = linkTarget === null ? null : { target: linkTarget, condition: this.one(vhostScope, 'Vhost/VhostLink@Condition', LINK_CONDITION) };
       const edge = this.#readEdgePolicy(vhostScope);
@@ -1356,6 +1393,11 @@ class Validator {
       vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
+    // A svc/<dir>/ that names no vhost holds rules nothing would read: an error, not a silently ignored policy.
+    const names = new Set(vhosts.map((v) => v.vhost.name));
+    for (const dir of Object.keys(this.#ruleFiles).sort()) {
+      if (!names.has(dir)) this.problems.push(`svc/${dir}/: no vhost is named ${quote(dir)}, so its files (${Object.keys(this.#ruleFiles[dir] ?? {}).sort().join(', ')}) would be ignored`);
+    }
     for (const problem of findLinkProblems(vhosts.map((v) => v.vhost))) {
       const where = vhosts.find((v) => v.vhost.name === problem.vhost)?.where ?? 'Vhosts/Vhost';
       this.#report(scope.file, `${where}/VhostLink`, problem.what);

@@ -433,7 +433,8 @@ export class CacheFlow {
     ctx.cacheResult = 'TCP_HIT';
     const ttl = remainingTtl(meta.ttlSec + meta.extendedSec, ageSec);
     const kind = hotRequestKind(ctx.head);
-    if (kind === 'other' || meta.size === 0) {
+    // A $RES header rule that applies here builds each head (rules may read the client): no pre-encoded head.
+    if (kind === 'other' || meta.size === 0 || ctx.headerRules?.rewritesResponse(ctx, meta.status) === true) {
       this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
       return true;
     }
@@ -975,6 +976,8 @@ export class CacheFlow {
   ): void {
     const head = ctx.head;
     const headers = responseHeaders(stored, ctx.vhost, ageSec, cacheStatus);
+    // $RES header rules on this copy: the stored object keeps the origin's headers (policy/edge-rules/headers.ts).
+    ctx.headerRules?.rewriteResponse(headers, ctx, status);
     if (validators !== null && status === 200) {
       const condition = evaluateConditional(head.method, head.headers, { etag: validators.etag, lastModifiedMs: validators.lastModifiedMs });
       if (condition === 'not-modified') {

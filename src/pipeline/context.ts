@@ -6,6 +6,7 @@
 import type { Vhost } from '../config/types.js';
 import type { RequestHead } from '../http/request.js';
 import type { BypassReason, VhostRuleSet } from '../policy/rules.js';
+import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
 import type { CacheResult } from '../stats/counters.js';
 
 /** STON's x-transaction-status: the response ended normally, or the client (or Flint) cut it short. */
@@ -44,6 +45,8 @@ export class RequestCtx {
   keyQuery: string;
   /** The vhost's compiled rules (TTL rules at store time, Vary whitelist); null off the cache path. */
   rules: VhostRuleSet | null = null;
+  /** The vhost's compiled header rules (policy/edge-rules/headers.ts); null when it has none. */
+  headerRules: HeaderPolicy | null = null;
   /** Why the request bypassed the cache (access log `reqInfo: Bypass`); null when it did not. */
   bypassReason: BypassReason | null = null;
 

@@ -2,7 +2,8 @@
  * @module pipeline/edge
  * The worker's request entry and its config-derived state. Each request takes the runtime current when it arrives
  * and keeps it to the end, so a reload swaps configs atomically between requests: in-flight transactions finish
- * on the old config, new ones start on the new. Steps: recv (copy head, route vhost, normalise path) ->
+ * on the old config, new ones start on the new. Steps: recv (<ServiceAccess>, copy head, route vhost, normalise
+ * path, <AccessControl>: pipeline/access-control.ts) ->
  * dispatch: the vhost's bypass rules and cache key (policy/rules.ts) send GET/HEAD on a caching vhost to the cache
  * flow (pipeline/cache-flow.ts) of the disk its key lives on (cache/disks.ts), anything else to pass (pipeline/pass.ts); origin requests of both go through the
  * origin router (member choice, retry, health outcomes: origin/router.ts), and an origin answer matching the
@@ -47,6 +48,12 @@ import type { PassServices } from './pass.js';
 import type { ControlForwarder } from './control-method.js';
 import { CONTROL_METHODS, applyControlNotice } from './control-method.js';
 import type { PurgeScope } from '../policy/purge-target.js';
+import { ServiceAccess } from '../policy/service-access.js';
+import type { AccessPolicy } from '../policy/edge-rules/acl.js';
+import { buildAccessPolicies } from '../policy/edge-rules/acl.js';
+import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
+import { buildHeaderPolicies } from '../policy/edge-rules/headers.js';
+import { answerAclVerdict, refuseService } from './access-control.js';
 
 /** Everything derived from one config; replaced whole on reload. */
 interface Runtime {
@@ -56,6 +63,12 @@ interface Runtime {
   readonly rules: ReadonlyMap<string, VhostRuleSet>;
   /** Vhosts by Name, for <VhostLink> targets. */
   readonly byName: ReadonlyMap<string, Vhost>;
+  /** `<ServiceAccess>` of server.xml (policy/service-access.ts). */
+  readonly service: ServiceAccess;
+  /** Compiled `<AccessControl>` policies of the vhosts that have it ON, by vhost name. */
+  readonly access: ReadonlyMap<string, AccessPolicy>;
+  /** Compiled header rules of the vhosts that have any, by vhost name. */
+  readonly headers: ReadonlyMap<string, HeaderPolicy>;
 }
 
 const EMPTY_ROUTER = new VhostRouter([], null);
@@ -212,13 +225,18 @@ export class Edge {
   }
 
   #route(listenKey: string, writer: ClientWriter, head: RequestHead, startedAt: number): void {
+    const runtime = this.#runtime;
+    // <ServiceAccess> first: uWS.js has no accept hook, so this is the earliest a worker can refuse an address.
+    if (!runtime.service.open && !runtime.service.admits(head.clientIp)) {
+      refuseService(writer);
+      return;
+    }
     // Framing and Host before anything else (http/framing.ts); a refusal closes: the body was not read.
     const refused = head.tls === undefined && this.#refusals.follows(head) ? PIPELINED : checkFraming(head.headers, head.path, head.badValue === true);
     if (refused !== null) {
       this.#refusals.refuse(writer, head, refused.status, refused.detail);
       return;
     }
-    const runtime = this.#runtime;
     const vhost = (runtime.routers.get(listenKey) ?? EMPTY_ROUTER).route(head.host);
     if (vhost === null) {
       const response = unknownHostResponse(head.host);
@@ -249,6 +267,14 @@ export class Edge {
     const ctx = new RequestCtx(head, vhost, path, startedAt);
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
+    // <AccessControl>: decided before any cache or origin work (pipeline/access-control.ts); logged as TCP_DENIED.
+    const access = runtime.access.get(vhost.name);
+    const verdict = access === undefined ? null : access.verdict(head, path);
+    if (verdict !== null) {
+      answerAclVerdict(writer, ctx, verdict);
+      this.#finish(ctx, 'complete', writer.bytesSent);
+      return;
+    }
     // <Cors>, <SignedUrl> (pipeline/edge-policy.ts): a preflight or a refusal is answered here, before any origin work.
     if (hasEdgePolicy(vhost) && answerByPolicy(ctx, writer)) {
       this.#finish(ctx, 'complete', writer.bytesSent);
@@ -260,6 +286,7 @@ export class Edge {
   /** Cache flow or pass-through for a request on its (possibly linked) vhost: bypass rules and the cache key apply here. */
   #dispatch(ctx: RequestCtx, writer: ClientWriter): void {
     const vhost = ctx.vhost;
+    if (vhost.rules.headers.length > 0) ctx.headerRules = this.#runtime.headers.get(vhost.name) ?? null;
     if (vhost.options.caching) {
       const rules = this.#runtime.rules.get(vhost.name) ?? new VhostRuleSet(vhost);
       ctx.rules = rules;
@@ -323,6 +350,7 @@ export class Edge {
     const extraNames = Object.keys(extra);
     const dropped = extraNames.every((name) => FILL_DROPPED.has(name)) ? FILL_DROPPED : new Set([...FILL_DROPPED, ...extraNames]);
     const headers = originRequestHeaders(ctx.head, vhost, dropped);
+    ctx.headerRules?.rewriteRequest(headers, ctx.head, ctx.path);
     for (const name of extraNames) headers.push(name, extra[name] as string);
     const counters = this.counters.forVhost(vhost.name);
     bump(counters, C.originRequests);
@@ -440,7 +468,15 @@ export class Edge {
 }
 
 function runtimeOf(config: Config): Runtime {
-  return { config, routers: buildRouters(config), rules: buildRuleSets(config.vhosts), byName: new Map(config.vhosts.map((v) => [v.name, v] as const)) };
+  return {
+    config,
+    routers: buildRouters(config),
+    rules: buildRuleSets(config.vhosts),
+    byName: new Map(config.vhosts.map((v) => [v.name, v] as const)),
+    service: new ServiceAccess(config.server.serviceAccess),
+    access: buildAccessPolicies(config.vhosts),
+    headers: buildHeaderPolicies(config.vhosts),
+  };
 }
 
 /** 0 for 1xx .. 4 for 5xx: the offset of a status's counter from its `...1xx` counter. */

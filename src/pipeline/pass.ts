@@ -84,6 +84,7 @@ export class PassTransaction implements OriginSink {
       this.#body = new RequestBodyStream(this.#writer, vhost.options.maxRequestBodyBytes, (error) => this.#fail(error));
     }
     const headers = originRequestHeaders(head, vhost);
+    ctx.headerRules?.rewriteRequest(headers, head, ctx.path);
     this.#transfer = origins.open(vhost, { method: head.method, path: ctx.originUrl, headers, body: this.#body, selection }, this);
   }
 
@@ -101,6 +102,7 @@ export class PassTransaction implements OriginSink {
     const head = clientResponseHead(headers, ctx.vhost.options);
     // RFC 9211: the cache was configured not to handle this request (a bypass rule or default).
     if (ctx.bypassReason !== null) head.headers.push('cache-status', 'flint; fwd=bypass');
+    ctx.headerRules?.rewriteResponse(head.headers, ctx, status);
     if (isBodyless(ctx.head.method, status)) {
       this.#writer.endWithoutBody(status, statusText, head.headers, status === 304 ? -1 : head.contentLength);
     } else {

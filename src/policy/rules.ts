@@ -38,8 +38,8 @@ const BYPASS_DEFAULT: BypassDecision = Object.freeze({ bypass: true, reason: 'de
 const BYPASS_RULE: BypassDecision = Object.freeze({ bypass: true, reason: 'rule' });
 const BYPASS_NO_CACHE: BypassDecision = Object.freeze({ bypass: true, reason: 'no-cache-request' });
 
-/** One rule list: globs of the rules with a URL condition, and the indexes of those without one. */
-class RuleIndex<R> {
+/** One rule list: globs of the rules with a URL condition, and the indexes of those without one (also used by policy/edge-rules). */
+export class RuleIndex<R> {
   readonly rules: readonly R[];
   readonly #globs: UrlGlobSet;
   /** Position in `rules` of each glob in #globs. */
@@ -63,6 +63,16 @@ class RuleIndex<R> {
     this.#globs = new UrlGlobSet(globs, caseSensitive);
     this.#globRule = globRule;
     this.#anyUrl = anyUrl;
+  }
+
+  /** Every rule whose URL matches `path`, in rule order (allocates: for lists where all matches apply). */
+  all(path: string): R[] {
+    const out: R[] = [];
+    if (this.rules.length === 0) return out;
+    const positions = this.#globs.size === 0 ? [...this.#anyUrl] : [...this.#globs.match(path).map((g) => this.#globRule[g] as number), ...this.#anyUrl];
+    positions.sort((a, b) => a - b);
+    for (const p of positions) out.push(this.rules[p] as R);
+    return out;
   }
 
   /**

@@ -50,6 +50,7 @@ const DEFAULT_TTL: TtlPolicy = {
 const DEFAULT_ROTATION = { type: 'time', unit: { minutes: 1440, bytes: 100 * 1024 * 1024 }, retention: 10, compression: false } as const;
 
 const DEFAULT_OPTIONS: VhostOptions = {
+  accessControl: { enabled: false, defaultAction: 'allow', denialCode: 403 },
   viaHeader: true,
   serverHeader: true,
   maxRequestBodyBytes: 0,
@@ -107,6 +108,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
     hash: createHash('sha1').update(`${MINIMAL_SERVER}\0${MINIMAL_VHOSTS}`).digest('hex'),
     server: {
       manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1'], token: null, serverNames: [], allowRoles: ['Admin'], httpMethod: true },
+      serviceAccess: { defaultAction: 'allow', allow: [], deny: [] },
       workers: 2,
       cpuAffinity: true,
       shutdownTimeoutMs: 30_000,
@@ -154,7 +156,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         healthCheckers: [],
         options: DEFAULT_OPTIONS,
         log: { accessPath: '/var/log/flint/access.log', accessForm: 'json', accessFormat: null, accessRotation: DEFAULT_ROTATION, originPath: null, originRotation: DEFAULT_ROTATION },
-        rules: { ttl: [], bypass: [], queryString: [] },
+        rules: { ttl: [], bypass: [], queryString: [], acl: [], headers: [] },
         link: null,
         signedUrl: null,
         cors: null,
@@ -202,6 +204,7 @@ test('defaults: an almost empty config gets every schema default', () => {
   const config = load('<Server></Server>', oneVhost(), 6);
   assert.deepEqual(config.server, {
     manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1', '::1'], token: null, serverNames: [], allowRoles: ['Admin', 'Admin'], httpMethod: true },
+    serviceAccess: { defaultAction: 'allow', allow: [], deny: [] },
     workers: 6,
     cpuAffinity: true,
     shutdownTimeoutMs: 30_000,

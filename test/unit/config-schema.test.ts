@@ -22,6 +22,10 @@ const EMPTY_BY_DEFAULT = new Set([
   'vhosts[].rules.queryString[].keys',
   // <ErrorPage> names files the shipped conf/ cannot ship; it shows the element commented out.
   'vhosts[].errorPages',
+  // acl rules in the shipped conf/ would need <AccessControl>ON there, and a shipped conf refuses nobody.
+  'vhosts[].rules.acl',
+  // Header rules are examples in the shipped conf/, not defaults.
+  'vhosts[].rules.headers',
 ]);
 
 /** Every leaf path of a value: `server.manager.port`, `vhosts[].origins[].host`, ... */
@@ -92,8 +96,8 @@ test('schema rows are well formed', () => {
   assert.equal(settingFile(getSetting('Vhosts/Default')), 'vhosts.xml');
 });
 
-test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, ServerName, Disk, HealthChecker, Rule, MatchingList, Key, Path, ErrorPage', () => {
-  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Disk', 'ErrorPage', 'HealthChecker', 'IgnoreSuffix', 'Key', 'Listen', 'MatchingList', 'Path', 'Rule', 'ServerName', 'Vhost']);
+test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, Deny, ServerName, Disk, HealthChecker, Rule, MatchingList, Key, Path, ErrorPage', () => {
+  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Deny', 'Disk', 'ErrorPage', 'HealthChecker', 'IgnoreSuffix', 'Key', 'Listen', 'MatchingList', 'Path', 'Rule', 'ServerName', 'Vhost']);
 });
 
 test('the reference lists every setting with its default', () => {

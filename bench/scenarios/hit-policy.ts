@@ -1,0 +1,81 @@
+/**
+ * @module bench/scenarios/hit-policy
+ * Scenario `hit-1k-policy` (issue 20): the 1 KiB hit of `hit-1k` (wrk -c50 on one cached object) against Flint
+ * with 1 worker, once with no edge policy and once with `<AccessControl>ON` and 1,000 edge rules that do not
+ * match the hit: 500 acl lines (address-only `$IP` lines, URL prefixes, header + extension, redirects) and 500
+ * header lines (`$RES` and `$REQ`). The acl is checked on every request; address-only lines go through one
+ * interval set and the others through the URL glob index, and no `$RES` line applies, so the hit keeps the hot
+ * tier's pre-encoded head. The two req/s figures should be within 10%.
+ */
+import { missingToolLine } from '../lib/environment.js';
+import { measureTarget } from '../lib/measure.js';
+import { CACHE_OBJECTS, cachePath } from '../lib/objects.js';
+import { startFlint } from '../targets/flint.js';
+import { headerLine, primeUntilHit, runCacheScenario } from './cache-common.js';
+import type { CacheTarget } from './cache-common.js';
+import type { RunRecord } from '../lib/results.js';
+import type { Scenario } from '../lib/scenario.js';
+import type { Expected } from '../lib/verify.js';
+
+/** How many lines of each list the loaded target gets (1,000 in all). */
+const LINES_PER_LIST = 500;
+
+/** `<Options><AccessControl>` and two `<MatchingList>`s with 1,000 lines, none of which applies to `/c/1k` from 127.0.0.1. */
+export function thousandPolicyLines(): string {
+  const acl: string[] = [];
+  const headers: string[] = [];
+  for (let i = 0; i < LINES_PER_LIST; i++) {
+    switch (i % 4) {
+      case 0:
+        acl.push(`$IP[10.${i >> 8}.${i & 255}.0/24], deny`);
+        headers.push(`$URL[/h${i}/*], $RES[X-A${i}: 1], set`);
+        break;
+      case 1:
+        acl.push(`$URL[/api${i}/*], deny, 401`);
+        headers.push(`$URL[*.x${i}], $REQ[X-B${i}: #CLIENTIP], set`);
+        break;
+      case 2:
+        acl.push(`$HEADER[referer: *evil${i}*] & $URL[*.jpg${i}], deny`);
+        headers.push(`$URL[/c/v${i}*/app.js] & $IP[10.0.0.0/8], $RES[Server], unset`);
+        break;
+      default:
+        acl.push(`$URL[/old${i}/*], redirect, https://#HOST/new#URL`);
+        headers.push(`$URL[/c/1k/old${i}], $RES[X-C${i}: #CACHEHIT], set, 2xx`);
+    }
+  }
+  return `    <Options><AccessControl>ON</AccessControl></Options>
+    <MatchingList Target="acl"><![CDATA[\n      ${acl.join('\n      ')}\n    ]]></MatchingList>
+    <MatchingList Target="headers"><![CDATA[\n      ${headers.join('\n      ')}\n    ]]></MatchingList>`;
+}
+
+function flintPolicyTarget(name: string, vhostExtra: string): CacheTarget {
+  return {
+    name,
+    workers: 1,
+    start: (o, port) => startFlint({ name, workers: 1, originPort: port, readyPath: '/1k', cacheRoot: o.cacheRoot, vhostExtra }),
+  };
+}
+
+/** Flint 1w without policy, then with the 1,000 lines. */
+const TARGETS: readonly CacheTarget[] = [flintPolicyTarget('flint-1w-no-policy', ''), flintPolicyTarget('flint-1w-1k-policy', thousandPolicyLines())];
+
+export const hit1kPolicy: Scenario = {
+  name: 'hit-1k-policy',
+  summary: 'hit-1k (wrk -c50) on Flint 1w with no edge policy vs AccessControl ON and 1,000 acl/header lines that do not apply',
+  async run(o, log) {
+    const name = 'hit-1k-policy';
+    if (o.tools.wrk === null) return { runs: [], skipped: [missingToolLine('wrk', name)], originConfigs: null };
+    const wrkBin = o.tools.wrk;
+    const path = cachePath('1k');
+    const expect: Expected = { status: 200, bodyBytes: CACHE_OBJECTS['1k'], cache: 'hit', content: true };
+    return runCacheScenario(name, TARGETS, o, log, async (target, origin) => {
+      const primed = await primeUntilHit(`${target.baseUrl}${path}`, expect);
+      log(`  ${target.name}: primed, ${headerLine(primed)}`);
+      const rows: RunRecord[] = [];
+      for (let round = 1; round <= o.repeat; round++) {
+        rows.push(await measureTarget({ scenario: name, target, origin, path, expect, opts: o, wrkBin, round, connections: o.connections, originPath: path, perGiB: false }));
+      }
+      return rows;
+    });
+  },
+};

@@ -1,0 +1,37 @@
+/**
+ * @module policy/service-access
+ * `<ServiceAccess Default>` (STON, server.xml) compiled once per config: an address in an `<Allow>` entry is
+ * served, else one in a `<Deny>` entry is refused, else Default decides. It applies to every vhost and runs first
+ * in the worker's request entry (pipeline/edge.ts #route), before routing; uWS.js offers no hook at accept time,
+ * so a refused client still completes its TCP handshake and sends one request head. Pure; runs in workers.
+ */
+import type { ServiceAccessConfig } from '../config/types.js';
+import { AddressSet } from './edge-rules/address-set.js';
+
+export class ServiceAccess {
+  readonly #allow: AddressSet | null;
+  readonly #deny: AddressSet | null;
+  readonly #defaultAllow: boolean;
+
+  constructor(config: ServiceAccessConfig) {
+    this.#allow = listOf(config.allow);
+    this.#deny = listOf(config.deny);
+    this.#defaultAllow = config.defaultAction === 'allow';
+  }
+
+  /** True when the config refuses nobody: the request entry skips the check (and the peer-address read). */
+  get open(): boolean {
+    return this.#defaultAllow && this.#deny === null;
+  }
+
+  /** True when the client at `ip` may be served. */
+  admits(ip: string): boolean {
+    if (this.#allow !== null && this.#allow.has(ip)) return true;
+    if (this.#deny !== null && this.#deny.has(ip)) return false;
+    return this.#defaultAllow;
+  }
+}
+
+function listOf(entries: readonly string[]): AddressSet | null {
+  return entries.length === 0 ? null : new AddressSet(entries);
+}
