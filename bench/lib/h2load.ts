@@ -8,8 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnTracked, stopTracked } from './processes.js';
-import { parseTimeMs } from './wrk.js';
+import { parseTimeMs, runLoadClient } from './wrk.js';
 import { makeTempDir, removeTempDir } from '../targets/target.js';
 import type { LoadClient } from './measure.js';
 import type { BenchOptions } from './scenario.js';
@@ -56,16 +55,7 @@ export async function runH2load(o: H2loadOptions, bin: string): Promise<{ report
   const dir = makeTempDir('h2load');
   try {
     const logFile = join(dir, 'requests.log');
-    const t = await spawnTracked('h2load', bin, h2loadArgs({ ...o, logFile }), { captureStdout: true });
-    const limit = setTimeout(() => void stopTracked(t, 2_000), (o.durationS + 15) * 1000);
-    const code = await t.exited;
-    clearTimeout(limit);
-    const raw = t.stdout();
-    if (code !== 0) {
-      const how = typeof code === 'string' ? `was killed by ${code}` : `exited with ${code}`;
-      const out = t.output().trim();
-      throw new Error(`h2load ${how}${out === '' ? '' : `: ${out}`}`);
-    }
+    const raw = await runLoadClient('h2load', bin, h2loadArgs({ ...o, logFile }), o.durationS);
     return parseH2load(raw, readFileSync(logFile, 'utf8'));
   } finally {
     removeTempDir(dir);

@@ -55,18 +55,26 @@ export function wrkArgs(o: WrkOptions): string[] {
   return [`-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, '--latency', ...timeout, ...headers, ...script, o.url];
 }
 
-/** Run wrk to completion; killed if it outlives its duration by 15 s. Throws with wrk's output on failure. */
-export async function runWrk(o: WrkOptions, wrkBin = 'wrk'): Promise<{ report: WrkReport; raw: string }> {
-  const t = await spawnTracked('wrk', wrkBin, wrkArgs(o), { captureStdout: true });
-  const limit = setTimeout(() => void stopTracked(t, 2_000), (o.durationS + 15) * 1000);
+/**
+ * Runs a load client (wrk, h2load) to completion and returns its stdout; it is killed if it outlives `durationS`
+ * by 15 s. Throws with the client's output when it fails.
+ */
+export async function runLoadClient(label: string, bin: string, args: readonly string[], durationS: number): Promise<string> {
+  const t = await spawnTracked(label, bin, [...args], { captureStdout: true });
+  const limit = setTimeout(() => void stopTracked(t, 2_000), (durationS + 15) * 1000);
   const code = await t.exited;
   clearTimeout(limit);
-  const raw = t.stdout();
   if (code !== 0) {
     const how = typeof code === 'string' ? `was killed by ${code}` : `exited with ${code}`;
     const out = t.output().trim();
-    throw new Error(`wrk ${how}${out === '' ? '' : `: ${out}`}`);
+    throw new Error(`${label} ${how}${out === '' ? '' : `: ${out}`}`);
   }
+  return t.stdout();
+}
+
+/** Run wrk to completion (runLoadClient). */
+export async function runWrk(o: WrkOptions, wrkBin = 'wrk'): Promise<{ report: WrkReport; raw: string }> {
+  const raw = await runLoadClient('wrk', wrkBin, wrkArgs(o), o.durationS);
   return { report: parseWrk(raw), raw };
 }
 

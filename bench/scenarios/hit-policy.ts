@@ -7,15 +7,8 @@
  * interval set and the others through the URL glob index, and no `$RES` line applies, so the hit keeps the hot
  * tier's pre-encoded head. The two req/s figures should be within 10%.
  */
-import { missingToolLine } from '../lib/environment.js';
-import { measureTarget } from '../lib/measure.js';
-import { CACHE_OBJECTS, cachePath } from '../lib/objects.js';
-import { startFlint } from '../targets/flint.js';
-import { headerLine, primeUntilHit, runCacheScenario } from './cache-common.js';
-import type { CacheTarget } from './cache-common.js';
-import type { RunRecord } from '../lib/results.js';
+import { hitWithVhostExtra } from './hit-rules.js';
 import type { Scenario } from '../lib/scenario.js';
-import type { Expected } from '../lib/verify.js';
 
 /** How many lines of each list the loaded target gets (1,000 in all). */
 const LINES_PER_LIST = 500;
@@ -48,34 +41,11 @@ export function thousandPolicyLines(): string {
     <MatchingList Target="headers"><![CDATA[\n      ${headers.join('\n      ')}\n    ]]></MatchingList>`;
 }
 
-function flintPolicyTarget(name: string, vhostExtra: string): CacheTarget {
-  return {
-    name,
-    workers: 1,
-    start: (o, port) => startFlint({ name, workers: 1, originPort: port, readyPath: '/1k', cacheRoot: o.cacheRoot, vhostExtra }),
-  };
-}
-
 /** Flint 1w without policy, then with the 1,000 lines. */
-const TARGETS: readonly CacheTarget[] = [flintPolicyTarget('flint-1w-no-policy', ''), flintPolicyTarget('flint-1w-1k-policy', thousandPolicyLines())];
-
-export const hit1kPolicy: Scenario = {
-  name: 'hit-1k-policy',
-  summary: 'hit-1k (wrk -c50) on Flint 1w with no edge policy vs AccessControl ON and 1,000 acl/header lines that do not apply',
-  async run(o, log) {
-    const name = 'hit-1k-policy';
-    if (o.tools.wrk === null) return { runs: [], skipped: [missingToolLine('wrk', name)], originConfigs: null };
-    const wrkBin = o.tools.wrk;
-    const path = cachePath('1k');
-    const expect: Expected = { status: 200, bodyBytes: CACHE_OBJECTS['1k'], cache: 'hit', content: true };
-    return runCacheScenario(name, TARGETS, o, log, async (target, origin) => {
-      const primed = await primeUntilHit(`${target.baseUrl}${path}`, expect);
-      log(`  ${target.name}: primed, ${headerLine(primed)}`);
-      const rows: RunRecord[] = [];
-      for (let round = 1; round <= o.repeat; round++) {
-        rows.push(await measureTarget({ scenario: name, target, origin, path, expect, opts: o, wrkBin, round, connections: o.connections, originPath: path, perGiB: false }));
-      }
-      return rows;
-    });
-  },
-};
+export const hit1kPolicy: Scenario = hitWithVhostExtra(
+  'hit-1k-policy',
+  'hit-1k (wrk -c50) on Flint 1w with no edge policy vs AccessControl ON and 1,000 acl/header lines that do not apply',
+  'flint-1w-no-policy',
+  'flint-1w-1k-policy',
+  thousandPolicyLines(),
+);

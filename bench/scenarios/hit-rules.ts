@@ -49,7 +49,7 @@ export function thousandRules(): string {
   return `    <BypassRules>\n      ${bypass.join('\n      ')}\n    </BypassRules>\n    <TTLRules>\n      ${ttl.join('\n      ')}\n    </TTLRules>`;
 }
 
-function flintRulesTarget(name: string, vhostExtra: string): CacheTarget {
+function flintTarget(name: string, vhostExtra: string): CacheTarget {
   return {
     name,
     workers: 1,
@@ -57,28 +57,40 @@ function flintRulesTarget(name: string, vhostExtra: string): CacheTarget {
   };
 }
 
-/** Flint 1w without rules, then with the 1,000 rules. */
-const TARGETS: readonly CacheTarget[] = [flintRulesTarget('flint-1w-no-rules', ''), flintRulesTarget('flint-1w-1k-rules', thousandRules())];
+/**
+ * A `hit-1k` scenario on Flint 1w, once plain (`plainName`) and once with `vhostExtra` in the vhost (`loadedName`):
+ * what a list of rules that do not match the hit URL costs a hit. A run with origin requests says so in its note.
+ */
+export function hitWithVhostExtra(name: string, summary: string, plainName: string, loadedName: string, vhostExtra: string): Scenario {
+  const targets: readonly CacheTarget[] = [flintTarget(plainName, ''), flintTarget(loadedName, vhostExtra)];
+  return {
+    name,
+    summary,
+    async run(o, log) {
+      if (o.tools.wrk === null) return { runs: [], skipped: [missingToolLine('wrk', name)], originConfigs: null };
+      const wrkBin = o.tools.wrk;
+      const path = cachePath('1k');
+      const expect: Expected = { status: 200, bodyBytes: CACHE_OBJECTS['1k'], cache: 'hit', content: true };
+      return runCacheScenario(name, targets, o, log, async (target, origin) => {
+        const primed = await primeUntilHit(`${target.baseUrl}${path}`, expect);
+        log(`  ${target.name}: primed, ${headerLine(primed)}`);
+        const rows: RunRecord[] = [];
+        for (let round = 1; round <= o.repeat; round++) {
+          const r = await measureTarget({ scenario: name, target, origin, path, expect, opts: o, wrkBin, round, connections: o.connections, originPath: path, perGiB: false });
+          const originRequests = r.metrics?.originRequests ?? 0;
+          rows.push(originRequests > 0 ? { ...r, note: [r.note, `${originRequests} origin requests during the hit run`].filter((x) => x !== '').join('; ') } : r);
+        }
+        return rows;
+      });
+    },
+  };
+}
 
-export const hit1kRules: Scenario = {
-  name: 'hit-1k-rules',
-  summary: 'hit-1k (wrk -c50) on Flint 1w with no rules vs 1,000 bypass/TTL rules that do not match the hit URL',
-  async run(o, log) {
-    const name = 'hit-1k-rules';
-    if (o.tools.wrk === null) return { runs: [], skipped: [missingToolLine('wrk', name)], originConfigs: null };
-    const wrkBin = o.tools.wrk;
-    const path = cachePath('1k');
-    const expect: Expected = { status: 200, bodyBytes: CACHE_OBJECTS['1k'], cache: 'hit', content: true };
-    return runCacheScenario(name, TARGETS, o, log, async (target, origin) => {
-      const primed = await primeUntilHit(`${target.baseUrl}${path}`, expect);
-      log(`  ${target.name}: primed, ${headerLine(primed)}`);
-      const rows: RunRecord[] = [];
-      for (let round = 1; round <= o.repeat; round++) {
-        const r = await measureTarget({ scenario: name, target, origin, path, expect, opts: o, wrkBin, round, connections: o.connections, originPath: path, perGiB: false });
-        const originRequests = r.metrics?.originRequests ?? 0;
-        rows.push(originRequests > 0 ? { ...r, note: [r.note, `${originRequests} origin requests during the hit run`].filter((x) => x !== '').join('; ') } : r);
-      }
-      return rows;
-    });
-  },
-};
+/** Flint 1w without rules, then with the 1,000 rules. */
+export const hit1kRules: Scenario = hitWithVhostExtra(
+  'hit-1k-rules',
+  'hit-1k (wrk -c50) on Flint 1w with no rules vs 1,000 bypass/TTL rules that do not match the hit URL',
+  'flint-1w-no-rules',
+  'flint-1w-1k-rules',
+  thousandRules(),
+);
