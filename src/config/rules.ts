@@ -17,6 +17,7 @@
 import { isIP } from 'node:net';
 import { globProblem } from '../policy/url-glob.js';
 import type { BypassAction, BypassRule, QueryStringMode, QueryStringRule, TtlRule } from './types.js';
+import { TOKEN } from '../http-grammar.js';
 
 /** Kinds of rule list, with the txt file and XML container of each. */
 export const RULE_KINDS = {
@@ -99,7 +100,7 @@ function parseHeaderMatch(text: string): Result<{ name: string; value: string | 
 function parseCookieMatch(text: string): Result<{ name: string; value: string | null }> {
   const eq = text.indexOf('=');
   const name = (eq < 0 ? text : text.slice(0, eq)).trim();
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) return fail(`${quote(text)} does not start with a cookie name`);
+  if (!TOKEN.test(name)) return fail(`${quote(text)} does not start with a cookie name`);
   return ok({ name, value: eq < 0 ? null : text.slice(eq + 1).trim() });
 }
 

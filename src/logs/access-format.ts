@@ -9,6 +9,7 @@
 import { headerValue } from '../http/request.js';
 import type { AccessForm } from '../config/types.js';
 import type { RequestCtx, TransactionStatus } from '../pipeline/context.js';
+import { TOKEN } from '../http-grammar.js';
 
 /** What a line is built from: the finished transaction. `now` is performance.now() at the end, `wallMs` Date.now(). */
 export interface AccessRecord {
@@ -63,7 +64,6 @@ export const APACHE_COMBINED = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Ag
 
 /** The longest `<AccessFormat>` accepted: a format is a line template, not a document. */
 const MAX_FORMAT_LENGTH = 1024;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** The line formatter of a form; `format` is `<AccessFormat>` (only read for `custom`, already validated). */
 export function accessFormatter(form: AccessForm, format: string | null): LineFormatter {

@@ -7,9 +7,9 @@
  * healthy origin unreachable. The rules below are undici's (lib/core/request.js, processHeader): a request that
  * breaks one is refused here, never sent, and never charged to the origin. Runs in workers; pure.
  */
+import { TOKEN } from '../http-grammar.js';
 
 /** RFC 9110 §5.6.2 token characters (what undici's isValidHTTPToken accepts). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field value characters undici sends: HTAB, visible ASCII, space and obs-text (U+0080..U+00FF). */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Target characters undici sends (no space, no control, nothing above U+00FF). */

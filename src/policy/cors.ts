@@ -9,9 +9,10 @@
  * Compiled once per config; pure. Runs in workers.
  */
 import type { CorsConfig } from '../config/types.js';
+import { TCHAR } from '../http-grammar.js';
 
 /** Access-Control-Request-Headers we echo: a comma-separated list of header names (RFC 9110 tokens), bounded. */
-const HEADER_LIST = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(\s*,\s*[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*$/;
+const HEADER_LIST = new RegExp(`^[${TCHAR}]+(\\s*,\\s*[${TCHAR}]+)*$`);
 const HEADER_LIST_MAX = 1024;
 
 /** How an OPTIONS request is treated: not a preflight (proxied as any request), allowed (204), refused (403). */

@@ -16,6 +16,7 @@
 import { isIP, isIPv4 } from 'node:net';
 import type { EdgeCondition } from '../../config/types.js';
 import { globProblem } from '../url-glob.js';
+import { TOKEN } from '../../http-grammar.js';
 
 /** Longest rule line accepted (characters): a longer one is a config error, not a slow matcher. */
 export const EDGE_LINE_MAX = 4096;
@@ -155,7 +156,6 @@ export function parseAddressRange(text: string): Parsed<string> {
   return okValue(prefix === null ? address.toLowerCase() : `${address.toLowerCase()}/${prefix}`);
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** `name` or `name: value-glob` -> lower-case name, value (null = presence). */
 export function parseHeaderCondition(text: string): Parsed<{ name: string; value: string | null }> {
