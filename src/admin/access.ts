@@ -1,13 +1,11 @@
 /**
  * @module admin/access
  * Who may call the management API: the client address must match an <Allow> entry (address or CIDR), and when a
- * token is configured the request must carry `Authorization: Bearer <token>`. Pure apart from node:net's
- * BlockList. Runs in the primary.
+ * token is configured the request must carry `Authorization: Bearer <token>`. Pure. Runs in the primary.
  */
-import { BlockList, isIPv4 } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { ManagerConfig, ManagerRole } from '../config/types.js';
-import { addAddressOrRange } from '../policy/address-list.js';
+import { AddressSet } from '../policy/address-set.js';
 
 export type AccessDecision = 'allowed' | 'address-denied' | 'token-required';
 
@@ -30,35 +28,33 @@ export function roleCovers(role: ManagerRole, needed: ManagerRole): boolean {
 }
 
 export class ManagerAccess {
-  readonly #allow = new BlockList();
+  readonly #allow: AddressSet;
   readonly #token: Buffer | null;
-  /** One list per role, for roleOf. */
-  readonly #byRole = new Map<ManagerRole, BlockList>();
+  /** One set per role, for roleOf. */
+  readonly #byRole = new Map<ManagerRole, AddressSet>();
 
   constructor(manager: ManagerConfig) {
+    const byRole = new Map<ManagerRole, string[]>();
     manager.allow.forEach((entry, i) => {
       const role = manager.allowRoles[i] ?? 'Admin';
-      let list = this.#byRole.get(role);
-      if (list === undefined) this.#byRole.set(role, (list = new BlockList()));
-      addAddressOrRange(list, entry);
-      addAddressOrRange(this.#allow, entry);
+      byRole.set(role, [...(byRole.get(role) ?? []), entry]);
     });
+    for (const [role, entries] of byRole) this.#byRole.set(role, new AddressSet(entries));
+    this.#allow = new AddressSet(manager.allow);
     this.#token = manager.token === null ? null : Buffer.from(`Bearer ${manager.token}`);
   }
 
   /** The strongest role of the <Allow> entries matching a peer address, or null when none does. */
   roleOf(remoteAddress: string | undefined): ManagerRole | null {
     if (remoteAddress === undefined) return null;
-    const address = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
-    for (const role of ROLE_ORDER) if (this.#byRole.get(role)?.check(address, isIPv4(address) ? 'ipv4' : 'ipv6') === true) return role;
+    for (const role of ROLE_ORDER) if (this.#byRole.get(role)?.has(remoteAddress) === true) return role;
     return null;
   }
 
   /** Decides for a peer address (as node reports it) and the Authorization header. */
   check(remoteAddress: string | undefined, authorization: string | undefined): AccessDecision {
     if (remoteAddress === undefined) return 'address-denied';
-    const address = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
-    if (!this.#allow.check(address, isIPv4(address) ? 'ipv4' : 'ipv6')) return 'address-denied';
+    if (!this.#allow.has(remoteAddress)) return 'address-denied';
     if (this.#token === null) return 'allowed';
     const given = Buffer.from(authorization ?? '');
     return given.length === this.#token.length && timingSafeEqual(given, this.#token) ? 'allowed' : 'token-required';

@@ -19,12 +19,10 @@
  * `/ADMIN/x` cannot escape a `/admin/*` bypass rule.
  * Pure; runs in workers.
  */
-import { isIP } from 'node:net';
-import { BlockList } from 'node:net';
 import type { BypassAction, BypassRule, QueryStringRule, TtlRule, Vhost } from '../config/types.js';
 import type { RequestHead } from '../http/request.js';
 import { rulePath } from '../cache/key.js';
-import { addAddressOrRange } from './address-list.js';
+import { AddressSet } from './address-set.js';
 import { UrlGlobSet, globSource } from './url-glob.js';
 
 /** Why a request passes the cache: a client no-cache request, a rule, or the method's default. */
@@ -128,15 +126,11 @@ interface CompiledBypass {
   readonly rule: BypassRule;
   readonly headerValue: ((value: string) => boolean) | null;
   readonly cookieValue: ((value: string) => boolean) | null;
-  readonly clients: BlockList | null;
+  readonly clients: AddressSet | null;
 }
 
 function compileBypass(rule: BypassRule): CompiledBypass {
-  let clients: BlockList | null = null;
-  if (rule.clientIp !== null) {
-    clients = new BlockList();
-    addAddressOrRange(clients, rule.clientIp);
-  }
+  const clients = rule.clientIp === null ? null : new AddressSet([rule.clientIp]);
   return { rule, headerValue: valueMatcher(rule.header?.value ?? null), cookieValue: valueMatcher(rule.cookie?.value ?? null), clients };
 }
 
@@ -287,10 +281,7 @@ function bypassRuleHolds(c: CompiledBypass, head: RequestHead): boolean {
     const value = cookieValue(head.headers, rule.cookie.name);
     if (value === undefined || (c.cookieValue !== null && !c.cookieValue(value))) return false;
   }
-  if (c.clients !== null) {
-    const family = isIP(head.clientIp) === 6 ? 'ipv6' : 'ipv4';
-    if (!c.clients.check(head.clientIp, family)) return false;
-  }
+  if (c.clients !== null && !c.clients.has(head.clientIp)) return false;
   return true;
 }
 

@@ -6,7 +6,7 @@
  * so a refused client still completes its TCP handshake and sends one request head. Pure; runs in workers.
  */
 import type { ServiceAccessConfig } from '../config/types.js';
-import { AddressSet } from './edge-rules/address-set.js';
+import { AddressSet } from './address-set.js';
 
 export class ServiceAccess {
   readonly #allow: AddressSet | null;

@@ -11,7 +11,7 @@ import type { AclRule, Vhost } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
 import { rulePath } from '../../cache/key.js';
 import { RuleIndex } from '../rules.js';
-import { AddressSet } from './address-set.js';
+import { AddressSet } from '../address-set.js';
 import { RequestConditions, urlGlobOf } from './conditions.js';
 
 /** What happens to a request the ACL refuses: a denial status, or a redirect (302) to `location`. */
@@ -96,7 +96,7 @@ function sameAction(a: AclRule['action'], b: AclRule['action']): boolean {
 /**
  * Consecutive address-only rules with one action (the long `$IP[...], deny` lists acl.txt files grow into) become
  * one rule over all their ranges: the first match among them would give that action anyway, so order is kept,
- * and a request pays one BlockList check per run instead of one rule test per line (they match any URL, so the
+ * and a request pays one AddressSet lookup per run instead of one rule test per line (they match any URL, so the
  * glob index cannot skip them).
  */
 function mergeAddressRuns(rules: readonly AclRule[]): Array<{ rule: AclRule; ranges: string[] }> {

@@ -7,7 +7,7 @@
  */
 import type { EdgeCondition } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
-import { AddressSet } from './address-set.js';
+import { AddressSet } from '../address-set.js';
 import { globSource } from '../url-glob.js';
 
 interface HeaderTest {

@@ -1,10 +1,12 @@
 /**
- * @module policy/edge-rules/address-set
- * A set of client address ranges (validated `addr`, `addr/prefix`, `a.b.c.x-y`; IPv4 and IPv6) as sorted, merged
+ * @module policy/address-set
+ * The one way Flint matches client addresses (acl and ServiceAccess lines, bypass rules' ClientIp, the manager's
+ * <Allow>): a set of address ranges (validated `addr`, `addr/prefix`, `a.b.c.x-y`; IPv4 and IPv6) as sorted, merged
  * numeric intervals, answered by binary search. node:net BlockList costs about 1.5 µs per check (it builds a
  * SocketAddress each call: measured 210 µs per request for 125 interleaved `$IP` acl lines), which a rule list
  * on the request path cannot afford; this costs a parse of the client address (memoised for the last one) and
- * log2(n) comparisons. An IPv4-mapped IPv6 client (`::ffff:a.b.c.d`) matches IPv4 ranges. Pure; runs in workers.
+ * log2(n) comparisons. An IPv4-mapped IPv6 client (`::ffff:a.b.c.d`) matches IPv4 ranges. Pure; runs in workers and
+ * in the primary.
  */
 
 type Interval<T> = [T, T];
