@@ -14,7 +14,7 @@ import { EDGE_LINE_MAX, parseAddressRange } from '../../src/policy/edge-rules/pa
 import { ServiceAccess } from '../../src/policy/service-access.js';
 import { headerRulesFromText } from '../../src/policy/edge-rules/header-parse.js';
 import { HeaderPolicy } from '../../src/policy/edge-rules/headers.js';
-import { AddressSet } from '../../src/policy/edge-rules/address-set.js';
+import { AddressSet } from '../../src/policy/address-set.js';
 import { policySummary } from '../../src/config/policy-summary.js';
 
 const SERVER = '<Server><Cache><Storage><Disk>/tmp/flint-unit-cache</Disk></Storage></Cache></Server>';
