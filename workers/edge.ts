@@ -21,6 +21,7 @@ import { TrialGate } from '../src/origin/trial-gate.js';
 import { ControlForwarder } from '../src/pipeline/control-method.js';
 import { listenKey } from '../src/policy/vhost.js';
 import { TlsListeners, tlsSites } from '../src/tls/h2-server.js';
+import { clientConnections } from '../src/stats/connections.js';
 
 const STATS_INTERVAL_MS = 1000;
 const workerIndex = Number(process.env.FLINT_WORKER_INDEX ?? '0');
@@ -45,6 +46,7 @@ function listenAddresses(config: Config): Map<string, Config['vhosts'][number]['
 async function start(config: Config): Promise<void> {
   log = createProcessLogger(config.server.log.level, config.server.log.infoPath, { role: 'worker', worker: workerIndex });
   const started = new Edge(config, workerIndex, log, outcomes);
+  applyConnectionLimit(config);
   // A down set that arrived before the config (or was logged before the edge existed) applies from the start.
   started.originHealth.apply(latestDown);
   started.originHealth.trials = trials;
@@ -57,7 +59,7 @@ async function start(config: Config): Promise<void> {
     }
     for (const [key, site] of tlsSites(config)) {
       const retry = (attempt: number): void => log?.warn({ event: 'worker.listen_retry', address: key, attempt }, `cannot listen on ${key} yet, retrying`);
-      await tlsListeners.listen(key, site, config.server.http2, config.server.maxRequestHeaderBytes, (head, writer) => started.serve(key, head, writer), retry);
+      await tlsListeners.listen(key, site, config.server.http2, config.server.clientLimits, config.server.maxRequestHeaderBytes, (head, writer) => started.serve(key, head, writer), retry);
     }
   } catch (error) {
     sendToPrimary({ type: 'listen-failed', workerIndex, message: (error as Error).message });
@@ -74,6 +76,7 @@ function reload(current: Edge, config: Config): void {
   const before = [...listenAddresses(current.config).keys(), ...[...tlsSites(current.config).keys()].map((k) => `https:${k}`)].sort().join(' ');
   const after = [...listenAddresses(config).keys(), ...[...tlsSites(config).keys()].map((k) => `https:${k}`)].sort().join(' ');
   current.apply(config);
+  applyConnectionLimit(config);
   trials.reset();
   // New handshakes get the reloaded certificates; open TLS connections keep theirs.
   tlsListeners.apply(tlsSites(config));
@@ -81,6 +84,12 @@ function reload(current: Edge, config: Config): void {
     log?.warn({ event: 'config.listen_changed', before, after }, 'listen addresses changed: restart Flint to apply them');
   }
   log?.info({ event: 'config.applied', hash: config.hash }, 'config applied');
+}
+
+/** This worker's share of <MaxSockets> (stats/connections.ts). */
+function applyConnectionLimit(config: Config): void {
+  const limits = config.server.clientLimits;
+  clientConnections.configure(limits.maxSockets, limits.reopenPercent, config.server.workers);
 }
 
 async function shutdown(timeoutMs: number): Promise<void> {

@@ -517,6 +517,8 @@ export interface Vhost {
   readonly cors: CorsConfig | null;
   /** `<Options><ErrorPage>` entries; none by default. Not inherited. */
   readonly errorPages: readonly ErrorPageConfig[];
+  /** `<TrafficCap>` and `<RateLimit>` (issue 20); inherited from VHostDefault. */
+  readonly clientLimits: VhostClientLimits;
 }
 
 export interface ManagerConfig {
@@ -595,6 +597,26 @@ export interface ServiceAccessConfig {
   readonly deny: readonly string[];
 }
 
+/** A vhost's client limits (issue 20): bandwidth caps (pipeline/traffic-cap.ts) and the per-address request rate (pipeline/rate-limit.ts). */
+export interface VhostClientLimits {
+  /** `<TrafficCap>`: response body bandwidth of the whole vhost in Mbps (10^6 bit/s); 0 = none. Default 0. */
+  readonly trafficCapMbps: number;
+  /** `<TrafficCap Session>`: per client connection (HTTP/2: per stream) in Mbps; 0 = none. Default 0. */
+  readonly sessionCapMbps: number;
+  /** `<RateLimit Burst>`: requests per second per client address, bucket size (0 = perSec); perSec 0 = off. Default 0, 0. */
+  readonly rateLimit: { readonly perSec: number; readonly burst: number };
+}
+
+/** `<Host><MaxSockets Reopen>` and `<Host><RequestHeaderTimeout>` (issue 20): connection-level client limits. */
+export interface ServerClientLimits {
+  /** `<MaxSockets>`: open client connections of all workers; 0 = no limit. Default 80000. */
+  readonly maxSockets: number;
+  /** `<MaxSockets Reopen>`: percent of maxSockets below which refusing stops. Default 75. */
+  readonly reopenPercent: number;
+  /** `<RequestHeaderTimeout>` (seconds in XML): HTTPS connections without a complete request head are closed. Default 10 s. */
+  readonly headerTimeoutMs: number;
+}
+
 export interface ServerConfig {
   readonly manager: ManagerConfig;
   readonly serviceAccess: ServiceAccessConfig;
@@ -607,6 +629,7 @@ export interface ServerConfig {
   /** `<Host><MaxRequestHeaderSize>`: largest request head a service port accepts (431 above); start-only. Default 32 KiB. */
   readonly maxRequestHeaderBytes: number;
   readonly http2: Http2Config;
+  readonly clientLimits: ServerClientLimits;
   readonly storage: StorageConfig;
   readonly memory: MemoryConfig;
   readonly log: ServerLog;

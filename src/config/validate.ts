@@ -50,6 +50,7 @@ import type {
   StorageConfig,
   TtlPolicy,
   Vhost,
+  VhostClientLimits,
   VhostLog,
   VhostOptions,
   VhostRules,
@@ -704,6 +705,7 @@ interface VhostDefaults {
   readonly originOptions: OriginOptions;
   readonly options: VhostOptions;
   readonly log: VhostLog;
+  readonly clientLimits: VhostClientLimits;
 }
 
 interface Found {
@@ -900,6 +902,11 @@ class Validator {
       initialWindowSize: this.one(scope, 'Server/Host/Http2/InitialWindowSize', SIZE),
       idleTimeoutMs: this.one(scope, 'Server/Host/Http2/IdleTimeout', SECONDS_AS_MS),
     };
+    const clientLimits = {
+      maxSockets: this.one(scope, 'Server/Host/MaxSockets', INT),
+      reopenPercent: this.one(scope, 'Server/Host/MaxSockets@Reopen', INT),
+      headerTimeoutMs: this.one(scope, 'Server/Host/RequestHeaderTimeout', SECONDS_AS_MS),
+    };
     const workers = this.one(scope, 'Server/Cache/Workers', INT);
     const cpuAffinity = this.one(scope, 'Server/Cache/CpuAffinity', BOOL);
     const shutdownTimeoutMs = this.one(scope, 'Server/Cache/ShutdownTimeout', SECONDS_AS_MS);
@@ -916,6 +923,7 @@ class Validator {
       shutdownTimeoutMs,
       maxRequestHeaderBytes,
       http2,
+      clientLimits,
       storage,
       memory,
       log,
@@ -1065,6 +1073,14 @@ class Validator {
         },
       },
       log: this.#readLog(scope, inherited?.log),
+      clientLimits: {
+        trafficCapMbps: this.one(scope, 'Vhost/TrafficCap', INT, inherited?.clientLimits.trafficCapMbps),
+        sessionCapMbps: this.one(scope, 'Vhost/TrafficCap@Session', INT, inherited?.clientLimits.sessionCapMbps),
+        rateLimit: {
+          perSec: this.one(scope, 'Vhost/RateLimit', INT, inherited?.clientLimits.rateLimit.perSec),
+          burst: this.one(scope, 'Vhost/RateLimit@Burst', INT, inherited?.clientLimits.rateLimit.burst),
+        },
+      },
     };
   }
 

@@ -2,7 +2,8 @@
  * @module http/server
  * The worker's client-facing listeners: one uWS App per listen address, all workers binding the same ports
  * (uWS sets SO_REUSEPORT by default on Linux, so the kernel spreads connections). Knows nothing about caching:
- * the caller supplies one request handler per address. Counts the open client connections (stats/connections.ts).
+ * the caller supplies one request handler per address. Counts the open client connections and refuses those past
+ * <MaxSockets> (stats/connections.ts).
  * Runs in workers.
  */
 import type { ListenAddress } from '../config/types.js';
@@ -30,7 +31,13 @@ export class Listeners {
    */
   async listen(key: string, address: ListenAddress, handler: RequestHandler, onRetry?: (attempt: number) => void): Promise<void> {
     const app = uws.App();
-    app.filter((_res, count) => clientConnections.change(Number(count)));
+    // uWS has no accept hook: its filter callback is the first thing that sees a new connection, and closing it there
+    // is the soonest a worker can refuse one (<MaxSockets>; measured 2-3 ms from connect to the client seeing the
+    // close, before any request byte is read). uWS reports the close of a refused connection too.
+    app.filter((res, count) => {
+      if (Number(count) < 0) clientConnections.closed();
+      else if (!clientConnections.opened()) res.close();
+    });
     app.any('/*', handler);
     for (let attempt = 1; ; attempt++) {
       const socket = await new Promise<us_listen_socket | false>((resolve) => app.listen(address.host, address.port, resolve));

@@ -20,6 +20,10 @@ export interface WorkerSnapshot {
   readonly activeRequests: number;
   /** Client connections open on this worker's service ports right now (gauge, stats/connections.ts). */
   readonly clientConnections: number;
+  /** Connections this worker closed at once because its <MaxSockets> share was full (monotonic). */
+  readonly refusedConnections: number;
+  /** True while this worker refuses new connections (until its count falls below <MaxSockets Reopen>). */
+  readonly refusingConnections: boolean;
   readonly configHash: string;
   readonly vhosts: Readonly<Record<string, VhostCounterValues>>;
   /** The worker's hot tier: hits and misses are monotonic, bytes and objects are gauges. */

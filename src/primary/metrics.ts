@@ -27,6 +27,8 @@ export interface MetricsInput {
   readonly memory: { readonly totalBytes: number; readonly freeBytes: number };
   readonly load1: number;
   readonly clientConnections: number | null;
+  /** <MaxSockets>: connections refused (monotonic) and workers refusing now; absent = not reported. */
+  readonly connectionLimit?: { readonly refusedConnections: number; readonly refusingWorkers: number };
   readonly originConnections: { readonly open: number; readonly active: number };
   readonly uptimeSec: number;
 }
@@ -125,6 +127,12 @@ export class FlintMetrics {
     add('flint_active_requests', 'Transactions in flight, per worker.', 'gauge', (i) => i.workers.map((w) => ({ value: w.activeRequests, labels: { worker: String(w.index) } })));
     add('flint_client_connections', 'Established client connections on the service ports.', 'gauge', (i) =>
       i.clientConnections === null ? [] : [{ value: i.clientConnections, labels: {} }],
+    );
+    add('flint_client_connections_refused_total', 'Client connections closed at once because <MaxSockets> was reached.', 'counter', (i) =>
+      i.connectionLimit === undefined ? [] : [{ value: i.connectionLimit.refusedConnections, labels: {} }],
+    );
+    add('flint_client_connections_refusing', 'Workers refusing new client connections now (<MaxSockets> reached, not yet below Reopen).', 'gauge', (i) =>
+      i.connectionLimit === undefined ? [] : [{ value: i.connectionLimit.refusingWorkers, labels: {} }],
     );
     add('flint_origin_connections', 'Origin connections of all workers: open, and active (busy with a request).', 'gauge', (i) => [
       { value: i.originConnections.open, labels: { state: 'open' } },

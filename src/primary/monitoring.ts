@@ -251,6 +251,7 @@ export class Monitoring {
       memory: { totalBytes: totalmem(), freeBytes: freemem() },
       load1,
       clientConnections: this.#sources.clientSessions(),
+      connectionLimit: this.#sources.collector.connectionLimit(),
       originConnections: this.#gauges().originSessions,
       uptimeSec: Math.round((Date.now() - this.#startedAt) / 1000),
     });

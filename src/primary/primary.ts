@@ -143,6 +143,7 @@ export class Primary {
         ...document,
         cache: { ...document.cache, disks: this.#evictor.stats() },
         activeConnections: this.#stats.clientConnections(),
+        connectionLimit: { maxSockets: this.#config.server.clientLimits.maxSockets, ...this.#stats.connectionLimit() },
         tls: certificateStatus(this.#config, Date.now()),
         origins: originSummary(this.#health.report(null) ?? []),
         ...(await this.#monitoring.statsWindows()),

@@ -91,6 +91,8 @@ export class StatsCollector {
   readonly #latest = new Map<number, WorkerSnapshot>();
   readonly #retired = new Map<string, VhostCounterValues>();
   readonly #retiredLatency = new Map<string, LatencyCounts>();
+  /** Connections refused by workers that have exited (<MaxSockets>), so the total never goes backwards. */
+  #retiredRefused = 0;
   readonly #waiting = new Map<number, { pending: Set<number>; done: () => void }>();
   readonly #startedAt = Date.now();
   #nextRequestId = 1;
@@ -110,6 +112,7 @@ export class StatsCollector {
     const last = this.#latest.get(index);
     if (last === undefined) return;
     this.#latest.delete(index);
+    this.#retiredRefused += last.refusedConnections ?? 0;
     for (const [name, counters] of Object.entries(last.vhosts)) {
       const into = this.#retired.get(name) ?? emptyCounters();
       addCounters(into, counters);
@@ -175,6 +178,17 @@ export class StatsCollector {
     let open = 0;
     for (const snapshot of this.#latest.values()) open += snapshot.clientConnections;
     return open;
+  }
+
+  /** <MaxSockets>: connections refused since start (exited workers included) and workers refusing right now. */
+  connectionLimit(): { refusedConnections: number; refusingWorkers: number } {
+    let refusedConnections = this.#retiredRefused;
+    let refusingWorkers = 0;
+    for (const snapshot of this.#latest.values()) {
+      refusedConnections += snapshot.refusedConnections ?? 0;
+      if (snapshot.refusingConnections === true) refusingWorkers++;
+    }
+    return { refusedConnections, refusingWorkers };
   }
 
   /** The merged document. */

@@ -58,6 +58,8 @@ export class WorkerCounters {
       startedAt: this.#startedAt,
       activeRequests: this.activeRequests,
       clientConnections: clientConnections.open,
+      refusedConnections: clientConnections.refused,
+      refusingConnections: clientConnections.refusing,
       configHash,
       vhosts,
       latency,

@@ -17,12 +17,12 @@ import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, Server
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureContext } from 'node:tls';
 import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
-import type { Config, Http2Config, HttpsConfig, ListenAddress, Vhost } from '../config/types.js';
+import type { Config, Http2Config, HttpsConfig, ListenAddress, ServerClientLimits, Vhost } from '../config/types.js';
 import { FlintError } from '../errors.js';
 import type { RequestHead } from '../http/request.js';
 import type { ClientWriter } from '../http/writer.js';
 import { VhostRouter, listenKey } from '../policy/vhost.js';
-import { clientConnections } from '../stats/connections.js';
+import { limitConnections } from './connection-limits.js';
 import { tlsRequestHead } from './h2-request.js';
 import { TlsResponseWriter } from './h2-writer.js';
 
@@ -109,7 +109,7 @@ export class TlsListeners {
   readonly #open = new Map<string, OpenServer>();
 
   /** Listens on `site.address`; rejects with FLINT_ERR_LISTEN after LISTEN_TRIES failed binds. */
-  async listen(key: string, site: TlsSite, http2: Http2Config, maxHeaderBytes: number, handler: TlsRequestHandler, onRetry?: (attempt: number) => void): Promise<void> {
+  async listen(key: string, site: TlsSite, http2: Http2Config, limits: ServerClientLimits, maxHeaderBytes: number, handler: TlsRequestHandler, onRetry?: (attempt: number) => void): Promise<void> {
     const sni = new SniTable(site, null);
     const fallback = sni.fallback;
     const entry: OpenServer = {
@@ -121,6 +121,8 @@ export class TlsListeners {
         key: fallback.keyPem,
         ...protocolOptions(fallback),
         SNICallback: (name, done) => done(null, entry.sni.contextFor(name)),
+        // <RequestHeaderTimeout> bounds the handshake too (node's default is 120 s): tls/connection-limits.ts.
+        handshakeTimeout: limits.headerTimeoutMs,
         settings: { maxConcurrentStreams: http2.maxConcurrentStreams, initialWindowSize: http2.initialWindowSize, maxHeaderListSize: maxHeaderBytes },
       }),
     };
@@ -130,10 +132,7 @@ export class TlsListeners {
     // <MaxRequestHeaderSize> means the same on every port (a 16 KiB Cookie passes).
     Object.assign(server, { maxHeaderSize: maxHeaderBytes });
     server.setTimeout(http2.idleTimeoutMs);
-    server.on('secureConnection', (socket: TLSSocket) => {
-      clientConnections.change(1);
-      socket.once('close', () => clientConnections.change(-1));
-    });
+    limitConnections(server, limits.headerTimeoutMs);
     server.on('session', (session: ServerHttp2Session) => {
       entry.sessions.add(session);
       session.once('close', () => entry.sessions.delete(session));

@@ -114,6 +114,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       shutdownTimeoutMs: 30_000,
       maxRequestHeaderBytes: 32 * 1024,
       http2: { maxConcurrentStreams: 100, initialWindowSize: 1024 * 1024, idleTimeoutMs: 120_000 },
+      clientLimits: { maxSockets: 80_000, reopenPercent: 75, headerTimeoutMs: 10_000 },
       storage: {
         disks: [{ path: '/var/cache/flint', quotaBytes: 0 }],
         blockSizeBytes: 1024 * 1024,
@@ -157,6 +158,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         options: DEFAULT_OPTIONS,
         log: { accessPath: '/var/log/flint/access.log', accessForm: 'json', accessFormat: null, accessRotation: DEFAULT_ROTATION, originPath: null, originRotation: DEFAULT_ROTATION },
         rules: { ttl: [], bypass: [], queryString: [], acl: [], headers: [] },
+        clientLimits: { trafficCapMbps: 0, sessionCapMbps: 0, rateLimit: { perSec: 0, burst: 0 } },
         link: null,
         signedUrl: null,
         cors: null,
