@@ -51,6 +51,7 @@ async function start(config: Config): Promise<void> {
   started.originHealth.apply(latestDown);
   started.originHealth.trials = trials;
   started.control = new ControlForwarder(sendToPrimary);
+  started.rateReport = (usage) => sendToPrimary({ type: 'rate-usage', usage });
   edge = started;
   try {
     for (const [key, address] of listenAddresses(config)) {
@@ -152,6 +153,9 @@ function onMessage(message: PrimaryMessage): void {
       return;
     case 'cache-control-result':
       edge?.control?.receive(message.requestId, message.status, message.body);
+      return;
+    case 'rate-charge':
+      edge?.rates.charge(message.usage, performance.now());
       return;
     case 'logs-reopen':
       void reopenLogs().then(() => sendToPrimary({ type: 'logs-reopened', requestId: message.requestId }));

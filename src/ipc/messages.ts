@@ -10,6 +10,7 @@ import type { PurgeScope } from '../policy/purge-target.js';
 import type { VhostCounterValues } from '../stats/counters.js';
 import type { LatencyCounts } from '../stats/latency.js';
 import type { GcTotals } from '../stats/gc-watch.js';
+import type { RateUsage } from '../pipeline/rate-limit.js';
 
 /** What one worker reports about itself; counters are monotonic since the worker started. */
 export interface WorkerSnapshot {
@@ -61,7 +62,9 @@ export type PrimaryMessage =
   /** The answer to a `cache-control-request` (the HTTP status and JSON body to send the client). */
   | { readonly type: 'cache-control-result'; readonly requestId: number; readonly status: number; readonly body: unknown }
   /** Reopen every log file at its path (SIGUSR1, SIGHUP, a rotation), then answer `logs-reopened`. */
-  | { readonly type: 'logs-reopen'; readonly requestId: number };
+  | { readonly type: 'logs-reopen'; readonly requestId: number }
+  /** Requests other workers admitted under <RateLimit> since their last report (pipeline/rate-limit.ts). */
+  | { readonly type: 'rate-charge'; readonly usage: RateUsage };
 
 export type WorkerMessage =
   /**
@@ -86,6 +89,8 @@ export type WorkerMessage =
   | { readonly type: 'cache-control-done'; readonly requestId: number }
   /** Every log file of the worker now writes to the file at its path (no record goes to the old one any more). */
   | { readonly type: 'logs-reopened'; readonly requestId: number }
+  /** Requests this worker admitted under <RateLimit> per vhost and address since its last report; relayed to the others. */
+  | { readonly type: 'rate-usage'; readonly usage: RateUsage }
   /**
    * A PURGE/EXPIRE/HARDPURGE request arrived on the service port: the primary checks the address (and token) against
    * <Manager>, runs it and answers with `cache-control-result`. `url` is `vhost/path[?query]`.
@@ -99,8 +104,8 @@ export type WorkerMessage =
       readonly authorization: string | null;
     };
 
-const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown', 'origin-health', 'origin-failed-urls', 'origin-trial', 'cache-control', 'cache-control-result', 'logs-reopen']);
-const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats', 'origin-outcomes', 'origin-trial-request', 'cache-control-done', 'cache-control-request', 'logs-reopened']);
+const PRIMARY_TYPES = new Set(['config', 'stats-request', 'shutdown', 'origin-health', 'origin-failed-urls', 'origin-trial', 'cache-control', 'cache-control-result', 'logs-reopen', 'rate-charge']);
+const WORKER_TYPES = new Set(['hello', 'listening', 'listen-failed', 'stats', 'origin-outcomes', 'origin-trial-request', 'cache-control-done', 'cache-control-request', 'logs-reopened', 'rate-usage']);
 
 function hasType(value: unknown, types: ReadonlySet<string>): boolean {
   return typeof value === 'object' && value !== null && types.has((value as { type?: unknown }).type as string);

@@ -15,7 +15,7 @@ import { ERROR_HEADERS } from './fail.js';
 const REDIRECT_HEADERS: readonly string[] = ['content-type', 'text/plain; charset=utf-8', 'cache-control', 'no-store'];
 
 /** True when the request declares a body (Content-Length above 0 or any Transfer-Encoding). */
-function mayHaveBody(headers: readonly string[]): boolean {
+export function mayHaveBody(headers: readonly string[]): boolean {
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i];
     if (name === 'transfer-encoding') return true;

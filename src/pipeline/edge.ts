@@ -53,7 +53,10 @@ import type { AccessPolicy } from '../policy/edge-rules/acl.js';
 import { buildAccessPolicies } from '../policy/edge-rules/acl.js';
 import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
 import { buildHeaderPolicies } from '../policy/edge-rules/headers.js';
-import { answerAclVerdict, refuseService } from './access-control.js';
+import { answerAclVerdict, mayHaveBody, refuseService } from './access-control.js';
+import { RateLimiter, answerRateLimited } from './rate-limit.js';
+import type { RateUsage } from './rate-limit.js';
+import { TrafficCaps } from './traffic-cap.js';
 
 /** Everything derived from one config; replaced whole on reload. */
 interface Runtime {
@@ -105,6 +108,12 @@ export class Edge {
   readonly #touchTimer: NodeJS.Timeout;
   /** Per disk: hits per object hash hex since the last flush (the inspector's hit count; no LMDB write per hit). */
   #hitCounts: Array<Map<string, number>>;
+  /** Per-address request rates of the vhosts with <RateLimit> (pipeline/rate-limit.ts); reports go through `rateReport`. */
+  readonly rates = new RateLimiter((usage) => this.rateReport(usage));
+  /** The vhost-wide <TrafficCap> buckets of this worker (pipeline/traffic-cap.ts). */
+  readonly #caps = new TrafficCaps();
+  /** Where admitted-request counts go (the worker sends them to the primary); dropped until set. */
+  rateReport: (usage: RateUsage) => void = () => undefined;
   /** Forwards PURGE/EXPIRE/HARDPURGE requests to the primary; null = those methods are proxied like any other. */
   control: ControlForwarder | null = null;
 
@@ -114,6 +123,8 @@ export class Edge {
     this.#origins = new OriginRouter(log, this.originHealth, outcomes);
     this.#origins.apply(config);
     this.#runtime = runtimeOf(config);
+    this.rates.configure(config.vhosts);
+    this.#caps.configure(config.vhosts, config.server.workers);
     if (config.server.storage.disks.length === 0) throw new Error('config has no <Disk> (validation guarantees one)');
     // This worker's share of <ContentMemoryRatio>, half for whole hot bodies, half for blocks of larger ones.
     const memory = config.server.memory;
@@ -197,6 +208,8 @@ export class Edge {
   /** Swaps in a new config for requests that arrive from now on. */
   apply(config: Config): void {
     this.#runtime = runtimeOf(config);
+    this.rates.configure(config.vhosts);
+    this.#caps.configure(config.vhosts, config.server.workers);
     this.#origins.apply(config);
   }
 
@@ -267,6 +280,17 @@ export class Edge {
     const ctx = new RequestCtx(head, vhost, path, startedAt);
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
+    // <RateLimit>: per client address, before any policy, cache or origin work (pipeline/rate-limit.ts).
+    const rate = vhost.clientLimits.rateLimit;
+    if (rate.perSec > 0) {
+      const retryAfter = this.rates.take(vhost.name, rate, head.clientIp, startedAt);
+      if (retryAfter > 0) {
+        bump(this.counters.forVhost(vhost.name), C.rateLimited);
+        answerRateLimited(writer, ctx, retryAfter, mayHaveBody(head.headers));
+        this.#finish(ctx, 'complete', writer.bytesSent);
+        return;
+      }
+    }
     // <AccessControl>: decided before any cache or origin work (pipeline/access-control.ts); logged as TCP_DENIED.
     const access = runtime.access.get(vhost.name);
     const verdict = access === undefined ? null : access.verdict(head, path);
@@ -280,7 +304,9 @@ export class Edge {
       this.#finish(ctx, 'complete', writer.bytesSent);
       return;
     }
-    this.#dispatch(ctx, writer);
+    // <TrafficCap Session>: body bytes paced through the writer's backpressure (pipeline/traffic-cap.ts).
+    const limits = vhost.clientLimits;
+    this.#dispatch(ctx, limits.trafficCapMbps === 0 && limits.sessionCapMbps === 0 ? writer : this.#caps.wrap(writer, vhost));
   }
 
   /** Cache flow or pass-through for a request on its (possibly linked) vhost: bypass rules and the cache key apply here. */
@@ -459,6 +485,7 @@ export class Edge {
 
   async close(): Promise<void> {
     clearInterval(this.#touchTimer);
+    this.rates.close();
     // The last touches must be committed before the environment closes: exiting with a write transaction pending
     // blocks the process inside LMDB.
     await this.flushTouches();

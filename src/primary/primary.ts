@@ -68,6 +68,8 @@ export class Primary {
         else if (message.type === 'cache-control-done') this.#notices.acknowledge(message.requestId);
         else if (message.type === 'cache-control-request') void this.#controlMethod(slot, message);
         else if (message.type === 'logs-reopened') this.#logReopens.acknowledge(message.requestId);
+        // <RateLimit>: every other worker charges what this one admitted (pipeline/rate-limit.ts).
+        else if (message.type === 'rate-usage') this.#supervisor.broadcastExcept(slot, { type: 'rate-charge', usage: message.usage });
       },
       onExit: (slot) => {
         this.#stats.retire(slot.index);

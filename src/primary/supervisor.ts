@@ -133,6 +133,11 @@ export class Supervisor {
     for (const slot of this.#slots) if (slot.worker !== null) sendToWorker(slot.worker, message);
   }
 
+  /** Sends `message` to every live worker but the one in `except`. */
+  broadcastExcept(except: Slot, message: PrimaryMessage): void {
+    for (const slot of this.#slots) if (slot !== except && slot.worker !== null) sendToWorker(slot.worker, message);
+  }
+
   /** Asks every worker to drain within `timeoutMs` and exit; SIGKILLs stragglers after a grace period. */
   async stop(timeoutMs: number): Promise<void> {
     this.#stopping = true;
