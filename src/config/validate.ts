@@ -1076,12 +1076,17 @@ class Validator {
       clientLimits: {
         trafficCapMbps: this.one(scope, 'Vhost/TrafficCap', INT, inherited?.clientLimits.trafficCapMbps),
         sessionCapMbps: this.one(scope, 'Vhost/TrafficCap@Session', INT, inherited?.clientLimits.sessionCapMbps),
-        rateLimit: {
-          perSec: this.one(scope, 'Vhost/RateLimit', INT, inherited?.clientLimits.rateLimit.perSec),
-          burst: this.one(scope, 'Vhost/RateLimit@Burst', INT, inherited?.clientLimits.rateLimit.burst),
-        },
+        rateLimit: this.#readRateLimit(scope, inherited?.clientLimits.rateLimit),
       },
     };
+  }
+
+  /** <RateLimit Burst>: a Burst with no rate would be silently ignored, so it is a problem. */
+  #readRateLimit(scope: Scope, inherited: VhostClientLimits['rateLimit'] | undefined): VhostClientLimits['rateLimit'] {
+    const perSec = this.one(scope, 'Vhost/RateLimit', INT, inherited?.perSec);
+    const burst = this.one(scope, 'Vhost/RateLimit@Burst', INT, inherited?.burst);
+    if (perSec === 0 && burst > 0) this.#report(scope.file, `${scope.where}/RateLimit@Burst`, `${burst} has no effect without a rate: set <RateLimit> to requests per second, or remove Burst`);
+    return { perSec, burst };
   }
 
   /**
