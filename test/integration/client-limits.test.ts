@@ -7,6 +7,7 @@
  * throughput within 10% of the cap.
  */
 import { after, before, describe, test } from 'node:test';
+import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -65,7 +66,7 @@ function holdTls(port: number, servername: string): Promise<Held & { secure: boo
 
 describe('client limits', () => {
   const certDir = mkdtempSync(join(tmpdir(), 'flint-limits-certs-'));
-  const cert = makeCert(certDir, 'l', ['limits.test', 'slow.test']);
+  const cert = makeCert(certDir, 'l', ['limits.test', 'slow.test', 'session.test']);
   const routes: Record<string, Route> = {
     '/small': (_req, res) => reply(res, 200, CACHED, 'small body\n'),
     '/3mb': (_req, res) => reply(res, 200, CACHED, Buffer.alloc(3_000_000, 7)),
@@ -277,13 +278,16 @@ describe('client limits', () => {
   describe('TrafficCap (1 worker)', () => {
     let flint: FlintProcess;
     let port: number;
+    let tlsPort: number;
 
     before(async () => {
       port = await freePort();
+      tlsPort = await freePort();
       flint = await FlintProcess.start(({ dir, managerPort }) => ({
         server: serverXml({ managerPort, dir, workers: 1 }),
         vhosts: `<Vhosts>
-          <Vhost Name="session.test"><Listen>127.0.0.1:${port}</Listen><Origin><Address>${origin.address}</Address></Origin><TrafficCap Session="8">0</TrafficCap></Vhost>
+          <Vhost Name="session.test"><Listen>127.0.0.1:${port}</Listen><Https Listen="127.0.0.1:${tlsPort}"><Cert>${cert.cert}</Cert><Key>${cert.key}</Key></Https>
+            <Origin><Address>${origin.address}</Address></Origin><TrafficCap Session="8">0</TrafficCap></Vhost>
           <Vhost Name="total.test"><Listen>127.0.0.1:${port}</Listen><Origin><Address>${origin.address}</Address></Origin><TrafficCap>16</TrafficCap></Vhost>
         </Vhosts>`,
       }));
@@ -307,6 +311,23 @@ describe('client limits', () => {
         const rate = bytes / seconds / 1e6;
         t.diagnostic(`${label}: ${rate.toFixed(3)} MB/s (cap 1.000)`);
         assert.ok(rate > 0.9 && rate < 1.1, `${label}: ${rate.toFixed(3)} MB/s, cap 1 MB/s`);
+      }
+    });
+
+    test('Session="8" over HTTPS: an HTTP/2 stream and an HTTP/1.1 response are paced the same', async (t) => {
+      for (const flag of ['--http2', '--http1.1']) {
+        // curl's own figures: status, body bytes, total seconds (the body goes to /dev/null).
+        const out = await new Promise<string>((resolve, reject) =>
+          execFile('curl', ['-sk', flag, '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', '--resolve', `session.test:${tlsPort}:127.0.0.1`, `https://session.test:${tlsPort}/3mb`], { timeout: 15_000 }, (error, stdout) =>
+            error === null ? resolve(stdout) : reject(error),
+          ),
+        );
+        const [status, size, seconds] = out.split(' ').map(Number) as [number, number, number];
+        assert.equal(status, 200);
+        assert.equal(size, 3_000_000);
+        const rate = size / seconds / 1e6;
+        t.diagnostic(`${flag}: ${rate.toFixed(3)} MB/s (cap 1.000)`);
+        assert.ok(rate > 0.9 && rate < 1.1, `${flag}: ${rate.toFixed(3)} MB/s, cap 1 MB/s`);
       }
     });
 

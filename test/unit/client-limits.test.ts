@@ -197,7 +197,9 @@ test('PacedWriter: 4 Mbps session cap delivers 1 MB in about 2 s, a chunk at a t
   // 1e6 bytes at 4e6 bit/s = 2.0 s; the bucket starts with two 20 ms slices.
   assert.ok(seconds > 1.8 && seconds < 2.2, `took ${seconds.toFixed(3)} s`);
   assert.ok(ticks > 100, `the event loop kept running (${ticks} ticks of 10 ms)`);
-  assert.ok(Math.max(...inner.arrivals.map((a) => a.bytes)) <= 20_000, 'bytes leave in slices of about 20 ms');
+  // Slices of ~20 ms of the rate (20 KB); a late timer may catch up at most 250 ms worth (125 KB), never the 250 KB chunk.
+  assert.ok(Math.max(...inner.arrivals.map((a) => a.bytes)) <= 125_000, 'bytes leave in slices, never a whole chunk');
+  assert.ok(inner.arrivals.length >= 40, `${inner.arrivals.length} slices`);
 });
 
 test('PacedWriter: an abort while paced wakes the waiting pipeline and drops the held bytes', async () => {

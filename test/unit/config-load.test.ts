@@ -212,6 +212,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     shutdownTimeoutMs: 30_000,
     maxRequestHeaderBytes: 32 * 1024,
     http2: { maxConcurrentStreams: 100, initialWindowSize: 1024 * 1024, idleTimeoutMs: 120_000 },
+    clientLimits: { maxSockets: 80_000, reopenPercent: 75, headerTimeoutMs: 10_000 },
     storage: {
       disks: [{ path: '/srv/flint/var/cache', quotaBytes: 0 }],
       blockSizeBytes: 1048576,
