@@ -59,7 +59,8 @@ export class RateLimiter {
    * drops the bucket still in it (the oldest), so eviction is O(1) (deleting from the front of a Map is not: V8
    * walks its tombstones, measured 168 us per request at the cap).
    */
-  readonly #ring: Array<Bucket | undefined>;
+  #ring: Array<Bucket | undefined> = [];
+  readonly #maxTracked: number;
   #next = 0;
   /** Buckets that admitted requests since the last report. */
   #dirty: Bucket[] = [];
@@ -70,7 +71,7 @@ export class RateLimiter {
   /** `report` sends this worker's admitted requests to the primary. */
   constructor(report: (usage: RateUsage) => void, maxTracked = MAX_TRACKED) {
     this.#report = report;
-    this.#ring = new Array<Bucket | undefined>(maxTracked);
+    this.#maxTracked = maxTracked;
   }
 
   /** Addresses tracked now (all vhosts). */
@@ -95,6 +96,7 @@ export class RateLimiter {
 
   /** Requests other workers admitted (relayed by the primary): taken from this worker's buckets too. */
   charge(usage: RateUsage, now: number): void {
+    if (this.#timers === null) this.#start();
     for (const [vhost, address, count] of usage) {
       const spec = this.#specs.get(vhost);
       if (spec === undefined) continue;
@@ -158,8 +160,9 @@ export class RateLimiter {
     for (const vhost of vhosts) if (vhost.clientLimits.rateLimit.perSec > 0) this.#specs.set(vhost.name, vhost.clientLimits.rateLimit);
   }
 
-  /** Timers start with the first limited request: a worker whose vhosts have no RateLimit runs none. */
+  /** Timers and the ring start with the first limited request: a worker whose vhosts have no RateLimit has neither. */
   #start(): void {
+    this.#ring = new Array<Bucket | undefined>(this.#maxTracked);
     this.#timers = [setInterval(() => this.flush(), EXCHANGE_MS), setInterval(() => this.sweep(performance.now()), SWEEP_MS)];
     for (const timer of this.#timers) timer.unref();
   }
