@@ -248,7 +248,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 1,
     max: 300,
     field: 'server.clientLimits.headerTimeoutMs',
-    doc: "Flint's own: an HTTPS connection that has not finished its TLS handshake, or sent a complete request head this long after it connected (TLS handshake included) or after its previous response is closed, however slowly its bytes trickle in; is closed. Plain-HTTP ports use uWS's fixed 10 s instead (README Known limits). Start-only.",
+    doc: "Flint's own: on HTTPS ports the TLS handshake, then each request head (counted from the handshake or the previous response), must be complete within this long, however slowly its bytes trickle in, or the connection is closed. Plain-HTTP ports use uWS's fixed 10 s instead (README Known limits). Start-only.",
   },
   // ---- server.xml: <Cache>
   {
