@@ -17,7 +17,7 @@ import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, Server
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureContext } from 'node:tls';
 import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
-import type { Config, Http2Config, HttpsConfig, ListenAddress, Vhost } from '../config/types.js';
+import type { Config, Http2Config, HttpsConfig, HttpsEngine, ListenAddress, Vhost } from '../config/types.js';
 import { FlintError } from '../errors.js';
 import type { RequestHead } from '../http/request.js';
 import type { ClientWriter } from '../http/writer.js';
@@ -36,6 +36,8 @@ const LISTEN_RETRY_MS = 500;
 /** The vhosts of one Https address and the certificate for a connection without (or with an unknown) SNI name. */
 export interface TlsSite {
   readonly address: ListenAddress;
+  /** `<Https Engine>` of the address (validation makes its vhosts agree). */
+  readonly engine: HttpsEngine;
   readonly vhosts: readonly Vhost[];
   readonly fallback: Vhost;
 }
@@ -53,7 +55,7 @@ export function tlsSites(config: Config): Map<string, TlsSite> {
   const sites = new Map<string, TlsSite>();
   for (const [key, { address, vhosts }] of byKey) {
     const fallback = vhosts.find((v) => v.name === config.defaultVhost) ?? (vhosts[0] as Vhost);
-    sites.set(key, { address, vhosts, fallback });
+    sites.set(key, { address, vhosts, fallback, engine: (fallback.https as HttpsConfig).engine });
   }
   return sites;
 }
@@ -176,7 +178,7 @@ export class TlsListeners {
   apply(sites: ReadonlyMap<string, TlsSite>): void {
     for (const [key, entry] of this.#open) {
       const site = sites.get(key);
-      if (site === undefined) continue;
+      if (site === undefined || site.engine !== 'node') continue;
       entry.sni = new SniTable(site, entry.sni);
       const fallback = entry.sni.fallback;
       entry.server.setSecureContext({ cert: fallback.certPem, key: fallback.keyPem, ...protocolOptions(fallback) });
