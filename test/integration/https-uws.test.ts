@@ -102,7 +102,7 @@ describe('HTTPS on uWS SSLApp (<Https Engine="uws">)', () => {
       <Https Listen="127.0.0.1:${tlsPort}" Engine="uws"><Cert>${join(certDir, `${live}.crt`)}</Cert><Key>${join(certDir, `${live}.key`)}</Key>${name === 'b.test' ? '<Hsts>600</Hsts>' : ''}</Https>
       <Origin><Address>${origin.address}</Address></Origin>${extra}</Vhost>`;
     flint = await FlintProcess.start(({ dir, managerPort }) => ({
-      server: serverXml({ managerPort, dir, workers: 2 }),
+      server: serverXml({ managerPort, dir, workers: 2 }).replace('</Manager></Host>', '</Manager><ServiceAccess Default="Allow"><Deny>127.0.0.6</Deny></ServiceAccess></Host>'),
       vhosts: `<Vhosts>
         ${vhost('a.test', 'live-a', '')}
         ${vhost('b.test', 'live-b', '<RedirectHttpToHttps ResCode="301"/>')}
@@ -193,6 +193,13 @@ describe('HTTPS on uWS SSLApp (<Https Engine="uws">)', () => {
     assert.equal(b.headers['strict-transport-security'], 'max-age=600');
     const a = await curl(tlsPort, 'a.test', '/o/6', ['--http1.1']);
     assert.equal(a.headers['strict-transport-security'], undefined);
+  });
+
+  test('<ServiceAccess> refuses a denied address over TLS too', async () => {
+    const denied = await curl(tlsPort, 'a.test', '/o/4', ['--http1.1', '--interface', '127.0.0.6']);
+    assert.equal(denied.status, 403);
+    assert.equal(origin.seen.filter((s) => s.url === '/o/4').length, 0);
+    assert.equal((await curl(tlsPort, 'a.test', '/o/4', ['--http1.1', '--interface', '127.0.0.7'])).status, 200);
   });
 
   test('the access log marks the request as TLS HTTP/1.1; protocol and cipher are "-" on this engine', async () => {
