@@ -7,19 +7,22 @@
  * - `uws-ssl`: uWS's `SSLApp` (HTTP/1.1 over TLS; uWS has no HTTP/2).
  * - `node-h2`: `node:http2` `createSecureServer({ allowHTTP1: true })` with the compatibility API, as src/tls/ uses
  *   it: ALPN h2 gets HTTP/2, no ALPN or http/1.1 gets Node's HTTP/1.1 server on the TLS socket.
+ * - `node-h2-core`: the same server, HTTP/2 answered on node:http2's core stream API (`'stream'`, `stream.respond`)
+ *   instead of the compatibility layer; HTTP/1.1 still arrives as `'request'` (what src/tls/h2-server.ts does).
  * - `uws-plain`: uWS's plain `App`, the reference that shows what TLS itself adds.
  *
  * Every GET answers 200 with the bench objects' first 1,024 bytes (lib/objects.ts) and `x-bench-origin`, so the
  * bench's usual response check applies. Not a product.
  */
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import { parseArgs } from 'node:util';
 import { objectBytes } from './lib/objects.js';
 import { loadNativeUws } from '../src/http/uws.js';
 import type { us_listen_socket } from '../src/http/uws.js';
 
-const ENGINES = ['uws-ssl', 'node-h2', 'uws-plain'] as const;
+const ENGINES = ['uws-ssl', 'node-h2', 'node-h2-core', 'uws-plain'] as const;
 type Engine = (typeof ENGINES)[number];
 
 const BODY = objectBytes(0, 1024);
@@ -42,6 +45,25 @@ if (engine === 'node-h2') {
     res.setHeader('content-length', BODY.length);
     res.writeHead(200);
     res.end(BODY);
+  });
+  server.listen(port, '127.0.0.1');
+  process.once('SIGTERM', () => process.exit(0));
+} else if (engine === 'node-h2-core') {
+  const server = createSecureServer({ cert: readFileSync(values.cert as string), key: readFileSync(values.key as string), allowHTTP1: true });
+  // A 'request' listener makes node:http2 wrap every HTTP/2 stream in the compatibility layer (its 'newListener'
+  // hook); without that hook, 'request' carries only the HTTP/1.x requests allowHTTP1 parses.
+  server.removeAllListeners('newListener');
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    for (const [name, value] of HEADERS) res.setHeader(name, value);
+    res.setHeader('content-length', BODY.length);
+    res.writeHead(200);
+    res.end(BODY);
+  });
+  const h2Headers: Record<string, string | number> = { ':status': 200, 'content-length': BODY.length };
+  for (const [name, value] of HEADERS) h2Headers[name] = value;
+  server.on('stream', (stream) => {
+    stream.respond(h2Headers);
+    stream.end(BODY);
   });
   server.listen(port, '127.0.0.1');
   process.once('SIGTERM', () => process.exit(0));

@@ -22,12 +22,15 @@ import { ControlForwarder } from '../src/pipeline/control-method.js';
 import { listenKey } from '../src/policy/vhost.js';
 import { TlsListeners, tlsSites } from '../src/tls/h2-server.js';
 import { clientConnections } from '../src/stats/connections.js';
+import { UWS_TLS_FACTS, UwsTlsListeners } from '../src/tls/uws-listener.js';
 
 const STATS_INTERVAL_MS = 1000;
 const workerIndex = Number(process.env.FLINT_WORKER_INDEX ?? '0');
 const listeners = new Listeners();
 /** `<Https Listen>` addresses: node:http2 secure servers (HTTP/2 and HTTP/1.x over TLS) feeding the same Edge. */
 const tlsListeners = new TlsListeners();
+/** `<Https Engine="uws">` addresses: uWS SSLApps (HTTP/1.1 only) feeding the same Edge as plain listeners. */
+const uwsTlsListeners = new UwsTlsListeners();
 let edge: Edge | null = null;
 let log: Logger | null = null;
 let shuttingDown = false;
@@ -60,7 +63,8 @@ async function start(config: Config): Promise<void> {
     }
     for (const [key, site] of tlsSites(config)) {
       const retry = (attempt: number): void => log?.warn({ event: 'worker.listen_retry', address: key, attempt }, `cannot listen on ${key} yet, retrying`);
-      await tlsListeners.listen(key, site, config.server.http2, config.server.clientLimits, config.server.maxRequestHeaderBytes, (head, writer) => started.serve(key, head, writer), retry);
+      if (site.engine === 'uws') await uwsTlsListeners.listen(key, site, started.handlerFor(key, UWS_TLS_FACTS), retry);
+      else await tlsListeners.listen(key, site, config.server.http2, config.server.clientLimits, config.server.maxRequestHeaderBytes, (head, writer) => started.serve(key, head, writer), retry);
     }
   } catch (error) {
     sendToPrimary({ type: 'listen-failed', workerIndex, message: (error as Error).message });
@@ -70,17 +74,20 @@ async function start(config: Config): Promise<void> {
   }
   setInterval(() => sendToPrimary({ type: 'stats', requestId: null, snapshot: started.snapshot() }), STATS_INTERVAL_MS).unref();
   sendToPrimary({ type: 'listening', workerIndex, configHash: config.hash });
-  log.info({ event: 'worker.listening', addresses: [...listeners.keys()], https: [...tlsListeners.keys()] }, 'worker listening');
+  log.info({ event: 'worker.listening', addresses: [...listeners.keys()], https: [...tlsListeners.keys(), ...uwsTlsListeners.keys()] }, 'worker listening');
 }
 
 function reload(current: Edge, config: Config): void {
-  const before = [...listenAddresses(current.config).keys(), ...[...tlsSites(current.config).keys()].map((k) => `https:${k}`)].sort().join(' ');
-  const after = [...listenAddresses(config).keys(), ...[...tlsSites(config).keys()].map((k) => `https:${k}`)].sort().join(' ');
+  const https = (c: Config): string[] => [...tlsSites(c)].map(([k, site]) => `https:${k}${site.engine === 'uws' ? ':uws' : ''}`);
+  const before = [...listenAddresses(current.config).keys(), ...https(current.config)].sort().join(' ');
+  const after = [...listenAddresses(config).keys(), ...https(config)].sort().join(' ');
   current.apply(config);
   applyConnectionLimit(config);
   trials.reset();
   // New handshakes get the reloaded certificates; open TLS connections keep theirs.
-  tlsListeners.apply(tlsSites(config));
+  const sites = tlsSites(config);
+  tlsListeners.apply(sites);
+  uwsTlsListeners.apply(sites).catch((error: unknown) => log?.error({ event: 'tls.reload_failed', err: error }, 'HTTPS certificates not reloaded'));
   if (before !== after && workerIndex === 0) {
     log?.warn({ event: 'config.listen_changed', before, after }, 'listen addresses changed: restart Flint to apply them');
   }
@@ -98,6 +105,7 @@ async function shutdown(timeoutMs: number): Promise<void> {
   shuttingDown = true;
   listeners.closeAll();
   tlsListeners.closeAll();
+  uwsTlsListeners.closeAll();
   const current = edge;
   if (current === null) return exit(0);
   const left = await current.drain(timeoutMs);

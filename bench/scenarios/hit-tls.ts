@@ -2,7 +2,7 @@
  * @module bench/scenarios/hit-tls
  * Scenarios `hit-1k-tls` (cache hits of one 1 KiB object over TLS HTTP/1.1 keep-alive, wrk with an https URL) and
  * `hit-1k-h2` (the same object over HTTP/2, h2load: 50 connections x 10 streams), for Flint 1 worker (node:http2
- * with allowHTTP1, src/tls/) and nginx proxy_cache 1 worker (`listen ... ssl http2`), on one certificate made at
+ * with allowHTTP1, src/tls/h2-server.ts; over HTTP/1.1 also `flint-uws-1w`, `<Https Engine="uws">`) and nginx proxy_cache 1 worker (`listen ... ssl http2`), on one certificate made at
  * bench time (lib/tls.ts, removed with the scenario). Varnish has no TLS termination (it needs a TLS proxy such as
  * hitch in front, which would measure that proxy), so it is not a target here. Each target is primed over TLS (nginx
  * keys its cache by scheme), verified (two GETs over the scenario's protocol: hit, 200, every byte right), warmed and
@@ -33,7 +33,7 @@ const PATH = cachePath('1k');
 const EXPECT: Expected = { status: 200, bodyBytes: CACHE_OBJECTS['1k'], cache: 'hit', content: true };
 
 /** The targets: one worker each, both serving the scenario over TLS (baseUrl https://...). */
-function tlsTargets(cert: BenchCert): CacheTarget[] {
+function tlsTargets(cert: BenchCert, protocol: 'http/1.1' | 'h2'): CacheTarget[] {
   return [
     {
       name: 'nginx-cache',
@@ -46,16 +46,22 @@ function tlsTargets(cert: BenchCert): CacheTarget[] {
         return { ...t, baseUrl: `https://127.0.0.1:${tls.port}`, configs: { ...t.configs, certificate: cert.command } };
       },
     },
-    {
-      name: 'flint-1w',
-      workers: 1,
-      start: async (o, originPort) => {
-        const https = { port: await freePort(), cert: cert.cert, key: cert.key };
-        const t = await startFlint({ name: 'flint-1w', workers: 1, originPort, readyPath: READY_PATH, cacheRoot: o.cacheRoot, https });
-        return { ...t, configs: { ...t.configs, certificate: cert.command } };
-      },
-    },
+    flintTarget('flint-1w', 'node', cert),
+    // <Https Engine="uws">: uWS's SSLApp, HTTP/1.1 only (no ALPN), so only in the HTTP/1.1 scenario.
+    ...(protocol === 'http/1.1' ? [flintTarget('flint-uws-1w', 'uws', cert)] : []),
   ];
+}
+
+function flintTarget(name: string, engine: 'node' | 'uws', cert: BenchCert): CacheTarget {
+  return {
+    name,
+    workers: 1,
+    start: async (o, originPort) => {
+      const https = { port: await freePort(), cert: cert.cert, key: cert.key, engine };
+      const t = await startFlint({ name, workers: 1, originPort, readyPath: READY_PATH, cacheRoot: o.cacheRoot, https });
+      return { ...t, configs: { ...t.configs, certificate: cert.command } };
+    },
+  };
 }
 
 function tlsScenario(name: string, protocol: 'http/1.1' | 'h2', summary: string): Scenario {
@@ -70,7 +76,7 @@ function tlsScenario(name: string, protocol: 'http/1.1' | 'h2', summary: string)
       const certDir = makeTempDir(`${name}-cert`);
       try {
         const cert = makeBenchCert(certDir);
-        const res = await runCacheScenario(name, tlsTargets(cert), o, log, async (target, origin) => {
+        const res = await runCacheScenario(name, tlsTargets(cert, protocol), o, log, async (target, origin) => {
           const url = `${target.baseUrl}${PATH}`;
           const primed = await primeUntilHit(url, EXPECT);
           log(`  ${target.name}: primed over TLS, ${headerLine(primed)}`);

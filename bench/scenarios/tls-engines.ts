@@ -4,7 +4,8 @@
  * smallest fair probe, bench/floor-tls.ts, one process per engine answering the same 1 KiB body from memory with
  * the same headers and the same certificate, loaded with `wrk -t1 -c50` (HTTP/1.1 keep-alive; over TLS for
  * `uws-ssl` and `node-h2`, no ALPN, as wrk offers none). `uws-plain` is the same without TLS, the reference for
- * what TLS adds. `node-h2` is also loaded over HTTP/2 with h2load as hit-1k-h2 does (rows `tls-engines/h2`), the
+ * what TLS adds. `node-h2` and `node-h2-core` (HTTP/2 on the core stream API) are also loaded over HTTP/2 with h2load as
+ * hit-1k-h2 does (rows `tls-engines/h2`), the
  * floor of Flint's HTTP/2 figures. No cache, no origin traffic: the origin the loop starts stays idle. Read CPU per
  * request.
  */
@@ -25,7 +26,7 @@ import type { CacheTarget } from './cache-common.js';
 const NAME = 'tls-engines';
 const PATH = '/1k';
 const EXPECT: Expected = { status: 200, bodyBytes: 1024, cache: 'any', content: true };
-const ENGINES = ['uws-ssl', 'node-h2', 'uws-plain'] as const;
+const ENGINES = ['uws-ssl', 'node-h2', 'node-h2-core', 'uws-plain'] as const;
 
 function engineTargets(cert: BenchCert): CacheTarget[] {
   return ENGINES.map((engine) => ({ name: engine, workers: 1, stores: false, start: () => startTlsFloor(engine, cert) }));
@@ -48,7 +49,7 @@ export const tlsEngines: Scenario = {
           const r = await measureTarget({ scenario: NAME, target, origin, path: PATH, expect: EXPECT, opts: o, wrkBin, round, perGiB: false });
           rows.push(tls === null ? r : { ...r, extra: { ...r.extra, tls } });
         }
-        if (target.name === 'node-h2' && o.tools.h2load !== null) {
+        if (target.name.startsWith('node-h2') && o.tools.h2load !== null) {
           const load = h2loadClient(`${target.baseUrl}${PATH}`, o, o.tools.h2load, H2_STREAMS);
           for (let round = 1; round <= o.repeat; round++) {
             const r = await measureTarget({ scenario: `${NAME}/h2`, target, origin, path: PATH, expect: EXPECT, opts: o, wrkBin, round, perGiB: false, load });

@@ -57,6 +57,8 @@ export interface FlintHttps {
   readonly port: number;
   readonly cert: string;
   readonly key: string;
+  /** `<Https Engine>`: node (default) or uws (HTTP/1.1 only, uWS's SSLApp). */
+  readonly engine?: 'node' | 'uws';
 }
 
 /**
@@ -90,7 +92,7 @@ export function flintServerXml(managerPort: number, workers: number, cacheDir: s
 
 /** vhosts.xml: one default vhost on the service port (and `https` port), proxying to the bench origin. */
 export function flintVhostsXml(servicePort: number, originPort: number, vhostExtra = '', https?: FlintHttps): string {
-  const tls = https === undefined ? '' : `\n    <Https Listen="${BENCH_HOST}:${https.port}"><Cert>${https.cert}</Cert><Key>${https.key}</Key></Https>`;
+  const tls = https === undefined ? '' : `\n    <Https Listen="${BENCH_HOST}:${https.port}"${https.engine === 'uws' ? ' Engine="uws"' : ''}><Cert>${https.cert}</Cert><Key>${https.key}</Key></Https>`;
   return `<Vhosts>
   <Vhost Name="bench.local">
     <Listen>${BENCH_HOST}:${servicePort}</Listen>${tls}

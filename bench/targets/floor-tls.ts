@@ -17,7 +17,7 @@ const FLOOR_JS = join(REPO_ROOT, 'dist/bench/floor-tls.js');
 const FLOOR_TS = join(REPO_ROOT, 'bench/floor-tls.ts');
 
 /** Start floor-tls with `engine`; throws with its output if it exits or is not ready within 10 s. */
-export async function startTlsFloor(engine: 'uws-ssl' | 'node-h2' | 'uws-plain', cert: BenchCert): Promise<RunningTarget> {
+export async function startTlsFloor(engine: 'uws-ssl' | 'node-h2' | 'node-h2-core' | 'uws-plain', cert: BenchCert): Promise<RunningTarget> {
   if (!existsSync(FLOOR_JS)) throw new Error(`${FLOOR_JS} not found: run npm run build first`);
   const port = await freePort();
   const tls = engine !== 'uws-plain';

@@ -5,7 +5,7 @@
  * `renderConfigReference()` turns it into docs/configuration.md, so code, checks and docs cannot drift apart.
  * Pure data; loaded by the primary (validation, via validate.ts) and by the docs script, never needed by workers.
  */
-import { TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
+import { TLS_VERSIONS, HTTPS_ENGINES, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
 import type { TtlPolicy } from './types.js';
 
 /**
@@ -431,6 +431,16 @@ export const SETTINGS: readonly Setting[] = [
     inherit: true,
     field: 'vhosts[].https.keyPath',
     doc: 'PEM private key of <Cert> (unencrypted).',
+  },
+  {
+    path: 'Vhost/Https@Engine',
+    type: 'enum',
+    default: 'node',
+    values: HTTPS_ENGINES,
+    inherit: true,
+    field: 'vhosts[].https.engine',
+    doc:
+      "What serves this Https Listen. `node` (node:http2): HTTP/2 and HTTP/1.x by ALPN, HTTP/1.0, MinVersion/MaxVersion/Ciphers, the access log's TLS fields. `uws` (uWS's SSLApp, one listen socket per worker): HTTP/1.1 only, about half the CPU per TLS request; no HTTP/2 (no ALPN: h2 clients fall back to HTTP/1.1), HTTP/1.0 gets uWS's 505, no MinVersion/MaxVersion/Ciphers (TLS 1.2 and 1.3, OpenSSL's default suites), `tlsProtocol`/`tlsCipher` logged as `-`, <Http2> does not apply (uWS's own 10 s idle timeout). Vhosts sharing one Https Listen must agree on it; changing it needs a restart.",
   },
   {
     path: 'Vhost/Https@MinVersion',

@@ -454,10 +454,16 @@ export interface VhostLog {
 export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
-/** `<Https>` of a vhost (or inherited from `<VHostDefault>`): TLS termination, served by tls/h2-server.ts. */
+/** `<Https Engine>`: node:http2 (tls/h2-server.ts) or uWS's SSLApp, HTTP/1.1 only (tls/uws-listener.ts). */
+export const HTTPS_ENGINES = ['node', 'uws'] as const;
+export type HttpsEngine = (typeof HTTPS_ENGINES)[number];
+
+/** `<Https>` of a vhost (or inherited from `<VHostDefault>`): TLS termination, served by tls/h2-server.ts or tls/uws-listener.ts. */
 export interface HttpsConfig {
   /** `<Https Listen>`: address of the TLS listener (HTTP/2 and HTTP/1.x via ALPN). */
   readonly listen: ListenAddress;
+  /** `<Https Engine>`. Default node. */
+  readonly engine: HttpsEngine;
   /** `<Cert>`: absolute path of the PEM certificate (chain included). */
   readonly certPath: string;
   /** `<Key>`: absolute path of the PEM private key. */

@@ -21,7 +21,7 @@ import { aclRulesFromText } from '../policy/edge-rules/acl-parse.js';
 import { headerRulesFromText } from '../policy/edge-rules/header-parse.js';
 import { SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
-import { TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
+import { TLS_VERSIONS, HTTPS_ENGINES, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
 import type { LogRotation } from './types.js';
 import { compileAccessFormat } from '../logs/access-format.js';
 import { DEFAULT_UNIT, parseLogUnit, resolveLogUnit } from '../logs/log-settings.js';
@@ -417,6 +417,7 @@ const STAR_OR_STRING: ValueType<string | null> = {
 };
 
 const TLS_VERSION = enumType(TLS_VERSIONS);
+const HTTPS_ENGINE = enumType(HTTPS_ENGINES);
 const REDIRECT_CODE = enumType(['301', '302', '307', '308'] as const);
 
 /** An OpenSSL cipher list: visible ASCII, no spaces needed (`:`-separated). */
@@ -1110,6 +1111,12 @@ class Validator {
       this.#report(scope.file, `${where}@MinVersion`, `${minVersion} is newer than MaxVersion ${maxVersion}`);
     }
     const ciphers = this.optional(scope, 'Vhost/Https@Ciphers', CIPHERS);
+    const engine = this.one(scope, 'Vhost/Https@Engine', HTTPS_ENGINE);
+    // uWS's SSLApp takes no version bounds and its cipher option is OpenSSL's TLS 1.2 list only (one that names no
+    // TLS 1.2 suite fails when a worker builds the context): refused here rather than half applied.
+    if (engine === 'uws' && (minVersion !== 'TLSv1.2' || maxVersion !== 'TLSv1.3' || ciphers !== null)) {
+      this.#report(scope.file, `${where}@Engine`, 'Engine="uws" takes no MinVersion, MaxVersion or Ciphers (it offers TLS 1.2 and 1.3 with OpenSSL\'s default suites); use Engine="node" to set them');
+    }
     const hstsAge = this.optional(scope, 'Vhost/Https/Hsts', WHOLE_SECONDS);
     const subDomains = this.one(scope, 'Vhost/Https/Hsts@IncludeSubDomains', BOOL);
     const hsts = hstsAge === null ? null : `max-age=${hstsAge}${subDomains ? '; includeSubDomains' : ''}`;
@@ -1119,7 +1126,7 @@ class Validator {
       this.#report(scope.file, `${where}/${check.element}`, check.problem);
       return null;
     }
-    return { listen, certPath, keyPath, certPem: check.certPem, keyPem: check.keyPem, notAfterMs: check.notAfterMs, minVersion, maxVersion, ciphers, hsts };
+    return { listen, engine, certPath, keyPath, certPem: check.certPem, keyPem: check.keyPem, notAfterMs: check.notAfterMs, minVersion, maxVersion, ciphers, hsts };
   }
 
   /** <RedirectHttpToHttps ResCode>: the element's presence turns it on (ResCode default 301). */
@@ -1148,6 +1155,8 @@ class Validator {
       if (owner === undefined) first.set(key, vhost);
       else if (owner.https !== null && (owner.https.minVersion !== https.minVersion || owner.https.maxVersion !== https.maxVersion || owner.https.ciphers !== https.ciphers)) {
         this.#report('vhosts.xml', `${where}/Https`, `MinVersion, MaxVersion and Ciphers differ from vhost ${owner.name}'s on the same Https Listen ${key}`);
+      } else if (owner.https !== null && owner.https.engine !== https.engine) {
+        this.#report('vhosts.xml', `${where}/Https@Engine`, `${https.engine} differs from vhost ${owner.name}'s ${owner.https.engine} on the same Https Listen ${key}`);
       }
       const plain = vhosts.flatMap((v) => v.listen.filter((l) => overlaps(l, https.listen)).map((l) => ({ vhost: v.name, l })))[0];
       if (plain !== undefined) {

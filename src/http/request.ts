@@ -64,10 +64,11 @@ class UwsRequestHead implements RequestHead {
   readonly headers: string[];
   readonly host: string;
   readonly badValue: boolean;
+  readonly tls?: TlsFacts;
   readonly #writer: ResponseWriter;
   #clientIp: string | undefined = undefined;
 
-  constructor(req: HttpRequest, writer: ResponseWriter) {
+  constructor(req: HttpRequest, writer: ResponseWriter, tls: TlsFacts | undefined) {
     const headers: string[] = [];
     let badValue = false;
     req.forEach((name, value) => {
@@ -84,6 +85,7 @@ class UwsRequestHead implements RequestHead {
     this.query = req.getQuery() ?? '';
     this.host = req.getHeader('host');
     this.#writer = writer;
+    if (tls !== undefined) this.tls = tls;
   }
 
   get clientIp(): string {
@@ -92,9 +94,9 @@ class UwsRequestHead implements RequestHead {
   }
 }
 
-/** Copies the request head; must run before the handler returns or awaits. */
-export function readRequestHead(req: HttpRequest, writer: ResponseWriter): RequestHead {
-  return new UwsRequestHead(req, writer);
+/** Copies the request head; must run before the handler returns or awaits. `tls`: the request came over uWS's SSLApp. */
+export function readRequestHead(req: HttpRequest, writer: ResponseWriter, tls?: TlsFacts): RequestHead {
+  return new UwsRequestHead(req, writer, tls);
 }
 
 /** The first value of header `name` (lower-case), or undefined. */

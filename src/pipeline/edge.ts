@@ -17,7 +17,7 @@ import { DiskSet } from '../cache/disks.js';
 import type { CacheStore } from '../cache/store.js';
 import type { HttpRequest, HttpResponse } from '../http/uws.js';
 import { PIPELINED, checkFraming, declaredLength } from '../http/framing.js';
-import type { RequestHead } from '../http/request.js';
+import type { RequestHead, TlsFacts } from '../http/request.js';
 import { readRequestHead } from '../http/request.js';
 import { ResponseWriter } from '../http/respond.js';
 import type { ClientWriter } from '../http/writer.js';
@@ -213,16 +213,16 @@ export class Edge {
     this.#origins.apply(config);
   }
 
-  /** The uWS handler for one listen address. */
-  handlerFor(listenKey: string): (res: HttpResponse, req: HttpRequest) => void {
-    return (res, req) => this.#handle(listenKey, res, req);
+  /** The uWS handler for one listen address; `tls` marks an SSLApp's (tls/uws-listener.ts) requests as over TLS. */
+  handlerFor(listenKey: string, tls?: TlsFacts): (res: HttpResponse, req: HttpRequest) => void {
+    return (res, req) => this.#handle(listenKey, res, req, tls);
   }
 
-  #handle(listenKey: string, res: HttpResponse, req: HttpRequest): void {
+  #handle(listenKey: string, res: HttpResponse, req: HttpRequest, tls: TlsFacts | undefined): void {
     const writer = new ResponseWriter(res);
     try {
       const startedAt = performance.now();
-      this.#route(listenKey, writer, readRequestHead(req, writer), startedAt);
+      this.#route(listenKey, writer, readRequestHead(req, writer, tls), startedAt, true);
     } finally {
       writer.armAbort();
     }
@@ -234,10 +234,11 @@ export class Edge {
    * does not apply; Flint's own framing and Host checks still do.
    */
   serve(listenKey: string, head: RequestHead, writer: ClientWriter): void {
-    this.#route(listenKey, writer, head, performance.now());
+    this.#route(listenKey, writer, head, performance.now(), false);
   }
 
-  #route(listenKey: string, writer: ClientWriter, head: RequestHead, startedAt: number): void {
+  /** `uwsParsed`: uWS framed the request (plain or SSLApp), so its pipelining guard applies (pipeline/refusals.ts). */
+  #route(listenKey: string, writer: ClientWriter, head: RequestHead, startedAt: number, uwsParsed: boolean): void {
     const runtime = this.#runtime;
     // <ServiceAccess> first: uWS.js has no accept hook, so this is the earliest a worker can refuse an address.
     if (!runtime.service.open && !runtime.service.admits(head.clientIp)) {
@@ -245,7 +246,7 @@ export class Edge {
       return;
     }
     // Framing and Host before anything else (http/framing.ts); a refusal closes: the body was not read.
-    const refused = head.tls === undefined && this.#refusals.follows(head) ? PIPELINED : checkFraming(head.headers, head.path, head.badValue === true);
+    const refused = uwsParsed && this.#refusals.follows(head) ? PIPELINED : checkFraming(head.headers, head.path, head.badValue === true);
     if (refused !== null) {
       this.#refusals.refuse(writer, head, refused.status, refused.detail);
       return;

@@ -40,8 +40,8 @@ export function restartOnlyChanges(a: Config, b: Config): string[] {
   const listens = (c: Config): string =>
     [...new Set(c.vhosts.flatMap((v) => v.listen.map((l) => `${l.host}:${l.port}`)))].sort().join(' ');
   if (listens(a) !== listens(b)) changes.push('vhosts.xml: Vhosts/Vhost/Listen');
-  const httpsListens = (c: Config): string => [...new Set(c.vhosts.flatMap((v) => (v.https === null ? [] : [`${v.https.listen.host}:${v.https.listen.port}`])))].sort().join(' ');
-  if (httpsListens(a) !== httpsListens(b)) changes.push('vhosts.xml: Vhosts/Vhost/Https@Listen');
+  const httpsListens = (c: Config): string => [...new Set(c.vhosts.flatMap((v) => (v.https === null ? [] : [`${v.https.listen.host}:${v.https.listen.port} ${v.https.engine}`])))].sort().join(' ');
+  if (httpsListens(a) !== httpsListens(b)) changes.push('vhosts.xml: Vhosts/Vhost/Https@Listen, @Engine');
   if (!same(a.server.http2, b.server.http2)) changes.push('server.xml: Server/Host/Http2');
   if (a.server.clientLimits.headerTimeoutMs !== b.server.clientLimits.headerTimeoutMs) changes.push('server.xml: Server/Host/RequestHeaderTimeout');
   return changes;

@@ -1,14 +1,13 @@
 /**
  * @module tls/h2-request
- * A RequestHead (http/request.ts) from a request node:http2's secure server parsed: an HTTP/2 stream
- * (Http2ServerRequest) or HTTP/1.x over TLS (IncomingMessage). Pseudo-header fields are dropped; HTTP/2's
+ * A RequestHead (http/request.ts) from a request node:http2's secure server parsed: an HTTP/2 stream (its raw
+ * header list, core API) or HTTP/1.x over TLS (IncomingMessage). Pseudo-header fields are dropped; HTTP/2's
  * `:authority` stands in for a missing Host, and a Host that differs from it is refused (RFC 9113 §8.3.1), and HTTP/2's split Cookie fields are joined again
  * (RFC 9113 §8.2.3) so the origin sees one field. The TLS facts of a connection are read once per connection.
  * Runs in workers.
  */
 import type { TLSSocket } from 'node:tls';
 import type { RequestHead, TlsFacts } from '../http/request.js';
-import type { TlsRequest } from './h2-writer.js';
 
 /** Control characters, HTAB excepted (RFC 9110 §5.5); http/framing.ts refuses a request holding one. */
 const CONTROL = /[^\t\x20-\x7e\x80-\uffff]/;
@@ -29,15 +28,16 @@ export function tlsFacts(socket: TLSSocket): TlsFacts {
   return facts;
 }
 
-/** The request head of `req`; `socket` is the TLS connection it came over. */
-export function tlsRequestHead(req: TlsRequest, socket: TLSSocket, clientIp: string): RequestHead {
-  const raw = req.rawHeaders;
+/**
+ * The request head of one request: `raw` is the flat name/value list as received (HTTP/2: with pseudo-header
+ * fields), `target` the request target (`:path` over HTTP/2), `tls` the facts of its connection.
+ */
+export function tlsRequestHead(raw: readonly string[], h2: boolean, method: string, target: string, tls: TlsFacts, clientIp: string): RequestHead {
   const headers: string[] = [];
   let host = '';
   let authority = '';
   let cookies: string[] | null = null;
   let badValue = false;
-  const h2 = req.httpVersionMajor === 2;
   for (let i = 0; i < raw.length; i += 2) {
     const rawName = raw[i] as string;
     const value = raw[i + 1] as string;
@@ -65,16 +65,15 @@ export function tlsRequestHead(req: TlsRequest, socket: TLSSocket, clientIp: str
       headers.push('host', authority);
     }
   }
-  const url = req.url ?? '';
-  const q = url.indexOf('?');
+  const q = target.indexOf('?');
   return {
-    method: req.method ?? 'GET',
-    path: q === -1 ? url : url.slice(0, q),
-    query: q === -1 ? '' : url.slice(q + 1),
+    method,
+    path: q === -1 ? target : target.slice(0, q),
+    query: q === -1 ? '' : target.slice(q + 1),
     headers,
     host,
     clientIp,
     badValue,
-    tls: tlsFacts(socket),
+    tls,
   };
 }

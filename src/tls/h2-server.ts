@@ -5,7 +5,8 @@
  * SNI picks the certificate of the vhost whose Name, exact Alias or `*.wildcard` Alias matches the server name
  * (policy/vhost.ts VhostRouter, the same matching as Host); no or an unknown name gets the `<Default>` vhost's
  * certificate when it is on this address, else the first vhost's. Requests go to the same pipeline as uWS's
- * (Edge.serve) through tls/h2-request.ts and tls/h2-writer.ts. A reload swaps the secure contexts only: new
+ * (Edge.serve) through tls/h2-request.ts and a writer: tls/h2-writer.ts for HTTP/2 streams (node:http2's core
+ * stream API), tls/h1-writer.ts for HTTP/1.x (node:http's response). A reload swaps the secure contexts only: new
  * handshakes see the new certificates, open connections are untouched. Stopping sends every HTTP/2 session a
  * GOAWAY and lets its streams finish.
  * Workers run it inside node:cluster: `listen()` goes through the primary, which binds the port once and hands each
@@ -13,18 +14,19 @@
  * `reusePort` for net servers, so uWS's per-worker SO_REUSEPORT sockets have no equivalent here.
  */
 import { createSecureServer } from 'node:http2';
-import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import type { Http2SecureServer, Http2Session, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureContext } from 'node:tls';
 import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
-import type { Config, Http2Config, HttpsConfig, ListenAddress, ServerClientLimits, Vhost } from '../config/types.js';
+import type { Config, Http2Config, HttpsConfig, HttpsEngine, ListenAddress, ServerClientLimits, Vhost } from '../config/types.js';
 import { FlintError } from '../errors.js';
-import type { RequestHead } from '../http/request.js';
+import type { RequestHead, TlsFacts } from '../http/request.js';
 import type { ClientWriter } from '../http/writer.js';
 import { VhostRouter, listenKey } from '../policy/vhost.js';
 import { limitConnections } from './connection-limits.js';
-import { tlsRequestHead } from './h2-request.js';
-import { TlsResponseWriter } from './h2-writer.js';
+import { Tls1ResponseWriter } from './h1-writer.js';
+import { tlsFacts, tlsRequestHead } from './h2-request.js';
+import { Tls2StreamWriter } from './h2-writer.js';
 
 /** What the engine hands to the pipeline: one request head and its writer. */
 export type TlsRequestHandler = (head: RequestHead, writer: ClientWriter) => void;
@@ -36,6 +38,8 @@ const LISTEN_RETRY_MS = 500;
 /** The vhosts of one Https address and the certificate for a connection without (or with an unknown) SNI name. */
 export interface TlsSite {
   readonly address: ListenAddress;
+  /** `<Https Engine>` of the address (validation makes its vhosts agree). */
+  readonly engine: HttpsEngine;
   readonly vhosts: readonly Vhost[];
   readonly fallback: Vhost;
 }
@@ -53,7 +57,7 @@ export function tlsSites(config: Config): Map<string, TlsSite> {
   const sites = new Map<string, TlsSite>();
   for (const [key, { address, vhosts }] of byKey) {
     const fallback = vhosts.find((v) => v.name === config.defaultVhost) ?? (vhosts[0] as Vhost);
-    sites.set(key, { address, vhosts, fallback });
+    sites.set(key, { address, vhosts, fallback, engine: (fallback.https as HttpsConfig).engine });
   }
   return sites;
 }
@@ -101,8 +105,23 @@ interface OpenServer {
   readonly sessions: Set<ServerHttp2Session>;
 }
 
-/** Swallows an HTTP/2 stream error the compatibility layer already turned into a closed response. */
-function ignoreStreamError(): void {}
+/** The client address and TLS facts of an HTTP/2 connection, read once per session (its socket is a proxy). */
+interface Peer {
+  readonly ip: string;
+  readonly facts: TlsFacts;
+}
+const PEERS = new WeakMap<Http2Session, Peer>();
+
+function peerOf(session: Http2Session): Peer {
+  let peer = PEERS.get(session);
+  if (peer === undefined) {
+    const socket = session.socket as TLSSocket;
+    const ip = socket.remoteAddress ?? '';
+    peer = { ip: ip.startsWith('::ffff:') ? ip.slice(7) : ip, facts: tlsFacts(socket) };
+    PEERS.set(session, peer);
+  }
+  return peer;
+}
 
 /** This worker's TLS listeners, keyed like the vhost routers. */
 export class TlsListeners {
@@ -132,18 +151,35 @@ export class TlsListeners {
     // <MaxRequestHeaderSize> means the same on every port (a 16 KiB Cookie passes).
     Object.assign(server, { maxHeaderSize: maxHeaderBytes });
     server.setTimeout(http2.idleTimeoutMs);
-    limitConnections(server, limits.headerTimeoutMs);
     server.on('session', (session: ServerHttp2Session) => {
       entry.sessions.add(session);
       session.once('close', () => entry.sessions.delete(session));
     });
-    server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
-      const h2 = req.httpVersionMajor === 2;
-      if (h2) (req as Http2ServerRequest).stream.on('error', ignoreStreamError);
-      const socket = (h2 ? (req as Http2ServerRequest).stream.session?.socket : req.socket) as TLSSocket;
-      const writer = new TlsResponseWriter(req, res);
-      handler(tlsRequestHead(req, socket, writer.remoteAddress()), writer);
+    // HTTP/2 on the core stream API (tls/h2-writer.ts). node:http2 wraps every stream in its compatibility layer
+    // as soon as a 'request' listener is added (its 'newListener' hook, `setupCompat`); that hook is removed so
+    // 'request' carries only the HTTP/1.x requests allowHTTP1 parses, and checked below.
+    for (const hook of server.listeners('newListener')) {
+      if (hook.name === 'setupCompat') server.off('newListener', hook as (...args: unknown[]) => void);
+    }
+    // After the hook is gone: it adds a 'request' listener too.
+    limitConnections(server, limits.headerTimeoutMs);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const socket = req.socket as TLSSocket;
+      const writer = new Tls1ResponseWriter(req, res);
+      handler(tlsRequestHead(req.rawHeaders, false, req.method ?? 'GET', req.url ?? '', tlsFacts(socket), writer.remoteAddress()), writer);
     });
+    server.on('stream', (stream: ServerHttp2Stream, fields: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      const session = stream.session;
+      if (session === undefined) return;
+      const peer = peerOf(session);
+      // RFC 9110 §10.1.1: the compatibility layer sent 100 Continue itself; a client waits for it before a body.
+      if (fields.expect === '100-continue') stream.additionalHeaders({ ':status': 100 });
+      const writer = new Tls2StreamWriter(stream, peer.ip);
+      handler(tlsRequestHead(raw, true, String(fields[':method'] ?? ''), String(fields[':path'] ?? ''), peer.facts, peer.ip), writer);
+    });
+    if (server.listenerCount('stream') !== 1) {
+      throw new FlintError('FLINT_ERR_LISTEN', 'node:http2 attached its compatibility layer to HTTP/2 streams; this Node version is not supported by src/tls/h2-server.ts', { source: 'internal' });
+    }
     for (let attempt = 1; ; attempt++) {
       const error = await new Promise<Error | null>((resolve) => {
         const failed = (err: Error): void => resolve(err);
@@ -175,7 +211,7 @@ export class TlsListeners {
   apply(sites: ReadonlyMap<string, TlsSite>): void {
     for (const [key, entry] of this.#open) {
       const site = sites.get(key);
-      if (site === undefined) continue;
+      if (site === undefined || site.engine !== 'node') continue;
       entry.sni = new SniTable(site, entry.sni);
       const fallback = entry.sni.fallback;
       entry.server.setSecureContext({ cert: fallback.certPem, key: fallback.keyPem, ...protocolOptions(fallback) });

@@ -1,28 +1,30 @@
 /**
  * @module tls/h2-writer
- * The ClientWriter (http/writer.ts) of the TLS engine: one response on node:http2's compatibility API, which is an
- * Http2ServerResponse for HTTP/2 streams and a node:http ServerResponse for HTTP/1.x over TLS (`allowHTTP1`).
- * Backpressure: `write()` false -> wait for 'drain'; a known length ends the response once that many bytes were
- * written (as uWS's tryEnd does); 'close' before the end is the client's abort. HTTP/2 forbids connection-specific
- * fields (RFC 9113 §8.2.2), so those are dropped there. Runs in workers.
+ * The ClientWriter (http/writer.ts) of an HTTP/2 stream, on node:http2's core stream API (`stream.respond`,
+ * `write`, `end`) rather than its compatibility layer (Http2ServerResponse), which cost about 40% of the engine's
+ * CPU per 1 KiB response (bench/README.md "TLS front door"). Backpressure: `write()` false -> wait for 'drain'; a
+ * known length ends the stream once that many bytes were written; 'close' before the end is the client's reset.
+ * HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2), so those are dropped. Also `decodeHead`, shared with
+ * tls/h1-writer.ts. Runs in workers.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { ClientWriter, WriterState } from '../http/writer.js';
 
 /** Fields HTTP/2 must not carry (RFC 9113 §8.2.2); node:http2 throws on them. */
 const CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
-/** RST_STREAM code for a response dropped mid-body (RFC 9113 §7 INTERNAL_ERROR). */
-const NGHTTP2_INTERNAL_ERROR = 2;
+/**
+ * Destroying a stream with an error resets it with INTERNAL_ERROR (RFC 9113 §7). `stream.close(code)` would first
+ * end the writable side, sending END_STREAM: a body of unknown length would look complete to the client.
+ */
+const DROPPED = new Error('response dropped');
 const EMPTY = new ArrayBuffer(0);
+const END_STREAM = { endStream: true } as const;
 
-export type TlsRequest = Http2ServerRequest | IncomingMessage;
-export type TlsResponse = Http2ServerResponse | ServerResponse;
+/** Swallows a stream error: 'close' follows and is what the writer acts on. */
+function ignoreStreamError(): void {}
 
-export class TlsResponseWriter implements ClientWriter {
-  readonly #req: TlsRequest;
-  readonly #res: TlsResponse;
-  readonly #h2: boolean;
+export class Tls2StreamWriter implements ClientWriter {
+  readonly #stream: ServerHttp2Stream;
   readonly #remote: string;
   #state: WriterState = 'open';
   #totalSize = -1;
@@ -30,16 +32,16 @@ export class TlsResponseWriter implements ClientWriter {
   #onDrain: (() => void) | null = null;
   #extra: string[] | null = null;
   /** A head written by writeHead and not sent yet: it goes out with the first body bytes or the end (discardHead). */
-  #held: { status: number; reason: string; headers: readonly string[] } | null = null;
+  #held: readonly string[] | null = null;
+  #heldStatus = 0;
   bytesSent = 0;
 
-  constructor(req: TlsRequest, res: TlsResponse) {
-    this.#req = req;
-    this.#res = res;
-    this.#h2 = req.httpVersionMajor === 2;
-    const ip = req.socket?.remoteAddress ?? '';
-    this.#remote = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-    res.on('close', this.#closed);
+  /** `remote`: the client's IP, read once per connection (tls/h2-server.ts). */
+  constructor(stream: ServerHttp2Stream, remote: string) {
+    this.#stream = stream;
+    this.#remote = remote;
+    stream.on('error', ignoreStreamError);
+    stream.on('close', this.#closed);
   }
 
   readonly #closed = (): void => {
@@ -75,11 +77,11 @@ export class TlsResponseWriter implements ClientWriter {
   }
 
   /** Sends a held head (before the first body bytes or the end). */
-  #sendHeld(): void {
+  #sendHeld(endStream: boolean): void {
     const held = this.#held;
     if (held === null) return;
     this.#held = null;
-    this.#head(held.status, held.reason, held.headers, this.#totalSize);
+    this.#respond(this.#heldStatus, held, this.#totalSize, endStream);
   }
 
   /** Nothing to do: node:http2 needs no handler registered before the request handler returns. */
@@ -97,48 +99,32 @@ export class TlsResponseWriter implements ClientWriter {
     (this.#extra ??= []).push(name, value);
   }
 
-  /** Sends status and headers; `length` >= 0 becomes Content-Length. */
-  #head(status: number, reason: string, headers: readonly string[], length: number, closeConnection = false): void {
-    const res = this.#res;
-    if (this.#h2) {
-      const fields: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-      const add = (list: readonly string[]): void => {
-        for (let i = 0; i < list.length; i += 2) {
-          const name = (list[i] as string).toLowerCase();
-          if (CONNECTION_FIELDS.has(name)) continue;
-          const value = list[i + 1] as string;
-          const had = fields[name];
-          if (had === undefined) fields[name] = value;
-          else if (Array.isArray(had)) had.push(value);
-          else fields[name] = [had, value];
-        }
-      };
-      add(headers);
-      if (this.#extra !== null) add(this.#extra);
-      if (length >= 0) fields['content-length'] = String(length);
-      try {
-        (res as Http2ServerResponse).writeHead(status, fields);
-      } catch {
-        // A field node:http2 refuses (RFC 9113 §8.2.1, e.g. a name HTTP/1.1 allows but HTTP/2 does not): the stream
-        // is reset rather than the worker thrown over; the access log shows the transaction aborted.
-        this.#state = 'aborted';
-        (res as Http2ServerResponse).stream.close(NGHTTP2_INTERNAL_ERROR);
-      }
-      return;
+  /** HEADERS with `status` and `headers` (+ Content-Length when `length` >= 0); false if the stream was reset instead. */
+  #respond(status: number, headers: readonly string[], length: number, endStream: boolean): boolean {
+    const fields: OutgoingHttpHeaders = { ':status': status };
+    add(fields, headers);
+    if (this.#extra !== null) add(fields, this.#extra);
+    if (length >= 0) fields['content-length'] = length;
+    const stream = this.#stream;
+    try {
+      if (endStream) stream.respond(fields, END_STREAM);
+      else stream.respond(fields);
+      return true;
+    } catch {
+      // A field node:http2 refuses (RFC 9113 §8.2.1), or a stream the client already reset: reset it rather than
+      // throw the worker over; the access log shows the transaction aborted.
+      this.#state = 'aborted';
+      stream.destroy(DROPPED);
+      return false;
     }
-    const flat = this.#extra === null ? [...headers] : [...headers, ...this.#extra];
-    if (length >= 0) flat.push('content-length', String(length));
-    if (closeConnection) flat.push('connection', 'close');
-    const h1 = res as ServerResponse;
-    if (reason !== '') h1.writeHead(status, reason, flat);
-    else h1.writeHead(status, flat);
   }
 
-  writeHead(status: number, reason: string, headers: readonly string[], totalSize: number): void {
+  writeHead(status: number, _reason: string, headers: readonly string[], totalSize: number): void {
     if (this.#state !== 'open') return;
     this.#state = 'streaming';
     this.#totalSize = totalSize;
-    this.#held = { status, reason, headers };
+    this.#held = headers;
+    this.#heldStatus = status;
     // No body to wait for: the response is complete now.
     if (totalSize === 0) this.end();
   }
@@ -155,70 +141,85 @@ export class TlsResponseWriter implements ClientWriter {
 
   writeBody(chunk: Buffer, drain: () => void): boolean {
     if (this.#state !== 'streaming') return true;
-    this.#sendHeld();
+    this.#sendHeld(false);
     if (this.#state !== 'streaming') return true;
     this.bytesSent += chunk.length;
-    // Both response kinds take a Buffer and return false when their buffer is full (the union has no common signature).
-    const ok = (this.#res as ServerResponse).write(chunk);
+    const stream = this.#stream;
     if (this.#totalSize >= 0 && this.bytesSent >= this.#totalSize) {
-      // The announced length is complete: end now (the engine keeps what the socket has not taken yet).
-      this.end();
+      // The announced length is complete: the last DATA frame carries END_STREAM (the stream keeps what the
+      // connection has not taken yet).
+      this.#state = 'ended';
+      stream.end(chunk);
       return true;
     }
-    if (ok) return true;
+    if (stream.write(chunk)) return true;
     this.#onDrain = drain;
-    this.#res.once('drain', this.#drained);
+    stream.once('drain', this.#drained);
     return false;
   }
 
   end(): void {
     if (this.#state !== 'streaming') return;
-    this.#sendHeld();
-    if (this.#state !== 'streaming') return;
+    if (this.#held !== null) {
+      // Nothing written since the head: one HEADERS frame with END_STREAM.
+      this.#sendHeld(true);
+      if (this.#state === 'streaming') this.#state = 'ended';
+      return;
+    }
     this.#state = 'ended';
-    this.#res.end();
+    this.#stream.end();
   }
 
-  endWithoutBody(status: number, reason: string, headers: readonly string[], contentLength: number): void {
+  endWithoutBody(status: number, _reason: string, headers: readonly string[], contentLength: number): void {
     if (this.#state !== 'open') return;
     this.#state = 'ended';
-    this.#head(status, reason, headers, contentLength);
-    if (this.#state === 'ended') this.#res.end();
+    this.#respond(status, headers, contentLength, true);
   }
 
-  endWithBody(status: number, reason: string, headers: readonly string[], body: string | Buffer, closeConnection = false): void {
+  endWithBody(status: number, _reason: string, headers: readonly string[], body: string | Buffer): void {
     if (this.#state !== 'open') return;
     this.#state = 'ended';
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    this.#head(status, reason, headers, bytes.length, closeConnection);
-    if (this.#state !== 'ended') return;
+    if (!this.#respond(status, headers, bytes.length, false)) return;
     this.bytesSent += bytes.length;
-    this.#res.end(bytes);
+    this.#stream.end(bytes);
   }
 
   close(): void {
     if (this.#state === 'ended' || this.#state === 'aborted') return;
     this.#state = 'aborted';
-    if (this.#h2) (this.#res as Http2ServerResponse).stream.close(NGHTTP2_INTERNAL_ERROR);
-    else (this.#res as ServerResponse).destroy();
+    this.#stream.destroy(DROPPED);
   }
 
   onRequestBody(handler: (chunk: ArrayBuffer, isLast: boolean) => void): void {
-    const req = this.#req;
-    req.on('data', (chunk: Buffer) => handler(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length) as ArrayBuffer, false));
-    req.on('end', () => handler(EMPTY, true));
+    const stream = this.#stream;
+    stream.on('data', (chunk: Buffer) => handler(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length) as ArrayBuffer, false));
+    stream.on('end', () => handler(EMPTY, true));
   }
 
   pauseRequestBody(): void {
-    if (this.#state !== 'aborted') this.#req.pause();
+    if (this.#state !== 'aborted') this.#stream.pause();
   }
 
   resumeRequestBody(): void {
-    if (this.#state !== 'aborted') this.#req.resume();
+    if (this.#state !== 'aborted') this.#stream.resume();
   }
 }
 
-/** A decoded head; never mutated (the writer copies `headers` into what it hands to node). */
+/** Adds a flat name/value list to HTTP/2 fields: names lower-cased, connection fields dropped, repeats as arrays. */
+function add(fields: OutgoingHttpHeaders, list: readonly string[]): void {
+  for (let i = 0; i < list.length; i += 2) {
+    const name = (list[i] as string).toLowerCase();
+    if (CONNECTION_FIELDS.has(name)) continue;
+    const value = list[i + 1] as string;
+    const had = fields[name];
+    if (had === undefined) fields[name] = value;
+    else if (Array.isArray(had)) had.push(value);
+    else fields[name] = [String(had), value];
+  }
+}
+
+/** A decoded head; never mutated (the writers copy `headers` into what they hand to node). */
 interface DecodedHead {
   readonly status: number;
   readonly reason: string;

@@ -42,6 +42,13 @@ describe('HTTPS with SNI and HTTP/2', () => {
   };
   routes['/reset-early'] = failing(0);
   routes['/reset-late'] = failing(100 * 1024);
+  // No Content-Length (chunked): only a stream reset can tell the client the body is short.
+  routes['/reset-chunked'] = (req, res) => {
+    res.sendDate = false;
+    res.writeHead(200, { 'cache-control': 'max-age=600' });
+    res.write(patternBody(100 * 1024, 9));
+    setTimeout(() => req.socket.resetAndDestroy(), 100);
+  };
   // Echoes a request body back (uncached): request bodies stream through the TLS writer.
   routes['/echo'] = (req, res) => {
     const chunks: Buffer[] = [];
@@ -217,19 +224,21 @@ describe('HTTPS with SNI and HTTP/2', () => {
     }
   });
 
-  test('over HTTP/2, an origin reset before the first body byte is a whole 502; after it, the stream is reset', async () => {
+  test('over HTTP/2, an origin reset before the first body byte is a whole 502; after it, the stream is reset (with or without a length)', async () => {
     const session = h2Session(tlsPort, 'a.test');
     try {
       const early = await h2Request(session, '/reset-early');
       assert.equal(early.status, 502, 'the held head was dropped for the error');
       await assert.rejects(h2Request(session, '/reset-late'), /RST_STREAM|stream error|NGHTTP2_INTERNAL_ERROR/i, 'a short body is signalled by a stream reset');
+      // Without a length, a clean END_STREAM would pass the truncated body off as complete.
+      await assert.rejects(h2Request(session, '/reset-chunked'), /NGHTTP2_INTERNAL_ERROR/, 'a body of unknown length cut short is reset, never ended');
       assert.equal((await h2Request(session, '/o/0')).status, 200, 'the connection stays usable');
     } finally {
       session.close();
     }
   });
 
-  test('request bodies over HTTP/2 and HTTP/1.1 over TLS reach the origin whole', async () => {
+  test('request bodies over HTTP/2 (also after Expect: 100-continue) and HTTP/1.1 over TLS reach the origin whole', async () => {
     const body = patternBody(300_000, 7);
     const session = h2Session(tlsPort, 'a.test');
     try {
@@ -238,6 +247,26 @@ describe('HTTPS with SNI and HTTP/2', () => {
       assert.deepEqual(res.body, body);
     } finally {
       session.close();
+    }
+    // Expect: 100-continue over HTTP/2: the client holds its body until the interim 100 arrives.
+    const session2 = h2Session(tlsPort, 'a.test');
+    try {
+      const stream = session2.request({ ':method': 'POST', ':path': '/echo', expect: '100-continue', 'content-length': '5' });
+      const continued = await Promise.race([new Promise<boolean>((resolve) => stream.once('continue', () => resolve(true))), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000))]);
+      assert.ok(continued, '100 Continue received');
+      const chunks: Buffer[] = [];
+      let status = 0;
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', () => resolve());
+        stream.on('error', reject);
+        stream.end('hello');
+      });
+      assert.equal(status, 200);
+      assert.equal(Buffer.concat(chunks).toString(), 'hello');
+    } finally {
+      session2.close();
     }
     const file = join(certDir, 'post.bin');
     writeFileSync(file, body);

@@ -51,6 +51,7 @@ test('a valid <Https> carries the checked PEM text, versions and HSTS; vhosts sh
   assert.match(va?.https?.certPem ?? '', /BEGIN CERTIFICATE/);
   assert.equal(va?.https?.minVersion, 'TLSv1.2');
   assert.equal(va?.https?.maxVersion, 'TLSv1.3');
+  assert.equal(va?.https?.engine, 'node');
   assert.equal(va?.https?.hsts, null);
   assert.equal(va?.redirectHttpToHttps, null);
   assert.equal(vb?.https?.hsts, 'max-age=600; includeSubDomains');
@@ -63,6 +64,11 @@ test('<Https> in <VHostDefault> is inherited; a vhost certificate expiring withi
   const config = load(vhost('a.test', '') + vhost('b.test', ''), server);
   assert.equal(config.vhosts[1]?.https?.certPath, soon.cert);
   assert.ok((config.vhosts[0]?.https?.notAfterMs ?? 0) < Date.now() + 14 * 24 * 3600 * 1000);
+});
+
+test('<Https Engine="uws"> is read, alone or shared by the vhosts of one Https Listen', () => {
+  const config = load(vhost('a.test', https(a.cert, a.key, 'Listen="127.0.0.1:8443" Engine="uws"')) + vhost('b.test', https(b.cert, b.key, 'Listen="127.0.0.1:8443" Engine="uws"')));
+  assert.deepEqual(config.vhosts.map((v) => v.https?.engine), ['uws', 'uws']);
 });
 
 test('HTTP/2 settings have defaults and ranges', () => {
@@ -95,6 +101,14 @@ const CASES: Array<{ name: string; vhosts: string; expect: RegExp }> = [
     name: 'shared Https Listen with different versions',
     vhosts: vhost('a.test', https(a.cert, a.key)) + vhost('b.test', https(b.cert, b.key, 'Listen="127.0.0.1:8443" MinVersion="TLSv1.3"')),
     expect: /vhosts\.xml: Vhosts\/Vhost\[Name=b\.test\]\/Https: MinVersion, MaxVersion and Ciphers differ from vhost a\.test's on the same Https Listen 127\.0\.0\.1:8443/,
+  },
+  { name: 'unknown Engine', vhosts: vhost('a.test', https(a.cert, a.key, 'Listen="127.0.0.1:8443" Engine="nginx"')), expect: new RegExp(`${W}/Https@Engine: "nginx" is not one of node, uws`) },
+  { name: 'Engine uws with MinVersion', vhosts: vhost('a.test', https(a.cert, a.key, 'Listen="127.0.0.1:8443" Engine="uws" MinVersion="TLSv1.3"')), expect: new RegExp(`${W}/Https@Engine: Engine="uws" takes no MinVersion, MaxVersion or Ciphers`) },
+  { name: 'Engine uws with Ciphers', vhosts: vhost('a.test', https(a.cert, a.key, 'Listen="127.0.0.1:8443" Engine="uws" Ciphers="ECDHE-RSA-AES128-GCM-SHA256"')), expect: new RegExp(`${W}/Https@Engine: Engine="uws" takes no MinVersion`) },
+  {
+    name: 'shared Https Listen with different engines',
+    vhosts: vhost('a.test', https(a.cert, a.key)) + vhost('b.test', https(b.cert, b.key, 'Listen="127.0.0.1:8443" Engine="uws"')),
+    expect: /vhosts\.xml: Vhosts\/Vhost\[Name=b\.test\]\/Https@Engine: uws differs from vhost a\.test's node on the same Https Listen 127\.0\.0\.1:8443/,
   },
   { name: 'unknown Https attribute', vhosts: vhost('a.test', https(a.cert, a.key, 'Listen="127.0.0.1:8443" Protocol="h2"')), expect: new RegExp(`${W}/Https@Protocol: unknown attribute`) },
 ];
