@@ -43,5 +43,6 @@ export function restartOnlyChanges(a: Config, b: Config): string[] {
   const httpsListens = (c: Config): string => [...new Set(c.vhosts.flatMap((v) => (v.https === null ? [] : [`${v.https.listen.host}:${v.https.listen.port}`])))].sort().join(' ');
   if (httpsListens(a) !== httpsListens(b)) changes.push('vhosts.xml: Vhosts/Vhost/Https@Listen');
   if (!same(a.server.http2, b.server.http2)) changes.push('server.xml: Server/Host/Http2');
+  if (!same(a.server.cluster, b.server.cluster)) changes.push('server.xml: Server/Cluster');
   return changes;
 }
