@@ -130,7 +130,7 @@ export function decodePushed(data: Uint8Array | string): Decoded<PushedConfig> {
   const seen = new Set<string>();
   for (const rule of m.rules as unknown[]) {
     const r = typeof rule === 'object' && rule !== null ? (rule as Record<string, unknown>) : {};
-    if (typeof r.path !== 'string' || !RULE_PATH.test(r.path) || r.path.split('/').includes('..') || typeof r.text !== 'string') return { ok: false, error: 'bad rule file' };
+    if (typeof r.path !== 'string' || !RULE_PATH.test(r.path) || r.path.split('/').some((part) => part === '.' || part === '..') || typeof r.text !== 'string') return { ok: false, error: 'bad rule file' };
     if (seen.has(r.path)) return { ok: false, error: 'rule file listed twice' };
     seen.add(r.path);
     rules.push({ path: r.path, text: r.text });
