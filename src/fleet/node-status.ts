@@ -61,6 +61,7 @@ export class Heartbeat {
   readonly #read: () => Promise<Omit<NodeStatus, 'node' | 'group' | 'lastSeen'>>;
   #timer: NodeJS.Timeout | null = null;
   #kv: KV | null = null;
+  #nc: NatsConnection | null = null;
 
   constructor(cluster: ClusterConfig, read: () => Promise<Omit<NodeStatus, 'node' | 'group' | 'lastSeen'>>) {
     this.#cluster = cluster;
@@ -68,6 +69,7 @@ export class Heartbeat {
   }
 
   async start(nc: NatsConnection): Promise<void> {
+    this.#nc = nc;
     this.#kv = await openBucket(nc);
     await this.beat();
     if (this.#timer !== null) return;
@@ -77,13 +79,16 @@ export class Heartbeat {
 
   /** Writes the record now (also after a config version was taken). Never throws: a missed beat is harmless. */
   async beat(): Promise<void> {
-    const kv = this.#kv;
-    if (kv === null) return;
+    const nc = this.#nc;
+    if (nc === null) return;
     try {
+      // Opened again after a failure: the bucket may be gone with a NATS server that lost its store.
+      this.#kv ??= await openBucket(nc);
       const status: NodeStatus = { node: this.#cluster.nodeName, group: this.#cluster.group, ...(await this.#read()), lastSeen: new Date().toISOString() };
-      await kv.put(this.#cluster.nodeName, encode(status));
+      await this.#kv.put(this.#cluster.nodeName, encode(status));
     } catch {
       // NATS away: the record keeps its last time, which is what status should show.
+      this.#kv = null;
     }
   }
 

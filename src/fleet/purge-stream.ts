@@ -26,6 +26,8 @@ const ACK_PREFIX = 'flint.fleet.purge-ack';
 const ACK_WAIT_MS = 30_000;
 /** While a command runs, the edge tells JetStream it is still working this often (well within ACK_WAIT_MS). */
 const WORKING_EVERY_MS = 10_000;
+/** Pause before a consumer whose message iterator ended is made again. */
+const RESTART_DELAY_MS = 1000;
 
 /** Creates or updates the purge stream (retention = `<PurgeRetention>`, file storage). */
 export async function ensurePurgeStream(jsm: JetStreamManager, cluster: ClusterConfig): Promise<void> {
@@ -118,7 +120,7 @@ export class PurgeConsumer {
   readonly #log: Logger;
   #messages: ConsumerMessages | null = null;
   #nc: NatsConnection | null = null;
-  #caughtUp: () => void = () => {};
+  #starting: Promise<void> | null = null;
   #stopped = false;
   #applied = 0;
 
@@ -135,14 +137,34 @@ export class PurgeConsumer {
 
   /**
    * Creates (or re-attaches to) this node's consumer and starts applying; resolves once every command that was
-   * waiting for this node has been applied (at once when none was).
+   * waiting for this node has been applied (at once when none was). Called again after every reconnect: when the
+   * consumer is still there the client's pull simply resumes; when it is gone (a NATS server that lost its store)
+   * the stream and consumer are made again.
    */
-  async start(nc: NatsConnection): Promise<void> {
-    if (this.#messages !== null) return; // already consuming: the client resumes the pull after a reconnect
+  start(nc: NatsConnection): Promise<void> {
+    this.#starting ??= this.#start(nc).finally(() => {
+      this.#starting = null;
+    });
+    return this.#starting;
+  }
+
+  async #start(nc: NatsConnection): Promise<void> {
     this.#nc = nc;
     const jsm = await nc.jetstreamManager();
-    await ensurePurgeStream(jsm, this.#cluster);
     const name = this.#cluster.nodeName;
+    if (this.#messages !== null) {
+      try {
+        await jsm.consumers.info(PURGE_STREAM, name);
+        return;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        this.#log.warn({ event: 'fleet.consumer_lost', node: name }, 'the purge consumer is gone from NATS (store lost?): making it again');
+        const old = this.#messages;
+        this.#messages = null;
+        await old.close();
+      }
+    }
+    await ensurePurgeStream(jsm, this.#cluster);
     const description = groupDescription(this.#cluster.group);
     const inactive = nanos(this.#cluster.purgeRetentionSec * 1000);
     let pending: number;
@@ -166,27 +188,39 @@ export class PurgeConsumer {
       pending = 0;
     }
     const consumer = await nc.jetstream().consumers.get(PURGE_STREAM, name);
-    const caughtUp = new Promise<void>((resolve) => {
-      this.#caughtUp = resolve;
+    let caughtUp: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      caughtUp = resolve;
     });
-    if (pending === 0) this.#caughtUp();
+    if (pending === 0) caughtUp();
     else this.#log.info({ event: 'fleet.catching_up', pending }, `applying ${pending} fleet command(s) missed while away`);
-    this.#messages = await consumer.consume({ max_messages: 1 });
-    void this.#loop(this.#messages);
-    await caughtUp;
+    const messages = await consumer.consume({ max_messages: 1 });
+    this.#messages = messages;
+    void this.#loop(messages, caughtUp);
+    await done;
   }
 
-  async #loop(messages: ConsumerMessages): Promise<void> {
+  /** Applies the messages of one consume() in order; `caughtUp` is called once the backlog is done (or it ended). */
+  async #loop(messages: ConsumerMessages, caughtUp: () => void): Promise<void> {
     try {
       for await (const msg of messages) {
         await this.#handle(msg);
-        if (msg.info.pending === 0) this.#caughtUp();
+        if (msg.info.pending === 0) caughtUp();
       }
     } catch (error) {
-      if (!this.#stopped) this.#log.error({ event: 'fleet.consumer_failed', err: error }, 'fleet purge consumer stopped; restarted at the next reconnect');
+      if (!this.#stopped) this.#log.error({ event: 'fleet.consumer_failed', err: error }, 'fleet purge consumer stopped');
     }
+    caughtUp();
+    if (this.#messages !== messages) return; // replaced by a new consumer (#start)
     this.#messages = null;
-    this.#caughtUp();
+    // Ended on its own: make the consumer again and go on.
+    const nc = this.#nc;
+    if (!this.#stopped && nc !== null && !nc.isClosed()) {
+      setTimeout(() => {
+        if (this.#stopped || this.#messages !== null) return;
+        this.start(nc).catch((error: unknown) => this.#log.error({ event: 'fleet.consumer_failed', err: error }, 'fleet purge consumer could not restart; retried at the next reconnect'));
+      }, RESTART_DELAY_MS).unref();
+    }
   }
 
   async #handle(msg: JsMsg): Promise<void> {
