@@ -62,8 +62,10 @@ export class FleetNode {
     );
     this.#stats = new StatsResponder(cluster, () => host.stats(), this.#log);
     this.#heartbeat = new Heartbeat(cluster, async () => {
+      const summary = await host.summary();
+      // Read after the await: a beat started while a config version is being taken shows its outcome.
       const state = this.#configs.state;
-      return { ...(await host.summary()), configVersion: state?.version ?? null, configResult: state?.result ?? null };
+      return { ...summary, configVersion: state?.version ?? null, configResult: state?.result ?? null };
     });
     this.#connection = new FleetConnection(cluster, this.#log, (nc) => this.#up(nc));
   }

@@ -119,6 +119,13 @@ describe('fleet on NATS JetStream: purge, catch-up, config push, NATS down', () 
     t.diagnostic(`fleet purge latency, publish to last ack, 3 edges, 5 runs: min ${times[0]} ms, median ${times[2]} ms, max ${times[4]} ms`);
     console.log(`fleet purge latency (3 edges): ${times.join(', ')} ms`);
 
+    // A purge for a group no edge is in reaches no member: every edge leaves the object cached.
+    for (let i = 0; i < 3; i++) await warm(i, '/a.txt');
+    const grouped = await manager<PurgeAnswer>(edges[0] as FlintProcess, `/fleet/command/purge?group=seoul&url=${HOST}/a.txt`);
+    assert.deepEqual([grouped.status, grouped.body.applied, grouped.body.missing], [200, [], []]);
+    await manager<PurgeAnswer>(edges[0] as FlintProcess, `/fleet/command/purge?group=seoul&url=${HOST}/a.txt`);
+    for (let i = 0; i < 3; i++) assert.ok(isHit(await get(i, '/a.txt')), `edge ${i} ignored the other group's purge`);
+
     // Fleet stats: every node's /stats, and totals.
     const stats = await manager<{ nodes: Record<string, unknown>; missing: string[]; total: { nodes: number; totals: { requests: number } } }>(edges[1] as FlintProcess, '/fleet/stats', 'GET');
     assert.equal(stats.status, 200);
@@ -189,6 +196,21 @@ describe('fleet on NATS JetStream: purge, catch-up, config push, NATS down', () 
       return s.body.nodes.length === 3 && s.body.nodes.every((n) => n.configVersion === version) ? s.body.nodes : undefined;
     }).catch((error: Error) => assert.fail(`${error.message}: ${JSON.stringify(last)}`));
     assert.deepEqual(status.map((n) => [n.node, n.configResult, n.healthy]), [['edge-1', 'applied', true], ['edge-2', 'applied', true], ['edge-3', 'refused', true]]);
+
+    // Rollback: push the original vhosts.xml (a new version), then version `version` again.
+    writeFileSync(join(first.confDir, 'vhosts.xml'), before3);
+    const plain = await run(process.execPath, [MAIN, 'fleet', 'push', '--conf', first.confDir, '--wait', '10']);
+    assert.match(plain.stdout, new RegExp(`pushed config version ${version + 1}\n  edge-1: applied\n  edge-2: applied\n  edge-3: applied`));
+    assert.equal(readFileSync(join((edges[1] as FlintProcess).confDir, 'vhosts.xml'), 'utf8'), before3);
+    const rollback = await run(process.execPath, [MAIN, 'fleet', 'push', '--version', String(version), '--conf', first.confDir, '--wait', '10']).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    assert.match(rollback.stdout, new RegExp(`pushed config version ${version + 2} \\(version ${version} again\\)`));
+    assert.match(rollback.stderr, /edge-3: refused/);
+    assert.equal(readFileSync(join((edges[1] as FlintProcess).confDir, 'vhosts.xml'), 'utf8'), pushed, 'version N is back');
+    const unknown = await manager<{ error: string }>(first, '/fleet/command/push?version=999');
+    assert.deepEqual([unknown.status, unknown.body.error], [400, 'no config version 999 in the fleet bucket (only the last 64 versions per group are kept)']);
   });
 
   test('NATS killed: edges serve and purge locally, fleet commands fail fast; after NATS restarts the next fleet purge reaches everyone', async () => {
