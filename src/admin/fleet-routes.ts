@@ -27,8 +27,8 @@ export interface FleetViews {
   status(group: string | null): Promise<FleetAnswer>;
 }
 
-/** Longest `wait=` (seconds): a fleet call never holds a management connection longer. */
-export const MAX_WAIT_SEC = 300;
+/** Longest `wait=` (seconds): a fleet call never holds a management connection longer (the CLI gives up at 130 s). */
+export const MAX_WAIT_SEC = 120;
 
 /** `group=` and `wait=` of a fleet call (`wait` in seconds, fractions allowed, optional `s`); or the problem. */
 export function fleetParams(params: URLSearchParams): { ok: true; group: string | null; waitMs: number | null } | { ok: false; error: string } {

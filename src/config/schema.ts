@@ -390,7 +390,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '5',
     unit: 'seconds',
     min: 0.1,
-    max: 300,
+    max: 120,
     field: 'server.cluster.waitMs',
     doc: "Flint's own: default time a fleet command waits for the edges' answers (`--wait`), and how long start-up waits for NATS before serving without it.",
   },

@@ -98,7 +98,7 @@ test('<Cluster> in server.xml: defaults, a standalone edge has none, and each ba
   assert.deepEqual(problems('<Cluster><Nats>ON</Nats><NodeName>edge.1</NodeName></Cluster>'), ['server.xml: Server/Cluster/NodeName: "edge.1" is not a fleet name (1-64 letters, digits, - or _)']);
   assert.deepEqual(problems('<Cluster><Nats>ON</Nats><PurgeRetention>10</PurgeRetention><Wait>0</Wait></Cluster>'), [
     'server.xml: Server/Cluster/PurgeRetention: "10" is out of range (60..31536000)',
-    'server.xml: Server/Cluster/Wait: "0" is out of range (0.1..300)',
+    'server.xml: Server/Cluster/Wait: "0" is out of range (0.1..120)',
   ]);
   assert.match(problems('<Cluster><Nats>ON</Nats><Groop>a</Groop></Cluster>')[0] ?? '', /Server\/Cluster\/Groop: unknown element; did you mean <Group>\?/);
 });
@@ -107,7 +107,7 @@ test('fleet routes: group= and wait= are checked; /fleet/command/* changes state
   assert.deepEqual(fleetParams(new URLSearchParams('')), { ok: true, group: null, waitMs: null });
   assert.deepEqual(fleetParams(new URLSearchParams('group=seoul&wait=2.5s')), { ok: true, group: 'seoul', waitMs: 2500 });
   assert.deepEqual(fleetParams(new URLSearchParams('wait=10')), { ok: true, group: null, waitMs: 10_000 });
-  for (const bad of ['group=a.b', 'group=*', 'wait=0', 'wait=301', 'wait=-1', 'wait=1e3', 'wait=5m', 'wait=', 'wait=Infinity', 'wait=NaN', 'wait=1.2345']) {
+  for (const bad of ['group=a.b', 'group=*', 'wait=0', 'wait=121', 'wait=301', 'wait=-1', 'wait=1e3', 'wait=5m', 'wait=', 'wait=Infinity', 'wait=NaN', 'wait=1.2345']) {
     assert.equal(fleetParams(new URLSearchParams(bad)).ok, false, bad);
   }
   assert.ok(isCommandPath('/fleet/command/purge'));
