@@ -136,10 +136,18 @@ export class ConfigWatcher {
     return this.#state;
   }
 
-  /** Starts (or restarts after a reconnect) the watch; the latest version of each key comes first. */
+  /**
+   * Takes the newest version addressed to this node if it has not taken it yet (at start this runs before the
+   * primary forks its workers, so an edge that was away serves the config pushed meanwhile), then starts (or
+   * restarts after a reconnect) the watch for the versions to come.
+   */
   async start(nc: NatsConnection): Promise<void> {
     this.#watch?.stop();
     const kv = await openBucket(nc);
+    const keys = [keyOf(null), ...(this.#cluster.group === null ? [] : [keyOf(this.#cluster.group)])];
+    const entries = await Promise.all(keys.map((key) => kv.get(key)));
+    const newest = entries.reduce<KvEntry | null>((best, e) => (e !== null && e.operation === 'PUT' && (best === null || e.revision > best.revision) ? e : best), null);
+    if (newest !== null && (this.#state === null || newest.revision > this.#state.version)) this.#take(nc, newest);
     const watch = await kv.watch({ key: '>' });
     this.#watch = watch;
     void (async () => {

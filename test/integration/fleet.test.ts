@@ -150,6 +150,11 @@ describe('fleet on NATS JetStream: purge, catch-up, config push, NATS down', () 
       assert.equal(result.body.applied.length, 2);
       ids.push(result.body.id);
     }
+    // A config pushed meanwhile (a comment added): taken before serving too.
+    const edited = readFileSync(join((edges[0] as FlintProcess).confDir, 'vhosts.xml'), 'utf8').replace('<Vhosts>', '<Vhosts><!-- pushed while edge-3 was down -->');
+    const push = await request({ port: (edges[0] as FlintProcess).managerPort, host: `127.0.0.1:${(edges[0] as FlintProcess).managerPort}`, path: '/fleet/command/push?wait=1', method: 'POST', body: JSON.stringify({ vhosts: edited, rules: [] }) });
+    const pushed = JSON.parse(push.body.toString()) as { version: number; applied: string[]; missing: string[] };
+    assert.deepEqual([push.status, pushed.applied, pushed.missing], [200, ['edge-1', 'edge-2'], ['edge-3']]);
     const restarted = await FlintProcess.restart(third);
     edges[2] = restarted;
     await restarted.waitForLog((l) => l.event === 'flint.ready');
@@ -160,6 +165,9 @@ describe('fleet on NATS JetStream: purge, catch-up, config push, NATS down', () 
     const ready = at((l) => l.event === 'flint.ready');
     assert.ok(first !== -1 && second !== -1, `both purges applied on restart:\n${restarted.logText()}`);
     assert.ok(first < second && second < ready, `applied in order before ready (${first}, ${second}, ready ${ready})`);
+    const config = at((l) => l.event === 'fleet.config_applied' && l.version === pushed.version);
+    assert.ok(config !== -1 && config < ready, `the config pushed meanwhile was applied before ready (${config}, ready ${ready})`);
+    assert.equal(readFileSync(join(restarted.confDir, 'vhosts.xml'), 'utf8'), edited);
     await assertMiss(2, '/b.txt');
     await assertMiss(2, '/c.txt');
   });
