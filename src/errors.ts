@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'FLINT_ERR_CLIENT_SIGNED_URL',
   'FLINT_ERR_CLIENT_CORS',
   'FLINT_ERR_INTERNAL',
+  'FLINT_ERR_FLEET_UNAVAILABLE',
+  'FLINT_ERR_FLEET_REQUEST',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -5,6 +5,7 @@
  * `flint check-config [--conf DIR | DIR]` validates a config like `nginx -t` (exit 0 valid, 1 invalid); `reload`,
  * `purge|expire|hardpurge|expireafter` and `fileinfo` call a running Flint's management port (src/cli/).
  * `flint stats [--vhost NAME] [--watch]` shows live traffic from the management port (src/cli/stats.ts).
+ * `flint fleet ...` runs fleet commands through the management port (src/cli/fleet.ts).
  * `flint sign-url URL --expires SECONDS` prints a signed link for a vhost's <SignedUrl> (src/cli/sign-url.ts).
  * Refuses to start when the uWS native binary cannot load. Wiring only.
  */
@@ -28,6 +29,7 @@ import { purgeCommand } from './cli/purge.js';
 import { fileinfoCommand } from './cli/fileinfo.js';
 import { statsCommand } from './cli/stats.js';
 import { signUrlCommand } from './cli/sign-url.js';
+import { fleetCommand } from './cli/fleet.js';
 
 const DEFAULT_CONF = fileURLToPath(new URL('../../conf', import.meta.url));
 const DEMO_ORIGIN = fileURLToPath(new URL('../demo/origin.js', import.meta.url));
@@ -40,6 +42,8 @@ const USAGE = `usage:
   flint expireafter SECONDS URL...           set the expiry of URL to now + SECONDS
   flint fileinfo URL [--json]                what the cache holds for URL, per variant
   flint stats [--vhost NAME] [--watch]       live traffic table
+  flint fleet purge|expire|hardpurge|push|status|stats ...
+                                             fleet-wide commands through NATS (see flint fleet)
   flint sign-url URL --expires SECONDS [--client-ip IP] [--conf DIR]
                                              print URL signed for its vhost's <SignedUrl> (no running Flint needed)
   (the management port is read from --conf, default ${DEFAULT_CONF})`;
@@ -133,6 +137,7 @@ async function start(args: Args): Promise<void> {
 }
 
 if (process.argv[2] === 'stats') process.exit(await statsCommand(process.argv.slice(3), DEFAULT_CONF));
+if (process.argv[2] === 'fleet') await runCli(() => fleetCommand(process.argv.slice(3), DEFAULT_CONF));
 if (process.argv[2] === 'sign-url') process.exit(signUrlCommand(process.argv.slice(3), DEFAULT_CONF));
 const args = parseArgs(process.argv.slice(2));
 if (args.command === 'check-config') checkConfig(args.confDir);

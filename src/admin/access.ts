@@ -14,11 +14,11 @@ const ROLE_ORDER: readonly ManagerRole[] = ['Admin', 'User', 'Looker'];
 
 /**
  * The role an endpoint needs (STON's Manager roles): User may read monitoring (/monitoring/*, /stats, /metrics,
- * /health), Looker only graphs (/graph/*); everything else (/command/*, /conf/*) needs Admin.
+ * /health, /fleet/stats, /fleet/status), Looker only graphs (/graph/*); everything else (/command/*, /conf/*) needs Admin.
  */
 export function requiredRole(path: string): ManagerRole {
   if (path.startsWith('/graph/')) return 'Looker';
-  if (path.startsWith('/monitoring/') || path === '/stats' || path === '/metrics' || path === '/health') return 'User';
+  if (path.startsWith('/monitoring/') || path === '/stats' || path === '/metrics' || path === '/health' || path === '/fleet/stats' || path === '/fleet/status') return 'User';
   return 'Admin';
 }
 

@@ -36,7 +36,8 @@ export interface CacheAdminViews {
 type CacheRoute = (req: IncomingMessage, res: ServerResponse, views: CacheAdminViews) => Promise<void> | void;
 
 
-async function readBody(req: IncomingMessage): Promise<string> {
+/** The request body as text; throws BodyTooLargeError past MAX_BODY_BYTES. */
+export async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -70,7 +71,7 @@ export function commandParams(query: string): { url: string; params: URLSearchPa
 }
 
 /** The query string, followed by a POST's form body (STON's tools send either). */
-async function queryAndBody(req: IncomingMessage): Promise<string> {
+export async function queryAndBody(req: IncomingMessage): Promise<string> {
   const query = new URL(req.url ?? '/', 'http://manager').search.slice(1);
   if (req.method !== 'POST') return query;
   const body = (await readBody(req)).trim();

@@ -8,7 +8,7 @@
  *   literal is not one. Otherwise 421.
  * - A request a browser marks as coming from another page (`Origin` other than the manager's own, `Origin: null`,
  *   `Sec-Fetch-Site` other than same-origin/none) gets 403.
- * - State-changing endpoints (/command/*, /conf/reload, /conf/restore) take POST; GET (and HEAD) stay for STON's
+ * - State-changing endpoints (/command/*, /fleet/command/*, /conf/reload, /conf/restore) take POST; GET (and HEAD) stay for STON's
  *   tools only when `<Manager Token>` is set, since a browser never adds the Authorization header on its own.
  *   Otherwise 405. A cross-site form POST carries `Origin`, which the rule above refuses.
  * Pure; runs in the primary.
@@ -39,7 +39,7 @@ export function isManagerHost(value: string, manager: Pick<ManagerConfig, 'serve
 
 /** The endpoints that change state (cache contents, the running config). */
 export function isCommandPath(path: string): boolean {
-  return path.startsWith('/command/') || path === '/conf/reload' || path === '/conf/restore';
+  return path.startsWith('/command/') || path.startsWith('/fleet/command/') || path === '/conf/reload' || path === '/conf/restore';
 }
 
 /**

@@ -10,6 +10,8 @@ import type { CacheAdminViews } from './cache-routes.js';
 import { CACHE_ADMIN_ROUTES } from './cache-routes.js';
 import type { MonitoringViews } from './monitoring-routes.js';
 import { MONITORING_ROUTES } from './monitoring-routes.js';
+import type { FleetViews } from './fleet-routes.js';
+import { FLEET_ROUTES } from './fleet-routes.js';
 
 /** What the routes need from the primary. */
 export interface AdminViews extends CacheAdminViews {
@@ -23,6 +25,8 @@ export interface AdminViews extends CacheAdminViews {
   originHealth(vhost: string | null): unknown;
   /** /monitoring/realtime, /monitoring/average and /metrics (admin/monitoring-routes.ts). */
   monitoring: MonitoringViews;
+  /** /fleet/* (admin/fleet-routes.ts). */
+  fleet: FleetViews;
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, views: AdminViews) => Promise<void> | void;
@@ -48,6 +52,7 @@ const ROUTES: Record<string, Route> = {
   },
   ...CACHE_ADMIN_ROUTES,
   ...MONITORING_ROUTES,
+  ...Object.fromEntries(Object.entries(FLEET_ROUTES).map(([path, route]): [string, Route] => [path, (req, res, views) => route(req, res, views.fleet)])),
 };
 
 /** Dispatches one admin request (access already checked). */

@@ -42,7 +42,9 @@ export type SettingType =
   | 'origin-list'
   | 'status-match'
   | 'status-list'
-  | 'status-set';
+  | 'status-set'
+  | 'nats-urls'
+  | 'fleet-name';
 
 /** One setting. `path` is `Root/Element/...` with an attribute as `Element@Attr`. */
 export interface Setting {
@@ -373,6 +375,55 @@ export const SETTINGS: readonly Setting[] = [
     default: null,
     field: 'server.configHistory.dir',
     doc: "Flint's own: directory of the config snapshots; relative to the install directory. Absent = history/ inside the conf directory.",
+  },
+  // ---- server.xml: <Cluster> (the fleet on NATS JetStream; src/fleet/)
+  {
+    path: 'Server/Cluster/Nats',
+    type: 'bool',
+    default: 'OFF',
+    field: 'server.cluster',
+    doc: "Flint's own: ON joins the fleet on the NATS servers of Url (fleet purge, config push, fleet stats). OFF or no <Cluster> = a standalone edge that never loads the NATS client.",
+  },
+  {
+    path: 'Server/Cluster/Nats@Url',
+    type: 'nats-urls',
+    default: 'nats://127.0.0.1:4222',
+    field: 'server.cluster.urls',
+    doc: "Flint's own: the NATS servers (with JetStream), separated by commas or spaces; the client moves between them and reconnects by itself.",
+  },
+  {
+    path: 'Server/Cluster/NodeName',
+    type: 'fleet-name',
+    default: null,
+    field: 'server.cluster.nodeName',
+    doc: "Flint's own: this edge's name in the fleet (its durable purge consumer, its status and its answers). Absent = the host name's first label. Must be unique in the fleet.",
+  },
+  {
+    path: 'Server/Cluster/Group',
+    type: 'fleet-name',
+    default: null,
+    field: 'server.cluster.group',
+    doc: "Flint's own: the edge's group; `flint fleet ... --group G` reaches only the edges of G. Absent = no group (reached only by fleet-wide commands).",
+  },
+  {
+    path: 'Server/Cluster/PurgeRetention',
+    type: 'whole-seconds',
+    default: '86400',
+    unit: 'seconds',
+    min: 60,
+    max: 31536000,
+    field: 'server.cluster.purgeRetentionSec',
+    doc: "Flint's own: how long fleet purges stay in the JetStream stream for edges that were down, and how long an edge may be away before its durable consumer (its place in the fleet) is dropped.",
+  },
+  {
+    path: 'Server/Cluster/Wait',
+    type: 'seconds',
+    default: '5',
+    unit: 'seconds',
+    min: 0.1,
+    max: 120,
+    field: 'server.cluster.waitMs',
+    doc: "Flint's own: default time a fleet command waits for the edges' answers (`--wait`), and how long start-up waits for NATS before serving without it.",
   },
   // ---- vhosts.xml: <Vhosts>
   {
@@ -1661,6 +1712,8 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'query-param': 'a query parameter name: letters, digits, `-._~`',
   'origin-list': '`*`, or origins (`scheme://host[:port]`) separated by spaces',
   'status-match': 'origin status codes or classes separated by commas: `200`, `2xx`, `200,404`',
+  'nats-urls': '`nats://host:port` or `tls://host:port` URLs separated by commas or spaces: `nats://10.0.0.1:4222, nats://10.0.0.2:4222`',
+  'fleet-name': '1-64 letters, digits, `-` or `_`: `edge-1`, `seoul`',
 };
 
 /** The file that holds a setting: `Server/...` -> server.xml, everything else -> vhosts.xml. */

@@ -552,6 +552,20 @@ export interface ConfigHistoryConfig {
   readonly dir: string | null;
 }
 
+/** `<Cluster>` (server.xml, Flint's own): the fleet on NATS JetStream (src/fleet/). */
+export interface ClusterConfig {
+  /** `<Nats Url>`: NATS server URLs. Default nats://127.0.0.1:4222. */
+  readonly urls: readonly string[];
+  /** `<NodeName>`: this edge's fleet name. Default the host name's first label. */
+  readonly nodeName: string;
+  /** `<Group>`: the edge's group; null = none. Default null. */
+  readonly group: string | null;
+  /** `<PurgeRetention>` (seconds): how long fleet purges are kept for edges that were away. Default 86400. */
+  readonly purgeRetentionSec: number;
+  /** `<Wait>` (seconds in XML): default wait for fleet answers and for NATS at start-up. Default 5 s. */
+  readonly waitMs: number;
+}
+
 export interface DiskConfig {
   /** Absolute path of the cache directory. */
   readonly path: string;
@@ -640,6 +654,8 @@ export interface ServerConfig {
   readonly memory: MemoryConfig;
   readonly log: ServerLog;
   readonly configHistory: ConfigHistoryConfig;
+  /** `<Cluster><Nats>ON</Nats>`: the fleet settings; null = standalone (no <Cluster>, or Nats OFF). Default null. */
+  readonly cluster: ClusterConfig | null;
 }
 
 export interface Config {

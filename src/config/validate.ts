@@ -13,6 +13,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readCaFile } from './origin-ca.js';
+import { defaultNodeName, parseFleetName, parseNatsUrls } from './cluster.js';
+import { hostname } from 'node:os';
 import { ATTRIBUTE_PREFIX, TEXT_KEY } from './parse.js';
 import { RULE_KINDS, bypassRulesFromElements, bypassRulesFromText, parseKeyList, queryRulesFromElements, queryRulesFromText, ttlRulesFromElements, ttlRulesFromText } from './rules.js';
 import type { RuleElement } from './rules.js';
@@ -31,6 +33,7 @@ import { globProblem } from '../policy/url-glob.js';
 import { checkCertificate } from '../tls/certificate-check.js';
 import { createHash } from 'node:crypto';
 import type {
+  ClusterConfig,
   Config,
   CorsConfig,
   ErrorPageConfig,
@@ -462,6 +465,9 @@ const URL_GLOB: ValueType<string> = {
     return problem === null ? ok(text) : fail(problem);
   },
 };
+
+const NATS_URLS: ValueType<string[]> = { type: 'nats-urls', parse: parseNatsUrls };
+const FLEET_NAME: ValueType<string> = { type: 'fleet-name', parse: parseFleetName };
 
 const SIGNED_URL_STATUS = enumType(['Active', 'Inactive'] as const);
 
@@ -932,7 +938,21 @@ class Validator {
         keep: this.one(scope, 'Server/Cache/ConfigHistory', INT),
         dir: this.optional(scope, 'Server/Cache/ConfigHistory@Dir', PATH),
       },
+      cluster: this.#readCluster(scope),
     };
+  }
+
+  /** <Cluster>: null unless <Nats> is ON (the other elements are still checked, so a typo is reported either way). */
+  #readCluster(scope: Scope): ClusterConfig | null {
+    const on = this.one(scope, 'Server/Cluster/Nats', BOOL);
+    const cluster: ClusterConfig = {
+      urls: this.one(scope, 'Server/Cluster/Nats@Url', NATS_URLS),
+      nodeName: this.optional(scope, 'Server/Cluster/NodeName', FLEET_NAME) ?? defaultNodeName(hostname()),
+      group: this.optional(scope, 'Server/Cluster/Group', FLEET_NAME),
+      purgeRetentionSec: this.one(scope, 'Server/Cluster/PurgeRetention', WHOLE_SECONDS),
+      waitMs: this.one(scope, 'Server/Cluster/Wait', SECONDS_AS_MS),
+    };
+    return on ? cluster : null;
   }
 
   /** <Storage> and <BlockSize>; eviction runs from above HighWater down to LowWater, so LowWater < HighWater. */

@@ -100,6 +100,11 @@ function writeConfigFiles(dir: string, files: ConfigFiles, keepTargetModes: bool
   write('vhosts.xml', files.vhosts);
 }
 
+/** The directory of the snapshots of `config` (<ConfigHistory Dir>, else history/ in the conf directory). */
+export function historyDir(config: Config): string {
+  return config.server.configHistory.dir ?? join(config.confDir, 'history');
+}
+
 export class ConfigHistory {
   #running: { server: string; vhosts: string } | null = null;
   #snapshots: Snapshot[] = [];
@@ -118,7 +123,7 @@ export class ConfigHistory {
   }
 
   #configure(config: Config): void {
-    this.#dir = config.server.configHistory.dir ?? join(config.confDir, 'history');
+    this.#dir = historyDir(config);
     this.#keep = config.server.configHistory.keep;
   }
 
@@ -170,6 +175,22 @@ export class ConfigHistory {
     if (/^\d+$/.test(hashOrId) && hashOrId.length < 7) return byNewest.find((s) => s.id === Number(hashOrId));
     const matches = byNewest.filter((s) => s.hash.startsWith(hashOrId.toLowerCase()));
     return new Set(matches.map((m) => m.hash)).size === 1 && hashOrId.length >= 7 ? matches[0] : undefined;
+  }
+
+  /**
+   * Writes a config the fleet pushed (fleet/config-bucket.ts) into the conf directory: its vhosts.xml and exactly its
+   * rule files; server.xml stays this node's. Returns a function that puts the previous files back (for a reload
+   * that fails), or an error when the conf directory's files cannot be read. The caller validated the files.
+   */
+  writePushed(confDir: string, vhosts: string, rules: readonly { readonly path: string; readonly text: string }[]): { ok: true; undo: () => void } | { ok: false; error: string } {
+    const previous = readConfigFiles(confDir);
+    if (previous === null) return { ok: false, error: `${confDir}: the running config files cannot be read; nothing was written` };
+    const pushedRules: RuleFileText[] = rules.map((r) => {
+      const [, dir = '', file = ''] = r.path.split('/');
+      return { path: r.path, vhost: dir.toLowerCase(), file, text: r.text };
+    });
+    writeConfigFiles(confDir, { server: previous.server, vhosts, rules: pushedRules, modes: previous.modes }, true);
+    return { ok: true, undo: () => writeConfigFiles(confDir, previous, true) };
   }
 
   /**

@@ -2,7 +2,7 @@
  * @module primary/primary
  * The primary process: owns the supervisor, the management server, config reload (SIGHUP) and its history, origin
  * health (primary/origin-health.ts), cache control commands (primary/cache-control.ts), stats windows and /metrics
- * (primary/monitoring.ts), and graceful stop (SIGTERM/SIGINT: stop accepting, drain in-flight responses up to
+ * (primary/monitoring.ts), the fleet (primary/fleet-member.ts, with <Cluster>), and graceful stop (SIGTERM/SIGINT: stop accepting, drain in-flight responses up to
  * <ShutdownTimeout>, exit 0), and the log files (SIGUSR1/SIGHUP reopen and rolling: logs/rotation.ts). Never serves
  * cached traffic. Runs only in the primary.
  */
@@ -30,6 +30,7 @@ import { inspectUrl } from './inspector.js';
 import { WorkerAcks } from './worker-acks.js';
 import { roleCovers } from '../admin/access.js';
 import type { ControlCommand } from '../policy/purge-target.js';
+import { FleetMember } from './fleet-member.js';
 
 export class Primary {
   readonly #log: Logger;
@@ -42,6 +43,8 @@ export class Primary {
   readonly #control: CacheControl;
   readonly #history: ConfigHistory;
   readonly #monitoring: Monitoring;
+  /** The fleet (src/fleet/, loaded only with <Cluster><Nats>ON</Nats>). */
+  readonly #fleet: FleetMember;
   /** Process, access and origin log files: rolling (Type Unit Retention Compression) and reopening on SIGUSR1/SIGHUP. */
   readonly #rotator: LogRotator;
   readonly #logReopens = new WorkerAcks();
@@ -97,6 +100,20 @@ export class Primary {
       refresh: () => this.#refreshStats(),
       clientSessions: () => this.#stats.clientConnections(),
     });
+    this.#fleet = new FleetMember(
+      {
+        config: () => this.#config,
+        history: this.#history,
+        cacheControl: (command, urls) => this.#cacheControl(command, urls, 0),
+        reload: () => this.reload(),
+        stats: () => this.#views.stats(),
+        summary: async () => {
+          const host = (await this.#monitoring.realtime(null)).host;
+          return { healthy: this.#views.health().ok, requestsPerSec: host.perSecond.requests ?? 0, requestHitRatio: host.requestHitRatio };
+        },
+      },
+      log,
+    );
   }
 
   /** Runs a management cache-control command and logs it. */
@@ -166,6 +183,13 @@ export class Primary {
     confText: (file) => this.#history.runningText(file),
     confHistory: () => ({ current: this.#config.hash, history: this.#history.list() }),
     confRestore: (hashOrId) => this.#restore(hashOrId),
+    // #fleet is made in the constructor, after this initializer: reach it at call time.
+    fleet: {
+      purge: (command, urls, group, waitMs) => this.#fleet.views.purge(command, urls, group, waitMs),
+      push: (config, rollbackOf, group, waitMs) => this.#fleet.views.push(config, rollbackOf, group, waitMs),
+      stats: (group, waitMs) => this.#fleet.views.stats(group, waitMs),
+      status: (group) => this.#fleet.views.status(group),
+    },
   };
 
   /** /conf/restore: writes a snapshot's files back and reloads; puts the previous files back if that fails. */
@@ -183,6 +207,8 @@ export class Primary {
   async start(): Promise<void> {
     await this.#admin.listen(this.#config.server.manager);
     this.#history.record(this.#config, 'loaded');
+    // Before the workers: an edge that was away applies every fleet purge it missed before it serves (and reports ready).
+    await this.#fleet.start(this.#config.server.cluster);
     const ready = new Promise<void>((resolve, reject) => {
       this.#startupFailure = (message) => reject(new Error(message));
       const poll = setInterval(() => {
@@ -247,6 +273,7 @@ export class Primary {
     const timeoutMs = this.#config.server.shutdownTimeoutMs;
     this.#log.info({ event: 'flint.stopping', signal, timeoutMs }, 'stopping: draining in-flight responses');
     this.#health.close();
+    await this.#fleet.close();
     this.#monitoring.stop();
     this.#rotator.stop();
     await this.#supervisor.stop(timeoutMs);

@@ -44,5 +44,6 @@ export function restartOnlyChanges(a: Config, b: Config): string[] {
   if (httpsListens(a) !== httpsListens(b)) changes.push('vhosts.xml: Vhosts/Vhost/Https@Listen, @Engine');
   if (!same(a.server.http2, b.server.http2)) changes.push('server.xml: Server/Host/Http2');
   if (a.server.clientLimits.headerTimeoutMs !== b.server.clientLimits.headerTimeoutMs) changes.push('server.xml: Server/Host/RequestHeaderTimeout');
+  if (!same(a.server.cluster, b.server.cluster)) changes.push('server.xml: Server/Cluster');
   return changes;
 }

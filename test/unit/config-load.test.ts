@@ -125,6 +125,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       memory: DEFAULT_MEMORY,
       log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
       configHistory: { keep: 30, dir: null },
+      cluster: null,
     },
     vhosts: [
       {
@@ -223,6 +224,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     memory: { contentMemoryPercent: 5, hotObjectMaxBytes: 1048576 },
     log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
     configHistory: { keep: 30, dir: null },
+    cluster: null,
   });
   const vhost = firstVhost(config);
   assert.deepEqual(vhost.aliases, []);

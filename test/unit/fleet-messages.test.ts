@@ -1,0 +1,122 @@
+/**
+ * The fleet's parsers, table-driven with hostile inputs: the NATS messages an edge accepts (fleet/messages.ts:
+ * anything on NATS can publish, so a malformed one must be refused, never applied), the <Cluster> values
+ * (config/cluster.ts and the ConfigError lines they give), the fleet routes' group=/wait= (admin/fleet-routes.ts),
+ * and that /fleet/command/* is a state-changing endpoint (POST only without a token).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeConfigReport, decodePurge, decodePurgeAck, decodePushed, decodeStatsRequest } from '../../src/fleet/messages.js';
+import { defaultNodeName, parseFleetName, parseNatsUrls } from '../../src/config/cluster.js';
+import { fleetParams } from '../../src/admin/fleet-routes.js';
+import { isCommandPath, methodRefusal } from '../../src/admin/request-guard.js';
+import { requiredRole } from '../../src/admin/access.js';
+import { loadConfigFromText } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+
+const PURGE = { id: 'abc_DEF-123', command: 'purge', urls: 'a.com/x.jpg|a.com/img/*', group: null, from: 'edge-1', time: 1_700_000_000_000 };
+
+test('decodePurge: a well-formed command passes; every malformed field is refused', () => {
+  const good = decodePurge(JSON.stringify(PURGE));
+  assert.deepEqual(good, { ok: true, value: PURGE });
+  assert.ok(decodePurge(Buffer.from(JSON.stringify({ ...PURGE, command: 'hardpurge', group: 'seoul' }))).ok);
+  const bad: unknown[] = [
+    '', 'null', '[]', '"purge"', '{', '{"id":', JSON.stringify(null),
+    { ...PURGE, id: '' }, { ...PURGE, id: 'a.b' }, { ...PURGE, id: 'x'.repeat(65) }, { ...PURGE, id: 7 },
+    { ...PURGE, command: 'expireafter' }, { ...PURGE, command: 'PURGE' }, { ...PURGE, command: '__proto__' }, { ...PURGE, command: null },
+    { ...PURGE, urls: '' }, { ...PURGE, urls: 'a.com/x\r\nHost: evil' }, { ...PURGE, urls: 'a.com/\u0000' }, { ...PURGE, urls: 'a'.repeat(64 * 1024 + 1) }, { ...PURGE, urls: ['a.com/x'] },
+    { ...PURGE, group: '' }, { ...PURGE, group: 'a.b' }, { ...PURGE, group: '*' }, { ...PURGE, group: '>' }, { ...PURGE, group: 'a b' }, { ...PURGE, group: 1 },
+    { ...PURGE, from: '' }, { ...PURGE, from: 'edge.1' }, { ...PURGE, from: 'x'.repeat(65) },
+    { ...PURGE, time: -1 }, { ...PURGE, time: 1.5 }, { ...PURGE, time: '1' }, { ...PURGE, time: 2 ** 60 },
+    { id: PURGE.id, command: 'purge', urls: 'a.com/x', from: 'edge-1', time: 1 },
+  ];
+  for (const input of bad) {
+    const text = typeof input === 'string' ? input : JSON.stringify(input);
+    assert.equal(decodePurge(text).ok, false, text.slice(0, 120));
+  }
+});
+
+test('decodePurgeAck, decodeConfigReport, decodeStatsRequest refuse malformed answers', () => {
+  const ack = { id: 'x', node: 'edge-2', status: 200, Count: 3, Size: 100 };
+  assert.deepEqual(decodePurgeAck(JSON.stringify(ack)), { ok: true, value: ack });
+  assert.ok(decodePurgeAck(JSON.stringify({ ...ack, Denied: ['a: no'], Errors: [] })).ok);
+  for (const bad of [{ ...ack, node: 'a.b' }, { ...ack, Count: -1 }, { ...ack, Size: 'big' }, { ...ack, status: 2.5 }, { ...ack, Denied: 'x' }, { ...ack, Errors: [1] }, { ...ack, Errors: Array(1001).fill('e') }]) {
+    assert.equal(decodePurgeAck(JSON.stringify(bad)).ok, false, JSON.stringify(bad).slice(0, 100));
+  }
+  const report = { version: 4, node: 'edge-3', result: 'refused', problems: ['vhosts.xml: ...'] };
+  assert.deepEqual(decodeConfigReport(JSON.stringify(report)), { ok: true, value: report });
+  for (const bad of [{ ...report, result: 'maybe' }, { ...report, version: -1 }, { ...report, problems: 'x' }, { ...report, node: '' }]) assert.equal(decodeConfigReport(JSON.stringify(bad)).ok, false);
+  assert.deepEqual(decodeStatsRequest('{"group":null}'), { ok: true, value: { group: null } });
+  assert.deepEqual(decodeStatsRequest('{"group":"seoul"}'), { ok: true, value: { group: 'seoul' } });
+  for (const bad of ['{}', '{"group":"a.>"}', '{"group":""}', '[]', 'x']) assert.equal(decodeStatsRequest(bad).ok, false, bad);
+});
+
+test('decodePushed: rule file paths stay under svc/<vhost>/*.txt; oversized or malformed configs are refused', () => {
+  const config = { vhosts: '<Vhosts/>', rules: [{ path: 'svc/a.com/ttl.txt', text: '' }], from: 'edge-1', time: 1, rollbackOf: null };
+  assert.deepEqual(decodePushed(JSON.stringify(config)), { ok: true, value: config });
+  assert.ok(decodePushed(JSON.stringify({ ...config, rollbackOf: 3 })).ok);
+  const badPaths = ['../server.xml', 'svc/../../etc/passwd.txt', 'svc/a.com/../../x.txt', 'svc/a.com/ttl', 'svc/a.com/sub/ttl.txt', '/svc/a.com/ttl.txt', 'svc//ttl.txt', 'svc/a.com/ttl.txt\u0000', 'server.xml', 'svc/a com/ttl.txt', 'svc\\a.com\\ttl.txt', 'svc/../ttl.txt', 'svc/./ttl.txt'];
+  for (const path of badPaths) assert.equal(decodePushed(JSON.stringify({ ...config, rules: [{ path, text: '' }] })).ok, false, path);
+  const bad: unknown[] = [
+    { ...config, vhosts: '' }, { ...config, vhosts: 1 }, { ...config, rules: {} }, { ...config, rules: [{ path: 'svc/a.com/ttl.txt' }] },
+    { ...config, rules: [config.rules[0], config.rules[0]] }, { ...config, rollbackOf: 0 }, { ...config, rollbackOf: 'x' }, { ...config, from: 'a.b' },
+    { ...config, vhosts: 'x'.repeat(900 * 1024) },
+  ];
+  for (const input of bad) assert.equal(decodePushed(JSON.stringify(input)).ok, false, JSON.stringify(input).slice(0, 120));
+});
+
+test('<Cluster> values: NATS URL lists and fleet names', () => {
+  assert.deepEqual(parseNatsUrls('nats://127.0.0.1:4222'), { ok: true, value: ['nats://127.0.0.1:4222'] });
+  assert.deepEqual(parseNatsUrls('nats://a.example:4222, tls://[::1]:4223 nats://b'), { ok: true, value: ['nats://a.example:4222', 'tls://[::1]:4223', 'nats://b'] });
+  for (const bad of ['', ' , ', 'http://a:4222', 'nats://', 'nats://a:0', 'nats://a:65536', 'nats://a:4222/path', 'nats://user:pw@a:4222', 'nats://a:42x', 'a:4222', 'nats://a b:1', 'nats://[zz]:1']) {
+    assert.equal(parseNatsUrls(bad).ok, false, bad);
+  }
+  for (const good of ['edge-1', 'seoul', 'A_b-9', 'x'.repeat(64)]) assert.ok(parseFleetName(good).ok, good);
+  for (const bad of ['', 'a.b', 'a*', '>', 'a b', 'x'.repeat(65), 'a/b', 'é', 'a\nb']) assert.equal(parseFleetName(bad).ok, false, bad);
+  assert.equal(defaultNodeName('cache1.seoul.example.com'), 'cache1');
+  assert.equal(defaultNodeName('weird host!'), 'weird-host-');
+  assert.equal(defaultNodeName(''), 'flint');
+});
+
+test('<Cluster> in server.xml: defaults, a standalone edge has none, and each bad value names its element', () => {
+  const vhosts = '<Vhosts><Vhost Name="a.com"><Origin><Address>10.0.0.1</Address></Origin></Vhost></Vhosts>';
+  const load = (cluster: string) => loadConfigFromText('/srv/flint/conf', `<Server>${cluster}</Server>`, vhosts, { cpuCount: 1 });
+  assert.equal(load('').server.cluster, null, 'no <Cluster>: standalone');
+  assert.equal(load('<Cluster><Nats>OFF</Nats><NodeName>e1</NodeName></Cluster>').server.cluster, null, 'Nats OFF: standalone');
+  const on = load('<Cluster><Nats Url="nats://10.0.0.9:4222,nats://10.0.0.10:4222">ON</Nats><NodeName>edge-1</NodeName><Group>seoul</Group></Cluster>').server.cluster;
+  assert.deepEqual(on, { urls: ['nats://10.0.0.9:4222', 'nats://10.0.0.10:4222'], nodeName: 'edge-1', group: 'seoul', purgeRetentionSec: 86400, waitMs: 5000 });
+  const problems = (cluster: string): readonly string[] => {
+    try {
+      load(cluster);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.problems;
+    }
+    return assert.fail('accepted');
+  };
+  assert.deepEqual(problems('<Cluster><Nats Url="http://x">ON</Nats></Cluster>'), ['server.xml: Server/Cluster/Nats@Url: "http://x" is not a NATS URL (nats://host:port or tls://host:port, without user or path)']);
+  assert.deepEqual(problems('<Cluster><Nats>ON</Nats><NodeName>edge.1</NodeName></Cluster>'), ['server.xml: Server/Cluster/NodeName: "edge.1" is not a fleet name (1-64 letters, digits, - or _)']);
+  assert.deepEqual(problems('<Cluster><Nats>ON</Nats><PurgeRetention>10</PurgeRetention><Wait>0</Wait></Cluster>'), [
+    'server.xml: Server/Cluster/PurgeRetention: "10" is out of range (60..31536000)',
+    'server.xml: Server/Cluster/Wait: "0" is out of range (0.1..120)',
+  ]);
+  assert.match(problems('<Cluster><Nats>ON</Nats><Groop>a</Groop></Cluster>')[0] ?? '', /Server\/Cluster\/Groop: unknown element; did you mean <Group>\?/);
+});
+
+test('fleet routes: group= and wait= are checked; /fleet/command/* changes state, /fleet/stats and /fleet/status are reads', () => {
+  assert.deepEqual(fleetParams(new URLSearchParams('')), { ok: true, group: null, waitMs: null });
+  assert.deepEqual(fleetParams(new URLSearchParams('group=seoul&wait=2.5s')), { ok: true, group: 'seoul', waitMs: 2500 });
+  assert.deepEqual(fleetParams(new URLSearchParams('wait=10')), { ok: true, group: null, waitMs: 10_000 });
+  for (const bad of ['group=a.b', 'group=*', 'wait=0', 'wait=121', 'wait=301', 'wait=-1', 'wait=1e3', 'wait=5m', 'wait=', 'wait=Infinity', 'wait=NaN', 'wait=1.2345']) {
+    assert.equal(fleetParams(new URLSearchParams(bad)).ok, false, bad);
+  }
+  assert.ok(isCommandPath('/fleet/command/purge'));
+  assert.ok(isCommandPath('/fleet/command/push'));
+  assert.ok(!isCommandPath('/fleet/stats'));
+  assert.equal(methodRefusal('GET', '/fleet/command/purge', false)?.status, 405);
+  assert.equal(methodRefusal('POST', '/fleet/command/purge', false), null);
+  assert.equal(requiredRole('/fleet/command/purge'), 'Admin');
+  assert.equal(requiredRole('/fleet/command/push'), 'Admin');
+  assert.equal(requiredRole('/fleet/stats'), 'User');
+  assert.equal(requiredRole('/fleet/status'), 'User');
+});
