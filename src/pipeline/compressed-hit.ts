@@ -19,6 +19,7 @@ import type { CompressionReport } from '../transform/compression.js';
 import { DerivedVariants, readBody } from '../transform/derived.js';
 import type { Transform } from '../transform/derived.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
+import type { Fill, FillHead } from './fill.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 
 /** What the step needs from the cache flow of the object's disk. */
@@ -52,6 +53,35 @@ export function storedEncodingTransform(ctx: RequestCtx, report: CompressionRepo
   if (policy === null || !policy.eligibleStored(meta, ctx.path)) return null;
   const transform = policy.transformFor(headerValue(ctx.head, 'accept-encoding'));
   return transform === null || compressionDeclined(meta, transform.tag) ? null : transform;
+}
+
+/**
+ * A client of a fill (`owner`: the request that leads it) that gets an encoded copy of its object waits for the
+ * identity body to be complete (it is compressed whole, not streamed), then is served like a hit; `status` is its
+ * Cache-Status text, `reenter` the flow's head step, run again when the fill ends otherwise. True when this took the
+ * request. A fill the admission filter may drop, one that cannot store, and the owner of a fill whose cookie was
+ * stripped from the stored copy (<SetCookie>strip) stream identity as usual.
+ */
+export function encodeFill(s: CompressedHitServices, ctx: RequestCtx, writer: ClientWriter, fill: Fill, owner: boolean, status: string, reenter: () => void): boolean {
+  const head = fill.head as FillHead;
+  if ((fill.state !== 'streaming' && fill.state !== 'complete') || fill.onProbation || s.store.degraded) return false;
+  if (owner && fill.originHeaders['set-cookie'] !== undefined) return false;
+  const final = fill.state === 'complete' ? fill.meta : null;
+  const transform = encodingTransform(ctx, s.report, { status: head.meta.status, headers: head.meta.headers, size: final?.size ?? head.size }, final !== null || head.size >= 0);
+  if (transform === null) return false;
+  if (final !== null) {
+    // Not stored after all (the quota ran out): nothing to compress from.
+    if (final.inline === null && final.blocks.length * final.blockSize < final.size) return false;
+    serveEncoded(s, ctx, writer, head.ref, final, transform, ctx.cacheResult, status);
+    return true;
+  }
+  const unsubscribe = fill.subscribe(() => {
+    if (fill.state === 'streaming') return;
+    unsubscribe();
+    if (writer.state === 'aborted') s.finish(ctx, 'aborted', 0);
+    else reenter();
+  });
+  return true;
 }
 
 /**
