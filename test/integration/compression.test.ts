@@ -133,7 +133,10 @@ describe('compression (2 workers)', () => {
       reply(res, 200, { 'content-type': 'application/javascript', 'cache-control': 'max-age=3600', etag: '"c1"' }, body);
     };
     const before = await counts();
+    const workersBefore = (await flint.stats()).workers.map((w) => w.requests);
     const results = await Promise.all(Array.from({ length: 24 }, () => get('/cold.js', { 'accept-encoding': 'br;q=1, gzip;q=0.5' })));
+    const served = (await flint.stats()).workers.map((w, i) => w.requests - (workersBefore[i] ?? 0));
+    assert.ok(served.length === 2 && served.every((n) => n > 0), `both workers served some of the clients: ${served.join(', ')}`);
     for (const res of results) {
       assert.equal(res.status, 200);
       assert.equal(res.headers['content-encoding'], 'br');
