@@ -6,7 +6,9 @@
  * hot path; `hotEncoded`), else from the index (this file: serveEncoded), made once across all workers on first
  * demand. Both copies are kept in the hot tier while they fit, refreshed here once a second as the tier's recheck
  * asks (HOT_RECHECK_MS). When the copy cannot be made (the transform did not pay, failed, or storage failed), the
- * identity body is served. Runs in workers.
+ * identity body is served and the failure logged once per object and encoding. Also: how a fill's clients wait
+ * for a body to encode (encodeFill), and the Vary of identity responses (identityVary, varyForEncodings). Runs in
+ * workers.
  */
 import type { CompressionEncoding } from '../config/types.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
@@ -128,6 +130,12 @@ export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: 
     s.serveDerived(ctx, writer, meta, found.meta, body, result, status);
     return;
   }
+  if (s.store.degraded) {
+    // Storage is failing (cache/store.ts): nothing new is stored, so a copy made now would be made again per request.
+    ctx.contentEncoding = '';
+    s.serveOriginal(ctx, writer, meta, result, status);
+    return;
+  }
   let aborted = false;
   writer.onAbort(() => {
     aborted = true;
@@ -147,13 +155,13 @@ export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: 
           s.serveDerived(ctx, writer, meta, outcome.meta, outcome.body, result, status);
           return;
         }
-        if (outcome.kind === 'failed') s.log.warn({ event: 'compression.failed', key: ref.key, encoding: transform.tag, err: outcome.error.message }, 'compressing a cached object failed: served identity');
+        if (outcome.kind === 'failed') logFailure(s.log, ref.key, transform.tag, outcome.error, 'compressing a cached object failed: served identity');
         ctx.contentEncoding = '';
         s.serveOriginal(ctx, writer, meta, result, status);
       },
       (error: unknown) => {
         if (aborted) return;
-        s.log.warn({ event: 'compression.failed', key: ref.key, encoding: transform.tag, err: (error as Error).message }, 'reading a cached object to compress it failed: served identity');
+        logFailure(s.log, ref.key, transform.tag, error as Error, 'reading a cached object to compress it failed: served identity');
         ctx.contentEncoding = '';
         s.serveOriginal(ctx, writer, meta, result, status);
       },
@@ -163,4 +171,16 @@ export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: 
 /** A Buffer over an inline body's bytes (no copy). */
 function inlineBuffer(inline: Uint8Array): Buffer {
   return Buffer.from(inline.buffer, inline.byteOffset, inline.length);
+}
+
+/** Objects whose compression failure was logged (once per object and encoding; cleared when full). */
+const LOGGED_FAILURES = new Set<string>();
+const LOGGED_FAILURES_MAX = 1000;
+
+function logFailure(log: Logger, key: string, encoding: string, error: Error, msg: string): void {
+  const id = `${key}~${encoding}`;
+  if (LOGGED_FAILURES.has(id)) return;
+  if (LOGGED_FAILURES.size >= LOGGED_FAILURES_MAX) LOGGED_FAILURES.clear();
+  LOGGED_FAILURES.add(id);
+  log.warn({ event: 'compression.failed', key, encoding, err: error.message }, msg);
 }
