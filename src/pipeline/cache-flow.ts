@@ -56,6 +56,11 @@ import { RangeFill } from './range-fill.js';
 import type { RangeFillResult } from './range-fill.js';
 import { VIA, isServerField } from './headers.js';
 import type { HotObject, HotTier } from './hot-tier.js';
+import { DerivedVariants } from '../transform/derived.js';
+import type { CompressionReport } from '../transform/compression.js';
+import type { CompressionEncoding } from '../config/types.js';
+import { encodeFill, encodingTransform, hotEncoded, identityVary, serveEncoded, storedEncodingTransform, varyForEncodings } from './compressed-hit.js';
+import type { CompressedHitServices } from './compressed-hit.js';
 
 /** What the flow needs from the worker around it. */
 export interface CacheFlowServices {
@@ -70,6 +75,8 @@ export interface CacheFlowServices {
   passAdopting(ctx: RequestCtx, writer: ClientWriter): PassTransaction;
   /** Ends the transaction (access log, counters). */
   finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
+  /** Counts one compression of vhost `vhost` (`<Compression>`: encoding, identity and encoded bytes). */
+  readonly compressed: CompressionReport;
   /** Counts a fill of vhost `vhostName` that the admission filter kept out of the cache. */
   notAdmitted(vhostName: string): void;
   /** Records that an object was read now (batched LRU touches). */
@@ -112,8 +119,38 @@ export class CacheFlow {
   /** Requests whose body failed before its first byte and were looked up again (#failedBeforeBody: once only). */
   readonly #lookedUpAgain = new WeakSet<RequestCtx>();
 
+  /** Derived variants (compressed or converted copies) of the objects on this flow's disk (transform/derived.ts). */
+  readonly derived: DerivedVariants;
+  /** The compression step's view of this flow (pipeline/compressed-hit.ts). */
+  readonly #encoded: CompressedHitServices;
+
   constructor(services: CacheFlowServices) {
     this.#services = services;
+    this.derived = new DerivedVariants(services.store, services.hot, services.log);
+    this.#encoded = {
+      store: services.store,
+      hot: services.hot,
+      derived: this.derived,
+      log: services.log,
+      report: services.compressed,
+      serveDerived: (ctx, writer, original, derived, body, result, status) => this.serveDerived(ctx, writer, original, derived, body, result, status),
+      serveOriginal: (ctx, writer, meta, result, status) => this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), result, status ?? cacheStatusOf(result)),
+      finish: services.finish,
+      touch: services.touch,
+    };
+  }
+
+  /**
+   * Answers with a derived object (transform/derived.ts) as an ordinary stored hit: conditional, Range (on the
+   * derived bytes), HEAD. Age and ttl are the original's (`original`, which the caller found fresh): a derived copy
+   * lives exactly as long as its original. `body`: its bytes when in memory, else read from its record. `status`: the
+   * Cache-Status text (default: from `result`).
+   */
+  serveDerived(ctx: RequestCtx, writer: ClientWriter, original: ObjectMeta, derived: ObjectMeta, body: Buffer | null, result: CacheResult, status?: string): void {
+    const ageSec = currentAge(original, Date.now());
+    ctx.cacheResult = result;
+    const cacheStatus = status ?? (result === 'TCP_HIT' ? `hit; ttl=${remainingTtl(original.ttlSec + original.extendedSec, ageSec)}` : cacheStatusOf(result));
+    this.#deliverObject(ctx, writer, derived.status, derived.headers, derived.size, derived, this.derived.source(derived, body), ageSec, cacheStatus);
   }
 
   /** Number of fills this worker is running (gauge). */
@@ -425,13 +462,26 @@ export class CacheFlow {
   }
 
   /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
-  #serveHot(ctx: RequestCtx, writer: ClientWriter, entry: HotObject, now: number): boolean {
+  #serveHot(ctx: RequestCtx, writer: ClientWriter, original: HotObject, now: number): boolean {
+    const fresh = original.meta;
+    const ageSec = currentAge(fresh, now);
+    if (fresh.revalidate !== 'normal' || ageSec >= fresh.ttlSec + fresh.extendedSec) return false;
+    // <Compression>: the encoded copy is served instead when it is in the tier too; else the index path finds or makes it.
+    let entry = original;
+    if (ctx.vhost.options.compression.enabled) {
+      const transform = storedEncodingTransform(ctx, this.#services.compressed, fresh);
+      if (transform !== null) {
+        const encoded = hotEncoded(this.#services.hot, original, transform.tag, now);
+        if (encoded === undefined) return false;
+        ctx.contentEncoding = transform.tag as CompressionEncoding;
+        this.#services.touch(encoded.hex);
+        entry = encoded;
+      }
+    }
     const meta = entry.meta;
-    const ageSec = currentAge(meta, now);
-    if (meta.revalidate !== 'normal' || ageSec >= meta.ttlSec + meta.extendedSec) return false;
-    this.#services.touch(entry.hex);
+    this.#services.touch(original.hex);
     ctx.cacheResult = 'TCP_HIT';
-    const ttl = remainingTtl(meta.ttlSec + meta.extendedSec, ageSec);
+    const ttl = remainingTtl(fresh.ttlSec + fresh.extendedSec, ageSec);
     const kind = hotRequestKind(ctx.head);
     // A $RES header rule that applies here builds each head (rules may read the client): no pre-encoded head.
     if (kind === 'other' || meta.size === 0 || ctx.headerRules?.rewritesResponse(ctx, meta.status) === true) {
@@ -496,6 +546,11 @@ export class CacheFlow {
     if (decision === 'fresh') {
       this.#services.touch(ref.hex);
       const cacheStatus = `hit; ttl=${remainingTtl(stored.ttlSec, ageSec)}`;
+      const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
+      if (transform !== null) {
+        serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, 'TCP_HIT', cacheStatus);
+        return;
+      }
       if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
       return;
     }
@@ -504,7 +559,7 @@ export class CacheFlow {
       meta.purged !== true && (decision === 'stale-while-revalidate' || (!ctx.vhost.options.refreshExpired && !meta.mustRevalidate && !directives.noCache));
     if (backgroundOk) {
       this.#services.touch(ref.hex);
-      this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_REFRESH_HIT', 'hit; fwd=stale; fwd-status=background');
+      this.#deliverStoredOrEncoded(ctx, writer, ref, meta, ageSec, 'TCP_REFRESH_HIT', 'hit; fwd=stale; fwd-status=background');
       this.#backgroundRevalidate(ctx, ref, meta);
       return;
     }
@@ -687,11 +742,14 @@ export class CacheFlow {
           declinedForRequest = REQUEST_NO_CACHE_REASONS.has(decision.reason);
           return null;
         }
-        const vary = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
+        const named = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
+        // <Compression> asks the origin for identity: its answer cannot vary on the client's Accept-Encoding.
+        const vary = vhost.options.compression.enabled ? identityVary(named, headers) : named;
         if (vary[0] === '*') return null;
         const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
         if (!store.keyFits(ref)) return null;
-        const stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
+        let stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
+        if (vhost.options.compression.enabled) stored = varyForEncodings(ctx, this.#services.compressed, status, stored, contentLengthOf(headers));
         return {
           ref,
           size: contentLengthOf(headers),
@@ -755,7 +813,7 @@ export class CacheFlow {
       const outcome = this.#revalidationOutcome(ctx, fill, stale);
       if (outcome !== null) {
         const meta = store.get(fill.leaseRef) ?? outcome.meta;
-        this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), outcome.result, outcome.status);
+        this.#deliverStoredOrEncoded(ctx, writer, fill.leaseRef, meta, currentAge(meta, Date.now()), outcome.result, outcome.status);
         return;
       }
     }
@@ -800,6 +858,7 @@ export class CacheFlow {
         return;
       }
     }
+    if (ctx.vhost.options.compression.enabled && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
       this.#deliverStored(ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
@@ -887,7 +946,9 @@ export class CacheFlow {
       // A varying response is followed only once stored: which variant this fill stores is not in its record. A
       // fill a purge reached is not followed at all: its bytes may predate the purge; once it ends (committed
       // stale, or dropped) the lookup above refetches.
-      if (record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
+      // <Compression>: a client getting an encoded copy waits for the object to be stored, then is served as a hit.
+      const encodes = ctx.vhost.options.compression.enabled && record.headers !== null && encodingTransform(ctx, this.#services.compressed, { status: record.status, headers: record.headers, size: record.size }, record.size >= 0) !== null;
+      if (!encodes && record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
         // A fill the admission filter may not store: make sure it is stored, since this request reads its body from
         // the stored blocks and object. If it is over already, the next poll looks the object up again (in a later
         // turn: never on a read snapshot older than the write that found the fill gone).
@@ -935,6 +996,13 @@ export class CacheFlow {
     fill.start((sink) => this.#services.fetch(ctx, {}, sink));
     this.#services.log.warn({ event: 'cache.fill_taken_over', key: ref.key }, 'fill owner died: restarted the fill');
     return new LocalFillSource(fill, store);
+  }
+
+  /** #deliverStored, or the object's encoded copy for a client that gets one (`<Compression>`, compressed-hit.ts). */
+  #deliverStoredOrEncoded(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
+    const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
+    if (transform !== null) serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, result, cacheStatus);
+    else this.#deliverStored(ctx, writer, meta, ageSec, result, cacheStatus);
   }
 
   /** Serves a stored object: conditional -> 304/412, Range -> 206/416, HEAD, else 200 from storage. */
