@@ -36,7 +36,7 @@ const BYPASS_DEFAULT: BypassDecision = Object.freeze({ bypass: true, reason: 'de
 const BYPASS_RULE: BypassDecision = Object.freeze({ bypass: true, reason: 'rule' });
 const BYPASS_NO_CACHE: BypassDecision = Object.freeze({ bypass: true, reason: 'no-cache-request' });
 
-/** One rule list: globs of the rules with a URL condition, and the indexes of those without one (also used by policy/edge-rules). */
+/** One rule list: globs of the rules with a URL condition, and the indexes of those without one. */
 export class RuleIndex<R> {
   readonly rules: readonly R[];
   readonly #globs: UrlGlobSet;

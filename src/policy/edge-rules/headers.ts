@@ -9,9 +9,8 @@
 import { hostname } from 'node:os';
 import type { HeaderRule, Vhost } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
-import { rulePath } from '../../cache/key.js';
-import { RuleIndex } from '../rules.js';
 import { RequestConditions, urlGlobOf } from './conditions.js';
+import { EdgeRuleList } from './rule-list.js';
 
 /** What a response rule may read of its transaction: RequestCtx satisfies it. */
 export interface HeaderRuleInput {
@@ -27,6 +26,8 @@ type Part = { readonly kind: 'text'; readonly text: string } | { readonly kind: 
 
 interface CompiledHeader {
   readonly rule: HeaderRule;
+  /** Position in its direction's list (file order). */
+  readonly position: number;
   readonly conditions: RequestConditions;
   readonly parts: readonly Part[] | null;
 }
@@ -104,18 +105,19 @@ function statusHolds(statuses: readonly string[], status: number): boolean {
 
 /** A vhost's compiled header rules; `hasResponseRules` tells the hit path to skip its pre-encoded heads. */
 export class HeaderPolicy {
-  readonly #request: RuleIndex<CompiledHeader>;
-  readonly #response: RuleIndex<CompiledHeader>;
+  readonly #request: EdgeRuleList<CompiledHeader>;
+  readonly #response: EdgeRuleList<CompiledHeader>;
   readonly hasRequestRules: boolean;
   readonly hasResponseRules: boolean;
 
-  constructor(vhost: Vhost) {
+  /** `memoEntries` bounds each list's path memo (policy/edge-rules/rule-list.ts; tests set it small). */
+  constructor(vhost: Vhost, memoEntries?: number) {
     const cs = vhost.options.caseSensitive && vhost.options.ruleCaseSensitive;
-    const compile = (rule: HeaderRule): CompiledHeader => ({ rule, conditions: new RequestConditions(rule.conditions), parts: compileTemplate(rule.value) });
+    const compile = (rule: HeaderRule, position: number): CompiledHeader => ({ rule, position, conditions: new RequestConditions(rule.conditions), parts: compileTemplate(rule.value) });
     const request = vhost.rules.headers.filter((r) => r.target === 'req').map(compile);
     const response = vhost.rules.headers.filter((r) => r.target === 'res').map(compile);
-    this.#request = new RuleIndex(request, (c) => urlGlobOf(c.rule.conditions), cs);
-    this.#response = new RuleIndex(response, (c) => urlGlobOf(c.rule.conditions), cs);
+    this.#request = new EdgeRuleList(request, (c) => urlGlobOf(c.rule.conditions), cs, memoEntries);
+    this.#response = new EdgeRuleList(response, (c) => urlGlobOf(c.rule.conditions), cs, memoEntries);
     this.hasRequestRules = request.length > 0;
     this.hasResponseRules = response.length > 0;
   }
@@ -123,7 +125,7 @@ export class HeaderPolicy {
   /** Rewrites the origin request's `headers` (originRequestHeaders' list) for the request `head` on `path`. */
   rewriteRequest(headers: string[], head: RequestHead, path: string): void {
     if (!this.hasRequestRules) return;
-    for (const c of this.#request.all(rulePath(path))) {
+    for (const c of this.#request.all(path)) {
       if (c.conditions.holds(head)) applyAction(headers, c.rule, c.parts === null ? '' : render(c.parts, head, ''));
     }
   }
@@ -135,7 +137,7 @@ export class HeaderPolicy {
   rewritesResponse(input: HeaderRuleInput, status: number): boolean {
     if (!this.hasResponseRules) return false;
     this.#status = status;
-    return this.#response.first(rulePath(input.path), this.#applies, input.head) !== undefined;
+    return this.#response.first(input.path, this.#applies, input.head) !== undefined;
   }
 
   /** The status `#applies` checks against (set just before; workers are single-threaded). */
@@ -146,7 +148,7 @@ export class HeaderPolicy {
   rewriteResponse(headers: string[], input: HeaderRuleInput, status: number): void {
     if (!this.hasResponseRules) return;
     const head = input.head;
-    for (const c of this.#response.all(rulePath(input.path))) {
+    for (const c of this.#response.all(input.path)) {
       if (statusHolds(c.rule.status, status) && c.conditions.holds(head)) applyAction(headers, c.rule, c.parts === null ? '' : render(c.parts, head, input.cacheResult));
     }
   }
