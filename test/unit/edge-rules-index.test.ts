@@ -17,7 +17,7 @@ import { parseAddressRange } from '../../src/policy/edge-rules/parse.js';
 import type { AclVerdict } from '../../src/policy/edge-rules/acl.js';
 import { AccessPolicy } from '../../src/policy/edge-rules/acl.js';
 import { headerRulesFromText } from '../../src/policy/edge-rules/header-parse.js';
-import { HeaderPolicy } from '../../src/policy/edge-rules/headers.js';
+import { HeaderPolicy, NO_EDITS } from '../../src/policy/edge-rules/headers.js';
 import { UrlGlobSet } from '../../src/policy/url-glob.js';
 
 /** mulberry32: a small seeded PRNG, so a failure replays. */
@@ -316,10 +316,16 @@ test('compiled header rules = every matching line in order, for random lists and
       if (any) applied++;
       for (const ask of ['first', 'again']) {
         const at = `${ask}: round ${round}, ${head.method} ${head.path} ${status} from ${head.clientIp}\n${text}`;
-        assert.equal(policy.rewritesResponse(input, status), any, at);
+        const edits = policy.hitEdits(input, status);
+        assert.equal(edits !== NO_EDITS, any, `hitEdits says whether a rule applies: ${at}`);
         const res = stored.slice();
         policy.rewriteResponse(res, input, status);
         assert.deepEqual(res, wantRes, at);
+        if (edits !== null) {
+          const shared = stored.slice();
+          edits.apply(shared);
+          assert.deepEqual(shared, wantRes, `shared hit edits: ${at}`);
+        }
         const req = ['x-forwarded-for', head.clientIp, 'x-a', 'req'];
         policy.rewriteRequest(req, head, head.path);
         assert.deepEqual(req, wantReq, at);

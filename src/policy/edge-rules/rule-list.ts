@@ -59,8 +59,11 @@ export class EdgeRuleList<R extends Positioned> {
     this.size = rules.length;
   }
 
-  /** The rules whose glob matches `path` (ctx.path), ascending position; remembered per path. Read-only. */
-  #byGlob(path: string): readonly R[] {
+  /**
+   * The rules whose glob matches `path` (ctx.path), ascending position; remembered per path, so the same array
+   * comes back while the path stays in the memo (a key for what callers derive from it). Read-only.
+   */
+  byGlob(path: string): readonly R[] {
     if (this.#globRule.length === 0) return NONE;
     const known = this.#memo.get(path);
     if (known !== undefined) return known;
@@ -85,7 +88,7 @@ export class EdgeRuleList<R extends Positioned> {
    */
   first<A>(path: string, check: (rule: R, arg: A) => boolean, arg: A): R | undefined {
     if (this.size === 0) return undefined;
-    const byGlob = this.#byGlob(path);
+    const byGlob = this.byGlob(path);
     const any = this.#anyUrl;
     let g = 0;
     let a = 0;
@@ -108,7 +111,7 @@ export class EdgeRuleList<R extends Positioned> {
   /** Every rule whose URL matches `path`, in list order (a shared array when only globbed rules can match: read-only). */
   all(path: string): readonly R[] {
     if (this.size === 0) return NONE;
-    const byGlob = this.#byGlob(path);
+    const byGlob = this.byGlob(path);
     const any = this.#anyUrl;
     if (any.length === 0) return byGlob;
     if (byGlob.length === 0) return any;
