@@ -22,7 +22,7 @@
 import type { BypassAction, BypassRule, QueryStringRule, TtlRule, Vhost } from '../config/types.js';
 import type { RequestHead } from '../http/request.js';
 import { rulePath } from '../cache/key.js';
-import { AddressSet } from './address-set.js';
+import { AddressSet, clientAddressOf } from './address-set.js';
 import { UrlGlobSet, globSource } from './url-glob.js';
 
 /** Why a request passes the cache: a client no-cache request, a rule, or the method's default. */
@@ -281,7 +281,7 @@ function bypassRuleHolds(c: CompiledBypass, head: RequestHead): boolean {
     const value = cookieValue(head.headers, rule.cookie.name);
     if (value === undefined || (c.cookieValue !== null && !c.cookieValue(value))) return false;
   }
-  if (c.clients !== null && !c.clients.has(head.clientIp)) return false;
+  if (c.clients !== null && !c.clients.hasValue(clientAddressOf(head))) return false;
   return true;
 }
 
