@@ -21,16 +21,32 @@ export function peerValue(binary: ArrayBuffer): AddressValue | null {
 }
 
 /**
- * The text of an address value: dotted IPv4 (an IPv4-mapped peer shows as plain IPv4, as RequestHead.clientIp
- * promises), IPv6 as uWS's getRemoteAddressAsText writes it (eight groups of four lower-case hex digits).
+ * The text of an address value: dotted IPv4 (an IPv4-mapped peer shows as plain IPv4), IPv6 in its RFC 5952 form
+ * (lower-case, no leading zeros, the longest run of two or more zero groups as `::`), the form node:net gives the
+ * TLS front end and operators write in `flint sign-url --client-ip`, so logs, X-Forwarded-For, `#CLIENTIP` and a
+ * signed URL's bound address read the same on both front ends.
  */
 export function peerText(value: AddressValue | null): string {
   if (value === null) return '';
   if (typeof value === 'number') return `${Math.floor(value / 0x1000000)}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
-  let out = '';
-  for (let shift = 112n; shift >= 0n; shift -= 16n) {
-    out += ((value >> shift) & 0xffffn).toString(16).padStart(4, '0');
-    if (shift > 0n) out += ':';
+  const groups: number[] = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
+  let bestAt = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestAt = i;
+      bestLength = j - i;
+    }
+    i = j;
   }
-  return out;
+  const hex = (list: number[]): string => list.map((g) => g.toString(16)).join(':');
+  if (bestAt < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLength))}`;
 }

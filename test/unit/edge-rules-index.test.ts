@@ -4,7 +4,7 @@
 // method and header conditions, tiny memos that refill), plus table tests of AddressRank and the binary peer
 // address (http/peer-address.ts). Every compiled answer must equal the scan's.
 import assert from 'node:assert/strict';
-import { BlockList } from 'node:net';
+import { BlockList, SocketAddress } from 'node:net';
 import { test } from 'node:test';
 import type { AclRule, HeaderRule, Vhost } from '../../src/config/types.js';
 import { rulePath } from '../../src/cache/key.js';
@@ -360,16 +360,20 @@ test('a $IP line below a matching URL line never makes the acl read the peer add
   assert.equal(reads, 1, 'an address line can win: one read');
 });
 
-test('peer address: uWS binary forms to values and text', () => {
+test('peer address: uWS binary forms to values, and RFC 5952 text (the form node:net gives the TLS front end)', () => {
   const bytes = (list: number[]): ArrayBuffer => new Uint8Array(list).buffer;
   const table: Array<[number[], number | bigint | null, string]> = [
     [[127, 0, 0, 1], 0x7f000001, '127.0.0.1'],
     [[255, 255, 255, 255], 0xffffffff, '255.255.255.255'],
     [[0, 0, 0, 0], 0, '0.0.0.0'],
     [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 10, 1, 2, 3], 0x0a010203, '10.1.2.3'],
-    [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 1n, '0000:0000:0000:0000:0000:0000:0000:0001'],
-    [[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0xcd], BigInt(`0x20010db8${"0".repeat(20)}abcd`), '2001:0db8:0000:0000:0000:0000:0000:abcd'],
-    [[0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 255, 255, 10, 1, 2, 3], 0x1ffff0a010203n, '0000:0000:0000:0000:0001:ffff:0a01:0203'],
+    [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 1n, '::1'],
+    [[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0xcd], BigInt(`0x20010db8${"0".repeat(20)}abcd`), '2001:db8::abcd'],
+    [[0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 255, 255, 10, 1, 2, 3], 0x1ffff0a010203n, '::1:ffff:a01:203'],
+    [[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1], BigInt(`0x20010db8000000010000000100000001`), '2001:db8:0:1:0:1:0:1'],
+    [[0x20, 0x01, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], BigInt(`0x20010000000000010000000000000001`), '2001:0:0:1::1'],
+    [[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1], BigInt(`0x20010db8000000000001000000000001`), '2001:db8::1:0:0:1'],
+    [[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], BigInt(`0xfe800000000000000000000000000000`), 'fe80::'],
     [[], null, ''],
     [[1, 2, 3], null, ''],
   ];
@@ -378,5 +382,6 @@ test('peer address: uWS binary forms to values and text', () => {
     assert.equal(v, value, list.join(','));
     assert.equal(peerText(v), text, list.join(','));
     if (v !== null) assert.equal(addressValue(text), v, `text ${text} parses back to the same value`);
+    if (typeof v === 'bigint') assert.equal(new SocketAddress({ address: text, family: 'ipv6' }).address, text, `${text} is node's own spelling`);
   }
 });
