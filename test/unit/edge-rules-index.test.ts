@@ -18,6 +18,7 @@ import type { AclVerdict } from '../../src/policy/edge-rules/acl.js';
 import { AccessPolicy } from '../../src/policy/edge-rules/acl.js';
 import { headerRulesFromText } from '../../src/policy/edge-rules/header-parse.js';
 import { HeaderPolicy, NO_EDITS } from '../../src/policy/edge-rules/headers.js';
+import { EdgeRuleList } from '../../src/policy/edge-rules/rule-list.js';
 import { UrlGlobSet } from '../../src/policy/url-glob.js';
 
 /** mulberry32: a small seeded PRNG, so a failure replays. */
@@ -384,4 +385,26 @@ test('peer address: uWS binary forms to values, and RFC 5952 text (the form node
     if (v !== null) assert.equal(addressValue(text), v, `text ${text} parses back to the same value`);
     if (typeof v === 'bigint') assert.equal(new SocketAddress({ address: text, family: 'ipv6' }).address, text, `${text} is node's own spelling`);
   }
+});
+
+test('rule list memo under hostile paths: unique paths, very long paths, encoded slashes, case', () => {
+  type R = { readonly position: number; readonly glob: string | null };
+  const rules: R[] = ['/admin/*', '*.php', null, '/a*b/c'].map((glob, position) => ({ position, glob }));
+  const list = new EdgeRuleList(rules, (r) => r.glob, false, 8);
+  const positions = (path: string): number[] => list.all(path).map((r) => r.position);
+  // A flood of distinct paths keeps refilling an 8-entry memo; every answer stays right.
+  for (let i = 0; i < 2000; i++) {
+    assert.deepEqual(positions(`/admin/${i}`), [0, 2]);
+    assert.deepEqual(positions(`/x/${i}.php`), [1, 2]);
+    assert.deepEqual(positions(`/x/${i}`), [2]);
+  }
+  const long = `/admin/${'a'.repeat(5000)}.php`;
+  for (let i = 0; i < 3; i++) assert.deepEqual(positions(long), [0, 1, 2], 'a path too long to remember is matched every time');
+  assert.deepEqual(positions('/admin%2Fx'), [0, 2], 'an encoded slash is a slash to the rules');
+  assert.deepEqual(positions('/ADMIN/x'), [0, 2], 'case-insensitive list');
+  assert.deepEqual(positions('/aXYZb/c'), [2, 3], 'mid-segment glob');
+  assert.deepEqual(positions('/admin/x'), positions('/admin/x'), 'remembered answer = computed answer');
+  const first = list.first('/x/y.php', (r, want: number) => r.position >= want, 2);
+  assert.equal(first?.position, 2, 'first: the lowest position passing the check, across globbed and any-URL rules');
+  assert.equal(new EdgeRuleList<R>([], (r) => r.glob, false).first('/a', () => true, 0), undefined);
 });
