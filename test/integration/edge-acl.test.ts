@@ -174,6 +174,8 @@ describe('edge policy: ACL and ServiceAccess', () => {
 
     // IPv6 CIDR from a ::1 client.
     assert.equal((await requestV6(port, ACL, '/v6only/a')).status, 451);
+    const [v6record] = await accessRecordsFor(flint, ACL, '/v6only/a', 1);
+    assert.equal(v6record?.clientIp, '::1', 'an IPv6 peer is logged in its RFC 5952 form, as on the TLS front end');
     assert.equal((await get(ACL, '/v6only/a')).status, 200, 'the IPv4 client is not in ::1/128');
     assert.equal(seenFor(origin, '/v6only/a').length, 1);
   });
