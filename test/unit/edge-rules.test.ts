@@ -167,11 +167,11 @@ test('ServiceAccess: Allow beats Deny, then Default; the summary counts the list
   const config = configWith(acl('$IP[10.0.0.1], deny'), undefined, server);
   const sa = new ServiceAccess(config.server.serviceAccess);
   assert.equal(sa.open, false);
-  assert.equal(sa.admits('127.0.0.2'), true);
-  assert.equal(sa.admits('127.0.0.3'), false);
-  assert.equal(sa.admits('::1'), false);
-  assert.equal(sa.admits('10.0.0.1'), true);
-  assert.equal(new ServiceAccess({ defaultAction: 'deny', allow: ['10.0.0.0/8'], deny: [] }).admits('11.0.0.1'), false);
+  assert.equal(sa.admits({ clientIp: '127.0.0.2' }), true);
+  assert.equal(sa.admits({ clientIp: '127.0.0.3' }), false);
+  assert.equal(sa.admits({ clientIp: '::1' }), false);
+  assert.equal(sa.admits({ clientIp: '10.0.0.1' }), true);
+  assert.equal(new ServiceAccess({ defaultAction: 'deny', allow: ['10.0.0.0/8'], deny: [] }).admits({ clientIp: '11.0.0.1' }), false);
   assert.equal(new ServiceAccess({ defaultAction: 'allow', allow: [], deny: [] }).open, true);
   assert.deepEqual(policySummary(config), [
     'ServiceAccess: Default allow, 1 allow, 2 deny',
