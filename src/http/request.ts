@@ -5,6 +5,8 @@
  * headers stay separate entries. Runs in workers; knows nothing about caching.
  */
 import type { ResponseWriter } from './respond.js';
+import type { AddressValue } from '../policy/address-set.js';
+import { peerText } from './peer-address.js';
 import type { HttpRequest } from './uws.js';
 
 export interface RequestHead {
@@ -20,6 +22,11 @@ export interface RequestHead {
   readonly host: string;
   /** Peer IP address as text (IPv4-mapped IPv6 shown as plain IPv4). */
   readonly clientIp: string;
+  /**
+   * The peer address as a value (policy/address-set.ts clientAddressOf), when the engine gives it without text:
+   * address rules read this, not clientIp. Absent on heads that only have the text.
+   */
+  readonly clientAddress?: AddressValue | null;
   /** True when a field value holds a control character (RFC 9110 §5.5): the request is refused (http/framing.ts). */
   readonly badValue?: boolean;
   /** The TLS session the request came over (tls/h2-request.ts); absent on plain HTTP. */
@@ -52,8 +59,8 @@ function asBytes(value: string): string {
 }
 
 /**
- * A request head read from uWS. The peer address costs a getpeername syscall and a text conversion, about a tenth
- * of a hot-tier hit, and most hits never use it, so it is read on first use from the response writer. uWS can only
+ * A request head read from uWS. The peer address costs a getpeername syscall (and, as text, a conversion), about a
+ * tenth of a hot-tier hit, and most hits never use it, so it is read on first use from the response writer. uWS can only
  * give it while the response is open ('' after): a caller that may need it later reads it early (Edge #route
  * for the access log, CacheFlow #lookup for a fill's X-Forwarded-For).
  */
@@ -67,6 +74,7 @@ class UwsRequestHead implements RequestHead {
   readonly tls?: TlsFacts;
   readonly #writer: ResponseWriter;
   #clientIp: string | undefined = undefined;
+  #clientAddress: AddressValue | null | undefined = undefined;
 
   constructor(req: HttpRequest, writer: ResponseWriter, tls: TlsFacts | undefined) {
     const headers: string[] = [];
@@ -89,8 +97,14 @@ class UwsRequestHead implements RequestHead {
   }
 
   get clientIp(): string {
-    if (this.#clientIp === undefined) this.#clientIp = this.#writer.remoteAddress();
+    if (this.#clientIp === undefined) this.#clientIp = peerText(this.clientAddress);
     return this.#clientIp;
+  }
+
+  /** One peer read serves both forms: the text is made from this value only when asked for. */
+  get clientAddress(): AddressValue | null {
+    if (this.#clientAddress === undefined) this.#clientAddress = this.#writer.remoteAddressValue();
+    return this.#clientAddress;
   }
 }
 

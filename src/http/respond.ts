@@ -12,6 +12,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from './uws.js';
 import type { ClientWriter, WriterState } from './writer.js';
+import type { AddressValue } from '../policy/address-set.js';
+import { peerText, peerValue } from './peer-address.js';
 
 const STATUS_LINES = new Map<number, string>();
 
@@ -92,9 +94,16 @@ export class ResponseWriter implements ClientWriter {
 
   /** The client's IP as text (IPv4-mapped IPv6 as plain IPv4); '' once the response is over (uWS freed it). */
   remoteAddress(): string {
-    if (this.#state === 'ended' || this.#state === 'aborted') return '';
-    const ip = Buffer.from(this.#res.getRemoteAddressAsText()).toString('latin1');
-    return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+    return peerText(this.remoteAddressValue());
+  }
+
+  /**
+   * The client's address as a value (http/peer-address.ts), null once the response is over. One getpeername per
+   * call: the request head keeps it (http/request.ts).
+   */
+  remoteAddressValue(): AddressValue | null {
+    if (this.#state === 'ended' || this.#state === 'aborted') return null;
+    return peerValue(this.#res.getRemoteAddress());
   }
 
   get state(): WriterState {

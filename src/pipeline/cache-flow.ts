@@ -36,6 +36,7 @@ import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.
 import type { PassTransaction } from './pass.js';
 import { REQUEST_NO_CACHE_REASONS, STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, withFillerCookies } from '../policy/cacheable.js';
 import type { StorageDecision } from '../policy/cacheable.js';
+import { NO_EDITS } from '../policy/edge-rules/headers.js';
 import { staleOnError } from '../policy/stale-on-error.js';
 import type { CacheResult } from '../stats/counters.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
@@ -483,8 +484,9 @@ export class CacheFlow {
     ctx.cacheResult = 'TCP_HIT';
     const ttl = remainingTtl(fresh.ttlSec + fresh.extendedSec, ageSec);
     const kind = hotRequestKind(ctx.head);
-    // A $RES header rule that applies here builds each head (rules may read the client): no pre-encoded head.
-    if (kind === 'other' || meta.size === 0 || ctx.headerRules?.rewritesResponse(ctx, meta.status) === true) {
+    // $RES header rules that apply the same to everyone go into the pre-encoded head; others build each head.
+    const edits = ctx.headerRules === null ? NO_EDITS : ctx.headerRules.hitEdits(ctx, meta.status);
+    if (kind === 'other' || meta.size === 0 || edits === null) {
       this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
       return true;
     }
@@ -492,18 +494,22 @@ export class CacheFlow {
     // in one write, a revalidation that matches gets its 304 the same way.
     const vhost = ctx.vhost;
     const age = ageHeaderSeconds(ageSec);
-    const headers = (): string[] => responseHeaders(meta.headers, vhost, ageSec, `hit; ttl=${ttl}`);
+    const headers = (): string[] => {
+      const list = responseHeaders(meta.headers, vhost, ageSec, `hit; ttl=${ttl}`);
+      edits.apply(list);
+      return list;
+    };
     if (kind === 'conditional' && meta.status === 200 && evaluateConditional('GET', ctx.head.headers, meta) === 'not-modified') {
       ctx.cacheResult = 'TCP_IMS_HIT';
       ctx.status = 304;
       ctx.firstByteAt = performance.now();
-      writer.endEncodedWithoutBody(entry.notModifiedHead.get(vhost, age, ttl, 304, () => notModifiedHeaders(headers())));
+      writer.endEncodedWithoutBody(entry.notModifiedHead.get(vhost, edits, age, ttl, 304, () => notModifiedHeaders(headers())));
       this.#services.finish(ctx, 'complete', 0);
       return true;
     }
     ctx.status = meta.status;
     ctx.firstByteAt = performance.now();
-    writer.writeEncodedHead(entry.head.get(vhost, age, ttl, meta.status, headers), meta.size);
+    writer.writeEncodedHead(entry.head.get(vhost, edits, age, ttl, meta.status, headers), meta.size);
     this.#sendInMemory(ctx, writer, entry.body);
     return true;
   }

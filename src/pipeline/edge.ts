@@ -248,7 +248,7 @@ export class Edge {
   #route(listenKey: string, writer: ClientWriter, head: RequestHead, startedAt: number, uwsParsed: boolean): void {
     const runtime = this.#runtime;
     // <ServiceAccess> first: uWS.js has no accept hook, so this is the earliest a worker can refuse an address.
-    if (!runtime.service.open && !runtime.service.admits(head.clientIp)) {
+    if (!runtime.service.open && !runtime.service.admits(head)) {
       refuseService(writer);
       return;
     }

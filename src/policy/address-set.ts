@@ -92,6 +92,49 @@ function contains<T extends number | bigint>(list: ReadonlyArray<Interval<T>>, v
   return false;
 }
 
+/** An address value: a number for IPv4 (IPv4-mapped IPv6 included), a bigint for IPv6. */
+export type AddressValue = number | bigint;
+
+/** One validated range as an inclusive interval of values, with its family. */
+export type RangeBounds = { readonly v4: true; readonly start: number; readonly end: number } | { readonly v4: false; readonly start: bigint; readonly end: bigint };
+
+/** `range` (as validated by policy/edge-rules/parse.ts or config IP_OR_CIDR) as an interval; throws on anything else. */
+export function rangeBounds(range: string): RangeBounds {
+  const dash = /^(\d+\.\d+\.\d+\.)(\d+)-(\d+)$/.exec(range);
+  if (dash !== null) {
+    const from = parseV4(`${dash[1]}${dash[2]}`);
+    const to = parseV4(`${dash[1]}${dash[3]}`);
+    if (from === null || to === null) throw new Error(`not an address range: ${range}`);
+    return { v4: true, start: from, end: to };
+  }
+  const [address = '', prefixText] = range.split('/');
+  const value = address.includes(':') ? parseV6(address) : parseV4(address);
+  if (value === null) throw new Error(`not an address range: ${range}`);
+  if (typeof value === 'number') {
+    // An IPv4-mapped IPv6 range was normalised to IPv4 by the parser; a raw one keeps the prefix over 96 bits.
+    const bits = prefixText === undefined ? 32 : address.includes(':') ? Number(prefixText) - 96 : Number(prefixText);
+    const size = 2 ** (32 - Math.max(0, Math.min(32, bits)));
+    const start = Math.floor(value / size) * size;
+    return { v4: true, start, end: start + size - 1 };
+  }
+  const hostBits = 128n - BigInt(prefixText === undefined ? 128 : Number(prefixText));
+  const start = (value >> hostBits) << hostBits;
+  return { v4: false, start, end: start + (1n << hostBits) - 1n };
+}
+
+/** What the address matchers read of a request: the peer's value when the head can give it without text (http/request.ts). */
+export interface ClientAddressSource {
+  readonly clientIp: string;
+  /** The peer address as a value (null: none); absent on heads that only know the text. */
+  readonly clientAddress?: AddressValue | null;
+}
+
+/** The client's address value: the head's own when it has one (no text round trip), else parsed from clientIp. */
+export function clientAddressOf(head: ClientAddressSource): AddressValue | null {
+  const v = head.clientAddress;
+  return v === undefined ? addressValue(head.clientIp) : v;
+}
+
 export class AddressSet {
   readonly #v4: ReadonlyArray<Interval<number>>;
   readonly #v6: ReadonlyArray<Interval<bigint>>;
@@ -101,29 +144,9 @@ export class AddressSet {
     const v4: Array<Interval<number>> = [];
     const v6: Array<Interval<bigint>> = [];
     for (const range of ranges) {
-      const dash = /^(\d+\.\d+\.\d+\.)(\d+)-(\d+)$/.exec(range);
-      if (dash !== null) {
-        const from = parseV4(`${dash[1]}${dash[2]}`);
-        const to = parseV4(`${dash[1]}${dash[3]}`);
-        if (from === null || to === null) throw new Error(`not an address range: ${range}`);
-        v4.push([from, to]);
-        continue;
-      }
-      const [address = '', prefixText] = range.split('/');
-      const value = address.includes(':') ? parseV6(address) : parseV4(address);
-      if (value === null) throw new Error(`not an address range: ${range}`);
-      if (typeof value === 'number') {
-        // An IPv4-mapped IPv6 range was normalised to IPv4 by the parser; a raw one keeps the prefix over 96 bits.
-        const bits = prefixText === undefined ? 32 : address.includes(':') ? Number(prefixText) - 96 : Number(prefixText);
-        const size = 2 ** (32 - Math.max(0, Math.min(32, bits)));
-        const start = Math.floor(value / size) * size;
-        v4.push([start, start + size - 1]);
-      } else {
-        const bits = BigInt(prefixText === undefined ? 128 : Number(prefixText));
-        const hostBits = 128n - bits;
-        const start = (value >> hostBits) << hostBits;
-        v6.push([start, start + (1n << hostBits) - 1n]);
-      }
+      const b = rangeBounds(range);
+      if (b.v4) v4.push([b.start, b.end]);
+      else v6.push([b.start, b.end]);
     }
     this.#v4 = merge(v4, (end, start) => start === end + 1);
     this.#v6 = merge(v6, (end, start) => start === end + 1n);
@@ -131,7 +154,11 @@ export class AddressSet {
 
   /** True when `ip` (a client address as text) is in one of the ranges. */
   has(ip: string): boolean {
-    const v = addressValue(ip);
+    return this.hasValue(addressValue(ip));
+  }
+
+  /** True when the address value `v` (addressValue, clientAddressOf) is in one of the ranges; null never is. */
+  hasValue(v: AddressValue | null): boolean {
     if (v === null) return false;
     return typeof v === 'number' ? this.#v4.length > 0 && contains(this.#v4, v) : this.#v6.length > 0 && contains(this.#v6, v);
   }

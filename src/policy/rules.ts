@@ -22,7 +22,7 @@
 import type { BypassAction, BypassRule, QueryStringRule, TtlRule, Vhost } from '../config/types.js';
 import type { RequestHead } from '../http/request.js';
 import { rulePath } from '../cache/key.js';
-import { AddressSet } from './address-set.js';
+import { AddressSet, clientAddressOf } from './address-set.js';
 import { UrlGlobSet, globSource } from './url-glob.js';
 
 /** Why a request passes the cache: a client no-cache request, a rule, or the method's default. */
@@ -36,7 +36,7 @@ const BYPASS_DEFAULT: BypassDecision = Object.freeze({ bypass: true, reason: 'de
 const BYPASS_RULE: BypassDecision = Object.freeze({ bypass: true, reason: 'rule' });
 const BYPASS_NO_CACHE: BypassDecision = Object.freeze({ bypass: true, reason: 'no-cache-request' });
 
-/** One rule list: globs of the rules with a URL condition, and the indexes of those without one (also used by policy/edge-rules). */
+/** One rule list: globs of the rules with a URL condition, and the indexes of those without one. */
 export class RuleIndex<R> {
   readonly rules: readonly R[];
   readonly #globs: UrlGlobSet;
@@ -281,7 +281,7 @@ function bypassRuleHolds(c: CompiledBypass, head: RequestHead): boolean {
     const value = cookieValue(head.headers, rule.cookie.name);
     if (value === undefined || (c.cookieValue !== null && !c.cookieValue(value))) return false;
   }
-  if (c.clients !== null && !c.clients.has(head.clientIp)) return false;
+  if (c.clients !== null && !c.clients.hasValue(clientAddressOf(head))) return false;
   return true;
 }
 

@@ -6,7 +6,8 @@
  * so a refused client still completes its TCP handshake and sends one request head. Pure; runs in workers.
  */
 import type { ServiceAccessConfig } from '../config/types.js';
-import { AddressSet } from './address-set.js';
+import { AddressSet, clientAddressOf } from './address-set.js';
+import type { ClientAddressSource } from './address-set.js';
 
 export class ServiceAccess {
   readonly #allow: AddressSet | null;
@@ -24,10 +25,11 @@ export class ServiceAccess {
     return this.#defaultAllow && this.#deny === null;
   }
 
-  /** True when the client at `ip` may be served. */
-  admits(ip: string): boolean {
-    if (this.#allow !== null && this.#allow.has(ip)) return true;
-    if (this.#deny !== null && this.#deny.has(ip)) return false;
+  /** True when `client` (a request head: its address value, no text round trip) may be served. */
+  admits(client: ClientAddressSource): boolean {
+    const v = clientAddressOf(client);
+    if (this.#allow !== null && this.#allow.hasValue(v)) return true;
+    if (this.#deny !== null && this.#deny.hasValue(v)) return false;
     return this.#defaultAllow;
   }
 }

@@ -94,7 +94,9 @@ export class UrlGlobSet {
       this.#all.push(index);
       return;
     }
-    const ext = /^\*\.([^/*]+)$/.exec(glob);
+    // Only a one-dot suffix is an extension: a request's is looked up after its last dot, so `*.tar.gz` goes
+    // through the trie as `/**/*.tar.gz` instead (keyed `tar.gz`, it could never match).
+    const ext = /^\*\.([^/*.]+)$/.exec(glob);
     if (ext !== null) {
       const key = ext[1] as string;
       const list = this.#byExtension.get(key);

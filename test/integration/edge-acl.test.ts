@@ -24,6 +24,14 @@ import { freePort } from '../helpers/ports.js';
 const ACL = 'acl.test';
 const DENY = 'deny.test';
 const HDR = 'hdr.test';
+/** Header rules a hot hit can pre-encode (constant values, no request condition) beside one per-client rule. */
+const FIXED = 'fixed.test';
+const FIXED_RULES = `<Options><MatchingList Target="headers"><![CDATA[
+$URL[/*], $RES[X-Frame-Options: DENY], set
+$URL[/*], $RES[Server], unset
+$URL[/f/*] & $IP[127.0.0.2], $RES[X-Inside: yes], set
+$URL[/*], $RES[X-Tag: a], put, 200
+]]></MatchingList></Options>`;
 
 const HEADERS_TXT = `# STON headers.txt
 $URL[/*], $RES[X-Frame-Options: DENY], set
@@ -166,6 +174,8 @@ describe('edge policy: ACL and ServiceAccess', () => {
 
     // IPv6 CIDR from a ::1 client.
     assert.equal((await requestV6(port, ACL, '/v6only/a')).status, 451);
+    const [v6record] = await accessRecordsFor(flint, ACL, '/v6only/a', 1);
+    assert.equal(v6record?.clientIp, '::1', 'an IPv6 peer is logged in its RFC 5952 form, as on the TLS front end');
     assert.equal((await get(ACL, '/v6only/a')).status, 200, 'the IPv4 client is not in ::1/128');
     assert.equal(seenFor(origin, '/v6only/a').length, 1);
   });
@@ -222,7 +232,13 @@ describe('edge policy: header rules', () => {
     flint = await FlintProcess.start(({ dir, managerPort }) => {
       mkdirSync(join(dir, 'conf', 'svc', HDR), { recursive: true });
       writeFileSync(join(dir, 'conf', 'svc', HDR, 'headers.txt'), HEADERS_TXT);
-      return { server: serverXml({ managerPort, dir }), vhosts: vhostXml([{ name: HDR, port, origin: origin.address }]) };
+      return {
+        server: serverXml({ managerPort, dir }),
+        vhosts: vhostXml([
+          { name: HDR, port, origin: origin.address },
+          { name: FIXED, port, origin: origin.address, extra: FIXED_RULES },
+        ]),
+      };
     });
   });
 
@@ -277,6 +293,24 @@ describe('edge policy: header rules', () => {
       assert.equal(inside.headers['x-inside'], '127.0.0.2');
     }
     assert.equal(seenFor(origin, '/ip/a').length, 1);
+  });
+
+  test('constant $RES rules in the hot head, a per-client rule beside them: each client gets exactly its rules', async () => {
+    routes['/f/a'] = (req, res) => reply(res, 200, { 'cache-control': 'max-age=300', 'content-type': 'text/plain', server: 'origin-srv' }, `${req.url}`);
+    const first = await request({ port, host: FIXED, path: '/f/a' });
+    assert.equal(first.headers['x-frame-options'], 'DENY');
+    for (let i = 0; i < 3; i++) {
+      for (const from of ['127.0.0.1', '127.0.0.2', '127.0.0.1']) {
+        const res = await request({ port, host: FIXED, path: '/f/a', localAddress: from });
+        assert.equal(res.status, 200);
+        assert.match(String(res.headers['cache-status']), /hit/, 'a hit');
+        assert.equal(res.headers['x-frame-options'], 'DENY', from);
+        assert.equal(res.headers.server, undefined, `${from}: Server unset`);
+        assert.equal(res.headers['x-tag'], 'a', `${from}: put once, not once per hit`);
+        assert.equal(res.headers['x-inside'], from === '127.0.0.2' ? 'yes' : undefined, `${from}: the per-client rule`);
+      }
+    }
+    assert.equal(seenFor(origin, '/f/a').length, 1);
   });
 
   test('the stored object is unchanged by $RES rules: a reloaded rule shows on the next hit without a purge', async () => {

@@ -13,7 +13,7 @@ import { AccessPolicy } from '../../src/policy/edge-rules/acl.js';
 import { EDGE_LINE_MAX, parseAddressRange } from '../../src/policy/edge-rules/parse.js';
 import { ServiceAccess } from '../../src/policy/service-access.js';
 import { headerRulesFromText } from '../../src/policy/edge-rules/header-parse.js';
-import { HeaderPolicy } from '../../src/policy/edge-rules/headers.js';
+import { HeaderPolicy, NO_EDITS } from '../../src/policy/edge-rules/headers.js';
 import { AddressSet } from '../../src/policy/address-set.js';
 import { policySummary } from '../../src/config/policy-summary.js';
 
@@ -167,11 +167,11 @@ test('ServiceAccess: Allow beats Deny, then Default; the summary counts the list
   const config = configWith(acl('$IP[10.0.0.1], deny'), undefined, server);
   const sa = new ServiceAccess(config.server.serviceAccess);
   assert.equal(sa.open, false);
-  assert.equal(sa.admits('127.0.0.2'), true);
-  assert.equal(sa.admits('127.0.0.3'), false);
-  assert.equal(sa.admits('::1'), false);
-  assert.equal(sa.admits('10.0.0.1'), true);
-  assert.equal(new ServiceAccess({ defaultAction: 'deny', allow: ['10.0.0.0/8'], deny: [] }).admits('11.0.0.1'), false);
+  assert.equal(sa.admits({ clientIp: '127.0.0.2' }), true);
+  assert.equal(sa.admits({ clientIp: '127.0.0.3' }), false);
+  assert.equal(sa.admits({ clientIp: '::1' }), false);
+  assert.equal(sa.admits({ clientIp: '10.0.0.1' }), true);
+  assert.equal(new ServiceAccess({ defaultAction: 'deny', allow: ['10.0.0.0/8'], deny: [] }).admits({ clientIp: '11.0.0.1' }), false);
   assert.equal(new ServiceAccess({ defaultAction: 'allow', allow: [], deny: [] }).open, true);
   assert.deepEqual(policySummary(config), [
     'ServiceAccess: Default allow, 1 allow, 2 deny',
@@ -234,12 +234,24 @@ test('header policy: set/put/append/unset in rule order, variables, status class
     'x-internal', '10.1.2.3 http TCP_HIT t',
     'x-img', '1',
   ]);
-  assert.equal(p.rewritesResponse({ head: head('/img/a'), path: '/img/a', cacheResult: 'TCP_HIT' }, 200), true);
+  // Hot-tier hits: the rules without request conditions and with constant values are one shared edits object.
+  const hit = { head: head('/img/a'), path: '/img/a', cacheResult: 'TCP_HIT' };
+  const edits = p.hitEdits(hit, 200);
+  assert.ok(edits !== null && edits !== NO_EDITS, 'constant rules: shared edits');
+  assert.equal(p.hitEdits({ ...hit, head: head('/img/a', { ip: '127.0.0.2' }) }, 200), edits, 'the same object for another client');
+  const viaEdits = ['server', 'origin', 'cache-control', 'max-age=60'];
+  edits.apply(viaEdits);
+  const perRequest = ['server', 'origin', 'cache-control', 'max-age=60'];
+  p.rewriteResponse(perRequest, hit, 200);
+  assert.deepEqual(viaEdits, perRequest, 'shared edits = per-request rewrite when the conditional rule does not hold');
+  assert.equal(p.hitEdits({ ...hit, head: head('/img/a', { ip: '10.1.2.3' }) }, 200), null, 'a conditional rule holds: per request');
   const none = new HeaderPolicy(vhostWith('<MatchingList Target="headers">$URL[/x/*] &amp; $IP[10.0.0.1], $RES[X-A: 1], set, 200</MatchingList>'));
-  assert.equal(none.rewritesResponse({ head: head('/y'), path: '/y', cacheResult: 'TCP_HIT' }, 200), false, 'URL');
-  assert.equal(none.rewritesResponse({ head: head('/x/1'), path: '/x/1', cacheResult: 'TCP_HIT' }, 200), false, '$IP');
-  assert.equal(none.rewritesResponse({ head: head('/x/1', { ip: '10.0.0.1' }), path: '/x/1', cacheResult: 'TCP_HIT' }, 404), false, 'status');
-  assert.equal(none.rewritesResponse({ head: head('/x/1', { ip: '10.0.0.1' }), path: '/x/1', cacheResult: 'TCP_HIT' }, 200), true);
+  assert.equal(none.hitEdits({ head: head('/y'), path: '/y', cacheResult: 'TCP_HIT' }, 200), NO_EDITS, 'URL');
+  assert.equal(none.hitEdits({ head: head('/x/1'), path: '/x/1', cacheResult: 'TCP_HIT' }, 200), NO_EDITS, '$IP');
+  assert.equal(none.hitEdits({ head: head('/x/1', { ip: '10.0.0.1' }), path: '/x/1', cacheResult: 'TCP_HIT' }, 404), NO_EDITS, 'status');
+  assert.equal(none.hitEdits({ head: head('/x/1', { ip: '10.0.0.1' }), path: '/x/1', cacheResult: 'TCP_HIT' }, 200), null);
+  const variable = new HeaderPolicy(vhostWith('<MatchingList Target="headers">$URL[/*], $RES[X-Who: #CLIENTIP], set</MatchingList>'));
+  assert.equal(variable.hitEdits({ head: head('/y'), path: '/y', cacheResult: 'TCP_HIT' }, 200), null, 'a request variable: per request');
   const notFound: string[] = [];
   p.rewriteResponse(notFound, { head: head('/img/a'), path: '/img/a', cacheResult: 'TCP_MISS' }, 404);
   assert.equal(notFound.includes('x-img'), false, 'status class');

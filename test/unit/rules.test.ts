@@ -52,6 +52,12 @@ test('globs: exact, root, in-segment *, trailing /*, **, bare *.ext and *', () =
   assert.deepEqual(m('/index.html'), ['*'], '*.css does not match .html, and nothing but * covers it');
   assert.deepEqual(m('/v2/app.js'), ['*', '/v*/app.js']);
   assert.deepEqual(new UrlGlobSet(['*.html'], true).match('/'), [], '*.html does not cover / (STON)');
+  // A dotted suffix is not one extension: `*.tar.gz` matched nothing when it went into the extension index.
+  const dotted = new UrlGlobSet(['*.tar.gz', '*.gz', '*.min.*'], false);
+  assert.deepEqual(dotted.match('/dl/a.tar.gz'), [0, 1]);
+  assert.deepEqual(dotted.match('/a.gz'), [1]);
+  assert.deepEqual(dotted.match('/js/app.min.js'), [2]);
+  assert.deepEqual(dotted.match('/tar.gz/x'), []);
 });
 
 test('globs: case sensitivity, and results in rule order without duplicates', () => {

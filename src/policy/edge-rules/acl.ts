@@ -2,17 +2,19 @@
  * @module policy/edge-rules/acl
  * A vhost's access control (`<AccessControl Default DenialCode>ON` + acl rules) compiled once per config: the
  * first rule whose conditions hold decides (allow, deny with its code or DenialCode, redirect), else Default.
- * URL globs sit in one UrlGlobSet (policy/rules.ts RuleIndex) and address-only lines behind one interval set
- * (policy/edge-rules/address-set.ts), so the per-request work depends on the path and the few rules it selects,
- * not on the list length (500 mixed lines: 0.3 µs per request, measured at c563c78). `null` from `verdict` means
- * "serve". Pure; runs in workers.
+ * Rules with a URL or a non-address condition sit in an EdgeRuleList (URL glob index with a per-path memo:
+ * policy/edge-rules/rule-list.ts); the address-only lines (`$IP[...]` alone, which match any URL) in one
+ * AddressRank that gives the lowest matching line for a client in one binary search (policy/address-rank.ts), so
+ * the per-request work depends on the path and the few rules it selects, not on the list length. The peer address
+ * is read only when an address line could still win (one sits above the first other rule that holds). `null` from
+ * `verdict` means "serve". Pure; runs in workers.
  */
 import type { AclRule, Vhost } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
-import { rulePath } from '../../cache/key.js';
-import { RuleIndex } from '../rules.js';
-import { AddressSet } from '../address-set.js';
+import { AddressRank } from '../address-rank.js';
+import { clientAddressOf } from '../address-set.js';
 import { RequestConditions, urlGlobOf } from './conditions.js';
+import { EdgeRuleList } from './rule-list.js';
 
 /** What happens to a request the ACL refuses: a denial status, or a redirect (302) to `location`. */
 export type AclVerdict = { readonly kind: 'deny'; readonly status: number } | { readonly kind: 'redirect'; readonly location: string };
@@ -20,63 +22,57 @@ export type AclVerdict = { readonly kind: 'deny'; readonly status: number } | { 
 interface CompiledAcl {
   readonly rule: AclRule;
   readonly conditions: RequestConditions;
-  /** Position in the (merged) rule list: first match wins across the two indexes. */
+  /** Position in the rule list: first match wins across the rule list and the address rank. */
   readonly position: number;
 }
 
 const holds = (c: CompiledAcl, head: RequestHead): boolean => c.conditions.holds(head);
 
 export class AccessPolicy {
-  /** Rules with a URL or a non-address condition, by URL glob. */
-  readonly #index: RuleIndex<CompiledAcl>;
-  /**
-   * Address-only rules (`$IP[...]` alone: they match any URL, so the glob index cannot skip them) in order, and the
-   * union of their ranges: a client in none of them (the common case) costs one binary search, not a test per line.
-   */
-  readonly #addressRules: readonly CompiledAcl[];
-  readonly #addressUnion: AddressSet | null;
+  /** Every rule, by position. */
+  readonly #rules: readonly CompiledAcl[];
+  /** Rules with a URL or a non-address condition. */
+  readonly #list: EdgeRuleList<CompiledAcl>;
+  /** Address-only rules, ranked by position; null when there are none. */
+  readonly #addresses: AddressRank | null;
   /** The verdict when no rule matches (null = serve). */
   readonly #fallback: AclVerdict | null;
-  readonly #denialCode: number;
-  /** Verdict objects of the deny rules, built once, by rule. */
-  readonly #denials = new Map<AclRule, AclVerdict>();
+  /** Verdict objects of the deny rules, built once, by position. */
+  readonly #denials: ReadonlyArray<AclVerdict | null>;
 
-  constructor(vhost: Vhost) {
+  /** `memoEntries` bounds the rule list's path memo (policy/edge-rules/rule-list.ts; tests set it small). */
+  constructor(vhost: Vhost, memoEntries?: number) {
     const o = vhost.options;
     const ac = o.accessControl;
-    this.#denialCode = ac.denialCode;
     this.#fallback = ac.defaultAction === 'deny' ? { kind: 'deny', status: ac.denialCode } : null;
-    const merged = mergeAddressRuns(vhost.rules.acl);
-    const compiled = merged.map(({ rule, ranges }, position) => ({ rule, conditions: new RequestConditions(rule.conditions, ranges), position }));
-    this.#index = new RuleIndex(
-      compiled.filter((c) => !addressOnly(c.rule)),
+    const rules = vhost.rules.acl.map((rule, position) => ({ rule, conditions: new RequestConditions(rule.conditions), position }));
+    this.#rules = rules;
+    this.#list = new EdgeRuleList(
+      rules.filter((c) => !addressOnly(c.rule)),
       (c) => urlGlobOf(c.rule.conditions),
       o.caseSensitive && o.ruleCaseSensitive,
+      memoEntries,
     );
-    this.#addressRules = compiled.filter((c) => addressOnly(c.rule));
-    const ranges = merged.filter((m) => addressOnly(m.rule)).flatMap((m) => [...m.rule.conditions.flatMap((c) => (c.kind === 'ip' ? [c.range] : [])), ...m.ranges]);
-    this.#addressUnion = ranges.length === 0 ? null : new AddressSet(ranges);
-    for (const rule of vhost.rules.acl) {
-      if (rule.action.kind === 'deny') this.#denials.set(rule, { kind: 'deny', status: rule.action.status ?? this.#denialCode });
-    }
+    const ranked = rules.flatMap((c) => {
+      const only = addressOnly(c.rule) ? c.rule.conditions[0] : undefined;
+      return only?.kind === 'ip' ? [{ range: only.range, rank: c.position }] : [];
+    });
+    this.#addresses = ranked.length === 0 ? null : new AddressRank(ranked);
+    this.#denials = rules.map(({ rule }) => (rule.action.kind === 'deny' ? { kind: 'deny', status: rule.action.status ?? ac.denialCode } : null));
   }
 
   /** The refusal for `head` (path = normalised ctx.path), or null when it is served. */
   verdict(head: RequestHead, path: string): AclVerdict | null {
-    let hit = this.#index.rules.length === 0 ? undefined : this.#index.first(rulePath(path), holds, head);
-    if (this.#addressUnion !== null && this.#addressUnion.has(head.clientIp)) {
-      for (const a of this.#addressRules) {
-        if (hit !== undefined && a.position > hit.position) break;
-        if (a.conditions.holds(head)) {
-          hit = a;
-          break;
-        }
-      }
+    let hit = this.#list.size === 0 ? undefined : this.#list.first(path, holds, head);
+    const addresses = this.#addresses;
+    if (addresses !== null && (hit === undefined || addresses.minRank < hit.position)) {
+      const rank = addresses.lowest(clientAddressOf(head));
+      if (rank >= 0 && (hit === undefined || rank < hit.position)) hit = this.#rules[rank];
     }
     if (hit === undefined) return this.#fallback;
     const action = hit.rule.action;
     if (action.kind === 'allow') return null;
-    if (action.kind === 'deny') return this.#denials.get(hit.rule) ?? null;
+    if (action.kind === 'deny') return this.#denials[hit.position] ?? null;
     return { kind: 'redirect', location: expandRedirect(action.url, head) };
   }
 }
@@ -84,33 +80,6 @@ export class AccessPolicy {
 /** True for a rule whose only condition is `$IP[...]`. */
 function addressOnly(rule: AclRule): boolean {
   return rule.conditions.length === 1 && rule.conditions[0]?.kind === 'ip';
-}
-
-function sameAction(a: AclRule['action'], b: AclRule['action']): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'deny' && b.kind === 'deny') return a.status === b.status;
-  if (a.kind === 'redirect' && b.kind === 'redirect') return a.url === b.url;
-  return true;
-}
-
-/**
- * Consecutive address-only rules with one action (the long `$IP[...], deny` lists acl.txt files grow into) become
- * one rule over all their ranges: the first match among them would give that action anyway, so order is kept,
- * and a request pays one AddressSet lookup per run instead of one rule test per line (they match any URL, so the
- * glob index cannot skip them).
- */
-function mergeAddressRuns(rules: readonly AclRule[]): Array<{ rule: AclRule; ranges: string[] }> {
-  const out: Array<{ rule: AclRule; ranges: string[] }> = [];
-  for (const rule of rules) {
-    const last = out[out.length - 1];
-    if (last !== undefined && addressOnly(rule) && addressOnly(last.rule) && sameAction(rule.action, last.rule.action)) {
-      const c = rule.conditions[0];
-      if (c?.kind === 'ip') last.ranges.push(c.range);
-      continue;
-    }
-    out.push({ rule, ranges: [] });
-  }
-  return out;
 }
 
 /** STON's redirect variables: `#HOST` (the Host header) and `#URL` (path and query as the client sent them). */

@@ -2,12 +2,12 @@
  * @module policy/edge-rules/conditions
  * Compiles the request conditions of one edge rule (EdgeCondition data) into a matcher built once per config:
  * methods in a Set, addresses in an AddressSet (sorted intervals), header value globs as anchored case-insensitive regexes.
- * The URL condition is not checked here: the rule lists index it in a UrlGlobSet (policy/rules.ts RuleIndex), so
+ * The URL condition is not checked here: the rule lists index it in a UrlGlobSet (policy/edge-rules/rule-list.ts), so
  * only rules whose glob matched the path are ever tested. Pure; runs in workers.
  */
 import type { EdgeCondition } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
-import { AddressSet } from '../address-set.js';
+import { AddressSet, clientAddressOf } from '../address-set.js';
 import { globSource } from '../url-glob.js';
 
 interface HeaderTest {
@@ -23,18 +23,15 @@ export class RequestConditions {
   readonly #clients: AddressSet | null;
   readonly #header: HeaderTest | null;
 
-  /**
-   * `conditions` all must hold; an `ip` condition holds for any of `ipRanges` too (a run of address-only rules with
-   * one action merged into one rule: policy/edge-rules/acl.ts).
-   */
-  constructor(conditions: readonly EdgeCondition[], ipRanges: readonly string[] = []) {
+  /** `conditions` all must hold. */
+  constructor(conditions: readonly EdgeCondition[]) {
     let methods: Set<string> | null = null;
     let clients: AddressSet | null = null;
     let header: HeaderTest | null = null;
     for (const c of conditions) {
       if (c.kind === 'method') methods = new Set(c.methods);
       else if (c.kind === 'ip') {
-        clients = new AddressSet([c.range, ...ipRanges]);
+        clients = new AddressSet([c.range]);
       } else if (c.kind === 'header') {
         // Case-insensitive values: host names in Referer/Origin are, and a deny rule must not be dodged by case.
         header = { name: c.name, value: c.value === null ? null : new RegExp(`^${globSource(c.value)}$`, 'i') };
@@ -49,7 +46,8 @@ export class RequestConditions {
   holds(head: RequestHead): boolean {
     if (this.#methods !== null && !this.#methods.has(head.method)) return false;
     if (this.#header !== null && !headerHolds(this.#header, head.headers)) return false;
-    if (this.#clients !== null && !this.#clients.has(head.clientIp)) return false;
+    // Last: the peer address is a syscall on first use (http/request.ts), read only when the rest held.
+    if (this.#clients !== null && !this.#clients.hasValue(clientAddressOf(head))) return false;
     return true;
   }
 }

@@ -9,9 +9,8 @@
 import { hostname } from 'node:os';
 import type { HeaderRule, Vhost } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
-import { rulePath } from '../../cache/key.js';
-import { RuleIndex } from '../rules.js';
 import { RequestConditions, urlGlobOf } from './conditions.js';
+import { EdgeRuleList } from './rule-list.js';
 
 /** What a response rule may read of its transaction: RequestCtx satisfies it. */
 export interface HeaderRuleInput {
@@ -27,6 +26,8 @@ type Part = { readonly kind: 'text'; readonly text: string } | { readonly kind: 
 
 interface CompiledHeader {
   readonly rule: HeaderRule;
+  /** Position in its direction's list (file order). */
+  readonly position: number;
   readonly conditions: RequestConditions;
   readonly parts: readonly Part[] | null;
 }
@@ -102,20 +103,44 @@ function statusHolds(statuses: readonly string[], status: number): boolean {
   return false;
 }
 
-/** A vhost's compiled header rules; `hasResponseRules` tells the hit path to skip its pre-encoded heads. */
+/** Header edits a hot-tier hit applies to its head (HeaderPolicy.hitEdits): the same for everyone they apply to. */
+export interface ResponseEdits {
+  apply(headers: string[]): void;
+}
+
+/** No response rule applies: the head stays as it is. */
+export const NO_EDITS: ResponseEdits = Object.freeze({ apply(): void {} });
+
+/** hitEdits' answer for one path and status: edits of the rules without request conditions, or null (per request). */
+interface HitPlan {
+  readonly edits: ResponseEdits | null;
+  /** Rules with request conditions whose status holds: when one holds for a request, its edits are per request. */
+  readonly conditional: readonly CompiledHeader[];
+}
+
+/** A template whose value is the same for every request: literal text and #HOSTNAME only. */
+function constantValue(parts: readonly Part[] | null): boolean {
+  return parts === null || parts.every((p) => p.kind === 'text' || (p.kind === 'var' && p.name === 'HOSTNAME'));
+}
+
+/** What render reads for a constant template: nothing of the request (only #HOSTNAME, which is not from it). */
+const HOST_ONLY = { clientIp: '', headers: [], tls: undefined } as unknown as RequestHead;
+
+/** A vhost's compiled header rules; hitEdits tells the hit path which pre-encoded head it may use. */
 export class HeaderPolicy {
-  readonly #request: RuleIndex<CompiledHeader>;
-  readonly #response: RuleIndex<CompiledHeader>;
+  readonly #request: EdgeRuleList<CompiledHeader>;
+  readonly #response: EdgeRuleList<CompiledHeader>;
   readonly hasRequestRules: boolean;
   readonly hasResponseRules: boolean;
 
-  constructor(vhost: Vhost) {
+  /** `memoEntries` bounds each list's path memo (policy/edge-rules/rule-list.ts; tests set it small). */
+  constructor(vhost: Vhost, memoEntries?: number) {
     const cs = vhost.options.caseSensitive && vhost.options.ruleCaseSensitive;
-    const compile = (rule: HeaderRule): CompiledHeader => ({ rule, conditions: new RequestConditions(rule.conditions), parts: compileTemplate(rule.value) });
+    const compile = (rule: HeaderRule, position: number): CompiledHeader => ({ rule, position, conditions: new RequestConditions(rule.conditions), parts: compileTemplate(rule.value) });
     const request = vhost.rules.headers.filter((r) => r.target === 'req').map(compile);
     const response = vhost.rules.headers.filter((r) => r.target === 'res').map(compile);
-    this.#request = new RuleIndex(request, (c) => urlGlobOf(c.rule.conditions), cs);
-    this.#response = new RuleIndex(response, (c) => urlGlobOf(c.rule.conditions), cs);
+    this.#request = new EdgeRuleList(request, (c) => urlGlobOf(c.rule.conditions), cs, memoEntries);
+    this.#response = new EdgeRuleList(response, (c) => urlGlobOf(c.rule.conditions), cs, memoEntries);
     this.hasRequestRules = request.length > 0;
     this.hasResponseRules = response.length > 0;
   }
@@ -123,30 +148,67 @@ export class HeaderPolicy {
   /** Rewrites the origin request's `headers` (originRequestHeaders' list) for the request `head` on `path`. */
   rewriteRequest(headers: string[], head: RequestHead, path: string): void {
     if (!this.hasRequestRules) return;
-    for (const c of this.#request.all(rulePath(path))) {
+    for (const c of this.#request.all(path)) {
       if (c.conditions.holds(head)) applyAction(headers, c.rule, c.parts === null ? '' : render(c.parts, head, ''));
     }
   }
 
   /**
-   * True when some response rule applies to this response: the hit path keeps its pre-encoded head when none does
-   * (rewriteResponse would change nothing). Allocates nothing when no rule's URL matches.
+   * The response edits of a hot-tier hit when they are the same for everyone asking for this path with this status:
+   * NO_EDITS when no rule applies (the hit keeps its plain pre-encoded head), a ResponseEdits object (the same object
+   * on every call while the path stays remembered) when only rules without request conditions and with constant
+   * values apply, so the hot tier encodes the rewritten head once (pipeline/hot-head.ts keys it on this object);
+   * null when the edits depend on the request (a rule with `$IP`/`$HEADER`/`$METHOD` conditions holds, or a value
+   * uses #CLIENTIP, #PROTOCOL, #CACHEHIT or $REQ.<name>): rewriteResponse then builds each head.
    */
-  rewritesResponse(input: HeaderRuleInput, status: number): boolean {
-    if (!this.hasResponseRules) return false;
-    this.#status = status;
-    return this.#response.first(rulePath(input.path), this.#applies, input.head) !== undefined;
+  hitEdits(input: HeaderRuleInput, status: number): ResponseEdits | null {
+    if (!this.hasResponseRules) return NO_EDITS;
+    const key = this.#response.byGlob(input.path);
+    let byStatus = this.#plans.get(key);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.#plans.set(key, byStatus);
+    }
+    let plan = byStatus.get(status);
+    if (plan === undefined) {
+      plan = this.#plan(input.path, status);
+      byStatus.set(status, plan);
+    }
+    if (plan.edits === null) return null;
+    for (const c of plan.conditional) if (c.conditions.holds(input.head)) return null;
+    return plan.edits;
   }
 
-  /** The status `#applies` checks against (set just before; workers are single-threaded). */
-  #status = 0;
-  readonly #applies = (c: CompiledHeader, head: RequestHead): boolean => statusHolds(c.rule.status, this.#status) && c.conditions.holds(head);
+  /**
+   * Per remembered glob-match list (rule-list.ts byGlob) and status, what hitEdits needs. A WeakMap: a list the
+   * path memo dropped takes its plans with it.
+   */
+  readonly #plans = new WeakMap<readonly CompiledHeader[], Map<number, HitPlan>>();
+
+  #plan(path: string, status: number): HitPlan {
+    const fixed: Array<{ readonly rule: HeaderRule; readonly value: string }> = [];
+    const conditional: CompiledHeader[] = [];
+    for (const c of this.#response.all(path)) {
+      if (!statusHolds(c.rule.status, status)) continue;
+      // Any condition but the URL (which matched) depends on the request; so does a value with request variables.
+      if (c.rule.conditions.some((k) => k.kind !== 'url')) conditional.push(c);
+      else if (!constantValue(c.parts)) return { edits: null, conditional: [] };
+      else fixed.push({ rule: c.rule, value: c.parts === null ? '' : render(c.parts, HOST_ONLY, '') });
+    }
+    if (fixed.length === 0) return { edits: NO_EDITS, conditional };
+    const edits: ResponseEdits = {
+      apply(headers: string[]): void {
+        for (const f of fixed) applyAction(headers, f.rule, f.value);
+      },
+    };
+    return { edits, conditional };
+  }
 
   /** Rewrites a client response's `headers` (a fresh list, never a stored one) of status `status`. */
   rewriteResponse(headers: string[], input: HeaderRuleInput, status: number): void {
     if (!this.hasResponseRules) return;
     const head = input.head;
-    for (const c of this.#response.all(rulePath(input.path))) {
+    for (const c of this.#response.all(input.path)) {
       if (statusHolds(c.rule.status, status) && c.conditions.holds(head)) applyAction(headers, c.rule, c.parts === null ? '' : render(c.parts, head, input.cacheResult));
     }
   }
