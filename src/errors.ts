@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'FLINT_ERR_CLIENT_ABORTED',
   'FLINT_ERR_CLIENT_SIGNED_URL',
   'FLINT_ERR_CLIENT_CORS',
+  'FLINT_ERR_CLIENT_REWRITE',
   'FLINT_ERR_INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -29,6 +29,8 @@ import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
 import { parseMethodList, parseOriginList, parseQueryParam, readErrorPage } from './edge-policy.js';
 import { globProblem } from '../policy/url-glob.js';
 import { checkCertificate } from '../tls/certificate-check.js';
+import { openGeoIpFile } from '../policy/geoip.js';
+import { checkUrlRewrite, subPathGlob } from '../policy/url-rewrite-parse.js';
 import { createHash } from 'node:crypto';
 import type {
   Config,
@@ -36,6 +38,9 @@ import type {
   ErrorPageConfig,
   LinkCondition,
   SignedUrlConfig,
+  SubPath,
+  UrlRewriteRule,
+  GeoIpConfig,
   DiskConfig,
   HealthCheckerConfig,
   HttpsConfig,
@@ -98,11 +103,13 @@ export function validateConfig(sources: ConfigSources, cpuCount: number = availa
   const vhostsScope: Scope = { file: 'vhosts.xml', element: vhostsRoot, where: 'Vhosts', prefix: 'Vhosts' };
   const vhosts = v.readVhosts(vhostsScope, defaults);
   const defaultVhost = v.readDefaultVhost(vhostsScope, vhosts);
+  const urlRewrites = v.readUrlRewrites(vhostsScope);
+  v.checkGeoRules(server.serviceAccess.geoIp, vhosts);
   v.checkManagerPort(server.manager, vhosts);
   v.checkHttps(server.manager, vhosts);
 
   if (v.problems.length > 0) throw new ConfigError(v.problems);
-  const config: Config = { confDir, hash: hashWithCertificates(sources.hash, vhosts), server, vhosts, defaultVhost };
+  const config: Config = { confDir, hash: hashWithCertificates(sources.hash, vhosts, server.serviceAccess.geoIp), server, vhosts, defaultVhost, urlRewrites };
   deepFreeze(config);
   return config;
 }
@@ -462,6 +469,7 @@ const URL_GLOB: ValueType<string> = {
 };
 
 const SIGNED_URL_STATUS = enumType(['Active', 'Inactive'] as const);
+const REWRITE_ACCESS_LOG = enumType(['Replace'] as const);
 
 const DNS_LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
 const DNS_NAME = new RegExp(`^${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
@@ -888,6 +896,7 @@ class Validator {
       defaultAction: this.one(scope, 'Server/Host/ServiceAccess@Default', ALLOW_DENY),
       allow: this.many(scope, 'Server/Host/ServiceAccess/Allow', IP_OR_CIDR) ?? [],
       deny: this.many(scope, 'Server/Host/ServiceAccess/Deny', IP_OR_CIDR) ?? [],
+      geoIp: this.#readGeoIp(scope),
     };
     const log = {
       level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL),
@@ -924,6 +933,78 @@ class Validator {
         dir: this.optional(scope, 'Server/Cache/ConfigHistory@Dir', PATH),
       },
     };
+  }
+
+  /** `<ServiceAccess GeoIP>`: the database is opened now, so a missing or corrupt file is a config error. */
+  #readGeoIp(scope: Scope): GeoIpConfig | null {
+    const file = this.optional(scope, 'Server/Host/ServiceAccess@GeoIP', PATH);
+    if (file === null) return null;
+    const opened = openGeoIpFile(file);
+    if (opened.ok) return { file, sha1: opened.sha1 };
+    this.#report(scope.file, 'Server/Host/ServiceAccess@GeoIP', opened.error);
+    return null;
+  }
+
+  /** Every `$GEO` rule needs the database: without one it could never match, so a deny would silently allow. */
+  checkGeoRules(geoIp: GeoIpConfig | null, vhosts: readonly Vhost[]): void {
+    if (geoIp !== null) return;
+    for (const vhost of vhosts) {
+      for (const rule of [...vhost.rules.acl, ...vhost.rules.headers]) {
+        if (rule.conditions.some((c) => c.kind === 'geo')) {
+          this.problems.push(`${rule.source}: a country condition ($GEO[..] or $IP[country]) needs a GeoIP database: set <ServiceAccess GeoIP="/path/GeoLite2-Country.mmdb"> in server.xml (Server/Host/ServiceAccess@GeoIP)`);
+        }
+      }
+    }
+  }
+
+  /** `<URLRewrite>` rules of vhosts.xml, in order; each pattern and template checked (policy/url-rewrite-parse.ts). */
+  readUrlRewrites(scope: Scope): UrlRewriteRule[] {
+    const rules: UrlRewriteRule[] = [];
+    childElements(scope.element, 'URLRewrite').forEach((element, i) => {
+      const source = `Vhosts/URLRewrite[${i + 1}]`;
+      const at: Scope = { file: scope.file, element, where: source, prefix: 'Vhosts/URLRewrite' };
+      this.one(at, 'Vhosts/URLRewrite@AccessLog', REWRITE_ACCESS_LOG);
+      const pattern = childElements(element, 'Pattern')[0]?.text;
+      const replace = childElements(element, 'Replace')[0]?.text;
+      if (pattern === undefined || replace === undefined) {
+        this.#report(scope.file, source, `needs both <Pattern> and <Replace>`);
+        return;
+      }
+      const checked = checkUrlRewrite(pattern, replace);
+      if (checked.ok) rules.push({ source, pattern, replace });
+      else this.#report(scope.file, `${source}/${checked.error.startsWith('<Pattern>') ? 'Pattern' : 'Replace'}`, checked.error.replace(/^<(Pattern|Replace)>: /, ''));
+    });
+    return rules;
+  }
+
+  /** `<Sub Status><Path Vhost>` of one vhost (targets are checked once every vhost is known: #checkSubs). */
+  #readSub(scope: Scope): SubPath[] {
+    const sub = childElements(scope.element, 'Sub')[0];
+    if (sub === undefined) return [];
+    const active = this.one(scope, 'Vhost/Sub@Status', SIGNED_URL_STATUS) === 'Active';
+    const paths: SubPath[] = [];
+    childElements(sub, 'Path').forEach((element, i) => {
+      const where = `${scope.where}/Sub/Path[${i + 1}]`;
+      const target = element.attrs.get('Vhost');
+      const glob = subPathGlob(element.text);
+      if (target === undefined || target === '') this.#report(scope.file, `${where}@Vhost`, 'missing; name the vhost that serves this path');
+      else if (!glob.ok) this.#report(scope.file, where, glob.error);
+      else paths.push({ glob: glob.value, vhost: target.toLowerCase() });
+    });
+    return active ? paths : [];
+  }
+
+  /** A `<Sub>` target must be another vhost without a `<Sub>` of its own (one hop: routing cannot loop). */
+  #checkSubs(file: FileName, vhosts: ReadonlyArray<{ vhost: Vhost; where: string }>): void {
+    const byName = new Map(vhosts.map((v) => [v.vhost.name, v.vhost] as const));
+    for (const { vhost, where } of vhosts) {
+      for (const sub of vhost.sub) {
+        const target = byName.get(sub.vhost);
+        if (target === undefined) this.#report(file, `${where}/Sub/Path@Vhost`, `${quote(sub.vhost)} is not the Name of any vhost`);
+        else if (target === vhost) this.#report(file, `${where}/Sub/Path@Vhost`, `${quote(sub.vhost)} is this vhost itself`);
+        else if (target.sub.length > 0) this.#report(file, `${where}/Sub/Path@Vhost`, `${quote(sub.vhost)} has a <Sub> of its own; Sub routing is one hop`);
+      }
+    }
   }
 
   /** <Storage> and <BlockSize>; eviction runs from above HighWater down to LowWater, so LowWater < HighWater. */
@@ -1389,10 +1470,12 @@ class Validator {
       const linkTarget = this.optional(vhostScope, 'Vhost/VhostLink', VHOST_REF);
       const link = linkTarget === null ? null : { target: linkTarget, condition: this.one(vhostScope, 'Vhost/VhostLink@Condition', LINK_CONDITION) };
       const edge = this.#readEdgePolicy(vhostScope);
+      const sub = this.#readSub(vhostScope);
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge, sub }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
+    this.#checkSubs(scope.file, vhosts);
     // A svc/<dir>/ that names no vhost holds rules nothing would read: an error, not a silently ignored policy.
     const names = new Set(vhosts.map((v) => v.vhost.name));
     for (const dir of Object.keys(this.#ruleFiles).sort()) {
@@ -1444,12 +1527,13 @@ class Validator {
 }
 
 /**
- * The config hash with the certificates and <ErrorPage> files folded in: a SIGHUP that only swapped such a file is
- * a change too.
+ * The config hash with the certificates, <ErrorPage> files and the GeoIP database folded in: a SIGHUP that only
+ * swapped such a file is a change too.
  */
-function hashWithCertificates(hash: string, vhosts: readonly Vhost[]): string {
+function hashWithCertificates(hash: string, vhosts: readonly Vhost[], geoIp: GeoIpConfig | null): string {
   const pems = new Set(vhosts.flatMap((v) => (v.https === null ? [] : [v.https.certPem + v.https.keyPem])));
   for (const vhost of vhosts) for (const page of vhost.errorPages) pems.add(`${page.file}\0${page.body}`);
+  if (geoIp !== null) pems.add(`${geoIp.file}\0${geoIp.sha1}`);
   if (pems.size === 0) return hash;
   const sha = createHash('sha1').update(hash);
   for (const pem of pems) sha.update('\0').update(pem);

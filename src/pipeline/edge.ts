@@ -27,7 +27,10 @@ import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { OriginOutcomeSink } from '../origin/health-view.js';
 import { IGNORE_OUTCOMES, OriginHealthView } from '../origin/health-view.js';
 import { OriginRouter } from '../origin/router.js';
-import { VhostRouter, buildRouters } from '../policy/vhost.js';
+import { VhostRouter, buildRouters, normaliseHost } from '../policy/vhost.js';
+import { UrlRewriter } from '../policy/url-rewrite.js';
+import { RewrittenHead, subTarget } from './url-rewrite.js';
+import { geoIpFor } from './geoip-load.js';
 import { VhostRuleSet, buildRuleSets } from '../policy/rules.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
 import { linkApplies } from '../policy/vhost-link.js';
@@ -38,7 +41,7 @@ import { CacheFlow } from './cache-flow.js';
 import type { TransactionStatus } from './context.js';
 import { RequestCtx } from './context.js';
 import { answerByPolicy, hasEdgePolicy } from './edge-policy.js';
-import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
+import { ERROR_HEADERS, refusalResponse, unknownHostResponse } from './fail.js';
 import { Refusals } from './refusals.js';
 import { redirectToHttps } from './https-redirect.js';
 import { originRequestHeaders } from './headers.js';
@@ -69,6 +72,8 @@ interface Runtime {
   readonly access: ReadonlyMap<string, AccessPolicy>;
   /** Compiled header rules of the vhosts that have any, by vhost name. */
   readonly headers: ReadonlyMap<string, HeaderPolicy>;
+  /** Compiled `<URLRewrite>` rules; null when there are none. */
+  readonly rewriter: UrlRewriter | null;
 }
 
 const EMPTY_ROUTER = new VhostRouter([], null);
@@ -113,7 +118,7 @@ export class Edge {
     this.#log = log;
     this.#origins = new OriginRouter(log, this.originHealth, outcomes);
     this.#origins.apply(config);
-    this.#runtime = runtimeOf(config);
+    this.#runtime = runtimeOf(config, this.#log);
     if (config.server.storage.disks.length === 0) throw new Error('config has no <Disk> (validation guarantees one)');
     // This worker's share of <ContentMemoryRatio>, half for whole hot bodies, half for blocks of larger ones.
     const memory = config.server.memory;
@@ -196,7 +201,7 @@ export class Edge {
 
   /** Swaps in a new config for requests that arrive from now on. */
   apply(config: Config): void {
-    this.#runtime = runtimeOf(config);
+    this.#runtime = runtimeOf(config, this.#log);
     this.#origins.apply(config);
   }
 
@@ -224,8 +229,9 @@ export class Edge {
     this.#route(listenKey, writer, head, performance.now());
   }
 
-  #route(listenKey: string, writer: ClientWriter, head: RequestHead, startedAt: number): void {
+  #route(listenKey: string, writer: ClientWriter, clientHead: RequestHead, startedAt: number): void {
     const runtime = this.#runtime;
+    let head = clientHead;
     // <ServiceAccess> first: uWS.js has no accept hook, so this is the earliest a worker can refuse an address.
     if (!runtime.service.open && !runtime.service.admits(head.clientIp)) {
       refuseService(writer);
@@ -237,7 +243,20 @@ export class Edge {
       this.#refusals.refuse(writer, head, refused.status, refused.detail);
       return;
     }
-    const vhost = (runtime.routers.get(listenKey) ?? EMPTY_ROUTER).route(head.host);
+    const router = runtime.routers.get(listenKey) ?? EMPTY_ROUTER;
+    // <URLRewrite> before the vhost is chosen (pipeline/url-rewrite.ts); without rules this is one null check.
+    if (runtime.rewriter !== null) {
+      const rewritten = this.#rewrite(runtime.rewriter, router, writer, head, startedAt);
+      if (rewritten === null) return;
+      head = rewritten;
+    }
+    let vhost = router.route(head.host);
+    // <Sub>: a path of this vhost another vhost serves (one hop; validated to exist and to have no <Sub> itself).
+    if (vhost !== null && vhost.sub.length > 0) {
+      const subPath = normalisePath(head.path);
+      const target = subPath === null ? null : subTarget(vhost, subPath);
+      if (target !== null) vhost = runtime.byName.get(target) ?? vhost;
+    }
     if (vhost === null) {
       const response = unknownHostResponse(head.host);
       writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
@@ -281,6 +300,38 @@ export class Edge {
       return;
     }
     this.#dispatch(ctx, writer);
+  }
+
+  /**
+   * `<URLRewrite>`: the rewritten head, the client's head when no rule matched, or null when the request was
+   * answered here (a result too long or not a URL: 414/400, in the access log of the vhost the client named, if
+   * any, with FLINT_ERR_CLIENT_REWRITE; the connection closes as for every refusal before routing).
+   */
+  #rewrite(rewriter: UrlRewriter, router: VhostRouter, writer: ClientWriter, head: RequestHead, startedAt: number): RequestHead | null {
+    const path = normalisePath(head.path);
+    // A path that is no absolute path is refused with 400 after routing, as without rules.
+    if (path === null) return head;
+    const result = rewriter.rewrite(normaliseHost(head.host), path, head.query);
+    if (result === null) return head;
+    if (result.kind === 'rewritten') return new RewrittenHead(head, result.host, result.path, result.query, result.from, result.to);
+    const response = refusalResponse(result.status, 'the request URL cannot be rewritten to a valid one');
+    const vhost = router.route(head.host);
+    if (vhost === null) {
+      this.#refusals.refuse(writer, head, result.status, 'the request URL cannot be rewritten to a valid one');
+      return null;
+    }
+    if (vhost.log.accessPath !== null) void head.clientIp;
+    const ctx = new RequestCtx(head, vhost, path, startedAt);
+    bump(this.counters.forVhost(vhost.name), C.requests);
+    this.counters.activeRequests++;
+    ctx.status = result.status;
+    ctx.cacheResult = 'TCP_ERROR';
+    ctx.errorCode = 'FLINT_ERR_CLIENT_REWRITE';
+    ctx.errorDetail = `${result.detail}: ${result.from}`;
+    ctx.firstByteAt = performance.now();
+    writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body, true);
+    this.#finish(ctx, 'complete', writer.bytesSent);
+    return null;
   }
 
   /** Cache flow or pass-through for a request on its (possibly linked) vhost: bypass rules and the cache key apply here. */
@@ -467,15 +518,17 @@ export class Edge {
   }
 }
 
-function runtimeOf(config: Config): Runtime {
+function runtimeOf(config: Config, log: Logger): Runtime {
+  const geo = geoIpFor(config, log);
   return {
     config,
     routers: buildRouters(config),
     rules: buildRuleSets(config.vhosts),
     byName: new Map(config.vhosts.map((v) => [v.name, v] as const)),
     service: new ServiceAccess(config.server.serviceAccess),
-    access: buildAccessPolicies(config.vhosts),
-    headers: buildHeaderPolicies(config.vhosts),
+    access: buildAccessPolicies(config.vhosts, geo),
+    headers: buildHeaderPolicies(config.vhosts, geo),
+    rewriter: config.urlRewrites.length === 0 ? null : new UrlRewriter(config.urlRewrites),
   };
 }
 

@@ -13,6 +13,7 @@ import { rulePath } from '../../cache/key.js';
 import { RuleIndex } from '../rules.js';
 import { AddressSet } from '../address-set.js';
 import { RequestConditions, urlGlobOf } from './conditions.js';
+import type { GeoIp } from '../geoip.js';
 
 /** What happens to a request the ACL refuses: a denial status, or a redirect (302) to `location`. */
 export type AclVerdict = { readonly kind: 'deny'; readonly status: number } | { readonly kind: 'redirect'; readonly location: string };
@@ -41,13 +42,14 @@ export class AccessPolicy {
   /** Verdict objects of the deny rules, built once, by rule. */
   readonly #denials = new Map<AclRule, AclVerdict>();
 
-  constructor(vhost: Vhost) {
+  /** `geo`: the config's GeoIP database, for `$GEO` conditions (null when it names none). */
+  constructor(vhost: Vhost, geo: GeoIp | null = null) {
     const o = vhost.options;
     const ac = o.accessControl;
     this.#denialCode = ac.denialCode;
     this.#fallback = ac.defaultAction === 'deny' ? { kind: 'deny', status: ac.denialCode } : null;
     const merged = mergeAddressRuns(vhost.rules.acl);
-    const compiled = merged.map(({ rule, ranges }, position) => ({ rule, conditions: new RequestConditions(rule.conditions, ranges), position }));
+    const compiled = merged.map(({ rule, ranges }, position) => ({ rule, conditions: new RequestConditions(rule.conditions, ranges, geo), position }));
     this.#index = new RuleIndex(
       compiled.filter((c) => !addressOnly(c.rule)),
       (c) => urlGlobOf(c.rule.conditions),
@@ -121,6 +123,6 @@ function expandRedirect(url: string, head: RequestHead): string {
 }
 
 /** Compiles the access policy of every vhost with `<AccessControl>ON`, by vhost name. */
-export function buildAccessPolicies(vhosts: readonly Vhost[]): Map<string, AccessPolicy> {
-  return new Map(vhosts.filter((v) => v.options.accessControl.enabled).map((v) => [v.name, new AccessPolicy(v)] as const));
+export function buildAccessPolicies(vhosts: readonly Vhost[], geo: GeoIp | null = null): Map<string, AccessPolicy> {
+  return new Map(vhosts.filter((v) => v.options.accessControl.enabled).map((v) => [v.name, new AccessPolicy(v, geo)] as const));
 }

@@ -12,6 +12,7 @@ import type { RequestHead } from '../../http/request.js';
 import { rulePath } from '../../cache/key.js';
 import { RuleIndex } from '../rules.js';
 import { RequestConditions, urlGlobOf } from './conditions.js';
+import type { GeoIp } from '../geoip.js';
 
 /** What a response rule may read of its transaction: RequestCtx satisfies it. */
 export interface HeaderRuleInput {
@@ -109,9 +110,10 @@ export class HeaderPolicy {
   readonly hasRequestRules: boolean;
   readonly hasResponseRules: boolean;
 
-  constructor(vhost: Vhost) {
+  /** `geo`: the config's GeoIP database, for `$GEO` conditions (null when it names none). */
+  constructor(vhost: Vhost, geo: GeoIp | null = null) {
     const cs = vhost.options.caseSensitive && vhost.options.ruleCaseSensitive;
-    const compile = (rule: HeaderRule): CompiledHeader => ({ rule, conditions: new RequestConditions(rule.conditions), parts: compileTemplate(rule.value) });
+    const compile = (rule: HeaderRule): CompiledHeader => ({ rule, conditions: new RequestConditions(rule.conditions, [], geo), parts: compileTemplate(rule.value) });
     const request = vhost.rules.headers.filter((r) => r.target === 'req').map(compile);
     const response = vhost.rules.headers.filter((r) => r.target === 'res').map(compile);
     this.#request = new RuleIndex(request, (c) => urlGlobOf(c.rule.conditions), cs);
@@ -153,6 +155,6 @@ export class HeaderPolicy {
 }
 
 /** Compiles the header policy of every vhost with header rules, by vhost name. */
-export function buildHeaderPolicies(vhosts: readonly Vhost[]): Map<string, HeaderPolicy> {
-  return new Map(vhosts.filter((v) => v.rules.headers.length > 0).map((v) => [v.name, new HeaderPolicy(v)] as const));
+export function buildHeaderPolicies(vhosts: readonly Vhost[], geo: GeoIp | null = null): Map<string, HeaderPolicy> {
+  return new Map(vhosts.filter((v) => v.rules.headers.length > 0).map((v) => [v.name, new HeaderPolicy(v, geo)] as const));
 }
