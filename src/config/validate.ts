@@ -724,6 +724,8 @@ class Validator {
   readonly problems: string[] = [];
   readonly #installDir: string;
   readonly #ruleFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** `<ServiceAccess GeoIP>` is present (whether or not its file could be opened). */
+  #geoIpNamed = false;
 
   constructor(installDir: string, ruleFiles: Readonly<Record<string, Readonly<Record<string, string>>>>) {
     this.#installDir = installDir;
@@ -939,6 +941,7 @@ class Validator {
   #readGeoIp(scope: Scope): GeoIpConfig | null {
     const file = this.optional(scope, 'Server/Host/ServiceAccess@GeoIP', PATH);
     if (file === null) return null;
+    this.#geoIpNamed = true;
     const opened = openGeoIpFile(file);
     if (opened.ok) return { file, sha1: opened.sha1 };
     this.#report(scope.file, 'Server/Host/ServiceAccess@GeoIP', opened.error);
@@ -947,7 +950,8 @@ class Validator {
 
   /** Every `$GEO` rule needs the database: without one it could never match, so a deny would silently allow. */
   checkGeoRules(geoIp: GeoIpConfig | null, vhosts: readonly Vhost[]): void {
-    if (geoIp !== null) return;
+    // A database named but unusable is reported already; the rules then need no second problem each.
+    if (geoIp !== null || this.#geoIpNamed) return;
     for (const vhost of vhosts) {
       for (const rule of [...vhost.rules.acl, ...vhost.rules.headers]) {
         if (rule.conditions.some((c) => c.kind === 'geo')) {

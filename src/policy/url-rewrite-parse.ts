@@ -108,14 +108,15 @@ export function checkUrlRewrite(pattern: string, replace: string): Result<Checke
 }
 
 /**
- * A `<Sub><Path>` value as a URL glob (policy/url-glob.ts): a leading `/` is added (STON reads `baseball` as
- * `/baseball/` and `*.jpg` as `/*.jpg`); a path without `*` names a directory and everything below it
- * (`/baseball/` -> `/baseball/*`); a path with `*` is a glob as written.
+ * A `<Sub><Path>` value as a URL glob (policy/url-glob.ts). A path without `*` names a directory and everything
+ * below it, with a leading `/` added (STON reads `baseball` as `/baseball/`): `/baseball/` -> `/baseball/*`.
+ * STON's `/*.jpg` and `*.jpg` (every .jpg) become `*.jpg`, which matches at any depth; other globs stay as written.
  */
 export function subPathGlob(text: string): Result<string> {
   if (text === '') return fail('the path is empty');
   if (text.length > 1024 || hasUnprintable(text) || /[?#\\]/.test(text)) return fail(`${quote(text)} is not a path (printable ASCII without spaces, '?', '#' or '\\', up to 1024 characters)`);
-  let glob = text.startsWith('/') ? text : `/${text}`;
-  if (!glob.includes('*')) glob = `${glob.endsWith('/') ? glob : `${glob}/`}*`;
-  return ok(glob);
+  if (text.startsWith('/*') && text.indexOf('/', 1) < 0) return ok(text.slice(1));
+  if (text.startsWith('*')) return ok(text);
+  const glob = text.startsWith('/') ? text : `/${text}`;
+  return ok(glob.includes('*') ? glob : `${glob.endsWith('/') ? glob : `${glob}/`}*`);
 }
