@@ -372,7 +372,7 @@ export const SETTINGS: readonly Setting[] = [
     type: 'string',
     default: null,
     field: 'urlRewrites[].pattern',
-    doc: 'A JavaScript regular expression (up to 1024 characters), unanchored unless it starts with `^` (so `^img\\.example\\.com/` and not `img.example.com/`, which also matches myimg.example.com). Run in V8\'s linear-time engine: no URL can make it backtrack catastrophically, and backreferences (`\\1`) and lookarounds are config errors. A pattern anchored on a literal host is only tried for that host.',
+    doc: 'A JavaScript regular expression (up to 1024 characters), unanchored unless it starts with `^` (so `^img\\.example\\.com/` and not `img.example.com/`, which also matches myimg.example.com). Run in V8\'s linear-time engine: no URL can make it backtrack catastrophically, and backreferences (`\\1`) and lookarounds are config errors. A pattern anchored on a literal host (`^www\\.a\\.com/`) is only tried for that host; other patterns are tried on every request whose URL holds their leading literal text. A run costs a few µs (that engine is slower than the backtracking one), so hosts without rules pay nothing and rewritten hosts pay per request.',
   },
   {
     path: 'Vhosts/URLRewrite/Replace',
@@ -1389,7 +1389,7 @@ export const SETTINGS: readonly Setting[] = [
     default: [],
     repeated: true,
     field: 'vhosts[].sub[].glob',
-    doc: 'A path prefix (`/baseball/`: it and everything below) or a URL glob (`/*.jpg`); a missing leading `/` is added (STON). First matching Path wins; the URL is not changed.',
+    doc: 'A directory (`/baseball/` or STON\'s `baseball`: everything below it) or a URL glob (`/img/*.png`; STON\'s `/*.jpg` and `*.jpg` match every .jpg at any depth), matched on the normalised path. First matching Path wins; the URL is not changed.',
   },
   {
     path: 'Vhost/Sub/Path@Vhost',
