@@ -363,8 +363,7 @@ export const SETTINGS: readonly Setting[] = [
     type: 'enum',
     values: ['Replace'],
     default: 'Replace',
-    repeated: true,
-    field: 'urlRewrites[]',
+    field: 'urlRewrites',
     doc: "STON: one `<URLRewrite>` per rule, tried in order before the vhost is chosen; the first whose Pattern matches `host/path?query` (host lower-case without port, path normalised) replaces the URL by Replace, which may name another vhost's host. The access log's URL fields show the rewritten URL and `x-cs-original-url` (json `originalUrl`, `%W`) the client's; STON's `Pattern` value (log the original in the URL fields) is not supported. A result over 8192 characters is refused with 414, one that is not `host/path` with 400 (FLINT_ERR_CLIENT_REWRITE).",
   },
   {
@@ -1638,6 +1637,8 @@ export function settingFile(setting: Setting): 'server.xml' | 'vhosts.xml' {
 /** Element names that may repeat; parse.ts turns them into arrays even when they appear once. */
 export const REPEATED_ELEMENTS: readonly string[] = [
   'Vhost',
+  // One <URLRewrite> per rule; it holds elements only, so no setting row marks it repeated.
+  'URLRewrite',
   ...new Set(SETTINGS.filter((s) => s.repeated === true).map((s) => lastElementName(s.path))),
 ];
 

@@ -225,7 +225,7 @@ const SHAPES = buildShapes();
  * Element paths that may repeat. By path, not by name: `<Key>` repeats in `<SignedUrl>` but not in `<Https>`, where
  * a second one is still reported.
  */
-const REPEATED = new Set(['Vhosts/Vhost', ...SETTINGS.filter((s) => s.repeated === true).flatMap((s) => concretePaths(s).map((p) => p.split('@')[0] ?? p))]);
+const REPEATED = new Set(['Vhosts/Vhost', 'Vhosts/URLRewrite', ...SETTINGS.filter((s) => s.repeated === true).flatMap((s) => concretePaths(s).map((p) => p.split('@')[0] ?? p))]);
 
 /** Optimal string alignment distance (an adjacent swap counts 1), case-insensitive. */
 function editDistance(a: string, b: string): number {
