@@ -10,6 +10,7 @@ import { ConfigError } from '../../src/errors.js';
 import { checkUrlRewrite, subPathGlob } from '../../src/policy/url-rewrite-parse.js';
 import { REWRITE_URL_MAX, UrlRewriter, literalPrefix } from '../../src/policy/url-rewrite.js';
 import { subTarget } from '../../src/pipeline/url-rewrite.js';
+import { policySummary } from '../../src/config/policy-summary.js';
 
 const SERVER = '<Server><Cache><Storage><Disk>/tmp/flint-unit-cache</Disk></Storage></Cache></Server>';
 const VHOSTS = '<Vhost Name="a.com"><Origin><Address>10.0.0.1</Address></Origin></Vhost><Vhost Name="b.com"><Origin><Address>10.0.0.2</Address></Origin></Vhost>';
@@ -163,4 +164,12 @@ test('a config without rewrite rules compiles none (the request entry pays one n
   assert.deepEqual(load('').urlRewrites, []);
   const config = load(rule('^a\\.com/(.*)', 'b.com/#1'));
   assert.deepEqual(config.urlRewrites, [{ source: 'Vhosts/URLRewrite[1]', pattern: '^a\\.com/(.*)', replace: 'b.com/#1' }]);
+});
+
+test('check-config summary: the URLRewrite count and Sub paths are shown when present', () => {
+  const config = load(rule('^a\\.com/(.*)', 'b.com/#1'), VHOSTS + '<Vhost Name="s.com"><Origin><Address>10.0.0.3</Address></Origin><Sub><Path Vhost="a.com">/x/</Path></Sub></Vhost>');
+  const lines = policySummary(config);
+  assert.equal(lines[1], 'URLRewrite: 1 rules');
+  assert.match(lines.find((l) => l.startsWith('vhost s.com')) ?? '', /, sub 1 \(/);
+  assert.equal(policySummary(load('')).some((l) => l.startsWith('URLRewrite')), false);
 });
