@@ -2,8 +2,8 @@
  * @module pipeline/edge
  * The worker's request entry and its config-derived state. Each request takes the runtime current when it arrives
  * and keeps it to the end, so a reload swaps configs atomically between requests: in-flight transactions finish
- * on the old config, new ones start on the new. Steps: recv (<ServiceAccess>, copy head, route vhost, normalise
- * path, <AccessControl>: pipeline/access-control.ts) ->
+ * on the old config, new ones start on the new. Steps: recv (<ServiceAccess>, copy head, <URLRewrite>, route
+ * vhost, <Sub>: pipeline/url-rewrite.ts, normalise path, <AccessControl>: pipeline/access-control.ts) ->
  * dispatch: the vhost's bypass rules and cache key (policy/rules.ts) send GET/HEAD on a caching vhost to the cache
  * flow (pipeline/cache-flow.ts) of the disk its key lives on (cache/disks.ts), anything else to pass (pipeline/pass.ts); origin requests of both go through the
  * origin router (member choice, retry, health outcomes: origin/router.ts), and an origin answer matching the
