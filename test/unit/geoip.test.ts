@@ -16,6 +16,8 @@ import { AccessPolicy } from '../../src/policy/edge-rules/acl.js';
 import { HeaderPolicy } from '../../src/policy/edge-rules/headers.js';
 import { GeoIp, openGeoIpFile } from '../../src/policy/geoip.js';
 import { buildMmdb } from '../helpers/mmdb-writer.js';
+import { geoIpFor } from '../../src/pipeline/geoip-load.js';
+import type { Logger } from '../../src/log.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'flint-geoip-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -153,4 +155,28 @@ test('config: a missing, unreadable or corrupt database, or $GEO without one, is
   writeFileSync(DB, buildMmdb([...NETWORKS, { cidr: '10.0.0.0/8', country: 'GB' }]));
   assert.notEqual(load('').hash, before);
   writeFileSync(DB, buildMmdb(NETWORKS));
+});
+
+test('worker copy: kept while file and digest stay; reopened when they change; kept (and logged) when the new file cannot be opened', () => {
+  const logged: unknown[] = [];
+  const log = { error: (fields: unknown) => logged.push(fields) } as unknown as Logger;
+  const file = path.join(dir, 'worker.mmdb');
+  writeFileSync(file, buildMmdb(NETWORKS));
+  const first = load('', file);
+  const gone = { ...first, server: { ...first.server, serviceAccess: { ...first.server.serviceAccess, geoIp: { file: path.join(dir, 'gone.mmdb'), sha1: 'x' } } } };
+  assert.throws(() => geoIpFor(gone, log), /GeoIP database: .*gone\.mmdb" cannot be read/, 'no database yet: a worker cannot run $GEO rules');
+  const geo = geoIpFor(first, log);
+  assert.ok(geo !== null);
+  assert.equal(geo.country('127.0.0.2'), 'KR');
+  assert.equal(geoIpFor(first, log), geo, 'same file and digest: the loaded copy, nothing read');
+  writeFileSync(file, buildMmdb([{ cidr: '127.0.0.2/32', country: 'US' }]));
+  const second = load('', file);
+  const reopened = geoIpFor(second, log);
+  assert.notEqual(reopened, geo);
+  assert.equal(reopened?.country('127.0.0.2'), 'US');
+  writeFileSync(file, 'corrupt after validation');
+  const third = { ...second, server: { ...second.server, serviceAccess: { ...second.server.serviceAccess, geoIp: { file, sha1: 'changed' } } } };
+  assert.equal(geoIpFor(third, log), reopened, 'the database loaded before stays in use');
+  assert.equal(logged.length, 1);
+  assert.equal(geoIpFor(load('', null), log), null);
 });
