@@ -1,8 +1,8 @@
 /**
  * In-process micro-benchmark of the issue-20 lookups added on the request path: a GeoIP country lookup
  * (policy/geoip.ts over the maxmind Reader) for a database of 20,000 IPv4 + 2,000 IPv6 networks built by
- * test/helpers/mmdb-writer.ts, for distinct addresses (the per-client memo never hits) and for one repeated
- * address (the memo: what every rule after the first costs), and a `<URLRewrite>` decision (policy/url-rewrite.ts)
+ * test/helpers/mmdb-writer.ts, for addresses seen the first time (a tree walk), for 10,000 returning clients
+ * (the client cache) and for one repeated address (the memo: what every rule after the first costs), and a `<URLRewrite>` decision (policy/url-rewrite.ts)
  * for a host with no rule, a non-matching and a matching anchored rule, and an unanchored rule.
  * Run: `npm run build && node dist/bench/policy-lookup.js`. Prints ns per operation (best of 5 rounds).
  */
@@ -25,16 +25,24 @@ function nsPerOp(label: string, ops: number, run: () => void): void {
 const networks = [];
 for (let i = 0; i < 20_000; i++) networks.push({ cidr: `${1 + (i % 200)}.${(i >> 8) & 255}.${i & 255}.0/24`, country: COUNTRIES[i % COUNTRIES.length] as string });
 for (let i = 0; i < 2_000; i++) networks.push({ cidr: `2001:db8:${i.toString(16)}::/48`, country: COUNTRIES[i % COUNTRIES.length] as string });
-const geo = new GeoIp(buildMmdb(networks));
+const bytes = buildMmdb(networks);
+const geo = new GeoIp(bytes);
 const N = 200_000;
 const v4 = Array.from({ length: N }, (_, i) => `${1 + (i % 200)}.${(i >> 8) & 255}.${i & 255}.${i % 250}`);
 const v6 = Array.from({ length: N }, (_, i) => `2001:db8:${(i % 2000).toString(16)}::${(i % 9999).toString(16)}`);
 let sink = 0;
-nsPerOp('GeoIP, distinct IPv4 clients', N, () => {
-  for (const ip of v4) sink += geo.country(ip)?.length ?? 0;
+// A fresh reader per round for first-sight clients, so its client cache never answers.
+nsPerOp('GeoIP, first sight of each IPv4 client (tree walk)', N, () => {
+  const fresh = new GeoIp(bytes);
+  for (const ip of v4) sink += fresh.country(ip)?.length ?? 0;
 });
-nsPerOp('GeoIP, distinct IPv6 clients', N, () => {
-  for (const ip of v6) sink += geo.country(ip)?.length ?? 0;
+nsPerOp('GeoIP, first sight of each IPv6 client (tree walk)', N, () => {
+  const fresh = new GeoIp(bytes);
+  for (const ip of v6) sink += fresh.country(ip)?.length ?? 0;
+});
+const returning = v4.slice(0, 10_000);
+nsPerOp('GeoIP, 10,000 returning IPv4 clients interleaved', N, () => {
+  for (let i = 0; i < N; i++) sink += geo.country(returning[i % returning.length] as string)?.length ?? 0;
 });
 nsPerOp('GeoIP, the same client again (per-request memo)', N, () => {
   for (let i = 0; i < N; i++) sink += geo.country('1.2.3.4')?.length ?? 0;
