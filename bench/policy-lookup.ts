@@ -59,16 +59,22 @@ nsPerOp('URLRewrite, host without rules (anchored rules elsewhere)', N, () => {
 nsPerOp('URLRewrite, anchored rule for the host, no match', N, () => {
   for (let i = 0; i < N; i++) sink += rewriter.rewrite('img.example.com', '/css/site.css', '') === null ? 1 : 0;
 });
-nsPerOp('URLRewrite, anchored rule for the host, match + rewrite', N, () => {
+nsPerOp('URLRewrite, anchored rule for the host, match + rewrite, new URLs', N, () => {
+  for (let i = 0; i < N; i++) sink += rewriter.rewrite('www.example.com', `/baseball/logo${i}.jpg`, 'x=1') === null ? 0 : 1;
+});
+nsPerOp('URLRewrite, anchored rule for the host, match, URL seen before', N, () => {
   for (let i = 0; i < N; i++) sink += rewriter.rewrite('www.example.com', '/baseball/logo.jpg', 'x=1') === null ? 0 : 1;
 });
 nsPerOp('URLRewrite, unanchored rule, literal absent (prefilter)', N, () => {
   for (let i = 0; i < N; i++) sink += unanchored.rewrite('other.test', '/some/path/file.js', '') === null ? 1 : 0;
 });
-nsPerOp('URLRewrite, unanchored rule, literal present, no match', N, () => {
-  for (let i = 0; i < N; i++) sink += unanchored.rewrite('example.com', '/some/path/file.js', '') === null ? 1 : 0;
+nsPerOp('URLRewrite, unanchored rule, literal present, no match, new URLs', N, () => {
+  for (let i = 0; i < N; i++) sink += unanchored.rewrite('example.com', `/some/path/file${i}.js`, '') === null ? 1 : 0;
 });
-nsPerOp('URLRewrite, unanchored rule, match + rewrite', N, () => {
+nsPerOp('URLRewrite, unanchored rule, match + rewrite, new URLs', N, () => {
+  for (let i = 0; i < N; i++) sink += unanchored.rewrite('example.com', `/video${i}.mp4_10_20`, '') === null ? 0 : 1;
+});
+nsPerOp('URLRewrite, unanchored rule, match, URL seen before', N, () => {
   for (let i = 0; i < N; i++) sink += unanchored.rewrite('example.com', '/video.mp4_10_20', '') === null ? 0 : 1;
 });
 if (sink === -1) console.log(sink);

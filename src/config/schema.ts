@@ -371,7 +371,7 @@ export const SETTINGS: readonly Setting[] = [
     type: 'string',
     default: null,
     field: 'urlRewrites[].pattern',
-    doc: 'A JavaScript regular expression (up to 1024 characters), unanchored unless it starts with `^` (so `^img\\.example\\.com/` and not `img.example.com/`, which also matches myimg.example.com). Run in V8\'s linear-time engine: no URL can make it backtrack catastrophically, and backreferences (`\\1`) and lookarounds are config errors. A pattern anchored on a literal host (`^www\\.a\\.com/`) is only tried for that host; other patterns are tried on every request whose URL holds their leading literal text. A run costs a few µs (that engine is slower than the backtracking one), so hosts without rules pay nothing and rewritten hosts pay per request.',
+    doc: 'A JavaScript regular expression (up to 1024 characters), unanchored unless it starts with `^` (so `^img\\.example\\.com/` and not `img.example.com/`, which also matches myimg.example.com). Run in V8\'s linear-time engine: no URL can make it backtrack catastrophically, and backreferences (`\\1`) and lookarounds are config errors. A pattern anchored on a literal host (`^www\\.a\\.com/`) is only tried for that host; other patterns are tried on every request whose URL holds their leading literal text. A run costs a few µs (that engine is slower than the backtracking one), paid once per URL: each worker keeps the last 16,384 decisions, so hosts without rules pay nothing and a URL seen before a Map lookup.',
   },
   {
     path: 'Vhosts/URLRewrite/Replace',

@@ -7,7 +7,8 @@
  * 400 (the client's URL, as rewritten, is no request Flint can serve; a 5xx would let any client inflate the
  * server-error counts). Cost: none without rules; with rules, a rule anchored on a literal host (`^www\.a\.com/`)
  * is only tried for that host (one Map lookup), other rules are first filtered by their literal prefix (a
- * string compare), and only then run in V8's linear-time engine (policy/url-rewrite-parse.ts). Runs in workers.
+ * string compare), and only then run in V8's linear-time engine (policy/url-rewrite-parse.ts), whose few µs are
+ * paid once per URL: recent decisions are kept by input. Runs in workers.
  */
 import type { UrlRewriteRule } from '../config/types.js';
 import type { TemplatePart } from './url-rewrite-parse.js';
@@ -15,6 +16,9 @@ import { checkUrlRewrite } from './url-rewrite-parse.js';
 
 /** Longest input a rule is run on, and longest result accepted (characters): a longer URL is refused with 414. */
 export const REWRITE_URL_MAX = 8192;
+
+/** Recent rewrite decisions kept per worker (inputs and results: a few MB at most). */
+const RECENT_MAX = 16384;
 
 interface CompiledRewrite {
   /** Position in the rule list: first match wins across the two candidate lists. */
@@ -90,6 +94,11 @@ export class UrlRewriter {
   readonly #byHost = new Map<string, CompiledRewrite[]>();
   /** Every other rule, in order. */
   readonly #general: CompiledRewrite[] = [];
+  /**
+   * Decisions for recent inputs (a rewrite is a pure function of the URL): a URL served again, as every cache hit
+   * is, costs a Map lookup instead of a linear-engine run. Emptied when full, so unique URLs cannot grow it.
+   */
+  readonly #recent = new Map<string, RewriteResult | null>();
 
   /** Compiles `rules` (validated at load; throws on one that is not). */
   constructor(rules: readonly UrlRewriteRule[]) {
@@ -118,6 +127,16 @@ export class UrlRewriter {
     if (hosted === undefined && general.length === 0) return null;
     const input = query === '' ? `${host}${path}` : `${host}${path}?${query}`;
     if (input.length > REWRITE_URL_MAX) return { kind: 'refused', status: 414, detail: `URL longer than ${REWRITE_URL_MAX} characters on a host with rewrite rules`, from: input.slice(0, 256) };
+    const known = this.#recent.get(input);
+    if (known !== undefined) return known;
+    const result = this.#decide(input, hosted, general);
+    if (this.#recent.size >= RECENT_MAX) this.#recent.clear();
+    this.#recent.set(input, result);
+    return result;
+  }
+
+  /** The first matching rule's result for `input` among the candidates, or null. */
+  #decide(input: string, hosted: readonly CompiledRewrite[] | undefined, general: readonly CompiledRewrite[]): RewriteResult | null {
     let h = 0;
     let g = 0;
     const hostedCount = hosted === undefined ? 0 : hosted.length;
@@ -133,7 +152,6 @@ export class UrlRewriter {
         g++;
       }
       if (rule.literal !== '' && !(rule.anchored ? input.startsWith(rule.literal) : input.includes(rule.literal))) continue;
-      rule.re.lastIndex = 0;
       const m = rule.re.exec(input);
       if (m !== null) return expand(rule, m, input);
     }

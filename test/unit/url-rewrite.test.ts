@@ -97,6 +97,12 @@ test('rewriter: first match wins, host and path rewritten, #0 and query kept, th
   assert.equal(r.rewrite('b.com', '/old/x', ''), null, 'no rule for b.com');
   // Unanchored patterns match anywhere (STON): myc.com matches c\.com/ too.
   assert.equal(r.rewrite('myc.com', '/a_b', '')?.kind, 'rewritten');
+  // A URL seen before gets the decision kept for it (the same object), and an unknown one its own.
+  const again = r.rewrite('a.com', '/old/x.jpg', 'v=1');
+  assert.equal(r.rewrite('a.com', '/old/x.jpg', 'v=1'), again);
+  assert.notEqual(r.rewrite('a.com', '/old/y.jpg', 'v=1'), again);
+  for (let i = 0; i < 20_000; i++) r.rewrite('a.com', `/old/${i}`, '');
+  assert.deepEqual(r.rewrite('a.com', '/old/x.jpg', 'v=1'), again, 'still right after the kept decisions were emptied');
 });
 
 test('rewriter: results that are no request are refused (400), too long ones 414', () => {
