@@ -28,6 +28,7 @@ export type SettingType =
   | 'link-condition'
   | 'ip'
   | 'ip-or-cidr'
+  | 'address-or-country'
   | 'listen'
   | 'origin-address'
   | 'path'
@@ -165,19 +166,19 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     path: 'Server/Host/ServiceAccess/Allow',
-    type: 'ip-or-cidr',
+    type: 'address-or-country',
     default: [],
     repeated: true,
     field: 'server.serviceAccess.allow',
-    doc: 'A client address or CIDR range always served (wins over Deny); one element per entry.',
+    doc: 'A client address, CIDR range or (with GeoIP) country code always served (wins over Deny); one element per entry.',
   },
   {
     path: 'Server/Host/ServiceAccess/Deny',
-    type: 'ip-or-cidr',
+    type: 'address-or-country',
     default: [],
     repeated: true,
     field: 'server.serviceAccess.deny',
-    doc: 'A client address or CIDR range refused on every vhost unless also in Allow; one element per entry.',
+    doc: 'A client address, CIDR range or (with GeoIP, STON) country code such as `KR` refused on every vhost unless also in Allow; one element per entry.',
   },
   {
     path: 'Server/Host/ServiceAccess@GeoIP',
@@ -1611,6 +1612,7 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'link-condition': 'comma-separated status codes (`404`), classes (`4xx`, `5xx`) and `fail`: `404,410`, `5xx,fail`',
   ip: 'an IPv4 or IPv6 address: `127.0.0.1`, `::1`',
   'ip-or-cidr': 'an IPv4/IPv6 address or CIDR range: `10.0.0.0/8`, `::1`, `fd00::/8`',
+  'address-or-country': 'an IPv4/IPv6 address or CIDR range, or an ISO 3166-1 alpha-2 country code (`KR`; needs `<ServiceAccess GeoIP>`)',
   listen: '`*:port`, `ipv4:port` or `[ipv6]:port` (`*` = every IPv4 address, `[::]` = every IPv6 address)',
   'origin-address': '`host:port`, `host` (port 80), either followed by an optional `/path/prefix`; host is IPv4, `[ipv6]` or a DNS name',
   path: 'a file or directory path; relative paths are resolved against the parent of the conf directory',

@@ -614,9 +614,9 @@ export interface ServerLog {
 export interface ServiceAccessConfig {
   /** `Default="Allow|Deny"`. Default allow. */
   readonly defaultAction: 'allow' | 'deny';
-  /** `<Allow>` entries: addresses or CIDR ranges. Default none. */
+  /** `<Allow>` entries: addresses or CIDR ranges, or upper-case country codes (with `geoIp`). Default none. */
   readonly allow: readonly string[];
-  /** `<Deny>` entries: addresses or CIDR ranges. Default none. */
+  /** `<Deny>` entries: addresses or CIDR ranges, or upper-case country codes (with `geoIp`). Default none. */
   readonly deny: readonly string[];
   /** `GeoIP` (STON's attribute; Flint takes one MaxMind .mmdb file): the database `$GEO[..]` rules read; null = none. */
   readonly geoIp: GeoIpConfig | null;

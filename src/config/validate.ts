@@ -30,6 +30,7 @@ import { parseMethodList, parseOriginList, parseQueryParam, readErrorPage } from
 import { globProblem } from '../policy/url-glob.js';
 import { checkCertificate } from '../tls/certificate-check.js';
 import { openGeoIpFile } from '../policy/geoip.js';
+import { COUNTRY_CODES, isCountry } from '../policy/country-codes.js';
 import { checkUrlRewrite, subPathGlob } from '../policy/url-rewrite-parse.js';
 import { createHash } from 'node:crypto';
 import type {
@@ -536,6 +537,16 @@ const IP_OR_CIDR: ValueType<string> = {
   },
 };
 
+/** A `<ServiceAccess>` entry: an address or CIDR range, or an upper-cased country code (STON, with GeoIP). */
+const ADDRESS_OR_COUNTRY: ValueType<string> = {
+  type: 'address-or-country',
+  parse(text, setting, installDir) {
+    if (!/^[A-Za-z]{2}$/.test(text)) return IP_OR_CIDR.parse(text, setting, installDir);
+    const code = text.toUpperCase();
+    return COUNTRY_CODES.has(code) ? ok(code) : fail(`${quote(text)} is neither an IP address or CIDR range nor an ISO 3166-1 alpha-2 country code`);
+  },
+};
+
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined || !/^\d{1,5}$/.test(text)) return undefined;
   const port = Number(text);
@@ -896,10 +907,14 @@ class Validator {
     const manager = this.#readManager(scope);
     const serviceAccess = {
       defaultAction: this.one(scope, 'Server/Host/ServiceAccess@Default', ALLOW_DENY),
-      allow: this.many(scope, 'Server/Host/ServiceAccess/Allow', IP_OR_CIDR) ?? [],
-      deny: this.many(scope, 'Server/Host/ServiceAccess/Deny', IP_OR_CIDR) ?? [],
+      allow: this.many(scope, 'Server/Host/ServiceAccess/Allow', ADDRESS_OR_COUNTRY) ?? [],
+      deny: this.many(scope, 'Server/Host/ServiceAccess/Deny', ADDRESS_OR_COUNTRY) ?? [],
       geoIp: this.#readGeoIp(scope),
     };
+    const countries = [...serviceAccess.allow, ...serviceAccess.deny].filter(isCountry);
+    if (countries.length > 0 && !this.#geoIpNamed) {
+      this.#report(scope.file, 'Server/Host/ServiceAccess', `${countries.map((c) => quote(c)).join(', ')}: country entries need a GeoIP database (<ServiceAccess GeoIP="/path/GeoLite2-Country.mmdb">)`);
+    }
     const log = {
       level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL),
       infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH),

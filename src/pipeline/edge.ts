@@ -525,7 +525,7 @@ function runtimeOf(config: Config, log: Logger): Runtime {
     routers: buildRouters(config),
     rules: buildRuleSets(config.vhosts),
     byName: new Map(config.vhosts.map((v) => [v.name, v] as const)),
-    service: new ServiceAccess(config.server.serviceAccess),
+    service: new ServiceAccess(config.server.serviceAccess, geo),
     access: buildAccessPolicies(config.vhosts, geo),
     headers: buildHeaderPolicies(config.vhosts, geo),
     rewriter: config.urlRewrites.length === 0 ? null : new UrlRewriter(config.urlRewrites),

@@ -2,7 +2,8 @@
  * @module policy/country-codes
  * The country codes a `$GEO[..]` condition may name: ISO 3166-1 alpha-2 (officially assigned), plus `XK` (Kosovo,
  * user-assigned, which MaxMind databases use). A code outside this list is a config error, so a typo such as
- * `$GEO[UK]` (the code is GB) cannot silently match nobody. Pure data; runs in the primary (validation).
+ * `$GEO[UK]` (the code is GB) cannot silently match nobody. Pure data; runs in the primary (validation) and in
+ * workers (`<ServiceAccess>` entries).
  */
 const CODES =
   'AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ ' +
@@ -14,3 +15,8 @@ const CODES =
   'TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK';
 
 export const COUNTRY_CODES: ReadonlySet<string> = new Set(CODES.split(' '));
+
+/** True for a country entry (two upper-case letters) in a list that also holds addresses (`<ServiceAccess>`). */
+export function isCountry(entry: string): boolean {
+  return entry.length === 2 && /^[A-Z]{2}$/.test(entry);
+}

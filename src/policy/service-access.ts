@@ -1,37 +1,57 @@
 /**
  * @module policy/service-access
  * `<ServiceAccess Default>` (STON, server.xml) compiled once per config: an address in an `<Allow>` entry is
- * served, else one in a `<Deny>` entry is refused, else Default decides. It applies to every vhost and runs first
+ * served, else one in a `<Deny>` entry is refused, else Default decides. An entry may be a country code (STON's
+ * `<Deny>KR</Deny>`), looked up in the `GeoIP` database (policy/geoip.ts). It applies to every vhost and runs first
  * in the worker's request entry (pipeline/edge.ts #route), before routing; uWS.js offers no hook at accept time,
  * so a refused client still completes its TCP handshake and sends one request head. Pure; runs in workers.
  */
 import type { ServiceAccessConfig } from '../config/types.js';
 import { AddressSet } from './address-set.js';
+import { isCountry } from './country-codes.js';
+import type { GeoIp } from './geoip.js';
+
+/** One `<Allow>` or `<Deny>` list: its address ranges and its countries (STON's `<Deny>KR</Deny>`). */
+interface EntryList {
+  readonly addresses: AddressSet | null;
+  readonly countries: ReadonlySet<string> | null;
+}
 
 export class ServiceAccess {
-  readonly #allow: AddressSet | null;
-  readonly #deny: AddressSet | null;
+  readonly #allow: EntryList;
+  readonly #deny: EntryList;
   readonly #defaultAllow: boolean;
+  readonly #geo: GeoIp | null;
 
-  constructor(config: ServiceAccessConfig) {
+  /** `geo` answers country entries (validation makes sure a config with one names a database). */
+  constructor(config: ServiceAccessConfig, geo: GeoIp | null = null) {
     this.#allow = listOf(config.allow);
     this.#deny = listOf(config.deny);
     this.#defaultAllow = config.defaultAction === 'allow';
+    if (geo === null && (this.#allow.countries !== null || this.#deny.countries !== null)) throw new Error('country entries need a GeoIP database');
+    this.#geo = geo;
   }
 
   /** True when the config refuses nobody: the request entry skips the check (and the peer-address read). */
   get open(): boolean {
-    return this.#defaultAllow && this.#deny === null;
+    return this.#defaultAllow && this.#deny.addresses === null && this.#deny.countries === null;
   }
 
   /** True when the client at `ip` may be served. */
   admits(ip: string): boolean {
-    if (this.#allow !== null && this.#allow.has(ip)) return true;
-    if (this.#deny !== null && this.#deny.has(ip)) return false;
+    if (this.#holds(this.#allow, ip)) return true;
+    if (this.#holds(this.#deny, ip)) return false;
     return this.#defaultAllow;
+  }
+
+  #holds(list: EntryList, ip: string): boolean {
+    if (list.addresses !== null && list.addresses.has(ip)) return true;
+    return list.countries !== null && list.countries.has((this.#geo as GeoIp).country(ip) ?? '');
   }
 }
 
-function listOf(entries: readonly string[]): AddressSet | null {
-  return entries.length === 0 ? null : new AddressSet(entries);
+function listOf(entries: readonly string[]): EntryList {
+  const addresses = entries.filter((e) => !isCountry(e));
+  const countries = entries.filter(isCountry);
+  return { addresses: addresses.length === 0 ? null : new AddressSet(addresses), countries: countries.length === 0 ? null : new Set(countries) };
 }

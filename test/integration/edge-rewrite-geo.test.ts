@@ -2,8 +2,8 @@
  * URL rewriting and GeoIP through a real Flint (primary + 1 worker) in front of scripted origins that count
  * requests: a <URLRewrite> that sends one vhost's URLs to another vhost (served by that vhost's origin and cache,
  * the access log showing both URLs), a rewrite whose result is no URL (400, logged, nothing fetched), <Sub> path
- * routing, `$GEO` acl and header rules for clients on loopback addresses the test-built .mmdb places in different
- * countries, a broken rewrite rule and a corrupt database on SIGHUP keeping the running config, and a replaced
+ * routing, `$GEO` acl and header rules and a `<ServiceAccess>` country entry for clients on loopback addresses
+ * the test-built .mmdb places in different countries, a broken rewrite rule and a corrupt database on SIGHUP keeping the running config, and a replaced
  * database taking effect on SIGHUP.
  */
 import { after, before, describe, test } from 'node:test';
@@ -39,6 +39,7 @@ const NETWORKS = [
   { cidr: '127.0.0.0/8', country: 'JP' },
   { cidr: '127.0.0.2/32', country: 'KR' },
   { cidr: '127.0.0.3/32', country: 'US' },
+  { cidr: '127.0.0.4/32', country: 'BR' },
   { cidr: '::1/128', country: 'DE' },
 ];
 
@@ -65,7 +66,7 @@ describe('edge policy: URL rewriting, Sub paths and GeoIP', () => {
     flint = await FlintProcess.start(({ dir, managerPort }) => {
       dbFile = join(dir, 'country.mmdb');
       writeFileSync(dbFile, buildMmdb(NETWORKS));
-      const server = serverXml({ managerPort, dir }).replace('</Manager></Host>', `</Manager><ServiceAccess GeoIP="${dbFile}"/></Host>`);
+      const server = serverXml({ managerPort, dir }).replace('</Manager></Host>', `</Manager><ServiceAccess GeoIP="${dbFile}"><Deny>BR</Deny></ServiceAccess></Host>`);
       vhostsText = vhostXml([
         { name: WWW, port, origin: www.address },
         { name: IMG, port, origin: img.address },
@@ -154,6 +155,9 @@ describe('edge policy: URL rewriting, Sub paths and GeoIP', () => {
     assert.equal(jp.status, 200);
     assert.equal(jp.headers['x-country'], undefined);
     assert.equal((await get(GEO, '/g', '127.0.0.2')).status, 451, 'a cached object is refused too');
+    assert.equal(seenFor(www, '/g').length, 1);
+    // <ServiceAccess><Deny>BR</Deny> (STON's country entry): refused on every vhost, before routing.
+    for (const host of [GEO, WWW, 'unknown.test']) assert.equal((await get(host, '/g', '127.0.0.4')).status, 403, host);
     assert.equal(seenFor(www, '/g').length, 1);
   });
 

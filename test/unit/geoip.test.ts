@@ -15,6 +15,7 @@ import { aclRulesFromText } from '../../src/policy/edge-rules/acl-parse.js';
 import { AccessPolicy } from '../../src/policy/edge-rules/acl.js';
 import { HeaderPolicy } from '../../src/policy/edge-rules/headers.js';
 import { GeoIp, openGeoIpFile } from '../../src/policy/geoip.js';
+import { ServiceAccess } from '../../src/policy/service-access.js';
 import { buildMmdb } from '../helpers/mmdb-writer.js';
 import { geoIpFor } from '../../src/pipeline/geoip-load.js';
 import type { Logger } from '../../src/log.js';
@@ -179,4 +180,35 @@ test('worker copy: kept while file and digest stay; reopened when they change; k
   assert.equal(geoIpFor(third, log), reopened, 'the database loaded before stays in use');
   assert.equal(logged.length, 1);
   assert.equal(geoIpFor(load('', null), log), null);
+});
+
+test('<ServiceAccess> country entries (STON <Deny>KR</Deny>): refused on every vhost, Allow wins, need the database', () => {
+  const server = (entries: string, geo: string | null = DB): string =>
+    `<Server><Host><ServiceAccess Default="Allow"${geo === null ? '' : ` GeoIP="${geo}"`}>${entries}</ServiceAccess></Host>${disk}</Server>`;
+  const vhosts = '<Vhosts><Vhost Name="a.com"><Origin><Address>10.0.0.1</Address></Origin></Vhost></Vhosts>';
+  const config = loadConfigFromText('/srv/flint/conf', server('<Deny>kr</Deny><Deny>DE</Deny><Deny>10.0.0.0/8</Deny><Allow>127.0.0.0/30</Allow>'), vhosts, { cpuCount: 1 });
+  assert.deepEqual(config.server.serviceAccess.deny, ['KR', 'DE', '10.0.0.0/8']);
+  const opened = openGeoIpFile(DB);
+  assert.ok(opened.ok);
+  const sa = new ServiceAccess(config.server.serviceAccess, opened.geo);
+  assert.equal(sa.open, false);
+  assert.equal(sa.admits('127.0.0.2'), true, 'KR but in an <Allow> range: Allow wins');
+  assert.equal(sa.admits('127.0.0.4'), true, 'JP');
+  assert.equal(sa.admits('::1'), false, 'DE');
+  assert.equal(sa.admits('10.1.2.3'), false, 'an address entry in the same list');
+  assert.equal(new ServiceAccess({ defaultAction: 'deny', allow: ['US'], deny: [], geoIp: null }, opened.geo).admits('127.0.0.3'), true);
+  assert.equal(new ServiceAccess({ defaultAction: 'deny', allow: ['US'], deny: [], geoIp: null }, opened.geo).admits('127.0.0.2'), false);
+  assert.throws(() => new ServiceAccess(config.server.serviceAccess), /need a GeoIP database/);
+  const problems = (entries: string, geo: string | null = DB): string[] => {
+    try {
+      loadConfigFromText('/srv/flint/conf', server(entries, geo), vhosts, { cpuCount: 1 });
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return [...error.problems];
+    }
+    assert.fail('expected a ConfigError');
+  };
+  assert.match(problems('<Deny>ZZ</Deny>')[0] as string, /^server\.xml: Server\/Host\/ServiceAccess\/Deny: "ZZ" is neither an IP address or CIDR range nor an ISO 3166-1 alpha-2 country code/);
+  assert.match(problems('<Deny>KOR</Deny>')[0] as string, /"KOR" is not an IP address or CIDR range/);
+  assert.match(problems('<Deny>KR</Deny>', null)[0] as string, /^server\.xml: Server\/Host\/ServiceAccess: "KR": country entries need a GeoIP database/);
 });
