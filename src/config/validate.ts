@@ -26,6 +26,7 @@ import type { LogRotation } from './types.js';
 import { compileAccessFormat } from '../logs/access-format.js';
 import { DEFAULT_UNIT, parseLogUnit, resolveLogUnit } from '../logs/log-settings.js';
 import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
+import { findGeoRuleProblems, findSubProblems } from './edge-routing.js';
 import { parseMethodList, parseOriginList, parseQueryParam, readErrorPage } from './edge-policy.js';
 import { globProblem } from '../policy/url-glob.js';
 import { checkCertificate } from '../tls/certificate-check.js';
@@ -471,6 +472,7 @@ const URL_GLOB: ValueType<string> = {
 
 const SIGNED_URL_STATUS = enumType(['Active', 'Inactive'] as const);
 const REWRITE_ACCESS_LOG = enumType(['Replace'] as const);
+const SUB_STATUS = enumType(['Active', 'Inactive'] as const);
 
 const DNS_LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
 const DNS_NAME = new RegExp(`^${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
@@ -963,17 +965,9 @@ class Validator {
     return null;
   }
 
-  /** Every `$GEO` rule needs the database: without one it could never match, so a deny would silently allow. */
+  /** Every `$GEO` rule needs the database (config/edge-routing.ts); a database named but unusable is reported already. */
   checkGeoRules(geoIp: GeoIpConfig | null, vhosts: readonly Vhost[]): void {
-    // A database named but unusable is reported already; the rules then need no second problem each.
-    if (geoIp !== null || this.#geoIpNamed) return;
-    for (const vhost of vhosts) {
-      for (const rule of [...vhost.rules.acl, ...vhost.rules.headers]) {
-        if (rule.conditions.some((c) => c.kind === 'geo')) {
-          this.problems.push(`${rule.source}: a country condition ($GEO[..] or $IP[country]) needs a GeoIP database: set <ServiceAccess GeoIP="/path/GeoLite2-Country.mmdb"> in server.xml (Server/Host/ServiceAccess@GeoIP)`);
-        }
-      }
-    }
+    if (geoIp === null && !this.#geoIpNamed) this.problems.push(...findGeoRuleProblems(vhosts));
   }
 
   /** `<URLRewrite>` rules of vhosts.xml, in order; each pattern and template checked (policy/url-rewrite-parse.ts). */
@@ -996,11 +990,11 @@ class Validator {
     return rules;
   }
 
-  /** `<Sub Status><Path Vhost>` of one vhost (targets are checked once every vhost is known: #checkSubs). */
+  /** `<Sub Status><Path Vhost>` of one vhost (targets are checked once every vhost is known: findSubProblems). */
   #readSub(scope: Scope): SubPath[] {
     const sub = childElements(scope.element, 'Sub')[0];
     if (sub === undefined) return [];
-    const active = this.one(scope, 'Vhost/Sub@Status', SIGNED_URL_STATUS) === 'Active';
+    const active = this.one(scope, 'Vhost/Sub@Status', SUB_STATUS) === 'Active';
     const paths: SubPath[] = [];
     childElements(sub, 'Path').forEach((element, i) => {
       const where = `${scope.where}/Sub/Path[${i + 1}]`;
@@ -1011,19 +1005,6 @@ class Validator {
       else paths.push({ glob: glob.value, vhost: target.toLowerCase() });
     });
     return active ? paths : [];
-  }
-
-  /** A `<Sub>` target must be another vhost without a `<Sub>` of its own (one hop: routing cannot loop). */
-  #checkSubs(file: FileName, vhosts: ReadonlyArray<{ vhost: Vhost; where: string }>): void {
-    const byName = new Map(vhosts.map((v) => [v.vhost.name, v.vhost] as const));
-    for (const { vhost, where } of vhosts) {
-      for (const sub of vhost.sub) {
-        const target = byName.get(sub.vhost);
-        if (target === undefined) this.#report(file, `${where}/Sub/Path@Vhost`, `${quote(sub.vhost)} is not the Name of any vhost`);
-        else if (target === vhost) this.#report(file, `${where}/Sub/Path@Vhost`, `${quote(sub.vhost)} is this vhost itself`);
-        else if (target.sub.length > 0) this.#report(file, `${where}/Sub/Path@Vhost`, `${quote(sub.vhost)} has a <Sub> of its own; Sub routing is one hop`);
-      }
-    }
   }
 
   /** <Storage> and <BlockSize>; eviction runs from above HighWater down to LowWater, so LowWater < HighWater. */
@@ -1494,7 +1475,10 @@ class Validator {
       vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge, sub }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
-    this.#checkSubs(scope.file, vhosts);
+    for (const problem of findSubProblems(vhosts.map((v) => v.vhost))) {
+      const where = vhosts.find((v) => v.vhost.name === problem.vhost)?.where ?? 'Vhosts/Vhost';
+      this.#report(scope.file, `${where}/Sub/Path@Vhost`, problem.what);
+    }
     // A svc/<dir>/ that names no vhost holds rules nothing would read: an error, not a silently ignored policy.
     const names = new Set(vhosts.map((v) => v.vhost.name));
     for (const dir of Object.keys(this.#ruleFiles).sort()) {
