@@ -28,6 +28,7 @@ export type SettingType =
   | 'link-condition'
   | 'ip'
   | 'ip-or-cidr'
+  | 'address-or-country'
   | 'listen'
   | 'origin-address'
   | 'path'
@@ -169,19 +170,26 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     path: 'Server/Host/ServiceAccess/Allow',
-    type: 'ip-or-cidr',
+    type: 'address-or-country',
     default: [],
     repeated: true,
     field: 'server.serviceAccess.allow',
-    doc: 'A client address or CIDR range always served (wins over Deny); one element per entry.',
+    doc: 'A client address, CIDR range or (with GeoIP) country code always served (wins over Deny); one element per entry.',
   },
   {
     path: 'Server/Host/ServiceAccess/Deny',
-    type: 'ip-or-cidr',
+    type: 'address-or-country',
     default: [],
     repeated: true,
     field: 'server.serviceAccess.deny',
-    doc: 'A client address or CIDR range refused on every vhost unless also in Allow; one element per entry.',
+    doc: 'A client address, CIDR range or (with GeoIP, STON) country code such as `KR` refused on every vhost unless also in Allow; one element per entry.',
+  },
+  {
+    path: 'Server/Host/ServiceAccess@GeoIP',
+    type: 'path',
+    default: null,
+    field: 'server.serviceAccess.geoIp',
+    doc: "STON's attribute, but naming one MaxMind database file (`.mmdb`: GeoLite2/GeoIP2 Country or City), not a directory: the country `$GEO[KR]` (or STON's `$IP[KR]`) acl and header conditions look up. Read at load and on every reload (a replaced file takes effect on SIGHUP); a missing, unreadable or corrupt file is a config error, and so is a `$GEO` rule without this.",
   },
   {
     path: 'Server/Host/MaxRequestHeaderSize',
@@ -434,6 +442,28 @@ export const SETTINGS: readonly Setting[] = [
     default: null,
     field: 'defaultVhost',
     doc: 'Name of the vhost that serves requests whose Host matches no vhost. Absent = such requests get 404.',
+  },
+  {
+    path: 'Vhosts/URLRewrite@AccessLog',
+    type: 'enum',
+    values: ['Replace'],
+    default: 'Replace',
+    field: 'urlRewrites',
+    doc: "STON: one `<URLRewrite>` per rule, tried in order before the vhost is chosen; the first whose Pattern matches `host/path?query` (host lower-case without port, path normalised) replaces the URL by Replace, which may name another vhost's host. The access log's URL fields show the rewritten URL and `x-cs-original-url` (json `originalUrl`, `%W`) the client's; STON's `Pattern` value (log the original in the URL fields) is not supported. A result over 8192 characters is refused with 414, one that is not `host/path` with 400 (FLINT_ERR_CLIENT_REWRITE).",
+  },
+  {
+    path: 'Vhosts/URLRewrite/Pattern',
+    type: 'string',
+    default: null,
+    field: 'urlRewrites[].pattern',
+    doc: 'A JavaScript regular expression (up to 1024 characters), unanchored unless it starts with `^` (so `^img\\.example\\.com/` and not `img.example.com/`, which also matches myimg.example.com). Run in V8\'s linear-time engine: no URL can make it backtrack catastrophically, and backreferences (`\\1`) and lookarounds are config errors. A pattern anchored on a literal host (`^www\\.a\\.com/`) is only tried for that host; other patterns are tried on every request whose URL holds their leading literal text. A run costs a few µs (that engine is slower than the backtracking one), paid once per URL: each worker keeps the last 16,384 decisions, so hosts without rules pay nothing and a URL seen before a Map lookup.',
+  },
+  {
+    path: 'Vhosts/URLRewrite/Replace',
+    type: 'string',
+    default: null,
+    field: 'urlRewrites[].replace',
+    doc: 'The new `host/path?query`: URL text with `#1`..`#9` (capture groups) and `#0` (the whole input); a `#n` the pattern has no group for, `#10` or any other `#` is a config error.',
   },
   {
     path: 'Vhost@Name',
@@ -1530,6 +1560,29 @@ export const SETTINGS: readonly Setting[] = [
     field: 'vhosts[].link',
     doc: 'When the link applies: a comma-separated list of status codes (`404,410`), classes (`4xx`, `5xx`) and `fail` (connect/receive failure before the origin answered).',
   },
+  {
+    path: 'Vhost/Sub@Status',
+    type: 'enum',
+    values: ['Active', 'Inactive'],
+    default: 'Active',
+    field: 'vhosts[].sub',
+    doc: 'STON: Active hands requests whose path matches a `<Path>` to that Path\'s vhost (its origin, cache, policy and access log), before anything else of this vhost applies; Inactive ignores the `<Path>` list.',
+  },
+  {
+    path: 'Vhost/Sub/Path',
+    type: 'url-glob',
+    default: [],
+    repeated: true,
+    field: 'vhosts[].sub[].glob',
+    doc: 'A directory (`/baseball/` or STON\'s `baseball`: everything below it) or a URL glob (`/img/*.png`; STON\'s `/*.jpg` and `*.jpg` match every .jpg at any depth), matched on the normalised path. First matching Path wins; the URL is not changed.',
+  },
+  {
+    path: 'Vhost/Sub/Path@Vhost',
+    type: 'vhost-ref',
+    default: null,
+    field: 'vhosts[].sub[].vhost',
+    doc: 'The vhost that serves the path: required; another vhost, which has no `<Sub>` itself (one hop, so routing cannot loop).',
+  },
   // ---- <Options><SignedUrl>, <Cors>, <ErrorPage> (issue 20: edge policy; per vhost, not inherited)
   {
     path: 'Vhost/Options/SignedUrl@Status',
@@ -1744,12 +1797,13 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'link-condition': 'comma-separated status codes (`404`), classes (`4xx`, `5xx`) and `fail`: `404,410`, `5xx,fail`',
   ip: 'an IPv4 or IPv6 address: `127.0.0.1`, `::1`',
   'ip-or-cidr': 'an IPv4/IPv6 address or CIDR range: `10.0.0.0/8`, `::1`, `fd00::/8`',
+  'address-or-country': 'an IPv4/IPv6 address or CIDR range, or an ISO 3166-1 alpha-2 country code (`KR`; needs `<ServiceAccess GeoIP>`)',
   listen: '`*:port`, `ipv4:port` or `[ipv6]:port` (`*` = every IPv4 address, `[::]` = every IPv6 address)',
   'origin-address': '`host:port`, `host` (port 80), either followed by an optional `/path/prefix`; host is IPv4, `[ipv6]` or a DNS name',
   path: 'a file or directory path; relative paths are resolved against the parent of the conf directory',
   'log-path': 'a path as for `path`, or `OFF` (no log); `ON` = the default path',
   'log-unit': 'one whole number (minutes for `Type="time"`, MB for `size`) or two separated by a comma (`minutes,MB` for `both`): `1440`, `100`, `60,500`',
-  'access-format': 'text with `%` codes: `%h` client IP, `%l` `%u` -, `%t` time, `%r` request line, `%m` method, `%U` path, `%q` query, `%H` protocol, `%>s`/`%s` status, `%b`/`%B` bytes sent, `%D` µs, `%T` s, `%v` vhost, `%{Name}i` request header, `%S` cache result, `%R` ms to first byte, `%L` vhost chain, `%j` Range, `%k` Accept-Encoding, `%X`/`%x` c (complete) or x (aborted), `%%` a percent sign',
+  'access-format': 'text with `%` codes: `%h` client IP, `%l` `%u` -, `%t` time, `%r` request line, `%m` method, `%U` path, `%q` query, `%H` protocol, `%>s`/`%s` status, `%b`/`%B` bytes sent, `%D` µs, `%T` s, `%v` vhost, `%{Name}i` request header, `%S` cache result, `%R` ms to first byte, `%L` vhost chain, `%j` Range, `%k` Accept-Encoding, `%X`/`%x` c (complete) or x (aborted), `%W` the URL before a URLRewrite (`host/path?query`, - when none), `%%` a percent sign',
   'probe-target': 'a path starting with `/` (query allowed), or an absolute `http://host[:port]/path` URL: `/alive.html`',
   'status-list': 'HTTP status codes separated by commas, or `0` for any: `200`, `200, 404`',
   'status-set': '`OFF` (none) or HTTP status codes separated by commas: `502, 503, 504`',
@@ -1774,6 +1828,8 @@ export function settingFile(setting: Setting): 'server.xml' | 'vhosts.xml' {
 /** Element names that may repeat; parse.ts turns them into arrays even when they appear once. */
 export const REPEATED_ELEMENTS: readonly string[] = [
   'Vhost',
+  // One <URLRewrite> per rule; it holds elements only, so no setting row marks it repeated.
+  'URLRewrite',
   ...new Set(SETTINGS.filter((s) => s.repeated === true).map((s) => lastElementName(s.path))),
 ];
 

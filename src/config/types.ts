@@ -393,7 +393,9 @@ export type EdgeCondition =
   /** Request header: name lower-case; value glob, null = presence only. */
   | { readonly kind: 'header'; readonly name: string; readonly value: string | null }
   /** Request methods, upper-case. */
-  | { readonly kind: 'method'; readonly methods: readonly string[] };
+  | { readonly kind: 'method'; readonly methods: readonly string[] }
+  /** Client country (`$GEO[KR|JP]`, STON's `$IP[KR]`): ISO 3166-1 alpha-2 codes, upper-case, looked up in `<ServiceAccess GeoIP>`. */
+  | { readonly kind: 'geo'; readonly countries: readonly string[] };
 
 /** What an acl rule does with a request its conditions match. */
 export type AclAction =
@@ -554,6 +556,29 @@ export interface Vhost {
   readonly errorPages: readonly ErrorPageConfig[];
   /** `<TrafficCap>` and `<RateLimit>` (issue 20); inherited from VHostDefault. */
   readonly clientLimits: VhostClientLimits;
+  /** `<Sub Status="Active"><Path Vhost>` (STON): paths of this vhost that another vhost serves, in order; none by default. */
+  readonly sub: readonly SubPath[];
+}
+
+/** One `<Sub><Path Vhost="other.com">/other/</Path>`: a request to this vhost whose path matches goes to `vhost`. */
+export interface SubPath {
+  /** A URL glob (policy/url-glob.ts): STON's `/dir/` is written `/dir/*`, `*.jpg` stays. */
+  readonly glob: string;
+  /** Name of the vhost that serves it (validated to exist and to have no <Sub> itself). */
+  readonly vhost: string;
+}
+
+/**
+ * One `<URLRewrite>` (STON, vhosts.xml `<Vhosts>`): before the vhost is chosen, the first rule whose regex matches
+ * `host/path?query` replaces the whole URL by its template (policy/url-rewrite.ts).
+ */
+export interface UrlRewriteRule {
+  /** `Vhosts/URLRewrite[n]`, for messages. */
+  readonly source: string;
+  /** The regex (JavaScript syntax), unanchored unless it says `^`; compiled and checked at load. */
+  readonly pattern: string;
+  /** The new `host/path?query`: literal text and `#0` (the whole input) .. `#9` (capture groups). */
+  readonly replace: string;
 }
 
 export interface ManagerConfig {
@@ -640,10 +665,20 @@ export interface ServerLog {
 export interface ServiceAccessConfig {
   /** `Default="Allow|Deny"`. Default allow. */
   readonly defaultAction: 'allow' | 'deny';
-  /** `<Allow>` entries: addresses or CIDR ranges. Default none. */
+  /** `<Allow>` entries: addresses or CIDR ranges, or upper-case country codes (with `geoIp`). Default none. */
   readonly allow: readonly string[];
-  /** `<Deny>` entries: addresses or CIDR ranges. Default none. */
+  /** `<Deny>` entries: addresses or CIDR ranges, or upper-case country codes (with `geoIp`). Default none. */
   readonly deny: readonly string[];
+  /** `GeoIP` (STON's attribute; Flint takes one MaxMind .mmdb file): the database `$GEO[..]` rules read; null = none. */
+  readonly geoIp: GeoIpConfig | null;
+}
+
+/** The GeoIP database as validated: workers open the same file; the digest makes a replaced file a config change. */
+export interface GeoIpConfig {
+  /** Absolute path of the .mmdb file. */
+  readonly file: string;
+  /** sha1 (hex) of the file's bytes when the config was loaded. */
+  readonly sha1: string;
 }
 
 /** A vhost's client limits (issue 20): bandwidth caps (pipeline/traffic-cap.ts) and the per-address request rate (pipeline/rate-limit.ts). */
@@ -696,4 +731,6 @@ export interface Config {
   readonly vhosts: readonly Vhost[];
   /** `<Vhosts><Default>`: name of the vhost that serves unknown Host headers; null = 404. */
   readonly defaultVhost: string | null;
+  /** `<Vhosts><URLRewrite>` rules in order (first match wins); none by default. */
+  readonly urlRewrites: readonly UrlRewriteRule[];
 }

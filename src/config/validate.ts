@@ -29,9 +29,13 @@ import type { CompressionEncoding, CompressionOptions, LogRotation } from './typ
 import { compileAccessFormat } from '../logs/access-format.js';
 import { DEFAULT_UNIT, parseLogUnit, resolveLogUnit } from '../logs/log-settings.js';
 import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
+import { findGeoRuleProblems, findSubProblems } from './edge-routing.js';
 import { parseMethodList, parseOriginList, parseQueryParam, readErrorPage } from './edge-policy.js';
 import { globProblem } from '../policy/url-glob.js';
 import { checkCertificate } from '../tls/certificate-check.js';
+import { openGeoIpFile } from '../policy/geoip.js';
+import { COUNTRY_CODES, isCountry } from '../policy/country-codes.js';
+import { checkUrlRewrite, subPathGlob } from '../policy/url-rewrite-parse.js';
 import { createHash } from 'node:crypto';
 import type {
   ClusterConfig,
@@ -40,6 +44,9 @@ import type {
   ErrorPageConfig,
   LinkCondition,
   SignedUrlConfig,
+  SubPath,
+  UrlRewriteRule,
+  GeoIpConfig,
   DiskConfig,
   HealthCheckerConfig,
   HttpsConfig,
@@ -103,11 +110,13 @@ export function validateConfig(sources: ConfigSources, cpuCount: number = availa
   const vhostsScope: Scope = { file: 'vhosts.xml', element: vhostsRoot, where: 'Vhosts', prefix: 'Vhosts' };
   const vhosts = v.readVhosts(vhostsScope, defaults);
   const defaultVhost = v.readDefaultVhost(vhostsScope, vhosts);
+  const urlRewrites = v.readUrlRewrites(vhostsScope);
+  v.checkGeoRules(server.serviceAccess.geoIp, vhosts);
   v.checkManagerPort(server.manager, vhosts);
   v.checkHttps(server.manager, vhosts);
 
   if (v.problems.length > 0) throw new ConfigError(v.problems);
-  const config: Config = { confDir, hash: hashWithCertificates(sources.hash, vhosts), server, vhosts, defaultVhost };
+  const config: Config = { confDir, hash: hashWithCertificates(sources.hash, vhosts, server.serviceAccess.geoIp), server, vhosts, defaultVhost, urlRewrites };
   deepFreeze(config);
   return config;
 }
@@ -223,7 +232,7 @@ const SHAPES = buildShapes();
  * Element paths that may repeat. By path, not by name: `<Key>` repeats in `<SignedUrl>` but not in `<Https>`, where
  * a second one is still reported.
  */
-const REPEATED = new Set(['Vhosts/Vhost', ...SETTINGS.filter((s) => s.repeated === true).flatMap((s) => concretePaths(s).map((p) => p.split('@')[0] ?? p))]);
+const REPEATED = new Set(['Vhosts/Vhost', 'Vhosts/URLRewrite', ...SETTINGS.filter((s) => s.repeated === true).flatMap((s) => concretePaths(s).map((p) => p.split('@')[0] ?? p))]);
 
 /** Optimal string alignment distance (an adjacent swap counts 1), case-insensitive. */
 function editDistance(a: string, b: string): number {
@@ -504,6 +513,8 @@ const NATS_URLS: ValueType<string[]> = { type: 'nats-urls', parse: parseNatsUrls
 const FLEET_NAME: ValueType<string> = { type: 'fleet-name', parse: parseFleetName };
 
 const SIGNED_URL_STATUS = enumType(['Active', 'Inactive'] as const);
+const REWRITE_ACCESS_LOG = enumType(['Replace'] as const);
+const SUB_STATUS = enumType(['Active', 'Inactive'] as const);
 
 const DNS_LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
 const DNS_NAME = new RegExp(`^${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
@@ -567,6 +578,16 @@ const IP_OR_CIDR: ValueType<string> = {
     const family = isIP(address);
     const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
     return family !== 0 && prefixOk && extra === undefined ? ok(text) : fail(`${quote(text)} is not an IP address or CIDR range`);
+  },
+};
+
+/** A `<ServiceAccess>` entry: an address or CIDR range, or an upper-cased country code (STON, with GeoIP). */
+const ADDRESS_OR_COUNTRY: ValueType<string> = {
+  type: 'address-or-country',
+  parse(text, setting, installDir) {
+    if (!/^[A-Za-z]{2}$/.test(text)) return IP_OR_CIDR.parse(text, setting, installDir);
+    const code = text.toUpperCase();
+    return COUNTRY_CODES.has(code) ? ok(code) : fail(`${quote(text)} is neither an IP address or CIDR range nor an ISO 3166-1 alpha-2 country code`);
   },
 };
 
@@ -759,6 +780,8 @@ class Validator {
   readonly problems: string[] = [];
   readonly #installDir: string;
   readonly #ruleFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** `<ServiceAccess GeoIP>` is present (whether or not its file could be opened). */
+  #geoIpNamed = false;
 
   constructor(installDir: string, ruleFiles: Readonly<Record<string, Readonly<Record<string, string>>>>) {
     this.#installDir = installDir;
@@ -929,9 +952,14 @@ class Validator {
     const manager = this.#readManager(scope);
     const serviceAccess = {
       defaultAction: this.one(scope, 'Server/Host/ServiceAccess@Default', ALLOW_DENY),
-      allow: this.many(scope, 'Server/Host/ServiceAccess/Allow', IP_OR_CIDR) ?? [],
-      deny: this.many(scope, 'Server/Host/ServiceAccess/Deny', IP_OR_CIDR) ?? [],
+      allow: this.many(scope, 'Server/Host/ServiceAccess/Allow', ADDRESS_OR_COUNTRY) ?? [],
+      deny: this.many(scope, 'Server/Host/ServiceAccess/Deny', ADDRESS_OR_COUNTRY) ?? [],
+      geoIp: this.#readGeoIp(scope),
     };
+    const countries = [...serviceAccess.allow, ...serviceAccess.deny].filter(isCountry);
+    if (countries.length > 0 && !this.#geoIpNamed) {
+      this.#report(scope.file, 'Server/Host/ServiceAccess', `${countries.map((c) => quote(c)).join(', ')}: country entries need a GeoIP database (<ServiceAccess GeoIP="/path/GeoLite2-Country.mmdb">)`);
+    }
     const log = {
       level: this.one(scope, 'Server/Host/Log@Level', LOG_LEVEL),
       infoPath: this.optional(scope, 'Server/Host/Log/Info', PATH),
@@ -987,6 +1015,59 @@ class Validator {
       waitMs: this.one(scope, 'Server/Cluster/Wait', SECONDS_AS_MS),
     };
     return on ? cluster : null;
+  }
+
+  /** `<ServiceAccess GeoIP>`: the database is opened now, so a missing or corrupt file is a config error. */
+  #readGeoIp(scope: Scope): GeoIpConfig | null {
+    const file = this.optional(scope, 'Server/Host/ServiceAccess@GeoIP', PATH);
+    if (file === null) return null;
+    this.#geoIpNamed = true;
+    const opened = openGeoIpFile(file);
+    if (opened.ok) return { file, sha1: opened.sha1 };
+    this.#report(scope.file, 'Server/Host/ServiceAccess@GeoIP', opened.error);
+    return null;
+  }
+
+  /** Every `$GEO` rule needs the database (config/edge-routing.ts); a database named but unusable is reported already. */
+  checkGeoRules(geoIp: GeoIpConfig | null, vhosts: readonly Vhost[]): void {
+    if (geoIp === null && !this.#geoIpNamed) this.problems.push(...findGeoRuleProblems(vhosts));
+  }
+
+  /** `<URLRewrite>` rules of vhosts.xml, in order; each pattern and template checked (policy/url-rewrite-parse.ts). */
+  readUrlRewrites(scope: Scope): UrlRewriteRule[] {
+    const rules: UrlRewriteRule[] = [];
+    childElements(scope.element, 'URLRewrite').forEach((element, i) => {
+      const source = `Vhosts/URLRewrite[${i + 1}]`;
+      const at: Scope = { file: scope.file, element, where: source, prefix: 'Vhosts/URLRewrite' };
+      this.one(at, 'Vhosts/URLRewrite@AccessLog', REWRITE_ACCESS_LOG);
+      const pattern = childElements(element, 'Pattern')[0]?.text;
+      const replace = childElements(element, 'Replace')[0]?.text;
+      if (pattern === undefined || replace === undefined) {
+        this.#report(scope.file, source, `needs both <Pattern> and <Replace>`);
+        return;
+      }
+      const checked = checkUrlRewrite(pattern, replace);
+      if (checked.ok) rules.push({ source, pattern, replace });
+      else this.#report(scope.file, `${source}/${checked.error.startsWith('<Pattern>') ? 'Pattern' : 'Replace'}`, checked.error.replace(/^<(Pattern|Replace)>: /, ''));
+    });
+    return rules;
+  }
+
+  /** `<Sub Status><Path Vhost>` of one vhost (targets are checked once every vhost is known: findSubProblems). */
+  #readSub(scope: Scope): SubPath[] {
+    const sub = childElements(scope.element, 'Sub')[0];
+    if (sub === undefined) return [];
+    const active = this.one(scope, 'Vhost/Sub@Status', SUB_STATUS) === 'Active';
+    const paths: SubPath[] = [];
+    childElements(sub, 'Path').forEach((element, i) => {
+      const where = `${scope.where}/Sub/Path[${i + 1}]`;
+      const target = element.attrs.get('Vhost');
+      const glob = subPathGlob(element.text);
+      if (target === undefined || target === '') this.#report(scope.file, `${where}@Vhost`, 'missing; name the vhost that serves this path');
+      else if (!glob.ok) this.#report(scope.file, where, glob.error);
+      else paths.push({ glob: glob.value, vhost: target.toLowerCase() });
+    });
+    return active ? paths : [];
   }
 
   /** <Storage> and <BlockSize>; eviction runs from above HighWater down to LowWater, so LowWater < HighWater. */
@@ -1487,10 +1568,15 @@ class Validator {
       const linkTarget = this.optional(vhostScope, 'Vhost/VhostLink', VHOST_REF);
       const link = linkTarget === null ? null : { target: linkTarget, condition: this.one(vhostScope, 'Vhost/VhostLink@Condition', LINK_CONDITION) };
       const edge = this.#readEdgePolicy(vhostScope);
+      const sub = this.#readSub(vhostScope);
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge, sub }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
+    for (const problem of findSubProblems(vhosts.map((v) => v.vhost))) {
+      const where = vhosts.find((v) => v.vhost.name === problem.vhost)?.where ?? 'Vhosts/Vhost';
+      this.#report(scope.file, `${where}/Sub/Path@Vhost`, problem.what);
+    }
     // A svc/<dir>/ that names no vhost holds rules nothing would read: an error, not a silently ignored policy.
     const names = new Set(vhosts.map((v) => v.vhost.name));
     for (const dir of Object.keys(this.#ruleFiles).sort()) {
@@ -1542,12 +1628,13 @@ class Validator {
 }
 
 /**
- * The config hash with the certificates and <ErrorPage> files folded in: a SIGHUP that only swapped such a file is
- * a change too.
+ * The config hash with the certificates, <ErrorPage> files and the GeoIP database folded in: a SIGHUP that only
+ * swapped such a file is a change too.
  */
-function hashWithCertificates(hash: string, vhosts: readonly Vhost[]): string {
+function hashWithCertificates(hash: string, vhosts: readonly Vhost[], geoIp: GeoIpConfig | null): string {
   const pems = new Set(vhosts.flatMap((v) => (v.https === null ? [] : [v.https.certPem + v.https.keyPem])));
   for (const vhost of vhosts) for (const page of vhost.errorPages) pems.add(`${page.file}\0${page.body}`);
+  if (geoIp !== null) pems.add(`${geoIp.file}\0${geoIp.sha1}`);
   if (pems.size === 0) return hash;
   const sha = createHash('sha1').update(hash);
   for (const pem of pems) sha.update('\0').update(pem);

@@ -10,6 +10,7 @@ import { headerValue } from '../http/request.js';
 import type { AccessForm } from '../config/types.js';
 import type { RequestCtx, TransactionStatus } from '../pipeline/context.js';
 import { TOKEN } from '../http-grammar.js';
+import { rewriteOf } from '../pipeline/url-rewrite.js';
 
 /** What a line is built from: the finished transaction. `now` is performance.now() at the end, `wallMs` Date.now(). */
 export interface AccessRecord {
@@ -52,6 +53,8 @@ export const STON_ACCESS_FIELDS = [
   // Flint's TLS fields after STON's own (STON logs the cipher as x-sc-ssl-cipher); `-` on plain HTTP.
   'x-sc-ssl-protocol',
   'x-sc-ssl-cipher',
+  // `host/path?query` as the client sent it when a <URLRewrite> changed it (the URL fields show the rewritten one).
+  'x-cs-original-url',
 ] as const;
 
 /** The W3C extended log header of a file whose lines have `fields` (written once at the top of each file). */
@@ -105,6 +108,8 @@ function jsonLine(r: AccessRecord): string {
     alpn: ctx.head.tls?.alpn,
     tlsProtocol: ctx.head.tls?.protocol,
     tlsCipher: ctx.head.tls?.cipher,
+    // `host/path?query` before a <URLRewrite>; `vhost` and `url` are the rewritten request's.
+    originalUrl: rewriteOf(ctx.head)?.originalUrl,
   });
 }
 
@@ -139,6 +144,7 @@ function stonLine(r: AccessRecord): string {
     w3c(ctx.vhost.name),
     w3c(head.tls?.protocol),
     w3c(head.tls?.cipher),
+    w3c(rewriteOf(head)?.originalUrl),
   ].join(' ');
 }
 
@@ -212,6 +218,7 @@ const CODES: Readonly<Record<string, LineFormatter>> = {
   k: (r) => quoted(headerValue(r.ctx.head, 'accept-encoding') ?? '-'),
   X: (r) => (r.status === 'complete' ? 'c' : 'x'),
   x: (r) => (r.status === 'complete' ? 'c' : 'x'),
+  W: (r) => quoted(rewriteOf(r.ctx.head)?.originalUrl ?? '-'),
 };
 
 /** Parses an Apache-style format; `%>s` is `%s` (Flint has no internal redirects), `%{Name}i` a request header. */

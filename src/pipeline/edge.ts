@@ -2,8 +2,8 @@
  * @module pipeline/edge
  * The worker's request entry and its config-derived state. Each request takes the runtime current when it arrives
  * and keeps it to the end, so a reload swaps configs atomically between requests: in-flight transactions finish
- * on the old config, new ones start on the new. Steps: recv (<ServiceAccess>, copy head, route vhost, normalise
- * path, <AccessControl>: pipeline/access-control.ts) ->
+ * on the old config, new ones start on the new. Steps: recv (<ServiceAccess>, copy head, <URLRewrite>, route
+ * vhost, <Sub>: pipeline/url-rewrite.ts, normalise path, <AccessControl>: pipeline/access-control.ts) ->
  * dispatch: the vhost's bypass rules and cache key (policy/rules.ts) send GET/HEAD on a caching vhost to the cache
  * flow (pipeline/cache-flow.ts) of the disk its key lives on (cache/disks.ts), anything else to pass (pipeline/pass.ts); origin requests of both go through the
  * origin router (member choice, retry, health outcomes: origin/router.ts), and an origin answer matching the
@@ -27,7 +27,10 @@ import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { OriginOutcomeSink } from '../origin/health-view.js';
 import { IGNORE_OUTCOMES, OriginHealthView } from '../origin/health-view.js';
 import { OriginRouter } from '../origin/router.js';
-import { VhostRouter, buildRouters } from '../policy/vhost.js';
+import { VhostRouter, buildRouters, normaliseHost } from '../policy/vhost.js';
+import { UrlRewriter } from '../policy/url-rewrite.js';
+import { RewrittenHead, subTarget } from './url-rewrite.js';
+import { geoIpFor } from './geoip-load.js';
 import { VhostRuleSet, buildRuleSets } from '../policy/rules.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
 import { linkApplies } from '../policy/vhost-link.js';
@@ -38,7 +41,7 @@ import { CacheFlow } from './cache-flow.js';
 import type { TransactionStatus } from './context.js';
 import { RequestCtx } from './context.js';
 import { answerByPolicy, hasEdgePolicy } from './edge-policy.js';
-import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
+import { ERROR_HEADERS, refusalResponse, unknownHostResponse } from './fail.js';
 import { Refusals } from './refusals.js';
 import { redirectToHttps } from './https-redirect.js';
 import { originRequestHeaders } from './headers.js';
@@ -72,6 +75,8 @@ interface Runtime {
   readonly access: ReadonlyMap<string, AccessPolicy>;
   /** Compiled header rules of the vhosts that have any, by vhost name. */
   readonly headers: ReadonlyMap<string, HeaderPolicy>;
+  /** Compiled `<URLRewrite>` rules; null when there are none. */
+  readonly rewriter: UrlRewriter | null;
 }
 
 const EMPTY_ROUTER = new VhostRouter([], null);
@@ -122,7 +127,7 @@ export class Edge {
     this.#log = log;
     this.#origins = new OriginRouter(log, this.originHealth, outcomes);
     this.#origins.apply(config);
-    this.#runtime = runtimeOf(config);
+    this.#runtime = runtimeOf(config, this.#log);
     this.rates.configure(config.vhosts);
     this.#caps.configure(config.vhosts, config.server.workers);
     if (config.server.storage.disks.length === 0) throw new Error('config has no <Disk> (validation guarantees one)');
@@ -214,7 +219,7 @@ export class Edge {
 
   /** Swaps in a new config for requests that arrive from now on. */
   apply(config: Config): void {
-    this.#runtime = runtimeOf(config);
+    this.#runtime = runtimeOf(config, this.#log);
     this.rates.configure(config.vhosts);
     this.#caps.configure(config.vhosts, config.server.workers);
     this.#origins.apply(config);
@@ -245,8 +250,9 @@ export class Edge {
   }
 
   /** `uwsParsed`: uWS framed the request (plain or SSLApp), so its pipelining guard applies (pipeline/refusals.ts). */
-  #route(listenKey: string, writer: ClientWriter, head: RequestHead, startedAt: number, uwsParsed: boolean): void {
+  #route(listenKey: string, writer: ClientWriter, clientHead: RequestHead, startedAt: number, uwsParsed: boolean): void {
     const runtime = this.#runtime;
+    let head = clientHead;
     // <ServiceAccess> first: uWS.js has no accept hook, so this is the earliest a worker can refuse an address.
     if (!runtime.service.open && !runtime.service.admits(head)) {
       refuseService(writer);
@@ -258,7 +264,20 @@ export class Edge {
       this.#refusals.refuse(writer, head, refused.status, refused.detail);
       return;
     }
-    const vhost = (runtime.routers.get(listenKey) ?? EMPTY_ROUTER).route(head.host);
+    const router = runtime.routers.get(listenKey) ?? EMPTY_ROUTER;
+    // <URLRewrite> before the vhost is chosen (pipeline/url-rewrite.ts); without rules this is one null check.
+    if (runtime.rewriter !== null) {
+      const rewritten = this.#rewrite(runtime.rewriter, router, writer, head, startedAt);
+      if (rewritten === null) return;
+      head = rewritten;
+    }
+    let vhost = router.route(head.host);
+    // <Sub>: a path of this vhost another vhost serves (one hop; validated to exist and to have no <Sub> itself).
+    if (vhost !== null && vhost.sub.length > 0) {
+      const subPath = normalisePath(head.path);
+      const target = subPath === null ? null : subTarget(vhost, subPath);
+      if (target !== null) vhost = runtime.byName.get(target) ?? vhost;
+    }
     if (vhost === null) {
       const response = unknownHostResponse(head.host);
       writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
@@ -315,6 +334,38 @@ export class Edge {
     // <TrafficCap Session>: body bytes paced through the writer's backpressure (pipeline/traffic-cap.ts).
     const limits = vhost.clientLimits;
     this.#dispatch(ctx, limits.trafficCapMbps === 0 && limits.sessionCapMbps === 0 ? writer : this.#caps.wrap(writer, vhost));
+  }
+
+  /**
+   * `<URLRewrite>`: the rewritten head, the client's head when no rule matched, or null when the request was
+   * answered here (a result too long or not a URL: 414/400, in the access log of the vhost the client named, if
+   * any, with FLINT_ERR_CLIENT_REWRITE; the connection closes as for every refusal before routing).
+   */
+  #rewrite(rewriter: UrlRewriter, router: VhostRouter, writer: ClientWriter, head: RequestHead, startedAt: number): RequestHead | null {
+    const path = normalisePath(head.path);
+    // A path that is no absolute path is refused with 400 after routing, as without rules.
+    if (path === null) return head;
+    const result = rewriter.rewrite(normaliseHost(head.host), path, head.query);
+    if (result === null) return head;
+    if (result.kind === 'rewritten') return new RewrittenHead(head, result.host, result.path, result.query, result.from, result.to);
+    const response = refusalResponse(result.status, 'the request URL cannot be rewritten to a valid one');
+    const vhost = router.route(head.host);
+    if (vhost === null) {
+      this.#refusals.refuse(writer, head, result.status, 'the request URL cannot be rewritten to a valid one');
+      return null;
+    }
+    if (vhost.log.accessPath !== null) void head.clientIp;
+    const ctx = new RequestCtx(head, vhost, path, startedAt);
+    bump(this.counters.forVhost(vhost.name), C.requests);
+    this.counters.activeRequests++;
+    ctx.status = result.status;
+    ctx.cacheResult = 'TCP_ERROR';
+    ctx.errorCode = 'FLINT_ERR_CLIENT_REWRITE';
+    ctx.errorDetail = `${result.detail}: ${result.from}`;
+    ctx.firstByteAt = performance.now();
+    writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body, true);
+    this.#finish(ctx, 'complete', writer.bytesSent);
+    return null;
   }
 
   /** Cache flow or pass-through for a request on its (possibly linked) vhost: bypass rules and the cache key apply here. */
@@ -503,15 +554,17 @@ export class Edge {
   }
 }
 
-function runtimeOf(config: Config): Runtime {
+function runtimeOf(config: Config, log: Logger): Runtime {
+  const geo = geoIpFor(config, log);
   return {
     config,
     routers: buildRouters(config),
     rules: buildRuleSets(config.vhosts),
     byName: new Map(config.vhosts.map((v) => [v.name, v] as const)),
-    service: new ServiceAccess(config.server.serviceAccess),
-    access: buildAccessPolicies(config.vhosts),
-    headers: buildHeaderPolicies(config.vhosts),
+    service: new ServiceAccess(config.server.serviceAccess, geo),
+    access: buildAccessPolicies(config.vhosts, geo),
+    headers: buildHeaderPolicies(config.vhosts, geo),
+    rewriter: config.urlRewrites.length === 0 ? null : new UrlRewriter(config.urlRewrites),
   };
 }
 

@@ -33,6 +33,7 @@ const REASONS: Record<number, string> = {
   404: 'Not Found',
   411: 'Length Required',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   502: 'Bad Gateway',

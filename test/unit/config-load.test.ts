@@ -109,7 +109,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
     hash: createHash('sha1').update(`${MINIMAL_SERVER}\0${MINIMAL_VHOSTS}`).digest('hex'),
     server: {
       manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1'], token: null, serverNames: [], allowRoles: ['Admin'], httpMethod: true },
-      serviceAccess: { defaultAction: 'allow', allow: [], deny: [] },
+      serviceAccess: { defaultAction: 'allow', allow: [], deny: [], geoIp: null },
       workers: 2,
       cpuAffinity: true,
       shutdownTimeoutMs: 30_000,
@@ -165,9 +165,11 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         signedUrl: null,
         cors: null,
         errorPages: [],
+        sub: [],
       },
     ],
     defaultVhost: 'example.com',
+    urlRewrites: [],
   };
   assert.deepEqual(config, expected);
 });
@@ -208,7 +210,7 @@ test('defaults: an almost empty config gets every schema default', () => {
   const config = load('<Server></Server>', oneVhost(), 6);
   assert.deepEqual(config.server, {
     manager: { port: 10040, host: '127.0.0.1', allow: ['127.0.0.1', '::1'], token: null, serverNames: [], allowRoles: ['Admin', 'Admin'], httpMethod: true },
-    serviceAccess: { defaultAction: 'allow', allow: [], deny: [] },
+    serviceAccess: { defaultAction: 'allow', allow: [], deny: [], geoIp: null },
     workers: 6,
     cpuAffinity: true,
     shutdownTimeoutMs: 30_000,

@@ -279,7 +279,7 @@ test('compiled acl = plain first-match scan, for random lists and requests (fixe
     const caseSensitive = r() < 0.3;
     const defaultAction = r() < 0.3 ? 'deny' : 'allow';
     // A memo of 4 paths refills all the time; every request is asked twice (computed, then remembered).
-    const policy = new AccessPolicy(vhostOf(parsed.rules, [], caseSensitive, defaultAction), 4);
+    const policy = new AccessPolicy(vhostOf(parsed.rules, [], caseSensitive, defaultAction), null, 4);
     for (let i = 0; i < 150; i++) {
       const head = randomHead(r);
       const path = head.path;
@@ -299,7 +299,7 @@ test('compiled header rules = every matching line in order, for random lists and
     const parsed = headerRulesFromText('headers.txt', text);
     assert.deepEqual(parsed.problems, [], text);
     const caseSensitive = r() < 0.3;
-    const policy = new HeaderPolicy(vhostOf([], parsed.rules, caseSensitive, 'allow'), 3);
+    const policy = new HeaderPolicy(vhostOf([], parsed.rules, caseSensitive, 'allow'), null, 3);
     for (let i = 0; i < 120; i++) {
       const head = randomHead(r);
       const status = pick(r, [200, 206, 304, 404, 503]);

@@ -63,7 +63,7 @@ test('acl lines: hostile inputs are problems naming the line, never rules', () =
     ['$HEADER[bad name: x], deny', /header name/],
     ['$METHOD[GET|], deny', /not an HTTP method/],
     ['$COOKIE[a], deny', /\$COOKIE\[\.\.\.\] is not a condition here/],
-    ['$GEO[KR], deny', /GeoIP conditions are not supported/],
+    ['$GEO[ZZ], deny', /not an ISO 3166-1 alpha-2 country code/],
     ['$URL[/a?b], deny', /query string/],
     ['$URL[/a] & $URL[/b], deny', /appears twice/],
     ['$URL[/a] & , deny', /empty condition/],
@@ -171,8 +171,8 @@ test('ServiceAccess: Allow beats Deny, then Default; the summary counts the list
   assert.equal(sa.admits({ clientIp: '127.0.0.3' }), false);
   assert.equal(sa.admits({ clientIp: '::1' }), false);
   assert.equal(sa.admits({ clientIp: '10.0.0.1' }), true);
-  assert.equal(new ServiceAccess({ defaultAction: 'deny', allow: ['10.0.0.0/8'], deny: [] }).admits({ clientIp: '11.0.0.1' }), false);
-  assert.equal(new ServiceAccess({ defaultAction: 'allow', allow: [], deny: [] }).open, true);
+  assert.equal(new ServiceAccess({ defaultAction: 'deny', allow: ['10.0.0.0/8'], deny: [], geoIp: null }).admits({ clientIp: '11.0.0.1' }), false);
+  assert.equal(new ServiceAccess({ defaultAction: 'allow', allow: [], deny: [], geoIp: null }).open, true);
   assert.deepEqual(policySummary(config), [
     'ServiceAccess: Default allow, 1 allow, 2 deny',
     'vhost a.com: ttl 0, bypass 0, querystring 0, acl 1, headers 0 (AccessControl ON, Default allow, DenialCode 403)',

@@ -89,7 +89,7 @@ test('ston (W3C) form: one field per value, spaces as +, escapes for the rest, -
   const ctx = ctxFor({ 'user-agent': 'curl/8', range: 'bytes=0-1' });
   assert.equal(
     format({ ctx, status: 'complete', bytesSent: 5, now: 1010.4, wallMs: WALL }),
-    '2026-12-06 19:02:03 - GET /a+b q=1 - - 127.0.0.1 curl/8 200 5 10 - - bytes=0-1 TCP_HIT - - - 4 c - site.test - -',
+    '2026-12-06 19:02:03 - GET /a+b q=1 - - 127.0.0.1 curl/8 200 5 10 - - bytes=0-1 TCP_HIT - - - 4 c - site.test - - -',
   );
   // sc-resinfo (the 15th field): the encoding Flint applied (<Compression>), and Bypass, as STON.
   const resInfo = (encoding: '' | 'br' | 'gzip', bypassed: boolean): string => {

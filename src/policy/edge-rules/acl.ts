@@ -15,6 +15,7 @@ import { AddressRank } from '../address-rank.js';
 import { clientAddressOf } from '../address-set.js';
 import { RequestConditions, urlGlobOf } from './conditions.js';
 import { EdgeRuleList } from './rule-list.js';
+import type { GeoIp } from '../geoip.js';
 
 /** What happens to a request the ACL refuses: a denial status, or a redirect (302) to `location`. */
 export type AclVerdict = { readonly kind: 'deny'; readonly status: number } | { readonly kind: 'redirect'; readonly location: string };
@@ -40,12 +41,13 @@ export class AccessPolicy {
   /** Verdict objects of the deny rules, built once, by position. */
   readonly #denials: ReadonlyArray<AclVerdict | null>;
 
-  /** `memoEntries` bounds the rule list's path memo (policy/edge-rules/rule-list.ts; tests set it small). */
-  constructor(vhost: Vhost, memoEntries?: number) {
+  /** `geo`: the config's GeoIP database, for `$GEO` conditions (null when it names none); `memoEntries` bounds the
+   * rule list's path memo (policy/edge-rules/rule-list.ts; tests set it small). */
+  constructor(vhost: Vhost, geo: GeoIp | null = null, memoEntries?: number) {
     const o = vhost.options;
     const ac = o.accessControl;
     this.#fallback = ac.defaultAction === 'deny' ? { kind: 'deny', status: ac.denialCode } : null;
-    const rules = vhost.rules.acl.map((rule, position) => ({ rule, conditions: new RequestConditions(rule.conditions), position }));
+    const rules = vhost.rules.acl.map((rule, position) => ({ rule, conditions: new RequestConditions(rule.conditions, geo), position }));
     this.#rules = rules;
     this.#list = new EdgeRuleList(
       rules.filter((c) => !addressOnly(c.rule)),
@@ -90,6 +92,6 @@ function expandRedirect(url: string, head: RequestHead): string {
 }
 
 /** Compiles the access policy of every vhost with `<AccessControl>ON`, by vhost name. */
-export function buildAccessPolicies(vhosts: readonly Vhost[]): Map<string, AccessPolicy> {
-  return new Map(vhosts.filter((v) => v.options.accessControl.enabled).map((v) => [v.name, new AccessPolicy(v)] as const));
+export function buildAccessPolicies(vhosts: readonly Vhost[], geo: GeoIp | null = null): Map<string, AccessPolicy> {
+  return new Map(vhosts.filter((v) => v.options.accessControl.enabled).map((v) => [v.name, new AccessPolicy(v, geo)] as const));
 }

@@ -1,13 +1,15 @@
 /**
  * @module policy/edge-rules/conditions
  * Compiles the request conditions of one edge rule (EdgeCondition data) into a matcher built once per config:
- * methods in a Set, addresses in an AddressSet (sorted intervals), header value globs as anchored case-insensitive regexes.
+ * methods in a Set, addresses in an AddressSet (sorted intervals), header value globs as anchored case-insensitive
+ * regexes, countries in a Set looked up through the config's GeoIP database (policy/geoip.ts).
  * The URL condition is not checked here: the rule lists index it in a UrlGlobSet (policy/edge-rules/rule-list.ts), so
  * only rules whose glob matched the path are ever tested. Pure; runs in workers.
  */
 import type { EdgeCondition } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
 import { AddressSet, clientAddressOf } from '../address-set.js';
+import type { GeoIp } from '../geoip.js';
 import { globSource } from '../url-glob.js';
 
 interface HeaderTest {
@@ -22,13 +24,20 @@ export class RequestConditions {
   readonly #methods: ReadonlySet<string> | null;
   readonly #clients: AddressSet | null;
   readonly #header: HeaderTest | null;
+  readonly #countries: ReadonlySet<string> | null;
+  readonly #geo: GeoIp | null;
 
-  /** `conditions` all must hold. */
-  constructor(conditions: readonly EdgeCondition[]) {
+  /** `conditions` all must hold. `geo` answers `geo` conditions (validation makes sure a config with one names a database). */
+  constructor(conditions: readonly EdgeCondition[], geo: GeoIp | null = null) {
     let methods: Set<string> | null = null;
     let clients: AddressSet | null = null;
     let header: HeaderTest | null = null;
+    let countries: Set<string> | null = null;
     for (const c of conditions) {
+      if (c.kind === 'geo') {
+        if (geo === null) throw new Error('a $GEO condition needs a GeoIP database');
+        countries = new Set(c.countries);
+      }
       if (c.kind === 'method') methods = new Set(c.methods);
       else if (c.kind === 'ip') {
         clients = new AddressSet([c.range]);
@@ -40,6 +49,8 @@ export class RequestConditions {
     this.#methods = methods;
     this.#clients = clients;
     this.#header = header;
+    this.#countries = countries;
+    this.#geo = geo;
   }
 
   /** True when every condition holds for `head` (a rule without conditions always holds). */
@@ -48,6 +59,7 @@ export class RequestConditions {
     if (this.#header !== null && !headerHolds(this.#header, head.headers)) return false;
     // Last: the peer address is a syscall on first use (http/request.ts), read only when the rest held.
     if (this.#clients !== null && !this.#clients.hasValue(clientAddressOf(head))) return false;
+    if (this.#countries !== null && !this.#countries.has((this.#geo as GeoIp).country(head.clientIp) ?? '')) return false;
     return true;
   }
 }

@@ -11,6 +11,7 @@ import type { HeaderRule, Vhost } from '../../config/types.js';
 import type { RequestHead } from '../../http/request.js';
 import { RequestConditions, urlGlobOf } from './conditions.js';
 import { EdgeRuleList } from './rule-list.js';
+import type { GeoIp } from '../geoip.js';
 
 /** What a response rule may read of its transaction: RequestCtx satisfies it. */
 export interface HeaderRuleInput {
@@ -133,10 +134,11 @@ export class HeaderPolicy {
   readonly hasRequestRules: boolean;
   readonly hasResponseRules: boolean;
 
-  /** `memoEntries` bounds each list's path memo (policy/edge-rules/rule-list.ts; tests set it small). */
-  constructor(vhost: Vhost, memoEntries?: number) {
+  /** `geo`: the config's GeoIP database, for `$GEO` conditions (null when it names none); `memoEntries` bounds each
+   * list's path memo (policy/edge-rules/rule-list.ts; tests set it small). */
+  constructor(vhost: Vhost, geo: GeoIp | null = null, memoEntries?: number) {
     const cs = vhost.options.caseSensitive && vhost.options.ruleCaseSensitive;
-    const compile = (rule: HeaderRule, position: number): CompiledHeader => ({ rule, position, conditions: new RequestConditions(rule.conditions), parts: compileTemplate(rule.value) });
+    const compile = (rule: HeaderRule, position: number): CompiledHeader => ({ rule, position, conditions: new RequestConditions(rule.conditions, geo), parts: compileTemplate(rule.value) });
     const request = vhost.rules.headers.filter((r) => r.target === 'req').map(compile);
     const response = vhost.rules.headers.filter((r) => r.target === 'res').map(compile);
     this.#request = new EdgeRuleList(request, (c) => urlGlobOf(c.rule.conditions), cs, memoEntries);
@@ -215,6 +217,6 @@ export class HeaderPolicy {
 }
 
 /** Compiles the header policy of every vhost with header rules, by vhost name. */
-export function buildHeaderPolicies(vhosts: readonly Vhost[]): Map<string, HeaderPolicy> {
-  return new Map(vhosts.filter((v) => v.rules.headers.length > 0).map((v) => [v.name, new HeaderPolicy(v)] as const));
+export function buildHeaderPolicies(vhosts: readonly Vhost[], geo: GeoIp | null = null): Map<string, HeaderPolicy> {
+  return new Map(vhosts.filter((v) => v.rules.headers.length > 0).map((v) => [v.name, new HeaderPolicy(v, geo)] as const));
 }

@@ -12,11 +12,14 @@
  *                                     IPv6 address (`::ffff:10.0.0.1`, `/104`) is read as the IPv4 one
  *   `$HEADER[name]`, `$HEADER[name: glob]`   request header present / value matching (`*` = any run)
  *   `$METHOD[GET]`, `$METHOD[GET|HEAD]`      request method(s)
+ *   `$GEO[KR]`, `$GEO[KR|JP]`, `$IP[KR]`     client country (ISO 3166-1 alpha-2; `$IP[KR]` is STON's form), from
+ *                                            the `<ServiceAccess GeoIP>` database (policy/geoip.ts)
  */
 import { isIP, isIPv4 } from 'node:net';
 import type { EdgeCondition } from '../../config/types.js';
 import { globProblem } from '../url-glob.js';
 import { TOKEN } from '../../http-grammar.js';
+import { COUNTRY_CODES } from '../country-codes.js';
 
 /** Longest rule line accepted (characters): a longer one is a config error, not a slow matcher. */
 export const EDGE_LINE_MAX = 4096;
@@ -172,8 +175,17 @@ function parseMethods(text: string): Parsed<string[]> {
   return okValue([...new Set(methods.map((m) => m.toUpperCase()))]);
 }
 
+/** `KR` or `KR|JP` (case-insensitive) -> upper-case ISO 3166-1 alpha-2 codes; an unknown code is a problem. */
+export function parseCountries(text: string): Parsed<string[]> {
+  if (text === '') return problem('$GEO[] names no country (write $GEO[KR] or $GEO[KR|JP])');
+  const codes = text.split('|').map((c) => c.trim().toUpperCase());
+  const bad = codes.find((c) => !COUNTRY_CODES.has(c));
+  if (bad !== undefined) return problem(`${quote(bad)} is not an ISO 3166-1 alpha-2 country code (KR, US, GB, ...)`);
+  return okValue([...new Set(codes)]);
+}
+
 /** The request conditions every edge list accepts. */
-const REQUEST_CONDITIONS = ['URL', 'IP', 'HEADER', 'METHOD'] as const;
+const REQUEST_CONDITIONS = ['URL', 'IP', 'GEO', 'HEADER', 'METHOD'] as const;
 
 /**
  * The conditions of field 0 (`a & b & c`). Each kind at most once (two `$URL`s can never both hold, and the
@@ -199,7 +211,17 @@ export function parseConditions(text: string, extra: readonly string[] = []): Pa
         conditions.push({ kind: 'url', glob: value });
         break;
       }
-      case 'IP': {
+      case 'IP':
+      case 'GEO': {
+        // STON writes a country as $IP[KR]; two letters are never an address.
+        if (name === 'GEO' || /^[A-Za-z]{2}$/.test(value)) {
+          if (seen.has(name === 'GEO' ? 'IP' : 'GEO')) return problem('$IP[country] and $GEO[...] appear together; write the countries in one $GEO[A|B]');
+          seen.add('GEO');
+          const countries = parseCountries(value);
+          if (!countries.ok) return countries;
+          conditions.push({ kind: 'geo', countries: countries.value });
+          break;
+        }
         const range = parseAddressRange(value);
         if (!range.ok) return range;
         conditions.push({ kind: 'ip', range: range.value });
@@ -220,8 +242,7 @@ export function parseConditions(text: string, extra: readonly string[] = []): Pa
       default:
         if (!extra.includes(name)) {
           const known = [...REQUEST_CONDITIONS, ...extra].map((c) => `$${c}`).join(', ');
-          const geo = name === 'GEO' ? ' (GeoIP conditions are not supported yet)' : '';
-          return problem(`$${name}[...] is not a condition here${geo} (use ${known})`);
+          return problem(`$${name}[...] is not a condition here (use ${known})`);
         }
         rest.push({ name, value });
     }
