@@ -93,6 +93,11 @@ export interface ObjectMeta {
    * copy is restored (served and extended) instead. Absent = not purged.
    */
   readonly purged?: boolean;
+  /**
+   * Set on a derived variant (transform/derived.ts: a compressed or converted copy, key `original key ~ tag`): the
+   * identity of the original's bytes it was made from; a mismatch means the original changed and the copy is stale.
+   */
+  readonly derivedFrom?: string;
 }
 
 /** A cache-control command applied to objects (see applyControl). */

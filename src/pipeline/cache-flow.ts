@@ -56,6 +56,7 @@ import { RangeFill } from './range-fill.js';
 import type { RangeFillResult } from './range-fill.js';
 import { VIA, isServerField } from './headers.js';
 import type { HotObject, HotTier } from './hot-tier.js';
+import { DerivedVariants } from '../transform/derived.js';
 
 /** What the flow needs from the worker around it. */
 export interface CacheFlowServices {
@@ -112,8 +113,24 @@ export class CacheFlow {
   /** Requests whose body failed before its first byte and were looked up again (#failedBeforeBody: once only). */
   readonly #lookedUpAgain = new WeakSet<RequestCtx>();
 
+  /** Derived variants (compressed or converted copies) of the objects on this flow's disk (transform/derived.ts). */
+  readonly derived: DerivedVariants;
+
   constructor(services: CacheFlowServices) {
     this.#services = services;
+    this.derived = new DerivedVariants(services.store, services.hot, services.log);
+  }
+
+  /**
+   * Answers with a derived object (transform/derived.ts) as an ordinary stored hit: conditional, Range (on the
+   * derived bytes), HEAD. Age and ttl are the original's (`original`, which the caller found fresh): a derived copy
+   * lives exactly as long as its original. `body`: its bytes when in memory, else read from its record.
+   */
+  serveDerived(ctx: RequestCtx, writer: ClientWriter, original: ObjectMeta, derived: ObjectMeta, body: Buffer | null, result: CacheResult): void {
+    const ageSec = currentAge(original, Date.now());
+    ctx.cacheResult = result;
+    const cacheStatus = result === 'TCP_HIT' ? `hit; ttl=${remainingTtl(original.ttlSec + original.extendedSec, ageSec)}` : cacheStatusOf(result);
+    this.#deliverObject(ctx, writer, derived.status, derived.headers, derived.size, derived, this.derived.source(derived, body), ageSec, cacheStatus);
   }
 
   /** Number of fills this worker is running (gauge). */

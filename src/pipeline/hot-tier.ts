@@ -95,6 +95,19 @@ export class HotTier {
     return entry;
   }
 
+  /** The usable entry of an object key (a derived variant's, transform/derived.ts), counted like lookup. */
+  lookupKey(key: string, now: number): HotObject | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined || now - entry.checkedAt > HOT_RECHECK_MS) {
+      this.misses++;
+      return undefined;
+    }
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    this.hits++;
+    return entry;
+  }
+
   /** Whether an object of this size may enter. */
   admits(size: number): boolean {
     return this.#maxBytes > 0 && size <= this.#maxObjectBytes && size <= this.#maxBytes;
