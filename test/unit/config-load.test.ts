@@ -124,6 +124,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       memory: DEFAULT_MEMORY,
       log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
       configHistory: { keep: 30, dir: null },
+      dims: { concurrency: 2, queueLimit: 32, timeoutMs: 10_000 },
     },
     vhosts: [
       {
@@ -161,6 +162,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         signedUrl: null,
         cors: null,
         errorPages: [],
+        dims: null,
       },
     ],
     defaultVhost: 'example.com',
@@ -220,6 +222,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     memory: { contentMemoryPercent: 5, hotObjectMaxBytes: 1048576 },
     log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
     configHistory: { keep: 30, dir: null },
+    dims: { concurrency: 2, queueLimit: 32, timeoutMs: 10_000 },
   });
   const vhost = firstVhost(config);
   assert.deepEqual(vhost.aliases, []);

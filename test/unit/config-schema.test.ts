@@ -43,7 +43,7 @@ function leafPaths(value: unknown, prefix: string): string[] {
 
 /** A null optional group (`vhosts[].https` without <Https>) stands for its fields. */
 const covers = (field: string, leaf: string): boolean => leaf === field || leaf.startsWith(`${field}.`) || leaf.startsWith(`${field}[`) || (NULL_GROUPS.has(leaf) && (field.startsWith(`${leaf}.`) || field.startsWith(`${leaf}[`)));
-const NULL_GROUPS = new Set(['vhosts[].https', 'vhosts[].signedUrl', 'vhosts[].cors', 'vhosts[].errorPages']);
+const NULL_GROUPS = new Set(['vhosts[].https', 'vhosts[].signedUrl', 'vhosts[].cors', 'vhosts[].errorPages', 'vhosts[].dims']);
 
 test('the schema covers every Config field, and every schema field exists in Config', () => {
   // The shipped config has at least one element in every array.
@@ -96,8 +96,8 @@ test('schema rows are well formed', () => {
   assert.equal(settingFile(getSetting('Vhosts/Default')), 'vhosts.xml');
 });
 
-test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, Deny, ServerName, Disk, HealthChecker, Rule, MatchingList, Key, Path, ErrorPage', () => {
-  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Deny', 'Disk', 'ErrorPage', 'HealthChecker', 'IgnoreSuffix', 'Key', 'Listen', 'MatchingList', 'Path', 'Rule', 'ServerName', 'Vhost']);
+test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, Deny, ServerName, Disk, HealthChecker, Rule, MatchingList, Key, Path, ErrorPage and the Dims ones', () => {
+  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Annotation', 'ByOriginal', 'Composite', 'Condition', 'Deny', 'Disk', 'ErrorPage', 'HealthChecker', 'IgnoreSuffix', 'Key', 'Listen', 'MatchingList', 'Path', 'Rule', 'ServerName', 'Vhost']);
 });
 
 test('the reference lists every setting with its default', () => {

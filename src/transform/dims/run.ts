@@ -106,7 +106,7 @@ export async function runChain(source: Buffer, chain: DimsChain, format: OutputF
   const pages = outFormat === 'gif' || outFormat === 'webp' ? Math.min(wanted, totalPages) : 1;
   if (meta.width * frameHeight * pages > ctx.maxPixels) throw new DimsError('too-many-pixels', `${meta.width}x${frameHeight}x${pages} > ${ctx.maxPixels}`);
   const oriented = chain.autorotate ? meta.autoOrient : { width: meta.width, height: frameHeight };
-  const steps = expandByOriginal(chain.steps, oriented, ctx);
+  const { steps, quality } = expandByOriginal(chain, oriented, ctx);
   const input: SharpOptions = { limitInputPixels: ctx.maxPixels, failOn: 'error', autoOrient: chain.autorotate, ...(totalPages > 1 ? { pages } : {}) };
 
   let current: Current = { kind: 'source', size: oriented };
@@ -123,7 +123,7 @@ export async function runChain(source: Buffer, chain: DimsChain, format: OutputF
       current = { kind: 'raw', raw: { data, width: info.width, pageHeight, pages: Math.max(1, Math.round(info.height / pageHeight)), channels: info.channels } };
     }
     checkDeadline(ctx);
-    const { data, info } = await encode(open(), outFormat, chain).toBuffer({ resolveWithObject: true });
+    const { data, info } = await encode(open(), outFormat, quality, chain.optimize).toBuffer({ resolveWithObject: true });
     return {
       body: data,
       format: outFormat,
@@ -161,21 +161,27 @@ function pipelineOf(current: Current, source: Buffer, input: SharpOptions, ctx: 
   return sharp(data, { raw, limitInputPixels: false }).timeout({ seconds });
 }
 
-/** Replaces each `byoriginal/<name>` by the chain of its first condition the source reaches (or nothing). */
-function expandByOriginal(steps: readonly DimsStep[], source: Size, ctx: RunContext): DimsStep[] {
-  const out: DimsStep[] = [];
-  for (const step of steps) {
+/**
+ * Replaces each `byoriginal/<name>` by the chain of its first condition the source reaches (or nothing); a
+ * condition's quality applies when the URL sets none.
+ */
+function expandByOriginal(chain: DimsChain, source: Size, ctx: RunContext): { steps: DimsStep[]; quality: number | null } {
+  const steps: DimsStep[] = [];
+  let quality = chain.quality;
+  for (const step of chain.steps) {
     if (step.op !== 'byoriginal') {
-      out.push(step);
+      steps.push(step);
       continue;
     }
     const condition = ctx.byOriginal.get(step.name)?.find((c) => source.width >= c.width && source.height >= c.height);
     if (condition === undefined) continue;
-    const chain = parseChainText(condition.chain, ctx.names);
-    // Validated at config load; a condition chain holds image steps only (no nested byoriginal).
-    if (typeof chain !== 'string') out.push(...chain.steps.filter((s) => s.op !== 'byoriginal'));
+    const chosen = parseChainText(condition.chain, ctx.names);
+    // Validated at config load (config/dims.ts): image steps and quality, no nested byoriginal.
+    if (typeof chosen === 'string') continue;
+    steps.push(...chosen.steps.filter((s) => s.op !== 'byoriginal'));
+    quality ??= chosen.quality;
   }
-  return out;
+  return { steps, quality };
 }
 
 /** Applies one step to `image` (whose frame size is `size`); null when the step leaves the image as it is. */
@@ -351,20 +357,20 @@ async function renderText(note: DimsAnnotationConfig, text: string): Promise<Buf
   return sharp(rendered).flatten({ background: note.backgroundColor }).ensureAlpha().png().toBuffer();
 }
 
-/** The encoder of `format` with the chain's quality and optimize settings. */
-function encode(image: Sharp, format: OutputFormat, chain: DimsChain): Sharp {
-  const quality = chain.quality ?? undefined;
+/** The encoder of `format` at `quality` (null = the encoder's default); `optimize` spends more effort on size. */
+function encode(image: Sharp, format: OutputFormat, quality: number | null, optimize: boolean): Sharp {
+  const q = quality ?? undefined;
   switch (format) {
     case 'jpeg':
-      return image.flatten({ background: WHITE }).jpeg({ quality, mozjpeg: chain.optimize });
+      return image.flatten({ background: WHITE }).jpeg({ quality: q, mozjpeg: optimize });
     case 'png':
-      return image.png({ compressionLevel: chain.optimize ? 9 : 6 });
+      return image.png({ compressionLevel: optimize ? 9 : 6 });
     case 'gif':
       return image.gif();
     case 'webp':
-      return image.webp({ quality, effort: chain.optimize ? 6 : 4 });
+      return image.webp({ quality: q, effort: optimize ? 6 : 4 });
     case 'avif':
       // effort 2 (of 0-9): AVIF encoding at the default 4 takes several times longer, which an edge pays per miss.
-      return image.avif({ quality, effort: chain.optimize ? 4 : 2 });
+      return image.avif({ quality: q, effort: optimize ? 4 : 2 });
   }
 }
