@@ -42,7 +42,9 @@ export type SettingType =
   | 'origin-list'
   | 'status-match'
   | 'status-list'
-  | 'status-set';
+  | 'status-set'
+  | 'encoding-list'
+  | 'kib-range';
 
 /** One setting. `path` is `Root/Element/...` with an attribute as `Element@Attr`. */
 export interface Setting {
@@ -1217,13 +1219,13 @@ export const SETTINGS: readonly Setting[] = [
     default: [],
     repeated: true,
     field: 'vhosts[].rules',
-    doc: "STON's embedded rule list (v2.11 vhost API): the lines of a ttl.txt, bypass.txt, querystring.txt, acl.txt or headers.txt (Target), usually in a CDATA section; read after the <Rule> elements and before the svc/<vhost>/ files. Any other svc/<vhost>/*.txt file and any line Flint cannot parse is a config error.",
+    doc: "STON's embedded rule list (v2.11 vhost API): the lines of a ttl.txt, bypass.txt, querystring.txt, acl.txt, headers.txt or compression.txt (Target), usually in a CDATA section; read after the <Rule> elements and before the svc/<vhost>/ files. Any other svc/<vhost>/*.txt file and any line Flint cannot parse is a config error.",
   },
   {
     path: 'Vhost/MatchingList@Target',
     type: 'enum',
     default: null,
-    values: ['ttl', 'bypass', 'querystring', 'acl', 'headers'],
+    values: ['ttl', 'bypass', 'querystring', 'acl', 'headers', 'compression'],
     field: 'vhosts[].rules',
     doc: 'Which list the MatchingList holds; required.',
   },
@@ -1239,7 +1241,7 @@ export const SETTINGS: readonly Setting[] = [
     path: 'Vhost/Options/MatchingList@Target',
     type: 'enum',
     default: null,
-    values: ['ttl', 'bypass', 'querystring', 'acl', 'headers'],
+    values: ['ttl', 'bypass', 'querystring', 'acl', 'headers', 'compression'],
     field: 'vhosts[].rules',
     doc: 'Which list the MatchingList holds; required.',
   },
@@ -1360,6 +1362,52 @@ export const SETTINGS: readonly Setting[] = [
     inherit: true,
     field: 'vhosts[].options.ifRange.purge',
     doc: 'For 2-tier parents: when a client (a child cache) sends an If-Range date newer than the stored copy\'s Last-Modified, the copy is purged and refetched from the origin, so resumed downloads stay consistent across tiers.',
+  },
+  // <Options><Compression> (STON, issue 21): cached text compressed once per encoding, stored as a derived variant.
+  {
+    path: 'Vhost/Options/Compression',
+    type: 'bool',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].options.compression.enabled',
+    doc: 'ON: a client whose Accept-Encoding allows br or gzip gets the cached object compressed with the best encoding Method allows (made once per encoding from the stored identity body, off the event loop, then a plain hit; purged with the original). The origin is asked for identity; a response the origin already encoded is passed on as is. Targets: the `compression` MatchingList (or svc/<vhost>/compression.txt) of `$MIME[type/*]` and `$URL[glob]` lines, else text/html, text/css, text/plain, text/xml, application/javascript, application/json, application/xml and image/svg+xml. Responses with `Cache-Control: no-transform` are never compressed.',
+  },
+  {
+    path: 'Vhost/Options/Compression@Method',
+    type: 'encoding-list',
+    default: 'br,gzip',
+    inherit: true,
+    field: 'vhosts[].options.compression.methods',
+    doc: 'Encodings offered, preferred first (`br`, `gzip`; `,` or `|` between them). Among the encodings a client accepts with its highest q-value, the first listed here wins.',
+  },
+  {
+    path: 'Vhost/Options/Compression@GzipLevel',
+    type: 'int',
+    default: '6',
+    min: 1,
+    max: 9,
+    inherit: true,
+    field: 'vhosts[].options.compression.gzipLevel',
+    doc: 'zlib level of gzip variants (1 fastest .. 9 smallest).',
+  },
+  {
+    path: 'Vhost/Options/Compression@BrotliQuality',
+    type: 'int',
+    default: '5',
+    min: 0,
+    max: 11,
+    inherit: true,
+    field: 'vhosts[].options.compression.brotliQuality',
+    doc: 'Brotli quality of br variants (0 fastest .. 11 smallest; 11 compresses about 50x slower than 5, once per object).',
+  },
+  {
+    path: 'Vhost/Options/Compression@SourceSize',
+    type: 'kib-range',
+    default: '1-4096',
+    unit: 'KiB',
+    inherit: true,
+    field: 'vhosts[].options.compression.minBytes, maxBytes',
+    doc: 'Only objects whose identity body is within this size range are compressed (`min-max`, KiB, max at most 65536); smaller ones gain little, larger ones would hold a large buffer while compressed.',
   },
   {
     path: 'Vhost/VhostLink',
@@ -1795,6 +1843,8 @@ export const TYPE_DOCS: Readonly<Record<SettingType, string>> = {
   'query-param': 'a query parameter name: letters, digits, `-._~`',
   'origin-list': '`*`, or origins (`scheme://host[:port]`) separated by spaces',
   'status-match': 'origin status codes or classes separated by commas: `200`, `2xx`, `200,404`',
+  'encoding-list': 'content codings separated by `,` or `|`, each at most once: `br,gzip`, `gzip`',
+  'kib-range': 'two whole numbers of KiB, `min-max`: `1-4096`',
 };
 
 /** The file that holds a setting: `Server/...` -> server.xml, everything else -> vhosts.xml. */

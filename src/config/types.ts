@@ -163,6 +163,33 @@ export interface TtlPolicy {
   readonly errorExtensionSec: number;
 }
 
+/** Content codings Flint can compress with (`<Compression Method>`). */
+export const COMPRESSION_ENCODINGS = ['br', 'gzip'] as const;
+export type CompressionEncoding = (typeof COMPRESSION_ENCODINGS)[number];
+
+/** `<Options><Compression Method GzipLevel BrotliQuality SourceSize>` (STON, issue 21; transform/compression.ts). */
+export interface CompressionOptions {
+  /** The element's ON/OFF. Default OFF. */
+  readonly enabled: boolean;
+  /** `Method`: encodings offered, preferred first. Default br, gzip. */
+  readonly methods: readonly CompressionEncoding[];
+  /** `GzipLevel` 1..9. Default 6. */
+  readonly gzipLevel: number;
+  /** `BrotliQuality` 0..11. Default 5. */
+  readonly brotliQuality: number;
+  /** `SourceSize` (KiB in XML): identity bodies outside [minBytes, maxBytes] are not compressed. Default 1-4096 KiB. */
+  readonly minBytes: number;
+  readonly maxBytes: number;
+}
+
+/** One line of the compression list (`<MatchingList Target="compression">`, compression.txt): every term set must hold. */
+export interface CompressionTarget {
+  /** `$MIME[glob]`: lower-case media type glob (`text/*`); null = any. */
+  readonly mime: string | null;
+  /** `$URL[glob]` (or a bare glob): path glob; null = any. */
+  readonly url: string | null;
+}
+
 /** `<Options>` (VHostDefault, overridden per vhost). */
 export interface VhostOptions {
   /** `<ViaHeader>`: add `Via: 1.1 flint` to responses. Default true. */
@@ -223,6 +250,7 @@ export interface VhostOptions {
   /** `<RootHardPurge>`: whether `host/*` may be hard-purged (RootPurgeExpire does not apply to hardpurge). Default ON. */
   readonly rootHardPurge: boolean;
   readonly ifRange: IfRangeOptions;
+  readonly compression: CompressionOptions;
 }
 
 /** `<Options><IfRange Purge="OFF">ON</IfRange>`: how client If-Range is treated (STON enterprise.html). */
@@ -485,6 +513,8 @@ export interface VhostRules {
   readonly acl: readonly AclRule[];
   /** Header rules in order; every matching one applies (STON ModifyHeader FirstOnly OFF). */
   readonly headers: readonly HeaderRule[];
+  /** Compression targets (any line matching makes an object a target); [] = the default MIME list. */
+  readonly compression: readonly CompressionTarget[];
 }
 
 /** `<Access Form>`: Flint's JSON lines, STON's W3C fields with a `#Fields` header, Apache combined, or `<AccessFormat>`. */

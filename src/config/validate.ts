@@ -19,10 +19,11 @@ import type { RuleElement } from './rules.js';
 import { KNOWN_RULE_FILES } from './rules.js';
 import { aclRulesFromText } from '../policy/edge-rules/acl-parse.js';
 import { headerRulesFromText } from '../policy/edge-rules/header-parse.js';
+import { compressionTargetsFromText } from '../transform/compression-targets.js';
 import { SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
-import { DIMS_GRAVITIES, TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
-import type { LogRotation } from './types.js';
+import { COMPRESSION_ENCODINGS, DIMS_GRAVITIES, TLS_VERSIONS, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
+import type { CompressionEncoding, CompressionOptions, LogRotation } from './types.js';
 import { compileAccessFormat } from '../logs/access-format.js';
 import { DEFAULT_UNIT, parseLogUnit, resolveLogUnit } from '../logs/log-settings.js';
 import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
@@ -115,7 +116,7 @@ export function validateConfig(sources: ConfigSources, cpuCount: number = availa
 
 type FileName = 'server.xml' | 'vhosts.xml';
 /** The lists a `<MatchingList Target>` may hold. */
-type ListKind = keyof typeof RULE_KINDS | 'acl' | 'headers';
+type ListKind = keyof typeof RULE_KINDS | 'acl' | 'headers' | 'compression';
 
 /** One element of a raw tree, narrowed from `unknown`. */
 interface XmlElement {
@@ -351,6 +352,39 @@ function enumType<T extends string>(values: readonly T[]): ValueType<T> {
     },
   };
 }
+
+/** `br,gzip` or `gzip|br` -> encodings in that order, each once. */
+const ENCODING_LIST: ValueType<CompressionEncoding[]> = {
+  type: 'encoding-list',
+  parse(text) {
+    const out: CompressionEncoding[] = [];
+    for (const part of text.split(/[,|]/)) {
+      const name = part.trim().toLowerCase();
+      const encoding = COMPRESSION_ENCODINGS.find((e) => e === name);
+      if (encoding === undefined) return fail(`${quote(part.trim())} is not ${COMPRESSION_ENCODINGS.join(' or ')}`);
+      if (out.includes(encoding)) return fail(`${quote(encoding)} is listed twice`);
+      out.push(encoding);
+    }
+    return ok(out);
+  },
+};
+
+/** Largest SourceSize bound (KiB): a compressed object's identity body is held whole in memory while compressed. */
+const KIB_RANGE_MAX = 65536;
+
+/** `min-max` in KiB -> [min, max] in bytes. */
+const KIB_RANGE: ValueType<[number, number]> = {
+  type: 'kib-range',
+  parse(text) {
+    const m = /^(\d{1,6})\s*-\s*(\d{1,6})$/.exec(text);
+    if (m === null) return fail(`${quote(text)} is not min-max in KiB (1-4096)`);
+    const min = Number(m[1]);
+    const max = Number(m[2]);
+    if (min > max) return fail(`${quote(text)}: min is larger than max`);
+    if (max > KIB_RANGE_MAX) return fail(`${quote(text)}: max is over ${KIB_RANGE_MAX} KiB`);
+    return ok([min * 1024, max * 1024]);
+  },
+};
 
 /** `a, b` -> names (trimmed, empty ones dropped). */
 const NAME_LIST: ValueType<string[]> = {
@@ -1087,6 +1121,7 @@ class Validator {
           enabled: this.one(scope, 'Vhost/Options/IfRange', BOOL, o?.ifRange.enabled),
           purge: this.one(scope, 'Vhost/Options/IfRange@Purge', BOOL, o?.ifRange.purge),
         },
+        compression: this.#readCompression(scope, o?.compression),
       },
       log: this.#readLog(scope, inherited?.log),
     };
@@ -1240,14 +1275,14 @@ class Validator {
     const bypass = bypassRulesFromElements(scope.file, elements(RULE_KINDS.bypass.element));
     const query = queryRulesFromElements(scope.file, elements(RULE_KINDS.querystring.element), applyQueryString);
     // STON's <MatchingList Target="ttl|bypass|querystring|acl">: txt lines embedded in the vhost, after the <Rule>s.
-    const listed: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [] };
-    const listLabels: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [] };
+    const listed: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [], compression: [] };
+    const listLabels: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [], compression: [] };
     // Both places: STON's vhost API writes it in the vhost, issue 20's contract inside <Options>.
     const matchingLists = [childElements(scope.element, 'MatchingList'), childElements(childElements(scope.element, 'Options')[0], 'MatchingList')];
     matchingLists.flatMap((list) => list.map((e, i) => [e, i] as const)).forEach(([e, i]) => {
       const target = (e.attrs.get('Target') ?? '').toLowerCase();
-      if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring' && target !== 'acl' && target !== 'headers') {
-        this.#report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass, querystring, acl or headers`);
+      if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring' && target !== 'acl' && target !== 'headers' && target !== 'compression') {
+        this.#report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass, querystring, acl, headers or compression`);
         return;
       }
       listed[target].push(e.text);
@@ -1256,7 +1291,7 @@ class Validator {
     const fromText = <R>(kind: ListKind, parse: (label: string, text: string) => { rules: R[]; problems: string[] }): R[] => {
       const out: R[] = [];
       const sources = listed[kind].map((text, i) => [listLabels[kind][i] as string, text] as const);
-      const fileName = kind === 'acl' || kind === 'headers' ? `${kind}.txt` : RULE_KINDS[kind].file;
+      const fileName = kind === 'acl' || kind === 'headers' || kind === 'compression' ? `${kind}.txt` : RULE_KINDS[kind].file;
       const fileText = files[fileName];
       if (fileText !== undefined) sources.push([label(fileName), fileText] as const);
       for (const [where, text] of sources) {
@@ -1277,6 +1312,7 @@ class Validator {
       queryString: [...query.rules, ...fromText('querystring', (l, t) => queryRulesFromText(l, t, applyQueryString))],
       acl: fromText('acl', aclRulesFromText),
       headers: fromText('headers', headerRulesFromText),
+      compression: fromText('compression', compressionTargetsFromText),
     };
   }
 
@@ -1294,6 +1330,19 @@ class Validator {
       heuristicPercent: this.one(scope, 'Vhost/Options/TTL/HeuristicPercent', INT, t?.heuristicPercent),
       heuristicMaxSec: this.one(scope, 'Vhost/Options/TTL/HeuristicMax', WHOLE_SECONDS, t?.heuristicMaxSec),
       errorExtensionSec: this.one(scope, 'Vhost/Options/TTL/ConnectTimeout', WHOLE_SECONDS, t?.errorExtensionSec),
+    };
+  }
+
+  /** <Options><Compression>: the switch and every attribute inherit on their own. */
+  #readCompression(scope: Scope, c: CompressionOptions | undefined): CompressionOptions {
+    const [minBytes, maxBytes] = this.one(scope, 'Vhost/Options/Compression@SourceSize', KIB_RANGE, c === undefined ? undefined : [c.minBytes, c.maxBytes]);
+    return {
+      enabled: this.one(scope, 'Vhost/Options/Compression', BOOL, c?.enabled),
+      methods: this.one(scope, 'Vhost/Options/Compression@Method', ENCODING_LIST, c?.methods),
+      gzipLevel: this.one(scope, 'Vhost/Options/Compression@GzipLevel', INT, c?.gzipLevel),
+      brotliQuality: this.one(scope, 'Vhost/Options/Compression@BrotliQuality', INT, c?.brotliQuality),
+      minBytes,
+      maxBytes,
     };
   }
 

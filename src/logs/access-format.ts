@@ -95,6 +95,8 @@ function jsonLine(r: AccessRecord): string {
     cacheResult: ctx.cacheResult,
     // STON's cs-reqinfo: the request bypassed the cache (BypassNoCacheRequest, a bypass rule or the method default).
     reqInfo: ctx.bypassReason === null ? undefined : 'Bypass',
+    // STON's sc-resinfo: the Content-Encoding Flint applied (<Compression>).
+    contentEncoding: ctx.contentEncoding === '' ? undefined : ctx.contentEncoding,
     bypassReason: ctx.bypassReason ?? undefined,
     transactionStatus: r.status,
     error: ctx.errorCode === '' ? undefined : ctx.errorCode,
@@ -125,7 +127,7 @@ function stonLine(r: AccessRecord): string {
     String(r.bytesSent),
     String(Math.round(r.now - ctx.startedAt)),
     w3c(headerValue(head, 'referer')),
-    ctx.bypassReason === null ? '-' : 'Bypass',
+    resInfo(ctx),
     w3c(headerValue(head, 'range')),
     ctx.cacheResult,
     w3c(headerValue(head, 'accept-encoding')),
@@ -138,6 +140,12 @@ function stonLine(r: AccessRecord): string {
     w3c(head.tls?.protocol),
     w3c(head.tls?.cipher),
   ].join(' ');
+}
+
+/** STON's sc-resinfo: the encoding Flint applied (gzip, br) and Bypass, joined by `+`; `-` for neither. */
+function resInfo(ctx: RequestCtx): string {
+  if (ctx.bypassReason === null) return ctx.contentEncoding === '' ? '-' : ctx.contentEncoding;
+  return ctx.contentEncoding === '' ? 'Bypass' : `${ctx.contentEncoding}+Bypass`;
 }
 
 /**

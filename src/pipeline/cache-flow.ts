@@ -57,6 +57,10 @@ import type { RangeFillResult } from './range-fill.js';
 import { VIA, isServerField } from './headers.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 import { DerivedVariants } from '../transform/derived.js';
+import type { CompressionReport } from '../transform/compression.js';
+import type { CompressionEncoding } from '../config/types.js';
+import { encodingTransform, hotEncoded, identityVary, serveEncoded, storedEncodingTransform, varyForEncodings } from './compressed-hit.js';
+import type { CompressedHitServices } from './compressed-hit.js';
 
 /** What the flow needs from the worker around it. */
 export interface CacheFlowServices {
@@ -71,6 +75,8 @@ export interface CacheFlowServices {
   passAdopting(ctx: RequestCtx, writer: ClientWriter): PassTransaction;
   /** Ends the transaction (access log, counters). */
   finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
+  /** Counts one compression of vhost `vhost` (`<Compression>`: encoding, identity and encoded bytes). */
+  readonly compressed: CompressionReport;
   /** Counts a fill of vhost `vhostName` that the admission filter kept out of the cache. */
   notAdmitted(vhostName: string): void;
   /** Records that an object was read now (batched LRU touches). */
@@ -115,10 +121,23 @@ export class CacheFlow {
 
   /** Derived variants (compressed or converted copies) of the objects on this flow's disk (transform/derived.ts). */
   readonly derived: DerivedVariants;
+  /** The compression step's view of this flow (pipeline/compressed-hit.ts). */
+  readonly #encoded: CompressedHitServices;
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
     this.derived = new DerivedVariants(services.store, services.hot, services.log);
+    this.#encoded = {
+      store: services.store,
+      hot: services.hot,
+      derived: this.derived,
+      log: services.log,
+      report: services.compressed,
+      serveDerived: (ctx, writer, original, derived, body, result) => this.serveDerived(ctx, writer, original, derived, body, result),
+      serveOriginal: (ctx, writer, meta, result) => this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), result, result === 'TCP_HIT' ? 'hit' : cacheStatusOf(result)),
+      finish: services.finish,
+      touch: services.touch,
+    };
   }
 
   /**
@@ -442,13 +461,26 @@ export class CacheFlow {
   }
 
   /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
-  #serveHot(ctx: RequestCtx, writer: ClientWriter, entry: HotObject, now: number): boolean {
+  #serveHot(ctx: RequestCtx, writer: ClientWriter, original: HotObject, now: number): boolean {
+    const fresh = original.meta;
+    const ageSec = currentAge(fresh, now);
+    if (fresh.revalidate !== 'normal' || ageSec >= fresh.ttlSec + fresh.extendedSec) return false;
+    // <Compression>: the encoded copy is served instead when it is in the tier too; else the index path finds or makes it.
+    let entry = original;
+    if (ctx.vhost.options.compression.enabled) {
+      const transform = storedEncodingTransform(ctx, this.#services.compressed, fresh);
+      if (transform !== null) {
+        const encoded = hotEncoded(this.#services.hot, original, transform.tag, now);
+        if (encoded === undefined) return false;
+        ctx.contentEncoding = transform.tag as CompressionEncoding;
+        this.#services.touch(encoded.hex);
+        entry = encoded;
+      }
+    }
     const meta = entry.meta;
-    const ageSec = currentAge(meta, now);
-    if (meta.revalidate !== 'normal' || ageSec >= meta.ttlSec + meta.extendedSec) return false;
-    this.#services.touch(entry.hex);
+    this.#services.touch(original.hex);
     ctx.cacheResult = 'TCP_HIT';
-    const ttl = remainingTtl(meta.ttlSec + meta.extendedSec, ageSec);
+    const ttl = remainingTtl(fresh.ttlSec + fresh.extendedSec, ageSec);
     const kind = hotRequestKind(ctx.head);
     // A $RES header rule that applies here builds each head (rules may read the client): no pre-encoded head.
     if (kind === 'other' || meta.size === 0 || ctx.headerRules?.rewritesResponse(ctx, meta.status) === true) {
@@ -512,6 +544,11 @@ export class CacheFlow {
     const decision = decideServe({ stored, request: directives });
     if (decision === 'fresh') {
       this.#services.touch(ref.hex);
+      const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
+      if (transform !== null) {
+        serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, 'TCP_HIT');
+        return;
+      }
       const cacheStatus = `hit; ttl=${remainingTtl(stored.ttlSec, ageSec)}`;
       if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
       return;
@@ -704,11 +741,14 @@ export class CacheFlow {
           declinedForRequest = REQUEST_NO_CACHE_REASONS.has(decision.reason);
           return null;
         }
-        const vary = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
+        const named = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
+        // <Compression> asks the origin for identity: its answer cannot vary on the client's Accept-Encoding.
+        const vary = vhost.options.compression.enabled ? identityVary(named, headers) : named;
         if (vary[0] === '*') return null;
         const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
         if (!store.keyFits(ref)) return null;
-        const stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
+        let stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
+        if (vhost.options.compression.enabled) stored = varyForEncodings(ctx, this.#services.compressed, status, stored, contentLengthOf(headers));
         return {
           ref,
           size: contentLengthOf(headers),
@@ -817,6 +857,7 @@ export class CacheFlow {
         return;
       }
     }
+    if (ctx.vhost.options.compression.enabled && this.#encodeFill(ctx, writer, fill, stale, owner)) return;
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
       this.#deliverStored(ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
@@ -831,6 +872,31 @@ export class CacheFlow {
     // <SetCookie>strip: the cookie is not stored, but the client whose request caused the fill still gets it.
     const headers = owner ? withFillerCookies(head.meta.headers, fill.originHeaders) : head.meta.headers;
     this.#deliverObject(ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
+  }
+
+  /**
+   * `<Compression>`: a client that gets an encoded copy of this fill's object waits for the identity body to be
+   * complete (not streamed: it is compressed whole), then is served like a hit (compressed-hit.ts). True when it
+   * took the request. A fill the admission filter may drop, or one that cannot store, streams identity as usual.
+   */
+  #encodeFill(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, owner: boolean): boolean {
+    const head = fill.head as FillHead;
+    if ((fill.state !== 'streaming' && fill.state !== 'complete') || fill.onProbation || this.#services.store.degraded) return false;
+    const final = fill.state === 'complete' ? fill.meta : null;
+    const transform = encodingTransform(ctx, this.#services.compressed, { status: head.meta.status, headers: head.meta.headers, size: final?.size ?? head.size }, final !== null || head.size >= 0);
+    if (transform === null) return false;
+    if (final !== null) {
+      if (final.inline === null && final.blocks.length * final.blockSize < final.size) return false;
+      serveEncoded(this.#encoded, ctx, writer, head.ref, final, transform, ctx.cacheResult);
+      return true;
+    }
+    const unsubscribe = fill.subscribe(() => {
+      if (fill.state === 'streaming') return;
+      unsubscribe();
+      if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+      else this.#afterHead(ctx, writer, fill, stale, owner);
+    });
+    return true;
   }
 
   /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */
@@ -904,7 +970,9 @@ export class CacheFlow {
       // A varying response is followed only once stored: which variant this fill stores is not in its record. A
       // fill a purge reached is not followed at all: its bytes may predate the purge; once it ends (committed
       // stale, or dropped) the lookup above refetches.
-      if (record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
+      // <Compression>: a client getting an encoded copy waits for the object to be stored, then is served as a hit.
+      const encodes = ctx.vhost.options.compression.enabled && record.headers !== null && encodingTransform(ctx, this.#services.compressed, { status: record.status, headers: record.headers, size: record.size }, record.size >= 0) !== null;
+      if (!encodes && record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
         // A fill the admission filter may not store: make sure it is stored, since this request reads its body from
         // the stored blocks and object. If it is over already, the next poll looks the object up again (in a later
         // turn: never on a read snapshot older than the write that found the fill gone).

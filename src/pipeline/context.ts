@@ -3,7 +3,7 @@
  * `RequestCtx`: the state of one client transaction shared by the pipeline steps (pingora's CTX), from the moment
  * the request head is copied out of uWS until the access record is written. Runs in workers.
  */
-import type { Vhost } from '../config/types.js';
+import type { CompressionEncoding, Vhost } from '../config/types.js';
 import type { RequestHead } from '../http/request.js';
 import type { BypassReason, VhostRuleSet } from '../policy/rules.js';
 import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
@@ -47,6 +47,8 @@ export class RequestCtx {
   rules: VhostRuleSet | null = null;
   /** The vhost's compiled header rules (policy/edge-rules/headers.ts); null when it has none. */
   headerRules: HeaderPolicy | null = null;
+  /** The Content-Encoding Flint applied to the response (`<Compression>`; access log sc-resinfo), '' for none. */
+  contentEncoding: '' | CompressionEncoding = '';
   /** Why the request bypassed the cache (access log `reqInfo: Bypass`); null when it did not. */
   bypassReason: BypassReason | null = null;
 

@@ -142,10 +142,17 @@ export class Edge {
       store,
       hot: this.hot,
       log,
-      fetch: (ctx, extra, sink) => this.#fetchForCache(ctx, extra, sink),
+      // <Compression> (STON): the origin is asked for identity; Flint encodes the stored copy itself.
+      fetch: (ctx, extra, sink) => this.#fetchForCache(ctx, ctx.vhost.options.compression.enabled ? { ...extra, 'accept-encoding': 'identity' } : extra, sink),
       pass: (ctx, writer) => this.#pass(ctx, writer),
       passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#passServices),
       finish: this.#finish,
+      compressed: (vhostName, encoding, inBytes, outBytes) => {
+        const c = this.counters.forVhost(vhostName);
+        bump(c, encoding === 'br' ? C.brCompressions : C.gzipCompressions);
+        bump(c, encoding === 'br' ? C.brInBytes : C.gzipInBytes, inBytes);
+        bump(c, encoding === 'br' ? C.brOutBytes : C.gzipOutBytes, outBytes);
+      },
       notAdmitted: (vhostName) => bump(this.counters.forVhost(vhostName), C.notAdmitted),
       touch: (hex) => {
         const hits = this.#hitCounts[disk] as Map<string, number>;
@@ -392,6 +399,7 @@ export class Edge {
     bump(c, C.totalMsSum, now - ctx.startedAt);
     this.counters.observe(ctx.vhost.name, ctx.firstByteAt === 0 ? -1 : ctx.firstByteAt - ctx.startedAt, now - ctx.startedAt);
     bump(c, cacheResultIndex(ctx.cacheResult));
+    if (ctx.contentEncoding !== '' && ctx.status < 300) bump(c, ctx.contentEncoding === 'br' ? C.brResponses : C.gzipResponses);
     if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400 && ctx.vhost.options.unsafeInvalidation) this.#invalidateTargets(ctx);
     const access = this.#accessLogs.get(ctx.vhost.log);
     if (access !== null) writeAccessRecord(access, ctx, status, bytesSent, now);

@@ -95,17 +95,21 @@ export class HotTier {
     return entry;
   }
 
-  /** The usable entry of an object key (a derived variant's, transform/derived.ts), counted like lookup. */
+  /**
+   * The usable entry of an object key (moved to most recent): a derived variant's (transform/derived.ts), looked up
+   * after its original's lookup counted the request. Undefined when absent or due for a recheck.
+   */
   lookupKey(key: string, now: number): HotObject | undefined {
     const entry = this.#entries.get(key);
-    if (entry === undefined || now - entry.checkedAt > HOT_RECHECK_MS) {
-      this.misses++;
-      return undefined;
-    }
+    if (entry === undefined || now - entry.checkedAt > HOT_RECHECK_MS) return undefined;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
-    this.hits++;
     return entry;
+  }
+
+  /** The entry of an object key whatever its recheck time (its body is reused when the index confirms it: put). */
+  peek(key: string): HotObject | undefined {
+    return this.#entries.get(key);
   }
 
   /** Whether an object of this size may enter. */

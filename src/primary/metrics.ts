@@ -108,6 +108,12 @@ export class FlintMetrics {
     add('flint_cache_results_total', 'Responses by cache result code (TCP_HIT, TCP_MISS, ...).', 'counter', (i) =>
       Object.entries(i.vhosts).flatMap(([vhost, c]) => CACHE_RESULTS.map((result) => ({ value: c.cacheResults[result], labels: { vhost, result } }))),
     );
+    const byEncoding = (name: 'Compressions' | 'InBytes' | 'OutBytes' | 'Responses') => (i: MetricsInput): Value[] =>
+      Object.entries(i.vhosts).flatMap(([vhost, c]) => (['br', 'gzip'] as const).map((encoding) => ({ value: c[`${encoding}${name}`], labels: { vhost, encoding } })));
+    add('flint_compressions_total', 'Encoded copies made of cached objects (<Compression>), by encoding.', 'counter', byEncoding('Compressions'));
+    add('flint_compression_in_bytes_total', 'Identity bytes compressed, by encoding.', 'counter', byEncoding('InBytes'));
+    add('flint_compression_out_bytes_total', 'Encoded bytes the compressions made, by encoding.', 'counter', byEncoding('OutBytes'));
+    add('flint_compressed_responses_total', 'Responses sent with a Content-Encoding Flint applied, by encoding.', 'counter', byEncoding('Responses'));
     add('flint_ttfb_seconds', 'Time from request to the first response byte.', 'histogram', histogram('flint_ttfb_seconds', (l) => l.ttfb, (c) => c.ttfbMsSum));
     add('flint_response_seconds', 'Time from request to the end of the response.', 'histogram', histogram('flint_response_seconds', (l) => l.total, (c) => c.totalMsSum));
 

@@ -33,7 +33,7 @@ import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/sto
 import type { Logger } from '../log.js';
 import { BlockSource, InlineSource } from '../pipeline/body-source.js';
 import type { BodySource } from '../pipeline/body-source.js';
-import type { HotObject, HotTier } from '../pipeline/hot-tier.js';
+import type { HotTier } from '../pipeline/hot-tier.js';
 
 /** What a transform produces from the original's body. */
 export interface TransformOutput {
@@ -105,12 +105,6 @@ export class DerivedVariants {
     return derived.purged !== true && derived.complete !== false && derived.derivedFrom === sourceToken(original);
   }
 
-  /** The hot-tier entry of `original`'s variant `tag` when it is a valid copy (a hit with no index read). */
-  lookupHot(originalKey: string, original: ObjectMeta, tag: string, now: number): HotObject | undefined {
-    const entry = this.#hot.lookupKey(`${originalKey}~${tag}`, now);
-    return entry !== undefined && DerivedVariants.valid(entry.meta, original) ? entry : undefined;
-  }
-
   /** A valid stored copy of `original`'s variant `tag`, without waiting (one index read); else undefined. */
   lookup(original: ObjectRef, originalMeta: ObjectMeta, tag: string): { ref: ObjectRef; meta: ObjectMeta } | undefined {
     const ref = this.ref(original, tag);
@@ -148,7 +142,15 @@ export class DerivedVariants {
       } catch (error) {
         return { kind: 'failed', error: error as Error };
       }
-      if (lease.acquired) return this.#make(ref, originalMeta, transform, originalBody, record);
+      if (lease.acquired) {
+        // A maker elsewhere may have committed between the read above and this lease (its commit freed the lease).
+        const committed = store.get(ref);
+        if (committed !== undefined && DerivedVariants.valid(committed, originalMeta)) {
+          store.index.releaseLease(ref.hash, record.id, Date.now());
+          return { kind: 'ready', ref, meta: committed, body: null, made: false };
+        }
+        return this.#make(ref, originalMeta, transform, originalBody, record);
+      }
       await this.#waitFor(ref, lease.record.id);
     }
     const stored = store.get(ref);
@@ -258,7 +260,7 @@ function derivedMeta(original: ObjectMeta, key: string, output: TransformOutput,
 }
 
 /** The whole body of a stored complete object. */
-async function readBody(store: CacheStore, meta: ObjectMeta): Promise<Buffer> {
+export async function readBody(store: CacheStore, meta: ObjectMeta): Promise<Buffer> {
   if (meta.inline !== null) return Buffer.from(meta.inline.buffer, meta.inline.byteOffset, meta.inline.length);
   const source = new BlockSource(store, meta);
   try {
