@@ -1775,6 +1775,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: "STON's origin log: one W3C line per origin transaction (connection id and reuse count, status, error, timings). OFF = none; ON = var/log/origin.log.",
   },
   {
+    path: 'Vhost/Log/Image',
+    type: 'log-path',
+    default: 'OFF',
+    inherit: true,
+    field: 'vhosts[].log.imagePath',
+    doc: "STON's image log (issue 21): one JSON line per DIMS conversion (source, ops, formats, bytes, sizes, ms, or the failure reason). OFF = none; ON = var/log/image.log. Reopened on SIGUSR1/SIGHUP, not rolled by the primary.",
+  },
+  {
     path: 'Vhost/Log/Origin@Type',
     type: 'enum',
     default: 'time',

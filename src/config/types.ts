@@ -550,6 +550,8 @@ export interface VhostLog {
   /** `<Log><Origin>`: absolute path of the origin log (one W3C line per origin transaction); null = off (default). */
   readonly originPath: string | null;
   readonly originRotation: LogRotation;
+  /** `<Log><Image>`: absolute path of the DIMS image log (JSON lines); null = off (default). */
+  readonly imagePath: string | null;
 }
 
 /** `<Https MinVersion MaxVersion>`: the TLS versions Flint can be told to accept (TLS 1.0/1.1 are not offered). */

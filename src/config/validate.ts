@@ -1213,6 +1213,7 @@ class Validator {
       accessFormat,
       accessRotation: this.#readRotation(scope, 'Vhost/Log/Access', 'Log/Access', inherited?.accessRotation),
       originPath: this.one(scope, 'Vhost/Log/Origin', LOG_PATH, inherited?.originPath),
+      imagePath: this.one(scope, 'Vhost/Log/Image', LOG_PATH, inherited?.imagePath),
       originRotation: this.#readRotation(scope, 'Vhost/Log/Origin', 'Log/Origin', inherited?.originRotation),
     };
   }

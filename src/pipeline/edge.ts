@@ -38,7 +38,7 @@ import { CacheFlow } from './cache-flow.js';
 import type { TransactionStatus } from './context.js';
 import { RequestCtx } from './context.js';
 import { answerByPolicy, hasEdgePolicy } from './edge-policy.js';
-import { ERROR_HEADERS, unknownHostResponse } from './fail.js';
+import { ERROR_HEADERS, refusalResponse, unknownHostResponse } from './fail.js';
 import { Refusals } from './refusals.js';
 import { redirectToHttps } from './https-redirect.js';
 import { originRequestHeaders } from './headers.js';
@@ -54,6 +54,8 @@ import { buildAccessPolicies } from '../policy/edge-rules/acl.js';
 import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
 import { buildHeaderPolicies } from '../policy/edge-rules/headers.js';
 import { answerAclVerdict, refuseService } from './access-control.js';
+import { DimsService } from '../transform/dims/service.js';
+import type { DimsReading } from '../transform/dims/service.js';
 
 /** Everything derived from one config; replaced whole on reload. */
 interface Runtime {
@@ -90,6 +92,8 @@ export class Edge {
   /** Every disk's store; a URL's objects live on the one its primary key picks (cache/disks.ts). */
   readonly disks: DiskSet;
   readonly hot: HotTier;
+  /** DIMS conversions of this worker: limiter, counters, image log (transform/dims/service.ts). */
+  readonly dims: DimsService;
   /** One cache flow per disk (its fills, leases and lookups all on that disk's index), in `disks` order. */
   readonly #flows: readonly CacheFlow[];
   readonly #passServices: PassServices;
@@ -122,6 +126,15 @@ export class Edge {
     this.hot = new HotTier(Math.floor(contentBytes / 2), memory.hotObjectMaxBytes);
     this.#touches = this.disks.stores.map(() => new Map());
     this.#hitCounts = this.disks.stores.map(() => new Map());
+    this.dims = new DimsService(config.server.dims, log, {
+      conversion: (vhost, ms) => {
+        const c = this.counters.forVhost(vhost);
+        bump(c, C.dimsConversions);
+        bump(c, C.dimsMsSum, ms);
+      },
+      failure: (vhost) => bump(this.counters.forVhost(vhost), C.dimsFailures),
+      refused: (vhost) => bump(this.counters.forVhost(vhost), C.dimsRefused),
+    });
     this.#flows = this.disks.stores.map((store, disk) => this.#cacheFlow(store, disk, log));
     this.#passServices = {
       finish: this.#finish,
@@ -147,6 +160,7 @@ export class Edge {
       pass: (ctx, writer) => this.#pass(ctx, writer),
       passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#passServices),
       finish: this.#finish,
+      dims: this.dims,
       compressed: (vhostName, encoding, inBytes, outBytes) => {
         const c = this.counters.forVhost(vhostName);
         bump(c, encoding === 'br' ? C.brCompressions : C.gzipCompressions);
@@ -205,6 +219,7 @@ export class Edge {
   apply(config: Config): void {
     this.#runtime = runtimeOf(config);
     this.#origins.apply(config);
+    this.dims.apply(config.server.dims);
   }
 
   /** The uWS handler for one listen address. */
@@ -271,7 +286,10 @@ export class Edge {
     }
     // The access log is written after the response ended, when uWS can no longer tell the peer address.
     if (vhost.log.accessPath !== null) void head.clientIp;
-    const ctx = new RequestCtx(head, vhost, path, startedAt);
+    // <Dims>: `<original>/dims/<chain>` is a request for the original's variant; the flow runs on the original's path.
+    const dims: DimsReading | null = vhost.dims === null || (head.method !== 'GET' && head.method !== 'HEAD') ? null : this.dims.read(vhost.dims, path, head);
+    const ctx = new RequestCtx(head, vhost, dims !== null && dims.kind === 'dims' ? dims.originalPath : path, startedAt);
+    if (dims !== null && dims.kind === 'dims') ctx.dims = dims.request;
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
     // <AccessControl>: decided before any cache or origin work (pipeline/access-control.ts); logged as TCP_DENIED.
@@ -285,6 +303,17 @@ export class Edge {
     // <Cors>, <SignedUrl> (pipeline/edge-policy.ts): a preflight or a refusal is answered here, before any origin work.
     if (hasEdgePolicy(vhost) && answerByPolicy(ctx, writer)) {
       this.#finish(ctx, 'complete', writer.bytesSent);
+      return;
+    }
+    if (dims !== null && dims.kind === 'invalid') {
+      // A malformed chain: 400 before any cache or origin work (the problem goes to the access log only).
+      const response = refusalResponse(400, 'malformed image operation chain');
+      ctx.status = 400;
+      ctx.errorCode = 'FLINT_ERR_DIMS_URL';
+      ctx.errorDetail = dims.problem;
+      ctx.firstByteAt = performance.now();
+      writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
+      this.#finish(ctx, 'complete', Buffer.byteLength(response.body));
       return;
     }
     this.#dispatch(ctx, writer);

@@ -157,7 +157,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         },
         healthCheckers: [],
         options: DEFAULT_OPTIONS,
-        log: { accessPath: '/var/log/flint/access.log', accessForm: 'json', accessFormat: null, accessRotation: DEFAULT_ROTATION, originPath: null, originRotation: DEFAULT_ROTATION },
+        log: { accessPath: '/var/log/flint/access.log', accessForm: 'json', accessFormat: null, accessRotation: DEFAULT_ROTATION, originPath: null, originRotation: DEFAULT_ROTATION, imagePath: null },
         rules: { ttl: [], bypass: [], queryString: [], acl: [], headers: [], compression: [] },
         link: null,
         signedUrl: null,

@@ -25,13 +25,18 @@ interface Waiter {
 const EWMA_WEIGHT = 0.1;
 
 export class DimsLimiter {
-  readonly #limits: DimsLimits;
+  #limits: DimsLimits;
   #running = 0;
   readonly #queue: Waiter[] = [];
   /** Smoothed ms per conversion (Retry-After). */
   #meanMs = 100;
 
   constructor(limits: DimsLimits) {
+    this.#limits = limits;
+  }
+
+  /** Replaces the limits (a reload); running and queued jobs keep their place. */
+  set limits(limits: DimsLimits) {
     this.#limits = limits;
   }
 
