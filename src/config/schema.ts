@@ -354,7 +354,7 @@ export const SETTINGS: readonly Setting[] = [
     min: 1,
     max: 64,
     field: 'server.dims.concurrency',
-    doc: "Flint's own: DIMS conversions one worker runs at once. Each holds one libuv pool thread while sharp works; workers size that pool to Concurrency + 4 (unless UV_THREADPOOL_SIZE is set), so file and index reads keep theirs.",
+    doc: "Flint's own: DIMS conversions one worker runs at once. They run in the worker's converter process (a child at a lower CPU priority, with a libuv pool of Concurrency + 1 threads), so hits keep the worker's event loop and pool, and a crashing decoder takes down only the converter.",
   },
   {
     path: 'Server/Cache/Dims@Queue',

@@ -500,6 +500,7 @@ export class Edge {
     // blocks the process inside LMDB.
     await this.flushTouches();
     await this.#origins.close();
+    this.dims.close();
     await this.disks.close();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * @module transform/dims/service
  * One worker's DIMS state: reads a request's DIMS URL into a DimsRequest (chain, chosen format, variant tag), builds
- * the derived-variant Transform (transform/derived.ts) that runs the chain under the worker's limiter, counts
+ * the derived-variant Transform (transform/derived.ts) that runs the chain under the worker's limiter in the
+ * worker's converter process (converter.ts: lower CPU priority, crash-isolated), counts
  * conversions, failures and milliseconds per vhost, writes the image log, and remembers failed conversions so a
  * corrupt original is logged once and served as it is afterwards instead of being decoded again on every request.
  * Runs in workers.
@@ -17,8 +18,9 @@ import type { Transform, TransformOutput } from '../derived.js';
 import { sourceToken } from '../derived.js';
 import { chooseAutoFormat } from './format-choice.js';
 import { DimsBusyError, DimsLimiter } from './limiter.js';
-import { DimsError, runChain } from './run.js';
-import type { CompositeAsset, RunContext } from './run.js';
+import { DimsConverter } from './converter.js';
+import { DimsError } from './run.js';
+import type { CompositeAsset, DimsResult, RunContext } from './run.js';
 import { parseDimsPath } from './url.js';
 import type { DimsChain, DimsNames, OutputFormat } from './url.js';
 
@@ -76,6 +78,7 @@ const DROPPED_HEADERS = new Set(['content-type', 'content-length', 'etag', 'cont
 
 export class DimsService {
   readonly #limiter: DimsLimiter;
+  readonly #converter: DimsConverter;
   readonly #log: Logger;
   readonly #counters: DimsCounters;
   readonly #assets = new WeakMap<DimsConfig, VhostAssets>();
@@ -84,6 +87,7 @@ export class DimsService {
 
   constructor(limits: DimsLimits, log: Logger, counters: DimsCounters) {
     this.#limiter = new DimsLimiter(limits);
+    this.#converter = new DimsConverter(log, limits.concurrency + 1);
     this.#log = log;
     this.#counters = counters;
   }
@@ -91,6 +95,11 @@ export class DimsService {
   /** New execution limits (a reload): conversions running keep their slots; new ones use these. */
   apply(limits: DimsLimits): void {
     this.#limiter.limits = limits;
+  }
+
+  /** Stops the converter process (worker shutdown). */
+  close(): void {
+    this.#converter.close();
   }
 
   /** Conversions running / waiting in this worker (gauges). */
@@ -143,7 +152,7 @@ export class DimsService {
         const started = performance.now();
         try {
           const result = await this.#limiter.run((deadline) =>
-            runChain(body, request.chain, request.format, { ...assets, maxPixels: dims.maxPixels, firstFrameOnly: dims.firstFrameOnly, query, deadline }),
+            this.#converter.run(body, request.chain, request.format, { ...assets, maxPixels: dims.maxPixels, firstFrameOnly: dims.firstFrameOnly, query, deadline }),
           );
           const ms = performance.now() - started;
           this.#counters.conversion(vhost.name, ms);
@@ -169,7 +178,7 @@ export class DimsService {
     this.#failed.add(key);
   }
 
-  #image(vhost: Vhost, at: { url: string; request: DimsRequest; result: 'converted' | 'failed'; reason?: string; sourceBytes: number; ms: number; detail: Awaited<ReturnType<typeof runChain>> | null }): void {
+  #image(vhost: Vhost, at: { url: string; request: DimsRequest; result: 'converted' | 'failed'; reason?: string; sourceBytes: number; ms: number; detail: DimsResult | null }): void {
     const path = vhost.log.imagePath;
     if (path === null) return;
     const d = at.detail;
