@@ -149,6 +149,11 @@ export interface NginxCacheOptions {
   readonly slice: boolean;
   /** proxy_cache_path max_size, e.g. '504m' (default '16g': never reached by the other scenarios). */
   readonly maxSize?: string;
+  /**
+   * `gzip on` for the cached objects (hit-64k-gzip): nginx compresses every response on its way out, at this
+   * gzip_comp_level; the bench objects are `application/octet-stream`, so gzip_types names it.
+   */
+  readonly gzipLevel?: number;
   /** Also listen with TLS and HTTP/2 on this port (the TLS scenarios), with these PEM files. */
   readonly tls?: { readonly port: number; readonly cert: string; readonly key: string };
 }
@@ -180,6 +185,15 @@ export function cacheServerBlock(originPort: number, o: NginxCacheOptions): (por
         ssl_certificate ${o.tls.cert};
         ssl_certificate_key ${o.tls.key};
         ssl_protocols TLSv1.2 TLSv1.3;`;
+  const gzip =
+    o.gzipLevel === undefined
+      ? ''
+      : `
+    gzip on;
+    gzip_comp_level ${o.gzipLevel};
+    gzip_types application/octet-stream;
+    gzip_proxied any;
+    gzip_vary on;`;
   return (port, _tmp, cacheDir) => `    upstream bench_origin {
         server ${BENCH_HOST}:${originPort};
         keepalive 64;
@@ -188,7 +202,7 @@ export function cacheServerBlock(originPort: number, o: NginxCacheOptions): (por
 
     proxy_cache_path ${cacheDir} levels=1:2 keys_zone=bench:64m max_size=${o.maxSize ?? '16g'} inactive=1h use_temp_path=off;
     sendfile on;
-    tcp_nopush off;
+    tcp_nopush off;${gzip}
 
     server {
         listen ${BENCH_HOST}:${port} reuseport;${tls}

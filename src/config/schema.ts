@@ -1406,7 +1406,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '1-4096',
     unit: 'KiB',
     inherit: true,
-    field: 'vhosts[].options.compression.minBytes, maxBytes',
+    field: 'vhosts[].options.compression.sourceSize',
     doc: 'Only objects whose identity body is within this size range are compressed (`min-max`, KiB, max at most 65536); smaller ones gain little, larger ones would hold a large buffer while compressed.',
   },
   {

@@ -178,8 +178,7 @@ export interface CompressionOptions {
   /** `BrotliQuality` 0..11. Default 5. */
   readonly brotliQuality: number;
   /** `SourceSize` (KiB in XML): identity bodies outside [minBytes, maxBytes] are not compressed. Default 1-4096 KiB. */
-  readonly minBytes: number;
-  readonly maxBytes: number;
+  readonly sourceSize: { readonly minBytes: number; readonly maxBytes: number };
 }
 
 /** One line of the compression list (`<MatchingList Target="compression">`, compression.txt): every term set must hold. */

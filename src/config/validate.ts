@@ -1336,14 +1336,13 @@ class Validator {
 
   /** <Options><Compression>: the switch and every attribute inherit on their own. */
   #readCompression(scope: Scope, c: CompressionOptions | undefined): CompressionOptions {
-    const [minBytes, maxBytes] = this.one(scope, 'Vhost/Options/Compression@SourceSize', KIB_RANGE, c === undefined ? undefined : [c.minBytes, c.maxBytes]);
+    const [minBytes, maxBytes] = this.one(scope, 'Vhost/Options/Compression@SourceSize', KIB_RANGE, c === undefined ? undefined : [c.sourceSize.minBytes, c.sourceSize.maxBytes]);
     return {
       enabled: this.one(scope, 'Vhost/Options/Compression', BOOL, c?.enabled),
       methods: this.one(scope, 'Vhost/Options/Compression@Method', ENCODING_LIST, c?.methods),
       gzipLevel: this.one(scope, 'Vhost/Options/Compression@GzipLevel', INT, c?.gzipLevel),
       brotliQuality: this.one(scope, 'Vhost/Options/Compression@BrotliQuality', INT, c?.brotliQuality),
-      minBytes,
-      maxBytes,
+      sourceSize: { minBytes, maxBytes },
     };
   }
 

@@ -140,8 +140,8 @@ export class CacheFlow {
       derived: this.derived,
       log: services.log,
       report: services.compressed,
-      serveDerived: (ctx, writer, original, derived, body, result) => this.serveDerived(ctx, writer, original, derived, body, result),
-      serveOriginal: (ctx, writer, meta, result) => this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), result, result === 'TCP_HIT' ? 'hit' : cacheStatusOf(result)),
+      serveDerived: (ctx, writer, original, derived, body, result, status) => this.serveDerived(ctx, writer, original, derived, body, result, status),
+      serveOriginal: (ctx, writer, meta, result, status) => this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), result, status ?? cacheStatusOf(result)),
       finish: services.finish,
       touch: services.touch,
     };
@@ -151,12 +151,13 @@ export class CacheFlow {
   /**
    * Answers with a derived object (transform/derived.ts) as an ordinary stored hit: conditional, Range (on the
    * derived bytes), HEAD. Age and ttl are the original's (`original`, which the caller found fresh): a derived copy
-   * lives exactly as long as its original. `body`: its bytes when in memory, else read from its record.
+   * lives exactly as long as its original. `body`: its bytes when in memory, else read from its record. `status`: the
+   * Cache-Status text (default: from `result`).
    */
-  serveDerived(ctx: RequestCtx, writer: ClientWriter, original: ObjectMeta, derived: ObjectMeta, body: Buffer | null, result: CacheResult): void {
+  serveDerived(ctx: RequestCtx, writer: ClientWriter, original: ObjectMeta, derived: ObjectMeta, body: Buffer | null, result: CacheResult, status?: string): void {
     const ageSec = currentAge(original, Date.now());
     ctx.cacheResult = result;
-    const cacheStatus = result === 'TCP_HIT' ? `hit; ttl=${remainingTtl(original.ttlSec + original.extendedSec, ageSec)}` : cacheStatusOf(result);
+    const cacheStatus = status ?? (result === 'TCP_HIT' ? `hit; ttl=${remainingTtl(original.ttlSec + original.extendedSec, ageSec)}` : cacheStatusOf(result));
     this.#deliverObject(ctx, writer, derived.status, derived.headers, derived.size, derived, this.derived.source(derived, body), ageSec, cacheStatus);
   }
 
@@ -556,16 +557,16 @@ export class CacheFlow {
     const decision = decideServe({ stored, request: directives });
     if (decision === 'fresh') {
       this.#services.touch(ref.hex);
+      const cacheStatus = `hit; ttl=${remainingTtl(stored.ttlSec, ageSec)}`;
       const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
       if (transform !== null) {
-        serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, 'TCP_HIT');
+        serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, 'TCP_HIT', cacheStatus);
         return;
       }
       if (ctx.dims !== null) {
         serveDims(this.#dimsHit, ctx, writer, ref, meta, 'TCP_HIT');
         return;
       }
-      const cacheStatus = `hit; ttl=${remainingTtl(stored.ttlSec, ageSec)}`;
       if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
       return;
     }
@@ -575,7 +576,7 @@ export class CacheFlow {
     if (backgroundOk) {
       this.#services.touch(ref.hex);
       if (ctx.dims !== null) serveDims(this.#dimsHit, ctx, writer, ref, meta, 'TCP_REFRESH_HIT');
-      else this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_REFRESH_HIT', 'hit; fwd=stale; fwd-status=background');
+      else this.#deliverStoredOrEncoded(ctx, writer, ref, meta, ageSec, 'TCP_REFRESH_HIT', 'hit; fwd=stale; fwd-status=background');
       this.#backgroundRevalidate(ctx, ref, meta);
       return;
     }
@@ -830,7 +831,7 @@ export class CacheFlow {
       if (outcome !== null) {
         const meta = store.get(fill.leaseRef) ?? outcome.meta;
         if (ctx.dims !== null) serveDims(this.#dimsHit, ctx, writer, fill.leaseRef, meta, outcome.result);
-        else this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), outcome.result, outcome.status);
+        else this.#deliverStoredOrEncoded(ctx, writer, fill.leaseRef, meta, currentAge(meta, Date.now()), outcome.result, outcome.status);
         return;
       }
     }
@@ -906,7 +907,7 @@ export class CacheFlow {
     if (transform === null) return false;
     if (final !== null) {
       if (final.inline === null && final.blocks.length * final.blockSize < final.size) return false;
-      serveEncoded(this.#encoded, ctx, writer, head.ref, final, transform, ctx.cacheResult);
+      serveEncoded(this.#encoded, ctx, writer, head.ref, final, transform, ctx.cacheResult, cacheStatusOf(ctx.cacheResult));
       return true;
     }
     const unsubscribe = fill.subscribe(() => {
@@ -1062,6 +1063,13 @@ export class CacheFlow {
     fill.start((sink) => this.#services.fetch(ctx, {}, sink));
     this.#services.log.warn({ event: 'cache.fill_taken_over', key: ref.key }, 'fill owner died: restarted the fill');
     return new LocalFillSource(fill, store);
+  }
+
+  /** #deliverStored, or the object's encoded copy for a client that gets one (`<Compression>`, compressed-hit.ts). */
+  #deliverStoredOrEncoded(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
+    const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
+    if (transform !== null) serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, result, cacheStatus);
+    else this.#deliverStored(ctx, writer, meta, ageSec, result, cacheStatus);
   }
 
   /** Serves a stored object: conditional -> 304/412, Range -> 206/416, HEAD, else 200 from storage. */

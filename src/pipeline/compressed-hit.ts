@@ -29,9 +29,9 @@ export interface CompressedHitServices {
   readonly log: Logger;
   readonly report: CompressionReport;
   /** Serves a derived object as a hit with `original`'s age (CacheFlow.serveDerived). */
-  serveDerived(ctx: RequestCtx, writer: ClientWriter, original: ObjectMeta, derived: ObjectMeta, body: Buffer | null, result: CacheResult): void;
+  serveDerived(ctx: RequestCtx, writer: ClientWriter, original: ObjectMeta, derived: ObjectMeta, body: Buffer | null, result: CacheResult, status?: string): void;
   /** Serves the stored identity object (the fallback). */
-  serveOriginal(ctx: RequestCtx, writer: ClientWriter, meta: ObjectMeta, result: CacheResult): void;
+  serveOriginal(ctx: RequestCtx, writer: ClientWriter, meta: ObjectMeta, result: CacheResult, status?: string): void;
   finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
   touch(hex: string): void;
 }
@@ -78,9 +78,10 @@ export function hotEncoded(hot: HotTier, original: HotObject, tag: string, now: 
 
 /**
  * Serves `ctx` the `transform` copy of the fresh stored object (`ref`, `meta`): stored already (kept in the hot
- * tier), or made now; the identity object when it cannot be made. `result` is the cache result to log.
+ * tier), or made now; the identity object when it cannot be made. `result` is the cache result to log, `status` the
+ * Cache-Status text.
  */
-export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, transform: Transform, result: CacheResult): void {
+export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, transform: Transform, result: CacheResult, status: string): void {
   const now = Date.now();
   ctx.contentEncoding = transform.tag as CompressionEncoding;
   // The identity copy stays in the hot tier too (the hot path looks it up first): its recheck is due, or it is new.
@@ -94,7 +95,7 @@ export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: 
     const body = held !== undefined && held.meta.generation === found.meta.generation ? held.body : found.meta.inline !== null ? inlineBuffer(found.meta.inline) : null;
     if (body !== null) s.derived.warm(found.ref, found.meta, body);
     else if (s.hot.admits(found.meta.size)) void readBody(s.store, found.meta).then((read) => s.derived.warm(found.ref, found.meta, read), () => undefined);
-    s.serveDerived(ctx, writer, meta, found.meta, body, result);
+    s.serveDerived(ctx, writer, meta, found.meta, body, result, status);
     return;
   }
   let aborted = false;
@@ -113,18 +114,18 @@ export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: 
         if (aborted) return;
         if (outcome.kind === 'ready') {
           if (outcome.body !== null) s.derived.warm(outcome.ref, outcome.meta, outcome.body);
-          s.serveDerived(ctx, writer, meta, outcome.meta, outcome.body, result);
+          s.serveDerived(ctx, writer, meta, outcome.meta, outcome.body, result, status);
           return;
         }
         if (outcome.kind === 'failed') s.log.warn({ event: 'compression.failed', key: ref.key, encoding: transform.tag, err: outcome.error.message }, 'compressing a cached object failed: served identity');
         ctx.contentEncoding = '';
-        s.serveOriginal(ctx, writer, meta, result);
+        s.serveOriginal(ctx, writer, meta, result, status);
       },
       (error: unknown) => {
         if (aborted) return;
         s.log.warn({ event: 'compression.failed', key: ref.key, encoding: transform.tag, err: (error as Error).message }, 'reading a cached object to compress it failed: served identity');
         ctx.contentEncoding = '';
-        s.serveOriginal(ctx, writer, meta, result);
+        s.serveOriginal(ctx, writer, meta, result, status);
       },
     );
 }

@@ -29,6 +29,11 @@ const DECLINED_MAX = 10_000;
 /** `derived key` -> source token of originals whose encoded copy was not smaller. */
 const DECLINED = new Map<string, string>();
 
+/** Most Accept-Encoding values a policy remembers its answer for. */
+const CHOICES_MAX = 256;
+/** Longest Accept-Encoding value remembered (a client cannot make the memory hold long strings). */
+const CHOICE_KEY_MAX = 128;
+
 /** Reports one compression (for the per-vhost counters): encoding, identity bytes in, encoded bytes out. */
 export type CompressionReport = (vhost: string, encoding: CompressionEncoding, inBytes: number, outBytes: number) => void;
 
@@ -46,6 +51,8 @@ export class CompressionPolicy {
   /** Eligibility per stored meta (metas are immutable; the hot path asks once per object, not per request). */
   readonly #eligible = new WeakMap<ObjectMeta, boolean>();
   readonly #transforms = new Map<CompressionEncoding, Transform>();
+  /** Accept-Encoding value -> the transform it selects (see transformFor). */
+  readonly #choices = new Map<string, Transform | null>();
 
   constructor(vhost: Vhost, report: CompressionReport) {
     this.#vhost = vhost;
@@ -56,7 +63,7 @@ export class CompressionPolicy {
 
   /** Whether a response of this shape at `path` may be compressed (its type and size; not the client). */
   eligible(shape: ResponseShape, path: string, sizeKnown = true): boolean {
-    const { minBytes, maxBytes } = this.#vhost.options.compression;
+    const { minBytes, maxBytes } = this.#vhost.options.compression.sourceSize;
     if (shape.status !== 200) return false;
     if (sizeKnown && (shape.size < minBytes || shape.size > maxBytes)) return false;
     let contentType: string | undefined;
@@ -81,10 +88,21 @@ export class CompressionPolicy {
     return known;
   }
 
-  /** The transform for a request whose Accept-Encoding is `acceptEncoding`, or null (identity). */
+  /**
+   * The transform for a request whose Accept-Encoding is `acceptEncoding`, or null (identity). Clients send a few
+   * distinct values (one per browser), so answers are remembered per value (CHOICES_MAX of them, then forgotten).
+   */
   transformFor(acceptEncoding: string | undefined): Transform | null {
-    const encoding = chooseEncoding(acceptEncoding, this.#vhost.options.compression.methods);
-    return encoding === null ? null : (this.#transforms.get(encoding) ?? null);
+    if (acceptEncoding === undefined) return null;
+    let choice = this.#choices.get(acceptEncoding);
+    if (choice === undefined) {
+      const encoding = chooseEncoding(acceptEncoding, this.#vhost.options.compression.methods);
+      choice = encoding === null ? null : (this.#transforms.get(encoding) ?? null);
+      if (acceptEncoding.length > CHOICE_KEY_MAX) return choice;
+      if (this.#choices.size >= CHOICES_MAX) this.#choices.clear();
+      this.#choices.set(acceptEncoding, choice);
+    }
+    return choice;
   }
 }
 

@@ -186,6 +186,34 @@ describe('compression (2 workers)', () => {
     assert.equal(seenFor(origin, '/changing.css').length, 2);
   });
 
+  test('a purge of the original drops its encoded copies even when the content comes back unchanged', async () => {
+    routes['/same.txt'] = page(textBody(9000, 20), '"same"', 'text/plain');
+    await get('/same.txt', { 'accept-encoding': 'gzip' });
+    const before = await counts();
+    await flint.admin(`/command/purge?url=${HOST}/same.txt`);
+    const again = await get('/same.txt', { 'accept-encoding': 'gzip' });
+    assert.deepEqual(decode(again), textBody(9000, 20));
+    assert.equal((await counts()).gzip - before.gzip, 1, 'the purged gzip copy is not served: made again');
+    assert.equal(seenFor(origin, '/same.txt').length, 2);
+  });
+
+  test('a revalidated original (304) keeps its encoded copy: served encoded, not compressed again', async () => {
+    const body = textBody(12_000, 30);
+    routes['/reval.html'] = (req, res) => {
+      if (req.headers['if-none-match'] === '"rv"') reply(res, 304, { etag: '"rv"', 'cache-control': 'max-age=3600' });
+      else page(body, '"rv"')(req, res, 0);
+    };
+    await get('/reval.html', { 'accept-encoding': 'br' });
+    const before = await counts();
+    await flint.admin(`/command/expire?url=${HOST}/reval.html`);
+    const res = await get('/reval.html', { 'accept-encoding': 'br' });
+    assert.equal(res.headers['content-encoding'], 'br');
+    assert.match(String(res.headers['cache-status']), /fwd-status=304/);
+    assert.deepEqual(decode(res), body);
+    assert.equal(seenFor(origin, '/reval.html').length, 2, 'revalidated once');
+    assert.equal((await counts()).br - before.br, 0, 'the copy of the same bytes is still valid');
+  });
+
   test('what must not be compressed goes out as the origin sent it', async () => {
     const png = Buffer.alloc(5000, 7);
     routes['/img.png'] = page(png, '"p"', 'image/png');

@@ -56,7 +56,7 @@ const DEFAULT_OPTIONS: VhostOptions = {
   maxRequestBodyBytes: 0,
   caching: true,
   admission: { minUses: 1, windowSec: 600 },
-  compression: { enabled: false, methods: ['br', 'gzip'], gzipLevel: 6, brotliQuality: 5, minBytes: 1024, maxBytes: 4096 * 1024 },
+  compression: { enabled: false, methods: ['br', 'gzip'], gzipLevel: 6, brotliQuality: 5, sourceSize: { minBytes: 1024, maxBytes: 4096 * 1024 } },
   ttl: DEFAULT_TTL,
   ttlExtensionBy5xx: true,
   ttlExtensionByFail: true,

@@ -26,6 +26,8 @@ const EMPTY_BY_DEFAULT = new Set([
   'vhosts[].rules.acl',
   // Header rules are examples in the shipped conf/, not defaults.
   'vhosts[].rules.headers',
+  // Compression targets default to a built-in list (transform/compression-targets.ts); the conf shows an example.
+  'vhosts[].rules.compression',
 ]);
 
 /** Every leaf path of a value: `server.manager.port`, `vhosts[].origins[].host`, ... */

@@ -91,6 +91,18 @@ test('ston (W3C) form: one field per value, spaces as +, escapes for the rest, -
     format({ ctx, status: 'complete', bytesSent: 5, now: 1010.4, wallMs: WALL }),
     '2026-12-06 19:02:03 - GET /a+b q=1 - - 127.0.0.1 curl/8 200 5 10 - - bytes=0-1 TCP_HIT - - - 4 c - site.test - -',
   );
+  // sc-resinfo (the 15th field): the encoding Flint applied (<Compression>), and Bypass, as STON.
+  const resInfo = (encoding: '' | 'br' | 'gzip', bypassed: boolean): string => {
+    const c = ctxFor({});
+    c.contentEncoding = encoding;
+    if (bypassed) c.bypassReason = 'rule';
+    return format({ ctx: c, status: 'complete', bytesSent: 5, now: 1010, wallMs: WALL }).split(' ')[14] as string;
+  };
+  assert.equal(resInfo('', false), '-');
+  assert.equal(resInfo('gzip', false), 'gzip');
+  assert.equal(resInfo('br', false), 'br');
+  assert.equal(resInfo('', true), 'Bypass');
+  assert.equal(resInfo('gzip', true), 'gzip+Bypass');
 });
 
 test('json form: one JSON object per line whatever the client sent', () => {
