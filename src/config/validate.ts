@@ -1453,7 +1453,7 @@ class Validator {
     const named = (element: XmlElement, prefix: string, kind: string): string | null => {
       const name = this.optional(at(element, prefix), `${prefix}@Name`, DIMS_NAME);
       if (name === null) {
-        this.#report(scope.file, `${element.where}@Name`, 'missing; it is required');
+        if (!element.attrs.has('Name')) this.#report(scope.file, `${element.where}@Name`, 'missing; it is required');
         return null;
       }
       const names = seen.get(kind) ?? new Set<string>();
@@ -1472,7 +1472,7 @@ class Validator {
       const prefix = 'Vhost/Options/Dims/Composite';
       const name = named(element, prefix, 'Composite');
       const file = this.optional(at(element, prefix), `${prefix}@File`, PATH);
-      if (file === null) this.#report(scope.file, `${element.where}@File`, 'missing; it is required');
+      if (file === null && !element.attrs.has('File')) this.#report(scope.file, `${element.where}@File`, 'missing; it is required');
       const image = file === null ? null : readCompositeFile(file);
       if (image !== null && !image.ok) this.#report(scope.file, `${element.where}@File`, image.error);
       const where = placement(element, prefix);
@@ -1484,7 +1484,7 @@ class Validator {
       const s = at(element, prefix);
       const name = named(element, prefix, 'Annotation');
       const text = this.optional(s, `${prefix}@Text`, DIMS_TEXT);
-      if (text === null) this.#report(scope.file, `${element.where}@Text`, 'missing; it is required');
+      if (text === null && !element.attrs.has('Text')) this.#report(scope.file, `${element.where}@Text`, 'missing; it is required');
       const note = {
         font: this.one(s, `${prefix}@Font`, PLAIN_TEXT),
         fontSize: this.one(s, `${prefix}@FontSize`, INT),

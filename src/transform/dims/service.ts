@@ -163,7 +163,8 @@ export class DimsService {
         } catch (error) {
           if (error instanceof DimsBusyError && error.kind === 'queue-full') throw error;
           const reason = error instanceof DimsError ? error.reason : error instanceof DimsBusyError ? 'timeout' : 'failed';
-          this.#remember(`${sourceToken(original)}\0${request.tag}`);
+          // A time limit may be the queue's fault (a busy worker), not the image's: tried again on a later request.
+          if (reason !== 'timeout') this.#remember(`${sourceToken(original)}\0${request.tag}`);
           this.#counters.failure(vhost.name);
           this.#log.warn({ event: 'dims.failed', vhost: vhost.name, url, ops: request.chain.canonical, reason, err: (error as Error).message }, 'DIMS conversion failed: the original is served');
           this.#image(vhost, { url, request, result: 'failed', reason, sourceBytes: body.length, ms: performance.now() - started, detail: null });
