@@ -59,9 +59,9 @@ import type { HotObject, HotTier } from './hot-tier.js';
 import { DerivedVariants } from '../transform/derived.js';
 import type { CompressionReport } from '../transform/compression.js';
 import type { CompressionEncoding } from '../config/types.js';
-import { encodingTransform, hotEncoded, identityVary, serveEncoded, storedEncodingTransform, varyForEncodings } from './compressed-hit.js';
+import { encodeFill, encodingTransform, hotEncoded, identityVary, serveEncoded, storedEncodingTransform, varyForEncodings } from './compressed-hit.js';
 import type { CompressedHitServices } from './compressed-hit.js';
-import { serveDims } from './dims-hit.js';
+import { dimsFill, serveDims } from './dims-hit.js';
 import type { DimsHitServices } from './dims-hit.js';
 import type { DimsService } from '../transform/dims/service.js';
 
@@ -876,8 +876,8 @@ export class CacheFlow {
         return;
       }
     }
-    if (ctx.vhost.options.compression.enabled && this.#encodeFill(ctx, writer, fill, stale, owner)) return;
-    if (ctx.dims !== null && this.#dimsFill(ctx, writer, fill, stale, owner)) return;
+    if (ctx.vhost.options.compression.enabled && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
+    if (ctx.dims !== null && dimsFill(this.#dimsHit, ctx, writer, fill, () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
       this.#deliverStored(ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
@@ -892,54 +892,6 @@ export class CacheFlow {
     // <SetCookie>strip: the cookie is not stored, but the client whose request caused the fill still gets it.
     const headers = owner ? withFillerCookies(head.meta.headers, fill.originHeaders) : head.meta.headers;
     this.#deliverObject(ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
-  }
-
-  /**
-   * `<Compression>`: a client that gets an encoded copy of this fill's object waits for the identity body to be
-   * complete (not streamed: it is compressed whole), then is served like a hit (compressed-hit.ts). True when it
-   * took the request. A fill the admission filter may drop, or one that cannot store, streams identity as usual.
-   */
-  #encodeFill(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, owner: boolean): boolean {
-    const head = fill.head as FillHead;
-    if ((fill.state !== 'streaming' && fill.state !== 'complete') || fill.onProbation || this.#services.store.degraded) return false;
-    const final = fill.state === 'complete' ? fill.meta : null;
-    const transform = encodingTransform(ctx, this.#services.compressed, { status: head.meta.status, headers: head.meta.headers, size: final?.size ?? head.size }, final !== null || head.size >= 0);
-    if (transform === null) return false;
-    if (final !== null) {
-      if (final.inline === null && final.blocks.length * final.blockSize < final.size) return false;
-      serveEncoded(this.#encoded, ctx, writer, head.ref, final, transform, ctx.cacheResult, cacheStatusOf(ctx.cacheResult));
-      return true;
-    }
-    const unsubscribe = fill.subscribe(() => {
-      if (fill.state === 'streaming') return;
-      unsubscribe();
-      if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
-      else this.#afterHead(ctx, writer, fill, stale, owner);
-    });
-    return true;
-  }
-
-  /**
-   * DIMS (pipeline/dims-hit.ts): a request for a variant of this fill's object waits for the original to be stored
-   * whole, then is served its variant like a hit. True when it took the request; a fill that will not store (the
-   * admission filter, degraded storage) streams the original as it is.
-   */
-  #dimsFill(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, owner: boolean): boolean {
-    if ((fill.state !== 'streaming' && fill.state !== 'complete') || fill.onProbation || this.#services.store.degraded) return false;
-    const head = fill.head as FillHead;
-    if (fill.state === 'complete') {
-      const final = fill.meta;
-      if (final === null || (final.inline === null && final.blocks.length * final.blockSize < final.size)) return false;
-      serveDims(this.#dimsHit, ctx, writer, head.ref, final, ctx.cacheResult);
-      return true;
-    }
-    const unsubscribe = fill.subscribe(() => {
-      if (fill.state === 'streaming') return;
-      unsubscribe();
-      if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
-      else this.#afterHead(ctx, writer, fill, stale, owner);
-    });
-    return true;
   }
 
   /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */

@@ -6,7 +6,9 @@
  * hot path; `hotEncoded`), else from the index (this file: serveEncoded), made once across all workers on first
  * demand. Both copies are kept in the hot tier while they fit, refreshed here once a second as the tier's recheck
  * asks (HOT_RECHECK_MS). When the copy cannot be made (the transform did not pay, failed, or storage failed), the
- * identity body is served. Runs in workers.
+ * identity body is served and the failure logged once per object and encoding. Also: how a fill's clients wait
+ * for a body to encode (encodeFill), and the Vary of identity responses (identityVary, varyForEncodings). Runs in
+ * workers.
  */
 import type { CompressionEncoding } from '../config/types.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
@@ -19,6 +21,7 @@ import type { CompressionReport } from '../transform/compression.js';
 import { DerivedVariants, readBody } from '../transform/derived.js';
 import type { Transform } from '../transform/derived.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
+import type { Fill, FillHead } from './fill.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 
 /** What the step needs from the cache flow of the object's disk. */
@@ -52,6 +55,35 @@ export function storedEncodingTransform(ctx: RequestCtx, report: CompressionRepo
   if (policy === null || !policy.eligibleStored(meta, ctx.path)) return null;
   const transform = policy.transformFor(headerValue(ctx.head, 'accept-encoding'));
   return transform === null || compressionDeclined(meta, transform.tag) ? null : transform;
+}
+
+/**
+ * A client of a fill (`owner`: the request that leads it) that gets an encoded copy of its object waits for the
+ * identity body to be complete (it is compressed whole, not streamed), then is served like a hit; `status` is its
+ * Cache-Status text, `reenter` the flow's head step, run again when the fill ends otherwise. True when this took the
+ * request. A fill the admission filter may drop, one that cannot store, and the owner of a fill whose cookie was
+ * stripped from the stored copy (<SetCookie>strip) stream identity as usual.
+ */
+export function encodeFill(s: CompressedHitServices, ctx: RequestCtx, writer: ClientWriter, fill: Fill, owner: boolean, status: string, reenter: () => void): boolean {
+  const head = fill.head as FillHead;
+  if ((fill.state !== 'streaming' && fill.state !== 'complete') || fill.onProbation || s.store.degraded) return false;
+  if (owner && fill.originHeaders['set-cookie'] !== undefined) return false;
+  const final = fill.state === 'complete' ? fill.meta : null;
+  const transform = encodingTransform(ctx, s.report, { status: head.meta.status, headers: head.meta.headers, size: final?.size ?? head.size }, final !== null || head.size >= 0);
+  if (transform === null) return false;
+  if (final !== null) {
+    // Not stored after all (the quota ran out): nothing to compress from.
+    if (final.inline === null && final.blocks.length * final.blockSize < final.size) return false;
+    serveEncoded(s, ctx, writer, head.ref, final, transform, ctx.cacheResult, status);
+    return true;
+  }
+  const unsubscribe = fill.subscribe(() => {
+    if (fill.state === 'streaming') return;
+    unsubscribe();
+    if (writer.state === 'aborted') s.finish(ctx, 'aborted', 0);
+    else reenter();
+  });
+  return true;
 }
 
 /**
@@ -98,6 +130,12 @@ export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: 
     s.serveDerived(ctx, writer, meta, found.meta, body, result, status);
     return;
   }
+  if (s.store.degraded) {
+    // Storage is failing (cache/store.ts): nothing new is stored, so a copy made now would be made again per request.
+    ctx.contentEncoding = '';
+    s.serveOriginal(ctx, writer, meta, result, status);
+    return;
+  }
   let aborted = false;
   writer.onAbort(() => {
     aborted = true;
@@ -117,13 +155,13 @@ export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: 
           s.serveDerived(ctx, writer, meta, outcome.meta, outcome.body, result, status);
           return;
         }
-        if (outcome.kind === 'failed') s.log.warn({ event: 'compression.failed', key: ref.key, encoding: transform.tag, err: outcome.error.message }, 'compressing a cached object failed: served identity');
+        if (outcome.kind === 'failed') logFailure(s.log, ref.key, transform.tag, outcome.error, 'compressing a cached object failed: served identity');
         ctx.contentEncoding = '';
         s.serveOriginal(ctx, writer, meta, result, status);
       },
       (error: unknown) => {
         if (aborted) return;
-        s.log.warn({ event: 'compression.failed', key: ref.key, encoding: transform.tag, err: (error as Error).message }, 'reading a cached object to compress it failed: served identity');
+        logFailure(s.log, ref.key, transform.tag, error as Error, 'reading a cached object to compress it failed: served identity');
         ctx.contentEncoding = '';
         s.serveOriginal(ctx, writer, meta, result, status);
       },
@@ -133,4 +171,16 @@ export function serveEncoded(s: CompressedHitServices, ctx: RequestCtx, writer: 
 /** A Buffer over an inline body's bytes (no copy). */
 function inlineBuffer(inline: Uint8Array): Buffer {
   return Buffer.from(inline.buffer, inline.byteOffset, inline.length);
+}
+
+/** Objects whose compression failure was logged (once per object and encoding; cleared when full). */
+const LOGGED_FAILURES = new Set<string>();
+const LOGGED_FAILURES_MAX = 1000;
+
+function logFailure(log: Logger, key: string, encoding: string, error: Error, msg: string): void {
+  const id = `${key}~${encoding}`;
+  if (LOGGED_FAILURES.has(id)) return;
+  if (LOGGED_FAILURES.size >= LOGGED_FAILURES_MAX) LOGGED_FAILURES.clear();
+  LOGGED_FAILURES.add(id);
+  log.warn({ event: 'compression.failed', key, encoding, err: error.message }, msg);
 }

@@ -10,6 +10,7 @@
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { ClientWriter } from '../http/writer.js';
 import type { CacheResult } from '../stats/counters.js';
+import type { Fill, FillHead } from './fill.js';
 import { DerivedVariants, readBody } from '../transform/derived.js';
 import { DimsBusyError } from '../transform/dims/limiter.js';
 import type { DimsService } from '../transform/dims/service.js';
@@ -78,6 +79,30 @@ export function serveDims(s: DimsHitServices, ctx: RequestCtx, writer: ClientWri
     }
     s.serveOriginal(ctx, writer, meta, result);
   });
+}
+
+/**
+ * A client of a fill that wants a variant of its object waits for the original to be stored whole, then is served
+ * its variant like a hit; `reenter` is the flow's head step, run again when the fill ends otherwise. True when this
+ * took the request; a fill that will not store (the admission filter, degraded storage) streams the original.
+ */
+export function dimsFill(s: DimsHitServices, ctx: RequestCtx, writer: ClientWriter, fill: Fill, reenter: () => void): boolean {
+  if ((fill.state !== 'streaming' && fill.state !== 'complete') || fill.onProbation || s.store.degraded) return false;
+  const head = fill.head as FillHead;
+  if (fill.state === 'complete') {
+    const final = fill.meta;
+    // Not stored after all (the quota ran out): nothing to convert from.
+    if (final === null || (final.inline === null && final.blocks.length * final.blockSize < final.size)) return false;
+    serveDims(s, ctx, writer, head.ref, final, ctx.cacheResult);
+    return true;
+  }
+  const unsubscribe = fill.subscribe(() => {
+    if (fill.state === 'streaming') return;
+    unsubscribe();
+    if (writer.state === 'aborted') s.finish(ctx, 'aborted', 0);
+    else reenter();
+  });
+  return true;
 }
 
 /** 503 with Retry-After: every conversion slot and queue place of this worker is taken. */

@@ -13,15 +13,26 @@
  *     caller holds (fresh: the caller checks the original's freshness) and it is not purged. A changed original
  *     (new bytes, new ETag) makes it stale at once, a purge of the URL too;
  *   - the transform runs off the event loop (zlib's async API, sharp's libuv pool): the event loop only copies.
- * Hits on a derived object are ordinary hits: the caller serves its meta with BlockSource/InlineSource (or its
- * hot-tier entry, lookupHot). Runs in workers.
+ * Hits on a derived object are ordinary hits: the caller serves its meta (CacheFlow.serveDerived: conditional,
+ * Range on the derived bytes, HEAD, the original's Age) and may keep it in the hot tier (warm; HotTier.lookupKey /
+ * peek by the derived key). Runs in workers.
  *
  * Interface for transform owners (compression, DIMS):
- *   const derived = flow.derived;                        // one per disk store (CacheFlow.derived)
- *   const hit = derived.lookup(originalRef, originalMeta, tag);            // sync: a valid stored copy, or undefined
- *   const out = await derived.obtain(originalRef, originalMeta, transform, originalBody?);
- *   // out.kind: 'ready' (meta [+ body when in memory]), 'declined' (transform returned null: serve the original),
- *   // 'failed' (transform or storage error: serve the original, log)
+ *   const flow = ...;                                     // the CacheFlow of the ORIGINAL's disk (Edge picks by
+ *                                                         // primary key: a derived copy lives beside its original)
+ *   const derived = flow.derived;                         // DerivedVariants, one per disk store
+ *   derived.ref(originalRef, tag)                         // the derived ObjectRef (key `original key~tag`), or null
+ *   derived.lookup(originalRef, originalMeta, tag)        // sync: { ref, meta } of a valid stored copy, or undefined
+ *   await derived.obtain(originalRef, originalMeta, transform, originalBody?)
+ *     // 'ready' { ref, meta, body (Buffer when just made, else null), made }; 'declined' (transform returned
+ *     // null: serve the original, nothing stored); 'failed' { error } (transform or storage error: serve the
+ *     // original, log once per object)
+ *   flow.serveDerived(ctx, writer, originalMeta, derivedMeta, body, cacheResult[, cacheStatusText])
+ *   derived.warm(ref, meta, body)                         // into the hot tier; derived.source(meta, body) reads it
+ *   DerivedVariants.valid(derivedMeta, originalMeta)      // same check for a copy found elsewhere (hot tier)
+ *   readBody(store, meta)                                 // a stored complete object's whole body
+ * `transform.run(body, originalMeta)` must not block the event loop; it returns the derived body, its stored
+ * headers (no Content-Length) and its ETag. `originalMeta` must be a complete (`complete !== false`) object.
  */
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';

@@ -19,6 +19,7 @@ import { accessRecordsFor, reply, seenFor, startCacheFlint, startRoutedOrigin, v
 
 const HOST = 'compress.test';
 const LISTED = 'listed.test';
+const STRIP = 'strip.test';
 
 /** A text body of `size` bytes that compresses well but not trivially. */
 function textBody(size: number, seed: number): Buffer {
@@ -64,6 +65,7 @@ describe('compression (2 workers)', () => {
     ({ flint, port } = await startCacheFlint(
       [
         { name: HOST, origin, extra: '<Options><Compression Method="br,gzip" GzipLevel="6" BrotliQuality="5" SourceSize="1-4096">ON</Compression></Options>' },
+        { name: STRIP, origin, extra: '<Options><SetCookie>strip</SetCookie><Compression>ON</Compression></Options>' },
         {
           name: LISTED,
           origin,
@@ -133,7 +135,10 @@ describe('compression (2 workers)', () => {
       reply(res, 200, { 'content-type': 'application/javascript', 'cache-control': 'max-age=3600', etag: '"c1"' }, body);
     };
     const before = await counts();
+    const workersBefore = (await flint.stats()).workers.map((w) => w.requests);
     const results = await Promise.all(Array.from({ length: 24 }, () => get('/cold.js', { 'accept-encoding': 'br;q=1, gzip;q=0.5' })));
+    const served = (await flint.stats()).workers.map((w, i) => w.requests - (workersBefore[i] ?? 0));
+    assert.ok(served.length === 2 && served.every((n) => n > 0), `both workers served some of the clients: ${served.join(', ')}`);
     for (const res of results) {
       assert.equal(res.status, 200);
       assert.equal(res.headers['content-encoding'], 'br');
@@ -184,6 +189,29 @@ describe('compression (2 workers)', () => {
     assert.equal(second.headers.etag, '"s2-br"');
     assert.equal((await counts()).br - before.br, 1, 'compressed again');
     assert.equal(seenFor(origin, '/changing.css').length, 2);
+  });
+
+  test('a HEAD for a new object gets the encoded head; the GET after it is a hit with that length', async () => {
+    routes['/head-first.txt'] = page(textBody(10_000, 40), '"hf"', 'text/plain');
+    const head = await get('/head-first.txt', { 'accept-encoding': 'gzip' }, 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-encoding'], 'gzip');
+    assert.equal(head.body.length, 0);
+    const full = await get('/head-first.txt', { 'accept-encoding': 'gzip' });
+    assert.match(String(full.headers['cache-status']), /^flint; hit/);
+    assert.equal(Number(head.headers['content-length']), full.body.length);
+    assert.deepEqual(decode(full), textBody(10_000, 40));
+  });
+
+  test('<SetCookie>strip: the client whose request filled the object keeps its cookie (identity), later clients get the encoded copy', async () => {
+    routes['/cookie.html'] = page(textBody(6000, 50), '"ck"', 'text/html', { 'set-cookie': 'session=abc' });
+    const first = await get('/cookie.html', { 'accept-encoding': 'br' }, 'GET', STRIP);
+    assert.equal(first.headers['set-cookie']?.[0], 'session=abc');
+    assert.equal(first.headers['content-encoding'], undefined);
+    const second = await get('/cookie.html', { 'accept-encoding': 'br' }, 'GET', STRIP);
+    assert.equal(second.headers['set-cookie'], undefined, 'the cookie is not stored');
+    assert.equal(second.headers['content-encoding'], 'br');
+    assert.deepEqual(decode(second), textBody(6000, 50));
   });
 
   test('a purge of the original drops its encoded copies even when the content comes back unchanged', async () => {

@@ -180,3 +180,18 @@ test('<Compression> settings are checked, and a good one loads with its values',
   );
   assert.deepEqual(config.vhosts[0]?.options.compression, { enabled: true, methods: ['gzip'], gzipLevel: 9, brotliQuality: 5, sourceSize: { minBytes: 2048, maxBytes: 8192 } });
 });
+
+test('compression targets from svc/<vhost>/compression.txt follow the MatchingList ones; a bad line names the file', () => {
+  const load = (file: string): ReturnType<typeof loadConfigFromText> =>
+    loadConfigFromText(
+      '/srv/flint/conf',
+      '<Server/>',
+      '<Vhosts><Vhost Name="a.com"><Origin><Address>10.0.0.1</Address></Origin><Options><Compression>ON</Compression><MatchingList Target="compression">$MIME[text/*]</MatchingList></Options></Vhost></Vhosts>',
+      { cpuCount: 1, ruleFiles: { 'a.com': { 'compression.txt': file } } },
+    );
+  assert.deepEqual(load('# STON form\n$URL[*.json]\n').vhosts[0]?.rules.compression, [
+    { mime: 'text/*', url: null },
+    { mime: null, url: '*.json' },
+  ]);
+  assert.throws(() => load('$URL[*.json]\n$MIME[nope]\n'), (error: unknown) => error instanceof ConfigError && error.problems.join('\n') === 'svc/a.com/compression.txt: line 2: "nope" is not a media type pattern (type/subtype, `*` allowed: text/*)');
+});
