@@ -558,13 +558,14 @@ export class CacheFlow {
     if (decision === 'fresh') {
       this.#services.touch(ref.hex);
       const cacheStatus = `hit; ttl=${remainingTtl(stored.ttlSec, ageSec)}`;
+      // A DIMS request gets the image variant, never an encoded copy of the original (an SVG is a compression target).
+      if (ctx.dims !== null) {
+        serveDims(this.#dimsHit, ctx, writer, ref, meta, 'TCP_HIT');
+        return;
+      }
       const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
       if (transform !== null) {
         serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, 'TCP_HIT', cacheStatus);
-        return;
-      }
-      if (ctx.dims !== null) {
-        serveDims(this.#dimsHit, ctx, writer, ref, meta, 'TCP_HIT');
         return;
       }
       if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
@@ -876,8 +877,8 @@ export class CacheFlow {
         return;
       }
     }
-    if (ctx.vhost.options.compression.enabled && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
     if (ctx.dims !== null && dimsFill(this.#dimsHit, ctx, writer, fill, () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
+    if (ctx.vhost.options.compression.enabled && ctx.dims === null && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
       this.#deliverStored(ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');

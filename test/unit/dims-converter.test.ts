@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import pino from 'pino';
 import sharp from 'sharp';
 import { DimsConverter } from '../../src/transform/dims/converter.js';
-import { DimsError } from '../../src/transform/dims/run.js';
+import { DimsError } from '../../src/transform/dims/failure.js';
 import type { RunContext } from '../../src/transform/dims/run.js';
 import { parseDimsPath } from '../../src/transform/dims/url.js';
 import type { DimsChain, DimsNames } from '../../src/transform/dims/url.js';

@@ -9,6 +9,9 @@ import type { Geometry } from '../../src/transform/dims/geometry.js';
 import { chooseAutoFormat } from '../../src/transform/dims/format-choice.js';
 import { MAX_STEPS, parseChainText, parseDimsPath } from '../../src/transform/dims/url.js';
 import type { DimsNames } from '../../src/transform/dims/url.js';
+import { DimsService } from '../../src/transform/dims/service.js';
+import type { RequestHead } from '../../src/http/request.js';
+import pino from 'pino';
 
 const NAMES: DimsNames = { keyword: 'dims', composites: new Set(['logo']), annotations: new Set(['title', 'caption']), byOriginal: new Set(['big']) };
 
@@ -204,4 +207,24 @@ test('format/auto: AVIF, then WebP, by explicit Accept types only', () => {
     ['text/html,image/avif;q=0.1', 'avif'],
   ];
   for (const [accept, format] of table) assert.equal(chooseAutoFormat(accept), format, String(accept));
+});
+
+test('the variant tag: format/auto resolved per client, query-taken annotation text included', () => {
+  const note = { name: 'who', text: null, queryKey: 'name', font: 'sans', fontSize: 20, fontColor: '#ffffff', backgroundColor: null, gravity: 'c' as const, x: 0, y: 0, percent: false, dissolve: 100 };
+  const dims = { keyword: 'dims', maxSourceBytes: 1 << 20, maxPixels: 1e6, firstFrameOnly: false, composites: [], annotations: [note], byOriginal: [] };
+  const service = new DimsService({ concurrency: 1, queueLimit: 1, timeoutMs: 1000 }, pino({ level: 'silent' }), { conversion: () => undefined, failure: () => undefined, refused: () => undefined });
+  const head = (query: string, accept?: string): RequestHead => ({ method: 'GET', path: '/a.jpg', query, headers: accept === undefined ? [] : ['accept', accept], host: 'h', clientIp: '127.0.0.1' });
+  const tag = (path: string, query = '', accept?: string): string => {
+    const reading = service.read(dims, path, head(query, accept));
+    assert.equal(reading.kind, 'dims', path);
+    return reading.kind === 'dims' ? reading.request.tag : '';
+  };
+  assert.equal(tag('/a.jpg/dims/resize/10x/format/auto', '', 'image/avif'), 'dims:resize/10x/format/avif/');
+  assert.equal(tag('/a.jpg/dims/resize/10x/format/auto', '', 'image/webp'), 'dims:resize/10x/format/webp/');
+  assert.equal(tag('/a.jpg/dims/resize/10x/format/auto', '', '*/*'), 'dims:resize/10x/format/source/');
+  const alice = tag('/a.jpg/dims/annotation/who', 'name=alice&x=1');
+  const bob = tag('/a.jpg/dims/annotation/who', 'x=1&name=bob');
+  assert.notEqual(alice, bob, 'text from the query names its own variant');
+  assert.equal(tag('/a.jpg/dims/annotation/who', 'name=alice&y=2'), alice, 'other parameters do not');
+  assert.equal(service.read(dims, '/a.jpg/dims/annotation/nobody', head('')).kind, 'invalid');
 });

@@ -6,7 +6,8 @@
  * not the worker, which fails the jobs and starts a new one. Jobs arrive and leave over IPC (advanced serialisation:
  * buffers are copied, not base64). Runs as its own process, never imported by a worker.
  */
-import { DimsError, runChain } from './run.js';
+import { DimsError } from './failure.js';
+import { runChain } from './run.js';
 import type { RunContext } from './run.js';
 import type { DimsChain, OutputFormat } from './url.js';
 

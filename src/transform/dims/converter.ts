@@ -12,7 +12,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../log.js';
 import type { ConvertJob, ConvertReply } from './converter-process.js';
-import { DimsError } from './run.js';
+import { DimsError } from './failure.js';
 import type { DimsResult, RunContext } from './run.js';
 import type { DimsChain, OutputFormat } from './url.js';
 

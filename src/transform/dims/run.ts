@@ -15,22 +15,11 @@ import type { Size } from './geometry.js';
 import { boxSize, cropRegion, resizedSize } from './geometry.js';
 import type { DimsChain, DimsNames, DimsStep, OutputFormat } from './url.js';
 import { parseChainText } from './url.js';
+import { DimsError } from './failure.js';
+import { annotationText } from './query-text.js';
 
 // libvips' operation cache keeps recent results in memory; an edge converts each variant once, so it only costs.
 sharp.cache(false);
-
-/** Why a conversion failed: a closed set for the image log and the counters. */
-export const DIMS_FAILURES = ['too-many-pixels', 'unsupported-format', 'corrupt', 'timeout', 'output-too-large', 'empty-region', 'failed'] as const;
-export type DimsFailure = (typeof DIMS_FAILURES)[number];
-
-/** A failed conversion; the original is served instead (STON). */
-export class DimsError extends Error {
-  readonly reason: DimsFailure;
-  constructor(reason: DimsFailure, detail: string) {
-    super(detail);
-    this.reason = reason;
-  }
-}
 
 /** A composite's overlay, decoded once per runtime. */
 export interface CompositeAsset extends DimsPlacement {
@@ -329,21 +318,6 @@ function placed(layer: { data: Buffer; width: number; height: number }, size: Si
 
 function overlay(image: Sharp, size: Size, layer: { data: Buffer; width: number; height: number }, at: DimsPlacement): Sharp {
   return image.composite([placed(layer, size, at)]);
-}
-
-/** The annotation's text: static, or the query parameter it names (at most 256 characters); null when absent. */
-export function annotationText(note: DimsAnnotationConfig, query: string): string | null {
-  if (note.queryKey === null) return note.text;
-  for (const pair of query.split('&')) {
-    const eq = pair.indexOf('=');
-    if ((eq === -1 ? pair : pair.slice(0, eq)) !== note.queryKey) continue;
-    try {
-      return decodeURIComponent((eq === -1 ? '' : pair.slice(eq + 1)).replace(/\+/g, ' ')).slice(0, 256);
-    } catch {
-      return null;
-    }
-  }
-  return null;
 }
 
 const MARKUP_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

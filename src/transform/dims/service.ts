@@ -19,7 +19,8 @@ import { sourceToken } from '../derived.js';
 import { chooseAutoFormat } from './format-choice.js';
 import { DimsBusyError, DimsLimiter } from './limiter.js';
 import { DimsConverter } from './converter.js';
-import { DimsError } from './run.js';
+import { DimsError } from './failure.js';
+import { annotationText } from './query-text.js';
 import type { CompositeAsset, DimsResult, RunContext } from './run.js';
 import { parseDimsPath } from './url.js';
 import type { DimsChain, DimsNames, OutputFormat } from './url.js';
@@ -125,7 +126,17 @@ export class DimsService {
     const format = varyAccept ? chooseAutoFormat(headerValue(head, 'accept')) : (chain.format as OutputFormat | null);
     // The tag names the chosen format, not the Accept string: one variant per format.
     const canonical = varyAccept ? chain.canonical.replace('format/auto/', `format/${format ?? 'source'}/`) : chain.canonical;
-    return { kind: 'dims', originalPath: parsed.originalPath, request: { chain, format, tag: `dims:${canonical}`, varyAccept } };
+    // Text taken from the query ($QUERYSTRING[key]) is part of the variant, whatever the cache key keeps of the query.
+    const texts: string[] = [];
+    for (const step of chain.steps) {
+      if (step.op !== 'annotation') continue;
+      for (const name of step.names) {
+        const note = this.#assetsOf(dims).annotations.get(name);
+        if (note !== undefined && note.queryKey !== null) texts.push(`${note.queryKey}=${annotationText(note, head.query) ?? ''}`);
+      }
+    }
+    const tag = texts.length === 0 ? `dims:${canonical}` : `dims:${canonical}?${encodeURIComponent(texts.join('&'))}`;
+    return { kind: 'dims', originalPath: parsed.originalPath, request: { chain, format, tag, varyAccept } };
   }
 
   /** Whether converting this original for `request` failed here before (then the original is served at once). */
