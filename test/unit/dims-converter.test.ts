@@ -38,7 +38,7 @@ test('a conversion round-trips through the converter process, which runs at nice
   assert.deepEqual([result.sourceWidth, result.sourceHeight], [800, 600]);
   const pids = children();
   assert.equal(pids.length, 1, 'one converter');
-  assert.equal(getPriority(pids[0]), 10);
+  assert.equal(getPriority(pids[0]), Math.max(10, getPriority()), 'nice 10, or the test runner\'s own when lower');
 });
 
 test('a converter killed mid-job fails that job; the next job starts a new converter', async () => {

@@ -8,7 +8,7 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../log.js';
 import type { ConvertJob, ConvertReply } from './converter-process.js';
@@ -75,7 +75,8 @@ export class DimsConverter {
       execArgv: [],
     });
     try {
-      if (child.pid !== undefined) setPriority(child.pid, CONVERTER_NICE);
+      // Never raise it above the worker's own (a worker already at nice 15 keeps its converter there).
+      if (child.pid !== undefined && getPriority() < CONVERTER_NICE) setPriority(child.pid, CONVERTER_NICE);
     } catch (error) {
       this.#log.warn({ event: 'dims.converter_nice_failed', err: (error as Error).message }, 'could not lower the DIMS converter priority');
     }
