@@ -58,11 +58,7 @@ export class Supervisor {
     this.#log = log;
     this.#events = events;
     // uWS reads its header-size limit once, when its binary loads (spikes.md item 8); past it the client gets 431.
-    // libuv's pool (4 threads by default) runs file reads, LMDB's async writes, zlib and sharp: DIMS conversions may
-    // hold Concurrency of them, so the pool gets 4 more than that, fixed at start (libuv reads it once). An operator's
-    // UV_THREADPOOL_SIZE wins.
-    const pool = process.env.UV_THREADPOOL_SIZE ?? String(Math.min(128, config.server.dims.concurrency + 4));
-    this.#workerEnv = { UWS_HTTP_MAX_HEADERS_SIZE: String(config.server.maxRequestHeaderBytes), UV_THREADPOOL_SIZE: pool };
+    this.#workerEnv = { UWS_HTTP_MAX_HEADERS_SIZE: String(config.server.maxRequestHeaderBytes) };
     cluster.setupPrimary({ exec: WORKER_ENTRY, silent: false });
   }
 
