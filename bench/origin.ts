@@ -14,6 +14,8 @@
  * - `/z/<id>` for id 1..100,000 (lib/zipf.ts): the `zipf` scenario's objects, cacheable like `/c/`, each of a size
  *   that depends on its id alone (a SURGE-like web mix of 100 B..4 MiB), with an ETag of its own. All of them count
  *   under one key, `/z/*`;
+ * - `/img/2mp.jpg` (lib/objects.ts BENCH_IMAGE_PATH): a 1632x1224 JPEG (2 MP, made with sharp at start, the same
+ *   bytes every run), cacheable like `/c/`, for the DIMS scenario;
  * - `/__bench/counts`: JSON of requests, body bytes sent (as the socket takes them), aborted responses and
  *   responses still streaming, per count key (lib/objects.ts countKey), so scenarios count origin traffic here,
  *   the same way for every product.
@@ -22,7 +24,8 @@
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
 import { parseArgs } from 'node:util';
-import { CACHE_MAX_AGE_S, CACHE_OBJECTS, LARGEST_OBJECT_BYTES, ORIGIN_ADMIN_PREFIX, ORIGIN_MARK_HEADER, ORIGIN_OBJECTS, countKey, objectBody } from './lib/objects.js';
+import sharp from 'sharp';
+import { BENCH_IMAGE_PATH, CACHE_MAX_AGE_S, CACHE_OBJECTS, LARGEST_OBJECT_BYTES, ORIGIN_ADMIN_PREFIX, ORIGIN_MARK_HEADER, ORIGIN_OBJECTS, countKey, objectBody } from './lib/objects.js';
 import { ZIPF_PREFIX, zipfSizes } from './lib/zipf.js';
 
 /** Streaming chunk: 256 KiB, the size spikes.md item 1 found best for uWS tryEnd loops. */
@@ -50,7 +53,7 @@ function parseRange(header: string, size: number): { start: number; end: number 
   return last < start ? 'none' : { start, end: last + 1 };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({ options: { port: { type: 'string' }, 'pace-mibps': { type: 'string', default: '128' } } });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port <= 0) throw new Error('bench origin: --port N is required');
@@ -63,6 +66,7 @@ function main(): void {
   const content = objectBody(LARGEST_OBJECT_BYTES);
   const cacheSizes = new Map<string, number>(Object.entries(CACHE_OBJECTS));
   const zipf = zipfSizes().sizes;
+  const image = await benchImage();
 
   uWS
     .App()
@@ -99,6 +103,19 @@ function main(): void {
           return;
         }
         serveCacheable(res, key, zsize, parseRange(req.getHeader('range'), zsize), `"z${id}-${zsize.toString(16)}"`);
+        return;
+      }
+      if (url === BENCH_IMAGE_PATH) {
+        bump(COUNTS.bytes, key, image.length);
+        res.cork(() => {
+          res
+            .writeStatus('200 OK')
+            .writeHeader('Content-Type', 'image/jpeg')
+            .writeHeader('Cache-Control', `public, max-age=${CACHE_MAX_AGE_S}`)
+            .writeHeader('ETag', '"img-2mp"')
+            .writeHeader(ORIGIN_MARK_HEADER, 'uws')
+            .end(image);
+        });
         return;
       }
       const name = /^\/c\/([^/]+)/.exec(url)?.[1];
@@ -217,4 +234,20 @@ function main(): void {
   }
 }
 
-main();
+/** The DIMS scenario's source: 1632x1224 (2 MP), smooth gradients with fine detail, JPEG quality 85 (a photo's size). */
+async function benchImage(): Promise<Buffer> {
+  const width = 1632;
+  const height = 1224;
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      raw[i] = (128 + 100 * Math.sin(x / 37) + ((x * y) % 23)) & 0xff;
+      raw[i + 1] = (128 + 100 * Math.cos(y / 29) + ((x + y) % 17)) & 0xff;
+      raw[i + 2] = ((x ^ y) & 0x7f) + 64;
+    }
+  }
+  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+}
+
+void main();

@@ -78,6 +78,9 @@ export function cachePath(name: CacheObjectName, suffix = ''): string {
   return suffix === '' ? `/c/${name}` : `/c/${name}/${suffix}`;
 }
 
+/** The bench origin's 2 MP JPEG (bench/origin.ts), the DIMS scenario's source. */
+export const BENCH_IMAGE_PATH = '/img/2mp.jpg';
+
 /**
  * The key under which the origin counts a path: the path with a trailing run of digits and dashes replaced by
  * '*', so the distinct URLs of a miss run (/c/1k/m/flint-1w/1-17) count under one key (/c/1k/m/flint-1w/*).

@@ -24,13 +24,14 @@ import { headerRulesFromText } from '../policy/edge-rules/header-parse.js';
 import { compressionTargetsFromText } from '../transform/compression-targets.js';
 import { SETTINGS, TTL_PRIORITIES, formatSize, getSetting } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
-import { COMPRESSION_ENCODINGS, TLS_VERSIONS, HTTPS_ENGINES, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
+import { COMPRESSION_ENCODINGS, DIMS_GRAVITIES, TLS_VERSIONS, HTTPS_ENGINES, ACCESS_FORMS, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, ROTATION_TYPES, SET_COOKIE_MODES } from './types.js';
 import type { CompressionEncoding, CompressionOptions, LogRotation } from './types.js';
 import { compileAccessFormat } from '../logs/access-format.js';
 import { DEFAULT_UNIT, parseLogUnit, resolveLogUnit } from '../logs/log-settings.js';
 import { findLinkProblems, parseLinkCondition } from './vhost-link.js';
 import { findGeoRuleProblems, findSubProblems } from './edge-routing.js';
 import { parseMethodList, parseOriginList, parseQueryParam, readErrorPage } from './edge-policy.js';
+import { checkConditionChain, parseDimsColour, parseDimsKeyword, parseDimsName, parseDimsOffset, parseDimsText, readCompositeFile } from './dims.js';
 import { globProblem } from '../policy/url-glob.js';
 import { checkCertificate } from '../tls/certificate-check.js';
 import { openGeoIpFile } from '../policy/geoip.js';
@@ -39,6 +40,8 @@ import { checkUrlRewrite, subPathGlob } from '../policy/url-rewrite-parse.js';
 import { createHash } from 'node:crypto';
 import type {
   ClusterConfig,
+  DimsConfig,
+  DimsLimits,
   Config,
   CorsConfig,
   ErrorPageConfig,
@@ -515,6 +518,17 @@ const FLEET_NAME: ValueType<string> = { type: 'fleet-name', parse: parseFleetNam
 const SIGNED_URL_STATUS = enumType(['Active', 'Inactive'] as const);
 const REWRITE_ACCESS_LOG = enumType(['Replace'] as const);
 const SUB_STATUS = enumType(['Active', 'Inactive'] as const);
+
+/** `<Dims>` value forms (config/dims.ts). */
+const fromResult = <T>(r: { ok: true; value: T } | { ok: false; error: string }): Parsed<T> => (r.ok ? ok(r.value) : fail(r.error));
+const DIMS_KEYWORD: ValueType<string> = { type: 'token', parse: (text) => fromResult(parseDimsKeyword(text)) };
+const DIMS_NAME: ValueType<string> = { type: 'string', parse: (text) => fromResult(parseDimsName(text)) };
+const DIMS_OFFSET: ValueType<{ x: number; y: number; percent: boolean }> = { type: 'string', parse: (text) => fromResult(parseDimsOffset(text)) };
+const DIMS_COLOUR: ValueType<string> = { type: 'string', parse: (text) => fromResult(parseDimsColour(text)) };
+const DIMS_TEXT: ValueType<{ text: string | null; queryKey: string | null }> = { type: 'string', parse: (text) => fromResult(parseDimsText(text)) };
+const DIMS_GRAVITY = enumType(DIMS_GRAVITIES);
+/** Free text without control characters (a font name, a condition chain). */
+const PLAIN_TEXT: ValueType<string> = { type: 'string', parse: (text) => (hasControlCharacter(text) ? fail(`${quote(text)} contains control characters`) : ok(text)) };
 
 const DNS_LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
 const DNS_NAME = new RegExp(`^${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
@@ -1001,6 +1015,16 @@ class Validator {
         dir: this.optional(scope, 'Server/Cache/ConfigHistory@Dir', PATH),
       },
       cluster: this.#readCluster(scope),
+      dims: this.#readDimsLimits(scope),
+    };
+  }
+
+  /** `<Cache><Dims Concurrency Queue Timeout>` (issue 21). */
+  #readDimsLimits(scope: Scope): DimsLimits {
+    return {
+      concurrency: this.one(scope, 'Server/Cache/Dims@Concurrency', INT),
+      queueLimit: this.one(scope, 'Server/Cache/Dims@Queue', INT),
+      timeoutMs: this.one(scope, 'Server/Cache/Dims@Timeout', SECONDS_AS_MS),
     };
   }
 
@@ -1320,6 +1344,7 @@ class Validator {
       accessFormat,
       accessRotation: this.#readRotation(scope, 'Vhost/Log/Access', 'Log/Access', inherited?.accessRotation),
       originPath: this.one(scope, 'Vhost/Log/Origin', LOG_PATH, inherited?.originPath),
+      imagePath: this.one(scope, 'Vhost/Log/Image', LOG_PATH, inherited?.imagePath),
       originRotation: this.#readRotation(scope, 'Vhost/Log/Origin', 'Log/Origin', inherited?.originRotation),
     };
   }
@@ -1546,6 +1571,84 @@ class Validator {
     return { signedUrl, cors, errorPages };
   }
 
+  /** `<Options><Dims Status="Active">` with its Composite, Annotation and ByOriginal elements (issue 21); null = off. */
+  #readDims(scope: Scope): DimsConfig | null {
+    const dimsElement = childElements(childElements(scope.element, 'Options')[0], 'Dims')[0];
+    const active = this.one(scope, 'Vhost/Options/Dims@Status', SIGNED_URL_STATUS) === 'Active';
+    const keyword = this.one(scope, 'Vhost/Options/Dims@Keyword', DIMS_KEYWORD);
+    const maxSourceBytes = this.one(scope, 'Vhost/Options/Dims@MaxSourceSize', INT) * 1024 * 1024;
+    const maxPixels = this.one(scope, 'Vhost/Options/Dims@MaxPixels', INT);
+    const firstFrameOnly = this.one(scope, 'Vhost/Options/Dims@FirstFrameOnly', BOOL);
+    const at = (element: XmlElement, prefix: string): Scope => ({ file: scope.file, element, where: element.where, prefix });
+    const seen = new Map<string, Set<string>>();
+    const named = (element: XmlElement, prefix: string, kind: string): string | null => {
+      const name = this.optional(at(element, prefix), `${prefix}@Name`, DIMS_NAME);
+      if (name === null) {
+        if (!element.attrs.has('Name')) this.#report(scope.file, `${element.where}@Name`, 'missing; it is required');
+        return null;
+      }
+      const names = seen.get(kind) ?? new Set<string>();
+      seen.set(kind, names);
+      if (names.has(name)) this.#report(scope.file, `${element.where}@Name`, `${quote(name)} is already the Name of another <${kind}>`);
+      names.add(name);
+      return name;
+    };
+    const placement = (element: XmlElement, prefix: string): { gravity: (typeof DIMS_GRAVITIES)[number]; x: number; y: number; percent: boolean; dissolve: number } => ({
+      gravity: this.one(at(element, prefix), `${prefix}@Gravity`, DIMS_GRAVITY),
+      ...this.one(at(element, prefix), `${prefix}@Geometry`, DIMS_OFFSET),
+      dissolve: this.one(at(element, prefix), `${prefix}@Dissolve`, INT),
+    });
+    const composites: DimsConfig['composites'][number][] = [];
+    for (const element of childElements(dimsElement, 'Composite')) {
+      const prefix = 'Vhost/Options/Dims/Composite';
+      const name = named(element, prefix, 'Composite');
+      const file = this.optional(at(element, prefix), `${prefix}@File`, PATH);
+      if (file === null && !element.attrs.has('File')) this.#report(scope.file, `${element.where}@File`, 'missing; it is required');
+      const image = file === null ? null : readCompositeFile(file);
+      if (image !== null && !image.ok) this.#report(scope.file, `${element.where}@File`, image.error);
+      const where = placement(element, prefix);
+      if (name !== null && file !== null && image !== null && image.ok) composites.push({ name, file, imageBase64: image.value, ...where });
+    }
+    const annotations: DimsConfig['annotations'][number][] = [];
+    for (const element of childElements(dimsElement, 'Annotation')) {
+      const prefix = 'Vhost/Options/Dims/Annotation';
+      const s = at(element, prefix);
+      const name = named(element, prefix, 'Annotation');
+      const text = this.optional(s, `${prefix}@Text`, DIMS_TEXT);
+      if (text === null && !element.attrs.has('Text')) this.#report(scope.file, `${element.where}@Text`, 'missing; it is required');
+      const note = {
+        font: this.one(s, `${prefix}@Font`, PLAIN_TEXT),
+        fontSize: this.one(s, `${prefix}@FontSize`, INT),
+        fontColor: this.one(s, `${prefix}@FontColor`, DIMS_COLOUR),
+        backgroundColor: this.optional(s, `${prefix}@BackgroundColor`, DIMS_COLOUR),
+        ...placement(element, prefix),
+      };
+      if (name !== null && text !== null) annotations.push({ name, ...text, ...note });
+    }
+    const byOriginalElements = childElements(dimsElement, 'ByOriginal');
+    const names = {
+      keyword,
+      composites: new Set(composites.map((c) => c.name)),
+      annotations: new Set(annotations.map((a) => a.name)),
+      byOriginal: new Set(byOriginalElements.map((e) => e.attrs.get('Name') ?? '')),
+    };
+    const byOriginal: DimsConfig['byOriginal'][number][] = [];
+    for (const element of byOriginalElements) {
+      const name = named(element, 'Vhost/Options/Dims/ByOriginal', 'ByOriginal');
+      const conditions: Array<{ width: number; height: number; chain: string }> = [];
+      for (const condition of childElements(element, 'Condition')) {
+        const prefix = 'Vhost/Options/Dims/ByOriginal/Condition';
+        const s = at(condition, prefix);
+        const chain = this.optional(s, prefix, PLAIN_TEXT);
+        const problem = chain === null ? 'missing its chain (/op/arg/...)' : checkConditionChain(chain, names);
+        if (problem !== null) this.#report(scope.file, condition.where, problem);
+        else if (chain !== null) conditions.push({ width: this.one(s, `${prefix}@Width`, INT), height: this.one(s, `${prefix}@Height`, INT), chain });
+      }
+      if (name !== null) byOriginal.push({ name, conditions });
+    }
+    return active ? { keyword, maxSourceBytes, maxPixels, firstFrameOnly, composites, annotations, byOriginal } : null;
+  }
+
   /** Every <Vhost>, then the name/alias claims across them. */
   readVhosts(scope: Scope, defaults: VhostDefaults): Vhost[] {
     const elements = childElements(scope.element, 'Vhost');
@@ -1569,8 +1672,9 @@ class Validator {
       const link = linkTarget === null ? null : { target: linkTarget, condition: this.one(vhostScope, 'Vhost/VhostLink@Condition', LINK_CONDITION) };
       const edge = this.#readEdgePolicy(vhostScope);
       const sub = this.#readSub(vhostScope);
+      const dims = this.#readDims(vhostScope);
       if (name === null) continue;
-      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge, sub }, where: element.where });
+      vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge, sub, dims }, where: element.where });
     }
     this.#checkClaims(scope.file, vhosts);
     for (const problem of findSubProblems(vhosts.map((v) => v.vhost))) {

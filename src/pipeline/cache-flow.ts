@@ -62,6 +62,9 @@ import type { CompressionReport } from '../transform/compression.js';
 import type { CompressionEncoding } from '../config/types.js';
 import { encodeFill, encodingTransform, hotEncoded, identityVary, serveEncoded, storedEncodingTransform, varyForEncodings } from './compressed-hit.js';
 import type { CompressedHitServices } from './compressed-hit.js';
+import { dimsFill, serveDims } from './dims-hit.js';
+import type { DimsHitServices } from './dims-hit.js';
+import type { DimsService } from '../transform/dims/service.js';
 
 /** What the flow needs from the worker around it. */
 export interface CacheFlowServices {
@@ -78,6 +81,8 @@ export interface CacheFlowServices {
   finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
   /** Counts one compression of vhost `vhost` (`<Compression>`: encoding, identity and encoded bytes). */
   readonly compressed: CompressionReport;
+  /** The worker's DIMS conversions (limiter, counters, image log): transform/dims/service.ts. */
+  readonly dims: DimsService;
   /** Counts a fill of vhost `vhostName` that the admission filter kept out of the cache. */
   notAdmitted(vhostName: string): void;
   /** Records that an object was read now (batched LRU touches). */
@@ -124,6 +129,8 @@ export class CacheFlow {
   readonly derived: DerivedVariants;
   /** The compression step's view of this flow (pipeline/compressed-hit.ts). */
   readonly #encoded: CompressedHitServices;
+  /** The DIMS step's view of this flow (pipeline/dims-hit.ts). */
+  readonly #dimsHit: DimsHitServices;
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
@@ -139,6 +146,7 @@ export class CacheFlow {
       finish: services.finish,
       touch: services.touch,
     };
+    this.#dimsHit = { ...this.#encoded, dims: services.dims };
   }
 
   /**
@@ -189,7 +197,8 @@ export class CacheFlow {
     // Requests with their own cache directives take the full path (they may refuse a fresh copy), and so do
     // If-Range requests on a purging parent (the copy may have to go).
     const purgeCheck = ctx.vhost.options.ifRange.purge && headerValue(head, 'if-range') !== undefined;
-    if (headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined && !purgeCheck) {
+    // A DIMS request looks its original up in the index (pipeline/dims-hit.ts serves the variant from the tier).
+    if (ctx.dims === null && headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined && !purgeCheck) {
       const entry = hot.lookup(primary, head.headers, now);
       if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
     }
@@ -212,7 +221,9 @@ export class CacheFlow {
     else meta = ref.vary[0] === '*' ? undefined : store.get(ref);
     if (meta !== undefined && committing === null && this.#purgeForIfRange(ctx, ref, meta)) meta = undefined;
     if (meta !== undefined && meta.complete === false) {
-      void this.#partialHit(ctx, writer, ref, meta, directives);
+      // A DIMS conversion needs the whole original: fetched whole, replacing the partial copy.
+      if (ctx.dims !== null) this.#miss(ctx, writer, ref, null);
+      else void this.#partialHit(ctx, writer, ref, meta, directives);
       return;
     }
     if (meta !== undefined) {
@@ -226,6 +237,7 @@ export class CacheFlow {
     const ranged = blockFetchRange(headerValue(head, 'range'));
     if (
       ranged !== null &&
+      ctx.dims === null &&
       headerValue(head, 'if-range') === undefined &&
       store.keyFits(ref) &&
       !this.#fillUnderWay(ref.hex) &&
@@ -552,6 +564,11 @@ export class CacheFlow {
     if (decision === 'fresh') {
       this.#services.touch(ref.hex);
       const cacheStatus = `hit; ttl=${remainingTtl(stored.ttlSec, ageSec)}`;
+      // A DIMS request gets the image variant, never an encoded copy of the original (an SVG is a compression target).
+      if (ctx.dims !== null) {
+        serveDims(this.#dimsHit, ctx, writer, ref, meta, 'TCP_HIT');
+        return;
+      }
       const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
       if (transform !== null) {
         serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, 'TCP_HIT', cacheStatus);
@@ -565,7 +582,8 @@ export class CacheFlow {
       meta.purged !== true && (decision === 'stale-while-revalidate' || (!ctx.vhost.options.refreshExpired && !meta.mustRevalidate && !directives.noCache));
     if (backgroundOk) {
       this.#services.touch(ref.hex);
-      this.#deliverStoredOrEncoded(ctx, writer, ref, meta, ageSec, 'TCP_REFRESH_HIT', 'hit; fwd=stale; fwd-status=background');
+      if (ctx.dims !== null) serveDims(this.#dimsHit, ctx, writer, ref, meta, 'TCP_REFRESH_HIT');
+      else this.#deliverStoredOrEncoded(ctx, writer, ref, meta, ageSec, 'TCP_REFRESH_HIT', 'hit; fwd=stale; fwd-status=background');
       this.#backgroundRevalidate(ctx, ref, meta);
       return;
     }
@@ -819,7 +837,8 @@ export class CacheFlow {
       const outcome = this.#revalidationOutcome(ctx, fill, stale);
       if (outcome !== null) {
         const meta = store.get(fill.leaseRef) ?? outcome.meta;
-        this.#deliverStoredOrEncoded(ctx, writer, fill.leaseRef, meta, currentAge(meta, Date.now()), outcome.result, outcome.status);
+        if (ctx.dims !== null) serveDims(this.#dimsHit, ctx, writer, fill.leaseRef, meta, outcome.result);
+        else this.#deliverStoredOrEncoded(ctx, writer, fill.leaseRef, meta, currentAge(meta, Date.now()), outcome.result, outcome.status);
         return;
       }
     }
@@ -864,7 +883,8 @@ export class CacheFlow {
         return;
       }
     }
-    if (ctx.vhost.options.compression.enabled && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
+    if (ctx.dims !== null && dimsFill(this.#dimsHit, ctx, writer, fill, () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
+    if (ctx.vhost.options.compression.enabled && ctx.dims === null && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
       this.#deliverStored(ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
@@ -954,7 +974,7 @@ export class CacheFlow {
       // stale, or dropped) the lookup above refetches.
       // <Compression>: a client getting an encoded copy waits for the object to be stored, then is served as a hit.
       const encodes = ctx.vhost.options.compression.enabled && record.headers !== null && encodingTransform(ctx, this.#services.compressed, { status: record.status, headers: record.headers, size: record.size }, record.size >= 0) !== null;
-      if (!encodes && record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
+      if (!encodes && ctx.dims === null && record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
         // A fill the admission filter may not store: make sure it is stored, since this request reads its body from
         // the stored blocks and object. If it is over already, the next poll looks the object up again (in a later
         // turn: never on a read snapshot older than the write that found the fill gone).

@@ -8,6 +8,7 @@ import type { RequestHead } from '../http/request.js';
 import type { BypassReason, VhostRuleSet } from '../policy/rules.js';
 import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
 import type { CacheResult } from '../stats/counters.js';
+import type { DimsRequest } from '../transform/dims/service.js';
 
 /** STON's x-transaction-status: the response ended normally, or the client (or Flint) cut it short. */
 export type TransactionStatus = 'complete' | 'aborted';
@@ -49,6 +50,8 @@ export class RequestCtx {
   headerRules: HeaderPolicy | null = null;
   /** The Content-Encoding Flint applied to the response (`<Compression>`; access log sc-resinfo), '' for none. */
   contentEncoding: '' | CompressionEncoding = '';
+  /** A DIMS request (`<original>/dims/<chain>`): `path` is then the original's; null for any other request. */
+  dims: DimsRequest | null = null;
   /** Why the request bypassed the cache (access log `reqInfo: Bypass`); null when it did not. */
   bypassReason: BypassReason | null = null;
 

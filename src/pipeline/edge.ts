@@ -60,6 +60,8 @@ import { answerAclVerdict, mayHaveBody, refuseService } from './access-control.j
 import { RateLimiter, answerRateLimited } from './rate-limit.js';
 import type { RateUsage } from './rate-limit.js';
 import { TrafficCaps } from './traffic-cap.js';
+import { DimsService } from '../transform/dims/service.js';
+import type { DimsReading } from '../transform/dims/service.js';
 
 /** Everything derived from one config; replaced whole on reload. */
 interface Runtime {
@@ -98,6 +100,8 @@ export class Edge {
   /** Every disk's store; a URL's objects live on the one its primary key picks (cache/disks.ts). */
   readonly disks: DiskSet;
   readonly hot: HotTier;
+  /** DIMS conversions of this worker: limiter, counters, image log (transform/dims/service.ts). */
+  readonly dims: DimsService;
   /** One cache flow per disk (its fills, leases and lookups all on that disk's index), in `disks` order. */
   readonly #flows: readonly CacheFlow[];
   readonly #passServices: PassServices;
@@ -138,6 +142,15 @@ export class Edge {
     this.hot = new HotTier(Math.floor(contentBytes / 2), memory.hotObjectMaxBytes);
     this.#touches = this.disks.stores.map(() => new Map());
     this.#hitCounts = this.disks.stores.map(() => new Map());
+    this.dims = new DimsService(config.server.dims, log, {
+      conversion: (vhost, ms) => {
+        const c = this.counters.forVhost(vhost);
+        bump(c, C.dimsConversions);
+        bump(c, C.dimsMsSum, ms);
+      },
+      failure: (vhost) => bump(this.counters.forVhost(vhost), C.dimsFailures),
+      refused: (vhost) => bump(this.counters.forVhost(vhost), C.dimsRefused),
+    });
     this.#flows = this.disks.stores.map((store, disk) => this.#cacheFlow(store, disk, log));
     this.#passServices = {
       finish: this.#finish,
@@ -163,6 +176,7 @@ export class Edge {
       pass: (ctx, writer) => this.#pass(ctx, writer),
       passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#passServices),
       finish: this.#finish,
+      dims: this.dims,
       compressed: (vhostName, encoding, inBytes, outBytes) => {
         const c = this.counters.forVhost(vhostName);
         bump(c, encoding === 'br' ? C.brCompressions : C.gzipCompressions);
@@ -223,6 +237,7 @@ export class Edge {
     this.rates.configure(config.vhosts);
     this.#caps.configure(config.vhosts, config.server.workers);
     this.#origins.apply(config);
+    this.dims.apply(config.server.dims);
   }
 
   /** The uWS handler for one listen address; `tls` marks an SSLApp's (tls/uws-listener.ts) requests as over TLS. */
@@ -304,7 +319,10 @@ export class Edge {
     }
     // The access log is written after the response ended, when uWS can no longer tell the peer address.
     if (vhost.log.accessPath !== null) void head.clientIp;
-    const ctx = new RequestCtx(head, vhost, path, startedAt);
+    // <Dims>: `<original>/dims/<chain>` is a request for the original's variant; the flow runs on the original's path.
+    const dims: DimsReading | null = vhost.dims === null || (head.method !== 'GET' && head.method !== 'HEAD') ? null : this.dims.read(vhost.dims, path, head);
+    const ctx = new RequestCtx(head, vhost, dims !== null && dims.kind === 'dims' ? dims.originalPath : path, startedAt);
+    if (dims !== null && dims.kind === 'dims') ctx.dims = dims.request;
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
     // <RateLimit>: per client address, before any policy, cache or origin work (pipeline/rate-limit.ts).
@@ -329,6 +347,17 @@ export class Edge {
     // <Cors>, <SignedUrl> (pipeline/edge-policy.ts): a preflight or a refusal is answered here, before any origin work.
     if (hasEdgePolicy(vhost) && answerByPolicy(ctx, writer)) {
       this.#finish(ctx, 'complete', writer.bytesSent);
+      return;
+    }
+    if (dims !== null && dims.kind === 'invalid') {
+      // A malformed chain: 400 before any cache or origin work (the problem goes to the access log only).
+      const response = refusalResponse(400, 'malformed image operation chain');
+      ctx.status = 400;
+      ctx.errorCode = 'FLINT_ERR_DIMS_URL';
+      ctx.errorDetail = dims.problem;
+      ctx.firstByteAt = performance.now();
+      writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
+      this.#finish(ctx, 'complete', Buffer.byteLength(response.body));
       return;
     }
     // <TrafficCap Session>: body bytes paced through the writer's backpressure (pipeline/traffic-cap.ts).
@@ -550,6 +579,7 @@ export class Edge {
     // blocks the process inside LMDB.
     await this.flushTouches();
     await this.#origins.close();
+    this.dims.close();
     await this.disks.close();
   }
 }

@@ -117,6 +117,10 @@ export class FlintMetrics {
     add('flint_compression_in_bytes_total', 'Identity bytes compressed, by encoding.', 'counter', byEncoding('InBytes'));
     add('flint_compression_out_bytes_total', 'Encoded bytes the compressions made, by encoding.', 'counter', byEncoding('OutBytes'));
     add('flint_compressed_responses_total', 'Responses sent with a Content-Encoding Flint applied, by encoding.', 'counter', byEncoding('Responses'));
+    add('flint_dims_conversions_total', 'DIMS variants converted (<Dims>), each once across workers.', 'counter', perVhost('dimsConversions'));
+    add('flint_dims_failures_total', 'DIMS conversions that failed; the original was served.', 'counter', perVhost('dimsFailures'));
+    add('flint_dims_refused_total', 'DIMS requests refused with 503: the conversion queue was full.', 'counter', perVhost('dimsRefused'));
+    add('flint_dims_conversion_seconds_total', 'Time spent in DIMS conversions (queueing included); divide by conversions for the mean.', 'counter', (i) => Object.entries(i.vhosts).map(([vhost, c]) => ({ value: c.dimsMsSum / 1000, labels: { vhost } })));
     add('flint_ttfb_seconds', 'Time from request to the first response byte.', 'histogram', histogram('flint_ttfb_seconds', (l) => l.ttfb, (c) => c.ttfbMsSum));
     add('flint_response_seconds', 'Time from request to the end of the response.', 'histogram', histogram('flint_response_seconds', (l) => l.total, (c) => c.totalMsSum));
 

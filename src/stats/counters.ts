@@ -35,6 +35,10 @@ export const VHOST_COUNTERS = [
   { name: 'brInBytes', help: 'identity bytes compressed to br', unit: 'bytes' },
   { name: 'brOutBytes', help: 'br bytes those compressions made', unit: 'bytes' },
   { name: 'brResponses', help: 'responses sent br-encoded by Flint' },
+  { name: 'dimsConversions', help: 'DIMS variants converted (each once across workers; hits on them are not counted here)' },
+  { name: 'dimsFailures', help: 'DIMS conversions that failed (corrupt or unsupported image, pixel limit, time limit): the original was served' },
+  { name: 'dimsRefused', help: 'DIMS requests refused with 503 because the conversion queue was full' },
+  { name: 'dimsMsSum', help: 'sum of DIMS conversion time (queueing included), for the mean per conversion', unit: 'milliseconds' },
   { name: 'ttfbMsSum', help: 'sum of time to first response byte, for averages', unit: 'milliseconds' },
   { name: 'totalMsSum', help: 'sum of total transaction time, for averages', unit: 'milliseconds' },
 ] as const;

@@ -127,6 +127,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
       configHistory: { keep: 30, dir: null },
       cluster: null,
+      dims: { concurrency: 2, queueLimit: 32, timeoutMs: 10_000 },
     },
     vhosts: [
       {
@@ -158,7 +159,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         },
         healthCheckers: [],
         options: DEFAULT_OPTIONS,
-        log: { accessPath: '/var/log/flint/access.log', accessForm: 'json', accessFormat: null, accessRotation: DEFAULT_ROTATION, originPath: null, originRotation: DEFAULT_ROTATION },
+        log: { accessPath: '/var/log/flint/access.log', accessForm: 'json', accessFormat: null, accessRotation: DEFAULT_ROTATION, originPath: null, originRotation: DEFAULT_ROTATION, imagePath: null },
         rules: { ttl: [], bypass: [], queryString: [], acl: [], headers: [], compression: [] },
         clientLimits: { trafficCapMbps: 0, sessionCapMbps: 0, rateLimit: { perSec: 0, burst: 0 } },
         link: null,
@@ -166,6 +167,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         cors: null,
         errorPages: [],
         sub: [],
+        dims: null,
       },
     ],
     defaultVhost: 'example.com',
@@ -228,6 +230,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
     configHistory: { keep: 30, dir: null },
     cluster: null,
+    dims: { concurrency: 2, queueLimit: 32, timeoutMs: 10_000 },
   });
   const vhost = firstVhost(config);
   assert.deepEqual(vhost.aliases, []);

@@ -48,7 +48,7 @@ function leafPaths(value: unknown, prefix: string): string[] {
 
 /** A null optional group (`vhosts[].https` without <Https>) stands for its fields. */
 const covers = (field: string, leaf: string): boolean => leaf === field || leaf.startsWith(`${field}.`) || leaf.startsWith(`${field}[`) || (NULL_GROUPS.has(leaf) && (field.startsWith(`${leaf}.`) || field.startsWith(`${leaf}[`)));
-const NULL_GROUPS = new Set(['vhosts[].https', 'vhosts[].signedUrl', 'vhosts[].cors', 'vhosts[].errorPages', 'server.cluster', 'vhosts[].sub', 'urlRewrites']);
+const NULL_GROUPS = new Set(['vhosts[].https', 'vhosts[].signedUrl', 'vhosts[].cors', 'vhosts[].errorPages', 'server.cluster', 'vhosts[].sub', 'urlRewrites', 'vhosts[].dims']);
 
 test('the schema covers every Config field, and every schema field exists in Config', () => {
   // The shipped config has at least one element in every array.
@@ -101,8 +101,8 @@ test('schema rows are well formed', () => {
   assert.equal(settingFile(getSetting('Vhosts/Default')), 'vhosts.xml');
 });
 
-test('repeated elements are exactly Vhost, URLRewrite, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, Deny, ServerName, Disk, HealthChecker, Rule, MatchingList, Key, Path, ErrorPage', () => {
-  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Deny', 'Disk', 'ErrorPage', 'HealthChecker', 'IgnoreSuffix', 'Key', 'Listen', 'MatchingList', 'Path', 'Rule', 'ServerName', 'URLRewrite', 'Vhost']);
+test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, Deny, ServerName, Disk, HealthChecker, Rule, MatchingList, Key, Path, ErrorPage, URLRewrite and the Dims ones', () => {
+  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Annotation', 'ByOriginal', 'Composite', 'Condition', 'Deny', 'Disk', 'ErrorPage', 'HealthChecker', 'IgnoreSuffix', 'Key', 'Listen', 'MatchingList', 'Path', 'Rule', 'ServerName', 'URLRewrite', 'Vhost']);
 });
 
 test('the reference lists every setting with its default', () => {

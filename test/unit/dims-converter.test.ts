@@ -1,0 +1,62 @@
+// Unit tests of the worker's DIMS converter process (transform/dims/converter.ts): results come back intact over
+// IPC, the process runs at a lower priority (nice 10), a converter that dies mid-job fails that job and the next
+// job gets a new converter, and a job past its time limit fails with 'timeout'.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { getPriority } from 'node:os';
+import { after, test } from 'node:test';
+import pino from 'pino';
+import sharp from 'sharp';
+import { DimsConverter } from '../../src/transform/dims/converter.js';
+import { DimsError } from '../../src/transform/dims/failure.js';
+import type { RunContext } from '../../src/transform/dims/run.js';
+import { parseDimsPath } from '../../src/transform/dims/url.js';
+import type { DimsChain, DimsNames } from '../../src/transform/dims/url.js';
+
+const NAMES: DimsNames = { keyword: 'dims', composites: new Set(), annotations: new Set(), byOriginal: new Set() };
+const converter = new DimsConverter(pino({ level: 'silent' }), 2);
+after(() => converter.close());
+
+const chain = (ops: string): DimsChain => (parseDimsPath(`/x.jpg/dims/${ops}`, NAMES) as { chain: DimsChain }).chain;
+const ctx = (deadlineMs: number): RunContext => ({ names: NAMES, maxPixels: 100_000_000, firstFrameOnly: false, composites: new Map(), annotations: new Map(), byOriginal: new Map(), query: '', deadline: Date.now() + deadlineMs });
+
+/** Pids of this process's children (the converter). */
+function children(): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' }).trim().split('\n').filter((l) => l !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+test('a conversion round-trips through the converter process, which runs at nice 10', async () => {
+  const source = await sharp({ create: { width: 800, height: 600, channels: 3, background: 'red' } }).jpeg().toBuffer();
+  const result = await converter.run(source, chain('resize/200x/format/webp'), 'webp', ctx(10_000));
+  assert.ok(Buffer.isBuffer(result.body));
+  const meta = await sharp(result.body).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 200, 150]);
+  assert.deepEqual([result.sourceWidth, result.sourceHeight], [800, 600]);
+  const pids = children();
+  assert.equal(pids.length, 1, 'one converter');
+  assert.equal(getPriority(pids[0]), Math.max(10, getPriority()), 'nice 10, or the test runner\'s own when lower');
+});
+
+test('a converter killed mid-job fails that job; the next job starts a new converter', async () => {
+  const big = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: 'blue' } }).png({ compressionLevel: 0 }).toBuffer();
+  const before = children();
+  const job = converter.run(big, chain('rotate/33/format/avif'), 'avif', ctx(60_000));
+  await new Promise((r) => setTimeout(r, 300));
+  for (const pid of before) process.kill(pid, 'SIGKILL');
+  await assert.rejects(job, (e: unknown) => e instanceof DimsError && e.reason === 'failed');
+  const source = await sharp({ create: { width: 100, height: 100, channels: 3, background: 'green' } }).png().toBuffer();
+  const again = await converter.run(source, chain('resize/10x'), null, ctx(10_000));
+  assert.equal((await sharp(again.body).metadata()).width, 10);
+  const now = children();
+  assert.equal(now.length, 1);
+  assert.notEqual(now[0], before[0], 'a new converter');
+});
+
+test('a job past its time limit fails with timeout', async () => {
+  const big = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: 'blue' } }).png({ compressionLevel: 0 }).toBuffer();
+  await assert.rejects(converter.run(big, chain('rotate/33/format/avif'), 'avif', ctx(200)), (e: unknown) => e instanceof DimsError && e.reason === 'timeout');
+});
