@@ -6,6 +6,11 @@
  * header lines (`$RES` and `$REQ`). The acl is checked on every request; address-only lines go through one
  * interval set and the others through the URL glob index, and no `$RES` line applies, so the hit keeps the hot
  * tier's pre-encoded head. The two req/s figures should be within 10%.
+ *
+ * The floor target `flint-1w-ip-floor` has one address-only acl line: any `$IP` line makes every request read the
+ * peer address from uWS (getpeername plus an ArrayBuffer: uWS.js 20.51 has no per-connection identity to keep it
+ * in), which a hit without rules and without an access log never does, while a logged hit does anyway. The list's
+ * own work is the 1,000-line target against this floor.
  */
 import { hitWithVhostExtra } from './hit-rules.js';
 import type { Scenario } from '../lib/scenario.js';
@@ -48,4 +53,5 @@ export const hit1kPolicy: Scenario = hitWithVhostExtra(
   'flint-1w-no-policy',
   'flint-1w-1k-policy',
   thousandPolicyLines(),
+  { name: 'flint-1w-ip-floor', vhostExtra: '    <Options><AccessControl>ON</AccessControl></Options>\n    <MatchingList Target="acl">$IP[10.255.255.0/24], deny</MatchingList>' },
 );

@@ -59,10 +59,12 @@ function flintTarget(name: string, vhostExtra: string): CacheTarget {
 
 /**
  * A `hit-1k` scenario on Flint 1w, once plain (`plainName`) and once with `vhostExtra` in the vhost (`loadedName`):
- * what a list of rules that do not match the hit URL costs a hit. A run with origin requests says so in its note.
+ * what a list of rules that do not match the hit URL costs a hit. `floor`, when given, is a third target between
+ * the two (name and vhost extra): the cost the stack imposes before the list's own work. A run with origin requests
+ * says so in its note.
  */
-export function hitWithVhostExtra(name: string, summary: string, plainName: string, loadedName: string, vhostExtra: string): Scenario {
-  const targets: readonly CacheTarget[] = [flintTarget(plainName, ''), flintTarget(loadedName, vhostExtra)];
+export function hitWithVhostExtra(name: string, summary: string, plainName: string, loadedName: string, vhostExtra: string, floor?: { readonly name: string; readonly vhostExtra: string }): Scenario {
+  const targets: readonly CacheTarget[] = [flintTarget(plainName, ''), ...(floor === undefined ? [] : [flintTarget(floor.name, floor.vhostExtra)]), flintTarget(loadedName, vhostExtra)];
   return {
     name,
     summary,
