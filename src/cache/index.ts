@@ -23,6 +23,7 @@
  *   seen     lease hash -> SeenCount                           requests the admission filter counted for an
  *                                                              object it has not stored (vhost <Admission>)
  *   seenorder window end (8 B BE ms) + lease hash -> ''        the same by expiry, so a sweep reads only lapsed ones
+ *   tags     "vhost \n tag \0" + object hash -> ''             objects by cache tag, for tag purges (cache/tag-index.ts)
  * `objects` and `fills` keep msgpackr's record structures (field-name lists) once, under STRUCTURES_KEY, shared by
  * every process (lmdb's shared structures), rather than in every record.
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
@@ -43,6 +44,8 @@ import { isNoSpace } from './disk-space.js';
 import { currentAge } from './freshness.js';
 import { withInlineCrc } from './inline-crc.js';
 import { keyHash } from './key.js';
+import { TagIndex } from './tag-index.js';
+import type { TagEntry } from './tag-index.js';
 import type { StoredTiming } from './freshness.js';
 
 /** Everything known about one stored response. Times are ms since epoch unless named `...Sec`. */
@@ -93,6 +96,8 @@ export interface ObjectMeta {
    * copy is restored (served and extended) instead. Absent = not purged.
    */
   readonly purged?: boolean;
+  /** Cache tags from the origin's tag fields (cache/tags.ts), indexed in `tags`; absent = none. */
+  readonly tags?: readonly string[];
 }
 
 /** A cache-control command applied to objects (see applyControl). */
@@ -103,6 +108,8 @@ export interface FillControl {
   readonly action: ControlAction;
   /** expireafter's delay (seconds); 0 for the others. */
   readonly sec: number;
+  /** A tag purge: applies only when the committed response carries this tag (its tags are known only then). */
+  readonly tag?: string;
 }
 
 /** What applyControl did: objects affected and their body bytes. */
@@ -304,6 +311,7 @@ export class CacheIndex {
   readonly #hits: Database<number, Buffer>;
   readonly #seen: Database<SeenCount, Buffer>;
   readonly #seenOrder: Database<string, Buffer>;
+  readonly #tags: TagIndex;
   /** Write steps queued for this event-loop turn's transaction (see #inTurnBatch). */
   #batch: BatchedStep[] = [];
   /**
@@ -335,6 +343,7 @@ export class CacheIndex {
     this.#hits = this.#root.openDB({ name: 'hits', keyEncoding: 'binary' });
     this.#seen = this.#root.openDB({ name: 'seen', keyEncoding: 'binary' });
     this.#seenOrder = this.#root.openDB({ name: 'seenorder', keyEncoding: 'binary' });
+    this.#tags = new TagIndex(this.#root);
   }
 
   getVary(primaryHash: Buffer): string[] | undefined {
@@ -652,8 +661,10 @@ export class CacheIndex {
       if (current !== undefined) {
         used -= storedBytes(current);
         if (base !== current) this.#releaseBlocks(current.blocks, now);
+        this.#tags.remove(current.key, objectHash, current.tags);
       }
       this.#objects.put(objectHash, merged);
+      this.#tags.add(merged.key, objectHash, merged.tags);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       this.#keys.put(merged.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(merged));
@@ -696,8 +707,10 @@ export class CacheIndex {
       if (lease !== null && fill !== undefined && fill.id === lease.id) {
         this.#removeFill(lease.hash, fill);
         if (fill.uses !== undefined) this.#forgetSeen(lease.hash);
-        if (fill.controls !== undefined) {
-          const controlled = controlledMeta(meta, fill.controls, now);
+        // A tag purge reached every fill of its vhost; it applies to those whose response carries the tag.
+        const controls = fill.controls?.filter((c) => c.tag === undefined || meta.tags?.includes(c.tag) === true);
+        if (controls !== undefined && controls.length > 0) {
+          const controlled = controlledMeta(meta, controls, now);
           if (controlled === null) {
             this.#releaseBlocks(meta.blocks, now);
             outcome = 'dropped';
@@ -715,9 +728,11 @@ export class CacheIndex {
         // The generation is settled here, where the record it replaces is read: a fill counts from the copy it
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
+        this.#tags.remove(previous.key, objectHash, previous.tags);
       }
       stored = withInlineCrc(stored);
       this.#objects.put(objectHash, stored);
+      this.#tags.add(stored.key, objectHash, stored.tags);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
       this.#keys.put(stored.key, objectHash);
@@ -791,7 +806,12 @@ export class CacheIndex {
     this.#transact(() => {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
-      if (updated) this.#objects.put(objectHash, withInlineCrc(meta));
+      if (!updated) return;
+      this.#objects.put(objectHash, withInlineCrc(meta));
+      if (current !== undefined && current.tags?.join(' ') !== meta.tags?.join(' ')) {
+        this.#tags.remove(current.key, objectHash, current.tags);
+        this.#tags.add(meta.key, objectHash, meta.tags);
+      }
     });
     return updated;
   }
@@ -826,6 +846,7 @@ export class CacheIndex {
     this.#releaseBlocks(meta.blocks, now);
     this.#objects.remove(objectHash);
     this.#keys.remove(meta.key);
+    this.#tags.remove(meta.key, objectHash, meta.tags);
     const primary = meta.key.slice(0, meta.key.indexOf('\0'));
     let variantsLeft = false;
     for (const _ of this.#keys.getKeys({ start: `${primary}\0`, end: `${primary}\u0001`, limit: 1 })) variantsLeft = true;
@@ -889,6 +910,25 @@ export class CacheIndex {
   }
 
   /**
+   * Up to `limit` objects tagged `tag` in `vhost` (cache/tag-index.ts), after the hash `after`: their hashes and full
+   * keys. A read; tag purges page through it between batches.
+   */
+  tagMembers(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ key: string; hash: Buffer }> {
+    const out: Array<{ key: string; hash: Buffer }> = [];
+    for (const hash of this.#tags.members(vhost, tag, after, limit)) {
+      const meta = this.#objects.get(hash);
+      // Absent only when a worker removed the object between the two reads: skipped, the page still advances.
+      out.push({ key: meta?.key ?? '', hash });
+    }
+    return out;
+  }
+
+  /** Every tag entry (tests and checks: reads the whole table). */
+  tagEntries(): TagEntry[] {
+    return [...this.#tags.entries()];
+  }
+
+  /**
    * Applies a cache-control command to objects in one write transaction (callers batch: a transaction holds the
    * write lock workers need for commits). purge: stale now, refetched without validators, restored if the origin
    * fails; expire: stale now (revalidated); expireafter: fresh until now + `sec`; hardpurge: deleted, blocks freed.
@@ -931,7 +971,7 @@ export class CacheIndex {
    * Callers run this before applyControl on the stored objects: a fill that commits in between is then either
    * controlled here or already stored (and controlled there). Returns how many fills were reached.
    */
-  controlFills(start: string, end: string, matches: (primary: string) => boolean, action: ControlAction, sec: number): number {
+  controlFills(start: string, end: string, matches: (primary: string) => boolean, action: ControlAction, sec: number, tag?: string): number {
     let reached = 0;
     this.#transact(() => {
       for (const { key, value } of this.#fillKeys.getRange({ start, end })) {
@@ -945,7 +985,7 @@ export class CacheIndex {
         // A hit-for-pass marker stores nothing. An expired lease is marked too: its owner may be alive, only slow,
         // and commit if nobody takes the lease over (a takeover replaces the record, marks and all).
         if (fill.state !== 'filling') continue;
-        this.#fills.put(hash, { ...fill, controls: [...(fill.controls ?? []), { action, sec }] });
+        this.#fills.put(hash, { ...fill, controls: [...(fill.controls ?? []), tag === undefined ? { action, sec } : { action, sec, tag }] });
         reached++;
       }
     });

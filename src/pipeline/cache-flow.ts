@@ -54,7 +54,8 @@ import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
 import { FETCH_WINDOW_BLOCKS, PartialSource } from './partial-source.js';
 import { RangeFill } from './range-fill.js';
 import type { RangeFillResult } from './range-fill.js';
-import { VIA, isServerField } from './headers.js';
+import { VIA, isServerField, strippedTagFields } from './headers.js';
+import { parseTags } from '../cache/tags.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 
 /** What the flow needs from the worker around it. */
@@ -72,6 +73,8 @@ export interface CacheFlowServices {
   finish(ctx: RequestCtx, status: TransactionStatus, bytesSent: number): void;
   /** Counts a fill of vhost `vhostName` that the admission filter kept out of the cache. */
   notAdmitted(vhostName: string): void;
+  /** Counts cache tags of a response to vhost `vhostName` that the <CacheTag> bounds dropped. */
+  tagsDropped(vhostName: string, count: number): void;
   /** Records that an object was read now (batched LRU touches). */
   touch(hex: string): void;
   /**
@@ -692,6 +695,8 @@ export class CacheFlow {
         const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
         if (!store.keyFits(ref)) return null;
         const stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
+        const tagged = parseTags(headers, vhost.options.cacheTag);
+        if (tagged.dropped > 0) this.#services.tagsDropped(vhost.name, tagged.dropped);
         return {
           ref,
           size: contentLengthOf(headers),
@@ -714,6 +719,7 @@ export class CacheFlow {
             extendedSec: 0,
             // Provisional when another copy is stored meanwhile: the commit then counts on from that copy's.
             generation: (stale?.generation ?? 0) + 1,
+            ...(tagged.tags.length > 0 ? { tags: tagged.tags } : {}),
           },
         };
       },
@@ -822,7 +828,7 @@ export class CacheFlow {
     const options = ctx.vhost.options;
     const now = Date.now();
     if (fill.state === 'uncacheable' && fill.originStatus === 304) {
-      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null, options.targetedCacheControl);
+      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null, options.targetedCacheControl, strippedTagFields(options));
       store.refreshMeta(fill.leaseRef.hash, meta);
       this.#services.hot.invalidate(fill.leaseRef.hex);
       fill.abandon();
@@ -1289,6 +1295,7 @@ function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: ReadonlySe
     if (excludes.has(name) || name === 'content-length' || name === 'date' || name === 'age') continue;
     if (!vhost.options.serverHeader && isServerField(name)) continue;
     if (name === 'via' || name === 'uwebsockets') continue;
+    if (strippedTagFields(vhost.options).includes(name)) continue;
     const value = origin[name];
     if (value === undefined) continue;
     if (typeof value === 'string') out.push(name, value);
@@ -1306,11 +1313,14 @@ function refreshedBy304(
   policy: Vhost['options']['ttl'],
   ruleTtlSec: number | null,
   targetedFields: readonly string[],
+  tagFields: readonly string[],
 ): ObjectMeta {
   const updated = new Map<string, string[]>();
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || NOT_UPDATED_BY_304.has(name) || STORED_HEADER_EXCLUDES.has(name) || name === 'date' || name === 'age') continue;
+    // A 304 updates headers, not tags (the index keeps the stored response's); stripped tag fields stay out.
+    if (tagFields.includes(name)) continue;
     updated.set(name, typeof value === 'string' ? [value] : value);
   }
   const merged: string[] = [];

@@ -47,7 +47,8 @@ import { PassTransaction } from './pass.js';
 import type { PassServices } from './pass.js';
 import type { ControlForwarder } from './control-method.js';
 import { CONTROL_METHODS, applyControlNotice } from './control-method.js';
-import type { PurgeScope } from '../policy/purge-target.js';
+
+import type { PurgeScope, TaggedScope } from '../policy/purge-target.js';
 import { ServiceAccess } from '../policy/service-access.js';
 import type { AccessPolicy } from '../policy/edge-rules/acl.js';
 import { buildAccessPolicies } from '../policy/edge-rules/acl.js';
@@ -147,6 +148,7 @@ export class Edge {
       passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#passServices),
       finish: this.#finish,
       notAdmitted: (vhostName) => bump(this.counters.forVhost(vhostName), C.notAdmitted),
+      tagsDropped: (vhostName, count) => bump(this.counters.forVhost(vhostName), C.tagsDropped, count),
       touch: (hex) => {
         const hits = this.#hitCounts[disk] as Map<string, number>;
         (this.#touches[disk] as Map<string, number>).set(hex, Date.now());
@@ -189,9 +191,9 @@ export class Edge {
   }
 
   /** A `cache-control` notice from the primary: hot-tier entries and fills of the purged scopes (control-method.ts). */
-  applyControlNotice(scopes: readonly PurgeScope[]): void {
+  applyControlNotice(scopes: readonly PurgeScope[], tagged?: TaggedScope): void {
     const detachFills = (matches: (primary: string) => boolean): number => this.#flows.reduce((n, flow) => n + flow.detachFills(matches), 0);
-    applyControlNotice({ hot: this.hot, detachFills }, scopes);
+    applyControlNotice({ hot: this.hot, detachFills }, scopes, tagged);
   }
 
   /** Swaps in a new config for requests that arrive from now on. */

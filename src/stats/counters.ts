@@ -20,6 +20,7 @@ export const VHOST_COUNTERS = [
   { name: 'originRequests', help: 'requests sent to origins' },
   { name: 'originErrors', help: 'origin transactions that failed (connect, timeout, reset)' },
   { name: 'notAdmitted', help: 'responses fetched for the cache but not stored by the admission filter (<Admission>)' },
+  { name: 'tagsDropped', help: 'cache tags from origin responses dropped by the <CacheTag> bounds (too many, too long, bytes outside visible ASCII)' },
   { name: 'originInBytes', help: 'response body bytes received from origins', unit: 'bytes' },
   { name: 'originResponses1xx', help: 'origin responses with a 1xx status' },
   { name: 'originResponses2xx', help: 'origin responses with a 2xx status' },
