@@ -697,7 +697,7 @@ export class CacheFlow {
         const stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
         const tagged = parseTags(headers, vhost.options.cacheTag);
         if (tagged.dropped > 0) this.#services.tagsDropped(vhost.name, tagged.dropped);
-        return {
+        const fillHead: FillHead = {
           ref,
           size: contentLengthOf(headers),
           meta: {
@@ -719,9 +719,11 @@ export class CacheFlow {
             extendedSec: 0,
             // Provisional when another copy is stored meanwhile: the commit then counts on from that copy's.
             generation: (stale?.generation ?? 0) + 1,
-            ...(tagged.tags.length > 0 ? { tags: tagged.tags } : {}),
           },
         };
+        // Set apart, not spread into the literal above (see withBody): only tagged responses carry the field.
+        if (tagged.tags.length > 0) (fillHead.meta as { tags?: readonly string[] }).tags = tagged.tags;
+        return fillHead;
       },
     };
   }
