@@ -910,17 +910,11 @@ export class CacheIndex {
   }
 
   /**
-   * Up to `limit` objects tagged `tag` in `vhost` (cache/tag-index.ts), after the hash `after`: their hashes and full
-   * keys. A read; tag purges page through it between batches.
+   * Up to `limit` objects tagged `tag` in `vhost` (cache/tag-index.ts), after the hash `after`: their hashes and
+   * primary keys. A read of the tag entries alone; tag purges page through it between batches.
    */
-  tagMembers(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ key: string; hash: Buffer }> {
-    const out: Array<{ key: string; hash: Buffer }> = [];
-    for (const hash of this.#tags.members(vhost, tag, after, limit)) {
-      const meta = this.#objects.get(hash);
-      // Absent only when a worker removed the object between the two reads: skipped, the page still advances.
-      out.push({ key: meta?.key ?? '', hash });
-    }
-    return out;
+  tagMembers(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ hash: Buffer; primary: string }> {
+    return this.#tags.members(vhost, tag, after, limit);
   }
 
   /** Every tag entry (tests and checks: reads the whole table). */

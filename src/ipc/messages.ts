@@ -30,6 +30,8 @@ export interface WorkerSnapshot {
   readonly fills: number;
   /** Per-vhost latency histograms (stats/latency.ts), monotonic like the counters. */
   readonly latency: Readonly<Record<string, LatencyCounts>>;
+  /** Per vhost, the most requested paths with their counts since the worker started (stats/top-urls.ts). */
+  readonly topUrls?: Readonly<Record<string, ReadonlyArray<readonly [string, number]>>>;
   /** Origin connections of this worker now (gauges): open, and busy with a request. */
   readonly originSessions: { readonly open: number; readonly active: number };
   /**

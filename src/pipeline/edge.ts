@@ -393,6 +393,8 @@ export class Edge {
     if (ctx.firstByteAt !== 0) bump(c, C.ttfbMsSum, ctx.firstByteAt - ctx.startedAt);
     bump(c, C.totalMsSum, now - ctx.startedAt);
     this.counters.observe(ctx.vhost.name, ctx.firstByteAt === 0 ? -1 : ctx.firstByteAt - ctx.startedAt, now - ctx.startedAt);
+    // The dashboard's most requested paths (stats/top-urls.ts): one Map lookup and store per request.
+    this.counters.observePath(ctx.vhost.name, ctx.path);
     bump(c, cacheResultIndex(ctx.cacheResult));
     if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400 && ctx.vhost.options.unsafeInvalidation) this.#invalidateTargets(ctx);
     const access = this.#accessLogs.get(ctx.vhost.log);

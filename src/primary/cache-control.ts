@@ -142,7 +142,7 @@ async function applyToTag(index: CacheIndex, vhost: string, tag: string, command
     const page = index.tagMembers(vhost, tag, after, CONTROL_BATCH);
     if (page.length === 0) break;
     after = (page[page.length - 1] as { hash: Buffer }).hash;
-    for (const { key } of page) if (key !== '') primaries.add(key.slice(0, key.indexOf('\0')));
+    for (const { primary } of page) primaries.add(primary);
     const now = Date.now();
     const result = await index.applyControl(
       page.map((entry) => entry.hash),

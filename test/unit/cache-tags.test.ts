@@ -87,6 +87,7 @@ function entries(index: CacheIndex): string[] {
       const stored = index.getObject(e.hash);
       assert.ok(stored !== undefined, `a tag entry ${e.tag} points at no object (stale)`);
       assert.ok(stored.tags?.includes(e.tag), `the object ${stored.key} does not carry ${e.tag}`);
+      assert.equal(e.primary, stored.key.slice(0, stored.key.indexOf('\0')));
       return `${e.vhost} ${e.tag} ${stored.key.slice(stored.key.indexOf('\n') + 1, stored.key.indexOf('\0'))}`;
     })
     .sort();
@@ -166,7 +167,7 @@ test('tagMembers pages through more objects than one page, each once', async () 
     let after: Buffer | null = null;
     for (;;) {
       const page = index.tagMembers('v.test', 'all', after, 500);
-      for (const m of page) seen.add(m.key);
+      for (const m of page) seen.add(m.hash.toString('hex'));
       if (page.length < 500) break;
       after = (page[page.length - 1] as { hash: Buffer }).hash;
     }
