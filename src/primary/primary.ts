@@ -171,6 +171,7 @@ export class Primary {
     confText: (file) => this.#history.runningText(file),
     confHistory: () => ({ current: this.#config.hash, history: this.#history.list() }),
     confRestore: (hashOrId) => this.#restore(hashOrId),
+    confSnapshotFiles: (hashOrId) => this.#history.snapshotFiles(hashOrId),
   };
 
   /** /conf/restore: writes a snapshot's files back and reloads; puts the previous files back if that fails. */
