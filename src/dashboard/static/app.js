@@ -187,6 +187,7 @@
   }
 
   // ---- config history and diff
+  let historyLength = -1;
   async function loadHistory() {
     const { status, body } = await api('/conf/history');
     if (status !== 200) {
@@ -198,9 +199,12 @@
       'history',
       list.map((s) => [String(s.id), s.time, s.type, { text: s.hash === body.current ? `${s.hash.slice(0, 12)} (running)` : s.hash.slice(0, 12), className: 'path' }, { text: integer.format(s.size), className: 'num' }]),
     );
+    // A new version resets the choice to the last two; otherwise the operator's choice stays.
+    const grown = list.length !== historyLength;
+    historyLength = list.length;
     for (const [id, pick] of [['diff-from', 1], ['diff-to', 0]]) {
       const select = byId(id);
-      const chosen = select.value;
+      const chosen = grown ? '' : select.value;
       select.replaceChildren(
         ...list.map((s) => {
           const option = document.createElement('option');
