@@ -7,7 +7,7 @@
  * Then the cost tags add to a miss where it lands, the store transaction: commits of 1 KiB objects in batches of
  * BATCH (workers batch the commits of one event-loop turn) without tags and with 3 and 10 tags, alternating
  * rounds, and parseTags on a three-tag header. Compare with a worker's CPU per miss (bench/README.md, `miss`).
- * Run: npm run build && nice -n 5 node dist/bench/tag-purge.js [objects] [tagged]
+ * Run: npm run build && nice -n 5 node dist/bench/tag-purge.js [objects] [tagged]   (or `commit-only`)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,6 +73,11 @@ async function fill(index: CacheIndex, count: number, pathOf: (i: number) => str
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] !== 'commit-only') await purges();
+  await commits();
+}
+
+async function purges(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flint-tag-bench-'));
   const index = new CacheIndex(join(dir, 'index'));
   const config = loadConfigFromText(
@@ -104,7 +109,9 @@ async function main(): Promise<void> {
   await time('reference: purge glob /g/* (same objects)', () => control.run(config, 'purge', `${HOST}/g/*`, 0));
   await index.close();
   rmSync(dir, { recursive: true, force: true });
+}
 
+async function commits(): Promise<void> {
   // The store transaction with and without tags: fresh index per round, alternating, 20,000 commits each.
   const body = new Uint8Array(1024);
   const commits = 20_000;
