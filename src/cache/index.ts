@@ -23,7 +23,8 @@
  *   seen     lease hash -> SeenCount                           requests the admission filter counted for an
  *                                                              object it has not stored (vhost <Admission>)
  *   seenorder window end (8 B BE ms) + lease hash -> ''        the same by expiry, so a sweep reads only lapsed ones
- *   tags     "vhost \n tag \0" + object hash -> ''             objects by cache tag, for tag purges (cache/tag-index.ts)
+ *   tags     "vhost \n tag \0" + object hash -> primary key     objects by cache tag, for tag purges (cache/tag-index.ts)
+ *   tagjournal sequence (8 B BE) -> tag change                 tag changes the primary has not applied to `tags` yet
  * `objects` and `fills` keep msgpackr's record structures (field-name lists) once, under STRUCTURES_KEY, shared by
  * every process (lmdb's shared structures), rather than in every record.
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
@@ -228,6 +229,9 @@ const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
 
 /** applyControl batches up to this many objects commit synchronously (see there). */
 const SYNC_CONTROL_MAX = 16;
+
+/** Tag journal records applied per write transaction (each a few tag entries; ~10-20 ms a batch). */
+export const TAG_DRAIN_BATCH = 2000;
 
 /**
  * The longest object key (UTF-8 bytes) the index takes: object key strings are lmdb keys (`keys`, `fillkeys`),
@@ -661,10 +665,9 @@ export class CacheIndex {
       if (current !== undefined) {
         used -= storedBytes(current);
         if (base !== current) this.#releaseBlocks(current.blocks, now);
-        this.#tags.remove(current.key, objectHash, current.tags);
       }
       this.#objects.put(objectHash, merged);
-      this.#tags.add(merged.key, objectHash, merged.tags);
+      this.#tags.journal(merged.key, objectHash, current?.tags, merged.tags);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       this.#keys.put(merged.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(merged));
@@ -728,11 +731,10 @@ export class CacheIndex {
         // The generation is settled here, where the record it replaces is read: a fill counts from the copy it
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
-        this.#tags.remove(previous.key, objectHash, previous.tags);
       }
       stored = withInlineCrc(stored);
       this.#objects.put(objectHash, stored);
-      this.#tags.add(stored.key, objectHash, stored.tags);
+      this.#tags.journal(stored.key, objectHash, previous?.tags, stored.tags);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
       this.#keys.put(stored.key, objectHash);
@@ -808,10 +810,7 @@ export class CacheIndex {
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
       if (!updated) return;
       this.#objects.put(objectHash, withInlineCrc(meta));
-      if (current !== undefined && current.tags?.join(' ') !== meta.tags?.join(' ')) {
-        this.#tags.remove(current.key, objectHash, current.tags);
-        this.#tags.add(meta.key, objectHash, meta.tags);
-      }
+      this.#tags.journal(meta.key, objectHash, current?.tags, meta.tags);
     });
     return updated;
   }
@@ -846,7 +845,7 @@ export class CacheIndex {
     this.#releaseBlocks(meta.blocks, now);
     this.#objects.remove(objectHash);
     this.#keys.remove(meta.key);
-    this.#tags.remove(meta.key, objectHash, meta.tags);
+    this.#tags.journal(meta.key, objectHash, meta.tags, undefined);
     const primary = meta.key.slice(0, meta.key.indexOf('\0'));
     let variantsLeft = false;
     for (const _ of this.#keys.getKeys({ start: `${primary}\0`, end: `${primary}\u0001`, limit: 1 })) variantsLeft = true;
@@ -910,15 +909,28 @@ export class CacheIndex {
   }
 
   /**
+   * Applies up to `limit` records of the tag journal to the tag entries, in one write transaction (the primary:
+   * every second and before a tag purge; cache/tag-index.ts); returns how many (fewer than `limit`: it is empty).
+   */
+  drainTagJournal(limit = TAG_DRAIN_BATCH): number {
+    let drained = 0;
+    this.#transact(() => {
+      drained = this.#tags.drain(limit);
+    });
+    return drained;
+  }
+
+  /**
    * Up to `limit` objects tagged `tag` in `vhost` (cache/tag-index.ts), after the hash `after`: their hashes and
-   * primary keys. A read of the tag entries alone; tag purges page through it between batches.
+   * primary keys. A read of the tag entries alone, as of the last drain; tag purges drain first and page through it.
    */
   tagMembers(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ hash: Buffer; primary: string }> {
     return this.#tags.members(vhost, tag, after, limit);
   }
 
-  /** Every tag entry (tests and checks: reads the whole table). */
+  /** Every tag entry, the journal drained first (tests and checks: reads the whole table). */
   tagEntries(): TagEntry[] {
+    while (this.drainTagJournal() === TAG_DRAIN_BATCH);
     return [...this.#tags.entries()];
   }
 

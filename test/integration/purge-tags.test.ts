@@ -183,3 +183,42 @@ describe('tag purge', () => {
     }
   });
 });
+
+test('eviction leaves no tag entry of an evicted object (the index checked directly)', async () => {
+  const routes: Record<string, Route> = {};
+  const origin = await startRoutedOrigin(routes);
+  const port = await freePort();
+  const big = Buffer.alloc(256 * 1024, 7);
+  for (let i = 0; i < 16; i++) routes[`/big${i}`] = (_req, res) => reply(res, 200, { 'cache-control': 'max-age=3600', 'surrogate-key': `big all-${i % 2}` }, big);
+  const flint = await FlintProcess.start(({ dir, managerPort }) => ({
+    server: serverXml({ managerPort, dir, workers: 2 }).replace(
+      `<Storage><Disk>${join(dir, 'cache')}</Disk></Storage>`,
+      `<Storage><Disk Quota="2M">${join(dir, 'cache')}</Disk><HighWater>80</HighWater><LowWater>50</LowWater></Storage>`,
+    ),
+    vhosts: vhostXml([{ name: HOST, port, origin: origin.address }]),
+  }));
+  try {
+    for (let i = 0; i < 16; i++) await request({ port, path: `/big${i}`, host: HOST });
+    const evicted = await waitFor('an eviction', async () => {
+      const disk = (await flint.stats()).cache.disks[0];
+      return (disk?.evictedObjects ?? 0) > 0 ? disk : undefined;
+    });
+    const index = new CacheIndex(join(flint.dir, 'cache', 'index'));
+    try {
+      const entries = index.tagEntries();
+      const live = entries.filter((e) => e.tag === 'big');
+      for (const entry of entries) {
+        const meta = index.getObject(entry.hash);
+        assert.ok(meta !== undefined && meta.tags?.includes(entry.tag) === true, `stale tag entry ${entry.tag} ${entry.primary}`);
+      }
+      assert.equal(live.length, index.objectCount(), 'every object left has its entry, and only those');
+      assert.ok(live.length < 16 && evicted.evictedObjects > 0, `${live.length} left, ${evicted.evictedObjects} evicted`);
+    } finally {
+      await index.close();
+    }
+  } finally {
+    await flint.stop();
+    await origin.close();
+  }
+});
+

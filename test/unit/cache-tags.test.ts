@@ -1,8 +1,9 @@
 /**
  * Cache tags (issue 24). parseTags on hostile origin headers (table-driven: separators, duplicates, bytes outside
  * visible ASCII, over-long tags, thousands of tags, a huge header), and the tag index on a real LMDB file: the
- * entries of an object follow its record through commit, replacement, a partial merge, a metadata update, eviction
- * (removeMany, the evictor's call), hardpurge and invalidation, and tagMembers pages through many objects.
+ * entries of an object follow its record through commit, replacement, a metadata update, eviction (removeMany, the
+ * evictor's call), hardpurge and invalidation once the journal is drained, a commit journals one record per object,
+ * and tagMembers pages through many objects.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -108,6 +109,7 @@ test('the tag index follows store, replace, metadata update, eviction, hardpurge
     await store(index, '/c');
     await store(index, '/a2', ['red'], 'w.test');
     assert.deepEqual(entries(index), ['v.test blue /a', 'v.test red /a', 'v.test red /b', 'w.test red /a2']);
+    index.drainTagJournal();
     assert.deepEqual(
       index.tagMembers('v.test', 'red', null, 10).map((m) => m.hash.toString('hex')).sort(),
       [a, b].map((h) => h.toString('hex')).sort(),
@@ -163,6 +165,9 @@ test('purge and expire keep the tags (the object stays); a fill reached by a tag
 test('tagMembers pages through more objects than one page, each once', async () => {
   await withIndex(async (index) => {
     for (let i = 0; i < 1200; i++) await store(index, `/o${i}`, i % 2 === 0 ? ['even', 'all'] : ['all']);
+    assert.equal(index.tagMembers('v.test', 'all', null, 10).length, 0, 'journaled, not yet applied');
+    assert.equal(index.drainTagJournal(), 1200, 'one journal record per object, however many tags');
+    assert.equal(index.drainTagJournal(), 0);
     const seen = new Set<string>();
     let after: Buffer | null = null;
     for (;;) {
