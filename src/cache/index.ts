@@ -230,8 +230,8 @@ const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
 /** applyControl batches up to this many objects commit synchronously (see there). */
 const SYNC_CONTROL_MAX = 16;
 
-/** Tag journal records applied per write transaction (each a few tag entries; ~10-20 ms a batch). */
-export const TAG_DRAIN_BATCH = 2000;
+/** Tag journal records applied per write transaction: a few ms of the write lock the workers' commits wait for. */
+export const TAG_DRAIN_BATCH = 500;
 
 /**
  * The longest object key (UTF-8 bytes) the index takes: object key strings are lmdb keys (`keys`, `fillkeys`),

@@ -4,9 +4,11 @@
  *   tags        `vhost \n tag \0` + object hash (16 B) -> the object's primary key: every tag of every stored
  *               object, so a tag purge reads the objects carrying a tag, and only those, with the URLs workers
  *               drop from their hot tiers (no record decoded)
- *   tagjournal  sequence (8 B BE) -> { hash, primary, remove, add }: tag changes not yet applied to `tags`
- * A worker's commit appends one journal record per tagged object (an append to the tree's last page, ~1 µs), not
- * one random-key insert per tag (~4-7 µs each, measured: bench/tag-purge.ts): the miss path stays cheap. The primary
+ *   tagjournal  time (8 B BE ms) + object hash -> `primary \0 removed tags \0 added tags` (space-separated): tag
+ *               changes not yet applied to `tags`
+ * A worker's commit writes one journal record per tagged object, near the tree's last page (keys grow with time),
+ * not one random-key insert per tag (~4-7 µs each, measured: bench/tag-purge.ts): the miss path stays cheap. Two
+ * changes of one object in the same millisecond merge into one record (the first's removals, the second's additions). The primary
  * drains the journal into `tags` every second and before every tag purge, in large transactions. Invariant: `tags`
  * with the journal applied in sequence order holds exactly the tags of the committed records; every write of a
  * record that changes its tags (store, replace, partial merge, metadata update, removal by eviction, hardpurge or
@@ -26,17 +28,9 @@ export interface TagEntry {
   readonly primary: string;
 }
 
-/** One journal record: the tags an object lost and gained in one write. */
-interface TagChange {
-  readonly hash: Buffer;
-  readonly primary: string;
-  readonly remove: readonly string[];
-  readonly add: readonly string[];
-}
-
 export class TagIndex {
   readonly #db: Database<string, Buffer>;
-  readonly #journal: Database<TagChange, Buffer>;
+  readonly #journal: Database<string, Buffer>;
 
   constructor(root: RootDatabase) {
     this.#db = root.openDB({ name: 'tags', keyEncoding: 'binary' });
@@ -48,25 +42,44 @@ export class TagIndex {
    * `after` (undefined = none). Nothing is written when they are the same (a refetch with the same tags).
    */
   journal(objectKey: string, hash: Buffer, before: readonly string[] | undefined, after: readonly string[] | undefined): void {
-    if (before === after || (before ?? NONE).join(' ') === (after ?? NONE).join(' ')) return;
-    let next = 0n;
-    for (const key of this.#journal.getKeys({ reverse: true, limit: 1 })) next = (key as Buffer).readBigUInt64BE(0) + 1n;
-    const seq = Buffer.allocUnsafe(8);
-    seq.writeBigUInt64BE(next);
-    const primary = objectKey.slice(0, objectKey.indexOf('\0'));
-    this.#journal.put(seq, { hash, primary, remove: before ?? NONE, add: after ?? NONE });
+    const removed = before === undefined ? '' : before.join(' ');
+    const added = after === undefined ? '' : after.join(' ');
+    if (removed === added) return;
+    const key = Buffer.allocUnsafe(8 + HASH_BYTES);
+    key.writeBigUInt64BE(BigInt(Date.now()), 0);
+    hash.copy(key, 8);
+    const earlier = this.#journal.get(key);
+    // Commits are serialised by the write lock, so a later change never gets an earlier time (short of the clock
+    // stepping back); the same millisecond merges: the earlier removals still apply, the later additions replace.
+    const first = earlier === undefined ? removed : earlier.slice(earlier.indexOf('\0') + 1, earlier.lastIndexOf('\0'));
+    this.#journal.put(key, `${objectKey.slice(0, objectKey.indexOf('\0'))}\0${first}\0${added}`);
   }
 
-  /** Inside a write transaction: applies up to `limit` journal records to `tags`, oldest first; returns how many. */
+  /**
+   * Inside a write transaction: applies up to `limit` journal records to `tags`, oldest first; returns how many.
+   * The last change to each entry wins (records are read in order), and the entries are then written in key order,
+   * so neighbouring keys share B-tree pages instead of each dirtying a random one.
+   */
   drain(limit: number): number {
     const done: Buffer[] = [];
+    const last = new Map<string, { key: Buffer; primary: string | null }>();
     for (const { key, value } of this.#journal.getRange({ limit })) {
-      const seq = Buffer.from(key as Buffer);
-      done.push(seq);
-      const hash = Buffer.from(value.hash);
-      const vhost = value.primary.slice(0, value.primary.indexOf('\n'));
-      for (const tag of value.remove) this.#db.remove(entryKey(vhost, tag, hash));
-      for (const tag of value.add) this.#db.put(entryKey(vhost, tag, hash), value.primary);
+      const bytes = Buffer.from(key as Buffer);
+      done.push(bytes);
+      const hash = bytes.subarray(8);
+      const [primary = '', removed = '', added = ''] = value.split('\0');
+      const vhost = primary.slice(0, primary.indexOf('\n'));
+      for (const [tags, target] of [[removed, null], [added, primary]] as const) {
+        if (tags === '') continue;
+        for (const tag of tags.split(' ')) {
+          const entry = entryKey(vhost, tag, hash);
+          last.set(entry.toString('latin1'), { key: entry, primary: target });
+        }
+      }
+    }
+    for (const { key, primary } of [...last.values()].sort((a, b) => Buffer.compare(a.key, b.key))) {
+      if (primary === null) this.#db.remove(key);
+      else this.#db.put(key, primary);
     }
     for (const seq of done) this.#journal.remove(seq);
     return done.length;
@@ -96,7 +109,6 @@ export class TagIndex {
   }
 }
 
-const NONE: readonly string[] = [];
 const ZERO = Buffer.alloc(1);
 
 /** `vhost \n tag` and one byte (0: the entries' prefix) in bytes; tags and vhost names are ASCII, so latin1 is exact. */

@@ -166,8 +166,8 @@ test('tagMembers pages through more objects than one page, each once', async () 
   await withIndex(async (index) => {
     for (let i = 0; i < 1200; i++) await store(index, `/o${i}`, i % 2 === 0 ? ['even', 'all'] : ['all']);
     assert.equal(index.tagMembers('v.test', 'all', null, 10).length, 0, 'journaled, not yet applied');
-    assert.equal(index.drainTagJournal(), 1200, 'one journal record per object, however many tags');
-    assert.equal(index.drainTagJournal(), 0);
+    const drained = [index.drainTagJournal(), index.drainTagJournal(), index.drainTagJournal(), index.drainTagJournal()];
+    assert.deepEqual(drained, [500, 500, 200, 0], 'one journal record per object, however many tags; TAG_DRAIN_BATCH a transaction');
     const seen = new Set<string>();
     let after: Buffer | null = null;
     for (;;) {
