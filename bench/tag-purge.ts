@@ -107,6 +107,10 @@ async function purges(): Promise<void> {
   await time('purge tag=nothing', () => control.runTags(config, 'purge', 'nothing', null, 0));
   await time('hardpurge tag=product-42', () => control.runTags(config, 'hardpurge', 'product-42', null, 0));
   await fill(index, OBJECTS, pathOf, (i) => (i % Math.round(OBJECTS / TAGGED) === 0 ? tagsOf(i) : undefined));
+  await time('apply the refill\'s journal (the primary, each second)', async () => {
+    await drainJournal(index);
+    return { body: {} };
+  });
   await time('expire tag=product-42 on fresh copies', () => control.runTags(config, 'expire', 'product-42', null, 0));
   await fill(index, OBJECTS, pathOf, (i) => (i % Math.round(OBJECTS / TAGGED) === 0 ? tagsOf(i) : undefined));
   await time('reference: purge glob /g/* (same objects)', () => control.run(config, 'purge', `${HOST}/g/*`, 0));
