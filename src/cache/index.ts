@@ -928,6 +928,11 @@ export class CacheIndex {
     return this.#tags.members(vhost, tag, after, limit);
   }
 
+  /** Tag journal records the primary has not applied yet (tests). */
+  tagJournalPending(): number {
+    return this.#tags.pending();
+  }
+
   /** Every tag entry, the journal drained first (tests and checks: reads the whole table). */
   tagEntries(): TagEntry[] {
     while (this.drainTagJournal() === TAG_DRAIN_BATCH);

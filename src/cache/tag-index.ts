@@ -98,6 +98,11 @@ export class TagIndex {
     return out;
   }
 
+  /** Journal records not applied yet (tests; counts them all). */
+  pending(): number {
+    return this.#journal.getCount();
+  }
+
   /** Every drained entry, in key order (tests and the index check; the whole table is read). */
   *entries(): Generator<TagEntry> {
     for (const { key, value } of this.#db.getRange()) {
