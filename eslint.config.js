@@ -15,6 +15,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard page's script runs in the browser (src/dashboard/static/, served by dashboard/routes.ts).
+    files: ['src/dashboard/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', sessionStorage: 'readonly', fetch: 'readonly', Headers: 'readonly', URLSearchParams: 'readonly', uPlot: 'readonly', setTimeout: 'readonly', performance: 'readonly' },
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

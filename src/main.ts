@@ -39,6 +39,8 @@ const USAGE = `usage:
   flint check-config [--conf DIR | DIR]      validate server.xml + vhosts.xml, exit 0 if valid, 1 if not
   flint reload [--conf DIR]                  reload the running Flint's config (like SIGHUP)
   flint purge|expire|hardpurge URL...        cache control; URL = host/path or a glob (host/img/*.jpg)
+  flint purge|expire|hardpurge --tag TAG... [--vhost NAME]
+                                             cache control of every object carrying a tag (Surrogate-Key, Cache-Tag)
   flint expireafter SECONDS URL...           set the expiry of URL to now + SECONDS
   flint fileinfo URL [--json]                what the cache holds for URL, per variant
   flint stats [--vhost NAME] [--watch]       live traffic table
@@ -72,7 +74,7 @@ function parseArgs(argv: readonly string[]): Args {
       confDir = value;
     } else if (arg === '--demo-origin') demoOrigin = true;
     else if (!arg.startsWith('-') && command === 'check-config') confDir = arg;
-    else if (CONTROL_COMMANDS.has(command) && (!arg.startsWith('-') || arg === '--json')) operands.push(arg);
+    else if (CONTROL_COMMANDS.has(command) && (!arg.startsWith('-') || arg === '--json' || arg === '--tag' || arg === '--vhost')) operands.push(arg);
     else fail(`unknown argument: ${arg}`);
   }
   return { command, confDir: resolve(confDir), demoOrigin, operands };

@@ -156,7 +156,7 @@ function onMessage(message: PrimaryMessage): void {
       trials.answer(message.requestId, message.vhost, message.member, message.retryAt);
       return;
     case 'cache-control':
-      edge?.applyControlNotice(message.scopes);
+      edge?.applyControlNotice(message.scopes, message.tagged);
       sendToPrimary({ type: 'cache-control-done', requestId: message.requestId });
       return;
     case 'cache-control-result':

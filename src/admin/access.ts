@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ManagerConfig, ManagerRole } from '../config/types.js';
 import { AddressSet } from '../policy/address-set.js';
+import { isDashboardAsset } from '../dashboard/routes.js';
 
 export type AccessDecision = 'allowed' | 'address-denied' | 'token-required';
 
@@ -14,11 +15,13 @@ const ROLE_ORDER: readonly ManagerRole[] = ['Admin', 'User', 'Looker'];
 
 /**
  * The role an endpoint needs (STON's Manager roles): User may read monitoring (/monitoring/*, /stats, /metrics,
- * /health, /fleet/stats, /fleet/status), Looker only graphs (/graph/*); everything else (/command/*, /conf/*) needs Admin.
+ * /health, /fleet/stats, /fleet/status, the /dashboard page), Looker only graphs (/graph/*); everything else (/command/*, /conf/*, /dashboard/config-diff) needs Admin.
  */
 export function requiredRole(path: string): ManagerRole {
   if (path.startsWith('/graph/')) return 'Looker';
   if (path.startsWith('/monitoring/') || path === '/stats' || path === '/metrics' || path === '/health' || path === '/fleet/stats' || path === '/fleet/status') return 'User';
+  // The dashboard page and its files hold no data (dashboard/routes.ts); what it shows needs the role of each call.
+  if (isDashboardAsset(path)) return 'User';
   return 'Admin';
 }
 

@@ -1,7 +1,7 @@
 /**
  * @module admin/cache-routes
  * The management routes of cache control, object inspection and config history (STON names and shapes):
- * /command/{purge,expire,expireafter,hardpurge}?url= (POST with the query or a `url=` form body; GET only with a token,
+ * /command/{purge,expire,expireafter,hardpurge}?url= or ?tag=[&vhost=] (POST with the query or a `url=` form body; GET only with a token,
  * admin/request-guard.ts), /monitoring/fileinfo?url=, /conf/server.xml, /conf/vhosts.xml, /conf/history,
  * /conf/restore?hash= (or a `hash=` form body). Each calls into a view the primary hands in. Runs in the primary.
  */
@@ -23,6 +23,8 @@ export class BodyTooLargeError extends Error {
 export interface CacheAdminViews {
   /** Runs a cache-control command on `url` (targets joined by `|`); `sec` is expireafter's. */
   cacheControl(command: ControlCommand, url: string, sec: number): Promise<{ readonly status: number; readonly body: unknown }>;
+  /** Runs a cache-control command on the objects carrying `tags` in vhost `host` (null: every vhost). */
+  cacheControlTags(command: ControlCommand, tags: string, host: string | null, sec: number): Promise<{ readonly status: number; readonly body: unknown }>;
   /** The object inspector: every stored variant of one URL. */
   fileInfo(url: string): { readonly status: number; readonly body: unknown };
   /** The text of a running config file. */
@@ -80,9 +82,17 @@ export async function queryAndBody(req: IncomingMessage): Promise<string> {
 
 function command(name: ControlCommand): CacheRoute {
   return async (req, res, views) => {
-    const { url, params } = commandParams(await queryAndBody(req));
-    if (url === '') {
-      sendJson(res, 400, { error: 'missing url=: give host/path, a glob (host/img/*.jpg) or several joined by |' });
+    const text = await queryAndBody(req);
+    const { url, params } = commandParams(text);
+    // tag= (issue 24) is an ordinary parameter; url= keeps STON's rule and takes the rest of the query.
+    const tagged = url === '' ? new URLSearchParams(text) : params;
+    const tags = tagged.get('tag');
+    if (url !== '' && tags !== null) {
+      sendJson(res, 400, { error: 'give url= or tag=, not both' });
+      return;
+    }
+    if (url === '' && tags === null) {
+      sendJson(res, 400, { error: 'missing url=: give host/path, a glob (host/img/*.jpg) or several joined by |; or tag=name' });
       return;
     }
     let sec = 0;
@@ -94,7 +104,7 @@ function command(name: ControlCommand): CacheRoute {
       }
       sec = Number(text);
     }
-    const result = await views.cacheControl(name, url, sec);
+    const result = tags !== null ? await views.cacheControlTags(name, tags, tagged.get('vhost'), sec) : await views.cacheControl(name, url, sec);
     sendJson(res, result.status, result.body);
   };
 }

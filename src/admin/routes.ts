@@ -2,7 +2,7 @@
  * @module admin/routes
  * The management API routes on the manager port: /health, /stats, /conf/reload, /monitoring/origin, the monitoring
  * routes of admin/monitoring-routes.ts, and (admin/cache-routes.ts) cache control, the object inspector and config
- * history. Each route calls into views the primary hands in (no cache or worker internals here). Runs in the primary.
+ * history, and (dashboard/routes.ts) the live dashboard. Each route calls into views the primary hands in (no cache or worker internals here). Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from './send-json.js';
@@ -12,9 +12,11 @@ import type { MonitoringViews } from './monitoring-routes.js';
 import { MONITORING_ROUTES } from './monitoring-routes.js';
 import type { FleetViews } from './fleet-routes.js';
 import { FLEET_ROUTES } from './fleet-routes.js';
+import type { DashboardViews } from '../dashboard/routes.js';
+import { DASHBOARD_ROUTES } from '../dashboard/routes.js';
 
 /** What the routes need from the primary. */
-export interface AdminViews extends CacheAdminViews {
+export interface AdminViews extends CacheAdminViews, DashboardViews {
   /** Liveness: all workers listening. */
   health(): { readonly ok: boolean; readonly workers: number; readonly ready: number };
   /** The merged /stats document. */
@@ -53,6 +55,7 @@ const ROUTES: Record<string, Route> = {
   ...CACHE_ADMIN_ROUTES,
   ...MONITORING_ROUTES,
   ...Object.fromEntries(Object.entries(FLEET_ROUTES).map(([path, route]): [string, Route] => [path, (req, res, views) => route(req, res, views.fleet)])),
+  ...DASHBOARD_ROUTES,
 };
 
 /** Dispatches one admin request (access already checked). */

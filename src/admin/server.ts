@@ -3,7 +3,7 @@
  * The management HTTP server (node:http: low request rate, and it keeps uWS out of the primary). Binds to the
  * manager address (127.0.0.1 by default; a port still held by a process that is going away is retried, as nginx
  * does) and checks every request before routing, in this order: the address (<Allow>, else 403), Host and browser
- * origin (admin/request-guard.ts: 421 / 403), the token (401), the role (401), the method of state-changing
+ * origin (admin/request-guard.ts: 421 / 403), the token (401; not for the dashboard page's static files), the role (401), the method of state-changing
  * endpoints (405), the body size (413). Answers to roles below Admin carry no file paths (admin/redact.ts).
  * Runs in the primary.
  */
@@ -19,6 +19,7 @@ import { BodyTooLargeError, MAX_BODY_BYTES, purgeMethod } from './cache-routes.j
 import { browserRefusal, methodRefusal } from './request-guard.js';
 import type { Refusal } from './request-guard.js';
 import { PathRedactor } from './redact.js';
+import { isDashboardAsset } from '../dashboard/routes.js';
 
 /** Bind attempts when the port is in use (nginx: 5 tries, 500 ms apart), for a predecessor still releasing it. */
 const LISTEN_TRIES = 5;
@@ -69,11 +70,12 @@ export class AdminServer {
       refuse(res, browser);
       return;
     }
-    if (decision === 'token-required') {
+    const path = new URL(req.url ?? '/', 'http://manager').pathname;
+    // The dashboard page and its static files hold no data; the page sends the token on every API call it makes.
+    if (decision === 'token-required' && !((req.method === 'GET' || req.method === 'HEAD') && isDashboardAsset(path))) {
       sendJson(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <Manager Token>' });
       return;
     }
-    const path = new URL(req.url ?? '/', 'http://manager').pathname;
     const needed = req.method === 'PURGE' ? 'Admin' : requiredRole(path);
     const role = this.#access.roleOf(address) ?? 'Looker';
     if (!roleCovers(role, needed)) {

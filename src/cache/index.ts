@@ -23,6 +23,8 @@
  *   seen     lease hash -> SeenCount                           requests the admission filter counted for an
  *                                                              object it has not stored (vhost <Admission>)
  *   seenorder window end (8 B BE ms) + lease hash -> ''        the same by expiry, so a sweep reads only lapsed ones
+ *   tags     "vhost \n tag \0" + object hash -> primary key     objects by cache tag, for tag purges (cache/tag-index.ts)
+ *   tagjournal sequence (8 B BE) -> tag change                 tag changes the primary has not applied to `tags` yet
  * `objects` and `fills` keep msgpackr's record structures (field-name lists) once, under STRUCTURES_KEY, shared by
  * every process (lmdb's shared structures), rather than in every record.
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
@@ -43,6 +45,8 @@ import { isNoSpace } from './disk-space.js';
 import { currentAge } from './freshness.js';
 import { withInlineCrc } from './inline-crc.js';
 import { keyHash } from './key.js';
+import { TagIndex } from './tag-index.js';
+import type { TagEntry } from './tag-index.js';
 import type { StoredTiming } from './freshness.js';
 
 /** Everything known about one stored response. Times are ms since epoch unless named `...Sec`. */
@@ -98,6 +102,8 @@ export interface ObjectMeta {
    * identity of the original's bytes it was made from; a mismatch means the original changed and the copy is stale.
    */
   readonly derivedFrom?: string;
+  /** Cache tags from the origin's tag fields (cache/tags.ts), indexed in `tags`; absent = none. */
+  readonly tags?: readonly string[];
 }
 
 /** A cache-control command applied to objects (see applyControl). */
@@ -108,6 +114,8 @@ export interface FillControl {
   readonly action: ControlAction;
   /** expireafter's delay (seconds); 0 for the others. */
   readonly sec: number;
+  /** A tag purge: applies only when the committed response carries this tag (its tags are known only then). */
+  readonly tag?: string;
 }
 
 /** What applyControl did: objects affected and their body bytes. */
@@ -227,6 +235,9 @@ const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
 /** applyControl batches up to this many objects commit synchronously (see there). */
 const SYNC_CONTROL_MAX = 16;
 
+/** Tag journal records applied per write transaction: a few ms of the write lock the workers' commits wait for. */
+export const TAG_DRAIN_BATCH = 500;
+
 /**
  * The longest object key (UTF-8 bytes) the index takes: object key strings are lmdb keys (`keys`, `fillkeys`),
  * which lmdb caps at 1978 bytes (4 KiB pages), and block leases append `#blockN` to them.
@@ -309,6 +320,7 @@ export class CacheIndex {
   readonly #hits: Database<number, Buffer>;
   readonly #seen: Database<SeenCount, Buffer>;
   readonly #seenOrder: Database<string, Buffer>;
+  readonly #tags: TagIndex;
   /** Write steps queued for this event-loop turn's transaction (see #inTurnBatch). */
   #batch: BatchedStep[] = [];
   /**
@@ -340,6 +352,7 @@ export class CacheIndex {
     this.#hits = this.#root.openDB({ name: 'hits', keyEncoding: 'binary' });
     this.#seen = this.#root.openDB({ name: 'seen', keyEncoding: 'binary' });
     this.#seenOrder = this.#root.openDB({ name: 'seenorder', keyEncoding: 'binary' });
+    this.#tags = new TagIndex(this.#root);
   }
 
   getVary(primaryHash: Buffer): string[] | undefined {
@@ -659,6 +672,7 @@ export class CacheIndex {
         if (base !== current) this.#releaseBlocks(current.blocks, now);
       }
       this.#objects.put(objectHash, merged);
+      this.#tags.journal(merged.key, objectHash, current?.tags, merged.tags);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       this.#keys.put(merged.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(merged));
@@ -701,8 +715,10 @@ export class CacheIndex {
       if (lease !== null && fill !== undefined && fill.id === lease.id) {
         this.#removeFill(lease.hash, fill);
         if (fill.uses !== undefined) this.#forgetSeen(lease.hash);
-        if (fill.controls !== undefined) {
-          const controlled = controlledMeta(meta, fill.controls, now);
+        // A tag purge reached every fill of its vhost; it applies to those whose response carries the tag.
+        const controls = fill.controls?.filter((c) => c.tag === undefined || meta.tags?.includes(c.tag) === true);
+        if (controls !== undefined && controls.length > 0) {
+          const controlled = controlledMeta(meta, controls, now);
           if (controlled === null) {
             this.#releaseBlocks(meta.blocks, now);
             outcome = 'dropped';
@@ -723,6 +739,7 @@ export class CacheIndex {
       }
       stored = withInlineCrc(stored);
       this.#objects.put(objectHash, stored);
+      this.#tags.journal(stored.key, objectHash, previous?.tags, stored.tags);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
       this.#keys.put(stored.key, objectHash);
@@ -796,7 +813,9 @@ export class CacheIndex {
     this.#transact(() => {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
-      if (updated) this.#objects.put(objectHash, withInlineCrc(meta));
+      if (!updated) return;
+      this.#objects.put(objectHash, withInlineCrc(meta));
+      this.#tags.journal(meta.key, objectHash, current?.tags, meta.tags);
     });
     return updated;
   }
@@ -831,6 +850,7 @@ export class CacheIndex {
     this.#releaseBlocks(meta.blocks, now);
     this.#objects.remove(objectHash);
     this.#keys.remove(meta.key);
+    this.#tags.journal(meta.key, objectHash, meta.tags, undefined);
     const primary = meta.key.slice(0, meta.key.indexOf('\0'));
     let variantsLeft = false;
     for (const _ of this.#keys.getKeys({ start: `${primary}\0`, end: `${primary}\u0001`, limit: 1 })) variantsLeft = true;
@@ -894,6 +914,37 @@ export class CacheIndex {
   }
 
   /**
+   * Applies up to `limit` records of the tag journal to the tag entries, in one write transaction (the primary:
+   * every second and before a tag purge; cache/tag-index.ts); returns how many (fewer than `limit`: it is empty).
+   */
+  drainTagJournal(limit = TAG_DRAIN_BATCH): number {
+    let drained = 0;
+    this.#transact(() => {
+      drained = this.#tags.drain(limit);
+    });
+    return drained;
+  }
+
+  /**
+   * Up to `limit` objects tagged `tag` in `vhost` (cache/tag-index.ts), after the hash `after`: their hashes and
+   * primary keys. A read of the tag entries alone, as of the last drain; tag purges drain first and page through it.
+   */
+  tagMembers(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ hash: Buffer; primary: string }> {
+    return this.#tags.members(vhost, tag, after, limit);
+  }
+
+  /** Tag journal records the primary has not applied yet (tests). */
+  tagJournalPending(): number {
+    return this.#tags.pending();
+  }
+
+  /** Every tag entry, the journal drained first (tests and checks: reads the whole table). */
+  tagEntries(): TagEntry[] {
+    while (this.drainTagJournal() === TAG_DRAIN_BATCH);
+    return [...this.#tags.entries()];
+  }
+
+  /**
    * Applies a cache-control command to objects in one write transaction (callers batch: a transaction holds the
    * write lock workers need for commits). purge: stale now, refetched without validators, restored if the origin
    * fails; expire: stale now (revalidated); expireafter: fresh until now + `sec`; hardpurge: deleted, blocks freed.
@@ -936,7 +987,7 @@ export class CacheIndex {
    * Callers run this before applyControl on the stored objects: a fill that commits in between is then either
    * controlled here or already stored (and controlled there). Returns how many fills were reached.
    */
-  controlFills(start: string, end: string, matches: (primary: string) => boolean, action: ControlAction, sec: number): number {
+  controlFills(start: string, end: string, matches: (primary: string) => boolean, action: ControlAction, sec: number, tag?: string): number {
     let reached = 0;
     this.#transact(() => {
       for (const { key, value } of this.#fillKeys.getRange({ start, end })) {
@@ -950,7 +1001,7 @@ export class CacheIndex {
         // A hit-for-pass marker stores nothing. An expired lease is marked too: its owner may be alive, only slow,
         // and commit if nobody takes the lease over (a takeover replaces the record, marks and all).
         if (fill.state !== 'filling') continue;
-        this.#fills.put(hash, { ...fill, controls: [...(fill.controls ?? []), { action, sec }] });
+        this.#fills.put(hash, { ...fill, controls: [...(fill.controls ?? []), tag === undefined ? { action, sec } : { action, sec, tag }] });
         reached++;
       }
     });

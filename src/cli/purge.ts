@@ -1,8 +1,9 @@
 /**
  * @module cli/purge
  * `flint purge|expire|hardpurge URL... [--conf DIR]` and `flint expireafter SEC URL...`: one cache-control call for
- * all the URLs (joined by `|`, as STON takes them; each may be a glob like example.com/img/*.jpg). Prints the
- * STON result (Count, Size, Time) and any denied or unreadable target. Exit 0 when the call ran, 1 otherwise.
+ * all the URLs (joined by `|`, as STON takes them; each may be a glob like example.com/img/*.jpg); with
+ * `--tag TAG... [--vhost NAME]`, for every object carrying one of the tags (issue 24). Prints the STON result
+ * (Count, Size, Time) and any denied or unreadable target. Exit 0 when the call ran, 1 otherwise.
  */
 import { CliError, callManager, errorText } from './manager-client.js';
 
@@ -23,9 +24,22 @@ export async function purgeCommand(confDir: string, command: 'purge' | 'expire' 
     query = `sec=${sec}&`;
     urls = rest;
   }
-  if (urls.length === 0) throw new CliError(`usage: flint ${command} URL... (host/path, or a glob like example.com/img/*.jpg)`);
-  // STON reads url= to the end of the body, so the targets go unescaped apart from what a form body cannot hold.
-  const body = `${query}url=${urls.map((u) => u.replace(/%/g, '%25').replace(/&/g, '%26')).join('|')}`;
+  let body: string;
+  if (urls.includes('--tag')) {
+    const tags: string[] = [];
+    let vhost: string | null = null;
+    for (let i = 0; i < urls.length; i++) {
+      const arg = urls[i] as string;
+      if (arg === '--vhost') vhost = urls[++i] ?? null;
+      else if (arg !== '--tag') tags.push(arg);
+    }
+    if (tags.length === 0 || (urls.includes('--vhost') && vhost === null)) throw new CliError(`usage: flint ${command} --tag TAG... [--vhost NAME]`);
+    body = `${query}tag=${encodeURIComponent(tags.join(' '))}${vhost === null ? '' : `&vhost=${encodeURIComponent(vhost)}`}`;
+  } else {
+    if (urls.length === 0) throw new CliError(`usage: flint ${command} URL... (host/path, or a glob like example.com/img/*.jpg)`);
+    // STON reads url= to the end of the body, so the targets go unescaped apart from what a form body cannot hold.
+    body = `${query}url=${urls.map((u) => u.replace(/%/g, '%25').replace(/&/g, '%26')).join('|')}`;
+  }
   const reply = await callManager(confDir, `/command/${command}`, { method: 'POST', body });
   let result: ControlBody;
   try {

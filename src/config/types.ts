@@ -190,6 +190,18 @@ export interface CompressionTarget {
 }
 
 /** `<Options>` (VHostDefault, overridden per vhost). */
+/** `<CacheTag Strip Max MaxLength>`: which response fields tag stored objects, and the bounds on what an origin may send. */
+export interface CacheTagOptions {
+  /** Lower-case field names; [] = tags off. Default surrogate-key, cache-tag. */
+  readonly fields: readonly string[];
+  /** Remove the fields before the client and from stored copies. Default ON. */
+  readonly strip: boolean;
+  /** Tags kept per object. Default 64. */
+  readonly max: number;
+  /** Longest tag kept, bytes. Default 128. */
+  readonly maxLength: number;
+}
+
 export interface VhostOptions {
   /** `<ViaHeader>`: add `Via: 1.1 flint` to responses. Default true. */
   readonly viaHeader: boolean;
@@ -218,6 +230,8 @@ export interface VhostOptions {
   readonly cookieRequest: CookieRequestMode;
   /** `<TargetedCacheControl>`: RFC 9213 target list, lower-case field names, most specific first; [] = none. Default flint-cdn-cache-control, cdn-cache-control. */
   readonly targetedCacheControl: readonly string[];
+  /** `<CacheTag>`: tags from origin response fields (issue 24; cache/tags.ts). */
+  readonly cacheTag: CacheTagOptions;
   /** `<UnsafeInvalidation>`: a successful POST/PUT/DELETE/PATCH evicts its URL and same-host Location/Content-Location (RFC 9111 §4.4). Default ON. */
   readonly unsafeInvalidation: boolean;
   /** `<BypassPostRequest>`: POST is passed to the origin without caching. Must stay ON (no POST caching). Default ON. */

@@ -438,6 +438,20 @@ const TARGETED_FIELDS: ValueType<string[]> = {
   },
 };
 
+/** `<CacheTag>`: OFF = [] (no tags), else lower-case field names; fields a client or the cache needs cannot carry tags (they may be stripped). */
+const TAG_FIELDS: ValueType<string[]> = {
+  type: 'name-list',
+  parse(text) {
+    if (/^(off|none)$/i.test(text)) return ok([]);
+    const names = text.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+    const bad = names.find((n) => !/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(n));
+    if (names.length === 0 || bad !== undefined) return fail(`${quote(text)} is not OFF or a comma-separated list of header field names`);
+    const reserved = names.find((n) => ['cache-control', 'expires', 'pragma', 'age', 'date', 'vary', 'content-length', 'content-type', 'content-encoding', 'etag', 'last-modified', 'set-cookie', 'location'].includes(n));
+    if (reserved !== undefined) return fail(`${quote(reserved)} cannot carry cache tags: tag fields are removed before clients`);
+    return ok(names);
+  },
+};
+
 const SET_COOKIE = enumType(SET_COOKIE_MODES);
 const COOKIE_REQUEST = enumType(COOKIE_REQUEST_MODES);
 const BALANCE_MODE = enumType(BALANCE_MODES);
@@ -1218,6 +1232,12 @@ class Validator {
         cookieRequest: this.one(scope, 'Vhost/Options/CookieRequest', COOKIE_REQUEST, o?.cookieRequest),
         targetedCacheControl: this.one(scope, 'Vhost/Options/TargetedCacheControl', TARGETED_FIELDS, o?.targetedCacheControl),
         unsafeInvalidation: this.one(scope, 'Vhost/Options/UnsafeInvalidation', BOOL, o?.unsafeInvalidation),
+        cacheTag: {
+          fields: this.one(scope, 'Vhost/Options/CacheTag', TAG_FIELDS, o?.cacheTag.fields),
+          strip: this.one(scope, 'Vhost/Options/CacheTag@Strip', BOOL, o?.cacheTag.strip),
+          max: this.one(scope, 'Vhost/Options/CacheTag@Max', INT, o?.cacheTag.max),
+          maxLength: this.one(scope, 'Vhost/Options/CacheTag@MaxLength', INT, o?.cacheTag.maxLength),
+        },
         ...this.#readKeyOptions(scope, o),
         accessControl: {
           enabled: this.one(scope, 'Vhost/Options/AccessControl', BOOL, o?.accessControl.enabled),

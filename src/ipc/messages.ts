@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { FailedUrl, OriginOutcome } from '../origin/health-view.js';
-import type { PurgeScope } from '../policy/purge-target.js';
+import type { PurgeScope, TaggedScope } from '../policy/purge-target.js';
 import type { VhostCounterValues } from '../stats/counters.js';
 import type { LatencyCounts } from '../stats/latency.js';
 import type { GcTotals } from '../stats/gc-watch.js';
@@ -35,6 +35,8 @@ export interface WorkerSnapshot {
   readonly fills: number;
   /** Per-vhost latency histograms (stats/latency.ts), monotonic like the counters. */
   readonly latency: Readonly<Record<string, LatencyCounts>>;
+  /** Per vhost, the most requested paths with their counts since the worker started (stats/top-urls.ts). */
+  readonly topUrls?: Readonly<Record<string, ReadonlyArray<readonly [string, number]>>>;
   /** Origin connections of this worker now (gauges): open, and busy with a request. */
   readonly originSessions: { readonly open: number; readonly active: number };
   /**
@@ -58,7 +60,13 @@ export type PrimaryMessage =
   /** The answer to an `origin-trial-request`: the member to try (null = none), and when the worker may ask again. */
   | { readonly type: 'origin-trial'; readonly requestId: number; readonly vhost: string; readonly member: string | null; readonly retryAt: number }
   /** A purge/expire changed the index: drop hot-tier entries these scopes match, then answer `cache-control-done`. */
-  | { readonly type: 'cache-control'; readonly requestId: number; readonly scopes: readonly PurgeScope[] }
+  | {
+      readonly type: 'cache-control';
+      readonly requestId: number;
+      readonly scopes: readonly PurgeScope[];
+      /** A tag purge: the primary keys it reached (hot-tier entries to drop) and the vhosts whose fills it marked. */
+      readonly tagged?: TaggedScope;
+    }
   /** The answer to a `cache-control-request` (the HTTP status and JSON body to send the client). */
   | { readonly type: 'cache-control-result'; readonly requestId: number; readonly status: number; readonly body: unknown }
   /** Reopen every log file at its path (SIGUSR1, SIGHUP, a rotation), then answer `logs-reopened`. */

@@ -55,7 +55,8 @@ import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
 import { FETCH_WINDOW_BLOCKS, PartialSource } from './partial-source.js';
 import { RangeFill } from './range-fill.js';
 import type { RangeFillResult } from './range-fill.js';
-import { VIA, isServerField } from './headers.js';
+import { VIA, isServerField, strippedTagFields } from './headers.js';
+import { parseTags } from '../cache/tags.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 import { DerivedVariants } from '../transform/derived.js';
 import type { CompressionReport } from '../transform/compression.js';
@@ -85,6 +86,8 @@ export interface CacheFlowServices {
   readonly dims: DimsService;
   /** Counts a fill of vhost `vhostName` that the admission filter kept out of the cache. */
   notAdmitted(vhostName: string): void;
+  /** Counts cache tags of a response to vhost `vhostName` that the <CacheTag> bounds dropped. */
+  tagsDropped(vhostName: string, count: number): void;
   /** Records that an object was read now (batched LRU touches). */
   touch(hex: string): void;
   /**
@@ -774,7 +777,9 @@ export class CacheFlow {
         if (!store.keyFits(ref)) return null;
         let stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
         if (vhost.options.compression.enabled) stored = varyForEncodings(ctx, this.#services.compressed, status, stored, contentLengthOf(headers));
-        return {
+        const tagged = parseTags(headers, vhost.options.cacheTag);
+        if (tagged.dropped > 0) this.#services.tagsDropped(vhost.name, tagged.dropped);
+        const fillHead: FillHead = {
           ref,
           size: contentLengthOf(headers),
           meta: {
@@ -798,6 +803,9 @@ export class CacheFlow {
             generation: (stale?.generation ?? 0) + 1,
           },
         };
+        // Set apart, not spread into the literal above (see withBody): only tagged responses carry the field.
+        if (tagged.tags.length > 0) (fillHead.meta as { tags?: readonly string[] }).tags = tagged.tags;
+        return fillHead;
       },
     };
   }
@@ -907,7 +915,7 @@ export class CacheFlow {
     const options = ctx.vhost.options;
     const now = Date.now();
     if (fill.state === 'uncacheable' && fill.originStatus === 304) {
-      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null, options.targetedCacheControl);
+      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null, options.targetedCacheControl, strippedTagFields(options));
       store.refreshMeta(fill.leaseRef.hash, meta);
       this.#services.hot.invalidate(fill.leaseRef.hex);
       fill.abandon();
@@ -1383,6 +1391,7 @@ function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: ReadonlySe
     if (excludes.has(name) || name === 'content-length' || name === 'date' || name === 'age') continue;
     if (!vhost.options.serverHeader && isServerField(name)) continue;
     if (name === 'via' || name === 'uwebsockets') continue;
+    if (strippedTagFields(vhost.options).includes(name)) continue;
     const value = origin[name];
     if (value === undefined) continue;
     if (typeof value === 'string') out.push(name, value);
@@ -1400,11 +1409,14 @@ function refreshedBy304(
   policy: Vhost['options']['ttl'],
   ruleTtlSec: number | null,
   targetedFields: readonly string[],
+  tagFields: readonly string[],
 ): ObjectMeta {
   const updated = new Map<string, string[]>();
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || NOT_UPDATED_BY_304.has(name) || STORED_HEADER_EXCLUDES.has(name) || name === 'date' || name === 'age') continue;
+    // A 304 updates headers, not tags (the index keeps the stored response's); stripped tag fields stay out.
+    if (tagFields.includes(name)) continue;
     updated.set(name, typeof value === 'string' ? [value] : value);
   }
   const merged: string[] = [];

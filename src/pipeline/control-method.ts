@@ -4,13 +4,13 @@
  * them to the handler) are forwarded to the primary, which checks the peer address against <Manager><Allow> (Admin
  * role) and the Authorization header against <Manager Token>, runs the command as /command/* does and answers with
  * the same JSON body, or 403. A purge notice from the primary drops matching hot-tier entries and detaches matching
- * fills in flight. Nothing here touches the index. Runs in workers.
+ * fills in flight (for a tag purge: the URLs it reached, and every fill of its vhosts). Nothing here touches the index. Runs in workers.
  */
 import type { RequestHead } from '../http/request.js';
 import { headerValue } from '../http/request.js';
 import type { ClientWriter } from '../http/writer.js';
 import type { WorkerMessage } from '../ipc/messages.js';
-import type { PurgeScope } from '../policy/purge-target.js';
+import type { PurgeScope, TaggedScope } from '../policy/purge-target.js';
 import { scopeMatcher } from '../policy/purge-target.js';
 import type { HotTier } from './hot-tier.js';
 
@@ -74,9 +74,17 @@ export interface ControlNoticeTargets {
  * fills of them, so a request that arrives once the purge returned neither hits an old entry nor joins a fill
  * that started before the purge. Returns how many URLs were dropped from the hot tier.
  */
-export function applyControlNotice(targets: ControlNoticeTargets, scopes: readonly PurgeScope[]): number {
+export function applyControlNotice(targets: ControlNoticeTargets, scopes: readonly PurgeScope[], tagged?: TaggedScope): number {
   const matchers = scopes.map(scopeMatcher);
   const matches = (primary: string): boolean => matchers.some((m) => m(primary));
-  targets.detachFills(matches);
-  return targets.hot.invalidateMatching(matches);
+  if (tagged === undefined) {
+    targets.detachFills(matches);
+    return targets.hot.invalidateMatching(matches);
+  }
+  // A tag purge: the primary keys it reached (a Set: thousands of them), and every fill of its vhosts (a fill's
+  // tags are known only when it commits; the primary marked them all).
+  const keys = new Set(tagged.primaries);
+  const vhosts = tagged.vhosts.map((name) => `${name}\n`);
+  targets.detachFills((primary) => matches(primary) || vhosts.some((prefix) => primary.startsWith(prefix)));
+  return targets.hot.invalidateMatching((primary) => keys.has(primary) || matches(primary));
 }

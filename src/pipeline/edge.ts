@@ -50,7 +50,8 @@ import { PassTransaction } from './pass.js';
 import type { PassServices } from './pass.js';
 import type { ControlForwarder } from './control-method.js';
 import { CONTROL_METHODS, applyControlNotice } from './control-method.js';
-import type { PurgeScope } from '../policy/purge-target.js';
+
+import type { PurgeScope, TaggedScope } from '../policy/purge-target.js';
 import { ServiceAccess } from '../policy/service-access.js';
 import type { AccessPolicy } from '../policy/edge-rules/acl.js';
 import { buildAccessPolicies } from '../policy/edge-rules/acl.js';
@@ -184,6 +185,7 @@ export class Edge {
         bump(c, encoding === 'br' ? C.brOutBytes : C.gzipOutBytes, outBytes);
       },
       notAdmitted: (vhostName) => bump(this.counters.forVhost(vhostName), C.notAdmitted),
+      tagsDropped: (vhostName, count) => bump(this.counters.forVhost(vhostName), C.tagsDropped, count),
       touch: (hex) => {
         const hits = this.#hitCounts[disk] as Map<string, number>;
         (this.#touches[disk] as Map<string, number>).set(hex, Date.now());
@@ -226,9 +228,9 @@ export class Edge {
   }
 
   /** A `cache-control` notice from the primary: hot-tier entries and fills of the purged scopes (control-method.ts). */
-  applyControlNotice(scopes: readonly PurgeScope[]): void {
+  applyControlNotice(scopes: readonly PurgeScope[], tagged?: TaggedScope): void {
     const detachFills = (matches: (primary: string) => boolean): number => this.#flows.reduce((n, flow) => n + flow.detachFills(matches), 0);
-    applyControlNotice({ hot: this.hot, detachFills }, scopes);
+    applyControlNotice({ hot: this.hot, detachFills }, scopes, tagged);
   }
 
   /** Swaps in a new config for requests that arrive from now on. */
@@ -505,6 +507,8 @@ export class Edge {
     if (ctx.firstByteAt !== 0) bump(c, C.ttfbMsSum, ctx.firstByteAt - ctx.startedAt);
     bump(c, C.totalMsSum, now - ctx.startedAt);
     this.counters.observe(ctx.vhost.name, ctx.firstByteAt === 0 ? -1 : ctx.firstByteAt - ctx.startedAt, now - ctx.startedAt);
+    // The dashboard's most requested paths (stats/top-urls.ts): one Map lookup and store per request.
+    this.counters.observePath(ctx.vhost.name, ctx.path);
     bump(c, cacheResultIndex(ctx.cacheResult));
     if (ctx.contentEncoding !== '' && ctx.status < 300) bump(c, ctx.contentEncoding === 'br' ? C.brResponses : C.gzipResponses);
     if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400 && ctx.vhost.options.unsafeInvalidation) this.#invalidateTargets(ctx);

@@ -66,7 +66,7 @@ type BodyField = 'size' | 'inline' | 'blocks' | 'crcs' | 'blockSize' | 'complete
  * ~4% of a worker's CPU per miss on the `miss` bench.
  */
 export function withBody(meta: FillHead['meta'], body: Pick<ObjectMeta, BodyField>): ObjectMeta {
-  return {
+  const stored: ObjectMeta = {
     key: meta.key,
     status: meta.status,
     headers: meta.headers,
@@ -91,6 +91,9 @@ export function withBody(meta: FillHead['meta'], body: Pick<ObjectMeta, BodyFiel
     crcs: body.crcs,
     generation: meta.generation,
   };
+  // Cache tags only when the response had some: untagged records keep their shape (and msgpack structure).
+  if (meta.tags !== undefined) (stored as { tags?: readonly string[] }).tags = meta.tags;
+  return stored;
 }
 
 /** How long a fill lease lasts without renewal; the owner renews it while bytes flow. */

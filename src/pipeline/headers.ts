@@ -102,6 +102,8 @@ export function clientResponseHead(origin: OriginHeaders, options: VhostOptions)
     if (!options.serverHeader && isServerField(name)) continue;
     // RFC 9213 targeted fields (<TargetedCacheControl>) steer this cache only; stored copies leave them out too.
     if (options.targetedCacheControl.includes(name)) continue;
+    // Cache tags (<CacheTag Strip="ON">) are for this cache's purges, not for clients.
+    if (options.cacheTag.strip && options.cacheTag.fields.includes(name)) continue;
     const value = origin[name];
     if (value === undefined) continue;
     if (typeof value === 'string') headers.push(name, value);
@@ -109,6 +111,13 @@ export function clientResponseHead(origin: OriginHeaders, options: VhostOptions)
   }
   if (options.viaHeader) headers.push('via', VIA);
   return { headers, contentLength: parseContentLength(origin['content-length']) };
+}
+
+const NO_FIELDS: readonly string[] = [];
+
+/** The tag fields (<CacheTag>) removed before clients and from stored copies: all of them with Strip ON, else none. */
+export function strippedTagFields(options: VhostOptions): readonly string[] {
+  return options.cacheTag.strip ? options.cacheTag.fields : NO_FIELDS;
 }
 
 /** A valid Content-Length as a number, else -1 (RFC 9110 §8.6: digits only; repeated identical values allowed). */

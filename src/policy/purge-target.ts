@@ -34,6 +34,12 @@ export interface PurgeScope {
   readonly glob: string | null;
 }
 
+/** What a tag purge reached, as workers need it (plain JSON, crosses IPC): primary keys of its objects, vhosts whose fills it marked. */
+export interface TaggedScope {
+  readonly primaries: readonly string[];
+  readonly vhosts: readonly string[];
+}
+
 export type ParsedTarget = { readonly ok: true; readonly scope: PurgeScope; readonly text: string } | { readonly ok: false; readonly text: string; readonly error: string };
 
 /** Splits `a|b|c` and parses each target. */
@@ -116,7 +122,7 @@ export function scopeMatcher(scope: PurgeScope): (primary: string) => boolean {
 }
 
 /** The command that actually runs on a scope after the guards, or the reason it is denied. */
-export function guardedCommand(vhost: Vhost, scope: PurgeScope, command: ControlCommand): { readonly command: ControlCommand } | { readonly denied: string } {
+export function guardedCommand(vhost: Vhost, scope: Pick<PurgeScope, 'kind'>, command: ControlCommand): { readonly command: ControlCommand } | { readonly denied: string } {
   let effective = command;
   const toExpire = vhost.options.purge2Expire;
   if (command === 'purge' && (toExpire === 'ALL' || (toExpire === 'PATTERN' && scope.kind !== 'exact') || (toExpire === 'ROOT' && scope.kind === 'root'))) {

@@ -8,13 +8,23 @@
  * may predate the command, so they commit it stale (or not at all, for hardpurge) and followers stop joining them;
  * doing fills before objects leaves no order in which a fill commits fresh after the command. Then every
  * worker drops matching hot-tier entries and acknowledges; the call returns only after that, so no worker serves
- * a purged copy once it returned. Result `{"Count","Size","Time"}` as STON. Runs only in the primary.
+ * a purged copy once it returned. Result `{"Count","Size","Time"}` as STON. Tag purges (runTags) read the objects
+ * carrying a tag from the tag index (cache/tag-index.ts) instead of a key range, CONTROL_BATCH a page likewise, and
+ * reach every fill of the vhost (a fill's tags are known only at its commit, which applies the command if the
+ * response carries the tag). Runs only in the primary.
  */
 import type { Config } from '../config/types.js';
 import type { CacheIndex, ControlResult } from '../cache/index.js';
+import { TAG_DRAIN_BATCH } from '../cache/index.js';
 import { currentAge } from '../cache/freshness.js';
-import type { ControlCommand, PurgeScope } from '../policy/purge-target.js';
+import type { ControlCommand, PurgeScope, TaggedScope } from '../policy/purge-target.js';
 import { guardedCommand, parseTargets, scopeMatcher } from '../policy/purge-target.js';
+import { VhostRouter } from '../policy/vhost.js';
+import { isTagText } from '../cache/tags.js';
+
+/** Tags one call takes, and the longest tag it accepts (the <CacheTag MaxLength> ceiling). */
+const MAX_TAGS_PER_CALL = 100;
+const MAX_TAG_LENGTH = 1024;
 
 /** Keys read and changed per write transaction: small enough that a worker's commit waits at most a few ms. */
 const CONTROL_BATCH = 500;
@@ -31,7 +41,7 @@ export interface CacheControlDeps {
   /** Every disk's index (the evictor's). */
   indexes(): readonly CacheIndex[];
   /** Tells every worker to drop hot-tier entries of these scopes; resolves when all acknowledged. */
-  notifyWorkers(scopes: readonly PurgeScope[]): Promise<void>;
+  notifyWorkers(scopes: readonly PurgeScope[], tagged?: TaggedScope): Promise<void>;
 }
 
 export class CacheControl {
@@ -77,6 +87,86 @@ export class CacheControl {
     // STON answers 200 for a denied target (<ResCodeDenyCtrlTarget>); a target that cannot be read is the caller's error.
     return { status: errors.length > 0 && applied.length === 0 && denied.length === 0 ? 400 : 200, body, fills: total.fills };
   }
+
+  /**
+   * Runs `command` on every object tagged with one of `tags` (separated by spaces or commas, as in the tag fields),
+   * all variants, in the vhost `host` (a Name or Alias) or, when null, in every vhost. The purge guards apply as to
+   * a glob (<Purge2Expire>PATTERN turns it into expire). The fleet runs it the same way as `run`.
+   */
+  async runTags(config: Config, command: ControlCommand, tags: string, host: string | null, sec: number): Promise<ControlResponse> {
+    const started = performance.now();
+    const list = [...new Set(tags.split(/[\s,]+/).filter((t) => t !== ''))];
+    const bad = list.find((t) => t.length > MAX_TAG_LENGTH || !isTagText(t));
+    const fail = (error: string): ControlResponse => ({ status: 400, body: { Count: 0, Size: 0, Time: 0, Errors: [error] }, fills: 0 });
+    if (list.length === 0) return fail('no tag: give tag=name (several separated by spaces or commas)');
+    if (bad !== undefined) return fail(`${JSON.stringify(bad.slice(0, 64))} is not a tag (visible ASCII other than , and ", at most ${MAX_TAG_LENGTH} bytes)`);
+    if (list.length > MAX_TAGS_PER_CALL) return fail(`at most ${MAX_TAGS_PER_CALL} tags in one call`);
+    let vhosts = config.vhosts;
+    if (host !== null) {
+      const vhost = new VhostRouter(config.vhosts, null).route(host);
+      if (vhost === null) return fail(`no vhost has the name or alias ${host}`);
+      vhosts = [vhost];
+    }
+    const total = { count: 0, size: 0, fills: 0 };
+    const denied: string[] = [];
+    const primaries = new Set<string>();
+    // Tags stored up to now are in the journal, maybe not yet in the entries (cache/tag-index.ts).
+    for (const index of this.#deps.indexes()) await drainJournal(index);
+    const reached: string[] = [];
+    for (const vhost of vhosts) {
+      const guarded = guardedCommand(vhost, { kind: 'pattern' }, command);
+      if ('denied' in guarded) {
+        denied.push(`${vhost.name}: ${guarded.denied}`);
+        continue;
+      }
+      reached.push(vhost.name);
+      for (const tag of list) {
+        for (const index of this.#deps.indexes()) {
+          const result = await applyToTag(index, vhost.name, tag, guarded.command, sec, primaries);
+          total.count += result.count;
+          total.size += result.size;
+          total.fills += result.fills;
+        }
+      }
+    }
+    // A hardpurge journaled its removals: apply them, so no entry outlives its object past the call.
+    for (const index of this.#deps.indexes()) await drainJournal(index);
+    if (reached.length > 0) await this.#deps.notifyWorkers([], { primaries: [...primaries], vhosts: reached });
+    const body: ControlResponse['body'] = { Count: total.count, Size: total.size, Time: Math.round(performance.now() - started) };
+    if (denied.length > 0) body.Denied = denied;
+    return { status: 200, body, fills: total.fills };
+  }
+}
+
+/** Applies the whole tag journal, TAG_DRAIN_BATCH records a transaction, yielding to the event loop between them. */
+export async function drainJournal(index: CacheIndex): Promise<void> {
+  while (index.drainTagJournal() === TAG_DRAIN_BATCH) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Pages through the objects tagged `tag` in `vhost` and applies the command batch by batch; adds their primary keys to `primaries`. */
+async function applyToTag(index: CacheIndex, vhost: string, tag: string, command: ControlCommand, sec: number, primaries: Set<string>): Promise<ControlResult & { fills: number }> {
+  // Fills first, as for URL targets (see the module header): every fill of the vhost, applied at commit if tagged.
+  const total = { count: 0, size: 0, fills: index.controlFills(`${vhost}\n`, `${vhost}\n\uffff`, () => true, command, sec, tag) };
+  let after: Buffer | null = null;
+  for (;;) {
+    const page = index.tagMembers(vhost, tag, after, CONTROL_BATCH);
+    if (page.length === 0) break;
+    after = (page[page.length - 1] as { hash: Buffer }).hash;
+    for (const { primary } of page) primaries.add(primary);
+    const now = Date.now();
+    const result = await index.applyControl(
+      page.map((entry) => entry.hash),
+      command,
+      now,
+      sec,
+      (meta) => currentAge(meta, now),
+    );
+    total.count += result.count;
+    total.size += result.size;
+    if (page.length < CONTROL_BATCH) break;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return total;
 }
 
 /** The range of full keys (`primary \0 variant`) a scope can reach; its matcher picks within it. */

@@ -177,6 +177,14 @@ export class ConfigHistory {
     return new Set(matches.map((m) => m.hash)).size === 1 && hashOrId.length >= 7 ? matches[0] : undefined;
   }
 
+  /** A snapshot's files (server.xml, vhosts.xml, svc rule files) by relative path; null when unknown or gone from disk. */
+  snapshotFiles(hashOrId: string): ReadonlyMap<string, string> | null {
+    const snapshot = this.find(hashOrId);
+    const files = snapshot === undefined ? null : readConfigFiles(join(this.#dir, snapshot.hash));
+    if (files === null) return null;
+    return new Map([['server.xml', files.server], ['vhosts.xml', files.vhosts], ...files.rules.map((r): [string, string] => [r.path, r.text])]);
+  }
+
   /**
    * Writes a config the fleet pushed (fleet/config-bucket.ts) into the conf directory: its vhosts.xml and exactly its
    * rule files; server.xml stays this node's. Returns a function that puts the previous files back (for a reload

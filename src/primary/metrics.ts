@@ -131,6 +131,7 @@ export class FlintMetrics {
     add('flint_cache_evicted_bytes_total', 'Bytes evicted, per disk.', 'counter', (i) => i.disks.map((d) => ({ value: d.evictedBytes, labels: { disk: d.path } })));
     add('flint_cache_fills', 'Origin fills in progress, per disk.', 'gauge', (i) => i.disks.map((d) => ({ value: d.fillsInProgress, labels: { disk: d.path } })));
     add('flint_cache_not_admitted_total', 'Responses fetched for the cache but not stored by the admission filter (<Admission>).', 'counter', perVhost('notAdmitted'));
+    add('flint_tags_dropped_total', 'Cache tags from origin responses dropped by the <CacheTag> bounds (too many, too long, bytes outside visible ASCII).', 'counter', perVhost('tagsDropped'));
     add('flint_cache_admission_seen', 'Objects the admission filter counted requests for but has not stored yet, per disk.', 'gauge', (i) =>
       i.disks.map((d) => ({ value: d.admissionSeen, labels: { disk: d.path } })),
     );

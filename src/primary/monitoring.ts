@@ -97,7 +97,8 @@ export class Monitoring {
   #sample(): Sample {
     const collector = this.#sources.collector;
     const vhosts = new Map<string, Float64Array>();
-    for (const [name, values] of Object.entries(collector.vhostTotals())) vhosts.set(name, flatten(values));
+    const latency = collector.latencyTotals();
+    for (const [name, values] of Object.entries(collector.vhostTotals())) vhosts.set(name, flatten(values, latency[name]));
     const workers: WorkerSample[] = [];
     for (const slot of this.#sources.slots()) {
       const snapshot = collector.latest(slot.index);

@@ -84,7 +84,7 @@ export class Primary {
     this.#health = new OriginHealth(config, log, (down) => this.#supervisor.broadcast({ type: 'origin-health', down }));
     this.#control = new CacheControl({
       indexes: () => this.#evictor.indexes(),
-      notifyWorkers: (scopes) => this.#notices.notify(this.#supervisor.slots, (requestId) => ({ type: 'cache-control', requestId, scopes })),
+      notifyWorkers: (scopes, tagged) => this.#notices.notify(this.#supervisor.slots, (requestId) => (tagged === undefined ? { type: 'cache-control', requestId, scopes } : { type: 'cache-control', requestId, scopes, tagged })),
     });
     this.#history = new ConfigHistory(config);
     this.#rotator = new LogRotator(log, async () => {
@@ -120,6 +120,13 @@ export class Primary {
   async #cacheControl(command: ControlCommand, url: string, sec: number): Promise<{ status: number; body: unknown }> {
     const result = await this.#control.run(this.#config, command, url, sec);
     this.#log.info({ event: 'cache.control', command, url, sec, result: result.body, fills: result.fills }, `${command} done`);
+    return { status: result.status, body: result.body };
+  }
+
+  /** Runs a management cache-control command on the objects carrying `tags` (in vhost `host`, or all) and logs it. */
+  async #cacheControlTags(command: ControlCommand, tags: string, host: string | null, sec: number): Promise<{ status: number; body: unknown }> {
+    const result = await this.#control.runTags(this.#config, command, tags, host, sec);
+    this.#log.info({ event: 'cache.control', command, tags, vhost: host, sec, result: result.body, fills: result.fills }, `${command} by tag done`);
     return { status: result.status, body: result.body };
   }
 
@@ -179,6 +186,7 @@ export class Primary {
     },
     reload: () => this.reload(),
     cacheControl: (command, url, sec) => this.#cacheControl(command, url, sec),
+    cacheControlTags: (command, tags, host, sec) => this.#cacheControlTags(command, tags, host, sec),
     fileInfo: (url) => inspectUrl(this.#config, this.#evictor.indexes(), url, Date.now()),
     confText: (file) => this.#history.runningText(file),
     confHistory: () => ({ current: this.#config.hash, history: this.#history.list() }),
@@ -190,6 +198,7 @@ export class Primary {
       stats: (group, waitMs) => this.#fleet.views.stats(group, waitMs),
       status: (group) => this.#fleet.views.status(group),
     },
+    confSnapshotFiles: (hashOrId) => this.#history.snapshotFiles(hashOrId),
   };
 
   /** /conf/restore: writes a snapshot's files back and reloads; puts the previous files back if that fails. */

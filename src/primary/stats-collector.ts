@@ -10,6 +10,8 @@ import type { VhostCounterValues } from '../stats/counters.js';
 import { addCounters, emptyCounters } from '../stats/counters.js';
 import type { LatencyCounts } from '../stats/latency.js';
 import { addLatency, emptyLatency } from '../stats/latency.js';
+import type { TopUrl } from '../stats/top-urls.js';
+import { mergeTopUrls } from '../stats/top-urls.js';
 import type { Slot } from './supervisor.js';
 
 const FRESH_TIMEOUT_MS = 500;
@@ -21,6 +23,8 @@ export interface StatsDocument {
   readonly totals: VhostCounterValues & { readonly activeRequests: number };
   readonly vhosts: Record<string, VhostCounterValues>;
   readonly cache: CacheSummary;
+  /** The most requested paths over all vhosts, merged from the live workers' summaries (stats/top-urls.ts); counts are lower bounds. */
+  readonly topUrls: readonly TopUrl[];
   readonly workers: ReadonlyArray<{
     readonly index: number;
     readonly pid: number | null;
@@ -225,6 +229,7 @@ export class StatsCollector {
           majorGcs: snapshot?.process?.gc.majorCount ?? 0,
         };
       }),
+      topUrls: mergeTopUrls([...this.#latest.values()].map((s) => s.topUrls)),
     };
   }
 }

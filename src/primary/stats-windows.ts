@@ -16,6 +16,8 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { VhostCounterValues } from '../stats/counters.js';
 import { CACHE_RESULTS, VHOST_COUNTERS } from '../stats/counters.js';
+import type { LatencyCounts } from '../stats/latency.js';
+import { LATENCY_BOUNDS_MS } from '../stats/latency.js';
 
 const SECOND_SAMPLES = 61;
 const MINUTE_SAMPLES = 61;
@@ -76,7 +78,7 @@ export interface WorkerSample {
 /** Cumulative figures at one instant. */
 export interface Sample {
   readonly at: number;
-  /** Per vhost: VHOST_COUNTERS values then CACHE_RESULTS values, cumulative since Flint started. */
+  /** Per vhost: VHOST_COUNTERS values, CACHE_RESULTS values, then TTFB histogram slots, cumulative since Flint started. */
   readonly vhosts: ReadonlyMap<string, Float64Array>;
   readonly cpu: CpuTimes;
   readonly workers: readonly WorkerSample[];
@@ -84,11 +86,39 @@ export interface Sample {
   readonly evictedBytes: number;
 }
 
-export function flatten(values: VhostCounterValues): Float64Array {
-  const flat = new Float64Array(VHOST_COUNTERS.length + CACHE_RESULTS.length);
+/** Where a sample's TTFB histogram slots start, and the width of a sample's per-vhost array. */
+const TTFB_AT = VHOST_COUNTERS.length + CACHE_RESULTS.length;
+const SAMPLE_WIDTH = TTFB_AT + LATENCY_BOUNDS_MS.length + 1;
+
+/** A vhost's counters, then its cumulative TTFB histogram (stats/latency.ts) so windows can give percentiles. */
+export function flatten(values: VhostCounterValues, latency?: LatencyCounts): Float64Array {
+  const flat = new Float64Array(SAMPLE_WIDTH);
   VHOST_COUNTERS.forEach((c, i) => (flat[i] = values[c.name]));
   CACHE_RESULTS.forEach((r, i) => (flat[VHOST_COUNTERS.length + i] = values.cacheResults[r]));
+  if (latency !== undefined) latency.ttfb.forEach((n, i) => (flat[TTFB_AT + i] = n));
   return flat;
+}
+
+/**
+ * The `q` quantile (0..1) of the TTFB histogram difference `d(slot)`, in ms, interpolated linearly inside its
+ * bucket as Prometheus' histogram_quantile does; the +Inf bucket answers the last bound; 0 without observations.
+ */
+function ttfbQuantile(d: (i: number) => number, q: number): number {
+  let total = 0;
+  for (let i = 0; i <= LATENCY_BOUNDS_MS.length; i++) total += d(TTFB_AT + i);
+  if (total === 0) return 0;
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < LATENCY_BOUNDS_MS.length; i++) {
+    const n = d(TTFB_AT + i);
+    if (seen + n >= rank && n > 0) {
+      const lower = i === 0 ? 0 : (LATENCY_BOUNDS_MS[i - 1] as number);
+      const upper = LATENCY_BOUNDS_MS[i] as number;
+      return round(lower + ((upper - lower) * (rank - seen)) / n, 2);
+    }
+    seen += n;
+  }
+  return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1] as number;
 }
 
 /** The counters shown as counts and rates (the millisecond sums only feed the averages). */
@@ -106,6 +136,9 @@ export interface WindowFigures {
   /** Average time to first byte / to completion of the responses in the window (ms). */
   readonly ttfbMs: number;
   readonly totalMs: number;
+  /** Median and 99th percentile of time to first byte in the window (ms), from the latency histograms' buckets. */
+  readonly ttfbP50Ms: number;
+  readonly ttfbP99Ms: number;
   /** Share of requests answered with a *_HIT result, 0..1. */
   readonly requestHitRatio: number;
   /** 1 - origin body bytes / client body bytes, can go negative. */
@@ -142,6 +175,8 @@ export function windowFigures(from: Float64Array | undefined, to: Float64Array, 
     perSecond,
     ttfbMs: responses === 0 ? 0 : round(d(I.ttfbMsSum) / responses, 2),
     totalMs: responses === 0 ? 0 : round(d(I.totalMsSum) / responses, 2),
+    ttfbP50Ms: ttfbQuantile(d, 0.5),
+    ttfbP99Ms: ttfbQuantile(d, 0.99),
     requestHitRatio: requests === 0 ? 0 : round(hits / requests, 4),
     byteHitRatio: out === 0 ? 0 : round(1 - d(I.originInBytes) / out, 4),
   };
@@ -149,7 +184,7 @@ export function windowFigures(from: Float64Array | undefined, to: Float64Array, 
 
 /** Sum of every vhost's cumulative array in a sample. */
 export function hostTotal(sample: Sample): Float64Array {
-  const total = new Float64Array(VHOST_COUNTERS.length + CACHE_RESULTS.length);
+  const total = new Float64Array(SAMPLE_WIDTH);
   for (const values of sample.vhosts.values()) for (let i = 0; i < total.length; i++) total[i] = (total[i] as number) + (values[i] as number);
   return total;
 }

@@ -21,6 +21,7 @@ export const VHOST_COUNTERS = [
   { name: 'originErrors', help: 'origin transactions that failed (connect, timeout, reset)' },
   { name: 'notAdmitted', help: 'responses fetched for the cache but not stored by the admission filter (<Admission>)' },
   { name: 'rateLimited', help: 'requests answered 429 because their client address passed <RateLimit>' },
+  { name: 'tagsDropped', help: 'cache tags from origin responses dropped by the <CacheTag> bounds (too many, too long, bytes outside visible ASCII)' },
   { name: 'originInBytes', help: 'response body bytes received from origins', unit: 'bytes' },
   { name: 'originResponses1xx', help: 'origin responses with a 1xx status' },
   { name: 'originResponses2xx', help: 'origin responses with a 2xx status' },

@@ -11,10 +11,12 @@ import { createVhostCounters, namedCounters } from './counters.js';
 import { GcWatch } from './gc-watch.js';
 import type { LatencyCounts } from './latency.js';
 import { createLatency, latencyCounts, observeLatency } from './latency.js';
+import { TopUrls } from './top-urls.js';
 
 export class WorkerCounters {
   readonly #byVhost = new Map<string, Float64Array>();
   readonly #latency = new Map<string, Float64Array>();
+  readonly #topUrls = new Map<string, TopUrls>();
   readonly #workerIndex: number;
   readonly #startedAt = Date.now();
   readonly #gc = new GcWatch();
@@ -45,12 +47,24 @@ export class WorkerCounters {
     observeLatency(latency, ttfbMs, totalMs);
   }
 
+  /** Counts one request for `path` in `vhost`'s most-requested table. */
+  observePath(vhost: string, path: string): void {
+    let top = this.#topUrls.get(vhost);
+    if (top === undefined) {
+      top = new TopUrls();
+      this.#topUrls.set(vhost, top);
+    }
+    top.observe(path);
+  }
+
   /** A plain-data copy for IPC; `cache` carries the gauges the edge owns. */
   snapshot(configHash: string, cache: Pick<WorkerSnapshot, 'hot' | 'blockMemory' | 'fills' | 'originSessions'>): WorkerSnapshot {
     const vhosts: Record<string, VhostCounterValues> = {};
     for (const [name, counters] of this.#byVhost) vhosts[name] = namedCounters(counters);
     const latency: Record<string, LatencyCounts> = {};
     for (const [name, values] of this.#latency) latency[name] = latencyCounts(values);
+    const topUrls: Record<string, Array<[string, number]>> = {};
+    for (const [name, top] of this.#topUrls) topUrls[name] = top.top();
     const cpu = process.cpuUsage();
     return {
       workerIndex: this.#workerIndex,
@@ -63,6 +77,7 @@ export class WorkerCounters {
       configHash,
       vhosts,
       latency,
+      topUrls,
       process: { cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: process.memoryUsage.rss(), gc: this.#gc.totals },
       ...cache,
     };

@@ -412,3 +412,24 @@ test('cache semantics settings (issue 19): bad values name the element and the c
   assert.deepEqual(ok.vhosts[0]?.options.targetedCacheControl, []);
   assert.equal(ok.vhosts[0]?.options.setCookie, 'strip');
 });
+
+test('<CacheTag>: field names, no field a client needs, Max and MaxLength in range', () => {
+  const problems = (options: string): readonly string[] => vhostProblems(`${ORIGIN}<Options>${options}</Options>`);
+  const table: Array<[string, string]> = [
+    ['<CacheTag>Surrogate Key</CacheTag>', '"Surrogate Key" is not OFF or a comma-separated list of header field names'],
+    ['<CacheTag>Surrogate-Key, ETag</CacheTag>', '"etag" cannot carry cache tags: tag fields are removed before clients'],
+    ['<CacheTag Max="0">Surrogate-Key</CacheTag>', '"0" is out of range (1..1024)'],
+    ['<CacheTag MaxLength="4096">Surrogate-Key</CacheTag>', '"4096" is out of range (1..1024)'],
+    ['<CacheTag Strip="maybe">Surrogate-Key</CacheTag>', '"maybe" is not a valid boolean (ON or OFF)'],
+  ];
+  for (const [xml, error] of table) {
+    const found = problems(xml);
+    assert.equal(found.length, 1, xml);
+    assert.match(found[0] as string, /Options\/CacheTag/, xml);
+    assert.ok((found[0] as string).endsWith(error), `${xml}: ${found[0]}`);
+  }
+  const ok = loadConfigFromText('/srv/flint/conf', '<Server/>', `<Vhosts><Vhost Name="a.com">${ORIGIN}<Options><CacheTag Strip="OFF" Max="3">X-Tags</CacheTag></Options></Vhost></Vhosts>`, { cpuCount: 2 });
+  assert.deepEqual(ok.vhosts[0]?.options.cacheTag, { fields: ['x-tags'], strip: false, max: 3, maxLength: 128 });
+  const off = loadConfigFromText('/srv/flint/conf', '<Server/>', `<Vhosts><Vhost Name="a.com">${ORIGIN}<Options><CacheTag>OFF</CacheTag></Options></Vhost></Vhosts>`, { cpuCount: 2 });
+  assert.deepEqual(off.vhosts[0]?.options.cacheTag.fields, []);
+});

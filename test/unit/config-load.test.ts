@@ -66,6 +66,7 @@ const DEFAULT_OPTIONS: VhostOptions = {
   setCookie: 'pass',
   cookieRequest: 'explicit',
   targetedCacheControl: ['flint-cdn-cache-control', 'cdn-cache-control'],
+  cacheTag: { fields: ['surrogate-key', 'cache-tag'], strip: true, max: 64, maxLength: 128 },
   unsafeInvalidation: true,
   bypassPostRequest: true,
   bypassGetRequest: false,
