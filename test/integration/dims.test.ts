@@ -10,7 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
@@ -242,7 +242,7 @@ describe('DIMS (2 workers)', () => {
     assert.equal(seenFor(origin, '/img/never.jpg').length, 0);
   });
 
-  test('p99 of 1 KiB hits while 8 conversions run (measured)', async () => {
+  test('conversions run in a niced converter process, never in the worker; hits go on meanwhile (p99 logged)', async () => {
     routes['/small.txt'] = (_req, res) => reply(res, 200, { 'content-type': 'text/plain', 'cache-control': 'max-age=3600' }, Buffer.alloc(1024, 120));
     await get('/small.txt');
     const big = await jpeg(2000, 1500, 21);
@@ -260,17 +260,39 @@ describe('DIMS (2 workers)', () => {
       return times.sort((a, b) => a - b);
     };
     const p99 = (t: number[]): number => t[Math.min(t.length - 1, Math.floor(t.length * 0.99))] ?? 0;
-    const quiet = await measure(1500);
+    const quiet = await measure(1000);
     const conversions = Promise.all(Array.from({ length: 8 }, (_, i) => get(`/img/heavy.jpg/dims/resize/${600 + i}x/format/avif`)));
-    const busy = await measure(1500);
+    const busy = await measure(1000);
+    // Where the work runs is what keeps hits fast (in the worker's own process their p99 went from ~4 ms to ~280 ms
+    // on this 2-core machine): the structure is asserted, the latency only reported (no timed assertions in tests).
+    const workers = ((await flint.stats()).workers ?? []).map((w) => w.pid).filter((pid): pid is number => pid !== null);
+    assert.ok(workers.length > 0, 'worker pids in /stats');
+    const converters = childrenOf(workers).filter((c) => c.cmdline.includes('converter-process'));
+    assert.ok(converters.length > 0, 'a converter process runs under a worker');
+    for (const c of converters) assert.ok(c.nice >= 10, `converter ${c.pid} runs at nice ${c.nice}`);
+    for (const pid of workers) assert.doesNotMatch(readFileSync(`/proc/${pid}/maps`, 'utf8'), /libvips/, `worker ${pid} never loads libvips`);
     const results = await conversions;
     for (const res of results) assert.equal((await decoded(res)).format, 'avif');
     console.log(`1 KiB hit latency: quiet p50 ${quiet[quiet.length >> 1]?.toFixed(2)} ms p99 ${p99(quiet).toFixed(2)} ms (${quiet.length} hits); during 8 conversions p50 ${busy[busy.length >> 1]?.toFixed(2)} ms p99 ${p99(busy).toFixed(2)} ms (${busy.length} hits)`);
-    // The event loop stays free: hits go on during conversions (a blocked loop would stall them for whole seconds).
-    assert.ok(busy.length >= quiet.length / 10, `only ${busy.length} hits in 1.5 s during conversions (${quiet.length} without)`);
-    assert.ok(p99(busy) < Math.max(100, 10 * p99(quiet)), `p99 during conversions ${p99(busy).toFixed(1)} ms`);
   });
 });
+
+/** Processes whose parent is one of `parents`: pid, niceness (/proc stat field 19) and command line. */
+function childrenOf(parents: readonly number[]): Array<{ pid: number; nice: number; cmdline: string }> {
+  const out: Array<{ pid: number; nice: number; cmdline: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (!parents.includes(Number(fields[1]))) continue;
+      out.push({ pid: Number(entry), nice: Number(fields[16]), cmdline: readFileSync(`/proc/${entry}/cmdline`, 'utf8') });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return out;
+}
 
 describe('DIMS queue limit (1 worker, Concurrency 1, Queue 0)', () => {
   const routes: Record<string, Route> = {};
