@@ -1,15 +1,17 @@
 /**
  * @module admin/fleet-routes
  * The management routes of the fleet (src/fleet/): /fleet/command/{purge,expire,hardpurge}?[group=G&][wait=S&]url=
- * (POST like /command/*; url= last, as STON's rule), /fleet/command/push (POST: a JSON body {vhosts, rules}, or
- * ?version=N for a rollback; optional group= and wait=), /fleet/stats and /fleet/status (?group=). Each calls into
- * the fleet view the primary hands in; it answers 404 on a standalone edge and 503 while NATS is away. Runs in the
- * primary.
+ * (POST like /command/*; url= last, as STON's rule) or ?tag=T[&vhost=V][&group=G][&wait=S] (tags checked here as
+ * /command/purge?tag= checks them, so a bad list is a 400, never a published message), /fleet/command/push (POST:
+ * a JSON body {vhosts, rules}, or ?version=N for a rollback; optional group= and wait=), /fleet/stats and
+ * /fleet/status (?group=). Each calls into the fleet view the primary hands in; it answers 404 on a standalone edge
+ * and 503 while NATS is away. Runs in the primary.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseFleetName } from '../config/cluster.js';
-import { MAX_PUSHED_CHARS, decodePushed } from '../fleet/messages.js';
-import type { FleetCommand, PushedConfig } from '../fleet/messages.js';
+import { MAX_PUSHED_CHARS, decodePushed, isVhostName } from '../fleet/messages.js';
+import type { FleetCommand, PurgeTarget, PushedConfig } from '../fleet/messages.js';
+import { parseTagList } from '../cache/tags.js';
 import { commandParams, queryAndBody, readBody } from './cache-routes.js';
 import { sendJson } from './send-json.js';
 
@@ -21,7 +23,7 @@ export interface FleetAnswer {
 
 /** What these routes need from the primary. */
 export interface FleetViews {
-  purge(command: FleetCommand, urls: string, group: string | null, waitMs: number | null): Promise<FleetAnswer>;
+  purge(command: FleetCommand, target: PurgeTarget, group: string | null, waitMs: number | null): Promise<FleetAnswer>;
   push(config: PushedConfig | null, rollbackOf: number | null, group: string | null, waitMs: number | null): Promise<FleetAnswer>;
   stats(group: string | null, waitMs: number | null): Promise<FleetAnswer>;
   status(group: string | null): Promise<FleetAnswer>;
@@ -47,19 +49,34 @@ export function fleetParams(params: URLSearchParams): { ok: true; group: string 
 
 type FleetRoute = (req: IncomingMessage, res: ServerResponse, views: FleetViews) => Promise<void>;
 
+/** The target of a fleet purge (url= with STON's rule, or tag= and vhost= as /command/purge takes them), or the problem. */
+export function fleetPurgeTarget(text: string): { ok: true; target: PurgeTarget; params: URLSearchParams } | { ok: false; error: string } {
+  const { url, params } = commandParams(text);
+  const tagged = url === '' ? new URLSearchParams(text) : params;
+  const tags = tagged.get('tag');
+  if (url !== '' && tags !== null) return { ok: false, error: 'give url= or tag=, not both' };
+  if (url !== '') return { ok: true, target: { urls: url }, params };
+  if (tags === null) return { ok: false, error: 'missing url=: give host/path, a glob (host/img/*.jpg) or several joined by | (group= and wait= go before url=); or tag=name' };
+  const list = parseTagList(tags);
+  if (!list.ok) return { ok: false, error: list.error };
+  const vhost = tagged.get('vhost');
+  if (!isVhostName(vhost)) return { ok: false, error: 'vhost= is not a host name (1-255 letters, digits, . - _ : * [ ])' };
+  return { ok: true, target: { tags: list.tags.join(' '), vhost }, params: tagged };
+}
+
 function command(name: FleetCommand): FleetRoute {
   return async (req, res, views) => {
-    const { url, params } = commandParams(await queryAndBody(req));
-    if (url === '') {
-      sendJson(res, 400, { error: 'missing url=: give host/path, a glob (host/img/*.jpg) or several joined by | (group= and wait= go before url=)' });
+    const parsed = fleetPurgeTarget(await queryAndBody(req));
+    if (!parsed.ok) {
+      sendJson(res, 400, { error: parsed.error });
       return;
     }
-    const options = fleetParams(params);
+    const options = fleetParams(parsed.params);
     if (!options.ok) {
       sendJson(res, 400, { error: options.error });
       return;
     }
-    const answer = await views.purge(name, url, options.group, options.waitMs);
+    const answer = await views.purge(name, parsed.target, options.group, options.waitMs);
     sendJson(res, answer.status, answer.body);
   };
 }

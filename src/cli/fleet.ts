@@ -1,6 +1,7 @@
 /**
  * @module cli/fleet
- * `flint fleet purge|expire|hardpurge URL... [--group G] [--wait 5s]`, `flint fleet push [--group G] [--version N]
+ * `flint fleet purge|expire|hardpurge URL... [--group G] [--wait 5s]` (or `--tag TAG... [--vhost NAME]` for the
+ * objects carrying a tag, issue 24), `flint fleet push [--group G] [--version N]
  * [--wait 5s]`, `flint fleet status [--group G]` and `flint fleet stats [--group G] [--wait 5s]`, all with
  * `[--conf DIR]`: they call /fleet/* on the management port of the Flint configured in DIR, which talks to NATS.
  * `push` first validates DIR as `flint check-config` does and sends its vhosts.xml and rule files (server.xml stays
@@ -16,6 +17,7 @@ import { CliError, callManager, errorText } from './manager-client.js';
 
 const USAGE = `usage:
   flint fleet purge|expire|hardpurge URL... [--group G] [--wait 5s] [--conf DIR]
+  flint fleet purge|expire|hardpurge --tag TAG... [--vhost NAME] [--group G] [--wait 5s] [--conf DIR]
   flint fleet push [--group G] [--version N] [--wait 5s] [--conf DIR]   push DIR's vhosts.xml and svc/ (or version N again)
   flint fleet status [--group G] [--conf DIR]
   flint fleet stats [--group G] [--wait 5s] [--conf DIR]`;
@@ -26,6 +28,9 @@ interface FleetArgs {
   readonly group: string | null;
   readonly wait: string | null;
   readonly version: string | null;
+  /** --tag: the operands are tags, not URLs. */
+  readonly tag: boolean;
+  readonly vhost: string | null;
   readonly operands: readonly string[];
 }
 
@@ -35,7 +40,10 @@ function parse(argv: readonly string[], defaultConf: string): FleetArgs {
   let group: string | null = null;
   let wait: string | null = null;
   let version: string | null = null;
+  let tag = false;
+  let vhost: string | null = null;
   const operands: string[] = [];
+  const purging = ['purge', 'expire', 'hardpurge'].includes(command);
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] as string;
     const value = (): string => {
@@ -47,13 +55,16 @@ function parse(argv: readonly string[], defaultConf: string): FleetArgs {
     else if (arg === '--group') group = value();
     else if (arg === '--wait') wait = value();
     else if (arg === '--version' && command === 'push') version = value();
-    else if (!arg.startsWith('-') && ['purge', 'expire', 'hardpurge'].includes(command)) operands.push(arg);
+    else if (arg === '--tag' && purging) tag = true;
+    else if (arg === '--vhost' && purging) vhost = value();
+    else if (!arg.startsWith('-') && purging) operands.push(arg);
     else throw new CliError(`unknown argument: ${arg}\n${USAGE}`);
   }
   if (group !== null && !parseFleetName(group).ok) throw new CliError(`--group ${JSON.stringify(group)} is not a fleet name (1-64 letters, digits, - or _)`);
   if (wait !== null && !/^\d{1,3}(\.\d{1,3})?s?$/.test(wait)) throw new CliError(`--wait ${JSON.stringify(wait)} is not a number of seconds (e.g. 5 or 5s)`);
   if (version !== null && !/^[1-9]\d{0,15}$/.test(version)) throw new CliError(`--version ${JSON.stringify(version)} is not a version number`);
-  return { command, confDir: resolve(confDir), group, wait, version, operands };
+  if (vhost !== null && !tag) throw new CliError(`--vhost goes with --tag (a URL names its host)\n${USAGE}`);
+  return { command, confDir: resolve(confDir), group, wait, version, tag, vhost, operands };
 }
 
 function query(args: FleetArgs, extra: Record<string, string> = {}): string {
@@ -82,8 +93,12 @@ interface PurgeAnswer {
 }
 
 async function purge(args: FleetArgs): Promise<number> {
-  if (args.operands.length === 0) throw new CliError(`usage: flint fleet ${args.command} URL... (host/path, or a glob like example.com/img/*.jpg)`);
-  const form = `${query(args)}${args.group !== null || args.wait !== null ? '&' : ''}url=${args.operands.map((u) => u.replace(/%/g, '%25').replace(/&/g, '%26')).join('|')}`;
+  if (args.operands.length === 0) {
+    throw new CliError(args.tag ? `usage: flint fleet ${args.command} --tag TAG... [--vhost NAME]` : `usage: flint fleet ${args.command} URL... (host/path, or a glob like example.com/img/*.jpg)`);
+  }
+  const form = args.tag
+    ? query(args, { tag: args.operands.join(' '), ...(args.vhost === null ? {} : { vhost: args.vhost }) })
+    : `${query(args)}${args.group !== null || args.wait !== null ? '&' : ''}url=${args.operands.map((u) => u.replace(/%/g, '%25').replace(/&/g, '%26')).join('|')}`;
   const answer = await call<PurgeAnswer>(args, `/fleet/command/${args.command}`, form);
   console.log(`${args.command}: applied by ${answer.applied.length} node(s), last acknowledgement after ${answer.Time} ms`);
   let problems = 0;

@@ -15,7 +15,7 @@ import { ConfigWatcher } from './config-bucket.js';
 import type { ApplyConfig, FleetPushResult } from './config-bucket.js';
 import { pushConfig } from './config-bucket.js';
 import { FleetConnection } from './connection.js';
-import type { FleetCommand, PushedConfig } from './messages.js';
+import type { FleetCommand, PurgeTarget, PushedConfig } from './messages.js';
 import { Heartbeat, readFleetStatus } from './node-status.js';
 import type { NodeStatus } from './node-status.js';
 import { PurgeConsumer, publishPurge } from './purge-stream.js';
@@ -25,7 +25,7 @@ import type { FleetStats } from './stats-reply.js';
 
 /** What the fleet needs from the primary. */
 export interface FleetHost {
-  /** Runs a cache-control command locally (primary/cache-control.ts, as /command/purge). */
+  /** Runs a cache-control command locally (primary/cache-control.ts, as /command/purge?url= or ?tag=). */
   readonly applyPurge: ApplyPurge;
   /** Validates a pushed config against this node's server.xml, writes it with the config history, reloads. */
   readonly applyConfig: ApplyConfig;
@@ -94,10 +94,10 @@ export class FleetNode {
   }
 
   /** Publishes a fleet purge; throws FLINT_ERR_FLEET_UNAVAILABLE while NATS is away. */
-  async purge(command: FleetCommand, urls: string, group: string | null, waitMs: number | null): Promise<FleetPurgeResult> {
+  async purge(command: FleetCommand, target: PurgeTarget, group: string | null, waitMs: number | null): Promise<FleetPurgeResult> {
     const nc = this.#connection.connection;
-    const result = await publishPurge(nc, await nc.jetstreamManager(), { command, urls, group, from: this.#cluster.nodeName }, waitMs ?? this.#cluster.waitMs);
-    this.#log.info({ event: 'fleet.purge_published', id: result.id, command, urls, group, applied: result.applied.length, missing: result.missing, ms: result.Time }, 'fleet command published');
+    const result = await publishPurge(nc, await nc.jetstreamManager(), { command, target, group, from: this.#cluster.nodeName }, waitMs ?? this.#cluster.waitMs);
+    this.#log.info({ event: 'fleet.purge_published', id: result.id, command, ...target, group, applied: result.applied.length, missing: result.missing, ms: result.Time }, 'fleet command published');
     return result;
   }
 

@@ -5,6 +5,7 @@
  * counted by the caller, never applied. Pure; runs in the primary (and the decoders in unit tests).
  */
 import { parseFleetName } from '../config/cluster.js';
+import { parseTagList } from '../cache/tags.js';
 
 /** The cache-control commands a fleet purge may carry (expireafter stays local: its delay is relative to now). */
 export const FLEET_COMMANDS = ['purge', 'expire', 'hardpurge'] as const;
@@ -15,20 +16,25 @@ export const MAX_TARGETS_CHARS = 64 * 1024;
 /** Largest pushed config (vhosts.xml plus rule files), under NATS's default 1 MiB payload limit. */
 export const MAX_PUSHED_CHARS = 900 * 1024;
 
+/**
+ * What a fleet purge acts on: URL targets joined by `|` (host/path or globs), exactly as /command/purge?url= takes
+ * them; or tags (separated by single spaces, as parseTagList reads them), in vhost `vhost` (a Name or Alias) or in
+ * every vhost when null, as /command/purge?tag=&vhost= takes them.
+ */
+export type PurgeTarget = { readonly urls: string } | { readonly tags: string; readonly vhost: string | null };
+
 /** One fleet purge, as stored in the purge stream. */
-export interface PurgeMessage {
+export type PurgeMessage = PurgeTarget & {
   /** Random id; the edges' acknowledgements go to `<ack prefix>.<id>`. */
   readonly id: string;
   readonly command: FleetCommand;
-  /** Targets joined by `|` (host/path or globs), exactly as /command/purge takes them. */
-  readonly urls: string;
   /** Only edges of this group apply it; null = every edge. */
   readonly group: string | null;
   /** Node that published it. */
   readonly from: string;
   /** Publish time (ms since the epoch). */
   readonly time: number;
-}
+};
 
 /** An edge's answer to one fleet purge (STON's result fields). */
 export interface PurgeAck {
@@ -93,17 +99,41 @@ const isTime = (value: unknown): value is number => typeof value === 'number' &&
 /** Rule file paths as config/load.ts lists them: svc/<dir>/<name>.txt, no `..`, no other separators. */
 const RULE_PATH = /^svc\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\.txt$/;
 
+/** A vhost named in a tag purge: a host name or alias as a Host field holds it (letters, digits, `.-_:*[]`), or null. */
+export const isVhostName = (value: unknown): value is string | null => value === null || (typeof value === 'string' && /^[A-Za-z0-9._:*[\]-]{1,255}$/.test(value));
+
+/**
+ * The target of a purge message: exactly one of `urls` and `tags`; `vhost` (null or a name) with tags only. Tags pass
+ * the local tag parameter's rule (cache/tags.ts parseTagList: count, length, bytes).
+ */
+export function decodePurgeTarget(m: Record<string, unknown>): Decoded<PurgeTarget> {
+  const urls = Object.hasOwn(m, 'urls');
+  if (urls === Object.hasOwn(m, 'tags')) return { ok: false, error: 'give urls or tags' };
+  if (urls) {
+    if (typeof m.urls !== 'string' || m.urls === '' || m.urls.length > MAX_TARGETS_CHARS || hasControl(m.urls)) return { ok: false, error: 'bad urls' };
+    if (Object.hasOwn(m, 'vhost')) return { ok: false, error: 'vhost goes with tags only' };
+    return { ok: true, value: { urls: m.urls } };
+  }
+  // Canonical form only (what the publisher sends: parsed, deduplicated, joined by one space), so the edges read
+  // exactly the tags the caller's check passed.
+  const parsed = typeof m.tags === 'string' ? parseTagList(m.tags) : null;
+  if (parsed === null || !parsed.ok || parsed.tags.join(' ') !== m.tags) return { ok: false, error: 'bad tags' };
+  if (!Object.hasOwn(m, 'vhost') || !isVhostName(m.vhost)) return { ok: false, error: 'bad vhost' };
+  return { ok: true, value: { tags: m.tags, vhost: m.vhost } };
+}
+
 /** A purge stream message. */
 export function decodePurge(data: Uint8Array | string): Decoded<PurgeMessage> {
   const m = parseJson(data);
   if (m === null) return { ok: false, error: 'not a JSON object' };
   if (typeof m.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(m.id)) return { ok: false, error: 'bad id' };
   if (!(FLEET_COMMANDS as readonly unknown[]).includes(m.command)) return { ok: false, error: 'bad command' };
-  if (typeof m.urls !== 'string' || m.urls === '' || m.urls.length > MAX_TARGETS_CHARS || hasControl(m.urls)) return { ok: false, error: 'bad urls' };
+  const target = decodePurgeTarget(m);
+  if (!target.ok) return target;
   if (!isGroup(m.group)) return { ok: false, error: 'bad group' };
   if (!isName(m.from)) return { ok: false, error: 'bad from' };
   if (!isTime(m.time)) return { ok: false, error: 'bad time' };
-  return { ok: true, value: { id: m.id, command: m.command as FleetCommand, urls: m.urls, group: m.group, from: m.from, time: m.time } };
+  return { ok: true, value: { id: m.id, command: m.command as FleetCommand, ...target.value, group: m.group, from: m.from, time: m.time } };
 }
 
 const stringList = (value: unknown): value is string[] => Array.isArray(value) && value.length <= 1000 && value.every((v) => typeof v === 'string');

@@ -5,8 +5,9 @@
  * group answered or the wait ran out; a slow or dead edge only costs the caller the wait. Edge side: one durable
  * pull consumer per node (named after it, its group in the description), max one unacknowledged message, so
  * commands are applied one at a time in stream order; each is applied through the local cache-control code
- * (primary/cache-control.ts, the same as /command/purge), acknowledged to the caller, then acked to JetStream. A
- * command applied twice (redelivery after a crash) is harmless: the second run finds nothing more to purge.
+ * (primary/cache-control.ts, the same as /command/purge?url= or ?tag=), acknowledged to the caller, then acked to
+ * JetStream. A command applied twice (redelivery after a crash) is harmless: the second run finds nothing more to
+ * purge.
  * The stream keeps commands `<PurgeRetention>` long; a consumer idle that long is dropped by the server, which is
  * how a retired edge leaves the member list. The consumers are the fleet's member list (fleetMembers).
  * Runs only in the primary.
@@ -17,7 +18,7 @@ import type { ConsumerMessages, JetStreamManager, JsMsg, NatsConnection } from '
 import type { ClusterConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { addressedTo, decodePurge, decodePurgeAck, encode } from './messages.js';
-import type { FleetCommand, PurgeAck, PurgeMessage } from './messages.js';
+import type { FleetCommand, PurgeAck, PurgeMessage, PurgeTarget } from './messages.js';
 
 export const PURGE_STREAM = 'FLINT_FLEET_PURGE';
 const PURGE_SUBJECT = 'flint.fleet.purge';
@@ -72,7 +73,7 @@ export interface FleetPurgeResult {
 export async function publishPurge(
   nc: NatsConnection,
   jsm: JetStreamManager,
-  request: { command: FleetCommand; urls: string; group: string | null; from: string },
+  request: { command: FleetCommand; target: PurgeTarget; group: string | null; from: string },
   waitMs: number,
 ): Promise<FleetPurgeResult> {
   const members = await fleetMembers(jsm, request.group);
@@ -92,7 +93,7 @@ export async function publishPurge(
   })();
   const timer = setTimeout(() => sub.unsubscribe(), waitMs);
   try {
-    const message: PurgeMessage = { id, command: request.command, urls: request.urls, group: request.group, from: request.from, time: Date.now() };
+    const message: PurgeMessage = { id, command: request.command, ...request.target, group: request.group, from: request.from, time: Date.now() };
     started = performance.now();
     await nc.jetstream().publish(PURGE_SUBJECT, encode(message), { msgID: id });
     if (members.length === 0) sub.unsubscribe();
@@ -107,8 +108,8 @@ export async function publishPurge(
   return { id, command: request.command, group: request.group, Time: Math.round(end - started), applied, missing };
 }
 
-/** Applies one command on this edge (the primary's cache control). */
-export type ApplyPurge = (command: FleetCommand, urls: string) => Promise<{ status: number; body: unknown }>;
+/** Applies one command on this edge (the primary's cache control: by URL as /command/purge?url=, by tag as ?tag=). */
+export type ApplyPurge = (command: FleetCommand, target: PurgeTarget) => Promise<{ status: number; body: unknown }>;
 
 /**
  * This edge's durable consumer: applies every command of the stream in order, including those published while it
@@ -238,7 +239,7 @@ export class PurgeConsumer {
     const working = setInterval(() => msg.working(), WORKING_EVERY_MS);
     let result: { status: number; body: unknown };
     try {
-      result = await this.#apply(command.command, command.urls);
+      result = await this.#apply(command.command, 'tags' in command ? { tags: command.tags, vhost: command.vhost } : { urls: command.urls });
     } finally {
       clearInterval(working);
     }
@@ -253,7 +254,7 @@ export class PurgeConsumer {
       ...(body.Denied === undefined ? {} : { Denied: body.Denied }),
       ...(body.Errors === undefined ? {} : { Errors: body.Errors }),
     };
-    this.#log.info({ event: 'fleet.purge_applied', id: command.id, from: command.from, command: command.command, urls: command.urls, seq: msg.seq, result: ack }, 'fleet command applied');
+    this.#log.info({ event: 'fleet.purge_applied', id: command.id, from: command.from, command: command.command, ...('tags' in command ? { tags: command.tags, vhost: command.vhost } : { urls: command.urls }), seq: msg.seq, result: ack }, 'fleet command applied');
     // JetStream first: once acked it is never applied again; the caller's acknowledgement is best effort.
     msg.ack();
     try {

@@ -20,11 +20,7 @@ import { currentAge } from '../cache/freshness.js';
 import type { ControlCommand, PurgeScope, TaggedScope } from '../policy/purge-target.js';
 import { guardedCommand, parseTargets, scopeMatcher } from '../policy/purge-target.js';
 import { VhostRouter } from '../policy/vhost.js';
-import { isTagText } from '../cache/tags.js';
-
-/** Tags one call takes, and the longest tag it accepts (the <CacheTag MaxLength> ceiling). */
-const MAX_TAGS_PER_CALL = 100;
-const MAX_TAG_LENGTH = 1024;
+import { parseTagList } from '../cache/tags.js';
 
 /** Keys read and changed per write transaction: small enough that a worker's commit waits at most a few ms. */
 const CONTROL_BATCH = 500;
@@ -95,12 +91,10 @@ export class CacheControl {
    */
   async runTags(config: Config, command: ControlCommand, tags: string, host: string | null, sec: number): Promise<ControlResponse> {
     const started = performance.now();
-    const list = [...new Set(tags.split(/[\s,]+/).filter((t) => t !== ''))];
-    const bad = list.find((t) => t.length > MAX_TAG_LENGTH || !isTagText(t));
     const fail = (error: string): ControlResponse => ({ status: 400, body: { Count: 0, Size: 0, Time: 0, Errors: [error] }, fills: 0 });
-    if (list.length === 0) return fail('no tag: give tag=name (several separated by spaces or commas)');
-    if (bad !== undefined) return fail(`${JSON.stringify(bad.slice(0, 64))} is not a tag (visible ASCII other than , and ", at most ${MAX_TAG_LENGTH} bytes)`);
-    if (list.length > MAX_TAGS_PER_CALL) return fail(`at most ${MAX_TAGS_PER_CALL} tags in one call`);
+    const parsed = parseTagList(tags);
+    if (!parsed.ok) return fail(parsed.error);
+    const list = parsed.tags;
     let vhosts = config.vhosts;
     if (host !== null) {
       const vhost = new VhostRouter(config.vhosts, null).route(host);

@@ -25,6 +25,8 @@ export interface FleetMemberDeps {
   config(): Config;
   readonly history: ConfigHistory;
   cacheControl(command: ControlCommand, urls: string): Promise<{ status: number; body: unknown }>;
+  /** Tag purge (in vhost `host`, or all): the same call as /command/purge?tag=. */
+  cacheControlTags(command: ControlCommand, tags: string, host: string | null): Promise<{ status: number; body: unknown }>;
   /** The primary's reload (as SIGHUP), recording the snapshot. */
   reload(): { ok: boolean; problems?: readonly string[] };
   stats(): Promise<unknown>;
@@ -51,7 +53,7 @@ export class FleetMember {
     this.#node = new FleetNode(
       cluster,
       {
-        applyPurge: (command, urls) => deps.cacheControl(command, urls),
+        applyPurge: (command, target) => ('tags' in target ? deps.cacheControlTags(command, target.tags, target.vhost) : deps.cacheControl(command, target.urls)),
         applyConfig: (config) => this.#applyPushed(config),
         stats: () => deps.stats(),
         summary: () => deps.summary(),
@@ -104,7 +106,7 @@ export class FleetMember {
   }
 
   readonly views: FleetViews = {
-    purge: (command: FleetCommand, urls, group, waitMs) => this.#call((node) => node.purge(command, urls, group, waitMs)),
+    purge: (command: FleetCommand, target, group, waitMs) => this.#call((node) => node.purge(command, target, group, waitMs)),
     push: (config, rollbackOf, group, waitMs) =>
       this.#call((node) => node.push(config === null ? null : { ...config, from: node.nodeName, time: Date.now() }, rollbackOf, group, waitMs)),
     stats: (group, waitMs) => this.#call((node) => node.gatherStats(group, waitMs)),

@@ -105,6 +105,7 @@ export class Primary {
         config: () => this.#config,
         history: this.#history,
         cacheControl: (command, urls) => this.#cacheControl(command, urls, 0),
+        cacheControlTags: (command, tags, host) => this.#cacheControlTags(command, tags, host, 0),
         reload: () => this.reload(),
         stats: () => this.#views.stats(),
         summary: async () => {
@@ -165,6 +166,7 @@ export class Primary {
       const slots = this.#supervisor.slots;
       await this.#refreshStats();
       const document = this.#stats.document(slots, this.#config.hash);
+      const cluster = this.#config.server.cluster;
       return {
         ...document,
         cache: { ...document.cache, disks: this.#evictor.stats() },
@@ -173,6 +175,8 @@ export class Primary {
         tls: certificateStatus(this.#config, Date.now()),
         origins: originSummary(this.#health.report(null) ?? []),
         ...(await this.#monitoring.statsWindows()),
+        // Only under <Cluster>: the dashboard asks /fleet/stats when this is there (a standalone edge has no field).
+        ...(cluster === null ? {} : { cluster: { node: cluster.nodeName, group: cluster.group } }),
       };
     },
     originHealth: (vhost) => {
@@ -193,7 +197,7 @@ export class Primary {
     confRestore: (hashOrId) => this.#restore(hashOrId),
     // #fleet is made in the constructor, after this initializer: reach it at call time.
     fleet: {
-      purge: (command, urls, group, waitMs) => this.#fleet.views.purge(command, urls, group, waitMs),
+      purge: (command, target, group, waitMs) => this.#fleet.views.purge(command, target, group, waitMs),
       push: (config, rollbackOf, group, waitMs) => this.#fleet.views.push(config, rollbackOf, group, waitMs),
       stats: (group, waitMs) => this.#fleet.views.stats(group, waitMs),
       status: (group) => this.#fleet.views.status(group),

@@ -122,6 +122,9 @@ describe('dashboard', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not
     assert.equal(await valueOf('hit-ratio-total'), expected.cache.requestHitRatio);
     assert.equal(await valueOf('byte-hit-ratio-total'), expected.cache.byteHitRatio);
     assert.equal(await valueOf('connections'), expected.activeConnections);
+    // Standalone (no <Cluster>): /stats has no `cluster`, so the page never asks /fleet/stats and says so.
+    assert.equal('cluster' in expected, false);
+    assert.match((await page.textContent('#fleet-status')) ?? '', /^standalone/);
     const resultTotals = await page.$$eval('[data-testid="cache-results"] tbody tr', (rows) => Object.fromEntries(rows.map((r) => [r.cells[0]?.textContent ?? '', Number(r.cells[2]?.dataset.value)])));
     const cacheResults = expected.totals.cacheResults;
     assert.equal(resultTotals.TCP_HIT, cacheResults.TCP_HIT);

@@ -2,17 +2,20 @@
  * The fleet on NATS JetStream (issue 24), with real parts: Debian's nats-server with JetStream on a loopback port
  * and a temp store, and three Flint edges (one worker each) on their own ports and cache dirs, joined by
  * <Cluster>. One sequence reuses the processes: a fleet purge reaches all three (the next request is a miss on
- * each; its latency, publish to last acknowledgement, is printed); an edge stopped during two purges applies both,
- * in order, before it reports ready and before it serves those URLs; a config push is applied by two edges and
- * refused by the third, whose CA file is missing; with NATS killed, edges serve and purge locally and fleet
- * commands fail fast, and after NATS restarts the next fleet purge reaches everyone. Fleet stats and status too.
+ * each; its latency, publish to last acknowledgement, is printed); so does a fleet tag purge (objects labelled with
+ * Surrogate-Key); the dashboard of an edge lists the fleet's nodes; an edge stopped during two purges (one by URL,
+ * one by tag) applies both, in order, before it reports ready and before it serves those URLs; a config push is
+ * applied by two edges and refused by the third, whose CA file is missing; with NATS killed, edges serve and purge
+ * locally and fleet commands fail fast, and after NATS restarts the next fleet purge reaches everyone. Fleet stats
+ * and status too.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
 import { FlintProcess, MAIN } from '../helpers/flint.js';
 import type { TestOrigin } from '../helpers/origin.js';
 import { request } from '../helpers/http.js';
@@ -23,6 +26,7 @@ import { freePort } from '../helpers/ports.js';
 import { NatsServer } from '../helpers/nats.js';
 
 const HOST = 'fleet.test';
+const CHROMIUM = '/usr/bin/chromium';
 const run = promisify(execFile);
 
 interface PurgeAnswer {
@@ -65,8 +69,9 @@ describe('fleet on NATS JetStream: purge, catch-up, config push, NATS down', () 
   };
   /** Requests `path` on `edge` until it is a hit (the object is committed). */
   const warm = (edge: number, path: string): Promise<true> => waitFor(`${path} cached on edge ${edge}`, async () => (isHit(await get(edge, path)) ? true : undefined));
-  const route = (path: string): void => {
-    routes[path] = (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=3600', 'content-type': 'text/plain' }, `${path} #${n}`);
+  /** An origin object; `tags` go in Surrogate-Key, as a CDN's origin labels objects. */
+  const route = (path: string, tags = ''): void => {
+    routes[path] = (_req, res, n) => reply(res, 200, { 'cache-control': 'max-age=3600', 'content-type': 'text/plain', ...(tags === '' ? {} : { 'surrogate-key': tags }) }, `${path} #${n}`);
   };
   /** One request that must reach the origin (a miss). */
   const assertMiss = async (edge: number, path: string): Promise<void> => {
@@ -128,23 +133,71 @@ describe('fleet on NATS JetStream: purge, catch-up, config push, NATS down', () 
     await manager<PurgeAnswer>(edges[0] as FlintProcess, `/fleet/command/purge?group=seoul&url=${HOST}/a.txt`);
     for (let i = 0; i < 3; i++) assert.ok(isHit(await get(i, '/a.txt')), `edge ${i} ignored the other group's purge`);
 
-    // Fleet stats: every node's /stats, and totals.
-    const stats = await manager<{ nodes: Record<string, unknown>; missing: string[]; total: { nodes: number; totals: { requests: number } } }>(edges[1] as FlintProcess, '/fleet/stats', 'GET');
+    // Fleet stats: every node's /stats, and totals; each /stats names its node (the dashboard's cue to show the fleet).
+    const own = await manager<{ cluster?: unknown }>(edges[1] as FlintProcess, '/stats', 'GET');
+    assert.deepEqual(own.body.cluster, { node: 'edge-2', group: null }, '/stats of a clustered edge carries `cluster`');
+    const stats = await manager<{ nodes: Record<string, { cluster?: { node: string } }>; missing: string[]; total: { nodes: number; totals: { requests: number } } }>(edges[1] as FlintProcess, '/fleet/stats', 'GET');
     assert.equal(stats.status, 200);
     assert.deepEqual(Object.keys(stats.body.nodes).sort(), ['edge-1', 'edge-2', 'edge-3']);
+    assert.deepEqual(Object.entries(stats.body.nodes).map(([name, n]) => [name, n.cluster?.node]).sort(), [['edge-1', 'edge-1'], ['edge-2', 'edge-2'], ['edge-3', 'edge-3']]);
     assert.deepEqual(stats.body.missing, []);
     assert.ok(stats.body.total.totals.requests >= 30, JSON.stringify(stats.body.total));
   });
 
+  test('a fleet tag purge (API and CLI) reaches every object carrying the tag on all three edges', async () => {
+    route('/t1.txt', 'product-42 shelf-a');
+    route('/t2.txt', 'shelf-b product-42');
+    route('/t3.txt', 'shelf-c');
+    for (const path of ['/t1.txt', '/t2.txt', '/t3.txt']) for (let i = 0; i < 3; i++) await warm(i, path);
+    // A bad tag list is the caller's 400, as locally; nothing is published.
+    const refused = await manager<{ error: string }>(edges[0] as FlintProcess, '/fleet/command/purge?tag=a%22b');
+    assert.deepEqual([refused.status, refused.body.error.includes('is not a tag')], [400, true]);
+    const result = await manager<PurgeAnswer>(edges[1] as FlintProcess, `/fleet/command/purge?tag=product-42&vhost=${HOST}`);
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.deepEqual(result.body.missing, []);
+    assert.deepEqual(result.body.applied.map((a) => [a.node, a.status, a.Count]), [['edge-1', 200, 2], ['edge-2', 200, 2], ['edge-3', 200, 2]]);
+    for (let i = 0; i < 3; i++) {
+      await assertMiss(i, '/t1.txt');
+      await assertMiss(i, '/t2.txt');
+      assert.ok(isHit(await get(i, '/t3.txt')), `edge ${i}: an object without the tag stays cached`);
+    }
+    // `flint fleet hardpurge --tag`: the same command from the CLI.
+    const cli = await run(process.execPath, [MAIN, 'fleet', 'hardpurge', '--tag', 'shelf-c', '--conf', (edges[2] as FlintProcess).confDir, '--wait', '10']);
+    assert.match(cli.stdout, /hardpurge: applied by 3 node\(s\)/);
+    assert.match(cli.stdout, /edge-1: 1 object\(s\)[\s\S]*edge-2: 1 object\(s\)[\s\S]*edge-3: 1 object\(s\)/);
+    for (let i = 0; i < 3; i++) await assertMiss(i, '/t3.txt');
+  });
+
+  test('the dashboard of a clustered edge lists the fleet\'s nodes (headless Chromium)', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(message.text());
+      });
+      page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+      await page.goto(`http://127.0.0.1:${(edges[0] as FlintProcess).managerPort}/dashboard`);
+      await page.waitForSelector('#fleet-nodes tbody tr:nth-child(3)', { timeout: 15_000 });
+      const rows = await page.$$eval('#fleet-nodes tbody tr', (trs) => trs.map((r) => [r.cells[0]?.textContent ?? '', r.cells[6]?.textContent ?? '']));
+      assert.deepEqual(rows, [['edge-1', 'answered'], ['edge-2', 'answered'], ['edge-3', 'answered']]);
+      assert.match((await page.textContent('#fleet-status')) ?? '', /^this node: edge-1; 3 node\(s\) answered$/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
   test('an edge stopped during two purges applies both, in order, before it reports ready and serves them', async () => {
     route('/b.txt');
-    route('/c.txt');
+    route('/c.txt', 'fleet-c');
     for (const path of ['/b.txt', '/c.txt']) for (let i = 0; i < 3; i++) await warm(i, path);
     const third = edges[2] as FlintProcess;
     await third.stop(20_000, true);
     const ids: string[] = [];
-    for (const path of ['/b.txt', '/c.txt']) {
-      const result = await manager<PurgeAnswer & { id: string }>(edges[0] as FlintProcess, `/fleet/command/purge?wait=1&url=${HOST}${path}`);
+    // The second by tag: a catch-up replays tag purges in order with the rest.
+    for (const target of [`url=${HOST}/b.txt`, 'tag=fleet-c']) {
+      const result = await manager<PurgeAnswer & { id: string }>(edges[0] as FlintProcess, `/fleet/command/purge?wait=1&${target}`);
       assert.equal(result.status, 200);
       assert.deepEqual(result.body.missing, ['edge-3'], 'the stopped edge is reported as not applied');
       assert.equal(result.body.applied.length, 2);

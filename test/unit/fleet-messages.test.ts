@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeConfigReport, decodePurge, decodePurgeAck, decodePushed, decodeStatsRequest } from '../../src/fleet/messages.js';
 import { defaultNodeName, parseFleetName, parseNatsUrls } from '../../src/config/cluster.js';
-import { fleetParams } from '../../src/admin/fleet-routes.js';
+import { fleetParams, fleetPurgeTarget } from '../../src/admin/fleet-routes.js';
+import { MAX_TAG_LENGTH, MAX_TAGS_PER_CALL, parseTagList } from '../../src/cache/tags.js';
 import { isCommandPath, methodRefusal } from '../../src/admin/request-guard.js';
 import { requiredRole } from '../../src/admin/access.js';
 import { loadConfigFromText } from '../../src/config/load.js';
@@ -33,6 +34,77 @@ test('decodePurge: a well-formed command passes; every malformed field is refuse
   for (const input of bad) {
     const text = typeof input === 'string' ? input : JSON.stringify(input);
     assert.equal(decodePurge(text).ok, false, text.slice(0, 120));
+  }
+});
+
+const TAGGED = { id: 'tag_1', command: 'hardpurge', tags: 'product-42 p:1/2', vhost: null, group: null, from: 'edge-1', time: 1_700_000_000_000 };
+
+test('decodePurge with tags: the local tag rule (count, length, bytes), canonical form, exactly one of urls and tags', () => {
+  assert.deepEqual(decodePurge(JSON.stringify(TAGGED)), { ok: true, value: TAGGED });
+  assert.ok(decodePurge(JSON.stringify({ ...TAGGED, vhost: 'shop.example.com' })).ok);
+  assert.ok(decodePurge(JSON.stringify({ ...TAGGED, vhost: '*.example.com' })).ok);
+  const most = Array.from({ length: MAX_TAGS_PER_CALL }, (_, i) => `${i}${'t'.repeat(MAX_TAG_LENGTH - String(i).length)}`).join(' ');
+  assert.ok(decodePurge(JSON.stringify({ ...TAGGED, tags: most })).ok, 'the most the local parameter takes');
+  const bad: Array<[string, Record<string, unknown>]> = [
+    ['empty', { ...TAGGED, tags: '' }],
+    ['separators only', { ...TAGGED, tags: ' , ' }],
+    ['not a string', { ...TAGGED, tags: ['a'] }],
+    ['null', { ...TAGGED, tags: null }],
+    ['a tag too long', { ...TAGGED, tags: 'x'.repeat(MAX_TAG_LENGTH + 1) }],
+    ['one tag too many', { ...TAGGED, tags: `${most} z` }],
+    ['huge list', { ...TAGGED, tags: 'a '.repeat(200_000) }],
+    ['quote', { ...TAGGED, tags: 'a"b' }],
+    ['non-ASCII', { ...TAGGED, tags: 'caf\u00e9' }],
+    ['NUL', { ...TAGGED, tags: 'a\u0000b' }],
+    ['DEL', { ...TAGGED, tags: 'a\u007f' }],
+    ['CR LF', { ...TAGGED, tags: 'a\r\nHost: evil' }],
+    ['tab separator (not canonical)', { ...TAGGED, tags: 'a\tb' }],
+    ['comma separator (not canonical)', { ...TAGGED, tags: 'a,b' }],
+    ['two spaces', { ...TAGGED, tags: 'a  b' }],
+    ['leading space', { ...TAGGED, tags: ' a' }],
+    ['duplicate', { ...TAGGED, tags: 'a a' }],
+    ['no-break space', { ...TAGGED, tags: 'a\u00a0b' }],
+    ['line separator', { ...TAGGED, tags: 'a\u2028b' }],
+    ['urls and tags', { ...TAGGED, urls: 'a.com/x' }],
+    ['neither', { id: 'x', command: 'purge', group: null, from: 'edge-1', time: 1 }],
+    ['vhost missing', { id: TAGGED.id, command: 'purge', tags: 'a', group: null, from: 'edge-1', time: 1 }],
+    ['vhost empty', { ...TAGGED, vhost: '' }],
+    ['vhost with a slash', { ...TAGGED, vhost: 'a.com/x' }],
+    ['vhost with a space', { ...TAGGED, vhost: 'a com' }],
+    ['vhost too long', { ...TAGGED, vhost: 'a'.repeat(256) }],
+    ['vhost a number', { ...TAGGED, vhost: 7 }],
+    ['vhost with urls', { ...PURGE, vhost: null }],
+  ];
+  for (const [name, input] of bad) assert.equal(decodePurge(JSON.stringify(input)).ok, false, name);
+  // A `__proto__` key holding the target is a field of its own name, not the message's target.
+  assert.equal(decodePurge('{"id":"x","command":"purge","__proto__":{"tags":"a","vhost":null},"group":null,"from":"edge-1","time":1}').ok, false);
+});
+
+test('parseTagList and the fleet route: the local tag parameter, normalized before it is published', () => {
+  assert.deepEqual(parseTagList('a b,c\td, a'), { ok: true, tags: ['a', 'b', 'c', 'd'] });
+  for (const bad of ['', ' ,\t', 'a"b', 'caf\u00e9', 'x'.repeat(MAX_TAG_LENGTH + 1), Array.from({ length: MAX_TAGS_PER_CALL + 1 }, (_, i) => `t${i}`).join(' '), ' '.repeat(200_000)]) {
+    assert.equal(parseTagList(bad).ok, false, JSON.stringify(bad.slice(0, 40)));
+  }
+  const tagged = fleetPurgeTarget('group=seoul&wait=2&tag=a%20b,c&vhost=shop.example.com');
+  assert.ok(tagged.ok);
+  assert.deepEqual(tagged.target, { tags: 'a b c', vhost: 'shop.example.com' });
+  assert.equal(tagged.params.get('group'), 'seoul');
+  // What the route publishes is what every edge's decoder takes.
+  assert.ok(decodePurge(JSON.stringify({ id: 'x', command: 'purge', ...tagged.target, group: 'seoul', from: 'edge-1', time: 1 })).ok);
+  const byUrl = fleetPurgeTarget('wait=2&url=a.com/x?tag=1&y=2');
+  assert.ok(byUrl.ok);
+  assert.deepEqual(byUrl.target, { urls: 'a.com/x?tag=1&y=2' }, 'url= takes the rest of the query, tag= inside it is part of the URL');
+  for (const [text, error] of [
+    ['', /missing url=/],
+    ['tag=', /no tag/],
+    ['tag=a%22b', /is not a tag/],
+    ['tag=a&url=a.com/x', /not both/],
+    ['tag=a&vhost=a%2Fb', /vhost= is not a host name/],
+    ['tag=a&vhost=', /vhost= is not a host name/],
+  ] as const) {
+    const result = fleetPurgeTarget(text);
+    assert.equal(result.ok, false, text);
+    if (!result.ok) assert.match(result.error, error, text);
   }
 });
 

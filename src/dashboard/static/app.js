@@ -269,27 +269,34 @@
     historyTick = HISTORY_EVERY;
   }
 
-  // FLEET: when /stats carries `cluster` (the node runs under <Cluster>), the fleet's nodes come from /fleet/stats.
-  // A standalone node never asks (no 404 in the console). The table shows whatever per-node fields the answer has.
+  // FLEET: when /stats carries `cluster` ({node, group}: the node runs under <Cluster>), the fleet's nodes come from
+  // /fleet/stats (each node's /stats by name, and the members that did not answer). A standalone node never asks.
   async function renderFleet(stats) {
     if (!stats.cluster) return;
     const { status, body } = await api('/fleet/stats');
     const note = byId('fleet-status');
     if (status !== 200) {
-      note.textContent = `clustered, but /fleet/stats answered ${status}: ${body.error ?? ''}`;
+      note.textContent = `${stats.cluster.node}: clustered, but /fleet/stats answered ${status}: ${body.error ?? ''}`;
       return;
     }
-    const nodes = Array.isArray(body.nodes) ? body.nodes : Object.entries(body.nodes ?? {}).map(([name, n]) => ({ node: name, ...n }));
-    note.textContent = `${nodes.length} node(s)`;
-    const keys = [...new Set(nodes.flatMap((n) => Object.keys(n).filter((k) => typeof n[k] !== 'object' || n[k] === null)))];
+    const nodes = Object.entries(body.nodes ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    const missing = Array.isArray(body.missing) ? body.missing : [];
+    note.textContent = `this node: ${stats.cluster.node}${stats.cluster.group ? ` (group ${stats.cluster.group})` : ''}; ${nodes.length} node(s) answered${missing.length > 0 ? `, ${missing.length} did not` : ''}`;
     const head = document.createElement('tr');
-    for (const key of keys) {
+    for (const name of ['node', 'group', 'uptime s', 'requests', 'req/s', 'hit ratio (1 s)', 'state']) {
       const th = document.createElement('th');
-      th.textContent = key;
+      th.textContent = name;
       head.appendChild(th);
     }
     byId('fleet-nodes').tHead.replaceChildren(head);
-    fillTable('fleet-nodes', nodes.map((n) => keys.map((k) => String(n[k] ?? ''))));
+    const num = (value) => ({ text: number.format(value ?? 0), value: value ?? 0 });
+    const rows = nodes.map(([name, n]) => {
+      const host = n.realtime?.host ?? {};
+      const ratio = host.requestHitRatio ?? 0;
+      return [name, n.cluster?.group ?? '-', num(n.uptimeSec), num(n.totals?.requests), num(host.perSecond?.requests), { text: percent(ratio), value: ratio }, 'answered'];
+    });
+    for (const name of missing) rows.push([name, '-', '-', '-', '-', '-', { text: 'no answer', className: 'error' }]);
+    fillTable('fleet-nodes', rows);
   }
 
   // ---- the loop
