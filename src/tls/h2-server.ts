@@ -176,6 +176,10 @@ export class TlsListeners {
       if (fields.expect === '100-continue') stream.additionalHeaders({ ':status': 100 });
       const writer = new Tls2StreamWriter(stream, peer.ip);
       handler(tlsRequestHead(raw, true, String(fields[':method'] ?? ''), String(fields[':path'] ?? ''), peer.facts, peer.ip), writer);
+      // A response completed within the handler (a hot hit) needs no 'close' listener: saves one closure and
+      // listener per stream (bench/README.md "HTTP/2 hit path").
+      const state = writer.state;
+      if (state !== 'ended' && state !== 'aborted') writer.watchClose();
     });
     if (server.listenerCount('stream') !== 1) {
       throw new FlintError('FLINT_ERR_LISTEN', 'node:http2 attached its compatibility layer to HTTP/2 streams; this Node version is not supported by src/tls/h2-server.ts', { source: 'internal' });

@@ -34,22 +34,33 @@ export class Tls2StreamWriter implements ClientWriter {
   /** A head written by writeHead and not sent yet: it goes out with the first body bytes or the end (discardHead). */
   #held: readonly string[] | null = null;
   #heldStatus = 0;
+  /** The decoded head `#held` came from (writeEncodedHead), whose HTTP/2 fields are built once (fieldsOf). */
+  #heldDecoded: DecodedHead | null = null;
   bytesSent = 0;
 
-  /** `remote`: the client's IP, read once per connection (tls/h2-server.ts). */
+  /**
+   * `remote`: the client's IP, read once per connection (tls/h2-server.ts). The 'close' listener is not added here:
+   * the engine calls watchClose() once the request handler has returned and the response is not complete yet (a hot
+   * hit ends within the handler, and no stream event can run before it returns).
+   */
   constructor(stream: ServerHttp2Stream, remote: string) {
     this.#stream = stream;
     this.#remote = remote;
+    // Always: a stream reset after the end still emits 'error', and an unhandled one would end the worker.
     stream.on('error', ignoreStreamError);
-    stream.on('close', this.#closed);
   }
 
-  readonly #closed = (): void => {
+  /** Acts on the client's reset ('close' before the end) from now on; the engine calls it once per stream. */
+  watchClose(): void {
+    this.#stream.on('close', () => this.#closed());
+  }
+
+  #closed(): void {
     if (this.#state === 'ended' || this.#state === 'aborted') return;
     this.#state = 'aborted';
     this.#onAbort?.();
     this.#wake();
-  };
+  }
 
   readonly #drained = (): void => this.#wake();
 
@@ -71,6 +82,7 @@ export class Tls2StreamWriter implements ClientWriter {
     if (this.#state === 'open') return true;
     if (this.#state !== 'streaming' || this.#held === null) return false;
     this.#held = null;
+    this.#heldDecoded = null;
     this.#state = 'open';
     this.#totalSize = -1;
     return true;
@@ -81,6 +93,12 @@ export class Tls2StreamWriter implements ClientWriter {
     const held = this.#held;
     if (held === null) return;
     this.#held = null;
+    const decoded = this.#heldDecoded;
+    if (decoded !== null && this.#extra === null) {
+      this.#heldDecoded = null;
+      this.#send(fieldsOf(decoded, this.#totalSize), endStream);
+      return;
+    }
     this.#respond(this.#heldStatus, held, this.#totalSize, endStream);
   }
 
@@ -105,6 +123,11 @@ export class Tls2StreamWriter implements ClientWriter {
     add(fields, headers);
     if (this.#extra !== null) add(fields, this.#extra);
     if (length >= 0) fields['content-length'] = length;
+    return this.#send(fields, endStream);
+  }
+
+  /** HEADERS with `fields` (node copies them, never changes them: processHeaders); false if the stream was reset instead. */
+  #send(fields: OutgoingHttpHeaders, endStream: boolean): boolean {
     const stream = this.#stream;
     try {
       if (endStream) stream.respond(fields, END_STREAM);
@@ -125,6 +148,7 @@ export class Tls2StreamWriter implements ClientWriter {
     this.#totalSize = totalSize;
     this.#held = headers;
     this.#heldStatus = status;
+    this.#heldDecoded = null;
     // No body to wait for: the response is complete now.
     if (totalSize === 0) this.end();
   }
@@ -132,11 +156,15 @@ export class Tls2StreamWriter implements ClientWriter {
   writeEncodedHead(encoded: Buffer, totalSize: number): void {
     const head = decodeHead(encoded);
     this.writeHead(head.status, head.reason, head.headers, totalSize);
+    if (this.#held === head.headers) this.#heldDecoded = head;
   }
 
   endEncodedWithoutBody(encoded: Buffer): void {
     const head = decodeHead(encoded);
-    this.endWithoutBody(head.status, head.reason, head.headers, -1);
+    if (this.#state !== 'open') return;
+    this.#state = 'ended';
+    if (this.#extra === null) this.#send(fieldsOf(head, -1), true);
+    else this.#respond(head.status, head.headers, -1, true);
   }
 
   writeBody(chunk: Buffer, drain: () => void): boolean {
@@ -224,6 +252,24 @@ interface DecodedHead {
   readonly status: number;
   readonly reason: string;
   readonly headers: readonly string[];
+  /** Its HTTP/2 fields with Content-Length `fieldsLength` (-1: none), built on first use (fieldsOf). */
+  fields: OutgoingHttpHeaders | null;
+  fieldsLength: number;
+}
+
+/**
+ * The HTTP/2 fields of a decoded head and a Content-Length, built once per head and length: a hot hit sends the same
+ * head (same length) until it is re-encoded, so it skips the per-response lower-casing and object building of add().
+ * Shared between responses; node:http2's respond() copies the object it is given (processHeaders) and never writes to it.
+ */
+function fieldsOf(head: DecodedHead, length: number): OutgoingHttpHeaders {
+  if (head.fields !== null && head.fieldsLength === length) return head.fields;
+  const fields: OutgoingHttpHeaders = { ':status': head.status };
+  add(fields, head.headers);
+  if (length >= 0) fields['content-length'] = length;
+  head.fields = fields;
+  head.fieldsLength = length;
+  return fields;
 }
 
 /**
@@ -247,7 +293,7 @@ export function decodeHead(encoded: Buffer): DecodedHead {
     const colon = line.indexOf(': ');
     if (colon > 0) headers.push(line.slice(0, colon), line.slice(colon + 2));
   }
-  const head = { status, reason, headers };
+  const head: DecodedHead = { status, reason, headers, fields: null, fieldsLength: -1 };
   DECODED.set(encoded, head);
   return head;
 }

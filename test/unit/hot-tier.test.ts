@@ -42,3 +42,25 @@ test('the charge of an entry is given back when it is dropped or replaced', () =
   assert.equal(hot.bytes, 0);
   assert.equal(hot.size, 0);
 });
+
+test('hits keep least-recently-used order, also when a hit skips the move of the entry already newest', () => {
+  // Budget for about three 20 KiB entries: a fourth evicts the least recently used one.
+  const hot = new HotTier(72 << 10, 72 << 10);
+  const lookup = (i: number): boolean => hot.lookup(`example.com\n/missing/${i}`, [], 0) !== undefined;
+  put(hot, 1, 20_000);
+  put(hot, 2, 20_000);
+  put(hot, 3, 20_000);
+  assert.ok(lookup(3) && lookup(3), 'hits on the newest entry');
+  assert.ok(lookup(1), '1 is now the newest');
+  assert.ok(lookup(3), '3 moves back behind 1');
+  assert.ok(lookup(2) && lookup(2), '2 is the newest');
+  put(hot, 4, 20_000);
+  assert.equal(lookup(1), false, '1 was the least recently used');
+  assert.ok(lookup(3) && lookup(2) && lookup(4));
+  hot.invalidate((4).toString(16).padStart(32, '0'));
+  assert.ok(lookup(3), 'after the newest entry is dropped, hits still move entries');
+  put(hot, 5, 20_000);
+  put(hot, 6, 20_000);
+  assert.equal(lookup(2), false, '2 was the least recently used');
+  assert.ok(lookup(3) && lookup(5) && lookup(6));
+});
