@@ -15,7 +15,6 @@
  * never stops it. Policy decisions come from policy/cacheable.ts and http/conditional.ts, range maths from
  * http/range.ts; this file only sequences them. Runs in workers.
  */
-import type { Vhost } from '../config/types.js';
 import { ABSENT_BLOCK } from '../cache/index.js';
 import type { Admission, BlockLease, LeaseResult } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
@@ -23,19 +22,17 @@ import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/sto
 import { randomUUID } from 'node:crypto';
 import type { RequestDirectives } from '../cache/cache-control.js';
 import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
-import { ageHeaderSeconds, currentAge, parseAgeHeader, parseDateHeader, parseHttpDate, remainingTtl } from '../cache/freshness.js';
+import { ageHeaderSeconds, currentAge, parseAgeHeader, parseDateHeader, remainingTtl } from '../cache/freshness.js';
 import { keyHash, primaryKey, varyNames } from '../cache/key.js';
 import { evaluateConditional, ifRangeMatches } from '../http/conditional.js';
-import { buildMultipartParts, contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
+import { parseRange } from '../http/range.js';
 import { headerValue } from '../http/request.js';
-import type { RequestHead } from '../http/request.js';
 import type { ClientWriter } from '../http/writer.js';
 import type { Logger } from '../log.js';
 import { ChurnTable } from '../churn-table.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { PassTransaction } from './pass.js';
-import { REQUEST_NO_CACHE_REASONS, STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, withFillerCookies } from '../policy/cacheable.js';
-import type { StorageDecision } from '../policy/cacheable.js';
+import { REQUEST_NO_CACHE_REASONS, decideServe, withFillerCookies } from '../policy/cacheable.js';
 import { NO_EDITS } from '../policy/edge-rules/headers.js';
 import { staleOnError } from '../policy/stale-on-error.js';
 import type { CacheResult } from '../stats/counters.js';
@@ -45,17 +42,14 @@ import { ifRangeIsNewer } from '../policy/if-range.js';
 import type { BodySource } from './body-source.js';
 import { BlockSource, InlineSource, LocalFillSource, RemoteFillSource } from './body-source.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
-import type { BodyPiece } from './deliver.js';
-import { UNKNOWN_END, deliverBody } from './deliver.js';
 import { errorResponse } from './fail.js';
-import { endWithError } from './error-page.js';
 import { bodyFailure } from './body-failure.js';
 import type { FillHead, FillPolicy } from './fill.js';
 import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
 import { FETCH_WINDOW_BLOCKS, PartialSource } from './partial-source.js';
 import { RangeFill } from './range-fill.js';
 import type { RangeFillResult } from './range-fill.js';
-import { VIA, isServerField, strippedTagFields } from './headers.js';
+import { strippedTagFields } from './headers.js';
 import { parseTags } from '../cache/tags.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 import { DerivedVariants } from '../transform/derived.js';
@@ -66,6 +60,9 @@ import type { CompressedHitServices } from './compressed-hit.js';
 import { dimsFill, serveDims } from './dims-hit.js';
 import type { DimsHitServices } from './dims-hit.js';
 import type { DimsService } from '../transform/dims/service.js';
+import { deliverObject, deliverStored, sendInMemory, synthetic } from './stored-delivery.js';
+import type { DeliveryServices } from './stored-delivery.js';
+import { cacheStatusOf, contentLengthOf, firstHeader, headerOf, hotRequestKind, isSmall, notModifiedHeaders, parseLastModified, readWhole, refreshedBy304, responseHeaders, storageDecision, storedHeaders } from './cache-headers.js';
 
 /** What the flow needs from the worker around it. */
 export interface CacheFlowServices {
@@ -106,11 +103,7 @@ const BLOCK_FETCH_CONCURRENCY = FETCH_WINDOW_BLOCKS;
 /** Bound of the hit-for-pass map; expired marks are pruned when it is reached. */
 const PASS_MARKS_MAX = 100_000;
 
-/** 304 responses carry only these fields (RFC 9110 §15.4.5), plus what Flint adds to every cached response. */
-const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'etag', 'expires', 'vary', 'last-modified', 'age', 'cache-status', 'via']);
 
-/** Headers a 304 from the origin must not change in the stored response (RFC 9111 §3.2). */
-const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'content-type', 'content-range', 'transfer-encoding']);
 
 export class CacheFlow {
   readonly #services: CacheFlowServices;
@@ -134,10 +127,18 @@ export class CacheFlow {
   readonly #encoded: CompressedHitServices;
   /** The DIMS step's view of this flow (pipeline/dims-hit.ts). */
   readonly #dimsHit: DimsHitServices;
+  /** The deliver step's view of this flow (pipeline/stored-delivery.ts). */
+  readonly #delivery: DeliveryServices;
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
     this.derived = new DerivedVariants(services.store, services.hot, services.log);
+    this.#delivery = {
+      store: services.store,
+      log: services.log,
+      finish: services.finish,
+      failedBeforeBody: (ctx, writer, error) => this.#failedBeforeBody(ctx, writer, error),
+    };
     this.#encoded = {
       store: services.store,
       hot: services.hot,
@@ -145,7 +146,7 @@ export class CacheFlow {
       log: services.log,
       report: services.compressed,
       serveDerived: (ctx, writer, original, derived, body, result, status) => this.serveDerived(ctx, writer, original, derived, body, result, status),
-      serveOriginal: (ctx, writer, meta, result, status) => this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), result, status ?? cacheStatusOf(result)),
+      serveOriginal: (ctx, writer, meta, result, status) => deliverStored(this.#delivery, ctx, writer, meta, currentAge(meta, Date.now()), result, status ?? cacheStatusOf(result)),
       finish: services.finish,
       touch: services.touch,
     };
@@ -162,7 +163,7 @@ export class CacheFlow {
     const ageSec = currentAge(original, Date.now());
     ctx.cacheResult = result;
     const cacheStatus = status ?? (result === 'TCP_HIT' ? `hit; ttl=${remainingTtl(original.ttlSec + original.extendedSec, ageSec)}` : cacheStatusOf(result));
-    this.#deliverObject(ctx, writer, derived.status, derived.headers, derived.size, derived, this.derived.source(derived, body), ageSec, cacheStatus);
+    deliverObject(this.#delivery, ctx, writer, derived.status, derived.headers, derived.size, derived, this.derived.source(derived, body), ageSec, cacheStatus);
   }
 
   /** Number of fills this worker is running (gauge). */
@@ -234,7 +235,7 @@ export class CacheFlow {
       return;
     }
     if (directives.onlyIfCached) {
-      this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: not in cache and only-if-cached was requested\n');
+      synthetic(this.#delivery, ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: not in cache and only-if-cached was requested\n');
       return;
     }
     const ranged = blockFetchRange(headerValue(head, 'range'));
@@ -313,14 +314,14 @@ export class CacheFlow {
       return;
     }
     if (parsed.kind === 'unsatisfiable') {
-      this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', 'hit');
+      deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', 'hit');
       return;
     }
     const needed = neededBlocks(parsed.ranges, meta.blockSize);
     const missing = [...needed].filter((i) => meta.blocks[i] === ABSENT_BLOCK).sort((a, b) => a - b);
     if (missing.length === 0) {
       this.#services.touch(ref.hex);
-      this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', 'hit; detail=partial');
+      deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', 'hit; detail=partial');
       return;
     }
     // Before the head, only the missing blocks among the first window the response reads (a changed object or an
@@ -359,13 +360,13 @@ export class CacheFlow {
     const range = parseRange(headerValue(ctx.head, 'range'), meta.size);
     const needed = range.kind === 'ranges' ? neededBlocks(range.ranges, meta.blockSize) : null;
     if (needed === null || [...needed].every((i) => meta.blocks[i] !== ABSENT_BLOCK)) {
-      this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), cacheResult, 'fwd=miss; stored; detail=partial');
+      deliverStored(this.#delivery, ctx, writer, meta, currentAge(meta, Date.now()), cacheResult, 'fwd=miss; stored; detail=partial');
       return;
     }
     // Blocks beyond the first window are fetched as the body reaches them.
     ctx.cacheResult = cacheResult;
     const source = new PartialSource(store, ref, meta, (i) => needed.has(i), (blocks, known) => this.#fetchMissing(ctx, ref, known, blocks));
-    this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, source, currentAge(meta, Date.now()), 'fwd=miss; stored; detail=partial');
+    deliverObject(this.#delivery, ctx, writer, meta.status, meta.headers, meta.size, meta, source, currentAge(meta, Date.now()), 'fwd=miss; stored; detail=partial');
   }
 
   /**
@@ -502,7 +503,7 @@ export class CacheFlow {
     // $RES header rules that apply the same to everyone go into the pre-encoded head; others build each head.
     const edits = ctx.headerRules === null ? NO_EDITS : ctx.headerRules.hitEdits(ctx, meta.status);
     if (kind === 'other' || meta.size === 0 || edits === null) {
-      this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
+      deliverObject(this.#delivery, ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
       return true;
     }
     // The common cases, with heads encoded once per second (pipeline/hot-head.ts): a plain GET gets head and body
@@ -525,7 +526,7 @@ export class CacheFlow {
     ctx.status = meta.status;
     ctx.firstByteAt = performance.now();
     writer.writeEncodedHead(entry.head.get(vhost, edits, age, ttl, meta.status, headers), meta.size);
-    this.#sendInMemory(ctx, writer, entry.body);
+    sendInMemory(this.#delivery, ctx, writer, entry.body);
     return true;
   }
 
@@ -546,10 +547,10 @@ export class CacheFlow {
     const serve = (body: Buffer | null): void => {
       if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
       // A failed read (a torn block) is retried by the streaming path, which reports it as any read error.
-      else if (body === null) this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
+      else if (body === null) deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
       else {
         ctx.cacheResult = 'TCP_HIT';
-        this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(body), ageSec, cacheStatus);
+        deliverObject(this.#delivery, ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(body), ageSec, cacheStatus);
       }
     };
     void readWhole(new BlockSource(store, meta), meta.size).then((body) => {
@@ -577,7 +578,7 @@ export class CacheFlow {
         serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, 'TCP_HIT', cacheStatus);
         return;
       }
-      if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
+      if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
       return;
     }
     // A purged copy is never served before the refetch (it is only restored if the origin fails).
@@ -895,7 +896,7 @@ export class CacheFlow {
     if (ctx.vhost.options.compression.enabled && ctx.dims === null && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
-      this.#deliverStored(ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
+      deliverStored(this.#delivery, ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
       return;
     }
     ctx.status = head.meta.status;
@@ -906,7 +907,7 @@ export class CacheFlow {
     const cacheStatus = owner && fill.onProbation ? 'fwd=miss; detail=admission' : cacheStatusOf(ctx.cacheResult);
     // <SetCookie>strip: the cookie is not stored, but the client whose request caused the fill still gets it.
     const headers = owner ? withFillerCookies(head.meta.headers, fill.originHeaders) : head.meta.headers;
-    this.#deliverObject(ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
+    deliverObject(this.#delivery, ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
   }
 
   /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */
@@ -993,7 +994,7 @@ export class CacheFlow {
         ctx.status = record.status;
         const source = new RemoteFillSource(store, ref, fillId, () => this.#restartFill(ctx, ref));
         const ageSec = record.timing === null ? 0 : currentAge(record.timing, Date.now());
-        this.#deliverObject(ctx, writer, record.status, record.headers, record.size, null, source, ageSec, 'hit; collapsed');
+        deliverObject(this.#delivery, ctx, writer, record.status, record.headers, record.size, null, source, ageSec, 'hit; collapsed');
         return;
       }
       setTimeout(poll, 5);
@@ -1036,136 +1037,7 @@ export class CacheFlow {
   #deliverStoredOrEncoded(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
     const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
     if (transform !== null) serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, result, cacheStatus);
-    else this.#deliverStored(ctx, writer, meta, ageSec, result, cacheStatus);
-  }
-
-  /** Serves a stored object: conditional -> 304/412, Range -> 206/416, HEAD, else 200 from storage. */
-  #deliverStored(ctx: RequestCtx, writer: ClientWriter, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
-    const { store } = this.#services;
-    ctx.cacheResult = result;
-    const source: BodySource = meta.inline !== null ? new InlineSource(meta.inline) : new BlockSource(store, meta);
-    this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, source, ageSec, cacheStatus);
-  }
-
-  /** Sends an in-memory body (hot tier, inline object) after the head: both leave in one write, no async loop. */
-  #sendInMemory(ctx: RequestCtx, writer: ClientWriter, body: Buffer): void {
-    // When the socket takes only part of it, the rest goes from onWritable; an abort then wakes the drain callback
-    // too, so the transaction finishes once, as whichever comes first.
-    let finished = false;
-    const done = (status: TransactionStatus): void => {
-      if (finished) return;
-      finished = true;
-      this.#services.finish(ctx, status, writer.bytesSent);
-    };
-    if (writer.writeBody(body, () => done('complete'))) done('complete');
-    else writer.onAbort(() => done('aborted'));
-  }
-
-  /**
-   * Answers from an object whose head is known: `size` -1 means unknown (a fill without Content-Length: only a
-   * plain 200 is possible). `validators` (a stored or to-be-stored meta) drive conditional requests and If-Range.
-   */
-  #deliverObject(
-    ctx: RequestCtx,
-    writer: ClientWriter,
-    status: number,
-    stored: readonly string[],
-    size: number,
-    validators: Pick<ObjectMeta, 'etag' | 'lastModifiedMs'> | null,
-    source: BodySource,
-    ageSec: number,
-    cacheStatus: string,
-  ): void {
-    const head = ctx.head;
-    const headers = responseHeaders(stored, ctx.vhost, ageSec, cacheStatus);
-    // $RES header rules on this copy: the stored object keeps the origin's headers (policy/edge-rules/headers.ts).
-    ctx.headerRules?.rewriteResponse(headers, ctx, status);
-    if (validators !== null && status === 200) {
-      const condition = evaluateConditional(head.method, head.headers, { etag: validators.etag, lastModifiedMs: validators.lastModifiedMs });
-      if (condition === 'not-modified') {
-        source.release();
-        if (ctx.cacheResult === 'TCP_HIT') ctx.cacheResult = 'TCP_IMS_HIT';
-        this.#respondEmpty(ctx, writer, 304, notModifiedHeaders(headers), -1);
-        return;
-      }
-      if (condition === 'precondition-failed') {
-        source.release();
-        this.#synthetic(ctx, writer, 412, 'Precondition Failed', '412 Precondition Failed\n');
-        return;
-      }
-    }
-    let pieces: BodyPiece[] = [{ start: 0, end: size }];
-    let outStatus = status;
-    let length = size;
-    // Range applies to GET only (RFC 9110 §14.2): a HEAD with Range gets the 200 head.
-    const range = head.method === 'GET' ? headerValue(head, 'range') : undefined;
-    if (range !== undefined && status === 200 && size >= 0) {
-      // <IfRange>OFF ignores If-Range (STON): the range is served from whatever is stored.
-      const ifRange = ctx.vhost.options.ifRange.enabled ? headerValue(head, 'if-range') : undefined;
-      const honour = ifRange === undefined || (validators !== null && ifRangeMatches(ifRange, { etag: validators.etag, lastModifiedMs: validators.lastModifiedMs }));
-      const parsed = honour ? parseRange(range, size) : ({ kind: 'none' } as const);
-      if (parsed.kind === 'unsatisfiable') {
-        source.release();
-        ctx.status = 416;
-        this.#respondWithBody(ctx, writer, 416, [...headers, 'content-range', unsatisfiedRange(size)], Buffer.alloc(0));
-        return;
-      }
-      if (parsed.kind === 'ranges') {
-        outStatus = 206;
-        const only = parsed.ranges.length === 1 ? parsed.ranges[0] : undefined;
-        if (only !== undefined) {
-          headers.push('content-range', contentRange(only.start, only.end, size));
-          pieces = [{ start: only.start, end: only.end + 1 }];
-          length = only.end - only.start + 1;
-        } else {
-          const boundary = `flint-${ctx.startedAt.toString(36).replace('.', '')}`;
-          const contentType = headerOf(stored, 'content-type') ?? 'application/octet-stream';
-          const multipart = buildMultipartParts(parsed.ranges, size, contentType, boundary);
-          pieces = [];
-          for (const part of multipart.parts) pieces.push(part.head, { start: part.start, end: part.end + 1 });
-          pieces.push(multipart.tail);
-          length = multipart.totalLength;
-          for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'content-type') headers[i + 1] = `multipart/byteranges; boundary=${boundary}`;
-          if (headerOf(headers, 'content-type') === undefined) headers.push('content-type', `multipart/byteranges; boundary=${boundary}`);
-        }
-      }
-    }
-    ctx.status = outStatus;
-    ctx.firstByteAt = performance.now();
-    if (head.method === 'HEAD' || status === 204 || status === 304) {
-      source.release();
-      writer.endWithoutBody(outStatus, '', headers, length);
-      this.#services.finish(ctx, 'complete', 0);
-      return;
-    }
-    writer.writeHead(outStatus, '', headers, length);
-    if (length === 0) {
-      source.release();
-      writer.end();
-      this.#services.finish(ctx, 'complete', 0);
-      return;
-    }
-    const only = pieces.length === 1 ? pieces[0] : undefined;
-    if (source instanceof InlineSource && only !== undefined && !Buffer.isBuffer(only)) {
-      this.#sendInMemory(ctx, writer, source.bytes(only.start, only.end));
-      return;
-    }
-    if (length < 0) pieces = [{ start: 0, end: UNKNOWN_END }];
-    let failure: unknown = null;
-    const onFailure = (error: unknown): void => {
-      failure = error;
-      const { code, source } = bodyFailure(error);
-      ctx.errorCode = code;
-      if (source !== 'cache') return;
-      this.#services.log.warn(
-        { event: 'cache.read_failed', url: ctx.url, vhost: ctx.vhost.name, err: (error as Error).message },
-        'a cached body could not be read (a torn block also drops its object)',
-      );
-    };
-    void deliverBody(writer, source, pieces, onFailure).then((outcome) => {
-      if (outcome === 'unsent') this.#failedBeforeBody(ctx, writer, failure);
-      else this.#services.finish(ctx, outcome === 'complete' ? 'complete' : 'aborted', writer.bytesSent);
-    });
+    else deliverStored(this.#delivery, ctx, writer, meta, ageSec, result, cacheStatus);
   }
 
   /**
@@ -1215,7 +1087,7 @@ export class CacheFlow {
     if ((error as { source?: string } | null)?.source === 'origin' && this.#services.link(ctx, writer, 'fail')) return;
     ctx.cacheResult = 'TCP_ERROR';
     ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';
-    this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: the origin failed and the cached copy may not be served stale\n');
+    synthetic(this.#delivery, ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: the origin failed and the cached copy may not be served stale\n');
   }
 
   #fail(ctx: RequestCtx, writer: ClientWriter, error: unknown): void {
@@ -1225,61 +1097,23 @@ export class CacheFlow {
     ctx.cacheResult = 'TCP_ERROR';
     ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';
     ctx.errorDetail = error instanceof Error ? error.message : String(error);
-    this.#synthetic(ctx, writer, response.status, response.reason, response.body);
+    synthetic(this.#delivery, ctx, writer, response.status, response.reason, response.body);
   }
 
-  #synthetic(ctx: RequestCtx, writer: ClientWriter, status: number, reason: string, body: string): void {
-    ctx.status = status;
-    ctx.firstByteAt = performance.now();
-    endWithError(writer, ctx.vhost, status, reason, body);
-    this.#services.finish(ctx, 'complete', writer.bytesSent);
-  }
-
-  #respondEmpty(ctx: RequestCtx, writer: ClientWriter, status: number, headers: readonly string[], length: number): void {
-    ctx.status = status;
-    ctx.firstByteAt = performance.now();
-    writer.endWithoutBody(status, '', headers, length);
-    this.#services.finish(ctx, 'complete', 0);
-  }
-
-  #respondWithBody(ctx: RequestCtx, writer: ClientWriter, status: number, headers: readonly string[], body: Buffer): void {
-    ctx.status = status;
-    ctx.firstByteAt = performance.now();
-    writer.endWithBody(status, '', headers, body);
-    this.#services.finish(ctx, 'complete', writer.bytesSent);
-  }
 }
+
+
 
 /** The storage decision (policy/cacheable.ts) for an origin response to `ctx`'s request, with the vhost's options and rules. */
-function storageDecision(ctx: RequestCtx, status: number, headers: OriginHeaders, responseTime: number): StorageDecision {
-  const options = ctx.vhost.options;
-  return decideStorage({
-    method: 'GET',
-    status,
-    requestHeaders: ctx.head.headers,
-    responseHeaders: headers,
-    now: responseTime,
-    policy: options.ttl,
-    ruleTtlSec: ctx.rules?.ttlFor(ctx.path, status) ?? null,
-    ignoreVaryStar: ctx.rules !== null && ctx.rules.varyHeaders !== null,
-    setCookie: options.setCookie,
-    cookieRequest: options.cookieRequest,
-    ruleCaches: ctx.rules?.cachesByRule(ctx.head, ctx.path) === true,
-    targetedFields: options.targetedCacheControl,
-  });
-}
 
 /** Whether a fill's body is known to fit inline (Content-Length at most `inlineMaxBytes`). */
-function isSmall(fill: Fill, inlineMaxBytes: number): boolean {
-  const size = fill.head?.size ?? -1;
-  return size >= 0 && size <= inlineMaxBytes;
-}
 
 /**
  * The single range a partial fetch of an uncached object serves: `bytes=a-b`, or `bytes=a-` from inside the object
  * (end: Infinity; a player's seek). Not `bytes=0-` (the whole object, fetched whole in one request) nor a suffix
  * range (it needs the size first).
  */
+
 function blockFetchRange(header: string | undefined): { start: number; end: number } | null {
   const match = header === undefined ? null : /^bytes=(\d+)-(\d*)$/.exec(header.trim());
   if (match === null) return null;
@@ -1290,6 +1124,7 @@ function blockFetchRange(header: string | undefined): { start: number; end: numb
 }
 
 /** The lease of block `index` of `ref` (one per block, so workers fetch disjoint blocks; purges reach it by key). */
+
 function blockLease(ref: ObjectRef, index: number): BlockLease {
   const key = `${ref.key}#block${index}`;
   return { hash: keyHash(key), key };
@@ -1301,6 +1136,7 @@ function blockLease(ref: ObjectRef, index: number): BlockLease {
  * per run made a range over two missing blocks wait for both in a row: an origin that sends each response at a
  * bounded rate (the bench's 128 MiB/s) took twice as long as for two requests at once.
  */
+
 function fetchPieces(sorted: readonly number[]): Array<[number, number]> {
   const most = Math.max(1, Math.ceil(sorted.length / BLOCK_FETCH_CONCURRENCY));
   const pieces: Array<[number, number]> = [];
@@ -1309,12 +1145,14 @@ function fetchPieces(sorted: readonly number[]): Array<[number, number]> {
 }
 
 /** A running fetch of a block run (RangeFill): whether the origin answered with a 206, and its outcome. */
+
 interface BlockFetch {
   readonly headed: Promise<boolean>;
   readonly done: Promise<RangeFillResult>;
 }
 
 /** The block indexes that byte ranges cover. */
+
 function neededBlocks(ranges: ReadonlyArray<{ readonly start: number; readonly end: number }>, blockSize: number): Set<number> {
   const needed = new Set<number>();
   for (const r of ranges) for (let i = Math.floor(r.start / blockSize); i <= Math.floor(r.end / blockSize); i++) needed.add(i);
@@ -1322,6 +1160,7 @@ function neededBlocks(ranges: ReadonlyArray<{ readonly start: number; readonly e
 }
 
 /** Contiguous runs of sorted block indexes: [1,2,3,7,8] -> [[1,3],[7,8]]. */
+
 function runs(sorted: readonly number[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const i of sorted) {
@@ -1337,155 +1176,16 @@ function runs(sorted: readonly number[]): Array<[number, number]> {
  * precondition); `conditional` a GET whose only preconditions are If-None-Match / If-Modified-Since (a 304 or the
  * plain answer); `other` needs the general path (HEAD, Range, If-Match, If-Unmodified-Since, If-Range).
  */
-function hotRequestKind(head: RequestHead): 'plain' | 'conditional' | 'other' {
-  if (head.method !== 'GET') return 'other';
-  let kind: 'plain' | 'conditional' = 'plain';
-  const h = head.headers;
-  for (let i = 0; i < h.length; i += 2) {
-    const name = h[i] as string;
-    if (name === 'if-none-match' || name === 'if-modified-since') kind = 'conditional';
-    else if (name === 'range' || name.startsWith('if-')) return 'other';
-  }
-  return kind;
-}
 
 /** Headers sent with a cached response: the stored ones, then Age, Cache-Status and Via. */
-function responseHeaders(stored: readonly string[], vhost: Vhost, ageSec: number, cacheStatus: string): string[] {
-  const headers = stored.slice();
-  if (vhost.options.ageHeader) headers.push('age', String(ageHeaderSeconds(ageSec)));
-  headers.push('cache-status', `flint; ${cacheStatus}`);
-  if (vhost.options.viaHeader) headers.push('via', VIA);
-  return headers;
-}
 
 /** The name/value pairs of `headers` a 304 carries. */
-function notModifiedHeaders(headers: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i] as string;
-    if (NOT_MODIFIED_FIELDS.has(name)) out.push(name, headers[i + 1] as string);
-  }
-  return out;
-}
-
-function cacheStatusOf(result: CacheResult): string {
-  switch (result) {
-    case 'TCP_MISS':
-      return 'fwd=miss; stored';
-    case 'TCP_REF_MISS':
-      return 'fwd=stale; stored';
-    case 'TCP_CLIENT_REFRESH_MISS':
-      return 'fwd=request; stored';
-    default:
-      return 'hit; collapsed';
-  }
-}
 
 /**
  * Origin response headers to store: none of `excludes` (the storage decision's: hop-by-hop, Set-Cookie, fields
  * named by private=/no-cache=/Connection), no framing, no Date (uWS writes its own), no Age or Via (recomputed).
  */
-function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  for (const name in origin) {
-    if (excludes.has(name) || name === 'content-length' || name === 'date' || name === 'age') continue;
-    if (!vhost.options.serverHeader && isServerField(name)) continue;
-    if (name === 'via' || name === 'uwebsockets') continue;
-    if (strippedTagFields(vhost.options).includes(name)) continue;
-    const value = origin[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const v of value) out.push(name, v);
-  }
-  return out;
-}
 
 /** RFC 9111 §4.3.4: a 304 updates the stored headers (except framing) and the timing; TTL recomputed. */
-function refreshedBy304(
-  stale: ObjectMeta,
-  headers: OriginHeaders,
-  requestTime: number,
-  now: number,
-  policy: Vhost['options']['ttl'],
-  ruleTtlSec: number | null,
-  targetedFields: readonly string[],
-  tagFields: readonly string[],
-): ObjectMeta {
-  const updated = new Map<string, string[]>();
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || NOT_UPDATED_BY_304.has(name) || STORED_HEADER_EXCLUDES.has(name) || name === 'date' || name === 'age') continue;
-    // A 304 updates headers, not tags (the index keeps the stored response's); stripped tag fields stay out.
-    if (tagFields.includes(name)) continue;
-    updated.set(name, typeof value === 'string' ? [value] : value);
-  }
-  const merged: string[] = [];
-  for (let i = 0; i < stale.headers.length; i += 2) {
-    const name = stale.headers[i] as string;
-    if (!updated.has(name)) merged.push(name, stale.headers[i + 1] as string);
-  }
-  for (const [name, values] of updated) for (const v of values) merged.push(name, v);
-  const combined: OriginHeaders = {};
-  for (let i = 0; i < merged.length; i += 2) {
-    const name = merged[i] as string;
-    const existing = combined[name];
-    combined[name] = existing === undefined ? (merged[i + 1] as string) : [...(typeof existing === 'string' ? [existing] : existing), merged[i + 1] as string];
-  }
-  combined.date = headers.date;
-  const decision = decideStorage({ method: 'GET', status: stale.status, requestHeaders: [], responseHeaders: combined, now, policy, ruleTtlSec, setCookie: 'strip', targetedFields });
-  // A TTL rule's TTL is fixed: a 304 restores it rather than growing it (adaptive Ratio is for the class TTLs).
-  const ttlSec =
-    decision.action !== 'store'
-      ? stale.ttlSec
-      : ruleTtlSec !== null
-        ? ruleTtlSec
-        : stale.ttlSource === 'config' && decision.ttlSource === 'config'
-          ? grownTtl(stale.ttlSec, policy)
-          : decision.ttlSec;
-  return {
-    ...stale,
-    headers: merged,
-    requestTime,
-    responseTime: now,
-    dateMs: parseDateHeader(headers),
-    ageHeaderSec: parseAgeHeader(headers.age),
-    ttlSec,
-    extendedSec: 0,
-    etag: firstHeader(headers.etag) ?? stale.etag,
-  };
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : value?.[0];
-}
-
-function headerOf(list: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return undefined;
-}
-
-function contentLengthOf(headers: OriginHeaders): number {
-  const value = firstHeader(headers['content-length']);
-  return value !== undefined && /^\d+$/.test(value) ? Number(value) : -1;
-}
-
-function parseLastModified(headers: OriginHeaders): number | null {
-  const value = firstHeader(headers['last-modified']);
-  return value === undefined ? null : parseHttpDate(value);
-}
 
 /** The whole body of `source` in one buffer; the source is released either way. */
-async function readWhole(source: BlockSource, size: number): Promise<Buffer> {
-  try {
-    const body = Buffer.allocUnsafe(size);
-    for (let pos = 0; pos < size; ) {
-      const chunk = await source.read(pos, size - pos);
-      if (chunk.length === 0) throw new Error('body shorter than its size');
-      chunk.copy(body, pos);
-      pos += chunk.length;
-    }
-    return body;
-  } finally {
-    source.release();
-  }
-}
