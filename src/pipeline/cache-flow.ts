@@ -15,22 +15,19 @@
  * never stops it. Policy decisions come from policy/cacheable.ts and http/conditional.ts, range maths from
  * http/range.ts; this file only sequences them. Runs in workers.
  */
-import { ABSENT_BLOCK } from '../cache/index.js';
-import type { Admission, BlockLease, LeaseResult } from '../cache/index.js';
+import type { Admission, LeaseResult } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
-import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
-import { randomUUID } from 'node:crypto';
+import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { RequestDirectives } from '../cache/cache-control.js';
 import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
 import { ageHeaderSeconds, currentAge, parseAgeHeader, parseDateHeader, remainingTtl } from '../cache/freshness.js';
-import { keyHash, primaryKey, varyNames } from '../cache/key.js';
-import { evaluateConditional, ifRangeMatches } from '../http/conditional.js';
-import { parseRange } from '../http/range.js';
+import { primaryKey, varyNames } from '../cache/key.js';
+import { evaluateConditional } from '../http/conditional.js';
 import { headerValue } from '../http/request.js';
 import type { ClientWriter } from '../http/writer.js';
 import type { Logger } from '../log.js';
 import { ChurnTable } from '../churn-table.js';
-import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { PassTransaction } from './pass.js';
 import { REQUEST_NO_CACHE_REASONS, decideServe, withFillerCookies } from '../policy/cacheable.js';
 import { NO_EDITS } from '../policy/edge-rules/headers.js';
@@ -45,10 +42,7 @@ import type { RequestCtx, TransactionStatus } from './context.js';
 import { errorResponse } from './fail.js';
 import { bodyFailure } from './body-failure.js';
 import type { FillHead, FillPolicy } from './fill.js';
-import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
-import { FETCH_WINDOW_BLOCKS, PartialSource } from './partial-source.js';
-import { RangeFill } from './range-fill.js';
-import type { RangeFillResult } from './range-fill.js';
+import { Fill, HIT_FOR_PASS_MS } from './fill.js';
 import { strippedTagFields } from './headers.js';
 import { parseTags } from '../cache/tags.js';
 import type { HotObject, HotTier } from './hot-tier.js';
@@ -60,9 +54,11 @@ import type { CompressedHitServices } from './compressed-hit.js';
 import { dimsFill, serveDims } from './dims-hit.js';
 import type { DimsHitServices } from './dims-hit.js';
 import type { DimsService } from '../transform/dims/service.js';
+import { blockFetchRange, partialHit, rangeMiss } from './partial-hit.js';
+import type { BlockFetch, PartialHitServices } from './partial-hit.js';
 import { deliverObject, deliverStored, sendInMemory, synthetic } from './stored-delivery.js';
 import type { DeliveryServices } from './stored-delivery.js';
-import { cacheStatusOf, contentLengthOf, firstHeader, headerOf, hotRequestKind, isSmall, notModifiedHeaders, parseLastModified, readWhole, refreshedBy304, responseHeaders, storageDecision, storedHeaders } from './cache-headers.js';
+import { cacheStatusOf, contentLengthOf, firstHeader, headerOf, hotRequestKind, isSmall, notModifiedHeaders, parseLastModified, readWhole, refreshedBy304, responseHeaders, servable, storageDecision, storedHeaders } from './cache-headers.js';
 
 /** What the flow needs from the worker around it. */
 export interface CacheFlowServices {
@@ -94,23 +90,13 @@ export interface CacheFlowServices {
   link(ctx: RequestCtx, writer: ClientWriter, outcome: LinkOutcome): boolean;
 }
 
-/** How often a request waiting for blocks another worker fetches checks their leases. */
-const BLOCK_WAIT_POLL_MS = 5;
-
-/** How many origin requests one client request's missing blocks are fetched with at once (see fetchPieces). */
-const BLOCK_FETCH_CONCURRENCY = FETCH_WINDOW_BLOCKS;
-
 /** Bound of the hit-for-pass map; expired marks are pruned when it is reached. */
 const PASS_MARKS_MAX = 100_000;
-
-
 
 export class CacheFlow {
   readonly #services: CacheFlowServices;
   /** Fills this worker runs, by object hash hex (a ChurnTable, not a Map: see churn-table.ts). */
   readonly #fills = new ChurnTable<Fill>();
-  /** Block-range fetches running in this worker, by `hex:first-last`. */
-  readonly #blockFetches = new ChurnTable<BlockFetch>();
   /** Hit-for-pass marks of this worker: object hash hex -> until (ms). */
   readonly #passMarks = new Map<string, number>();
   /**
@@ -129,6 +115,8 @@ export class CacheFlow {
   readonly #dimsHit: DimsHitServices;
   /** The deliver step's view of this flow (pipeline/stored-delivery.ts). */
   readonly #delivery: DeliveryServices;
+  /** The range path's view of this flow (pipeline/partial-hit.ts). */
+  readonly #partial: PartialHitServices;
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
@@ -138,6 +126,24 @@ export class CacheFlow {
       log: services.log,
       finish: services.finish,
       failedBeforeBody: (ctx, writer, error) => this.#failedBeforeBody(ctx, writer, error),
+    };
+    this.#partial = {
+      store: services.store,
+      delivery: this.#delivery,
+      blockFetches: new ChurnTable<BlockFetch>(),
+      fetch: services.fetch,
+      finish: services.finish,
+      touch: services.touch,
+      link: services.link,
+      miss: (ctx, writer, ref, stale) => this.#miss(ctx, writer, ref, stale),
+      followLocal: (ctx, writer, fill, stale, result, owner) => this.#followLocal(ctx, writer, fill, stale, result, owner),
+      passThrough: (ctx, writer) => this.#passThrough(ctx, writer),
+      fail: (ctx, writer, error) => this.#fail(ctx, writer, error),
+      storageFailed: (error) => this.#storageFailed(error),
+      fillPolicy: (ctx, leaseRef, stale) => this.#fillPolicy(ctx, leaseRef, stale),
+      fillUnderWay: (hex) => this.#fillUnderWay(hex),
+      newFill: (ctx, ref, stale) => this.#newFill(ctx, ref, stale),
+      addFill: (hex, fill) => this.#fills.set(hex, fill),
     };
     this.#encoded = {
       store: services.store,
@@ -227,7 +233,7 @@ export class CacheFlow {
     if (meta !== undefined && meta.complete === false) {
       // A DIMS conversion needs the whole original: fetched whole, replacing the partial copy.
       if (ctx.dims !== null) this.#miss(ctx, writer, ref, null);
-      else void this.#partialHit(ctx, writer, ref, meta, directives);
+      else void partialHit(this.#partial, ctx, writer, ref, meta, directives);
       return;
     }
     if (meta !== undefined) {
@@ -247,7 +253,7 @@ export class CacheFlow {
       !this.#fillUnderWay(ref.hex) &&
       store.index.getFill(ref.hash) === undefined
     ) {
-      void this.#rangeMiss(ctx, writer, ref, ranged);
+      void rangeMiss(this.#partial, ctx, writer, ref, ranged);
       return;
     }
     this.#miss(ctx, writer, ref, null);
@@ -281,201 +287,6 @@ export class CacheFlow {
     const stored = fill.head.ref;
     const own = this.#services.store.refFor(stored.primary, stored.primaryHash, stored.vary, requestHeaders);
     return own.hex === stored.hex ? { ref: stored, meta: fill.meta } : null;
-  }
-
-  /**
-   * A Range on an object not cached at all (blockFetchRange): fetch only the blocks it covers (block-aligned),
-   * store them as a partial object and answer from it, the first window of blocks before the head and the rest as
-   * the body reaches them (PartialSource). Falls back to a whole-object fill when the origin will not do ranges.
-   */
-  async #rangeMiss(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, range: { start: number; end: number }): Promise<void> {
-    const bs = this.#services.store.blockSize;
-    const aborted = this.#watchAbort(ctx, writer);
-    // The first window before the head (the object's size, and whether the origin does ranges, come with it); the
-    // rest as the response reaches it (PartialSource).
-    const wanted: number[] = [];
-    for (let i = Math.floor(range.start / bs); i <= Math.floor(range.end / bs) && wanted.length < FETCH_WINDOW_BLOCKS; i++) wanted.push(i);
-    const result = await this.#fetchMissing(ctx, ref, null, wanted);
-    if (aborted()) return;
-    this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
-  }
-
-  /** A Range on a partial object: serve from its blocks, fetching the missing ones first. */
-  async #partialHit(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): Promise<void> {
-    const now = Date.now();
-    const ageSec = currentAge(meta, now);
-    const range = headerValue(ctx.head, 'range');
-    const ifRange = ctx.vhost.options.ifRange.enabled ? headerValue(ctx.head, 'if-range') : undefined;
-    const fresh = decideServe({ stored: this.#servable(meta, ageSec), request: directives }) === 'fresh';
-    const parsed = range === undefined ? null : parseRange(range, meta.size);
-    // A partial copy answers only fresh range requests; anything else fetches the whole object (it replaces this).
-    if (!fresh || parsed === null || parsed.kind === 'none' || (ifRange !== undefined && !ifRangeMatches(ifRange, meta))) {
-      this.#miss(ctx, writer, ref, null);
-      return;
-    }
-    if (parsed.kind === 'unsatisfiable') {
-      deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', 'hit');
-      return;
-    }
-    const needed = neededBlocks(parsed.ranges, meta.blockSize);
-    const missing = [...needed].filter((i) => meta.blocks[i] === ABSENT_BLOCK).sort((a, b) => a - b);
-    if (missing.length === 0) {
-      this.#services.touch(ref.hex);
-      deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', 'hit; detail=partial');
-      return;
-    }
-    // Before the head, only the missing blocks among the first window the response reads (a changed object or an
-    // origin without ranges is found while a whole fetch can still answer); the rest as the body reaches them.
-    const early = new Set([...needed].sort((a, b) => a - b).slice(0, FETCH_WINDOW_BLOCKS));
-    const first = missing.filter((i) => early.has(i));
-    const aborted = this.#watchAbort(ctx, writer);
-    const result: RangeFillResult = first.length === 0 ? { kind: 'stored', meta } : await this.#fetchMissing(ctx, ref, meta, first);
-    if (aborted()) return;
-    this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
-  }
-
-  /** Serves the request from the partial object once its blocks are in, or falls back as the result says. */
-  #afterBlockFetch(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, result: RangeFillResult, cacheResult: CacheResult): void {
-    const { store } = this.#services;
-    if (result.kind === 'whole') {
-      // The origin sent the whole object: this request follows that fill (it replaces any partial copy).
-      this.#followLocal(ctx, writer, result.fill, null, cacheResult, true);
-      return;
-    }
-    if (result.kind === 'failed') {
-      if (store.degraded) this.#passThrough(ctx, writer);
-      else this.#fail(ctx, writer, result.error);
-      return;
-    }
-    // <VhostLink>: the origin's answer to the block fetch (a 404, say) hands the request on without a second ask.
-    if (result.kind === 'not-partial' && result.status !== undefined && this.#services.link(ctx, writer, result.status)) return;
-    const meta = result.kind === 'stored' ? store.get(ref) : undefined;
-    if (result.kind === 'not-partial' || meta === undefined) {
-      // The origin does not do ranges for this object, or it changed: drop any partial copy, fetch it whole.
-      const stale = store.get(ref);
-      if (stale !== undefined && stale.complete === false) store.index.remove(ref.hash, Date.now());
-      this.#miss(ctx, writer, ref, null);
-      return;
-    }
-    const range = parseRange(headerValue(ctx.head, 'range'), meta.size);
-    const needed = range.kind === 'ranges' ? neededBlocks(range.ranges, meta.blockSize) : null;
-    if (needed === null || [...needed].every((i) => meta.blocks[i] !== ABSENT_BLOCK)) {
-      deliverStored(this.#delivery, ctx, writer, meta, currentAge(meta, Date.now()), cacheResult, 'fwd=miss; stored; detail=partial');
-      return;
-    }
-    // Blocks beyond the first window are fetched as the body reaches them.
-    ctx.cacheResult = cacheResult;
-    const source = new PartialSource(store, ref, meta, (i) => needed.has(i), (blocks, known) => this.#fetchMissing(ctx, ref, known, blocks));
-    deliverObject(this.#delivery, ctx, writer, meta.status, meta.headers, meta.size, meta, source, currentAge(meta, Date.now()), 'fwd=miss; stored; detail=partial');
-  }
-
-  /**
-   * Fetches the `wanted` blocks (sorted indexes) once across all workers: each block is leased in the index; this
-   * worker fetches the runs it leased and waits for blocks other workers leased (their fetches merge into the same
-   * partial record). Resolves with the record afterwards.
-   */
-  async #fetchMissing(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, wanted: readonly number[]): Promise<RangeFillResult> {
-    const { store } = this.#services;
-    const keys = wanted.map((i) => blockLease(ref, i));
-    const id = randomUUID();
-    const now = Date.now();
-    const record: FillRecord = { id, pid: process.pid, until: now + LEASE_MS, state: 'filling', status: 0, headers: null, timing: null, size: -1, blockSize: store.blockSize, blocks: [], crcs: [] };
-    let held: boolean[];
-    try {
-      held = store.index.acquireBlockLeases(keys, record, now, isProcessAlive);
-    } catch (error) {
-      // ENOSPC while the index file grows: the caller passes the request through (storage is degraded).
-      this.#storageFailed(error as Error);
-      return { kind: 'failed', error: error as Error };
-    }
-    const mine = wanted.filter((_, k) => held[k] === true);
-    try {
-      const [head, ...rest] = fetchPieces(mine);
-      if (head !== undefined) {
-        // The first piece goes alone until the origin's head: an origin that ignores Range, or an object that
-        // changed (If-Range), answers 200, which that piece turns into a whole fill; every other piece would get the
-        // whole object too.
-        const first = this.#fetchBlocks(ctx, ref, known, head[0], head[1], id);
-        const others = (await first.headed) ? this.#fetchAll(ctx, ref, known, rest, id) : Promise.resolve([]);
-        const unstored = [await first.done, ...(await others)].find((result) => result.kind !== 'stored');
-        if (unstored !== undefined) return unstored;
-      }
-    } finally {
-      try {
-        store.index.releaseBlockLeases(keys.filter((_, k) => held[k] === true), id);
-      } catch (error) {
-        // The leases then expire by themselves (LEASE_MS).
-        this.#storageFailed(error as Error);
-      }
-    }
-    const theirs = keys.filter((_, k) => held[k] !== true);
-    const deadline = Date.now() + LEASE_MS;
-    while (theirs.some((key) => store.index.leaseAlive(key.hash, Date.now(), isProcessAlive)) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, BLOCK_WAIT_POLL_MS));
-    }
-    const meta = store.get(ref);
-    return meta !== undefined ? { kind: 'stored', meta } : { kind: 'not-partial', reason: 'the blocks fetched by another request are gone' };
-  }
-
-  /**
-   * Fetches `pieces` ([first, last] block runs), BLOCK_FETCH_CONCURRENCY - 1 at a time (the first piece takes the
-   * other place); starts no more after one that did not store.
-   */
-  async #fetchAll(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, pieces: ReadonlyArray<[number, number]>, leaseId: string): Promise<RangeFillResult[]> {
-    const results: RangeFillResult[] = [];
-    let next = 0;
-    const fetchNext = async (): Promise<void> => {
-      while (next < pieces.length) {
-        const [first, last] = pieces[next++] as [number, number];
-        const result = await this.#fetchBlocks(ctx, ref, known, first, last, leaseId).done;
-        results.push(result);
-        if (result.kind !== 'stored') next = pieces.length;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(BLOCK_FETCH_CONCURRENCY - 1, pieces.length) }, fetchNext));
-    return results;
-  }
-
-  /**
-   * Fetches blocks [first, last] once per worker: a block already being fetched by another request here is waited
-   * for instead of fetched again.
-   */
-  #fetchBlocks(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, first: number, last: number, leaseId: string): BlockFetch {
-    const { store } = this.#services;
-    const key = `${ref.hex}:${first}-${last}`;
-    const running = this.#blockFetches.get(key);
-    if (running !== undefined) return running;
-    const policy = this.#fillPolicy(ctx, ref, null);
-    const partialPolicy = (headers: OriginHeaders, requestTime: number, responseTime: number): FillHead | null => {
-      const head = policy.onHead(200, headers, requestTime, responseTime);
-      return head !== null && head.ref.key === ref.key ? head : null;
-    };
-    const wholeFill = (): Fill | null => {
-      if (this.#fillUnderWay(ref.hex)) return null;
-      // A 200 to a request carrying If-Range means the partial copy is outdated: never serve it again.
-      if (known !== null) store.index.remove(ref.hash, Date.now());
-      const whole = this.#newFill(ctx, ref, null);
-      if (!store.acquireLease(ref, whole.initialRecord(), Date.now()).acquired) return null;
-      this.#fills.set(ref.hex, whole);
-      return whole;
-    };
-    const leases: BlockLease[] = [];
-    for (let i = first; i <= last; i++) leases.push(blockLease(ref, i));
-    const fill = new RangeFill(store, ref, first, last, known, { leases, id: leaseId }, partialPolicy, wholeFill);
-    fill.start((headers, sink) => this.#services.fetch(ctx, headers, sink));
-    const fetch: BlockFetch = { headed: fill.headed, done: fill.done.finally(() => this.#blockFetches.delete(key)) };
-    this.#blockFetches.set(key, fetch);
-    return fetch;
-  }
-
-  /** Marks the transaction aborted (and finished) if the client leaves while we wait; returns a probe. */
-  #watchAbort(ctx: RequestCtx, writer: ClientWriter): () => boolean {
-    let aborted = false;
-    writer.onAbort(() => {
-      aborted = true;
-      this.#services.finish(ctx, 'aborted', writer.bytesSent);
-    });
-    return () => aborted;
   }
 
   /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
@@ -563,7 +374,7 @@ export class CacheFlow {
   #lookupHit(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): void {
     const now = Date.now();
     const ageSec = currentAge(meta, now);
-    const stored = this.#servable(meta, ageSec);
+    const stored = servable(meta, ageSec);
     const decision = decideServe({ stored, request: directives });
     if (decision === 'fresh') {
       this.#services.touch(ref.hex);
@@ -592,18 +403,6 @@ export class CacheFlow {
       return;
     }
     this.#miss(ctx, writer, ref, meta, directives.noCache ? 'TCP_CLIENT_REFRESH_MISS' : undefined);
-  }
-
-  /** Freshness inputs of a stored object, including TTL extensions granted after storing. */
-  #servable(meta: ObjectMeta, _ageSec: number): Parameters<typeof decideServe>[0]['stored'] {
-    return {
-      ageSec: _ageSec,
-      ttlSec: meta.ttlSec + meta.extendedSec,
-      staleWhileRevalidateSec: meta.staleWhileRevalidateSec,
-      staleIfErrorSec: meta.staleIfErrorSec,
-      revalidate: meta.revalidate,
-      mustRevalidate: meta.mustRevalidate,
-    };
   }
 
   /**
@@ -928,7 +727,7 @@ export class CacheFlow {
     const failed = fill.state === 'failed' && fill.error?.source === 'origin';
     const is5xx = fill.state === 'uncacheable' && fill.originStatus >= 500;
     if (!failed && !is5xx) return null;
-    const verdict = staleOnError(this.#servable(stale, ageSec), ageSec, failed ? 'fail' : '5xx', options);
+    const verdict = staleOnError(servable(stale, ageSec), ageSec, failed ? 'fail' : '5xx', options);
     if (verdict === 'refuse') return null;
     const extend = verdict === 'extend';
     if (is5xx) fill.abandon();
@@ -1099,93 +898,4 @@ export class CacheFlow {
     ctx.errorDetail = error instanceof Error ? error.message : String(error);
     synthetic(this.#delivery, ctx, writer, response.status, response.reason, response.body);
   }
-
 }
-
-
-
-/** The storage decision (policy/cacheable.ts) for an origin response to `ctx`'s request, with the vhost's options and rules. */
-
-/** Whether a fill's body is known to fit inline (Content-Length at most `inlineMaxBytes`). */
-
-/**
- * The single range a partial fetch of an uncached object serves: `bytes=a-b`, or `bytes=a-` from inside the object
- * (end: Infinity; a player's seek). Not `bytes=0-` (the whole object, fetched whole in one request) nor a suffix
- * range (it needs the size first).
- */
-
-function blockFetchRange(header: string | undefined): { start: number; end: number } | null {
-  const match = header === undefined ? null : /^bytes=(\d+)-(\d*)$/.exec(header.trim());
-  if (match === null) return null;
-  const start = Number(match[1]);
-  const end = match[2] === '' ? Number.POSITIVE_INFINITY : Number(match[2]);
-  if (!Number.isSafeInteger(start) || (match[2] === '' && start === 0)) return null;
-  return start <= end && (Number.isSafeInteger(end) || end === Number.POSITIVE_INFINITY) ? { start, end } : null;
-}
-
-/** The lease of block `index` of `ref` (one per block, so workers fetch disjoint blocks; purges reach it by key). */
-
-function blockLease(ref: ObjectRef, index: number): BlockLease {
-  const key = `${ref.key}#block${index}`;
-  return { hash: keyHash(key), key };
-}
-
-/**
- * The origin requests that fetch `sorted` block indexes: its runs of consecutive blocks, each cut into pieces of at
- * most 1/BLOCK_FETCH_CONCURRENCY of the blocks, so the pieces of one request are fetched side by side. One request
- * per run made a range over two missing blocks wait for both in a row: an origin that sends each response at a
- * bounded rate (the bench's 128 MiB/s) took twice as long as for two requests at once.
- */
-
-function fetchPieces(sorted: readonly number[]): Array<[number, number]> {
-  const most = Math.max(1, Math.ceil(sorted.length / BLOCK_FETCH_CONCURRENCY));
-  const pieces: Array<[number, number]> = [];
-  for (const [first, last] of runs(sorted)) for (let start = first; start <= last; start += most) pieces.push([start, Math.min(last, start + most - 1)]);
-  return pieces;
-}
-
-/** A running fetch of a block run (RangeFill): whether the origin answered with a 206, and its outcome. */
-
-interface BlockFetch {
-  readonly headed: Promise<boolean>;
-  readonly done: Promise<RangeFillResult>;
-}
-
-/** The block indexes that byte ranges cover. */
-
-function neededBlocks(ranges: ReadonlyArray<{ readonly start: number; readonly end: number }>, blockSize: number): Set<number> {
-  const needed = new Set<number>();
-  for (const r of ranges) for (let i = Math.floor(r.start / blockSize); i <= Math.floor(r.end / blockSize); i++) needed.add(i);
-  return needed;
-}
-
-/** Contiguous runs of sorted block indexes: [1,2,3,7,8] -> [[1,3],[7,8]]. */
-
-function runs(sorted: readonly number[]): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (const i of sorted) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last[1] === i - 1) last[1] = i;
-    else out.push([i, i]);
-  }
-  return out;
-}
-
-/**
- * How a hot-tier request can be answered: `plain` is a GET that takes the stored response as it is (no Range, no
- * precondition); `conditional` a GET whose only preconditions are If-None-Match / If-Modified-Since (a 304 or the
- * plain answer); `other` needs the general path (HEAD, Range, If-Match, If-Unmodified-Since, If-Range).
- */
-
-/** Headers sent with a cached response: the stored ones, then Age, Cache-Status and Via. */
-
-/** The name/value pairs of `headers` a 304 carries. */
-
-/**
- * Origin response headers to store: none of `excludes` (the storage decision's: hop-by-hop, Set-Cookie, fields
- * named by private=/no-cache=/Connection), no framing, no Date (uWS writes its own), no Age or Via (recomputed).
- */
-
-/** RFC 9111 §4.3.4: a 304 updates the stored headers (except framing) and the timing; TTL recomputed. */
-
-/** The whole body of `source` in one buffer; the source is released either way. */

@@ -2,8 +2,8 @@
  * @module pipeline/cache-headers
  * The cache flow's header and body helpers (pipeline/cache-flow.ts and its steps): the storage decision for an
  * origin response, the headers stored from it and refreshed by a 304 (RFC 9111 §3.2, §4.3.4), the headers sent with
- * a cached response and a 304, the Cache-Status text of a result, how a hot-tier request can be answered, and
- * reading a stored body whole. Pure functions; run in workers.
+ * a cached response and a 304, the Cache-Status text of a result, the freshness inputs of a stored object, how a
+ * hot-tier request can be answered, and reading a stored body whole. Pure functions; run in workers.
  */
 import type { Vhost } from '../config/types.js';
 import type { ObjectMeta } from '../cache/store.js';
@@ -11,7 +11,7 @@ import { ageHeaderSeconds, parseAgeHeader, parseDateHeader, parseHttpDate } from
 import type { RequestHead } from '../http/request.js';
 import type { OriginHeaders } from '../origin/fetch.js';
 import { STORED_HEADER_EXCLUDES, decideStorage, grownTtl } from '../policy/cacheable.js';
-import type { StorageDecision } from '../policy/cacheable.js';
+import type { StorageDecision, decideServe } from '../policy/cacheable.js';
 import type { CacheResult } from '../stats/counters.js';
 import type { BlockSource } from './body-source.js';
 import type { RequestCtx } from './context.js';
@@ -24,6 +24,7 @@ const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'etag'
 /** Headers a 304 from the origin must not change in the stored response (RFC 9111 §3.2). */
 const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'content-type', 'content-range', 'transfer-encoding']);
 
+/** The storage decision (policy/cacheable.ts) for an origin response to `ctx`'s request, with the vhost's options and rules. */
 export function storageDecision(ctx: RequestCtx, status: number, headers: OriginHeaders, responseTime: number): StorageDecision {
   const options = ctx.vhost.options;
   return decideStorage({
@@ -42,11 +43,17 @@ export function storageDecision(ctx: RequestCtx, status: number, headers: Origin
   });
 }
 
+/** Whether a fill's body is known to fit inline (Content-Length at most `inlineMaxBytes`). */
 export function isSmall(fill: Fill, inlineMaxBytes: number): boolean {
   const size = fill.head?.size ?? -1;
   return size >= 0 && size <= inlineMaxBytes;
 }
 
+/**
+ * How a hot-tier request can be answered: `plain` is a GET that takes the stored response as it is (no Range, no
+ * precondition); `conditional` a GET whose only preconditions are If-None-Match / If-Modified-Since (a 304 or the
+ * plain answer); `other` needs the general path (HEAD, Range, If-Match, If-Unmodified-Since, If-Range).
+ */
 export function hotRequestKind(head: RequestHead): 'plain' | 'conditional' | 'other' {
   if (head.method !== 'GET') return 'other';
   let kind: 'plain' | 'conditional' = 'plain';
@@ -59,6 +66,7 @@ export function hotRequestKind(head: RequestHead): 'plain' | 'conditional' | 'ot
   return kind;
 }
 
+/** Headers sent with a cached response: the stored ones, then Age, Cache-Status and Via. */
 export function responseHeaders(stored: readonly string[], vhost: Vhost, ageSec: number, cacheStatus: string): string[] {
   const headers = stored.slice();
   if (vhost.options.ageHeader) headers.push('age', String(ageHeaderSeconds(ageSec)));
@@ -67,6 +75,7 @@ export function responseHeaders(stored: readonly string[], vhost: Vhost, ageSec:
   return headers;
 }
 
+/** The name/value pairs of `headers` a 304 carries. */
 export function notModifiedHeaders(headers: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
@@ -89,6 +98,10 @@ export function cacheStatusOf(result: CacheResult): string {
   }
 }
 
+/**
+ * Origin response headers to store: none of `excludes` (the storage decision's: hop-by-hop, Set-Cookie, fields
+ * named by private=/no-cache=/Connection), no framing, no Date (uWS writes its own), no Age or Via (recomputed).
+ */
 export function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (const name in origin) {
@@ -104,6 +117,7 @@ export function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: Rea
   return out;
 }
 
+/** RFC 9111 §4.3.4: a 304 updates the stored headers (except framing) and the timing; TTL recomputed. */
 export function refreshedBy304(
   stale: ObjectMeta,
   headers: OriginHeaders,
@@ -177,6 +191,7 @@ export function parseLastModified(headers: OriginHeaders): number | null {
   return value === undefined ? null : parseHttpDate(value);
 }
 
+/** The whole body of `source` in one buffer; the source is released either way. */
 export async function readWhole(source: BlockSource, size: number): Promise<Buffer> {
   try {
     const body = Buffer.allocUnsafe(size);
@@ -190,4 +205,16 @@ export async function readWhole(source: BlockSource, size: number): Promise<Buff
   } finally {
     source.release();
   }
+}
+
+/** Freshness inputs of a stored object, including TTL extensions granted after storing. */
+export function servable(meta: ObjectMeta, _ageSec: number): Parameters<typeof decideServe>[0]['stored'] {
+  return {
+    ageSec: _ageSec,
+    ttlSec: meta.ttlSec + meta.extendedSec,
+    staleWhileRevalidateSec: meta.staleWhileRevalidateSec,
+    staleIfErrorSec: meta.staleIfErrorSec,
+    revalidate: meta.revalidate,
+    mustRevalidate: meta.mustRevalidate,
+  };
 }
