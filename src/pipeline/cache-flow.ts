@@ -15,13 +15,13 @@
  * never stops it. Policy decisions come from policy/cacheable.ts and http/conditional.ts, range maths from
  * http/range.ts; this file only sequences them. Runs in workers.
  */
-import type { Admission, LeaseResult } from '../cache/index.js';
+import type { LeaseResult } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { RequestDirectives } from '../cache/cache-control.js';
 import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
-import { ageHeaderSeconds, currentAge, parseAgeHeader, parseDateHeader, remainingTtl } from '../cache/freshness.js';
-import { primaryKey, varyNames } from '../cache/key.js';
+import { ageHeaderSeconds, currentAge, remainingTtl } from '../cache/freshness.js';
+import { primaryKey } from '../cache/key.js';
 import { evaluateConditional } from '../http/conditional.js';
 import { headerValue } from '../http/request.js';
 import type { ClientWriter } from '../http/writer.js';
@@ -29,9 +29,8 @@ import type { Logger } from '../log.js';
 import { ChurnTable } from '../churn-table.js';
 import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { PassTransaction } from './pass.js';
-import { REQUEST_NO_CACHE_REASONS, decideServe, withFillerCookies } from '../policy/cacheable.js';
+import { decideServe, withFillerCookies } from '../policy/cacheable.js';
 import { NO_EDITS } from '../policy/edge-rules/headers.js';
-import { staleOnError } from '../policy/stale-on-error.js';
 import type { CacheResult } from '../stats/counters.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
 import { linkApplies } from '../policy/vhost-link.js';
@@ -41,15 +40,13 @@ import { BlockSource, InlineSource, LocalFillSource, RemoteFillSource } from './
 import type { RequestCtx, TransactionStatus } from './context.js';
 import { errorResponse } from './fail.js';
 import { bodyFailure } from './body-failure.js';
-import type { FillHead, FillPolicy } from './fill.js';
+import type { FillHead } from './fill.js';
 import { Fill, HIT_FOR_PASS_MS } from './fill.js';
-import { strippedTagFields } from './headers.js';
-import { parseTags } from '../cache/tags.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 import { DerivedVariants } from '../transform/derived.js';
 import type { CompressionReport } from '../transform/compression.js';
 import type { CompressionEncoding } from '../config/types.js';
-import { encodeFill, encodingTransform, hotEncoded, identityVary, serveEncoded, storedEncodingTransform, varyForEncodings } from './compressed-hit.js';
+import { encodeFill, encodingTransform, hotEncoded, serveEncoded, storedEncodingTransform } from './compressed-hit.js';
 import type { CompressedHitServices } from './compressed-hit.js';
 import { dimsFill, serveDims } from './dims-hit.js';
 import type { DimsHitServices } from './dims-hit.js';
@@ -58,7 +55,8 @@ import { blockFetchRange, partialHit, rangeMiss } from './partial-hit.js';
 import type { BlockFetch, PartialHitServices } from './partial-hit.js';
 import { deliverObject, deliverStored, sendInMemory, synthetic } from './stored-delivery.js';
 import type { DeliveryServices } from './stored-delivery.js';
-import { cacheStatusOf, contentLengthOf, firstHeader, headerOf, hotRequestKind, isSmall, notModifiedHeaders, parseLastModified, readWhole, refreshedBy304, responseHeaders, servable, storageDecision, storedHeaders } from './cache-headers.js';
+import { cacheStatusOf, headerOf, hotRequestKind, isSmall, notModifiedHeaders, readWhole, responseHeaders, servable, storageDecision } from './cache-headers.js';
+import { fillPolicy, revalidationOutcome } from './fill-policy.js';
 
 /** What the flow needs from the worker around it. */
 export interface CacheFlowServices {
@@ -140,7 +138,7 @@ export class CacheFlow {
       passThrough: (ctx, writer) => this.#passThrough(ctx, writer),
       fail: (ctx, writer, error) => this.#fail(ctx, writer, error),
       storageFailed: (error) => this.#storageFailed(error),
-      fillPolicy: (ctx, leaseRef, stale) => this.#fillPolicy(ctx, leaseRef, stale),
+      fillPolicy: (ctx, leaseRef, stale) => fillPolicy(this.#services, ctx, leaseRef, stale),
       fillUnderWay: (hex) => this.#fillUnderWay(hex),
       newFill: (ctx, ref, stale) => this.#newFill(ctx, ref, stale),
       addFill: (hex, fill) => this.#fills.set(hex, fill),
@@ -509,7 +507,7 @@ export class CacheFlow {
     // The callback takes the vhost's name, not `ctx`: capturing the request's context here made every miss's
     // request state survive a scavenge (~8 KB a miss; scavenges 1 -> 8 ms on the miss bench, see bench/README.md).
     const vhostName = ctx.vhost.name;
-    const fill: Fill = new Fill(this.#services.store, ref, this.#fillPolicy(ctx, ref, stale, admission), (done) => {
+    const fill: Fill = new Fill(this.#services.store, ref, fillPolicy(this.#services, ctx, ref, stale, admission), (done) => {
       if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
       if (done.leftPassMarker && stale === null) this.#markPass(ref.hex, Date.now() + HIT_FOR_PASS_MS);
       if (done.notAdmitted) this.#services.notAdmitted(vhostName);
@@ -549,67 +547,6 @@ export class CacheFlow {
     this.#services.pass(ctx, writer);
   }
 
-  /** How a fill decides what to store once the origin answers; also handles revalidation outcomes. */
-  #fillPolicy(ctx: RequestCtx, leaseRef: ObjectRef, stale: ObjectMeta | null, admission: Admission | null = null): FillPolicy {
-    const { store } = this.#services;
-    const vhost = ctx.vhost;
-    const keepsStoredCopy = (status: number): boolean => stale !== null && (status === 304 || (status >= 500 && vhost.options.ttlExtensionBy5xx));
-    // Set by onHead: the response is storable, only this request may not store it (no hit-for-pass for others).
-    let declinedForRequest = false;
-    return {
-      keepsStoredCopy,
-      declinedForRequest: () => declinedForRequest,
-      admission,
-      onHead: (status, headers, requestTime, responseTime): FillHead | null => {
-        if (keepsStoredCopy(status)) return null;
-        // An answer that hands the request on along <VhostLink> is never stored here (policy/vhost-link.ts).
-        if (vhost.link !== null && linkApplies(vhost.link.condition, status)) return null;
-        const decision = storageDecision(ctx, status, headers, responseTime);
-        if (decision.action !== 'store') {
-          declinedForRequest = REQUEST_NO_CACHE_REASONS.has(decision.reason);
-          return null;
-        }
-        const named = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
-        // <Compression> asks the origin for identity: its answer cannot vary on the client's Accept-Encoding.
-        const vary = vhost.options.compression.enabled ? identityVary(named, headers) : named;
-        if (vary[0] === '*') return null;
-        const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
-        if (!store.keyFits(ref)) return null;
-        let stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
-        if (vhost.options.compression.enabled) stored = varyForEncodings(ctx, this.#services.compressed, status, stored, contentLengthOf(headers));
-        const tagged = parseTags(headers, vhost.options.cacheTag);
-        if (tagged.dropped > 0) this.#services.tagsDropped(vhost.name, tagged.dropped);
-        const fillHead: FillHead = {
-          ref,
-          size: contentLengthOf(headers),
-          meta: {
-            key: ref.key,
-            status,
-            headers: stored,
-            etag: firstHeader(headers.etag) ?? null,
-            lastModifiedMs: parseLastModified(headers),
-            requestTime,
-            responseTime,
-            dateMs: parseDateHeader(headers),
-            ageHeaderSec: parseAgeHeader(headers.age),
-            ttlSec: decision.ttlSec,
-            staleWhileRevalidateSec: decision.staleWhileRevalidateSec,
-            staleIfErrorSec: decision.staleIfErrorSec,
-            revalidate: decision.revalidate,
-            mustRevalidate: decision.mustRevalidate,
-            ttlSource: decision.ttlSource,
-            extendedSec: 0,
-            // Provisional when another copy is stored meanwhile: the commit then counts on from that copy's.
-            generation: (stale?.generation ?? 0) + 1,
-          },
-        };
-        // Set apart, not spread into the literal above (see withBody): only tagged responses carry the field.
-        if (tagged.tags.length > 0) (fillHead.meta as { tags?: readonly string[] }).tags = tagged.tags;
-        return fillHead;
-      },
-    };
-  }
-
   /**
    * Serves a request from a fill in this worker. `stale` is the copy under revalidation: when the fill ends in
    * 304 (or an error the policy tolerates), the refreshed stored copy is delivered instead.
@@ -642,7 +579,7 @@ export class CacheFlow {
   #afterHead(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, owner: boolean): void {
     const { store } = this.#services;
     if (stale !== null && (fill.state === 'uncacheable' || fill.state === 'failed')) {
-      const outcome = this.#revalidationOutcome(ctx, fill, stale);
+      const outcome = revalidationOutcome(this.#services, ctx, fill, stale);
       if (outcome !== null) {
         const meta = store.get(fill.leaseRef) ?? outcome.meta;
         if (ctx.dims !== null) serveDims(this.#dimsHit, ctx, writer, fill.leaseRef, meta, outcome.result);
@@ -707,39 +644,6 @@ export class CacheFlow {
     // <SetCookie>strip: the cookie is not stored, but the client whose request caused the fill still gets it.
     const headers = owner ? withFillerCookies(head.meta.headers, fill.originHeaders) : head.meta.headers;
     deliverObject(this.#delivery, ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
-  }
-
-  /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */
-  #revalidationOutcome(ctx: RequestCtx, fill: Fill, stale: ObjectMeta): { meta: ObjectMeta; result: CacheResult; status: string } | null {
-    const { store } = this.#services;
-    const options = ctx.vhost.options;
-    const now = Date.now();
-    if (fill.state === 'uncacheable' && fill.originStatus === 304) {
-      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null, options.targetedCacheControl, strippedTagFields(options));
-      store.refreshMeta(fill.leaseRef.hash, meta);
-      this.#services.hot.invalidate(fill.leaseRef.hex);
-      fill.abandon();
-      return { meta, result: 'TCP_REFRESH_HIT', status: 'hit; fwd=stale; fwd-status=304' };
-    }
-    const ageSec = currentAge(stale, now);
-    // Only the origin's failure may extend or serve the stored copy: a request refused on Flint's side (a client's
-    // header undici will not send) says nothing about the origin and must not change what other clients get.
-    const failed = fill.state === 'failed' && fill.error?.source === 'origin';
-    const is5xx = fill.state === 'uncacheable' && fill.originStatus >= 500;
-    if (!failed && !is5xx) return null;
-    const verdict = staleOnError(servable(stale, ageSec), ageSec, failed ? 'fail' : '5xx', options);
-    if (verdict === 'refuse') return null;
-    const extend = verdict === 'extend';
-    if (is5xx) fill.abandon();
-    let meta = stale;
-    if (extend) {
-      // STON TTLExtensionBy*: fresh again for ConnectTimeout seconds from now.
-      const extendedSec = Math.max(0, ageSec - stale.ttlSec) + options.ttl.errorExtensionSec;
-      meta = { ...stale, extendedSec };
-      store.refreshMeta(fill.leaseRef.hash, meta);
-      this.#services.hot.invalidate(fill.leaseRef.hex);
-    }
-    return { meta, result: 'TCP_REF_FAIL_HIT', status: `hit; fwd=stale; fwd-status=${failed ? 'error' : fill.originStatus}` };
   }
 
   /** Follows a fill running in another worker; if it dies before sending anything, starts over. */
@@ -873,7 +777,7 @@ export class CacheFlow {
     const unsubscribe = fill.subscribe(() => {
       if (fill.state === 'waiting-head' || fill.state === 'streaming') return;
       unsubscribe();
-      if (fill.state === 'uncacheable' || fill.state === 'failed') this.#revalidationOutcome(ctx, fill, meta);
+      if (fill.state === 'uncacheable' || fill.state === 'failed') revalidationOutcome(this.#services, ctx, fill, meta);
     });
     fill.start((sink) => this.#services.fetch(ctx, validators, sink));
   }
