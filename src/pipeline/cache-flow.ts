@@ -35,8 +35,7 @@ import type { CacheResult } from '../stats/counters.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
 import { linkApplies } from '../policy/vhost-link.js';
 import { ifRangeIsNewer } from '../policy/if-range.js';
-import type { BodySource } from './body-source.js';
-import { BlockSource, InlineSource, LocalFillSource, RemoteFillSource } from './body-source.js';
+import { BlockSource, InlineSource, LocalFillSource } from './body-source.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
 import { errorResponse } from './fail.js';
 import { bodyFailure } from './body-failure.js';
@@ -46,13 +45,15 @@ import type { HotObject, HotTier } from './hot-tier.js';
 import { DerivedVariants } from '../transform/derived.js';
 import type { CompressionReport } from '../transform/compression.js';
 import type { CompressionEncoding } from '../config/types.js';
-import { encodeFill, encodingTransform, hotEncoded, serveEncoded, storedEncodingTransform } from './compressed-hit.js';
+import { encodeFill, hotEncoded, serveEncoded, storedEncodingTransform } from './compressed-hit.js';
 import type { CompressedHitServices } from './compressed-hit.js';
 import { dimsFill, serveDims } from './dims-hit.js';
 import type { DimsHitServices } from './dims-hit.js';
 import type { DimsService } from '../transform/dims/service.js';
 import { blockFetchRange, partialHit, rangeMiss } from './partial-hit.js';
 import type { BlockFetch, PartialHitServices } from './partial-hit.js';
+import { followRemote } from './remote-follow.js';
+import type { RemoteFollowServices } from './remote-follow.js';
 import { deliverObject, deliverStored, sendInMemory, synthetic } from './stored-delivery.js';
 import type { DeliveryServices } from './stored-delivery.js';
 import { cacheStatusOf, headerOf, hotRequestKind, isSmall, notModifiedHeaders, readWhole, responseHeaders, servable, storageDecision } from './cache-headers.js';
@@ -113,8 +114,8 @@ export class CacheFlow {
   readonly #dimsHit: DimsHitServices;
   /** The deliver step's view of this flow (pipeline/stored-delivery.ts). */
   readonly #delivery: DeliveryServices;
-  /** The range path's view of this flow (pipeline/partial-hit.ts). */
-  readonly #partial: PartialHitServices;
+  /** The range path's and the remote follow's view of this flow (pipeline/partial-hit.ts, remote-follow.ts). */
+  readonly #steps: PartialHitServices & RemoteFollowServices;
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
@@ -125,7 +126,7 @@ export class CacheFlow {
       finish: services.finish,
       failedBeforeBody: (ctx, writer, error) => this.#failedBeforeBody(ctx, writer, error),
     };
-    this.#partial = {
+    this.#steps = {
       store: services.store,
       delivery: this.#delivery,
       blockFetches: new ChurnTable<BlockFetch>(),
@@ -142,6 +143,10 @@ export class CacheFlow {
       fillUnderWay: (hex) => this.#fillUnderWay(hex),
       newFill: (ctx, ref, stale) => this.#newFill(ctx, ref, stale),
       addFill: (hex, fill) => this.#fills.set(hex, fill),
+      log: services.log,
+      compressed: services.compressed,
+      lookupHit: (ctx, writer, ref, meta, directives) => this.#lookupHit(ctx, writer, ref, meta, directives),
+      localFill: (hex) => this.#fills.get(hex),
     };
     this.#encoded = {
       store: services.store,
@@ -179,7 +184,8 @@ export class CacheFlow {
    * A purge/expire/hardpurge reached this worker's fills of URLs `matches` selects (the primary marked their lease
    * records first, so they commit stale or not at all): they keep streaming to the clients they have, but leave
    * the map, so a later request looks at the lease record instead, waits for the fill to end there and then
-   * refetches (#followRemote); it is never handed bytes fetched before the purge. Returns how many.
+   * refetches (followRemote, pipeline/remote-follow.ts); it is never handed bytes fetched before the purge.
+   * Returns how many.
    */
   detachFills(matches: (primary: string) => boolean): number {
     let detached = 0;
@@ -231,7 +237,7 @@ export class CacheFlow {
     if (meta !== undefined && meta.complete === false) {
       // A DIMS conversion needs the whole original: fetched whole, replacing the partial copy.
       if (ctx.dims !== null) this.#miss(ctx, writer, ref, null);
-      else void partialHit(this.#partial, ctx, writer, ref, meta, directives);
+      else void partialHit(this.#steps, ctx, writer, ref, meta, directives);
       return;
     }
     if (meta !== undefined) {
@@ -251,7 +257,7 @@ export class CacheFlow {
       !this.#fillUnderWay(ref.hex) &&
       store.index.getFill(ref.hash) === undefined
     ) {
-      void rangeMiss(this.#partial, ctx, writer, ref, ranged);
+      void rangeMiss(this.#steps, ctx, writer, ref, ranged);
       return;
     }
     this.#miss(ctx, writer, ref, null);
@@ -447,7 +453,7 @@ export class CacheFlow {
         this.#markPass(ref.hex, existing.until);
         this.#passThrough(ctx, writer);
       } else {
-        this.#followRemote(ctx, writer, ref, existing.id, stale);
+        followRemote(this.#steps, ctx, writer, ref, existing.id, stale);
       }
       return;
     }
@@ -462,7 +468,7 @@ export class CacheFlow {
           this.#lead(ctx, writer, ref, fill, stale, result);
         } else if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
         else if (lease.record.state === 'uncacheable') this.#passThrough(ctx, writer);
-        else this.#followRemote(ctx, writer, ref, lease.record.id, stale);
+        else followRemote(this.#steps, ctx, writer, ref, lease.record.id, stale);
       },
       (error: unknown) => {
         this.#leasing.delete(ref.hex);
@@ -646,97 +652,10 @@ export class CacheFlow {
     deliverObject(this.#delivery, ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
   }
 
-  /** Follows a fill running in another worker; if it dies before sending anything, starts over. */
-  #followRemote(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, fillId: string, stale: ObjectMeta | null): void {
-    const { store } = this.#services;
-    ctx.cacheResult = 'TCP_RT_HIT';
-    let aborted = false;
-    writer.onAbort(() => {
-      aborted = true;
-      this.#services.finish(ctx, 'aborted', writer.bytesSent);
-    });
-    const poll = (): void => {
-      if (aborted) return;
-      const record = store.index.getFill(ref.hash);
-      if (record === undefined || record.id !== fillId) {
-        // The fill ended: a committed object is a hit; anything else (failure, 304 refresh) is a fresh lookup.
-        // The lookup starts over from the index: the response may have brought Vary names the first one lacked.
-        ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, ctx.head.headers);
-        // Reuse rules apply as to any stored response (it may have arrived stale, or the fill may have finished
-        // before this request saw its head).
-        const meta = store.get(ref);
-        if (meta !== undefined) {
-          this.#lookupHit(ctx, writer, ref, meta, requestDirectivesFromHeaders(ctx.head.headers));
-        } else {
-          this.#miss(ctx, writer, ref, null);
-        }
-        return;
-      }
-      if (record.state === 'uncacheable') {
-        this.#passThrough(ctx, writer);
-        return;
-      }
-      if (record.until < Date.now() || !isProcessAlive(record.pid)) {
-        // Owner gone before sending anything: take the lease over (or follow whoever did).
-        this.#miss(ctx, writer, ref, stale);
-        return;
-      }
-      // A varying response is followed only once stored: which variant this fill stores is not in its record. A
-      // fill a purge reached is not followed at all: its bytes may predate the purge; once it ends (committed
-      // stale, or dropped) the lookup above refetches.
-      // <Compression>: a client getting an encoded copy waits for the object to be stored, then is served as a hit.
-      const encodes = ctx.vhost.options.compression.enabled && record.headers !== null && encodingTransform(ctx, this.#services.compressed, { status: record.status, headers: record.headers, size: record.size }, record.size >= 0) !== null;
-      if (!encodes && ctx.dims === null && record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
-        // A fill the admission filter may not store: make sure it is stored, since this request reads its body from
-        // the stored blocks and object. If it is over already, the next poll looks the object up again (in a later
-        // turn: never on a read snapshot older than the write that found the fill gone).
-        if (record.uses !== undefined && record.followed !== true && !this.#markFollowed(ref, fillId)) {
-          setTimeout(poll, 0);
-          return;
-        }
-        ctx.status = record.status;
-        const source = new RemoteFillSource(store, ref, fillId, () => this.#restartFill(ctx, ref));
-        const ageSec = record.timing === null ? 0 : currentAge(record.timing, Date.now());
-        deliverObject(this.#delivery, ctx, writer, record.status, record.headers, record.size, null, source, ageSec, 'hit; collapsed');
-        return;
-      }
-      setTimeout(poll, 5);
-    };
-    poll();
-  }
-
-  /** CacheIndex.markFollowed; a storage error is logged (storage degrades) and the request follows anyway. */
-  #markFollowed(ref: ObjectRef, fillId: string): boolean {
-    try {
-      return this.#services.store.index.markFollowed(ref.hash, fillId);
-    } catch (error) {
-      this.#storageFailed(error as Error);
-      return true;
-    }
-  }
-
   /**
-   * A follower whose fill owner died mid-body: run (or join) a new fill of the same object and read on from it.
-   * The new fill fetches the object again from the start; the follower continues at its own position.
+   * deliverStored (stored-delivery.ts), or the object's encoded copy for a client that gets one (`<Compression>`,
+   * compressed-hit.ts).
    */
-  #restartFill(ctx: RequestCtx, ref: ObjectRef): BodySource | null {
-    const { store } = this.#services;
-    const local = this.#fills.get(ref.hex);
-    if (local !== undefined) return new LocalFillSource(local, store);
-    const fill = this.#newFill(ctx, ref, null);
-    const lease = store.acquireLease(ref, fill.initialRecord(), Date.now());
-    if (!lease.acquired) {
-      if (lease.record.state !== 'filling') return null;
-      if (lease.record.uses !== undefined) this.#markFollowed(ref, lease.record.id);
-      return new RemoteFillSource(store, ref, lease.record.id, () => this.#restartFill(ctx, ref));
-    }
-    this.#fills.set(ref.hex, fill);
-    fill.start((sink) => this.#services.fetch(ctx, {}, sink));
-    this.#services.log.warn({ event: 'cache.fill_taken_over', key: ref.key }, 'fill owner died: restarted the fill');
-    return new LocalFillSource(fill, store);
-  }
-
-  /** #deliverStored, or the object's encoded copy for a client that gets one (`<Compression>`, compressed-hit.ts). */
   #deliverStoredOrEncoded(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
     const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
     if (transform !== null) serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, result, cacheStatus);

@@ -52,7 +52,7 @@ export interface PartialHitServices {
   fail(ctx: RequestCtx, writer: ClientWriter, error: unknown): void;
   /** Degrades storage after a storage error (CacheFlow.#storageFailed). */
   storageFailed(error: Error): void;
-  /** The flow's fill bookkeeping (CacheFlow.#fillPolicy, #fillUnderWay, #newFill, and registering a fill it runs). */
+  /** The flow's fill bookkeeping (fillPolicy of fill-policy.ts; CacheFlow.#fillUnderWay, #newFill, #fills.set). */
   fillPolicy(ctx: RequestCtx, leaseRef: ObjectRef, stale: ObjectMeta | null): FillPolicy;
   fillUnderWay(hex: string): boolean;
   newFill(ctx: RequestCtx, ref: ObjectRef, stale: ObjectMeta | null): Fill;
