@@ -13,7 +13,10 @@
  *
  * One fill per object across all workers (the LMDB lease); a fill belongs to the cache entry, so a client abort
  * never stops it. Policy decisions come from policy/cacheable.ts and http/conditional.ts, range maths from
- * http/range.ts; this file only sequences them. Runs in workers.
+ * http/range.ts; this file only sequences them. Its steps live beside it: delivery of a known object
+ * (stored-delivery.ts), what a fill stores and what a revalidation does to the stored copy (fill-policy.ts), range
+ * and partial paths (partial-hit.ts), following another worker's fill (remote-follow.ts), encoded and DIMS variants
+ * (compressed-hit.ts, dims-hit.ts), header helpers (cache-headers.ts). Runs in workers.
  */
 import type { LeaseResult } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
