@@ -102,7 +102,7 @@ export class CacheIndex {
   readonly #seen: Database<SeenCount, Buffer>;
   readonly #seenOrder: Database<string, Buffer>;
   readonly #tags: TagIndex;
-  /** The same databases and write helpers for the cold paths in cache/index-maintenance.ts (built once). */
+  /** The same databases and write helpers for cache/index-leases.ts and index-maintenance.ts (built once). */
   readonly #stores: IndexStores;
   /** The write transactions and the per-turn write batch (cache/index-writer.ts). */
   readonly #writer: IndexWriter;
