@@ -35,275 +35,56 @@
  * whose block lease carries them. Options
  * follow spikes.md item 2: noSync (the index is a rebuildable cache), overlappingSync off (avoids MDB_PANIC after a
  * SIGKILLed async writer).
+ * CacheIndex keeps the hot paths (lookups, block allocation, commit, partial merge, removal, touches) and delegates
+ * the rest: record shapes and key layouts (cache/index-records.ts), write transactions and the per-turn batch
+ * (cache/index-writer.ts), fill leases (cache/index-leases.ts), scans, start-up passes and sweeps
+ * (cache/index-maintenance.ts), over the handles in cache/index-stores.ts.
  */
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLASS_SPAN, blockClass } from './blocks.js';
-import { isNoSpace } from './disk-space.js';
-import { currentAge } from './freshness.js';
+import * as fillLeases from './index-leases.js';
+import * as maint from './index-maintenance.js';
+import type { IndexStores } from './index-stores.js';
+import {
+  ABSENT_BLOCK,
+  BLOCK_REUSE_IMMEDIATE,
+  FIRST_HASH,
+  LRU_KEY_BYTES,
+  LRU_TIME_BYTES,
+  STRUCTURES_KEY,
+  TAG_DRAIN_BATCH,
+  controlledMeta,
+  freeOrderKey,
+  lruKey,
+  sameRepresentation,
+  seenOrderKey,
+  storedBytes,
+} from './index-records.js';
+import type { Admission, BlockLease, CommitOutcome, ControlAction, ControlResult, FillRecord, Footprint, InspectedObject, LeaseResult, ObjectMeta, SeenCount } from './index-records.js';
+import { IndexWriter } from './index-writer.js';
 import { withInlineCrc } from './inline-crc.js';
 import { keyHash } from './key.js';
 import { TagIndex } from './tag-index.js';
 import type { TagEntry } from './tag-index.js';
-import type { StoredTiming } from './freshness.js';
 
-/** Everything known about one stored response. Times are ms since epoch unless named `...Sec`. */
-export interface ObjectMeta {
-  /** The full object key (primary \0 variant), to guard against hash collisions and for purge/inspection. */
-  readonly key: string;
-  readonly status: number;
-  /** Stored response headers, flat name/value list (no hop-by-hop, no Set-Cookie, no Content-Length, no Date). */
-  readonly headers: readonly string[];
-  /** Body length in bytes. */
-  readonly size: number;
-  readonly etag: string | null;
-  readonly lastModifiedMs: number | null;
-  /** When the origin request was sent and its response received (RFC 9111 §4.2.3 request_time/response_time). */
-  readonly requestTime: number;
-  readonly responseTime: number;
-  /** Origin Date header, or null. */
-  readonly dateMs: number | null;
-  /** Origin Age header (seconds), 0 when absent. */
-  readonly ageHeaderSec: number;
-  /** Freshness lifetime decided at store time (seconds). */
-  readonly ttlSec: number;
-  readonly staleWhileRevalidateSec: number;
-  readonly staleIfErrorSec: number;
-  readonly revalidate: 'normal' | 'always';
-  readonly mustRevalidate: boolean;
-  readonly ttlSource: 'origin' | 'heuristic' | 'config';
-  /** Extra freshness granted after storing (origin failures, TTLExtensionBy*), seconds. */
-  readonly extendedSec: number;
-  /** Body bytes when stored inline, else null. */
-  readonly inline: Uint8Array | null;
-  /** crc32 of `inline`, stamped by the index on every write (cache/inline-crc.ts); absent on older records. */
-  readonly inlineCrc?: number;
-  /** Block ids in body order (empty for inline bodies); ABSENT_BLOCK marks a block a partial object lacks. */
-  readonly blocks: readonly number[];
-  readonly blockSize: number;
-  /**
-   * False for a partial object (filled by block-aligned range requests): only its present blocks may be served.
-   * Absent on records written before partial objects existed, which were all complete.
-   */
-  readonly complete?: boolean;
-  /** crc32 of each block's bytes (a torn or reused block is detected on read). */
-  readonly crcs: readonly number[];
-  /** Bumped on every replacement of this key; lets hot tiers tell copies apart. */
-  readonly generation: number;
-  /**
-   * Set by /command/purge: the next request refetches the object without validators; if the origin fails, this
-   * copy is restored (served and extended) instead. Absent = not purged.
-   */
-  readonly purged?: boolean;
-  /**
-   * Set on a derived variant (transform/derived.ts: a compressed or converted copy, key `original key ~ tag`): the
-   * identity of the original's bytes it was made from; a mismatch means the original changed and the copy is stale.
-   */
-  readonly derivedFrom?: string;
-  /** Cache tags from the origin's tag fields (cache/tags.ts), indexed in `tags`; absent = none. */
-  readonly tags?: readonly string[];
-}
-
-/** A cache-control command applied to objects (see applyControl). */
-export type ControlAction = 'purge' | 'expire' | 'expireafter' | 'hardpurge';
-
-/** A cache-control command that reached a fill in flight; its commit applies it (see commit). */
-export interface FillControl {
-  readonly action: ControlAction;
-  /** expireafter's delay (seconds); 0 for the others. */
-  readonly sec: number;
-  /** A tag purge: applies only when the committed response carries this tag (its tags are known only then). */
-  readonly tag?: string;
-}
-
-/** What applyControl did: objects affected and their body bytes. */
-export interface ControlResult {
-  count: number;
-  size: number;
-}
-
-/** Everything the inspector shows about one stored variant. */
-export interface InspectedObject {
-  readonly hash: Buffer;
-  readonly meta: ObjectMeta;
-  readonly fill: FillRecord | undefined;
-  readonly lastAccessMs: number | undefined;
-  readonly hits: number;
-}
-
-/** The cross-process record of an origin fetch in progress (the fill lease) and how far it got. */
-export interface FillRecord {
-  readonly id: string;
-  readonly pid: number;
-  /** The lease expires at this time unless renewed (a dead owner's lease is taken over after it). */
-  readonly until: number;
-  /** 'filling' while bytes arrive; 'uncacheable' tells followers to go to the origin themselves (hit-for-pass). */
-  readonly state: 'filling' | 'uncacheable';
-  /** Response head once the origin answered (status + stored headers), else null. */
-  readonly status: number;
-  readonly headers: readonly string[] | null;
-  /** Timing of that head, so followers compute the same Age as the owner; null before the head. */
-  readonly timing: StoredTiming | null;
-  /** Body size, -1 while unknown (chunked). */
-  readonly size: number;
-  readonly blockSize: number;
-  /** Blocks fully written so far, in body order, with their crc32s. */
-  readonly blocks: readonly number[];
-  readonly crcs: readonly number[];
-  /** The object key the lease is on (primary \0 variant; `... #blockN` on block leases), so purges can find the fill. */
-  readonly key?: string;
-  /**
-   * Commands run on this key while the fill was in flight, in order (written by the primary's purge). Its
-   * response may predate them, so commit applies them to it; followers do not join such a fill.
-   */
-  readonly controls?: readonly FillControl[];
-  /**
-   * Admission filter (vhost <Admission>): set on a fill when the object is stored only on its `minUses`th request:
-   * the requests counted before this fill (`seen`).
-   */
-  readonly uses?: number;
-  /** A request in another worker follows this fill: it is stored whatever the admission count (see markFollowed). */
-  readonly followed?: boolean;
-}
-
-/** Requests the admission filter counted for an object not stored yet, until `windowEnd` (ms). */
-interface SeenCount {
-  readonly uses: number;
-  readonly windowEnd: number;
-}
-
-/** A `seenorder` key: window end in ms (BE, 8 bytes) then the lease hash, so a range scan yields the lapsed first. */
-function seenOrderKey(windowEnd: number, hash: Uint8Array): Buffer {
-  return lruKey(windowEnd, hash);
-}
-
-/** The admission filter a fill's commit applies (vhost <Admission>); absent when every response is stored. */
-export interface Admission {
-  /** Requests within the window an object needs before it is stored; this fill's own request is one. */
-  readonly minUses: number;
-  readonly windowMs: number;
-}
-
-/** One block lease of a partial fetch: its fills hash and its key string (`primary \0 variant #blockN`). */
-export interface BlockLease {
-  readonly hash: Buffer;
-  readonly key: string;
-}
-
-export type LeaseResult = { readonly acquired: true; readonly record: FillRecord } | { readonly acquired: false; readonly record: FillRecord };
-
-/**
- * Where `objects` and `fills` keep their shared record structures: one byte, so it never equals a 16-byte hash, and
- * sorts before every hash, so scans that start at FIRST_HASH never see it. Without shared structures every record
- * carried its field names (about 250 of a 1 KiB object's 1.5 KB) and every read and write rebuilt its structure:
- * sharing them made a miss about 10% cheaper (bench/README.md).
- */
-const STRUCTURES_KEY = Buffer.from([0]);
-/** The lowest object hash: the start of every scan over `objects` and `fills` (see STRUCTURES_KEY). */
-const FIRST_HASH = Buffer.alloc(16);
-
-const LRU_TIME_BYTES = 8;
-const LRU_KEY_BYTES = LRU_TIME_BYTES + 16;
-
-/** An lru key: access time in ms (BE, 8 bytes) then the 16-byte hash, so a range scan yields oldest first. */
-function lruKey(ms: number, hash: Uint8Array): Buffer {
-  const key = Buffer.allocUnsafe(LRU_KEY_BYTES);
-  key.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(ms))), 0);
-  key.set(hash, LRU_TIME_BYTES);
-  return key;
-}
-
-/** A `freeorder` key: size class, release time, block id; ordered by class, then oldest release first. */
-function freeOrderKey(sizeClass: number, releasedMs: number, id: number): Buffer {
-  const key = Buffer.allocUnsafe(FREE_ORDER_KEY_BYTES);
-  key[0] = sizeClass;
-  key.writeUIntBE(Math.max(0, Math.floor(releasedMs)), 1, 6);
-  key.writeUInt32BE(id, 7);
-  return key;
-}
-
-const FREE_ORDER_KEY_BYTES = 11;
-
-/** Bumped when `freeorder` must be rebuilt from `free` (1: it exists). */
-const FREE_ORDER_VERSION = 1;
-
-/** Backdating a release by this much makes the block reusable at once (no reader can hold it). */
-const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
-
-/** applyControl batches up to this many objects commit synchronously (see there). */
-const SYNC_CONTROL_MAX = 16;
-
-/** Tag journal records applied per write transaction: a few ms of the write lock the workers' commits wait for. */
-export const TAG_DRAIN_BATCH = 500;
-
-/**
- * The longest object key (UTF-8 bytes) the index takes: object key strings are lmdb keys (`keys`, `fillkeys`),
- * which lmdb caps at 1978 bytes (4 KiB pages), and block leases append `#blockN` to them.
- */
-export const MAX_OBJECT_KEY_BYTES = 1978 - 32;
-
-/** Marks a block a partial object does not have yet. */
-export const ABSENT_BLOCK = -1;
-
-/**
- * What an object counts against its disk's quota besides its body: its index records (the metadata record with its
- * headers, the key string, its place in the LRU order), about a kilobyte on index pages. Without it a bodiless
- * object (a cached 404, a redirect) counted nothing, and a quota did not bound the index.
- */
-export const INDEX_RECORD_BYTES = 1024;
-
-/**
- * The rule usedBytes is counted by; an index counted by another (an older Flint) is recounted when opened
- * (CacheIndex.recountUsage). 2: bodies + INDEX_RECORD_BYTES per object (1 counted bodies only).
- */
-const USAGE_RULE = 2;
-
-/** Bytes an object accounts for on disk: its body (present blocks only) and its index records. */
-export function storedBytes(meta: Pick<ObjectMeta, 'inline' | 'blocks' | 'blockSize'>): number {
-  if (meta.inline !== null) return meta.inline.length + INDEX_RECORD_BYTES;
-  let present = 0;
-  for (const id of meta.blocks) if (id !== ABSENT_BLOCK) present++;
-  return present * meta.blockSize + INDEX_RECORD_BYTES;
-}
-
-/** Whether two records describe the same representation (so blocks of one may complete the other). */
-export function sameRepresentation(a: ObjectMeta, b: ObjectMeta): boolean {
-  return a.key === b.key && a.size === b.size && a.etag === b.etag && a.lastModifiedMs === b.lastModifiedMs && a.blockSize === b.blockSize;
-}
-
-/** What a commit did with the fill's object (see CacheIndex.commit). */
-export type CommitOutcome = 'stored' | 'controlled' | 'dropped' | 'not-admitted';
-
-/**
- * `meta` after a purge, expire or expireafter (`sec` seconds) at age `ageSec`: freshness is ttlSec + extendedSec
- * against the age, so extendedSec moves the expiry to now (+ sec); purge also marks the copy purged (refetched
- * without validators, restored if the origin fails). Pure.
- */
-function controlApplied(meta: ObjectMeta, action: Exclude<ControlAction, 'hardpurge'>, sec: number, ageSec: number): ObjectMeta {
-  return {
-    ...meta,
-    extendedSec: ageSec - meta.ttlSec + (action === 'expireafter' ? sec : 0),
-    // An expired object must be revalidated, not served stale while revalidating.
-    staleWhileRevalidateSec: action === 'expireafter' ? meta.staleWhileRevalidateSec : 0,
-    ...(action === 'purge' ? { purged: true } : {}),
-  };
-}
-
-/**
- * A fill's object after the commands that reached it in flight, in order, as if it had been stored when they ran;
- * null when one was a hardpurge (nothing is stored). Ages are taken at commit time: an expireafter counts its
- * `sec` from the commit, at most a fill's duration later than from the command.
- */
-function controlledMeta(meta: ObjectMeta, controls: readonly FillControl[], now: number): ObjectMeta | null {
-  let out = meta;
-  for (const control of controls) {
-    if (control.action === 'hardpurge') return null;
-    out = controlApplied(out, control.action, control.sec, currentAge(out, now));
-  }
-  return out;
-}
+// The record shapes and constants live in cache/index-records.ts; importers keep taking them from here.
+export { ABSENT_BLOCK, INDEX_RECORD_BYTES, MAX_OBJECT_KEY_BYTES, TAG_DRAIN_BATCH, sameRepresentation, storedBytes } from './index-records.js';
+export type {
+  Admission,
+  BlockLease,
+  CommitOutcome,
+  ControlAction,
+  ControlResult,
+  FillControl,
+  FillRecord,
+  Footprint,
+  InspectedObject,
+  LeaseResult,
+  ObjectMeta,
+} from './index-records.js';
 
 export class CacheIndex {
   readonly #root: RootDatabase;
@@ -321,23 +102,28 @@ export class CacheIndex {
   readonly #seen: Database<SeenCount, Buffer>;
   readonly #seenOrder: Database<string, Buffer>;
   readonly #tags: TagIndex;
-  /** Write steps queued for this event-loop turn's transaction (see #inTurnBatch). */
-  #batch: BatchedStep[] = [];
+  /** The same databases and write helpers for cache/index-leases.ts and index-maintenance.ts (built once). */
+  readonly #stores: IndexStores;
+  /** The write transactions and the per-turn write batch (cache/index-writer.ts). */
+  readonly #writer: IndexWriter;
   /**
    * Called when a write transaction failed because the file system is full; returning true (space was freed: the
-   * primary's reserve file, cache/disk-space.ts) retries it once. LMDB needs new pages even to delete.
+   * primary's reserve file, cache/disk-space.ts) retries it once (IndexWriter.onNoSpace).
    */
-  onNoSpace: (() => boolean) | null = null;
+  set onNoSpace(hook: (() => boolean) | null) {
+    this.#writer.onNoSpace = hook;
+  }
+
+  get onNoSpace(): (() => boolean) | null {
+    return this.#writer.onNoSpace;
+  }
+
   /** See getFill. */
   onFillReadError: ((error: Error) => void) | null = null;
 
   /** Opens (creating) the index under `dir`. */
-  /** The disk directory the index file lives in (a full file system is told from a broken one there). */
-  readonly #dir: string;
-
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
-    this.#dir = dir;
     this.#root = open({ path: join(dir, 'index.lmdb'), noSync: true, overlappingSync: false, maxReaders: 512, maxDbs: 16, noSubdir: true });
     this.#objects = this.#root.openDB({ name: 'objects', keyEncoding: 'binary', sharedStructuresKey: STRUCTURES_KEY });
     this.#vary = this.#root.openDB({ name: 'vary', keyEncoding: 'binary' });
@@ -353,6 +139,28 @@ export class CacheIndex {
     this.#seen = this.#root.openDB({ name: 'seen', keyEncoding: 'binary' });
     this.#seenOrder = this.#root.openDB({ name: 'seenorder', keyEncoding: 'binary' });
     this.#tags = new TagIndex(this.#root);
+    this.#writer = new IndexWriter(this.#root, dir, [this.#objects, this.#fills]);
+    this.#stores = {
+      root: this.#root,
+      dir,
+      objects: this.#objects,
+      vary: this.#vary,
+      keys: this.#keys,
+      fills: this.#fills,
+      fillKeys: this.#fillKeys,
+      lru: this.#lru,
+      atime: this.#atime,
+      free: this.#free,
+      freeOrder: this.#freeOrder,
+      state: this.#state,
+      hits: this.#hits,
+      seen: this.#seen,
+      seenOrder: this.#seenOrder,
+      writer: this.#writer,
+      releaseBlocks: (blocks, now) => this.#releaseBlocks(blocks, now),
+      removeFill: (objectHash, record) => this.#removeFill(objectHash, record),
+      removeInTxn: (objectHash, meta, now) => this.#removeInTxn(objectHash, meta, now),
+    };
   }
 
   getVary(primaryHash: Buffer): string[] | undefined {
@@ -378,134 +186,49 @@ export class CacheIndex {
     }
   }
 
-  /**
-   * Takes the fill lease of an object unless a live one exists (atomic across processes). An expired lease, or one
-   * whose owner pid is gone, is taken over; the blocks it had written are released. Commits synchronously: for the
-   * rare paths that need the answer at once (a takeover, a revalidation, a range fetch answered whole).
-   */
+  /** See acquireLease in cache/index-leases.ts. */
   acquireLease(objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): LeaseResult {
-    let result: LeaseResult = { acquired: true, record };
-    this.#transact(() => {
-      result = this.#takeLease(objectHash, record, now, isAlive);
-    });
-    return result;
+    return fillLeases.acquireLease(this.#stores, objectHash, record, now, isAlive);
   }
 
-  /**
-   * acquireLease in this event-loop turn's write batch (see #inTurnBatch): the lease of a plain miss. Resolves once
-   * the batch committed, so the caller still fetches only with the lease visible to every worker.
-   */
+  /** See acquireLeaseBatched in cache/index-leases.ts. */
   acquireLeaseBatched(objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): Promise<LeaseResult> {
-    return this.#inTurnBatch(() => this.#takeLease(objectHash, record, now, isAlive));
+    return fillLeases.acquireLeaseBatched(this.#stores, objectHash, record, now, isAlive);
   }
 
-  /**
-   * acquireLease's check-and-set, inside a write transaction. A lease subject to admission (`record.uses` set)
-   * carries the object's count, if one is still in its window.
-   */
-  #takeLease(objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): LeaseResult {
-    const current = this.#fills.get(objectHash);
-    if (current !== undefined && current.until > now && isAlive(current.pid)) return { acquired: false, record: current };
-    if (current !== undefined) this.#releaseBlocks(current.blocks, now);
-    if (current?.key !== undefined && current.key !== record.key) this.#fillKeys.remove(current.key);
-    const seen = record.uses === undefined ? undefined : this.#seen.get(objectHash);
-    const taken = seen !== undefined && seen.windowEnd > now ? { ...record, uses: seen.uses } : record;
-    this.#fills.put(objectHash, taken);
-    if (record.key !== undefined) this.#fillKeys.put(record.key, objectHash);
-    return { acquired: true, record: taken };
-  }
-
-  /**
-   * Block leases of a partial fetch, in one transaction: for each lease (one per missing block), takes it unless a
-   * live one exists. Returns which leases this call now holds. Each lease is listed in `fillkeys` under its key
-   * string (`primary \0 variant #blockN`, inside the object key's purge range), so controlFills marks it like a
-   * whole-object fill and mergePartial can see that a purge ran while the blocks were fetched.
-   */
+  /** See acquireBlockLeases in cache/index-leases.ts. */
   acquireBlockLeases(leases: readonly BlockLease[], record: FillRecord, now: number, isAlive: (pid: number) => boolean): boolean[] {
-    const held: boolean[] = [];
-    this.#transact(() => {
-      for (const { hash, key } of leases) {
-        const current = this.#fills.get(hash);
-        const free = current === undefined || current.until <= now || !isAlive(current.pid);
-        if (free) {
-          this.#fills.put(hash, { ...record, key });
-          this.#fillKeys.put(key, hash);
-        }
-        held.push(free);
-      }
-    });
-    return held;
+    return fillLeases.acquireBlockLeases(this.#stores, leases, record, now, isAlive);
   }
 
-  /** Whether a live lease exists on `key`. */
+  /** See leaseAlive in cache/index-leases.ts. */
   leaseAlive(key: Buffer, now: number, isAlive: (pid: number) => boolean): boolean {
-    const current = this.#fills.get(key);
-    return current !== undefined && current.until > now && isAlive(current.pid);
+    return fillLeases.leaseAlive(this.#stores, key, now, isAlive);
   }
 
-  /** Drops block leases taken by `id`. */
+  /** See releaseBlockLeases in cache/index-leases.ts. */
   releaseBlockLeases(leases: readonly BlockLease[], id: string): void {
-    this.#transact(() => {
-      for (const { hash } of leases) {
-        const current = this.#fills.get(hash);
-        if (current?.id === id) this.#removeFill(hash, current);
-      }
-    });
+    return fillLeases.releaseBlockLeases(this.#stores, leases, id);
   }
 
-  /**
-   * Replaces the fill record if `id` still owns it; false when the lease was lost (taken over). Commands a purge
-   * wrote into the record meanwhile are kept (the owner does not know of them).
-   */
+  /** See updateFill in cache/index-leases.ts. */
   updateFill(objectHash: Buffer, record: FillRecord): boolean {
-    let owned = false;
-    this.#transact(() => {
-      owned = this.#updateFillInTxn(objectHash, record);
-    });
-    return owned;
+    return fillLeases.updateFill(this.#stores, objectHash, record);
   }
 
-  /**
-   * updateFill in this event-loop turn's write batch (see #inTurnBatch): a fill's progress for followers in other
-   * workers, visible a turn later.
-   */
+  /** See updateFillBatched in cache/index-leases.ts. */
   updateFillBatched(objectHash: Buffer, record: FillRecord): Promise<boolean> {
-    return this.#inTurnBatch(() => this.#updateFillInTxn(objectHash, record));
+    return fillLeases.updateFillBatched(this.#stores, objectHash, record);
   }
 
-  #updateFillInTxn(objectHash: Buffer, record: FillRecord): boolean {
-    const current = this.#fills.get(objectHash);
-    if (current === undefined || current.id !== record.id) return false;
-    let merged = record;
-    if (current.controls !== undefined) merged = { ...merged, controls: current.controls };
-    if (current.followed === true) merged = { ...merged, followed: true };
-    this.#fills.put(objectHash, merged);
-    return true;
-  }
-
-  /**
-   * Notes on the fill `id` that a request in another worker follows it, so its commit stores the object whatever
-   * the admission count (a follower reads the body from the stored blocks and the committed object). False when the
-   * fill is over (the follower looks the object up again).
-   */
+  /** See markFollowed in cache/index-leases.ts. */
   markFollowed(objectHash: Buffer, id: string): boolean {
-    let live = false;
-    this.#transact(() => {
-      const current = this.#fills.get(objectHash);
-      live = current !== undefined && current.id === id;
-      if (live && current?.followed !== true) this.#fills.put(objectHash, { ...(current as FillRecord), followed: true });
-    });
-    return live;
+    return fillLeases.markFollowed(this.#stores, objectHash, id);
   }
 
-  /** Drops the fill record of a fill that did not commit, if `id` still owns it; its blocks go back to the free list. */
+  /** See releaseLease in cache/index-leases.ts. */
   releaseLease(objectHash: Buffer, id: string, now: number): void {
-    this.#transact(() => {
-      const current = this.#fills.get(objectHash);
-      if (current === undefined || current.id !== id) return;
-      this.#releaseBlocks(current.blocks, now);
-      this.#removeFill(objectHash, current);
-    });
+    return fillLeases.releaseLease(this.#stores, objectHash, id, now);
   }
 
   /** Drops a fill record and its key entry (inside a transaction). */
@@ -530,15 +253,15 @@ export class CacheIndex {
    */
   allocateBlocks(count: number, capacity: number, now: number, graceMs: number, sizeClass = 0, footprint: Footprint | null = null): number[] | null {
     let ids: number[] | null = null;
-    this.#transact(() => {
+    this.#writer.transact(() => {
       ids = this.#allocateInTxn(count, capacity, now, graceMs, sizeClass, footprint);
     });
     return ids;
   }
 
-  /** allocateBlocks for one block, in this event-loop turn's write batch (see #inTurnBatch): a fill's next block. */
+  /** allocateBlocks for one block, in this event-loop turn's write batch (see IndexWriter.inTurnBatch): a fill's next block. */
   allocateBlockBatched(capacity: number, now: number, graceMs: number, sizeClass: number, footprint: Footprint | null = null): Promise<number | null> {
-    return this.#inTurnBatch(() => this.#allocateInTxn(1, capacity, now, graceMs, sizeClass, footprint)?.[0] ?? null);
+    return this.#writer.inTurnBatch(() => this.#allocateInTxn(1, capacity, now, graceMs, sizeClass, footprint)?.[0] ?? null);
   }
 
   /**
@@ -592,27 +315,14 @@ export class CacheIndex {
     }
   }
 
-  /**
-   * Lists the free blocks in `freeorder` when the index was written without it (an older Flint), once; returns
-   * how many it listed then, else -1. Run by the primary before workers start.
-   */
+  /** See orderFreeBlocks in cache/index-maintenance.ts. */
   orderFreeBlocks(): number {
-    if (this.#state.get('freeOrder') === FREE_ORDER_VERSION) return -1;
-    let listed = 0;
-    this.#transact(() => {
-      this.#freeOrder.clearSync();
-      for (const { key, value } of this.#free.getRange()) {
-        this.#freeOrder.put(freeOrderKey(blockClass(key), value, key), '');
-        listed++;
-      }
-      this.#state.put('freeOrder', FREE_ORDER_VERSION);
-    });
-    return listed;
+    return maint.orderFreeBlocks(this.#stores);
   }
 
   /** Frees blocks at once (written by a range fill that was given up; nobody ever read them). */
   releaseBlocksNow(blocks: readonly number[], now: number): void {
-    this.#transact(() => this.#releaseBlocks(blocks, now - BLOCK_REUSE_IMMEDIATE));
+    this.#writer.transact(() => this.#releaseBlocks(blocks, now - BLOCK_REUSE_IMMEDIATE));
   }
 
   /**
@@ -639,7 +349,7 @@ export class CacheIndex {
     now: number,
   ): ObjectMeta | null {
     let result: ObjectMeta | null = template;
-    this.#transact(() => {
+    this.#writer.transact(() => {
       for (const { hash } of lease.leases) {
         const fill = this.#fills.get(hash);
         if (fill === undefined || fill.id !== lease.id || fill.controls !== undefined) {
@@ -703,8 +413,8 @@ export class CacheIndex {
     admission: Admission | null = null,
   ): Promise<CommitOutcome> {
     let outcome: CommitOutcome = 'stored';
-    // Batched: the commits and leases of concurrent misses share one write transaction (see #inTurnBatch).
-    await this.#inTurnBatch(() => {
+    // Batched: the commits and leases of concurrent misses share one write transaction (see IndexWriter.inTurnBatch).
+    await this.#writer.inTurnBatch(() => {
       let stored = meta;
       const fill = lease === null ? undefined : this.#fills.get(lease.hash);
       if (lease !== null && fill !== undefined && fill.id === lease.id && admission !== null && this.#countSeen(lease.hash, objectHash, fill, admission, now)) {
@@ -757,7 +467,7 @@ export class CacheIndex {
    * the object is stored already): the fill then writes its blocks and commits.
    */
   dropUnadmitted(leaseHash: Buffer, objectHash: Buffer, id: string, admission: Admission, now: number): Promise<boolean> {
-    return this.#inTurnBatch(() => {
+    return this.#writer.inTurnBatch(() => {
       const fill = this.#fills.get(leaseHash);
       return fill !== undefined && fill.id === id && this.#countSeen(leaseHash, objectHash, fill, admission, now);
     });
@@ -788,29 +498,15 @@ export class CacheIndex {
     this.#seenOrder.remove(seenOrderKey(seen.windowEnd, leaseHash));
   }
 
-  /**
-   * Removes admission counts whose window has ended, oldest first, at most `limit` in one transaction; returns how
-   * many. Reads only those (`seenorder`), however many objects are being counted.
-   */
+  /** See sweepSeen in cache/index-maintenance.ts. */
   sweepSeen(now: number, limit: number): number {
-    const lapsed: Buffer[] = [];
-    for (const key of this.#seenOrder.getKeys({ end: seenOrderKey(now + 1, FIRST_HASH), limit })) lapsed.push(Buffer.from(key as Buffer));
-    if (lapsed.length === 0) return 0;
-    this.#transact(() => {
-      for (const key of lapsed) {
-        this.#seenOrder.remove(key);
-        const hash = key.subarray(LRU_TIME_BYTES, LRU_KEY_BYTES);
-        // The count may have been renewed since (a new window, under another seenorder key).
-        if (this.#seen.get(hash)?.windowEnd === Number(key.readBigUInt64BE(0))) this.#seen.remove(hash);
-      }
-    });
-    return lapsed.length;
+    return maint.sweepSeen(this.#stores, now, limit);
   }
 
   /** Rewrites the metadata of a stored object (304 refresh, TTL extension) if it still has `generation`. */
   updateMeta(objectHash: Buffer, meta: ObjectMeta): boolean {
     let updated = false;
-    this.#transact(() => {
+    this.#writer.transact(() => {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
       if (!updated) return;
@@ -832,7 +528,7 @@ export class CacheIndex {
    */
   removeMany(objectHashes: readonly Buffer[], now: number): number {
     let freed = 0;
-    this.#transact(() => {
+    this.#writer.transact(() => {
       for (const hash of objectHashes) {
         const meta = this.#objects.get(hash);
         if (meta !== undefined) freed += this.#removeInTxn(hash, meta, now);
@@ -884,11 +580,11 @@ export class CacheIndex {
 
   /**
    * Records access times (ms) and hit counts of many objects in one transaction (workers batch their hits), in this
-   * event-loop turn's write batch (see #inTurnBatch), not an lmdb asynchronous transaction: when one of those fails
-   * to commit (a damaged page), lmdb also rejects a promise nobody holds, and the worker died of it.
+   * event-loop turn's write batch (see IndexWriter.inTurnBatch), not an lmdb asynchronous transaction: when one of
+   * those fails to commit (a damaged page), lmdb also rejects a promise nobody holds, and the worker died of it.
    */
   touchMany(touches: ReadonlyMap<string, number>, hits?: ReadonlyMap<string, number>): Promise<unknown> {
-    return this.#inTurnBatch(() => {
+    return this.#writer.inTurnBatch(() => {
       for (const [hex, ms] of touches) {
         const hash = Buffer.from(hex, 'hex');
         if (!this.#objects.doesExist(hash)) continue;
@@ -899,18 +595,9 @@ export class CacheIndex {
     });
   }
 
-  /**
-   * Up to `limit` entries of the key index in [start, end), after the key `after` when given: the full key strings
-   * (`vhost \n path?query \0 variant`) and their object hashes. A read; purges page through it between batches.
-   */
+  /** See scanKeys in cache/index-maintenance.ts. */
   scanKeys(start: string, end: string, after: string | null, limit: number): Array<{ key: string; hash: Buffer }> {
-    const out: Array<{ key: string; hash: Buffer }> = [];
-    for (const { key, value } of this.#keys.getRange({ start: after ?? start, end, limit: after === null ? limit : limit + 1 })) {
-      if (key === after) continue;
-      out.push({ key, hash: Buffer.from(value) });
-      if (out.length === limit) break;
-    }
-    return out;
+    return maint.scanKeys(this.#stores, start, end, after, limit);
   }
 
   /**
@@ -919,7 +606,7 @@ export class CacheIndex {
    */
   drainTagJournal(limit = TAG_DRAIN_BATCH): number {
     let drained = 0;
-    this.#transact(() => {
+    this.#writer.transact(() => {
       drained = this.#tags.drain(limit);
     });
     return drained;
@@ -944,113 +631,29 @@ export class CacheIndex {
     return [...this.#tags.entries()];
   }
 
-  /**
-   * Applies a cache-control command to objects in one write transaction (callers batch: a transaction holds the
-   * write lock workers need for commits). purge: stale now, refetched without validators, restored if the origin
-   * fails; expire: stale now (revalidated); expireafter: fresh until now + `sec`; hardpurge: deleted, blocks freed.
-   * Objects already purged (or already expired, for expire) count nothing, so a repeated call is a no-op.
-   */
-  async applyControl(hashes: readonly Buffer[], action: ControlAction, now: number, sec: number, ageOf: (meta: ObjectMeta) => number): Promise<ControlResult> {
-    const result: ControlResult = { count: 0, size: 0 };
-    const apply = (): void => {
-      result.count = 0;
-      result.size = 0;
-      let used = (this.#state.get('usedBytes') as number | undefined) ?? 0;
-      for (const hash of hashes) {
-        const meta = this.#objects.get(hash);
-        if (meta === undefined) continue;
-        if (action === 'hardpurge') {
-          used -= this.#removeInTxn(hash, meta, now);
-        } else {
-          const ageSec = ageOf(meta);
-          const freshForSec = meta.ttlSec + meta.extendedSec - ageSec;
-          if (action === 'purge' && meta.purged === true) continue;
-          if (action === 'expire' && freshForSec <= 0 && meta.staleWhileRevalidateSec === 0) continue;
-          this.#objects.put(hash, { ...controlApplied(meta, action, sec, ageSec), generation: meta.generation + 1 });
-        }
-        result.count++;
-        result.size += meta.size;
-      }
-      if (action === 'hardpurge') this.#state.put('usedBytes', Math.max(0, used));
-    };
-    // A few objects (an exact URL's variants): a synchronous transaction answers in well under a millisecond; the
-    // asynchronous one waits for lmdb's next write batch (~5 ms measured by bench/purge-latency.ts).
-    if (hashes.length <= SYNC_CONTROL_MAX) this.#transact(apply);
-    else await this.#root.transaction(apply).catch((error: unknown) => (this.#spaceFreed(error) ? this.#transact(apply) : this.#transactionFailed(error)));
-    return result;
+  /** See applyControl in cache/index-maintenance.ts. */
+  applyControl(hashes: readonly Buffer[], action: ControlAction, now: number, sec: number, ageOf: (meta: ObjectMeta) => number): Promise<ControlResult> {
+    return maint.applyControl(this.#stores, hashes, action, now, sec, ageOf);
   }
 
-  /**
-   * Records a cache-control command in the live fills whose lease key is in [start, end) and `matches` (the
-   * primary keys of a purge target): their commit applies it (see commit), and followers stop joining them. One
-   * write transaction; fills in flight are few (bounded by concurrent misses), so the range is read in one go.
-   * Callers run this before applyControl on the stored objects: a fill that commits in between is then either
-   * controlled here or already stored (and controlled there). Returns how many fills were reached.
-   */
+  /** See controlFills in cache/index-maintenance.ts. */
   controlFills(start: string, end: string, matches: (primary: string) => boolean, action: ControlAction, sec: number, tag?: string): number {
-    let reached = 0;
-    this.#transact(() => {
-      for (const { key, value } of this.#fillKeys.getRange({ start, end })) {
-        if (!matches(key.slice(0, key.indexOf('\0')))) continue;
-        const hash = Buffer.from(value);
-        const fill = this.#fills.get(hash);
-        if (fill === undefined || fill.key !== key) {
-          this.#fillKeys.remove(key);
-          continue;
-        }
-        // A hit-for-pass marker stores nothing. An expired lease is marked too: its owner may be alive, only slow,
-        // and commit if nobody takes the lease over (a takeover replaces the record, marks and all).
-        if (fill.state !== 'filling') continue;
-        this.#fills.put(hash, { ...fill, controls: [...(fill.controls ?? []), tag === undefined ? { action, sec } : { action, sec, tag }] });
-        reached++;
-      }
-    });
-    return reached;
+    return maint.controlFills(this.#stores, start, end, matches, action, sec, tag);
   }
 
-  /** Every stored variant of a primary key with its fill, last access and hit count (the object inspector). */
+  /** See inspect in cache/index-maintenance.ts. */
   inspect(primary: string): InspectedObject[] {
-    const out: InspectedObject[] = [];
-    for (const { key, hash } of this.scanKeys(`${primary}\0`, `${primary}\u0001`, null, 1000)) {
-      const meta = this.#objects.get(hash);
-      if (meta === undefined || meta.key !== key) continue;
-      out.push({ hash, meta, fill: this.#fills.get(hash), lastAccessMs: this.#atime.get(hash), hits: this.#hits.get(hash) ?? 0 });
-    }
-    return out;
+    return maint.inspect(this.#stores, primary);
   }
 
-  /**
-   * Recounts usedBytes from every stored object when it was counted by another rule than this Flint's (USAGE_RULE),
-   * so an index written by an older version is neither over- nor under-counted; one pass over the objects, at
-   * startup, before any worker writes. Returns whether the count changed (false for a new or empty index).
-   */
+  /** See recountUsage in cache/index-maintenance.ts. */
   recountUsage(): boolean {
-    if (this.#state.get('usageRule') === USAGE_RULE) return false;
-    let changed = false;
-    this.#transact(() => {
-      let used = 0;
-      for (const { value } of this.#objects.getRange({ start: FIRST_HASH })) used += storedBytes(value);
-      changed = used !== this.usedBytes();
-      this.#state.put('usedBytes', used);
-      this.#state.put('usageRule', USAGE_RULE);
-    });
-    return changed;
+    return maint.recountUsage(this.#stores);
   }
 
-  /**
-   * Recounts `footprint` (see #allocateInTxn) from every class's next never-used id and `slotBytes` of each class;
-   * run by the primary at start (the block size may have changed, or an older Flint did not count it). Returns it.
-   */
+  /** See recountFootprint in cache/index-maintenance.ts. */
   recountFootprint(slotBytes: (sizeClass: number) => number): number {
-    let taken = 0;
-    this.#transact(() => {
-      for (const { key, value } of this.#state.getRange({ start: 'nextBlock', end: 'nextBlock;' })) {
-        const sizeClass = key === 'nextBlock' ? 0 : Number(key.slice('nextBlock:'.length));
-        if (Number.isInteger(sizeClass) && typeof value === 'number') taken += value * slotBytes(sizeClass);
-      }
-      this.#state.put('footprint', taken);
-    });
-    return taken;
+    return maint.recountFootprint(this.#stores, slotBytes);
   }
 
   /** The quota the primary derived for a disk configured without one (0: none derived). */
@@ -1059,7 +662,7 @@ export class CacheIndex {
   }
 
   setDerivedQuota(bytes: number): void {
-    this.#transact(() => this.#state.put('quotaBytes', bytes));
+    this.#writer.transact(() => this.#state.put('quotaBytes', bytes));
   }
 
   /** Bytes used by committed objects. */
@@ -1077,101 +680,24 @@ export class CacheIndex {
     for (const key of this.#lru.getKeys({ limit })) yield Buffer.from((key as Buffer).subarray(LRU_TIME_BYTES, LRU_KEY_BYTES));
   }
 
-  /**
-   * Drops every fill record and frees its blocks. Called by the primary before any worker starts: no fill can be
-   * running then, so whatever a killed process left half-written is discarded (never served, never leaked).
-   */
+  /** See clearFills in cache/index-maintenance.ts. */
   clearFills(now: number): number {
-    let cleared = 0;
-    this.#transact(() => {
-      for (const { key, value } of this.#fills.getRange({ start: FIRST_HASH })) {
-        this.#releaseBlocks(value.blocks, now);
-        this.#fills.remove(key);
-        cleared++;
-      }
-      for (const key of this.#fillKeys.getKeys()) this.#fillKeys.remove(key);
-    });
-    return cleared;
+    return maint.clearFills(this.#stores, now);
   }
 
-  /**
-   * The fill table for /stats: `inProgress`, live leases of fills; `records`, every record (live leases,
-   * hit-for-pass markers, and expired ones sweepFills has not reached yet); `seen`, the admission counts of objects
-   * not stored yet (lapsed ones included until sweepSeen removes them).
-   */
+  /** See fillCounts in cache/index-maintenance.ts. */
   fillCounts(now: number): { inProgress: number; seen: number; records: number } {
-    let inProgress = 0;
-    let records = 0;
-    for (const { value } of this.#fills.getRange({ start: FIRST_HASH })) {
-      records++;
-      if (value.state === 'filling' && value.until > now) inProgress++;
-    }
-    return { inProgress, seen: (this.#seen.getStats() as { entryCount: number }).entryCount, records };
+    return maint.fillCounts(this.#stores, now);
   }
 
-  /**
-   * Removes fill records that nobody will finish or need again: hit-for-pass markers past their expiry, and leases
-   * past their expiry whose owner process is gone (the blocks they wrote go back to the free list). Without it every
-   * distinct URL that once answered uncacheable would keep a record for good, and a fill cut by a killed worker
-   * that nobody asks for again would keep its blocks. A live owner's expired lease stays: the owner may be slow,
-   * not dead, and a takeover (acquireLease) is the only way to end it. Reads at most `limit` records after `after`
-   * (null: from the first), then removes what it found in one transaction, checking each record again there.
-   * Returns the key to resume after (null: the scan reached the end) and how many records it removed.
-   */
+  /** See sweepFills in cache/index-maintenance.ts. */
   sweepFills(after: Buffer | null, limit: number, now: number, isAlive: (pid: number) => boolean): { next: Buffer | null; removed: number } {
-    const sweepable = (record: FillRecord): boolean => record.until <= now && (record.state === 'uncacheable' || !isAlive(record.pid));
-    const found: Buffer[] = [];
-    let last: Buffer | null = null;
-    let read = 0;
-    for (const { key, value } of this.#fills.getRange({ start: after ?? FIRST_HASH, limit: limit + 1 })) {
-      if (after !== null && key.equals(after)) continue; // the range starts at `after` itself, if it is still there
-      if (read === limit) break;
-      read++;
-      last = key;
-      if (sweepable(value)) found.push(Buffer.from(key));
-    }
-    let removed = 0;
-    if (found.length > 0) {
-      this.#transact(() => {
-        for (const hash of found) {
-          const current = this.#fills.get(hash);
-          if (current === undefined || !sweepable(current)) continue;
-          this.#releaseBlocks(current.blocks, now);
-          this.#removeFill(hash, current);
-          removed++;
-        }
-      });
-    }
-    return { next: read === limit && last !== null ? Buffer.from(last) : null, removed };
+    return maint.sweepFills(this.#stores, after, limit, now, isAlive);
   }
 
-  /**
-   * Reads every record of every database, decoding it, until `deadline` (ms since epoch), then commits one small
-   * write (which allocates pages and reads the free-page list): the start-up check (cache/index-check.ts) runs this
-   * in a child process, so a damaged page that makes lmdb throw or crash is found before a Flint process depends on
-   * the file. Returns how many records it read and whether it read them all.
-   */
+  /** See verify in cache/index-maintenance.ts. */
   verify(deadline: number): { records: number; complete: boolean } {
-    let records = 0;
-    const walks: Array<Iterable<unknown>> = [
-      this.#objects.getRange({ start: FIRST_HASH }),
-      this.#fills.getRange({ start: FIRST_HASH }),
-      ...[this.#vary, this.#keys, this.#fillKeys, this.#lru, this.#atime, this.#free, this.#freeOrder, this.#state, this.#hits, this.#seen, this.#seenOrder].map((db) =>
-        (db as Database<unknown, string>).getRange({}),
-      ),
-    ];
-    for (const walk of walks) {
-      for (const _ of walk) {
-        if (++records % 1024 === 0 && Date.now() > deadline) return { records, complete: false };
-      }
-    }
-    try {
-      this.#transact(() => this.#state.put('verifiedAt', Date.now()));
-    } catch (error) {
-      // A full file system is no damage: the primary's reserve (cache/disk-space.ts) deals with it.
-      if (!isNoSpace(error, this.#dir)) throw error;
-    }
-    return { records, complete: true };
+    return maint.verify(this.#stores, deadline);
   }
 
   /** Removes stale reader slots of dead processes (spikes.md item 2: they pin old pages and grow the file). */
@@ -1179,103 +705,9 @@ export class CacheIndex {
     return this.#root.readerCheck();
   }
 
-  /**
-   * A synchronous write transaction. If it fails, the record structures it may have added (saved inside it) are
-   * gone from the index, so this process forgets its own and reloads them on its next write: otherwise it would go
-   * on writing records that name a structure nobody can read.
-   */
-  #transact<T>(fn: () => T): T {
-    try {
-      return this.#root.transactionSync(fn);
-    } catch (error) {
-      if (!this.#spaceFreed(error)) return this.#transactionFailed(error);
-    }
-    try {
-      return this.#root.transactionSync(fn);
-    } catch (error) {
-      return this.#transactionFailed(error);
-    }
-  }
-
-  /** After a failed write: whether it failed for want of space and onNoSpace freed some (then it is retried). */
-  #spaceFreed(error: unknown): boolean {
-    if (!isNoSpace(error, this.#dir) || this.onNoSpace?.() !== true) return false;
-    this.#forgetStructures();
-    return true;
-  }
-
-  /** #transact's failure path, also taken by the asynchronous transaction of applyControl; rethrows `error`. */
-  #transactionFailed(error: unknown): never {
-    this.#forgetStructures();
-    throw error;
-  }
-
-  #forgetStructures(): void {
-    for (const db of [this.#objects, this.#fills]) (db as unknown as { encoder?: { clearSharedData?: () => void } }).encoder?.clearSharedData?.();
-  }
-
-  /**
-   * Runs `step` in the write transaction shared by every step queued in this event-loop turn: one synchronous
-   * transaction at setImmediate, then each promise settles (after the commit, so nobody acts on an uncommitted
-   * write). A step that throws rejects its own promise only; like a callback of lmdb's own batches, whatever it
-   * wrote before throwing stays in the batch. Measured on the `miss` bench (leases and commits of 1 KiB misses):
-   * a synchronous transaction per lease cost ~13% of a worker's CPU, lmdb's asynchronous batches (a write
-   * thread that calls back into the event loop for each batch, a thread-safe function and async work created per
-   * batch, and a synchronous transaction interrupts them) still ~20%; one synchronous batch per turn needs no
-   * thread hand-off at all.
-   */
-  #inTurnBatch<T>(step: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#batch.push({ step, resolve: resolve as (value: unknown) => void, reject });
-      if (this.#batch.length === 1) setImmediate(() => this.#runBatch());
-    });
-  }
-
-  #runBatch(): void {
-    const steps = this.#batch;
-    this.#batch = [];
-    if (steps.length === 0) return;
-    const results: unknown[] = [];
-    const failed: boolean[] = [];
-    try {
-      this.#transact(() => {
-        // Empty again when the transaction is retried (onNoSpace).
-        results.length = 0;
-        failed.length = 0;
-        for (const { step } of steps) {
-          try {
-            results.push(step());
-            failed.push(false);
-          } catch (error) {
-            results.push(error);
-            failed.push(true);
-          }
-        }
-      });
-    } catch (error) {
-      for (const { reject } of steps) reject(error);
-      return;
-    }
-    steps.forEach(({ resolve, reject }, i) => (failed[i] === true ? reject(results[i]) : resolve(results[i])));
-  }
-
   async close(): Promise<void> {
     // Steps still queued (a commit at shutdown) go in before the environment closes.
-    this.#runBatch();
+    this.#writer.runBatch();
     await this.#root.close();
   }
-}
-
-/** The bound on all size classes' never-used slots together (see CacheIndex.#allocateInTxn). */
-export interface Footprint {
-  readonly limitBytes: number;
-  /** The slot size of the class being allocated. */
-  readonly slotBytes: number;
-}
-
-/** A write step waiting for its turn's batch (see CacheIndex.#inTurnBatch). */
-interface BatchedStep {
-  readonly step: () => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
 }

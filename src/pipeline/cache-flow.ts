@@ -13,59 +13,54 @@
  *
  * One fill per object across all workers (the LMDB lease); a fill belongs to the cache entry, so a client abort
  * never stops it. Policy decisions come from policy/cacheable.ts and http/conditional.ts, range maths from
- * http/range.ts; this file only sequences them. Runs in workers.
+ * http/range.ts; this file only sequences them. Its steps live beside it: delivery of a known object
+ * (stored-delivery.ts), what a fill stores and what a revalidation does to the stored copy (fill-policy.ts), range
+ * and partial paths (partial-hit.ts), following another worker's fill (remote-follow.ts), encoded and DIMS variants
+ * (compressed-hit.ts, dims-hit.ts), header helpers (cache-headers.ts). Runs in workers.
  */
-import type { Vhost } from '../config/types.js';
-import { ABSENT_BLOCK } from '../cache/index.js';
-import type { Admission, BlockLease, LeaseResult } from '../cache/index.js';
+import type { LeaseResult } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
-import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
-import { randomUUID } from 'node:crypto';
+import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { RequestDirectives } from '../cache/cache-control.js';
 import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
-import { ageHeaderSeconds, currentAge, parseAgeHeader, parseDateHeader, parseHttpDate, remainingTtl } from '../cache/freshness.js';
-import { keyHash, primaryKey, varyNames } from '../cache/key.js';
-import { evaluateConditional, ifRangeMatches } from '../http/conditional.js';
-import { buildMultipartParts, contentRange, parseRange, unsatisfiedRange } from '../http/range.js';
+import { ageHeaderSeconds, currentAge, remainingTtl } from '../cache/freshness.js';
+import { primaryKey } from '../cache/key.js';
+import { evaluateConditional } from '../http/conditional.js';
 import { headerValue } from '../http/request.js';
-import type { RequestHead } from '../http/request.js';
 import type { ClientWriter } from '../http/writer.js';
 import type { Logger } from '../log.js';
 import { ChurnTable } from '../churn-table.js';
-import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
+import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { PassTransaction } from './pass.js';
-import { REQUEST_NO_CACHE_REASONS, STORED_HEADER_EXCLUDES, decideServe, decideStorage, grownTtl, withFillerCookies } from '../policy/cacheable.js';
-import type { StorageDecision } from '../policy/cacheable.js';
+import { decideServe, withFillerCookies } from '../policy/cacheable.js';
 import { NO_EDITS } from '../policy/edge-rules/headers.js';
-import { staleOnError } from '../policy/stale-on-error.js';
 import type { CacheResult } from '../stats/counters.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
 import { linkApplies } from '../policy/vhost-link.js';
 import { ifRangeIsNewer } from '../policy/if-range.js';
-import type { BodySource } from './body-source.js';
-import { BlockSource, InlineSource, LocalFillSource, RemoteFillSource } from './body-source.js';
+import { BlockSource, InlineSource, LocalFillSource } from './body-source.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
-import type { BodyPiece } from './deliver.js';
-import { UNKNOWN_END, deliverBody } from './deliver.js';
 import { errorResponse } from './fail.js';
-import { endWithError } from './error-page.js';
 import { bodyFailure } from './body-failure.js';
-import type { FillHead, FillPolicy } from './fill.js';
-import { Fill, HIT_FOR_PASS_MS, LEASE_MS } from './fill.js';
-import { FETCH_WINDOW_BLOCKS, PartialSource } from './partial-source.js';
-import { RangeFill } from './range-fill.js';
-import type { RangeFillResult } from './range-fill.js';
-import { VIA, isServerField, strippedTagFields } from './headers.js';
-import { parseTags } from '../cache/tags.js';
+import type { FillHead } from './fill.js';
+import { Fill, HIT_FOR_PASS_MS } from './fill.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 import { DerivedVariants } from '../transform/derived.js';
 import type { CompressionReport } from '../transform/compression.js';
 import type { CompressionEncoding } from '../config/types.js';
-import { encodeFill, encodingTransform, hotEncoded, identityVary, serveEncoded, storedEncodingTransform, varyForEncodings } from './compressed-hit.js';
+import { encodeFill, hotEncoded, serveEncoded, storedEncodingTransform } from './compressed-hit.js';
 import type { CompressedHitServices } from './compressed-hit.js';
 import { dimsFill, serveDims } from './dims-hit.js';
 import type { DimsHitServices } from './dims-hit.js';
 import type { DimsService } from '../transform/dims/service.js';
+import { blockFetchRange, partialHit, rangeMiss } from './partial-hit.js';
+import type { BlockFetch, PartialHitServices } from './partial-hit.js';
+import { followRemote } from './remote-follow.js';
+import type { RemoteFollowServices } from './remote-follow.js';
+import { deliverObject, deliverStored, sendInMemory, synthetic } from './stored-delivery.js';
+import type { DeliveryServices } from './stored-delivery.js';
+import { cacheStatusOf, headerOf, hotRequestKind, isSmall, notModifiedHeaders, readWhole, responseHeaders, servable, storageDecision } from './cache-headers.js';
+import { fillPolicy, revalidationOutcome } from './fill-policy.js';
 
 /** What the flow needs from the worker around it. */
 export interface CacheFlowServices {
@@ -97,27 +92,13 @@ export interface CacheFlowServices {
   link(ctx: RequestCtx, writer: ClientWriter, outcome: LinkOutcome): boolean;
 }
 
-/** How often a request waiting for blocks another worker fetches checks their leases. */
-const BLOCK_WAIT_POLL_MS = 5;
-
-/** How many origin requests one client request's missing blocks are fetched with at once (see fetchPieces). */
-const BLOCK_FETCH_CONCURRENCY = FETCH_WINDOW_BLOCKS;
-
 /** Bound of the hit-for-pass map; expired marks are pruned when it is reached. */
 const PASS_MARKS_MAX = 100_000;
-
-/** 304 responses carry only these fields (RFC 9110 §15.4.5), plus what Flint adds to every cached response. */
-const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'etag', 'expires', 'vary', 'last-modified', 'age', 'cache-status', 'via']);
-
-/** Headers a 304 from the origin must not change in the stored response (RFC 9111 §3.2). */
-const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'content-type', 'content-range', 'transfer-encoding']);
 
 export class CacheFlow {
   readonly #services: CacheFlowServices;
   /** Fills this worker runs, by object hash hex (a ChurnTable, not a Map: see churn-table.ts). */
   readonly #fills = new ChurnTable<Fill>();
-  /** Block-range fetches running in this worker, by `hex:first-last`. */
-  readonly #blockFetches = new ChurnTable<BlockFetch>();
   /** Hit-for-pass marks of this worker: object hash hex -> until (ms). */
   readonly #passMarks = new Map<string, number>();
   /**
@@ -134,10 +115,42 @@ export class CacheFlow {
   readonly #encoded: CompressedHitServices;
   /** The DIMS step's view of this flow (pipeline/dims-hit.ts). */
   readonly #dimsHit: DimsHitServices;
+  /** The deliver step's view of this flow (pipeline/stored-delivery.ts). */
+  readonly #delivery: DeliveryServices;
+  /** The range path's and the remote follow's view of this flow (pipeline/partial-hit.ts, remote-follow.ts). */
+  readonly #steps: PartialHitServices & RemoteFollowServices;
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
     this.derived = new DerivedVariants(services.store, services.hot, services.log);
+    this.#delivery = {
+      store: services.store,
+      log: services.log,
+      finish: services.finish,
+      failedBeforeBody: (ctx, writer, error) => this.#failedBeforeBody(ctx, writer, error),
+    };
+    this.#steps = {
+      store: services.store,
+      delivery: this.#delivery,
+      blockFetches: new ChurnTable<BlockFetch>(),
+      fetch: services.fetch,
+      finish: services.finish,
+      touch: services.touch,
+      link: services.link,
+      miss: (ctx, writer, ref, stale) => this.#miss(ctx, writer, ref, stale),
+      followLocal: (ctx, writer, fill, stale, result, owner) => this.#followLocal(ctx, writer, fill, stale, result, owner),
+      passThrough: (ctx, writer) => this.#passThrough(ctx, writer),
+      fail: (ctx, writer, error) => this.#fail(ctx, writer, error),
+      storageFailed: (error) => this.#storageFailed(error),
+      fillPolicy: (ctx, leaseRef, stale) => fillPolicy(this.#services, ctx, leaseRef, stale),
+      fillUnderWay: (hex) => this.#fillUnderWay(hex),
+      newFill: (ctx, ref, stale) => this.#newFill(ctx, ref, stale),
+      addFill: (hex, fill) => this.#fills.set(hex, fill),
+      log: services.log,
+      compressed: services.compressed,
+      lookupHit: (ctx, writer, ref, meta, directives) => this.#lookupHit(ctx, writer, ref, meta, directives),
+      localFill: (hex) => this.#fills.get(hex),
+    };
     this.#encoded = {
       store: services.store,
       hot: services.hot,
@@ -145,7 +158,7 @@ export class CacheFlow {
       log: services.log,
       report: services.compressed,
       serveDerived: (ctx, writer, original, derived, body, result, status) => this.serveDerived(ctx, writer, original, derived, body, result, status),
-      serveOriginal: (ctx, writer, meta, result, status) => this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), result, status ?? cacheStatusOf(result)),
+      serveOriginal: (ctx, writer, meta, result, status) => deliverStored(this.#delivery, ctx, writer, meta, currentAge(meta, Date.now()), result, status ?? cacheStatusOf(result)),
       finish: services.finish,
       touch: services.touch,
     };
@@ -162,7 +175,7 @@ export class CacheFlow {
     const ageSec = currentAge(original, Date.now());
     ctx.cacheResult = result;
     const cacheStatus = status ?? (result === 'TCP_HIT' ? `hit; ttl=${remainingTtl(original.ttlSec + original.extendedSec, ageSec)}` : cacheStatusOf(result));
-    this.#deliverObject(ctx, writer, derived.status, derived.headers, derived.size, derived, this.derived.source(derived, body), ageSec, cacheStatus);
+    deliverObject(this.#delivery, ctx, writer, derived.status, derived.headers, derived.size, derived, this.derived.source(derived, body), ageSec, cacheStatus);
   }
 
   /** Number of fills this worker is running (gauge). */
@@ -174,7 +187,8 @@ export class CacheFlow {
    * A purge/expire/hardpurge reached this worker's fills of URLs `matches` selects (the primary marked their lease
    * records first, so they commit stale or not at all): they keep streaming to the clients they have, but leave
    * the map, so a later request looks at the lease record instead, waits for the fill to end there and then
-   * refetches (#followRemote); it is never handed bytes fetched before the purge. Returns how many.
+   * refetches (followRemote, pipeline/remote-follow.ts); it is never handed bytes fetched before the purge.
+   * Returns how many.
    */
   detachFills(matches: (primary: string) => boolean): number {
     let detached = 0;
@@ -226,7 +240,7 @@ export class CacheFlow {
     if (meta !== undefined && meta.complete === false) {
       // A DIMS conversion needs the whole original: fetched whole, replacing the partial copy.
       if (ctx.dims !== null) this.#miss(ctx, writer, ref, null);
-      else void this.#partialHit(ctx, writer, ref, meta, directives);
+      else void partialHit(this.#steps, ctx, writer, ref, meta, directives);
       return;
     }
     if (meta !== undefined) {
@@ -234,7 +248,7 @@ export class CacheFlow {
       return;
     }
     if (directives.onlyIfCached) {
-      this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: not in cache and only-if-cached was requested\n');
+      synthetic(this.#delivery, ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: not in cache and only-if-cached was requested\n');
       return;
     }
     const ranged = blockFetchRange(headerValue(head, 'range'));
@@ -246,7 +260,7 @@ export class CacheFlow {
       !this.#fillUnderWay(ref.hex) &&
       store.index.getFill(ref.hash) === undefined
     ) {
-      void this.#rangeMiss(ctx, writer, ref, ranged);
+      void rangeMiss(this.#steps, ctx, writer, ref, ranged);
       return;
     }
     this.#miss(ctx, writer, ref, null);
@@ -282,201 +296,6 @@ export class CacheFlow {
     return own.hex === stored.hex ? { ref: stored, meta: fill.meta } : null;
   }
 
-  /**
-   * A Range on an object not cached at all (blockFetchRange): fetch only the blocks it covers (block-aligned),
-   * store them as a partial object and answer from it, the first window of blocks before the head and the rest as
-   * the body reaches them (PartialSource). Falls back to a whole-object fill when the origin will not do ranges.
-   */
-  async #rangeMiss(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, range: { start: number; end: number }): Promise<void> {
-    const bs = this.#services.store.blockSize;
-    const aborted = this.#watchAbort(ctx, writer);
-    // The first window before the head (the object's size, and whether the origin does ranges, come with it); the
-    // rest as the response reaches it (PartialSource).
-    const wanted: number[] = [];
-    for (let i = Math.floor(range.start / bs); i <= Math.floor(range.end / bs) && wanted.length < FETCH_WINDOW_BLOCKS; i++) wanted.push(i);
-    const result = await this.#fetchMissing(ctx, ref, null, wanted);
-    if (aborted()) return;
-    this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
-  }
-
-  /** A Range on a partial object: serve from its blocks, fetching the missing ones first. */
-  async #partialHit(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): Promise<void> {
-    const now = Date.now();
-    const ageSec = currentAge(meta, now);
-    const range = headerValue(ctx.head, 'range');
-    const ifRange = ctx.vhost.options.ifRange.enabled ? headerValue(ctx.head, 'if-range') : undefined;
-    const fresh = decideServe({ stored: this.#servable(meta, ageSec), request: directives }) === 'fresh';
-    const parsed = range === undefined ? null : parseRange(range, meta.size);
-    // A partial copy answers only fresh range requests; anything else fetches the whole object (it replaces this).
-    if (!fresh || parsed === null || parsed.kind === 'none' || (ifRange !== undefined && !ifRangeMatches(ifRange, meta))) {
-      this.#miss(ctx, writer, ref, null);
-      return;
-    }
-    if (parsed.kind === 'unsatisfiable') {
-      this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', 'hit');
-      return;
-    }
-    const needed = neededBlocks(parsed.ranges, meta.blockSize);
-    const missing = [...needed].filter((i) => meta.blocks[i] === ABSENT_BLOCK).sort((a, b) => a - b);
-    if (missing.length === 0) {
-      this.#services.touch(ref.hex);
-      this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', 'hit; detail=partial');
-      return;
-    }
-    // Before the head, only the missing blocks among the first window the response reads (a changed object or an
-    // origin without ranges is found while a whole fetch can still answer); the rest as the body reaches them.
-    const early = new Set([...needed].sort((a, b) => a - b).slice(0, FETCH_WINDOW_BLOCKS));
-    const first = missing.filter((i) => early.has(i));
-    const aborted = this.#watchAbort(ctx, writer);
-    const result: RangeFillResult = first.length === 0 ? { kind: 'stored', meta } : await this.#fetchMissing(ctx, ref, meta, first);
-    if (aborted()) return;
-    this.#afterBlockFetch(ctx, writer, ref, result, 'TCP_MISS');
-  }
-
-  /** Serves the request from the partial object once its blocks are in, or falls back as the result says. */
-  #afterBlockFetch(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, result: RangeFillResult, cacheResult: CacheResult): void {
-    const { store } = this.#services;
-    if (result.kind === 'whole') {
-      // The origin sent the whole object: this request follows that fill (it replaces any partial copy).
-      this.#followLocal(ctx, writer, result.fill, null, cacheResult, true);
-      return;
-    }
-    if (result.kind === 'failed') {
-      if (store.degraded) this.#passThrough(ctx, writer);
-      else this.#fail(ctx, writer, result.error);
-      return;
-    }
-    // <VhostLink>: the origin's answer to the block fetch (a 404, say) hands the request on without a second ask.
-    if (result.kind === 'not-partial' && result.status !== undefined && this.#services.link(ctx, writer, result.status)) return;
-    const meta = result.kind === 'stored' ? store.get(ref) : undefined;
-    if (result.kind === 'not-partial' || meta === undefined) {
-      // The origin does not do ranges for this object, or it changed: drop any partial copy, fetch it whole.
-      const stale = store.get(ref);
-      if (stale !== undefined && stale.complete === false) store.index.remove(ref.hash, Date.now());
-      this.#miss(ctx, writer, ref, null);
-      return;
-    }
-    const range = parseRange(headerValue(ctx.head, 'range'), meta.size);
-    const needed = range.kind === 'ranges' ? neededBlocks(range.ranges, meta.blockSize) : null;
-    if (needed === null || [...needed].every((i) => meta.blocks[i] !== ABSENT_BLOCK)) {
-      this.#deliverStored(ctx, writer, meta, currentAge(meta, Date.now()), cacheResult, 'fwd=miss; stored; detail=partial');
-      return;
-    }
-    // Blocks beyond the first window are fetched as the body reaches them.
-    ctx.cacheResult = cacheResult;
-    const source = new PartialSource(store, ref, meta, (i) => needed.has(i), (blocks, known) => this.#fetchMissing(ctx, ref, known, blocks));
-    this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, source, currentAge(meta, Date.now()), 'fwd=miss; stored; detail=partial');
-  }
-
-  /**
-   * Fetches the `wanted` blocks (sorted indexes) once across all workers: each block is leased in the index; this
-   * worker fetches the runs it leased and waits for blocks other workers leased (their fetches merge into the same
-   * partial record). Resolves with the record afterwards.
-   */
-  async #fetchMissing(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, wanted: readonly number[]): Promise<RangeFillResult> {
-    const { store } = this.#services;
-    const keys = wanted.map((i) => blockLease(ref, i));
-    const id = randomUUID();
-    const now = Date.now();
-    const record: FillRecord = { id, pid: process.pid, until: now + LEASE_MS, state: 'filling', status: 0, headers: null, timing: null, size: -1, blockSize: store.blockSize, blocks: [], crcs: [] };
-    let held: boolean[];
-    try {
-      held = store.index.acquireBlockLeases(keys, record, now, isProcessAlive);
-    } catch (error) {
-      // ENOSPC while the index file grows: the caller passes the request through (storage is degraded).
-      this.#storageFailed(error as Error);
-      return { kind: 'failed', error: error as Error };
-    }
-    const mine = wanted.filter((_, k) => held[k] === true);
-    try {
-      const [head, ...rest] = fetchPieces(mine);
-      if (head !== undefined) {
-        // The first piece goes alone until the origin's head: an origin that ignores Range, or an object that
-        // changed (If-Range), answers 200, which that piece turns into a whole fill; every other piece would get the
-        // whole object too.
-        const first = this.#fetchBlocks(ctx, ref, known, head[0], head[1], id);
-        const others = (await first.headed) ? this.#fetchAll(ctx, ref, known, rest, id) : Promise.resolve([]);
-        const unstored = [await first.done, ...(await others)].find((result) => result.kind !== 'stored');
-        if (unstored !== undefined) return unstored;
-      }
-    } finally {
-      try {
-        store.index.releaseBlockLeases(keys.filter((_, k) => held[k] === true), id);
-      } catch (error) {
-        // The leases then expire by themselves (LEASE_MS).
-        this.#storageFailed(error as Error);
-      }
-    }
-    const theirs = keys.filter((_, k) => held[k] !== true);
-    const deadline = Date.now() + LEASE_MS;
-    while (theirs.some((key) => store.index.leaseAlive(key.hash, Date.now(), isProcessAlive)) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, BLOCK_WAIT_POLL_MS));
-    }
-    const meta = store.get(ref);
-    return meta !== undefined ? { kind: 'stored', meta } : { kind: 'not-partial', reason: 'the blocks fetched by another request are gone' };
-  }
-
-  /**
-   * Fetches `pieces` ([first, last] block runs), BLOCK_FETCH_CONCURRENCY - 1 at a time (the first piece takes the
-   * other place); starts no more after one that did not store.
-   */
-  async #fetchAll(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, pieces: ReadonlyArray<[number, number]>, leaseId: string): Promise<RangeFillResult[]> {
-    const results: RangeFillResult[] = [];
-    let next = 0;
-    const fetchNext = async (): Promise<void> => {
-      while (next < pieces.length) {
-        const [first, last] = pieces[next++] as [number, number];
-        const result = await this.#fetchBlocks(ctx, ref, known, first, last, leaseId).done;
-        results.push(result);
-        if (result.kind !== 'stored') next = pieces.length;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(BLOCK_FETCH_CONCURRENCY - 1, pieces.length) }, fetchNext));
-    return results;
-  }
-
-  /**
-   * Fetches blocks [first, last] once per worker: a block already being fetched by another request here is waited
-   * for instead of fetched again.
-   */
-  #fetchBlocks(ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, first: number, last: number, leaseId: string): BlockFetch {
-    const { store } = this.#services;
-    const key = `${ref.hex}:${first}-${last}`;
-    const running = this.#blockFetches.get(key);
-    if (running !== undefined) return running;
-    const policy = this.#fillPolicy(ctx, ref, null);
-    const partialPolicy = (headers: OriginHeaders, requestTime: number, responseTime: number): FillHead | null => {
-      const head = policy.onHead(200, headers, requestTime, responseTime);
-      return head !== null && head.ref.key === ref.key ? head : null;
-    };
-    const wholeFill = (): Fill | null => {
-      if (this.#fillUnderWay(ref.hex)) return null;
-      // A 200 to a request carrying If-Range means the partial copy is outdated: never serve it again.
-      if (known !== null) store.index.remove(ref.hash, Date.now());
-      const whole = this.#newFill(ctx, ref, null);
-      if (!store.acquireLease(ref, whole.initialRecord(), Date.now()).acquired) return null;
-      this.#fills.set(ref.hex, whole);
-      return whole;
-    };
-    const leases: BlockLease[] = [];
-    for (let i = first; i <= last; i++) leases.push(blockLease(ref, i));
-    const fill = new RangeFill(store, ref, first, last, known, { leases, id: leaseId }, partialPolicy, wholeFill);
-    fill.start((headers, sink) => this.#services.fetch(ctx, headers, sink));
-    const fetch: BlockFetch = { headed: fill.headed, done: fill.done.finally(() => this.#blockFetches.delete(key)) };
-    this.#blockFetches.set(key, fetch);
-    return fetch;
-  }
-
-  /** Marks the transaction aborted (and finished) if the client leaves while we wait; returns a probe. */
-  #watchAbort(ctx: RequestCtx, writer: ClientWriter): () => boolean {
-    let aborted = false;
-    writer.onAbort(() => {
-      aborted = true;
-      this.#services.finish(ctx, 'aborted', writer.bytesSent);
-    });
-    return () => aborted;
-  }
-
   /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
   #serveHot(ctx: RequestCtx, writer: ClientWriter, original: HotObject, now: number): boolean {
     const fresh = original.meta;
@@ -502,7 +321,7 @@ export class CacheFlow {
     // $RES header rules that apply the same to everyone go into the pre-encoded head; others build each head.
     const edits = ctx.headerRules === null ? NO_EDITS : ctx.headerRules.hitEdits(ctx, meta.status);
     if (kind === 'other' || meta.size === 0 || edits === null) {
-      this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
+      deliverObject(this.#delivery, ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
       return true;
     }
     // The common cases, with heads encoded once per second (pipeline/hot-head.ts): a plain GET gets head and body
@@ -525,7 +344,7 @@ export class CacheFlow {
     ctx.status = meta.status;
     ctx.firstByteAt = performance.now();
     writer.writeEncodedHead(entry.head.get(vhost, edits, age, ttl, meta.status, headers), meta.size);
-    this.#sendInMemory(ctx, writer, entry.body);
+    sendInMemory(this.#delivery, ctx, writer, entry.body);
     return true;
   }
 
@@ -546,10 +365,10 @@ export class CacheFlow {
     const serve = (body: Buffer | null): void => {
       if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
       // A failed read (a torn block) is retried by the streaming path, which reports it as any read error.
-      else if (body === null) this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
+      else if (body === null) deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
       else {
         ctx.cacheResult = 'TCP_HIT';
-        this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(body), ageSec, cacheStatus);
+        deliverObject(this.#delivery, ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(body), ageSec, cacheStatus);
       }
     };
     void readWhole(new BlockSource(store, meta), meta.size).then((body) => {
@@ -562,7 +381,7 @@ export class CacheFlow {
   #lookupHit(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): void {
     const now = Date.now();
     const ageSec = currentAge(meta, now);
-    const stored = this.#servable(meta, ageSec);
+    const stored = servable(meta, ageSec);
     const decision = decideServe({ stored, request: directives });
     if (decision === 'fresh') {
       this.#services.touch(ref.hex);
@@ -577,7 +396,7 @@ export class CacheFlow {
         serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, 'TCP_HIT', cacheStatus);
         return;
       }
-      if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) this.#deliverStored(ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
+      if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
       return;
     }
     // A purged copy is never served before the refetch (it is only restored if the origin fails).
@@ -591,18 +410,6 @@ export class CacheFlow {
       return;
     }
     this.#miss(ctx, writer, ref, meta, directives.noCache ? 'TCP_CLIENT_REFRESH_MISS' : undefined);
-  }
-
-  /** Freshness inputs of a stored object, including TTL extensions granted after storing. */
-  #servable(meta: ObjectMeta, _ageSec: number): Parameters<typeof decideServe>[0]['stored'] {
-    return {
-      ageSec: _ageSec,
-      ttlSec: meta.ttlSec + meta.extendedSec,
-      staleWhileRevalidateSec: meta.staleWhileRevalidateSec,
-      staleIfErrorSec: meta.staleIfErrorSec,
-      revalidate: meta.revalidate,
-      mustRevalidate: meta.mustRevalidate,
-    };
   }
 
   /**
@@ -649,7 +456,7 @@ export class CacheFlow {
         this.#markPass(ref.hex, existing.until);
         this.#passThrough(ctx, writer);
       } else {
-        this.#followRemote(ctx, writer, ref, existing.id, stale);
+        followRemote(this.#steps, ctx, writer, ref, existing.id, stale);
       }
       return;
     }
@@ -664,7 +471,7 @@ export class CacheFlow {
           this.#lead(ctx, writer, ref, fill, stale, result);
         } else if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
         else if (lease.record.state === 'uncacheable') this.#passThrough(ctx, writer);
-        else this.#followRemote(ctx, writer, ref, lease.record.id, stale);
+        else followRemote(this.#steps, ctx, writer, ref, lease.record.id, stale);
       },
       (error: unknown) => {
         this.#leasing.delete(ref.hex);
@@ -709,7 +516,7 @@ export class CacheFlow {
     // The callback takes the vhost's name, not `ctx`: capturing the request's context here made every miss's
     // request state survive a scavenge (~8 KB a miss; scavenges 1 -> 8 ms on the miss bench, see bench/README.md).
     const vhostName = ctx.vhost.name;
-    const fill: Fill = new Fill(this.#services.store, ref, this.#fillPolicy(ctx, ref, stale, admission), (done) => {
+    const fill: Fill = new Fill(this.#services.store, ref, fillPolicy(this.#services, ctx, ref, stale, admission), (done) => {
       if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
       if (done.leftPassMarker && stale === null) this.#markPass(ref.hex, Date.now() + HIT_FOR_PASS_MS);
       if (done.notAdmitted) this.#services.notAdmitted(vhostName);
@@ -749,67 +556,6 @@ export class CacheFlow {
     this.#services.pass(ctx, writer);
   }
 
-  /** How a fill decides what to store once the origin answers; also handles revalidation outcomes. */
-  #fillPolicy(ctx: RequestCtx, leaseRef: ObjectRef, stale: ObjectMeta | null, admission: Admission | null = null): FillPolicy {
-    const { store } = this.#services;
-    const vhost = ctx.vhost;
-    const keepsStoredCopy = (status: number): boolean => stale !== null && (status === 304 || (status >= 500 && vhost.options.ttlExtensionBy5xx));
-    // Set by onHead: the response is storable, only this request may not store it (no hit-for-pass for others).
-    let declinedForRequest = false;
-    return {
-      keepsStoredCopy,
-      declinedForRequest: () => declinedForRequest,
-      admission,
-      onHead: (status, headers, requestTime, responseTime): FillHead | null => {
-        if (keepsStoredCopy(status)) return null;
-        // An answer that hands the request on along <VhostLink> is never stored here (policy/vhost-link.ts).
-        if (vhost.link !== null && linkApplies(vhost.link.condition, status)) return null;
-        const decision = storageDecision(ctx, status, headers, responseTime);
-        if (decision.action !== 'store') {
-          declinedForRequest = REQUEST_NO_CACHE_REASONS.has(decision.reason);
-          return null;
-        }
-        const named = ctx.rules === null ? varyNames(headers.vary) : ctx.rules.honouredVary(varyNames(headers.vary));
-        // <Compression> asks the origin for identity: its answer cannot vary on the client's Accept-Encoding.
-        const vary = vhost.options.compression.enabled ? identityVary(named, headers) : named;
-        if (vary[0] === '*') return null;
-        const ref = vary.join(',') === leaseRef.vary.join(',') ? leaseRef : store.refFor(leaseRef.primary, leaseRef.primaryHash, vary, ctx.head.headers);
-        if (!store.keyFits(ref)) return null;
-        let stored = storedHeaders(headers, ctx.vhost, decision.excludeHeaders);
-        if (vhost.options.compression.enabled) stored = varyForEncodings(ctx, this.#services.compressed, status, stored, contentLengthOf(headers));
-        const tagged = parseTags(headers, vhost.options.cacheTag);
-        if (tagged.dropped > 0) this.#services.tagsDropped(vhost.name, tagged.dropped);
-        const fillHead: FillHead = {
-          ref,
-          size: contentLengthOf(headers),
-          meta: {
-            key: ref.key,
-            status,
-            headers: stored,
-            etag: firstHeader(headers.etag) ?? null,
-            lastModifiedMs: parseLastModified(headers),
-            requestTime,
-            responseTime,
-            dateMs: parseDateHeader(headers),
-            ageHeaderSec: parseAgeHeader(headers.age),
-            ttlSec: decision.ttlSec,
-            staleWhileRevalidateSec: decision.staleWhileRevalidateSec,
-            staleIfErrorSec: decision.staleIfErrorSec,
-            revalidate: decision.revalidate,
-            mustRevalidate: decision.mustRevalidate,
-            ttlSource: decision.ttlSource,
-            extendedSec: 0,
-            // Provisional when another copy is stored meanwhile: the commit then counts on from that copy's.
-            generation: (stale?.generation ?? 0) + 1,
-          },
-        };
-        // Set apart, not spread into the literal above (see withBody): only tagged responses carry the field.
-        if (tagged.tags.length > 0) (fillHead.meta as { tags?: readonly string[] }).tags = tagged.tags;
-        return fillHead;
-      },
-    };
-  }
-
   /**
    * Serves a request from a fill in this worker. `stale` is the copy under revalidation: when the fill ends in
    * 304 (or an error the policy tolerates), the refreshed stored copy is delivered instead.
@@ -842,7 +588,7 @@ export class CacheFlow {
   #afterHead(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, owner: boolean): void {
     const { store } = this.#services;
     if (stale !== null && (fill.state === 'uncacheable' || fill.state === 'failed')) {
-      const outcome = this.#revalidationOutcome(ctx, fill, stale);
+      const outcome = revalidationOutcome(this.#services, ctx, fill, stale);
       if (outcome !== null) {
         const meta = store.get(fill.leaseRef) ?? outcome.meta;
         if (ctx.dims !== null) serveDims(this.#dimsHit, ctx, writer, fill.leaseRef, meta, outcome.result);
@@ -895,7 +641,7 @@ export class CacheFlow {
     if (ctx.vhost.options.compression.enabled && ctx.dims === null && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
-      this.#deliverStored(ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
+      deliverStored(this.#delivery, ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
       return;
     }
     ctx.status = head.meta.status;
@@ -906,266 +652,17 @@ export class CacheFlow {
     const cacheStatus = owner && fill.onProbation ? 'fwd=miss; detail=admission' : cacheStatusOf(ctx.cacheResult);
     // <SetCookie>strip: the cookie is not stored, but the client whose request caused the fill still gets it.
     const headers = owner ? withFillerCookies(head.meta.headers, fill.originHeaders) : head.meta.headers;
-    this.#deliverObject(ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
-  }
-
-  /** After a revalidation that did not return a new body: refresh (304) or extend (5xx/failure) the stored copy. */
-  #revalidationOutcome(ctx: RequestCtx, fill: Fill, stale: ObjectMeta): { meta: ObjectMeta; result: CacheResult; status: string } | null {
-    const { store } = this.#services;
-    const options = ctx.vhost.options;
-    const now = Date.now();
-    if (fill.state === 'uncacheable' && fill.originStatus === 304) {
-      const meta = refreshedBy304(stale, fill.originHeaders, fill.requestTime, now, options.ttl, ctx.rules?.ttlFor(ctx.path, stale.status) ?? null, options.targetedCacheControl, strippedTagFields(options));
-      store.refreshMeta(fill.leaseRef.hash, meta);
-      this.#services.hot.invalidate(fill.leaseRef.hex);
-      fill.abandon();
-      return { meta, result: 'TCP_REFRESH_HIT', status: 'hit; fwd=stale; fwd-status=304' };
-    }
-    const ageSec = currentAge(stale, now);
-    // Only the origin's failure may extend or serve the stored copy: a request refused on Flint's side (a client's
-    // header undici will not send) says nothing about the origin and must not change what other clients get.
-    const failed = fill.state === 'failed' && fill.error?.source === 'origin';
-    const is5xx = fill.state === 'uncacheable' && fill.originStatus >= 500;
-    if (!failed && !is5xx) return null;
-    const verdict = staleOnError(this.#servable(stale, ageSec), ageSec, failed ? 'fail' : '5xx', options);
-    if (verdict === 'refuse') return null;
-    const extend = verdict === 'extend';
-    if (is5xx) fill.abandon();
-    let meta = stale;
-    if (extend) {
-      // STON TTLExtensionBy*: fresh again for ConnectTimeout seconds from now.
-      const extendedSec = Math.max(0, ageSec - stale.ttlSec) + options.ttl.errorExtensionSec;
-      meta = { ...stale, extendedSec };
-      store.refreshMeta(fill.leaseRef.hash, meta);
-      this.#services.hot.invalidate(fill.leaseRef.hex);
-    }
-    return { meta, result: 'TCP_REF_FAIL_HIT', status: `hit; fwd=stale; fwd-status=${failed ? 'error' : fill.originStatus}` };
-  }
-
-  /** Follows a fill running in another worker; if it dies before sending anything, starts over. */
-  #followRemote(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, fillId: string, stale: ObjectMeta | null): void {
-    const { store } = this.#services;
-    ctx.cacheResult = 'TCP_RT_HIT';
-    let aborted = false;
-    writer.onAbort(() => {
-      aborted = true;
-      this.#services.finish(ctx, 'aborted', writer.bytesSent);
-    });
-    const poll = (): void => {
-      if (aborted) return;
-      const record = store.index.getFill(ref.hash);
-      if (record === undefined || record.id !== fillId) {
-        // The fill ended: a committed object is a hit; anything else (failure, 304 refresh) is a fresh lookup.
-        // The lookup starts over from the index: the response may have brought Vary names the first one lacked.
-        ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, ctx.head.headers);
-        // Reuse rules apply as to any stored response (it may have arrived stale, or the fill may have finished
-        // before this request saw its head).
-        const meta = store.get(ref);
-        if (meta !== undefined) {
-          this.#lookupHit(ctx, writer, ref, meta, requestDirectivesFromHeaders(ctx.head.headers));
-        } else {
-          this.#miss(ctx, writer, ref, null);
-        }
-        return;
-      }
-      if (record.state === 'uncacheable') {
-        this.#passThrough(ctx, writer);
-        return;
-      }
-      if (record.until < Date.now() || !isProcessAlive(record.pid)) {
-        // Owner gone before sending anything: take the lease over (or follow whoever did).
-        this.#miss(ctx, writer, ref, stale);
-        return;
-      }
-      // A varying response is followed only once stored: which variant this fill stores is not in its record. A
-      // fill a purge reached is not followed at all: its bytes may predate the purge; once it ends (committed
-      // stale, or dropped) the lookup above refetches.
-      // <Compression>: a client getting an encoded copy waits for the object to be stored, then is served as a hit.
-      const encodes = ctx.vhost.options.compression.enabled && record.headers !== null && encodingTransform(ctx, this.#services.compressed, { status: record.status, headers: record.headers, size: record.size }, record.size >= 0) !== null;
-      if (!encodes && ctx.dims === null && record.headers !== null && stale === null && record.status !== 0 && record.controls === undefined && headerOf(record.headers, 'vary') === undefined) {
-        // A fill the admission filter may not store: make sure it is stored, since this request reads its body from
-        // the stored blocks and object. If it is over already, the next poll looks the object up again (in a later
-        // turn: never on a read snapshot older than the write that found the fill gone).
-        if (record.uses !== undefined && record.followed !== true && !this.#markFollowed(ref, fillId)) {
-          setTimeout(poll, 0);
-          return;
-        }
-        ctx.status = record.status;
-        const source = new RemoteFillSource(store, ref, fillId, () => this.#restartFill(ctx, ref));
-        const ageSec = record.timing === null ? 0 : currentAge(record.timing, Date.now());
-        this.#deliverObject(ctx, writer, record.status, record.headers, record.size, null, source, ageSec, 'hit; collapsed');
-        return;
-      }
-      setTimeout(poll, 5);
-    };
-    poll();
-  }
-
-  /** CacheIndex.markFollowed; a storage error is logged (storage degrades) and the request follows anyway. */
-  #markFollowed(ref: ObjectRef, fillId: string): boolean {
-    try {
-      return this.#services.store.index.markFollowed(ref.hash, fillId);
-    } catch (error) {
-      this.#storageFailed(error as Error);
-      return true;
-    }
+    deliverObject(this.#delivery, ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
   }
 
   /**
-   * A follower whose fill owner died mid-body: run (or join) a new fill of the same object and read on from it.
-   * The new fill fetches the object again from the start; the follower continues at its own position.
+   * deliverStored (stored-delivery.ts), or the object's encoded copy for a client that gets one (`<Compression>`,
+   * compressed-hit.ts).
    */
-  #restartFill(ctx: RequestCtx, ref: ObjectRef): BodySource | null {
-    const { store } = this.#services;
-    const local = this.#fills.get(ref.hex);
-    if (local !== undefined) return new LocalFillSource(local, store);
-    const fill = this.#newFill(ctx, ref, null);
-    const lease = store.acquireLease(ref, fill.initialRecord(), Date.now());
-    if (!lease.acquired) {
-      if (lease.record.state !== 'filling') return null;
-      if (lease.record.uses !== undefined) this.#markFollowed(ref, lease.record.id);
-      return new RemoteFillSource(store, ref, lease.record.id, () => this.#restartFill(ctx, ref));
-    }
-    this.#fills.set(ref.hex, fill);
-    fill.start((sink) => this.#services.fetch(ctx, {}, sink));
-    this.#services.log.warn({ event: 'cache.fill_taken_over', key: ref.key }, 'fill owner died: restarted the fill');
-    return new LocalFillSource(fill, store);
-  }
-
-  /** #deliverStored, or the object's encoded copy for a client that gets one (`<Compression>`, compressed-hit.ts). */
   #deliverStoredOrEncoded(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
     const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
     if (transform !== null) serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, result, cacheStatus);
-    else this.#deliverStored(ctx, writer, meta, ageSec, result, cacheStatus);
-  }
-
-  /** Serves a stored object: conditional -> 304/412, Range -> 206/416, HEAD, else 200 from storage. */
-  #deliverStored(ctx: RequestCtx, writer: ClientWriter, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
-    const { store } = this.#services;
-    ctx.cacheResult = result;
-    const source: BodySource = meta.inline !== null ? new InlineSource(meta.inline) : new BlockSource(store, meta);
-    this.#deliverObject(ctx, writer, meta.status, meta.headers, meta.size, meta, source, ageSec, cacheStatus);
-  }
-
-  /** Sends an in-memory body (hot tier, inline object) after the head: both leave in one write, no async loop. */
-  #sendInMemory(ctx: RequestCtx, writer: ClientWriter, body: Buffer): void {
-    // When the socket takes only part of it, the rest goes from onWritable; an abort then wakes the drain callback
-    // too, so the transaction finishes once, as whichever comes first.
-    let finished = false;
-    const done = (status: TransactionStatus): void => {
-      if (finished) return;
-      finished = true;
-      this.#services.finish(ctx, status, writer.bytesSent);
-    };
-    if (writer.writeBody(body, () => done('complete'))) done('complete');
-    else writer.onAbort(() => done('aborted'));
-  }
-
-  /**
-   * Answers from an object whose head is known: `size` -1 means unknown (a fill without Content-Length: only a
-   * plain 200 is possible). `validators` (a stored or to-be-stored meta) drive conditional requests and If-Range.
-   */
-  #deliverObject(
-    ctx: RequestCtx,
-    writer: ClientWriter,
-    status: number,
-    stored: readonly string[],
-    size: number,
-    validators: Pick<ObjectMeta, 'etag' | 'lastModifiedMs'> | null,
-    source: BodySource,
-    ageSec: number,
-    cacheStatus: string,
-  ): void {
-    const head = ctx.head;
-    const headers = responseHeaders(stored, ctx.vhost, ageSec, cacheStatus);
-    // $RES header rules on this copy: the stored object keeps the origin's headers (policy/edge-rules/headers.ts).
-    ctx.headerRules?.rewriteResponse(headers, ctx, status);
-    if (validators !== null && status === 200) {
-      const condition = evaluateConditional(head.method, head.headers, { etag: validators.etag, lastModifiedMs: validators.lastModifiedMs });
-      if (condition === 'not-modified') {
-        source.release();
-        if (ctx.cacheResult === 'TCP_HIT') ctx.cacheResult = 'TCP_IMS_HIT';
-        this.#respondEmpty(ctx, writer, 304, notModifiedHeaders(headers), -1);
-        return;
-      }
-      if (condition === 'precondition-failed') {
-        source.release();
-        this.#synthetic(ctx, writer, 412, 'Precondition Failed', '412 Precondition Failed\n');
-        return;
-      }
-    }
-    let pieces: BodyPiece[] = [{ start: 0, end: size }];
-    let outStatus = status;
-    let length = size;
-    // Range applies to GET only (RFC 9110 §14.2): a HEAD with Range gets the 200 head.
-    const range = head.method === 'GET' ? headerValue(head, 'range') : undefined;
-    if (range !== undefined && status === 200 && size >= 0) {
-      // <IfRange>OFF ignores If-Range (STON): the range is served from whatever is stored.
-      const ifRange = ctx.vhost.options.ifRange.enabled ? headerValue(head, 'if-range') : undefined;
-      const honour = ifRange === undefined || (validators !== null && ifRangeMatches(ifRange, { etag: validators.etag, lastModifiedMs: validators.lastModifiedMs }));
-      const parsed = honour ? parseRange(range, size) : ({ kind: 'none' } as const);
-      if (parsed.kind === 'unsatisfiable') {
-        source.release();
-        ctx.status = 416;
-        this.#respondWithBody(ctx, writer, 416, [...headers, 'content-range', unsatisfiedRange(size)], Buffer.alloc(0));
-        return;
-      }
-      if (parsed.kind === 'ranges') {
-        outStatus = 206;
-        const only = parsed.ranges.length === 1 ? parsed.ranges[0] : undefined;
-        if (only !== undefined) {
-          headers.push('content-range', contentRange(only.start, only.end, size));
-          pieces = [{ start: only.start, end: only.end + 1 }];
-          length = only.end - only.start + 1;
-        } else {
-          const boundary = `flint-${ctx.startedAt.toString(36).replace('.', '')}`;
-          const contentType = headerOf(stored, 'content-type') ?? 'application/octet-stream';
-          const multipart = buildMultipartParts(parsed.ranges, size, contentType, boundary);
-          pieces = [];
-          for (const part of multipart.parts) pieces.push(part.head, { start: part.start, end: part.end + 1 });
-          pieces.push(multipart.tail);
-          length = multipart.totalLength;
-          for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'content-type') headers[i + 1] = `multipart/byteranges; boundary=${boundary}`;
-          if (headerOf(headers, 'content-type') === undefined) headers.push('content-type', `multipart/byteranges; boundary=${boundary}`);
-        }
-      }
-    }
-    ctx.status = outStatus;
-    ctx.firstByteAt = performance.now();
-    if (head.method === 'HEAD' || status === 204 || status === 304) {
-      source.release();
-      writer.endWithoutBody(outStatus, '', headers, length);
-      this.#services.finish(ctx, 'complete', 0);
-      return;
-    }
-    writer.writeHead(outStatus, '', headers, length);
-    if (length === 0) {
-      source.release();
-      writer.end();
-      this.#services.finish(ctx, 'complete', 0);
-      return;
-    }
-    const only = pieces.length === 1 ? pieces[0] : undefined;
-    if (source instanceof InlineSource && only !== undefined && !Buffer.isBuffer(only)) {
-      this.#sendInMemory(ctx, writer, source.bytes(only.start, only.end));
-      return;
-    }
-    if (length < 0) pieces = [{ start: 0, end: UNKNOWN_END }];
-    let failure: unknown = null;
-    const onFailure = (error: unknown): void => {
-      failure = error;
-      const { code, source } = bodyFailure(error);
-      ctx.errorCode = code;
-      if (source !== 'cache') return;
-      this.#services.log.warn(
-        { event: 'cache.read_failed', url: ctx.url, vhost: ctx.vhost.name, err: (error as Error).message },
-        'a cached body could not be read (a torn block also drops its object)',
-      );
-    };
-    void deliverBody(writer, source, pieces, onFailure).then((outcome) => {
-      if (outcome === 'unsent') this.#failedBeforeBody(ctx, writer, failure);
-      else this.#services.finish(ctx, outcome === 'complete' ? 'complete' : 'aborted', writer.bytesSent);
-    });
+    else deliverStored(this.#delivery, ctx, writer, meta, ageSec, result, cacheStatus);
   }
 
   /**
@@ -1202,7 +699,7 @@ export class CacheFlow {
     const unsubscribe = fill.subscribe(() => {
       if (fill.state === 'waiting-head' || fill.state === 'streaming') return;
       unsubscribe();
-      if (fill.state === 'uncacheable' || fill.state === 'failed') this.#revalidationOutcome(ctx, fill, meta);
+      if (fill.state === 'uncacheable' || fill.state === 'failed') revalidationOutcome(this.#services, ctx, fill, meta);
     });
     fill.start((sink) => this.#services.fetch(ctx, validators, sink));
   }
@@ -1215,7 +712,7 @@ export class CacheFlow {
     if ((error as { source?: string } | null)?.source === 'origin' && this.#services.link(ctx, writer, 'fail')) return;
     ctx.cacheResult = 'TCP_ERROR';
     ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';
-    this.#synthetic(ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: the origin failed and the cached copy may not be served stale\n');
+    synthetic(this.#delivery, ctx, writer, 504, 'Gateway Timeout', '504 Gateway Timeout: the origin failed and the cached copy may not be served stale\n');
   }
 
   #fail(ctx: RequestCtx, writer: ClientWriter, error: unknown): void {
@@ -1225,267 +722,6 @@ export class CacheFlow {
     ctx.cacheResult = 'TCP_ERROR';
     ctx.errorCode = (error as { code?: string } | null)?.code ?? 'FLINT_ERR_INTERNAL';
     ctx.errorDetail = error instanceof Error ? error.message : String(error);
-    this.#synthetic(ctx, writer, response.status, response.reason, response.body);
-  }
-
-  #synthetic(ctx: RequestCtx, writer: ClientWriter, status: number, reason: string, body: string): void {
-    ctx.status = status;
-    ctx.firstByteAt = performance.now();
-    endWithError(writer, ctx.vhost, status, reason, body);
-    this.#services.finish(ctx, 'complete', writer.bytesSent);
-  }
-
-  #respondEmpty(ctx: RequestCtx, writer: ClientWriter, status: number, headers: readonly string[], length: number): void {
-    ctx.status = status;
-    ctx.firstByteAt = performance.now();
-    writer.endWithoutBody(status, '', headers, length);
-    this.#services.finish(ctx, 'complete', 0);
-  }
-
-  #respondWithBody(ctx: RequestCtx, writer: ClientWriter, status: number, headers: readonly string[], body: Buffer): void {
-    ctx.status = status;
-    ctx.firstByteAt = performance.now();
-    writer.endWithBody(status, '', headers, body);
-    this.#services.finish(ctx, 'complete', writer.bytesSent);
-  }
-}
-
-/** The storage decision (policy/cacheable.ts) for an origin response to `ctx`'s request, with the vhost's options and rules. */
-function storageDecision(ctx: RequestCtx, status: number, headers: OriginHeaders, responseTime: number): StorageDecision {
-  const options = ctx.vhost.options;
-  return decideStorage({
-    method: 'GET',
-    status,
-    requestHeaders: ctx.head.headers,
-    responseHeaders: headers,
-    now: responseTime,
-    policy: options.ttl,
-    ruleTtlSec: ctx.rules?.ttlFor(ctx.path, status) ?? null,
-    ignoreVaryStar: ctx.rules !== null && ctx.rules.varyHeaders !== null,
-    setCookie: options.setCookie,
-    cookieRequest: options.cookieRequest,
-    ruleCaches: ctx.rules?.cachesByRule(ctx.head, ctx.path) === true,
-    targetedFields: options.targetedCacheControl,
-  });
-}
-
-/** Whether a fill's body is known to fit inline (Content-Length at most `inlineMaxBytes`). */
-function isSmall(fill: Fill, inlineMaxBytes: number): boolean {
-  const size = fill.head?.size ?? -1;
-  return size >= 0 && size <= inlineMaxBytes;
-}
-
-/**
- * The single range a partial fetch of an uncached object serves: `bytes=a-b`, or `bytes=a-` from inside the object
- * (end: Infinity; a player's seek). Not `bytes=0-` (the whole object, fetched whole in one request) nor a suffix
- * range (it needs the size first).
- */
-function blockFetchRange(header: string | undefined): { start: number; end: number } | null {
-  const match = header === undefined ? null : /^bytes=(\d+)-(\d*)$/.exec(header.trim());
-  if (match === null) return null;
-  const start = Number(match[1]);
-  const end = match[2] === '' ? Number.POSITIVE_INFINITY : Number(match[2]);
-  if (!Number.isSafeInteger(start) || (match[2] === '' && start === 0)) return null;
-  return start <= end && (Number.isSafeInteger(end) || end === Number.POSITIVE_INFINITY) ? { start, end } : null;
-}
-
-/** The lease of block `index` of `ref` (one per block, so workers fetch disjoint blocks; purges reach it by key). */
-function blockLease(ref: ObjectRef, index: number): BlockLease {
-  const key = `${ref.key}#block${index}`;
-  return { hash: keyHash(key), key };
-}
-
-/**
- * The origin requests that fetch `sorted` block indexes: its runs of consecutive blocks, each cut into pieces of at
- * most 1/BLOCK_FETCH_CONCURRENCY of the blocks, so the pieces of one request are fetched side by side. One request
- * per run made a range over two missing blocks wait for both in a row: an origin that sends each response at a
- * bounded rate (the bench's 128 MiB/s) took twice as long as for two requests at once.
- */
-function fetchPieces(sorted: readonly number[]): Array<[number, number]> {
-  const most = Math.max(1, Math.ceil(sorted.length / BLOCK_FETCH_CONCURRENCY));
-  const pieces: Array<[number, number]> = [];
-  for (const [first, last] of runs(sorted)) for (let start = first; start <= last; start += most) pieces.push([start, Math.min(last, start + most - 1)]);
-  return pieces;
-}
-
-/** A running fetch of a block run (RangeFill): whether the origin answered with a 206, and its outcome. */
-interface BlockFetch {
-  readonly headed: Promise<boolean>;
-  readonly done: Promise<RangeFillResult>;
-}
-
-/** The block indexes that byte ranges cover. */
-function neededBlocks(ranges: ReadonlyArray<{ readonly start: number; readonly end: number }>, blockSize: number): Set<number> {
-  const needed = new Set<number>();
-  for (const r of ranges) for (let i = Math.floor(r.start / blockSize); i <= Math.floor(r.end / blockSize); i++) needed.add(i);
-  return needed;
-}
-
-/** Contiguous runs of sorted block indexes: [1,2,3,7,8] -> [[1,3],[7,8]]. */
-function runs(sorted: readonly number[]): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (const i of sorted) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last[1] === i - 1) last[1] = i;
-    else out.push([i, i]);
-  }
-  return out;
-}
-
-/**
- * How a hot-tier request can be answered: `plain` is a GET that takes the stored response as it is (no Range, no
- * precondition); `conditional` a GET whose only preconditions are If-None-Match / If-Modified-Since (a 304 or the
- * plain answer); `other` needs the general path (HEAD, Range, If-Match, If-Unmodified-Since, If-Range).
- */
-function hotRequestKind(head: RequestHead): 'plain' | 'conditional' | 'other' {
-  if (head.method !== 'GET') return 'other';
-  let kind: 'plain' | 'conditional' = 'plain';
-  const h = head.headers;
-  for (let i = 0; i < h.length; i += 2) {
-    const name = h[i] as string;
-    if (name === 'if-none-match' || name === 'if-modified-since') kind = 'conditional';
-    else if (name === 'range' || name.startsWith('if-')) return 'other';
-  }
-  return kind;
-}
-
-/** Headers sent with a cached response: the stored ones, then Age, Cache-Status and Via. */
-function responseHeaders(stored: readonly string[], vhost: Vhost, ageSec: number, cacheStatus: string): string[] {
-  const headers = stored.slice();
-  if (vhost.options.ageHeader) headers.push('age', String(ageHeaderSeconds(ageSec)));
-  headers.push('cache-status', `flint; ${cacheStatus}`);
-  if (vhost.options.viaHeader) headers.push('via', VIA);
-  return headers;
-}
-
-/** The name/value pairs of `headers` a 304 carries. */
-function notModifiedHeaders(headers: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i] as string;
-    if (NOT_MODIFIED_FIELDS.has(name)) out.push(name, headers[i + 1] as string);
-  }
-  return out;
-}
-
-function cacheStatusOf(result: CacheResult): string {
-  switch (result) {
-    case 'TCP_MISS':
-      return 'fwd=miss; stored';
-    case 'TCP_REF_MISS':
-      return 'fwd=stale; stored';
-    case 'TCP_CLIENT_REFRESH_MISS':
-      return 'fwd=request; stored';
-    default:
-      return 'hit; collapsed';
-  }
-}
-
-/**
- * Origin response headers to store: none of `excludes` (the storage decision's: hop-by-hop, Set-Cookie, fields
- * named by private=/no-cache=/Connection), no framing, no Date (uWS writes its own), no Age or Via (recomputed).
- */
-function storedHeaders(origin: OriginHeaders, vhost: Vhost, excludes: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  for (const name in origin) {
-    if (excludes.has(name) || name === 'content-length' || name === 'date' || name === 'age') continue;
-    if (!vhost.options.serverHeader && isServerField(name)) continue;
-    if (name === 'via' || name === 'uwebsockets') continue;
-    if (strippedTagFields(vhost.options).includes(name)) continue;
-    const value = origin[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const v of value) out.push(name, v);
-  }
-  return out;
-}
-
-/** RFC 9111 §4.3.4: a 304 updates the stored headers (except framing) and the timing; TTL recomputed. */
-function refreshedBy304(
-  stale: ObjectMeta,
-  headers: OriginHeaders,
-  requestTime: number,
-  now: number,
-  policy: Vhost['options']['ttl'],
-  ruleTtlSec: number | null,
-  targetedFields: readonly string[],
-  tagFields: readonly string[],
-): ObjectMeta {
-  const updated = new Map<string, string[]>();
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || NOT_UPDATED_BY_304.has(name) || STORED_HEADER_EXCLUDES.has(name) || name === 'date' || name === 'age') continue;
-    // A 304 updates headers, not tags (the index keeps the stored response's); stripped tag fields stay out.
-    if (tagFields.includes(name)) continue;
-    updated.set(name, typeof value === 'string' ? [value] : value);
-  }
-  const merged: string[] = [];
-  for (let i = 0; i < stale.headers.length; i += 2) {
-    const name = stale.headers[i] as string;
-    if (!updated.has(name)) merged.push(name, stale.headers[i + 1] as string);
-  }
-  for (const [name, values] of updated) for (const v of values) merged.push(name, v);
-  const combined: OriginHeaders = {};
-  for (let i = 0; i < merged.length; i += 2) {
-    const name = merged[i] as string;
-    const existing = combined[name];
-    combined[name] = existing === undefined ? (merged[i + 1] as string) : [...(typeof existing === 'string' ? [existing] : existing), merged[i + 1] as string];
-  }
-  combined.date = headers.date;
-  const decision = decideStorage({ method: 'GET', status: stale.status, requestHeaders: [], responseHeaders: combined, now, policy, ruleTtlSec, setCookie: 'strip', targetedFields });
-  // A TTL rule's TTL is fixed: a 304 restores it rather than growing it (adaptive Ratio is for the class TTLs).
-  const ttlSec =
-    decision.action !== 'store'
-      ? stale.ttlSec
-      : ruleTtlSec !== null
-        ? ruleTtlSec
-        : stale.ttlSource === 'config' && decision.ttlSource === 'config'
-          ? grownTtl(stale.ttlSec, policy)
-          : decision.ttlSec;
-  return {
-    ...stale,
-    headers: merged,
-    requestTime,
-    responseTime: now,
-    dateMs: parseDateHeader(headers),
-    ageHeaderSec: parseAgeHeader(headers.age),
-    ttlSec,
-    extendedSec: 0,
-    etag: firstHeader(headers.etag) ?? stale.etag,
-  };
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : value?.[0];
-}
-
-function headerOf(list: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return undefined;
-}
-
-function contentLengthOf(headers: OriginHeaders): number {
-  const value = firstHeader(headers['content-length']);
-  return value !== undefined && /^\d+$/.test(value) ? Number(value) : -1;
-}
-
-function parseLastModified(headers: OriginHeaders): number | null {
-  const value = firstHeader(headers['last-modified']);
-  return value === undefined ? null : parseHttpDate(value);
-}
-
-/** The whole body of `source` in one buffer; the source is released either way. */
-async function readWhole(source: BlockSource, size: number): Promise<Buffer> {
-  try {
-    const body = Buffer.allocUnsafe(size);
-    for (let pos = 0; pos < size; ) {
-      const chunk = await source.read(pos, size - pos);
-      if (chunk.length === 0) throw new Error('body shorter than its size');
-      chunk.copy(body, pos);
-      pos += chunk.length;
-    }
-    return body;
-  } finally {
-    source.release();
+    synthetic(this.#delivery, ctx, writer, response.status, response.reason, response.body);
   }
 }

@@ -1,0 +1,139 @@
+/**
+ * @module cache/index-leases
+ * Fill lease bookkeeping of the shared object index (cache/index.ts): taking a fill's lease (whole object or one
+ * per missing block of a partial fetch), publishing its progress, marking it followed, releasing it. Module
+ * functions over the index's databases (cache/index-stores.ts) that CacheIndex delegates to; run by the workers on
+ * misses (the lease is what makes one worker fetch while the others follow).
+ */
+import type { IndexStores } from './index-stores.js';
+import type { BlockLease, FillRecord, LeaseResult } from './index-records.js';
+
+/**
+ * Takes the fill lease of an object unless a live one exists (atomic across processes). An expired lease, or one
+ * whose owner pid is gone, is taken over; the blocks it had written are released. Commits synchronously: for the
+ * rare paths that need the answer at once (a takeover, a revalidation, a range fetch answered whole).
+ */
+export function acquireLease(s: IndexStores, objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): LeaseResult {
+  let result: LeaseResult = { acquired: true, record };
+  s.writer.transact(() => {
+    result = takeLease(s, objectHash, record, now, isAlive);
+  });
+  return result;
+}
+
+/**
+ * acquireLease in this event-loop turn's write batch (see IndexWriter.inTurnBatch): the lease of a plain miss.
+ * Resolves once the batch committed, so the caller still fetches only with the lease visible to every worker.
+ */
+export function acquireLeaseBatched(s: IndexStores, objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): Promise<LeaseResult> {
+  return s.writer.inTurnBatch(() => takeLease(s, objectHash, record, now, isAlive));
+}
+
+/**
+ * acquireLease's check-and-set, inside a write transaction. A lease subject to admission (`record.uses` set)
+ * carries the object's count, if one is still in its window.
+ */
+function takeLease(s: IndexStores, objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): LeaseResult {
+  const current = s.fills.get(objectHash);
+  if (current !== undefined && current.until > now && isAlive(current.pid)) return { acquired: false, record: current };
+  if (current !== undefined) s.releaseBlocks(current.blocks, now);
+  if (current?.key !== undefined && current.key !== record.key) s.fillKeys.remove(current.key);
+  const seen = record.uses === undefined ? undefined : s.seen.get(objectHash);
+  const taken = seen !== undefined && seen.windowEnd > now ? { ...record, uses: seen.uses } : record;
+  s.fills.put(objectHash, taken);
+  if (record.key !== undefined) s.fillKeys.put(record.key, objectHash);
+  return { acquired: true, record: taken };
+}
+
+/**
+ * Block leases of a partial fetch, in one transaction: for each lease (one per missing block), takes it unless a
+ * live one exists. Returns which leases this call now holds. Each lease is listed in `fillkeys` under its key
+ * string (`primary \0 variant #blockN`, inside the object key's purge range), so controlFills marks it like a
+ * whole-object fill and mergePartial can see that a purge ran while the blocks were fetched.
+ */
+export function acquireBlockLeases(s: IndexStores, leases: readonly BlockLease[], record: FillRecord, now: number, isAlive: (pid: number) => boolean): boolean[] {
+  const held: boolean[] = [];
+  s.writer.transact(() => {
+    for (const { hash, key } of leases) {
+      const current = s.fills.get(hash);
+      const free = current === undefined || current.until <= now || !isAlive(current.pid);
+      if (free) {
+        s.fills.put(hash, { ...record, key });
+        s.fillKeys.put(key, hash);
+      }
+      held.push(free);
+    }
+  });
+  return held;
+}
+
+/** Whether a live lease exists on `key`. */
+export function leaseAlive(s: IndexStores, key: Buffer, now: number, isAlive: (pid: number) => boolean): boolean {
+  const current = s.fills.get(key);
+  return current !== undefined && current.until > now && isAlive(current.pid);
+}
+
+/** Drops block leases taken by `id`. */
+export function releaseBlockLeases(s: IndexStores, leases: readonly BlockLease[], id: string): void {
+  s.writer.transact(() => {
+    for (const { hash } of leases) {
+      const current = s.fills.get(hash);
+      if (current?.id === id) s.removeFill(hash, current);
+    }
+  });
+}
+
+/**
+ * Replaces the fill record if `id` still owns it; false when the lease was lost (taken over). Commands a purge
+ * wrote into the record meanwhile are kept (the owner does not know of them).
+ */
+export function updateFill(s: IndexStores, objectHash: Buffer, record: FillRecord): boolean {
+  let owned = false;
+  s.writer.transact(() => {
+    owned = updateFillInTxn(s, objectHash, record);
+  });
+  return owned;
+}
+
+/**
+ * updateFill in this event-loop turn's write batch (see IndexWriter.inTurnBatch): a fill's progress for
+ * followers in other workers, visible a turn later.
+ */
+export function updateFillBatched(s: IndexStores, objectHash: Buffer, record: FillRecord): Promise<boolean> {
+  return s.writer.inTurnBatch(() => updateFillInTxn(s, objectHash, record));
+}
+
+function updateFillInTxn(s: IndexStores, objectHash: Buffer, record: FillRecord): boolean {
+  const current = s.fills.get(objectHash);
+  if (current === undefined || current.id !== record.id) return false;
+  let merged = record;
+  if (current.controls !== undefined) merged = { ...merged, controls: current.controls };
+  if (current.followed === true) merged = { ...merged, followed: true };
+  s.fills.put(objectHash, merged);
+  return true;
+}
+
+/**
+ * Notes on the fill `id` that a request in another worker follows it, so its commit stores the object whatever
+ * the admission count (a follower reads the body from the stored blocks and the committed object). False when the
+ * fill is over (the follower looks the object up again).
+ */
+export function markFollowed(s: IndexStores, objectHash: Buffer, id: string): boolean {
+  let live = false;
+  s.writer.transact(() => {
+    const current = s.fills.get(objectHash);
+    live = current !== undefined && current.id === id;
+    if (live && current?.followed !== true) s.fills.put(objectHash, { ...(current as FillRecord), followed: true });
+  });
+  return live;
+}
+
+/** Drops the fill record of a fill that did not commit, if `id` still owns it; its blocks go back to the free list. */
+export function releaseLease(s: IndexStores, objectHash: Buffer, id: string, now: number): void {
+  s.writer.transact(() => {
+    const current = s.fills.get(objectHash);
+    if (current === undefined || current.id !== id) return;
+    s.releaseBlocks(current.blocks, now);
+    s.removeFill(objectHash, current);
+  });
+}
