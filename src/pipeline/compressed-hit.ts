@@ -21,6 +21,7 @@ import type { CompressionReport } from '../transform/compression.js';
 import { DerivedVariants, readBody } from '../transform/derived.js';
 import type { Transform } from '../transform/derived.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
+import { afterFill, fillCanDerive, storedWhole } from './derived-fill.js';
 import type { Fill, FillHead } from './fill.js';
 import type { HotObject, HotTier } from './hot-tier.js';
 
@@ -66,23 +67,17 @@ export function storedEncodingTransform(ctx: RequestCtx, report: CompressionRepo
  */
 export function encodeFill(s: CompressedHitServices, ctx: RequestCtx, writer: ClientWriter, fill: Fill, owner: boolean, status: string, reenter: () => void): boolean {
   const head = fill.head as FillHead;
-  if ((fill.state !== 'streaming' && fill.state !== 'complete') || fill.onProbation || s.store.degraded) return false;
+  if (!fillCanDerive(fill, s.store)) return false;
   if (owner && fill.originHeaders['set-cookie'] !== undefined) return false;
   const final = fill.state === 'complete' ? fill.meta : null;
   const transform = encodingTransform(ctx, s.report, { status: head.meta.status, headers: head.meta.headers, size: final?.size ?? head.size }, final !== null || head.size >= 0);
   if (transform === null) return false;
   if (final !== null) {
-    // Not stored after all (the quota ran out): nothing to compress from.
-    if (final.inline === null && final.blocks.length * final.blockSize < final.size) return false;
+    if (!storedWhole(final)) return false;
     serveEncoded(s, ctx, writer, head.ref, final, transform, ctx.cacheResult, status);
     return true;
   }
-  const unsubscribe = fill.subscribe(() => {
-    if (fill.state === 'streaming') return;
-    unsubscribe();
-    if (writer.state === 'aborted') s.finish(ctx, 'aborted', 0);
-    else reenter();
-  });
+  afterFill(fill, writer, () => s.finish(ctx, 'aborted', 0), reenter);
   return true;
 }
 

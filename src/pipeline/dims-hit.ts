@@ -10,6 +10,7 @@
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { ClientWriter } from '../http/writer.js';
 import type { CacheResult } from '../stats/counters.js';
+import { afterFill, fillCanDerive, storedWhole } from './derived-fill.js';
 import type { Fill, FillHead } from './fill.js';
 import { DerivedVariants, readBody } from '../transform/derived.js';
 import { DimsBusyError } from '../transform/dims/limiter.js';
@@ -87,21 +88,15 @@ export function serveDims(s: DimsHitServices, ctx: RequestCtx, writer: ClientWri
  * took the request; a fill that will not store (the admission filter, degraded storage) streams the original.
  */
 export function dimsFill(s: DimsHitServices, ctx: RequestCtx, writer: ClientWriter, fill: Fill, reenter: () => void): boolean {
-  if ((fill.state !== 'streaming' && fill.state !== 'complete') || fill.onProbation || s.store.degraded) return false;
+  if (!fillCanDerive(fill, s.store)) return false;
   const head = fill.head as FillHead;
   if (fill.state === 'complete') {
     const final = fill.meta;
-    // Not stored after all (the quota ran out): nothing to convert from.
-    if (final === null || (final.inline === null && final.blocks.length * final.blockSize < final.size)) return false;
+    if (final === null || !storedWhole(final)) return false;
     serveDims(s, ctx, writer, head.ref, final, ctx.cacheResult);
     return true;
   }
-  const unsubscribe = fill.subscribe(() => {
-    if (fill.state === 'streaming') return;
-    unsubscribe();
-    if (writer.state === 'aborted') s.finish(ctx, 'aborted', 0);
-    else reenter();
-  });
+  afterFill(fill, writer, () => s.finish(ctx, 'aborted', 0), reenter);
   return true;
 }
 
