@@ -237,12 +237,14 @@ export type CommitOutcome = 'stored' | 'controlled' | 'dropped' | 'not-admitted'
 /**
  * `meta` after a purge, expire or expireafter (`sec` seconds) at age `ageSec`: freshness is ttlSec + extendedSec
  * against the age, so extendedSec moves the expiry to now (+ sec); purge also marks the copy purged (refetched
- * without validators, restored if the origin fails). Pure.
+ * without validators, restored if the origin fails). Pure. The expiry is set on a whole second at or before now:
+ * `(age - ttl) + ttl` in floating point can land a hair above `age`, and a worker reading the record within the same
+ * millisecond would then still find the copy fresh (seen in CI: a request after an expire served the old copy).
  */
 export function controlApplied(meta: ObjectMeta, action: Exclude<ControlAction, 'hardpurge'>, sec: number, ageSec: number): ObjectMeta {
   return {
     ...meta,
-    extendedSec: ageSec - meta.ttlSec + (action === 'expireafter' ? sec : 0),
+    extendedSec: Math.floor(ageSec) - meta.ttlSec + (action === 'expireafter' ? sec : 0),
     // An expired object must be revalidated, not served stale while revalidating.
     staleWhileRevalidateSec: action === 'expireafter' ? meta.staleWhileRevalidateSec : 0,
     ...(action === 'purge' ? { purged: true } : {}),

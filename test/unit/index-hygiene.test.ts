@@ -17,6 +17,7 @@ import { CacheIndex, INDEX_RECORD_BYTES } from '../../src/cache/index.js';
 import type { FillRecord, ObjectMeta } from '../../src/cache/index.js';
 import { keyHash, objectKey } from '../../src/cache/key.js';
 import { isProcessAlive } from '../../src/cache/store.js';
+import { controlApplied } from '../../src/cache/index-records.js';
 
 /** The pid of a process that has exited (and been reaped). */
 function deadPid(): number {
@@ -230,4 +231,21 @@ test('an index whose free blocks have no release order (an older Flint) gets one
       await reopened.close();
     }
   });
+});
+
+test('purge and expire leave a copy stale at the very age they ran at, whatever the float rounding', () => {
+  // `(age - ttl) + ttl` lands above `age` for about half of these ages: a reader in the same millisecond would
+  // have found the copy fresh (the CI failure this guards: a request right after an expire got the old copy).
+  for (const ttlSec of [60, 3600, 31_536_000]) {
+    for (let i = 1; i < 2000; i++) {
+      const ageSec = i / 1000 + 0.0001 * i;
+      for (const action of ['purge', 'expire'] as const) {
+        const out = controlApplied({ ...meta('/k'), ttlSec }, action, 0, ageSec);
+        assert.ok(out.ttlSec + out.extendedSec <= ageSec, `${action} at age ${ageSec} (ttl ${ttlSec}) left it fresh`);
+      }
+      const later = controlApplied({ ...meta('/k'), ttlSec }, 'expireafter', 30, ageSec);
+      const lifetime = later.ttlSec + later.extendedSec;
+      assert.ok(lifetime <= ageSec + 30 && lifetime > ageSec + 29, `expireafter 30 at age ${ageSec}: lifetime ${lifetime}`);
+    }
+  }
 });
