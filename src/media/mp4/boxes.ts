@@ -152,3 +152,19 @@ export function makeFullBox(type: string, version: number, flags: number, body: 
   vf.writeUInt32BE((((version & 0xff) << 24) | (flags & 0xffffff)) >>> 0, 0);
   return makeBox(type, [vf, body]);
 }
+
+/** Boxes whose bodies are only child boxes, walked by `rebuildBox` (ISO/IEC 14496-12 §8). */
+const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'edts', 'dinf']);
+
+/**
+ * A copy of the box `ref` of `buf` in which `edit` may replace any box (container or leaf): it returns the new bytes
+ * (an empty buffer drops the box), or undefined to keep it (containers are then rebuilt from their edited children).
+ * Every container's size is recomputed; headers are written 32-bit.
+ */
+export function rebuildBox(buf: Buffer, ref: BoxRef, edit: (box: BoxRef) => Buffer | undefined): Buffer {
+  const replaced = edit(ref);
+  if (replaced) return replaced;
+  if (!CONTAINERS.has(ref.type)) return buf.subarray(ref.start, ref.end);
+  const parts = childBoxes(buf, ref.body, ref.end).map((c) => rebuildBox(buf, c, edit));
+  return makeBox(ref.type, parts);
+}
