@@ -1,10 +1,10 @@
 /**
  * @module test/helpers/media-mp4
  * Test media for the MP4 builders: small H.264/AAC files made once per test process with Debian's ffmpeg (cached in a
- * temp dir), a file-backed RangeReader, a Plan written out as a file, and ffprobe/ffmpeg readers of the results.
+ * temp dir removed at exit), a file-backed RangeReader, a Plan written out as a file, and ffprobe/ffmpeg readers of the results.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Plan, RangeReader } from '../../src/media/types.js';
@@ -13,7 +13,11 @@ let dir: string | null = null;
 const made = new Map<string, string>();
 
 function mediaDir(): string {
-  dir ??= mkdtempSync(join(tmpdir(), 'flint-mp4-'));
+  if (dir === null) {
+    const made = mkdtempSync(join(tmpdir(), 'flint-mp4-'));
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+    dir = made;
+  }
   return dir;
 }
 
