@@ -229,14 +229,12 @@ export class CacheFlow {
     // A fill may start after the client left (a follower taking over a lease): read the peer address for its
     // X-Forwarded-For while uWS still has it. Only hot-tier hits skip this.
     void head.clientIp;
-    let ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, head.headers);
+    const ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, head.headers);
     const directives = requestDirectivesFromHeaders(head.headers);
     // A complete local fill still committing is newer than what the index holds (it may be replacing it).
-    const committing = ref.vary[0] === '*' ? null : this.#committing(ref, head.headers);
-    let meta: ObjectMeta | undefined;
-    if (committing !== null) ({ ref, meta } = committing);
-    else meta = ref.vary[0] === '*' ? undefined : store.get(ref);
-    if (meta !== undefined && committing === null && this.#purgeForIfRange(ctx, ref, meta)) meta = undefined;
+    if (this.#afterCommit(ctx, writer, ref.hex)) return;
+    let meta = ref.vary[0] === '*' ? undefined : store.get(ref);
+    if (meta !== undefined && this.#purgeForIfRange(ctx, ref, meta)) meta = undefined;
     if (meta !== undefined && meta.complete === false) {
       // A DIMS conversion needs the whole original: fetched whole, replacing the partial copy.
       if (ctx.dims !== null) this.#miss(ctx, writer, ref, null);
@@ -285,15 +283,20 @@ export class CacheFlow {
   }
 
   /**
-   * The object a complete local fill of `ref` is committing to the index (its meta is final; the commit is
-   * asynchronous), when it is the variant these request headers select; else null.
+   * When this worker's fill of object `hex` is complete and committing: the request is looked up again once the
+   * commit landed (the fill left the table), and true. Its clients get their last bytes only then (Fill.settled), so
+   * this wait is what any request in the window takes, in either worker: a few event-loop turns at most.
    */
-  #committing(ref: ObjectRef, requestHeaders: readonly string[]): { ref: ObjectRef; meta: ObjectMeta } | null {
-    const fill = this.#fills.get(ref.hex);
-    if (fill === undefined || fill.state !== 'complete' || fill.meta === null || fill.head === null) return null;
-    const stored = fill.head.ref;
-    const own = this.#services.store.refFor(stored.primary, stored.primaryHash, stored.vary, requestHeaders);
-    return own.hex === stored.hex ? { ref: stored, meta: fill.meta } : null;
+  #afterCommit(ctx: RequestCtx, writer: ClientWriter, hex: string): boolean {
+    const local = this.#fills.get(hex);
+    if (local === undefined || local.state !== 'complete') return false;
+    const unsubscribe = local.subscribe(() => {
+      if (this.#fills.get(hex) === local) return;
+      unsubscribe();
+      if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+      else this.#lookup(ctx, writer);
+    });
+    return true;
   }
 
   /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
@@ -418,18 +421,10 @@ export class CacheFlow {
    */
   #miss(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, stale: ObjectMeta | null, result?: CacheResult): void {
     const { store } = this.#services;
+    // A fill whose object is being committed and did not satisfy this request (it must be revalidated, or is
+    // another variant): look up again once the commit landed.
+    if (this.#afterCommit(ctx, writer, ref.hex)) return;
     const local = this.#fills.get(ref.hex);
-    if (local !== undefined && local.state === 'complete') {
-      // Its object is being committed and did not satisfy this request (it must be revalidated, or is another
-      // variant): look up again once the commit landed.
-      const unsubscribe = local.subscribe(() => {
-        if (this.#fills.get(ref.hex) === local) return;
-        unsubscribe();
-        if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
-        else this.#lookup(ctx, writer);
-      });
-      return;
-    }
     if (local !== undefined) {
       this.#followLocal(ctx, writer, local, stale, 'TCP_RT_HIT');
       return;
@@ -568,6 +563,8 @@ export class CacheFlow {
       if (fill.state === 'waiting-head') return;
       // A body small enough to go inline usually arrives with its head: wait for it and send head and body at once.
       if (fill.state === 'streaming' && isSmall(fill, this.#services.store.inlineMaxBytes)) return;
+      // Nor is a response served from a complete fill before its commit (Fill.settled).
+      if (fill.state === 'complete' && !fill.settled) return;
       done = true;
       unsubscribe();
       this.#afterHead(ctx, writer, fill, stale, owner);
@@ -646,7 +643,7 @@ export class CacheFlow {
     }
     ctx.status = head.meta.status;
     const ageSec = currentAge(head.meta, Date.now());
-    const inline = fill.state === 'complete' ? (fill.meta?.inline ?? null) : null;
+    const inline = fill.state === 'complete' && fill.settled ? (fill.meta?.inline ?? null) : null;
     const source = inline !== null ? new InlineSource(inline) : new LocalFillSource(fill, store);
     // A fill the admission filter may keep out of the cache does not say `stored` (it is, if another request joins).
     const cacheStatus = owner && fill.onProbation ? 'fwd=miss; detail=admission' : cacheStatusOf(ctx.cacheResult);
