@@ -99,7 +99,10 @@ export class CacheFlow {
   readonly #services: CacheFlowServices;
   /** Fills this worker runs, by object hash hex (a ChurnTable, not a Map: see churn-table.ts). */
   readonly #fills = new ChurnTable<Fill>();
-  /** Hit-for-pass marks of this worker: object hash hex -> until (ms). */
+  /**
+   * Hit-for-pass marks of this worker -> until (ms): by primary key when the lookup that made the mark knew no Vary
+   * names for the URL (checked in `handle`, before any index read), else by object hash hex (see #passKey).
+   */
   readonly #passMarks = new Map<string, number>();
   /**
    * Leases this worker asked for and the batched commit has not answered yet, by object hash hex: requests for the
@@ -218,6 +221,13 @@ export class CacheFlow {
     if (ctx.dims === null && headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined && !purgeCheck) {
       const entry = hot.lookup(primary, head.headers, now);
       if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
+      // Hit-for-pass of a URL without Vary passes at once: the lookup (two key hashes, three index reads) would only
+      // find the same mark, at ~9% of a pass-through's CPU (bench/README.md, issue 23). Within the mark's 10 s a
+      // copy another worker stored meanwhile is not looked for, as Varnish's hit-for-pass object shadows it too.
+      if (this.#passMarks.size > 0 && this.#isPassMarked(primary, now)) {
+        this.#passThrough(ctx, writer);
+        return;
+      }
     }
     this.#lookup(ctx, writer);
   }
@@ -441,14 +451,14 @@ export class CacheFlow {
     }
     const now = Date.now();
     // Hit-for-pass: an object known not to be storable passes without any index write (in-process, then LMDB).
-    if (this.#isPassMarked(ref.hex, now) || (store.degraded && stale === null) || !store.keyFits(ref)) {
+    if (this.#isPassMarked(passKey(ref), now) || (store.degraded && stale === null) || !store.keyFits(ref)) {
       this.#passThrough(ctx, writer);
       return;
     }
     const existing = store.index.getFill(ref.hash);
     if (existing !== undefined && existing.until > now && isProcessAlive(existing.pid)) {
       if (existing.state === 'uncacheable') {
-        this.#markPass(ref.hex, existing.until);
+        this.#markPass(passKey(ref), existing.until);
         this.#passThrough(ctx, writer);
       } else {
         followRemote(this.#steps, ctx, writer, ref, existing.id, stale);
@@ -513,7 +523,7 @@ export class CacheFlow {
     const vhostName = ctx.vhost.name;
     const fill: Fill = new Fill(this.#services.store, ref, fillPolicy(this.#services, ctx, ref, stale, admission), (done) => {
       if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
-      if (done.leftPassMarker && stale === null) this.#markPass(ref.hex, Date.now() + HIT_FOR_PASS_MS);
+      if (done.leftPassMarker && stale === null) this.#markPass(passKey(ref), Date.now() + HIT_FOR_PASS_MS);
       if (done.notAdmitted) this.#services.notAdmitted(vhostName);
     });
     fill.onStorageError = (error) => this.#logDegraded(error);
@@ -529,21 +539,21 @@ export class CacheFlow {
     this.#services.log.error({ event: 'cache.storage_degraded', err: error.message }, 'storage error: new objects pass through until storage works again');
   }
 
-  #isPassMarked(hex: string, now: number): boolean {
-    const until = this.#passMarks.get(hex);
+  #isPassMarked(key: string, now: number): boolean {
+    const until = this.#passMarks.get(key);
     if (until === undefined) return false;
     if (until > now) return true;
-    this.#passMarks.delete(hex);
+    this.#passMarks.delete(key);
     return false;
   }
 
-  #markPass(hex: string, until: number): void {
+  #markPass(key: string, until: number): void {
     if (this.#passMarks.size >= PASS_MARKS_MAX) {
       const now = Date.now();
       for (const [key, expiry] of this.#passMarks) if (expiry <= now) this.#passMarks.delete(key);
       if (this.#passMarks.size >= PASS_MARKS_MAX) this.#passMarks.clear();
     }
-    this.#passMarks.set(hex, until);
+    this.#passMarks.set(key, until);
   }
 
   #passThrough(ctx: RequestCtx, writer: ClientWriter): void {
@@ -721,4 +731,12 @@ export class CacheFlow {
     ctx.errorDetail = error instanceof Error ? error.message : String(error);
     synthetic(this.#delivery, ctx, writer, response.status, response.reason, response.body);
   }
+}
+
+/**
+ * The hit-for-pass mark of a lookup reference: its primary key when the lookup knew no Vary names (a primary key
+ * holds a newline, a hash hex none, so the two never collide), else its object hash hex.
+ */
+function passKey(ref: ObjectRef): string {
+  return ref.vary.length === 0 ? ref.primary : ref.hex;
 }
