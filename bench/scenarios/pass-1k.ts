@@ -2,13 +2,15 @@
  * @module bench/scenarios/pass-1k
  * Scenario `pass-1k` (for the "Edge core" issue): proxied pass-through, never cached, 1 KiB GETs. One origin
  * (Cache-Control: no-store) for all targets; each target in turn: origin direct (the ceiling), nginx proxy_pass
- * without cache with 1 and 2 workers, Flint with 1 and 2 workers. Targets run one at a time; each is stopped
+ * without cache with 1 and 2 workers, Flint with 1 and 2 workers, then floor-proxy (targets/floor.ts: uWS + undici and nothing
+ * else, the least a pass-through costs on Flint's stack). Targets run one at a time; each is stopped
  * before the next starts, and the origin is stopped last, whatever fails.
  */
 import { missingToolLine } from '../lib/environment.js';
 import { measureTarget } from '../lib/measure.js';
 import { sleep } from '../lib/processes.js';
 import { flintUnavailable, startFlint } from '../targets/flint.js';
+import { startFloor } from '../targets/floor.js';
 import { passServerBlock, startNginx } from '../targets/nginx.js';
 import { startOrigin } from '../targets/origin.js';
 import { summaryLine } from '../lib/results.js';
@@ -36,6 +38,8 @@ const PLAN: readonly TargetPlan[] = [
   { name: 'flint-1w', workers: 1, start: (_o, port) => startFlint({ name: 'flint-1w', workers: 1, originPort: port, readyPath: PATH }) },
   { name: 'nginx-pass-2w', workers: 2, peer: 'nginx', start: (o, port) => nginxPass(o, 'nginx-pass-2w', 2, port) },
   { name: 'flint-2w', workers: 2, start: (_o, port) => startFlint({ name: 'flint-2w', workers: 2, originPort: port, readyPath: PATH }) },
+  // The least a pass-through costs on Flint's stack (uWS + an undici Pool, nothing else): the issue-23 bar is relative to it.
+  { name: 'floor-proxy', workers: 1, start: (_o, port) => startFloor({ name: 'floor-proxy', originPort: port, readyPath: PATH, indexRoot: null }) },
 ];
 
 function nginxPass(o: BenchOptions, name: string, workers: number, originPort: number): Promise<RunningTarget> {

@@ -21,6 +21,11 @@ export class IndexWriter {
    * primary's reserve file, cache/disk-space.ts) retries it once. LMDB needs new pages even to delete.
    */
   onNoSpace: (() => boolean) | null = null;
+  /**
+   * Runs inside each batched transaction after its steps (CacheIndex writes the usage its commits added up once
+   * per batch, not once per commit). A throw fails the whole batch.
+   */
+  onBatchEnd: (() => void) | null = null;
 
   constructor(root: RootDatabase, dir: string, structured: readonly object[]) {
     this.#root = root;
@@ -101,6 +106,7 @@ export class IndexWriter {
             failed.push(true);
           }
         }
+        this.onBatchEnd?.();
       });
     } catch (error) {
       for (const { reject } of steps) reject(error);

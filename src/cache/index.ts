@@ -140,6 +140,7 @@ export class CacheIndex {
     this.#seenOrder = this.#root.openDB({ name: 'seenorder', keyEncoding: 'binary' });
     this.#tags = new TagIndex(this.#root);
     this.#writer = new IndexWriter(this.#root, dir, [this.#objects, this.#fills]);
+    this.#writer.onBatchEnd = () => this.#flushUsed();
     this.#stores = {
       root: this.#root,
       dir,
@@ -234,12 +235,16 @@ export class CacheIndex {
   /** Drops a fill record and its key entry (inside a transaction). */
   #removeFill(objectHash: Buffer, record: FillRecord): void {
     this.#fills.remove(objectHash);
-    this.#removeFillKey(objectHash, record);
+    this.#removeFillKey(record);
   }
 
-  /** Drops a fill's entry in `fillkeys` if it still points at this fill's hash. */
-  #removeFillKey(objectHash: Buffer, record: FillRecord): void {
-    if (record.key !== undefined && this.#fillKeys.get(record.key)?.equals(objectHash) === true) this.#fillKeys.remove(record.key);
+  /**
+   * Drops a fill's entry in `fillkeys`. No read first: a fill record is stored under the hash of its own key (a
+   * lease under keyHash(key), index-leases.ts), so the entry of its key can only point at this record's hash; a key
+   * whose hash collides has its own entry (takeLease drops it).
+   */
+  #removeFillKey(record: FillRecord): void {
+    if (record.key !== undefined) this.#fillKeys.remove(record.key);
   }
 
   /**
@@ -439,10 +444,9 @@ export class CacheIndex {
         }
       }
       const previous = this.#objects.get(objectHash);
-      let used = (this.#state.get('usedBytes') as number | undefined) ?? 0;
       if (previous !== undefined) {
         this.#releaseBlocks(previous.blocks, now);
-        used -= storedBytes(previous);
+        this.#usedDelta -= storedBytes(previous);
         // The generation is settled here, where the record it replaces is read: a fill counts from the copy it
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
@@ -453,11 +457,24 @@ export class CacheIndex {
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
       this.#keys.put(stored.key, objectHash);
-      this.#state.put('usedBytes', used + storedBytes(stored));
+      this.#usedDelta += storedBytes(stored);
       this.#touchInTxn(objectHash, now, previous === undefined);
       if (previous !== undefined) this.#hits.remove(objectHash);
     });
     return outcome;
+  }
+
+  /**
+   * What the commits of the running write batch changed usedBytes by: written once at the batch's end (#flushUsed,
+   * IndexWriter.onBatchEnd), a read and a put per batch instead of per commit.
+   */
+  #usedDelta = 0;
+
+  #flushUsed(): void {
+    const delta = this.#usedDelta;
+    // Zeroed first: a batch retried after a full disk adds its commits up again.
+    this.#usedDelta = 0;
+    if (delta !== 0) this.#state.put('usedBytes', ((this.#state.get('usedBytes') as number | undefined) ?? 0) + delta);
   }
 
   /**

@@ -99,7 +99,10 @@ export class CacheFlow {
   readonly #services: CacheFlowServices;
   /** Fills this worker runs, by object hash hex (a ChurnTable, not a Map: see churn-table.ts). */
   readonly #fills = new ChurnTable<Fill>();
-  /** Hit-for-pass marks of this worker: object hash hex -> until (ms). */
+  /**
+   * Hit-for-pass marks of this worker -> until (ms): by primary key when the lookup that made the mark knew no Vary
+   * names for the URL (checked in `handle`, before any index read), else by object hash hex (see #passKey).
+   */
   readonly #passMarks = new Map<string, number>();
   /**
    * Leases this worker asked for and the batched commit has not answered yet, by object hash hex: requests for the
@@ -218,6 +221,13 @@ export class CacheFlow {
     if (ctx.dims === null && headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined && !purgeCheck) {
       const entry = hot.lookup(primary, head.headers, now);
       if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
+      // Hit-for-pass of a URL without Vary passes at once: the lookup (two key hashes, three index reads) would only
+      // find the same mark, at ~9% of a pass-through's CPU (bench/README.md, issue 23). Within the mark's 10 s a
+      // copy another worker stored meanwhile is not looked for, as Varnish's hit-for-pass object shadows it too.
+      if (this.#passMarks.size > 0 && this.#isPassMarked(primary, now)) {
+        this.#passThrough(ctx, writer);
+        return;
+      }
     }
     this.#lookup(ctx, writer);
   }
@@ -229,14 +239,12 @@ export class CacheFlow {
     // A fill may start after the client left (a follower taking over a lease): read the peer address for its
     // X-Forwarded-For while uWS still has it. Only hot-tier hits skip this.
     void head.clientIp;
-    let ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, head.headers);
+    const ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, head.headers);
     const directives = requestDirectivesFromHeaders(head.headers);
     // A complete local fill still committing is newer than what the index holds (it may be replacing it).
-    const committing = ref.vary[0] === '*' ? null : this.#committing(ref, head.headers);
-    let meta: ObjectMeta | undefined;
-    if (committing !== null) ({ ref, meta } = committing);
-    else meta = ref.vary[0] === '*' ? undefined : store.get(ref);
-    if (meta !== undefined && committing === null && this.#purgeForIfRange(ctx, ref, meta)) meta = undefined;
+    if (this.#afterCommit(ctx, writer, ref.hex)) return;
+    let meta = ref.vary[0] === '*' ? undefined : store.get(ref);
+    if (meta !== undefined && this.#purgeForIfRange(ctx, ref, meta)) meta = undefined;
     if (meta !== undefined && meta.complete === false) {
       // A DIMS conversion needs the whole original: fetched whole, replacing the partial copy.
       if (ctx.dims !== null) this.#miss(ctx, writer, ref, null);
@@ -285,15 +293,20 @@ export class CacheFlow {
   }
 
   /**
-   * The object a complete local fill of `ref` is committing to the index (its meta is final; the commit is
-   * asynchronous), when it is the variant these request headers select; else null.
+   * When this worker's fill of object `hex` is complete and committing: the request is looked up again once the
+   * commit landed (the fill left the table), and true. Its clients get their last bytes only then (Fill.settled), so
+   * this wait is what any request in the window takes, in either worker: a few event-loop turns at most.
    */
-  #committing(ref: ObjectRef, requestHeaders: readonly string[]): { ref: ObjectRef; meta: ObjectMeta } | null {
-    const fill = this.#fills.get(ref.hex);
-    if (fill === undefined || fill.state !== 'complete' || fill.meta === null || fill.head === null) return null;
-    const stored = fill.head.ref;
-    const own = this.#services.store.refFor(stored.primary, stored.primaryHash, stored.vary, requestHeaders);
-    return own.hex === stored.hex ? { ref: stored, meta: fill.meta } : null;
+  #afterCommit(ctx: RequestCtx, writer: ClientWriter, hex: string): boolean {
+    const local = this.#fills.get(hex);
+    if (local === undefined || local.state !== 'complete') return false;
+    const unsubscribe = local.subscribe(() => {
+      if (this.#fills.get(hex) === local) return;
+      unsubscribe();
+      if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+      else this.#lookup(ctx, writer);
+    });
+    return true;
   }
 
   /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
@@ -418,18 +431,10 @@ export class CacheFlow {
    */
   #miss(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, stale: ObjectMeta | null, result?: CacheResult): void {
     const { store } = this.#services;
+    // A fill whose object is being committed and did not satisfy this request (it must be revalidated, or is
+    // another variant): look up again once the commit landed.
+    if (this.#afterCommit(ctx, writer, ref.hex)) return;
     const local = this.#fills.get(ref.hex);
-    if (local !== undefined && local.state === 'complete') {
-      // Its object is being committed and did not satisfy this request (it must be revalidated, or is another
-      // variant): look up again once the commit landed.
-      const unsubscribe = local.subscribe(() => {
-        if (this.#fills.get(ref.hex) === local) return;
-        unsubscribe();
-        if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
-        else this.#lookup(ctx, writer);
-      });
-      return;
-    }
     if (local !== undefined) {
       this.#followLocal(ctx, writer, local, stale, 'TCP_RT_HIT');
       return;
@@ -446,14 +451,14 @@ export class CacheFlow {
     }
     const now = Date.now();
     // Hit-for-pass: an object known not to be storable passes without any index write (in-process, then LMDB).
-    if (this.#isPassMarked(ref.hex, now) || (store.degraded && stale === null) || !store.keyFits(ref)) {
+    if (this.#isPassMarked(passKey(ref), now) || (store.degraded && stale === null) || !store.keyFits(ref)) {
       this.#passThrough(ctx, writer);
       return;
     }
     const existing = store.index.getFill(ref.hash);
     if (existing !== undefined && existing.until > now && isProcessAlive(existing.pid)) {
       if (existing.state === 'uncacheable') {
-        this.#markPass(ref.hex, existing.until);
+        this.#markPass(passKey(ref), existing.until);
         this.#passThrough(ctx, writer);
       } else {
         followRemote(this.#steps, ctx, writer, ref, existing.id, stale);
@@ -518,7 +523,7 @@ export class CacheFlow {
     const vhostName = ctx.vhost.name;
     const fill: Fill = new Fill(this.#services.store, ref, fillPolicy(this.#services, ctx, ref, stale, admission), (done) => {
       if (this.#fills.get(ref.hex) === done) this.#fills.delete(ref.hex);
-      if (done.leftPassMarker && stale === null) this.#markPass(ref.hex, Date.now() + HIT_FOR_PASS_MS);
+      if (done.leftPassMarker && stale === null) this.#markPass(passKey(ref), Date.now() + HIT_FOR_PASS_MS);
       if (done.notAdmitted) this.#services.notAdmitted(vhostName);
     });
     fill.onStorageError = (error) => this.#logDegraded(error);
@@ -534,21 +539,21 @@ export class CacheFlow {
     this.#services.log.error({ event: 'cache.storage_degraded', err: error.message }, 'storage error: new objects pass through until storage works again');
   }
 
-  #isPassMarked(hex: string, now: number): boolean {
-    const until = this.#passMarks.get(hex);
+  #isPassMarked(key: string, now: number): boolean {
+    const until = this.#passMarks.get(key);
     if (until === undefined) return false;
     if (until > now) return true;
-    this.#passMarks.delete(hex);
+    this.#passMarks.delete(key);
     return false;
   }
 
-  #markPass(hex: string, until: number): void {
+  #markPass(key: string, until: number): void {
     if (this.#passMarks.size >= PASS_MARKS_MAX) {
       const now = Date.now();
       for (const [key, expiry] of this.#passMarks) if (expiry <= now) this.#passMarks.delete(key);
       if (this.#passMarks.size >= PASS_MARKS_MAX) this.#passMarks.clear();
     }
-    this.#passMarks.set(hex, until);
+    this.#passMarks.set(key, until);
   }
 
   #passThrough(ctx: RequestCtx, writer: ClientWriter): void {
@@ -568,6 +573,8 @@ export class CacheFlow {
       if (fill.state === 'waiting-head') return;
       // A body small enough to go inline usually arrives with its head: wait for it and send head and body at once.
       if (fill.state === 'streaming' && isSmall(fill, this.#services.store.inlineMaxBytes)) return;
+      // Nor is a response served from a complete fill before its commit (Fill.settled).
+      if (fill.state === 'complete' && !fill.settled) return;
       done = true;
       unsubscribe();
       this.#afterHead(ctx, writer, fill, stale, owner);
@@ -646,7 +653,7 @@ export class CacheFlow {
     }
     ctx.status = head.meta.status;
     const ageSec = currentAge(head.meta, Date.now());
-    const inline = fill.state === 'complete' ? (fill.meta?.inline ?? null) : null;
+    const inline = fill.state === 'complete' && fill.settled ? (fill.meta?.inline ?? null) : null;
     const source = inline !== null ? new InlineSource(inline) : new LocalFillSource(fill, store);
     // A fill the admission filter may keep out of the cache does not say `stored` (it is, if another request joins).
     const cacheStatus = owner && fill.onProbation ? 'fwd=miss; detail=admission' : cacheStatusOf(ctx.cacheResult);
@@ -724,4 +731,12 @@ export class CacheFlow {
     ctx.errorDetail = error instanceof Error ? error.message : String(error);
     synthetic(this.#delivery, ctx, writer, response.status, response.reason, response.body);
   }
+}
+
+/**
+ * The hit-for-pass mark of a lookup reference: its primary key when the lookup knew no Vary names (a primary key
+ * holds a newline, a hash hex none, so the two never collide), else its object hash hex.
+ */
+function passKey(ref: ObjectRef): string {
+  return ref.vary.length === 0 ? ref.primary : ref.hex;
 }

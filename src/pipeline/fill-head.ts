@@ -4,6 +4,7 @@
  * flow supplies (pipeline/fill-policy.ts), the stored-object template it returns, and how the template becomes the
  * record to store once the body's location is known. Run in workers.
  */
+import { crc32 } from 'node:zlib';
 import type { Admission } from '../cache/index.js';
 import type { ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { OriginHeaders } from '../origin/fetch.js';
@@ -77,5 +78,8 @@ export function withBody(meta: FillHead['meta'], body: Pick<ObjectMeta, BodyFiel
   };
   // Cache tags only when the response had some: untagged records keep their shape (and msgpack structure).
   if (meta.tags !== undefined) (stored as { tags?: readonly string[] }).tags = meta.tags;
+  // The inline body's checksum, last as CacheIndex.commit would add it (cache/inline-crc.ts), which then keeps
+  // this record instead of copying it.
+  if (body.inline !== null) (stored as { inlineCrc?: number }).inlineCrc = crc32(body.inline);
   return stored;
 }
