@@ -57,6 +57,18 @@ export function floorTarget(name: string, withIndex: boolean): CacheTarget {
   };
 }
 
+/**
+ * bench/floor-hit.ts: `floor-hit-mem` (bare uWS writing the body from memory) or, with `fromFile`, `floor-hit-file`
+ * (reading it in 1 MiB pieces from a file under the cache root). What a large hit costs on Flint's stack.
+ */
+export function floorHitTarget(name: string, fromFile: boolean): CacheTarget {
+  return {
+    name,
+    workers: 1,
+    start: (o, port) => startFloor({ name, originPort: port, readyPath: READY_PATH, indexRoot: fromFile ? o.cacheRoot : null, kind: 'hit' }),
+  };
+}
+
 /** nginx proxy_cache with `workers` worker_processes (lib/targets/nginx.ts cacheServerBlock). */
 export function nginxCacheTarget(name: string, workers: number, cache: NginxCacheOptions): CacheTarget {
   return {
