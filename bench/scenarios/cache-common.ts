@@ -39,9 +39,12 @@ export interface CacheTarget {
   start(o: BenchOptions, originPort: number): Promise<RunningTarget>;
 }
 
-/** Flint with `workers` workers, named flint-<n>w unless `name` is given; `storage` sets a quota or block size. */
-export function flintTarget(workers: number, storage?: FlintStorage, name = `flint-${workers}w`, vhostExtra?: string): CacheTarget {
-  return { name, workers, start: (o, port) => startFlint({ name, workers, originPort: port, readyPath: READY_PATH, cacheRoot: o.cacheRoot, storage, vhostExtra }) };
+/**
+ * Flint with `workers` workers, named flint-<n>w unless `name` is given; `storage` sets a quota or block size,
+ * `vhostExtra` / `cacheExtra` add XML inside the vhost / `<Cache>`.
+ */
+export function flintTarget(workers: number, storage?: FlintStorage, name = `flint-${workers}w`, vhostExtra?: string, cacheExtra?: string): CacheTarget {
+  return { name, workers, start: (o, port) => startFlint({ name, workers, originPort: port, readyPath: READY_PATH, cacheRoot: o.cacheRoot, storage, vhostExtra, cacheExtra }) };
 }
 
 /**
