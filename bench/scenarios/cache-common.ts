@@ -39,9 +39,12 @@ export interface CacheTarget {
   start(o: BenchOptions, originPort: number): Promise<RunningTarget>;
 }
 
-/** Flint with `workers` workers, named flint-<n>w unless `name` is given; `storage` sets a quota or block size. */
-export function flintTarget(workers: number, storage?: FlintStorage, name = `flint-${workers}w`, vhostExtra?: string): CacheTarget {
-  return { name, workers, start: (o, port) => startFlint({ name, workers, originPort: port, readyPath: READY_PATH, cacheRoot: o.cacheRoot, storage, vhostExtra }) };
+/**
+ * Flint with `workers` workers, named flint-<n>w unless `name` is given; `storage` sets a quota or block size,
+ * `vhostExtra` / `cacheExtra` add XML inside the vhost / `<Cache>`.
+ */
+export function flintTarget(workers: number, storage?: FlintStorage, name = `flint-${workers}w`, vhostExtra?: string, cacheExtra?: string): CacheTarget {
+  return { name, workers, start: (o, port) => startFlint({ name, workers, originPort: port, readyPath: READY_PATH, cacheRoot: o.cacheRoot, storage, vhostExtra, cacheExtra }) };
 }
 
 /**
@@ -54,6 +57,18 @@ export function floorTarget(name: string, withIndex: boolean): CacheTarget {
     workers: 1,
     stores: withIndex,
     start: (o, port) => startFloor({ name, originPort: port, readyPath: READY_PATH, indexRoot: withIndex ? o.cacheRoot : null }),
+  };
+}
+
+/**
+ * bench/floor-hit.ts: `floor-hit-mem` (bare uWS writing the body from memory) or, with `fromFile`, `floor-hit-file`
+ * (reading it in 1 MiB pieces from a file under the cache root). What a large hit costs on Flint's stack.
+ */
+export function floorHitTarget(name: string, fromFile: boolean): CacheTarget {
+  return {
+    name,
+    workers: 1,
+    start: (o, port) => startFloor({ name, originPort: port, readyPath: READY_PATH, indexRoot: fromFile ? o.cacheRoot : null, kind: 'hit' }),
   };
 }
 

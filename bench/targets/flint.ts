@@ -48,6 +48,8 @@ export interface FlintSpec {
   readonly storage?: FlintStorage;
   /** Extra XML inside the bench `<Vhost>` (the hit-1k-rules scenario's rule lists). */
   readonly vhostExtra?: string;
+  /** Extra XML inside `<Cache>` (the hit scenarios' `<ParallelGc>ON` twin). */
+  readonly cacheExtra?: string;
   /** Also serve the vhost over TLS (HTTP/2 and HTTP/1.x, node:http2) on this port; the target's baseUrl is then https. */
   readonly https?: FlintHttps;
 }
@@ -73,7 +75,7 @@ export interface FlintStorage {
 }
 
 /** server.xml for the bench: manager on loopback, N workers, no pinning, cache in `cacheDir`, no access log. */
-export function flintServerXml(managerPort: number, workers: number, cacheDir: string, storage: FlintStorage = {}): string {
+export function flintServerXml(managerPort: number, workers: number, cacheDir: string, storage: FlintStorage = {}, cacheExtra = ''): string {
   const quota = storage.quota === undefined ? '' : ` Quota="${storage.quota}"`;
   const blockSize = storage.blockSize === undefined ? '' : `\n    <BlockSize>${storage.blockSize}</BlockSize>`;
   const inlineMax = storage.inlineMax === undefined ? '' : `<InlineMaxSize>${storage.inlineMax}</InlineMaxSize>`;
@@ -83,7 +85,7 @@ export function flintServerXml(managerPort: number, workers: number, cacheDir: s
   <Cache>
     <Workers>${workers}</Workers>
     <CpuAffinity>OFF</CpuAffinity>
-    <Storage><Disk${quota}>${cacheDir}</Disk>${inlineMax}${water}</Storage>${blockSize}
+    <Storage><Disk${quota}>${cacheDir}</Disk>${inlineMax}${water}</Storage>${blockSize}${cacheExtra === '' ? '' : `\n    ${cacheExtra}`}
   </Cache>
   <VHostDefault><Log><Access>OFF</Access></Log></VHostDefault>
 </Server>
@@ -112,7 +114,7 @@ export async function startFlint(spec: FlintSpec): Promise<RunningTarget> {
   if (spec.cacheRoot === undefined) mkdirSync(cacheDir);
   const managerPort = await freePort();
   const servicePort = await freePort();
-  const serverXml = flintServerXml(managerPort, spec.workers, cacheDir, spec.storage);
+  const serverXml = flintServerXml(managerPort, spec.workers, cacheDir, spec.storage, spec.cacheExtra);
   const vhostsXml = flintVhostsXml(servicePort, spec.originPort, spec.vhostExtra, spec.https);
   writeFileSync(join(conf, 'server.xml'), serverXml);
   writeFileSync(join(conf, 'vhosts.xml'), vhostsXml);

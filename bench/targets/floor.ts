@@ -1,8 +1,9 @@
 /**
  * @module bench/targets/floor
- * Start and stop bench/floor-cache.ts, the floors a Flint miss is read against: `floor-proxy` (uWS + undici, no
- * cache) and `floor-lmdb` (the same plus a shared LMDB index: a lease and a store per miss). Ready when the
- * scenario's path answers 200. Runs in the bench process.
+ * Start and stop the floors Flint is read against: bench/floor-cache.ts for a miss (`floor-proxy`: uWS + undici,
+ * no cache; `floor-lmdb`: the same plus a shared LMDB index, a lease and a store per miss) and bench/floor-hit.ts for
+ * a large hit (`floor-hit-mem`: bare uWS writing a body from memory; `floor-hit-file`: reading it from a file in
+ * 1 MiB pieces). Ready when the scenario's path answers 200. Runs in the bench process.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import type { RunningTarget } from './target.js';
 
 const FLOOR_JS = join(REPO_ROOT, 'dist/bench/floor-cache.js');
 const FLOOR_TS = join(REPO_ROOT, 'bench/floor-cache.ts');
+const FLOOR_HIT_JS = join(REPO_ROOT, 'dist/bench/floor-hit.js');
+const FLOOR_HIT_TS = join(REPO_ROOT, 'bench/floor-hit.ts');
 
 export interface FloorSpec {
   readonly name: string;
@@ -22,14 +25,18 @@ export interface FloorSpec {
   readonly readyPath: string;
   /** Parent dir of the index (a fresh dir under it, removed on stop); null: no cache at all. */
   readonly indexRoot: string | null;
+  /** `hit`: bench/floor-hit.ts, with its bodies in files under a fresh dir of `indexRoot` (null: in memory). */
+  readonly kind?: 'miss' | 'hit';
 }
 
 /** Start floor-cache; throws with the tail of its output if it exits or is not ready within 10 s. */
 export async function startFloor(spec: FloorSpec): Promise<RunningTarget> {
-  if (!existsSync(FLOOR_JS)) throw new Error(`${FLOOR_JS} not found: run npm run build first`);
-  const indexDir = spec.indexRoot === null ? null : makeTempDir(`${spec.name}-index`, spec.indexRoot);
+  const hit = spec.kind === 'hit';
+  const js = hit ? FLOOR_HIT_JS : FLOOR_JS;
+  if (!existsSync(js)) throw new Error(`${js} not found: run npm run build first`);
+  const indexDir = spec.indexRoot === null ? null : makeTempDir(`${spec.name}-${hit ? 'bodies' : 'index'}`, spec.indexRoot);
   const port = await freePort();
-  const args = [FLOOR_JS, '--port', String(port), '--origin-port', String(spec.originPort), ...(indexDir === null ? [] : ['--index', indexDir])];
+  const args = [js, '--port', String(port), '--origin-port', String(spec.originPort), ...(indexDir === null ? [] : [hit ? '--dir' : '--index', indexDir])];
   const proc = await spawnTracked(spec.name, process.execPath, args, { cwd: REPO_ROOT });
   let stopped = false;
   const target: RunningTarget = {
@@ -37,7 +44,7 @@ export async function startFloor(spec: FloorSpec): Promise<RunningTarget> {
     workers: 1,
     pid: proc.pid,
     baseUrl: `http://${BENCH_HOST}:${port}`,
-    configs: { argv: commandLine(process.execPath, args), 'bench/floor-cache.ts': readFileSync(FLOOR_TS, 'utf8') },
+    configs: { argv: commandLine(process.execPath, args), ...(hit ? { 'bench/floor-hit.ts': readFileSync(FLOOR_HIT_TS, 'utf8') } : { 'bench/floor-cache.ts': readFileSync(FLOOR_TS, 'utf8') }) },
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -52,6 +52,7 @@ export function readServer(v: Validator, scope: Scope, cpuCount: number): Server
   };
   const workers = v.one(scope, 'Server/Cache/Workers', INT);
   const cpuAffinity = v.one(scope, 'Server/Cache/CpuAffinity', BOOL);
+  const parallelGc = v.one(scope, 'Server/Cache/ParallelGc', BOOL);
   const shutdownTimeoutMs = v.one(scope, 'Server/Cache/ShutdownTimeout', SECONDS_AS_MS);
   const storage = readStorage(v, scope);
   const memory = {
@@ -63,6 +64,7 @@ export function readServer(v: Validator, scope: Scope, cpuCount: number): Server
     serviceAccess,
     workers: workers === 0 ? Math.min(MAX_WORKERS, cpuCount) : workers,
     cpuAffinity,
+    parallelGc,
     shutdownTimeoutMs,
     maxRequestHeaderBytes,
     http2,

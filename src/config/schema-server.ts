@@ -199,6 +199,13 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     doc: 'Pin worker i to CPU i (taskset) so each worker keeps its core cache warm.',
   },
   {
+    path: 'Server/Cache/ParallelGc',
+    type: 'bool',
+    default: 'OFF',
+    field: 'server.parallelGc',
+    doc: "Let each worker's V8 collect garbage with helper threads (parallel scavenges, concurrent marking). OFF runs workers with --single-threaded-gc: with a worker per core (all of a pinned worker's threads on its core) helper threads only take CPU from workers, and a young-generation collection that waits for a helper the OS has not scheduled stalls every request of its worker (bench/README.md, 'Tails'). Start-only.",
+  },
+  {
     path: 'Server/Cache/ShutdownTimeout',
     type: 'seconds',
     default: '30',

@@ -143,6 +143,8 @@ export interface ServerConfig {
   readonly workers: number;
   /** `<Cache><CpuAffinity>`: pin worker i to CPU i with taskset. Default true. */
   readonly cpuAffinity: boolean;
+  /** `<Cache><ParallelGc>`: workers keep V8's GC helper threads; false (default) starts them with --single-threaded-gc. */
+  readonly parallelGc: boolean;
   /** `<Cache><ShutdownTimeout>` (seconds in XML): how long SIGTERM waits for in-flight responses. Default 30 s. */
   readonly shutdownTimeoutMs: number;
   /** `<Host><MaxRequestHeaderSize>`: largest request head a service port accepts (431 above); start-only. Default 32 KiB. */

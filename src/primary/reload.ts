@@ -30,6 +30,7 @@ export function restartOnlyChanges(a: Config, b: Config): string[] {
   const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
   if (a.server.workers !== b.server.workers) changes.push('server.xml: Server/Cache/Workers');
   if (a.server.cpuAffinity !== b.server.cpuAffinity) changes.push('server.xml: Server/Cache/CpuAffinity');
+  if (a.server.parallelGc !== b.server.parallelGc) changes.push('server.xml: Server/Cache/ParallelGc');
   if (!same(a.server.storage, b.server.storage)) changes.push('server.xml: Server/Cache/Storage');
   if (a.server.manager.port !== b.server.manager.port || a.server.manager.host !== b.server.manager.host) {
     changes.push('server.xml: Server/Host/Manager@Port');

@@ -25,6 +25,19 @@ const KILL_GRACE_MS = 3_000;
 
 const WORKER_ENTRY = fileURLToPath(new URL('../../workers/edge.js', import.meta.url));
 
+/**
+ * Node options of every worker: the primary's own, plus --single-threaded-gc unless `<ParallelGc>` is ON. A worker
+ * runs one per core; V8's GC helper threads can only borrow CPU from the workers (or, pinned with CpuAffinity, from
+ * their own worker), and under load a scavenge waiting for an unscheduled helper stalled the worker: scavenge pauses
+ * of 0.6-10 ms (median) and 10-22 ms (max) per run, against 0.25-0.4 ms and under 1 ms single-threaded, at the same
+ * CPU per request (bench/README.md, 'Tails').
+ */
+export function workerExecArgv(parallelGc: boolean): string[] {
+  const argv = [...process.execArgv];
+  if (!parallelGc && !argv.includes('--single-threaded-gc')) argv.push('--single-threaded-gc');
+  return argv;
+}
+
 export interface Slot {
   readonly index: number;
   worker: Worker | null;
@@ -59,7 +72,7 @@ export class Supervisor {
     this.#events = events;
     // uWS reads its header-size limit once, when its binary loads (spikes.md item 8); past it the client gets 431.
     this.#workerEnv = { UWS_HTTP_MAX_HEADERS_SIZE: String(config.server.maxRequestHeaderBytes) };
-    cluster.setupPrimary({ exec: WORKER_ENTRY, silent: false });
+    cluster.setupPrimary({ exec: WORKER_ENTRY, silent: false, execArgv: workerExecArgv(config.server.parallelGc) });
   }
 
   get slots(): readonly Slot[] {

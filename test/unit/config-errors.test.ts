@@ -160,7 +160,7 @@ test('unknown elements and attributes, with the closest known name', () => {
   ]);
   assert.deepEqual(serverProblems('<Host><Manager Prot="1"/></Host>'), ['server.xml: Server/Host/Manager@Prot: unknown attribute; did you mean Port?']);
   assert.deepEqual(serverProblems('<Cache><Memory>1G</Memory></Cache>'), [
-    'server.xml: Server/Cache/Memory: unknown element; expected one of <Workers>, <CpuAffinity>, <ShutdownTimeout>, <Storage>, <BlockSize>, ' +
+    'server.xml: Server/Cache/Memory: unknown element; expected one of <Workers>, <CpuAffinity>, <ParallelGc>, <ShutdownTimeout>, <Storage>, <BlockSize>, ' +
       '<ContentMemoryRatio>, <HotObjectMaxSize>, <ConfigHistory>, <Dims>',
   ]);
   assert.deepEqual(vhostsProblems(`<Vhost Name="a.com" Status="Active">${ORIGIN}</Vhost>`), [

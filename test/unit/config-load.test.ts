@@ -113,6 +113,7 @@ test('the minimal pair from the issue validates to the expected Config', () => {
       serviceAccess: { defaultAction: 'allow', allow: [], deny: [], geoIp: null },
       workers: 2,
       cpuAffinity: true,
+      parallelGc: false,
       shutdownTimeoutMs: 30_000,
       maxRequestHeaderBytes: 32 * 1024,
       http2: { maxConcurrentStreams: 100, initialWindowSize: 1024 * 1024, idleTimeoutMs: 120_000 },
@@ -216,6 +217,7 @@ test('defaults: an almost empty config gets every schema default', () => {
     serviceAccess: { defaultAction: 'allow', allow: [], deny: [], geoIp: null },
     workers: 6,
     cpuAffinity: true,
+    parallelGc: false,
     shutdownTimeoutMs: 30_000,
     maxRequestHeaderBytes: 32 * 1024,
     http2: { maxConcurrentStreams: 100, initialWindowSize: 1024 * 1024, idleTimeoutMs: 120_000 },
@@ -405,7 +407,7 @@ test('<Workers>: 0 or absent = CPU count (capped at 256), otherwise as written',
 test('value formats: sizes, seconds, booleans and enums', () => {
   const server = `<Server>
     <Host><Log Level="WARN"/></Host>
-    <Cache><CpuAffinity>false</CpuAffinity><ShutdownTimeout>0.25</ShutdownTimeout><BlockSize>64k</BlockSize>
+    <Cache><CpuAffinity>false</CpuAffinity><ParallelGc>on</ParallelGc><ShutdownTimeout>0.25</ShutdownTimeout><BlockSize>64k</BlockSize>
       <Storage><Disk Quota="1T">/a</Disk><Disk Quota="65536">/b</Disk><Disk Quota="3m">/c</Disk></Storage></Cache>
     <VHostDefault><Options><ServerHeader>off</ServerHeader><MaxRequestBodySize>2G</MaxRequestBodySize></Options>
       <OriginOptions><XFFClientIPOnly>True</XFFClientIPOnly><BalanceMode>session</BalanceMode><ReuseTimeout>.5</ReuseTimeout>
@@ -414,6 +416,7 @@ test('value formats: sizes, seconds, booleans and enums', () => {
   const config = load(server, oneVhost());
   assert.equal(config.server.log.level, 'warn');
   assert.equal(config.server.cpuAffinity, false);
+  assert.equal(config.server.parallelGc, true);
   assert.equal(config.server.shutdownTimeoutMs, 250);
   assert.equal(config.server.storage.blockSizeBytes, 65536);
   assert.deepEqual(config.server.storage.disks.map((d) => d.quotaBytes), [1024 ** 4, 65536, 3 * 1024 ** 2]);
