@@ -9,6 +9,7 @@
  */
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { ClientWriter, WriterState } from '../http/writer.js';
+import { PreparedFields, respondPrepared } from './h2-fast-respond.js';
 
 /** Fields HTTP/2 must not carry (RFC 9113 §8.2.2); node:http2 throws on them. */
 const CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -34,7 +35,7 @@ export class Tls2StreamWriter implements ClientWriter {
   /** A head written by writeHead and not sent yet: it goes out with the first body bytes or the end (discardHead). */
   #held: readonly string[] | null = null;
   #heldStatus = 0;
-  /** The decoded head `#held` came from (writeEncodedHead), whose HTTP/2 fields are built once (fieldsOf). */
+  /** The decoded head `#held` came from (writeEncodedHead), whose HTTP/2 fields are built once (preparedOf). */
   #heldDecoded: DecodedHead | null = null;
   bytesSent = 0;
 
@@ -96,7 +97,9 @@ export class Tls2StreamWriter implements ClientWriter {
     const decoded = this.#heldDecoded;
     if (decoded !== null && this.#extra === null) {
       this.#heldDecoded = null;
-      this.#send(fieldsOf(decoded, this.#totalSize), endStream);
+      const prepared = preparedOf(decoded, this.#totalSize);
+      if (endStream) this.#send(prepared.fields, true);
+      else this.#sendPrepared(prepared);
       return;
     }
     this.#respond(this.#heldStatus, held, this.#totalSize, endStream);
@@ -142,6 +145,19 @@ export class Tls2StreamWriter implements ClientWriter {
     }
   }
 
+  /** HEADERS of a hot head before its body (tls/h2-fast-respond.ts); false if the stream was reset instead. */
+  #sendPrepared(prepared: PreparedFields): boolean {
+    const stream = this.#stream;
+    try {
+      if (respondPrepared(stream, prepared) !== 'failed') return true;
+    } catch {
+      // As #send: a field node:http2 refuses, or a stream the client already reset.
+    }
+    this.#state = 'aborted';
+    stream.destroy(DROPPED);
+    return false;
+  }
+
   writeHead(status: number, _reason: string, headers: readonly string[], totalSize: number): void {
     if (this.#state !== 'open') return;
     this.#state = 'streaming';
@@ -163,7 +179,7 @@ export class Tls2StreamWriter implements ClientWriter {
     const head = decodeHead(encoded);
     if (this.#state !== 'open') return;
     this.#state = 'ended';
-    if (this.#extra === null) this.#send(fieldsOf(head, -1), true);
+    if (this.#extra === null) this.#send(preparedOf(head, -1).fields, true);
     else this.#respond(head.status, head.headers, -1, true);
   }
 
@@ -252,8 +268,8 @@ interface DecodedHead {
   readonly status: number;
   readonly reason: string;
   readonly headers: readonly string[];
-  /** Its HTTP/2 fields with Content-Length `fieldsLength` (-1: none), built on first use (fieldsOf). */
-  fields: OutgoingHttpHeaders | null;
+  /** Its HTTP/2 fields with Content-Length `fieldsLength` (-1: none), built on first use (preparedOf). */
+  prepared: PreparedFields | null;
   fieldsLength: number;
 }
 
@@ -262,14 +278,14 @@ interface DecodedHead {
  * head (same length) until it is re-encoded, so it skips the per-response lower-casing and object building of add().
  * Shared between responses; node:http2's respond() copies the object it is given (processHeaders) and never writes to it.
  */
-function fieldsOf(head: DecodedHead, length: number): OutgoingHttpHeaders {
-  if (head.fields !== null && head.fieldsLength === length) return head.fields;
+function preparedOf(head: DecodedHead, length: number): PreparedFields {
+  if (head.prepared !== null && head.fieldsLength === length) return head.prepared;
   const fields: OutgoingHttpHeaders = { ':status': head.status };
   add(fields, head.headers);
   if (length >= 0) fields['content-length'] = length;
-  head.fields = fields;
+  head.prepared = new PreparedFields(fields);
   head.fieldsLength = length;
-  return fields;
+  return head.prepared;
 }
 
 /**
@@ -293,7 +309,7 @@ export function decodeHead(encoded: Buffer): DecodedHead {
     const colon = line.indexOf(': ');
     if (colon > 0) headers.push(line.slice(0, colon), line.slice(colon + 2));
   }
-  const head: DecodedHead = { status, reason, headers, fields: null, fieldsLength: -1 };
+  const head: DecodedHead = { status, reason, headers, prepared: null, fieldsLength: -1 };
   DECODED.set(encoded, head);
   return head;
 }
