@@ -4,7 +4,8 @@
  * `write`, `end`) rather than its compatibility layer (Http2ServerResponse), which cost about 40% of the engine's
  * CPU per 1 KiB response (bench/README.md "TLS front door"). Backpressure: `write()` false -> wait for 'drain'; a
  * known length ends the stream once that many bytes were written; 'close' before the end is the client's reset.
- * HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2), so those are dropped. Also `decodeHead`, shared with
+ * HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2), so those are dropped. A hot head's HEADERS before
+ * its body go through tls/h2-fast-respond.ts (its field list built once per head). Also `decodeHead`, shared with
  * tls/h1-writer.ts. Runs in workers.
  */
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
