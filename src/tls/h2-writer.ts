@@ -4,11 +4,13 @@
  * `write`, `end`) rather than its compatibility layer (Http2ServerResponse), which cost about 40% of the engine's
  * CPU per 1 KiB response (bench/README.md "TLS front door"). Backpressure: `write()` false -> wait for 'drain'; a
  * known length ends the stream once that many bytes were written; 'close' before the end is the client's reset.
- * HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2), so those are dropped. Also `decodeHead`, shared with
+ * HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2), so those are dropped. A hot head's HEADERS before
+ * its body go through tls/h2-fast-respond.ts (its field list built once per head). Also `decodeHead`, shared with
  * tls/h1-writer.ts. Runs in workers.
  */
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { ClientWriter, WriterState } from '../http/writer.js';
+import { PreparedFields, respondPrepared } from './h2-fast-respond.js';
 
 /** Fields HTTP/2 must not carry (RFC 9113 §8.2.2); node:http2 throws on them. */
 const CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -34,7 +36,7 @@ export class Tls2StreamWriter implements ClientWriter {
   /** A head written by writeHead and not sent yet: it goes out with the first body bytes or the end (discardHead). */
   #held: readonly string[] | null = null;
   #heldStatus = 0;
-  /** The decoded head `#held` came from (writeEncodedHead), whose HTTP/2 fields are built once (fieldsOf). */
+  /** The decoded head `#held` came from (writeEncodedHead), whose HTTP/2 fields are built once (preparedOf). */
   #heldDecoded: DecodedHead | null = null;
   bytesSent = 0;
 
@@ -96,7 +98,9 @@ export class Tls2StreamWriter implements ClientWriter {
     const decoded = this.#heldDecoded;
     if (decoded !== null && this.#extra === null) {
       this.#heldDecoded = null;
-      this.#send(fieldsOf(decoded, this.#totalSize), endStream);
+      const prepared = preparedOf(decoded, this.#totalSize);
+      if (endStream) this.#send(prepared.fields, true);
+      else this.#sendPrepared(prepared);
       return;
     }
     this.#respond(this.#heldStatus, held, this.#totalSize, endStream);
@@ -142,6 +146,19 @@ export class Tls2StreamWriter implements ClientWriter {
     }
   }
 
+  /** HEADERS of a hot head before its body (tls/h2-fast-respond.ts); false if the stream was reset instead. */
+  #sendPrepared(prepared: PreparedFields): boolean {
+    const stream = this.#stream;
+    try {
+      if (respondPrepared(stream, prepared) !== 'failed') return true;
+    } catch {
+      // As #send: a field node:http2 refuses, or a stream the client already reset.
+    }
+    this.#state = 'aborted';
+    stream.destroy(DROPPED);
+    return false;
+  }
+
   writeHead(status: number, _reason: string, headers: readonly string[], totalSize: number): void {
     if (this.#state !== 'open') return;
     this.#state = 'streaming';
@@ -163,7 +180,7 @@ export class Tls2StreamWriter implements ClientWriter {
     const head = decodeHead(encoded);
     if (this.#state !== 'open') return;
     this.#state = 'ended';
-    if (this.#extra === null) this.#send(fieldsOf(head, -1), true);
+    if (this.#extra === null) this.#send(preparedOf(head, -1).fields, true);
     else this.#respond(head.status, head.headers, -1, true);
   }
 
@@ -252,8 +269,8 @@ interface DecodedHead {
   readonly status: number;
   readonly reason: string;
   readonly headers: readonly string[];
-  /** Its HTTP/2 fields with Content-Length `fieldsLength` (-1: none), built on first use (fieldsOf). */
-  fields: OutgoingHttpHeaders | null;
+  /** Its HTTP/2 fields with Content-Length `fieldsLength` (-1: none), built on first use (preparedOf). */
+  prepared: PreparedFields | null;
   fieldsLength: number;
 }
 
@@ -262,14 +279,14 @@ interface DecodedHead {
  * head (same length) until it is re-encoded, so it skips the per-response lower-casing and object building of add().
  * Shared between responses; node:http2's respond() copies the object it is given (processHeaders) and never writes to it.
  */
-function fieldsOf(head: DecodedHead, length: number): OutgoingHttpHeaders {
-  if (head.fields !== null && head.fieldsLength === length) return head.fields;
+function preparedOf(head: DecodedHead, length: number): PreparedFields {
+  if (head.prepared !== null && head.fieldsLength === length) return head.prepared;
   const fields: OutgoingHttpHeaders = { ':status': head.status };
   add(fields, head.headers);
   if (length >= 0) fields['content-length'] = length;
-  head.fields = fields;
+  head.prepared = new PreparedFields(fields);
   head.fieldsLength = length;
-  return fields;
+  return head.prepared;
 }
 
 /**
@@ -293,7 +310,7 @@ export function decodeHead(encoded: Buffer): DecodedHead {
     const colon = line.indexOf(': ');
     if (colon > 0) headers.push(line.slice(0, colon), line.slice(colon + 2));
   }
-  const head: DecodedHead = { status, reason, headers, fields: null, fieldsLength: -1 };
+  const head: DecodedHead = { status, reason, headers, prepared: null, fieldsLength: -1 };
   DECODED.set(encoded, head);
   return head;
 }

@@ -64,3 +64,27 @@ test('hits keep least-recently-used order, also when a hit skips the move of the
   assert.equal(lookup(2), false, '2 was the least recently used');
   assert.ok(lookup(3) && lookup(5) && lookup(6));
 });
+
+test('a URL whose Vary changes is looked up by its current Vary names only (the no-Vary shortcut follows put)', () => {
+  const hot = new HotTier(1 << 20, 1 << 20);
+  const primary = 'example.com\n/v';
+  const plain = { ...meta(1, 10), key: `${primary}\0` };
+  hot.put(primary, [], 'a'.repeat(32), plain, Buffer.alloc(10), 0);
+  assert.equal(hot.lookup(primary, [], 0)?.meta, plain);
+  // The origin now varies on Accept-Encoding: the stored no-Vary copy must not answer any more.
+  const gzip = { ...meta(2, 10), key: `${primary}\0accept-encoding=gzip\n` };
+  hot.put(primary, ['accept-encoding'], 'b'.repeat(32), gzip, Buffer.alloc(10), 0);
+  assert.equal(hot.lookup(primary, ['accept-encoding', 'gzip'], 0)?.meta, gzip);
+  assert.equal(hot.lookup(primary, [], 0), undefined, 'no variant for a request without Accept-Encoding');
+  // And back to no Vary.
+  const plain2 = { ...meta(3, 10), key: `${primary}\0` };
+  hot.put(primary, [], 'c'.repeat(32), plain2, Buffer.alloc(10), 0);
+  assert.equal(hot.lookup(primary, ['accept-encoding', 'gzip'], 0)?.meta, plain2);
+  hot.invalidatePrimary(primary);
+  assert.equal(hot.lookup(primary, [], 0), undefined, 'dropped with its URL');
+  hot.put(primary, [], 'd'.repeat(32), plain2, Buffer.alloc(10), 0);
+  hot.invalidate('d'.repeat(32));
+  assert.equal(hot.lookup(primary, [], 0), undefined, 'dropped by its hash');
+  hot.put(primary, [], 'e'.repeat(32), plain2, Buffer.alloc(10), 0);
+  assert.equal(hot.lookup(primary, [], 2_000), undefined, 'due for a recheck');
+});
