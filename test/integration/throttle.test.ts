@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import type { ClientRequest } from 'node:http';
@@ -19,7 +19,10 @@ import type { CacheFlint } from '../helpers/cache.js';
 import { request } from '../helpers/http.js';
 import type { TestOrigin } from '../helpers/origin.js';
 import { startRoutedOrigin } from '../helpers/cache.js';
+import { FlintProcess, serverXml } from '../helpers/flint.js';
 import { readMp3 } from '../helpers/media-mp3.js';
+import { freePort } from '../helpers/ports.js';
+import { makeCert } from '../helpers/tls.js';
 
 const HOST = 'video.test';
 const TYPES = { 'cache-control': 'max-age=3600' };
@@ -205,5 +208,47 @@ describe('bandwidth throttling', () => {
     const metrics = await fetch(`http://127.0.0.1:${f.flint.managerPort}/metrics`).then((r) => r.text());
     assert.match(metrics, new RegExp(`flint_throttled_responses_total\\{vhost="${HOST}"\\} [1-9]`));
     assert.match(metrics, new RegExp(`flint_throttled_bytes_total\\{vhost="${HOST}"\\} [1-9]`));
+  });
+});
+
+describe('bandwidth throttling over TLS (node:http2 engine: HTTP/2 and HTTP/1.1)', () => {
+  let dir: string;
+  let origin: TestOrigin;
+  let flint: FlintProcess;
+  let tlsPort: number;
+  const oneMb = patternBody(1_000_000, 4);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'flint-throttle-tls-'));
+    const cert = makeCert(dir, 't', [HOST]);
+    origin = await startRoutedOrigin({ '/fixed/1mb.bin': (_req, res) => reply(res, 200, { ...TYPES, 'content-type': 'application/octet-stream' }, oneMb) });
+    const port = await freePort();
+    tlsPort = await freePort();
+    flint = await FlintProcess.start(({ dir: d, managerPort }) => ({
+      server: serverXml({ managerPort, dir: d, workers: 1 }),
+      vhosts: `<Vhosts><Vhost Name="${HOST}"><Listen>127.0.0.1:${port}</Listen><Https Listen="127.0.0.1:${tlsPort}"><Cert>${cert.cert}</Cert><Key>${cert.key}</Key></Https>
+        <Origin><Address>${origin.address}</Address></Origin>
+        <Options><BandwidthThrottling><Throttling QueryString="ON">ON</Throttling></BandwidthThrottling>
+        <MatchingList Target="throttling"><![CDATA[ $URL[/fixed/*], 1000, 400, 0 ]]></MatchingList></Options></Vhost></Vhosts>`,
+    }));
+  });
+
+  after(async () => {
+    await flint?.stop();
+    await origin?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('1 MB at 1000 kbps x 400% (500 KB/s) takes 2 s over HTTP/2 and over HTTP/1.1', async (t) => {
+    const run = (args: string[]): Promise<string> =>
+      new Promise((resolve, reject) => execFile('curl', ['-sk', ...args, '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', '--resolve', `${HOST}:${tlsPort}:127.0.0.1`], { timeout: 20_000 }, (error, stdout) => (error === null ? resolve(stdout) : reject(error))));
+    await run(['--http1.1', `https://${HOST}:${tlsPort}/fixed/1mb.bin?boost=3600`]);
+    for (const flag of ['--http2', '--http1.1']) {
+      const [status, size, seconds] = (await run([flag, `https://${HOST}:${tlsPort}/fixed/1mb.bin`])).split(' ').map(Number) as [number, number, number];
+      t.diagnostic(`${flag}: ${seconds.toFixed(2)} s (expect 2.00)`);
+      assert.equal(status, 200);
+      assert.equal(size, oneMb.length);
+      assert.ok(seconds > 1.8 && seconds < 2.4, `${flag}: ${seconds.toFixed(2)} s`);
+    }
   });
 });
