@@ -313,3 +313,20 @@ test('ThrottledWriter: 1000x takes the bitrate from the first chunk; end() waits
   assert.equal(inner.ended, false);
   assert.ok(inner.bytesSent < 40_000);
 });
+
+test('ThrottledWriter: a first chunk that is only the ID3 tag (a plan part) does not lose the bitrate', () => {
+  const mp3 = readMp3('cbr');
+  const tagEnd = 10 + (mp3[9] as number) + 128 * (mp3[8] as number);
+  const wheel = new PaceWheel();
+  const inner = new FakeWriter();
+  const w = new ThrottledWriter(inner, { bandwidthBps: 1_000_000, fromFile: true, ratioPercent: 100, boostSec: 1 }, () => undefined, wheel);
+  w.writeHead(200, 'OK', [], mp3.length);
+  assert.equal(w.writeBody(mp3.subarray(0, tagEnd), () => undefined), true);
+  assert.equal(w.rateBps, 1_000_000, 'the fallback until the frames are seen');
+  w.writeBody(mp3.subarray(tagEnd, tagEnd + 20_000), () => undefined);
+  assert.equal(w.rateBps, 128_000);
+  // Header (tag + Info frame) and one second of 128 kbps went at once; the rest of this chunk is held.
+  assert.ok(inner.bytesSent > 16_000 + tagEnd && inner.bytesSent < 16_000 + tagEnd + 1000, String(inner.bytesSent));
+  w.close();
+  assert.equal(wheel.size, 0);
+});

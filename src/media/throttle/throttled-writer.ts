@@ -6,7 +6,7 @@
  * writeBody with `false` while bytes are held, so the pipeline (deliver.ts, pass.ts, stored delivery, the hot tier,
  * any writer: uWS, TLS HTTP/1.1, HTTP/2) waits for `drain` and never reads ahead: memory is the chunk in hand. The
  * bitrate of a `1000x` rule comes from `setMedia` (a pipeline that parsed the file) or else from the body's first
- * chunk (media/throttle/sniff.ts), decided once at the first body byte. Runs in workers; responses that are not
+ * bytes (media/throttle/sniff.ts): the first chunk, or up to SNIFF_MAX gathered while the start goes at full speed. Runs in workers; responses that are not
  * throttled never get one.
  */
 import type { ClientWriter, WriterState } from '../../http/writer.js';
@@ -25,6 +25,12 @@ const MIN_SLICE = 1460;
  */
 const BUCKET_MS = 1000;
 
+/**
+ * How much of the body's start is gathered to find the bitrate when the first chunk does not tell (a plan whose
+ * first part is only the ftyp box or the ID3 tag: pipeline/media-plan-source.ts reads part by part).
+ */
+const SNIFF_MAX = 64 * 1024;
+
 /** Where the writer reports the bytes it paced (the vhost's counters). */
 export type PacedBytesSink = (bytes: number) => void;
 
@@ -40,6 +46,10 @@ export class ThrottledWriter implements ClientWriter, WheelClient {
   /** 'start': no body byte yet; 'free': header and boost going at full speed; 'paced'. */
   #phase: 'start' | 'free' | 'paced' = 'start';
   #freeLeft = 0;
+  /** Bytes sent at full speed so far (to re-plan the allowance when a later chunk reveals the media). */
+  #freeSent = 0;
+  /** The body's first bytes while the bitrate is still unknown (at most SNIFF_MAX), else null. */
+  #prefix: Buffer | null = null;
   #bytesPerMs = 0;
   #slice = MIN_SLICE;
   #tokens = 0;
@@ -121,6 +131,7 @@ export class ThrottledWriter implements ClientWriter, WheelClient {
   writeBody(chunk: Buffer, drain: () => void): boolean {
     if (this.#inner.state !== 'streaming') return this.#inner.writeBody(chunk, drain);
     if (this.#phase === 'start') this.#begin(chunk);
+    else if (this.#prefix !== null) this.#gather(chunk);
     this.#rest = chunk;
     this.#drain = drain;
     this.#inWrite = true;
@@ -133,16 +144,32 @@ export class ThrottledWriter implements ClientWriter, WheelClient {
 
   /** Fixes the rate and the bytes that go at full speed, from the pipeline's media facts or the first chunk. */
   #begin(first: Buffer): void {
+    this.#phase = 'free';
+    if (this.#media !== null) {
+      this.#plan(this.#media.bitrateBps, this.#media.headerBytes);
+      return;
+    }
+    const sniffed = sniffMedia(first, this.#totalSize);
+    this.#plan(sniffed.bitrateBps, sniffed.headerBytes);
+    if (sniffed.bitrateBps === null && sniffed.headerBytes === 0 && first.length < SNIFF_MAX) this.#prefix = Buffer.from(first);
+  }
+
+  /** Adds a chunk to the gathered start of the body; re-plans once it tells the media (while still at full speed). */
+  #gather(chunk: Buffer): void {
+    const prefix = Buffer.concat([this.#prefix as Buffer, chunk.subarray(0, SNIFF_MAX - (this.#prefix as Buffer).length)]);
+    const sniffed = sniffMedia(prefix, this.#totalSize);
+    const known = sniffed.bitrateBps !== null || sniffed.headerBytes > 0;
+    this.#prefix = known || prefix.length >= SNIFF_MAX ? null : prefix;
+    if (known && this.#phase === 'free') this.#plan(sniffed.bitrateBps, sniffed.headerBytes);
+  }
+
+  /** The paced rate and the full-speed allowance (header + Boost seconds of the bitrate) less what already went. */
+  #plan(bitrateBps: number | null, headerBytes: number): void {
     const spec = this.#spec;
-    let bitrate = spec.bandwidthBps;
-    let headerBytes = 0;
-    const media = this.#media ?? sniffMedia(first, this.#totalSize);
-    headerBytes = media.headerBytes;
-    if (spec.fromFile && media.bitrateBps !== null && media.bitrateBps > 0) bitrate = media.bitrateBps;
-    this.#freeLeft = headerBytes + Math.floor((bitrate / 8) * spec.boostSec);
+    const bitrate = spec.fromFile && bitrateBps !== null && bitrateBps > 0 ? bitrateBps : spec.bandwidthBps;
+    this.#freeLeft = Math.max(0, headerBytes + Math.floor((bitrate / 8) * spec.boostSec) - this.#freeSent);
     this.#bytesPerMs = (bitrate * spec.ratioPercent) / 100 / 8000;
     this.#slice = Math.max(MIN_SLICE, Math.floor(this.#bytesPerMs * SLICE_MS));
-    this.#phase = 'free';
   }
 
   /** Hands held bytes on as the free allowance and then the bucket allow; waits on the wheel or the inner drain. */
@@ -156,6 +183,7 @@ export class ThrottledWriter implements ClientWriter, WheelClient {
       if (this.#freeLeft > 0) {
         bytes = Math.min(rest.length, this.#freeLeft);
         this.#freeLeft -= bytes;
+        this.#freeSent += bytes;
       } else {
         if (this.#phase !== 'paced') {
           this.#phase = 'paced';
@@ -208,6 +236,7 @@ export class ThrottledWriter implements ClientWriter, WheelClient {
   #release(): void {
     this.#wheel.cancel(this);
     this.#rest = null;
+    this.#prefix = null;
     this.#endPending = false;
     const drain = this.#drain;
     this.#drain = null;
