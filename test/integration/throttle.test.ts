@@ -193,6 +193,38 @@ describe('bandwidth throttling', () => {
     }
   });
 
+  test('HEAD is answered at once; a Range request is paced at the rule\'s fallback (no file start to read)', async (t) => {
+    await timedGet(f.port, '/v/movie.mp4?boost=3600');
+    const t0 = performance.now();
+    const head = await request({ port: f.port, host: HOST, path: '/v/movie.mp4', method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.ok(performance.now() - t0 < 1000);
+    // bytes=1000000-: 1000 kbps fallback with 5 s of boost (625,000 bytes) at once, then 125 KB/s.
+    const got = await new Promise<number[]>((resolve, reject) => {
+      const req = get({ host: '127.0.0.1', port: f.port, path: '/v/movie.mp4', headers: { host: HOST, range: 'bytes=1000000-' }, agent: false }, (res) => {
+        assert.equal(res.statusCode, 206);
+        let total = 0;
+        const samples: number[] = [];
+        const timer = setInterval(() => {
+          samples.push(total);
+          if (samples.length === 2) {
+            clearInterval(timer);
+            req.destroy();
+            resolve(samples);
+          }
+        }, 1000);
+        res.on('data', (c: Buffer) => (total += c.length));
+        res.on('error', () => undefined);
+      });
+      req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+    });
+    t.diagnostic(`206 from 1,000,000: ${got.join(', ')} bytes at 1 s, 2 s`);
+    for (const [i, bytes] of got.entries()) {
+      const expected = 625_000 + 125_000 * (i + 1);
+      assert.ok(Math.abs(bytes - expected) <= expected * 0.1, `second ${i + 1}: ${bytes}, expected ${expected}`);
+    }
+  });
+
   test('paced clients that go away are counted and the worker keeps serving; /stats and /metrics count throttling', async () => {
     const before = ((await f.flint.stats()).vhosts[HOST] ?? {}) as unknown as Record<string, number>;
     const gone = await Promise.all(Array.from({ length: 20 }, () => download(f.port, '/fixed/1mb.bin', 1)));
