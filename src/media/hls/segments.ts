@@ -66,7 +66,9 @@ function compute(movie: Movie, segmentSec: number): Segmentation {
   // Boundaries: the reference track's first sync sample at or after each multiple of segmentSec.
   const refCuts: number[] = [0];
   const bounds: number[] = [];
-  const t0 = presentationSec(ref, 0);
+  // The presentation starts at the edit list's start (0 s, or a leading empty edit): samples before it (AAC
+  // priming) are sent in segment 0 but not counted in its EXTINF.
+  const t0 = Math.max(presentationSec(ref, 0), ref.boxes.delaySec);
   const rs = ref.track.samples;
   let target = segmentSec;
   for (let i = 1; i < rs.count; i++) {
@@ -97,8 +99,6 @@ function compute(movie: Movie, segmentSec: number): Segmentation {
     return c;
   });
 
-  // The timeline starts where the reference track does: samples before it (AAC priming, which the edit list
-  // hides) are sent in segment 0 but not counted in its EXTINF.
   let end = -Infinity;
   for (const t of tracks) {
     const s = t.track.samples;
