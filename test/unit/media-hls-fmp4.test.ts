@@ -11,7 +11,7 @@ import { hlsPlaylist, hlsSegment } from '../../src/media/hls/hls.js';
 import type { HlsOptions } from '../../src/media/hls/hls.js';
 import { childBoxes, trackBoxes } from '../../src/media/hls/moov-track.js';
 import type { Movie } from '../../src/media/types.js';
-import { avcAacFile, fileReader, hevcFile, mediaDir, movieFromProbe, multiTrackFile, playErrors, probeFile } from '../helpers/media-hls.js';
+import { avcAacFile, fileReader, hevcFile, mediaDir, movieOf, multiTrackFile, playErrors, probeFile } from '../helpers/media-hls.js';
 
 const FMP4: HlsOptions = { segmentSec: 6, version: 3, sequence: 0, container: 'fmp4', indexName: 'index.m3u8' };
 
@@ -57,7 +57,7 @@ async function writeAll(movie: Movie, path: string, options: HlsOptions, label: 
 
 test('init.mp4: ftyp + moov with the source stsd per track, trex per track, the edit list shift; ffprobe reads it', async () => {
   const path = avcAacFile(14);
-  const movie = movieFromProbe(path);
+  const movie = await movieOf(path);
   const init = await hlsSegment(movie, 'init.mp4', fileReader(path), FMP4);
   assert.equal(init?.contentType, 'video/mp4');
   const body = init?.body ?? Buffer.alloc(0);
@@ -82,7 +82,7 @@ test('init.mp4: ftyp + moov with the source stsd per track, trex per track, the 
 
 test('m4s segments: moof fields match the sample tables; init + segment probe with a keyframe first; ffmpeg plays the playlist', async () => {
   const path = avcAacFile(14);
-  const movie = movieFromProbe(path);
+  const movie = await movieOf(path);
   const { dir, names, extinf } = await writeAll(movie, path, FMP4, 'fmp4-avc');
   assert.deepEqual(names, ['init.mp4', '0.m4s', '1.m4s', '2.m4s']);
   const init = await hlsSegment(movie, 'init.mp4', fileReader(path), FMP4);
@@ -131,10 +131,10 @@ test('m4s segments: moof fields match the sample tables; init + segment probe wi
 
 test('fMP4 of HEVC and of a multi-track file (master, per-track init and segments) play without errors', async () => {
   const hevc = hevcFile(5);
-  const h = await writeAll(movieFromProbe(hevc), hevc, { ...FMP4, segmentSec: 2 }, 'fmp4-hevc');
+  const h = await writeAll(await movieOf(hevc), hevc, { ...FMP4, segmentSec: 2 }, 'fmp4-hevc');
   assert.equal(playErrors(join(h.dir, 'index.m3u8'), ['-allowed_extensions', 'ALL']), '');
   const multi = multiTrackFile();
-  const m = await writeAll(movieFromProbe(multi), multi, FMP4, 'fmp4-multi');
+  const m = await writeAll(await movieOf(multi), multi, FMP4, 'fmp4-multi');
   assert.deepEqual(m.names.filter((n) => n.endsWith('init.mp4')).sort(), ['t1-init.mp4', 't2-init.mp4', 't3-init.mp4', 't4-init.mp4']);
   assert.equal(playErrors(join(m.dir, 'index.m3u8'), ['-allowed_extensions', 'ALL']), '');
   const probe = probeFile(join(m.dir, 't4-init.mp4'), 0);
@@ -143,14 +143,14 @@ test('fMP4 of HEVC and of a multi-track file (master, per-track init and segment
 
 test('fMP4 names: the TS names and unknown inits give null', async () => {
   const path = avcAacFile(14);
-  const movie = movieFromProbe(path);
+  const movie = await movieOf(path);
   const reads: Array<[number, number]> = [];
   for (const name of ['0.ts', 'init.m4s', 'init.mp4 ', 'Init.mp4', 'init.mp4/', 't1-init.mp4', '3.m4s', '-1.m4s', '00.m4s', 'init', '.m4s']) {
     assert.equal(await hlsSegment(movie, name, fileReader(path, reads), FMP4), null, name);
   }
   assert.equal(await hlsSegment(movie, 'init.mp4', fileReader(path, reads), { ...FMP4, container: 'ts' }), null);
   assert.equal(reads.length, 0);
-  const multi = movieFromProbe(multiTrackFile());
+  const multi = await movieOf(multiTrackFile());
   assert.equal(await hlsSegment(multi, 'init.mp4', fileReader(path, reads), FMP4), null, 'a master has per-track inits only');
   assert.equal(await hlsSegment(multi, 't5-init.mp4', fileReader(path, reads), FMP4), null);
 });

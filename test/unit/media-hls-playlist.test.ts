@@ -9,7 +9,7 @@ import { hlsPlaylist } from '../../src/media/hls/hls.js';
 import type { HlsOptions } from '../../src/media/hls/hls.js';
 import { MediaFormatError } from '../../src/media/types.js';
 import type { Movie, Track } from '../../src/media/types.js';
-import { aacOnlyFile, avcAacFile, movieFromProbe, multiTrackFile } from '../helpers/media-hls.js';
+import { aacOnlyFile, avcAacFile, movieOf, multiTrackFile } from '../helpers/media-hls.js';
 
 const TS: HlsOptions = { segmentSec: 6, version: 3, sequence: 0, container: 'ts', indexName: 'index.m3u8' };
 
@@ -28,8 +28,8 @@ function tag(text: string, name: string): string | null {
   return line === undefined ? null : line.slice(name.length + 2);
 }
 
-test('media playlist: keyframe cuts at each multiple of the duration, real EXTINF, TARGETDURATION, VOD, ENDLIST', () => {
-  const movie = movieFromProbe(avcAacFile(14)); // keyframes every 2 s
+test('media playlist: keyframe cuts at each multiple of the duration, real EXTINF, TARGETDURATION, VOD, ENDLIST', async () => {
+  const movie = await movieOf(avcAacFile(14)); // keyframes every 2 s
   const cases: Array<[number, number[]]> = [
     [6, [6, 6, 2]],
     [5, [6, 4, 4]], // first keyframe at or after 5 s is 6 s, after 10 s is 10 s
@@ -51,8 +51,8 @@ test('media playlist: keyframe cuts at each multiple of the duration, real EXTIN
   }
 });
 
-test('media playlist: sequence numbers the segments, version < 3 writes whole seconds, fMP4 forces version 7 and EXT-X-MAP', () => {
-  const movie = movieFromProbe(avcAacFile(14));
+test('media playlist: sequence numbers the segments, version < 3 writes whole seconds, fMP4 forces version 7 and EXT-X-MAP', async () => {
+  const movie = await movieOf(avcAacFile(14));
   const seq = hlsPlaylist(movie, 'index.m3u8', { ...TS, sequence: 40 }) ?? '';
   assert.equal(tag(seq, 'EXT-X-MEDIA-SEQUENCE'), '40');
   assert.deepEqual(entries(seq).map((e) => e[1]), ['40.ts', '41.ts', '42.ts']);
@@ -68,8 +68,8 @@ test('media playlist: sequence numbers the segments, version < 3 writes whole se
   assert.equal(entries(named).length, 3);
 });
 
-test('audio only: cuts on AAC frame boundaries at or after each multiple, EXTINF sums to the duration', () => {
-  const movie = movieFromProbe(aacOnlyFile(13));
+test('audio only: cuts on AAC frame boundaries at or after each multiple, EXTINF sums to the duration', async () => {
+  const movie = await movieOf(aacOnlyFile(13));
   const text = hlsPlaylist(movie, 'index.m3u8', TS) ?? '';
   const got = entries(text);
   assert.equal(got.length, 3);
@@ -79,8 +79,8 @@ test('audio only: cuts on AAC frame boundaries at or after each multiple, EXTINF
   assert.ok(Math.abs(sum - 13) < frame, `sum ${sum}`);
 });
 
-test('master playlist: several video and audio tracks give variants, audio renditions and per-track playlists', () => {
-  const movie = movieFromProbe(multiTrackFile());
+test('master playlist: several video and audio tracks give variants, audio renditions and per-track playlists', async () => {
+  const movie = await movieOf(multiTrackFile());
   const master = hlsPlaylist(movie, 'index.m3u8', TS) ?? '';
   const lines = master.split('\n');
   const media = lines.filter((l) => l.startsWith('#EXT-X-MEDIA:'));
@@ -110,8 +110,8 @@ test('master playlist: several video and audio tracks give variants, audio rendi
   assert.deepEqual(entries(f).map((e) => e[1]), ['t3-0.m4s', 't3-1.m4s']);
 });
 
-test('master playlist: audio-only with two tracks lists each as a variant', () => {
-  const movie = movieFromProbe(multiTrackFile());
+test('master playlist: audio-only with two tracks lists each as a variant', async () => {
+  const movie = await movieOf(multiTrackFile());
   const audioOnly: Movie = { ...movie, kind: 'm4a', tracks: movie.tracks.filter((t) => t.kind === 'audio') };
   const master = hlsPlaylist(audioOnly, 'index.m3u8', TS) ?? '';
   assert.match(master, /#EXT-X-STREAM-INF:BANDWIDTH=\d+,AVERAGE-BANDWIDTH=\d+,CODECS="mp4a\.40\.2"\nt3\.m3u8\n/);
@@ -119,9 +119,9 @@ test('master playlist: audio-only with two tracks lists each as a variant', () =
   assert.ok(!master.includes('EXT-X-MEDIA:'));
 });
 
-test('names that are no playlist give null', () => {
-  const single = movieFromProbe(avcAacFile(14));
-  const multi = movieFromProbe(multiTrackFile());
+test('names that are no playlist give null', async () => {
+  const single = await movieOf(avcAacFile(14));
+  const multi = await movieOf(multiTrackFile());
   for (const name of ['', 'index.m3u', 'INDEX.M3U8', 'index.m3u8 ', '../index.m3u8', 't1.m3u8', '0.ts', 'init.mp4', 'index.m3u8?x=1']) {
     assert.equal(hlsPlaylist(single, name, TS), null, `single: ${JSON.stringify(name)}`);
   }
@@ -130,8 +130,8 @@ test('names that are no playlist give null', () => {
   }
 });
 
-test('codecs HLS cannot carry and movies without audio or video throw MediaFormatError', () => {
-  const movie = movieFromProbe(avcAacFile(14));
+test('codecs HLS cannot carry and movies without audio or video throw MediaFormatError', async () => {
+  const movie = await movieOf(avcAacFile(14));
   const withTrack = (i: number, patch: Partial<Track>): Movie => ({ ...movie, tracks: movie.tracks.map((t, j) => (j === i ? { ...t, ...patch } : t)) });
   const bad: Array<[string, Movie]> = [
     ['mp4v video', withTrack(0, { codec: 'mp4v' })],

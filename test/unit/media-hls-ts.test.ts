@@ -12,7 +12,7 @@ import { hlsPlaylist, hlsSegment } from '../../src/media/hls/hls.js';
 import type { HlsOptions } from '../../src/media/hls/hls.js';
 import { MediaFormatError } from '../../src/media/types.js';
 import type { Movie, RangeReader } from '../../src/media/types.js';
-import { aacOnlyFile, avcAacFile, fileReader, hevcFile, makeMedia, mediaDir, movieFromProbe, multiTrackFile, playErrors, probeFile } from '../helpers/media-hls.js';
+import { aacOnlyFile, avcAacFile, fileReader, hevcFile, makeMedia, mediaDir, movieFromProbe, movieOf, multiTrackFile, playErrors, probeFile } from '../helpers/media-hls.js';
 
 const TS: HlsOptions = { segmentSec: 6, version: 3, sequence: 0, container: 'ts', indexName: 'index.m3u8' };
 
@@ -116,7 +116,7 @@ function checkSection(payload: Buffer): Buffer {
 
 test('TS segments of H.264 + AAC: ffprobe sees both streams, a keyframe first, EXTINF durations; ffmpeg plays the playlist', async () => {
   const path = avcAacFile(14);
-  const movie = movieFromProbe(path);
+  const movie = await movieOf(path);
   for (const sequence of [0, 7]) {
     const { dir, segments } = await writeAll(movie, path, { ...TS, sequence }, `ts-avc-${sequence}`);
     assert.deepEqual(segments.map((s) => s[0]), [0, 1, 2].map((k) => `${k + sequence}.ts`));
@@ -137,7 +137,7 @@ test('TS segments of H.264 + AAC: ffprobe sees both streams, a keyframe first, E
 
 test('TS packets: 188 bytes, continuity counters per PID, PAT/PMT with valid CRC, PCR and random access on each video keyframe', async () => {
   const path = avcAacFile(14);
-  const movie = movieFromProbe(path);
+  const movie = await movieOf(path);
   const seg = await hlsSegment(movie, '1.ts', fileReader(path), TS);
   assert.equal(seg?.contentType, 'video/mp2t');
   const packets = parseTs(seg?.body ?? Buffer.alloc(0));
@@ -197,7 +197,7 @@ test('TS packets: 188 bytes, continuity counters per PID, PAT/PMT with valid CRC
 
 test('a segment reads only its own samples, coalesced into few reads', async () => {
   const path = avcAacFile(14);
-  const movie = movieFromProbe(path);
+  const movie = await movieOf(path);
   const reads: Array<[number, number]> = [];
   await hlsSegment(movie, '1.ts', fileReader(path, reads), TS);
   // The samples of segment 1: video from 6 s to 12 s, audio presenting in the same span.
@@ -225,7 +225,7 @@ test('a segment reads only its own samples, coalesced into few reads', async () 
 
 test('HEVC + AAC, AAC only and per-track segments of a multi-track file play; each track segment carries one stream', async () => {
   const hevc = hevcFile(5);
-  const hm = movieFromProbe(hevc);
+  const hm = await movieOf(hevc);
   const h = await writeAll(hm, hevc, { ...TS, segmentSec: 2 }, 'ts-hevc');
   for (const [name] of h.segments) {
     const probe = probeFile(join(h.dir, name), 4);
@@ -236,7 +236,7 @@ test('HEVC + AAC, AAC only and per-track segments of a multi-track file play; ea
   assert.match(hlsPlaylist(hm, 'index.m3u8', TS) ?? '', /#EXTINF:5\.000,/);
 
   const aac = aacOnlyFile(13);
-  const am = movieFromProbe(aac);
+  const am = await movieOf(aac);
   const a = await writeAll(am, aac, TS, 'ts-aac');
   assert.equal(a.segments.length, 3);
   for (const [name] of a.segments) assert.deepEqual(probeFile(join(a.dir, name)).streams.map((s) => s.codec_name), ['aac'], name);
@@ -245,7 +245,7 @@ test('HEVC + AAC, AAC only and per-track segments of a multi-track file play; ea
   assert.equal(playErrors(join(a.dir, 'index.m3u8')), '');
 
   const multi = multiTrackFile();
-  const mm = movieFromProbe(multi);
+  const mm = await movieOf(multi);
   const m = await writeAll(mm, multi, TS, 'ts-multi');
   assert.deepEqual(m.segments.map((s) => s[0]).sort(), ['t1-0.ts', 't1-1.ts', 't2-0.ts', 't2-1.ts', 't3-0.ts', 't3-1.ts', 't4-0.ts', 't4-1.ts']);
   assert.deepEqual(probeFile(join(m.dir, 't2-1.ts')).streams.map((s) => [s.codec_name, s.width]), [['h264', 160]]);
@@ -255,7 +255,7 @@ test('HEVC + AAC, AAC only and per-track segments of a multi-track file play; ea
 
 test('hostile segment names give null without reading', async () => {
   const path = avcAacFile(14);
-  const movie = movieFromProbe(path);
+  const movie = await movieOf(path);
   const reads: Array<[number, number]> = [];
   const read = fileReader(path, reads);
   const names = [
@@ -273,7 +273,7 @@ test('hostile segment names give null without reading', async () => {
 
 test('hostile samples and readers: a NAL passing its sample, a short or failing read give MediaFormatError or the read error', async () => {
   const path = avcAacFile(14);
-  const movie = movieFromProbe(path);
+  const movie = await movieOf(path);
   const real = fileReader(path);
   const video = movie.tracks[0];
   assert.ok(video);
@@ -303,7 +303,7 @@ test('build time of a 6 s 720p segment (MPEG-TS and fMP4), from bytes in memory'
     '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '12',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '3M', '-g', '60', '-c:a', 'aac', '-b:a', '128k',
   ]);
-  const movie = movieFromProbe(path);
+  const movie = await movieOf(path);
   const file = readFileSync(path);
   const read: RangeReader = async (off, len) => file.subarray(off, off + len);
   for (const container of ['ts', 'fmp4'] as const) {
@@ -317,5 +317,25 @@ test('build time of a 6 s 720p segment (MPEG-TS and fMP4), from bytes in memory'
     const ms = Number(process.hrtime.bigint() - start) / 1e6 / runs;
     t.diagnostic(`${container}: 6 s 720p segment of ${(bytes / 1e6).toFixed(2)} MB built in ${ms.toFixed(2)} ms`);
     assert.ok(ms < 500, `${container} build ${ms} ms`);
+  }
+});
+
+test('cross-check: a Movie from parseMovie and one from ffprobe packets give the same playlists and segment bytes', async () => {
+  for (const path of [avcAacFile(14), multiTrackFile(), aacOnlyFile(13)]) {
+    const parsed = await movieOf(path);
+    const probed = movieFromProbe(path);
+    for (const container of ['ts', 'fmp4'] as const) {
+      const options = { ...TS, container };
+      const index = hlsPlaylist(parsed, 'index.m3u8', options) ?? '';
+      assert.equal(index, hlsPlaylist(probed, 'index.m3u8', options), `${path} ${container}`);
+      const first = index.split('\n').find((l) => l.endsWith('.m3u8')) ?? 'index.m3u8';
+      const media = hlsPlaylist(parsed, first, options) ?? '';
+      const names = media.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+      for (const name of [...names, ...(container === 'fmp4' ? [/URI="([^"]+)"/.exec(media)?.[1] ?? ''] : [])]) {
+        const a = await hlsSegment(parsed, name, fileReader(path), options);
+        const b = await hlsSegment(probed, name, fileReader(path), options);
+        assert.ok(a && b && a.body.equals(b.body), `${path} ${name}`);
+      }
+    }
   }
 });
