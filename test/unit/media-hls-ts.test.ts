@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { hlsPlaylist, hlsSegment } from '../../src/media/hls/hls.js';
 import type { HlsOptions } from '../../src/media/hls/hls.js';
+import { trimMovie } from '../../src/media/mp4/trim.js';
 import { MediaFormatError } from '../../src/media/types.js';
 import type { Movie, RangeReader } from '../../src/media/types.js';
 import { aacOnlyFile, avcAacFile, fileReader, hevcFile, makeMedia, mediaDir, movieFromProbe, movieOf, multiTrackFile, playErrors, probeFile } from '../helpers/media-hls.js';
@@ -340,5 +341,22 @@ test('cross-check: a Movie from parseMovie and one from ffprobe packets give the
         assert.ok(a && b && a.body.equals(b.body), `${path} ${name}`);
       }
     }
+  }
+});
+
+test('HLS of a clip (trimMovie, as index.m3u8?start=3&end=11 asks): TS and fMP4 play, the playlist lasts the clip', async () => {
+  const path = avcAacFile(14);
+  const movie = await movieOf(path);
+  const clip = trimMovie(movie, [{ startSec: 3, endSec: 11 }], { allTracks: false });
+  assert.ok(clip);
+  for (const container of ['ts', 'fmp4'] as const) {
+    const options = { ...TS, container, segmentSec: 4 };
+    const { dir, segments } = await writeAll(clip, path, options, `clip-${container}`);
+    const total = segments.reduce((a, s) => a + s[1], 0);
+    // The cut goes back to the keyframe at or before 3 s (2 s) and ends at 11 s.
+    assert.ok(Math.abs(total - 9) < 0.05, `${container}: EXTINF total ${total}`);
+    assert.equal(playErrors(join(dir, 'index.m3u8'), ['-allowed_extensions', 'ALL']), '', container);
+    const probe = probeFile(join(dir, 'index.m3u8'), 2);
+    assert.ok(Math.abs(Number(probe.format.duration) - total) < 0.05, `${container}: played ${probe.format.duration}`);
   }
 });
