@@ -252,6 +252,19 @@ test('HEVC + AAC, AAC only and per-track segments of a multi-track file play; ea
   assert.deepEqual(probeFile(join(m.dir, 't2-1.ts')).streams.map((s) => [s.codec_name, s.width]), [['h264', 160]]);
   assert.deepEqual(probeFile(join(m.dir, 't4-0.ts')).streams.map((s) => s.codec_name), ['aac']);
   assert.equal(playErrors(join(m.dir, 'index.m3u8')), '');
+  // BANDWIDTH (an estimate from the sample tables) covers the peak of the built segments: video + the largest audio.
+  const master = readFileSync(join(m.dir, 'index.m3u8'), 'utf8');
+  const extinf = new Map(m.segments);
+  for (const [video, audios] of [['t1', ['t3', 't4']], ['t2', ['t3', 't4']]] as const) {
+    let peak = 0;
+    for (const k of [0, 1]) {
+      const audio = Math.max(...audios.map((a) => readFileSync(join(m.dir, `${a}-${k}.ts`)).length));
+      peak = Math.max(peak, ((readFileSync(join(m.dir, `${video}-${k}.ts`)).length + audio) * 8) / (extinf.get(`${video}-${k}.ts`) ?? 1));
+    }
+    const line = master.split('\n').find((l, i, all) => all[i + 1] === `${video}.m3u8`) ?? '';
+    const bandwidth = Number(/BANDWIDTH=(\d+)/.exec(line)?.[1]);
+    assert.ok(bandwidth >= peak && bandwidth < peak * 1.1, `${video}: BANDWIDTH ${bandwidth}, built peak ${Math.round(peak)}`);
+  }
 });
 
 test('hostile segment names give null without reading', async () => {
