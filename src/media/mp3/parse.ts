@@ -85,7 +85,9 @@ export async function parseMp3(read: RangeReader, fileSize: number): Promise<Mp3
     // CBR (or a VBR header without a frame count): the first audio frame's bitrate over the audio bytes.
     bitrate = audioHeader.bitrate;
     const averageLength = (header.samplesPerFrame / 8) * (bitrate / header.sampleRate);
-    frames = Math.max(1, Math.floor(audioBytes / averageLength));
+    // Rounded: padding makes frames one byte longer now and then, so the bytes over the mean length land a hair
+    // short of (or past) a whole count, and flooring lost the last frame.
+    frames = Math.max(1, Math.round(audioBytes / averageLength));
     durationSec = (audioBytes * 8) / bitrate;
   }
   const isVbr = vbr !== null && vbr.kind !== 'info';
@@ -142,7 +144,9 @@ export async function mp3FrameAt(info: Mp3Info, read: RangeReader, sec: number):
   let index = -1;
   if (!info.vbr) {
     index = Math.min(Math.floor(sec / secPerFrame + 1e-9), info.frames);
-    estimate = info.audioStart + Math.round((index * audioBytes) / info.frames);
+    // The header's mean frame length (bitrate x samples per frame / 8 / rate), not the audio bytes over a frame
+    // count: a count off by one drifted the estimate by half a frame ~460 frames in, and the cut landed a frame late.
+    estimate = info.audioStart + Math.round((index * info.samplesPerFrame * info.bitrate) / 8 / info.sampleRate);
   } else {
     estimate = Math.round(info.seek ? interpolate(info.seek.sec, info.seek.offset, sec) : info.audioStart + (sec / info.durationSec) * audioBytes);
   }
