@@ -1,13 +1,20 @@
 /**
  * @module cache/eviction
  * Eviction decides, it never deletes (pingora's admit() idea): given how full a disk is, how many bytes must go,
- * and which objects, least recently used first, skipping any object with a fill running (it is being replaced or
- * revalidated right now). The caller deletes the victims. Recency comes from the index's `lru` order, which
- * workers update in batches (no LMDB write per hit), so it is accurate to TOUCH_FLUSH_MS. Pure apart from
- * reading the index passed in; runs in the primary.
+ * and which objects, in the order of the disk's `<Eviction Policy>` (cache/eviction-policies.ts), skipping any
+ * object with a fill running (it is being replaced or revalidated right now). The caller deletes the victims.
+ * The policy lives in the primary's memory and follows the index: objects stored or hit since its last look are read
+ * from the index's `lru` order (workers record hits there in batches, with their counts in `hits`: no LMDB write per
+ * hit, and none by the policy), so it is accurate to the workers' touch flush (a second). Its state is not
+ * persisted: at start it is rebuilt from the index (every object in last-access order, with its hit count), and it
+ * is rebuilt again when it tracks far more objects than the index holds (purges remove objects behind its back).
+ * Runs in the primary.
  */
+import type { EvictionPolicyName } from '../config/types.js';
 import type { CacheIndex } from './index.js';
 import { storedBytes } from './index.js';
+import { createEvictionPolicy } from './eviction-policies.js';
+import type { EvictionPolicy } from './eviction-policies.js';
 
 export interface DiskUsage {
   /** Bytes counted against the limit now. */
@@ -23,19 +30,122 @@ export function bytesToFree(usage: DiskUsage, highWaterPercent: number, lowWater
   return usage.usedBytes - Math.floor((usage.limitBytes * lowWaterPercent) / 100);
 }
 
-/** Least recently used objects whose removal frees at least `target` bytes (fewer if the cache runs out). */
-export function chooseVictims(index: CacheIndex, target: number, now: number): Buffer[] {
-  const victims: Buffer[] = [];
-  let freed = 0;
-  // The lru range is read lazily, oldest first, and stops as soon as enough bytes are chosen.
-  for (const hash of index.oldest(Number.MAX_SAFE_INTEGER)) {
-    if (freed >= target) break;
-    const fill = index.getFill(hash);
-    if (fill !== undefined && fill.until > now) continue;
-    const meta = index.getObject(hash);
-    if (meta === undefined) continue;
-    victims.push(hash);
-    freed += storedBytes(meta);
+/**
+ * How far back each look at the index reads: workers flush their touches once a second (pipeline/edge.ts
+ * TOUCH_FLUSH_MS) stamped with the time of the hit, so a hit may land up to that long before the previous look.
+ */
+const LOOK_BACK_MS = 2500;
+
+/** What the policy last saw of an object in the index. */
+interface Seen {
+  atime: number;
+  hits: number;
+}
+
+/** The 32 bits of an object hash (hex) the frequency sketch hashes. */
+function hashOfHex(hex: string): number {
+  return Number.parseInt(hex.slice(0, 8), 16) | 0;
+}
+
+export class PolicyEviction {
+  readonly #index: CacheIndex;
+  #policy: EvictionPolicy<string>;
+  /** Object hash (hex) -> what was last read of it; exactly the keys the policy holds. */
+  readonly #seen = new Map<string, Seen>();
+  /** Last access time read; the next look reads from LOOK_BACK_MS before it. */
+  #newest = 0;
+
+  constructor(index: CacheIndex, policy: EvictionPolicyName, capacityBytes: number) {
+    this.#index = index;
+    this.#policy = createEvictionPolicy<string>(policy, capacityBytes, hashOfHex);
+    this.#rebuild();
   }
-  return victims;
+
+  get policy(): EvictionPolicyName {
+    return this.#policy.name;
+  }
+
+  /** Objects the policy follows. */
+  get tracked(): number {
+    return this.#seen.size;
+  }
+
+  /** A reload changed the policy or the capacity: a new policy starts from the index as at start. */
+  configure(policy: EvictionPolicyName, capacityBytes: number): void {
+    if (policy === this.#policy.name) {
+      this.#policy.capacity = capacityBytes;
+      return;
+    }
+    this.#policy = createEvictionPolicy<string>(policy, capacityBytes, hashOfHex);
+    this.#rebuild();
+  }
+
+  /** Every object of the index, least recently used first, each placed by its hit count. */
+  #rebuild(): void {
+    const capacity = this.#policy.capacity;
+    this.#policy = createEvictionPolicy<string>(this.#policy.name, capacity, hashOfHex);
+    this.#seen.clear();
+    this.#newest = 0;
+    for (const { hash, atime } of this.#index.accessedSince(0)) {
+      const meta = this.#index.getObject(hash);
+      if (meta === undefined) continue;
+      const hits = this.#index.hitCount(hash);
+      const hex = hash.toString('hex');
+      this.#policy.insert(hex, storedBytes(meta), hits);
+      this.#seen.set(hex, { atime, hits });
+      if (atime > this.#newest) this.#newest = atime;
+    }
+  }
+
+  /** Reads the objects stored or hit since the last look and tells the policy. */
+  sync(): void {
+    if (this.#seen.size > 2 * this.#index.objectCount() + 1000) {
+      this.#rebuild();
+      return;
+    }
+    let newest = this.#newest;
+    for (const { hash, atime } of this.#index.accessedSince(this.#newest - LOOK_BACK_MS)) {
+      if (atime > newest) newest = atime;
+      const hex = hash.toString('hex');
+      const seen = this.#seen.get(hex);
+      if (seen !== undefined && seen.atime === atime) continue;
+      const hits = this.#index.hitCount(hash);
+      if (seen === undefined) {
+        const meta = this.#index.getObject(hash);
+        if (meta === undefined) continue;
+        this.#policy.insert(hex, storedBytes(meta));
+        this.#seen.set(hex, { atime, hits });
+        continue;
+      }
+      // A replaced object starts its count again (the index drops it on commit): its new hits are all new.
+      this.#policy.hit(hex, Math.max(1, hits >= seen.hits ? hits - seen.hits : hits));
+      seen.atime = atime;
+      seen.hits = hits;
+    }
+    this.#newest = newest;
+  }
+
+  /**
+   * Objects whose removal frees at least `target` bytes, in the policy's order (fewer if the cache runs out); an
+   * object with a fill running is kept. The victims leave the policy: the caller must remove them from the index.
+   */
+  chooseVictims(target: number, now: number): Buffer[] {
+    const victims: Buffer[] = [];
+    let freed = 0;
+    const mayEvict = (hex: string): boolean => {
+      const fill = this.#index.getFill(Buffer.from(hex, 'hex'));
+      return fill === undefined || fill.until <= now;
+    };
+    while (freed < target) {
+      const hex = this.#policy.evict(mayEvict);
+      if (hex === undefined) break;
+      this.#seen.delete(hex);
+      const hash = Buffer.from(hex, 'hex');
+      const meta = this.#index.getObject(hash);
+      if (meta === undefined) continue; // purged since the policy heard of it
+      victims.push(hash);
+      freed += storedBytes(meta);
+    }
+    return victims;
+  }
 }

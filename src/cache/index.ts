@@ -675,9 +675,20 @@ export class CacheIndex {
     return this.#objects.getCount({ start: FIRST_HASH });
   }
 
-  /** Least recently used object hashes, oldest first. */
-  *oldest(limit: number): Generator<Buffer> {
-    for (const key of this.#lru.getKeys({ limit })) yield Buffer.from((key as Buffer).subarray(LRU_TIME_BYTES, LRU_KEY_BYTES));
+  /**
+   * Objects by last access (ms), oldest first, from `sinceMs` on: the whole recency order from 0, the objects
+   * stored or hit since then otherwise (the evictor's policies follow them: cache/eviction.ts).
+   */
+  *accessedSince(sinceMs: number): Generator<{ readonly hash: Buffer; readonly atime: number }> {
+    for (const key of this.#lru.getKeys({ start: lruKey(sinceMs, FIRST_HASH) })) {
+      const k = key as Buffer;
+      yield { hash: Buffer.from(k.subarray(LRU_TIME_BYTES, LRU_KEY_BYTES)), atime: Number(k.readBigUInt64BE(0)) };
+    }
+  }
+
+  /** Hits counted for an object since it was stored (workers add them in their batched touches). */
+  hitCount(objectHash: Buffer): number {
+    return this.#hits.get(objectHash) ?? 0;
   }
 
   /** See clearFills in cache/index-maintenance.ts. */
