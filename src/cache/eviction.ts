@@ -31,10 +31,15 @@ export function bytesToFree(usage: DiskUsage, highWaterPercent: number, lowWater
 }
 
 /**
- * How far back each look at the index reads: workers flush their touches once a second (pipeline/edge.ts
- * TOUCH_FLUSH_MS) stamped with the time of the hit, so a hit may land up to that long before the previous look.
+ * How far back a full look at the index reads (once a second): workers flush their touches once a second
+ * (pipeline/edge.ts TOUCH_FLUSH_MS) stamped with the time of the hit, so a hit may land up to that long before the
+ * previous look. A quick look before an eviction pass (up to ten a second) reads only QUICK_LOOK_BACK_MS back: the
+ * objects just stored (their access time is their commit's); late hits wait for the next full look.
  */
-const LOOK_BACK_MS = 2500;
+export const LOOK_BACK_MS = 2500;
+export const QUICK_LOOK_BACK_MS = 200;
+/** Full looks between two checks that the policy does not track far more objects than the index holds (a count of the index). */
+const SIZE_CHECK_EVERY = 60;
 
 /** What the policy last saw of an object in the index. */
 interface Seen {
@@ -52,8 +57,9 @@ export class PolicyEviction {
   #policy: EvictionPolicy<string>;
   /** Object hash (hex) -> what was last read of it; exactly the keys the policy holds. */
   readonly #seen = new Map<string, Seen>();
-  /** Last access time read; the next look reads from LOOK_BACK_MS before it. */
+  /** Last access time read; the next look reads from a look-back before it. */
   #newest = 0;
+  #looks = 0;
 
   constructor(index: CacheIndex, policy: EvictionPolicyName, capacityBytes: number) {
     this.#index = index;
@@ -97,14 +103,14 @@ export class PolicyEviction {
     }
   }
 
-  /** Reads the objects stored or hit since the last look and tells the policy. */
-  sync(): void {
-    if (this.#seen.size > 2 * this.#index.objectCount() + 1000) {
+  /** Reads the objects stored or hit since `lookBackMs` before the newest access seen, and tells the policy. */
+  sync(lookBackMs = LOOK_BACK_MS): void {
+    if (lookBackMs >= LOOK_BACK_MS && ++this.#looks % SIZE_CHECK_EVERY === 0 && this.#seen.size > 2 * this.#index.objectCount() + 1000) {
       this.#rebuild();
       return;
     }
     let newest = this.#newest;
-    for (const { hash, atime } of this.#index.accessedSince(this.#newest - LOOK_BACK_MS)) {
+    for (const { hash, atime } of this.#index.accessedSince(this.#newest - lookBackMs)) {
       if (atime > newest) newest = atime;
       const hex = hash.toString('hex');
       const seen = this.#seen.get(hex);

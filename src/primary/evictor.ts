@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { CacheIndex, TAG_DRAIN_BATCH } from '../cache/index.js';
-import { PolicyEviction, bytesToFree } from '../cache/eviction.js';
+import { PolicyEviction, QUICK_LOOK_BACK_MS, bytesToFree } from '../cache/eviction.js';
 import { DAMAGED_MARKER, checkIndex, discardIndex } from '../cache/index-check.js';
 import { DEFAULT_QUOTA_PERCENT, DiskReserve, deriveQuota } from '../cache/disk-space.js';
 import { slotBytes } from '../cache/blocks.js';
@@ -102,8 +102,9 @@ interface Disk {
   reserveReleased: boolean;
   /** The eviction order (cache/eviction.ts), rebuilt from the index at start. */
   readonly eviction: PolicyEviction;
-  /** When the policy last read the index's recent accesses. */
+  /** When the policy last read the index's recent accesses in full (LOOK_BACK_MS), and at all. */
   syncedAt: number;
+  lookedAt: number;
   /** Its index file is gone (the directory removed, the device unmounted); logged once. */
   missing: boolean;
   /**
@@ -156,7 +157,7 @@ export class Evictor {
       // Workers read it when they open the disk (CacheStore); 0 when the configured quota applies.
       index.setDerivedQuota(disk.quotaBytes === 0 ? quotaBytes : 0);
       const eviction = new PolicyEviction(index, config.server.storage.evictionPolicy, quotaBytes);
-      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, eviction, syncedAt: Date.now(), missing: false, damaged: false, evictedObjects: 0, evictedBytes: 0 };
+      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, eviction, syncedAt: Date.now(), lookedAt: Date.now(), missing: false, damaged: false, evictedObjects: 0, evictedBytes: 0 };
       index.onNoSpace = () => {
         if (!reserve.release()) return false;
         entry.reserveReleased = true;
@@ -243,10 +244,15 @@ export class Evictor {
         }
         const target = bytesToFree(this.#usage(disk), highWaterPercent, lowWaterPercent);
         const now = Date.now();
-        // The policy reads what was stored and hit before it chooses, and at least once a second so its reads stay small.
-        if (target > 0 || now - disk.syncedAt >= SWEEP_INTERVAL_MS) {
+        // The policy reads what was stored and hit once a second (a full look), and what was just stored before it
+        // chooses (a quick look), so its reads stay small however often it evicts.
+        if (now - disk.syncedAt >= SWEEP_INTERVAL_MS) {
           disk.eviction.sync();
           disk.syncedAt = now;
+          disk.lookedAt = now;
+        } else if (target > 0 && now > disk.lookedAt) {
+          disk.eviction.sync(QUICK_LOOK_BACK_MS);
+          disk.lookedAt = now;
         }
         if (target <= 0) continue;
         let freed = 0;
