@@ -15,6 +15,10 @@ import type { CacheIndex } from './index.js';
 import { storedBytes } from './index.js';
 import { createEvictionPolicy } from './eviction-policies.js';
 import type { EvictionPolicy } from './eviction-policies.js';
+import { RESERVE_SCAN_LIMIT, starvedClasses } from './slot-reserve.js';
+
+/** Victims removed per write transaction: about a millisecond of holding the lock fills wait for. */
+const EVICT_BATCH = 32;
 
 export interface DiskUsage {
   /** Bytes counted against the limit now. */
@@ -154,4 +158,43 @@ export class PolicyEviction {
     }
     return victims;
   }
+
+  /** Forgets an object removed by the caller outside the policy's order (cache/slot-reserve.ts). */
+  forget(hash: Buffer): void {
+    const hex = hash.toString('hex');
+    this.#policy.remove(hex);
+    this.#seen.delete(hex);
+  }
+}
+
+/** What one eviction pass over a disk removed. */
+export interface EvictionPass {
+  readonly objects: number;
+  readonly bytes: number;
+  readonly target: number;
+}
+
+/**
+ * One eviction pass over a disk (the primary's evictor runs one every 100 ms): above `highWaterPercent` of
+ * `quotaBytes`, victims in the policy's order until under `lowWaterPercent`, removed EVICT_BATCH per transaction;
+ * then one object of each size class that has no slot left to give (cache/slot-reserve.ts). The caller brings the
+ * policy up to date first (PolicyEviction.sync).
+ */
+export function evictionPass(index: CacheIndex, eviction: PolicyEviction, quotaBytes: number, blockSize: number, highWaterPercent: number, lowWaterPercent: number, now: number): EvictionPass {
+  const target = bytesToFree({ usedBytes: index.usedBytes(), limitBytes: quotaBytes }, highWaterPercent, lowWaterPercent);
+  let objects = 0;
+  let bytes = 0;
+  if (target > 0) {
+    const victims = eviction.chooseVictims(target, now);
+    for (let i = 0; i < victims.length; i += EVICT_BATCH) bytes += index.removeMany(victims.slice(i, i + EVICT_BATCH), now);
+    objects += victims.length;
+  }
+  for (const sizeClass of starvedClasses(index.slotState(), quotaBytes, blockSize)) {
+    const victim = index.oldestOfClass(sizeClass, now, RESERVE_SCAN_LIMIT);
+    if (victim === null) continue;
+    eviction.forget(victim);
+    bytes += index.removeMany([victim], now);
+    objects++;
+  }
+  return { objects, bytes, target };
 }

@@ -686,6 +686,16 @@ export class CacheIndex {
     }
   }
 
+  /** See slotState in cache/index-maintenance.ts. */
+  slotState(): { footprint: number; handedOut: Map<number, number>; withFree: Set<number> } {
+    return maint.slotState(this.#stores);
+  }
+
+  /** See oldestOfClass in cache/index-maintenance.ts. */
+  oldestOfClass(sizeClass: number, now: number, limit: number): Buffer | null {
+    return maint.oldestOfClass(this.#stores, sizeClass, now, limit);
+  }
+
   /** Hits counted for an object since it was stored (workers add them in their batched touches). */
   hitCount(objectHash: Buffer): number {
     return this.#hits.get(objectHash) ?? 0;

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { CacheIndex, TAG_DRAIN_BATCH } from '../cache/index.js';
-import { PolicyEviction, QUICK_LOOK_BACK_MS, bytesToFree } from '../cache/eviction.js';
+import { PolicyEviction, QUICK_LOOK_BACK_MS, bytesToFree, evictionPass } from '../cache/eviction.js';
 import { DAMAGED_MARKER, checkIndex, discardIndex } from '../cache/index-check.js';
 import { DEFAULT_QUOTA_PERCENT, DiskReserve, deriveQuota } from '../cache/disk-space.js';
 import { slotBytes } from '../cache/blocks.js';
@@ -31,8 +31,6 @@ const EVICT_INTERVAL_MS = 100;
 /** How often the fill table and admission counts are swept, the tag journal applied and the policies brought up to date. */
 const SWEEP_INTERVAL_MS = 1000;
 const READER_CHECK_MS = 30_000;
-/** Victims removed per write transaction: about a millisecond of holding the lock fills wait for. */
-const EVICT_BATCH = 32;
 /**
  * Fill records read per step of a sweep (a few milliseconds); the primary's event loop runs between steps, and a
  * sweep walks the whole table once per EVICT_INTERVAL_MS.
@@ -254,13 +252,11 @@ export class Evictor {
           disk.eviction.sync(QUICK_LOOK_BACK_MS);
           disk.lookedAt = now;
         }
-        if (target <= 0) continue;
-        let freed = 0;
-        const victims = disk.eviction.chooseVictims(target, now);
-        for (let i = 0; i < victims.length; i += EVICT_BATCH) freed += disk.index.removeMany(victims.slice(i, i + EVICT_BATCH), now);
-        disk.evictedObjects += victims.length;
-        disk.evictedBytes += freed;
-        this.#log.debug({ event: 'cache.evicted', disk: disk.path, objects: victims.length, bytes: freed, target, policy: disk.eviction.policy }, 'evicted objects');
+        const pass = evictionPass(disk.index, disk.eviction, disk.quotaBytes, this.#config.server.storage.blockSizeBytes, highWaterPercent, lowWaterPercent, now);
+        if (pass.objects === 0) continue;
+        disk.evictedObjects += pass.objects;
+        disk.evictedBytes += pass.bytes;
+        this.#log.debug({ event: 'cache.evicted', disk: disk.path, ...pass, policy: disk.eviction.policy }, 'evicted objects');
       } catch (error) {
         this.#noteFailure(disk, error);
         this.#log.error({ event: 'cache.evict_failed', disk: disk.path, err: (error as Error).message }, 'eviction pass failed');
