@@ -19,6 +19,8 @@ import { RESERVE_SCAN_LIMIT, starvedClasses } from './slot-reserve.js';
 
 /** Victims removed per write transaction: about a millisecond of holding the lock fills wait for. */
 const EVICT_BATCH = 32;
+/** How long the slot reserve leaves a class alone after finding no object of it to free. */
+const RESERVE_BACKOFF_MS = 1000;
 
 export interface DiskUsage {
   /** Bytes counted against the limit now. */
@@ -64,6 +66,8 @@ export class PolicyEviction {
   /** Last access time read; the next look reads from a look-back before it. */
   #newest = 0;
   #looks = 0;
+  /** Size class -> until when the slot reserve does not look for one of its objects again (its last look found none). */
+  readonly reserveBackoff = new Map<number, number>();
 
   constructor(index: CacheIndex, policy: EvictionPolicyName, capacityBytes: number) {
     this.#index = index;
@@ -96,11 +100,11 @@ export class PolicyEviction {
     this.#policy = createEvictionPolicy<string>(this.#policy.name, capacity, hashOfHex);
     this.#seen.clear();
     this.#newest = 0;
-    for (const { hash, atime } of this.#index.accessedSince(0)) {
+    for (const { hex, atime } of this.#index.accessedSince(0)) {
+      const hash = Buffer.from(hex, 'hex');
       const meta = this.#index.getObject(hash);
       if (meta === undefined) continue;
       const hits = this.#index.hitCount(hash);
-      const hex = hash.toString('hex');
       this.#policy.insert(hex, storedBytes(meta), hits);
       this.#seen.set(hex, { atime, hits });
       if (atime > this.#newest) this.#newest = atime;
@@ -114,11 +118,11 @@ export class PolicyEviction {
       return;
     }
     let newest = this.#newest;
-    for (const { hash, atime } of this.#index.accessedSince(this.#newest - lookBackMs)) {
+    for (const { hex, atime } of this.#index.accessedSince(this.#newest - lookBackMs)) {
       if (atime > newest) newest = atime;
-      const hex = hash.toString('hex');
       const seen = this.#seen.get(hex);
       if (seen !== undefined && seen.atime === atime) continue;
+      const hash = Buffer.from(hex, 'hex');
       const hits = this.#index.hitCount(hash);
       if (seen === undefined) {
         const meta = this.#index.getObject(hash);
@@ -190,8 +194,13 @@ export function evictionPass(index: CacheIndex, eviction: PolicyEviction, quotaB
     objects += victims.length;
   }
   for (const sizeClass of starvedClasses(index.slotState(), quotaBytes, blockSize)) {
+    if ((eviction.reserveBackoff.get(sizeClass) ?? 0) > now) continue;
     const victim = index.oldestOfClass(sizeClass, now, RESERVE_SCAN_LIMIT);
-    if (victim === null) continue;
+    if (victim === null) {
+      // Its objects are all recent, or being filled: read the recency order for it again in a second, not every pass.
+      eviction.reserveBackoff.set(sizeClass, now + RESERVE_BACKOFF_MS);
+      continue;
+    }
     eviction.forget(victim);
     bytes += index.removeMany([victim], now);
     objects++;

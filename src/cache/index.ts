@@ -679,10 +679,11 @@ export class CacheIndex {
    * Objects by last access (ms), oldest first, from `sinceMs` on: the whole recency order from 0, the objects
    * stored or hit since then otherwise (the evictor's policies follow them: cache/eviction.ts).
    */
-  *accessedSince(sinceMs: number): Generator<{ readonly hash: Buffer; readonly atime: number }> {
+  *accessedSince(sinceMs: number): Generator<{ readonly hex: string; readonly atime: number }> {
     for (const key of this.#lru.getKeys({ start: lruKey(sinceMs, FIRST_HASH) })) {
       const k = key as Buffer;
-      yield { hash: Buffer.from(k.subarray(LRU_TIME_BYTES, LRU_KEY_BYTES)), atime: Number(k.readBigUInt64BE(0)) };
+      // The hash as hex straight from the key (no Buffer per entry: most entries are only compared); ms fit 48 bits.
+      yield { hex: k.toString('hex', LRU_TIME_BYTES, LRU_KEY_BYTES), atime: k.readUIntBE(2, 6) };
     }
   }
 

@@ -68,8 +68,8 @@ test('stored-bytes accounting matches the objects and the block files after 4,00
   const check = async (): Promise<void> => {
     let sum = 0;
     const owners = new Map<number, string>();
-    for (const { hash } of index.accessedSince(0)) {
-      const m = index.getObject(hash);
+    for (const { hex } of index.accessedSince(0)) {
+      const m = index.getObject(Buffer.from(hex, 'hex'));
       assert.ok(m !== undefined, 'the recency order lists only stored objects');
       sum += storedBytes(m);
       for (const [i, id] of m.blocks.entries()) {

@@ -98,6 +98,12 @@ test('the policy follows objects stored and hit after it started, and is rebuilt
     const victims = again.chooseVictims(10 * OBJECT_BYTES, Date.now()).map((h) => h.toString('hex'));
     assert.equal(victims.length, 10);
     assert.ok(!victims.includes(hot.toString('hex')), 'the hot object survives ten evictions after the restart');
+    // A reload that changes the policy rebuilds it from the index: the five left are tracked by the new one.
+    reopened.removeMany(victims.map((hex) => Buffer.from(hex, 'hex')), Date.now());
+    again.configure('lru', 10 * OBJECT_BYTES);
+    assert.equal(again.policy, 'lru');
+    assert.equal(again.tracked, 5);
+    assert.equal(again.chooseVictims(100 * OBJECT_BYTES, Date.now()).length, 5);
     await reopened.close();
   });
 });
