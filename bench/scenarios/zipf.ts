@@ -16,7 +16,7 @@
  *
  * A cap is not what a cache holds, so the bytes each one holds are sampled during the measured phase (`stored MiB
  * mean` / `max`, RunningTarget.storedBytes): nginx's cache manager enforces max_size only when it wakes, at most
- * every 10 s, and holds up to twice its cap in between; Flint evicts from HighWater to LowWater once a second.
+ * every 10 s, and holds up to twice its cap in between; Flint evicts from HighWater to LowWater, checked every 100 ms.
  */
 import { ZIPF_CLIENT_JS, runClient } from '../lib/client.js';
 import { originTraffic, settledOriginTraffic, trafficDelta } from '../lib/origin-counts.js';
@@ -40,8 +40,10 @@ export const ZIPF_CAPACITY_MIB = Math.round(zipfSizes().totalBytes / 10 / 1024 *
  * The standard targets, each with the same capacity, plus Flint 1w variants: two for where it keeps bodies,
  * `flint-1w-b64k` with smaller blocks (`<BlockSize>64K</BlockSize>`) and `flint-1w-i16k` with bodies up to 16 KiB
  * inline in the index record (`<InlineMaxSize>16K</InlineMaxSize>`, the default before 2026-12-01; now 1K), and
- * `flint-1w-w95`, which evicts from 95% to 90% of its quota instead of 90% to 70% (so holds more on average), and
- * `flint-1w-a2`, which stores an object only on its second request (`<Admission>2</Admission>`).
+ * `flint-1w-w95`, which evicts from 95% to 90% of its quota (the default is 97% to 95%), and `flint-1w-a2`, which
+ * stores an object only on its second request (`<Admission>2</Admission>`). One per eviction policy besides the
+ * default s3fifo (`flint-1w-lru`, `-sieve`, `-wtinylfu`), and `flint-1w-before`: LRU from 90% to 70%, as before
+ * 2026-12-07 (bench/README.md, "Eviction policies").
  */
 const TARGETS: readonly CacheTarget[] = [
   nginxCacheTarget('nginx-cache', 1, { lock: true, slice: false, maxSize: `${ZIPF_CAPACITY_MIB}m` }),
@@ -53,6 +55,10 @@ const TARGETS: readonly CacheTarget[] = [
   flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, inlineMax: '16K' }, 'flint-1w-i16k'),
   flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, water: { high: 95, low: 90 } }, 'flint-1w-w95'),
   flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M` }, 'flint-1w-a2', '<Options><Admission>2</Admission></Options>'),
+  flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, policy: 'lru' }, 'flint-1w-lru'),
+  flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, policy: 'sieve' }, 'flint-1w-sieve'),
+  flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, policy: 'wtinylfu' }, 'flint-1w-wtinylfu'),
+  flintTarget(1, { quota: `${ZIPF_CAPACITY_MIB}M`, policy: 'lru', water: { high: 90, low: 70 } }, 'flint-1w-before'),
 ];
 
 /** How often the bytes a cache holds are sampled during a phase. */

@@ -64,14 +64,15 @@ export interface FlintHttps {
 }
 
 /**
- * `<Disk Quota>`, `<BlockSize>` and `<InlineMaxSize>`, as Flint's XML sizes ('504M', '64K'), and `<HighWater>` /
- * `<LowWater>` in % of the quota; unset = Flint's default (no quota, 1M, 1K, 90/70).
+ * `<Disk Quota>`, `<BlockSize>` and `<InlineMaxSize>`, as Flint's XML sizes ('504M', '64K'), `<HighWater>` /
+ * `<LowWater>` in % of the quota, and `<Eviction Policy>`; unset = Flint's default (no quota, 1M, 1K, 97/95, s3fifo).
  */
 export interface FlintStorage {
   readonly quota?: string;
   readonly blockSize?: string;
   readonly inlineMax?: string;
   readonly water?: { readonly high: number; readonly low: number };
+  readonly policy?: 'lru' | 's3fifo' | 'sieve' | 'wtinylfu';
 }
 
 /** server.xml for the bench: manager on loopback, N workers, no pinning, cache in `cacheDir`, no access log. */
@@ -80,12 +81,13 @@ export function flintServerXml(managerPort: number, workers: number, cacheDir: s
   const blockSize = storage.blockSize === undefined ? '' : `\n    <BlockSize>${storage.blockSize}</BlockSize>`;
   const inlineMax = storage.inlineMax === undefined ? '' : `<InlineMaxSize>${storage.inlineMax}</InlineMaxSize>`;
   const water = storage.water === undefined ? '' : `<HighWater>${storage.water.high}</HighWater><LowWater>${storage.water.low}</LowWater>`;
+  const policy = storage.policy === undefined ? '' : `<Eviction Policy="${storage.policy}"/>`;
   return `<Server>
   <Host><Manager Port="${managerPort}"><Allow>127.0.0.1</Allow></Manager></Host>
   <Cache>
     <Workers>${workers}</Workers>
     <CpuAffinity>OFF</CpuAffinity>
-    <Storage><Disk${quota}>${cacheDir}</Disk>${inlineMax}${water}</Storage>${blockSize}${cacheExtra === '' ? '' : `\n    ${cacheExtra}`}
+    <Storage><Disk${quota}>${cacheDir}</Disk>${inlineMax}${water}${policy}</Storage>${blockSize}${cacheExtra === '' ? '' : `\n    ${cacheExtra}`}
   </Cache>
   <VHostDefault><Log><Access>OFF</Access></Log></VHostDefault>
 </Server>

@@ -10,7 +10,7 @@ import type { Database } from 'lmdb';
 import { isNoSpace } from './disk-space.js';
 import type { IndexStores } from './index-stores.js';
 import { blockClass } from './blocks.js';
-import { FIRST_HASH, FREE_ORDER_VERSION, LRU_KEY_BYTES, LRU_TIME_BYTES, SYNC_CONTROL_MAX, USAGE_RULE, controlApplied, freeOrderKey, seenOrderKey, storedBytes } from './index-records.js';
+import { ABSENT_BLOCK, FIRST_HASH, FREE_ORDER_VERSION, LRU_KEY_BYTES, LRU_TIME_BYTES, SYNC_CONTROL_MAX, USAGE_RULE, controlApplied, freeOrderKey, seenOrderKey, storedBytes } from './index-records.js';
 import type { ControlAction, ControlResult, FillRecord, InspectedObject, ObjectMeta } from './index-records.js';
 
 /**
@@ -269,4 +269,39 @@ export function sweepSeen(s: IndexStores, now: number, limit: number): number {
     }
   });
   return lapsed.length;
+}
+
+/**
+ * The slots handed out per size class (`nextBlock[:class]`), the bytes of all of them (`footprint`), and the classes
+ * with at least one released slot (in its grace period or not): what the evictor's slot reserve reads
+ * (cache/slot-reserve.ts).
+ */
+export function slotState(s: IndexStores): { footprint: number; handedOut: Map<number, number>; withFree: Set<number> } {
+  const handedOut = new Map<number, number>();
+  for (const { key, value } of s.state.getRange({ start: 'nextBlock', end: 'nextBlock;' })) {
+    const sizeClass = key === 'nextBlock' ? 0 : Number(String(key).slice('nextBlock:'.length));
+    if (Number.isInteger(sizeClass) && typeof value === 'number' && value > 0) handedOut.set(sizeClass, value);
+  }
+  const withFree = new Set<number>();
+  for (const sizeClass of handedOut.keys()) {
+    for (const _ of s.freeOrder.getKeys({ start: freeOrderKey(sizeClass, 0, 0), end: freeOrderKey(sizeClass + 1, 0, 0), limit: 1 })) withFree.add(sizeClass);
+  }
+  return { footprint: (s.state.get('footprint') as number | undefined) ?? 0, handedOut, withFree };
+}
+
+/**
+ * The least recently used object whose body is in slots of `sizeClass` and has no fill running, reading at most
+ * `limit` objects of the recency order; null when none was found.
+ */
+export function oldestOfClass(s: IndexStores, sizeClass: number, now: number, limit: number): Buffer | null {
+  for (const key of s.lru.getKeys({ limit })) {
+    const hash = Buffer.from((key as Buffer).subarray(LRU_TIME_BYTES, LRU_KEY_BYTES));
+    const meta = s.objects.get(hash);
+    const first = meta?.blocks.find((id) => id !== ABSENT_BLOCK);
+    if (first === undefined || blockClass(first) !== sizeClass) continue;
+    const fill = s.fills.get(hash);
+    if (fill !== undefined && fill.until > now) continue;
+    return hash;
+  }
+  return null;
 }

@@ -692,9 +692,31 @@ export class CacheIndex {
     return this.#objects.getCount({ start: FIRST_HASH });
   }
 
-  /** Least recently used object hashes, oldest first. */
-  *oldest(limit: number): Generator<Buffer> {
-    for (const key of this.#lru.getKeys({ limit })) yield Buffer.from((key as Buffer).subarray(LRU_TIME_BYTES, LRU_KEY_BYTES));
+  /**
+   * Objects by last access (ms), oldest first, from `sinceMs` on: the whole recency order from 0, the objects
+   * stored or hit since then otherwise (the evictor's policies follow them: cache/eviction.ts).
+   */
+  *accessedSince(sinceMs: number): Generator<{ readonly hex: string; readonly atime: number }> {
+    for (const key of this.#lru.getKeys({ start: lruKey(sinceMs, FIRST_HASH) })) {
+      const k = key as Buffer;
+      // The hash as hex straight from the key (no Buffer per entry: most entries are only compared); ms fit 48 bits.
+      yield { hex: k.toString('hex', LRU_TIME_BYTES, LRU_KEY_BYTES), atime: k.readUIntBE(2, 6) };
+    }
+  }
+
+  /** See slotState in cache/index-maintenance.ts. */
+  slotState(): { footprint: number; handedOut: Map<number, number>; withFree: Set<number> } {
+    return maint.slotState(this.#stores);
+  }
+
+  /** See oldestOfClass in cache/index-maintenance.ts. */
+  oldestOfClass(sizeClass: number, now: number, limit: number): Buffer | null {
+    return maint.oldestOfClass(this.#stores, sizeClass, now, limit);
+  }
+
+  /** Hits counted for an object since it was stored (workers add them in their batched touches). */
+  hitCount(objectHash: Buffer): number {
+    return this.#hits.get(objectHash) ?? 0;
   }
 
   /** See clearFills in cache/index-maintenance.ts. */

@@ -12,7 +12,7 @@ import { openGeoIpFile } from '../policy/geoip.js';
 import { isCountry } from '../policy/country-codes.js';
 import type { ClusterConfig, DimsLimits, GeoIpConfig, DiskConfig, ManagerConfig, ManagerRole, ServerConfig, StorageConfig, Vhost } from './types.js';
 import { childElements } from './xml-tree.js';
-import { quote, INT, SIZE, SECONDS_AS_MS, WHOLE_SECONDS, BOOL, LOG_LEVEL, MANAGER_ROLE, TOKEN, NATS_URLS, FLEET_NAME } from './value-types.js';
+import { quote, INT, SIZE, SECONDS_AS_MS, WHOLE_SECONDS, BOOL, EVICTION_POLICY, LOG_LEVEL, MANAGER_ROLE, TOKEN, NATS_URLS, FLEET_NAME } from './value-types.js';
 import { HOST_NAME, IP, ALLOW_DENY, IP_OR_CIDR, ADDRESS_OR_COUNTRY, PATH } from './value-types-net.js';
 import type { Validator, Scope } from './validator.js';
 import { readRotation } from './read-vhost-settings.js';
@@ -139,7 +139,8 @@ function readStorage(v: Validator, scope: Scope): StorageConfig {
       `${shown(low, lowWaterPercent)} must be below ${v.missingWhere(scope, high)}, which is ${shown(high, highWaterPercent)}`,
     );
   }
-  return { disks, blockSizeBytes, inlineMaxBytes, highWaterPercent, lowWaterPercent };
+  const evictionPolicy = v.one(scope, 'Server/Cache/Storage/Eviction@Policy', EVICTION_POLICY);
+  return { disks, blockSizeBytes, inlineMaxBytes, evictionPolicy, highWaterPercent, lowWaterPercent };
 }
 
 function readManager(v: Validator, scope: Scope): ManagerConfig {

@@ -8,6 +8,10 @@
 import type { DimsLimits } from './types-dims.js';
 import type { LogRotation, Http2Config } from './types-vhost.js';
 
+/** `<Storage><Eviction Policy>` values (bench/README.md, "Eviction policies"). */
+export const EVICTION_POLICIES = ['lru', 's3fifo', 'sieve', 'wtinylfu'] as const;
+export type EvictionPolicyName = (typeof EVICTION_POLICIES)[number];
+
 /** pino levels an operator may choose for the process (info) log. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -68,9 +72,11 @@ export interface StorageConfig {
   readonly blockSizeBytes: number;
   /** `<Storage><InlineMaxSize>` (Flint's own): bodies up to this size live inside the LMDB index record. Default 1 KiB. */
   readonly inlineMaxBytes: number;
-  /** `<Storage><HighWater>` (percent of the disk quota): eviction starts above this. Default 90. */
+  /** `<Storage><Eviction Policy>`: the order the evictor frees objects in (cache/eviction-policies.ts). Default s3fifo. */
+  readonly evictionPolicy: EvictionPolicyName;
+  /** `<Storage><HighWater>` (percent of the disk quota): eviction starts above this. Default 97. */
   readonly highWaterPercent: number;
-  /** `<Storage><LowWater>` (percent of the disk quota): eviction stops below this (STON frees ~20%). Default 70. */
+  /** `<Storage><LowWater>` (percent of the disk quota): eviction stops below this. Default 95. */
   readonly lowWaterPercent: number;
 }
 

@@ -7,7 +7,7 @@ import { parseFleetName, parseNatsUrls } from './cluster.js';
 import { parseKeyList } from './rules.js';
 import { TTL_PRIORITIES, formatSize } from './schema.js';
 import type { Setting, SettingType } from './schema.js';
-import { COMPRESSION_ENCODINGS, DIMS_GRAVITIES, TLS_VERSIONS, HTTPS_ENGINES, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, SET_COOKIE_MODES } from './types.js';
+import { COMPRESSION_ENCODINGS, DIMS_GRAVITIES, EVICTION_POLICIES, TLS_VERSIONS, HTTPS_ENGINES, BALANCE_MODES, COOKIE_REQUEST_MODES, LOG_LEVELS, MANAGER_ROLES, PURGE_TO_EXPIRE, ROOT_PURGE_EXPIRE, SET_COOKIE_MODES } from './types.js';
 import type { CompressionEncoding } from './types.js';
 import { parseOriginList, parseQueryParam } from './edge-policy.js';
 import { parseDimsColour, parseDimsKeyword, parseDimsName, parseDimsOffset, parseDimsText } from './dims.js';
@@ -220,6 +220,7 @@ export const STAR_OR_STRING: ValueType<string | null> = {
 
 export const TLS_VERSION = enumType(TLS_VERSIONS);
 export const HTTPS_ENGINE = enumType(HTTPS_ENGINES);
+export const EVICTION_POLICY = enumType(EVICTION_POLICIES);
 export const REDIRECT_CODE = enumType(['301', '302', '307', '308'] as const);
 
 /** An OpenSSL cipher list: visible ASCII, no spaces needed (`:`-separated). */

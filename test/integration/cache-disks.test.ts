@@ -34,6 +34,7 @@ test('keys spread over the disks in proportion to their quotas, the same way in 
     ],
     blockSizeBytes: 1024 * KiB,
     inlineMaxBytes: KiB,
+    evictionPolicy: 'lru' as const,
     highWaterPercent: 90,
     lowWaterPercent: 70,
   };

@@ -55,7 +55,7 @@ function startStorageFlint(port: number, origin: TestOrigin, disk: (path: string
 test('eviction: over HighWater the least recently used objects go until LowWater', async () => {
   const origin = await cacheableOrigin();
   const port = await freePort();
-  const flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="8M">${path}</Disk><HighWater>80</HighWater><LowWater>51</LowWater>`);
+  const flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="8M">${path}</Disk><HighWater>80</HighWater><LowWater>51</LowWater><Eviction Policy="lru"/>`);
   try {
     // Each object counts its 1 MiB block and INDEX_RECORD_BYTES. o1..o6 fill 6 of 8 MiB (75%: below HighWater). Access times are kept in ms, so order is exact.
     for (let i = 1; i <= 6; i++) {
@@ -170,7 +170,7 @@ test('blocks a given-up range fill wrote are freed once the disk has room again,
     return;
   }
   const disk = { path: join(mount, 'cache'), quotaBytes: 0 };
-  const store = new CacheStore(disk, { disks: [disk], blockSizeBytes: 64 * KiB, inlineMaxBytes: KiB, highWaterPercent: 90, lowWaterPercent: 70 });
+  const store = new CacheStore(disk, { disks: [disk], blockSizeBytes: 64 * KiB, inlineMaxBytes: KiB, evictionPolicy: 'lru', highWaterPercent: 90, lowWaterPercent: 70 });
   const filler = join(mount, 'filler');
   try {
     const now = Date.now();

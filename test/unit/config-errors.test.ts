@@ -218,6 +218,14 @@ test('bad storage and hot-tier settings: percents out of range, sizes over the m
       'server.xml: Server/Cache/HotObjectMaxSize: "17M" is out of range (0..16M)',
     ],
   );
+  // <Eviction Policy>: only the listed names (any case, as every enum), no padding, lists or paths.
+  for (const bad of ['arc', 'lru2', 's3fifo,lru', 'sieve;lru', 'w-tinylfu', '../lru']) {
+    assert.deepEqual(
+      serverProblems(`<Cache><Storage><Eviction Policy="${bad}"/></Storage></Cache>`),
+      [`server.xml: Server/Cache/Storage/Eviction@Policy: "${bad}" is not one of lru, s3fifo, sieve, wtinylfu`],
+      bad,
+    );
+  }
   assert.deepEqual(serverProblems('<Cache><Storage><HighWater>0</HighWater><LowWater>100</LowWater></Storage><ContentMemoryRatio>81</ContentMemoryRatio></Cache>'), [
     'server.xml: Server/Cache/Storage/HighWater: "0" is out of range (1..100)',
     'server.xml: Server/Cache/Storage/LowWater: "100" is out of range (0..99)',
@@ -229,11 +237,11 @@ test('<LowWater> must be below <HighWater>; the problem names both, and defaults
   assert.deepEqual(serverProblems('<Cache><Storage><HighWater>80</HighWater><LowWater>80</LowWater></Storage></Cache>'), [
     'server.xml: Server/Cache/Storage/LowWater: 80 must be below Server/Cache/Storage/HighWater, which is 80',
   ]);
-  assert.deepEqual(serverProblems('<Cache><Storage><LowWater>95</LowWater></Storage></Cache>'), [
-    'server.xml: Server/Cache/Storage/LowWater: 95 must be below Server/Cache/Storage/HighWater, which is 90 (the default)',
+  assert.deepEqual(serverProblems('<Cache><Storage><LowWater>98</LowWater></Storage></Cache>'), [
+    'server.xml: Server/Cache/Storage/LowWater: 98 must be below Server/Cache/Storage/HighWater, which is 97 (the default)',
   ]);
   assert.deepEqual(serverProblems('<Cache><Storage><HighWater>50</HighWater></Storage></Cache>'), [
-    'server.xml: Server/Cache/Storage/LowWater: 70 (the default) must be below Server/Cache/Storage/HighWater, which is 50',
+    'server.xml: Server/Cache/Storage/LowWater: 95 (the default) must be below Server/Cache/Storage/HighWater, which is 50',
   ]);
   // A rejected value is reported once, not compared again through its default.
   assert.deepEqual(serverProblems('<Cache><Storage><HighWater>60%</HighWater></Storage></Cache>'), [

@@ -122,8 +122,9 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         disks: [{ path: '/var/cache/flint', quotaBytes: 0 }],
         blockSizeBytes: 1024 * 1024,
         inlineMaxBytes: 1024,
-        highWaterPercent: 90,
-        lowWaterPercent: 70,
+        evictionPolicy: 's3fifo',
+        highWaterPercent: 97,
+        lowWaterPercent: 95,
       },
       memory: DEFAULT_MEMORY,
       log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
@@ -227,8 +228,9 @@ test('defaults: an almost empty config gets every schema default', () => {
       disks: [{ path: '/srv/flint/var/cache', quotaBytes: 0 }],
       blockSizeBytes: 1048576,
       inlineMaxBytes: 1024,
-      highWaterPercent: 90,
-      lowWaterPercent: 70,
+      evictionPolicy: 's3fifo',
+      highWaterPercent: 97,
+      lowWaterPercent: 95,
     },
     memory: { contentMemoryPercent: 5, hotObjectMaxBytes: 1048576 },
     log: { level: 'info', infoPath: null, infoRotation: DEFAULT_ROTATION },
@@ -285,11 +287,11 @@ test('vhosts inherit <VHostDefault> and override it element by element', () => {
 
 test('<Cache> storage and hot-tier settings are read as written', () => {
   const server = `<Server><Cache>
-    <Storage><Disk>/d</Disk><InlineMaxSize>0</InlineMaxSize><HighWater>100</HighWater><LowWater>99</LowWater></Storage>
+    <Storage><Disk>/d</Disk><InlineMaxSize>0</InlineMaxSize><HighWater>100</HighWater><LowWater>99</LowWater><Eviction Policy="sieve"/></Storage>
     <ContentMemoryRatio>80</ContentMemoryRatio><HotObjectMaxSize>16M</HotObjectMaxSize>
   </Cache></Server>`;
   const { storage, memory } = load(server, oneVhost()).server;
-  assert.deepEqual(storage, { disks: [{ path: '/d', quotaBytes: 0 }], blockSizeBytes: 1024 * 1024, inlineMaxBytes: 0, highWaterPercent: 100, lowWaterPercent: 99 });
+  assert.deepEqual(storage, { disks: [{ path: '/d', quotaBytes: 0 }], blockSizeBytes: 1024 * 1024, inlineMaxBytes: 0, evictionPolicy: 'sieve', highWaterPercent: 100, lowWaterPercent: 99 });
   assert.deepEqual(memory, { contentMemoryPercent: 80, hotObjectMaxBytes: 16 * 1024 ** 2 });
   const other = load('<Server><Cache><Storage><InlineMaxSize>1M</InlineMaxSize><HighWater>1</HighWater><LowWater>0</LowWater></Storage>' +
     '<ContentMemoryRatio>0</ContentMemoryRatio><HotObjectMaxSize>0</HotObjectMaxSize></Cache></Server>', oneVhost()).server;
@@ -297,7 +299,7 @@ test('<Cache> storage and hot-tier settings are read as written', () => {
   assert.deepEqual(other.memory, { contentMemoryPercent: 0, hotObjectMaxBytes: 0 });
   // Only one of the two written: it is compared with the other's default.
   assert.equal(load('<Server><Cache><Storage><LowWater>89</LowWater></Storage></Cache></Server>', oneVhost()).server.storage.lowWaterPercent, 89);
-  assert.equal(load('<Server><Cache><Storage><HighWater>71</HighWater></Storage></Cache></Server>', oneVhost()).server.storage.highWaterPercent, 71);
+  assert.equal(load('<Server><Cache><Storage><HighWater>96</HighWater></Storage></Cache></Server>', oneVhost()).server.storage.highWaterPercent, 96);
 });
 
 test('<Options> cache policy: VHostDefault overrides the schema, a vhost overrides VHostDefault, <TTL> child by child', () => {

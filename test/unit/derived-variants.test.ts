@@ -19,7 +19,7 @@ const BLOCK = 64 * 1024;
 
 async function withStore(run: (store: CacheStore, derived: DerivedVariants) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flint-derived-'));
-  const store = new CacheStore({ path: dir, quotaBytes: 0 }, { disks: [], blockSizeBytes: BLOCK, inlineMaxBytes: 1024, highWaterPercent: 90, lowWaterPercent: 70 });
+  const store = new CacheStore({ path: dir, quotaBytes: 0 }, { disks: [], blockSizeBytes: BLOCK, inlineMaxBytes: 1024, evictionPolicy: 'lru', highWaterPercent: 90, lowWaterPercent: 70 });
   try {
     await run(store, new DerivedVariants(store, new HotTier(1 << 20, 1 << 20), pino({ level: 'silent' })));
   } finally {
