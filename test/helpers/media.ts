@@ -1,7 +1,7 @@
 /**
  * @module test/helpers/media
  * Test media made at test time with Debian's ffmpeg (never checked in), cached per test run in a temp directory;
- * ffprobe on files and buffers; a padded MP4 (a large `free` box before mdat, chunk offsets shifted) served
+ * ffprobe on files and buffers; a padded MP4 (zeros at the start of mdat, chunk offsets shifted) served
  * virtually so a "200 MiB" file costs no memory or disk; and an origin that serves media with Range and counts the
  * body bytes it sent per path (what the issue's origin byte counts are measured with).
  */
@@ -106,17 +106,19 @@ export function realBody(data: Buffer): VirtualBody {
 }
 
 /**
- * `file` (an MP4 with moov after mdat) with a `free` box of `padding` bytes inserted after ftyp, its stco/co64
- * entries shifted to match: a large moov-at-end file whose padding is zeros made on demand.
+ * `file` (an MP4 with moov after mdat) with `padding` zero bytes inserted at the start of the mdat payload (its size
+ * and every stco/co64 entry shifted to match): a large moov-at-end file whose padding is made on demand.
  */
 export function paddedMp4(file: Buffer, padding: number): VirtualBody {
   const boxes = topBoxes(file);
-  const ftyp = boxes.find((b) => b.type === 'ftyp');
+  const mdat = boxes.find((b) => b.type === 'mdat');
   const moov = boxes.find((b) => b.type === 'moov');
-  if (ftyp === undefined || moov === undefined) throw new Error('paddedMp4: no ftyp or moov');
+  if (mdat === undefined || moov === undefined || moov.offset < mdat.offset) throw new Error('paddedMp4: needs mdat then moov');
+  if (file.readUInt32BE(mdat.offset) !== mdat.size || mdat.size + padding >= 2 ** 32) throw new Error('paddedMp4: needs a 32-bit mdat header');
   const patched = Buffer.from(file);
+  patched.writeUInt32BE(mdat.size + padding, mdat.offset);
   // Chunk offset tables: found by their four-cc inside moov (test media only: ffmpeg output has no such bytes elsewhere).
-  for (let at = moov.offset + 8; at + 8 <= moov.offset + moov.size; at++) {
+  for (let at = moov.offset + 8; at + 16 <= moov.offset + moov.size; at++) {
     const type = patched.toString('latin1', at + 4, at + 8);
     if (type !== 'stco' && type !== 'co64') continue;
     const count = patched.readUInt32BE(at + 12);
@@ -125,24 +127,20 @@ export function paddedMp4(file: Buffer, padding: number): VirtualBody {
       else patched.writeBigUInt64BE(patched.readBigUInt64BE(at + 16 + i * 8) + BigInt(padding), at + 16 + i * 8);
     }
   }
-  const head = patched.subarray(0, ftyp.offset + ftyp.size);
-  const tail = patched.subarray(ftyp.offset + ftyp.size);
-  const freeHeader = Buffer.alloc(8);
-  freeHeader.writeUInt32BE(padding, 0);
-  freeHeader.write('free', 4, 'latin1');
+  const head = patched.subarray(0, mdat.offset + 8);
+  const tail = patched.subarray(mdat.offset + 8);
   const size = head.length + padding + tail.length;
   return {
     size,
     read(start, end) {
       const out = Buffer.alloc(end - start);
       const copy = (src: Buffer, srcStart: number): void => {
-        // src occupies [srcStart, srcStart + src.length) of the virtual file.
+        // src occupies [srcStart, srcStart + src.length) of the virtual file; the padding stays zeros.
         const from = Math.max(start, srcStart);
         const to = Math.min(end, srcStart + src.length);
         if (from < to) src.copy(out, from - start, from - srcStart, to - srcStart);
       };
       copy(head, 0);
-      copy(freeHeader, head.length);
       copy(tail, head.length + padding);
       return out;
     },
