@@ -19,10 +19,10 @@ function mediaDir(): string {
 
 /** The test files by name: what ffmpeg makes for each. */
 const RECIPES: Record<string, string[]> = {
-  // 20 s, GOP 2 s (50 frames at 25 fps), B-frames (x264 default) + AAC, moov at the end.
-  'av.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '20',
+  // 20 s, GOP 2 s (50 frames at 25 fps), B-frames + AAC (of noise: no two audio packets alike), moov at the end.
+  'av.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-f', 'lavfi', '-i', 'anoisesrc=color=white:amplitude=0.2:seed=7:sample_rate=44100', '-t', '20',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '50', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k'],
-  'av-faststart.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '20',
+  'av-faststart.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-f', 'lavfi', '-i', 'anoisesrc=color=white:amplitude=0.2:seed=7:sample_rate=44100', '-t', '20',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '50', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k', '-movflags', '+faststart'],
   'audio.m4a': ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '20', '-c:a', 'aac', '-b:a', '64k'],
   'video.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p'],
