@@ -1,13 +1,15 @@
 /**
  * @module test/helpers/media-hls
  * Test media for the HLS builders: files made with Debian's ffmpeg once per test process (cached in a temp dir), a
- * Movie built from ffprobe's packet list (independent of src/media/mp4, to cross-check it), a RangeReader over a
+ * Movie from media/mp4's parseMovie or built from ffprobe's packet list (independent of src/media/mp4, to cross-check), a RangeReader over a
  * local file that records every read, and ffprobe/ffmpeg runs over produced segments and playlists.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { parseMovie } from '../../src/media/mp4/parse.js';
 import type { Movie, RangeReader, Track } from '../../src/media/types.js';
 
 let dir: string | null = null;
@@ -171,6 +173,11 @@ export function movieFromProbe(path: string): Movie {
     ftyp: ftypBox ? file.subarray(ftypBox.offset, ftypBox.offset + ftypBox.size) : null,
     faststart: firstMdat ? moovBox.offset < firstMdat.offset : true,
   };
+}
+
+/** The Movie of a file as the pipeline gets it: media/mp4's parseMovie over a file reader. */
+export async function movieOf(path: string): Promise<Movie> {
+  return parseMovie(fileReader(path), statSync(path).size);
 }
 
 /** A RangeReader over a local file; `reads` gets every [offset, length] asked. */

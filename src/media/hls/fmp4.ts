@@ -53,12 +53,9 @@ function trak(movie: Movie, t: HlsTrack): Buffer {
   const video = tr.kind === 'video';
   const tkhd = fullBox('tkhd', 0, 3, u32s(0, 0, tr.id, 0, 0, 0, 0), Buffer.from([0, 0, 0, 0, video ? 0 : 1, 0, 0, 0]), MATRIX, u32s(tr.width * 0x10000, tr.height * 0x10000));
   const parts: Buffer[] = [tkhd];
-  if (t.boxes.shift !== 0 || t.boxes.delaySec > 0) {
-    // Keep the source's presentation start: an empty edit for a late track, then the media time it starts at.
-    const entries: number[] = [];
-    if (t.boxes.delaySec > 0) entries.push(Math.round(t.boxes.delaySec * movie.timescale), 0xffffffff, 0x10000);
-    entries.push(0, t.boxes.shift, 0x10000);
-    parts.push(box('edts', fullBox('elst', 0, 0, u32s(entries.length / 3, ...entries))));
+  if (t.boxes.shift !== 0) {
+    // The source's presentation start (B-frame delay, AAC priming): one edit from that media time to the end.
+    parts.push(box('edts', fullBox('elst', 0, 0, u32s(1, 0, t.boxes.shift, 0x10000))));
   }
   const mdhd = fullBox('mdhd', 0, 0, u32s(0, 0, tr.timescale, 0), Buffer.from([packLanguage(tr.language) >> 8, packLanguage(tr.language) & 0xff, 0, 0]));
   const name = video ? 'VideoHandler' : 'SoundHandler';

@@ -2,7 +2,8 @@
  * @module media/hls/moov-track
  * What the HLS builders need from a track's boxes in the raw moov that the shared Movie model does not carry: the
  * stsd box (copied into the fMP4 init segment) and the edit list's shift (ISO/IEC 14496-12 §8.6.6: the media time
- * the presentation starts at, e.g. the B-frame delay or the AAC priming). Pure; runs in workers. Every length is
+ * the presentation starts at, e.g. the B-frame delay or the AAC priming), which parseMovie leaves to players; a
+ * leading empty edit is already in the sample table's dts (media/mp4/parse.ts). Pure; runs in workers. Every length is
  * checked against its parent box, so a hostile moov gives a MediaFormatError, never a read past the buffer.
  */
 import { MediaFormatError } from '../types.js';
@@ -55,8 +56,6 @@ export interface TrackBoxes {
   readonly stsd: Buffer;
   /** Media time (track timescale) where the presentation starts: the first non-empty edit's media_time, else 0. */
   readonly shift: number;
-  /** Seconds of leading empty edits (the track starts late). */
-  readonly delaySec: number;
 }
 
 /** The stsd and edit list of track `trackId` in `movie.moov`. Throws MediaFormatError when the trak or its stsd is missing. */
@@ -81,28 +80,23 @@ export function trackBoxes(movie: Movie, trackId: number): TrackBoxes {
     if (!stsd) throw new MediaFormatError(`track ${trackId}: no stsd`);
     const edts = child(buf, trak, 'edts');
     const elst = edts ? child(buf, edts, 'elst') : null;
-    const edit = elst ? readEdit(buf, elst, movie.timescale) : { shift: 0, delaySec: 0 };
-    return { stsd: buf.subarray(stsd.at, stsd.end), ...edit };
+    return { stsd: buf.subarray(stsd.at, stsd.end), shift: elst ? readShift(buf, elst) : 0 };
   }
   throw new MediaFormatError(`track ${trackId}: no trak in moov`);
 }
 
-function readEdit(buf: Buffer, elst: BoxSpan, movieTimescale: number): { shift: number; delaySec: number } {
+/** media_time of the first edit that is not empty (media_time -1), else 0. */
+function readShift(buf: Buffer, elst: BoxSpan): number {
   need(buf, elst, 8);
   const version = buf[elst.start];
   const count = buf.readUInt32BE(elst.start + 4);
   const entry = version === 1 ? 20 : 12;
   if (count > (elst.end - elst.start - 8) / entry) throw new MediaFormatError(`elst: ${count} entries pass the box`);
-  let delay = 0;
   for (let i = 0; i < count; i++) {
     const at = elst.start + 8 + i * entry;
-    const duration = version === 1 ? Number(buf.readBigUInt64BE(at)) : buf.readUInt32BE(at);
     const mediaTime = version === 1 ? Number(buf.readBigInt64BE(at + 8)) : buf.readInt32BE(at + 4);
-    if (mediaTime === -1) {
-      delay += duration;
-      continue;
-    }
-    return { shift: mediaTime, delaySec: movieTimescale > 0 ? delay / movieTimescale : 0 };
+    if (mediaTime >= 0) return mediaTime;
+    if (mediaTime !== -1) throw new MediaFormatError(`elst: media_time ${mediaTime}`);
   }
-  return { shift: 0, delaySec: movieTimescale > 0 ? delay / movieTimescale : 0 };
+  return 0;
 }

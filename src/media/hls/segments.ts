@@ -32,12 +32,12 @@ export interface Segmentation {
 /** Presentation time in seconds of sample `i` of `t`. */
 export function presentationSec(t: HlsTrack, i: number): number {
   const s = t.track.samples;
-  return ((s.dts[i] ?? 0) + (s.ctsOffset[i] ?? 0) - t.boxes.shift) / t.track.timescale + t.boxes.delaySec;
+  return ((s.dts[i] ?? 0) + (s.ctsOffset[i] ?? 0) - t.boxes.shift) / t.track.timescale;
 }
 
 /** Decode time in seconds of sample `i` of `t`. */
 export function decodeSec(t: HlsTrack, i: number): number {
-  return ((t.track.samples.dts[i] ?? 0) - t.boxes.shift) / t.track.timescale + t.boxes.delaySec;
+  return ((t.track.samples.dts[i] ?? 0) - t.boxes.shift) / t.track.timescale;
 }
 
 const CACHE = new WeakMap<Movie, Map<number, Segmentation>>();
@@ -66,7 +66,9 @@ function compute(movie: Movie, segmentSec: number): Segmentation {
   // Boundaries: the reference track's first sync sample at or after each multiple of segmentSec.
   const refCuts: number[] = [0];
   const bounds: number[] = [];
-  const t0 = presentationSec(ref, 0);
+  // The presentation starts at 0 s (the edit list's media time): samples before it (AAC priming) are sent in
+  // segment 0 but not counted in its EXTINF; a track that starts late (leading empty edit) starts its timeline late.
+  const t0 = Math.max(presentationSec(ref, 0), 0);
   const rs = ref.track.samples;
   let target = segmentSec;
   for (let i = 1; i < rs.count; i++) {
@@ -97,8 +99,6 @@ function compute(movie: Movie, segmentSec: number): Segmentation {
     return c;
   });
 
-  // The timeline starts where the reference track does: samples before it (AAC priming, which the edit list
-  // hides) are sent in segment 0 but not counted in its EXTINF.
   let end = -Infinity;
   for (const t of tracks) {
     const s = t.track.samples;
