@@ -63,7 +63,7 @@ export const MEDIA_SETTINGS: readonly Setting[] = [
     default: 'OFF',
     inherit: true,
     field: 'vhosts[].media.trimming.allTracks',
-    doc: 'STON: keep every track of a trimmed file; OFF keeps the first video and the first audio track.',
+    doc: 'STON: ON keeps every track of a trimmed file (text, timecode...); OFF keeps its video and audio tracks.',
   },
   {
     path: 'Vhost/Media/MP4Trimming@MaxRatio',

@@ -24,7 +24,7 @@ export interface MediaTrimming {
   readonly endParam: string;
   /** `MultiParam`: `?trimming=10-70,560-620` joins clips. Default trimming. */
   readonly multiParam: string;
-  /** `AllTracks`: keep every track (else the first video and the first audio track). Default false. */
+  /** `AllTracks`: keep every track (else the video and audio tracks only). Default false. */
   readonly allTracks: boolean;
   /** `MaxRatio`: joined clips may last at most this percentage of the original. Default 50. */
   readonly maxRatioPercent: number;

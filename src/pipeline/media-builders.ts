@@ -10,6 +10,7 @@ import type { Mp3Info } from '../media/mp3/parse.js';
 import { mp3TrimPlan } from '../media/mp3/trim.js';
 import { parseMovie } from '../media/mp4/parse.js';
 import { relocatePlan } from '../media/mp4/relocate.js';
+import { trimMovie, trimPlan } from '../media/mp4/trim.js';
 import { MediaFormatError } from '../media/types.js';
 import type { MediaBuilders } from './media-service.js';
 
@@ -21,8 +22,8 @@ const notYet = (what: string) => (): never => {
 export const MEDIA_BUILDERS: MediaBuilders = {
   parseMovie,
   relocatePlan,
-  trimPlan: notYet('MP4 trimming'),
-  trimMovie: notYet('MP4 trimming'),
+  trimPlan,
+  trimMovie,
   hlsPlaylist,
   hlsSegment,
   parseMp3,

@@ -202,12 +202,25 @@ async function build(s: MediaHitServices, ctx: RequestCtx, ref: ObjectRef, meta:
     if (hls === null) return { kind: 'original' };
     const source: Movie | null = clips === null ? movie : builders.trimMovie(movie, clips, options);
     if (source === null) return { kind: 'invalid', problem: 'nothing of the file is left in the clips' };
-    if (request.kind === 'hls-playlist') return playlist(builders.hlsPlaylist(source, request.hlsName, hls));
+    if (request.kind === 'hls-playlist') return playlist(withTrimQuery(builders.hlsPlaylist(source, request.hlsName, hls), request.trimQuery));
     return segment(s, ctx, await builders.hlsSegment(source, request.hlsName, reader.read, hls));
   } catch (error) {
     if (error instanceof MediaFormatError) s.media.buildFailed(ctx.vhost.name, ctx.url, request.label, error);
     throw error;
   }
+}
+
+/**
+ * A playlist of a trimmed movie: its URIs (segment lines, `URI="..."` attributes) carry the trim parameters, so the
+ * player asks for the segments of the same clip.
+ */
+function withTrimQuery(text: string | null, trimQuery: string): string | null {
+  if (text === null || trimQuery === '') return text;
+  const add = (uri: string): string => `${uri}${uri.includes('?') ? '&' : '?'}${trimQuery}`;
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? line : line.startsWith('#') ? line.replace(/URI="([^"]*)"/g, (_, uri: string) => `URI="${add(uri)}"`) : add(line)))
+    .join('\n');
 }
 
 function playlist(text: string | null): Built {

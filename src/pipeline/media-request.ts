@@ -26,6 +26,8 @@ export interface MediaRequest {
   readonly clips: readonly Clip[] | null;
   /** The clips came from MultiParam (MaxRatio applies). */
   readonly multi: boolean;
+  /** The trim parameters as the client wrote them (`start=0&end=60`): an HLS playlist passes them on to its URIs. */
+  readonly trimQuery: string;
   /** The HLS file name (`index.m3u8`, `3.ts`, `init.mp4`, ...); '' otherwise. */
   readonly hlsName: string;
   /** The transformation, for the ETag and the derived-variant tag: `trim:10-70`, `hls:3.ts`, ... */
@@ -87,10 +89,11 @@ export function readMediaRequest(media: MediaConfig, path: string, query: string
   let clips: readonly Clip[] | null = null;
   let multi = false;
   let rest = query;
+  let trimQuery = '';
   if (trimmingOn(media, format) && query !== '') {
     const trim = readTrim(media, query);
     if (trim.kind === 'invalid') return trim;
-    ({ clips, multi, rest } = trim);
+    ({ clips, multi, rest, trimQuery } = trim);
   }
   let kind: MediaKind;
   if (hls !== null) kind = hls.name.endsWith('.m3u8') ? 'hls-playlist' : 'hls-segment';
@@ -99,7 +102,7 @@ export function readMediaRequest(media: MediaConfig, path: string, query: string
   else return null;
   const clipTag = clips === null ? '' : clips.map((c) => `${c.startSec}-${c.endSec === Infinity ? '' : c.endSec}`).join(',');
   const tag = kind === 'relocate' ? 'relocate' : kind === 'trim' ? `trim:${clipTag}` : `hls:${hls?.name ?? ''}${clipTag === '' ? '' : `:${clipTag}`}`;
-  const request: MediaRequest = { kind, format, clips, multi, hlsName: hls?.name ?? '', tag, label: labelOf(kind, format) };
+  const request: MediaRequest = { kind, format, clips, multi, trimQuery, hlsName: hls?.name ?? '', tag, label: labelOf(kind, format) };
   return { kind: 'media', request, path: originalPath, query: rest };
 }
 
@@ -119,7 +122,7 @@ function readHls(media: MediaConfig, path: string): { kind: 'hls'; originalPath:
   return { kind: 'hls', originalPath, name };
 }
 
-type TrimReading = { kind: 'trim'; clips: readonly Clip[] | null; multi: boolean; rest: string } | { kind: 'invalid'; problem: string };
+type TrimReading = { kind: 'trim'; clips: readonly Clip[] | null; multi: boolean; rest: string; trimQuery: string } | { kind: 'invalid'; problem: string };
 
 /** The trim parameters of `query` (each at most once, well formed), and the query without them. */
 function readTrim(media: MediaConfig, query: string): TrimReading {
@@ -128,6 +131,7 @@ function readTrim(media: MediaConfig, query: string): TrimReading {
   let end: string | null = null;
   let multiText: string | null = null;
   const kept: string[] = [];
+  const taken: string[] = [];
   for (const pair of query.split('&')) {
     const eq = pair.indexOf('=');
     const name = eq < 0 ? pair : pair.slice(0, eq);
@@ -137,23 +141,25 @@ function readTrim(media: MediaConfig, query: string): TrimReading {
       continue;
     }
     if ((name === startParam ? start : name === endParam ? end : multiText) !== null) return { kind: 'invalid', problem: `${name} is given twice` };
+    taken.push(pair);
     if (name === startParam) start = value;
     else if (name === endParam) end = value;
     else multiText = value;
   }
   const rest = kept.join('&');
-  if (start === null && end === null && multiText === null) return { kind: 'trim', clips: null, multi: false, rest };
+  const trimQuery = taken.join('&');
+  if (start === null && end === null && multiText === null) return { kind: 'trim', clips: null, multi: false, rest, trimQuery };
   if (multiText !== null) {
     if (start !== null || end !== null) return { kind: 'invalid', problem: `${multiParam} cannot be combined with ${startParam}/${endParam}` };
     const clips = readClips(decodeComma(multiText));
-    return typeof clips === 'string' ? { kind: 'invalid', problem: clips } : { kind: 'trim', clips, multi: true, rest };
+    return typeof clips === 'string' ? { kind: 'invalid', problem: clips } : { kind: 'trim', clips, multi: true, rest, trimQuery };
   }
   const startSec = start === null ? 0 : seconds(start);
   const endSec = end === null ? Infinity : seconds(end);
   if (startSec === null) return { kind: 'invalid', problem: `${startParam} is not a number of seconds` };
   if (endSec === null) return { kind: 'invalid', problem: `${endParam} is not a number of seconds` };
   if (startSec >= endSec) return { kind: 'invalid', problem: `${startParam} must be before ${endParam}` };
-  return { kind: 'trim', clips: [{ startSec, endSec }], multi: false, rest };
+  return { kind: 'trim', clips: [{ startSec, endSec }], multi: false, rest, trimQuery };
 }
 
 /** `%2C` is a comma: clients encode it. */

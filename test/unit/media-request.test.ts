@@ -96,6 +96,13 @@ test('MaxRatio: joined clips may last at most that share of the file (clamped to
   assert.equal(ratioProblem([{ startSec: 50, endSec: 1000 }], 60, 50), null);
 });
 
+test('trimQuery keeps the trim parameters as written (an HLS playlist passes them to its URIs)', () => {
+  const r = readMediaRequest(ON, '/a.mp4/mp4hls/index.m3u8', 'a=1&start=0&end=60&b=2');
+  assert.ok(r !== null && r.kind === 'media');
+  assert.equal(r.request.trimQuery, 'start=0&end=60');
+  assert.equal(r.query, 'a=1&b=2');
+});
+
 test('the tag tells transformations apart (ETag input)', () => {
   const tag = (path: string, query: string): string => {
     const r = readMediaRequest(ON, path, query);
