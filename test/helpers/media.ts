@@ -150,7 +150,7 @@ export function paddedMp4(file: Buffer, padding: number): VirtualBody {
 /** An origin serving `files` (path -> body, content type) with single-range support, counting body bytes per path. */
 export class MediaOrigin {
   readonly origin: TestOrigin;
-  readonly files = new Map<string, { body: VirtualBody; type: string; etag: string }>();
+  readonly files = new Map<string, { body: VirtualBody; type: string; etag: string; cacheControl: string }>();
   /** Body bytes sent per path (query excluded). */
   readonly sent = new Map<string, number>();
   /** Request URLs as the origin saw them (query included). */
@@ -162,7 +162,7 @@ export class MediaOrigin {
 
   static async start(): Promise<MediaOrigin> {
     let self: MediaOrigin | null = null;
-    const origin = await TestOrigin.start((req, res) => (self as MediaOrigin).handle(req.url ?? '/', req.headers.range, res));
+    const origin = await TestOrigin.start((req, res) => (self as MediaOrigin).handle(req.url ?? '/', req.headers.range, res, req.headers['if-none-match']));
     self = new MediaOrigin(origin);
     return self;
   }
@@ -171,15 +171,17 @@ export class MediaOrigin {
     return this.origin.address;
   }
 
-  add(path: string, body: Buffer | VirtualBody, type: string): void {
-    this.files.set(path, { body: Buffer.isBuffer(body) ? realBody(body) : body, type, etag: `"${path.length}-${Buffer.isBuffer(body) ? body.length : body.size}"` });
+  /** Serves `body` at `path`; `etag` (default from the path and size) changes with a new version. */
+  add(path: string, body: Buffer | VirtualBody, type: string, cacheControl = 'max-age=3600', etag?: string): void {
+    const size = Buffer.isBuffer(body) ? body.length : body.size;
+    this.files.set(path, { body: Buffer.isBuffer(body) ? realBody(body) : body, type, etag: etag ?? `"${path.length}-${size}"`, cacheControl });
   }
 
   sentFor(path: string): number {
     return this.sent.get(path) ?? 0;
   }
 
-  handle(url: string, range: string | undefined, res: ServerResponse): void {
+  handle(url: string, range: string | undefined, res: ServerResponse, ifNoneMatch?: string): void {
     this.urls.push(url);
     const path = url.split('?')[0] ?? url;
     const file = this.files.get(path);
@@ -188,7 +190,12 @@ export class MediaOrigin {
       res.end('not found\n');
       return;
     }
-    const headers = { 'content-type': file.type, etag: file.etag, 'cache-control': 'max-age=3600', 'accept-ranges': 'bytes', 'last-modified': 'Mon, 07 Dec 2026 00:00:00 GMT' };
+    const headers = { 'content-type': file.type, etag: file.etag, 'cache-control': file.cacheControl, 'accept-ranges': 'bytes', 'last-modified': 'Mon, 07 Dec 2026 00:00:00 GMT' };
+    if (ifNoneMatch === file.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
     const size = file.body.size;
     const match = /^bytes=(\d+)-(\d*)$/.exec(range ?? '');
     let start = 0;

@@ -42,6 +42,7 @@ describe('media: MP4 header relocation and routing', () => {
     origin.add('/a.m4a', m4a, 'audio/mp4');
     origin.add('/junk.mp4', Buffer.alloc(300_000, 7), 'video/mp4');
     origin.add('/q.mp4', moovEnd, 'video/mp4');
+    origin.add('/s.mp4', moovEnd, 'video/mp4', 'max-age=1');
     port = await freePort();
     flint = await FlintProcess.start(({ dir, managerPort }) => ({
       server: serverXml({ managerPort, dir, workers: 1 }),
@@ -124,6 +125,22 @@ describe('media: MP4 header relocation and routing', () => {
     assert.ok(origin.sentFor('/big.mp4') <= bound + 6 * MiB, `origin sent ${origin.sentFor('/big.mp4')} after ffprobe`);
   });
 
+  test('an expired original is revalidated, then relocated again; a new version is parsed afresh', async () => {
+    const first = await get('/s.mp4');
+    assert.ok(first.body.subarray(0, 64 * 1024).includes('moov'));
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const revalidated = await get('/s.mp4');
+    assert.equal(revalidated.status, 200);
+    assert.ok(revalidated.body.equals(first.body), 'same relocated bytes after a 304');
+    assert.equal(revalidated.headers.etag, first.headers.etag);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    // The origin now has the faststart version: served as it is (no index of the old version is reused).
+    origin.add('/s.mp4', faststart, 'video/mp4', 'max-age=1', '"v2"');
+    const changed = await get('/s.mp4');
+    assert.equal(changed.status, 200);
+    assert.ok(changed.body.equals(faststart), 'the new version, unchanged');
+  });
+
   test('a faststart file is served unchanged', async () => {
     const res = await get('/fast.mp4');
     assert.equal(res.status, 200);
@@ -172,4 +189,12 @@ describe('media: MP4 header relocation and routing', () => {
       assert.equal(origin.urls.length, before, 'no origin request');
     });
   }
+
+  test('/metrics and the access log name the media kind', async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${flint.managerPort}/metrics`)).text();
+    assert.match(metrics, /flint_media_requests_total\{vhost="example.com",kind="relocate"\} [1-9]/);
+    assert.match(metrics, /flint_media_failures_total\{vhost="example.com"\} 1/);
+    const lines = flint.accessLog().filter((l) => l.url === '/v.mp4');
+    assert.ok(lines.length > 0 && lines.every((l) => l.media === 'relocate'), JSON.stringify(lines[0]));
+  });
 });
