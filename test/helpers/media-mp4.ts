@@ -26,6 +26,12 @@ const RECIPES: Record<string, string[]> = {
     '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '50', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k', '-movflags', '+faststart'],
   'audio.m4a': ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '20', '-c:a', 'aac', '-b:a', '64k'],
   'video.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p'],
+  // Audio starts 1 s late: ffmpeg writes a leading empty edit (976 ms after its AAC priming shift) in the audio elst.
+  'delayed.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-itsoffset', '1', '-f', 'lavfi', '-i', 'anoisesrc=amplitude=0.2:seed=3:sample_rate=44100',
+    '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k', '-shortest'],
+  // ctts version 1 with negative composition offsets.
+  'negcts.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '25', '-pix_fmt', 'yuv420p',
+    '-movflags', '+negative_cts_offsets'],
   'hevc.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '4', '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=none', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p'],
 };
 

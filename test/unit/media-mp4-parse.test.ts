@@ -95,6 +95,19 @@ test('faststart file, M4A and HEVC', async () => {
   assertMatchesFfprobe(hevc.movie, hevc.path);
 });
 
+test('ctts version 1 (negative offsets) and a leading empty edit in a real file', async () => {
+  const neg = await parseFile('negcts.mp4');
+  assert.ok(neg.movie.tracks[0]?.samples.ctsOffset.some((x) => x < 0), 'negative composition offsets read signed');
+  assertMatchesFfprobe(neg.movie, neg.path);
+  const delayed = await parseFile('delayed.mp4');
+  const audio = delayed.movie.tracks.find((t) => t.kind === 'audio');
+  assert.ok(audio);
+  const start = Number(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', delayed.path], { encoding: 'utf8' }));
+  assert.ok(start > 0.9, String(start));
+  assert.ok(Math.abs((audio.samples.dts[0] as number) / audio.timescale - start) < 0.002, `audio starts at ${(audio.samples.dts[0] as number) / audio.timescale}, ffprobe ${start}`);
+  assertMatchesFfprobe(delayed.movie, delayed.path);
+});
+
 test('synthetic file: tables expanded, chunk offsets applied, size 0 on the last box means "to the end"', async () => {
   const file = synthFile({ layout: 'start' });
   const m = await parseMovie(bufferReader(file), file.length);

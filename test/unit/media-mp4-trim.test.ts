@@ -2,6 +2,7 @@
 // stream count, first video packet a keyframe at time 0, `ffmpeg -f null` decodes without an error, every kept
 // packet's bytes equal to the source's), joined clips, M4A, bad inputs, and trimMovie's tables against trimPlan's.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { parseMovie } from '../../src/media/mp4/parse.js';
 import { trimMovie, trimPlan } from '../../src/media/mp4/trim.js';
@@ -121,4 +122,19 @@ test('trimMovie: the same samples as the trimmed file, offsets into the source',
   }
   assert.ok(Math.abs(tm.durationSec - parsed.durationSec) < 0.05, `${tm.durationSec} vs ${parsed.durationSec}`);
   assert.equal(tm.moov.toString('latin1', 4, 8), 'moov');
+});
+
+test('negative composition offsets (ctts v1) and a delayed audio track survive trimming', async () => {
+  const neg = await trimFile('negcts.mp4', [{ startSec: 1.5, endSec: 3.5 }]);
+  assert.ok(videoPackets(neg)[0]?.key);
+  assert.equal(decodeErrors(neg), '');
+  assert.ok(Math.abs(probe(neg).duration - 2.5) < 0.1, String(probe(neg).duration));
+  // From 0: the audio's 0.976 s lead is kept as an empty edit; from 2 s: both tracks start together.
+  const startOf = (path: string): number => Number(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', path], { encoding: 'utf8' }));
+  const head = await trimFile('delayed.mp4', [{ startSec: 0, endSec: 4 }]);
+  assert.ok(Math.abs(startOf(head) - startOf(mediaFile('delayed.mp4'))) < 0.002, `audio starts at ${startOf(head)}`);
+  assert.equal(decodeErrors(head), '');
+  const mid = await trimFile('delayed.mp4', [{ startSec: 2, endSec: 5 }]);
+  assert.ok(Math.abs(startOf(mid)) < 0.03, `audio starts at ${startOf(mid)}`);
+  assert.equal(decodeErrors(mid), '');
 });
