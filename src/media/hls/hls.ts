@@ -12,7 +12,7 @@
 import type { Movie, RangeReader } from '../types.js';
 import { aacConfig, videoConfig } from './codecs.js';
 import { fmp4Init, fmp4Segment } from './fmp4.js';
-import { masterPlaylist, mediaPlaylist, trackPlaylistName, trackSegmentPrefix } from './playlist.js';
+import { masterPlaylist, mediaPlaylist, segmentIndex, trackPlaylistName, trackSegmentPrefix } from './playlist.js';
 import { readSegmentSamples } from './sample-read.js';
 import { segmentMovie } from './segments.js';
 import type { Segmentation } from './segments.js';
@@ -28,6 +28,8 @@ export interface HlsOptions {
   readonly container: 'ts' | 'fmp4';
   /** `<Index>`: the playlist name, e.g. `index.m3u8`. */
   readonly indexName: string;
+  /** `<MP3HLS SegmentType>`: MP3 HLS segments as MPEG-TS (`<n>.ts`, default) or packed MP3 audio (`<n>.mp3`). */
+  readonly mp3SegmentType?: 'ts' | 'mp3';
 }
 
 /** Content types of what this module builds. */
@@ -36,6 +38,7 @@ export const HLS_CONTENT_TYPES = {
   ts: 'video/mp2t',
   init: 'video/mp4',
   m4s: 'video/iso.segment',
+  mp3: 'audio/mpeg',
 } as const;
 
 /** One media playlist: its segments' name prefix and the tracks (indices into Segmentation.tracks) it carries. */
@@ -80,9 +83,6 @@ export function hlsPlaylist(movie: Movie, name: string, options: HlsOptions): st
   return mediaPlaylist(seg, { version: v, sequence: options.sequence, prefix: r.prefix, ext: fmp4 ? 'm4s' : 'ts', map: fmp4 ? `${r.prefix}init.mp4` : null });
 }
 
-/** Largest segment number a name may carry (10 digits: sequence + a count of segments stays a safe integer). */
-const SEGMENT_NUMBER = /^(0|[1-9][0-9]{0,9})$/;
-
 /**
  * Segment `name` ('<n>.ts', '<n>.m4s', 'init.mp4', or the per-track names the playlists use), built from the source
  * bytes it reads through `read` (only the samples of that segment); null when no such segment.
@@ -98,12 +98,8 @@ export async function hlsSegment(movie: Movie, name: string, read: RangeReader, 
       checkCodecs(seg);
       return { body: fmp4Init(movie, r.tracks.map((t) => seg.tracks[t] ?? never())), contentType: HLS_CONTENT_TYPES.init };
     }
-    const ext = fmp4 ? '.m4s' : '.ts';
-    if (!rest.endsWith(ext)) continue;
-    const digits = rest.slice(0, -ext.length);
-    if (!SEGMENT_NUMBER.test(digits)) continue;
-    const k = Number(digits) - options.sequence;
-    if (!Number.isSafeInteger(k) || k < 0 || k >= seg.count) return null;
+    const k = segmentIndex(rest, fmp4 ? '.m4s' : '.ts', options.sequence, seg.count);
+    if (k === null) continue;
     checkCodecs(seg);
     const parts = await readSegmentSamples(seg, k, r.tracks, read);
     return fmp4

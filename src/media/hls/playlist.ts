@@ -14,7 +14,7 @@ export interface MediaPlaylistSpec {
   readonly sequence: number;
   /** Segment name of number n: `${prefix}${n}.${ext}`. */
   readonly prefix: string;
-  readonly ext: 'ts' | 'm4s';
+  readonly ext: 'ts' | 'm4s' | 'mp3';
   /** `#EXT-X-MAP` URI, or null for MPEG-TS. */
   readonly map: string | null;
 }
@@ -24,7 +24,8 @@ function extinf(sec: number, version: number): string {
   return version >= 3 ? sec.toFixed(3) : String(Math.max(1, Math.round(sec)));
 }
 
-export function mediaPlaylist(seg: Segmentation, spec: MediaPlaylistSpec): string {
+/** Media playlist text over segments of the given durations. */
+export function mediaPlaylist(seg: Pick<Segmentation, 'count' | 'durationSec'>, spec: MediaPlaylistSpec): string {
   let longest = 0;
   for (let k = 0; k < seg.count; k++) longest = Math.max(longest, Number(extinf(seg.durationSec[k] ?? 0, spec.version)));
   const lines = [
@@ -41,6 +42,18 @@ export function mediaPlaylist(seg: Segmentation, spec: MediaPlaylistSpec): strin
   }
   lines.push('#EXT-X-ENDLIST', '');
   return lines.join('\n');
+}
+
+/** Largest segment number a name may carry (10 digits: sequence + a count of segments stays a safe integer). */
+const SEGMENT_NUMBER = /^(0|[1-9][0-9]{0,9})$/;
+
+/** Index (0-based) of the segment named `rest` (`<n><ext>`, n from `sequence`) among `count`, or null. */
+export function segmentIndex(rest: string, ext: string, sequence: number, count: number): number | null {
+  if (!rest.endsWith(ext)) return null;
+  const digits = rest.slice(0, -ext.length);
+  if (!SEGMENT_NUMBER.test(digits)) return null;
+  const k = Number(digits) - sequence;
+  return Number.isSafeInteger(k) && k >= 0 && k < count ? k : null;
 }
 
 /** Peak and mean bits per second of tracks `which` over the segments, container overhead estimated. */

@@ -15,7 +15,7 @@ import { TsWriter } from './ts-packets.js';
 import type { PesUnit, TsStream } from './ts-packets.js';
 
 /** The 90 kHz clock starts 1.4 s before presentation time 0 (as ffmpeg's muxer does), so AAC priming and B-frame DTS stay positive. */
-const CLOCK_OFFSET = 126_000;
+export const CLOCK_OFFSET = 126_000;
 /** The PCR runs this far (90 kHz ticks) ahead of a video access unit's DTS: its bytes arrive before it is decoded. */
 const PCR_LEAD = 9_000;
 /** AAC frames per audio PES (about 0.2 s at 44.1 kHz): fewer stuffed packets than one frame per PES. */
