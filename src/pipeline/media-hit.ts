@@ -239,7 +239,9 @@ function hlsOptions(ctx: RequestCtx): HlsBuildOptions | null {
   const request = ctx.media as MediaRequest;
   if (request.format === 'mp3') {
     const hls = media.mp3Hls;
-    return hls === null ? null : { segmentSec: hls.segmentSec, version: hls.version, sequence: hls.sequence, container: 'ts', indexName: hls.indexName };
+    return hls === null
+      ? null
+      : { segmentSec: hls.segmentSec, version: hls.version, sequence: hls.sequence, container: 'ts', indexName: hls.indexName, mp3SegmentType: hls.segmentType === 'MP3' ? 'mp3' : 'ts' };
   }
   const hls = media.mp4Hls;
   return hls === null ? null : { segmentSec: hls.segmentSec, version: hls.version, sequence: hls.sequence, container: hls.container === 'FMP4' ? 'fmp4' : 'ts', indexName: hls.indexName };

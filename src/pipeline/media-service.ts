@@ -26,6 +26,8 @@ export interface HlsBuildOptions {
   readonly sequence: number;
   readonly container: 'ts' | 'fmp4';
   readonly indexName: string;
+  /** MP3 HLS only (`<MP3HLS SegmentType>`): MPEG-TS or packed MP3 segments. */
+  readonly mp3SegmentType?: 'ts' | 'mp3';
 }
 
 export interface HlsSegment {
