@@ -5,10 +5,11 @@
  * builders plan from it instead. The original is read through the block cache (pipeline/media-reader.ts): an
  * original not cached at all is started as a partial object (its first block, which gives its size), so only the
  * ranges a transformation needs are fetched from the origin; a whole fill (an origin without ranges, a
- * revalidation) is waited for, then served like a hit. Results are rebuilt from cached blocks on every request
- * (parsed indexes are kept per object: pipeline/media-service.ts): a Plan is mostly ranges of the original, and
- * the bench (bench/README.md, media) shows a rebuilt HLS segment costs little next to delivering it. A file the
- * builders cannot handle is served unchanged. Runs in workers.
+ * revalidation) is waited for, then served like a hit. Parsed indexes and built responses (plans, playlists,
+ * segments) are kept per object in worker memory (pipeline/media-service.ts), not stored as derived variants: a
+ * plan is mostly ranges of the original (its bytes come from the original's blocks), and a kept segment costs
+ * ~75 µs of CPU against ~600 µs rebuilt and ~33 µs for a stored hit of its size (bench/README.md, media). A file
+ * the builders cannot handle is served unchanged. Runs in workers.
  */
 import { createHash } from 'node:crypto';
 import type { RequestDirectives } from '../cache/cache-control.js';
@@ -28,7 +29,8 @@ import { PlanSource } from './media-plan-source.js';
 import { CachedRangeReader, MediaSourceChanged } from './media-reader.js';
 import type { MediaRequest } from './media-request.js';
 import { ratioProblem } from './media-request.js';
-import type { HlsBuildOptions, MediaService } from './media-service.js';
+import { MediaService } from './media-service.js';
+import type { HlsBuildOptions } from './media-service.js';
 import { fetchMissing } from './partial-hit.js';
 import type { PartialHitServices } from './partial-hit.js';
 import { deliverObject, deliverStored, synthetic } from './stored-delivery.js';
@@ -48,12 +50,18 @@ export interface MediaHitServices {
 }
 
 /** What a build gives. */
-type Built =
+type BuiltKind =
   | { readonly kind: 'plan'; readonly plan: Plan }
   | { readonly kind: 'bytes'; readonly body: Buffer; readonly contentType: string }
   | { readonly kind: 'original' }
   | { readonly kind: 'not-found' }
   | { readonly kind: 'invalid'; readonly problem: string };
+type Built = BuiltKind & {
+  /** Bytes it holds in memory (the built-response cache's weight). */
+  readonly weight: number;
+  /** Its ETag (derivedEtag), computed once. */
+  readonly etag: string;
+};
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
 /** Headers of the original a transformed response does not keep (it gets its own type and validator). */
@@ -149,7 +157,7 @@ export function serveMedia(s: MediaHitServices, ctx: RequestCtx, writer: ClientW
         reader.release();
         return;
       }
-      deliverBuilt(s, ctx, writer, ref, meta, result, request, reader, built);
+      deliverBuilt(s, ctx, writer, ref, meta, result, reader, built);
     },
     (error: unknown) => {
       reader.release();
@@ -166,7 +174,28 @@ export function serveMedia(s: MediaHitServices, ctx: RequestCtx, writer: ClientW
   );
 }
 
+/**
+ * The response for `request` from `meta`, kept per worker once built (MediaService.built): the key is the
+ * original's representation, the transformation and the settings that shape it (the same inputs as the ETag).
+ */
 async function build(s: MediaHitServices, ctx: RequestCtx, ref: ObjectRef, meta: ObjectMeta, request: MediaRequest, reader: CachedRangeReader): Promise<Built> {
+  const etag = derivedEtag(ctx, meta, request);
+  const key = `${MediaService.keyOf(ref, meta, request.format)}|${etag}`;
+  return s.media.built(key, async () => {
+    const made = await buildNew(s, ctx, ref, meta, request, reader);
+    const weight = made.kind === 'plan' ? planBytes(made.plan) : made.kind === 'bytes' ? made.body.length : 64;
+    return { ...made, weight, etag };
+  });
+}
+
+/** Bytes of a plan's new parts (its source ranges stay in the blocks). */
+function planBytes(plan: Plan): number {
+  let bytes = 256;
+  for (const part of plan.parts) bytes += 'data' in part ? part.data.length : 16;
+  return bytes;
+}
+
+async function buildNew(s: MediaHitServices, ctx: RequestCtx, ref: ObjectRef, meta: ObjectMeta, request: MediaRequest, reader: CachedRangeReader): Promise<BuiltKind> {
   const { builders } = s.media;
   const index = await s.media.index(ctx.vhost.name, ctx.url, ref, meta, request.format, reader.read);
   const media = ctx.vhost.media;
@@ -223,11 +252,11 @@ function withTrimQuery(text: string | null, trimQuery: string): string | null {
     .join('\n');
 }
 
-function playlist(text: string | null): Built {
+function playlist(text: string | null): BuiltKind {
   return text === null ? { kind: 'not-found' } : { kind: 'bytes', body: Buffer.from(text), contentType: PLAYLIST_TYPE };
 }
 
-function segment(s: MediaHitServices, ctx: RequestCtx, built: { body: Buffer; contentType: string } | null): Built {
+function segment(s: MediaHitServices, ctx: RequestCtx, built: { body: Buffer; contentType: string } | null): BuiltKind {
   if (built === null) return { kind: 'not-found' };
   s.media.report.segmentBuilt(ctx.vhost.name);
   return { kind: 'bytes', body: built.body, contentType: built.contentType };
@@ -254,7 +283,6 @@ function deliverBuilt(
   ref: ObjectRef,
   meta: ObjectMeta,
   result: CacheResult,
-  request: MediaRequest,
   reader: CachedRangeReader,
   built: Built,
 ): void {
@@ -277,7 +305,7 @@ function deliverBuilt(
     return;
   }
   const contentType = built.kind === 'plan' ? built.plan.contentType : built.contentType;
-  const etag = derivedEtag(ctx, meta, request);
+  const etag = built.etag;
   const headers = derivedHeaders(meta.headers, contentType, etag);
   const ageSec = currentAge(meta, Date.now());
   ctx.cacheResult = result;

@@ -71,11 +71,22 @@ function weigh(index: MediaIndex): number {
   return bytes;
 }
 
+/** Most bytes of built responses (plans' new bytes, playlists, segments) kept per worker. */
+export const BUILT_CACHE_BYTES = 64 * 1024 * 1024;
+/** Most built responses kept per worker. */
+export const BUILT_CACHE_ENTRIES = 4096;
+
 export class MediaService {
   readonly builders: MediaBuilders;
   readonly report: MediaReport;
   readonly #log: Logger;
   readonly #indexes = new MediaIndexCache<MediaIndex>(weigh);
+  /**
+   * Built responses by representation + transformation (pipeline/media-hit.ts): a rebuilt TS segment cost ~600 µs of
+   * CPU against ~33 µs for a hit on stored bytes of its size (bench/README.md, media), so hot segments, playlists and
+   * trim plans are kept in memory; a plan keeps only its new bytes, its source ranges are read from blocks.
+   */
+  readonly #built = new MediaIndexCache<unknown>((value) => (value as { weight?: number }).weight ?? 1024, BUILT_CACHE_ENTRIES, BUILT_CACHE_BYTES);
 
   constructor(builders: MediaBuilders, log: Logger, report: MediaReport) {
     this.builders = builders;
@@ -89,7 +100,7 @@ export class MediaService {
    * with the read's error (not kept: the next request retries).
    */
   async index(vhost: string, url: string, ref: ObjectRef, meta: ObjectMeta, format: MediaFormat, read: RangeReader): Promise<MediaIndex> {
-    const key = `${format === 'mp3' ? 'mp3' : 'mp4'}:${MediaIndexCache.keyOf(ref, meta)}`;
+    const key = MediaService.keyOf(ref, meta, format);
     const { value, fresh } = this.#indexes.obtain(key, async (): Promise<MediaIndex> => {
       if (format === 'mp3') return { kind: 'mp3', info: await this.builders.parseMp3(read, meta.size) };
       return { kind: 'movie', movie: await this.builders.parseMovie(read, meta.size) };
@@ -105,6 +116,25 @@ export class MediaService {
         this.report.failure(vhost);
         this.#log.warn({ event: 'media.unparsable', vhost, url, format, err: error.message }, 'media file cannot be parsed: served unchanged');
       }
+      throw error;
+    }
+  }
+
+  /** The key of `meta`'s representation of `ref` parsed as `format`. */
+  static keyOf(ref: ObjectRef, meta: ObjectMeta, format: MediaFormat): string {
+    return `${format === 'mp3' ? 'mp3' : 'mp4'}:${MediaIndexCache.keyOf(ref, meta)}`;
+  }
+
+  /**
+   * The response built under `key` (a representation and a transformation), made by `make` when not kept; `weight`
+   * is its bytes held in memory. A failed build is not kept.
+   */
+  async built<T extends { readonly weight: number }>(key: string, make: () => Promise<T>): Promise<T> {
+    const { value } = this.#built.obtain(key, make);
+    try {
+      return (await value) as T;
+    } catch (error) {
+      this.#built.forget(key);
       throw error;
     }
   }

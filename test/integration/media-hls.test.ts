@@ -113,6 +113,15 @@ describe('media: MP4 to HLS', () => {
     assert.ok(cost <= 2 * MiB, `segment cost ${cost}`);
   });
 
+  test('a segment built once is kept: later requests are served without building it again', async () => {
+    const before = (await flint.stats()).vhosts['ts.test'] ?? {};
+    const first = await get(tsPort, 'ts.test', '/v.mp4/mp4hls/2.ts');
+    for (let i = 0; i < 3; i++) assert.ok((await get(tsPort, 'ts.test', '/v.mp4/mp4hls/2.ts')).body.equals(first.body));
+    const after = (await flint.stats()).vhosts['ts.test'] ?? {};
+    assert.equal((after.mediaHlsSegment ?? 0) - (before.mediaHlsSegment ?? 0), 4);
+    assert.ok((after.mediaSegmentsBuilt ?? 0) - (before.mediaSegmentsBuilt ?? 0) <= 1, 'built at most once');
+  });
+
   test('Range on a segment is 206; an unknown segment is 404; a malformed name is 400', async () => {
     const whole = await get(tsPort, 'ts.test', '/v.mp4/mp4hls/1.ts');
     const part = await get(tsPort, 'ts.test', '/v.mp4/mp4hls/1.ts', { range: 'bytes=188-375' });
