@@ -10,6 +10,8 @@ import type { RuleElement } from './rules.js';
 import { aclRulesFromText } from '../policy/edge-rules/acl-parse.js';
 import { headerRulesFromText } from '../policy/edge-rules/header-parse.js';
 import { compressionTargetsFromText } from '../transform/compression-targets.js';
+import { throttleRulesFromText } from '../media/throttle/throttle-parse.js';
+import { readThrottling } from './read-throttle.js';
 import { getSetting } from './schema.js';
 import { findLinkProblems } from './vhost-link.js';
 import { findSubProblems } from './edge-routing.js';
@@ -64,7 +66,7 @@ function readSub(v: Validator, scope: Scope): SubPath[] {
  * A vhost's rules: the inline <TTLRules>/<BypassRules>/<QueryStringRules> first, then the lines of
  * svc/<vhost>/ttl.txt, bypass.txt and querystring.txt when those files exist. Problems name the element or line.
  */
-function readRules(v: Validator, scope: Scope, name: string | null, applyQueryString: boolean): VhostRules {
+function readRules(v: Validator, scope: Scope, name: string | null, applyQueryString: boolean, throttleUnitBps: number): VhostRules {
   const elements = (container: string): RuleElement[] =>
     childElements(childElements(scope.element, container)[0], 'Rule').map((e, i) => ({ where: `${e.where}[${i + 1}]`, attrs: e.attrs, text: e.text }));
   const files = name === null ? {} : (v.ruleFiles[name] ?? {});
@@ -73,14 +75,14 @@ function readRules(v: Validator, scope: Scope, name: string | null, applyQuerySt
   const bypass = bypassRulesFromElements(scope.file, elements(RULE_KINDS.bypass.element));
   const query = queryRulesFromElements(scope.file, elements(RULE_KINDS.querystring.element), applyQueryString);
   // STON's <MatchingList Target="ttl|bypass|querystring|acl">: txt lines embedded in the vhost, after the <Rule>s.
-  const listed: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [], compression: [] };
-  const listLabels: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [], compression: [] };
+  const listed: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [], compression: [], throttling: [] };
+  const listLabels: Record<ListKind, string[]> = { ttl: [], bypass: [], querystring: [], acl: [], headers: [], compression: [], throttling: [] };
   // Both places: STON's vhost API writes it in the vhost, issue 20's contract inside <Options>.
   const matchingLists = [childElements(scope.element, 'MatchingList'), childElements(childElements(scope.element, 'Options')[0], 'MatchingList')];
   matchingLists.flatMap((list) => list.map((e, i) => [e, i] as const)).forEach(([e, i]) => {
     const target = (e.attrs.get('Target') ?? '').toLowerCase();
-    if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring' && target !== 'acl' && target !== 'headers' && target !== 'compression') {
-      v.report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass, querystring, acl, headers or compression`);
+    if (target !== 'ttl' && target !== 'bypass' && target !== 'querystring' && target !== 'acl' && target !== 'headers' && target !== 'compression' && target !== 'throttling') {
+      v.report(scope.file, `${e.where}[${i + 1}]@Target`, `${quote(e.attrs.get('Target') ?? '')} is not ttl, bypass, querystring, acl, headers, compression or throttling`);
       return;
     }
     listed[target].push(e.text);
@@ -89,7 +91,7 @@ function readRules(v: Validator, scope: Scope, name: string | null, applyQuerySt
   const fromText = <R>(kind: ListKind, parse: (label: string, text: string) => { rules: R[]; problems: string[] }): R[] => {
     const out: R[] = [];
     const sources = listed[kind].map((text, i) => [listLabels[kind][i] as string, text] as const);
-    const fileName = kind === 'acl' || kind === 'headers' || kind === 'compression' ? `${kind}.txt` : RULE_KINDS[kind].file;
+    const fileName = kind === 'acl' || kind === 'headers' || kind === 'compression' || kind === 'throttling' ? `${kind}.txt` : RULE_KINDS[kind].file;
     const fileText = files[fileName];
     if (fileText !== undefined) sources.push([label(fileName), fileText] as const);
     for (const [where, text] of sources) {
@@ -111,6 +113,7 @@ function readRules(v: Validator, scope: Scope, name: string | null, applyQuerySt
     acl: fromText('acl', aclRulesFromText),
     headers: fromText('headers', headerRulesFromText),
     compression: fromText('compression', compressionTargetsFromText),
+    throttling: fromText('throttling', (l, t) => throttleRulesFromText(l, t, throttleUnitBps)),
   };
 }
 
@@ -167,9 +170,13 @@ export function readVhosts(v: Validator, scope: Scope, defaults: VhostDefaults):
     const standbyOrigins = withDefaultPort(v.many(vhostScope, 'Vhost/Origin/Address2', ORIGIN_ADDRESS) ?? [], tls);
     const vhostSettings = readVhostSettings(v, vhostScope, defaults);
     const settings = { ...vhostSettings, originOptions: { ...vhostSettings.originOptions, tls } };
-    const rules = readRules(v, vhostScope, name, settings.options.applyQueryString);
+    const { throttling, unitBps } = readThrottling(v, vhostScope);
+    const rules = readRules(v, vhostScope, name, settings.options.applyQueryString, unitBps);
     if (rules.acl.length > 0 && !settings.options.accessControl.enabled) {
       v.report(scope.file, `${element.where}/Options/AccessControl`, `the vhost has ${rules.acl.length} acl rules but <AccessControl> is not ON: they would not be enforced (set <AccessControl>ON or remove them)`);
+    }
+    if (rules.throttling.length > 0 && throttling === null) {
+      v.report(scope.file, `${element.where}/Options/BandwidthThrottling/Throttling`, `the vhost has ${rules.throttling.length} throttling rules but <Throttling> is not ON: they would not be enforced (set it ON or remove them)`);
     }
     const linkTarget = v.optional(vhostScope, 'Vhost/VhostLink', VHOST_REF);
     const link = linkTarget === null ? null : { target: linkTarget, condition: v.one(vhostScope, 'Vhost/VhostLink@Condition', LINK_CONDITION) };
@@ -177,7 +184,7 @@ export function readVhosts(v: Validator, scope: Scope, defaults: VhostDefaults):
     const sub = readSub(v, vhostScope);
     const dims = readDims(v, vhostScope);
     if (name === null) continue;
-    vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge, sub, dims }, where: element.where });
+    vhosts.push({ vhost: { name, aliases, origins, standbyOrigins, healthCheckers, ...settings, rules, link, ...edge, sub, dims, throttling }, where: element.where });
   }
   checkClaims(v, scope.file, vhosts);
   for (const problem of findSubProblems(vhosts.map((v) => v.vhost))) {

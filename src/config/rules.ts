@@ -28,7 +28,7 @@ export const RULE_KINDS = {
 export type RuleKind = keyof typeof RULE_KINDS;
 
 /** Every svc/<vhost>/ file Flint reads; any other `*.txt` there is a config error (config/validate.ts). */
-export const KNOWN_RULE_FILES: readonly string[] = [...Object.values(RULE_KINDS).map((k) => k.file), 'acl.txt', 'headers.txt', 'compression.txt'];
+export const KNOWN_RULE_FILES: readonly string[] = [...Object.values(RULE_KINDS).map((k) => k.file), 'acl.txt', 'headers.txt', 'compression.txt', 'throttling.txt'];
 
 /** Largest TTL a rule may give (RFC 9111 §1.2.2 delta-seconds cap, as the <TTL> settings). */
 const TTL_MAX = 2 ** 31;

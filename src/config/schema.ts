@@ -12,6 +12,7 @@ import { OPTIONS_SETTINGS } from './schema-options.js';
 import { EDGE_SETTINGS } from './schema-edge.js';
 import { TRANSFORM_LOG_SETTINGS } from './schema-transform-log.js';
 import { MEDIA_SETTINGS } from './schema-media.js';
+import { THROTTLE_SETTINGS } from './schema-throttle.js';
 
 export type { SettingType, Setting } from './schema-types.js';
 export { TTL_PRIORITIES } from './schema-types.js';
@@ -22,6 +23,7 @@ export const SETTINGS: readonly Setting[] = [
   ...VHOSTS_SETTINGS,
   ...OPTIONS_SETTINGS,
   ...EDGE_SETTINGS,
+  ...THROTTLE_SETTINGS,
   ...TRANSFORM_LOG_SETTINGS,
   ...MEDIA_SETTINGS,
 ];

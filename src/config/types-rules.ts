@@ -5,6 +5,7 @@
  * every process: the primary builds the Config (config/validate.ts), workers receive it over IPC.
  */
 import type { CompressionTarget } from './types-options.js';
+import type { ThrottleRule } from './types-throttle.js';
 
 /**
  * One TTL rule (`<TTLRules><Rule>` or a line of svc/<vhost>/ttl.txt): when the URL glob and the origin status
@@ -134,4 +135,6 @@ export interface VhostRules {
   readonly headers: readonly HeaderRule[];
   /** Compression targets (any line matching makes an object a target); [] = the default MIME list. */
   readonly compression: readonly CompressionTarget[];
+  /** Throttling rules, first match wins (enforced only with `<BandwidthThrottling><Throttling>ON`). */
+  readonly throttling: readonly ThrottleRule[];
 }

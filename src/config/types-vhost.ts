@@ -10,6 +10,7 @@ import type { DimsConfig } from './types-dims.js';
 import type { MediaConfig } from './types-media.js';
 import type { VhostRules } from './types-rules.js';
 import type { VhostClientLimits } from './types-server.js';
+import type { ThrottlingConfig } from './types-throttle.js';
 
 /** `<Access Form>`: Flint's JSON lines, STON's W3C fields with a `#Fields` header, Apache combined, or `<AccessFormat>`. */
 export const ACCESS_FORMS = ['json', 'ston', 'apache', 'custom'] as const;
@@ -123,6 +124,8 @@ export interface Vhost {
   readonly errorPages: readonly ErrorPageConfig[];
   /** `<TrafficCap>` and `<RateLimit>` (issue 20); inherited from VHostDefault. */
   readonly clientLimits: VhostClientLimits;
+  /** `<Options><BandwidthThrottling>` with `<Throttling>ON` (media/throttle/); null = off. Not inherited. */
+  readonly throttling: ThrottlingConfig | null;
   /** `<Sub Status="Active"><Path Vhost>` (STON): paths of this vhost that another vhost serves, in order; none by default. */
   readonly sub: readonly SubPath[];
   /** `<Options><Dims Status="Active">`; null = off. Not inherited. */

@@ -16,6 +16,7 @@ export * from './types-media.js';
 export * from './types-rules.js';
 export * from './types-vhost.js';
 export * from './types-server.js';
+export * from './types-throttle.js';
 
 export interface Config {
   /** Absolute path of the directory server.xml and vhosts.xml were read from. */

@@ -8,7 +8,7 @@ import type { RULE_KINDS } from './rules.js';
 
 export type FileName = 'server.xml' | 'vhosts.xml';
 /** The lists a `<MatchingList Target>` may hold. */
-export type ListKind = keyof typeof RULE_KINDS | 'acl' | 'headers' | 'compression';
+export type ListKind = keyof typeof RULE_KINDS | 'acl' | 'headers' | 'compression' | 'throttling';
 
 /** One element of a raw tree, narrowed from `unknown`. */
 export interface XmlElement {

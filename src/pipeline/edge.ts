@@ -61,6 +61,9 @@ import { answerAclVerdict, mayHaveBody, refuseService } from './access-control.j
 import { RateLimiter, answerRateLimited } from './rate-limit.js';
 import type { RateUsage } from './rate-limit.js';
 import { TrafficCaps } from './traffic-cap.js';
+import { applyThrottling } from '../media/throttle/throttle-hook.js';
+import { buildThrottlePolicies } from '../media/throttle/throttle-policy.js';
+import type { ThrottlePolicy } from '../media/throttle/throttle-policy.js';
 import { DimsService } from '../transform/dims/service.js';
 import type { DimsReading } from '../transform/dims/service.js';
 import { MEDIA_BUILDERS } from './media-builders.js';
@@ -84,6 +87,8 @@ interface Runtime {
   readonly headers: ReadonlyMap<string, HeaderPolicy>;
   /** Compiled `<URLRewrite>` rules; null when there are none. */
   readonly rewriter: UrlRewriter | null;
+  /** Compiled `<BandwidthThrottling>` of the vhosts that have it ON, by vhost name. */
+  readonly throttles: ReadonlyMap<string, ThrottlePolicy>;
 }
 
 const EMPTY_ROUTER = new VhostRouter([], null);
@@ -407,7 +412,10 @@ export class Edge {
     }
     // <TrafficCap Session>: body bytes paced through the writer's backpressure (pipeline/traffic-cap.ts).
     const limits = vhost.clientLimits;
-    this.#dispatch(ctx, limits.trafficCapMbps === 0 && limits.sessionCapMbps === 0 ? writer : this.#caps.wrap(writer, vhost));
+    const capped = limits.trafficCapMbps === 0 && limits.sessionCapMbps === 0 ? writer : this.#caps.wrap(writer, vhost);
+    // <BandwidthThrottling> (media/throttle/): outermost, so a media pipeline finds it (throttleOf) to set the bitrate.
+    const throttle = vhost.throttling === null ? undefined : runtime.throttles.get(vhost.name);
+    this.#dispatch(ctx, throttle === undefined ? capped : applyThrottling(ctx, capped, throttle, this.counters.forVhost(vhost.name)));
   }
 
   /**
@@ -642,6 +650,7 @@ function runtimeOf(config: Config, log: Logger): Runtime {
     access: buildAccessPolicies(config.vhosts, geo),
     headers: buildHeaderPolicies(config.vhosts, geo),
     rewriter: config.urlRewrites.length === 0 ? null : new UrlRewriter(config.urlRewrites),
+    throttles: buildThrottlePolicies(config.vhosts, geo),
   };
 }
 

@@ -104,6 +104,8 @@ export class FlintMetrics {
     add('flint_client_in_bytes_total', 'Request body bytes received from clients.', 'counter', perVhost('clientInBytes'));
     add('flint_client_out_bytes_total', 'Response body bytes sent to clients.', 'counter', perVhost('clientOutBytes'));
     add('flint_client_rate_limited_total', 'Requests answered 429 because their client address passed <RateLimit>.', 'counter', perVhost('rateLimited'));
+    add('flint_throttled_responses_total', 'Responses paced by <BandwidthThrottling>.', 'counter', perVhost('throttledResponses'));
+    add('flint_throttled_bytes_total', 'Response body bytes sent paced by <BandwidthThrottling>.', 'counter', perVhost('throttledBytes'));
     add('flint_origin_requests_total', 'Requests sent to origins.', 'counter', perVhost('originRequests'));
     add('flint_origin_responses_total', 'Origin responses, by status class.', 'counter', byStatusClass('originResponses'));
     add('flint_origin_errors_total', 'Origin transactions that failed (connect, timeout, reset).', 'counter', perVhost('originErrors'));

@@ -21,6 +21,8 @@ export const VHOST_COUNTERS = [
   { name: 'originErrors', help: 'origin transactions that failed (connect, timeout, reset)' },
   { name: 'notAdmitted', help: 'responses fetched for the cache but not stored by the admission filter (<Admission>)' },
   { name: 'rateLimited', help: 'requests answered 429 because their client address passed <RateLimit>' },
+  { name: 'throttledResponses', help: 'responses paced by <BandwidthThrottling>' },
+  { name: 'throttledBytes', help: 'response body bytes sent paced by <BandwidthThrottling> (after the media header and the boost)', unit: 'bytes' },
   { name: 'tagsDropped', help: 'cache tags from origin responses dropped by the <CacheTag> bounds (too many, too long, bytes outside visible ASCII)' },
   { name: 'originInBytes', help: 'response body bytes received from origins', unit: 'bytes' },
   { name: 'originResponses1xx', help: 'origin responses with a 1xx status' },

@@ -155,10 +155,10 @@ test('acl config: rules need AccessControl ON; DenialCode range; file and inline
 });
 
 test('svc/<vhost>/ files Flint does not read are config errors', () => {
-  const problems = problemsOf('', { 'a.com': { 'ttl.txt': '*.jpg, 60\n', 'expires.txt': '$URL[/a], 1d\n', 'throttling.txt': '' } });
+  const problems = problemsOf('', { 'a.com': { 'ttl.txt': '*.jpg, 60\n', 'expires.txt': '$URL[/a], 1d\n', 'postbody.txt': '' } });
   assert.deepEqual(problems.sort(), [
-    'svc/a.com/expires.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt, headers.txt, compression.txt)',
-    'svc/a.com/throttling.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt, headers.txt, compression.txt)',
+    'svc/a.com/expires.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt, headers.txt, compression.txt, throttling.txt)',
+    'svc/a.com/postbody.txt: Flint does not understand this rule file (it reads ttl.txt, bypass.txt, querystring.txt, acl.txt, headers.txt, compression.txt, throttling.txt)',
   ]);
 });
 

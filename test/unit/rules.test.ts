@@ -152,7 +152,7 @@ test("STON's <MatchingList Target> embeds txt lines after the <Rule>s and before
   );
   assert.equal(vhost.rules.bypass[0]?.action, 'bypass');
   const problems = problemsOf('<MatchingList Target="nope">x</MatchingList><MatchingList Target="ttl">/x, 1\n/y, z</MatchingList>');
-  assert.ok(problems.some((p) => p.startsWith('vhosts.xml: Vhosts/Vhost[Name=a.com]/MatchingList[1]@Target: "nope" is not ttl, bypass, querystring, acl, headers or compression')), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith('vhosts.xml: Vhosts/Vhost[Name=a.com]/MatchingList[1]@Target: "nope" is not ttl, bypass, querystring, acl, headers, compression or throttling')), problems.join('\n'));
   assert.ok(problems.some((p) => p.startsWith('vhosts.xml: Vhosts/Vhost[Name=a.com]/MatchingList[2]: line 2: "z" is not a whole number')), problems.join('\n'));
 });
 

@@ -163,17 +163,17 @@ function nearestBoundary(info: Mp3Info, window: Buffer, base: number, estimate: 
   const reference = decodeFrameHeader(info.firstHeader, 0);
   if (!reference) return null;
   const center = estimate - base;
-  for (let d = 0; d <= RESYNC_SPAN; d++) {
-    for (const i of d === 0 ? [center] : [center - d, center + d]) {
-      if (i < 0 || i + 4 > window.length || window[i] !== 0xff) continue;
-      const header = decodeFrameHeader(window, i);
-      if (!header || !sameStream(reference, header)) continue;
-      const next = i + header.length;
-      if (base + next === info.audioEnd) return base + i;
-      // The following header must be in the window: a frame ending past it is not taken on one header's word.
-      const following = decodeFrameHeader(window, next);
-      if (following && sameStream(reference, following)) return base + i;
-    }
+  // Outward from the estimate, earlier side first at each distance.
+  for (let step = 0; step <= 2 * RESYNC_SPAN; step++) {
+    const i = step % 2 === 1 ? center - (step + 1) / 2 : center + step / 2;
+    if (i < 0 || i + 4 > window.length || window[i] !== 0xff) continue;
+    const header = decodeFrameHeader(window, i);
+    if (!header || !sameStream(reference, header)) continue;
+    const next = i + header.length;
+    if (base + next === info.audioEnd) return base + i;
+    // The following header must be in the window: a frame ending past it is not taken on one header's word.
+    const following = decodeFrameHeader(window, next);
+    if (following && sameStream(reference, following)) return base + i;
   }
   return null;
 }
