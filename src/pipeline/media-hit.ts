@@ -18,6 +18,7 @@ import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { ClientWriter } from '../http/writer.js';
 import type { Movie, Plan } from '../media/types.js';
 import { MediaFormatError } from '../media/types.js';
+import { throttleOf } from '../media/throttle/throttled-writer.js';
 import { decideServe } from '../policy/cacheable.js';
 import type { CacheResult } from '../stats/counters.js';
 import { InlineSource } from './body-source.js';
@@ -61,6 +62,9 @@ type Built = BuiltKind & {
   readonly weight: number;
   /** Its ETag (derivedEtag), computed once. */
   readonly etag: string;
+  /** For `<BandwidthThrottling>` `1000x` rules: the file's bitrate (bits/s) and the plan's leading new bytes (its header). */
+  readonly bitrateBps: number | null;
+  readonly headerBytes: number;
 };
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
@@ -184,8 +188,21 @@ async function build(s: MediaHitServices, ctx: RequestCtx, ref: ObjectRef, meta:
   return s.media.built(key, async () => {
     const made = await buildNew(s, ctx, ref, meta, request, reader);
     const weight = made.kind === 'plan' ? planBytes(made.plan) : made.kind === 'bytes' ? made.body.length : 64;
-    return { ...made, weight, etag };
+    // The index is kept (MediaService.index): this second ask is a lookup.
+    const index = await s.media.index(ctx.vhost.name, ctx.url, ref, meta, request.format, reader.read);
+    const bitrateBps = index.kind === 'mp3' ? index.info.bitrate : index.movie.tracks.reduce((sum, track) => sum + track.bitrate, 0);
+    return { ...made, weight, etag, bitrateBps: bitrateBps > 0 ? bitrateBps : null, headerBytes: made.kind === 'plan' ? leadingBytes(made.plan) : 0 };
   });
+}
+
+/** Bytes of a plan's new parts before its first source range (ftyp + moov, an ID3 tag + Xing frame). */
+function leadingBytes(plan: Plan): number {
+  let bytes = 0;
+  for (const part of plan.parts) {
+    if (!('data' in part)) break;
+    bytes += part.data.length;
+  }
+  return bytes;
 }
 
 /** Bytes of a plan's new parts (its source ranges stay in the blocks). */
@@ -312,6 +329,8 @@ function deliverBuilt(
   const cacheStatus = result === 'TCP_HIT' ? 'hit; detail=media' : cacheStatusOf(result);
   const validators = { etag, lastModifiedMs: meta.lastModifiedMs };
   if (built.kind === 'plan') {
+    // <BandwidthThrottling>: the header and Boost seconds at full speed, then the file's bitrate x Ratio.
+    throttleOf(writer)?.setMedia(built.bitrateBps, built.headerBytes);
     deliverObject(s.delivery, ctx, writer, 200, headers, built.plan.size, validators, new PlanSource(built.plan, reader), ageSec, cacheStatus);
   } else {
     reader.release();

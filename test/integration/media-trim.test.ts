@@ -25,6 +25,7 @@ describe('media: trimming', () => {
   let origin: MediaOrigin;
   let flint: FlintProcess;
   let port: number;
+  let slowPort: number;
   let video: Buffer;
 
   const get = (path: string, headers: Record<string, string> = {}): Promise<TestResponse> => request({ port, host: 'trim.test', path, headers });
@@ -40,10 +41,15 @@ describe('media: trimming', () => {
     origin.add('/a.m4a', m4a, 'audio/mp4');
     origin.add('/cbr.mp3', cbr, 'audio/mpeg');
     origin.add('/vbr.mp3', vbr, 'audio/mpeg');
-    port = await freePort();
+    [port, slowPort] = [await freePort(), await freePort()];
+    const throttled = `${MEDIA}<Options><BandwidthThrottling><Throttling>ON</Throttling></BandwidthThrottling>
+      <MatchingList Target="throttling"><![CDATA[ $URL[*.mp4], 1000x, 400, 0 ]]></MatchingList></Options>`;
     flint = await FlintProcess.start(({ dir, managerPort }) => ({
       server: serverXml({ managerPort, dir, workers: 1 }),
-      vhosts: vhostXml([{ name: 'trim.test', port, origin: origin.address, extra: MEDIA }]),
+      vhosts: vhostXml([
+        { name: 'trim.test', port, origin: origin.address, extra: MEDIA },
+        { name: 'slow.test', port: slowPort, origin: origin.address, extra: throttled },
+      ]),
     }));
   });
 
@@ -116,5 +122,15 @@ describe('media: trimming', () => {
     assert.ok(text.includes('0.ts?start=4&end=12'), text);
     const errors = await playThrough(`http://127.0.0.1:${port}/v.mp4/mp4hls/index.m3u8?start=4&end=12`, ['-headers', 'Host: trim.test\r\n']);
     assert.equal(errors.trim(), '');
+  });
+
+  test('a trimmed file is paced at its own bitrate x Ratio under <BandwidthThrottling> (1000x: read from the file)', async () => {
+    const fast = await get('/v.mp4?start=4&end=12');
+    const started = performance.now();
+    const slow = await request({ port: slowPort, host: 'slow.test', path: '/v.mp4?start=4&end=12' });
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(slow.body.equals(fast.body));
+    // ~8 s of media at 400%: about 2 s; the 1000 kbps fallback would take a third of a second.
+    assert.ok(seconds > 1.2 && seconds < 8, `${seconds.toFixed(2)} s`);
   });
 });
