@@ -10,6 +10,7 @@
  */
 import { ABSENT_BLOCK, sameRepresentation } from '../cache/index.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
+import { MediaFormatError } from '../media/types.js';
 import type { RangeReader } from '../media/types.js';
 import { BlockSource } from './body-source.js';
 import type { FetchBlocks } from './partial-source.js';
@@ -79,7 +80,8 @@ export class CachedRangeReader {
 
   #check(offset: number, length: number): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.#head.size) {
-      throw new RangeError(`read of ${length} bytes at ${offset} is outside the ${this.#head.size}-byte original`);
+      // A file whose index points past its end: a format error (the original is served as it is), not a 5xx.
+      throw new MediaFormatError(`read of ${length} bytes at ${offset} is outside the ${this.#head.size}-byte original`);
     }
   }
 

@@ -30,6 +30,7 @@ describe('media: MP4 to HLS', () => {
   let tsPort: number;
   let fmp4Port: number;
   let video: Buffer;
+  let badFile: Buffer;
 
   const get = (port: number, host: string, path: string, headers: Record<string, string> = {}): Promise<TestResponse> => request({ port, host, path, headers });
 
@@ -40,6 +41,14 @@ describe('media: MP4 to HLS', () => {
     origin.add('/s.mp3', await makeMedia('mp3-cbr', 20), 'audio/mpeg');
     origin.add('/vbr.mp3', await makeMedia('mp3-vbr', 20), 'audio/mpeg');
     origin.add('/big.mp4', paddedMp4(video, 200 * MiB), 'video/mp4');
+    // Hostile: chunk offsets pointing 1 GiB past the file's end.
+    const bad = Buffer.from(video);
+    for (let at = bad.indexOf('stco'); at >= 0; at = bad.indexOf('stco', at + 4)) {
+      const count = bad.readUInt32BE(at + 8);
+      for (let i = 0; i < count; i++) bad.writeUInt32BE(bad.readUInt32BE(at + 12 + i * 4) + 2 ** 30, at + 12 + i * 4);
+    }
+    origin.add('/bad.mp4', bad, 'video/mp4');
+    badFile = bad;
     [tsPort, fmp4Port] = [await freePort(), await freePort()];
     flint = await FlintProcess.start(({ dir, managerPort }) => ({
       server: serverXml({ managerPort, dir, workers: 1 }),
@@ -120,6 +129,14 @@ describe('media: MP4 to HLS', () => {
     const after = (await flint.stats()).vhosts['ts.test'] ?? {};
     assert.equal((after.mediaHlsSegment ?? 0) - (before.mediaHlsSegment ?? 0), 4);
     assert.ok((after.mediaSegmentsBuilt ?? 0) - (before.mediaSegmentsBuilt ?? 0) <= 1, 'built at most once');
+  });
+
+  test('a file whose sample offsets point past its end is served as it is, never a 5xx', async () => {
+    for (const path of ['/bad.mp4/mp4hls/index.m3u8', '/bad.mp4/mp4hls/1.ts']) {
+      const res = await get(tsPort, 'ts.test', path);
+      assert.ok(res.status < 500, `${path}: ${res.status}`);
+      if (res.status === 200) assert.ok(res.body.equals(badFile) || res.headers['content-type'] === 'application/vnd.apple.mpegurl', path);
+    }
   });
 
   test('Range on a segment is 206; an unknown segment is 404; a malformed name is 400', async () => {
