@@ -106,6 +106,11 @@ describe('media: MP4 to HLS', () => {
     assert.ok(topBoxes(init.body).some((b) => b.type === 'moov'));
     const errors = await playThrough(`http://127.0.0.1:${fmp4Port}/v.mp4/mp4hls/index.m3u8`, ['-headers', 'Host: fmp4.test\r\n']);
     assert.equal(errors.trim(), '');
+    // A clip: the playlist's URIs (EXT-X-MAP included) carry it.
+    const clip = (await get(fmp4Port, 'fmp4.test', '/v.mp4/mp4hls/index.m3u8?start=4&end=12')).body.toString();
+    assert.match(clip, /#EXT-X-MAP:URI="init.mp4\?start=4&end=12"/);
+    const clipErrors = await playThrough(`http://127.0.0.1:${fmp4Port}/v.mp4/mp4hls/index.m3u8?start=4&end=12`, ['-headers', 'Host: fmp4.test\r\n']);
+    assert.equal(clipErrors.trim(), '');
   });
 
   test('a segment of a 200 MiB file costs the origin only the blocks of its samples', async () => {
