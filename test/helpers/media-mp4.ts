@@ -1,10 +1,10 @@
 /**
  * @module test/helpers/media-mp4
  * Test media for the MP4 builders: small H.264/AAC files made once per test process with Debian's ffmpeg (cached in a
- * temp dir), a file-backed RangeReader, a Plan written out as a file, and ffprobe/ffmpeg readers of the results.
+ * temp dir removed at exit), a file-backed RangeReader, a Plan written out as a file, and ffprobe/ffmpeg readers of the results.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Plan, RangeReader } from '../../src/media/types.js';
@@ -13,7 +13,11 @@ let dir: string | null = null;
 const made = new Map<string, string>();
 
 function mediaDir(): string {
-  dir ??= mkdtempSync(join(tmpdir(), 'flint-mp4-'));
+  if (dir === null) {
+    const made = mkdtempSync(join(tmpdir(), 'flint-mp4-'));
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+    dir = made;
+  }
   return dir;
 }
 
@@ -32,6 +36,9 @@ const RECIPES: Record<string, string[]> = {
   // ctts version 1 with negative composition offsets.
   'negcts.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '25', '-pix_fmt', 'yuv420p',
     '-movflags', '+negative_cts_offsets'],
+  // Video + a mov_text subtitle track (hdlr 'sbtl': an "other" track for AllTracks); the cues file is written first.
+  'subs.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-i', '{dir}/cues.srt', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25',
+    '-pix_fmt', 'yuv420p', '-c:s', 'mov_text'],
   'hevc.mp4': ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '4', '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=none', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p'],
 };
 
@@ -42,7 +49,8 @@ export function mediaFile(name: keyof typeof RECIPES | string): string {
   const recipe = RECIPES[name];
   if (!recipe) throw new Error(`no recipe for ${name}`);
   const out = join(mediaDir(), name);
-  execFileSync('ffmpeg', ['-v', 'error', '-y', ...recipe, out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(join(mediaDir(), 'cues.srt'), '1\n00:00:00,500 --> 00:00:02,500\none\n\n2\n00:00:03,000 --> 00:00:05,000\ntwo\n\n');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', ...recipe.map((a) => a.replace('{dir}', mediaDir())), out], { stdio: ['ignore', 'ignore', 'pipe'] });
   made.set(name, out);
   return out;
 }

@@ -88,11 +88,14 @@ test('M4A (no video): cut on the audio sample holding the start', async () => {
   assert.equal(plan?.contentType, 'audio/mp4');
 });
 
-test('video-only file, and AllTracks ON', async () => {
+test('video-only file, HEVC, and AllTracks ON', async () => {
   const v = await trimFile('video.mp4', [{ startSec: 3.5, endSec: 6 }]);
   assert.equal(probe(v).streams.length, 1);
   assert.ok(videoPackets(v)[0]?.key);
   assert.equal(decodeErrors(v), '');
+  const hevc = await trimFile('hevc.mp4', [{ startSec: 1.5, endSec: 3 }]);
+  assert.ok(videoPackets(hevc)[0]?.key, 'HEVC starts on its keyframe');
+  assert.equal(decodeErrors(hevc), '');
   const all = await trimFile('av.mp4', [{ startSec: 3, endSec: 9 }], true);
   assert.equal(probe(all).streams.length, 2);
   assert.equal(decodeErrors(all), '');
@@ -137,4 +140,15 @@ test('negative composition offsets (ctts v1) and a delayed audio track survive t
   const mid = await trimFile('delayed.mp4', [{ startSec: 2, endSec: 5 }]);
   assert.ok(Math.abs(startOf(mid)) < 0.03, `audio starts at ${startOf(mid)}`);
   assert.equal(decodeErrors(mid), '');
+});
+
+test('AllTracks: OFF keeps only video and audio, ON keeps the subtitle track too', async () => {
+  const movie = await movieOf('subs.mp4');
+  assert.deepEqual(movie.tracks.map((t) => t.kind), ['video', 'other']);
+  const off = await trimFile('subs.mp4', [{ startSec: 1, endSec: 4 }], false);
+  assert.deepEqual(probe(off).streams.map((s) => s.codec_type), ['video']);
+  const on = await trimFile('subs.mp4', [{ startSec: 1, endSec: 4 }], true);
+  assert.deepEqual(probe(on).streams.map((s) => s.codec_type), ['video', 'subtitle']);
+  assert.equal(decodeErrors(on), '');
+  assert.equal(trimMovie(movie, [{ startSec: 1, endSec: 4 }], { allTracks: true })?.tracks.length, 2);
 });

@@ -24,16 +24,15 @@ export interface OutTrack {
 
 const U32_MAX = 0xffffffff;
 
-function u32s(values: readonly number[]): Buffer {
-  const b = Buffer.alloc(values.length * 4);
-  for (let i = 0; i < values.length; i++) b.writeUInt32BE((values[i] as number) >>> 0, i * 4);
-  return b;
-}
-
 /** Sum of a table's durations, track units. */
+const durations = new WeakMap<Uint32Array, number>();
 export function mediaDuration(s: SampleTable): number {
-  let d = 0;
-  for (let i = 0; i < s.count; i++) d += s.duration[i] as number;
+  let d = durations.get(s.duration);
+  if (d === undefined) {
+    d = 0;
+    for (let i = 0; i < s.count; i++) d += s.duration[i] as number;
+    durations.set(s.duration, d);
+  }
   return d;
 }
 
@@ -142,22 +141,42 @@ function editList(t: OutTrack, movieTimescale: number): Buffer {
   return makeBox('edts', [makeFullBox('elst', v1 ? 1 : 0, 0, body)]);
 }
 
+/** A full box of `n` entries of `width` 32-bit words each, filled by `fill(buf, at)` (at = first entry byte). */
+function tableBox(type: string, version: number, n: number, width: number, fill: (buf: Buffer, at: number) => void): Buffer {
+  const body = Buffer.alloc(4 + n * width * 4);
+  body.writeUInt32BE(n, 0);
+  fill(body, 4);
+  return makeFullBox(type, version, 0, body);
+}
+
+/** Number of runs of equal values in `a[0, n)`. */
+function runCount(a: ArrayLike<number>, n: number): number {
+  let runs = 0;
+  for (let i = 0; i < n; i++) if (i === 0 || a[i] !== a[i - 1]) runs++;
+  return runs;
+}
+
+/** Writes (count, value) pairs for the runs of `a[0, n)`; values written as 32-bit two's complement. */
+function writeRuns(a: ArrayLike<number>, n: number, buf: Buffer, at: number): void {
+  let p = at;
+  for (let i = 0; i < n; ) {
+    const v = a[i] as number;
+    let j = i + 1;
+    while (j < n && a[j] === v) j++;
+    buf.writeUInt32BE(j - i, p);
+    buf.writeUInt32BE(v >>> 0, p + 4);
+    p += 8;
+    i = j;
+  }
+}
+
 /** stbl from a SampleTable: stsd copied from the source, every other table written from `s`. */
 function buildStbl(moov: Buffer, stbl: BoxRef, s: SampleTable, wide: boolean): Buffer {
   const stsd = childBoxes(moov, stbl.body, stbl.end).find((b) => b.type === 'stsd');
   if (!stsd) throw new MediaFormatError('no stsd');
   const n = s.count;
   const parts: Buffer[] = [moov.subarray(stsd.start, stsd.end)];
-
-  const stts: number[] = [];
-  for (let i = 0; i < n; ) {
-    const d = s.duration[i] as number;
-    let j = i + 1;
-    while (j < n && s.duration[j] === d) j++;
-    stts.push(j - i, d);
-    i = j;
-  }
-  parts.push(makeFullBox('stts', 0, 0, u32s([stts.length / 2, ...stts])));
+  parts.push(tableBox('stts', 0, runCount(s.duration, n), 2, (b, at) => writeRuns(s.duration, n, b, at)));
 
   let anyCts = false;
   let negative = false;
@@ -166,37 +185,38 @@ function buildStbl(moov: Buffer, stbl: BoxRef, s: SampleTable, wide: boolean): B
     if (c !== 0) anyCts = true;
     if (c < 0) negative = true;
   }
-  if (anyCts) {
-    const runs: number[] = [];
-    for (let i = 0; i < n; ) {
-      const c = s.ctsOffset[i] as number;
-      let j = i + 1;
-      while (j < n && s.ctsOffset[j] === c) j++;
-      runs.push(j - i, c);
-      i = j;
-    }
-    parts.push(makeFullBox('ctts', negative ? 1 : 0, 0, u32s([runs.length / 2, ...runs])));
+  if (anyCts) parts.push(tableBox('ctts', negative ? 1 : 0, runCount(s.ctsOffset, n), 2, (b, at) => writeRuns(s.ctsOffset, n, b, at)));
+
+  let syncs = 0;
+  for (let i = 0; i < n; i++) syncs += s.sync[i] as number;
+  if (syncs < n) {
+    parts.push(tableBox('stss', 0, syncs, 1, (b, at) => {
+      for (let i = 0, p = at; i < n; i++) {
+        if (s.sync[i] !== 1) continue;
+        b.writeUInt32BE(i + 1, p);
+        p += 4;
+      }
+    }));
   }
 
-  const syncs: number[] = [];
-  for (let i = 0; i < n; i++) if (s.sync[i] === 1) syncs.push(i + 1);
-  if (syncs.length < n) parts.push(makeFullBox('stss', 0, 0, u32s([syncs.length, ...syncs])));
-
-  // Chunks: runs of samples adjacent in the target file.
-  const chunkOffsets: number[] = [];
-  const stsc: number[] = [];
-  let lastPer = -1;
-  for (let i = 0; i < n; ) {
-    let j = i + 1;
-    while (j < n && (s.offset[j - 1] as number) + (s.size[j - 1] as number) === s.offset[j]) j++;
-    chunkOffsets.push(s.offset[i] as number);
-    if (j - i !== lastPer) {
-      stsc.push(chunkOffsets.length, j - i, 1);
-      lastPer = j - i;
-    }
-    i = j;
+  // Chunks: runs of samples adjacent in the target file; stsc lists where the samples-per-chunk count changes.
+  const chunkStart = new Uint32Array(n);
+  let chunks = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || (s.offset[i - 1] as number) + (s.size[i - 1] as number) !== s.offset[i]) chunkStart[chunks++] = i;
   }
-  parts.push(makeFullBox('stsc', 0, 0, u32s([stsc.length / 3, ...stsc])));
+  const perChunk = new Uint32Array(chunks);
+  for (let c = 0; c < chunks; c++) perChunk[c] = (c + 1 < chunks ? (chunkStart[c + 1] as number) : n) - (chunkStart[c] as number);
+  parts.push(tableBox('stsc', 0, runCount(perChunk, chunks), 3, (b, at) => {
+    let p = at;
+    for (let c = 0; c < chunks; c++) {
+      if (c > 0 && perChunk[c] === perChunk[c - 1]) continue;
+      b.writeUInt32BE(c + 1, p);
+      b.writeUInt32BE(perChunk[c] as number, p + 4);
+      b.writeUInt32BE(1, p + 8);
+      p += 12;
+    }
+  }));
 
   let fixed = n > 0 ? (s.size[0] as number) : 0;
   for (let i = 1; i < n && fixed !== 0; i++) if (s.size[i] !== fixed) fixed = 0;
@@ -206,16 +226,41 @@ function buildStbl(moov: Buffer, stbl: BoxRef, s: SampleTable, wide: boolean): B
   if (fixed === 0) for (let i = 0; i < n; i++) stsz.writeUInt32BE(s.size[i] as number, 8 + i * 4);
   parts.push(makeFullBox('stsz', 0, 0, stsz));
 
-  const co = Buffer.alloc(4 + chunkOffsets.length * (wide ? 8 : 4));
-  co.writeUInt32BE(chunkOffsets.length, 0);
-  chunkOffsets.forEach((off, i) => {
-    if (wide) {
-      co.writeUInt32BE(Math.floor(off / 2 ** 32), 4 + i * 8);
-      co.writeUInt32BE(off >>> 0, 8 + i * 8);
-    } else {
-      co.writeUInt32BE(off, 4 + i * 4);
+  parts.push(tableBox(wide ? 'co64' : 'stco', 0, chunks, wide ? 2 : 1, (b, at) => {
+    for (let c = 0; c < chunks; c++) {
+      const off = s.offset[chunkStart[c] as number] as number;
+      if (wide) {
+        b.writeUInt32BE(Math.floor(off / 2 ** 32), at + c * 8);
+        b.writeUInt32BE(off >>> 0, at + c * 8 + 4);
+      } else {
+        b.writeUInt32BE(off, at + c * 4);
+      }
     }
-  });
-  parts.push(makeFullBox(wide ? 'co64' : 'stco', 0, 0, co));
+  }));
   return makeBox('stbl', parts);
+}
+
+/** Adds `delta` to every chunk offset of a moov written by buildMoov, in place (the layout is fixed, the base moves). */
+export function shiftChunkOffsets(moov: Buffer, delta: number): void {
+  const walk = (start: number, end: number): void => {
+    for (const b of childBoxes(moov, start, end)) {
+      if (b.type === 'trak' || b.type === 'mdia' || b.type === 'minf' || b.type === 'stbl') walk(b.body, b.end);
+      else if (b.type === 'stco' || b.type === 'co64') {
+        const n = moov.readUInt32BE(b.body + 4);
+        for (let i = 0; i < n; i++) {
+          if (b.type === 'stco') {
+            const p = b.body + 8 + i * 4;
+            moov.writeUInt32BE(moov.readUInt32BE(p) + delta, p);
+          } else {
+            const p = b.body + 8 + i * 8;
+            const v = moov.readUInt32BE(p) * 2 ** 32 + moov.readUInt32BE(p + 4) + delta;
+            moov.writeUInt32BE(Math.floor(v / 2 ** 32), p);
+            moov.writeUInt32BE(v >>> 0, p + 4);
+          }
+        }
+      }
+    }
+  };
+  const head = childBoxes(moov, 0, moov.length)[0];
+  if (head) walk(head.body, head.end);
 }

@@ -170,9 +170,9 @@ function parseTrak(moov: Buffer, trak: BoxRef, movieTimescale: number, fileSize:
   const stbl = need(findChild(childBoxes(moov, minf.body, minf.end), 'stbl'), 'stbl');
   const sb: StblBoxes = { stsd: null, stts: null, ctts: null, stss: null, stsc: null, stsz: null, stco: null, co64: null };
   for (const b of childBoxes(moov, stbl.body, stbl.end)) {
-    if (b.type in sb && sb[b.type as keyof StblBoxes] === null) sb[b.type as keyof StblBoxes] = b;
+    if (b.type === 'stz2') throw new MediaFormatError('stz2 is not supported');
+    if (Object.hasOwn(sb, b.type) && sb[b.type as keyof StblBoxes] === null) sb[b.type as keyof StblBoxes] = b;
   }
-  if (findChild(childBoxes(moov, stbl.body, stbl.end), 'stz2')) throw new MediaFormatError('stz2 is not supported');
   const entry = parseSampleEntry(moov, need(sb.stsd, 'stsd'), kind);
   const delay = leadingEmptyEdit(moov, findChild(kids, 'edts'), timescale, movieTimescale);
   const samples = expandSamples(moov, sb, fileSize, delay, budget);

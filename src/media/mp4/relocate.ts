@@ -37,23 +37,24 @@ export function relocatePlan(movie: Movie): Plan | null {
   const wide = new Set<number>(tables.filter((t) => t.type === 'co64').map((t) => t.start));
   const move = (off: number, moovLen: number): number => off + moovLen + (shift[keptIndex(kept, off)] as number);
 
-  // Each pass can only promote more tables (sizes only grow), so this ends after at most one pass per table.
+  // Each pass can only promote more tables (the moov only grows: 4 more bytes per promoted entry), so this ends
+  // after at most one pass per table; the moov is written once at the end.
   let moovLen = build(moov, head, wide, null).length;
   for (;;) {
-    let grew = false;
+    let grew = 0;
     for (const t of tables) {
       if (wide.has(t.start)) continue;
       const n = moov.readUInt32BE(t.body + 4);
       for (let i = 0; i < n; i++) {
         if (move(moov.readUInt32BE(t.body + 8 + i * 4), moovLen) > U32_MAX) {
           wide.add(t.start);
-          grew = true;
+          grew += 4 * n;
           break;
         }
       }
     }
-    if (!grew) break;
-    moovLen = build(moov, head, wide, null).length;
+    if (grew === 0) break;
+    moovLen += grew;
   }
   const newMoov = build(moov, head, wide, (off) => move(off, moovLen));
   if (newMoov.length !== moovLen) throw new Error('relocated moov changed size');

@@ -7,7 +7,7 @@
  * other tracks follow the video's cut times (each from its sample, or sync sample, at or before the video's start);
  * an audio-only file is cut on the audio sample holding the start. Clips are joined with continuous timestamps.
  */
-import { buildMoov, mediaDuration, sourceMediaTime, sourceTraks, trackMovieDuration } from './moov-build.js';
+import { buildMoov, mediaDuration, shiftChunkOffsets, sourceMediaTime, sourceTraks, trackMovieDuration } from './moov-build.js';
 import type { OutTrack } from './moov-build.js';
 import type { Clip, Movie, Plan, PlanPart, SampleTable, Track } from '../types.js';
 
@@ -184,6 +184,7 @@ export function trimPlan(movie: Movie, clips: readonly Clip[], options: TrimOpti
   // Within each clip, the tracks' samples are merged by source offset: the source's interleaving is kept, so a
   // player reading front to back finds audio and video together, and adjacent samples form long source ranges.
   const rel = out.map((t) => new Float64Array(t.samples.count));
+  const srcTables = selection.tracks.map((ti) => (movie.tracks[ti] as Track).samples);
   const next = out.map(() => 0);
   const parts: Array<{ offset: number; length: number }> = [];
   let pos = 0;
@@ -196,14 +197,14 @@ export function trimPlan(movie: Movie, clips: readonly Clip[], options: TrimOpti
       let best = Infinity;
       for (let k = 0; k < out.length; k++) {
         if ((cursor[k] as number) >= (stop[k] as number)) continue;
-        const off = (movie.tracks[selection.tracks[k] as number] as Track).samples.offset[cursor[k] as number] as number;
+        const off = (srcTables[k] as SampleTable).offset[cursor[k] as number] as number;
         if (off < best) {
           best = off;
           pick = k;
         }
       }
       if (pick < 0) break;
-      const src = (movie.tracks[selection.tracks[pick] as number] as Track).samples;
+      const src = srcTables[pick] as SampleTable;
       const i = cursor[pick] as number;
       const size = src.size[i] as number;
       (rel[pick] as Float64Array)[next[pick] as number] = pos;
@@ -218,22 +219,11 @@ export function trimPlan(movie: Movie, clips: readonly Clip[], options: TrimOpti
   const payload = pos;
   const mdatHeader = payload + 8 > U32_MAX ? 16 : 8;
   const ftypLen = movie.ftyp?.length ?? 0;
-  const withBase = (base: number): OutTrack[] =>
-    out.map((t, k) => {
-      const offset = new Float64Array(t.samples.count);
-      const r0 = rel[k] as Float64Array;
-      for (let i = 0; i < offset.length; i++) offset[i] = (r0[i] as number) + base;
-      return { ...t, samples: { ...t.samples, offset } };
-    });
-  // The moov's length does not depend on the offsets' values, only on their width: measure, then place.
-  let wide = false;
-  let moovLen = buildMoov(movie.moov, movie.timescale, withBase(0), wide).length;
-  if (ftypLen + moovLen + mdatHeader + payload > U32_MAX) {
-    wide = true;
-    moovLen = buildMoov(movie.moov, movie.timescale, withBase(0), wide).length;
-  }
-  const moov = buildMoov(movie.moov, movie.timescale, withBase(ftypLen + moovLen + mdatHeader), wide);
-  if (moov.length !== moovLen) throw new Error('trimmed moov changed size');
+  // The moov's layout does not depend on the offsets' values, only on their width: write it at base 0, then move.
+  const relTracks = out.map((t, k) => ({ ...t, samples: { ...t.samples, offset: rel[k] as Float64Array } }));
+  let moov = buildMoov(movie.moov, movie.timescale, relTracks, false);
+  if (ftypLen + moov.length + mdatHeader + payload > U32_MAX) moov = buildMoov(movie.moov, movie.timescale, relTracks, true);
+  shiftChunkOffsets(moov, ftypLen + moov.length + mdatHeader);
   const head = Buffer.alloc(mdatHeader);
   if (mdatHeader === 16) {
     head.writeUInt32BE(1, 0);
