@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { hlsPlaylist, hlsSegment } from '../../src/media/hls/hls.js';
 import type { HlsOptions } from '../../src/media/hls/hls.js';
-import { childBoxes, trackBoxes } from '../../src/media/hls/moov-track.js';
+import { trackBoxes } from '../../src/media/hls/moov-track.js';
+import { childBoxes } from '../../src/media/mp4/boxes.js';
 import type { Movie } from '../../src/media/types.js';
 import { avcAacFile, fileReader, hevcFile, mediaDir, movieOf, multiTrackFile, playErrors, probeFile } from '../helpers/media-hls.js';
 
@@ -20,7 +21,7 @@ function boxesAt(buf: Buffer, path: readonly string[], from = 8): Buffer[] {
   let level: Array<[Buffer, number]> = [[buf, from]];
   for (const type of path) {
     const next: Array<[Buffer, number]> = [];
-    for (const [b, at] of level) for (const c of childBoxes(b, at, b.length)) if (c.type === type) next.push([b.subarray(c.at, c.end), 8]);
+    for (const [b, at] of level) for (const c of childBoxes(b, at, b.length)) if (c.type === type) next.push([b.subarray(c.start, c.end), 8]);
     level = next;
   }
   return level.map((x) => x[0]);
@@ -105,7 +106,7 @@ test('m4s segments: moof fields match the sample tables; init + segment probe wi
     assert.equal(n, k < 2 ? 150 : 50);
     // Entry 0: duration, size, flags (sync), composition offset; the data offset points at those bytes in mdat.
     const dataOffset = trun.readInt32BE(16);
-    const moofAt = childBoxes(body, 0, body.length)[1]?.at ?? 0;
+    const moofAt = childBoxes(body, 0, body.length)[1]?.start ?? 0;
     const sampleSize = trun.readUInt32BE(24);
     assert.equal(sampleSize, vs?.size[videoSamples]);
     assert.equal(trun.readUInt32BE(28), 0x02000000, 'the first sample is a sync sample');

@@ -130,7 +130,7 @@ test('names that are no playlist give null', async () => {
   }
 });
 
-test('codecs HLS cannot carry and movies without audio or video throw MediaFormatError', async () => {
+test('codecs HLS cannot carry throw MediaFormatError unless another track of their kind remains', async () => {
   const movie = await movieOf(avcAacFile(14));
   const withTrack = (i: number, patch: Partial<Track>): Movie => ({ ...movie, tracks: movie.tracks.map((t, j) => (j === i ? { ...t, ...patch } : t)) });
   const bad: Array<[string, Movie]> = [
@@ -152,4 +152,10 @@ test('codecs HLS cannot carry and movies without audio or video throw MediaForma
   for (const [name, m] of bad) {
     assert.throws(() => hlsPlaylist(m, 'index.m3u8', TS), MediaFormatError, name);
   }
+  // A track HLS cannot carry beside one of its kind that it can is left out: H.264 + AAC + AC-3 is one media playlist.
+  const ac3 = { ...(movie.tracks[1] as Track), id: 9, codec: 'ac-3', decoderConfig: null };
+  const withAc3: Movie = { ...movie, tracks: [...movie.tracks, ac3] };
+  assert.equal(hlsPlaylist(withAc3, 'index.m3u8', TS), hlsPlaylist(movie, 'index.m3u8', TS));
+  const onlyAc3: Movie = { ...movie, tracks: [movie.tracks[0] as Track, ac3] };
+  assert.throws(() => hlsPlaylist(onlyAc3, 'index.m3u8', TS), /no audio track HLS can carry/);
 });

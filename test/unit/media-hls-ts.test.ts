@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { hlsPlaylist, hlsSegment } from '../../src/media/hls/hls.js';
 import type { HlsOptions } from '../../src/media/hls/hls.js';
+import { trimMovie } from '../../src/media/mp4/trim.js';
 import { MediaFormatError } from '../../src/media/types.js';
 import type { Movie, RangeReader } from '../../src/media/types.js';
 import { aacOnlyFile, avcAacFile, fileReader, hevcFile, makeMedia, mediaDir, movieFromProbe, movieOf, multiTrackFile, playErrors, probeFile } from '../helpers/media-hls.js';
@@ -251,6 +252,19 @@ test('HEVC + AAC, AAC only and per-track segments of a multi-track file play; ea
   assert.deepEqual(probeFile(join(m.dir, 't2-1.ts')).streams.map((s) => [s.codec_name, s.width]), [['h264', 160]]);
   assert.deepEqual(probeFile(join(m.dir, 't4-0.ts')).streams.map((s) => s.codec_name), ['aac']);
   assert.equal(playErrors(join(m.dir, 'index.m3u8')), '');
+  // BANDWIDTH (an estimate from the sample tables) covers the peak of the built segments: video + the largest audio.
+  const master = readFileSync(join(m.dir, 'index.m3u8'), 'utf8');
+  const extinf = new Map(m.segments);
+  for (const [video, audios] of [['t1', ['t3', 't4']], ['t2', ['t3', 't4']]] as const) {
+    let peak = 0;
+    for (const k of [0, 1]) {
+      const audio = Math.max(...audios.map((a) => readFileSync(join(m.dir, `${a}-${k}.ts`)).length));
+      peak = Math.max(peak, ((readFileSync(join(m.dir, `${video}-${k}.ts`)).length + audio) * 8) / (extinf.get(`${video}-${k}.ts`) ?? 1));
+    }
+    const line = master.split('\n').find((l, i, all) => all[i + 1] === `${video}.m3u8`) ?? '';
+    const bandwidth = Number(/BANDWIDTH=(\d+)/.exec(line)?.[1]);
+    assert.ok(bandwidth >= peak && bandwidth < peak * 1.1, `${video}: BANDWIDTH ${bandwidth}, built peak ${Math.round(peak)}`);
+  }
 });
 
 test('hostile segment names give null without reading', async () => {
@@ -312,10 +326,13 @@ test('build time of a 6 s 720p segment (MPEG-TS and fMP4), from bytes in memory'
     for (let i = 0; i < 5; i++) await hlsSegment(movie, name, read, options); // warm up
     const runs = 20;
     const start = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     let bytes = 0;
     for (let i = 0; i < runs; i++) bytes = (await hlsSegment(movie, name, read, options))?.body.length ?? 0;
     const ms = Number(process.hrtime.bigint() - start) / 1e6 / runs;
-    t.diagnostic(`${container}: 6 s 720p segment of ${(bytes / 1e6).toFixed(2)} MB built in ${ms.toFixed(2)} ms`);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1e3 / runs;
+    t.diagnostic(`${container}: 6 s 720p segment of ${(bytes / 1e6).toFixed(2)} MB built in ${ms.toFixed(2)} ms wall, ${cpuMs.toFixed(2)} ms CPU`);
     assert.ok(ms < 500, `${container} build ${ms} ms`);
   }
 });
@@ -337,5 +354,22 @@ test('cross-check: a Movie from parseMovie and one from ffprobe packets give the
         assert.ok(a && b && a.body.equals(b.body), `${path} ${name}`);
       }
     }
+  }
+});
+
+test('HLS of a clip (trimMovie, as index.m3u8?start=3&end=11 asks): TS and fMP4 play, the playlist lasts the clip', async () => {
+  const path = avcAacFile(14);
+  const movie = await movieOf(path);
+  const clip = trimMovie(movie, [{ startSec: 3, endSec: 11 }], { allTracks: false });
+  assert.ok(clip);
+  for (const container of ['ts', 'fmp4'] as const) {
+    const options = { ...TS, container, segmentSec: 4 };
+    const { dir, segments } = await writeAll(clip, path, options, `clip-${container}`);
+    const total = segments.reduce((a, s) => a + s[1], 0);
+    // The cut goes back to the keyframe at or before 3 s (2 s) and ends at 11 s.
+    assert.ok(Math.abs(total - 9) < 0.05, `${container}: EXTINF total ${total}`);
+    assert.equal(playErrors(join(dir, 'index.m3u8'), ['-allowed_extensions', 'ALL']), '', container);
+    const probe = probeFile(join(dir, 'index.m3u8'), 2);
+    assert.ok(Math.abs(Number(probe.format.duration) - total) < 0.05, `${container}: played ${probe.format.duration}`);
   }
 });

@@ -2,7 +2,8 @@
  * @module media/hls/codecs
  * The decoder configurations HLS packaging reads (avcC, ISO/IEC 14496-15 §5.3.3; hvcC, §8.3.3; the AAC
  * AudioSpecificConfig, ISO/IEC 14496-3 §1.6.2.1) and the RFC 6381 CODECS strings of the master playlist. Pure; runs
- * in workers. A configuration it cannot read throws MediaFormatError (the file is then not packaged).
+ * in workers. A configuration it cannot read throws MediaFormatError (media/hls/segments then leaves the track out,
+ * or refuses the movie when no track of that kind remains).
  */
 import { MediaFormatError } from '../types.js';
 import type { Track } from '../types.js';

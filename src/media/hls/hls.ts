@@ -10,7 +10,6 @@
  * Pure over Movie and RangeReader; runs in workers. Throws MediaFormatError for codecs it cannot package.
  */
 import type { Movie, RangeReader } from '../types.js';
-import { aacConfig, videoConfig } from './codecs.js';
 import { fmp4Init, fmp4Segment } from './fmp4.js';
 import { masterPlaylist, mediaPlaylist, segmentIndex, trackPlaylistName, trackSegmentPrefix } from './playlist.js';
 import { readSegmentSamples } from './sample-read.js';
@@ -58,14 +57,6 @@ function renditions(seg: Segmentation): { master: boolean; list: Array<Rendition
   };
 }
 
-/** Throws MediaFormatError when a track's codec cannot be packaged (checked before any playlist is handed out). */
-function checkCodecs(seg: Segmentation): void {
-  for (const t of seg.tracks) {
-    if (t.track.kind === 'video') videoConfig(t.track);
-    else aacConfig(t.track);
-  }
-}
-
 function version(options: HlsOptions): number {
   return options.container === 'fmp4' ? Math.max(7, options.version) : options.version;
 }
@@ -73,7 +64,6 @@ function version(options: HlsOptions): number {
 /** Playlist text for `name` (the index; a per-track media playlist when the index is a master), null when there is no such playlist. */
 export function hlsPlaylist(movie: Movie, name: string, options: HlsOptions): string | null {
   const seg = segmentMovie(movie, options.segmentSec);
-  checkCodecs(seg);
   const { master, list } = renditions(seg);
   const v = version(options);
   if (name === options.indexName && master) return masterPlaylist(seg, v, options.container);
@@ -95,12 +85,10 @@ export async function hlsSegment(movie: Movie, name: string, read: RangeReader, 
     if (!name.startsWith(r.prefix)) continue;
     const rest = name.slice(r.prefix.length);
     if (fmp4 && rest === 'init.mp4') {
-      checkCodecs(seg);
       return { body: fmp4Init(movie, r.tracks.map((t) => seg.tracks[t] ?? never())), contentType: HLS_CONTENT_TYPES.init };
     }
     const k = segmentIndex(rest, fmp4 ? '.m4s' : '.ts', options.sequence, seg.count);
     if (k === null) continue;
-    checkCodecs(seg);
     const parts = await readSegmentSamples(seg, k, r.tracks, read);
     return fmp4
       ? { body: fmp4Segment(k + 1, parts), contentType: HLS_CONTENT_TYPES.m4s }

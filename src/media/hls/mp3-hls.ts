@@ -106,7 +106,7 @@ function muxMp3Ts(info: Mp3Info, bytes: Buffer, pts: number, secPerFrame: number
   writer.writeTables([{ pid: AUDIO_PID, streamType: info.version === 1 ? 0x03 : 0x04 }], AUDIO_PID);
   for (const p of pes) {
     const t = pts + Math.round(p.frame * secPerFrame * 90_000);
-    writer.writePes({ pid: AUDIO_PID, streamId: 0xc0, payload: bytes.subarray(p.from, p.to), pts: t, dts: null, pcr: t, randomAccess: p.frame === 0 });
+    writer.writePes({ pid: AUDIO_PID, streamId: 0xc0, payload: [bytes.subarray(p.from, p.to)], pts: t, dts: null, pcr: t, randomAccess: p.frame === 0 });
   }
   return writer.finish();
 }

@@ -3,11 +3,13 @@
  * Where a movie's HLS segments begin and end. The reference track (the first video track, else the first audio
  * track) is cut at its first sync sample at or after each multiple of the segment duration; every other track is
  * cut at its first sample (video: sync sample) presenting at or after that boundary, so all renditions share one
- * timeline. Pure; runs in workers. A movie's segmentation is computed once per segment duration and kept with the
+ * timeline. Tracks of a codec HLS cannot carry are left out when another track of their kind remains (else the
+ * movie is a MediaFormatError: no silent video, no blank audio-only stream). Pure; runs in workers. A movie's segmentation is computed once per segment duration and kept with the
  * movie (WeakMap), so a segment request costs no walk over a 1-hour sample table.
  */
 import { MediaFormatError } from '../types.js';
 import type { Movie, Track } from '../types.js';
+import { aacConfig, videoConfig } from './codecs.js';
 import { trackBoxes } from './moov-track.js';
 import type { TrackBoxes } from './moov-track.js';
 
@@ -18,7 +20,7 @@ export interface HlsTrack {
 }
 
 export interface Segmentation {
-  /** Video and audio tracks with samples, in movie order. */
+  /** Video and audio tracks with samples, in movie order, whose codecs HLS can carry. */
   readonly tracks: readonly HlsTrack[];
   readonly count: number;
   /** Presentation start of each segment, seconds. */
@@ -56,9 +58,22 @@ export function segmentMovie(movie: Movie, segmentSec: number): Segmentation {
 
 function compute(movie: Movie, segmentSec: number): Segmentation {
   const tracks: HlsTrack[] = [];
+  const refused = new Map<'video' | 'audio', string>();
   for (const track of movie.tracks) {
     if (track.kind === 'other' || track.samples.count === 0 || !(track.timescale > 0)) continue;
+    try {
+      if (track.kind === 'video') videoConfig(track);
+      else aacConfig(track);
+    } catch (err) {
+      // A track HLS cannot carry (AC-3, Opus, VP9, ...) is left out while another of its kind remains.
+      if (!(err instanceof MediaFormatError)) throw err;
+      if (!refused.has(track.kind)) refused.set(track.kind, err.message);
+      continue;
+    }
     tracks.push({ track, boxes: trackBoxes(movie, track.id) });
+  }
+  for (const [kind, why] of refused) {
+    if (!tracks.some((t) => t.track.kind === kind)) throw new MediaFormatError(`no ${kind} track HLS can carry: ${why}`);
   }
   const ref = tracks.find((t) => t.track.kind === 'video') ?? tracks[0];
   if (!ref) throw new MediaFormatError('no audio or video track to package');

@@ -38,12 +38,17 @@ export interface TsStream {
   readonly streamType: number;
 }
 
-/** A PES to write: `payload` is the elementary stream bytes, already in its TS framing (Annex B, ADTS, MPEG audio). */
+/**
+ * A PES to write: `payload` is the elementary stream bytes in its TS framing (Annex B, ADTS, MPEG audio), as the
+ * pieces they are made of (start codes, NAL units, ADTS headers, frames): the writer gathers them straight into the
+ * packets, so an access unit is never assembled in a buffer of its own (measured: that copy and its garbage doubled
+ * the build time of a 720p segment).
+ */
 export interface PesUnit {
   readonly pid: number;
   /** 0xE0 video, 0xC0 audio. */
   readonly streamId: number;
-  readonly payload: Buffer;
+  readonly payload: readonly Buffer[];
   /** 90 kHz ticks (wrapped here). */
   readonly pts: number;
   /** null when equal to pts (then only the PTS is written). */
@@ -113,7 +118,9 @@ export class TsWriter {
     head[2] = 1;
     head[3] = u.streamId;
     // PES_packet_length: 0 (unbounded) is allowed for video only (§2.4.3.7); audio PES stay below 64 KiB.
-    const pesLength = headerLen - 6 + u.payload.length;
+    let payloadLength = 0;
+    for (const c of u.payload) payloadLength += c.length;
+    const pesLength = headerLen - 6 + payloadLength;
     head.writeUInt16BE(u.streamId >= 0xe0 || pesLength > 0xffff ? 0 : pesLength, 4);
     head[6] = 0x80;
     head[7] = withDts ? 0xc0 : 0x80;
@@ -121,24 +128,36 @@ export class TsWriter {
     writeTimestamp(head, 9, withDts ? 3 : 2, u.pts);
     if (withDts) writeTimestamp(head, 14, 1, u.dts ?? u.pts);
 
-    const total = headerLen + u.payload.length;
-    let done = 0;
-    let first = true;
+    const total = headerLen + payloadLength;
+    // Packets this PES takes: the first one's adaptation field (flags + PCR) leaves less room, the last is stuffed.
+    const flags = (u.randomAccess ? 0x40 : 0) | (u.pcr !== null ? 0x10 : 0);
+    const firstRoom = PAYLOAD - (flags ? 2 + (flags & 0x10 ? 6 : 0) : 0);
+    const packets = total <= firstRoom ? 1 : 1 + Math.ceil((total - firstRoom) / PAYLOAD);
+    // Gather the PES contiguously at the end of its packets' span, then move each packet's share forward in place
+    // (copyWithin: one memmove, no view allocated per packet). Packet i's payload never starts after its share of
+    // the data, so no byte is overwritten before it is moved. Measured: half the build time of per-packet copies.
     const out = this.#out;
-    while (done < total) {
-      // Adaptation field of the first packet: flags byte + PCR (6 bytes) when asked.
-      const flags = first ? (u.randomAccess ? 0x40 : 0) | (u.pcr !== null ? 0x10 : 0) : 0;
-      let afLen = flags ? 2 + (u.pcr !== null && first ? 6 : 0) : 0; // length byte + flags + PCR
+    const data = this.#pos + packets * TS_PACKET - total;
+    head.copy(out, data);
+    let at = data + headerLen;
+    for (const c of u.payload) {
+      c.copy(out, at);
+      at += c.length;
+    }
+    let done = 0;
+    for (let i = 0; i < packets; i++) {
+      let afLen = i === 0 && flags ? 2 + (flags & 0x10 ? 6 : 0) : 0;
       const left = total - done;
       if (left < PAYLOAD - afLen) afLen = PAYLOAD - left; // stuff the last packet
-      const p = this.#header(u.pid, first, true, afLen > 0);
+      const p = this.#header(u.pid, i === 0, true, afLen > 0);
       let q = p;
       if (afLen > 0) {
+        const f = i === 0 ? flags : 0;
         out[q] = afLen - 1;
         if (afLen > 1) {
-          out[q + 1] = flags;
+          out[q + 1] = f;
           let r = q + 2;
-          if (flags & 0x10) {
+          if (f & 0x10) {
             writePcr(out, r, u.pcr ?? 0);
             r += 6;
           }
@@ -147,22 +166,8 @@ export class TsWriter {
         q += afLen;
       }
       const take = PAYLOAD - afLen;
-      let filled = 0;
-      while (filled < take) {
-        const at = done + filled;
-        if (at < headerLen) {
-          const n = Math.min(headerLen - at, take - filled);
-          head.copy(out, q + filled, at, at + n);
-          filled += n;
-        } else {
-          const from = at - headerLen;
-          const n = Math.min(u.payload.length - from, take - filled);
-          u.payload.copy(out, q + filled, from, from + n);
-          filled += n;
-        }
-      }
+      out.copyWithin(q, data + done, data + done + take);
       done += take;
-      first = false;
     }
   }
 

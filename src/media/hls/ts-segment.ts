@@ -74,25 +74,27 @@ export function muxTsSegment(parts: readonly SegmentSamples[]): Buffer {
     const dts = Math.round(frame.dts * 90_000) + CLOCK_OFFSET;
     const pts = Math.round(presentationSec(part.hls, index) * 90_000) + CLOCK_OFFSET;
     const pcr = frame.track === pcrIndex ? Math.max(0, dts - PCR_LEAD) : null;
-    let payload: Buffer;
+    let payload: Buffer[];
+    let length = 0;
     if ('lengthSize' in cfg) {
       const key = part.hls.track.samples.sync[index] === 1;
       payload = annexB(part.data[frame.sample] as Buffer, cfg, key);
+      for (const c of payload) length += c.length;
       units.push({ pid: stream.pid, streamId: stream.streamId, payload, pts, dts, pcr, randomAccess: key });
       f++;
     } else {
-      const group: Buffer[] = [];
+      payload = [];
       let g = f;
-      while (g < frames.length && group.length < AUDIO_FRAMES_PER_PES && (frames[g] as Frame).track === frame.track) {
-        const fr = frames[g] as Frame;
-        group.push(adts(cfg, part.data[fr.sample] as Buffer));
+      while (g < frames.length && g - f < AUDIO_FRAMES_PER_PES && (frames[g] as Frame).track === frame.track) {
+        const data = part.data[(frames[g] as Frame).sample] as Buffer;
+        payload.push(adtsHeader(cfg, data.length), data);
+        length += 7 + data.length;
         g++;
       }
-      payload = Buffer.concat(group);
       units.push({ pid: stream.pid, streamId: stream.streamId, payload, pts, dts: null, pcr, randomAccess: f === 0 || pcr !== null });
       f = g;
     }
-    payloadBytes += payload.length + 19;
+    payloadBytes += length + 19;
   }
   const writer = new TsWriter(payloadBytes, units.length);
   writer.writeTables(streams, pcrPid);
@@ -104,11 +106,11 @@ const H264_AUD = Buffer.from([0, 0, 0, 1, 0x09, 0xf0]);
 const HEVC_AUD = Buffer.from([0, 0, 0, 1, 0x46, 0x01, 0x50]);
 const START = Buffer.from([0, 0, 0, 1]);
 
-/** Length-prefixed NAL units → Annex B: AUD, parameter sets before a keyframe, each NAL with a 4-byte start code. */
-export function annexB(sample: Buffer, cfg: VideoConfig, keyframe: boolean): Buffer {
+/** Length-prefixed NAL units → Annex B pieces: AUD, parameter sets before a keyframe, each NAL after a 4-byte start code. */
+export function annexB(sample: Buffer, cfg: VideoConfig, keyframe: boolean): Buffer[] {
   const h264 = cfg.codec === 'h264';
-  const nals: Buffer[] = [];
-  let size = 0;
+  const out: Buffer[] = [h264 ? H264_AUD : HEVC_AUD];
+  if (keyframe) for (const s of cfg.parameterSets) out.push(START, s);
   for (let pos = 0; pos < sample.length; ) {
     if (pos + cfg.lengthSize > sample.length) throw new MediaFormatError('NAL length prefix passes the sample');
     const len = cfg.lengthSize === 4 ? sample.readUInt32BE(pos) : cfg.lengthSize === 2 ? sample.readUInt16BE(pos) : (sample[pos] ?? 0);
@@ -116,31 +118,18 @@ export function annexB(sample: Buffer, cfg: VideoConfig, keyframe: boolean): Buf
     if (len === 0 || pos + len > sample.length) throw new MediaFormatError('NAL unit passes the sample');
     const head = sample[pos] ?? 0;
     const type = h264 ? head & 0x1f : (head >> 1) & 0x3f;
-    if (!(h264 ? type === 9 : type === 35)) {
-      nals.push(sample.subarray(pos, pos + len));
-      size += 4 + len;
-    }
+    // The sample's own AUD is dropped: ours opens the access unit.
+    if (!(h264 ? type === 9 : type === 35)) out.push(START, sample.subarray(pos, pos + len));
     pos += len;
-  }
-  const aud = h264 ? H264_AUD : HEVC_AUD;
-  const sets = keyframe ? cfg.parameterSets : [];
-  for (const s of sets) size += 4 + s.length;
-  const out = Buffer.allocUnsafe(aud.length + size);
-  aud.copy(out, 0);
-  let at = aud.length;
-  for (const n of [...sets, ...nals]) {
-    START.copy(out, at);
-    n.copy(out, at + 4);
-    at += 4 + n.length;
   }
   return out;
 }
 
-/** One raw AAC frame with its 7-byte ADTS header (no CRC). */
-export function adts(cfg: AacConfig, frame: Buffer): Buffer {
-  const len = frame.length + 7;
-  if (len > 0x1fff) throw new MediaFormatError(`AAC frame of ${frame.length} bytes does not fit ADTS`);
-  const out = Buffer.allocUnsafe(len);
+/** The 7-byte ADTS header (no CRC) of a raw AAC frame of `size` bytes. */
+export function adtsHeader(cfg: AacConfig, size: number): Buffer {
+  const len = size + 7;
+  if (len > 0x1fff) throw new MediaFormatError(`AAC frame of ${size} bytes does not fit ADTS`);
+  const out = Buffer.allocUnsafe(7);
   out[0] = 0xff;
   out[1] = 0xf1;
   out[2] = (cfg.adtsProfile << 6) | (cfg.freqIndex << 2) | (cfg.channelConfig >> 2);
@@ -148,6 +137,5 @@ export function adts(cfg: AacConfig, frame: Buffer): Buffer {
   out[4] = (len >> 3) & 0xff;
   out[5] = ((len & 7) << 5) | 0x1f;
   out[6] = 0xfc;
-  frame.copy(out, 7);
   return out;
 }
