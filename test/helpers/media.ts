@@ -6,7 +6,7 @@
  * body bytes it sent per path (what the issue's origin byte counts are measured with).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { TestOrigin } from './origin.js';
 
 const run = promisify(execFile);
 const DIR = mkdtempSync(join(tmpdir(), 'flint-media-'));
+process.on('exit', () => rmSync(DIR, { recursive: true, force: true }));
 
 export type MediaKind = 'mp4-moov-end' | 'mp4-faststart' | 'm4a-moov-end' | 'mp3-cbr' | 'mp3-vbr';
 
