@@ -13,6 +13,7 @@ import { childElements } from './xml-tree.js';
 import { quote, INT, SIZE, SECONDS_AS_MS, WHOLE_SECONDS, BOOL, ENCODING_LIST, KIB_RANGE, NAME_LIST, VARY_LIST, TARGETED_FIELDS, TAG_FIELDS, SET_COOKIE, COOKIE_REQUEST, BALANCE_MODE, TTL_PRIORITY, PURGE_2_EXPIRE, ROOT_PURGE, STAR_OR_STRING, TLS_VERSION, HTTPS_ENGINE, REDIRECT_CODE, CIPHERS } from './value-types.js';
 import { ALLOW_DENY, LISTEN, RETRY, SUFFIX, PATH, LOG_PATH, ACCESS_FORM, ROTATION_TYPE, LOG_UNIT, ACCESS_FORMAT, PROBE_TARGET, STATUS_LIST, STATUS_SET } from './value-types-net.js';
 import type { Validator, Scope, VhostDefaults } from './validator.js';
+import { readMedia } from './read-media.js';
 
 /**
  * The `Vhost/...` settings of one scope: <VHostDefault> (inherited undefined: schema defaults apply) or one
@@ -92,6 +93,7 @@ export function readVhostSettings(v: Validator, scope: Scope, inherited: VhostDe
       sessionCapMbps: v.one(scope, 'Vhost/TrafficCap@Session', INT, inherited?.clientLimits.sessionCapMbps),
       rateLimit: readRateLimit(v, scope, inherited?.clientLimits.rateLimit),
     },
+    media: readMedia(v, scope, inherited?.media),
   };
 }
 

@@ -11,6 +11,7 @@ import { VHOSTS_SETTINGS } from './schema-vhosts.js';
 import { OPTIONS_SETTINGS } from './schema-options.js';
 import { EDGE_SETTINGS } from './schema-edge.js';
 import { TRANSFORM_LOG_SETTINGS } from './schema-transform-log.js';
+import { MEDIA_SETTINGS } from './schema-media.js';
 import { THROTTLE_SETTINGS } from './schema-throttle.js';
 
 export type { SettingType, Setting } from './schema-types.js';
@@ -24,6 +25,7 @@ export const SETTINGS: readonly Setting[] = [
   ...EDGE_SETTINGS,
   ...THROTTLE_SETTINGS,
   ...TRANSFORM_LOG_SETTINGS,
+  ...MEDIA_SETTINGS,
 ];
 
 /** How each value type is written, for the reference. */

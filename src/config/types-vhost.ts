@@ -7,6 +7,7 @@
 import type { ListenAddress, OriginAddress, OriginOptions, HealthCheckerConfig } from './types-origin.js';
 import type { VhostOptions, VhostLink, SignedUrlConfig, CorsConfig, ErrorPageConfig } from './types-options.js';
 import type { DimsConfig } from './types-dims.js';
+import type { MediaConfig } from './types-media.js';
 import type { VhostRules } from './types-rules.js';
 import type { VhostClientLimits } from './types-server.js';
 import type { ThrottlingConfig } from './types-throttle.js';
@@ -129,6 +130,8 @@ export interface Vhost {
   readonly sub: readonly SubPath[];
   /** `<Options><Dims Status="Active">`; null = off. Not inherited. */
   readonly dims: DimsConfig | null;
+  /** `<Media>` (issue 22): header relocation, trimming, HLS; inherited from VHostDefault. */
+  readonly media: MediaConfig;
 }
 
 /** One `<Sub><Path Vhost="other.com">/other/</Path>`: a request to this vhost whose path matches goes to `vhost`. */

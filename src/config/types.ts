@@ -12,6 +12,7 @@ import type { ServerConfig } from './types-server.js';
 export * from './types-origin.js';
 export * from './types-options.js';
 export * from './types-dims.js';
+export * from './types-media.js';
 export * from './types-rules.js';
 export * from './types-vhost.js';
 export * from './types-server.js';

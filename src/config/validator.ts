@@ -6,7 +6,7 @@
  */
 import { getSetting } from './schema.js';
 import type { Setting } from './schema.js';
-import type { HttpsConfig, ListenAddress, OriginOptions, VhostClientLimits, VhostLog, VhostOptions } from './types.js';
+import type { HttpsConfig, ListenAddress, OriginOptions, MediaConfig, VhostClientLimits, VhostLog, VhostOptions } from './types.js';
 import { isRecord, toElement, childElements } from './xml-tree.js';
 import type { FileName, XmlElement } from './xml-tree.js';
 import { SHAPES, REPEATED, closest } from './known-elements.js';
@@ -33,6 +33,7 @@ export interface VhostDefaults {
   readonly options: VhostOptions;
   readonly log: VhostLog;
   readonly clientLimits: VhostClientLimits;
+  readonly media: MediaConfig;
 }
 
 export interface Found {

@@ -101,6 +101,8 @@ function jsonLine(r: AccessRecord): string {
     // STON's sc-resinfo: the Content-Encoding Flint applied (<Compression>).
     contentEncoding: ctx.contentEncoding === '' ? undefined : ctx.contentEncoding,
     bypassReason: ctx.bypassReason ?? undefined,
+    // <Media>: what the response was built as (relocate, trim, hls-segment, mp3-trim, ...).
+    media: ctx.media?.label,
     transactionStatus: r.status,
     error: ctx.errorCode === '' ? undefined : ctx.errorCode,
     errorDetail: ctx.errorDetail === '' ? undefined : ctx.errorDetail,
@@ -148,10 +150,17 @@ function stonLine(r: AccessRecord): string {
   ].join(' ');
 }
 
-/** STON's sc-resinfo: the encoding Flint applied (gzip, br) and Bypass, joined by `+`; `-` for neither. */
+/**
+ * STON's sc-resinfo: the encoding Flint applied (gzip, br), the media kind (`<Media>`: relocate, trim, hls-segment,
+ * ...) and Bypass, joined by `+`; `-` for none.
+ */
 function resInfo(ctx: RequestCtx): string {
-  if (ctx.bypassReason === null) return ctx.contentEncoding === '' ? '-' : ctx.contentEncoding;
-  return ctx.contentEncoding === '' ? 'Bypass' : `${ctx.contentEncoding}+Bypass`;
+  if (ctx.bypassReason === null && ctx.media === null) return ctx.contentEncoding === '' ? '-' : ctx.contentEncoding;
+  const parts: string[] = [];
+  if (ctx.contentEncoding !== '') parts.push(ctx.contentEncoding);
+  if (ctx.media !== null) parts.push(ctx.media.label);
+  if (ctx.bypassReason !== null) parts.push('Bypass');
+  return parts.join('+');
 }
 
 /**

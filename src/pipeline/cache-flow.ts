@@ -16,7 +16,8 @@
  * http/range.ts; this file only sequences them. Its steps live beside it: delivery of a known object
  * (stored-delivery.ts), what a fill stores and what a revalidation does to the stored copy (fill-policy.ts), range
  * and partial paths (partial-hit.ts), following another worker's fill (remote-follow.ts), encoded and DIMS variants
- * (compressed-hit.ts, dims-hit.ts), header helpers (cache-headers.ts). Runs in workers.
+ * (compressed-hit.ts, dims-hit.ts), media responses built from the original (media-hit.ts), header helpers
+ * (cache-headers.ts). Runs in workers.
  */
 import type { LeaseResult } from '../cache/index.js';
 import { isProcessAlive } from '../cache/store.js';
@@ -53,6 +54,9 @@ import type { CompressedHitServices } from './compressed-hit.js';
 import { dimsFill, serveDims } from './dims-hit.js';
 import type { DimsHitServices } from './dims-hit.js';
 import type { DimsService } from '../transform/dims/service.js';
+import { lookupMedia, mediaFill, serveMedia } from './media-hit.js';
+import type { MediaHitServices } from './media-hit.js';
+import type { MediaService } from './media-service.js';
 import { blockFetchRange, partialHit, rangeMiss } from './partial-hit.js';
 import type { BlockFetch, PartialHitServices } from './partial-hit.js';
 import { followRemote } from './remote-follow.js';
@@ -79,6 +83,8 @@ export interface CacheFlowServices {
   readonly compressed: CompressionReport;
   /** The worker's DIMS conversions (limiter, counters, image log): transform/dims/service.ts. */
   readonly dims: DimsService;
+  /** The worker's media builders, parsed indexes and counters (pipeline/media-service.ts). */
+  readonly media: MediaService;
   /** Counts a fill of vhost `vhostName` that the admission filter kept out of the cache. */
   notAdmitted(vhostName: string): void;
   /** Counts cache tags of a response to vhost `vhostName` that the <CacheTag> bounds dropped. */
@@ -118,6 +124,8 @@ export class CacheFlow {
   readonly #encoded: CompressedHitServices;
   /** The DIMS step's view of this flow (pipeline/dims-hit.ts). */
   readonly #dimsHit: DimsHitServices;
+  /** The media step's view of this flow (pipeline/media-hit.ts). */
+  readonly #mediaHit: MediaHitServices;
   /** The deliver step's view of this flow (pipeline/stored-delivery.ts). */
   readonly #delivery: DeliveryServices;
   /** The range path's and the remote follow's view of this flow (pipeline/partial-hit.ts, remote-follow.ts). */
@@ -166,6 +174,15 @@ export class CacheFlow {
       touch: services.touch,
     };
     this.#dimsHit = { ...this.#encoded, dims: services.dims };
+    this.#mediaHit = {
+      store: services.store,
+      delivery: this.#delivery,
+      steps: this.#steps,
+      media: services.media,
+      finish: services.finish,
+      touch: services.touch,
+      lookup: (ctx, writer) => this.#lookup(ctx, writer),
+    };
   }
 
   /**
@@ -218,7 +235,7 @@ export class CacheFlow {
     // If-Range requests on a purging parent (the copy may have to go).
     const purgeCheck = ctx.vhost.options.ifRange.purge && headerValue(head, 'if-range') !== undefined;
     // A DIMS request looks its original up in the index (pipeline/dims-hit.ts serves the variant from the tier).
-    if (ctx.dims === null && headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined && !purgeCheck) {
+    if (ctx.dims === null && ctx.media === null && headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined && !purgeCheck) {
       const entry = hot.lookup(primary, head.headers, now);
       if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
       // Hit-for-pass of a URL without Vary passes at once: the lookup (two key hashes, three index reads) would only
@@ -245,6 +262,8 @@ export class CacheFlow {
     if (this.#afterCommit(ctx, writer, ref.hex)) return;
     let meta = ref.vary[0] === '*' ? undefined : store.get(ref);
     if (meta !== undefined && this.#purgeForIfRange(ctx, ref, meta)) meta = undefined;
+    // A media request reads the original through the block cache (pipeline/media-hit.ts); false: the usual path.
+    if (ctx.media !== null && lookupMedia(this.#mediaHit, ctx, writer, ref, meta, directives)) return;
     if (meta !== undefined && meta.complete === false) {
       // A DIMS conversion needs the whole original: fetched whole, replacing the partial copy.
       if (ctx.dims !== null) this.#miss(ctx, writer, ref, null);
@@ -645,6 +664,7 @@ export class CacheFlow {
       }
     }
     if (ctx.dims !== null && dimsFill(this.#dimsHit, ctx, writer, fill, () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
+    if (ctx.media !== null && mediaFill(this.#mediaHit, ctx, writer, fill, () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
     if (ctx.vhost.options.compression.enabled && ctx.dims === null && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
     if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
       // Joined after the end: a plain hit on what was just stored.
@@ -664,9 +684,13 @@ export class CacheFlow {
 
   /**
    * deliverStored (stored-delivery.ts), or the object's encoded copy for a client that gets one (`<Compression>`,
-   * compressed-hit.ts).
+   * compressed-hit.ts), or the media response built from it for a media request (media-hit.ts).
    */
   #deliverStoredOrEncoded(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, ageSec: number, result: CacheResult, cacheStatus: string): void {
+    if (ctx.media !== null) {
+      serveMedia(this.#mediaHit, ctx, writer, ref, meta, result);
+      return;
+    }
     const transform = ctx.vhost.options.compression.enabled ? storedEncodingTransform(ctx, this.#services.compressed, meta) : null;
     if (transform !== null) serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, result, cacheStatus);
     else deliverStored(this.#delivery, ctx, writer, meta, ageSec, result, cacheStatus);

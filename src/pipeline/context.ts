@@ -9,6 +9,7 @@ import type { BypassReason, VhostRuleSet } from '../policy/rules.js';
 import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
 import type { CacheResult } from '../stats/counters.js';
 import type { DimsRequest } from '../transform/dims/service.js';
+import type { MediaRequest } from './media-request.js';
 
 /** STON's x-transaction-status: the response ended normally, or the client (or Flint) cut it short. */
 export type TransactionStatus = 'complete' | 'aborted';
@@ -52,6 +53,8 @@ export class RequestCtx {
   contentEncoding: '' | CompressionEncoding = '';
   /** A DIMS request (`<original>/dims/<chain>`): `path` is then the original's; null for any other request. */
   dims: DimsRequest | null = null;
+  /** A media request (`<Media>`: relocation, trimming, HLS): `path` and `query` are then the original's; else null. */
+  media: MediaRequest | null = null;
   /** Why the request bypassed the cache (access log `reqInfo: Bypass`); null when it did not. */
   bypassReason: BypassReason | null = null;
 

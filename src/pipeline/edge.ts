@@ -66,6 +66,10 @@ import { buildThrottlePolicies } from '../media/throttle/throttle-policy.js';
 import type { ThrottlePolicy } from '../media/throttle/throttle-policy.js';
 import { DimsService } from '../transform/dims/service.js';
 import type { DimsReading } from '../transform/dims/service.js';
+import { MEDIA_BUILDERS } from './media-builders.js';
+import { readMediaRequest } from './media-request.js';
+import type { MediaLabel, MediaReading } from './media-request.js';
+import { MediaService } from './media-service.js';
 
 /** Everything derived from one config; replaced whole on reload. */
 interface Runtime {
@@ -98,6 +102,17 @@ const UNSAFE = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 /** How often a draining shutdown checks for running transactions and fills. */
 const DRAIN_POLL_MS = 20;
 
+/** The counter of each media request kind (stats/counters.ts). */
+const MEDIA_COUNTERS: Readonly<Record<MediaLabel, number>> = {
+  relocate: C.mediaRelocate,
+  trim: C.mediaTrim,
+  'hls-playlist': C.mediaHlsPlaylist,
+  'hls-segment': C.mediaHlsSegment,
+  'mp3-trim': C.mediaMp3Trim,
+  'mp3-hls-playlist': C.mediaMp3HlsPlaylist,
+  'mp3-hls-segment': C.mediaMp3HlsSegment,
+};
+
 /** How often batched LRU touches are written to the index (one small transaction per worker per interval). */
 const TOUCH_FLUSH_MS = 1000;
 
@@ -108,6 +123,8 @@ export class Edge {
   readonly hot: HotTier;
   /** DIMS conversions of this worker: limiter, counters, image log (transform/dims/service.ts). */
   readonly dims: DimsService;
+  /** Media builders, parsed indexes and counters of this worker (pipeline/media-service.ts). */
+  readonly media: MediaService;
   /** One cache flow per disk (its fills, leases and lookups all on that disk's index), in `disks` order. */
   readonly #flows: readonly CacheFlow[];
   readonly #passServices: PassServices;
@@ -157,6 +174,12 @@ export class Edge {
       failure: (vhost) => bump(this.counters.forVhost(vhost), C.dimsFailures),
       refused: (vhost) => bump(this.counters.forVhost(vhost), C.dimsRefused),
     });
+    this.media = new MediaService(MEDIA_BUILDERS, log, {
+      request: (vhost, label) => bump(this.counters.forVhost(vhost), MEDIA_COUNTERS[label]),
+      segmentBuilt: (vhost) => bump(this.counters.forVhost(vhost), C.mediaSegmentsBuilt),
+      failure: (vhost) => bump(this.counters.forVhost(vhost), C.mediaFailures),
+      refused: (vhost) => bump(this.counters.forVhost(vhost), C.mediaRefused),
+    });
     this.#flows = this.disks.stores.map((store, disk) => this.#cacheFlow(store, disk, log));
     this.#passServices = {
       finish: this.#finish,
@@ -183,6 +206,7 @@ export class Edge {
       passAdopting: (ctx, writer) => new PassTransaction(ctx, writer, this.#passServices),
       finish: this.#finish,
       dims: this.dims,
+      media: this.media,
       compressed: (vhostName, encoding, inBytes, outBytes) => {
         const c = this.counters.forVhost(vhostName);
         bump(c, encoding === 'br' ? C.brCompressions : C.gzipCompressions);
@@ -328,8 +352,15 @@ export class Edge {
     if (vhost.log.accessPath !== null) void head.clientIp;
     // <Dims>: `<original>/dims/<chain>` is a request for the original's variant; the flow runs on the original's path.
     const dims: DimsReading | null = vhost.dims === null || (head.method !== 'GET' && head.method !== 'HEAD') ? null : this.dims.read(vhost.dims, path, head);
-    const ctx = new RequestCtx(head, vhost, dims !== null && dims.kind === 'dims' ? dims.originalPath : path, startedAt);
+    // <Media>: relocation, trimming, `<original>/mp4hls/<name>`; trim parameters leave the query (and so the cache key).
+    const media: MediaReading | null = dims !== null || (head.method !== 'GET' && head.method !== 'HEAD') ? null : readMediaRequest(vhost.media, path, head.query);
+    const ctx = new RequestCtx(head, vhost, dims !== null && dims.kind === 'dims' ? dims.originalPath : media !== null && media.kind === 'media' ? media.path : path, startedAt);
     if (dims !== null && dims.kind === 'dims') ctx.dims = dims.request;
+    if (media !== null && media.kind === 'media') {
+      ctx.media = media.request;
+      ctx.query = media.query;
+      ctx.keyQuery = media.query;
+    }
     bump(this.counters.forVhost(vhost.name), C.requests);
     this.counters.activeRequests++;
     // <RateLimit>: per client address, before any policy, cache or origin work (pipeline/rate-limit.ts).
@@ -362,6 +393,18 @@ export class Edge {
       ctx.status = 400;
       ctx.errorCode = 'FLINT_ERR_DIMS_URL';
       ctx.errorDetail = dims.problem;
+      ctx.firstByteAt = performance.now();
+      writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
+      this.#finish(ctx, 'complete', Buffer.byteLength(response.body));
+      return;
+    }
+    if (media !== null && media.kind === 'invalid') {
+      // Malformed trim parameters or HLS name: 400 before any cache or origin work (the problem goes to the access log).
+      const response = refusalResponse(400, 'malformed media parameters');
+      bump(this.counters.forVhost(vhost.name), C.mediaRefused);
+      ctx.status = 400;
+      ctx.errorCode = 'FLINT_ERR_MEDIA_REQUEST';
+      ctx.errorDetail = media.problem;
       ctx.firstByteAt = performance.now();
       writer.endWithBody(response.status, response.reason, ERROR_HEADERS, response.body);
       this.#finish(ctx, 'complete', Buffer.byteLength(response.body));

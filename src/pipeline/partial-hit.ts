@@ -155,7 +155,7 @@ function afterBlockFetch(s: PartialHitServices, ctx: RequestCtx, writer: ClientW
  * worker fetches the runs it leased and waits for blocks other workers leased (their fetches merge into the same
  * partial record). Resolves with the record afterwards.
  */
-async function fetchMissing(s: PartialHitServices, ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, wanted: readonly number[]): Promise<RangeFillResult> {
+export async function fetchMissing(s: PartialHitServices, ctx: RequestCtx, ref: ObjectRef, known: ObjectMeta | null, wanted: readonly number[]): Promise<RangeFillResult> {
   const { store } = s;
   const keys = wanted.map((i) => blockLease(ref, i));
   const id = randomUUID();

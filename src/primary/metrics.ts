@@ -123,6 +123,13 @@ export class FlintMetrics {
     add('flint_dims_failures_total', 'DIMS conversions that failed; the original was served.', 'counter', perVhost('dimsFailures'));
     add('flint_dims_refused_total', 'DIMS requests refused with 503: the conversion queue was full.', 'counter', perVhost('dimsRefused'));
     add('flint_dims_conversion_seconds_total', 'Time spent in DIMS conversions (queueing included); divide by conversions for the mean.', 'counter', (i) => Object.entries(i.vhosts).map(([vhost, c]) => ({ value: c.dimsMsSum / 1000, labels: { vhost } })));
+    const MEDIA_KINDS = [['relocate', 'mediaRelocate'], ['trim', 'mediaTrim'], ['hls-playlist', 'mediaHlsPlaylist'], ['hls-segment', 'mediaHlsSegment'], ['mp3-trim', 'mediaMp3Trim'], ['mp3-hls-playlist', 'mediaMp3HlsPlaylist'], ['mp3-hls-segment', 'mediaMp3HlsSegment']] as const;
+    add('flint_media_requests_total', 'Media requests (<Media>), by kind.', 'counter', (i) =>
+      Object.entries(i.vhosts).flatMap(([vhost, c]) => MEDIA_KINDS.map(([kind, name]) => ({ value: c[name], labels: { vhost, kind } }))),
+    );
+    add('flint_media_hls_segments_total', 'HLS segments built (MP4 and MP3).', 'counter', perVhost('mediaSegmentsBuilt'));
+    add('flint_media_failures_total', 'Media files that could not be parsed or built from; the original was served.', 'counter', perVhost('mediaFailures'));
+    add('flint_media_refused_total', 'Media requests answered 400 (malformed or out-of-range parameters).', 'counter', perVhost('mediaRefused'));
     add('flint_ttfb_seconds', 'Time from request to the first response byte.', 'histogram', histogram('flint_ttfb_seconds', (l) => l.ttfb, (c) => c.ttfbMsSum));
     add('flint_response_seconds', 'Time from request to the end of the response.', 'histogram', histogram('flint_response_seconds', (l) => l.total, (c) => c.totalMsSum));
 

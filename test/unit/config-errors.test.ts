@@ -193,7 +193,7 @@ test('text where only elements belong, and repeated single elements', () => {
 
 test('VHostDefault only takes the inheritable settings', () => {
   assert.deepEqual(serverProblems('<VHostDefault><Alias>x.com</Alias></VHostDefault>'), [
-    'server.xml: Server/VHostDefault/Alias: unknown element; expected one of <Listen>, <Https>, <RedirectHttpToHttps>, <OriginOptions>, <Options>, <TrafficCap>, <RateLimit>, <Log>',
+    'server.xml: Server/VHostDefault/Alias: unknown element; expected one of <Listen>, <Https>, <RedirectHttpToHttps>, <OriginOptions>, <Options>, <TrafficCap>, <RateLimit>, <Log>, <Media>',
   ]);
 });
 

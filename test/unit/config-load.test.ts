@@ -171,6 +171,13 @@ test('the minimal pair from the issue validates to the expected Config', () => {
         errorPages: [],
         sub: [],
         dims: null,
+        media: {
+          upfrontMp4: false,
+          upfrontM4a: false,
+          trimming: { mp4: false, m4a: false, mp3: false, startParam: 'start', endParam: 'end', multiParam: 'trimming', allTracks: false, maxRatioPercent: 50 },
+          mp4Hls: null,
+          mp3Hls: null,
+        },
         throttling: null,
       },
     ],

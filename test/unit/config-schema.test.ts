@@ -50,7 +50,7 @@ function leafPaths(value: unknown, prefix: string): string[] {
 
 /** A null optional group (`vhosts[].https` without <Https>) stands for its fields. */
 const covers = (field: string, leaf: string): boolean => leaf === field || leaf.startsWith(`${field}.`) || leaf.startsWith(`${field}[`) || (NULL_GROUPS.has(leaf) && (field.startsWith(`${leaf}.`) || field.startsWith(`${leaf}[`)));
-const NULL_GROUPS = new Set(['vhosts[].https', 'vhosts[].signedUrl', 'vhosts[].cors', 'vhosts[].errorPages', 'server.cluster', 'vhosts[].sub', 'urlRewrites', 'vhosts[].dims', 'vhosts[].throttling']);
+const NULL_GROUPS = new Set(['vhosts[].https', 'vhosts[].signedUrl', 'vhosts[].cors', 'vhosts[].errorPages', 'server.cluster', 'vhosts[].sub', 'urlRewrites', 'vhosts[].dims', 'vhosts[].media.mp4Hls', 'vhosts[].media.mp3Hls', 'vhosts[].throttling']);
 
 test('the schema covers every Config field, and every schema field exists in Config', () => {
   // The shipped config has at least one element in every array.
