@@ -51,8 +51,7 @@ async function startUwsOrigin(name: string): Promise<RunningTarget> {
     },
   };
   try {
-    // 30 s: it builds its objects first, and on a machine shared with builds that took over 10 s.
-    await waitFor200(`${target.baseUrl}/1k`, 30_000, () => !proc.hasExited());
+    await waitFor200(`${target.baseUrl}/1k`, 10_000, () => !proc.hasExited());
   } catch (err) {
     await target.stop();
     throw new Error(`uWS origin did not start: ${(err as Error).message}\n${proc.output().trim()}`);

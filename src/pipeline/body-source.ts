@@ -124,11 +124,6 @@ export class LocalFillSource implements BodySource {
     for (;;) {
       if (fill.state === 'failed') throw fill.error ?? new Error('fill failed');
       if (fill.state === 'uncacheable') throw new Error('the object turned out not storable while being followed');
-      if (!fill.settled && this.#mayEnd(pos, max)) {
-        // The body's last bytes go out once its object is stored (Fill.settled).
-        await this.#change();
-        continue;
-      }
       const memory = fill.memorySlice(pos);
       if (memory !== null && memory.length > 0) {
         this.#pinned = fill.pin(memory);
@@ -157,24 +152,13 @@ export class LocalFillSource implements BodySource {
         if (fill.state === 'complete') return END_OF_BODY;
         throw new Error(`fill ended at ${fill.received} bytes, before ${pos}`);
       }
-      await this.#change();
-    }
-  }
-
-  /** Resolves at the fill's next change. */
-  #change(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const unsubscribe = this.#fill.subscribe(() => {
-        unsubscribe();
-        resolve();
+      await new Promise<void>((resolve) => {
+        const unsubscribe = fill.subscribe(() => {
+          unsubscribe();
+          resolve();
+        });
       });
-    });
-  }
-
-  /** Whether a read of up to `max` bytes at `pos` may reach the end of the body. */
-  #mayEnd(pos: number, max: number): boolean {
-    const size = this.#fill.head?.size ?? -1;
-    return size >= 0 ? pos + max >= size : this.#fill.ended && pos >= this.#fill.received;
+    }
   }
 
   #unpin(): void {

@@ -256,12 +256,14 @@ export class CacheFlow {
     // A fill may start after the client left (a follower taking over a lease): read the peer address for its
     // X-Forwarded-For while uWS still has it. Only hot-tier hits skip this.
     void head.clientIp;
-    const ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, head.headers);
+    let ref = store.ref(ctx.vhost.name, ctx.keyPath, ctx.keyQuery, head.headers);
     const directives = requestDirectivesFromHeaders(head.headers);
     // A complete local fill still committing is newer than what the index holds (it may be replacing it).
-    if (this.#afterCommit(ctx, writer, ref.hex)) return;
-    let meta = ref.vary[0] === '*' ? undefined : store.get(ref);
-    if (meta !== undefined && this.#purgeForIfRange(ctx, ref, meta)) meta = undefined;
+    const committing = ref.vary[0] === '*' ? null : this.#committing(ref, head.headers);
+    let meta: ObjectMeta | undefined;
+    if (committing !== null) ({ ref, meta } = committing);
+    else meta = ref.vary[0] === '*' ? undefined : store.get(ref);
+    if (meta !== undefined && committing === null && this.#purgeForIfRange(ctx, ref, meta)) meta = undefined;
     // A media request reads the original through the block cache (pipeline/media-hit.ts); false: the usual path.
     if (ctx.media !== null && lookupMedia(this.#mediaHit, ctx, writer, ref, meta, directives)) return;
     if (meta !== undefined && meta.complete === false) {
@@ -312,20 +314,15 @@ export class CacheFlow {
   }
 
   /**
-   * When this worker's fill of object `hex` is complete and committing: the request is looked up again once the
-   * commit landed (the fill left the table), and true. Its clients get their last bytes only then (Fill.settled), so
-   * this wait is what any request in the window takes, in either worker: a few event-loop turns at most.
+   * The object a complete local fill of `ref` is committing to the index (its meta is final; the commit is
+   * asynchronous), when it is the variant these request headers select; else null.
    */
-  #afterCommit(ctx: RequestCtx, writer: ClientWriter, hex: string): boolean {
-    const local = this.#fills.get(hex);
-    if (local === undefined || local.state !== 'complete') return false;
-    const unsubscribe = local.subscribe(() => {
-      if (this.#fills.get(hex) === local) return;
-      unsubscribe();
-      if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
-      else this.#lookup(ctx, writer);
-    });
-    return true;
+  #committing(ref: ObjectRef, requestHeaders: readonly string[]): { ref: ObjectRef; meta: ObjectMeta } | null {
+    const fill = this.#fills.get(ref.hex);
+    if (fill === undefined || fill.state !== 'complete' || fill.meta === null || fill.head === null) return null;
+    const stored = fill.head.ref;
+    const own = this.#services.store.refFor(stored.primary, stored.primaryHash, stored.vary, requestHeaders);
+    return own.hex === stored.hex ? { ref: stored, meta: fill.meta } : null;
   }
 
   /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
@@ -450,10 +447,20 @@ export class CacheFlow {
    */
   #miss(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, stale: ObjectMeta | null, result?: CacheResult): void {
     const { store } = this.#services;
-    // A fill whose object is being committed and did not satisfy this request (it must be revalidated, or is
-    // another variant): look up again once the commit landed.
-    if (this.#afterCommit(ctx, writer, ref.hex)) return;
     const local = this.#fills.get(ref.hex);
+    if (local !== undefined && (local.state === 'complete' || bodyReceived(local))) {
+      // Its object is being committed and did not satisfy this request (it must be revalidated, or is another
+      // variant), or its whole body is in and only its block writes and commit are left: look up again once the
+      // commit landed. (A client that got the whole body asks again at once: it gets a plain hit of the stored
+      // object, never a collapsed hit of a fill that was over for it.)
+      const unsubscribe = local.subscribe(() => {
+        if (this.#fills.get(ref.hex) === local) return;
+        unsubscribe();
+        if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
+        else this.#lookup(ctx, writer);
+      });
+      return;
+    }
     if (local !== undefined) {
       this.#followLocal(ctx, writer, local, stale, 'TCP_RT_HIT');
       return;
@@ -592,8 +599,6 @@ export class CacheFlow {
       if (fill.state === 'waiting-head') return;
       // A body small enough to go inline usually arrives with its head: wait for it and send head and body at once.
       if (fill.state === 'streaming' && isSmall(fill, this.#services.store.inlineMaxBytes)) return;
-      // Nor is a response served from a complete fill before its commit (Fill.settled).
-      if (fill.state === 'complete' && !fill.settled) return;
       done = true;
       unsubscribe();
       this.#afterHead(ctx, writer, fill, stale, owner);
@@ -673,7 +678,7 @@ export class CacheFlow {
     }
     ctx.status = head.meta.status;
     const ageSec = currentAge(head.meta, Date.now());
-    const inline = fill.state === 'complete' && fill.settled ? (fill.meta?.inline ?? null) : null;
+    const inline = fill.state === 'complete' ? (fill.meta?.inline ?? null) : null;
     const source = inline !== null ? new InlineSource(inline) : new LocalFillSource(fill, store);
     // A fill the admission filter may keep out of the cache does not say `stored` (it is, if another request joins).
     const cacheStatus = owner && fill.onProbation ? 'fwd=miss; detail=admission' : cacheStatusOf(ctx.cacheResult);
@@ -763,4 +768,10 @@ export class CacheFlow {
  */
 function passKey(ref: ObjectRef): string {
   return ref.vary.length === 0 ? ref.primary : ref.hex;
+}
+
+/** Whether a streaming fill has its whole body (known length) from the origin: only its storage is left. */
+function bodyReceived(fill: Fill): boolean {
+  const size = fill.head?.size ?? -1;
+  return fill.state === 'streaming' && size >= 0 && fill.received >= size;
 }

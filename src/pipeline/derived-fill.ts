@@ -23,12 +23,12 @@ export function storedWhole(meta: ObjectMeta): boolean {
 }
 
 /**
- * Waits for `fill` to leave 'streaming' (a complete one: until its object is committed, Fill.settled), then runs
- * `reenter` (the flow's head step: a complete fill is then a hit), or `aborted` when the client went away meanwhile.
+ * Waits for `fill` to leave 'streaming', then runs `reenter` (the flow's head step: a complete fill is then a hit),
+ * or `aborted` when the client went away meanwhile.
  */
 export function afterFill(fill: Fill, writer: ClientWriter, aborted: () => void, reenter: () => void): void {
   const unsubscribe = fill.subscribe(() => {
-    if (fill.state === 'streaming' || (fill.state === 'complete' && !fill.settled)) return;
+    if (fill.state === 'streaming') return;
     unsubscribe();
     if (writer.state === 'aborted') aborted();
     else reenter();

@@ -71,13 +71,6 @@ export class Fill implements OriginSink {
   #ended = false;
   #storing = true;
   meta: ObjectMeta | null = null;
-  /**
-   * The fill's index work is over: its object is committed (or it was not stored, and its lease is released).
-   * Readers send a body's last bytes only then (body-source.ts, cache-flow.ts #followLocal), so a client that got
-   * the whole response finds the object stored when it asks again at once, in any worker: a plain hit, never a
-   * collapsed one of a fill that was already complete for it (the block write and commit follow the last byte).
-   */
-  settled = false;
   readonly #waiters = new Set<() => void>();
   #lastLeaseRenewal = 0;
   /** When set, the origin body goes straight to this sink (uncacheable hand-off to the owner's client). */
@@ -413,7 +406,7 @@ export class Fill implements OriginSink {
       this.flushed = this.received;
     }
     this.state = 'complete';
-    // Clients read the body from memory or the written blocks up to its last bytes, which wait for the commit.
+    // Clients read the body from memory or the written blocks: they need not wait for the index commit.
     this.#wake();
     if (this.#storing) {
       try {
@@ -426,7 +419,6 @@ export class Fill implements OriginSink {
     }
     // A commit released the lease in its own transaction.
     if (!this.#storing) this.#finishLease();
-    this.settled = true;
     this.#onDone(this);
     this.#wake();
   }
@@ -546,7 +538,6 @@ export class Fill implements OriginSink {
     // Readers (the owner's client) read every block from #inFlight, which keeps them.
     this.notAdmitted = true;
     this.state = 'complete';
-    this.settled = true;
     this.#onDone(this);
     this.#wake();
     return true;
