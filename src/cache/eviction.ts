@@ -187,7 +187,7 @@ export interface EvictionPass {
 /**
  * One eviction pass over a disk (the primary's evictor runs one every 100 ms): above `highWaterPercent` of
  * `quotaBytes`, victims in the policy's order until under `lowWaterPercent`, removed EVICT_BATCH per transaction;
- * then one object of each size class that has no slot left to give (cache/slot-reserve.ts). The caller brings the
+ * then, below HighWater 100, one object of each size class that has no slot left to give (cache/slot-reserve.ts). The caller brings the
  * policy up to date first (PolicyEviction.sync).
  */
 export function evictionPass(index: CacheIndex, eviction: PolicyEviction, quotaBytes: number, blockSize: number, highWaterPercent: number, lowWaterPercent: number, now: number): EvictionPass {
@@ -199,6 +199,8 @@ export function evictionPass(index: CacheIndex, eviction: PolicyEviction, quotaB
     for (let i = 0; i < victims.length; i += EVICT_BATCH) bytes += index.removeMany(victims.slice(i, i + EVICT_BATCH), now);
     objects += victims.length;
   }
+  // HighWater 100: the operator keeps everything until the quota is passed, so nothing is freed ahead of a fill.
+  if (highWaterPercent >= 100) return { objects, bytes, target };
   const floor = (quotaBytes * Math.max(0, lowWaterPercent - RESERVE_FLOOR_POINTS)) / 100;
   if (index.usedBytes() < floor) return { objects, bytes, target };
   for (const sizeClass of starvedClasses(index.slotState(), quotaBytes, blockSize)) {

@@ -258,7 +258,7 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     min: 1,
     max: 100,
     field: 'server.storage.highWaterPercent',
-    doc: 'Eviction starts when the cache holds more than this share of its Quota on a disk (counting its own bytes, never the file system usage); the evictor checks ten times a second. Must be above LowWater.',
+    doc: 'Eviction starts when the cache holds more than this share of its Quota on a disk (counting its own bytes, never the file system usage); the evictor checks ten times a second. Must be above LowWater. Below 100 the evictor also keeps one free slot of every size class in use once the block files reach the quota (README "Eviction"); 100 turns that off too: nothing is evicted before the quota is passed.',
   },
   {
     path: 'Server/Cache/Storage/LowWater',
