@@ -35,6 +35,14 @@ export interface DiskUsage {
   readonly limitBytes: number;
 }
 
+/**
+ * Usage below which nothing is evicted (neither the policy's victims, above HighWater > LowWater, nor the slot
+ * reserve's): the primary builds an eviction order only once a disk first reaches it (primary/evictor.ts).
+ */
+export function trackingFloor(quotaBytes: number, lowWaterPercent: number): number {
+  return (quotaBytes * Math.max(0, lowWaterPercent - RESERVE_FLOOR_POINTS)) / 100;
+}
+
 /** Bytes to free to get from above `highWaterPercent` to `lowWaterPercent` of the limit; 0 when below high water. */
 export function bytesToFree(usage: DiskUsage, highWaterPercent: number, lowWaterPercent: number): number {
   if (usage.limitBytes <= 0) return 0;
@@ -201,8 +209,7 @@ export function evictionPass(index: CacheIndex, eviction: PolicyEviction, quotaB
   }
   // HighWater 100: the operator keeps everything until the quota is passed, so nothing is freed ahead of a fill.
   if (highWaterPercent >= 100) return { objects, bytes, target };
-  const floor = (quotaBytes * Math.max(0, lowWaterPercent - RESERVE_FLOOR_POINTS)) / 100;
-  if (index.usedBytes() < floor) return { objects, bytes, target };
+  if (index.usedBytes() < trackingFloor(quotaBytes, lowWaterPercent)) return { objects, bytes, target };
   for (const sizeClass of starvedClasses(index.slotState(), quotaBytes, blockSize)) {
     if ((eviction.reserveBackoff.get(sizeClass) ?? 0) > now) continue;
     const victim = index.oldestOfClass(sizeClass, now, RESERVE_SCAN_LIMIT);

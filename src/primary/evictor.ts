@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { CacheIndex, TAG_DRAIN_BATCH } from '../cache/index.js';
-import { PolicyEviction, QUICK_LOOK_BACK_MS, bytesToFree, evictionPass } from '../cache/eviction.js';
+import { PolicyEviction, QUICK_LOOK_BACK_MS, bytesToFree, evictionPass, trackingFloor } from '../cache/eviction.js';
 import { DAMAGED_MARKER, checkIndex, discardIndex } from '../cache/index-check.js';
 import { DEFAULT_QUOTA_PERCENT, DiskReserve, deriveQuota } from '../cache/disk-space.js';
 import { slotBytes } from '../cache/blocks.js';
@@ -98,8 +98,13 @@ interface Disk {
   /** Free pages for the index on a full file system (cache/disk-space.ts), and whether it was used up. */
   readonly reserve: DiskReserve;
   reserveReleased: boolean;
-  /** The eviction order (cache/eviction.ts), rebuilt from the index at start. */
-  readonly eviction: PolicyEviction;
+  /**
+   * The eviction order (cache/eviction.ts), built from the index once the disk first holds enough to evict from
+   * (trackingFloor); null before. Until then the primary reads nothing of the index for it: a cache far from its
+   * quota needs no order, and the reads (its recently hit records, ten times a second) are what a damaged index
+   * punishes (LMDB aborts a process whose cursor meets a zeroed page, before the workers' reports abandon it).
+   */
+  eviction: PolicyEviction | null;
   /** When the policy last read the index's recent accesses in full (LOOK_BACK_MS), and at all. */
   syncedAt: number;
   lookedAt: number;
@@ -154,8 +159,7 @@ export class Evictor {
       }
       // Workers read it when they open the disk (CacheStore); 0 when the configured quota applies.
       index.setDerivedQuota(disk.quotaBytes === 0 ? quotaBytes : 0);
-      const eviction = new PolicyEviction(index, config.server.storage.evictionPolicy, quotaBytes);
-      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, eviction, syncedAt: Date.now(), lookedAt: Date.now(), missing: false, damaged: false, evictedObjects: 0, evictedBytes: 0 };
+      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, eviction: null, syncedAt: Date.now(), lookedAt: Date.now(), missing: false, damaged: false, evictedObjects: 0, evictedBytes: 0 };
       index.onNoSpace = () => {
         if (!reserve.release()) return false;
         entry.reserveReleased = true;
@@ -168,7 +172,7 @@ export class Evictor {
 
   set config(config: Config) {
     this.#config = config;
-    for (const disk of this.#disks) if (this.#usable(disk)) disk.eviction.configure(config.server.storage.evictionPolicy, disk.quotaBytes);
+    for (const disk of this.#disks) if (this.#usable(disk)) disk.eviction?.configure(config.server.storage.evictionPolicy, disk.quotaBytes);
   }
 
   /** The index of every disk still usable (cache control and the inspector work on them in the primary). */
@@ -240,7 +244,12 @@ export class Evictor {
           disk.reserveReleased = false;
           this.#log.info({ event: 'cache.reserve_restored', disk: disk.path, bytes: disk.reserve.bytes }, 'the index reserve is back');
         }
-        const target = bytesToFree(this.#usage(disk), highWaterPercent, lowWaterPercent);
+        const usage = this.#usage(disk);
+        if (disk.eviction === null) {
+          if (usage.usedBytes < trackingFloor(disk.quotaBytes, lowWaterPercent)) continue;
+          disk.eviction = new PolicyEviction(disk.index, this.#config.server.storage.evictionPolicy, disk.quotaBytes);
+        }
+        const target = bytesToFree(usage, highWaterPercent, lowWaterPercent);
         const now = Date.now();
         // The policy reads what was stored and hit once a second (a full look), and what was just stored before it
         // chooses (a quick look), so its reads stay small however often it evicts.
