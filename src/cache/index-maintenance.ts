@@ -9,7 +9,7 @@
 import type { Database } from 'lmdb';
 import { isNoSpace } from './disk-space.js';
 import type { IndexStores } from './index-stores.js';
-import { blockClass } from './blocks.js';
+import { CLASS_SPAN, blockClass } from './blocks.js';
 import { ABSENT_BLOCK, FIRST_HASH, FREE_ORDER_VERSION, LRU_KEY_BYTES, LRU_TIME_BYTES, SYNC_CONTROL_MAX, USAGE_RULE, controlApplied, freeOrderKey, seenOrderKey, storedBytes } from './index-records.js';
 import type { ControlAction, ControlResult, FillRecord, InspectedObject, ObjectMeta } from './index-records.js';
 
@@ -152,6 +152,40 @@ export function clearFills(s: IndexStores, now: number): number {
     for (const key of s.fillKeys.getKeys()) s.fillKeys.remove(key);
   });
   return cleared;
+}
+
+/**
+ * Frees every block handed out (below its class's `nextBlock`) that no object, fill or free-list entry holds: what a
+ * worker killed between allocating a block and listing it in its fill record left behind (no record names such a
+ * block, so nothing else ever frees it). Called by the primary at start, after clearFills, before any worker
+ * starts. One pass over the objects and the free list, with a bitmap per class. Returns how many it freed.
+ */
+export function reclaimUnlisted(s: IndexStores, now: number): number {
+  const held = new Map<number, Uint8Array>();
+  for (const { key, value } of s.state.getRange({ start: 'nextBlock', end: 'nextBlock;' })) {
+    const sizeClass = key === 'nextBlock' ? 0 : Number(String(key).slice('nextBlock:'.length));
+    if (Number.isInteger(sizeClass) && typeof value === 'number' && value > 0) held.set(sizeClass, new Uint8Array(Math.ceil(value / 8)));
+  }
+  const mark = (id: number): void => {
+    if (id === ABSENT_BLOCK) return;
+    const bits = held.get(blockClass(id));
+    const n = id % CLASS_SPAN;
+    if (bits !== undefined && n < bits.length * 8) bits[n >> 3] = (bits[n >> 3] as number) | (1 << (n & 7));
+  };
+  let freed = 0;
+  s.writer.transact(() => {
+    for (const { value } of s.objects.getRange({ start: FIRST_HASH })) for (const id of value.blocks) mark(id);
+    for (const { value } of s.fills.getRange({ start: FIRST_HASH })) for (const id of value.blocks) mark(id);
+    for (const id of s.free.getKeys()) mark(id);
+    const orphans: number[] = [];
+    for (const [sizeClass, bits] of held) {
+      const next = s.state.get(sizeClass === 0 ? 'nextBlock' : `nextBlock:${sizeClass}`) as number;
+      for (let n = 0; n < next; n++) if (((bits[n >> 3] as number) & (1 << (n & 7))) === 0) orphans.push(sizeClass * CLASS_SPAN + n);
+    }
+    s.releaseBlocks(orphans, now);
+    freed = orphans.length;
+  });
+  return freed;
 }
 
 /**

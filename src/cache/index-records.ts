@@ -4,6 +4,7 @@
  * records, control commands, the binary key layouts of `lru`, `freeorder` and `seenorder`, the quota accounting
  * rule. No lmdb; imported by every process that maps the index (the primary and the workers).
  */
+import { blockClass, slotBytes } from './blocks.js';
 import { currentAge } from './freshness.js';
 import type { StoredTiming } from './freshness.js';
 
@@ -214,16 +215,23 @@ export const INDEX_RECORD_BYTES = 1024;
 
 /**
  * The rule usedBytes is counted by; an index counted by another (an older Flint) is recounted when opened
- * (CacheIndex.recountUsage). 2: bodies + INDEX_RECORD_BYTES per object (1 counted bodies only).
+ * (CacheIndex.recountUsage). 3: tail slots charged as their slot (2: every block of a body as a whole block; 1
+ * counted bodies only). An index opened by a Flint with another rule is recounted by that Flint's own rule.
  */
-export const USAGE_RULE = 2;
+export const USAGE_RULE = 3;
 
 /** Bytes an object accounts for on disk: its body (present blocks only) and its index records. */
 export function storedBytes(meta: Pick<ObjectMeta, 'inline' | 'blocks' | 'blockSize'>): number {
   if (meta.inline !== null) return meta.inline.length + INDEX_RECORD_BYTES;
-  let present = 0;
-  for (const id of meta.blocks) if (id !== ABSENT_BLOCK) present++;
-  return present * meta.blockSize + INDEX_RECORD_BYTES;
+  let bytes = INDEX_RECORD_BYTES;
+  for (let i = 0; i < meta.blocks.length; i++) {
+    const id = meta.blocks[i] as number;
+    if (id === ABSENT_BLOCK) continue;
+    // A body in one slot has blockSize = its slot; a later block in a smaller class is a tail slot (pipeline/fill.ts).
+    const sizeClass = blockClass(id);
+    bytes += i === 0 || sizeClass === 0 ? meta.blockSize : slotBytes(meta.blockSize, sizeClass);
+  }
+  return bytes;
 }
 
 /** Whether two records describe the same representation (so blocks of one may complete the other). */

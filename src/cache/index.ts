@@ -218,8 +218,8 @@ export class CacheIndex {
   }
 
   /** See updateFillBatched in cache/index-leases.ts. */
-  updateFillBatched(objectHash: Buffer, record: FillRecord): Promise<boolean> {
-    return fillLeases.updateFillBatched(this.#stores, objectHash, record);
+  updateFillBatched(objectHash: Buffer, record: FillRecord, unlisted?: Set<number>): Promise<boolean> {
+    return fillLeases.updateFillBatched(this.#stores, objectHash, record, unlisted);
   }
 
   /** See markFollowed in cache/index-leases.ts. */
@@ -230,6 +230,11 @@ export class CacheIndex {
   /** See releaseLease in cache/index-leases.ts. */
   releaseLease(objectHash: Buffer, id: string, now: number): void {
     return fillLeases.releaseLease(this.#stores, objectHash, id, now);
+  }
+
+  /** See releaseLeaseBatched in cache/index-leases.ts. */
+  releaseLeaseBatched(objectHash: Buffer, id: string, now: number, unlisted: Set<number>): Promise<void> {
+    return fillLeases.releaseLeaseBatched(this.#stores, objectHash, id, now, unlisted);
   }
 
   /** Drops a fill record and its key entry (inside a transaction). */
@@ -722,6 +727,11 @@ export class CacheIndex {
   /** See clearFills in cache/index-maintenance.ts. */
   clearFills(now: number): number {
     return maint.clearFills(this.#stores, now);
+  }
+
+  /** See reclaimUnlisted in cache/index-maintenance.ts. */
+  reclaimUnlisted(now: number): number {
+    return maint.reclaimUnlisted(this.#stores, now);
   }
 
   /** See fillCounts in cache/index-maintenance.ts. */

@@ -141,6 +141,8 @@ export class Evictor {
       const index = openCheckedIndex(disk.path, log);
       const cleared = index.clearFills(Date.now());
       if (cleared > 0) log.info({ event: 'cache.fills_discarded', disk: disk.path, fills: cleared }, 'discarded fills left unfinished by the last run');
+      const reclaimed = index.reclaimUnlisted(Date.now());
+      if (reclaimed > 0) log.info({ event: 'cache.blocks_reclaimed', disk: disk.path, blocks: reclaimed }, 'freed blocks the last run handed out but never listed');
       const ordered = index.orderFreeBlocks();
       if (ordered > 0) log.info({ event: 'cache.free_blocks_ordered', disk: disk.path, blocks: ordered }, 'listed the free blocks by release time');
       if (index.recountUsage()) log.info({ event: 'cache.usage_recounted', disk: disk.path, usedBytes: index.usedBytes() }, 'recounted the bytes the disk uses (index records count too)');

@@ -304,8 +304,8 @@ async function waitForIdle(flint: FlintProcess): Promise<void> {
   }
 }
 
-test('size classes: a body of at most 3/4 of a block is stored in the smallest slot that holds it, not a whole block', async () => {
-  const sizes: Record<string, number> = { s: 20 * KiB, m: 60 * KiB, l: 300 * KiB, x: 900 * KiB };
+test('size classes: a body of at most 3/4 of a block is stored in the smallest slot that holds it, not a whole block; so is the last part of a longer body', async () => {
+  const sizes: Record<string, number> = { s: 20 * KiB, m: 60 * KiB, l: 300 * KiB, x: 900 * KiB, t: 2048 * KiB + 100 * KiB, u: 1024 * KiB + 800 * KiB };
   const bodyOf = (path: string): Buffer => {
     const size = sizes[path.slice(1, 2)] ?? 1;
     const body = Buffer.alloc(size);
@@ -320,9 +320,10 @@ test('size classes: a body of at most 3/4 of a block is stored in the smallest s
   const port = await freePort();
   let flint = await startStorageFlint(port, origin, (path) => `<Disk Quota="8M">${path}</Disk>`);
   // 40 x 20 KiB in 24 KiB slots (3/4 of 32 KiB), 60 KiB in 64 KiB, 300 KiB in 384 KiB (3/4 of 512 KiB), 900 KiB in a
-  // whole 1 MiB block: 2.4 MiB. With a whole block each the 43 objects would need 43 MiB of an 8 MiB quota.
-  const paths = [...Array.from({ length: 40 }, (_, i) => `/s${i}`), '/m0', '/l0', '/x0'];
-  const expectedBytes = 40 * 24 * KiB + 64 * KiB + 384 * KiB + 1024 * KiB + paths.length * INDEX_RECORD_BYTES;
+  // whole 1 MiB block: 2.4 MiB. With a whole block each the 43 objects would need 43 MiB of an 8 MiB quota. A body of
+  // 2 MiB + 100 KiB takes two whole blocks and a 128 KiB tail slot; one whose last 800 KiB pass 3/4 of a block, two.
+  const paths = [...Array.from({ length: 40 }, (_, i) => `/s${i}`), '/m0', '/l0', '/x0', '/t0', '/u0'];
+  const expectedBytes = 40 * 24 * KiB + 64 * KiB + 384 * KiB + 1024 * KiB + (2048 + 128) * KiB + 2048 * KiB + paths.length * INDEX_RECORD_BYTES;
   try {
     for (const path of paths) assert.deepEqual((await request({ port, path })).body, bodyOf(path), `${path} on its miss`);
     let disk = (await flint.stats()).cache.disks[0];
@@ -333,7 +334,7 @@ test('size classes: a body of at most 3/4 of a block is stored in the smallest s
     assert.equal(disk?.objects, paths.length);
     assert.equal(disk?.evictedObjects, 0);
     const files = readdirSync(join(flint.dir, 'cache', 'blocks')).sort();
-    assert.deepEqual(files, ['blocks-0.dat', 'blocks-c17-0.dat', 'blocks-c21-0.dat', 'blocks-c4-0.dat']);
+    assert.deepEqual(files, ['blocks-0.dat', 'blocks-c17-0.dat', 'blocks-c21-0.dat', 'blocks-c3-0.dat', 'blocks-c4-0.dat']);
     assert.equal(await flint.stop(20_000, true), 0);
     // The slots are found again after a restart: every object a hit with the same bytes, no origin request.
     flint = await FlintProcess.restart(flint);
@@ -343,6 +344,9 @@ test('size classes: a body of at most 3/4 of a block is stored in the smallest s
       assert.deepEqual(res.body, bodyOf(path), `${path} after the restart`);
       assert.match(String(res.headers['cache-status']), /hit/, `${path} is a hit`);
     }
+    const tail = await request({ port, path: '/t0', headers: { range: 'bytes=2097000-' } });
+    assert.equal(tail.status, 206);
+    assert.deepEqual(tail.body, bodyOf('/t0').subarray(2097000, 2199552), 'a range into the tail slot');
     assert.equal(origin.seen.length, before, 'no origin request after the restart');
   } finally {
     await flint.stop();
