@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlintProcess, MAIN, serverXml, vhostXml } from '../helpers/flint.js';
 import type { TestOrigin } from '../helpers/origin.js';
@@ -36,6 +36,7 @@ $URL[/*], $RES[X-Tag: a], put, 200
 const HEADERS_TXT = `# STON headers.txt
 $URL[/*], $RES[X-Frame-Options: DENY], set
 $URL[/api/*], $REQ[X-From-Edge: 1], set
+$URL[/api/*], $REQ[X-Edge-Node: #HOSTNAME], set
 $URL[/*], $RES[Server], unset
 $URL[/*], $REQ[X-Client: #CLIENTIP via #PROTOCOL], set
 $URL[/*], $REQ[X-Secret], unset
@@ -280,6 +281,7 @@ describe('edge policy: header rules', () => {
 
     await get('/api/x');
     assert.equal(seenFor(origin, '/api/x')[0]?.headers['x-from-edge'], '1');
+    assert.equal(seenFor(origin, '/api/x')[0]?.headers['x-edge-node'], hostname(), '#HOSTNAME: the machine\'s name');
     const missing = await get('/missing');
     assert.equal(missing.status, 404);
     assert.equal(missing.headers['x-missing'], 'yes');
