@@ -94,9 +94,23 @@ function reload(current: Edge, config: Config): void {
   log?.info({ event: 'config.applied', hash: config.hash }, 'config applied');
 }
 
-/** This worker's share of <MaxSockets> (stats/connections.ts). */
+/** At most one log line per this long for each direction of the MaxSockets state: an edge at its limit flips often. */
+const CONNECTION_LOG_GAP_MS = 10_000;
+const lastConnectionLog = { refusing: -Infinity, accepting: -Infinity };
+
+/** This worker's share of <MaxSockets> (stats/connections.ts), and a log line when it starts or stops refusing. */
 function applyConnectionLimit(config: Config): void {
   const limits = config.server.clientLimits;
+  clientConnections.onChange = (refusing) => {
+    const kind = refusing ? 'refusing' : 'accepting';
+    const now = performance.now();
+    if (now - lastConnectionLog[kind] < CONNECTION_LOG_GAP_MS) return;
+    lastConnectionLog[kind] = now;
+    const c = clientConnections;
+    const fields = { event: `connections.${kind}`, open: c.open, share: c.limit, reopenAt: c.reopenAt, refused: c.refused };
+    if (refusing) log?.warn(fields, 'MaxSockets: this worker\'s share is full, new connections are closed at once');
+    else log?.info(fields, 'MaxSockets: below the Reopen mark, new connections are accepted again');
+  };
   clientConnections.configure(limits.maxSockets, limits.reopenPercent, config.server.workers);
 }
 

@@ -11,6 +11,10 @@
  * peer address from uWS (getpeername plus an ArrayBuffer: uWS.js 20.51 has no per-connection identity to keep it
  * in), which a hit without rules and without an access log never does, while a logged hit does anyway. The list's
  * own work is the 1,000-line target against this floor.
+ *
+ * Scenario `hit-1k-policy-logged`: the same list on a vhost with its access log on (the shipped default), written
+ * to /dev/null so no disk is measured. A logged hit reads the peer address anyway, so there the whole cost of the
+ * 1,000 lines is the list's own work: the targets are no log, log without policy, log with the 1,000 lines.
  */
 import { hitWithVhostExtra } from './hit-rules.js';
 import type { Scenario } from '../lib/scenario.js';
@@ -54,4 +58,17 @@ export const hit1kPolicy: Scenario = hitWithVhostExtra(
   'flint-1w-1k-policy',
   thousandPolicyLines(),
   { name: 'flint-1w-ip-floor', vhostExtra: '    <Options><AccessControl>ON</AccessControl></Options>\n    <MatchingList Target="acl">$IP[10.255.255.0/24], deny</MatchingList>' },
+);
+
+/** An access log that costs its formatting and write calls but no disk (Type none: /dev/null is never rolled). */
+const LOG_ON = '    <Log><Access Type="none">/dev/null</Access></Log>';
+
+/** Flint 1w without a log, with the access log on, then with the log and the 1,000 lines. */
+export const hit1kPolicyLogged: Scenario = hitWithVhostExtra(
+  'hit-1k-policy-logged',
+  'hit-1k-policy with the access log on (to /dev/null): no log, log without policy, log + 1,000 acl/header lines',
+  'flint-1w-no-log',
+  'flint-1w-log-1k-policy',
+  `${LOG_ON}\n${thousandPolicyLines()}`,
+  { name: 'flint-1w-log-no-policy', vhostExtra: LOG_ON },
 );

@@ -56,7 +56,7 @@ import { ServiceAccess } from '../policy/service-access.js';
 import type { AccessPolicy } from '../policy/edge-rules/acl.js';
 import { buildAccessPolicies } from '../policy/edge-rules/acl.js';
 import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
-import { buildHeaderPolicies } from '../policy/edge-rules/headers.js';
+import { buildHeaderPolicies, hasHeaderPolicy } from '../policy/edge-rules/headers.js';
 import { answerAclVerdict, mayHaveBody, refuseService } from './access-control.js';
 import { RateLimiter, answerRateLimited } from './rate-limit.js';
 import type { RateUsage } from './rate-limit.js';
@@ -453,7 +453,7 @@ export class Edge {
   /** Cache flow or pass-through for a request on its (possibly linked) vhost: bypass rules and the cache key apply here. */
   #dispatch(ctx: RequestCtx, writer: ClientWriter): void {
     const vhost = ctx.vhost;
-    if (vhost.rules.headers.length > 0) ctx.headerRules = this.#runtime.headers.get(vhost.name) ?? null;
+    if (hasHeaderPolicy(vhost)) ctx.headerRules = this.#runtime.headers.get(vhost.name) ?? null;
     if (vhost.options.caching) {
       const rules = this.#runtime.rules.get(vhost.name) ?? new VhostRuleSet(vhost);
       ctx.rules = rules;

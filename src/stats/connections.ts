@@ -5,7 +5,8 @@
  * every accepted connection here; `opened()` says whether to keep it. Each worker admits its share of MaxSockets
  * (limit / workers): connections reach workers through the kernel (SO_REUSEPORT) or the primary's round-robin, so
  * the shares fill evenly and the sum never passes MaxSockets, with no message per connection. Once a worker's share
- * is full it refuses until its count falls below `Reopen`% of the share (STON's hysteresis). Each worker reports its
+ * is full it refuses until its count falls below `Reopen`% of the share (STON's hysteresis); both changes are
+ * told to `onChange` (the worker logs them, workers/edge.ts). Each worker reports its
  * counts in its stats snapshot; the primary sums them for /stats, /metrics and /monitoring. Runs in workers.
  */
 
@@ -21,12 +22,14 @@ export const clientConnections = {
   limit: 0,
   /** Refusing stops when `open` is at most this. */
   reopenAt: 0,
+  /** Told when `refusing` changes (the worker logs it); null = nobody listens. */
+  onChange: null as ((refusing: boolean) => void) | null,
 
   /** Applies `<MaxSockets Reopen>` (at start and on reload) for a worker that is one of `workers`. */
   configure(maxSockets: number, reopenPercent: number, workers: number): void {
     this.limit = maxSockets === 0 ? 0 : Math.max(1, Math.floor(maxSockets / workers));
     this.reopenAt = Math.floor((this.limit * reopenPercent) / 100);
-    if (this.limit === 0 || this.open <= this.reopenAt) this.refusing = false;
+    if (this.refusing && (this.limit === 0 || this.open <= this.reopenAt)) setRefusing(false);
   },
 
   /** A connection was accepted: false = refuse it (the caller closes it; its close is still reported to `closed`). */
@@ -34,13 +37,18 @@ export const clientConnections = {
     this.open++;
     if (this.limit === 0) return true;
     if (!this.refusing && this.open <= this.limit) return true;
-    this.refusing = true;
     this.refused++;
+    if (!this.refusing) setRefusing(true);
     return false;
   },
 
   closed(): void {
     this.open--;
-    if (this.refusing && this.open <= this.reopenAt) this.refusing = false;
+    if (this.refusing && this.open <= this.reopenAt) setRefusing(false);
   },
 };
+
+function setRefusing(refusing: boolean): void {
+  clientConnections.refusing = refusing;
+  clientConnections.onChange?.(refusing);
+}

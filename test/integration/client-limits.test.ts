@@ -131,6 +131,8 @@ describe('client limits', () => {
       assert.match(metrics, /^flint_client_connections_refused_total (\d+)$/m);
       assert.ok(Number(/^flint_client_connections_refused_total (\d+)$/m.exec(metrics)?.[1]) >= 32);
       assert.match(metrics, /^flint_client_connections_refusing [12]$/m);
+      const refusingLine = await flint.waitForLog((l) => l.event === 'connections.refusing');
+      assert.equal(refusingLine.share, 5, 'the worker logs that its share is full');
       // Recovery: once the held connections close, both ports answer again.
       for (const h of open) h.socket.destroy();
       await sleep(300);
@@ -140,6 +142,8 @@ describe('client limits', () => {
       assert.equal(overTls.status, 200);
       const after = (await flint.admin<{ connectionLimit: { refusingWorkers: number } }>('/stats')).body;
       assert.equal(after.connectionLimit.refusingWorkers, 0);
+      const accepting = await flint.waitForLog((l) => l.event === 'connections.accepting');
+      assert.ok(Number(accepting.open) <= 2, `logged below the Reopen mark (50% of 5): ${String(accepting.open)}`);
     });
   });
 

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlintProcess, MAIN, serverXml, vhostXml } from '../helpers/flint.js';
 import type { TestOrigin } from '../helpers/origin.js';
@@ -36,6 +36,7 @@ $URL[/*], $RES[X-Tag: a], put, 200
 const HEADERS_TXT = `# STON headers.txt
 $URL[/*], $RES[X-Frame-Options: DENY], set
 $URL[/api/*], $REQ[X-From-Edge: 1], set
+$URL[/api/*], $REQ[X-Edge-Node: #HOSTNAME], set
 $URL[/*], $RES[Server], unset
 $URL[/*], $REQ[X-Client: #CLIENTIP via #PROTOCOL], set
 $URL[/*], $REQ[X-Secret], unset
@@ -155,6 +156,9 @@ describe('edge policy: ACL and ServiceAccess', () => {
     assert.equal((await get(ACL, '/admin/x', { from: '127.0.0.3' })).status, 200);
     assert.equal((await get(ACL, '/admin/x', { from: '127.0.0.4' })).status, 401, '$IP & $URL with its own code');
     assert.equal((await get(ACL, '/ADMIN/x', { from: '127.0.0.4' })).status, 401, 'RuleCaseSensitive OFF: case cannot dodge a rule');
+    for (const dodge of ['/%61dmin/x', '//admin/x', '/x/../admin/x', '/admin/./x', '/%2e%2e/admin/x', '/%2E%2E/%41DMIN/x', '/admin%2Fx', '/x%2F..%2Fadmin/x', '/admin%5cx']) {
+      assert.equal((await get(ACL, dodge, { from: '127.0.0.4' })).status, 401, `${dodge}: matched on the normalised path`);
+    }
     assert.equal((await get(ACL, '/admin/x', { from: '127.0.0.9' })).status, 200, 'outside the /29');
 
     // $HEADER: referer hotlink protection, case-insensitive value.
@@ -277,6 +281,7 @@ describe('edge policy: header rules', () => {
 
     await get('/api/x');
     assert.equal(seenFor(origin, '/api/x')[0]?.headers['x-from-edge'], '1');
+    assert.equal(seenFor(origin, '/api/x')[0]?.headers['x-edge-node'], hostname(), '#HOSTNAME: the machine\'s name');
     const missing = await get('/missing');
     assert.equal(missing.status, 404);
     assert.equal(missing.headers['x-missing'], 'yes');

@@ -2,7 +2,8 @@
  * Issue 20 edge policy through a real Flint (primary + 1 worker) and scripted origins that count requests:
  * `<SignedUrl>` (valid, expired, tampered, other key, rotated key, IP-bound, outside Path, one cached copy for
  * every signed link, parameters never at the origin), `flint sign-url`, `<Cors>` (preflight allowed and refused
- * at the edge, Allow-Origin added per request to one cached copy), `<ErrorPage>` for a dead origin, and config
+ * at the edge, Allow-Origin added per request to one cached copy, a copy per Origin when the origin varies on it,
+ * the origin's own Allow-Origin replaced by the edge's), `<ErrorPage>` for a dead origin, and config
  * errors for the new settings.
  */
 import { after, before, describe, test } from 'node:test';
@@ -47,7 +48,9 @@ describe('edge policy: signed URLs, CORS, error pages', () => {
   before(async () => {
     origin = await TestOrigin.start((req, res) => {
       const path = (req.url ?? '/').split('?')[0] as string;
-      reply(res, 200, CACHED, `body of ${path}`);
+      // An origin with CORS of its own: it varies on Origin and answers with its own Access-Control-* headers.
+      if (path.startsWith('/own-cors/')) reply(res, 200, { ...CACHED, vary: 'Origin', 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true' }, `for ${String(req.headers.origin)}`);
+      else reply(res, 200, CACHED, `body of ${path}`);
     });
     const dead = await freePort();
     port = await freePort();
@@ -201,6 +204,24 @@ describe('edge policy: signed URLs, CORS, error pages', () => {
     const plain = await get('/img/logo.txt', 'sign.test', { origin: 'https://app.example.com' });
     assert.equal(plain.headers['access-control-allow-origin'], undefined);
     assert.equal(plain.headers.vary, undefined);
+  });
+
+  test('CORS over an origin that varies on Origin: a copy per Origin, and only the edge\'s Access-Control-* headers', async () => {
+    const fieldLines = (res: TestResponse, name: string): number => res.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === name).length;
+    for (const round of [1, 2]) {
+      const app = await get('/own-cors/a.txt', 'cors.test', { origin: 'https://app.example.com' });
+      const admin = await get('/own-cors/a.txt', 'cors.test', { origin: 'https://admin.example.com' });
+      const evil = await get('/own-cors/a.txt', 'cors.test', { origin: 'https://evil.example.com' });
+      assert.equal(app.body.toString(), 'for https://app.example.com', `round ${round}: each Origin gets its own copy`);
+      assert.equal(admin.body.toString(), 'for https://admin.example.com');
+      if (round === 2) assert.ok(isHit(app) && isHit(admin) && isHit(evil), 'the second round is served from the cache');
+      assert.equal(app.headers['access-control-allow-origin'], 'https://app.example.com', 'the edge answers for the allowed Origin, once');
+      assert.equal(fieldLines(app, 'access-control-allow-origin'), 1);
+      assert.equal(admin.headers['access-control-allow-origin'], 'https://admin.example.com');
+      assert.equal(evil.headers['access-control-allow-origin'], undefined, 'the origin\'s "*" never reaches an Origin the edge refuses');
+      assert.equal(evil.headers['access-control-allow-credentials'], undefined);
+    }
+    assert.equal(seenFor(origin, '/own-cors/a.txt').length, 3, 'one origin request per Origin: the origin varies on it');
   });
 
   test('a dead origin gets the vhost\'s error page with the right status and type', async () => {

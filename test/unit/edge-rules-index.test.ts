@@ -155,6 +155,7 @@ function vhostOf(acl: readonly AclRule[], headers: readonly HeaderRule[], caseSe
   return {
     options: { caseSensitive, ruleCaseSensitive: caseSensitive, accessControl: { enabled: true, defaultAction, denialCode: 403 } },
     rules: { acl, headers },
+    cors: null,
   } as unknown as Vhost;
 }
 

@@ -264,6 +264,29 @@ test('header policy: set/put/append/unset in rule order, variables, status class
   assert.deepEqual(get, [], 'method condition');
 });
 
+test('<Cors> ON: the origin\'s Allow-Origin and Allow-Credentials are removed after the vhost\'s own rules, also on hot hits', () => {
+  const input = { head: head('/a.js'), path: '/a.js', cacheResult: 'TCP_HIT' };
+  const stored = (): string[] => ['access-control-allow-origin', '*', 'access-control-allow-credentials', 'true', 'access-control-expose-headers', 'x-id', 'etag', '"1"'];
+  const cors = new HeaderPolicy(vhostWith('<Cors AllowOrigin="https://app.test">ON</Cors><MatchingList Target="headers">$URL[/*], $RES[Access-Control-Allow-Origin: https://evil.test], set</MatchingList>'));
+  const perRequest = stored();
+  cors.rewriteResponse(perRequest, input, 200);
+  assert.deepEqual(perRequest, ['access-control-expose-headers', 'x-id', 'etag', '"1"'], 'the edge adds its own Allow-Origin at delivery');
+  const edits = cors.hitEdits(input, 200);
+  assert.ok(edits !== null && edits !== NO_EDITS, 'constant: baked into the hot head');
+  const viaEdits = stored();
+  edits.apply(viaEdits);
+  assert.deepEqual(viaEdits, perRequest);
+  // Without rules of its own the vhost still gets the two; a vhost without <Cors> keeps what the origin sent.
+  const bare = new HeaderPolicy(vhostWith('<Cors AllowOrigin="*">ON</Cors>'));
+  const bareHead = stored();
+  bare.rewriteResponse(bareHead, input, 304);
+  assert.deepEqual(bareHead, ['access-control-expose-headers', 'x-id', 'etag', '"1"']);
+  const plain = new HeaderPolicy(vhostWith('<MatchingList Target="headers">$URL[/*], $RES[X-A: 1], set</MatchingList>'));
+  const plainHead = stored();
+  plain.rewriteResponse(plainHead, input, 200);
+  assert.deepEqual(plainHead, [...stored(), 'x-a', '1']);
+});
+
 test('a svc/<dir>/ naming no vhost is a config error', () => {
   assert.deepEqual(problemsOf('', { 'b.com': { 'acl.txt': '$IP[10.0.0.1], deny\n' } }), ['svc/b.com/: no vhost is named "b.com", so its files (acl.txt) would be ignored']);
 });

@@ -127,6 +127,24 @@ function constantValue(parts: readonly Part[] | null): boolean {
 /** What render reads for a constant template: nothing of the request (only #HOSTNAME, which is not from it). */
 const HOST_ONLY = { clientIp: '', headers: [], tls: undefined } as unknown as RequestHead;
 
+/**
+ * With `<Cors>` ON the edge decides CORS: pipeline/edge-policy.ts adds its own Access-Control-Allow-Origin at
+ * delivery, so the origin's Allow-Origin and Allow-Credentials are removed from every response after the vhost's own
+ * rules. Kept, a client got two Allow-Origin fields (a browser then refuses the response) or the origin's `*` (with
+ * its credentials flag) for an Origin the edge refuses. Rules without conditions: a hot hit bakes them into its head.
+ */
+const CORS_OWNED = ['access-control-allow-origin', 'access-control-allow-credentials'];
+
+function corsOwned(vhost: Vhost): HeaderRule[] {
+  if (vhost.cors === null) return [];
+  return CORS_OWNED.map((name): HeaderRule => ({ source: '<Cors>', conditions: [], target: 'res', name, value: null, action: 'unset', status: [] }));
+}
+
+/** True when a vhost has header rules to compile: its own, or the ones `<Cors>` implies. */
+export function hasHeaderPolicy(vhost: Vhost): boolean {
+  return vhost.rules.headers.length > 0 || vhost.cors !== null;
+}
+
 /** A vhost's compiled header rules; hitEdits tells the hit path which pre-encoded head it may use. */
 export class HeaderPolicy {
   readonly #request: EdgeRuleList<CompiledHeader>;
@@ -140,7 +158,7 @@ export class HeaderPolicy {
     const cs = vhost.options.caseSensitive && vhost.options.ruleCaseSensitive;
     const compile = (rule: HeaderRule, position: number): CompiledHeader => ({ rule, position, conditions: new RequestConditions(rule.conditions, geo), parts: compileTemplate(rule.value) });
     const request = vhost.rules.headers.filter((r) => r.target === 'req').map(compile);
-    const response = vhost.rules.headers.filter((r) => r.target === 'res').map(compile);
+    const response = [...vhost.rules.headers.filter((r) => r.target === 'res'), ...corsOwned(vhost)].map(compile);
     this.#request = new EdgeRuleList(request, (c) => urlGlobOf(c.rule.conditions), cs, memoEntries);
     this.#response = new EdgeRuleList(response, (c) => urlGlobOf(c.rule.conditions), cs, memoEntries);
     this.hasRequestRules = request.length > 0;
@@ -218,5 +236,5 @@ export class HeaderPolicy {
 
 /** Compiles the header policy of every vhost with header rules, by vhost name. */
 export function buildHeaderPolicies(vhosts: readonly Vhost[], geo: GeoIp | null = null): Map<string, HeaderPolicy> {
-  return new Map(vhosts.filter((v) => v.rules.headers.length > 0).map((v) => [v.name, new HeaderPolicy(v, geo)] as const));
+  return new Map(vhosts.filter(hasHeaderPolicy).map((v) => [v.name, new HeaderPolicy(v, geo)] as const));
 }
