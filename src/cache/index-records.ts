@@ -62,6 +62,8 @@ export interface ObjectMeta {
   readonly derivedFrom?: string;
   /** Cache tags from the origin's tag fields (cache/tags.ts), indexed in `tags`; absent = none. */
   readonly tags?: readonly string[];
+  /** When `tags` were journaled (ms): part of their entries' keys in `tags` (cache/tag-index.ts); absent with no tags. */
+  readonly tagsAt?: number;
 }
 
 /** A cache-control command applied to objects (see applyControl). */

@@ -67,7 +67,7 @@ import type { Admission, BlockLease, CommitOutcome, ControlAction, ControlResult
 import { IndexWriter } from './index-writer.js';
 import { withInlineCrc } from './inline-crc.js';
 import { keyHash } from './key.js';
-import { TagIndex } from './tag-index.js';
+import { TagIndex, withTagsAt } from './tag-index.js';
 import type { TagEntry } from './tag-index.js';
 
 // The record shapes and constants live in cache/index-records.ts; importers keep taking them from here.
@@ -386,13 +386,13 @@ export class CacheIndex {
         used -= storedBytes(current);
         if (base !== current) this.#releaseBlocks(current.blocks, now);
       }
-      this.#objects.put(objectHash, merged);
-      this.#tags.journal(merged.key, objectHash, current?.tags, merged.tags);
+      const mergedTagged = withTagsAt(merged, this.#tags.journal(merged.key, objectHash, current, merged.tags));
+      this.#objects.put(objectHash, mergedTagged);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       this.#keys.put(merged.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(merged));
       this.#touchInTxn(objectHash, now);
-      result = merged;
+      result = mergedTagged;
     });
     return result;
   }
@@ -451,9 +451,8 @@ export class CacheIndex {
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
       }
-      stored = withInlineCrc(stored);
+      stored = withTagsAt(withInlineCrc(stored), this.#tags.journal(stored.key, objectHash, previous, stored.tags));
       this.#objects.put(objectHash, stored);
-      this.#tags.journal(stored.key, objectHash, previous?.tags, stored.tags);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
       this.#keys.put(stored.key, objectHash);
@@ -527,8 +526,7 @@ export class CacheIndex {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
       if (!updated) return;
-      this.#objects.put(objectHash, withInlineCrc(meta));
-      this.#tags.journal(meta.key, objectHash, current?.tags, meta.tags);
+      this.#objects.put(objectHash, withTagsAt(withInlineCrc(meta), this.#tags.journal(meta.key, objectHash, current, meta.tags)));
     });
     return updated;
   }
@@ -563,7 +561,7 @@ export class CacheIndex {
     this.#releaseBlocks(meta.blocks, now);
     this.#objects.remove(objectHash);
     this.#keys.remove(meta.key);
-    this.#tags.journal(meta.key, objectHash, meta.tags, undefined);
+    this.#tags.journal(meta.key, objectHash, meta, undefined);
     const primary = meta.key.slice(0, meta.key.indexOf('\0'));
     let variantsLeft = false;
     for (const _ of this.#keys.getKeys({ start: `${primary}\0`, end: `${primary}\u0001`, limit: 1 })) variantsLeft = true;
@@ -630,10 +628,10 @@ export class CacheIndex {
   }
 
   /**
-   * Up to `limit` objects tagged `tag` in `vhost` (cache/tag-index.ts), after the hash `after`: their hashes and
-   * primary keys. A read of the tag entries alone, as of the last drain; tag purges drain first and page through it.
+   * Up to `limit` objects tagged `tag` in `vhost` (cache/tag-index.ts), after the cursor `after` (the last page's
+   * last `cursor`): their hashes and primary keys. A read of the tag entries alone, as of the last drain; tag purges drain first and page through it.
    */
-  tagMembers(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ hash: Buffer; primary: string }> {
+  tagMembers(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ hash: Buffer; primary: string; cursor: Buffer }> {
     return this.#tags.members(vhost, tag, after, limit);
   }
 

@@ -145,7 +145,7 @@ async function applyToTag(index: CacheIndex, vhost: string, tag: string, command
   for (;;) {
     const page = index.tagMembers(vhost, tag, after, CONTROL_BATCH);
     if (page.length === 0) break;
-    after = (page[page.length - 1] as { hash: Buffer }).hash;
+    after = (page[page.length - 1] as { cursor: Buffer }).cursor;
     for (const { primary } of page) primaries.add(primary);
     const now = Date.now();
     const result = await index.applyControl(
