@@ -62,7 +62,7 @@ export interface ObjectMeta {
   readonly derivedFrom?: string;
   /** Cache tags from the origin's tag fields (cache/tags.ts), indexed in `tags`; absent = none. */
   readonly tags?: readonly string[];
-  /** When `tags` were journaled (ms): part of their entries' keys in `tags` (cache/tag-index.ts); absent with no tags. */
+  /** When the object got `tags` (ms): part of their entries' keys in `tags` (cache/tag-index.ts); absent with no tags. */
   readonly tagsAt?: number;
 }
 
@@ -195,8 +195,6 @@ export const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
 /** applyControl batches up to this many objects commit synchronously (see there). */
 export const SYNC_CONTROL_MAX = 16;
 
-/** Tag journal records applied per write transaction: a few ms of the write lock the workers' commits wait for. */
-export const TAG_DRAIN_BATCH = 500;
 
 /**
  * The longest object key (UTF-8 bytes) the index takes: object key strings are lmdb keys (`keys`, `fillkeys`),
