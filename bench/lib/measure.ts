@@ -47,7 +47,7 @@ export interface MeasureInput {
   readonly load?: LoadClient;
   /**
    * Milliseconds to wait after the load before the last CPU reading, so work the server defers past the response
-   * is counted in its run (miss-tagged: the primary applies the tag journal once a second). Default 0.
+   * is counted in its run (miss-tagged: the primary's once-a-second housekeeping). Default 0.
    */
   readonly settleMs?: number;
 }
