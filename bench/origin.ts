@@ -11,6 +11,8 @@
  *   Bodies larger than one 256 KiB chunk are streamed with backpressure at a paced rate, R MiB/s per response
  *   (default 128, about 1 Gbit/s), like an origin across a network: a 64 MiB fill takes 0.5 s, long enough for
  *   followers to arrive while it streams. Smaller bodies are sent at once;
+ * - `/t<n>/<name>[/anything]` for n in 3, 10 (lib/objects.ts TAG_SETS): as `/c/<name>[/anything]`, plus
+ *   `Surrogate-Key` with n tags (the `miss-tagged` scenario);
  * - `/z/<id>` for id 1..100,000 (lib/zipf.ts): the `zipf` scenario's objects, cacheable like `/c/`, each of a size
  *   that depends on its id alone (a SURGE-like web mix of 100 B..4 MiB), with an ETag of its own. All of them count
  *   under one key, `/z/*`;
@@ -25,7 +27,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { BENCH_IMAGE_PATH, CACHE_MAX_AGE_S, CACHE_OBJECTS, LARGEST_OBJECT_BYTES, ORIGIN_ADMIN_PREFIX, ORIGIN_MARK_HEADER, ORIGIN_OBJECTS, countKey, objectBody } from './lib/objects.js';
+import { BENCH_IMAGE_PATH, CACHE_MAX_AGE_S, CACHE_OBJECTS, LARGEST_OBJECT_BYTES, ORIGIN_ADMIN_PREFIX, ORIGIN_MARK_HEADER, ORIGIN_OBJECTS, TAG_SETS, countKey, objectBody } from './lib/objects.js';
 import { ZIPF_PREFIX, zipfSizes } from './lib/zipf.js';
 
 /** Streaming chunk: 256 KiB, the size spikes.md item 1 found best for uWS tryEnd loops. */
@@ -118,14 +120,15 @@ async function main(): Promise<void> {
         });
         return;
       }
-      const name = /^\/c\/([^/]+)/.exec(url)?.[1];
-      const size = name === undefined ? undefined : cacheSizes.get(name);
-      if (size === undefined) {
+      const m = /^\/(?:c|t(\d+))\/([^/]+)/.exec(url);
+      const size = m === null ? undefined : cacheSizes.get(m[2] ?? '');
+      const tags = m?.[1] === undefined ? null : TAG_SETS[m[1]];
+      if (size === undefined || tags === undefined) {
         res.cork(() => res.writeStatus('404 Not Found').writeHeader('Cache-Control', 'no-store').end('not found'));
         return;
       }
       const range = parseRange(req.getHeader('range'), size);
-      serveCacheable(res, key, size, range, `"${size.toString(16)}"`);
+      serveCacheable(res, key, size, range, `"${size.toString(16)}"`, tags);
     })
     .listen('127.0.0.1', port, (ls: us_listen_socket | false) => {
       if (ls === false) {
@@ -135,8 +138,8 @@ async function main(): Promise<void> {
       console.log(`bench origin listening on 127.0.0.1:${port}`);
     });
 
-  /** One cacheable response: 200, 206 or 416; small bodies at once, large ones streamed and paced. */
-  function serveCacheable(res: HttpResponse, key: string, size: number, range: ReturnType<typeof parseRange>, etag: string): void {
+  /** One cacheable response: 200, 206 or 416; small bodies at once, large ones streamed and paced. `tags`: a Surrogate-Key value. */
+  function serveCacheable(res: HttpResponse, key: string, size: number, range: ReturnType<typeof parseRange>, etag: string, tags: string | null = null): void {
     const writeHead = (status: string, contentRange: string | null): void => {
       res
         .writeStatus(status)
@@ -146,6 +149,7 @@ async function main(): Promise<void> {
         .writeHeader('Last-Modified', LAST_MODIFIED)
         .writeHeader('Accept-Ranges', 'bytes')
         .writeHeader(ORIGIN_MARK_HEADER, 'uws');
+      if (tags !== null) res.writeHeader('Surrogate-Key', tags);
       if (contentRange !== null) res.writeHeader('Content-Range', contentRange);
     };
     if (range === 'unsatisfiable') {

@@ -8,6 +8,7 @@ import { CLK_TCK, busyPercent, machineTicks, perProcessCpu, reapedChildrenCpuSec
 import { httpGet } from './http-probe.js';
 import { originTraffic, trafficDelta } from './origin-counts.js';
 import { runWrk, wrkArgs } from './wrk.js';
+import { sleep } from './processes.js';
 import { checkResponse } from './verify.js';
 import type { RunningTarget } from '../targets/target.js';
 import type { RunMetrics, RunRecord } from './results.js';
@@ -44,6 +45,11 @@ export interface MeasureInput {
   readonly perGiB?: boolean;
   /** Another load client instead of wrk (h2load in hit-1k-h2); wrk's options above are then unused. */
   readonly load?: LoadClient;
+  /**
+   * Milliseconds to wait after the load before the last CPU reading, so work the server defers past the response
+   * is counted in its run (miss-tagged: the primary's once-a-second housekeeping). Default 0.
+   */
+  readonly settleMs?: number;
 }
 
 /** A load client other than wrk: its command line, and one bounded run with wrk-shaped figures. */
@@ -90,6 +96,7 @@ export async function measureTarget(m: MeasureInput): Promise<RunRecord> {
     const cpu0 = { server: sumTicks(tree0) / CLK_TCK, origin: treeCpuSeconds(m.origin.pid), wrk: reapedChildrenCpuSeconds() };
     const mach0 = machineTicks();
     const { report, raw, extra } = await load.run(m.opts.durationS, 'measure');
+    if (m.settleMs !== undefined && m.settleMs > 0) await sleep(m.settleMs);
     // wrk has been reaped by now, so its CPU time has moved into this process's cutime/cstime.
     const tree1 = treeTicks(m.target.pid);
     const cpu1 = { server: sumTicks(tree1) / CLK_TCK, origin: treeCpuSeconds(m.origin.pid), wrk: reapedChildrenCpuSeconds() };

@@ -30,6 +30,22 @@ export const CACHE_OBJECTS = {
 } as const;
 export type CacheObjectName = keyof typeof CACHE_OBJECTS;
 
+/**
+ * Tagged twins of the cacheable objects (the `miss-tagged` scenario): `/t<n>/<name>[/anything]` answers exactly as
+ * `/c/<name>[/anything]` plus `Surrogate-Key` with the n tags below, so a miss of a tagged object differs from a
+ * miss of an untagged one by the tags alone. Every object of a set carries the same tags (as a page type or a
+ * product list would); the index still holds one entry per tag and object.
+ */
+export const TAG_SETS: Readonly<Record<string, string>> = {
+  '3': 'a b c',
+  '10': 'a b c d e f g h i j',
+};
+
+/** Path of tagged object `name` with tag set `tags` (a TAG_SETS key), made distinct by `suffix` like cachePath. */
+export function taggedPath(tags: string, name: CacheObjectName, suffix: string): string {
+  return `/t${tags}/${name}/${suffix}`;
+}
+
 /** Freshness the origin gives every cacheable object (RFC 9111 §5.2.2.1 max-age), in seconds: outlasts any run. */
 export const CACHE_MAX_AGE_S = 3600;
 

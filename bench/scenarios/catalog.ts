@@ -11,6 +11,7 @@ import { dimsResize } from './dims.js';
 import { hit1kPolicy, hit1kPolicyLogged } from './hit-policy.js';
 import { hit1kH2, hit1kTls } from './hit-tls.js';
 import { miss } from './miss.js';
+import { missTagged } from './miss-tagged.js';
 import { pass1k } from './pass-1k.js';
 import { range256m } from './range-256m.js';
 import { tlsEngines } from './tls-engines.js';
@@ -18,4 +19,4 @@ import { workers } from './workers.js';
 import { zipf } from './zipf.js';
 import type { Scenario } from '../lib/scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [pass1k, hit1k, hit64k, hit1kC200, hit64kC200, hit1m, hit64m, revalidate304, hit1kRules, hit1kPolicy, hit1kPolicyLogged, hit64kGzip, dimsResize, hit1kTls, hit1kH2, tlsEngines, miss, cold100, range256m, zipf, workers];
+export const SCENARIOS: readonly Scenario[] = [pass1k, hit1k, hit64k, hit1kC200, hit64kC200, hit1m, hit64m, revalidate304, hit1kRules, hit1kPolicy, hit1kPolicyLogged, hit64kGzip, dimsResize, hit1kTls, hit1kH2, tlsEngines, miss, missTagged, cold100, range256m, zipf, workers];

@@ -63,6 +63,8 @@ export interface ObjectMeta {
   readonly derivedFrom?: string;
   /** Cache tags from the origin's tag fields (cache/tags.ts), indexed in `tags`; absent = none. */
   readonly tags?: readonly string[];
+  /** When the object got `tags` (ms): part of their entries' keys in `tags` (cache/tag-index.ts); absent with no tags. */
+  readonly tagsAt?: number;
 }
 
 /** A cache-control command applied to objects (see applyControl). */
@@ -194,8 +196,6 @@ export const BLOCK_REUSE_IMMEDIATE = 24 * 3600 * 1000;
 /** applyControl batches up to this many objects commit synchronously (see there). */
 export const SYNC_CONTROL_MAX = 16;
 
-/** Tag journal records applied per write transaction: a few ms of the write lock the workers' commits wait for. */
-export const TAG_DRAIN_BATCH = 500;
 
 /**
  * The longest object key (UTF-8 bytes) the index takes: object key strings are lmdb keys (`keys`, `fillkeys`),

@@ -23,8 +23,8 @@
  *   seen     lease hash -> SeenCount                           requests the admission filter counted for an
  *                                                              object it has not stored (vhost <Admission>)
  *   seenorder window end (8 B BE ms) + lease hash -> ''        the same by expiry, so a sweep reads only lapsed ones
- *   tags     "vhost \n tag \0" + object hash -> primary key     objects by cache tag, for tag purges (cache/tag-index.ts)
- *   tagjournal sequence (8 B BE) -> tag change                 tag changes the primary has not applied to `tags` yet
+ *   tags     "vhost \n tag \0" + tagsAt (8 B BE ms) + object hash -> primary key
+ *                                                              objects by cache tag, for tag purges (cache/tag-index.ts)
  * `objects` and `fills` keep msgpackr's record structures (field-name lists) once, under STRUCTURES_KEY, shared by
  * every process (lmdb's shared structures), rather than in every record.
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
@@ -55,7 +55,6 @@ import {
   LRU_KEY_BYTES,
   LRU_TIME_BYTES,
   STRUCTURES_KEY,
-  TAG_DRAIN_BATCH,
   controlledMeta,
   freeOrderKey,
   lruKey,
@@ -67,11 +66,11 @@ import type { Admission, BlockLease, CommitOutcome, ControlAction, ControlResult
 import { IndexWriter } from './index-writer.js';
 import { withInlineCrc } from './inline-crc.js';
 import { keyHash } from './key.js';
-import { TagIndex } from './tag-index.js';
+import { TagIndex, withTagsAt } from './tag-index.js';
 import type { TagEntry } from './tag-index.js';
 
 // The record shapes and constants live in cache/index-records.ts; importers keep taking them from here.
-export { ABSENT_BLOCK, INDEX_RECORD_BYTES, MAX_OBJECT_KEY_BYTES, TAG_DRAIN_BATCH, sameRepresentation, storedBytes } from './index-records.js';
+export { ABSENT_BLOCK, INDEX_RECORD_BYTES, MAX_OBJECT_KEY_BYTES, sameRepresentation, storedBytes } from './index-records.js';
 export type {
   Admission,
   BlockLease,
@@ -391,13 +390,13 @@ export class CacheIndex {
         used -= storedBytes(current);
         if (base !== current) this.#releaseBlocks(current.blocks, now);
       }
-      this.#objects.put(objectHash, merged);
-      this.#tags.journal(merged.key, objectHash, current?.tags, merged.tags);
+      const mergedTagged = withTagsAt(merged, this.#tags.change(merged.key, objectHash, current, merged.tags));
+      this.#objects.put(objectHash, mergedTagged);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       this.#keys.put(merged.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(merged));
       this.#touchInTxn(objectHash, now);
-      result = merged;
+      result = mergedTagged;
     });
     return result;
   }
@@ -456,9 +455,8 @@ export class CacheIndex {
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
       }
-      stored = withInlineCrc(stored);
+      stored = withTagsAt(withInlineCrc(stored), this.#tags.change(stored.key, objectHash, previous, stored.tags));
       this.#objects.put(objectHash, stored);
-      this.#tags.journal(stored.key, objectHash, previous?.tags, stored.tags);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
       this.#keys.put(stored.key, objectHash);
@@ -532,8 +530,7 @@ export class CacheIndex {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
       if (!updated) return;
-      this.#objects.put(objectHash, withInlineCrc(meta));
-      this.#tags.journal(meta.key, objectHash, current?.tags, meta.tags);
+      this.#objects.put(objectHash, withTagsAt(withInlineCrc(meta), this.#tags.change(meta.key, objectHash, current, meta.tags)));
     });
     return updated;
   }
@@ -568,7 +565,7 @@ export class CacheIndex {
     this.#releaseBlocks(meta.blocks, now);
     this.#objects.remove(objectHash);
     this.#keys.remove(meta.key);
-    this.#tags.journal(meta.key, objectHash, meta.tags, undefined);
+    this.#tags.change(meta.key, objectHash, meta, undefined);
     const primary = meta.key.slice(0, meta.key.indexOf('\0'));
     let variantsLeft = false;
     for (const _ of this.#keys.getKeys({ start: `${primary}\0`, end: `${primary}\u0001`, limit: 1 })) variantsLeft = true;
@@ -623,33 +620,15 @@ export class CacheIndex {
   }
 
   /**
-   * Applies up to `limit` records of the tag journal to the tag entries, in one write transaction (the primary:
-   * every second and before a tag purge; cache/tag-index.ts); returns how many (fewer than `limit`: it is empty).
+   * Up to `limit` objects tagged `tag` in `vhost` (cache/tag-index.ts), after the cursor `after` (the last page's
+   * last `cursor`): their hashes and primary keys. A read of the tag entries alone; tag purges page through it.
    */
-  drainTagJournal(limit = TAG_DRAIN_BATCH): number {
-    let drained = 0;
-    this.#writer.transact(() => {
-      drained = this.#tags.drain(limit);
-    });
-    return drained;
-  }
-
-  /**
-   * Up to `limit` objects tagged `tag` in `vhost` (cache/tag-index.ts), after the hash `after`: their hashes and
-   * primary keys. A read of the tag entries alone, as of the last drain; tag purges drain first and page through it.
-   */
-  tagMembers(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ hash: Buffer; primary: string }> {
+  tagMembers(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ hash: Buffer; primary: string; cursor: Buffer }> {
     return this.#tags.members(vhost, tag, after, limit);
   }
 
-  /** Tag journal records the primary has not applied yet (tests). */
-  tagJournalPending(): number {
-    return this.#tags.pending();
-  }
-
-  /** Every tag entry, the journal drained first (tests and checks: reads the whole table). */
+  /** Every tag entry (tests and checks: reads the whole table). */
   tagEntries(): TagEntry[] {
-    while (this.drainTagJournal() === TAG_DRAIN_BATCH);
     return [...this.#tags.entries()];
   }
 

@@ -142,7 +142,7 @@ async function push(args: FleetArgs): Promise<number> {
 }
 
 interface StatusAnswer {
-  readonly nodes: ReadonlyArray<{ node: string; group: string | null; configVersion: number | null; configResult: string | null; healthy: boolean; requestsPerSec: number; requestHitRatio: number; lastSeen: string }>;
+  readonly nodes: ReadonlyArray<{ node: string; group: string | null; configVersion: number | null; configResult: string | null; healthy: boolean; silent?: boolean; requestsPerSec: number; requestHitRatio: number; lastSeen: string }>;
 }
 
 async function status(args: FleetArgs): Promise<number> {
@@ -151,7 +151,7 @@ async function status(args: FleetArgs): Promise<number> {
   const rows = [['NODE', 'GROUP', 'CONFIG', 'HEALTH', 'REQ/S', 'HIT', 'LAST SEEN']];
   for (const n of answer.nodes) {
     const age = Math.max(0, Math.round((Date.now() - Date.parse(n.lastSeen)) / 1000));
-    rows.push([n.node, n.group ?? '-', n.configVersion === null ? '-' : `${n.configVersion} ${n.configResult ?? ''}`, n.healthy ? 'ok' : 'down', String(n.requestsPerSec), `${Math.round(n.requestHitRatio * 1000) / 10}%`, `${age}s ago`]);
+    rows.push([n.node, n.group ?? '-', n.configVersion === null ? '-' : `${n.configVersion} ${n.configResult ?? ''}`, n.healthy ? 'ok' : n.silent === true ? 'silent' : 'down', String(n.requestsPerSec), `${Math.round(n.requestHitRatio * 1000) / 10}%`, `${age}s ago`]);
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());

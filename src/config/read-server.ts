@@ -93,8 +93,11 @@ function readDimsLimits(v: Validator, scope: Scope): DimsLimits {
 /** <Cluster>: null unless <Nats> is ON (the other elements are still checked, so a typo is reported either way). */
 function readCluster(v: Validator, scope: Scope): ClusterConfig | null {
   const on = v.one(scope, 'Server/Cluster/Nats', BOOL);
+  // <Url> elements add servers to Nats@Url; alone, they replace its default (a local server).
+  const elements = (v.many(scope, 'Server/Cluster/Url', NATS_URLS) ?? []).flat();
+  const attribute = v.one(scope, 'Server/Cluster/Nats@Url', NATS_URLS, elements.length > 0 ? [] : undefined);
   const cluster: ClusterConfig = {
-    urls: v.one(scope, 'Server/Cluster/Nats@Url', NATS_URLS),
+    urls: [...new Set([...attribute, ...elements])],
     nodeName: v.optional(scope, 'Server/Cluster/NodeName', FLEET_NAME) ?? defaultNodeName(hostname()),
     group: v.optional(scope, 'Server/Cluster/Group', FLEET_NAME),
     purgeRetentionSec: v.one(scope, 'Server/Cluster/PurgeRetention', WHOLE_SECONDS),

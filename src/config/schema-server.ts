@@ -335,6 +335,14 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     doc: "Flint's own: the NATS servers (with JetStream), separated by commas or spaces; the client moves between them and reconnects by itself.",
   },
   {
+    path: 'Server/Cluster/Url',
+    type: 'nats-urls',
+    default: [],
+    repeated: true,
+    field: 'server.cluster.urls',
+    doc: "Flint's own: more NATS servers, one element each (a list is allowed too), added to Nats@Url; given without Nats@Url, they replace its default.",
+  },
+  {
     path: 'Server/Cluster/NodeName',
     type: 'fleet-name',
     default: null,

@@ -3,7 +3,7 @@
  * `flint fleet status`: every edge writes a small status record into the key-value bucket flint-fleet-nodes
  * (key = node name) every HEARTBEAT_MS: group, config version taken and how, health, requests/s and hit ratio of
  * the last second, and the time. Reading the bucket gives each node's last record, so an edge that stopped
- * writing shows with its last-seen time. Records of nodes gone for a day are dropped by the bucket's max age.
+ * writing shows with its last-seen time, and as not healthy once three beats are missing. Records of nodes gone for a day are dropped by the bucket's max age.
  * Runs only in the primary.
  */
 import type { KV, NatsConnection } from 'nats';
@@ -14,6 +14,12 @@ import type { ConfigResult } from './messages.js';
 const BUCKET = 'flint-fleet-nodes';
 /** How often an edge writes its record; `lastSeen` is at most this old for a live edge. */
 export const HEARTBEAT_MS = 5000;
+/**
+ * A record older than this (three missed beats) no longer speaks for its edge: status shows it not healthy, whatever
+ * it last said. An edge that crashed, was stopped or is cut off from NATS writes nothing more, so its last record
+ * (written while it served) would otherwise read "healthy" for a day.
+ */
+export const SILENT_AFTER_MS = 3 * HEARTBEAT_MS;
 /** A record older than this is dropped (a retired edge leaves the list). */
 const RECORD_MAX_AGE_MS = 24 * 3600 * 1000;
 
@@ -28,6 +34,15 @@ export interface NodeStatus {
   readonly requestHitRatio: number;
   /** ISO time the record was written. */
   readonly lastSeen: string;
+  /** Read side only: no record for SILENT_AFTER_MS (then `healthy` is false). */
+  readonly silent?: boolean;
+}
+
+/** `status` as read at `nowMs`: a silent edge is not healthy, whatever its last record said. */
+export function withLiveness(status: NodeStatus, nowMs: number): NodeStatus {
+  const seen = Date.parse(status.lastSeen);
+  const silent = !(nowMs - seen <= SILENT_AFTER_MS);
+  return { ...status, healthy: status.healthy && !silent, silent };
 }
 
 async function openBucket(nc: NatsConnection): Promise<KV> {
@@ -50,7 +65,7 @@ export async function readFleetStatus(nc: NatsConnection, group: string | null):
     } catch {
       continue;
     }
-    if (typeof status.node === 'string' && addressedTo(group, status.group ?? null)) out.push(status);
+    if (typeof status.node === 'string' && addressedTo(group, status.group ?? null)) out.push(withLiveness(status, Date.now()));
   }
   return out.sort((a, b) => a.node.localeCompare(b.node));
 }

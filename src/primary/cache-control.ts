@@ -15,7 +15,6 @@
  */
 import type { Config } from '../config/types.js';
 import type { CacheIndex, ControlResult } from '../cache/index.js';
-import { TAG_DRAIN_BATCH } from '../cache/index.js';
 import { currentAge } from '../cache/freshness.js';
 import type { ControlCommand, PurgeScope, TaggedScope } from '../policy/purge-target.js';
 import { guardedCommand, parseTargets, scopeMatcher } from '../policy/purge-target.js';
@@ -104,8 +103,6 @@ export class CacheControl {
     const total = { count: 0, size: 0, fills: 0 };
     const denied: string[] = [];
     const primaries = new Set<string>();
-    // Tags stored up to now are in the journal, maybe not yet in the entries (cache/tag-index.ts).
-    for (const index of this.#deps.indexes()) await drainJournal(index);
     const reached: string[] = [];
     for (const vhost of vhosts) {
       const guarded = guardedCommand(vhost, { kind: 'pattern' }, command);
@@ -123,18 +120,11 @@ export class CacheControl {
         }
       }
     }
-    // A hardpurge journaled its removals: apply them, so no entry outlives its object past the call.
-    for (const index of this.#deps.indexes()) await drainJournal(index);
     if (reached.length > 0) await this.#deps.notifyWorkers([], { primaries: [...primaries], vhosts: reached });
     const body: ControlResponse['body'] = { Count: total.count, Size: total.size, Time: Math.round(performance.now() - started) };
     if (denied.length > 0) body.Denied = denied;
     return { status: 200, body, fills: total.fills };
   }
-}
-
-/** Applies the whole tag journal, TAG_DRAIN_BATCH records a transaction, yielding to the event loop between them. */
-export async function drainJournal(index: CacheIndex): Promise<void> {
-  while (index.drainTagJournal() === TAG_DRAIN_BATCH) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Pages through the objects tagged `tag` in `vhost` and applies the command batch by batch; adds their primary keys to `primaries`. */
@@ -145,7 +135,7 @@ async function applyToTag(index: CacheIndex, vhost: string, tag: string, command
   for (;;) {
     const page = index.tagMembers(vhost, tag, after, CONTROL_BATCH);
     if (page.length === 0) break;
-    after = (page[page.length - 1] as { hash: Buffer }).hash;
+    after = (page[page.length - 1] as { cursor: Buffer }).cursor;
     for (const { primary } of page) primaries.add(primary);
     const now = Date.now();
     const result = await index.applyControl(

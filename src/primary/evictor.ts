@@ -6,14 +6,14 @@
  * chooses; the policy follows the objects stored and hit at least once a second). Keeps each
  * disk's index reserve (cache/disk-space.ts), and checks each index before opening it (cache/index-check.ts). Also
  * sweeps the fill table (expired hit-for-pass markers, leases of dead workers: CacheIndex.sweepFills) and the
- * admission counts whose window ended (CacheIndex.sweepSeen), applies the tag journal (CacheIndex.drainTagJournal), and clears
+ * admission counts whose window ended (CacheIndex.sweepSeen), and clears
  * LMDB reader slots left by dead workers (spikes.md item 2). Keeps the cache numbers /stats shows.
  * Runs only in the primary.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
-import { CacheIndex, TAG_DRAIN_BATCH } from '../cache/index.js';
+import { CacheIndex } from '../cache/index.js';
 import { PolicyEviction, QUICK_LOOK_BACK_MS, bytesToFree, evictionPass, trackingFloor } from '../cache/eviction.js';
 import { DAMAGED_MARKER, checkIndex, discardIndex } from '../cache/index-check.js';
 import { DEFAULT_QUOTA_PERCENT, DiskReserve, deriveQuota } from '../cache/disk-space.js';
@@ -28,7 +28,7 @@ import type { Logger } from '../log.js';
  * one read of the usage.
  */
 const EVICT_INTERVAL_MS = 100;
-/** How often the fill table and admission counts are swept, the tag journal applied and the policies brought up to date. */
+/** How often the fill table and admission counts are swept and the policies brought up to date. */
 const SWEEP_INTERVAL_MS = 1000;
 const READER_CHECK_MS = 30_000;
 /**
@@ -129,7 +129,6 @@ export class Evictor {
   #readerTimer: NodeJS.Timeout | null = null;
   #sweeping = false;
   #sweepingSeen = false;
-  #drainingTags = false;
   #closed = false;
 
   /** Opens every disk's index (wiping a disk whose contents predate an OS reboot) and discards stale fills. */
@@ -221,7 +220,6 @@ export class Evictor {
       sweptAt = Date.now();
       void this.sweepFills();
       void this.sweepSeen();
-      void this.drainTags();
     }, EVICT_INTERVAL_MS);
     this.#timer.unref();
     this.#readerTimer = setInterval(() => this.readerCheck(), READER_CHECK_MS);
@@ -329,31 +327,6 @@ export class Evictor {
       }
     } finally {
       this.#sweepingSeen = false;
-    }
-  }
-
-  /**
-   * Applies every disk's tag journal to its tag entries (cache/tag-index.ts: workers journal tag changes, the primary
-   * applies them in batches), TAG_DRAIN_BATCH records a transaction with the event loop running between them.
-   */
-  async drainTags(): Promise<void> {
-    if (this.#drainingTags) return;
-    this.#drainingTags = true;
-    try {
-      for (const disk of this.#disks) {
-        try {
-          let drained = TAG_DRAIN_BATCH;
-          while (drained === TAG_DRAIN_BATCH && !this.#closed && this.#usable(disk)) {
-            drained = disk.index.drainTagJournal();
-            if (drained === TAG_DRAIN_BATCH) await new Promise((resolve) => setImmediate(resolve));
-          }
-        } catch (error) {
-          this.#noteFailure(disk, error);
-          this.#log.error({ event: 'cache.tag_drain_failed', disk: disk.path, err: (error as Error).message }, 'applying the tag journal failed');
-        }
-      }
-    } finally {
-      this.#drainingTags = false;
     }
   }
 

@@ -26,12 +26,14 @@ import { freePort } from '../helpers/ports.js';
 import { NatsServer } from '../helpers/nats.js';
 
 const HOST = 'fleet.test';
+/** A vhost whose purge guard refuses `host/*` (RootPurgeExpire OFF): fleet purges must meet it as local ones do. */
+const GUARDED = 'guarded.test';
 const CHROMIUM = '/usr/bin/chromium';
 const run = promisify(execFile);
 
 interface PurgeAnswer {
   Time: number;
-  applied: Array<{ node: string; status: number; Count: number; Size: number }>;
+  applied: Array<{ node: string; status: number; Count: number; Size: number; Denied?: string[] }>;
   missing: string[];
 }
 
@@ -95,7 +97,8 @@ describe('fleet on NATS JetStream: purge, catch-up, config push, NATS down', () 
             mkdirSync(join(dir, 'certs'), { recursive: true });
             execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'certs', 'ca.key'), '-out', join(dir, 'certs', 'ca.pem'), '-days', '1', '-subj', '/CN=fleet test CA'], { stdio: 'ignore' });
           }
-          return { server: edgeServerXml({ managerPort, dir, port: ports[i] as number, nats: nats.url, node: `edge-${i + 1}` }), vhosts: vhostsXml(origin.address) };
+          const guarded = `\n  <Vhost Name="${GUARDED}"><Origin><Address>${origin.address}</Address></Origin><Options><RootPurgeExpire>OFF</RootPurgeExpire></Options></Vhost>`;
+          return { server: edgeServerXml({ managerPort, dir, port: ports[i] as number, nats: nats.url, node: `edge-${i + 1}` }), vhosts: vhostsXml(origin.address, guarded) };
         }),
       ),
     );
@@ -168,6 +171,20 @@ describe('fleet on NATS JetStream: purge, catch-up, config push, NATS down', () 
     for (let i = 0; i < 3; i++) await assertMiss(i, '/t3.txt');
   });
 
+  test('fleet purges meet each edge\'s purge guards as local ones do: RootPurgeExpire OFF refuses host/*, a narrower glob passes', async () => {
+    route('/g/x.txt');
+    const getGuarded = (edge: number): Promise<TestResponse> => request({ port: ports[edge] as number, path: '/g/x.txt', host: GUARDED });
+    for (let i = 0; i < 3; i++) await waitFor(`/g/x.txt cached on edge ${i}`, async () => (isHit(await getGuarded(i)) ? true : undefined));
+    const denied = await manager<PurgeAnswer>(edges[0] as FlintProcess, `/fleet/command/purge?url=${GUARDED}/*`);
+    assert.equal(denied.status, 200, JSON.stringify(denied.body));
+    assert.deepEqual(denied.body.missing, []);
+    assert.deepEqual(denied.body.applied.map((a) => [a.node, a.status, a.Count, /RootPurgeExpire/.test(a.Denied?.[0] ?? '')]), [['edge-1', 200, 0, true], ['edge-2', 200, 0, true], ['edge-3', 200, 0, true]]);
+    for (let i = 0; i < 3; i++) assert.ok(isHit(await getGuarded(i)), `edge ${i}: the guarded root purge purged nothing`);
+    const narrower = await manager<PurgeAnswer>(edges[1] as FlintProcess, `/fleet/command/purge?url=${GUARDED}/g/*`);
+    assert.deepEqual(narrower.body.applied.map((a) => [a.node, a.Count, a.Denied]), [['edge-1', 1, undefined], ['edge-2', 1, undefined], ['edge-3', 1, undefined]]);
+    for (let i = 0; i < 3; i++) assert.ok(!isHit(await getGuarded(i)), `edge ${i}: the narrower glob purged`);
+  });
+
   test('the dashboard of a clustered edge lists the fleet\'s nodes (headless Chromium)', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, async () => {
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
     try {
@@ -208,6 +225,28 @@ describe('fleet on NATS JetStream: purge, catch-up, config push, NATS down', () 
     const push = await request({ port: (edges[0] as FlintProcess).managerPort, host: `127.0.0.1:${(edges[0] as FlintProcess).managerPort}`, path: '/fleet/command/push?wait=1', method: 'POST', body: JSON.stringify({ vhosts: edited, rules: [] }) });
     const pushed = JSON.parse(push.body.toString()) as { version: number; applied: string[]; missing: string[] };
     assert.deepEqual([push.status, pushed.applied, pushed.missing], [200, ['edge-1', 'edge-2'], ['edge-3']]);
+    // Fleet stats mark the stopped edge as not answering (API and CLI, which exits 1).
+    const fleetStats = await manager<{ nodes: Record<string, unknown>; missing: string[] }>(edges[0] as FlintProcess, '/fleet/stats?wait=1', 'GET');
+    assert.deepEqual([fleetStats.status, Object.keys(fleetStats.body.nodes).sort(), fleetStats.body.missing], [200, ['edge-1', 'edge-2'], ['edge-3']]);
+    const statsCli = await run(process.execPath, [MAIN, 'fleet', 'stats', '--wait', '1s', '--conf', (edges[0] as FlintProcess).confDir]).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    assert.equal(statsCli.code, 1, statsCli.stdout);
+    assert.match(statsCli.stdout, /^edge-1: \d+ requests[\s\S]*^edge-2: \d+ requests[\s\S]*^total \(2 node\(s\)\)/m);
+    assert.match(statsCli.stderr, /no answer within the wait: edge-3/);
+    // Fleet status: the stopped edge's last record said healthy; once three heartbeats are missing it reads as
+    // silent, not healthy (API and CLI), while the others stay healthy.
+    let lastStatus: unknown = null;
+    await waitFor('edge-3 silent in fleet status', async () => {
+      const s = await manager<{ nodes: Array<{ node: string; healthy: boolean; silent?: boolean }> }>(edges[0] as FlintProcess, '/fleet/status', 'GET');
+      lastStatus = s.body;
+      const rows = s.body.nodes.map((n) => [n.node, n.healthy, n.silent]);
+      return JSON.stringify(rows) === JSON.stringify([['edge-1', true, false], ['edge-2', true, false], ['edge-3', false, true]]) ? true : undefined;
+    }, 30_000, 500).catch((error: Error) => assert.fail(`${error.message}: ${JSON.stringify(lastStatus)}`));
+    const statusCli = await run(process.execPath, [MAIN, 'fleet', 'status', '--conf', (edges[0] as FlintProcess).confDir]);
+    assert.match(statusCli.stdout, /^edge-1 .* ok +[\d.]+ /m);
+    assert.match(statusCli.stdout, /^edge-3 .* silent +[\d.]+ /m);
     const restarted = await FlintProcess.restart(third);
     edges[2] = restarted;
     await restarted.waitForLog((l) => l.event === 'flint.ready');

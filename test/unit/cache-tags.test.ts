@@ -2,14 +2,15 @@
  * Cache tags (issue 24). parseTags on hostile origin headers (table-driven: separators, duplicates, bytes outside
  * visible ASCII, over-long tags, thousands of tags, a huge header), and the tag index on a real LMDB file: the
  * entries of an object follow its record through commit, replacement, a metadata update, eviction (removeMany, the
- * evictor's call), hardpurge and invalidation once the journal is drained, a commit journals one record per object,
- * and tagMembers pages through many objects.
+ * evictor's call), hardpurge and invalidation in the same transaction, each keyed by its record's tagsAt, entries
+ * of a tag sort by when they were stored (a store appends), and tagMembers pages through many objects.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CacheIndex } from '../../src/cache/index.js';
 import type { ObjectMeta } from '../../src/cache/index.js';
 import { keyHash, objectKey, primaryKey } from '../../src/cache/key.js';
@@ -89,6 +90,7 @@ function entries(index: CacheIndex): string[] {
       assert.ok(stored !== undefined, `a tag entry ${e.tag} points at no object (stale)`);
       assert.ok(stored.tags?.includes(e.tag), `the object ${stored.key} does not carry ${e.tag}`);
       assert.equal(e.primary, stored.key.slice(0, stored.key.indexOf('\0')));
+      assert.equal(e.at, stored.tagsAt, `the entry ${e.tag} of ${stored.key} is keyed by the record's tagsAt`);
       return `${e.vhost} ${e.tag} ${stored.key.slice(stored.key.indexOf('\n') + 1, stored.key.indexOf('\0'))}`;
     })
     .sort();
@@ -109,7 +111,6 @@ test('the tag index follows store, replace, metadata update, eviction, hardpurge
     await store(index, '/c');
     await store(index, '/a2', ['red'], 'w.test');
     assert.deepEqual(entries(index), ['v.test blue /a', 'v.test red /a', 'v.test red /b', 'w.test red /a2']);
-    index.drainTagJournal();
     assert.deepEqual(
       index.tagMembers('v.test', 'red', null, 10).map((m) => m.hash.toString('hex')).sort(),
       [a, b].map((h) => h.toString('hex')).sort(),
@@ -165,18 +166,42 @@ test('purge and expire keep the tags (the object stays); a fill reached by a tag
 test('tagMembers pages through more objects than one page, each once', async () => {
   await withIndex(async (index) => {
     for (let i = 0; i < 1200; i++) await store(index, `/o${i}`, i % 2 === 0 ? ['even', 'all'] : ['all']);
-    assert.equal(index.tagMembers('v.test', 'all', null, 10).length, 0, 'journaled, not yet applied');
-    const drained = [index.drainTagJournal(), index.drainTagJournal(), index.drainTagJournal(), index.drainTagJournal()];
-    assert.deepEqual(drained, [500, 500, 200, 0], 'one journal record per object, however many tags; TAG_DRAIN_BATCH a transaction');
     const seen = new Set<string>();
     let after: Buffer | null = null;
     for (;;) {
       const page = index.tagMembers('v.test', 'all', after, 500);
       for (const m of page) seen.add(m.hash.toString('hex'));
       if (page.length < 500) break;
-      after = (page[page.length - 1] as { hash: Buffer }).hash;
+      after = (page[page.length - 1] as { cursor: Buffer }).cursor;
     }
     assert.equal(seen.size, 1200);
     assert.equal(index.tagMembers('v.test', 'even', null, 5000).length, 600);
+  });
+});
+
+test('entries of a tag sort by when the tags were stored (a store appends); a record keeps its tagsAt while its tags stay', async () => {
+  await withIndex(async (index) => {
+    // Stored one after another, in different milliseconds: the entries of `all` come in store order, not hash order
+    // (hash order put every new entry at a random place in the tree: one page copied per entry).
+    const hashes: Buffer[] = [];
+    for (let i = 0; i < 8; i++) {
+      hashes.push(await store(index, `/s${i}`, ['all']));
+      await sleep(2);
+    }
+    const hex = hashes.map((h) => h.toString('hex'));
+    assert.notDeepEqual([...hex].sort(), hex, 'the hashes are not in store order by chance');
+    assert.deepEqual(index.tagMembers('v.test', 'all', null, 100).map((m) => m.hash.toString('hex')), hex);
+    // Stored again with the same tags (a refetch): the record keeps its time...
+    const first = hashes[0] as Buffer;
+    const tagsAt = index.getObject(first)?.tagsAt;
+    assert.equal(typeof tagsAt, 'number');
+    await store(index, '/s0', ['all']);
+    assert.equal(index.getObject(first)?.tagsAt, tagsAt);
+    // ...so its removal finds its entry; a record without tags carries no time.
+    index.removeMany([first], Date.now());
+    assert.deepEqual(entries(index), hashes.slice(1).map((_, i) => `v.test all /s${i + 1}`));
+    await store(index, '/s1');
+    assert.equal(index.getObject(hashes[1] as Buffer)?.tagsAt, undefined);
+    assert.equal(entries(index).length, 6);
   });
 });

@@ -103,8 +103,8 @@ test('schema rows are well formed', () => {
   assert.equal(settingFile(getSetting('Vhosts/Default')), 'vhosts.xml');
 });
 
-test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, Deny, ServerName, Disk, HealthChecker, Rule, MatchingList, Key, Path, ErrorPage, URLRewrite and the Dims ones', () => {
-  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Annotation', 'ByOriginal', 'Composite', 'Condition', 'Deny', 'Disk', 'ErrorPage', 'HealthChecker', 'IgnoreSuffix', 'Key', 'Listen', 'MatchingList', 'Path', 'Rule', 'ServerName', 'URLRewrite', 'Vhost']);
+test('repeated elements are exactly Vhost, Alias, Listen, Address, Address2, IgnoreSuffix, Allow, Deny, ServerName, Disk, HealthChecker, Rule, MatchingList, Key, Path, ErrorPage, URLRewrite, Cluster/Url and the Dims ones', () => {
+  assert.deepEqual([...REPEATED_ELEMENTS].sort(), ['Address', 'Address2', 'Alias', 'Allow', 'Annotation', 'ByOriginal', 'Composite', 'Condition', 'Deny', 'Disk', 'ErrorPage', 'HealthChecker', 'IgnoreSuffix', 'Key', 'Listen', 'MatchingList', 'Path', 'Rule', 'ServerName', 'URLRewrite', 'Url', 'Vhost']);
 });
 
 test('the reference lists every setting with its default', () => {

@@ -157,6 +157,12 @@ test('<Cluster> in server.xml: defaults, a standalone edge has none, and each ba
   assert.equal(load('<Cluster><Nats>OFF</Nats><NodeName>e1</NodeName></Cluster>').server.cluster, null, 'Nats OFF: standalone');
   const on = load('<Cluster><Nats Url="nats://10.0.0.9:4222,nats://10.0.0.10:4222">ON</Nats><NodeName>edge-1</NodeName><Group>seoul</Group></Cluster>').server.cluster;
   assert.deepEqual(on, { urls: ['nats://10.0.0.9:4222', 'nats://10.0.0.10:4222'], nodeName: 'edge-1', group: 'seoul', purgeRetentionSec: 86400, waitMs: 5000 });
+  // <Url> elements: alone they replace the default server; with Nats@Url they add to it (a repeat counts once).
+  const elements = load('<Cluster><Nats>ON</Nats><Url>nats://10.0.0.9:4222</Url><Url>tls://10.0.0.10:4223</Url></Cluster>').server.cluster;
+  assert.deepEqual(elements?.urls, ['nats://10.0.0.9:4222', 'tls://10.0.0.10:4223']);
+  const both = load('<Cluster><Nats Url="nats://10.0.0.9:4222">ON</Nats><Url>nats://10.0.0.9:4222</Url><Url>nats://10.0.0.11:4222</Url></Cluster>').server.cluster;
+  assert.deepEqual(both?.urls, ['nats://10.0.0.9:4222', 'nats://10.0.0.11:4222']);
+  assert.deepEqual(load('<Cluster><Nats>ON</Nats></Cluster>').server.cluster?.urls, ['nats://127.0.0.1:4222'], 'neither: the default');
   const problems = (cluster: string): readonly string[] => {
     try {
       load(cluster);
@@ -167,6 +173,7 @@ test('<Cluster> in server.xml: defaults, a standalone edge has none, and each ba
     return assert.fail('accepted');
   };
   assert.deepEqual(problems('<Cluster><Nats Url="http://x">ON</Nats></Cluster>'), ['server.xml: Server/Cluster/Nats@Url: "http://x" is not a NATS URL (nats://host:port or tls://host:port, without user or path)']);
+  assert.deepEqual(problems('<Cluster><Nats>ON</Nats><Url>nats://a:4222</Url><Url>nats://a:99999</Url></Cluster>').map((p) => p.split(':').slice(0, 3).join(':')), ['server.xml: Server/Cluster/Url: "nats']);
   assert.deepEqual(problems('<Cluster><Nats>ON</Nats><NodeName>edge.1</NodeName></Cluster>'), ['server.xml: Server/Cluster/NodeName: "edge.1" is not a fleet name (1-64 letters, digits, - or _)']);
   assert.deepEqual(problems('<Cluster><Nats>ON</Nats><PurgeRetention>10</PurgeRetention><Wait>0</Wait></Cluster>'), [
     'server.xml: Server/Cluster/PurgeRetention: "10" is out of range (60..31536000)',
