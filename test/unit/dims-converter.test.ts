@@ -1,8 +1,9 @@
 // Unit tests of the worker's DIMS converter process (transform/dims/converter.ts): results come back intact over
-// IPC, the process runs at a lower priority (nice 10), a converter that dies mid-job fails that job and the next
+// IPC, the process runs at a lower priority (SCHED_IDLE where chrt allows it, and nice 10), a converter that dies mid-job fails that job and the next
 // job gets a new converter, and a job past its time limit fails with 'timeout'.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { after, test } from 'node:test';
 import pino from 'pino';
@@ -29,7 +30,25 @@ function children(): number[] {
   }
 }
 
-test('a conversion round-trips through the converter process, which runs at nice 10', async () => {
+/** Linux scheduling policy (/proc stat field 41: 0 normal, 5 SCHED_IDLE) of every thread of `pid`. */
+function threadPolicies(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  });
+}
+
+/** Whether this machine lets a process take SCHED_IDLE through chrt (the converter's launcher). */
+function idleAvailable(): boolean {
+  try {
+    execFileSync('chrt', ['--idle', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('a conversion round-trips through the converter process, which runs under SCHED_IDLE at nice 10', async () => {
   const source = await sharp({ create: { width: 800, height: 600, channels: 3, background: 'red' } }).jpeg().toBuffer();
   const result = await converter.run(source, chain('resize/200x/format/webp'), 'webp', ctx(10_000));
   assert.ok(Buffer.isBuffer(result.body));
@@ -39,6 +58,9 @@ test('a conversion round-trips through the converter process, which runs at nice
   const pids = children();
   assert.equal(pids.length, 1, 'one converter');
   assert.equal(getPriority(pids[0]), Math.max(10, getPriority()), 'nice 10, or the test runner\'s own when lower');
+  // Every thread (libuv pool, libvips workers) inherits the policy chrt gave the process before node started.
+  if (idleAvailable()) assert.deepEqual([...new Set(threadPolicies(pids[0] as number))], [5], 'every converter thread is SCHED_IDLE');
+  else console.log('chrt --idle unavailable here: the converter runs reniced only');
 });
 
 test('a converter killed mid-job fails that job; the next job starts a new converter', async () => {
