@@ -79,10 +79,14 @@ export class DimsConverter {
       const timer = setTimeout(() => this.#kill(child, id), Math.max(0, ctx.deadline - Date.now()) + KILL_GRACE_MS);
       timer.unref();
       this.#pending.set(id, { resolve, reject, timer });
-      const job: ConvertJob = { id, source, chain, format, ctx };
+      // The source goes down the converter's stdin as it is (the pipe writes from this buffer); only the job's
+      // description goes over IPC. Serialised into the IPC message, each source was copied into a new buffer of
+      // twice its size: ~0.9 MB of garbage per 300 KB JPEG, and a mark-compact of the worker every ~30 conversions.
+      const job: ConvertJob = { id, sourceBytes: source.length, chain, format, ctx };
       child.send(job, (error) => {
         if (error !== null) this.#settle(id, new DimsError('failed', `converter unreachable: ${error.message}`));
       });
+      child.stdin?.write(source);
     });
   }
 
@@ -100,7 +104,7 @@ export class DimsConverter {
     const argv = idle ? [...IDLE_LAUNCHER, process.execPath, ENTRY] : [process.execPath, ENTRY];
     const child = spawn(argv[0] as string, argv.slice(1), {
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, UV_THREADPOOL_SIZE: String(this.#poolThreads) },
     });
     try {
@@ -123,6 +127,8 @@ export class DimsConverter {
       if (this.#pending.size > 0) this.#log.warn({ event: 'dims.converter_exit', code, signal, jobs: this.#pending.size }, 'DIMS converter exited with jobs under way');
       for (const id of [...this.#pending.keys()]) this.#settle(id, new DimsError('failed', `converter exited (${signal ?? code})`));
     });
+    // A converter that died leaves its stdin broken (EPIPE): its jobs fail through 'exit' below.
+    child.stdin?.on('error', () => undefined);
     child.on('error', (error) => this.#log.warn({ event: 'dims.converter_error', err: error.message }, 'DIMS converter error'));
     this.#child = child;
     return child;
