@@ -40,6 +40,7 @@ function probeIdleLauncher(): Promise<boolean> {
     execFile(IDLE_LAUNCHER[0] as string, [...IDLE_LAUNCHER.slice(1), 'true'], { timeout: 5000 }, (error) => resolve(error === null));
   });
 }
+
 /** How long past its deadline a job may run before the converter is killed. */
 const KILL_GRACE_MS = 2000;
 
