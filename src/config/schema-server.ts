@@ -385,7 +385,7 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     min: 1,
     max: 64,
     field: 'server.dims.concurrency',
-    doc: "Flint's own: DIMS conversions one worker runs at once. They run in the worker's converter process (a child at a lower CPU priority, with a libuv pool of Concurrency + 1 threads), so hits keep the worker's event loop and pool, and a crashing decoder takes down only the converter.",
+    doc: "Flint's own: DIMS conversions one worker runs at once. They run in the worker's converter process (a child under SCHED_IDLE where chrt allows it, else at nice 10, with a libuv pool of Concurrency + 1 threads), so hits keep the worker's event loop and pool, and a crashing decoder takes down only the converter.",
   },
   {
     path: 'Server/Cache/Dims@Queue',
@@ -404,6 +404,6 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     min: 0.1,
     max: 300,
     field: 'server.dims.timeoutMs',
-    doc: "Flint's own: time limit of one DIMS conversion, queueing included; past it the original is served (and the conversion is not retried for that object by this worker).",
+    doc: "Flint's own: time limit of one DIMS conversion, queueing included; past it the original is served, and a later request tries the conversion again (the limit may have been the queue's fault, unlike a corrupt image, which is not retried).",
   },
 ];

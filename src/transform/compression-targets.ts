@@ -4,7 +4,8 @@
  * Target="compression">`, STON's svc/<vhost>/compression.txt), one target per line, its terms joined by `&` and all
  * required: `$MIME[glob]` (the response's media type, parameters dropped, case-insensitive, `*` any run:
  * `text/*`), `$URL[glob]` or a bare glob (the normalised path, policy/url-glob.ts). Any line matching makes an
- * object a target; no lines = DEFAULT_MIME_TYPES. Parsing is strict (an unknown `$NAME`, a bad media-type glob, a
+ * object a target; no lines = DEFAULT_MIME_TYPES. Media types that are compressed already (ALREADY_COMPRESSED: photos,
+ * audio, video, archives, web fonts) are never targets, whatever a line says (`$URL[*]` included). Parsing is strict (an unknown `$NAME`, a bad media-type glob, a
  * term given twice or a line with an action is a problem naming the source and line). Pure; parsing runs in the
  * primary (validation), matching in workers.
  */
@@ -23,6 +24,22 @@ export const DEFAULT_MIME_TYPES: readonly string[] = [
   'application/xml',
   'image/svg+xml',
 ];
+
+/**
+ * Media types whose bodies are compressed by their format (issue 21: never compressed again): gzip or br gains a
+ * percent or two on them for a full pass of CPU, and a video or audio copy would break its byte ranges' meaning.
+ * image/svg+xml, image/bmp and other raw formats stay eligible.
+ */
+const ALREADY_COMPRESSED = new Set([
+  'image/jpeg', 'image/pjpeg', 'image/png', 'image/apng', 'image/gif', 'image/webp', 'image/avif', 'image/heic', 'image/heif', 'image/jxl', 'image/jp2',
+  'application/zip', 'application/gzip', 'application/x-gzip', 'application/x-bzip2', 'application/x-xz', 'application/zstd', 'application/x-7z-compressed',
+  'application/vnd.rar', 'application/x-rar-compressed', 'application/x-brotli', 'font/woff', 'font/woff2', 'application/font-woff',
+]);
+
+/** Whether media type `mime` (lower case, no parameters) is compressed by its format already. */
+export function compressedAlready(mime: string): boolean {
+  return ALREADY_COMPRESSED.has(mime) || mime.startsWith('video/') || mime.startsWith('audio/');
+}
 
 /** A media type glob: `type/subtype` of RFC 9110 token characters, `*` allowed in either part. */
 const MIME_GLOB = /^[a-z0-9!#$%&'*+.^_`|~-]+\/[a-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -88,6 +105,7 @@ export class CompressionTargets {
   /** Whether an object of media type `contentType` (a Content-Type value, or undefined) at `path` is a target. */
   matches(contentType: string | undefined, path: string): boolean {
     const mime = contentType === undefined ? '' : mediaType(contentType);
+    if (compressedAlready(mime)) return false;
     let urls: number[] | null = null;
     for (const line of this.#lines) {
       if (line.mime !== null && !line.mime.test(mime)) continue;

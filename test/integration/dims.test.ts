@@ -10,6 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -242,7 +243,7 @@ describe('DIMS (2 workers)', () => {
     assert.equal(seenFor(origin, '/img/never.jpg').length, 0);
   });
 
-  test('conversions run in a niced converter process, never in the worker; hits go on meanwhile (p99 logged)', async () => {
+  test('conversions run in a converter process at SCHED_IDLE and nice 10, never in the worker; hits go on meanwhile (p99 logged)', async () => {
     routes['/small.txt'] = (_req, res) => reply(res, 200, { 'content-type': 'text/plain', 'cache-control': 'max-age=3600' }, Buffer.alloc(1024, 120));
     await get('/small.txt');
     const big = await jpeg(2000, 1500, 21);
@@ -270,12 +271,33 @@ describe('DIMS (2 workers)', () => {
     const converters = childrenOf(workers).filter((c) => c.cmdline.includes('converter-process'));
     assert.ok(converters.length > 0, 'a converter process runs under a worker');
     for (const c of converters) assert.ok(c.nice >= 10, `converter ${c.pid} runs at nice ${c.nice}`);
+    // SCHED_IDLE (policy 5) on every converter thread, so a hit's wakeup preempts a conversion at once.
+    if (idleAvailable()) for (const c of converters) assert.deepEqual(threadPolicies(c.pid), [5], `converter ${c.pid} threads' scheduling policies`);
     for (const pid of workers) assert.doesNotMatch(readFileSync(`/proc/${pid}/maps`, 'utf8'), /libvips/, `worker ${pid} never loads libvips`);
     const results = await conversions;
     for (const res of results) assert.equal((await decoded(res)).format, 'avif');
     console.log(`1 KiB hit latency: quiet p50 ${quiet[quiet.length >> 1]?.toFixed(2)} ms p99 ${p99(quiet).toFixed(2)} ms (${quiet.length} hits); during 8 conversions p50 ${busy[busy.length >> 1]?.toFixed(2)} ms p99 ${p99(busy).toFixed(2)} ms (${busy.length} hits)`);
   });
 });
+
+/** The distinct Linux scheduling policies (/proc stat field 41: 0 normal, 5 SCHED_IDLE) of the threads of `pid`. */
+function threadPolicies(pid: number): number[] {
+  const policies = readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  });
+  return [...new Set(policies)];
+}
+
+/** Whether this machine lets a process take SCHED_IDLE through chrt (the converter's launcher). */
+function idleAvailable(): boolean {
+  try {
+    execFileSync('chrt', ['--idle', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Processes whose parent is one of `parents`: pid, niceness (/proc stat field 19) and command line. */
 function childrenOf(parents: readonly number[]): Array<{ pid: number; nice: number; cmdline: string }> {

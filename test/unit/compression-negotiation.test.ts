@@ -95,6 +95,39 @@ test('no target lines: the default text types', () => {
   assert.equal(targets.matches(undefined, '/x.html'), false);
 });
 
+test('media types compressed by their format are never targets, even under $URL[*] or $MIME[*/*]', () => {
+  const { rules, problems } = compressionTargetsFromText('svc/a/compression.txt', '$URL[*]\n$MIME[*/*]\n$MIME[image/*]\n');
+  assert.deepEqual(problems, []);
+  const targets = new CompressionTargets(rules);
+  const cases: Array<[string | undefined, boolean]> = [
+    ['image/jpeg', false],
+    ['IMAGE/JPEG; charset=binary', false],
+    ['  image/png  ', false],
+    ['image/png;', false],
+    ['image/webp', false],
+    ['image/avif', false],
+    ['image/gif', false],
+    ['video/mp4', false],
+    ['video/MP2T', false],
+    ['audio/mpeg', false],
+    ['application/zip', false],
+    ['application/gzip', false],
+    ['font/woff2', false],
+    ['application/x-7z-compressed', false],
+    // Still targets: raw or text formats, and look-alikes that are not the compressed types.
+    ['image/svg+xml', true],
+    ['image/bmp', true],
+    ['image/jpeg2', true],
+    ['ximage/jpeg', true],
+    ['application/zip+json', true],
+    ['text/html', true],
+    ['application/octet-stream', true],
+    [undefined, true],
+    ['', true],
+  ];
+  for (const [type, expected] of cases) assert.equal(targets.matches(type, '/any/file'), expected, JSON.stringify(type));
+});
+
 test('compression target lines that are not understood are problems naming source and line', () => {
   const cases: Array<[string, RegExp]> = [
     ['$MIME[text]', /line 1: "text" is not a media type pattern/],
