@@ -61,10 +61,8 @@ export interface ObjectMeta {
    * identity of the original's bytes it was made from; a mismatch means the original changed and the copy is stale.
    */
   readonly derivedFrom?: string;
-  /** Cache tags from the origin's tag fields (cache/tags.ts), indexed in `tags`; absent = none. */
+  /** Cache tags from the origin's tag fields (cache/tags.ts), indexed by tag set (cache/tag-index.ts); absent = none. */
   readonly tags?: readonly string[];
-  /** When the object got `tags` (ms): part of their entries' keys in `tags` (cache/tag-index.ts); absent with no tags. */
-  readonly tagsAt?: number;
 }
 
 /** A cache-control command applied to objects (see applyControl). */

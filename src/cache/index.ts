@@ -23,8 +23,9 @@
  *   seen     lease hash -> SeenCount                           requests the admission filter counted for an
  *                                                              object it has not stored (vhost <Admission>)
  *   seenorder window end (8 B BE ms) + lease hash -> ''        the same by expiry, so a sweep reads only lapsed ones
- *   tags     "vhost \n tag \0" + tagsAt (8 B BE ms) + object hash -> primary key
- *                                                              objects by cache tag, for tag purges (cache/tag-index.ts)
+ *   tagsets  "vhost \n tag \0" + tag set id (8 B) -> ''        the tag sets holding a cache tag, and the
+ *   tagobjects tag set id (8 B) + object hash -> primary key   objects of each set: for tag purges
+ *                                                              (cache/tag-index.ts)
  * `objects` and `fills` keep msgpackr's record structures (field-name lists) once, under STRUCTURES_KEY, shared by
  * every process (lmdb's shared structures), rather than in every record.
  * Invariants: a block id is in exactly one of {an object's blocks, a fill's blocks, free, never allocated
@@ -66,8 +67,8 @@ import type { Admission, BlockLease, CommitOutcome, ControlAction, ControlResult
 import { IndexWriter } from './index-writer.js';
 import { withInlineCrc } from './inline-crc.js';
 import { keyHash } from './key.js';
-import { TagIndex, withTagsAt } from './tag-index.js';
-import type { TagEntry } from './tag-index.js';
+import { TagIndex } from './tag-index.js';
+import type { TagEntry, TagTables } from './tag-index.js';
 
 // The record shapes and constants live in cache/index-records.ts; importers keep taking them from here.
 export { ABSENT_BLOCK, INDEX_RECORD_BYTES, MAX_OBJECT_KEY_BYTES, sameRepresentation, storedBytes } from './index-records.js';
@@ -123,7 +124,7 @@ export class CacheIndex {
   /** Opens (creating) the index under `dir`. */
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
-    this.#root = open({ path: join(dir, 'index.lmdb'), noSync: true, overlappingSync: false, maxReaders: 512, maxDbs: 16, noSubdir: true });
+    this.#root = open({ path: join(dir, 'index.lmdb'), noSync: true, overlappingSync: false, maxReaders: 512, maxDbs: 20, noSubdir: true });
     this.#objects = this.#root.openDB({ name: 'objects', keyEncoding: 'binary', sharedStructuresKey: STRUCTURES_KEY });
     this.#vary = this.#root.openDB({ name: 'vary', keyEncoding: 'binary' });
     this.#keys = this.#root.openDB({ name: 'keys', encoding: 'binary' });
@@ -390,13 +391,13 @@ export class CacheIndex {
         used -= storedBytes(current);
         if (base !== current) this.#releaseBlocks(current.blocks, now);
       }
-      const mergedTagged = withTagsAt(merged, this.#tags.change(merged.key, objectHash, current, merged.tags));
-      this.#objects.put(objectHash, mergedTagged);
+      this.#tags.change(merged.key, objectHash, current?.tags, merged.tags);
+      this.#objects.put(objectHash, merged);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       this.#keys.put(merged.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(merged));
       this.#touchInTxn(objectHash, now);
-      result = mergedTagged;
+      result = merged;
     });
     return result;
   }
@@ -455,7 +456,8 @@ export class CacheIndex {
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
       }
-      stored = withTagsAt(withInlineCrc(stored), this.#tags.change(stored.key, objectHash, previous, stored.tags));
+      stored = withInlineCrc(stored);
+      this.#tags.change(stored.key, objectHash, previous?.tags, stored.tags);
       this.#objects.put(objectHash, stored);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
@@ -530,7 +532,8 @@ export class CacheIndex {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
       if (!updated) return;
-      this.#objects.put(objectHash, withTagsAt(withInlineCrc(meta), this.#tags.change(meta.key, objectHash, current, meta.tags)));
+      this.#tags.change(meta.key, objectHash, current?.tags, meta.tags);
+      this.#objects.put(objectHash, withInlineCrc(meta));
     });
     return updated;
   }
@@ -565,7 +568,7 @@ export class CacheIndex {
     this.#releaseBlocks(meta.blocks, now);
     this.#objects.remove(objectHash);
     this.#keys.remove(meta.key);
-    this.#tags.change(meta.key, objectHash, meta, undefined);
+    this.#tags.change(meta.key, objectHash, meta.tags, undefined);
     const primary = meta.key.slice(0, meta.key.indexOf('\0'));
     let variantsLeft = false;
     for (const _ of this.#keys.getKeys({ start: `${primary}\0`, end: `${primary}\u0001`, limit: 1 })) variantsLeft = true;
@@ -627,9 +630,14 @@ export class CacheIndex {
     return this.#tags.members(vhost, tag, after, limit);
   }
 
-  /** Every tag entry (tests and checks: reads the whole table). */
+  /** Every (tag, object) pair of the tag index (tests, checks and the bench: reads its tables whole). */
   tagEntries(): TagEntry[] {
     return [...this.#tags.entries()];
+  }
+
+  /** The tag index's two tables as stored (tests of its invariants). */
+  tagTables(): TagTables {
+    return this.#tags.tables();
   }
 
   /** See applyControl in cache/index-maintenance.ts. */

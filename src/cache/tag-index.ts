@@ -1,118 +1,193 @@
 /**
  * @module cache/tag-index
- * The `tags` database of a disk's index, for cache tags (ObjectMeta.tags, cache/tags.ts):
- *   `vhost \n tag \0` + time (8 B BE ms) + object hash (16 B) -> the object's primary key
- * one entry per tag of every stored object, so a tag purge reads the objects carrying a tag, and only those, with
- * the URLs workers drop from their hot tiers (no record decoded). The time is when the object got its tags
- * (ObjectMeta.tagsAt, kept in its record so its entries can be found again to remove them). It puts a new entry at
- * the end of its tag's range, on a page the transaction has usually copied already (workers batch one event-loop
- * turn's commits): for a tag many objects share, a store appends instead of inserting at a random place. Keyed by
- * the hash alone, every entry cost a page copy: ~7 µs per tag in the worker in the first design, then, written by
- * the primary from a journal the workers appended to, ~10 µs per tag there (14-34 µs per miss with 3-10 shared
- * tags, 8-20% of a miss's CPU, measured by the `miss-tagged` bench), over the issue's 5%.
- * Invariant: `tags` holds exactly the tags of the committed records, each under its record's tagsAt; every write of
- * a record that changes its tags (store, replace, partial merge, metadata update, removal by eviction, hardpurge or
- * invalidation) calls change() in the same transaction and stores the tagsAt it returns (withTagsAt).
+ * Cache tags in a disk's index (ObjectMeta.tags, cache/tags.ts), by tag set: objects are grouped by the set of
+ * tags they carry, and a tag names the sets that contain it. Two databases:
+ *   tagsets    `vhost \n tag \0` + set id (8 B) -> ''         which tag sets of a vhost contain a tag
+ *   tagobjects set id (8 B) + object hash (16 B) -> primary key the objects of a set
+ * A set id is the first 8 bytes of md5(`vhost \n` + the set's tags sorted, joined by a space): computed from a
+ * record's tags, so its removal needs no lookup and no time kept in the record. A tag purge reads the tag's sets,
+ * then each set's objects, with the URLs workers drop from their hot tiers (no record decoded).
+ * Why by set: a store writes one `tagobjects` entry whatever its tag count; the set's `tagsets` entries are written
+ * only when the set has no object yet (most stores reuse a set: an origin tags many objects alike). The first
+ * layout, one entry per tag and object (`vhost \n tag \0` + time + hash), dirtied one B-tree leaf per tag in every
+ * batched store transaction: the `miss-tagged` bench measured +7-44% server CPU per miss with 3 tags and +15-46%
+ * with 10 (0.129-0.140 ms untagged), over the issue's 5%; see bench/README.md "Cache tags on a miss, end to end"
+ * for this layout's figures.
+ * Invariants: `tagobjects` holds exactly one entry per committed record with tags, under the id of its tags; a
+ * `tagsets` entry (tag, set) exists exactly when the set has an object and carries the tag. Every write of a record
+ * that changes its tags (store, replace, partial merge, metadata update, removal by eviction, hardpurge or
+ * invalidation) calls change() in the same transaction.
  * Runs wherever the index is open (workers' commits, the primary's evictions and purges).
  */
+import { createHash } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
-import type { ObjectMeta } from './index-records.js';
 
+/** Bytes of a tag set id (md5 prefix: a collision between two sets of one vhost is ~2^-64 per pair). */
+const SET_BYTES = 8;
 /** Bytes of an object hash (cache/key.ts keyHash: md5). */
 const HASH_BYTES = 16;
-/** Bytes of an entry key after its tag prefix: tagsAt, then the hash. */
-const SUFFIX_BYTES = 8 + HASH_BYTES;
+/** Bytes of a `tagobjects` key, and of a members() cursor: set id, then object hash. */
+const MEMBER_BYTES = SET_BYTES + HASH_BYTES;
+/** After every `set id + hash` key of a set (keys are MEMBER_BYTES long): the end of a set's range. */
+const SET_END = Buffer.alloc(HASH_BYTES + 1, 0xff);
 
-/** A tag entry read back (tests and the index check). */
+/** A tag of an object, as the index finds it (tests, the index check and the bench). */
 export interface TagEntry {
   readonly vhost: string;
   readonly tag: string;
+  /** The object's tag set id. */
+  readonly set: Buffer;
   readonly hash: Buffer;
-  /** The time in its key: its object's tagsAt. */
-  readonly at: number;
   /** The object's primary key (`vhost \n path[?query]`). */
   readonly primary: string;
 }
 
+/** The two tables as stored (tests: checks of the invariants). */
+export interface TagTables {
+  readonly sets: Array<{ vhost: string; tag: string; set: Buffer }>;
+  readonly objects: Array<{ set: Buffer; hash: Buffer; primary: string }>;
+}
+
 export class TagIndex {
-  readonly #db: Database<string, Buffer>;
+  readonly #sets: Database<string, Buffer>;
+  readonly #objects: Database<string, Buffer>;
 
   constructor(root: RootDatabase) {
-    this.#db = root.openDB({ name: 'tags', keyEncoding: 'binary' });
+    this.#sets = root.openDB({ name: 'tagsets', keyEncoding: 'binary' });
+    this.#objects = root.openDB({ name: 'tagobjects', keyEncoding: 'binary' });
+    dropFirstLayout(root);
   }
 
   /**
-   * Inside a write transaction: the object `hash` (key `objectKey`) goes from the tags of `before` (its record
-   * before this write; undefined = none) to tags `after` (undefined = none). Returns the tagsAt the record written
-   * now must carry (withTagsAt): the old one when the tags are the same (nothing is written: a refetch or a 304
-   * with the same tags), now when it has tags that changed, undefined when it has none.
+   * Inside a write transaction: the object `hash` (key `objectKey`) goes from tags `before` (its record before this
+   * write; undefined = none) to tags `after` (undefined = none). Nothing is written when the set is the same (a
+   * refetch or a 304 with the same tags); else one remove and one put, plus the tag entries of a set that gets its
+   * first object or loses its last.
    */
-  change(objectKey: string, hash: Buffer, before: Pick<ObjectMeta, 'tags' | 'tagsAt'> | undefined, after: readonly string[] | undefined): number | undefined {
-    const removed = before?.tags ?? [];
-    const added = after ?? [];
-    if (removed.join(' ') === added.join(' ')) return added.length === 0 ? undefined : before?.tagsAt;
+  change(objectKey: string, hash: Buffer, before: readonly string[] | undefined, after: readonly string[] | undefined): void {
+    const removed = before === undefined || before.length === 0 ? null : sortedTags(before);
+    const added = after === undefined || after.length === 0 ? null : sortedTags(after);
+    if (removed === added) return;
     const primary = objectKey.slice(0, objectKey.indexOf('\0'));
     const vhost = primary.slice(0, primary.indexOf('\n'));
-    if (removed.length > 0) {
-      const suffix = entrySuffix(before?.tagsAt ?? 0, hash);
-      for (const tag of removed) this.#db.remove(Buffer.concat([tagPrefix(vhost, tag, 0), suffix]));
+    if (removed !== null) {
+      const set = tagSetId(vhost, removed);
+      this.#objects.remove(memberKey(set, hash));
+      // The set's last object: its tag entries go (the removed record's tags name them).
+      if (!this.#hasObjects(set)) for (const tag of (before as readonly string[])) this.#sets.remove(setKey(vhost, tag, set));
     }
-    if (added.length === 0) return undefined;
-    const now = Date.now();
-    const suffix = entrySuffix(now, hash);
-    for (const tag of added) this.#db.put(Buffer.concat([tagPrefix(vhost, tag, 0), suffix]), primary);
-    return now;
+    if (added !== null) {
+      const set = tagSetId(vhost, added);
+      // A set with objects has its tag entries already (the invariant): one read instead of one per tag.
+      if (!this.#hasObjects(set)) for (const tag of (after as readonly string[])) this.#sets.put(setKey(vhost, tag, set), '');
+      this.#objects.put(memberKey(set, hash), primary);
+    }
+  }
+
+  #hasObjects(set: Buffer): boolean {
+    for (const _ of this.#objects.getKeys({ start: set, end: Buffer.concat([set, SET_END]), limit: 1 })) return true;
+    return false;
   }
 
   /**
    * Up to `limit` objects tagged `tag` in `vhost` (hash, primary key, and the cursor to pass as `after` for the
-   * next page), after the cursor `after` (null: from the first).
+   * next page: set id + hash), after the cursor `after` (null: from the first). Objects come by set id, then hash;
+   * a page that removes objects (hardpurge) may remove their sets' entries, and the next page still starts right.
    */
   members(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ hash: Buffer; primary: string; cursor: Buffer }> {
-    const prefix = tagPrefix(vhost, tag, 0);
-    const start = after === null ? prefix : Buffer.concat([prefix, after, ZERO]);
+    const prefix = setKey(vhost, tag, null);
+    const afterSet = after === null ? null : after.subarray(0, SET_BYTES);
     const out: Array<{ hash: Buffer; primary: string; cursor: Buffer }> = [];
     // `vhost \n tag \x01` sorts after every `vhost \n tag \0 ...` entry and before any longer tag (tags hold no \0 or \x01).
-    for (const { key, value } of this.#db.getRange({ start, end: tagPrefix(vhost, tag, 1), limit })) {
+    const end = Buffer.from(`${vhost}\n${tag}\u0001`, 'latin1');
+    for (const key of this.#sets.getKeys({ start: afterSet === null ? prefix : Buffer.concat([prefix, afterSet]), end })) {
       const bytes = key as Buffer;
-      if (bytes.length !== prefix.length + SUFFIX_BYTES) continue;
-      const cursor = Buffer.from(bytes.subarray(prefix.length));
-      out.push({ hash: cursor.subarray(8), primary: value, cursor });
+      if (bytes.length !== prefix.length + SET_BYTES) continue;
+      const set = bytes.subarray(prefix.length);
+      const start = after !== null && afterSet !== null && set.equals(afterSet) ? Buffer.concat([after, ZERO]) : Buffer.from(set);
+      for (const { key: member, value } of this.#objects.getRange({ start, end: Buffer.concat([set, SET_END]), limit: limit - out.length })) {
+        const cursor = Buffer.from(member as Buffer);
+        out.push({ hash: cursor.subarray(SET_BYTES), primary: value, cursor });
+      }
+      if (out.length >= limit) break;
     }
     return out;
   }
 
-  /** Every entry, in key order (tests and the index check; the whole table is read). */
-  *entries(): Generator<TagEntry> {
-    for (const { key, value } of this.#db.getRange()) {
+  /** Both tables as stored (tests; reads them whole). */
+  tables(): TagTables {
+    const sets: TagTables['sets'] = [];
+    for (const key of this.#sets.getKeys()) {
       const bytes = key as Buffer;
-      const text = bytes.subarray(0, bytes.length - SUFFIX_BYTES).toString('latin1');
+      const text = bytes.subarray(0, bytes.length - SET_BYTES).toString('latin1');
       const newline = text.indexOf('\n');
-      const at = Number(bytes.readBigUInt64BE(bytes.length - SUFFIX_BYTES));
-      yield { vhost: text.slice(0, newline), tag: text.slice(newline + 1, -1), hash: Buffer.from(bytes.subarray(bytes.length - HASH_BYTES)), at, primary: value };
+      sets.push({ vhost: text.slice(0, newline), tag: text.slice(newline + 1, -1), set: Buffer.from(bytes.subarray(bytes.length - SET_BYTES)) });
+    }
+    const objects: TagTables['objects'] = [];
+    for (const { key, value } of this.#objects.getRange()) {
+      const bytes = key as Buffer;
+      objects.push({ set: Buffer.from(bytes.subarray(0, SET_BYTES)), hash: Buffer.from(bytes.subarray(SET_BYTES)), primary: value });
+    }
+    return { sets, objects };
+  }
+
+  /** Every (tag, object) pair the tables hold, by tag (tests, checks and the bench; reads both tables whole). */
+  *entries(): Generator<TagEntry> {
+    const { sets, objects } = this.tables();
+    const bySet = new Map<string, TagTables['objects']>();
+    for (const o of objects) {
+      const id = o.set.toString('hex');
+      bySet.set(id, [...(bySet.get(id) ?? []), o]);
+    }
+    for (const { vhost, tag, set } of sets) {
+      for (const o of bySet.get(set.toString('hex')) ?? []) yield { vhost, tag, set, hash: o.hash, primary: o.primary };
     }
   }
 }
 
 const ZERO = Buffer.alloc(1);
 
-/** `vhost \n tag` and one byte (0: the entries' prefix) in bytes; tags and vhost names are ASCII, so latin1 is exact. */
-function tagPrefix(vhost: string, tag: string, last: number): Buffer {
-  return Buffer.from(`${vhost}\n${tag}${String.fromCharCode(last)}`, 'latin1');
+/**
+ * The first layout's `tags` database (one entry per tag and object; never released) is not read any more: dropped
+ * at open, once (named databases are keys of the root database). A process that loses the race to drop it (the
+ * primary and workers open the index together) finds it gone or fails the drop; either way it is gone.
+ */
+function dropFirstLayout(root: RootDatabase): void {
+  // A key read, not doesExist: lmdb answers false for a named database's key (its value is not a record).
+  let found = false;
+  for (const name of root.getKeys({ start: 'tags', limit: 1 })) found = name === 'tags';
+  if (!found) return;
+  try {
+    root.openDB({ name: 'tags', keyEncoding: 'binary' }).dropSync();
+  } catch {
+    // Dropped by another process meanwhile.
+  }
 }
 
-/** An entry's key after its tag prefix: tagsAt (8 B BE ms), then the object hash. */
-function entrySuffix(tagsAt: number, hash: Buffer): Buffer {
-  const suffix = Buffer.allocUnsafe(SUFFIX_BYTES);
-  suffix.writeBigUInt64BE(BigInt(Number.isSafeInteger(tagsAt) && tagsAt >= 0 ? tagsAt : 0), 0);
-  hash.copy(suffix, 8);
-  return suffix;
+/** `tags` sorted and joined by a space: a set's identity (tags hold no space); the same string for the same set. */
+function sortedTags(tags: readonly string[]): string {
+  return tags.length === 1 ? (tags[0] as string) : [...tags].sort().join(' ');
 }
 
-/** `meta` carrying `tagsAt` (what change() returned for it); the same object when it already does. */
-export function withTagsAt(meta: ObjectMeta, tagsAt: number | undefined): ObjectMeta {
-  if (meta.tagsAt === tagsAt) return meta;
-  if (tagsAt !== undefined) return { ...meta, tagsAt };
-  const { tagsAt: _dropped, ...rest } = meta;
-  return rest;
+/** The id of the tag set `sorted` (sortedTags) in `vhost`. */
+function tagSetId(vhost: string, sorted: string): Buffer {
+  return createHash('md5').update(`${vhost}\n${sorted}`, 'latin1').digest().subarray(0, SET_BYTES);
+}
+
+/** The id of a record's tag set (tests: where its `tagobjects` entry must be). */
+export function recordTagSet(vhost: string, tags: readonly string[]): Buffer {
+  return tagSetId(vhost, sortedTags(tags));
+}
+
+/** `vhost \n tag \0` + set id (or the prefix alone, `set` null); tags and vhost names are ASCII, so latin1 is exact. */
+function setKey(vhost: string, tag: string, set: Buffer | null): Buffer {
+  const prefix = Buffer.from(`${vhost}\n${tag}\0`, 'latin1');
+  return set === null ? prefix : Buffer.concat([prefix, set]);
+}
+
+function memberKey(set: Buffer, hash: Buffer): Buffer {
+  const key = Buffer.allocUnsafe(MEMBER_BYTES);
+  set.copy(key, 0);
+  hash.copy(key, SET_BYTES);
+  return key;
 }

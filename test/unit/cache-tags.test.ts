@@ -1,19 +1,22 @@
 /**
  * Cache tags (issue 24). parseTags on hostile origin headers (table-driven: separators, duplicates, bytes outside
- * visible ASCII, over-long tags, thousands of tags, a huge header), and the tag index on a real LMDB file: the
- * entries of an object follow its record through commit, replacement, a metadata update, eviction (removeMany, the
- * evictor's call), hardpurge and invalidation in the same transaction, each keyed by its record's tagsAt, entries
- * of a tag sort by when they were stored (a store appends), and tagMembers pages through many objects.
+ * visible ASCII, over-long tags, thousands of tags, a huge header), and the tag index on a real LMDB file (by tag
+ * set, cache/tag-index.ts): after every step, every stored tagged object is found by each of its tags, no entry
+ * is without its record, and a set's tag entries exist exactly while it has objects; the index follows commit,
+ * replacement, a metadata update, eviction (removeMany, the evictor's call), hardpurge and invalidation in the same
+ * transaction; a store writes one object entry whatever its tag count and a refetch with the same tags writes
+ * nothing; tagMembers pages through many objects of many sets, also while a hardpurge removes them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { open } from 'lmdb';
 import { CacheIndex } from '../../src/cache/index.js';
 import type { ObjectMeta } from '../../src/cache/index.js';
 import { keyHash, objectKey, primaryKey } from '../../src/cache/key.js';
+import { recordTagSet } from '../../src/cache/tag-index.js';
 import { isTagText, parseTags } from '../../src/cache/tags.js';
 import type { CacheTagOptions } from '../../src/config/types.js';
 
@@ -81,19 +84,43 @@ async function withIndex(run: (index: CacheIndex) => Promise<void>): Promise<voi
   }
 }
 
-/** The index's tag entries as `vhost tag path` strings, sorted, and each checked against its object's record. */
+/**
+ * The index's tag entries as `vhost tag path` strings, sorted, after checking the tables against the records: every
+ * stored object with tags has one object entry, under the id of its tags, and is found by tagMembers for each of
+ * them; every object entry has its record; every tag entry has an object in its set carrying the tag (a set goes
+ * with its last object), and every tag of a set's objects has its entry.
+ */
 function entries(index: CacheIndex): string[] {
-  return index
-    .tagEntries()
-    .map((e) => {
-      const stored = index.getObject(e.hash);
-      assert.ok(stored !== undefined, `a tag entry ${e.tag} points at no object (stale)`);
-      assert.ok(stored.tags?.includes(e.tag), `the object ${stored.key} does not carry ${e.tag}`);
-      assert.equal(e.primary, stored.key.slice(0, stored.key.indexOf('\0')));
-      assert.equal(e.at, stored.tagsAt, `the entry ${e.tag} of ${stored.key} is keyed by the record's tagsAt`);
-      return `${e.vhost} ${e.tag} ${stored.key.slice(stored.key.indexOf('\n') + 1, stored.key.indexOf('\0'))}`;
-    })
-    .sort();
+  const { sets, objects } = index.tagTables();
+  const records = index.scanKeys('', '\uffff', null, 100_000).map(({ hash }) => index.getObject(hash) as ObjectMeta);
+  const tagged = records.filter((r) => (r.tags?.length ?? 0) > 0);
+  assert.equal(objects.length, tagged.length, 'one object entry per tagged record');
+  for (const o of objects) {
+    const stored = index.getObject(o.hash);
+    assert.ok(stored !== undefined, `an object entry ${o.primary} points at no record (stale)`);
+    const vhost = stored.key.slice(0, stored.key.indexOf('\n'));
+    assert.ok(o.set.equals(recordTagSet(vhost, stored.tags ?? [])), `the entry of ${stored.key} is under its tags' set`);
+    assert.equal(o.primary, stored.key.slice(0, stored.key.indexOf('\0')));
+  }
+  const setKeys = new Set(sets.map((e) => `${e.vhost} ${e.tag} ${e.set.toString('hex')}`));
+  assert.equal(setKeys.size, sets.length);
+  for (const e of sets) {
+    const members = objects.filter((o) => o.set.equals(e.set)).map((o) => index.getObject(o.hash) as ObjectMeta);
+    assert.ok(members.length > 0, `the set entry ${e.vhost} ${e.tag} outlived its last object`);
+    for (const m of members) assert.ok(m.tags?.includes(e.tag), `${m.key} in a set of ${e.tag} without the tag`);
+  }
+  const found: string[] = [];
+  for (const r of tagged) {
+    const vhost = r.key.slice(0, r.key.indexOf('\n'));
+    const hash = keyHash(r.key);
+    for (const tag of r.tags ?? []) {
+      assert.ok(setKeys.has(`${vhost} ${tag} ${recordTagSet(vhost, r.tags ?? []).toString('hex')}`), `no set entry ${tag} for ${r.key}`);
+      assert.ok(index.tagMembers(vhost, tag, null, 100_000).some((m) => m.hash.equals(hash)), `${r.key} not found by its tag ${tag}`);
+      found.push(`${vhost} ${tag} ${r.key.slice(r.key.indexOf('\n') + 1, r.key.indexOf('\0'))}`);
+    }
+  }
+  assert.equal(index.tagEntries().length, found.length, 'tagEntries lists each tag of each object once');
+  return found.sort();
 }
 
 async function store(index: CacheIndex, path: string, tags?: string[], vhost = 'v.test'): Promise<Buffer> {
@@ -163,45 +190,83 @@ test('purge and expire keep the tags (the object stays); a fill reached by a tag
   });
 });
 
-test('tagMembers pages through more objects than one page, each once', async () => {
+test('tagMembers pages through more objects than one page, across sets, each once', async () => {
   await withIndex(async (index) => {
-    for (let i = 0; i < 1200; i++) await store(index, `/o${i}`, i % 2 === 0 ? ['even', 'all'] : ['all']);
-    const seen = new Set<string>();
+    // `all` is in 12 sets (5 with `even`, 7 without): pages cross set boundaries.
+    for (let i = 0; i < 1200; i++) await store(index, `/o${i}`, i % 2 === 0 ? ['even', 'all', `g${i % 5}`] : ['all', `g${i % 7}`]);
+    const seen: string[] = [];
     let after: Buffer | null = null;
-    for (;;) {
+    for (let pages = 0; pages < 10; pages++) {
       const page = index.tagMembers('v.test', 'all', after, 500);
-      for (const m of page) seen.add(m.hash.toString('hex'));
+      for (const m of page) seen.push(m.hash.toString('hex'));
       if (page.length < 500) break;
       after = (page[page.length - 1] as { cursor: Buffer }).cursor;
     }
-    assert.equal(seen.size, 1200);
+    assert.equal(new Set(seen).size, 1200, 'every object');
+    assert.equal(seen.length, 1200, 'each once');
     assert.equal(index.tagMembers('v.test', 'even', null, 5000).length, 600);
   });
 });
 
-test('entries of a tag sort by when the tags were stored (a store appends); a record keeps its tagsAt while its tags stay', async () => {
+test('a set is written with its first object and goes with its last; one object entry per store; a same-tag refetch writes nothing', async () => {
   await withIndex(async (index) => {
-    // Stored one after another, in different milliseconds: the entries of `all` come in store order, not hash order
-    // (hash order put every new entry at a random place in the tree: one page copied per entry).
-    const hashes: Buffer[] = [];
-    for (let i = 0; i < 8; i++) {
-      hashes.push(await store(index, `/s${i}`, ['all']));
-      await sleep(2);
-    }
-    const hex = hashes.map((h) => h.toString('hex'));
-    assert.notDeepEqual([...hex].sort(), hex, 'the hashes are not in store order by chance');
-    assert.deepEqual(index.tagMembers('v.test', 'all', null, 100).map((m) => m.hash.toString('hex')), hex);
-    // Stored again with the same tags (a refetch): the record keeps its time...
-    const first = hashes[0] as Buffer;
-    const tagsAt = index.getObject(first)?.tagsAt;
-    assert.equal(typeof tagsAt, 'number');
-    await store(index, '/s0', ['all']);
-    assert.equal(index.getObject(first)?.tagsAt, tagsAt);
-    // ...so its removal finds its entry; a record without tags carries no time.
+    const ten = Array.from({ length: 10 }, (_, i) => `t${i}`);
+    const first = await store(index, '/s0', ten);
+    assert.equal(index.tagTables().sets.length, 10, "the set's ten tag entries with its first object");
+    // The same tags in another order are the same set: the second object adds its object entry only.
+    const second = await store(index, '/s1', [...ten].reverse());
+    assert.deepEqual(
+      [index.tagTables().sets.length, index.tagTables().objects.length],
+      [10, 2],
+    );
+    assert.equal(entries(index).length, 20);
+    // A refetch with the same tags: the tables are unchanged.
+    const before = JSON.stringify(index.tagTables());
+    await store(index, '/s0', ten);
+    assert.equal(JSON.stringify(index.tagTables()), before);
+    // Another set with some of the same tags: both sets stay findable by the shared tag.
+    await store(index, '/s2', ['t0', 'other']);
+    assert.equal(index.tagMembers('v.test', 't0', null, 10).length, 3);
+    // The first set loses one object, keeps its entries; then its last: they go, the other set's stay.
     index.removeMany([first], Date.now());
-    assert.deepEqual(entries(index), hashes.slice(1).map((_, i) => `v.test all /s${i + 1}`));
-    await store(index, '/s1');
-    assert.equal(index.getObject(hashes[1] as Buffer)?.tagsAt, undefined);
-    assert.equal(entries(index).length, 6);
+    assert.equal(index.tagTables().sets.length, 12);
+    entries(index);
+    index.removeMany([second], Date.now());
+    assert.deepEqual(index.tagTables().sets.map((e) => e.tag).sort(), ['other', 't0']);
+    assert.deepEqual(entries(index), ['v.test other /s2', 'v.test t0 /s2']);
   });
+});
+
+test('a hardpurge paging through a tag removes every member, across sets, while their entries go', async () => {
+  await withIndex(async (index) => {
+    for (let i = 0; i < 300; i++) await store(index, `/h${i}`, ['all', `g${i % 7}`]);
+    await store(index, '/keep', ['other']);
+    let after: Buffer | null = null;
+    let removed = 0;
+    for (;;) {
+      const page = index.tagMembers('v.test', 'all', after, 40);
+      if (page.length === 0) break;
+      after = (page[page.length - 1] as { cursor: Buffer }).cursor;
+      removed += (await index.applyControl(page.map((m) => m.hash), 'hardpurge', Date.now(), 0, () => 0)).count;
+    }
+    assert.equal(removed, 300);
+    assert.deepEqual(entries(index), ['v.test other /keep']);
+  });
+});
+
+test("an index with the first layout's `tags` database loses it at open; the new tables are there", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flint-tags-old-'));
+  try {
+    const old = open({ path: join(dir, 'index.lmdb'), noSubdir: true, maxDbs: 20 });
+    await old.openDB({ name: 'tags', keyEncoding: 'binary' }).put(Buffer.from('v.test\nred\x000123456789abcdef01234567'), 'v.test\n/a');
+    await old.close();
+    await new CacheIndex(dir).close();
+    const reopened = open({ path: join(dir, 'index.lmdb'), noSubdir: true, maxDbs: 20 });
+    const names = [...reopened.getKeys()].map(String);
+    await reopened.close();
+    assert.ok(!names.includes('tags'), names.join(' '));
+    assert.ok(names.includes('tagsets') && names.includes('tagobjects'), names.join(' '));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
