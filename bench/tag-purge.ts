@@ -5,7 +5,8 @@
  * /command/*?tag= runs) for purge, expire and hardpurge of `product-42`, beside the glob purge of as many objects for
  * comparison. Worker notification is stubbed out, as in purge-latency.
  * Then the cost tags add to a miss where it lands, the store transaction: commits of 1 KiB objects in batches of
- * BATCH (workers batch the commits of one event-loop turn) without tags and with 3 and 10 tags, alternating
+ * BATCH (workers batch the commits of one event-loop turn) without tags and with 3 and 10 tags, each object in a
+ * tag set of its own (the worst case: its set's tag entries are written with it) or all in one set, alternating
  * rounds, and parseTags on a three-tag header. Compare with a worker's CPU per miss (bench/README.md, `miss`).
  * Run: npm run build && nice -n 5 node dist/bench/tag-purge.js [objects] [tagged]   (or `commit-only`)
  */
@@ -117,8 +118,12 @@ async function commits(): Promise<void> {
   const commits = 20_000;
   const variants: Array<[string, (i: number) => string[] | undefined]> = [
     ['no tags', () => undefined],
+    // Tag sets (cache/tag-index.ts): every object its own set (one tag is unique to it), then every object in one
+    // set (the `miss-tagged` scenario's case: an origin tagging many objects alike).
     ['3 tags', (i) => [`cat-${i % 50}`, `page-${i % 1000}`, `p-${i}`]],
     ['10 tags', (i) => Array.from({ length: 10 }, (_, t) => `t${t}-${i % (100 * (t + 1))}`)],
+    ['3 tags, one set', () => ['a', 'b', 'c']],
+    ['10 tags, one set', () => ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']],
   ];
   const results = new Map<string, number[]>();
   for (let round = 0; round < 4; round++) {
@@ -135,7 +140,7 @@ async function commits(): Promise<void> {
       rmSync(roundDir, { recursive: true, force: true });
     }
   }
-  for (const [name, values] of results) console.log(`commit, ${name.padEnd(8)} CPU per object (4 rounds): ${values.map((v) => v.toFixed(1)).join(', ')} us`);
+  for (const [name, values] of results) console.log(`commit, ${name.padEnd(16)} CPU per object (4 rounds): ${values.map((v) => v.toFixed(1)).join(', ')} us`);
 
   const headers = { 'surrogate-key': 'product-42 category-7 page-home' };
   const options = { fields: ['surrogate-key', 'cache-tag'], strip: true, max: 64, maxLength: 128 };
