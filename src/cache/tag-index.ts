@@ -8,11 +8,13 @@
  * record's tags, so its removal needs no lookup and no time kept in the record. A tag purge reads the tag's sets,
  * then each set's objects, with the URLs workers drop from their hot tiers (no record decoded).
  * Why by set: a store writes one `tagobjects` entry whatever its tag count; the set's `tagsets` entries are written
- * only when the set has no object yet (most stores reuse a set: an origin tags many objects alike). The first
- * layout, one entry per tag and object (`vhost \n tag \0` + time + hash), dirtied one B-tree leaf per tag in every
- * batched store transaction: the `miss-tagged` bench measured +7-44% server CPU per miss with 3 tags and +15-46%
- * with 10 (0.129-0.140 ms untagged), over the issue's 5%; see bench/README.md "Cache tags on a miss, end to end"
- * for this layout's figures.
+ * only when the set has no object yet (one point read tells: most stores reuse a set, an origin tags many objects
+ * alike). The first layout, one entry per tag and object (`vhost \n tag \0` + time + hash), dirtied one B-tree leaf
+ * per tag in every batched store transaction: the `miss-tagged` bench measured +7-44% server CPU per miss with 3
+ * tags and +15-46% with 10 on a quiet machine, over the issue's 5%. By set, the store transaction of a tagged object
+ * in a reused set costs ~6 µs more than an untagged one (3 or 10 tags alike; bench/tag-purge.ts, 50 commits a
+ * transaction), ~4% of a miss; a store that opens a new set (a tag unique to the object) also pays a put per tag
+ * at a random place, ~8 µs each. See bench/README.md "Cache tags on a miss, end to end".
  * Invariants: `tagobjects` holds exactly one entry per committed record with tags, under the id of its tags; a
  * `tagsets` entry (tag, set) exists exactly when the set has an object and carries the tag. Every write of a record
  * that changes its tags (store, replace, partial merge, metadata update, removal by eviction, hardpurge or
