@@ -10,7 +10,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -21,6 +20,7 @@ import { request } from '../helpers/http.js';
 import type { TestResponse } from '../helpers/http.js';
 import type { Route } from '../helpers/cache.js';
 import { cacheStatus, isHit, reply, seenFor, startCacheFlint, startRoutedOrigin, vhostStats, waitFor } from '../helpers/cache.js';
+import { idleAvailable, threadPolicies } from '../helpers/sched.js';
 
 const HOST = 'img.test';
 
@@ -279,25 +279,6 @@ describe('DIMS (2 workers)', () => {
     console.log(`1 KiB hit latency: quiet p50 ${quiet[quiet.length >> 1]?.toFixed(2)} ms p99 ${p99(quiet).toFixed(2)} ms (${quiet.length} hits); during 8 conversions p50 ${busy[busy.length >> 1]?.toFixed(2)} ms p99 ${p99(busy).toFixed(2)} ms (${busy.length} hits)`);
   });
 });
-
-/** The distinct Linux scheduling policies (/proc stat field 41: 0 normal, 5 SCHED_IDLE) of the threads of `pid`. */
-function threadPolicies(pid: number): number[] {
-  const policies = readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
-  });
-  return [...new Set(policies)];
-}
-
-/** Whether this machine lets a process take SCHED_IDLE through chrt (the converter's launcher). */
-function idleAvailable(): boolean {
-  try {
-    execFileSync('chrt', ['--idle', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Processes whose parent is one of `parents`: pid, niceness (/proc stat field 19) and command line. */
 function childrenOf(parents: readonly number[]): Array<{ pid: number; nice: number; cmdline: string }> {

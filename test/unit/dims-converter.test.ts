@@ -4,7 +4,6 @@
 // converter's stdin (apart from the IPC job) are cut per job however the pipe splits or joins them.
 import assert from 'node:assert/strict';
 import { execFileSync, fork } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
@@ -16,6 +15,7 @@ import { DimsError } from '../../src/transform/dims/failure.js';
 import type { RunContext } from '../../src/transform/dims/run.js';
 import { parseDimsPath } from '../../src/transform/dims/url.js';
 import type { DimsChain, DimsNames } from '../../src/transform/dims/url.js';
+import { idleAvailable, threadPolicies } from '../helpers/sched.js';
 
 const NAMES: DimsNames = { keyword: 'dims', composites: new Set(), annotations: new Set(), byOriginal: new Set() };
 const converter = new DimsConverter(pino({ level: 'silent' }), 2);
@@ -33,24 +33,6 @@ function children(): number[] {
   }
 }
 
-/** Linux scheduling policy (/proc stat field 41: 0 normal, 5 SCHED_IDLE) of every thread of `pid`. */
-function threadPolicies(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
-  });
-}
-
-/** Whether this machine lets a process take SCHED_IDLE through chrt (the converter's launcher). */
-function idleAvailable(): boolean {
-  try {
-    execFileSync('chrt', ['--idle', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test('a conversion round-trips through the converter process, which runs under SCHED_IDLE at nice 10', async () => {
   const source = await sharp({ create: { width: 800, height: 600, channels: 3, background: 'red' } }).jpeg().toBuffer();
   const result = await converter.run(source, chain('resize/200x/format/webp'), 'webp', ctx(10_000));
@@ -62,7 +44,7 @@ test('a conversion round-trips through the converter process, which runs under S
   assert.equal(pids.length, 1, 'one converter');
   assert.equal(getPriority(pids[0]), Math.max(10, getPriority()), 'nice 10, or the test runner\'s own when lower');
   // Every thread (libuv pool, libvips workers) inherits the policy chrt gave the process before node started.
-  if (idleAvailable()) assert.deepEqual([...new Set(threadPolicies(pids[0] as number))], [5], 'every converter thread is SCHED_IDLE');
+  if (idleAvailable()) assert.deepEqual(threadPolicies(pids[0] as number), [5], 'every converter thread is SCHED_IDLE');
   else console.log('chrt --idle unavailable here: the converter runs reniced only');
 });
 
