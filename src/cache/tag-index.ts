@@ -14,7 +14,8 @@
  * tags and +15-46% with 10 on a quiet machine, over the issue's 5%. By set, the store transaction of a tagged object
  * in a reused set costs ~6 µs more than an untagged one (3 or 10 tags alike; bench/tag-purge.ts, 50 commits a
  * transaction), ~4% of a miss; a store that opens a new set (a tag unique to the object) also pays a put per tag
- * at a random place, ~8 µs each. See bench/README.md "Cache tags on a miss, end to end".
+ * at a random place, ~8 µs each. End to end (quiet, same bench) a tagged miss still costs +9.5% (3 tags) and +11%
+ * (10 tags): the rest is outside this module. See bench/README.md "Cache tags on a miss, end to end".
  * Invariants: `tagobjects` holds exactly one entry per committed record with tags, under the id of its tags; a
  * `tagsets` entry (tag, set) exists exactly when the set has an object and carries the tag. Every write of a record
  * that changes its tags (store, replace, partial merge, metadata update, removal by eviction, hardpurge or
