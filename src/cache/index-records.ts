@@ -63,6 +63,8 @@ export interface ObjectMeta {
   readonly derivedFrom?: string;
   /** Cache tags from the origin's tag fields (cache/tags.ts), indexed by tag set (cache/tag-index.ts); absent = none. */
   readonly tags?: readonly string[];
+  /** When the object got `tags` (ms): part of its `tagobjects` key (cache/tag-index.ts); absent with no tags. */
+  readonly tagsAt?: number;
 }
 
 /** A cache-control command applied to objects (see applyControl). */

@@ -24,7 +24,7 @@
  *                                                              object it has not stored (vhost <Admission>)
  *   seenorder window end (8 B BE ms) + lease hash -> ''        the same by expiry, so a sweep reads only lapsed ones
  *   tagsets  "vhost \n tag \0" + tag set id (8 B) -> ''        the tag sets holding a cache tag, and the
- *   tagobjects tag set id (8 B) + object hash -> primary key   objects of each set: for tag purges
+ *   tagobjects tag set id (8 B) + tagsAt (8 B) + hash -> primary key   objects of each set: for tag purges
  *                                                              (cache/tag-index.ts)
  * `objects` and `fills` keep msgpackr's record structures (field-name lists) once, under STRUCTURES_KEY, shared by
  * every process (lmdb's shared structures), rather than in every record.
@@ -67,7 +67,7 @@ import type { Admission, BlockLease, CommitOutcome, ControlAction, ControlResult
 import { IndexWriter } from './index-writer.js';
 import { withInlineCrc } from './inline-crc.js';
 import { keyHash } from './key.js';
-import { TagIndex } from './tag-index.js';
+import { TagIndex, withTagsAt } from './tag-index.js';
 import type { TagEntry, TagTables } from './tag-index.js';
 
 // The record shapes and constants live in cache/index-records.ts; importers keep taking them from here.
@@ -391,13 +391,13 @@ export class CacheIndex {
         used -= storedBytes(current);
         if (base !== current) this.#releaseBlocks(current.blocks, now);
       }
-      this.#tags.change(merged.key, objectHash, current?.tags, merged.tags);
-      this.#objects.put(objectHash, merged);
+      const mergedTagged = withTagsAt(merged, this.#tags.change(merged.key, objectHash, current, merged.tags));
+      this.#objects.put(objectHash, mergedTagged);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       this.#keys.put(merged.key, objectHash);
       this.#state.put('usedBytes', used + storedBytes(merged));
       this.#touchInTxn(objectHash, now);
-      result = merged;
+      result = mergedTagged;
     });
     return result;
   }
@@ -456,8 +456,7 @@ export class CacheIndex {
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
       }
-      stored = withInlineCrc(stored);
-      this.#tags.change(stored.key, objectHash, previous?.tags, stored.tags);
+      stored = withTagsAt(withInlineCrc(stored), this.#tags.change(stored.key, objectHash, previous, stored.tags));
       this.#objects.put(objectHash, stored);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
@@ -532,8 +531,7 @@ export class CacheIndex {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
       if (!updated) return;
-      this.#tags.change(meta.key, objectHash, current?.tags, meta.tags);
-      this.#objects.put(objectHash, withInlineCrc(meta));
+      this.#objects.put(objectHash, withTagsAt(withInlineCrc(meta), this.#tags.change(meta.key, objectHash, current, meta.tags)));
     });
     return updated;
   }
@@ -568,7 +566,7 @@ export class CacheIndex {
     this.#releaseBlocks(meta.blocks, now);
     this.#objects.remove(objectHash);
     this.#keys.remove(meta.key);
-    this.#tags.change(meta.key, objectHash, meta.tags, undefined);
+    this.#tags.change(meta.key, objectHash, meta, undefined);
     const primary = meta.key.slice(0, meta.key.indexOf('\0'));
     let variantsLeft = false;
     for (const _ of this.#keys.getKeys({ start: `${primary}\0`, end: `${primary}\u0001`, limit: 1 })) variantsLeft = true;

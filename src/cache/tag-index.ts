@@ -3,19 +3,22 @@
  * Cache tags in a disk's index (ObjectMeta.tags, cache/tags.ts), by tag set: objects are grouped by the set of
  * tags they carry, and a tag names the sets that contain it. Two databases:
  *   tagsets    `vhost \n tag \0` + set id (8 B) -> ''         which tag sets of a vhost contain a tag
- *   tagobjects set id (8 B) + object hash (16 B) -> primary key the objects of a set
+ *   tagobjects set id (8 B) + tagsAt (8 B BE ms) + object hash (16 B) -> primary key   the objects of a set
  * A set id is the first 8 bytes of md5(`vhost \n` + the set's tags sorted, joined by a space): computed from a
- * record's tags, so its removal needs no lookup and no time kept in the record. A tag purge reads the tag's sets,
- * then each set's objects, with the URLs workers drop from their hot tiers (no record decoded).
+ * record's tags, and tagsAt (when the object got them) is kept in its record, so its entry is found again without a
+ * lookup. tagsAt puts a new entry at the end of its set's range, on the page the batched transaction has copied
+ * already: keyed by set and hash alone, every store inserted at a random place of a large set and copied a page of
+ * its own (+9.5% / +11% per miss end to end with 3 / 10 tags, quiet). A tag purge reads the tag's sets, then each
+ * set's objects, with the URLs workers drop from their hot tiers (no record decoded).
  * Why by set: a store writes one `tagobjects` entry whatever its tag count; the set's `tagsets` entries are written
  * only when the set has no object yet (one point read tells: most stores reuse a set, an origin tags many objects
  * alike). The first layout, one entry per tag and object (`vhost \n tag \0` + time + hash), dirtied one B-tree leaf
  * per tag in every batched store transaction: the `miss-tagged` bench measured +7-44% server CPU per miss with 3
  * tags and +15-46% with 10 on a quiet machine, over the issue's 5%. By set, the store transaction of a tagged object
  * in a reused set costs ~6 µs more than an untagged one (3 or 10 tags alike; bench/tag-purge.ts, 50 commits a
- * transaction), ~4% of a miss; a store that opens a new set (a tag unique to the object) also pays a put per tag
- * at a random place, ~8 µs each. End to end (quiet, same bench) a tagged miss still costs +9.5% (3 tags) and +11%
- * (10 tags): the rest is outside this module. See bench/README.md "Cache tags on a miss, end to end".
+ * transaction); a store that opens a new set (a tag unique to the object) also pays a put per tag at a random
+ * place, ~8 µs each. End to end (quiet, same bench, means of 3 rounds) a tagged miss still costs +7% (3 tags) and
+ * +8% (10 tags), about half of it the record's own `tags` field. See bench/README.md "Cache tags on a miss".
  * Invariants: `tagobjects` holds exactly one entry per committed record with tags, under the id of its tags; a
  * `tagsets` entry (tag, set) exists exactly when the set has an object and carries the tag. Every write of a record
  * that changes its tags (store, replace, partial merge, metadata update, removal by eviction, hardpurge or
@@ -24,15 +27,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
+import type { ObjectMeta } from './index-records.js';
 
 /** Bytes of a tag set id (md5 prefix: a collision between two sets of one vhost is ~2^-64 per pair). */
 const SET_BYTES = 8;
 /** Bytes of an object hash (cache/key.ts keyHash: md5). */
 const HASH_BYTES = 16;
-/** Bytes of a `tagobjects` key, and of a members() cursor: set id, then object hash. */
-const MEMBER_BYTES = SET_BYTES + HASH_BYTES;
-/** After every `set id + hash` key of a set (keys are MEMBER_BYTES long): the end of a set's range. */
-const SET_END = Buffer.alloc(HASH_BYTES + 1, 0xff);
+/** Bytes of a tagsAt in a key (8 B BE ms). */
+const AT_BYTES = 8;
+/** Bytes of a `tagobjects` key, and of a members() cursor: set id, tagsAt, object hash. */
+const MEMBER_BYTES = SET_BYTES + AT_BYTES + HASH_BYTES;
+/** After every `set id + tagsAt + hash` key of a set (keys are MEMBER_BYTES long): the end of a set's range. */
+const SET_END = Buffer.alloc(AT_BYTES + HASH_BYTES + 1, 0xff);
 /** Bounds of TagIndex's set id cache: at most ~2 MB of keys. */
 const ID_CACHE_ENTRIES = 4096;
 const ID_CACHE_KEY_CHARS = 512;
@@ -51,7 +57,7 @@ export interface TagEntry {
 /** The two tables as stored (tests: checks of the invariants). */
 export interface TagTables {
   readonly sets: Array<{ vhost: string; tag: string; set: Buffer }>;
-  readonly objects: Array<{ set: Buffer; hash: Buffer; primary: string }>;
+  readonly objects: Array<{ set: Buffer; at: number; hash: Buffer; primary: string }>;
 }
 
 export class TagIndex {
@@ -65,31 +71,34 @@ export class TagIndex {
   }
 
   /**
-   * Inside a write transaction: the object `hash` (key `objectKey`) goes from tags `before` (its record before this
-   * write; undefined = none) to tags `after` (undefined = none). Nothing is written when the set is the same (a
-   * refetch or a 304 with the same tags); else one remove and one put, plus the tag entries of a set that gets its
-   * first object or loses its last.
+   * Inside a write transaction: the object `hash` (key `objectKey`) goes from the tags of `before` (its record before
+   * this write; undefined = none) to tags `after` (undefined = none). Returns the tagsAt the record written now must
+   * carry (withTagsAt): the old one when the set is the same (nothing is written: a refetch or a 304 with the same
+   * tags), now when it has tags that changed, undefined when it has none. Else one remove and one put, plus the tag
+   * entries of a set that gets its first object or loses its last.
    */
-  change(objectKey: string, hash: Buffer, before: readonly string[] | undefined, after: readonly string[] | undefined): void {
-    if ((before === undefined || before.length === 0) && (after === undefined || after.length === 0)) return;
+  change(objectKey: string, hash: Buffer, before: Pick<ObjectMeta, 'tags' | 'tagsAt'> | undefined, after: readonly string[] | undefined): number | undefined {
+    const was = before?.tags;
+    if ((was === undefined || was.length === 0) && (after === undefined || after.length === 0)) return undefined;
     const primary = objectKey.slice(0, objectKey.indexOf('\0'));
     const vhost = primary.slice(0, primary.indexOf('\n'));
-    const removed = before === undefined || before.length === 0 ? null : this.#setId(vhost, before);
+    const removed = was === undefined || was.length === 0 ? null : this.#setId(vhost, was);
     const added = after === undefined || after.length === 0 ? null : this.#setId(vhost, after);
-    if (removed !== null && added !== null && removed.equals(added)) return;
+    if (removed !== null && added !== null && removed.equals(added)) return before?.tagsAt;
     if (removed !== null) {
-      this.#objects.remove(memberKey(removed, hash));
+      this.#objects.remove(memberKey(removed, before?.tagsAt ?? 0, hash));
       // The set's last object: its tag entries go (the removed record's tags name them). A range read (~9 µs):
       // paid on removals and replacements with other tags, not by a store with new tags.
-      if (!this.#hasObjects(removed)) for (const tag of before as readonly string[]) this.#sets.remove(setKey(vhost, tag, removed));
+      if (!this.#hasObjects(removed)) for (const tag of was as readonly string[]) this.#sets.remove(setKey(vhost, tag, removed));
     }
-    if (added !== null) {
-      // A set's tag entries are all there or none (the invariant): one point read (~1 µs) tells whether the set has
-      // objects already (most stores: an origin tags many objects alike) or its entries are written now.
-      const tags = after as readonly string[];
-      if (!this.#sets.doesExist(setKey(vhost, tags[0] as string, added))) for (const tag of tags) this.#sets.put(setKey(vhost, tag, added), '');
-      this.#objects.put(memberKey(added, hash), primary);
-    }
+    if (added === null) return undefined;
+    // A set's tag entries are all there or none (the invariant): one point read (~1 µs) tells whether the set has
+    // objects already (most stores: an origin tags many objects alike) or its entries are written now.
+    const tags = after as readonly string[];
+    if (!this.#sets.doesExist(setKey(vhost, tags[0] as string, added))) for (const tag of tags) this.#sets.put(setKey(vhost, tag, added), '');
+    const now = Date.now();
+    this.#objects.put(memberKey(added, now, hash), primary);
+    return now;
   }
 
   /**
@@ -117,7 +126,8 @@ export class TagIndex {
 
   /**
    * Up to `limit` objects tagged `tag` in `vhost` (hash, primary key, and the cursor to pass as `after` for the
-   * next page: set id + hash), after the cursor `after` (null: from the first). Objects come by set id, then hash;
+   * next page: its `tagobjects` key), after the cursor `after` (null: from the first). Objects come by set id, then
+   * tagsAt;
    * a page that removes objects (hardpurge) may remove their sets' entries, and the next page still starts right.
    */
   members(vhost: string, tag: string, after: Buffer | null, limit: number): Array<{ hash: Buffer; primary: string; cursor: Buffer }> {
@@ -133,7 +143,8 @@ export class TagIndex {
       const start = after !== null && afterSet !== null && set.equals(afterSet) ? Buffer.concat([after, ZERO]) : Buffer.from(set);
       for (const { key: member, value } of this.#objects.getRange({ start, end: Buffer.concat([set, SET_END]), limit: limit - out.length })) {
         const cursor = Buffer.from(member as Buffer);
-        out.push({ hash: cursor.subarray(SET_BYTES), primary: value, cursor });
+        if (cursor.length !== MEMBER_BYTES) continue;
+        out.push({ hash: cursor.subarray(SET_BYTES + AT_BYTES), primary: value, cursor });
       }
       if (out.length >= limit) break;
     }
@@ -152,7 +163,7 @@ export class TagIndex {
     const objects: TagTables['objects'] = [];
     for (const { key, value } of this.#objects.getRange()) {
       const bytes = key as Buffer;
-      objects.push({ set: Buffer.from(bytes.subarray(0, SET_BYTES)), hash: Buffer.from(bytes.subarray(SET_BYTES)), primary: value });
+      objects.push({ set: Buffer.from(bytes.subarray(0, SET_BYTES)), at: Number(bytes.readBigUInt64BE(SET_BYTES)), hash: Buffer.from(bytes.subarray(SET_BYTES + AT_BYTES)), primary: value });
     }
     return { sets, objects };
   }
@@ -211,9 +222,20 @@ function setKey(vhost: string, tag: string, set: Buffer | null): Buffer {
   return set === null ? prefix : Buffer.concat([prefix, set]);
 }
 
-function memberKey(set: Buffer, hash: Buffer): Buffer {
+function memberKey(set: Buffer, tagsAt: number, hash: Buffer): Buffer {
   const key = Buffer.allocUnsafe(MEMBER_BYTES);
   set.copy(key, 0);
-  hash.copy(key, SET_BYTES);
+  key.writeBigUInt64BE(BigInt(tagsAt), SET_BYTES);
+  hash.copy(key, SET_BYTES + AT_BYTES);
   return key;
+}
+
+/** `meta` with `tagsAt` set to `at` (or without it, `at` undefined); the same object when it already has it. */
+export function withTagsAt<T extends Pick<ObjectMeta, 'tagsAt'>>(meta: T, at: number | undefined): T {
+  if (meta.tagsAt === at) return meta;
+  if (at === undefined) {
+    const { tagsAt: _dropped, ...rest } = meta;
+    return rest as T;
+  }
+  return { ...meta, tagsAt: at };
 }

@@ -100,6 +100,7 @@ function entries(index: CacheIndex): string[] {
     assert.ok(stored !== undefined, `an object entry ${o.primary} points at no record (stale)`);
     const vhost = stored.key.slice(0, stored.key.indexOf('\n'));
     assert.ok(o.set.equals(recordTagSet(vhost, stored.tags ?? [])), `the entry of ${stored.key} is under its tags' set`);
+    assert.equal(o.at, stored.tagsAt, `the entry of ${stored.key} is under its record's tagsAt`);
     assert.equal(o.primary, stored.key.slice(0, stored.key.indexOf('\0')));
   }
   const setKeys = new Set(sets.map((e) => `${e.vhost} ${e.tag} ${e.set.toString('hex')}`));
