@@ -1,16 +1,15 @@
 /**
  * @module pipeline/traffic-cap
  * `<TrafficCap Session>` (STON, issue 20): response body bandwidth per client connection (HTTP/2: per stream) and
- * per vhost, in Mbps (10^6 bit/s). A vhost with a cap gets its responses through a PacedWriter: a ClientWriter that
- * hands the engine body bytes only as fast as token buckets allow (one per response, one per vhost shared by the
- * worker's responses), in slices of about SLICE_MS worth of the rate, and otherwise answers writeBody with `false`,
- * exactly like a full socket, so the pipeline (deliver.ts, pass.ts, the hot tier) waits for `drain` and never reads
- * further ahead: memory stays at one chunk per response, the event loop never blocks (a timer per waiting
- * response). The vhost cap is split evenly between workers (TrafficCap / Workers each): connections spread evenly
+ * per vhost, in Mbps (10^6 bit/s). A vhost with a cap gets its responses through a PacedWriter (a HeldBodyWriter,
+ * http/held-body-writer.ts) that hands the engine body bytes only as fast as token buckets allow (one per
+ * response, one per vhost shared by the worker's responses), in slices of about SLICE_MS worth of the rate, with a
+ * timer per waiting response. The vhost cap is split evenly between workers (TrafficCap / Workers each): connections spread evenly
  * over workers, and no message per byte is needed. Runs in workers; vhosts without a cap never reach this module.
  */
 import type { Vhost } from '../config/types.js';
-import type { ClientWriter, WriterState } from '../http/writer.js';
+import { HeldBodyWriter } from '../http/held-body-writer.js';
+import type { ClientWriter } from '../http/writer.js';
 
 /** Bytes per millisecond of one Mbps. */
 const MBPS_BYTES_PER_MS = 1e6 / 8 / 1000;
@@ -95,177 +94,46 @@ export class TrafficCaps {
 }
 
 /** A ClientWriter whose body bytes leave no faster than its buckets allow; everything else goes straight through. */
-export class PacedWriter implements ClientWriter {
-  readonly #inner: ClientWriter;
+export class PacedWriter extends HeldBodyWriter {
   readonly #session: Pace | null;
   readonly #shared: Pace | null;
-  /** Body bytes accepted from the pipeline and not yet handed to the inner writer. */
-  #rest: Buffer | null = null;
-  /** The pipeline's drain callback, owed once `#rest` is handed on and the inner writer took it. */
-  #drain: (() => void) | null = null;
-  /** The inner writer returned false: wait for its drain. */
-  #innerBusy = false;
   #timer: NodeJS.Timeout | null = null;
-  /** end() came while bytes were still held: end once they are handed on. */
-  #endPending = false;
-  /** Inside writeBody: a drain owed then is answered by its return value instead. */
-  #inWrite = false;
 
   constructor(inner: ClientWriter, session: Pace | null, shared: Pace | null) {
-    this.#inner = inner;
+    super(inner);
     this.#session = session;
     this.#shared = shared;
   }
 
-  get bytesSent(): number {
-    return this.#inner.bytesSent;
+  /** What both buckets allow now, or 0 after setting a timer for when a slice will be there. */
+  protected allowance(restLength: number, now: number): number {
+    const session = this.#session;
+    const shared = this.#shared;
+    const allowed = Math.min(session === null ? Infinity : session.available(now), shared === null ? Infinity : shared.available(now));
+    const slice = Math.min(session === null ? Infinity : session.slice, shared === null ? Infinity : shared.slice);
+    const want = Math.min(restLength, slice);
+    if (allowed < want) {
+      const wait = Math.max(session === null ? 0 : session.waitMs(want), shared === null ? 0 : shared.waitMs(want));
+      this.#timer = setTimeout(this.#wake, wait);
+      return 0;
+    }
+    const bytes = Math.min(restLength, Math.floor(allowed));
+    session?.take(bytes);
+    shared?.take(bytes);
+    return bytes;
   }
 
-  set bytesSent(bytes: number) {
-    this.#inner.bytesSent = bytes;
-  }
-
-  get state(): WriterState {
-    return this.#inner.state;
-  }
-
-  get headersSent(): boolean {
-    return this.#inner.headersSent;
-  }
-
-  discardHead(): boolean {
-    return this.#inner.discardHead();
-  }
-
-  armAbort(): void {
-    this.#inner.armAbort();
-  }
-
-  remoteAddress(): string {
-    return this.#inner.remoteAddress();
-  }
-
-  onAbort(callback: () => void): void {
-    this.#inner.onAbort(() => {
-      this.#release();
-      callback();
-    });
-  }
-
-  writeHead(status: number, reason: string, headers: readonly string[], totalSize: number): void {
-    this.#inner.writeHead(status, reason, headers, totalSize);
-  }
-
-  writeEncodedHead(encoded: Buffer, totalSize: number): void {
-    this.#inner.writeEncodedHead(encoded, totalSize);
-  }
-
-  endEncodedWithoutBody(encoded: Buffer): void {
-    this.#inner.endEncodedWithoutBody(encoded);
-  }
-
-  writeBody(chunk: Buffer, drain: () => void): boolean {
-    if (this.#inner.state !== 'streaming') return this.#inner.writeBody(chunk, drain);
-    this.#rest = chunk;
-    this.#drain = drain;
-    this.#inWrite = true;
-    this.#pump();
-    this.#inWrite = false;
-    if (this.#rest !== null || this.#innerBusy) return false;
-    this.#drain = null;
-    return true;
-  }
-
-  /** Hands held bytes on as the buckets allow; sleeps on a timer (or the inner drain) when they do not. */
-  readonly #pump = (): void => {
+  readonly #wake = (): void => {
     this.#timer = null;
-    for (let rest = this.#rest; rest !== null; rest = this.#rest) {
-      if (this.#inner.state !== 'streaming') {
-        this.#rest = null;
-        break;
-      }
-      const now = performance.now();
-      const session = this.#session;
-      const shared = this.#shared;
-      const allowed = Math.min(session === null ? Infinity : session.available(now), shared === null ? Infinity : shared.available(now));
-      const slice = Math.min(session === null ? Infinity : session.slice, shared === null ? Infinity : shared.slice);
-      const want = Math.min(rest.length, slice);
-      if (allowed < want) {
-        const wait = Math.max(session === null ? 0 : session.waitMs(want), shared === null ? 0 : shared.waitMs(want));
-        this.#timer = setTimeout(this.#pump, wait);
-        return;
-      }
-      const bytes = Math.min(rest.length, Math.floor(allowed));
-      session?.take(bytes);
-      shared?.take(bytes);
-      this.#rest = bytes === rest.length ? null : rest.subarray(bytes);
-      if (!this.#inner.writeBody(bytes === rest.length ? rest : rest.subarray(0, bytes), this.#innerDrained)) {
-        this.#innerBusy = true;
-        return;
-      }
-    }
-    this.#handedOn();
+    this.resume(performance.now());
   };
 
-  readonly #innerDrained = (): void => {
-    this.#innerBusy = false;
-    this.#pump();
-  };
-
-  /** Everything held went to the inner writer: a deferred end, then the pipeline's drain (unless writeBody answers). */
-  #handedOn(): void {
-    if (this.#endPending) {
-      this.#endPending = false;
-      this.#inner.end();
-    }
-    if (this.#inWrite) return;
-    const drain = this.#drain;
-    this.#drain = null;
-    drain?.();
+  protected waiting(): boolean {
+    return this.#timer !== null;
   }
 
-  /** Stops pacing (abort, close): drops held bytes and wakes a waiting pipeline, which then sees the state. */
-  #release(): void {
+  protected stopWaiting(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-    this.#rest = null;
-    this.#endPending = false;
-    const drain = this.#drain;
-    this.#drain = null;
-    drain?.();
-  }
-
-  end(): void {
-    if (this.#rest !== null || this.#innerBusy) this.#endPending = true;
-    else this.#inner.end();
-  }
-
-  endWithoutBody(status: number, reason: string, headers: readonly string[], contentLength: number): void {
-    this.#inner.endWithoutBody(status, reason, headers, contentLength);
-  }
-
-  endWithBody(status: number, reason: string, headers: readonly string[], body: string | Buffer, closeConnection?: boolean): void {
-    this.#inner.endWithBody(status, reason, headers, body, closeConnection);
-  }
-
-  close(): void {
-    this.#inner.close();
-    this.#release();
-  }
-
-  onRequestBody(handler: (chunk: ArrayBuffer, isLast: boolean) => void): void {
-    this.#inner.onRequestBody(handler);
-  }
-
-  pauseRequestBody(): void {
-    this.#inner.pauseRequestBody();
-  }
-
-  resumeRequestBody(): void {
-    this.#inner.resumeRequestBody();
-  }
-
-  addHeader(name: string, value: string): void {
-    this.#inner.addHeader?.(name, value);
   }
 }
