@@ -17,25 +17,13 @@ import { CacheIndex, storedBytes } from '../../src/cache/index.js';
 import type { ObjectMeta } from '../../src/cache/index.js';
 import { PolicyEviction, evictionPass } from '../../src/cache/eviction.js';
 import { keyHash, objectKey } from '../../src/cache/key.js';
+import { seeded } from '../helpers/prng.js';
 
 const BLOCK = 64 * 1024;
 const INLINE_MAX = 1024;
 const QUOTA = 8 * 1024 * 1024;
 const HIGH = 97;
 const LOW = 95;
-
-/** xorshift32 in [0, 1): the same run every time. */
-function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 function meta(key: string, size: number, blockSize: number, blocks: number[], crcs: number[], inline: Buffer | null): ObjectMeta {
   const now = Date.now();

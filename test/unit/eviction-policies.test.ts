@@ -8,19 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVICTION_POLICIES, createEvictionPolicy } from '../../src/cache/eviction-policies.js';
 import type { EvictionPolicyName } from '../../src/cache/eviction-policies.js';
-
-/** A seeded xorshift32 in [0, 1): the same operations on every run. */
-function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+import { seeded } from '../helpers/prng.js';
 
 const policy = (name: EvictionPolicyName, capacity: number) => createEvictionPolicy<number>(name, capacity, (k) => k);
 
