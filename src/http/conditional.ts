@@ -59,33 +59,9 @@ function singleLine(headers: readonly string[], name: string): string | null {
  */
 function parseEntityTags(text: string): EntityTag[] | null {
   const tags: EntityTag[] = [];
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const c = text[i];
-    if (c === ' ' || c === '\t' || c === ',') {
-      i++;
-      continue;
-    }
-    let weak = false;
-    if ((c === 'W' || c === 'w') && text[i + 1] === '/') {
-      weak = true;
-      i += 2;
-    }
-    if (text[i] === '"') {
-      const close = text.indexOf('"', i + 1);
-      if (close < 0) return null;
-      tags.push({ weak, opaque: text.slice(i + 1, close) });
-      i = close + 1;
-    } else {
-      let end = text.indexOf(',', i);
-      if (end < 0) end = n;
-      const token = text.slice(i, end).trim();
-      if (token !== '') tags.push({ weak, opaque: token });
-      i = end;
-    }
-  }
-  return tags;
+  let i = scanTag(text, 0);
+  for (; i >= 0; i = scanTag(text, i)) tags.push({ weak: tagWeak, opaque: text.slice(tagStart, tagEnd) });
+  return i === -2 ? null : tags;
 }
 
 /** The stored ETag parsed, or null when there is none or it does not parse. */
@@ -110,9 +86,9 @@ let tagStart = 0;
 let tagEnd = 0;
 
 /**
- * Finds the next entity-tag of a list in `text` from `from`, with parseEntityTags' tolerance, without allocating
- * (its place goes to tagWeak / tagStart / tagEnd). Returns the index after it, -1 when the list has no more tags,
- * -2 for an unterminated quoted tag (the whole list is then invalid, as for parseEntityTags).
+ * Finds the next entity-tag of a list in `text` from `from` (the tolerance parseEntityTags documents), without
+ * allocating (its place goes to tagWeak / tagStart / tagEnd). Returns the index after it, -1 when the list has no
+ * more tags, -2 for an unterminated quoted tag (the whole list is then invalid).
  */
 function scanTag(text: string, from: number): number {
   const n = text.length;
