@@ -6,6 +6,7 @@
  * misses (the lease is what makes one worker fetch while the others follow).
  */
 import type { IndexStores } from './index-stores.js';
+import { noteDroppedFill } from './index-records.js';
 import type { BlockLease, FillRecord, LeaseResult } from './index-records.js';
 
 /**
@@ -36,7 +37,10 @@ export function acquireLeaseBatched(s: IndexStores, objectHash: Buffer, record: 
 function takeLease(s: IndexStores, objectHash: Buffer, record: FillRecord, now: number, isAlive: (pid: number) => boolean): LeaseResult {
   const current = s.fills.get(objectHash);
   if (current !== undefined && current.until > now && isAlive(current.pid)) return { acquired: false, record: current };
-  if (current !== undefined) s.releaseBlocks(current.blocks, now);
+  if (current !== undefined) {
+    s.releaseBlocks(current.blocks, now);
+    noteDroppedFill(s.state, current, isAlive(current.pid));
+  }
   if (current?.key !== undefined && current.key !== record.key) s.fillKeys.remove(current.key);
   const seen = record.uses === undefined ? undefined : s.seen.get(objectHash);
   const taken = seen !== undefined && seen.windowEnd > now ? { ...record, uses: seen.uses } : record;
@@ -57,6 +61,7 @@ export function acquireBlockLeases(s: IndexStores, leases: readonly BlockLease[]
     for (const { hash, key } of leases) {
       const current = s.fills.get(hash);
       const free = current === undefined || current.until <= now || !isAlive(current.pid);
+      if (free && current !== undefined) noteDroppedFill(s.state, current, isAlive(current.pid));
       if (free) {
         s.fills.put(hash, { ...record, key });
         s.fillKeys.put(key, hash);

@@ -10,7 +10,7 @@ import type { Database } from 'lmdb';
 import { isNoSpace } from './disk-space.js';
 import type { IndexStores } from './index-stores.js';
 import { CLASS_SPAN, blockClass } from './blocks.js';
-import { ABSENT_BLOCK, FIRST_HASH, FREE_ORDER_VERSION, LRU_KEY_BYTES, LRU_TIME_BYTES, SYNC_CONTROL_MAX, USAGE_RULE, controlApplied, freeOrderKey, seenOrderKey, storedBytes } from './index-records.js';
+import { ABSENT_BLOCK, FIRST_HASH, FREE_ORDER_VERSION, LRU_KEY_BYTES, LRU_TIME_BYTES, SYNC_CONTROL_MAX, UNLISTED_KEY, USAGE_RULE, controlApplied, freeOrderKey, noteDroppedFill, seenOrderKey, storedBytes } from './index-records.js';
 import type { ControlAction, ControlResult, FillRecord, InspectedObject, ObjectMeta } from './index-records.js';
 
 /**
@@ -146,6 +146,7 @@ export function clearFills(s: IndexStores, now: number): number {
   s.writer.transact(() => {
     for (const { key, value } of s.fills.getRange({ start: FIRST_HASH })) {
       s.releaseBlocks(value.blocks, now);
+      noteDroppedFill(s.state, value, false);
       s.fills.remove(key);
       cleared++;
     }
@@ -158,9 +159,12 @@ export function clearFills(s: IndexStores, now: number): number {
  * Frees every block handed out (below its class's `nextBlock`) that no object, fill or free-list entry holds: what a
  * worker killed between allocating a block and listing it in its fill record left behind (no record names such a
  * block, so nothing else ever frees it). Called by the primary at start, after clearFills, before any worker
- * starts. One pass over the objects and the free list, with a bitmap per class. Returns how many it freed.
+ * starts, and only when a dead owner's fill was dropped since it last ran (UNLISTED_KEY): it reads every object
+ * record, seconds for millions of them, which a clean restart does not pay. One pass over the objects and the free
+ * list, with a bitmap per class. Returns how many it freed.
  */
 export function reclaimUnlisted(s: IndexStores, now: number): number {
+  if (s.state.get(UNLISTED_KEY) === 0) return 0;
   const held = new Map<number, Uint8Array>();
   for (const { key, value } of s.state.getRange({ start: 'nextBlock', end: 'nextBlock;' })) {
     const sizeClass = key === 'nextBlock' ? 0 : Number(String(key).slice('nextBlock:'.length));
@@ -183,6 +187,7 @@ export function reclaimUnlisted(s: IndexStores, now: number): number {
       for (let n = 0; n < next; n++) if (((bits[n >> 3] as number) & (1 << (n & 7))) === 0) orphans.push(sizeClass * CLASS_SPAN + n);
     }
     s.releaseBlocks(orphans, now);
+    s.state.put(UNLISTED_KEY, 0);
     freed = orphans.length;
   });
   return freed;
@@ -231,6 +236,7 @@ export function sweepFills(s: IndexStores, after: Buffer | null, limit: number, 
         const current = s.fills.get(hash);
         if (current === undefined || !sweepable(current)) continue;
         s.releaseBlocks(current.blocks, now);
+        noteDroppedFill(s.state, current, false);
         s.removeFill(hash, current);
         removed++;
       }

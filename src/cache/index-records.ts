@@ -67,6 +67,19 @@ export interface ObjectMeta {
   readonly tagsAt?: number;
 }
 
+/**
+ * The `state` key that says blocks may have been handed out that no record lists: a fill record whose owner died
+ * while filling was dropped (clearFills at start, sweepFills, a lease taken over), and blocks that owner had
+ * allocated but not yet listed went with it. Absent on an index no Flint has checked yet; 0 once reclaimUnlisted
+ * ran; 1 after such a drop. Set inside the transaction that drops the record.
+ */
+export const UNLISTED_KEY = 'mayHaveUnlisted';
+
+/** Inside a write transaction: notes that `dropped` (a fill record being removed or replaced) may leave unlisted blocks. */
+export function noteDroppedFill(state: { put(key: string, value: number): unknown }, dropped: FillRecord, ownerAlive: boolean): void {
+  if (dropped.state === 'filling' && !ownerAlive) state.put(UNLISTED_KEY, 1);
+}
+
 /** A cache-control command applied to objects (see applyControl). */
 export type ControlAction = 'purge' | 'expire' | 'expireafter' | 'hardpurge';
 
