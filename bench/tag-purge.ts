@@ -51,7 +51,9 @@ function meta(key: string, now: number, tags: readonly string[] | undefined, bod
     crcs: [],
     generation: 1,
   };
-  return tags === undefined ? out : { ...out, tags };
+  // Set on the object as the fill does (pipeline/fill-policy.ts), not by a copy the worker does not make.
+  if (tags !== undefined) (out as { tags?: readonly string[] }).tags = tags;
+  return out;
 }
 
 /** Object i's tags: every object has two; one in OBJECTS / TAGGED also has product-42. */

@@ -65,7 +65,7 @@ import {
 } from './index-records.js';
 import type { Admission, BlockLease, CommitOutcome, ControlAction, ControlResult, FillRecord, Footprint, InspectedObject, LeaseResult, ObjectMeta, SeenCount } from './index-records.js';
 import { IndexWriter } from './index-writer.js';
-import { withInlineCrc } from './inline-crc.js';
+import { sealRecord } from './inline-crc.js';
 import { keyHash } from './key.js';
 import { TagIndex, withTagsAt } from './tag-index.js';
 import type { TagEntry, TagTables } from './tag-index.js';
@@ -456,7 +456,7 @@ export class CacheIndex {
         // revalidates (or from 1), and another worker may have stored the key since.
         if (previous.generation >= stored.generation) stored = { ...stored, generation: previous.generation + 1 };
       }
-      stored = withTagsAt(withInlineCrc(stored), this.#tags.change(stored.key, objectHash, previous, stored.tags));
+      stored = sealRecord(stored, this.#tags.change(stored.key, objectHash, previous, stored.tags));
       this.#objects.put(objectHash, stored);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       else if (previous === undefined) this.#vary.remove(primaryHash);
@@ -531,7 +531,7 @@ export class CacheIndex {
       const current = this.#objects.get(objectHash);
       updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
       if (!updated) return;
-      this.#objects.put(objectHash, withTagsAt(withInlineCrc(meta), this.#tags.change(meta.key, objectHash, current, meta.tags)));
+      this.#objects.put(objectHash, sealRecord(meta, this.#tags.change(meta.key, objectHash, current, meta.tags)));
     });
     return updated;
   }

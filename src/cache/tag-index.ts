@@ -60,6 +60,13 @@ export interface TagTables {
   readonly objects: Array<{ set: Buffer; at: number; hash: Buffer; primary: string }>;
 }
 
+/** A tag set as change() uses it (TagIndex's cache). */
+interface KnownSet {
+  readonly id: Buffer;
+  /** `tagsets` key of the set's first tag: present exactly when the set has objects. */
+  readonly probe: Buffer;
+}
+
 export class TagIndex {
   readonly #sets: Database<string, Buffer>;
   readonly #objects: Database<string, Buffer>;
@@ -82,9 +89,9 @@ export class TagIndex {
     if ((was === undefined || was.length === 0) && (after === undefined || after.length === 0)) return undefined;
     const primary = objectKey.slice(0, objectKey.indexOf('\0'));
     const vhost = primary.slice(0, primary.indexOf('\n'));
-    const removed = was === undefined || was.length === 0 ? null : this.#setId(vhost, was);
-    const added = after === undefined || after.length === 0 ? null : this.#setId(vhost, after);
-    if (removed !== null && added !== null && removed.equals(added)) return before?.tagsAt;
+    const removed = was === undefined || was.length === 0 ? null : this.#setOf(vhost, was).id;
+    const added = after === undefined || after.length === 0 ? null : this.#setOf(vhost, after);
+    if (removed !== null && added !== null && removed.equals(added.id)) return before?.tagsAt;
     if (removed !== null) {
       this.#objects.remove(memberKey(removed, before?.tagsAt ?? 0, hash));
       // The set's last object: its tag entries go (the removed record's tags name them). A range read (~9 µs):
@@ -94,29 +101,30 @@ export class TagIndex {
     if (added === null) return undefined;
     // A set's tag entries are all there or none (the invariant): one point read (~1 µs) tells whether the set has
     // objects already (most stores: an origin tags many objects alike) or its entries are written now.
-    const tags = after as readonly string[];
-    if (!this.#sets.doesExist(setKey(vhost, tags[0] as string, added))) for (const tag of tags) this.#sets.put(setKey(vhost, tag, added), '');
+    if (!this.#sets.doesExist(added.probe)) for (const tag of after as readonly string[]) this.#sets.put(setKey(vhost, tag, added.id), '');
     const now = Date.now();
-    this.#objects.put(memberKey(added, now, hash), primary);
+    this.#objects.put(memberKey(added.id, now, hash), primary);
     return now;
   }
 
   /**
-   * Recently used set ids by `vhost \n` + tags in record order: most stores reuse a set, and the sort and md5 cost
+   * Recently used sets by `vhost \n` + tags in record order: most stores reuse a set, and the sort and md5 cost
    * ~3 µs of a miss. Bounded: short keys only, cleared when full.
    */
-  readonly #ids = new Map<string, Buffer>();
+  readonly #known = new Map<string, KnownSet>();
 
-  #setId(vhost: string, tags: readonly string[]): Buffer {
+  /** The set of `tags` in `vhost`: its id, and its first tag's `tagsets` key (whether the set has objects). */
+  #setOf(vhost: string, tags: readonly string[]): KnownSet {
     const key = `${vhost}\n${tags.length === 1 ? (tags[0] as string) : tags.join(' ')}`;
-    let id = this.#ids.get(key);
-    if (id !== undefined) return id;
-    id = tagSetId(vhost, sortedTags(tags));
+    let known = this.#known.get(key);
+    if (known !== undefined) return known;
+    const id = tagSetId(vhost, sortedTags(tags));
+    known = { id, probe: setKey(vhost, tags[0] as string, id) };
     if (key.length <= ID_CACHE_KEY_CHARS) {
-      if (this.#ids.size >= ID_CACHE_ENTRIES) this.#ids.clear();
-      this.#ids.set(key, id);
+      if (this.#known.size >= ID_CACHE_ENTRIES) this.#known.clear();
+      this.#known.set(key, known);
     }
-    return id;
+    return known;
   }
 
   #hasObjects(set: Buffer): boolean {
@@ -225,7 +233,9 @@ function setKey(vhost: string, tag: string, set: Buffer | null): Buffer {
 function memberKey(set: Buffer, tagsAt: number, hash: Buffer): Buffer {
   const key = Buffer.allocUnsafe(MEMBER_BYTES);
   set.copy(key, 0);
-  key.writeBigUInt64BE(BigInt(tagsAt), SET_BYTES);
+  // 8 bytes big-endian; a time in ms fits in the low 6 (until the year 10889), so no BigInt per store.
+  key.writeUInt16BE(0, SET_BYTES);
+  key.writeUIntBE(tagsAt, SET_BYTES + 2, 6);
   hash.copy(key, SET_BYTES + AT_BYTES);
   return key;
 }
