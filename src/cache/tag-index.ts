@@ -80,9 +80,9 @@ export class TagIndex {
   /**
    * Inside a write transaction: the object `hash` (key `objectKey`) goes from the tags of `before` (its record before
    * this write; undefined = none) to tags `after` (undefined = none). Returns the tagsAt the record written now must
-   * carry (withTagsAt): the old one when the set is the same (nothing is written: a refetch or a 304 with the same
-   * tags), now when it has tags that changed, undefined when it has none. Else one remove and one put, plus the tag
-   * entries of a set that gets its first object or loses its last.
+   * carry (cache/inline-crc.ts sealRecord): the old one when the set is the same (nothing is written: a refetch or a
+   * 304 with the same tags), now when it has tags that changed, undefined when it has none. Else one remove and one
+   * put, plus the tag entries of a set that gets its first object or loses its last.
    */
   change(objectKey: string, hash: Buffer, before: Pick<ObjectMeta, 'tags' | 'tagsAt'> | undefined, after: readonly string[] | undefined): number | undefined {
     const was = before?.tags;
@@ -238,14 +238,4 @@ function memberKey(set: Buffer, tagsAt: number, hash: Buffer): Buffer {
   key.writeUIntBE(tagsAt, SET_BYTES + 2, 6);
   hash.copy(key, SET_BYTES + AT_BYTES);
   return key;
-}
-
-/** `meta` with `tagsAt` set to `at` (or without it, `at` undefined); the same object when it already has it. */
-export function withTagsAt<T extends Pick<ObjectMeta, 'tagsAt'>>(meta: T, at: number | undefined): T {
-  if (meta.tagsAt === at) return meta;
-  if (at === undefined) {
-    const { tagsAt: _dropped, ...rest } = meta;
-    return rest as T;
-  }
-  return { ...meta, tagsAt: at };
 }
