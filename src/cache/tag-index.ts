@@ -15,10 +15,10 @@
  * alike). The first layout, one entry per tag and object (`vhost \n tag \0` + time + hash), dirtied one B-tree leaf
  * per tag in every batched store transaction: the `miss-tagged` bench measured +7-44% server CPU per miss with 3
  * tags and +15-46% with 10 on a quiet machine, over the issue's 5%. By set, the store transaction of a tagged object
- * in a reused set costs ~6 µs more than an untagged one (3 or 10 tags alike; bench/tag-purge.ts, 50 commits a
+ * in a reused set costs ~4 µs more than an untagged one (3 or 10 tags alike; bench/tag-purge.ts, 50 commits a
  * transaction); a store that opens a new set (a tag unique to the object) also pays a put per tag at a random
- * place, ~8 µs each. End to end (quiet, same bench, means of 3 rounds) a tagged miss still costs +7% (3 tags) and
- * +8% (10 tags), about half of it the record's own `tags` field. See bench/README.md "Cache tags on a miss".
+ * place, ~8 µs each. End to end (quiet, bench `miss-tagged`, means of 8 runs) a tagged miss costs +1-3%. See
+ * bench/README.md "Cache tags on a miss".
  * Invariants: `tagobjects` holds exactly one entry per committed record with tags, under the id of its tags; a
  * `tagsets` entry (tag, set) exists exactly when the set has an object and carries the tag. Every write of a record
  * that changes its tags (store, replace, partial merge, metadata update, removal by eviction, hardpurge or
