@@ -461,7 +461,9 @@ export class CacheIndex {
       stored = sealRecord(stored, this.#tags.change(stored.key, objectHash, previous, stored.tags));
       this.#objects.put(objectHash, stored);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
-      else if (previous === undefined) this.#vary.remove(primaryHash);
+      // A URL stored before with Vary and now without: its Vary names go. A read first, since nearly every new
+      // object has none to remove, and a remove is a write instruction even when the key is absent.
+      else if (previous === undefined && this.#vary.doesExist(primaryHash)) this.#vary.remove(primaryHash);
       this.#keys.put(stored.key, objectHash);
       this.#usedDelta += storedBytes(stored);
       this.#touchInTxn(objectHash, now, previous === undefined);
