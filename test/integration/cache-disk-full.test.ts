@@ -46,6 +46,19 @@ function startFlint(port: number, origin: TestOrigin, mount: string): Promise<Fl
   }));
 }
 
+/** Writes `path` in chunks of `chunkBytes` until its file system is full (ENOSPC, which must be the error). */
+function fillUp(path: string, chunkBytes: number): void {
+  const fd = openSync(path, 'w');
+  try {
+    const chunk = Buffer.alloc(chunkBytes, 1);
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function freeBytes(dir: string): number {
   const fs = statfsSync(dir);
   return fs.bavail * fs.bsize;
@@ -114,15 +127,7 @@ test('a file system filled by someone else: eviction and hardpurge still work (t
     for (let i = 0; i < 12; i++) assert.equal((await request({ port, path: `/o${i}` })).status, 200);
     await sleep(1200);
     // Another program fills the file system to the last byte.
-    const fd = openSync(filler, 'w');
-    try {
-      const chunk = Buffer.alloc(64 * KiB, 1);
-      for (;;) writeSync(fd, chunk);
-    } catch (error) {
-      assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
-    } finally {
-      closeSync(fd);
-    }
+    fillUp(filler, 64 * KiB);
     // A hard purge deletes index records, which takes new LMDB pages.
     const purged: number[] = [];
     for (let i = 0; i < 8; i++) {
@@ -169,15 +174,7 @@ test('an index write on a full file system releases the reserve once and succeed
       released++;
       return reserve.release();
     };
-    const fd = openSync(filler, 'w');
-    try {
-      const chunk = Buffer.alloc(16 * KiB, 1);
-      for (;;) writeSync(fd, chunk);
-    } catch (error) {
-      assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
-    } finally {
-      closeSync(fd);
-    }
+    fillUp(filler, 16 * KiB);
     // New fill records grow the tree until LMDB must extend its file: that write fails for want of space, the
     // reserve goes and the same write is retried and committed. Bounded: the file system has no room for more.
     const now = Date.now();
