@@ -31,6 +31,9 @@ const USAGE = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js
   --connections N          wrk/autocannon connections (default 50; hit-64m uses at most 10, *-c200 always 200)
   --threads N              wrk threads (default 1)
   --repeat N               measure each target N times in a row, one row each (default 1)
+  --rounds N               run the scenarios N times, every target started afresh each time, in reverse order
+                           in even rounds (pass-1k and the cache scenarios), so a drift cancels in the means;
+                           rows are numbered across rounds (default 1)
   --origin KIND            origin server of pass-1k: ${ORIGIN_KINDS.join(' | ')} (default uws; cache scenarios always uws)
   --flint-dist DIR         run the Flint built in DIR (another checkout's dist/, with its own node_modules)
                            instead of this checkout's; harness, origin and peers stay this checkout's
@@ -44,7 +47,7 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(15)} ${s.summary}`).join('\n')}
 `;
 
 /** Parsed command line, or a usage error. */
-function parseCli(argv: string[]): { opts: BenchOptions; scenarios: string[]; smoke: boolean } {
+function parseCli(argv: string[]): { opts: BenchOptions; scenarios: string[]; rounds: number; smoke: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -56,6 +59,7 @@ function parseCli(argv: string[]): { opts: BenchOptions; scenarios: string[]; sm
       connections: { type: 'string', default: '50' },
       threads: { type: 'string', default: '1' },
       repeat: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '1' },
       origin: { type: 'string', default: 'uws' },
       'cache-root': { type: 'string' },
       'flint-dist': { type: 'string' },
@@ -91,6 +95,7 @@ function parseCli(argv: string[]): { opts: BenchOptions; scenarios: string[]; sm
     connections: int('connections', values.connections, 1, 10_000),
     threads: int('threads', values.threads, 1, 64),
     repeat: int('repeat', values.repeat, 1, 20),
+    reverse: false,
     peers: new Set(peerList as PeerName[]),
     targets,
     originKind: values.origin as OriginKind,
@@ -99,7 +104,7 @@ function parseCli(argv: string[]): { opts: BenchOptions; scenarios: string[]; sm
   };
   if (opts.connections < opts.threads) usageError('--connections must be >= --threads (wrk needs a connection per thread)');
   if (values['flint-dist'] !== undefined) setFlintDist(values['flint-dist']);
-  return { opts, scenarios, smoke: values.smoke };
+  return { opts, scenarios, rounds: int('rounds', values.rounds, 1, 20), smoke: values.smoke };
 }
 
 function usageError(msg: string): never {
@@ -108,7 +113,7 @@ function usageError(msg: string): never {
 }
 
 async function main(): Promise<number> {
-  const { opts, scenarios, smoke } = parseCli(process.argv.slice(2));
+  const { opts, scenarios, rounds, smoke } = parseCli(process.argv.slice(2));
   const log = (line: string): void => console.log(line);
 
   if (smoke) {
@@ -132,16 +137,21 @@ async function main(): Promise<number> {
   log(`bench: ${scenarios.join(', ')}; ${opts.durationS} s per target, ${opts.connections} connections, ${machine.cores} cores, load ${machine.loadavg1.toFixed(2)}`);
   const runs: RunRecord[] = [];
   const origins: Record<string, Readonly<Record<string, string>>> = {};
-  for (const name of scenarios) {
-    const scenario = SCENARIOS.find((s) => s.name === name);
-    if (scenario === undefined) continue;
-    log(`scenario ${name}: ${scenario.summary}`);
-    const res = await scenario.run(opts, log);
-    runs.push(...res.runs);
-    if (res.originConfigs !== null) origins[name] = res.originConfigs;
-    for (const s of res.skipped) {
-      log(s);
-      skipped.push(s);
+  for (let round = 1; round <= rounds; round++) {
+    const roundOpts: BenchOptions = { ...opts, reverse: round % 2 === 0 };
+    if (rounds > 1) log(`round ${round} of ${rounds}${roundOpts.reverse ? ' (targets in reverse order)' : ''}`);
+    for (const name of scenarios) {
+      const scenario = SCENARIOS.find((s) => s.name === name);
+      if (scenario === undefined) continue;
+      log(`scenario ${name}: ${scenario.summary}`);
+      const res = await scenario.run(roundOpts, log);
+      // Rows numbered across rounds: round 2 of --repeat 3 holds runs 4..6.
+      runs.push(...res.runs.map((r) => ({ ...r, round: (round - 1) * opts.repeat + r.round })));
+      if (res.originConfigs !== null) origins[name] = res.originConfigs;
+      for (const s of res.skipped) {
+        log(s);
+        if (!skipped.includes(s)) skipped.push(s);
+      }
     }
   }
 
@@ -159,6 +169,7 @@ async function main(): Promise<number> {
       connections: opts.connections,
       threads: opts.threads,
       repeat: opts.repeat,
+      rounds,
       loadGenerator: 'wrk --latency (pass-1k, hit-*, hit-1k-tls over https, tls-engines, revalidate-304, miss, workers); h2load (hit-1k-h2); bench/clients/http-client.js (cold-100, range-256m); autocannon in bench/clients/zipf-client.js (zipf)',
       origin: `${opts.originKind} for pass-1k; uws (counting, paced at 128 MiB/s per response) for the cache scenarios`,
       peers: [...opts.peers],

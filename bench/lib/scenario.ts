@@ -19,6 +19,8 @@ export interface BenchOptions {
   readonly threads: number;
   /** Measured runs per target, back to back on the same started target. */
   readonly repeat: number;
+  /** Measure a scenario's targets in reverse order (the even rounds of --rounds), so a drift in time cancels. */
+  readonly reverse: boolean;
   /** Seconds of unrecorded load before each measured run (JIT, connection pools). */
   readonly warmupS: number;
   /** Peers asked for (each is still skipped when not installed). */

@@ -145,6 +145,7 @@ export async function runCacheScenario(
   };
   if (o.originKind !== 'uws') skipped.push(`note ${name}: cache scenarios always use the uWS origin (it counts origin traffic per path); --origin ${o.originKind} applies to pass-1k only`);
   const plan = targets.filter((t) => (o.targets === null || o.targets.has(t.name)) && (t.peer === undefined || o.peers.has(t.peer)));
+  if (o.reverse) plan.reverse();
   let origin: RunningTarget;
   try {
     origin = await startOrigin('uws', null);

@@ -69,6 +69,7 @@ export const pass1k: Scenario = {
     };
     if (o.peers.has('varnish')) skipped.push(`skip varnish in ${NAME}: no Varnish target in this scenario (Varnish is compared in the cache scenarios)`);
     const plan = PLAN.filter((t) => (o.targets === null || o.targets.has(t.name)) && (t.peer === undefined || o.peers.has(t.peer)));
+    if (o.reverse) plan.reverse();
     if (o.tools.wrk === null) {
       skipped.push(missingToolLine('wrk', NAME));
       return { runs, skipped, originConfigs: null };
