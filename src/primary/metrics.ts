@@ -16,6 +16,9 @@ import { LATENCY_BOUNDS_MS } from '../stats/latency.js';
 import type { DiskStats } from './evictor.js';
 import type { CpuTimes } from './stats-windows.js';
 
+/** A sample whose value prom-client wrote as `Nan`. */
+const NAN_VALUE = / Nan\n/g;
+
 /** Everything one scrape shows. */
 export interface MetricsInput {
   readonly vhosts: Readonly<Record<string, VhostCounterValues>>;
@@ -192,11 +195,14 @@ export class FlintMetrics {
     return this.registry.contentType;
   }
 
-  /** The exposition text for `input`. */
+  /**
+   * The exposition text for `input`. prom-client spells a not-a-number value `Nan` (the primary's event-loop lag
+   * before its first sample); the text format's spelling is `NaN`, which strict parsers (OpenMetrics) require.
+   */
   async render(input: MetricsInput): Promise<string> {
     this.#input = input;
     try {
-      return await this.registry.metrics();
+      return (await this.registry.metrics()).replace(NAN_VALUE, ' NaN\n');
     } finally {
       this.#input = null;
     }

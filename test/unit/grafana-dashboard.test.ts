@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FlintMetrics } from '../../src/primary/metrics.js';
-import { emptyCounters } from '../../src/stats/counters.js';
-import { emptyLatency } from '../../src/stats/latency.js';
+import { sampleMetricsInput } from '../helpers/metrics-input.js';
 
 const DASHBOARD = fileURLToPath(new URL('../../../conf/grafana/flint.json', import.meta.url));
 
@@ -21,18 +20,7 @@ interface Panel {
 
 test('every metric the Grafana dashboard queries is exposed by /metrics', async () => {
   const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Panel[]; templating: { list: Array<{ query: string }> } };
-  const text = await new FlintMetrics().render({
-    vhosts: { 'a.test': emptyCounters() },
-    latency: { 'a.test': emptyLatency() },
-    disks: [{ path: '/cache', objects: 1, usedBytes: 1, limitBytes: 2, fillsInProgress: 0, admissionSeen: 0, fillRecords: 0, evictedObjects: 0, evictedBytes: 0 }],
-    workers: [{ index: 0, pid: 1, ready: true, restarts: 0, requests: 0, cpuSeconds: 0, rssBytes: 0, gcSeconds: 0, majorGcs: 0, activeRequests: 0 }],
-    hostCpu: { user: 1, nice: 0, system: 1, idle: 1, iowait: 0, irq: 0, softirq: 0, steal: 0 },
-    memory: { totalBytes: 2, freeBytes: 1 },
-    load1: 0,
-    clientConnections: 0,
-    originConnections: { open: 0, active: 0 },
-    uptimeSec: 1,
-  });
+  const text = await new FlintMetrics().render(sampleMetricsInput());
   const exposed = new Set(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => /^[a-zA-Z_:][\w:]*/.exec(l)?.[0]));
   const exprs = [...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...dashboard.templating.list.map((v) => v.query)];
   const used = new Set(exprs.flatMap((e) => e.match(/\bflint_\w+/g) ?? []));
