@@ -39,7 +39,7 @@ function takeLease(s: IndexStores, objectHash: Buffer, record: FillRecord, now: 
   if (current !== undefined && current.until > now && isAlive(current.pid)) return { acquired: false, record: current };
   if (current !== undefined) {
     s.releaseBlocks(current.blocks, now);
-    noteDroppedFill(s.state, current, isAlive(current.pid));
+    noteDroppedFill(s.state, current, isAlive);
   }
   if (current?.key !== undefined && current.key !== record.key) s.fillKeys.remove(current.key);
   const seen = record.uses === undefined ? undefined : s.seen.get(objectHash);
@@ -61,7 +61,7 @@ export function acquireBlockLeases(s: IndexStores, leases: readonly BlockLease[]
     for (const { hash, key } of leases) {
       const current = s.fills.get(hash);
       const free = current === undefined || current.until <= now || !isAlive(current.pid);
-      if (free && current !== undefined) noteDroppedFill(s.state, current, isAlive(current.pid));
+      if (free && current !== undefined) noteDroppedFill(s.state, current, isAlive);
       if (free) {
         s.fills.put(hash, { ...record, key });
         s.fillKeys.put(key, hash);

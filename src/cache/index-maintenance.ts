@@ -10,7 +10,7 @@ import type { Database } from 'lmdb';
 import { isNoSpace } from './disk-space.js';
 import type { IndexStores } from './index-stores.js';
 import { CLASS_SPAN, blockClass } from './blocks.js';
-import { ABSENT_BLOCK, FIRST_HASH, FREE_ORDER_VERSION, LRU_KEY_BYTES, LRU_TIME_BYTES, SYNC_CONTROL_MAX, UNLISTED_KEY, USAGE_RULE, controlApplied, freeOrderKey, noteDroppedFill, seenOrderKey, storedBytes } from './index-records.js';
+import { ABSENT_BLOCK, FIRST_HASH, FREE_ORDER_VERSION, LRU_KEY_BYTES, LRU_TIME_BYTES, SYNC_CONTROL_MAX, UNLISTED_KEY, USAGE_RULE, OWNER_GONE, controlApplied, freeOrderKey, noteDroppedFill, seenOrderKey, storedBytes } from './index-records.js';
 import type { ControlAction, ControlResult, FillRecord, InspectedObject, ObjectMeta } from './index-records.js';
 
 /**
@@ -146,7 +146,7 @@ export function clearFills(s: IndexStores, now: number): number {
   s.writer.transact(() => {
     for (const { key, value } of s.fills.getRange({ start: FIRST_HASH })) {
       s.releaseBlocks(value.blocks, now);
-      noteDroppedFill(s.state, value, false);
+      noteDroppedFill(s.state, value, OWNER_GONE);
       s.fills.remove(key);
       cleared++;
     }
@@ -236,7 +236,7 @@ export function sweepFills(s: IndexStores, after: Buffer | null, limit: number, 
         const current = s.fills.get(hash);
         if (current === undefined || !sweepable(current)) continue;
         s.releaseBlocks(current.blocks, now);
-        noteDroppedFill(s.state, current, false);
+        noteDroppedFill(s.state, current, OWNER_GONE);
         s.removeFill(hash, current);
         removed++;
       }

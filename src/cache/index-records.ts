@@ -75,10 +75,16 @@ export interface ObjectMeta {
  */
 export const UNLISTED_KEY = 'mayHaveUnlisted';
 
-/** Inside a write transaction: notes that `dropped` (a fill record being removed or replaced) may leave unlisted blocks. */
-export function noteDroppedFill(state: { put(key: string, value: number): unknown }, dropped: FillRecord, ownerAlive: boolean): void {
-  if (dropped.state === 'filling' && !ownerAlive) state.put(UNLISTED_KEY, 1);
+/**
+ * Inside a write transaction: notes that `dropped` (a fill record being removed or replaced) may leave unlisted
+ * blocks. `isAlive` (a kill(pid, 0) where the caller has one) is asked only about a record that was filling.
+ */
+export function noteDroppedFill(state: { put(key: string, value: number): unknown }, dropped: FillRecord, isAlive: (pid: number) => boolean): void {
+  if (dropped.state === 'filling' && !isAlive(dropped.pid)) state.put(UNLISTED_KEY, 1);
 }
+
+/** For noteDroppedFill where every dropped owner is known to be gone (start-up, the sweep of dead owners' fills). */
+export const OWNER_GONE = (): boolean => false;
 
 /** A cache-control command applied to objects (see applyControl). */
 export type ControlAction = 'purge' | 'expire' | 'expireafter' | 'hardpurge';
