@@ -341,23 +341,19 @@ export class Fill implements OriginSink {
           this.#storing = false;
         } else {
           let crc: number | null = null;
-          // A fill that ended while its block was handed out does not write it.
-          if (this.#keepsBlocks()) {
-            try {
-              crc = await this.#store.writeBlock(id, data);
-            } catch (error) {
-              this.#storing = false;
-              this.#storageFailed(error);
+          try {
+            // A fill that ended while its block was handed out does not write it.
+            if (this.#keepsBlocks()) crc = await this.#store.writeBlock(id, data);
+          } finally {
+            if (crc !== null && this.#keepsBlocks()) {
+              this.blocks[index] = id;
+              this.crcs[index] = crc;
+              this.#unlisted.add(id);
+            } else {
+              // Nothing lists a block before it is published: if the fill ended (or stopped storing) meanwhile, or
+              // the write failed (then the catch below), it is freed here or never.
+              this.#store.releaseUnlisted([id]);
             }
-          }
-          if (crc !== null && this.#keepsBlocks()) {
-            this.blocks[index] = id;
-            this.crcs[index] = crc;
-            this.#unlisted.add(id);
-          } else {
-            // Nothing lists a block before it is published: if the fill ended (or stopped storing) meanwhile, or
-            // the write failed, it is freed here or never.
-            this.#store.releaseUnlisted([id]);
           }
         }
       } catch (error) {
@@ -501,7 +497,8 @@ export class Fill implements OriginSink {
       // Leave the 'uncacheable' marker until it expires: followers and new requests pass without stampeding.
       return;
     }
-    // Batched after this fill's own progress updates, with the blocks they have not listed yet (see releaseLeaseBatched).
+    // Batched after this fill's own progress updates, with the blocks they have not listed yet (see
+    // releaseLeaseBatched).
     this.#store.index.releaseLeaseBatched(hash, this.id, Date.now(), this.#unlisted).catch((error: unknown) => this.#storageFailed(error));
   }
 
