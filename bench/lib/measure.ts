@@ -1,8 +1,8 @@
 /**
  * @module bench/lib/measure
  * Measure one started target: verify its response, warm it with unrecorded wrk load, then run the recorded wrk
- * load (or another load client's, such as h2load) with CPU samples of the server tree, the origin tree, wrk and the whole machine taken just before and
- * just after. Never throws: a failure becomes a 'failed' record naming the cause. Runs in the bench process.
+ * load (or another load client's, such as h2load) with CPU samples of the server tree, the origin tree, wrk and
+ * the whole machine taken just before and just after. Never throws: a failure becomes a 'failed' record naming the cause. Runs in the bench process.
  */
 import { CLK_TCK, busyPercent, machineTicks, perProcessCpu, reapedChildrenCpuSeconds, stealSeconds, treeCpuSeconds, treeTicks } from './cpu.js';
 import { httpGet } from './http-probe.js';

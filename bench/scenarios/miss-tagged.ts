@@ -7,7 +7,8 @@
  * variants alternate in each round, forwards in odd rounds and backwards in even ones, so the index growing over
  * the run and the neighbours' load fall on all three alike. Each measured run waits 1.5 s after the load before
  * its last CPU reading, so work deferred past the responses is counted in the run that caused it (until 25ca1eb
- * the primary applied a tag journal once a second: most of the cost this scenario found). Read as server CPU s/1k req (= ms per miss) of the variants side by side.
+ * the primary applied a tag journal once a second: most of the cost this scenario found). Read as server CPU s/1k
+ * req (= ms per miss) of the variants side by side.
  * Verified per variant and round: a fresh URL is a miss with the right bytes and no tag field (stripped before the
  * client by default), then becomes a hit. After the rounds, a purge of tag `a` must reach at least as many objects
  * as the tagged runs' origin requests: the tags were indexed, not only parsed. Runs in the bench process.

@@ -142,7 +142,8 @@ export class TagIndex {
     const prefix = setKey(vhost, tag, null);
     const afterSet = after === null ? null : after.subarray(0, SET_BYTES);
     const out: Array<{ hash: Buffer; primary: string; cursor: Buffer }> = [];
-    // `vhost \n tag \x01` sorts after every `vhost \n tag \0 ...` entry and before any longer tag (tags hold no \0 or \x01).
+    // `vhost \n tag \x01` sorts after every `vhost \n tag \0 ...` entry and before any longer tag (tags hold no \0
+    // or \x01).
     const end = Buffer.from(`${vhost}\n${tag}\u0001`, 'latin1');
     for (const key of this.#sets.getKeys({ start: afterSet === null ? prefix : Buffer.concat([prefix, afterSet]), end })) {
       const bytes = key as Buffer;

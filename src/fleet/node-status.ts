@@ -3,7 +3,8 @@
  * `flint fleet status`: every edge writes a small status record into the key-value bucket flint-fleet-nodes
  * (key = node name) every HEARTBEAT_MS: group, config version taken and how, health, requests/s and hit ratio of
  * the last second, and the time. Reading the bucket gives each node's last record, so an edge that stopped
- * writing shows with its last-seen time, and as not healthy once three beats are missing. Records of nodes gone for a day are dropped by the bucket's max age.
+ * writing shows with its last-seen time, and as not healthy once three beats are missing. Records of nodes gone
+ * for a day are dropped by the bucket's max age.
  * Runs only in the primary.
  */
 import type { KV, NatsConnection } from 'nats';

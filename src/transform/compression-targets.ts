@@ -4,9 +4,10 @@
  * Target="compression">`, STON's svc/<vhost>/compression.txt), one target per line, its terms joined by `&` and all
  * required: `$MIME[glob]` (the response's media type, parameters dropped, case-insensitive, `*` any run:
  * `text/*`), `$URL[glob]` or a bare glob (the normalised path, policy/url-glob.ts). Any line matching makes an
- * object a target; no lines = DEFAULT_MIME_TYPES. Media types that are compressed already (ALREADY_COMPRESSED: photos,
- * audio, video, archives, web fonts) are never targets, whatever a line says (`$URL[*]` included). Parsing is strict (an unknown `$NAME`, a bad media-type glob, a
- * term given twice or a line with an action is a problem naming the source and line). Pure; parsing runs in the
+ * object a target; no lines = DEFAULT_MIME_TYPES. Media types that are compressed already (ALREADY_COMPRESSED:
+ * photos, audio, video, archives, web fonts) are never targets, whatever a line says (`$URL[*]` included). Parsing
+ * is strict (an unknown `$NAME`, a bad media-type glob, a term given twice or a line with an action is a problem
+ * naming the source and line). Pure; parsing runs in the
  * primary (validation), matching in workers.
  */
 import type { CompressionTarget } from '../config/types.js';

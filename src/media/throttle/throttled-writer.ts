@@ -6,8 +6,8 @@
  * HeldBodyWriter (http/held-body-writer.ts): it holds body bytes and answers writeBody `false` meanwhile, so the
  * pipeline waits for `drain` and never reads ahead, on any engine. The
  * bitrate of a `1000x` rule comes from `setMedia` (a pipeline that parsed the file) or else from the body's first
- * bytes (media/throttle/sniff.ts): the first chunk, or up to SNIFF_MAX gathered while the start goes at full speed. Runs in workers; responses that are not
- * throttled never get one.
+ * bytes (media/throttle/sniff.ts): the first chunk, or up to SNIFF_MAX gathered while the start goes at full speed.
+ * Runs in workers; responses that are not throttled never get one.
  */
 import { HeldBodyWriter } from '../../http/held-body-writer.js';
 import type { ClientWriter } from '../../http/writer.js';

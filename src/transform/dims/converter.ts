@@ -129,7 +129,7 @@ export class DimsConverter {
       if (this.#pending.size > 0) this.#log.warn({ event: 'dims.converter_exit', code, signal, jobs: this.#pending.size }, 'DIMS converter exited with jobs under way');
       for (const id of [...this.#pending.keys()]) this.#settle(id, new DimsError('failed', `converter exited (${signal ?? code})`));
     });
-    // A converter that died leaves its stdin broken (EPIPE): its jobs fail through 'exit' below.
+    // A converter that died leaves its stdin broken (EPIPE): its jobs fail through the 'exit' handler above.
     child.stdin?.on('error', () => undefined);
     child.on('error', (error) => this.#log.warn({ event: 'dims.converter_error', err: error.message }, 'DIMS converter error'));
     this.#child = child;
