@@ -210,12 +210,16 @@ export class CacheStore {
     return this.#degradedReason;
   }
 
-  /** Records a storage failure; returns true the first time (so the caller logs once). */
-  markDegraded(reason: string): boolean {
+  /**
+   * Records a storage failure: new objects pass through until DEGRADED_RETRY_MS passes without another. Logged here,
+   * once per degraded spell, whoever found the failure (a fill's write, a release, a refresh): when only some callers
+   * logged, a release that failed first on a full disk hid the write's ENOSPC from the log.
+   */
+  markDegraded(reason: string): void {
     const first = !this.degraded;
     this.#degradedUntil = Date.now() + DEGRADED_RETRY_MS;
     this.#degradedReason = reason;
-    return first;
+    if (first) this.#log?.error({ event: 'cache.storage_degraded', disk: this.diskPath, err: reason }, 'storage error: new objects pass through until storage works again');
   }
 
   /**

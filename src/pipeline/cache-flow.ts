@@ -552,17 +552,12 @@ export class CacheFlow {
       if (done.leftPassMarker && stale === null) this.#markPass(passKey(ref), Date.now() + HIT_FOR_PASS_MS);
       if (done.notAdmitted) this.#services.notAdmitted(vhostName);
     });
-    fill.onStorageError = (error) => this.#logDegraded(error);
     return fill;
   }
 
-  /** Degrades storage after a storage error (new objects pass through for a while); logs the first. */
+  /** Degrades storage after a storage error (new objects pass through for a while; the store logs the first). */
   #storageFailed(error: Error): void {
-    if (this.#services.store.markDegraded(error.message)) this.#logDegraded(error);
-  }
-
-  #logDegraded(error: Error): void {
-    this.#services.log.error({ event: 'cache.storage_degraded', err: error.message }, 'storage error: new objects pass through until storage works again');
+    this.#services.store.markDegraded(error.message);
   }
 
   #isPassMarked(key: string, now: number): boolean {

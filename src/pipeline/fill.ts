@@ -344,16 +344,19 @@ export class Fill implements OriginSink {
           try {
             // A fill that ended while its block was handed out does not write it.
             if (this.#keepsBlocks()) crc = await this.#store.writeBlock(id, data);
-          } finally {
-            if (crc !== null && this.#keepsBlocks()) {
-              this.blocks[index] = id;
-              this.crcs[index] = crc;
-              this.#unlisted.add(id);
-            } else {
-              // Nothing lists a block before it is published: if the fill ended (or stopped storing) meanwhile, or
-              // the write failed (then the catch below), it is freed here or never.
-              this.#store.releaseUnlisted([id]);
-            }
+          } catch (error) {
+            // Reported before the release below, whose own failure on the same full disk would be a vaguer reason.
+            this.#storing = false;
+            this.#storageFailed(error);
+          }
+          if (crc !== null && this.#keepsBlocks()) {
+            this.blocks[index] = id;
+            this.crcs[index] = crc;
+            this.#unlisted.add(id);
+          } else {
+            // Nothing lists a block before it is published: if the fill ended (or stopped storing) meanwhile, or
+            // the write failed, it is freed here or never.
+            this.#store.releaseUnlisted([id]);
           }
         }
       } catch (error) {
@@ -392,12 +395,9 @@ export class Fill implements OriginSink {
     return this.#storing && this.state === 'streaming';
   }
 
-  /** Called once when storage fails (ENOSPC...): the fill continues for its clients without storing. */
-  onStorageError: ((error: Error) => void) | null = null;
-
-  /** Degrades storage after a storage error; the first one degrading it is reported (onStorageError). */
+  /** Degrades storage after a storage error (ENOSPC...): the fill continues for its clients without storing. */
   #storageFailed(error: unknown): void {
-    if (this.#store.markDegraded((error as Error).message)) this.onStorageError?.(error as Error);
+    this.#store.markDegraded((error as Error).message);
   }
 
   onEnd(): void {
