@@ -5,8 +5,8 @@
  * evictor counts Flint's own bytes against a limit it can reach by evicting (comparing the file system's usage
  * instead evicted everything while other files, or block files that never shrink, kept it full). And LMDB needs free
  * pages to delete anything: on a full file system an eviction or a hard purge failed with ENOSPC, so the primary
- * keeps a reserve file it deletes when an index write hits ENOSPC (then retries), and writes again once there is
- * room. Runs in the primary.
+ * keeps a reserve file it deletes when the index's headroom (cache/index-headroom.ts) needs its blocks, or when an
+ * index write still hits ENOSPC (then retries), and writes again once there is room. Runs in the primary.
  */
 import { existsSync, lstatSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -69,6 +69,7 @@ import { sealRecord } from './inline-crc.js';
 import { keyHash } from './key.js';
 import { TagIndex } from './tag-index.js';
 import type { TagEntry, TagTables } from './tag-index.js';
+import type { IndexFileUse } from './index-headroom.js';
 
 // The record shapes and constants live in cache/index-records.ts; importers keep taking them from here.
 export { ABSENT_BLOCK, INDEX_RECORD_BYTES, MAX_OBJECT_KEY_BYTES, sameRepresentation, storedBytes } from './index-records.js';
@@ -118,13 +119,17 @@ export class CacheIndex {
     return this.#writer.onNoSpace;
   }
 
+  /** The LMDB data file (the primary keeps blocks allocated past its last page: cache/index-headroom.ts). */
+  readonly #file: string;
+
   /** See getFill. */
   onFillReadError: ((error: Error) => void) | null = null;
 
   /** Opens (creating) the index under `dir`. */
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
-    this.#root = open({ path: join(dir, 'index.lmdb'), noSync: true, overlappingSync: false, maxReaders: 512, maxDbs: 20, noSubdir: true });
+    this.#file = join(dir, 'index.lmdb');
+    this.#root = open({ path: this.#file, noSync: true, overlappingSync: false, maxReaders: 512, maxDbs: 20, noSubdir: true });
     this.#objects = this.#root.openDB({ name: 'objects', keyEncoding: 'binary', sharedStructuresKey: STRUCTURES_KEY });
     this.#vary = this.#root.openDB({ name: 'vary', keyEncoding: 'binary' });
     this.#keys = this.#root.openDB({ name: 'keys', encoding: 'binary' });
@@ -679,6 +684,12 @@ export class CacheIndex {
   /** Bytes used by committed objects. */
   usedBytes(): number {
     return (this.#state.get('usedBytes') as number | undefined) ?? 0;
+  }
+
+  /** The index file and how far into it LMDB has written pages (its last page's end). */
+  fileUse(): IndexFileUse {
+    const { lastPageNumber, pageSize } = this.#root.getStats() as { lastPageNumber: number; pageSize: number };
+    return { path: this.#file, usedBytes: (lastPageNumber + 1) * pageSize };
   }
 
   /** Object count. */

@@ -17,6 +17,8 @@ import { CacheIndex } from '../cache/index.js';
 import { PolicyEviction, QUICK_LOOK_BACK_MS, bytesToFree, evictionPass, trackingFloor } from '../cache/eviction.js';
 import { DAMAGED_MARKER, checkIndex, discardIndex } from '../cache/index-check.js';
 import { DEFAULT_QUOTA_PERCENT, DiskReserve, deriveQuota } from '../cache/disk-space.js';
+import { IndexHeadroom } from '../cache/index-headroom.js';
+import type { HeadroomResult } from '../cache/index-headroom.js';
 import { slotBytes } from '../cache/blocks.js';
 import type { DiskUsage } from '../cache/eviction.js';
 import { isProcessAlive } from '../cache/store.js';
@@ -98,6 +100,10 @@ interface Disk {
   /** Free pages for the index on a full file system (cache/disk-space.ts), and whether it was used up. */
   readonly reserve: DiskReserve;
   reserveReleased: boolean;
+  /** Blocks allocated past the index file's last page (cache/index-headroom.ts); null where fallocate is not had. */
+  headroom: IndexHeadroom | null;
+  /** The headroom could not be topped up for want of space (logged once until it is again). */
+  headroomShort: boolean;
   /**
    * The eviction order (cache/eviction.ts), built from the index once the disk first holds enough to evict from
    * (trackingFloor); null before. Until then the primary reads nothing of the index for it: a cache far from its
@@ -160,13 +166,14 @@ export class Evictor {
       }
       // Workers read it when they open the disk (CacheStore); 0 when the configured quota applies.
       index.setDerivedQuota(disk.quotaBytes === 0 ? quotaBytes : 0);
-      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, eviction: null, syncedAt: Date.now(), lookedAt: Date.now(), missing: false, damaged: false, evictedObjects: 0, evictedBytes: 0 };
+      const entry: Disk = { path: disk.path, quotaBytes, index, reserve, reserveReleased: false, headroom: null, headroomShort: false, eviction: null, syncedAt: Date.now(), lookedAt: Date.now(), missing: false, damaged: false, evictedObjects: 0, evictedBytes: 0 };
       index.onNoSpace = () => {
         if (!reserve.release()) return false;
         entry.reserveReleased = true;
         log.warn({ event: 'cache.reserve_released', disk: disk.path, bytes: reserve.bytes }, 'the file system is full: released the index reserve so eviction and purges can proceed');
         return true;
       };
+      this.#startHeadroom(entry);
       return entry;
     });
   }
@@ -234,12 +241,54 @@ export class Evictor {
     return { usedBytes: disk.index.usedBytes(), limitBytes: disk.quotaBytes };
   }
 
+  /** Allocates the disk's index headroom before any worker writes (the first top-up blocks: see keepHeadroom). */
+  #startHeadroom(disk: Disk): void {
+    let result: HeadroomResult;
+    try {
+      const { path, usedBytes } = disk.index.fileUse();
+      disk.headroom = new IndexHeadroom(path, disk.reserve.bytes);
+      result = disk.headroom.keepSync(usedBytes);
+      if (result === 'no-space' && disk.index.onNoSpace?.() === true) result = disk.headroom.keepSync(usedBytes);
+    } catch {
+      result = 'unsupported';
+    }
+    this.#headroomResult(disk, result);
+  }
+
+  /**
+   * Tops the index headroom up in the background when under half is left (cache/index-headroom.ts); on a full file
+   * system the reserve file gives its blocks to it.
+   */
+  #keepHeadroom(disk: Disk): void {
+    const headroom = disk.headroom;
+    if (headroom === null) return;
+    const { usedBytes } = disk.index.fileUse();
+    headroom.keep(usedBytes, (result) => {
+      if (result === 'no-space' && !this.#closed && disk.index.onNoSpace?.() === true) headroom.keep(usedBytes, (again) => this.#headroomResult(disk, again));
+      else this.#headroomResult(disk, result);
+    });
+  }
+
+  #headroomResult(disk: Disk, result: HeadroomResult): void {
+    if (result === 'ok') {
+      if (disk.headroomShort) this.#log.info({ event: 'cache.index_headroom_restored', disk: disk.path }, 'the cache index has its headroom again');
+      disk.headroomShort = false;
+    } else if (result === 'unsupported') {
+      disk.headroom = null;
+      this.#log.warn({ event: 'cache.index_headroom_unavailable', disk: disk.path }, 'cannot allocate blocks ahead of the cache index here (fallocate failed): a file system that fills up can abort a process in the middle of an index write');
+    } else if (!disk.headroomShort) {
+      disk.headroomShort = true;
+      this.#log.error({ event: 'cache.index_headroom_short', disk: disk.path, bytes: disk.headroom?.bytes }, 'the file system is full and the index has less headroom than it should: free space on this disk');
+    }
+  }
+
   /** One eviction pass over every disk. */
   runOnce(): void {
     const { highWaterPercent, lowWaterPercent } = this.#config.server.storage;
     for (const disk of this.#disks) {
       if (!this.#usable(disk)) continue;
       try {
+        this.#keepHeadroom(disk);
         if (disk.reserveReleased && disk.reserve.ensure()) {
           disk.reserveReleased = false;
           this.#log.info({ event: 'cache.reserve_restored', disk: disk.path, bytes: disk.reserve.bytes }, 'the index reserve is back');
