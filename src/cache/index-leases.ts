@@ -1,13 +1,15 @@
 /**
  * @module cache/index-leases
  * Fill lease bookkeeping of the shared object index (cache/index.ts): taking a fill's lease (whole object or one
- * per missing block of a partial fetch), publishing its progress, marking it followed, releasing it. Module
+ * per missing block of a partial fetch), publishing its progress, marking it followed, releasing it, and merging a
+ * partial fetch's blocks under its block leases. Module
  * functions over the index's databases (cache/index-stores.ts) that CacheIndex delegates to; run by the workers on
  * misses (the lease is what makes one worker fetch while the others follow).
  */
 import type { IndexStores } from './index-stores.js';
-import { noteDroppedFill } from './index-records.js';
-import type { BlockLease, FillRecord, LeaseResult } from './index-records.js';
+import { ABSENT_BLOCK, noteDroppedFill, sameRepresentation, storedBytes } from './index-records.js';
+import type { BlockLease, FillRecord, LeaseResult, ObjectMeta } from './index-records.js';
+import { sealRecord } from './inline-crc.js';
 
 /**
  * Takes the fill lease of an object unless a live one exists (atomic across processes). An expired lease, or one
@@ -180,4 +182,72 @@ function releaseLeaseInTxn(s: IndexStores, objectHash: Buffer, id: string, now: 
   s.releaseBlocks(current.blocks, now);
   s.removeFill(objectHash, current);
   return current.blocks;
+}
+
+/**
+ * Adds fetched blocks to a partial object. When the stored record is the same representation, blocks it lacks
+ * are filled in (blocks another worker fetched meanwhile win; ours are released); otherwise (absent, changed at
+ * the origin) `template` with our blocks replaces it. Returns the record as committed, or null when the merge was
+ * refused: a purge, expire or hardpurge reached one of the fetch's block leases (`lease`: the leases of the fetched
+ * blocks, held by `lease.id`) while it was in flight, or a lease was lost (expired and taken over, so a purge may
+ * have marked the taker's record instead). The blocks may then be bytes of the version the purge invalidated, and
+ * merging them could bring a purged record back (recreate a hardpurged one, refresh a purged one, or mix old
+ * blocks into a refetched new version), so nothing is written (the caller releases the blocks). This is the
+ * partial-object counterpart of commit's `controls` check, read in the same transaction as the write, so a purge
+ * either runs its controlFills before this transaction (refused here) or after it (its applyControl then reaches
+ * the merged record). Unlike commit, no stale copy is kept: a partial copy is never served stale, so the caller fetches the
+ * object whole instead.
+ */
+export function mergePartial(
+  s: IndexStores,
+  objectHash: Buffer,
+  primaryHash: Buffer,
+  vary: readonly string[],
+  template: ObjectMeta,
+  fetched: ReadonlyMap<number, { id: number; crc: number }>,
+  lease: { readonly leases: readonly BlockLease[]; readonly id: string },
+  now: number,
+): ObjectMeta | null {
+  let result: ObjectMeta | null = template;
+  s.writer.transact(() => {
+    for (const { hash } of lease.leases) {
+      const fill = s.fills.get(hash);
+      if (fill === undefined || fill.id !== lease.id || fill.controls !== undefined) {
+        result = null;
+        return;
+      }
+    }
+    const current = s.objects.get(objectHash);
+    if (current !== undefined && current.complete !== false && sameRepresentation(current, template)) {
+      // Someone stored the whole object meanwhile.
+      s.releaseBlocks([...fetched.values()].map((b) => b.id), now);
+      result = current;
+      return;
+    }
+    const base = current !== undefined && current.complete === false && sameRepresentation(current, template) ? current : template;
+    const blocks = [...base.blocks];
+    const crcs = [...base.crcs];
+    const unused: number[] = [];
+    for (const [index, block] of fetched) {
+      if (blocks[index] === ABSENT_BLOCK) {
+        blocks[index] = block.id;
+        crcs[index] = block.crc;
+      } else unused.push(block.id);
+    }
+    s.releaseBlocks(unused, now);
+    const merged: ObjectMeta = { ...base, blocks, crcs, complete: !blocks.includes(ABSENT_BLOCK) };
+    let used = (s.state.get('usedBytes') as number | undefined) ?? 0;
+    if (current !== undefined) {
+      used -= storedBytes(current);
+      if (base !== current) s.releaseBlocks(current.blocks, now);
+    }
+    const mergedTagged = sealRecord(merged, s.tags.change(merged.key, objectHash, current, merged.tags));
+    s.objects.put(objectHash, mergedTagged);
+    if (vary.length > 0) s.vary.put(primaryHash, [...vary]);
+    s.keys.put(merged.key, objectHash);
+    s.state.put('usedBytes', used + storedBytes(merged));
+    s.touchInTxn(objectHash, now);
+    result = mergedTagged;
+  });
+  return result;
 }

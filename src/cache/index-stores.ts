@@ -7,6 +7,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import type { IndexWriter } from './index-writer.js';
 import type { FillRecord, ObjectMeta, SeenCount } from './index-records.js';
+import type { TagIndex } from './tag-index.js';
 
 /** The databases and write helpers of one CacheIndex, built once by its constructor (see there for each database). */
 export interface IndexStores {
@@ -33,4 +34,8 @@ export interface IndexStores {
   readonly removeFill: (objectHash: Buffer, record: FillRecord) => void;
   /** Inside a write transaction: deletes an object's records, releases its blocks; returns its stored bytes. */
   readonly removeInTxn: (objectHash: Buffer, meta: ObjectMeta, now: number) => number;
+  /** Inside a write transaction: records an access to an object at `ms` (its recency). */
+  readonly touchInTxn: (objectHash: Buffer, ms: number) => void;
+  /** The tag sets of stored objects (cache/tag-index.ts). */
+  readonly tags: TagIndex;
 }

@@ -36,31 +36,29 @@
  * whose block lease carries them. Options
  * follow spikes.md item 2: noSync (the index is a rebuildable cache), overlappingSync off (avoids MDB_PANIC after a
  * SIGKILLed async writer).
- * CacheIndex keeps the hot paths (lookups, block allocation, commit, partial merge, removal, touches) and delegates
- * the rest: record shapes and key layouts (cache/index-records.ts), write transactions and the per-turn batch
- * (cache/index-writer.ts), fill leases (cache/index-leases.ts), scans, start-up passes and sweeps
- * (cache/index-maintenance.ts), over the handles in cache/index-stores.ts.
+ * CacheIndex keeps the hot paths (lookups, commit, removal, touches) and delegates the rest: record shapes and key
+ * layouts (cache/index-records.ts), write transactions and the per-turn batch (cache/index-writer.ts), fill leases
+ * and the partial merge (cache/index-leases.ts), block ids (cache/index-blocks.ts), the admission counts
+ * (cache/index-admission.ts), scans, start-up passes and sweeps (cache/index-maintenance.ts), over the handles in
+ * cache/index-stores.ts.
  */
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLASS_SPAN, blockClass } from './blocks.js';
+import { countSeen, forgetSeen } from './index-admission.js';
+import { allocateInTxn, releaseInTxn } from './index-blocks.js';
 import * as fillLeases from './index-leases.js';
 import * as maint from './index-maintenance.js';
 import type { IndexStores } from './index-stores.js';
 import {
-  ABSENT_BLOCK,
   BLOCK_REUSE_IMMEDIATE,
   FIRST_HASH,
   LRU_KEY_BYTES,
   LRU_TIME_BYTES,
   STRUCTURES_KEY,
   controlledMeta,
-  freeOrderKey,
   lruKey,
-  sameRepresentation,
-  seenOrderKey,
   storedBytes,
 } from './index-records.js';
 import type { Admission, BlockLease, CommitOutcome, ControlAction, ControlResult, FillRecord, Footprint, InspectedObject, LeaseResult, ObjectMeta, SeenCount } from './index-records.js';
@@ -163,9 +161,11 @@ export class CacheIndex {
       seen: this.#seen,
       seenOrder: this.#seenOrder,
       writer: this.#writer,
-      releaseBlocks: (blocks, now) => this.#releaseBlocks(blocks, now),
+      releaseBlocks: (blocks, now) => releaseInTxn(this.#stores, blocks, now),
       removeFill: (objectHash, record) => this.#removeFill(objectHash, record),
       removeInTxn: (objectHash, meta, now) => this.#removeInTxn(objectHash, meta, now),
+      touchInTxn: (objectHash, ms) => this.#touchInTxn(objectHash, ms),
+      tags: this.#tags,
     };
   }
 
@@ -269,65 +269,14 @@ export class CacheIndex {
   allocateBlocks(count: number, capacity: number, now: number, graceMs: number, sizeClass = 0, footprint: Footprint | null = null): number[] | null {
     let ids: number[] | null = null;
     this.#writer.transact(() => {
-      ids = this.#allocateInTxn(count, capacity, now, graceMs, sizeClass, footprint);
+      ids = allocateInTxn(this.#stores, count, capacity, now, graceMs, sizeClass, footprint);
     });
     return ids;
   }
 
   /** allocateBlocks for one block, in this event-loop turn's write batch (see IndexWriter.inTurnBatch): a fill's next block. */
   allocateBlockBatched(capacity: number, now: number, graceMs: number, sizeClass: number, footprint: Footprint | null = null): Promise<number | null> {
-    return this.#writer.inTurnBatch(() => this.#allocateInTxn(1, capacity, now, graceMs, sizeClass, footprint)?.[0] ?? null);
-  }
-
-  /**
-   * `footprint`, when given, also bounds the never-used ids of all classes together: the bytes of every slot ever
-   * handed out (what the block files take on disk, since they never shrink) stay within its limitBytes. Without it
-   * each class could grow to the whole quota, and a mix of sizes filled the file system.
-   */
-  #allocateInTxn(count: number, capacity: number, now: number, graceMs: number, sizeClass: number, footprint: Footprint | null): number[] | null {
-    const base = sizeClass * CLASS_SPAN;
-    const nextKey = sizeClass === 0 ? 'nextBlock' : `nextBlock:${sizeClass}`;
-    // The `count` longest-released blocks of the class, oldest first: those past their grace come first.
-    const oldest: Array<{ readonly id: number; readonly key: Buffer }> = [];
-    let graceOver = 0;
-    const range = { start: freeOrderKey(sizeClass, 0, 0), end: freeOrderKey(sizeClass + 1, 0, 0), limit: count };
-    for (const key of this.#freeOrder.getKeys(range)) {
-      if (graceOver === oldest.length && key.readUIntBE(1, 6) + graceMs <= now) graceOver++;
-      oldest.push({ id: key.readUInt32BE(7), key: Buffer.from(key) });
-    }
-    let next = (this.#state.get(nextKey) as number | undefined) ?? 0;
-    let taken = footprint === null ? 0 : ((this.#state.get('footprint') as number | undefined) ?? 0);
-    const fresh: number[] = [];
-    while (
-      graceOver + fresh.length < count &&
-      (capacity === 0 || next < capacity) &&
-      next < CLASS_SPAN &&
-      (footprint === null || taken + footprint.slotBytes <= footprint.limitBytes)
-    ) {
-      fresh.push(base + next++);
-      taken += footprint?.slotBytes ?? 0;
-    }
-    const reused = oldest.slice(0, count - fresh.length);
-    if (reused.length + fresh.length < count) return null;
-    for (const { id, key } of reused) {
-      this.#free.remove(id);
-      this.#freeOrder.remove(key);
-    }
-    this.#state.put(nextKey, next);
-    if (footprint !== null && fresh.length > 0) this.#state.put('footprint', taken);
-    return [...reused.map((b) => b.id), ...fresh];
-  }
-
-  /** Returns blocks to the free list (reusable after the grace period, so readers of a replaced body can finish). */
-  #releaseBlocks(blocks: readonly number[], now: number): void {
-    for (const id of blocks) {
-      if (id === ABSENT_BLOCK) continue;
-      const sizeClass = blockClass(id);
-      const released = this.#free.get(id);
-      if (released !== undefined) this.#freeOrder.remove(freeOrderKey(sizeClass, released, id));
-      this.#free.put(id, now);
-      this.#freeOrder.put(freeOrderKey(sizeClass, now, id), '');
-    }
+    return this.#writer.inTurnBatch(() => allocateInTxn(this.#stores, 1, capacity, now, graceMs, sizeClass, footprint)?.[0] ?? null);
   }
 
   /** See orderFreeBlocks in cache/index-maintenance.ts. */
@@ -337,23 +286,10 @@ export class CacheIndex {
 
   /** Frees blocks at once (written by a range fill that was given up; nobody ever read them). */
   releaseBlocksNow(blocks: readonly number[], now: number): void {
-    this.#writer.transact(() => this.#releaseBlocks(blocks, now - BLOCK_REUSE_IMMEDIATE));
+    this.#writer.transact(() => releaseInTxn(this.#stores, blocks, now - BLOCK_REUSE_IMMEDIATE));
   }
 
-  /**
-   * Adds fetched blocks to a partial object. When the stored record is the same representation, blocks it lacks
-   * are filled in (blocks another worker fetched meanwhile win; ours are released); otherwise (absent, changed at
-   * the origin) `template` with our blocks replaces it. Returns the record as committed, or null when the merge was
-   * refused: a purge, expire or hardpurge reached one of the fetch's block leases (`lease`: the leases of the fetched
-   * blocks, held by `lease.id`) while it was in flight, or a lease was lost (expired and taken over, so a purge may
-   * have marked the taker's record instead). The blocks may then be bytes of the version the purge invalidated, and
-   * merging them could bring a purged record back (recreate a hardpurged one, refresh a purged one, or mix old
-   * blocks into a refetched new version), so nothing is written (the caller releases the blocks). This is the partial-object
-   * counterpart of commit's `controls` check, read in the same transaction as the write, so a purge either runs
-   * its controlFills before this transaction (refused here) or after it (its applyControl then reaches the merged
-   * record). Unlike commit, no stale copy is kept: a partial copy is never served stale, so the caller fetches the
-   * object whole instead.
-   */
+  /** See mergePartial in cache/index-leases.ts. */
   mergePartial(
     objectHash: Buffer,
     primaryHash: Buffer,
@@ -363,48 +299,7 @@ export class CacheIndex {
     lease: { readonly leases: readonly BlockLease[]; readonly id: string },
     now: number,
   ): ObjectMeta | null {
-    let result: ObjectMeta | null = template;
-    this.#writer.transact(() => {
-      for (const { hash } of lease.leases) {
-        const fill = this.#fills.get(hash);
-        if (fill === undefined || fill.id !== lease.id || fill.controls !== undefined) {
-          result = null;
-          return;
-        }
-      }
-      const current = this.#objects.get(objectHash);
-      if (current !== undefined && current.complete !== false && sameRepresentation(current, template)) {
-        // Someone stored the whole object meanwhile.
-        this.#releaseBlocks([...fetched.values()].map((b) => b.id), now);
-        result = current;
-        return;
-      }
-      const base = current !== undefined && current.complete === false && sameRepresentation(current, template) ? current : template;
-      const blocks = [...base.blocks];
-      const crcs = [...base.crcs];
-      const unused: number[] = [];
-      for (const [index, block] of fetched) {
-        if (blocks[index] === ABSENT_BLOCK) {
-          blocks[index] = block.id;
-          crcs[index] = block.crc;
-        } else unused.push(block.id);
-      }
-      this.#releaseBlocks(unused, now);
-      const merged: ObjectMeta = { ...base, blocks, crcs, complete: !blocks.includes(ABSENT_BLOCK) };
-      let used = (this.#state.get('usedBytes') as number | undefined) ?? 0;
-      if (current !== undefined) {
-        used -= storedBytes(current);
-        if (base !== current) this.#releaseBlocks(current.blocks, now);
-      }
-      const mergedTagged = sealRecord(merged, this.#tags.change(merged.key, objectHash, current, merged.tags));
-      this.#objects.put(objectHash, mergedTagged);
-      if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
-      this.#keys.put(merged.key, objectHash);
-      this.#state.put('usedBytes', used + storedBytes(merged));
-      this.#touchInTxn(objectHash, now);
-      result = mergedTagged;
-    });
-    return result;
+    return fillLeases.mergePartial(this.#stores, objectHash, primaryHash, vary, template, fetched, lease, now);
   }
 
   /**
@@ -432,20 +327,20 @@ export class CacheIndex {
     await this.#writer.inTurnBatch(() => {
       let stored = meta;
       const fill = lease === null ? undefined : this.#fills.get(lease.hash);
-      if (lease !== null && fill !== undefined && fill.id === lease.id && admission !== null && this.#countSeen(lease.hash, objectHash, fill, admission, now)) {
-        this.#releaseBlocks(meta.blocks, now);
+      if (lease !== null && fill !== undefined && fill.id === lease.id && admission !== null && countSeen(this.#stores, lease.hash, objectHash, fill, admission, now)) {
+        releaseInTxn(this.#stores, meta.blocks, now);
         outcome = 'not-admitted';
         return;
       }
       if (lease !== null && fill !== undefined && fill.id === lease.id) {
         this.#removeFill(lease.hash, fill);
-        if (fill.uses !== undefined) this.#forgetSeen(lease.hash);
+        if (fill.uses !== undefined) forgetSeen(this.#stores, lease.hash);
         // A tag purge reached every fill of its vhost; it applies to those whose response carries the tag.
         const controls = fill.controls?.filter((c) => c.tag === undefined || meta.tags?.includes(c.tag) === true);
         if (controls !== undefined && controls.length > 0) {
           const controlled = controlledMeta(meta, controls, now);
           if (controlled === null) {
-            this.#releaseBlocks(meta.blocks, now);
+            releaseInTxn(this.#stores, meta.blocks, now);
             outcome = 'dropped';
             return;
           }
@@ -455,7 +350,7 @@ export class CacheIndex {
       }
       const previous = this.#objects.get(objectHash);
       if (previous !== undefined) {
-        this.#releaseBlocks(previous.blocks, now);
+        releaseInTxn(this.#stores, previous.blocks, now);
         this.#usedDelta -= storedBytes(previous);
         // The generation is settled here, where the record it replaces is read: a fill counts from the copy it
         // revalidates (or from 1), and another worker may have stored the key since.
@@ -499,33 +394,8 @@ export class CacheIndex {
   dropUnadmitted(leaseHash: Buffer, objectHash: Buffer, id: string, admission: Admission, now: number): Promise<boolean> {
     return this.#writer.inTurnBatch(() => {
       const fill = this.#fills.get(leaseHash);
-      return fill !== undefined && fill.id === id && this.#countSeen(leaseHash, objectHash, fill, admission, now);
+      return fill !== undefined && fill.id === id && countSeen(this.#stores, leaseHash, objectHash, fill, admission, now);
     });
-  }
-
-  /**
-   * The admission filter at a fill's commit, inside its transaction: true when the object is not stored yet; the
-   * fill's lease is then dropped and the request counted (`seen`, for the window from now). A fill another worker
-   * follows is stored, and so is an object already stored (a replacement keeps its place in the cache). When the
-   * object is stored, its count goes (#forgetSeen).
-   */
-  #countSeen(leaseHash: Buffer, objectHash: Buffer, fill: FillRecord, admission: Admission, now: number): boolean {
-    const uses = (fill.uses ?? 0) + 1;
-    if (fill.uses === undefined || uses >= admission.minUses || fill.followed === true || this.#objects.doesExist(objectHash)) return false;
-    this.#removeFill(leaseHash, fill);
-    this.#forgetSeen(leaseHash);
-    const windowEnd = now + admission.windowMs;
-    this.#seen.put(leaseHash, { uses, windowEnd });
-    this.#seenOrder.put(seenOrderKey(windowEnd, leaseHash), '');
-    return true;
-  }
-
-  /** Drops the admission count of a lease hash, if any (inside a transaction). */
-  #forgetSeen(leaseHash: Buffer): void {
-    const seen = this.#seen.get(leaseHash);
-    if (seen === undefined) return;
-    this.#seen.remove(leaseHash);
-    this.#seenOrder.remove(seenOrderKey(seen.windowEnd, leaseHash));
   }
 
   /** See sweepSeen in cache/index-maintenance.ts. */
@@ -572,7 +442,7 @@ export class CacheIndex {
    * The URL's Vary names go with its last variant (else every evicted URL that had a Vary would leave them).
    */
   #removeInTxn(objectHash: Buffer, meta: ObjectMeta, now: number): number {
-    this.#releaseBlocks(meta.blocks, now);
+    releaseInTxn(this.#stores, meta.blocks, now);
     this.#objects.remove(objectHash);
     this.#keys.remove(meta.key);
     this.#tags.change(meta.key, objectHash, meta, undefined);
