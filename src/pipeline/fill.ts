@@ -5,9 +5,8 @@
  * (memory for the block being filled, block files for the rest), so a slow client never throttles the fill.
  * Progress (response head, written blocks) is published in the object's LMDB fill record so followers in other
  * workers can stream too. Small bodies (<= InlineMaxSize) are kept in memory and committed inline. Memory per fill
- * is bounded whatever the object size: at most WRITE_QUEUE_BLOCKS blocks wait for the disk (written
- * WRITE_CONCURRENCY at a time; the origin read pauses beyond), and a written block's buffer is reused
- * (block-buffers.ts) once no local reader holds a slice of it.
+ * is bounded whatever the object size: a few blocks wait for the disk (fill-writes.ts: the origin read pauses
+ * beyond), and a written block's buffer is reused (block-buffers.ts) once no local reader holds a slice of it.
  *
  *   waiting-head --origin head--> streaming --end--> complete (object committed, lease released)
  *        |                           |
@@ -22,7 +21,8 @@ import type { Admission } from '../cache/index.js';
 import type { CacheStore, FillRecord, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { StoredTiming } from '../cache/freshness.js';
 import type { OriginHeaders, OriginSink, OriginTransfer } from '../origin/fetch.js';
-import { giveBlockBuffer, takeBlockBuffer } from './block-buffers.js';
+import { PinnedBuffers, takeBlockBuffer } from './block-buffers.js';
+import { BlockWriteQueue } from './fill-writes.js';
 import { withBody } from './fill-head.js';
 import type { FillHead, FillPolicy, FillState } from './fill-head.js';
 
@@ -68,11 +68,18 @@ export class Fill implements OriginSink {
   #queuedBlocks = 0;
   /** Once storing stopped, blocks below this index were dropped from memory (see UNSTORED_BLOCKS_HELD). */
   #droppedBelow = 0;
-  /** Blocks waiting for a write slot (at most WRITE_CONCURRENCY write at once), in order. */
-  #writeQueue: Array<{ readonly index: number; readonly data: Buffer }> = [];
-  #writing = 0;
-  /** Called when the last queued write finished (#complete waits for it). */
-  #onWritesDone: (() => void) | null = null;
+  /** Block writes, in order, with backpressure on the origin read (#complete waits for them). */
+  readonly #writes = new BlockWriteQueue({
+    write: (index, data) => this.#writeBlock(index, data),
+    pauseOrigin: () => {
+      if (this.state !== 'streaming' || this.#ended) return false;
+      this.#transfer?.pause();
+      return true;
+    },
+    resumeOrigin: () => {
+      if (this.state === 'streaming' && this.#passSink === null) this.#transfer?.resume();
+    },
+  });
   #ended = false;
   #storing = true;
   meta: ObjectMeta | null = null;
@@ -97,14 +104,8 @@ export class Fill implements OriginSink {
   #held: Array<{ readonly index: number; readonly length: number }> = [];
   #heldBytes = 0;
   #holding = false;
-  /** Block writes queued and not finished (see WRITE_QUEUE_BLOCKS). */
-  #writesQueued = 0;
-  /** The origin read is paused until the disk catches up. */
-  #pausedForDisk = false;
-  /** Readers' pins on block buffers (LocalFillSource: the slice it returned last), by the buffer's memory. */
-  readonly #pins = new Map<ArrayBufferLike, number>();
-  /** Written blocks' buffers still pinned: given back for reuse at their last unpin. */
-  readonly #retired = new Map<ArrayBufferLike, Buffer>();
+  /** Readers' pins on this fill's block buffers (LocalFillSource: the slice it returned last). */
+  readonly #pinned = new PinnedBuffers();
 
   constructor(store: CacheStore, leaseRef: ObjectRef, policy: FillPolicy, onDone: (fill: Fill) => void) {
     this.#store = store;
@@ -236,58 +237,7 @@ export class Fill implements OriginSink {
       if (this.#heldBytes > PROBATION_HELD_BYTES || this.#store.index.getFill(this.leaseRef.hash)?.followed === true) this.#stopHolding();
       return;
     }
-    this.#queueWrite(index, data.subarray(0, length));
-  }
-
-  #queueWrite(index: number, data: Buffer): void {
-    this.#writesQueued++;
-    if (this.#writesQueued >= WRITE_QUEUE_BLOCKS && !this.#pausedForDisk && this.state === 'streaming' && !this.#ended) {
-      // The origin is faster than the disk: without this, the blocks waiting for it would pile up in memory.
-      this.#pausedForDisk = true;
-      this.#transfer?.pause();
-    }
-    this.#writeQueue.push({ index, data });
-    this.#startWrites();
-  }
-
-  /**
-   * Starts queued writes while fewer than WRITE_CONCURRENCY run: side by side, their block allocations share one
-   * index transaction and the file writes overlap (one at a time, a 1 GiB fill ran at half its origin's speed).
-   */
-  #startWrites(): void {
-    while (this.#writing < WRITE_CONCURRENCY && this.#writeQueue.length > 0) {
-      const { index, data } = this.#writeQueue.shift() as { index: number; data: Buffer };
-      this.#writing++;
-      void this.#writeBlock(index, data).finally(() => this.#written());
-    }
-  }
-
-  /** A block write finished: start the next, and resume the origin once the queue is half empty. */
-  #written(): void {
-    this.#writing--;
-    this.#writesQueued--;
-    this.#startWrites();
-    if (this.#pausedForDisk && this.#writesQueued <= WRITE_QUEUE_BLOCKS / 2) {
-      this.#pausedForDisk = false;
-      if (this.state === 'streaming' && this.#passSink === null) this.#transfer?.resume();
-    }
-    if (this.#writesQueued === 0) {
-      const done = this.#onWritesDone;
-      this.#onWritesDone = null;
-      done?.();
-    }
-  }
-
-  /** Resolves once every queued block write finished. */
-  #writesDone(): Promise<void> {
-    if (this.#writesQueued === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const previous = this.#onWritesDone;
-      this.#onWritesDone = () => {
-        previous?.();
-        resolve();
-      };
-    });
+    this.#writes.push(index, data.subarray(0, length));
   }
 
   /** Drops block `index` from memory; its buffer is reused once no reader holds a slice of it. */
@@ -296,38 +246,23 @@ export class Fill implements OriginSink {
     this.#inFlight.delete(index);
     // Only whole blocks go back to the pool (a last block has its own size); a buffer is reused whole.
     if (buffer === undefined || buffer.length !== this.blockSize || buffer.byteLength !== buffer.buffer.byteLength) return;
-    if (this.#pins.has(buffer.buffer)) this.#retired.set(buffer.buffer, buffer);
-    else giveBlockBuffer(buffer);
+    this.#pinned.retire(buffer);
   }
 
-  /**
-   * Marks the buffer `slice` is a view of as in use by a reader until `unpin`: it is not reused meanwhile.
-   * Returns the handle to unpin with.
-   */
+  /** See PinnedBuffers.pin (pipeline/block-buffers.ts). */
   pin(slice: Buffer): ArrayBufferLike {
-    const memory = slice.buffer;
-    this.#pins.set(memory, (this.#pins.get(memory) ?? 0) + 1);
-    return memory;
+    return this.#pinned.pin(slice);
   }
 
   unpin(memory: ArrayBufferLike): void {
-    const count = (this.#pins.get(memory) ?? 1) - 1;
-    if (count > 0) {
-      this.#pins.set(memory, count);
-      return;
-    }
-    this.#pins.delete(memory);
-    const retired = this.#retired.get(memory);
-    if (retired === undefined) return;
-    this.#retired.delete(memory);
-    giveBlockBuffer(retired);
+    this.#pinned.unpin(memory);
   }
 
   /** Ends probation's holding: the held blocks are written, in order, and so is every later one. */
   #stopHolding(): void {
     if (!this.#holding) return;
     this.#holding = false;
-    for (const { index, length } of this.#held) this.#queueWrite(index, (this.#inFlight.get(index) as Buffer).subarray(0, length));
+    for (const { index, length } of this.#held) this.#writes.push(index, (this.#inFlight.get(index) as Buffer).subarray(0, length));
     this.#held = [];
   }
 
@@ -424,7 +359,7 @@ export class Fill implements OriginSink {
     }
     if (inline !== null) this.#current = null;
     if (this.#holding && inline === null && (await this.#droppedUnwritten())) return;
-    await this.#writesDone();
+    await this.#writes.idle();
     if (this.state !== 'streaming') return;
     this.meta = withBody(head.meta, {
       size: this.received,
@@ -641,12 +576,6 @@ export class Fill implements OriginSink {
 
 /** Blocks a fill keeps in memory for its slower clients once it cannot store (disk full): 8 MiB by default. */
 const UNSTORED_BLOCKS_HELD = 8;
-
-/** Block writes a fill may have queued before it pauses the origin read (8 MiB with 1 MiB blocks). */
-const WRITE_QUEUE_BLOCKS = 8;
-
-/** Block writes a fill runs side by side (libuv runs four file operations at once by default). */
-const WRITE_CONCURRENCY = 4;
 
 /** Most body bytes a fill on probation holds in memory instead of writing (see #held). */
 const PROBATION_HELD_BYTES = 8 * 1024 * 1024;
