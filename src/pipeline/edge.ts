@@ -1,14 +1,15 @@
 /**
  * @module pipeline/edge
- * The worker's request entry and its config-derived state. Each request takes the runtime current when it arrives
- * and keeps it to the end, so a reload swaps configs atomically between requests: in-flight transactions finish
- * on the old config, new ones start on the new. Steps: recv (<ServiceAccess>, copy head, <URLRewrite>, route
- * vhost, <Sub>: pipeline/url-rewrite.ts, normalise path, <AccessControl>: pipeline/access-control.ts) ->
- * dispatch: the vhost's bypass rules and cache key (policy/rules.ts) send GET/HEAD on a caching vhost to the cache
- * flow (pipeline/cache-flow.ts) of the disk its key lives on (cache/disks.ts), anything else to pass (pipeline/pass.ts); origin requests of both go through the
- * origin router (member choice, retry, health outcomes: origin/router.ts), and an origin answer matching the
- * vhost's <VhostLink> hands the request on to the linked vhost -> deliver -> log (one access record, counters).
- * Runs in workers.
+ * The worker's request entry and its config-derived state (pipeline/edge-runtime.ts). Each request takes the
+ * runtime current when it arrives and keeps it to the end, so a reload swaps configs atomically between requests:
+ * in-flight transactions finish on the old config, new ones start on the new. Steps: recv (<ServiceAccess>, copy
+ * head, <URLRewrite>, route vhost, <Sub>: pipeline/url-rewrite.ts, normalise path, <AccessControl>:
+ * pipeline/access-control.ts) -> dispatch: the vhost's bypass rules and cache key (policy/rules.ts) send GET/HEAD
+ * on a caching vhost to the cache flow (pipeline/cache-flow.ts) of the disk its key lives on (cache/disks.ts),
+ * anything else to pass (pipeline/pass.ts); origin requests of both go through the origin router (member choice,
+ * retry, health outcomes: origin/router.ts), and an origin answer matching the vhost's <VhostLink> hands the
+ * request on to the linked vhost -> deliver -> log (one access record, counters; a successful unsafe request
+ * invalidates its targets: pipeline/invalidation.ts). Runs in workers.
  */
 import { totalmem } from 'node:os';
 import type { Config, Vhost } from '../config/types.js';
@@ -27,17 +28,19 @@ import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { OriginOutcomeSink } from '../origin/health-view.js';
 import { IGNORE_OUTCOMES, OriginHealthView } from '../origin/health-view.js';
 import { OriginRouter } from '../origin/router.js';
-import { VhostRouter, buildRouters, normaliseHost } from '../policy/vhost.js';
-import { UrlRewriter } from '../policy/url-rewrite.js';
+import { VhostRouter, normaliseHost } from '../policy/vhost.js';
+import type { UrlRewriter } from '../policy/url-rewrite.js';
 import { RewrittenHead, subTarget } from './url-rewrite.js';
-import { geoIpFor } from './geoip-load.js';
-import { VhostRuleSet, buildRuleSets } from '../policy/rules.js';
+import { VhostRuleSet } from '../policy/rules.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
 import { linkApplies } from '../policy/vhost-link.js';
 import { C, bump, cacheResultIndex } from '../stats/counters.js';
 import { WorkerCounters } from '../stats/worker-counters.js';
 import { AccessLogs, writeAccessRecord } from './access-log.js';
 import { CacheFlow } from './cache-flow.js';
+import { runtimeOf } from './edge-runtime.js';
+import type { Runtime } from './edge-runtime.js';
+import { invalidateTargets } from './invalidation.js';
 import type { TransactionStatus } from './context.js';
 import { RequestCtx } from './context.js';
 import { answerByPolicy, hasEdgePolicy } from './edge-policy.js';
@@ -52,44 +55,18 @@ import type { ControlForwarder } from './control-method.js';
 import { CONTROL_METHODS, applyControlNotice } from './control-method.js';
 
 import type { PurgeScope, TaggedScope } from '../policy/purge-target.js';
-import { ServiceAccess } from '../policy/service-access.js';
-import type { AccessPolicy } from '../policy/edge-rules/acl.js';
-import { buildAccessPolicies } from '../policy/edge-rules/acl.js';
-import type { HeaderPolicy } from '../policy/edge-rules/headers.js';
-import { buildHeaderPolicies, hasHeaderPolicy } from '../policy/edge-rules/headers.js';
+import { hasHeaderPolicy } from '../policy/edge-rules/headers.js';
 import { answerAclVerdict, mayHaveBody, refuseService } from './access-control.js';
 import { RateLimiter, answerRateLimited } from './rate-limit.js';
 import type { RateUsage } from './rate-limit.js';
 import { TrafficCaps } from './traffic-cap.js';
 import { applyThrottling } from '../media/throttle/throttle-hook.js';
-import { buildThrottlePolicies } from '../media/throttle/throttle-policy.js';
-import type { ThrottlePolicy } from '../media/throttle/throttle-policy.js';
 import { DimsService } from '../transform/dims/service.js';
 import type { DimsReading } from '../transform/dims/service.js';
 import { MEDIA_BUILDERS } from './media-builders.js';
 import { readMediaRequest } from './media-request.js';
 import type { MediaLabel, MediaReading } from './media-request.js';
 import { MediaService } from './media-service.js';
-
-/** Everything derived from one config; replaced whole on reload. */
-interface Runtime {
-  readonly config: Config;
-  readonly routers: ReadonlyMap<string, VhostRouter>;
-  /** Compiled TTL/bypass/cache-key rules by vhost name (built here from the plain Config, never sent over IPC). */
-  readonly rules: ReadonlyMap<string, VhostRuleSet>;
-  /** Vhosts by Name, for <VhostLink> targets. */
-  readonly byName: ReadonlyMap<string, Vhost>;
-  /** `<ServiceAccess>` of server.xml (policy/service-access.ts). */
-  readonly service: ServiceAccess;
-  /** Compiled `<AccessControl>` policies of the vhosts that have it ON, by vhost name. */
-  readonly access: ReadonlyMap<string, AccessPolicy>;
-  /** Compiled header rules of the vhosts that have any, by vhost name. */
-  readonly headers: ReadonlyMap<string, HeaderPolicy>;
-  /** Compiled `<URLRewrite>` rules; null when there are none. */
-  readonly rewriter: UrlRewriter | null;
-  /** Compiled `<BandwidthThrottling>` of the vhosts that have it ON, by vhost name. */
-  readonly throttles: ReadonlyMap<string, ThrottlePolicy>;
-}
 
 const EMPTY_ROUTER = new VhostRouter([], null);
 
@@ -562,39 +539,11 @@ export class Edge {
     this.counters.observePath(ctx.vhost.name, ctx.path);
     bump(c, cacheResultIndex(ctx.cacheResult));
     if (ctx.contentEncoding !== '' && ctx.status < 300) bump(c, ctx.contentEncoding === 'br' ? C.brResponses : C.gzipResponses);
-    if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400 && ctx.vhost.options.unsafeInvalidation) this.#invalidateTargets(ctx);
+    if (UNSAFE.has(ctx.head.method) && ctx.status >= 200 && ctx.status < 400 && ctx.vhost.options.unsafeInvalidation) invalidateTargets(ctx, this.hot, this.disks, this.#log);
     const access = this.#accessLogs.get(ctx.vhost.log);
     if (access !== null) writeAccessRecord(access, ctx, status, bytesSent, now);
     this.counters.activeRequests--;
   };
-
-  /**
-   * RFC 9111 §4.4: a successful unsafe request invalidates its target URI and the same-host URIs in the response's
-   * Location and Content-Location (every variant), in the index and in this worker's hot tier (other workers'
-   * hot tiers follow within HOT_RECHECK_MS). `<UnsafeInvalidation>OFF` turns it off.
-   */
-  #invalidateTargets(ctx: RequestCtx): void {
-    const keyOf = (path: string, query: string): string => {
-      const key = ctx.rules === null || ctx.rules.plainKey ? { path, query } : ctx.rules.keyParts(path, query);
-      return primaryKey(ctx.vhost.name, key.path, key.query);
-    };
-    const primaries = [keyOf(ctx.path, ctx.query)];
-    // The origin built its Location from the Host it was sent (pipeline/headers.ts), not the client's.
-    const originHost = ctx.vhost.originOptions.hostHeader ?? ctx.vhost.name;
-    for (const location of ctx.responseLocations) {
-      const target = sameHostTarget(location, originHost);
-      if (target !== null) primaries.push(keyOf(target.path, target.query));
-    }
-    const now = Date.now();
-    for (const primary of primaries) {
-      this.hot.invalidatePrimary(primary);
-      try {
-        (this.disks.stores[this.disks.pick(primary)] as CacheStore).index.removePrimary(primary, now);
-      } catch (error) {
-        this.#log.warn({ event: 'cache.invalidate_failed', err: (error as Error).message, url: ctx.url }, 'invalidation failed');
-      }
-    }
-  }
 
   /** Writes the batched access times to the index. */
   async flushTouches(): Promise<void> {
@@ -639,21 +588,6 @@ export class Edge {
   }
 }
 
-function runtimeOf(config: Config, log: Logger): Runtime {
-  const geo = geoIpFor(config, log);
-  return {
-    config,
-    routers: buildRouters(config),
-    rules: buildRuleSets(config.vhosts),
-    byName: new Map(config.vhosts.map((v) => [v.name, v] as const)),
-    service: new ServiceAccess(config.server.serviceAccess, geo),
-    access: buildAccessPolicies(config.vhosts, geo),
-    headers: buildHeaderPolicies(config.vhosts, geo),
-    rewriter: config.urlRewrites.length === 0 ? null : new UrlRewriter(config.urlRewrites),
-    throttles: buildThrottlePolicies(config.vhosts, geo),
-  };
-}
-
 /** 0 for 1xx .. 4 for 5xx: the offset of a status's counter from its `...1xx` counter. */
 function statusClass(status: number): number {
   return Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1;
@@ -662,17 +596,4 @@ function statusClass(status: number): number {
 /** Counts an origin response head by status class (STON's OriginRes2xx ...). */
 function bumpOriginStatus(counters: Float64Array, status: number): void {
   bump(counters, C.originResponses1xx + statusClass(status));
-}
-
-/** The normalised path and query of a Location/Content-Location value when it names the request's own host. */
-function sameHostTarget(location: string, host: string): { path: string; query: string } | null {
-  let url: URL;
-  try {
-    url = new URL(location, `http://${host}/`);
-  } catch {
-    return null;
-  }
-  if (url.host !== host.toLowerCase()) return null;
-  const path = normalisePath(url.pathname);
-  return path === null ? null : { path, query: url.search.slice(1) };
 }
