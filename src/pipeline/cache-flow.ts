@@ -13,9 +13,10 @@
  *
  * One fill per object across all workers (the LMDB lease); a fill belongs to the cache entry, so a client abort
  * never stops it. Policy decisions come from policy/cacheable.ts and http/conditional.ts, range maths from
- * http/range.ts; this file only sequences them. Its steps live beside it: delivery of a known object
- * (stored-delivery.ts), what a fill stores and what a revalidation does to the stored copy (fill-policy.ts), range
- * and partial paths (partial-hit.ts), following another worker's fill (remote-follow.ts), encoded and DIMS variants
+ * http/range.ts; this file only sequences them. Its steps live beside it: hits from the hot tier (hot-hit.ts),
+ * delivery of a known object (stored-delivery.ts), what a fill stores and what a revalidation does to the stored
+ * copy (fill-policy.ts), range and partial paths (partial-hit.ts), following a fill in this worker
+ * (local-follow.ts) or another (remote-follow.ts), encoded and DIMS variants
  * (compressed-hit.ts, dims-hit.ts), media responses built from the original (media-hit.ts), header helpers
  * (cache-headers.ts). Runs in workers.
  */
@@ -24,46 +25,43 @@ import { isProcessAlive } from '../cache/store.js';
 import type { CacheStore, ObjectMeta, ObjectRef } from '../cache/store.js';
 import type { RequestDirectives } from '../cache/cache-control.js';
 import { requestDirectivesFromHeaders } from '../cache/cache-control.js';
-import { ageHeaderSeconds, currentAge, remainingTtl } from '../cache/freshness.js';
+import { currentAge, remainingTtl } from '../cache/freshness.js';
 import { primaryKey } from '../cache/key.js';
-import { evaluateConditional } from '../http/conditional.js';
 import { headerValue } from '../http/request.js';
 import type { ClientWriter } from '../http/writer.js';
 import type { Logger } from '../log.js';
 import { ChurnTable } from '../churn-table.js';
 import type { OriginSink, OriginTransfer } from '../origin/fetch.js';
 import type { PassTransaction } from './pass.js';
-import { decideServe, withFillerCookies } from '../policy/cacheable.js';
-import { NO_EDITS } from '../policy/edge-rules/headers.js';
+import { decideServe } from '../policy/cacheable.js';
 import type { CacheResult } from '../stats/counters.js';
 import type { LinkOutcome } from '../policy/vhost-link.js';
-import { linkApplies } from '../policy/vhost-link.js';
 import { ifRangeIsNewer } from '../policy/if-range.js';
-import { BlockSource, InlineSource, LocalFillSource } from './body-source.js';
 import type { RequestCtx, TransactionStatus } from './context.js';
 import { errorResponse } from './fail.js';
 import { bodyFailure } from './body-failure.js';
-import type { FillHead } from './fill.js';
 import { Fill, HIT_FOR_PASS_MS } from './fill.js';
-import type { HotObject, HotTier } from './hot-tier.js';
+import type { HotTier } from './hot-tier.js';
 import { DerivedVariants } from '../transform/derived.js';
 import type { CompressionReport } from '../transform/compression.js';
-import type { CompressionEncoding } from '../config/types.js';
-import { encodeFill, hotEncoded, serveEncoded, storedEncodingTransform } from './compressed-hit.js';
+import { serveEncoded, storedEncodingTransform } from './compressed-hit.js';
 import type { CompressedHitServices } from './compressed-hit.js';
-import { dimsFill, serveDims } from './dims-hit.js';
+import { serveDims } from './dims-hit.js';
 import type { DimsHitServices } from './dims-hit.js';
 import type { DimsService } from '../transform/dims/service.js';
-import { lookupMedia, mediaFill, serveMedia } from './media-hit.js';
+import { lookupMedia, serveMedia } from './media-hit.js';
 import type { MediaHitServices } from './media-hit.js';
 import type { MediaService } from './media-service.js';
 import { blockFetchRange, partialHit, rangeMiss } from './partial-hit.js';
 import type { BlockFetch, PartialHitServices } from './partial-hit.js';
+import { serveHot, serveWarming } from './hot-hit.js';
+import { followLocal } from './local-follow.js';
+import type { LocalFollowServices } from './local-follow.js';
 import { followRemote } from './remote-follow.js';
 import type { RemoteFollowServices } from './remote-follow.js';
-import { deliverObject, deliverStored, sendInMemory, synthetic } from './stored-delivery.js';
+import { deliverObject, deliverStored, synthetic } from './stored-delivery.js';
 import type { DeliveryServices } from './stored-delivery.js';
-import { cacheStatusOf, headerOf, hotRequestKind, isSmall, notModifiedHeaders, readWhole, responseHeaders, servable, storageDecision } from './cache-headers.js';
+import { cacheStatusOf, headerOf, servable } from './cache-headers.js';
 import { fillPolicy, revalidationOutcome } from './fill-policy.js';
 
 /** What the flow needs from the worker around it. */
@@ -130,6 +128,8 @@ export class CacheFlow {
   readonly #delivery: DeliveryServices;
   /** The range path's and the remote follow's view of this flow (pipeline/partial-hit.ts, remote-follow.ts). */
   readonly #steps: PartialHitServices & RemoteFollowServices;
+  /** The local follow's view of this flow (pipeline/local-follow.ts). */
+  readonly #local: LocalFollowServices;
 
   constructor(services: CacheFlowServices) {
     this.#services = services;
@@ -149,7 +149,7 @@ export class CacheFlow {
       touch: services.touch,
       link: services.link,
       miss: (ctx, writer, ref, stale) => this.#miss(ctx, writer, ref, stale),
-      followLocal: (ctx, writer, fill, stale, result, owner) => this.#followLocal(ctx, writer, fill, stale, result, owner),
+      followLocal: (ctx, writer, fill, stale, result, owner) => followLocal(this.#local, ctx, writer, fill, stale, result, owner),
       passThrough: (ctx, writer) => this.#passThrough(ctx, writer),
       fail: (ctx, writer, error) => this.#fail(ctx, writer, error),
       storageFailed: (error) => this.#storageFailed(error),
@@ -182,6 +182,18 @@ export class CacheFlow {
       finish: services.finish,
       touch: services.touch,
       lookup: (ctx, writer) => this.#lookup(ctx, writer),
+    };
+    this.#local = {
+      flow: services,
+      delivery: this.#delivery,
+      encoded: this.#encoded,
+      dimsHit: this.#dimsHit,
+      mediaHit: this.#mediaHit,
+      miss: (ctx, writer, ref, stale) => this.#miss(ctx, writer, ref, stale),
+      passThrough: (ctx, writer) => this.#passThrough(ctx, writer),
+      fail: (ctx, writer, error) => this.#fail(ctx, writer, error),
+      failWithoutStale: (ctx, writer, error) => this.#failWithoutStale(ctx, writer, error),
+      deliverStoredOrEncoded: (ctx, writer, ref, meta, ageSec, result, cacheStatus) => this.#deliverStoredOrEncoded(ctx, writer, ref, meta, ageSec, result, cacheStatus),
     };
   }
 
@@ -237,7 +249,7 @@ export class CacheFlow {
     // A DIMS request looks its original up in the index (pipeline/dims-hit.ts serves the variant from the tier).
     if (ctx.dims === null && ctx.media === null && headerValue(head, 'cache-control') === undefined && headerValue(head, 'pragma') === undefined && !purgeCheck) {
       const entry = hot.lookup(primary, head.headers, now);
-      if (entry !== undefined && this.#serveHot(ctx, writer, entry, now)) return;
+      if (entry !== undefined && serveHot(this.#services, this.#delivery, ctx, writer, entry, now)) return;
       // Hit-for-pass of a URL without Vary passes at once: the lookup (two key hashes, three index reads) would only
       // find the same mark, at ~9% of a pass-through's CPU (bench/README.md, issue 23). Within the mark's 10 s a
       // copy another worker stored meanwhile is not looked for, as Varnish's hit-for-pass object shadows it too.
@@ -325,88 +337,6 @@ export class CacheFlow {
     return own.hex === stored.hex ? { ref: stored, meta: fill.meta } : null;
   }
 
-  /** A hit from the hot tier: no index read, no I/O. False when the entry is not fresh (the slow path decides). */
-  #serveHot(ctx: RequestCtx, writer: ClientWriter, original: HotObject, now: number): boolean {
-    const fresh = original.meta;
-    const ageSec = currentAge(fresh, now);
-    if (fresh.revalidate !== 'normal' || ageSec >= fresh.ttlSec + fresh.extendedSec) return false;
-    // <Compression>: the encoded copy is served instead when it is in the tier too; else the index path finds or makes it.
-    let entry = original;
-    if (ctx.vhost.options.compression.enabled) {
-      const transform = storedEncodingTransform(ctx, this.#services.compressed, fresh);
-      if (transform !== null) {
-        const encoded = hotEncoded(this.#services.hot, original, transform.tag, now);
-        if (encoded === undefined) return false;
-        ctx.contentEncoding = transform.tag as CompressionEncoding;
-        this.#services.touch(encoded.hex);
-        entry = encoded;
-      }
-    }
-    const meta = entry.meta;
-    this.#services.touch(original.hex);
-    ctx.cacheResult = 'TCP_HIT';
-    const ttl = remainingTtl(fresh.ttlSec + fresh.extendedSec, ageSec);
-    const kind = hotRequestKind(ctx.head);
-    // $RES header rules that apply the same to everyone go into the pre-encoded head; others build each head.
-    const edits = ctx.headerRules === null ? NO_EDITS : ctx.headerRules.hitEdits(ctx, meta.status);
-    if (kind === 'other' || meta.size === 0 || edits === null) {
-      deliverObject(this.#delivery, ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(entry.body), ageSec, `hit; ttl=${ttl}`);
-      return true;
-    }
-    // The common cases, with heads encoded once per second (pipeline/hot-head.ts): a plain GET gets head and body
-    // in one write, a revalidation that matches gets its 304 the same way.
-    const vhost = ctx.vhost;
-    const age = ageHeaderSeconds(ageSec);
-    const headers = (): string[] => {
-      const list = responseHeaders(meta.headers, vhost, ageSec, `hit; ttl=${ttl}`);
-      edits.apply(list);
-      return list;
-    };
-    if (kind === 'conditional' && meta.status === 200 && evaluateConditional('GET', ctx.head.headers, meta) === 'not-modified') {
-      ctx.cacheResult = 'TCP_IMS_HIT';
-      ctx.status = 304;
-      ctx.firstByteAt = performance.now();
-      writer.endEncodedWithoutBody(entry.notModifiedHead.get(vhost, edits, age, ttl, 304, () => notModifiedHeaders(headers())));
-      this.#services.finish(ctx, 'complete', 0);
-      return true;
-    }
-    ctx.status = meta.status;
-    ctx.firstByteAt = performance.now();
-    writer.writeEncodedHead(entry.head.get(vhost, edits, age, ttl, meta.status, headers), meta.size);
-    sendInMemory(this.#delivery, ctx, writer, entry.body);
-    return true;
-  }
-
-  /**
-   * A fresh hit on an object the hot tier takes but does not hold: it enters the tier, and this request is answered
-   * from the same bytes. A block-stored body is read once, whole (reading it for the response and again for the tier
-   * cost two block reads per such hit, 8% of the worker in the zipf bench). False when the tier does not take it.
-   */
-  #serveWarming(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, ageSec: number, cacheStatus: string): boolean {
-    const { hot, store } = this.#services;
-    if (!hot.admits(meta.size) || meta.revalidate !== 'normal') return false;
-    if (meta.inline !== null) {
-      hot.put(ref.primary, ref.vary, ref.hex, meta, Buffer.from(meta.inline.buffer, meta.inline.byteOffset, meta.inline.length), Date.now());
-      return false;
-    }
-    // A purge that reaches this worker while the blocks are read must not see the old copy come back.
-    const epoch = hot.epoch;
-    const serve = (body: Buffer | null): void => {
-      if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
-      // A failed read (a torn block) is retried by the streaming path, which reports it as any read error.
-      else if (body === null) deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
-      else {
-        ctx.cacheResult = 'TCP_HIT';
-        deliverObject(this.#delivery, ctx, writer, meta.status, meta.headers, meta.size, meta, new InlineSource(body), ageSec, cacheStatus);
-      }
-    };
-    void readWhole(new BlockSource(store, meta), meta.size).then((body) => {
-      if (hot.epoch === epoch) hot.put(ref.primary, ref.vary, ref.hex, meta, body, Date.now());
-      serve(body);
-    }, () => serve(null));
-    return true;
-  }
-
   #lookupHit(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, meta: ObjectMeta, directives: RequestDirectives): void {
     const now = Date.now();
     const ageSec = currentAge(meta, now);
@@ -425,7 +355,7 @@ export class CacheFlow {
         serveEncoded(this.#encoded, ctx, writer, ref, meta, transform, 'TCP_HIT', cacheStatus);
         return;
       }
-      if (!this.#serveWarming(ctx, writer, ref, meta, ageSec, cacheStatus)) deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
+      if (!serveWarming(this.#services, this.#delivery, ctx, writer, ref, meta, ageSec, cacheStatus)) deliverStored(this.#delivery, ctx, writer, meta, ageSec, 'TCP_HIT', cacheStatus);
       return;
     }
     // A purged copy is never served before the refetch (it is only restored if the origin fails).
@@ -462,7 +392,7 @@ export class CacheFlow {
       return;
     }
     if (local !== undefined) {
-      this.#followLocal(ctx, writer, local, stale, 'TCP_RT_HIT');
+      followLocal(this.#local, ctx, writer, local, stale, 'TCP_RT_HIT');
       return;
     }
     const pending = this.#leasing.get(ref.hex);
@@ -528,7 +458,7 @@ export class CacheFlow {
     }
     fill.start((sink) => this.#services.fetch(ctx, validators, sink));
     if (writer.state === 'aborted') this.#services.finish(ctx, 'aborted', 0);
-    else this.#followLocal(ctx, writer, fill, stale, result ?? (stale === null ? 'TCP_MISS' : 'TCP_REF_MISS'), true);
+    else followLocal(this.#local, ctx, writer, fill, stale, result ?? (stale === null ? 'TCP_MISS' : 'TCP_REF_MISS'), true);
   }
 
   /** Whether this worker runs a fill of the object, or is taking its lease. */
@@ -580,106 +510,6 @@ export class CacheFlow {
   #passThrough(ctx: RequestCtx, writer: ClientWriter): void {
     ctx.cacheResult = 'PASS';
     this.#services.pass(ctx, writer);
-  }
-
-  /**
-   * Serves a request from a fill in this worker. `stale` is the copy under revalidation: when the fill ends in
-   * 304 (or an error the policy tolerates), the refreshed stored copy is delivered instead.
-   */
-  #followLocal(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, result: CacheResult, owner = false): void {
-    ctx.cacheResult = result;
-    let done = false;
-    const onState = (): void => {
-      if (done || writer.state === 'aborted') return;
-      if (fill.state === 'waiting-head') return;
-      // A body small enough to go inline usually arrives with its head: wait for it and send head and body at once.
-      if (fill.state === 'streaming' && isSmall(fill, this.#services.store.inlineMaxBytes)) return;
-      done = true;
-      unsubscribe();
-      this.#afterHead(ctx, writer, fill, stale, owner);
-    };
-    const unsubscribe = fill.subscribe(onState);
-    if (!owner) fill.markFollowed();
-    writer.onAbort(() => {
-      unsubscribe();
-      if (owner) fill.abandon();
-      if (!done) {
-        done = true;
-        this.#services.finish(ctx, 'aborted', writer.bytesSent);
-      }
-    });
-    onState();
-  }
-
-  #afterHead(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, owner: boolean): void {
-    const { store } = this.#services;
-    if (stale !== null && (fill.state === 'uncacheable' || fill.state === 'failed')) {
-      const outcome = revalidationOutcome(this.#services, ctx, fill, stale);
-      if (outcome !== null) {
-        const meta = store.get(fill.leaseRef) ?? outcome.meta;
-        if (ctx.dims !== null) serveDims(this.#dimsHit, ctx, writer, fill.leaseRef, meta, outcome.result);
-        else this.#deliverStoredOrEncoded(ctx, writer, fill.leaseRef, meta, currentAge(meta, Date.now()), outcome.result, outcome.status);
-        return;
-      }
-    }
-    if (fill.state === 'failed') {
-      if (stale !== null && stale.purged !== true && fill.error?.source === 'origin') this.#failWithoutStale(ctx, writer, fill.error);
-      else this.#fail(ctx, writer, fill.error);
-      return;
-    }
-    if (fill.state === 'uncacheable' && ctx.vhost.link !== null && linkApplies(ctx.vhost.link.condition, fill.originStatus)) {
-      // <VhostLink>: the linked vhost answers (its origin, its cache); this origin's answer is dropped.
-      if (this.#services.link(ctx, writer, fill.originStatus)) {
-        if (owner) fill.abandon();
-        return;
-      }
-    }
-    if (fill.state === 'uncacheable') {
-      // Not storable: the owner's client takes the origin stream; followers fetch on their own (hit-for-pass).
-      // Declined for the owner's request alone: a follower whose own request may store this response tries the
-      // cache again and fills it (the others pass at once, side by side, rather than queue behind each other).
-      if (!owner && !fill.leftPassMarker && stale === null && storageDecision(ctx, fill.originStatus, fill.originHeaders, Date.now()).action === 'store') {
-        this.#miss(ctx, writer, fill.leaseRef, null);
-        return;
-      }
-      ctx.cacheResult = 'PASS';
-      if (owner) {
-        const pass = this.#services.passAdopting(ctx, writer);
-        const transfer = fill.takeOver(pass);
-        if (transfer !== null) {
-          pass.adopt(transfer, ctx.origin);
-          return;
-        }
-      }
-      this.#passThrough(ctx, writer);
-      return;
-    }
-    const head = fill.head as FillHead;
-    if (!owner && head.ref.vary.length > 0) {
-      // The response varies: a follower whose request selects another variant fetches its own.
-      const own = store.refFor(head.ref.primary, head.ref.primaryHash, head.ref.vary, ctx.head.headers);
-      if (own.hex !== head.ref.hex) {
-        this.#miss(ctx, writer, own, null);
-        return;
-      }
-    }
-    if (ctx.dims !== null && dimsFill(this.#dimsHit, ctx, writer, fill, () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
-    if (ctx.media !== null && mediaFill(this.#mediaHit, ctx, writer, fill, () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
-    if (ctx.vhost.options.compression.enabled && ctx.dims === null && encodeFill(this.#encoded, ctx, writer, fill, owner, cacheStatusOf(ctx.cacheResult), () => this.#afterHead(ctx, writer, fill, stale, owner))) return;
-    if (fill.state === 'complete' && fill.meta !== null && ctx.cacheResult !== 'TCP_MISS' && ctx.cacheResult !== 'TCP_REF_MISS') {
-      // Joined after the end: a plain hit on what was just stored.
-      deliverStored(this.#delivery, ctx, writer, fill.meta, currentAge(fill.meta, Date.now()), ctx.cacheResult, 'hit');
-      return;
-    }
-    ctx.status = head.meta.status;
-    const ageSec = currentAge(head.meta, Date.now());
-    const inline = fill.state === 'complete' ? (fill.meta?.inline ?? null) : null;
-    const source = inline !== null ? new InlineSource(inline) : new LocalFillSource(fill, store);
-    // A fill the admission filter may keep out of the cache does not say `stored` (it is, if another request joins).
-    const cacheStatus = owner && fill.onProbation ? 'fwd=miss; detail=admission' : cacheStatusOf(ctx.cacheResult);
-    // <SetCookie>strip: the cookie is not stored, but the client whose request caused the fill still gets it.
-    const headers = owner ? withFillerCookies(head.meta.headers, fill.originHeaders) : head.meta.headers;
-    deliverObject(this.#delivery, ctx, writer, head.meta.status, headers, head.size, head.meta, source, ageSec, cacheStatus);
   }
 
   /**
