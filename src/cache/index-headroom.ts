@@ -1,19 +1,19 @@
 /**
  * @module cache/index-headroom
  * File-system blocks allocated ahead of the index file's last page, so that an index commit never meets a full file
- * system. lmdb 3.5.6 (the newest release) aborts the whole process when a page write fails with ENOSPC: mdb_page_flush
- * formats its error message with sprintf into a 100-byte malloc, printing I/O vector lengths it never set, and
- * overruns it (glibc then aborts: "corrupted size vs. prev_size", "free(): invalid pointer"). Seen as a worker's
- * SIGABRT when a fill filled a tmpfs under load (test/integration/cache-storage.test.ts), and reproduced with a bare
- * lmdb on a full tmpfs, which printed a garbage length of 761448280 into that buffer.
+ * system. lmdb 3.5.6 (the newest release) aborts the whole process when a page write fails with ENOSPC:
+ * mdb_page_flush formats its error message with sprintf into a 100-byte malloc, printing I/O vector lengths it never
+ * set, and overruns it (glibc then aborts: "corrupted size vs. prev_size", "free(): invalid pointer"). Seen as a
+ * worker's SIGABRT when a fill filled a tmpfs under load (test/integration/cache-storage.test.ts), and reproduced
+ * with a bare lmdb on a full tmpfs, which printed a garbage length of 761448280 into that buffer.
  *
- * Blocks allocated with `fallocate --keep-size` lie past the end of the file: the file's size, and so everything LMDB
- * sees, stays the same, and its later writes there need no new blocks (measured on a full 4 MiB tmpfs: 800 KiB of
- * index growth committed with the headroom, the first commit failed without). The primary tops the headroom up
- * whenever less than half of it is left (every eviction pass, 100 ms), and at start before any worker writes. When the
- * file system has no room even for that, the disk's reserve file (cache/disk-space.ts) gives its blocks to the
- * headroom. util-linux's `fallocate` does it: Node has no fallocate(2), and the call is rare (once per HEADROOM/2 of
- * index growth). Runs in the primary.
+ * Blocks allocated with `fallocate --keep-size` lie past the end of the file: the file's size, and so everything
+ * LMDB sees, stays the same, and its later writes there need no new blocks (measured on a full 4 MiB tmpfs: 800 KiB
+ * of index growth committed with the headroom, the first commit failed without). The primary tops the headroom up
+ * whenever less than half of it is left (every eviction pass, 100 ms), and at start before any worker writes. When
+ * the file system has no room even for that, the disk's reserve file (cache/disk-space.ts) gives its blocks to the
+ * headroom. util-linux's `fallocate` does it: Node has no fallocate(2), and the call is rare (once per half a
+ * headroom of index growth; reading LMDB's last page each pass costs ~6 µs). Runs in the primary.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -66,13 +66,16 @@ export class IndexHeadroom {
     } catch (error) {
       return failure(error);
     }
-    this.#allocatedTo = usedBytes + this.bytes;
+    this.#allocatedTo = Math.max(this.#allocatedTo, usedBytes + this.bytes);
     return 'ok';
   }
 
-  /** Tops the headroom up in the background when it runs low; `done` gets the outcome (not called when not needed). */
-  keep(usedBytes: number, done: (result: HeadroomResult) => void): void {
-    if (this.#busy || Date.now() < this.#retryAt || !this.low(usedBytes)) return;
+  /**
+   * Tops the headroom up in the background when it runs low; `done` gets the outcome (not called when not needed).
+   * After a failure the next try waits RETRY_MS, unless `now` (space was just freed for it).
+   */
+  keep(usedBytes: number, done: (result: HeadroomResult) => void, now = false): void {
+    if (this.#busy || (!now && Date.now() < this.#retryAt) || !this.low(usedBytes)) return;
     this.#busy = true;
     execFile('fallocate', this.#args(usedBytes), (error) => {
       this.#busy = false;

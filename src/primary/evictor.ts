@@ -264,7 +264,7 @@ export class Evictor {
     if (headroom === null) return;
     const { usedBytes } = disk.index.fileUse();
     headroom.keep(usedBytes, (result) => {
-      if (result === 'no-space' && !this.#closed && disk.index.onNoSpace?.() === true) headroom.keep(usedBytes, (again) => this.#headroomResult(disk, again));
+      if (result === 'no-space' && !this.#closed && disk.index.onNoSpace?.() === true) headroom.keep(usedBytes, (again) => this.#headroomResult(disk, again), true);
       else this.#headroomResult(disk, result);
     });
   }

@@ -226,14 +226,16 @@ test('Flint keeps its index headroom: a file system filled by another program, t
     const st = statSync(indexFile);
     assert.ok(st.blocks * 512 >= st.size + 256 * KiB, `blocks allocated past the index file's end at start (${st.blocks * 512} for ${st.size})`);
     fillUp(filler, 4 * KiB);
-    // New objects until the index has grown by half its headroom (the reserve's size: 2% of 20 MiB), far more than
-    // the file system has free; the primary tops the headroom up from the reserve meanwhile.
+    // New objects until the index has grown by three quarters of its headroom (the reserve's size: 2% of 20 MiB, 409
+    // KiB), far more than the file system has free: past half, the primary tops the headroom up from the reserve.
     const free = freeBytes(mount);
     let stored = 0;
-    for (; stored < 3000 && statSync(indexFile).size < st.size + 200 * KiB; stored++) {
+    for (; stored < 5000 && statSync(indexFile).size < st.size + 300 * KiB; stored++) {
       assert.equal((await request({ port, path: `/gone/${stored}` })).status, 404);
     }
-    assert.ok(statSync(indexFile).size >= st.size + 200 * KiB, `the index grew by ${statSync(indexFile).size - st.size} bytes after ${stored} objects with ${free} bytes free`);
+    assert.ok(statSync(indexFile).size >= st.size + 300 * KiB, `the index grew by ${statSync(indexFile).size - st.size} bytes after ${stored} objects with ${free} bytes free`);
+    await flint.waitForLog((l) => l.event === 'cache.reserve_released');
+    assert.deepEqual(flint.logs.filter((l) => l.event === 'cache.index_headroom_short'), [], 'the reserve covered the top-up');
     assert.deepEqual(flint.logs.filter((l) => l.event === 'worker.exit' || l.event === 'cache.storage_degraded').map((l) => JSON.stringify(l)), [], 'no worker died, no index write failed');
     assert.match(flint.stderr, /^(?![\s\S]*Write error)/, 'LMDB never met a full file system');
   } finally {
