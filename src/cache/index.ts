@@ -85,6 +85,9 @@ export type {
   ObjectMeta,
 } from './index-records.js';
 
+/** A helper module function's parameters after its IndexStores (for methods that only delegate). */
+type WithoutStores<P extends unknown[]> = P extends [IndexStores, ...infer Rest] ? Rest : never;
+
 export class CacheIndex {
   readonly #root: RootDatabase;
   readonly #objects: Database<ObjectMeta, Buffer>;
@@ -290,16 +293,8 @@ export class CacheIndex {
   }
 
   /** See mergePartial in cache/index-leases.ts. */
-  mergePartial(
-    objectHash: Buffer,
-    primaryHash: Buffer,
-    vary: readonly string[],
-    template: ObjectMeta,
-    fetched: ReadonlyMap<number, { id: number; crc: number }>,
-    lease: { readonly leases: readonly BlockLease[]; readonly id: string },
-    now: number,
-  ): ObjectMeta | null {
-    return fillLeases.mergePartial(this.#stores, objectHash, primaryHash, vary, template, fetched, lease, now);
+  mergePartial(...args: WithoutStores<Parameters<typeof fillLeases.mergePartial>>): ObjectMeta | null {
+    return fillLeases.mergePartial(this.#stores, ...args);
   }
 
   /**
