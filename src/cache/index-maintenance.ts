@@ -121,9 +121,9 @@ export function recountUsage(s: IndexStores, ): boolean {
 }
 
 /**
- * Recounts `footprint` (see CacheIndex.#allocateInTxn) from every class's next never-used id and `slotBytes` of
- * each class; run by the primary at start (the block size may have changed, or an older Flint did not count it).
- * Returns it.
+ * Recounts `footprint` (see allocateInTxn in cache/index-blocks.ts) from every class's next never-used id and
+ * `slotBytes` of each class; run by the primary at start (the block size may have changed, or an older Flint did
+ * not count it). Returns it.
  */
 export function recountFootprint(s: IndexStores, slotBytes: (sizeClass: number) => number): number {
   let taken = 0;

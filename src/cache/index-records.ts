@@ -293,7 +293,7 @@ export function controlledMeta(meta: ObjectMeta, controls: readonly FillControl[
 }
 
 
-/** The bound on all size classes' never-used slots together (see CacheIndex.#allocateInTxn). */
+/** The bound on all size classes' never-used slots together (see allocateInTxn in cache/index-blocks.ts). */
 export interface Footprint {
   readonly limitBytes: number;
   /** The slot size of the class being allocated. */

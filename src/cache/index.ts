@@ -382,9 +382,9 @@ export class CacheIndex {
 
   /**
    * For a fill that wrote none of its blocks (on probation, it held them): in this event-loop turn's write batch,
-   * drops its lease and counts the request when the admission filter keeps the object out (see #countSeen), and
-   * returns true. False when the object must be stored (the count is reached, another worker follows the fill, or
-   * the object is stored already): the fill then writes its blocks and commits.
+   * drops its lease and counts the request when the admission filter keeps the object out (see countSeen in
+   * cache/index-admission.ts), and returns true. False when the object must be stored (the count is reached,
+   * another worker follows the fill, or the object is stored already): the fill then writes its blocks and commits.
    */
   dropUnadmitted(leaseHash: Buffer, objectHash: Buffer, id: string, admission: Admission, now: number): Promise<boolean> {
     return this.#writer.inTurnBatch(() => {

@@ -45,7 +45,7 @@ export interface PartialHitServices {
   touch(hex: string): void;
   /** <VhostLink>: hands the request on when the origin's outcome meets the condition (CacheFlowServices.link). */
   link(ctx: RequestCtx, writer: ClientWriter, outcome: LinkOutcome): boolean;
-  /** The whole-object paths of the flow (CacheFlow.#miss, #followLocal, #passThrough, #fail). */
+  /** The whole-object paths of the flow (CacheFlow.#miss, followLocal in local-follow.ts, #passThrough, #fail). */
   miss(ctx: RequestCtx, writer: ClientWriter, ref: ObjectRef, stale: ObjectMeta | null): void;
   followLocal(ctx: RequestCtx, writer: ClientWriter, fill: Fill, stale: ObjectMeta | null, result: CacheResult, owner: boolean): void;
   passThrough(ctx: RequestCtx, writer: ClientWriter): void;
