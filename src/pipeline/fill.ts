@@ -68,18 +68,11 @@ export class Fill implements OriginSink {
   #queuedBlocks = 0;
   /** Once storing stopped, blocks below this index were dropped from memory (see UNSTORED_BLOCKS_HELD). */
   #droppedBelow = 0;
-  /** Block writes, in order, with backpressure on the origin read (#complete waits for them). */
-  readonly #writes = new BlockWriteQueue({
-    write: (index, data) => this.#writeBlock(index, data),
-    pauseOrigin: () => {
-      if (this.state !== 'streaming' || this.#ended) return false;
-      this.#transfer?.pause();
-      return true;
-    },
-    resumeOrigin: () => {
-      if (this.state === 'streaming' && this.#passSink === null) this.#transfer?.resume();
-    },
-  });
+  /**
+   * Block writes, in order, with backpressure on the origin read (#complete waits for them). Made at the first block
+   * (#blockWrites): a fill whose body stays inline, most misses, allocates none of it.
+   */
+  #writes: BlockWriteQueue | null = null;
   #ended = false;
   #storing = true;
   meta: ObjectMeta | null = null;
@@ -237,7 +230,21 @@ export class Fill implements OriginSink {
       if (this.#heldBytes > PROBATION_HELD_BYTES || this.#store.index.getFill(this.leaseRef.hash)?.followed === true) this.#stopHolding();
       return;
     }
-    this.#writes.push(index, data.subarray(0, length));
+    this.#blockWrites().push(index, data.subarray(0, length));
+  }
+
+  #blockWrites(): BlockWriteQueue {
+    return (this.#writes ??= new BlockWriteQueue({
+      write: (index, data) => this.#writeBlock(index, data),
+      pauseOrigin: () => {
+        if (this.state !== 'streaming' || this.#ended) return false;
+        this.#transfer?.pause();
+        return true;
+      },
+      resumeOrigin: () => {
+        if (this.state === 'streaming' && this.#passSink === null) this.#transfer?.resume();
+      },
+    }));
   }
 
   /** Drops block `index` from memory; its buffer is reused once no reader holds a slice of it. */
@@ -262,7 +269,7 @@ export class Fill implements OriginSink {
   #stopHolding(): void {
     if (!this.#holding) return;
     this.#holding = false;
-    for (const { index, length } of this.#held) this.#writes.push(index, (this.#inFlight.get(index) as Buffer).subarray(0, length));
+    for (const { index, length } of this.#held) this.#blockWrites().push(index, (this.#inFlight.get(index) as Buffer).subarray(0, length));
     this.#held = [];
   }
 
@@ -359,7 +366,7 @@ export class Fill implements OriginSink {
     }
     if (inline !== null) this.#current = null;
     if (this.#holding && inline === null && (await this.#droppedUnwritten())) return;
-    await this.#writes.idle();
+    await this.#writes?.idle();
     if (this.state !== 'streaming') return;
     this.meta = withBody(head.meta, {
       size: this.received,
