@@ -5,7 +5,8 @@
  * http/held-body-writer.ts) that hands the engine body bytes only as fast as token buckets allow (one per
  * response, one per vhost shared by the worker's responses), in slices of about SLICE_MS worth of the rate, with a
  * timer per waiting response. The vhost cap is split evenly between workers (TrafficCap / Workers each):
- * connections spread evenly over workers, and no message per byte is needed. Runs in workers; vhosts without a cap never reach this module.
+ * connections spread evenly over workers, and no message per byte is needed. Runs in workers; vhosts without a
+ * cap never reach this module.
  */
 import type { Vhost } from '../config/types.js';
 import { HeldBodyWriter } from '../http/held-body-writer.js';

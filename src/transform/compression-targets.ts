@@ -7,8 +7,7 @@
  * object a target; no lines = DEFAULT_MIME_TYPES. Media types that are compressed already (ALREADY_COMPRESSED:
  * photos, audio, video, archives, web fonts) are never targets, whatever a line says (`$URL[*]` included). Parsing
  * is strict (an unknown `$NAME`, a bad media-type glob, a term given twice or a line with an action is a problem
- * naming the source and line). Pure; parsing runs in the
- * primary (validation), matching in workers.
+ * naming the source and line). Pure; parsing runs in the primary (validation), matching in workers.
  */
 import type { CompressionTarget } from '../config/types.js';
 import { edgeLines, parseTerm, quote, splitOutside } from '../policy/edge-rules/parse.js';

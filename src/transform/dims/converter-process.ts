@@ -3,9 +3,10 @@
  * The DIMS converter: a child process of one worker (transform/dims/converter.ts) that runs chains with sharp and
  * sends the results back. It runs under SCHED_IDLE where the machine allows it, else reniced (the worker starts it
  * so, converter.ts), so conversions take the CPU the hits leave; libvips failing hard on a hostile image (a crash,
- * a runaway decode) ends this process, not the worker, which fails the jobs and starts a new one. A job's description arrives over IPC and its source
- * bytes on stdin, in the same order (the worker writes them without a copy); results leave over IPC (advanced
- * serialisation: buffers are copied, not base64). Runs as its own process, never imported by a worker.
+ * a runaway decode) ends this process, not the worker, which fails the jobs and starts a new one. A job's
+ * description arrives over IPC and its source bytes on stdin, in the same order (the worker writes them without a
+ * copy); results leave over IPC (advanced serialisation: buffers are copied, not base64). Runs as its own process,
+ * never imported by a worker.
  */
 import { DimsError } from './failure.js';
 import { runChain } from './run.js';
