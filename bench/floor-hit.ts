@@ -13,7 +13,9 @@
  *   at an offset, as Flint reads a block, writing each piece as above before reading the next.
  *
  * The first request for a path is a miss, fetched whole and answered (`X-Cache: MISS`); a 200 without no-store or
- * private is kept, and later requests are hits (`X-Cache: HIT`). Not a product: GET only, a well-behaved origin.
+ * private is kept, and later requests are hits (`X-Cache: HIT`). A hit whose If-None-Match is the kept ETag, byte
+ * for byte, is a bare 304 with that ETag: the floor of `revalidate-304`. Not a product: GET only, a well-behaved
+ * origin.
  */
 import { closeSync, openSync, read, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +28,8 @@ import type { HttpRequest, HttpResponse, us_listen_socket } from '../src/http/uw
 /** A kept response: head fields and where its body is. */
 interface Kept {
   readonly headers: readonly string[];
+  /** The origin's ETag field, or '' (no 304s). */
+  readonly etag: string;
   readonly size: number;
   /** The body in memory (no --dir), or null when it is in the file `fd`. */
   readonly body: Buffer | null;
@@ -159,6 +163,15 @@ function main(): void {
         state.aborted = true;
       });
       const hit = kept.get(url);
+      if (hit !== undefined && hit.etag !== '' && req.getHeader('if-none-match') === hit.etag) {
+        res.cork(() => {
+          res.writeStatus('304');
+          res.writeHeader('etag', hit.etag);
+          res.writeHeader('x-cache', 'HIT');
+          res.endWithoutBody();
+        });
+        return;
+      }
       if (hit !== undefined) {
         const head = (): void => writeHead(res, 200, hit.headers, 'HIT');
         if (hit.body !== null) send(res, hit.body, hit.size, state, head, () => undefined);
@@ -167,11 +180,13 @@ function main(): void {
       }
       fetchOrigin(origin, url, (status, headers, body) => {
         if (storable(status, headers) && !kept.has(url)) {
-          if (dir === null) kept.set(url, { headers, size: body.length, body, fd: -1 });
+          const at = headers.indexOf('etag');
+          const etag = at >= 0 && at % 2 === 0 ? (headers[at + 1] as string) : '';
+          if (dir === null) kept.set(url, { headers, etag, size: body.length, body, fd: -1 });
           else {
             const path = join(dir, `object-${files++}`);
             writeFileSync(path, body);
-            kept.set(url, { headers, size: body.length, body: null, fd: openSync(path, 'r') });
+            kept.set(url, { headers, etag, size: body.length, body: null, fd: openSync(path, 'r') });
           }
         }
         if (state.aborted) return;

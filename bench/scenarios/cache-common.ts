@@ -64,11 +64,11 @@ export function floorTarget(name: string, withIndex: boolean): CacheTarget {
  * bench/floor-hit.ts: `floor-hit-mem` (bare uWS writing the body from memory) or, with `fromFile`, `floor-hit-file`
  * (reading it in 1 MiB pieces from a file under the cache root). What a large hit costs on Flint's stack.
  */
-export function floorHitTarget(name: string, fromFile: boolean): CacheTarget {
+export function floorHitTarget(name: string, fromFile: boolean, nodeFlags: readonly string[] = []): CacheTarget {
   return {
     name,
     workers: 1,
-    start: (o, port) => startFloor({ name, originPort: port, readyPath: READY_PATH, indexRoot: fromFile ? o.cacheRoot : null, kind: 'hit' }),
+    start: (o, port) => startFloor({ name, originPort: port, readyPath: READY_PATH, indexRoot: fromFile ? o.cacheRoot : null, kind: 'hit', nodeFlags }),
   };
 }
 

@@ -36,16 +36,25 @@ interface HitSpec {
   readonly wrkTimeoutS?: number;
   /** Also run the large-hit floors (bench/floor-hit.ts) after the standard targets. */
   readonly floors?: boolean;
-  /** Also run `flint-1w-pargc` (`<ParallelGc>ON`: V8's GC helper threads) after the standard targets. */
-  readonly gcTwin?: boolean;
+  /** A tail scenario: also run `flint-1w-pargc` (`<ParallelGc>ON`) and the floors `floor-hit-mem[-stgc]` after the standard targets. */
+  readonly tails?: boolean;
   readonly summary: string;
 }
 
 /** The standard targets, then what a large hit costs on Flint's stack from memory and from a file (floor-hit.ts). */
 const LARGE_HIT_TARGETS: readonly CacheTarget[] = [...STANDARD_TARGETS, floorHitTarget('floor-hit-mem', false), floorHitTarget('floor-hit-file', true)];
 
-/** The standard targets, then flint-1w with V8's parallel GC, the tails' A/B twin (bench/README.md "Tails"). */
-const GC_TWIN_TARGETS: readonly CacheTarget[] = [...STANDARD_TARGETS, flintTarget(1, undefined, 'flint-1w-pargc', undefined, '<ParallelGc>ON</ParallelGc>')];
+/**
+ * The standard targets, then flint-1w with V8's parallel GC (the tails' A/B twin, bench/README.md "Tails") and the
+ * bare uWS server answering from memory (floor-hit.ts, 304s included), the tail this stack has before Flint's work:
+ * with V8's defaults, and with the GC flag Flint's workers run with (`--single-threaded-gc`).
+ */
+const TAIL_TARGETS: readonly CacheTarget[] = [
+  ...STANDARD_TARGETS,
+  flintTarget(1, undefined, 'flint-1w-pargc', undefined, '<ParallelGc>ON</ParallelGc>'),
+  floorHitTarget('floor-hit-mem', false),
+  floorHitTarget('floor-hit-mem-stgc', false, ['--single-threaded-gc']),
+];
 
 function hitScenario(spec: HitSpec): Scenario {
   const name = spec.name ?? `hit-${spec.object}`;
@@ -60,7 +69,7 @@ function hitScenario(spec: HitSpec): Scenario {
       if (o.tools.wrk === null) return { runs: [], skipped: [missingToolLine('wrk', name)], originConfigs: null };
       const wrkBin = o.tools.wrk;
       const connections = spec.connections === null ? o.connections : spec.exact === true ? spec.connections : Math.min(spec.connections, o.connections);
-      return runCacheScenario(name, spec.floors === true ? LARGE_HIT_TARGETS : spec.gcTwin === true ? GC_TWIN_TARGETS : STANDARD_TARGETS, o, log, async (target, origin) => {
+      return runCacheScenario(name, spec.floors === true ? LARGE_HIT_TARGETS : spec.tails === true ? TAIL_TARGETS : STANDARD_TARGETS, o, log, async (target, origin) => {
         const primed = await primeUntilHit(`${target.baseUrl}${path}`, expect);
         log(`  ${target.name}: primed, ${headerLine(primed)}`);
         const etag = primed.headers['etag'];
@@ -87,17 +96,17 @@ function hitScenario(spec: HitSpec): Scenario {
 }
 
 export const hit1k = hitScenario({ object: '1k', connections: null, perGiB: false, summary: 'cache hits of one 1 KiB object (wrk -c50): Flint 1w/2w, nginx proxy_cache 1w/2w, Varnish' });
-export const hit64k = hitScenario({ object: '64k', connections: null, perGiB: false, gcTwin: true, summary: 'cache hits of one 64 KiB object (wrk -c50), same targets, then flint-1w-pargc' });
+export const hit64k = hitScenario({ object: '64k', connections: null, perGiB: false, tails: true, summary: 'cache hits of one 64 KiB object (wrk -c50), same targets, then flint-1w-pargc, floor-hit-mem and floor-hit-mem-stgc' });
 export const hit1m = hitScenario({ object: '1m', connections: null, perGiB: true, floors: true, summary: 'cache hits of one 1 MiB object (wrk -c50): MiB/s and CPU per GiB, same targets, then floor-hit-mem and floor-hit-file' });
 export const hit64m = hitScenario({ object: '64m', connections: 10, perGiB: true, wrkTimeoutS: 10, floors: true, summary: 'cache hits of one 64 MiB object (wrk -c10): MiB/s and CPU per GiB, same targets, then floor-hit-mem and floor-hit-file' });
 export const hit1kC200 = hitScenario({ object: '1k', name: 'hit-1k-c200', connections: 200, exact: true, perGiB: false, summary: 'hit-1k at 200 connections (wrk -c200), same targets' });
-export const hit64kC200 = hitScenario({ object: '64k', name: 'hit-64k-c200', connections: 200, exact: true, perGiB: false, gcTwin: true, summary: 'hit-64k at 200 connections (wrk -c200), same targets, then flint-1w-pargc' });
+export const hit64kC200 = hitScenario({ object: '64k', name: 'hit-64k-c200', connections: 200, exact: true, perGiB: false, tails: true, summary: 'hit-64k at 200 connections (wrk -c200), same targets, then flint-1w-pargc, floor-hit-mem and floor-hit-mem-stgc' });
 export const revalidate304 = hitScenario({
   object: '64k',
   name: 'revalidate-304',
   connections: null,
   perGiB: false,
   revalidate: true,
-  gcTwin: true,
-  summary: "conditional GETs of one cached 64 KiB object with If-None-Match: its ETag (wrk -c50): every answer a 304 from the cache, same targets, then flint-1w-pargc",
+  tails: true,
+  summary: "conditional GETs of one cached 64 KiB object with If-None-Match: its ETag (wrk -c50): every answer a 304 from the cache, same targets, then flint-1w-pargc, floor-hit-mem and floor-hit-mem-stgc",
 });

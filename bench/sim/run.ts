@@ -3,8 +3,10 @@
  * Trace-driven simulation of the eviction policies Flint ships (src/cache/eviction-policies.ts, the very code the
  * primary's evictor runs) on the `zipf` workload (bench/lib/zipf.ts: same ids, sizes and seeds) and on held-out
  * trace shapes, at a capacity of 10% of the working set's bytes (the bench's 465 MiB), byte-aware. No load, no
- * processes: `node dist/bench/sim/run.js [--requests N] [--warmup N]` prints a markdown table of request and byte hit
- * ratios per trace and policy. See bench/README.md "Eviction policies: simulation".
+ * processes: `node dist/bench/sim/run.js [--requests N] [--warmup N] [--capacity-mib M]` prints a markdown table of
+ * request and byte hit ratios per trace and policy. See bench/README.md "Eviction policies: simulation".
+ * `--capacity-mib` runs the ideal rows and `lru, nginx's charges` at another capacity: what a cache holding that
+ * many bytes could get (nginx's overshoot in `zipf`, for one).
  *
  * Traces:
  * - zipf: seed 1 for the warm-up, seed 2 measured, as the bench's load client draws them.
@@ -58,6 +60,11 @@ function shiftTrace(): Trace {
   };
 }
 
+/** What nginx's `du` counts for a body: a cache file of the body and its ~0.6 KiB header, in 4 KiB blocks. */
+function nginxCharge(size: number): number {
+  return Math.ceil((size + 600) / 4096) * 4096;
+}
+
 /** What Flint charges for a body: its slot (cache/blocks.ts) or inline bytes, plus the index record. */
 function slotCharge(size: number): number {
   if (size <= INLINE_MAX) return size + RECORD;
@@ -78,6 +85,8 @@ interface Variant {
   /** As Flint runs it: slot charges, eviction passes between the water marks, hits reported late (see the module doc). */
   readonly flint?: { readonly high: number; readonly low: number; readonly passEvery: number };
   readonly admission?: number;
+  /** Charge nginx's file sizes (nginxCharge) instead of the body's bytes; eviction at once, as LRU. */
+  readonly nginx?: boolean;
 }
 
 /** Requests between two eviction passes at the bench's ~3,000 requests a second: 1 s before, 100 ms now. */
@@ -89,7 +98,7 @@ const HIT_LAG = 3000;
 function simulate(trace: Trace, variant: Variant, capacity: number, warmup: number, measured: number): Row {
   const size = (id: number): number => (id <= ZIPF_OBJECTS ? (sizes[id - 1] as number) : zipfObjectSize(id));
   const flint = variant.flint;
-  const charge = flint !== undefined ? slotCharge : size;
+  const charge = flint !== undefined ? slotCharge : variant.nginx === true ? nginxCharge : (b: number) => b;
   const policy = createEvictionPolicy<number>(variant.policy, capacity, (id) => id);
   const seen = new Map<number, number>();
   const lateHits = new Map<number, number>();
@@ -152,13 +161,18 @@ function simulate(trace: Trace, variant: Variant, capacity: number, warmup: numb
 const { sizes, totalBytes } = zipfSizes();
 
 function main(): void {
-  const { values } = parseArgs({ options: { requests: { type: 'string', default: '1000000' }, warmup: { type: 'string', default: '1000000' } } });
+  const { values } = parseArgs({
+    options: { requests: { type: 'string', default: '1000000' }, warmup: { type: 'string', default: '1000000' }, 'capacity-mib': { type: 'string' } },
+  });
   const measured = Number(values.requests);
   const warmup = Number(values.warmup);
-  const capacity = Math.round(totalBytes / 10);
-  const variants: Variant[] = [
+  const other = values['capacity-mib'];
+  const capacity = other === undefined ? Math.round(totalBytes / 10) : Number(other) * 2 ** 20;
+  if (!(capacity > 0)) throw new Error(`--capacity-mib must be a positive number of MiB, got ${String(other)}`);
+  const ideal: Variant[] = [...EVICTION_POLICIES.map((p) => ({ label: `${p}, ideal`, policy: p })), { label: "lru, nginx's charges", policy: 'lru', nginx: true }];
+  const variants: Variant[] = other !== undefined ? ideal : [
     { label: 'lru, Flint before (slots, 90% -> 70% each s)', policy: 'lru', flint: BEFORE },
-    ...EVICTION_POLICIES.map((p) => ({ label: `${p}, ideal`, policy: p })),
+    ...ideal,
     ...EVICTION_POLICIES.map((p) => ({ label: `${p}, as Flint runs it`, policy: p, flint: NOW })),
     { label: 'lru + admission 2, as Flint runs it', policy: 'lru', flint: NOW, admission: 2 },
     { label: 's3fifo + admission 2, as Flint runs it', policy: 's3fifo', flint: NOW, admission: 2 },
@@ -169,7 +183,7 @@ function main(): void {
     ['scan', scanTrace],
     ['shift', shiftTrace],
   ];
-  console.log(`capacity ${(capacity / 2 ** 20).toFixed(0)} MiB (10% of ${(totalBytes / 2 ** 20).toFixed(0)} MiB), warm-up ${warmup}, measured ${measured} requests\n`);
+  console.log(`capacity ${(capacity / 2 ** 20).toFixed(0)} MiB (${((capacity / totalBytes) * 100).toFixed(1)}% of ${(totalBytes / 2 ** 20).toFixed(0)} MiB), warm-up ${warmup}, measured ${measured} requests\n`);
   console.log('| policy | ' + traces.map(([t]) => `${t} request | ${t} byte`).join(' | ') + ' | zipf mean held |');
   console.log('|---|' + traces.map(() => '---:|---:').join('|') + '|---:|');
   for (const variant of variants) {

@@ -27,6 +27,8 @@ export interface FloorSpec {
   readonly indexRoot: string | null;
   /** `hit`: bench/floor-hit.ts, with its bodies in files under a fresh dir of `indexRoot` (null: in memory). */
   readonly kind?: 'miss' | 'hit';
+  /** Node flags before the script, e.g. Flint's workers' `--single-threaded-gc`. */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** Start floor-cache; throws with the tail of its output if it exits or is not ready within 10 s. */
@@ -36,7 +38,7 @@ export async function startFloor(spec: FloorSpec): Promise<RunningTarget> {
   if (!existsSync(js)) throw new Error(`${js} not found: run npm run build first`);
   const indexDir = spec.indexRoot === null ? null : makeTempDir(`${spec.name}-${hit ? 'bodies' : 'index'}`, spec.indexRoot);
   const port = await freePort();
-  const args = [js, '--port', String(port), '--origin-port', String(spec.originPort), ...(indexDir === null ? [] : [hit ? '--dir' : '--index', indexDir])];
+  const args = [...(spec.nodeFlags ?? []), js, '--port', String(port), '--origin-port', String(spec.originPort), ...(indexDir === null ? [] : [hit ? '--dir' : '--index', indexDir])];
   const proc = await spawnTracked(spec.name, process.execPath, args, { cwd: REPO_ROOT });
   let stopped = false;
   const target: RunningTarget = {
