@@ -20,6 +20,8 @@ export abstract class HeldBodyWriter implements ClientWriter {
   #innerBusy = false;
   /** end() came while bytes were still held: end once they are handed on. */
   #endPending = false;
+  /** Whether the held chunk's caller never reuses its memory (ClientWriter.writeBody `stable`). */
+  #restStable = false;
   /** Inside writeBody: a drain owed then is answered by its return value instead. */
   #inWrite = false;
 
@@ -95,10 +97,11 @@ export abstract class HeldBodyWriter implements ClientWriter {
     this.inner.endEncodedWithoutBody(encoded);
   }
 
-  writeBody(chunk: Buffer, drain: () => void): boolean {
-    if (this.inner.state !== 'streaming') return this.inner.writeBody(chunk, drain);
+  writeBody(chunk: Buffer, drain: () => void, stable = false): boolean {
+    if (this.inner.state !== 'streaming') return this.inner.writeBody(chunk, drain, stable);
     this.beforeBody(chunk);
     this.#rest = chunk;
+    this.#restStable = stable;
     this.#drain = drain;
     this.#inWrite = true;
     this.#pump(performance.now());
@@ -119,7 +122,7 @@ export abstract class HeldBodyWriter implements ClientWriter {
       const bytes = rest.length === 0 ? 0 : this.allowance(rest.length, now);
       if (bytes === 0 && rest.length > 0) return;
       this.#rest = bytes === rest.length ? null : rest.subarray(bytes);
-      if (!this.inner.writeBody(bytes === rest.length ? rest : rest.subarray(0, bytes), this.#innerDrained)) {
+      if (!this.inner.writeBody(bytes === rest.length ? rest : rest.subarray(0, bytes), this.#innerDrained, this.#restStable)) {
         this.#innerBusy = true;
         return;
       }

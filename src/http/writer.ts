@@ -36,8 +36,13 @@ export interface ClientWriter {
   writeEncodedHead(encoded: Buffer, totalSize: number): void;
   /** A complete response without a body (a 304) whose head was encoded by `encodeHead`. */
   endEncodedWithoutBody(encoded: Buffer): void;
-  /** Sends a body chunk; false = wait for `drain` before writing more (the writer keeps what it could not send). */
-  writeBody(chunk: Buffer, drain: () => void): boolean;
+  /**
+   * Sends a body chunk; false = wait for `drain` before writing more (the writer keeps what it could not send).
+   * Until true is returned or `drain` runs the chunk's memory must not change: a writer may hold it by reference.
+   * `stable`: the caller never reuses this memory (a hot-tier or inline body, an origin chunk), so a writer that
+   * queues chunks by reference may report it taken at once (tls/h2-writer.ts).
+   */
+  writeBody(chunk: Buffer, drain: () => void, stable?: boolean): boolean;
   /** Ends the body (unknown length, or a known length fully written). */
   end(): void;
   /** A complete response without a body: HEAD, 204, 304; `contentLength` is reported as Content-Length if >= 0. */

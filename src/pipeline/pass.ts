@@ -112,7 +112,8 @@ export class PassTransaction implements OriginSink {
 
   onData(chunk: Buffer): void {
     this.#ctx.originBodyBytes += chunk.length;
-    if (!this.#writer.writeBody(chunk, this.#drained)) this.#transfer?.pause();
+    // An origin chunk is a buffer of its own (undici does not reuse it): `stable`.
+    if (!this.#writer.writeBody(chunk, this.#drained, true)) this.#transfer?.pause();
   }
 
   readonly #drained = (): void => {

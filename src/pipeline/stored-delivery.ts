@@ -49,7 +49,8 @@ export function sendInMemory(s: DeliveryServices, ctx: RequestCtx, writer: Clien
     finished = true;
     s.finish(ctx, status, writer.bytesSent);
   };
-  if (writer.writeBody(body, () => done('complete'))) done('complete');
+  // Hot-tier and inline bodies are never reused: `stable`.
+  if (writer.writeBody(body, () => done('complete'), true)) done('complete');
   else writer.onAbort(() => done('aborted'));
 }
 

@@ -2,8 +2,14 @@
  * @module tls/h2-writer
  * The ClientWriter (http/writer.ts) of an HTTP/2 stream, on node:http2's core stream API (`stream.respond`,
  * `write`, `end`) rather than its compatibility layer (Http2ServerResponse), which cost about 40% of the engine's
- * CPU per 1 KiB response (bench/README.md "TLS front door"). Backpressure: `write()` false -> wait for 'drain'; a
- * known length ends the stream once that many bytes were written; 'close' before the end is the client's reset.
+ * CPU per 1 KiB response (bench/README.md "TLS front door"). A known length ends the stream once that many bytes
+ * were written; 'close' before the end is the client's reset.
+ * Backpressure: writeBody reports a chunk taken only once the stream's write callback ran. node:http2 keeps a written
+ * chunk by reference (no copy) until the session has put it in DATA frames, and a stream's `write()` returns true
+ * while fewer than 16 KiB are queued, `end(chunk)` always: a caller told "taken" then reuses the buffer (a reader's
+ * block scratch goes back to the pool and the next reader fills it) and the client got another object's bytes
+ * (test/integration/tls-buffer-reuse.test.ts). One chunk is in flight at a time, as the delivery loop writes the next
+ * after the drain callback.
  * HTTP/2 forbids connection-specific fields (RFC 9113 §8.2.2), so those are dropped. A hot head's HEADERS before
  * its body go through tls/h2-fast-respond.ts (its field list built once per head). Also `decodeHead`, shared with
  * tls/h1-writer.ts. Runs in workers.
@@ -32,6 +38,8 @@ export class Tls2StreamWriter implements ClientWriter {
   #totalSize = -1;
   #onAbort: (() => void) | null = null;
   #onDrain: (() => void) | null = null;
+  /** A body chunk's write callback (the stream no longer holds it: sent, or dropped with the stream), or 'drain'. */
+  readonly #consumed = (): void => this.#wake();
   #extra: string[] | null = null;
   /** A head written by writeHead and not sent yet: it goes out with the first body bytes or the end (discardHead). */
   #held: readonly string[] | null = null;
@@ -63,8 +71,6 @@ export class Tls2StreamWriter implements ClientWriter {
     this.#onAbort?.();
     this.#wake();
   }
-
-  readonly #drained = (): void => this.#wake();
 
   #wake(): void {
     const drain = this.#onDrain;
@@ -184,22 +190,33 @@ export class Tls2StreamWriter implements ClientWriter {
     else this.#respond(head.status, head.headers, -1, true);
   }
 
-  writeBody(chunk: Buffer, drain: () => void): boolean {
+  writeBody(chunk: Buffer, drain: () => void, stable = false): boolean {
     if (this.#state !== 'streaming') return true;
     this.#sendHeld(false);
     if (this.#state !== 'streaming') return true;
     this.bytesSent += chunk.length;
     const stream = this.#stream;
-    if (this.#totalSize >= 0 && this.bytesSent >= this.#totalSize) {
-      // The announced length is complete: the last DATA frame carries END_STREAM (the stream keeps what the
-      // connection has not taken yet).
-      this.#state = 'ended';
-      stream.end(chunk);
-      return true;
+    const last = this.#totalSize >= 0 && this.bytesSent >= this.#totalSize;
+    if (stable) {
+      // Nobody reuses this memory: taken as soon as the stream queued it.
+      if (last) {
+        // The announced length is complete: the last DATA frame carries END_STREAM.
+        this.#state = 'ended';
+        stream.end(chunk);
+        return true;
+      }
+      if (stream.write(chunk)) return true;
+      this.#onDrain = drain;
+      stream.once('drain', this.#consumed);
+      return false;
     }
-    if (stream.write(chunk)) return true;
     this.#onDrain = drain;
-    stream.once('drain', this.#drained);
+    stream.write(chunk, this.#consumed);
+    if (last) {
+      // END_STREAM goes with the last DATA frame: end() after the write queues the stream's shutdown behind it.
+      this.#state = 'ended';
+      stream.end();
+    }
     return false;
   }
 
