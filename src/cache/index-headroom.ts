@@ -20,6 +20,8 @@ import { statSync } from 'node:fs';
 
 /** How long after a failed top-up the next is tried. */
 const RETRY_MS = 1000;
+/** fallocate's messages in English whatever the operator's locale: `failure` tells a full file system by its text. */
+const FALLOCATE_ENV = { ...process.env, LC_ALL: 'C' };
 
 /** What topping up found: done (or not needed), no room on the file system, or no fallocate for this file. */
 export type HeadroomResult = 'ok' | 'no-space' | 'unsupported';
@@ -62,7 +64,7 @@ export class IndexHeadroom {
   keepSync(usedBytes: number): HeadroomResult {
     if (!this.low(usedBytes)) return 'ok';
     try {
-      execFileSync('fallocate', this.#args(usedBytes), { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('fallocate', this.#args(usedBytes), { stdio: ['ignore', 'ignore', 'pipe'], env: FALLOCATE_ENV });
     } catch (error) {
       return failure(error);
     }
@@ -77,7 +79,7 @@ export class IndexHeadroom {
   keep(usedBytes: number, done: (result: HeadroomResult) => void, now = false): void {
     if (this.#busy || (!now && Date.now() < this.#retryAt) || !this.low(usedBytes)) return;
     this.#busy = true;
-    execFile('fallocate', this.#args(usedBytes), (error) => {
+    execFile('fallocate', this.#args(usedBytes), { env: FALLOCATE_ENV }, (error) => {
       this.#busy = false;
       if (error === null) this.#allocatedTo = Math.max(this.#allocatedTo, usedBytes + this.bytes);
       else this.#retryAt = Date.now() + RETRY_MS;
