@@ -11,46 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheIndex } from '../../src/cache/index.js';
-import type { FillRecord, ObjectMeta } from '../../src/cache/index.js';
 import { keyHash } from '../../src/cache/key.js';
+import { fillRecord, objectRecord } from './index-miss-records.js';
 
 const MISSES = Number(process.argv[2] ?? 40_000);
 const BATCH = Number(process.argv[3] ?? 17);
-const BODY = Buffer.alloc(1024, 'x');
-const HEADERS = ['content-type', 'application/octet-stream', 'etag', '"1024"', 'last-modified', 'Mon, 30 Nov 2026 00:00:00 GMT', 'cache-control', 'max-age=3600'];
-
-function record(key: string, now: number): FillRecord {
-  return { id: `${process.pid}-${key}`, pid: process.pid, until: now + 10_000, state: 'filling', status: 0, headers: null, timing: null, size: -1, blockSize: 1 << 20, blocks: [], crcs: [], key };
-}
-
-function meta(key: string, now: number): ObjectMeta {
-  return {
-    key,
-    status: 200,
-    headers: HEADERS,
-    size: BODY.length,
-    etag: '"1024"',
-    lastModifiedMs: 1_790_000_000_000,
-    requestTime: now,
-    responseTime: now,
-    dateMs: now,
-    ageHeaderSec: 0,
-    ttlSec: 3600,
-    staleWhileRevalidateSec: 0,
-    staleIfErrorSec: 0,
-    revalidate: 'normal',
-    mustRevalidate: false,
-    ttlSource: 'origin',
-    extendedSec: 0,
-    inline: Buffer.from(BODY),
-    blocks: [],
-    blockSize: 1 << 20,
-    complete: true,
-    crcs: [],
-    generation: 1,
-  };
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flint-index-miss-'));
   const index = new CacheIndex(dir);
@@ -69,7 +34,7 @@ async function main(): Promise<void> {
           index.getVary(primaryHash);
           index.getObject(hash);
           index.getFill(hash);
-          turn.push(index.acquireLeaseBatched(hash, record(key, now), now, alive).then(() => index.commit(hash, primaryHash, [], meta(key, now), { hash, id: `${process.pid}-${key}` }, now)));
+          turn.push(index.acquireLeaseBatched(hash, fillRecord(key, now), now, alive).then(() => index.commit(hash, primaryHash, [], objectRecord(key, now), { hash, id: `${process.pid}-${key}` }, now)));
         }
         await Promise.all(turn);
       }

@@ -9,6 +9,7 @@
 import type { IndexStores } from './index-stores.js';
 import { ABSENT_BLOCK, noteDroppedFill, sameRepresentation, storedBytes } from './index-records.js';
 import type { BlockLease, FillRecord, LeaseResult, ObjectMeta } from './index-records.js';
+import { placeStored } from './index-recency.js';
 import { sealRecord } from './inline-crc.js';
 
 /**
@@ -242,11 +243,11 @@ export function mergePartial(
       if (base !== current) s.releaseBlocks(current.blocks, now);
     }
     const mergedTagged = sealRecord(merged, s.tags.change(merged.key, objectHash, current, merged.tags));
+    placeStored(s, objectHash, current, mergedTagged, now);
     s.objects.put(objectHash, mergedTagged);
     if (vary.length > 0) s.vary.put(primaryHash, [...vary]);
     s.keys.put(merged.key, objectHash);
     s.state.put('usedBytes', used + storedBytes(merged));
-    s.touchInTxn(objectHash, now);
     result = mergedTagged;
   });
   return result;

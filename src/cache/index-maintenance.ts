@@ -8,6 +8,7 @@
  */
 import type { Database } from 'lmdb';
 import { isNoSpace } from './disk-space.js';
+import { lastAccess } from './index-recency.js';
 import type { IndexStores } from './index-stores.js';
 import { CLASS_SPAN, blockClass } from './blocks.js';
 import { ABSENT_BLOCK, FIRST_HASH, FREE_ORDER_VERSION, LRU_KEY_BYTES, LRU_TIME_BYTES, SYNC_CONTROL_MAX, UNLISTED_KEY, USAGE_RULE, OWNER_GONE, controlApplied, freeOrderKey, noteDroppedFill, seenOrderKey, storedBytes } from './index-records.js';
@@ -97,7 +98,7 @@ export function inspect(s: IndexStores, primary: string): InspectedObject[] {
   for (const { key, hash } of scanKeys(s, `${primary}\0`, `${primary}\u0001`, null, 1000)) {
     const meta = s.objects.get(hash);
     if (meta === undefined || meta.key !== key) continue;
-    out.push({ hash, meta, fill: s.fills.get(hash), lastAccessMs: s.atime.get(hash), hits: s.hits.get(hash) ?? 0 });
+    out.push({ hash, meta, fill: s.fills.get(hash), lastAccessMs: lastAccess(s, hash, meta), hits: s.hits.get(hash) ?? 0 });
   }
   return out;
 }

@@ -52,6 +52,11 @@ export interface ObjectMeta {
   /** Bumped on every replacement of this key; lets hot tiers tell copies apart. */
   readonly generation: number;
   /**
+   * When the index stored it (ms, set by the commit): its place in the recency order until a hit gives it an
+   * `atime` entry (cache/index-recency.ts). Absent on records written before Flint kept it (those have `atime`).
+   */
+  readonly storedMs?: number;
+  /**
    * Set by /command/purge: the next request refetches the object without validators; if the origin fails, this
    * copy is restored (served and extended) instead. Absent = not purged.
    */

@@ -34,8 +34,6 @@ export interface IndexStores {
   readonly removeFill: (objectHash: Buffer, record: FillRecord) => void;
   /** Inside a write transaction: deletes an object's records, releases its blocks; returns its stored bytes. */
   readonly removeInTxn: (objectHash: Buffer, meta: ObjectMeta, now: number) => number;
-  /** Inside a write transaction: records an access to an object at `ms` (its recency). */
-  readonly touchInTxn: (objectHash: Buffer, ms: number) => void;
   /** The tag sets of stored objects (cache/tag-index.ts). */
   readonly tags: TagIndex;
 }

@@ -9,7 +9,9 @@
  *   fillkeys object key string -> lease hash                   the fills by key (block leases: key #blockN), so a
  *                                                              purge finds fills in flight
  *   lru      8-byte BE access time (ms) + hash -> ''          eviction order (oldest first)
- *   atime    object hash -> access time (ms)                   where an object sits in `lru`
+ *   atime    object hash -> access time (ms)                   where an object hit since it was stored sits in
+ *                                                              `lru` (else its record's storedMs says:
+ *                                                              cache/index-recency.ts)
  *   free     block id (uint32) -> release time (ms)            released blocks, reusable after a grace period
  *                                                              (ids carry their size class, cache/blocks.ts)
  *   freeorder size class (1 B) + release time (6 B BE) + id    the same blocks by class and release time, so an
@@ -50,6 +52,7 @@ import { countSeen, forgetSeen } from './index-admission.js';
 import { allocateInTxn, releaseInTxn } from './index-blocks.js';
 import * as fillLeases from './index-leases.js';
 import * as maint from './index-maintenance.js';
+import * as recency from './index-recency.js';
 import type { IndexStores } from './index-stores.js';
 import {
   BLOCK_REUSE_IMMEDIATE,
@@ -167,7 +170,6 @@ export class CacheIndex {
       releaseBlocks: (blocks, now) => releaseInTxn(this.#stores, blocks, now),
       removeFill: (objectHash, record) => this.#removeFill(objectHash, record),
       removeInTxn: (objectHash, meta, now) => this.#removeInTxn(objectHash, meta, now),
-      touchInTxn: (objectHash, ms) => this.#touchInTxn(objectHash, ms),
       tags: this.#tags,
     };
   }
@@ -354,6 +356,7 @@ export class CacheIndex {
         if (previous.generation >= stored.generation) (stored as { generation: number }).generation = previous.generation + 1;
       }
       stored = sealRecord(stored, this.#tags.change(stored.key, objectHash, previous, stored.tags));
+      recency.placeStored(this.#stores, objectHash, previous, stored, now);
       this.#objects.put(objectHash, stored);
       if (vary.length > 0) this.#vary.put(primaryHash, [...vary]);
       // A URL stored before with Vary and now without: its Vary names go. A read first, since nearly every new
@@ -361,7 +364,6 @@ export class CacheIndex {
       else if (previous === undefined && this.#vary.doesExist(primaryHash)) this.#vary.remove(primaryHash);
       this.#keys.put(stored.key, objectHash);
       this.#usedDelta += storedBytes(stored);
-      this.#touchInTxn(objectHash, now, previous === undefined);
       if (previous !== undefined) this.#hits.remove(objectHash);
     });
     return outcome;
@@ -403,9 +405,11 @@ export class CacheIndex {
     let updated = false;
     this.#writer.transact(() => {
       const current = this.#objects.get(objectHash);
-      updated = current !== undefined && current.generation === meta.generation && current.key === meta.key;
-      if (!updated) return;
-      this.#objects.put(objectHash, sealRecord(meta, this.#tags.change(meta.key, objectHash, current, meta.tags)));
+      if (current === undefined || current.generation !== meta.generation || current.key !== meta.key) return;
+      updated = true;
+      // The record keeps its place in the recency order (cache/index-recency.ts), whatever copy `meta` was made from.
+      const placed = current.storedMs === meta.storedMs ? meta : { ...meta, storedMs: current.storedMs };
+      this.#objects.put(objectHash, sealRecord(placed, this.#tags.change(meta.key, objectHash, current, meta.tags)));
     });
     return updated;
   }
@@ -445,9 +449,7 @@ export class CacheIndex {
     let variantsLeft = false;
     for (const _ of this.#keys.getKeys({ start: `${primary}\0`, end: `${primary}\u0001`, limit: 1 })) variantsLeft = true;
     if (!variantsLeft) this.#vary.remove(keyHash(primary));
-    const accessed = this.#atime.get(objectHash);
-    if (accessed !== undefined) this.#lru.remove(lruKey(accessed, objectHash));
-    this.#atime.remove(objectHash);
+    recency.forget(this.#stores, objectHash, meta);
     this.#hits.remove(objectHash);
     return storedBytes(meta);
   }
@@ -461,18 +463,6 @@ export class CacheIndex {
   }
 
   /**
-   * Moves an object to `ms` in the LRU order. `created`: the object did not exist before this transaction, so it
-   * has no access time yet (an object's atime and lru entries are removed with it) and none is read.
-   */
-  #touchInTxn(objectHash: Buffer, ms: number, created = false): void {
-    const previous = created ? undefined : this.#atime.get(objectHash);
-    if (previous !== undefined && previous >= ms) return;
-    if (previous !== undefined) this.#lru.remove(lruKey(previous, objectHash));
-    this.#lru.put(lruKey(ms, objectHash), '');
-    this.#atime.put(objectHash, ms);
-  }
-
-  /**
    * Records access times (ms) and hit counts of many objects in one transaction (workers batch their hits), in this
    * event-loop turn's write batch (see IndexWriter.inTurnBatch), not an lmdb asynchronous transaction: when one of
    * those fails to commit (a damaged page), lmdb also rejects a promise nobody holds, and the worker died of it.
@@ -481,8 +471,7 @@ export class CacheIndex {
     return this.#writer.inTurnBatch(() => {
       for (const [hex, ms] of touches) {
         const hash = Buffer.from(hex, 'hex');
-        if (!this.#objects.doesExist(hash)) continue;
-        this.#touchInTxn(hash, ms);
+        if (!recency.touch(this.#stores, hash, ms)) continue;
         const count = hits?.get(hex);
         if (count !== undefined) this.#hits.put(hash, (this.#hits.get(hash) ?? 0) + count);
       }

@@ -75,6 +75,8 @@ export function withBody(meta: FillHead['meta'], body: Pick<ObjectMeta, BodyFiel
     complete: body.complete,
     crcs: body.crcs,
     generation: meta.generation,
+    // Set by the index's commit (cache/index-recency.ts); listed here so the record keeps one shape.
+    storedMs: 0,
   };
   // Cache tags only when the response had some: untagged records keep their shape (and msgpack structure).
   if (meta.tags !== undefined) (stored as { tags?: readonly string[] }).tags = meta.tags;
