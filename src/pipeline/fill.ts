@@ -202,14 +202,18 @@ export class Fill implements OriginSink {
   }
 
   /**
-   * Size of the next block buffer: a whole block, except the last block of a body whose Content-Length is known,
-   * so a small object costs its own size in memory, not a block.
+   * Size of the next block buffer: the slot the block is written to (a whole block of the fill's class, or a tail
+   * slot: #classOf), so that once written the buffer goes back to the pool (#forget) for the next fill of that size.
+   * Dropped instead, such buffers are garbage outside the JS heap that only a major GC frees: in the zipf bench,
+   * where most bodies are under a block, they set off most of a worker's mark-compacts. A body that may stay inline
+   * gets a buffer of its own size, since it becomes the record's bytes (#complete).
    */
   #nextBufferSize(): number {
     const size = this.head?.size ?? -1;
     if (size < 0) return this.blockSize;
-    const start = this.#queuedBlocks * this.blockSize;
-    return Math.max(1, Math.min(this.blockSize, size - start));
+    const remaining = Math.max(1, Math.min(this.blockSize, size - this.#queuedBlocks * this.blockSize));
+    if (size <= this.#store.inlineMaxBytes || remaining === this.blockSize) return remaining;
+    return slotBytes(this.#store.blockSize, this.#classOf(this.#queuedBlocks, remaining));
   }
 
   /**
@@ -251,8 +255,8 @@ export class Fill implements OriginSink {
   #forget(index: number): void {
     const buffer = this.#inFlight.get(index);
     this.#inFlight.delete(index);
-    // Only whole blocks go back to the pool (a last block has its own size); a buffer is reused whole.
-    if (buffer === undefined || buffer.length !== this.blockSize || buffer.byteLength !== buffer.buffer.byteLength) return;
+    // Every buffer but an inline-sized one is a whole slot (#nextBufferSize), reused whole by the next of its size.
+    if (buffer === undefined || buffer.length <= this.#store.inlineMaxBytes || buffer.byteLength !== buffer.buffer.byteLength) return;
     this.#pinned.retire(buffer);
   }
 

@@ -1,8 +1,8 @@
 /**
  * Bodies over the node TLS engine while block buffers are reused: node:http2 and node:http keep a written chunk by
  * reference until the connection takes it, so a buffer Flint reuses (a reader's block scratch, a fill's block) must
- * not be handed back while a chunk of it is still queued there. Many multi-block objects (over HotObjectMaxSize,
- * so hits read blocks through BodySource scratch buffers) fetched at once, as misses and as hits, over HTTP/2 and
+ * not be handed back while a chunk of it is still queued there. Many objects over HotObjectMaxSize (so hits read
+ * blocks through BodySource scratch buffers), most of several blocks, fetched at once, as misses and as hits, over HTTP/2 and
  * over HTTP/1.1 on TLS, every byte checked. A real Flint, a real origin, certificates made at test time.
  */
 import assert from 'node:assert/strict';
@@ -18,8 +18,12 @@ import type { Route } from '../helpers/cache.js';
 import { patternBody, reply, startRoutedOrigin } from '../helpers/cache.js';
 import { h2Request, h2Session, makeCert } from '../helpers/tls.js';
 
-/** Over one block (1 MiB) and over HotObjectMaxSize: read from blocks on every hit. */
-const SIZES = [1024 * 1024 + 4321, 2 * 1024 * 1024 + 777, 1536 * 1024];
+/**
+ * Over HotObjectMaxSize, so read from blocks on every hit: over one block (1 MiB, with tail slots of 8 KiB, 4 KiB
+ * and 512 KiB), and under one (in slots of 384 KiB and 48 KiB). A fill's buffers are slot-sized and go back to the
+ * pool once written, whatever the size.
+ */
+const SIZES = [1024 * 1024 + 4321, 300 * 1024 + 11, 2 * 1024 * 1024 + 777, 40 * 1024 + 5, 1536 * 1024];
 const OBJECTS = 24;
 const LANES = 12;
 const PER_LANE = 25;
