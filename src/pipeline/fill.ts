@@ -204,9 +204,9 @@ export class Fill implements OriginSink {
   /**
    * Size of the next block buffer: the slot the block is written to (a whole block of the fill's class, or a tail
    * slot: #classOf), so that once written the buffer goes back to the pool (#forget) for the next fill of that size.
-   * Dropped instead, such buffers are garbage outside the JS heap that only a major GC frees: in the zipf bench,
-   * where most bodies are under a block, they set off most of a worker's mark-compacts. A body that may stay inline
-   * gets a buffer of its own size, since it becomes the record's bytes (#complete).
+   * Dropped instead, such buffers are garbage outside the JS heap that only a major GC frees, and the next is fresh
+   * memory to fault in (in the zipf bench, where most bodies are under a block: 8% fewer mark-compacts pooled;
+   * bench/README.md). A body that may stay inline gets a buffer of its own size: it becomes the record's bytes.
    */
   #nextBufferSize(): number {
     const size = this.head?.size ?? -1;
