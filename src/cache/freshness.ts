@@ -59,16 +59,33 @@ function fullYear(twoDigits: number, nowMs: number | undefined): number {
   return year;
 }
 
+/** The last two IMF-fixdate texts parseHttpDate read and their values (two: a Date and a Last-Modified alternate). */
+const imfMemo: [string, string] = ['', ''];
+// Starting as '' -> null, which is what parsing '' gives.
+const imfMemoMs: [number | null, number | null] = [null, null];
+let imfMemoNext = 0;
+
 /**
  * Parses an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate plus the obsolete rfc850 and asctime forms, case-insensitively.
  * Returns ms since epoch, or null for anything else (Date.parse alone is far too lenient: it takes `2020`, ISO
  * strings and local times). `nowMs` resolves rfc850 two-digit years by the 50-year rule; without it, 70-99 -> 19xx.
  */
 export function parseHttpDate(text: string, nowMs?: number): number | null {
+  // A miss parses the origin's Date and Last-Modified (~1 µs each through the regex and a Date round trip), and the
+  // same values come back request after request: an origin's Date changes once a second.
+  if (text === imfMemo[0]) return imfMemoMs[0];
+  if (text === imfMemo[1]) return imfMemoMs[1];
   const s = text.trim();
   let m = IMF_FIXDATE.exec(s);
   if (m !== null) {
-    return utcMs(Number(m[3]), MONTHS[(m[2] as string).toLowerCase()] as number, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+    const ms = utcMs(Number(m[3]), MONTHS[(m[2] as string).toLowerCase()] as number, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+    // Only IMF-fixdate answers are kept: they do not depend on nowMs (an rfc850 two-digit year does).
+    if (ms !== null) {
+      imfMemo[imfMemoNext] = text;
+      imfMemoMs[imfMemoNext] = ms;
+      imfMemoNext ^= 1;
+    }
+    return ms;
   }
   m = RFC850_DATE.exec(s);
   if (m !== null) {

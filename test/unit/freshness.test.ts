@@ -49,6 +49,36 @@ test('parseHttpDate: rejects what Date.parse would accept and impossible dates',
   }
 });
 
+test('parseHttpDate: the same answers whatever came before (it keeps the last two dates it read)', () => {
+  const cases: Array<[string, number | null]> = [
+    ['', null],
+    ['Sun, 06 Nov 1994 08:49:37 GMT', SUN_1994],
+    ['Sun, 06 Nov 1994 08:49:38 GMT', SUN_1994 + 1000],
+    ['Sun, 06 Nov 1994 08:49:37 GMT ', SUN_1994],
+    ['sun, 06 nov 1994 08:49:37 gmt', SUN_1994],
+    ['Sun, 06 Nov 1994 08:49:37 GMT\u0000', null],
+    ['Sun, 31 Nov 1994 08:49:37 GMT', null],
+    ['Sun, 06 Nov 1994 08:49:37 GMX', null],
+    ['Sunday, 06-Nov-94 08:49:37 GMT', SUN_1994],
+    ['Sun Nov  6 08:49:37 1994', SUN_1994],
+    ['2020', null],
+  ];
+  // '' first, while nothing was read yet; then every ordered pair and triple, so each case follows every other.
+  assert.equal(parseHttpDate(''), null);
+  for (const [a, expectedA] of cases) {
+    for (const [b, expectedB] of cases) {
+      for (const [c, expectedC] of cases) {
+        assert.equal(parseHttpDate(a), expectedA, JSON.stringify(a));
+        assert.equal(parseHttpDate(b), expectedB, JSON.stringify(b));
+        assert.equal(parseHttpDate(c), expectedC, JSON.stringify(c));
+      }
+    }
+  }
+  // An rfc850 two-digit year is read against nowMs every time, never from what an earlier call decided.
+  assert.equal(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT', Date.UTC(2090, 0, 1)), Date.UTC(2094, 10, 6, 8, 49, 37));
+  assert.equal(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT', Date.UTC(2026, 0, 1)), SUN_1994);
+});
+
 test('parseHttpDate: a leap second stays in its day', () => {
   assert.equal(parseHttpDate('Sat, 31 Dec 2016 23:59:60 GMT'), Date.UTC(2016, 11, 31, 23, 59, 59));
 });
