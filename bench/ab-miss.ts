@@ -7,12 +7,14 @@
  * Flint started second ran its misses 10-18% cheaper than the first for the whole of a run, two copies of one
  * build included (bench/README.md), and the halves cancel that. Prints each build's server CPU ms per miss per
  * pair, the means, and the paired ratio B/A (geometric mean over both halves) with its spread. Not a product
- * comparison (that is `run.ts`); a tool to tell whether a change to the miss path paid.
- * Run: `node dist/bench/ab-miss.js --a DIR --b DIR [--pairs 12] [--seconds 3]` (DIR: a checkout's built dist/).
+ * comparison (that is `run.ts`); a tool to tell whether a change to the miss path paid, and how far a build is from
+ * the stack's floor (`floor-lmdb` in place of a DIR: bench/floor-cache.ts with an index, as the `miss` scenario runs it).
+ * Run: `node dist/bench/ab-miss.js --a DIR --b DIR|floor-lmdb [--pairs 12] [--seconds 3]` (DIR: a checkout's built dist/).
  * Bounded: per half one warm-up run per build, then pairs/2 x 2 runs of `seconds` each; every process it started
  * is stopped by pid at the end, and its temp dirs removed.
  */
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLK_TCK, machineTicks, stealSeconds, treeTicks } from './lib/cpu.js';
@@ -21,11 +23,14 @@ import { stopAll } from './lib/processes.js';
 import { runWrk } from './lib/wrk.js';
 import { distinctPathScript } from './scenarios/miss.js';
 import { setFlintDist, startFlint } from './targets/flint.js';
+import { startFloor } from './targets/floor.js';
 import { startOrigin } from './targets/origin.js';
 import { makeTempDir, removeTempDir } from './targets/target.js';
 import type { RunningTarget } from './targets/target.js';
 
 const CONNECTIONS = 50;
+/** In place of a build dir: the floor of a miss on Flint's stack. */
+const FLOOR = 'floor-lmdb';
 
 interface Run {
   readonly msPerMiss: number;
@@ -65,7 +70,7 @@ async function main(): Promise<void> {
   const pairs = Number(values.pairs);
   const seconds = Number(values.seconds);
   if (values.a === undefined || values.b === undefined || !Number.isInteger(pairs) || pairs < 2 || pairs % 2 !== 0 || !Number.isInteger(seconds) || seconds < 1) {
-    throw new Error('usage: ab-miss --a DIST_DIR --b DIST_DIR [--pairs N, even >= 2] [--seconds S>=1]');
+    throw new Error(`usage: ab-miss --a DIST_DIR --b DIST_DIR|${FLOOR} [--pairs N, even >= 2] [--seconds S>=1]`);
   }
   const luaDir = makeTempDir('ab-miss-lua');
   const targets: RunningTarget[] = [];
@@ -80,9 +85,13 @@ async function main(): Promise<void> {
     for (const first of ['a', 'b'] as const) {
       const flint = {} as Record<'a' | 'b', RunningTarget>;
       for (const which of first === 'a' ? (['a', 'b'] as const) : (['b', 'a'] as const)) {
-        // startFlint spawns the build set last: one build per start.
-        setFlintDist(builds[which]);
-        flint[which] = await startFlint({ name: `flint-${which}`, workers: 1, originPort, readyPath: `${base}/ready-${first}${which}` });
+        const readyPath = `${base}/ready-${first}${which}`;
+        if (builds[which] === FLOOR) flint[which] = await startFloor({ name: `floor-${which}`, originPort, readyPath, indexRoot: tmpdir() });
+        else {
+          // startFlint spawns the build set last: one build per start.
+          setFlintDist(builds[which]);
+          flint[which] = await startFlint({ name: `flint-${which}`, workers: 1, originPort, readyPath });
+        }
         targets.push(flint[which]);
       }
       for (const which of ['a', 'b'] as const) await missRun(flint[which], luaDir, `${base}/warm-${first}${which}/`, seconds);
