@@ -1,18 +1,8 @@
 /**
  * @module test/helpers/ports
- * Free loopback TCP ports for tests: bind port 0, read the port, close. A small race remains (another process could
- * take it before Flint binds), acceptable on a test machine.
+ * Free loopback TCP ports for tests: the bench's (bench/lib/ports.ts: the kernel picks one, it is closed and handed
+ * out, and never handed out twice in one process). Another process could still take a port before Flint binds it,
+ * acceptable on a test machine; the kernel giving this process the same closed port twice is not: a CI run once got
+ * a vhost's Listen port as the manager's too, and Flint refused the configuration.
  */
-import { createServer } from 'node:net';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../bench/lib/ports.js';
