@@ -9,11 +9,15 @@
  * pair, the means, and the paired ratio B/A (geometric mean over both halves) with its spread. Not a product
  * comparison (that is `run.ts`); a tool to tell whether a change to the miss path paid, and how far a build is from
  * the stack's floor (`floor-lmdb` in place of a DIR: bench/floor-cache.ts with an index, as the `miss` scenario runs it).
- * Run: `node dist/bench/ab-miss.js --a DIR --b DIR|floor-lmdb [--pairs 12] [--seconds 3]` (DIR: a checkout's built dist/).
+ * Run: `node dist/bench/ab-miss.js --a DIR --b DIR|floor-lmdb [--pairs 12] [--seconds 3] [--rate R]` (DIR: a checkout's
+ * built dist/). With `--rate`, each run offers R misses a second (autocannon, paced, in this process) instead of wrk's
+ * as-fast-as-answered: both sides then do the same work per second, so a slower build's peers (wrk, the origin)
+ * are not left idle more often, which makes each of its sends wake a sleeping process (bench/README.md).
  * Bounded: per half one warm-up run per build, then pairs/2 x 2 runs of `seconds` each; every process it started
  * is stopped by pid at the end, and its temp dirs removed.
  */
 import { writeFileSync } from 'node:fs';
+import autocannon from 'autocannon';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,16 +48,30 @@ function cpuTicks(pid: number): number {
   return sum;
 }
 
-/** One wrk run of distinct 1 KiB misses against `target`; its server CPU per miss. */
-async function missRun(target: RunningTarget, luaDir: string, prefix: string, seconds: number): Promise<Run> {
+/** `seconds` of distinct 1 KiB misses under `prefix` at `rate` a second (autocannon, paced); requests answered. */
+function pacedMisses(url: string, prefix: string, seconds: number, rate: number): Promise<{ requests: number; errors: number }> {
+  let n = 0;
+  const requests = [{ setupRequest: (req: object) => ({ ...req, path: `${prefix}${n++}` }) }];
+  return new Promise((resolve, reject) => {
+    autocannon({ url, connections: CONNECTIONS, duration: seconds, overallRate: rate, requests }, (error, result) =>
+      error === null ? resolve({ requests: result.requests.total, errors: result.errors + result.timeouts + result.non2xx }) : reject(error),
+    );
+  });
+}
+
+/** One run of distinct 1 KiB misses against `target` (wrk, or paced at `rate` when given); its server CPU per miss. */
+async function missRun(target: RunningTarget, luaDir: string, prefix: string, seconds: number, rate: number | null): Promise<Run> {
   const script = join(luaDir, `${prefix.replaceAll('/', '_')}.lua`);
-  writeFileSync(script, distinctPathScript(prefix));
+  if (rate === null) writeFileSync(script, distinctPathScript(prefix));
   const ticksBefore = cpuTicks(target.pid);
   const machineBefore = machineTicks();
-  const { report } = await runWrk({ url: `${target.baseUrl}/`, threads: 1, connections: CONNECTIONS, durationS: seconds, script });
+  const { requests, errors } =
+    rate === null
+      ? await runWrk({ url: `${target.baseUrl}/`, threads: 1, connections: CONNECTIONS, durationS: seconds, script }).then(({ report }) => ({ requests: report.requests, errors: report.errors.total }))
+      : await pacedMisses(target.baseUrl, prefix, seconds, rate);
   const ticks = cpuTicks(target.pid) - ticksBefore;
-  if (report.errors.total > 0 || report.requests === 0) throw new Error(`${target.name}: wrk reported ${report.errors.total} errors in ${report.requests} requests`);
-  return { msPerMiss: ((ticks / CLK_TCK) * 1000) / report.requests, requests: report.requests, stealS: stealSeconds(machineBefore, machineTicks()) };
+  if (errors > 0 || requests === 0) throw new Error(`${target.name}: ${errors} errors in ${requests} requests`);
+  return { msPerMiss: ((ticks / CLK_TCK) * 1000) / requests, requests, stealS: stealSeconds(machineBefore, machineTicks()) };
 }
 
 function mean(values: readonly number[]): number {
@@ -66,11 +84,14 @@ function sd(values: readonly number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { a: { type: 'string' }, b: { type: 'string' }, pairs: { type: 'string', default: '12' }, seconds: { type: 'string', default: '3' } } });
+  const { values } = parseArgs({
+    options: { a: { type: 'string' }, b: { type: 'string' }, pairs: { type: 'string', default: '12' }, seconds: { type: 'string', default: '3' }, rate: { type: 'string' } },
+  });
   const pairs = Number(values.pairs);
   const seconds = Number(values.seconds);
-  if (values.a === undefined || values.b === undefined || !Number.isInteger(pairs) || pairs < 2 || pairs % 2 !== 0 || !Number.isInteger(seconds) || seconds < 1) {
-    throw new Error(`usage: ab-miss --a DIST_DIR --b DIST_DIR|${FLOOR} [--pairs N, even >= 2] [--seconds S>=1]`);
+  const rate = values.rate === undefined ? null : Number(values.rate);
+  if (values.a === undefined || values.b === undefined || !Number.isInteger(pairs) || pairs < 2 || pairs % 2 !== 0 || !Number.isInteger(seconds) || seconds < 1 || (rate !== null && !(rate >= 1))) {
+    throw new Error(`usage: ab-miss --a DIST_DIR --b DIST_DIR|${FLOOR} [--pairs N, even >= 2] [--seconds S>=1] [--rate R>=1]`);
   }
   const luaDir = makeTempDir('ab-miss-lua');
   const targets: RunningTarget[] = [];
@@ -94,11 +115,11 @@ async function main(): Promise<void> {
         }
         targets.push(flint[which]);
       }
-      for (const which of ['a', 'b'] as const) await missRun(flint[which], luaDir, `${base}/warm-${first}${which}/`, seconds);
+      for (const which of ['a', 'b'] as const) await missRun(flint[which], luaDir, `${base}/warm-${first}${which}/`, seconds, rate);
       for (let i = 0; i < pairs / 2; i++) {
         const pair = runs.a.length;
         const order = pair % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
-        for (const which of order) runs[which].push(await missRun(flint[which], luaDir, `${base}/p${pair}-${which}/`, seconds));
+        for (const which of order) runs[which].push(await missRun(flint[which], luaDir, `${base}/p${pair}-${which}/`, seconds, rate));
         const a = runs.a[pair] as Run;
         const b = runs.b[pair] as Run;
         console.log(`${pair + 1} | ${first.toUpperCase()} | ${a.msPerMiss.toFixed(4)} | ${b.msPerMiss.toFixed(4)} | ${(b.msPerMiss / a.msPerMiss).toFixed(3)} | ${a.stealS.toFixed(2)}, ${b.stealS.toFixed(2)}`);

@@ -1,7 +1,7 @@
 /**
  * @module bench/clients/autocannon
- * The part of autocannon 8's programmatic API the zipf client uses (autocannon ships no types). Only what
- * bench/clients/zipf-client.ts calls is declared; the result's figures are read as numbers and checked there.
+ * The part of autocannon 8's programmatic API the bench uses (autocannon ships no types). Only what
+ * bench/clients/zipf-client.ts and bench/ab-miss.ts (`--rate`) call is declared; the result's figures are read as numbers and checked there.
  */
 declare module 'autocannon' {
   export interface AutocannonRequest {
@@ -18,6 +18,8 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number;
     pipelining?: number;
+    /** Requests per second over all connections (paced load); unset: as fast as the server answers. */
+    overallRate?: number;
     timeout?: number;
     requests?: AutocannonRequest[];
   }
