@@ -151,6 +151,15 @@ test('an object carried into the window is charged only from the window on', () 
   assert.ok(Math.abs(bound.request - 2 / 3) < 1e-6, `request bound ${bound.request}`);
 });
 
+test('a reuse within the free gap costs nothing (a hit collapsed onto a fill in flight)', () => {
+  // No capacity at all: no hit by space-time; the second request within one request of the first is free.
+  assert.equal(offlineHitBound([1, 1], () => 10, 0, 0).request, 0);
+  assert.equal(offlineHitBound([1, 1], () => 10, 0, 0, 1).request, 0.5);
+  assert.equal(offlineHitBound([1, 2, 1], () => 10, 0, 0, 1).request, 0);
+  // In flight as the window opens is not held either: the window's one request can still be a hit.
+  assert.equal(offlineHitBound([1, 1], () => 10, 1, 0, 1).request, 1);
+});
+
 test('what the window opens with is held to the capacity', () => {
   // Four objects of 10 bytes asked for before the window, then each once in it. A cache of 10 bytes holds one of
   // them as the window opens, so at most one hit of four; by space-time alone three and a third would fit.
