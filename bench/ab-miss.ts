@@ -17,10 +17,10 @@
  * is stopped by pid at the end, and its temp dirs removed.
  */
 import { writeFileSync } from 'node:fs';
-import autocannon from 'autocannon';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
 import { CLK_TCK, machineTicks, stealSeconds, treeTicks } from './lib/cpu.js';
 import { cachePath } from './lib/objects.js';
 import { stopAll } from './lib/processes.js';

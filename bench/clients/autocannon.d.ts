@@ -1,7 +1,8 @@
 /**
  * @module bench/clients/autocannon
  * The part of autocannon 8's programmatic API the bench uses (autocannon ships no types). Only what
- * bench/clients/zipf-client.ts and bench/ab-miss.ts (`--rate`) call is declared; the result's figures are read as numbers and checked there.
+ * bench/clients/zipf-client.ts and bench/ab-miss.ts (`--rate`) call is declared; the result's figures are read as
+ * numbers and checked there.
  */
 declare module 'autocannon' {
   export interface AutocannonRequest {

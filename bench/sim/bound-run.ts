@@ -3,8 +3,8 @@
  * The offline upper bound (sim/bound.ts) of every run of a `zipf` results file, on that run's own trace: the
  * warm-up's requests (seed 1), then each round's (its seed) up to the measured one, as many of each as the client
  * sent (bench/scenarios/zipf.ts warms a target once and runs its rounds one after the other), at the quota every
- * product is given (or `--capacity-mib`). Prints a markdown table of
- * each run's measured request and byte hit ratios beside the most any cache of that capacity could have had.
+ * product is given (or `--capacity-mib`). Prints a markdown table of each run's measured request and byte hit
+ * ratios beside the most any cache of that capacity could have had.
  * Run: `node dist/bench/sim/bound-run.js --results bench/results/<file>-zipf.json [--capacity-mib M] [--free-gap N]`
  * (`--free-gap`: reuses within N requests cost nothing, as a hit collapsed onto a fill in flight: sim/bound.ts).
  */
