@@ -2,7 +2,8 @@
  * @module bench/sim/bound
  * An upper bound on the hit ratios of any cache of a given capacity on a given trace: any eviction order, any
  * admission rule, sizes favoured or not, with perfect knowledge of the future. A bar that asks more than this of a
- * cache held to its quota cannot be met by any policy (bench/README.md "Hit ratio: the most any cache could get at the quota").
+ * cache held to its quota cannot be met by any policy (bench/README.md "Hit ratio: the most any cache could get at
+ * the quota").
  *
  * The bound relaxes offline caching as in Berger, Beckmann and Harchol-Balter, "Practical Bounds on Optimal Caching
  * with Variable Object Sizes" (SIGMETRICS 2018, their PFOO-U). A request can be a hit only if its object was held
